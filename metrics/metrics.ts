@@ -1,0 +1,109 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Buckets for forward latency inside the relay, seconds (50 µs … 100 ms). */
+const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
+
+/**
+ * Every metric Tessera exports, in one place. The rest of the code calls the
+ * small methods below and never touches prom-client. Labels are bounded:
+ * never an account, device or peer id.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly devicesOnline: Gauge;
+  private readonly viewers: Gauge<"transport">;
+  private readonly rtpPackets: Counter<"direction" | "kind">;
+  private readonly rtpBytes: Counter<"direction" | "kind">;
+  private readonly forwardLatency: Histogram;
+  private readonly keyframeRequests: Counter<"direction">;
+  private readonly nacks: Counter;
+  private readonly signalingErrors: Counter<"code">;
+  private readonly signalingMessages: Counter<"type">;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const r = this.registry;
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: "tessera_" });
+    this.devicesOnline = new Gauge({ name: "tessera_devices_online", help: "Devices currently publishing", registers: [r] });
+    this.viewers = new Gauge({ name: "tessera_viewers", help: "Connected viewer subscriptions", labelNames: ["transport"], registers: [r] });
+    this.rtpPackets = new Counter({
+      name: "tessera_rtp_packets_total",
+      help: "RTP packets by direction (in from devices, out to viewers) and kind",
+      labelNames: ["direction", "kind"],
+      registers: [r],
+    });
+    this.rtpBytes = new Counter({
+      name: "tessera_rtp_payload_bytes_total",
+      help: "RTP payload bytes by direction and kind",
+      labelNames: ["direction", "kind"],
+      registers: [r],
+    });
+    this.forwardLatency = new Histogram({
+      name: "tessera_forward_latency_seconds",
+      help: "Time from a packet entering the relay to its write towards a viewer",
+      buckets: FORWARD_BUCKETS,
+      registers: [r],
+    });
+    this.keyframeRequests = new Counter({
+      name: "tessera_keyframe_requests_total",
+      help: "Keyframe requests: received from viewers, sent to devices",
+      labelNames: ["direction"],
+      registers: [r],
+    });
+    this.nacks = new Counter({ name: "tessera_nacks_received_total", help: "Packets NACKed by viewers", registers: [r] });
+    this.signalingErrors = new Counter({
+      name: "tessera_signaling_errors_total",
+      help: "Signaling errors sent to clients, by code",
+      labelNames: ["code"],
+      registers: [r],
+    });
+    this.signalingMessages = new Counter({
+      name: "tessera_signaling_messages_total",
+      help: "Valid signaling messages received, by type",
+      labelNames: ["type"],
+      registers: [r],
+    });
+  }
+
+  setDevicesOnline(n: number): void {
+    this.devicesOnline.set(n);
+  }
+  viewerConnected(transport: "webrtc"): void {
+    this.viewers.inc({ transport });
+  }
+  viewerDisconnected(transport: "webrtc"): void {
+    this.viewers.dec({ transport });
+  }
+  packetIn(kind: "video" | "audio", bytes: number): void {
+    this.rtpPackets.inc({ direction: "in", kind });
+    this.rtpBytes.inc({ direction: "in", kind }, bytes);
+  }
+  packetOut(kind: "video" | "audio", bytes: number, latencyMs: number): void {
+    this.rtpPackets.inc({ direction: "out", kind });
+    this.rtpBytes.inc({ direction: "out", kind }, bytes);
+    this.forwardLatency.observe(latencyMs / 1000);
+  }
+  keyframeRequestFromViewer(): void {
+    this.keyframeRequests.inc({ direction: "received" });
+  }
+  keyframeRequestToDevice(): void {
+    this.keyframeRequests.inc({ direction: "sent" });
+  }
+  nackReceived(count: number): void {
+    this.nacks.inc(count);
+  }
+  signalingError(code: string): void {
+    this.signalingErrors.inc({ code });
+  }
+  signalingMessage(type: string): void {
+    this.signalingMessages.inc({ type });
+  }
+
+  /** The Prometheus text exposition. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

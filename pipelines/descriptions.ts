@@ -1,0 +1,87 @@
+/**
+ * Pure functions that build GStreamer pipeline descriptions. Every pipeline
+ * Tessera runs is described here, so the strings can be read and tested in
+ * one place.
+ */
+
+/** Video codecs a pipeline can produce as RTP. */
+export type RtpVideoCodec = "vp8" | "h264";
+
+/** Settings of the synthetic test device. */
+export interface TestSourceOptions {
+  width: number;
+  height: number;
+  fps: number;
+  codec: RtpVideoCodec;
+  bitrateKbps: number;
+  /** Frames between keyframes when nobody asks for one. */
+  keyframeInterval: number;
+  /** RTP payload types for video and audio; the relay rewrites them per viewer. */
+  videoPayloadType: number;
+  audioPayloadType: number;
+  /** Largest RTP packet, bytes. */
+  mtu: number;
+  /** Label drawn on the picture. */
+  label: string;
+}
+
+/** Defaults: 1280×720 at 30 fps, VP8 at 2.5 Mb/s, a keyframe every second. */
+export const TEST_SOURCE_DEFAULTS: TestSourceOptions = {
+  width: 1280,
+  height: 720,
+  fps: 30,
+  codec: "vp8",
+  bitrateKbps: 2500,
+  keyframeInterval: 30,
+  videoPayloadType: 96,
+  audioPayloadType: 111,
+  mtu: 1200,
+  label: "Tessera test device",
+};
+
+/** Element names the test source exposes to code. */
+export const TEST_SOURCE_ELEMENTS = { videoSink: "vsink", audioSink: "asink" } as const;
+
+function quote(text: string): string {
+  return `"${text.replace(/["\\]/g, "")}"`;
+}
+
+function videoEncoder(o: TestSourceOptions): string {
+  switch (o.codec) {
+    case "vp8":
+      return (
+        `vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${o.bitrateKbps * 1000} ` +
+        `keyframe-max-dist=${o.keyframeInterval} error-resilient=partitions lag-in-frames=0 threads=2 ! ` +
+        `rtpvp8pay mtu=${o.mtu} pt=${o.videoPayloadType} picture-id-mode=15-bit`
+      );
+    case "h264":
+      return (
+        `x264enc tune=zerolatency speed-preset=ultrafast bitrate=${o.bitrateKbps} ` +
+        `key-int-max=${o.keyframeInterval} bframes=0 threads=2 ! ` +
+        `video/x-h264,profile=constrained-baseline,stream-format=byte-stream ! ` +
+        `rtph264pay mtu=${o.mtu} pt=${o.videoPayloadType} config-interval=-1 aggregate-mode=zero-latency`
+      );
+  }
+}
+
+/**
+ * The built-in test device: a moving pattern with a clock and a frame counter,
+ * encoded to RTP, and an Opus tone, each into its own appsink.
+ */
+export function testSourceDescription(options: Partial<TestSourceOptions> = {}): string {
+  const o = { ...TEST_SOURCE_DEFAULTS, ...options };
+  const sink = (name: string) =>
+    `appsink name=${name} sync=false emit-signals=false max-buffers=200 drop=true`;
+  return [
+    `videotestsrc is-live=true pattern=ball motion=sweep background-color=0xff203040 ! `,
+    `video/x-raw,width=${o.width},height=${o.height},framerate=${o.fps}/1 ! `,
+    `timeoverlay halignment=left valignment=top font-desc="Sans 28" ! `,
+    `clockoverlay halignment=right valignment=top time-format="%H:%M:%S" font-desc="Sans 28" ! `,
+    `textoverlay text=${quote(o.label)} valignment=bottom font-desc="Sans 24" ! `,
+    `videoconvert ! queue max-size-buffers=2 leaky=downstream ! `,
+    `${videoEncoder(o)} ! ${sink(TEST_SOURCE_ELEMENTS.videoSink)} `,
+    `audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=48000,channels=2 ! `,
+    `audioconvert ! audioresample ! opusenc bitrate=64000 frame-size=20 ! `,
+    `rtpopuspay pt=${o.audioPayloadType} ! ${sink(TEST_SOURCE_ELEMENTS.audioSink)}`,
+  ].join("");
+}

@@ -1,0 +1,100 @@
+import { createRequire } from "node:module";
+import type GstModule from "gstreamer-superficial";
+import type { GstElement } from "gstreamer-superficial";
+
+// The package's main is a native addon, which only require() can load.
+const gstreamer = createRequire(import.meta.url)("gstreamer-superficial") as typeof GstModule;
+
+/** What a running pipeline reports about itself. */
+export interface PipelineEvents {
+  /** A bus error or unexpected end of stream; the pipeline is closed after it. */
+  onError?: (message: string) => void;
+}
+
+/**
+ * Owns one running GStreamer pipeline: starts it, pulls buffers from its
+ * appsinks, pushes into its appsrcs, and stops it once. gstreamer-superficial
+ * leaks a little per pipeline created, so owners keep pipelines long-lived.
+ */
+export class GstPipeline {
+  private readonly pipeline: InstanceType<typeof gstreamer.Pipeline>;
+  private _closed = false;
+  private started = false;
+
+  constructor(
+    readonly description: string,
+    private readonly events: PipelineEvents = {},
+  ) {
+    this.pipeline = new gstreamer.Pipeline(description);
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** Starts the pipeline and watches its bus for errors. */
+  start(): void {
+    if (this._closed) throw new Error("pipeline is closed");
+    if (this.started) return;
+    this.started = true;
+    this.pipeline.play();
+    this.pipeline.pollBus((msg) => {
+      if (this._closed) return;
+      if (msg.type === "error" || msg.type === "eos") {
+        const text = `${msg.type}${msg._src_element_name ? ` in ${msg._src_element_name}` : ""}: ${msg.message ?? ""}`;
+        try {
+          this.events.onError?.(text);
+        } finally {
+          this.close();
+        }
+      }
+    });
+  }
+
+  /**
+   * Calls `onBuffer` for every buffer the named appsink produces, until the
+   * pipeline closes. Each pending pull holds a libuv threadpool thread.
+   */
+  pullFrom(sinkName: string, onBuffer: (buf: Buffer) => void): void {
+    const sink = this.element(sinkName);
+    if (typeof sink.pull !== "function") throw new TypeError(`${sinkName} is not an appsink`);
+    const pull = sink.pull.bind(sink);
+    const next = (buf: Buffer | undefined) => {
+      if (this._closed || !buf) return;
+      try {
+        onBuffer(buf);
+      } catch (err) {
+        this.events.onError?.(`appsink ${sinkName} consumer threw: ${(err as Error).message}`);
+      }
+      pull(next);
+    };
+    pull(next);
+  }
+
+  /** Pushes one buffer into the named appsrc. */
+  pushTo(srcName: string, buf: Buffer): void {
+    if (this._closed) return;
+    const src = this.element(srcName);
+    if (typeof src.push !== "function") throw new TypeError(`${srcName} is not an appsrc`);
+    src.push(buf);
+  }
+
+  /** Asks the encoder upstream of the named element for a keyframe. */
+  forceKeyUnit(elementName: string): void {
+    if (this._closed) return;
+    this.pipeline.forceKeyUnit(elementName, 1);
+  }
+
+  /** Stops the pipeline; idempotent. */
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.pipeline.stop();
+  }
+
+  private element(name: string): GstElement {
+    const el = this.pipeline.findChild(name);
+    if (!el) throw new TypeError(`pipeline has no element named ${name}`);
+    return el;
+  }
+}

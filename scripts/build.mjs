@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Builds the server (tsc, incremental) and the web app (esbuild) when their sources changed.
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+function newest(dir) {
+  let t = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const s = statSync(p);
+    t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
+  }
+  return t;
+}
+
+function mtime(p) {
+  return existsSync(p) ? statSync(p).mtimeMs : 0;
+}
+
+const serverDirs = ["server", "pipelines", "turn", "metrics", "e2e", "bench"].map((d) => join(root, d)).filter(existsSync);
+const serverStamp = join(root, "dist/.tsbuildinfo");
+if (Math.max(...serverDirs.map(newest), mtime(join(root, "tsconfig.json"))) > mtime(serverStamp)) {
+  process.stdout.write("[build] tsc\n");
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", root], { stdio: "inherit" });
+}
+
+const webOut = join(root, "dist/web");
+const webStamp = join(webOut, "viewer.js");
+if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) > mtime(webStamp)) {
+  process.stdout.write("[build] web\n");
+  mkdirSync(webOut, { recursive: true });
+  await esbuild.build({
+    entryPoints: { viewer: join(root, "web/src/viewer.ts"), device: join(root, "web/src/device.ts") },
+    bundle: true,
+    format: "esm",
+    target: ["chrome110", "firefox115"],
+    sourcemap: true,
+    outdir: webOut,
+    logLevel: "warning",
+  });
+  for (const name of readdirSync(join(root, "web"))) {
+    if (/\.(html|css|svg|ico)$/.test(name)) cpSync(join(root, "web", name), join(webOut, name));
+  }
+}

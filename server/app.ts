@@ -1,0 +1,105 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { fileURLToPath } from "node:url";
+import Koa from "koa";
+import serve from "koa-static";
+import { WebSocketServer } from "ws";
+import { Metrics } from "../metrics/metrics.js";
+import type { Config } from "./config.js";
+import { DeviceRegistry } from "./devices/registry.js";
+import { apiRouter, errorMiddleware } from "./http/api.js";
+import { createLogger, type Logger } from "./log.js";
+import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
+import type { SessionContext } from "./sessions/context.js";
+import { SignalingConnection, type Authenticate } from "./signaling/connection.js";
+import { TestDevice } from "./sources/test-device.js";
+
+/** The one account that exists while no authentication is configured. */
+export const LOCAL_ACCOUNT = "local";
+
+/** Where the built web app lives (dist/web, next to dist/server). */
+export const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
+
+/** What createApp returns: a request handler and an upgrade handler for one HTTP server. */
+export interface App {
+  readonly koa: Koa;
+  readonly registry: DeviceRegistry;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** The Node request listener. */
+  callback(): ReturnType<Koa["callback"]>;
+  /** The HTTP server's 'upgrade' listener; `/ws` is signaling, anything else is refused. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes sockets, peers and pipelines. */
+  close(): Promise<void>;
+}
+
+/** Optional collaborators, for tests. */
+export interface AppDeps {
+  log?: Logger;
+  metrics?: Metrics;
+}
+
+/** Builds the whole server without listening; the entry point (or a test) listens. */
+export function createApp(config: Config, deps: AppDeps = {}): App {
+  const log = deps.log ?? createLogger(config.logLevel);
+  const metrics = deps.metrics ?? new Metrics();
+  const registry = new DeviceRegistry();
+  const ctx: SessionContext = {
+    registry,
+    metrics,
+    log,
+    rtc: { iceHosts: config.iceHosts, iceServers: [] },
+    iceServersFor: () => [],
+    trackSettleMs: 1500,
+  };
+  const authenticate: Authenticate = async () => ({ account: LOCAL_ACCOUNT });
+
+  const koa = new Koa();
+  koa.use(errorMiddleware(log));
+  const api = apiRouter({ registry, metrics, log, accountOf: () => LOCAL_ACCOUNT });
+  koa.use(api.routes());
+  koa.use(api.allowedMethods());
+  koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });
+  const connections = new Set<SignalingConnection>();
+  wss.on("connection", (ws) => {
+    const conn = new SignalingConnection(ws, ctx, authenticate);
+    connections.add(conn);
+    ws.on("close", () => connections.delete(conn));
+  });
+
+  let testDevice: TestDevice | undefined;
+  if (config.source === "test") {
+    const device = registry.ensure(LOCAL_ACCOUNT, "test", "Test pattern", "test");
+    testDevice = new TestDevice(device, metrics, log.child("test-device"), { codec: config.sourceCodec });
+    testDevice.start();
+    metrics.setDevicesOnline(registry.onlineCount());
+  }
+
+  let closed = false;
+  return {
+    koa,
+    registry,
+    metrics,
+    log,
+    callback: () => koa.callback(),
+    handleUpgrade(req, socket, head) {
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      if (closed || path !== "/ws") {
+        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const c of connections) c.close(CLOSE_CODES.goingAway, "server shutting down");
+      testDevice?.close("server shutting down");
+      for (const d of registry.all()) d.removeAllListeners("online");
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

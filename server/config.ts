@@ -1,0 +1,152 @@
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { LOG_LEVELS, type LogLevel } from "./log.js";
+
+/** The server's configuration, parsed once and frozen. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly source: "test" | "none";
+  /** Codec of the built-in test device. */
+  readonly sourceCodec: "vp8" | "h264";
+  /** Host addresses the server's peers gather; empty = every interface. */
+  readonly iceHosts: readonly string[];
+  readonly logLevel: LogLevel;
+}
+
+/** Defaults a new user meets. */
+export const DEFAULTS: Config = Object.freeze({
+  host: "127.0.0.1",
+  port: 8080,
+  source: "test",
+  sourceCodec: "vp8",
+  iceHosts: Object.freeze([]) as readonly string[],
+  logLevel: "info",
+});
+
+/** A configuration problem, naming the option; the entry point prints it on one line. */
+export class ConfigError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`${option}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
+const schemas = {
+  host: z.string().min(1, "expected a host name or address"),
+  port: z.coerce.number().int("expected an integer").min(0, "expected 0-65535").max(65535, "expected 0-65535"),
+  source: z.enum(["test", "none"]),
+  sourceCodec: z.enum(["vp8", "h264"]),
+  iceHosts: z.array(ipv4),
+  logLevel: z.enum(LOG_LEVELS),
+} as const;
+
+type Key = keyof typeof schemas;
+const FLAG: Record<Key, string> = {
+  host: "--host",
+  port: "--port",
+  source: "--source",
+  sourceCodec: "--source-codec",
+  iceHosts: "--ice-host",
+  logLevel: "--log-level",
+};
+const ENV: Record<Key, string> = {
+  host: "TESSERA_HOST",
+  port: "TESSERA_PORT",
+  source: "TESSERA_SOURCE",
+  sourceCodec: "TESSERA_SOURCE_CODEC",
+  iceHosts: "TESSERA_ICE_HOST",
+  logLevel: "TESSERA_LOG_LEVEL",
+};
+
+/** Usage text for --help. */
+export const USAGE = `Usage: tessera [options]
+
+  -i, --host ADDR          address to listen on (default 127.0.0.1)      TESSERA_HOST
+  -p, --port N             port to listen on (default 8080; 0 = any)      TESSERA_PORT
+      --source test|none   publish the built-in test device (default test) TESSERA_SOURCE
+      --source-codec vp8|h264  codec of the test device (default vp8)     TESSERA_SOURCE_CODEC
+      --ice-host ADDR      only host address the server's peers use;
+                           repeatable (default: every interface)          TESSERA_ICE_HOST (comma-separated)
+      --log-level LEVEL    debug|info|warn|error|silent (default info)    TESSERA_LOG_LEVEL
+  -c, --config FILE        JSON file with any of the options above,
+                           keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
+  -h, --help               print this help
+`;
+
+function check<K extends Key>(key: K, value: unknown, origin: string): z.infer<(typeof schemas)[K]> {
+  const result = schemas[key].safeParse(value);
+  if (!result.success) {
+    throw new ConfigError(origin, `${result.error.issues[0].message}, got ${JSON.stringify(value)}`);
+  }
+  return result.data as z.infer<(typeof schemas)[K]>;
+}
+
+/**
+ * Builds the configuration from, in rising precedence: defaults, the JSON
+ * config file, TESSERA_* environment variables, command-line flags.
+ * Returns "help" when --help was asked for. Throws ConfigError.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string", short: "i" },
+        port: { type: "string", short: "p" },
+        source: { type: "string" },
+        "source-codec": { type: "string" },
+        "ice-host": { type: "string", multiple: true },
+        "log-level": { type: "string" },
+        config: { type: "string", short: "c" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new ConfigError("arguments", (err as Error).message);
+  }
+  const flags = parsed.values;
+  if (flags.help) return "help";
+
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  const file = flags.config ?? env.TESSERA_CONFIG;
+  if (file) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new ConfigError("--config", `cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json)) throw new ConfigError("--config", `${file} must hold a JSON object`);
+    for (const [k, v] of Object.entries(json)) {
+      if (!(k in schemas)) throw new ConfigError("--config", `unknown key '${k}' in ${file}`);
+      out[k] = check(k as Key, v, `${file}: ${k}`);
+    }
+  }
+  for (const key of Object.keys(schemas) as Key[]) {
+    const raw = env[ENV[key]];
+    if (raw === undefined || raw === "") continue;
+    out[key] = check(key, key === "iceHosts" ? raw.split(",").map((s) => s.trim()) : raw, ENV[key]);
+  }
+  const cli: Record<Key, unknown> = {
+    host: flags.host,
+    port: flags.port,
+    source: flags.source,
+    sourceCodec: flags["source-codec"],
+    iceHosts: flags["ice-host"],
+    logLevel: flags["log-level"],
+  };
+  for (const key of Object.keys(schemas) as Key[]) {
+    if (cli[key] !== undefined) out[key] = check(key, cli[key], FLAG[key]);
+  }
+  return Object.freeze({ ...out, iceHosts: Object.freeze([...(out.iceHosts as string[])]) }) as Config;
+}

@@ -1,0 +1,105 @@
+import { EventEmitter } from "node:events";
+import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
+import type { UpTrack } from "../relay/up-track.js";
+
+/** Whatever publishes a device's media: a WebRTC peer or a local pipeline. */
+export interface DevicePublisher {
+  close(reason: string): void;
+}
+
+/** Events a Device emits to its watchers. */
+export interface DeviceEvents {
+  /** The device has a complete set of tracks (first publish or a reconnect). */
+  online: [tracks: readonly UpTrack[]];
+  /** The device's publisher went away; its tracks are closed. */
+  offline: [];
+  /** The device's listing changed (name, viewers, state). */
+  changed: [];
+}
+
+/**
+ * A device of one account. Outlives its publishers: when the same device id
+ * comes back, the Device is reused and its watchers resume on the new tracks.
+ */
+export class Device extends EventEmitter<DeviceEvents> {
+  private publisher: DevicePublisher | undefined;
+  private upTracks: readonly UpTrack[] = [];
+  private _viewers = 0;
+
+  constructor(
+    readonly account: string,
+    readonly id: string,
+    public name: string,
+    public kind: DeviceKind,
+  ) {
+    super();
+  }
+
+  /** True while a publisher is attached and its tracks are flowing. */
+  get online(): boolean {
+    return this.publisher !== undefined && this.upTracks.length > 0;
+  }
+
+  /** The current tracks; empty while offline. */
+  get tracks(): readonly UpTrack[] {
+    return this.upTracks;
+  }
+
+  get viewers(): number {
+    return this._viewers;
+  }
+
+  /** Adjusts the viewer count shown in listings. */
+  viewerDelta(delta: number): void {
+    this._viewers = Math.max(0, this._viewers + delta);
+    this.emit("changed");
+  }
+
+  /**
+   * Attaches a publisher. A previous publisher is closed first: the newest
+   * connection of a device id wins (a reloaded page, a reconnect).
+   */
+  attach(publisher: DevicePublisher): void {
+    const previous = this.publisher;
+    this.publisher = publisher;
+    if (previous && previous !== publisher) {
+      this.dropTracks();
+      previous.close("replaced");
+      this.emit("offline");
+    }
+  }
+
+  /** The attached publisher's tracks are ready; watchers may subscribe. */
+  publish(publisher: DevicePublisher, tracks: readonly UpTrack[]): void {
+    if (this.publisher !== publisher || tracks.length === 0) return;
+    this.upTracks = tracks;
+    this.emit("online", tracks);
+    this.emit("changed");
+  }
+
+  /** The publisher went away. A stale publisher (already replaced) is ignored. */
+  detach(publisher: DevicePublisher): void {
+    if (this.publisher !== publisher) return;
+    this.publisher = undefined;
+    this.dropTracks();
+    this.emit("offline");
+    this.emit("changed");
+  }
+
+  /** The device as listed to its account. */
+  info(): DeviceInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      online: this.online,
+      kind: this.kind,
+      tracks: this.upTracks.map((t) => ({ kind: t.kind, codec: t.codec.mimeType })),
+      viewers: this._viewers,
+    };
+  }
+
+  private dropTracks(): void {
+    for (const t of this.upTracks) t.close();
+    this.upTracks = [];
+  }
+}

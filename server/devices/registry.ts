@@ -1,0 +1,61 @@
+import { EventEmitter } from "node:events";
+import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
+import { Device } from "./device.js";
+
+/** Events of the registry: an account's device list changed. */
+export interface RegistryEvents {
+  changed: [account: string];
+}
+
+/**
+ * Every device the server knows, keyed by account and device id. Device ids
+ * are unique within an account only, so two accounts never collide and one
+ * never learns of the other's devices.
+ */
+export class DeviceRegistry extends EventEmitter<RegistryEvents> {
+  private readonly devices = new Map<string, Device>();
+
+  private static key(account: string, id: string): string {
+    return `${account}\u0000${id}`;
+  }
+
+  /** The device, if this account has one with this id. */
+  get(account: string, id: string): Device | undefined {
+    return this.devices.get(DeviceRegistry.key(account, id));
+  }
+
+  /** Returns the account's device with this id, creating it on first publish. */
+  ensure(account: string, id: string, name: string, kind: DeviceKind): Device {
+    const key = DeviceRegistry.key(account, id);
+    let device = this.devices.get(key);
+    if (!device) {
+      device = new Device(account, id, name, kind);
+      device.on("changed", () => this.emit("changed", account));
+      this.devices.set(key, device);
+    } else {
+      device.name = name;
+      device.kind = kind;
+    }
+    this.emit("changed", account);
+    return device;
+  }
+
+  /** The account's devices, online first, then by name. */
+  list(account: string): DeviceInfo[] {
+    const out: DeviceInfo[] = [];
+    for (const d of this.devices.values()) if (d.account === account) out.push(d.info());
+    return out.sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  /** Number of devices online, over all accounts (for metrics; no ids). */
+  onlineCount(): number {
+    let n = 0;
+    for (const d of this.devices.values()) if (d.online) n++;
+    return n;
+  }
+
+  /** Every device; used at shutdown. */
+  all(): Device[] {
+    return [...this.devices.values()];
+  }
+}

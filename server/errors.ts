@@ -1,0 +1,51 @@
+import { CLOSE_CODES, type ErrorCode } from "./protocol/messages.js";
+
+/**
+ * The one error type the server raises on purpose. `code` is what clients
+ * see on the wire, `status` is the HTTP status, `expose` says whether the
+ * message may be shown to the client as written.
+ */
+export class TesseraError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly status: number,
+    readonly expose = true,
+  ) {
+    super(message);
+    this.name = "TesseraError";
+  }
+}
+
+/** The request or message is malformed. */
+export const badRequest = (message: string) => new TesseraError("bad_request", message, 400);
+/** The thing asked for does not exist for this caller (or is not theirs). */
+export const notFound = (message: string) => new TesseraError("not_found", message, 404);
+/** The caller is not authenticated. */
+export const unauthorized = (message: string) => new TesseraError("unauthorized", message, 401);
+/** The caller may not do this. */
+export const forbidden = (message: string) => new TesseraError("forbidden", message, 403);
+/** Someone else holds the resource. */
+export const busy = (message: string) => new TesseraError("busy", message, 409);
+/** The request is understood but not supported (e.g. a codec). */
+export const unsupported = (message: string) => new TesseraError("unsupported", message, 422);
+
+/** Maps any thrown value to what a client may see. Unknown errors become `internal`. */
+export function toClientError(err: unknown): { code: ErrorCode; message: string; status: number } {
+  if (err instanceof TesseraError) {
+    return { code: err.code, message: err.expose ? err.message : "request failed", status: err.status };
+  }
+  return { code: "internal", message: "internal error", status: 500 };
+}
+
+/** The WebSocket close code for an error that ends a connection. */
+export function closeCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case "unauthorized":
+      return CLOSE_CODES.unauthorized;
+    case "forbidden":
+      return CLOSE_CODES.forbidden;
+    default:
+      return CLOSE_CODES.protocolError;
+  }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/** Entry point: parse options, build the app, listen, and shut down cleanly on SIGINT/SIGTERM. */
+import { createServer } from "node:http";
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig, USAGE } from "./config.js";
+
+/** Threads the GStreamer bindings need: each pending appsink pull holds one. */
+const MIN_THREADPOOL = 16;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tessera: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (config === "help") {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (Number(process.env.UV_THREADPOOL_SIZE ?? 4) < MIN_THREADPOOL) {
+    process.stderr.write(`tessera: warning: UV_THREADPOOL_SIZE is below ${MIN_THREADPOOL}; media pipelines may stall (npm start sets it)\n`);
+  }
+  const app = createApp(config);
+  const server = createServer(app.callback());
+  server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));
+  server.on("error", (err) => {
+    app.log.error("cannot listen", { err, host: config.host, port: config.port });
+    process.exit(1);
+  });
+  server.listen(config.port, config.host, () => {
+    const addr = server.address();
+    const port = typeof addr === "object" && addr ? addr.port : config.port;
+    app.log.info(`listening on http://${config.host}:${port}/`);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info("shutting down", { signal });
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    app
+      .close()
+      .then(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      .then(() => process.exit(0))
+      .catch(() => process.exit(1));
+    server.closeAllConnections();
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tessera: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

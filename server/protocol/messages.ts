@@ -1,0 +1,185 @@
+/**
+ * The signaling protocol on `/ws`: every message type, in one module that the
+ * server and the web app both compile. The web app imports types only, so
+ * zod never reaches the browser bundle. docs/protocol.md is the prose version.
+ */
+import { z } from "zod";
+
+/** Version of the signaling protocol spoken by this build. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest text message accepted on `/ws`, in bytes. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** Error codes carried by `error` messages. */
+export const ERROR_CODES = [
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "bad_request",
+  "busy",
+  "rate_limited",
+  "unsupported",
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** WebSocket close codes used by the server. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 4400,
+  unauthorized: 4401,
+  forbidden: 4403,
+  helloTimeout: 4408,
+  replaced: 4409,
+  tooLarge: 4413,
+} as const;
+
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric");
+const sdp = z.string().min(1).max(MAX_MESSAGE_BYTES);
+
+/** An ICE candidate as browsers serialise RTCIceCandidate; null ends gathering. */
+export const IceCandidateSchema = z.object({
+  candidate: z.string().max(1024),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(255).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+/** Device kinds a device may declare; only informative. */
+export const DEVICE_KINDS = ["camera", "screen", "phone", "board", "test", "other"] as const;
+
+// ---- client → server -------------------------------------------------------
+
+export const HelloSchema = z.object({
+  type: z.literal("hello"),
+  role: z.enum(["device", "viewer"]),
+  protocol: z.literal(PROTOCOL_VERSION),
+  token: z.string().max(8192).optional(),
+  device: z
+    .object({
+      id,
+      name: z.string().min(1).max(128).optional(),
+      kind: z.enum(DEVICE_KINDS).optional(),
+    })
+    .optional(),
+});
+
+/** Device → server: the device's offer (it publishes). */
+export const DeviceOfferSchema = z.object({ type: z.literal("offer"), sdp });
+/** Viewer → server: the answer to the server's offer for `deviceId`. */
+export const ViewerAnswerSchema = z.object({ type: z.literal("answer"), deviceId: id, sdp });
+/** Either side: a trickled ICE candidate; viewers name the device it belongs to. */
+export const ClientCandidateSchema = z.object({
+  type: z.literal("candidate"),
+  deviceId: id.optional(),
+  candidate: IceCandidateSchema.nullable(),
+});
+export const WatchSchema = z.object({ type: z.literal("watch"), deviceId: id });
+export const UnwatchSchema = z.object({ type: z.literal("unwatch"), deviceId: id });
+export const KeyframeSchema = z.object({ type: z.literal("keyframe"), deviceId: id });
+export const ByeSchema = z.object({ type: z.literal("bye") });
+
+/** Every message a client may send after `hello`. */
+export const ClientMessageSchema = z.discriminatedUnion("type", [
+  HelloSchema,
+  DeviceOfferSchema,
+  ViewerAnswerSchema,
+  ClientCandidateSchema,
+  WatchSchema,
+  UnwatchSchema,
+  KeyframeSchema,
+  ByeSchema,
+]);
+
+export type Hello = z.infer<typeof HelloSchema>;
+export type IceCandidate = z.infer<typeof IceCandidateSchema>;
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+// ---- server → client -------------------------------------------------------
+
+/** A track a device publishes, as listed to viewers. */
+export interface TrackInfo {
+  kind: "video" | "audio";
+  /** Lower-case MIME type, e.g. "video/vp8", "video/h264", "audio/opus". */
+  codec: string;
+}
+
+/** A device as listed by `devices` and `GET /api/devices`. */
+export interface DeviceInfo {
+  id: string;
+  name: string;
+  online: boolean;
+  kind: DeviceKind;
+  tracks: TrackInfo[];
+  viewers: number;
+}
+
+/** An RTCIceServer as browsers accept it. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface Welcome {
+  type: "welcome";
+  peerId: string;
+  account: string;
+  role: "device" | "viewer";
+  iceServers: IceServer[];
+  devices?: DeviceInfo[];
+}
+export interface ServerAnswer {
+  type: "answer";
+  sdp: string;
+}
+export interface ServerOffer {
+  type: "offer";
+  deviceId: string;
+  sdp: string;
+}
+export interface ServerCandidate {
+  type: "candidate";
+  deviceId?: string;
+  candidate: IceCandidate | null;
+}
+export interface DevicesUpdate {
+  type: "devices";
+  devices: DeviceInfo[];
+}
+export interface DeviceOffline {
+  type: "device_offline";
+  deviceId: string;
+}
+export interface Watching {
+  type: "watching";
+  deviceId: string;
+  /** true while the device is offline and the subscription waits for it. */
+  waiting: boolean;
+}
+export interface ErrorMessage {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+  /** The `type` of the message that caused the error, when there was one. */
+  ref?: string;
+  deviceId?: string;
+}
+
+/** Every message the server sends on `/ws`. */
+export type ServerMessage =
+  | Welcome
+  | ServerAnswer
+  | ServerOffer
+  | ServerCandidate
+  | DevicesUpdate
+  | DeviceOffline
+  | Watching
+  | ErrorMessage;

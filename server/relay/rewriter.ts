@@ -1,0 +1,60 @@
+import { seqAdd, seqDiff, tsAdd } from "./rtp.js";
+
+/** What the rewriter decided for one incoming packet. */
+export type Rewrite = { sequenceNumber: number; timestamp: number } | undefined;
+
+/**
+ * Maps one viewer's view of a track onto a continuous RTP sequence/timestamp
+ * space, across source switches (a device that reconnects, a late join that
+ * starts at a keyframe). Pure: the caller passes the wall clock.
+ *
+ * Within one source epoch, output = input + offset, so gaps and reordering
+ * survive and NACKs keep meaning. At the first packet of a new epoch the
+ * offsets are chosen so the output sequence continues at last+1 and the
+ * timestamp advances by the wall time that passed (at least one tick).
+ * Packets that belong before the first forwarded packet of an epoch are
+ * dropped: their output numbers would collide with what was already sent.
+ */
+export class RtpRewriter {
+  private seqOffset = 0;
+  private tsOffset = 0;
+  private epochStarted = false;
+  private epochFirstSeq = 0;
+  private highestOutSeq: number | undefined;
+  private lastOutTs: number | undefined;
+  private lastOutAtMs = 0;
+
+  /** @param clockRate the track's RTP clock rate (90000 video, 48000 Opus). */
+  constructor(private readonly clockRate: number) {}
+
+  /** Starts a new source epoch: the next packet re-anchors the offsets. */
+  switchSource(): void {
+    this.epochStarted = false;
+  }
+
+  /** Rewrites one packet's numbers, or returns undefined when it must be dropped. */
+  rewrite(sequenceNumber: number, timestamp: number, nowMs: number): Rewrite {
+    if (!this.epochStarted) {
+      if (this.highestOutSeq === undefined || this.lastOutTs === undefined) {
+        this.seqOffset = 0;
+        this.tsOffset = 0;
+      } else {
+        const elapsedTicks = Math.max(1, Math.round(((nowMs - this.lastOutAtMs) * this.clockRate) / 1000));
+        this.seqOffset = seqAdd(seqAdd(this.highestOutSeq, 1), -sequenceNumber);
+        this.tsOffset = tsAdd(tsAdd(this.lastOutTs, elapsedTicks), -timestamp);
+      }
+      this.epochStarted = true;
+      this.epochFirstSeq = sequenceNumber;
+    } else if (seqDiff(sequenceNumber, this.epochFirstSeq) < 0) {
+      return undefined;
+    }
+    const outSeq = seqAdd(sequenceNumber, this.seqOffset);
+    const outTs = tsAdd(timestamp, this.tsOffset);
+    if (this.highestOutSeq === undefined || seqDiff(outSeq, this.highestOutSeq) > 0) {
+      this.highestOutSeq = outSeq;
+      this.lastOutTs = outTs;
+      this.lastOutAtMs = nowMs;
+    }
+    return { sequenceNumber: outSeq, timestamp: outTs };
+  }
+}

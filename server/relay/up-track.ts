@@ -1,0 +1,105 @@
+import { KeyframeRequester, realTimers, type Timers } from "./keyframe-requester.js";
+import { isKeyframeStart } from "./keyframe.js";
+import type { DownTrack } from "./down-track.js";
+import { nullObserver, type RelayObserver } from "./observer.js";
+
+/** One RTP packet as the relay passes it on. `payload` is shared by every viewer: never mutate it. */
+export interface RelayPacket {
+  sequenceNumber: number;
+  timestamp: number;
+  marker: boolean;
+  payload: Buffer;
+  /** True when the packet starts a video keyframe. */
+  keyframe: boolean;
+  /** performance.now() when the packet entered the relay. */
+  receivedAt: number;
+}
+
+/** The codec of a track, as negotiated with its source. */
+export interface TrackCodec {
+  kind: "video" | "audio";
+  /** Lower-case MIME type, e.g. "video/vp8". */
+  mimeType: string;
+  clockRate: number;
+  channels?: number;
+  /** The a=fmtp parameters, e.g. "profile-level-id=42e01f;packetization-mode=1". */
+  parameters?: string;
+}
+
+/** Counters of one up track, read by metrics and tests. */
+export interface UpTrackStats {
+  packetsIn: number;
+  bytesIn: number;
+  keyframeRequests: number;
+}
+
+/**
+ * A track coming up from a device (a werift receiver, or a local pipeline),
+ * fanned out to every viewer's DownTrack. Knows nothing about WebRTC.
+ */
+export class UpTrack {
+  readonly downTracks = new Set<DownTrack>();
+  readonly stats: UpTrackStats = { packetsIn: 0, bytesIn: 0, keyframeRequests: 0 };
+  private readonly keyframes: KeyframeRequester;
+  private _closed = false;
+
+  /**
+   * @param requestKeyframe asks the source for a keyframe (PLI, or an encoder event)
+   */
+  constructor(
+    readonly id: string,
+    readonly codec: TrackCodec,
+    requestKeyframe: () => void,
+    private readonly observer: RelayObserver = nullObserver,
+    timers: Timers = realTimers,
+  ) {
+    this.keyframes = new KeyframeRequester(
+      () => {
+        this.stats.keyframeRequests++;
+        observer.keyframeRequestToDevice();
+        requestKeyframe();
+      },
+      500,
+      timers,
+    );
+  }
+
+  get kind(): "video" | "audio" {
+    return this.codec.kind;
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** Feeds one packet from the source to every viewer. */
+  push(sequenceNumber: number, timestamp: number, marker: boolean, payload: Buffer, receivedAt = performance.now()): void {
+    if (this._closed) return;
+    this.stats.packetsIn++;
+    this.stats.bytesIn += payload.length;
+    this.observer.packetIn(this.codec.kind, payload.length);
+    const packet: RelayPacket = {
+      sequenceNumber,
+      timestamp,
+      marker,
+      payload,
+      keyframe: this.codec.kind === "video" && isKeyframeStart(this.codec.mimeType, payload),
+      receivedAt,
+    };
+    for (const down of this.downTracks) down.forward(packet);
+  }
+
+  /** Asks the source for a keyframe, coalesced to one per 500 ms. */
+  requestKeyframe(): void {
+    if (this.codec.kind === "video") this.keyframes.request();
+  }
+
+  /** Ends the track; its DownTracks stay and wait for another source. */
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.keyframes.close();
+    for (const down of [...this.downTracks]) down.sourceClosed(this);
+    this.downTracks.clear();
+  }
+}

@@ -1,0 +1,45 @@
+import type { Logger } from "../log.js";
+
+/** werift's Event.subscribe result. */
+interface Subscription {
+  unSubscribe: () => void;
+}
+/** A werift Event we can subscribe to. */
+interface Subscribable<A extends unknown[]> {
+  subscribe(fn: (...args: A) => unknown): Subscription;
+}
+
+/**
+ * Keeps werift subscriptions and closes them together. werift's emitter does
+ * not catch listener exceptions, so every listener here is wrapped: a throw
+ * is logged and never reaches werift.
+ */
+export class Listeners {
+  private readonly unsubscribes: Array<() => void> = [];
+
+  constructor(private readonly log: Logger) {}
+
+  /** Subscribes `fn` to `event`, catching sync throws and async rejections. */
+  on<A extends unknown[]>(event: Subscribable<A>, fn: (...args: A) => unknown): void {
+    const { unSubscribe } = event.subscribe((...args: A) => {
+      try {
+        const result = fn(...args);
+        if (result instanceof Promise) result.catch((err: unknown) => this.log.warn("listener rejected", { err }));
+      } catch (err) {
+        this.log.warn("listener threw", { err });
+      }
+    });
+    this.unsubscribes.push(unSubscribe);
+  }
+
+  /** Drops every subscription. */
+  clear(): void {
+    for (const u of this.unsubscribes.splice(0)) {
+      try {
+        u();
+      } catch {
+        // werift's unsubscribe of an already-finished event may throw; nothing to undo.
+      }
+    }
+  }
+}

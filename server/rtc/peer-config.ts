@@ -1,0 +1,96 @@
+import {
+  RTCRtpCodecParameters,
+  useAbsSendTime,
+  useSdesMid,
+  type PeerConfig,
+  type RTCIceServer,
+} from "werift";
+import type { TrackCodec } from "../relay/up-track.js";
+
+/** The ICE settings every server-side peer uses. */
+export interface RtcSettings {
+  /** The only host addresses peers gather; empty means every interface. */
+  iceHosts: readonly string[];
+  /** ICE servers the server's own peers use (never a public default). */
+  iceServers: readonly RTCIceServer[];
+  /** UDP port range for ICE, inclusive. */
+  portRange?: readonly [number, number];
+}
+
+const VIDEO_FEEDBACK = [
+  { type: "nack" },
+  { type: "nack", parameter: "pli" },
+  { type: "ccm", parameter: "fir" },
+  { type: "goog-remb" },
+];
+
+/** Codecs a device may publish, in order of preference. */
+export function publishCodecs(): { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] } {
+  return {
+    video: [
+      new RTCRtpCodecParameters({
+        mimeType: "video/H264",
+        clockRate: 90000,
+        rtcpFeedback: VIDEO_FEEDBACK,
+        parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+      }),
+      new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: VIDEO_FEEDBACK }),
+    ],
+    audio: [
+      new RTCRtpCodecParameters({
+        mimeType: "audio/opus",
+        clockRate: 48000,
+        channels: 2,
+        parameters: "minptime=10;useinbandfec=1",
+      }),
+    ],
+  };
+}
+
+/** The werift codec a viewer is offered for a device track. */
+export function subscribeCodec(codec: TrackCodec): RTCRtpCodecParameters {
+  const mime = codec.mimeType === "video/h264" ? "video/H264" : codec.mimeType === "video/vp8" ? "video/VP8" : codec.mimeType;
+  return new RTCRtpCodecParameters({
+    mimeType: mime,
+    clockRate: codec.clockRate,
+    channels: codec.channels,
+    parameters: codec.parameters,
+    rtcpFeedback: codec.kind === "video" ? VIDEO_FEEDBACK : [],
+  });
+}
+
+/** werift configuration for a server peer: ICE pinned to the configured hosts, no public STUN. */
+export function peerConfig(
+  rtc: RtcSettings,
+  codecs: Partial<PeerConfig["codecs"]>,
+): Partial<PeerConfig> {
+  const config: Partial<PeerConfig> = {
+    codecs,
+    headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
+    iceServers: [...rtc.iceServers],
+    iceUseIpv6: false,
+    iceUseTcp: false,
+    iceTcpPassive: false,
+    bundlePolicy: "max-bundle",
+  };
+  if (rtc.iceHosts.length > 0) {
+    config.iceAdditionalHostAddresses = [...rtc.iceHosts];
+    config.iceInterfaceAddresses = { udp4: rtc.iceHosts[0] } as PeerConfig["iceInterfaceAddresses"];
+    const allowed = new Set(rtc.iceHosts);
+    // werift still gathers every interface's host candidate; keep only ours.
+    config.iceFilterCandidatePair = (pair) => allowed.has(pair.localCandidate.host);
+  }
+  if (rtc.portRange) config.icePortRange = [rtc.portRange[0], rtc.portRange[1]];
+  return config;
+}
+
+/** Lower-cases a werift codec into the relay's form. */
+export function toTrackCodec(kind: "video" | "audio", c: RTCRtpCodecParameters): TrackCodec {
+  return {
+    kind,
+    mimeType: c.mimeType.toLowerCase(),
+    clockRate: c.clockRate,
+    channels: c.channels,
+    parameters: c.parameters,
+  };
+}

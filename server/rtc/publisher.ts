@@ -1,0 +1,144 @@
+import { RTCPeerConnection, type MediaStreamTrack, type RTCRtpTransceiver } from "werift";
+import { badRequest, unsupported } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { IceCandidate } from "../protocol/messages.js";
+import type { RelayObserver } from "../relay/observer.js";
+import { UpTrack } from "../relay/up-track.js";
+import { Listeners } from "./listeners.js";
+import { keepCandidates, looksLikeSdp } from "./sdp.js";
+import { peerConfig, publishCodecs, toTrackCodec, type RtcSettings } from "./peer-config.js";
+
+/** What a Publisher tells its owner. */
+export interface PublisherEvents {
+  /** A device track started; the UpTrack is the relay's handle on it. */
+  onTrack(track: UpTrack): void;
+  /** The peer connection failed or closed. */
+  onClosed(reason: string): void;
+}
+
+let nextTrackId = 0;
+
+/**
+ * The server side of a device's WebRTC connection: answers the device's
+ * offer, receives its tracks and turns each into an UpTrack. werift's
+ * receiver terminates RTCP towards the device (receiver reports, NACKs for
+ * its own losses); PLI is sent when the relay asks for a keyframe.
+ */
+export class Publisher {
+  private readonly pc: RTCPeerConnection;
+  private readonly listeners: Listeners;
+  private readonly upTracks = new Map<string, UpTrack>();
+  private _closed = false;
+  private _expectedTracks = 0;
+
+  constructor(
+    private readonly rtc: RtcSettings,
+    private readonly events: PublisherEvents,
+    private readonly observer: RelayObserver,
+    private readonly log: Logger,
+  ) {
+    this.pc = new RTCPeerConnection(peerConfig(rtc, publishCodecs()));
+    this.listeners = new Listeners(log);
+    this.listeners.on(this.pc.onTrack, (track: MediaStreamTrack) => this.trackStarted(track));
+    this.listeners.on(this.pc.connectionStateChange, (state: string) => {
+      this.log.debug("publisher connection", { state });
+      if (state === "failed" || state === "closed") this.close(`connection ${state}`);
+    });
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** The tracks received so far. */
+  get tracks(): UpTrack[] {
+    return [...this.upTracks.values()];
+  }
+
+  /** How many media tracks the negotiated session carries. */
+  get expectedTracks(): number {
+    return this._expectedTracks;
+  }
+
+  /** Applies the device's offer and returns the server's answer, with every candidate in it. */
+  async answer(offerSdp: string): Promise<string> {
+    if (this._closed) throw new Error("publisher is closed");
+    if (!looksLikeSdp(offerSdp)) throw badRequest("offer.sdp is not an SDP session description");
+    try {
+      await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    } catch (err) {
+      throw badRequest(`offer rejected: ${errorText(err)}`);
+    }
+    const media = this.pc.getTransceivers().filter((t) => t.codecs.length > 0);
+    if (media.length === 0) throw unsupported("the offer has no video or audio codec Tessera supports (H.264, VP8, Opus)");
+    for (const t of this.pc.getTransceivers()) {
+      if (t.direction === "sendrecv" || t.direction === "recvonly") t.setDirection("recvonly");
+    }
+    this._expectedTracks = media.length;
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    const local = this.pc.localDescription;
+    if (!local) throw new Error("no local description");
+    return keepCandidates(local.sdp, this.rtc.iceHosts);
+  }
+
+  /** Adds a candidate the device trickled. */
+  async addCandidate(candidate: IceCandidate | null): Promise<void> {
+    if (this._closed || !candidate || candidate.candidate === "") return;
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (err) {
+      throw badRequest(`candidate rejected: ${errorText(err)}`);
+    }
+  }
+
+  /** Closes the peer and every UpTrack; idempotent. */
+  close(reason = "closed"): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.listeners.clear();
+    for (const t of this.upTracks.values()) t.close();
+    this.upTracks.clear();
+    this.pc.close().catch((err: unknown) => this.log.debug("publisher close", { err: errorText(err) }));
+    this.events.onClosed(reason);
+  }
+
+  private trackStarted(track: MediaStreamTrack): void {
+    const transceiver = this.pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
+    if (!transceiver) return;
+    let up: UpTrack | undefined;
+    this.listeners.on(track.onReceiveRtp, (rtp) => {
+      if (!up) {
+        up = this.createUpTrack(transceiver, track, rtp.header.payloadType);
+        if (!up) return;
+      }
+      up.push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
+    });
+  }
+
+  private createUpTrack(t: RTCRtpTransceiver, track: MediaStreamTrack, payloadType: number): UpTrack | undefined {
+    if (this._closed) return undefined;
+    const codec = t.codecs.find((c) => c.payloadType === payloadType);
+    if (!codec) {
+      this.log.warn("device sent an unnegotiated payload type", { payloadType });
+      return undefined;
+    }
+    const kind = t.kind === "video" ? "video" : "audio";
+    const receiver = t.receiver;
+    const ssrc = track.ssrc;
+    const up = new UpTrack(`up${++nextTrackId}`, toTrackCodec(kind, codec), () => {
+      if (ssrc !== undefined) {
+        receiver.sendRtcpPLI(ssrc).catch((err: unknown) => this.log.debug("PLI failed", { err: errorText(err) }));
+      }
+    }, this.observer);
+    this.upTracks.set(t.mid ?? up.id, up);
+    this.log.info("device track", { kind, codec: up.codec.mimeType });
+    this.events.onTrack(up);
+    return up;
+  }
+}
+
+/** werift sometimes rejects with strings; render either. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

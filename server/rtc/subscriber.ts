@@ -1,0 +1,126 @@
+import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpSender } from "werift";
+import { badRequest } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { IceCandidate } from "../protocol/messages.js";
+import { DownTrack, type DownSink } from "../relay/down-track.js";
+import type { RelayObserver } from "../relay/observer.js";
+import type { RelayPacket, TrackCodec } from "../relay/up-track.js";
+import { Listeners } from "./listeners.js";
+import { peerConfig, subscribeCodec, type RtcSettings } from "./peer-config.js";
+import { errorText } from "./publisher.js";
+import { keepCandidates, looksLikeSdp } from "./sdp.js";
+
+/** What a Subscriber tells its owner. */
+export interface SubscriberEvents {
+  onConnectionState(state: string): void;
+  onClosed(reason: string): void;
+}
+
+/**
+ * The server side of one viewer's connection to one device: sendonly tracks
+ * carrying the device's media. Each track is a DownTrack whose packets go out
+ * through a werift sender; the sender gives each viewer its own SSRC, answers
+ * NACKs from its retransmission cache and sends sender reports, so RTCP ends
+ * at this hop.
+ */
+export class Subscriber {
+  readonly downTracks: DownTrack[] = [];
+  private readonly pc: RTCPeerConnection;
+  private readonly listeners: Listeners;
+  private _closed = false;
+
+  constructor(
+    private readonly rtc: RtcSettings,
+    codecs: readonly TrackCodec[],
+    private readonly events: SubscriberEvents,
+    private readonly observer: RelayObserver,
+    private readonly log: Logger,
+  ) {
+    const video = codecs.filter((c) => c.kind === "video").map(subscribeCodec);
+    const audio = codecs.filter((c) => c.kind === "audio").map(subscribeCodec);
+    this.pc = new RTCPeerConnection(peerConfig(rtc, { video, audio }));
+    this.listeners = new Listeners(log);
+    for (const codec of codecs) {
+      const transceiver = this.pc.addTransceiver(codec.kind, { direction: "sendonly" });
+      const sender = transceiver.sender;
+      const down = new DownTrack(codec, this.sinkFor(sender, codec.kind));
+      this.listeners.on(sender.onPictureLossIndication, () => {
+        this.observer.keyframeRequestFromViewer();
+        down.requestKeyframe();
+      });
+      this.listeners.on(sender.onRtcp, (rtcp) => {
+        // FIR is not surfaced by werift as an event; treat it like PLI.
+        if (rtcp.type === 206 && (rtcp as { feedback?: { count?: number } }).feedback?.count === 4) {
+          this.observer.keyframeRequestFromViewer();
+          down.requestKeyframe();
+        }
+      });
+      this.listeners.on(sender.onGenericNack, (nack) => this.observer.nackReceived(nack.lost.length));
+      this.downTracks.push(down);
+    }
+    this.listeners.on(this.pc.connectionStateChange, (state: string) => {
+      this.events.onConnectionState(state);
+      if (state === "failed" || state === "closed") this.close(`connection ${state}`);
+    });
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** Creates the server's offer, with every candidate in it. */
+  async offer(): Promise<string> {
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    const local = this.pc.localDescription;
+    if (!local) throw new Error("no local description");
+    return keepCandidates(local.sdp, this.rtc.iceHosts);
+  }
+
+  /** Applies the viewer's answer. */
+  async accept(answerSdp: string): Promise<void> {
+    if (this._closed) throw new Error("subscriber is closed");
+    if (!looksLikeSdp(answerSdp)) throw badRequest("answer.sdp is not an SDP session description");
+    try {
+      await this.pc.setRemoteDescription({ type: "answer", sdp: answerSdp });
+    } catch (err) {
+      throw badRequest(`answer rejected: ${errorText(err)}`);
+    }
+  }
+
+  /** Adds a candidate the viewer trickled. */
+  async addCandidate(candidate: IceCandidate | null): Promise<void> {
+    if (this._closed || !candidate || candidate.candidate === "") return;
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (err) {
+      throw badRequest(`candidate rejected: ${errorText(err)}`);
+    }
+  }
+
+  /** Closes the peer and its DownTracks; idempotent. */
+  close(reason = "closed"): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.listeners.clear();
+    for (const d of this.downTracks) d.close();
+    this.pc.close().catch((err: unknown) => this.log.debug("subscriber close", { err: errorText(err) }));
+    this.events.onClosed(reason);
+  }
+
+  private sinkFor(sender: RTCRtpSender, kind: "video" | "audio"): DownSink {
+    const observer = this.observer;
+    const log = this.log;
+    return {
+      send(packet: RelayPacket, sequenceNumber: number, timestamp: number): void {
+        // Header extensions are not copied: the device's extension ids mean
+        // nothing on this hop; werift writes the ones negotiated here.
+        const header = new RtpHeader({ sequenceNumber, timestamp, marker: packet.marker, payloadType: 0 });
+        sender.sendRtp(new RtpPacket(header, packet.payload)).then(
+          () => observer.packetOut(kind, packet.payload.length, performance.now() - packet.receivedAt),
+          (err: unknown) => log.debug("sendRtp failed", { err: errorText(err) }),
+        );
+      },
+    };
+  }
+}

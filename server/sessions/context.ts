@@ -1,0 +1,25 @@
+import type { Metrics } from "../../metrics/metrics.js";
+import type { DeviceRegistry } from "../devices/registry.js";
+import type { Logger } from "../log.js";
+import type { IceServer } from "../protocol/messages.js";
+import type { RtcSettings } from "../rtc/peer-config.js";
+
+/** What every session needs from the app; built once by createApp. */
+export interface SessionContext {
+  readonly registry: DeviceRegistry;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** ICE settings of the server's own peers. */
+  readonly rtc: RtcSettings;
+  /** ICE servers handed to clients in `welcome`. */
+  iceServersFor(account: string): IceServer[];
+  /** How long a device waits for all its negotiated tracks before going online with what it has, ms. */
+  readonly trackSettleMs: number;
+}
+
+/** The sending side of a signaling connection, as sessions see it. */
+export interface Peer {
+  readonly peerId: string;
+  readonly account: string;
+  send(message: import("../protocol/messages.js").ServerMessage): void;
+}

@@ -1,0 +1,100 @@
+import type { Device, DevicePublisher } from "../devices/device.js";
+import { badRequest } from "../errors.js";
+import type { ClientMessage, DeviceKind } from "../protocol/messages.js";
+import type { UpTrack } from "../relay/up-track.js";
+import { Publisher } from "../rtc/publisher.js";
+import type { Peer, SessionContext } from "./context.js";
+
+/**
+ * A device's signaling session: each `offer` (re)creates its Publisher; the
+ * device goes online once every negotiated track has started (or after a
+ * short settle time with the ones that did).
+ */
+export class DeviceSession {
+  private publisher: Publisher | undefined;
+  private publishHandle: DevicePublisher | undefined;
+  private readonly device: Device;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private _closed = false;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly peer: Peer,
+    deviceId: string,
+    name: string,
+    kind: DeviceKind,
+  ) {
+    this.device = ctx.registry.ensure(peer.account, deviceId, name, kind);
+  }
+
+  get deviceId(): string {
+    return this.device.id;
+  }
+
+  /** Handles one validated message from the device. */
+  async handle(msg: ClientMessage): Promise<void> {
+    switch (msg.type) {
+      case "offer":
+        return this.offer(msg.sdp);
+      case "candidate":
+        if (!this.publisher) throw badRequest("candidate before offer");
+        return this.publisher.addCandidate(msg.candidate);
+      default:
+        throw badRequest(`a device does not send '${msg.type}'`);
+    }
+  }
+
+  /** Ends the session and takes the device offline; idempotent. */
+  close(reason: string): void {
+    if (this._closed) return;
+    this._closed = true;
+    clearTimeout(this.settleTimer);
+    this.publisher?.close(reason);
+    this.publisher = undefined;
+  }
+
+  private async offer(sdp: string): Promise<void> {
+    this.publisher?.close("renegotiated");
+    clearTimeout(this.settleTimer);
+    const tracks: UpTrack[] = [];
+    const publisher: Publisher = new Publisher(
+      this.ctx.rtc,
+      {
+        onTrack: (t) => {
+          tracks.push(t);
+          if (tracks.length === publisher.expectedTracks) this.goOnline(publisher, tracks);
+          else if (tracks.length === 1) {
+            this.settleTimer = setTimeout(() => this.goOnline(publisher, tracks), this.ctx.trackSettleMs);
+          }
+        },
+        onClosed: () => {
+          clearTimeout(this.settleTimer);
+          this.device.detach(handle);
+          this.ctx.metrics.setDevicesOnline(this.ctx.registry.onlineCount());
+        },
+      },
+      this.ctx.metrics,
+      this.ctx.log.child(`device:${this.device.id}`),
+    );
+    const handle: DevicePublisher = { close: (reason) => publisher.close(reason) };
+    this.publisher = publisher;
+    this.publishHandle = handle;
+    this.device.attach(handle);
+    try {
+      const answer = await publisher.answer(sdp);
+      if (!publisher.closed) this.peer.send({ type: "answer", sdp: answer });
+    } catch (err) {
+      publisher.close("offer rejected");
+      if (this.publisher === publisher) this.publisher = undefined;
+      throw err;
+    }
+  }
+
+  private goOnline(publisher: Publisher, tracks: UpTrack[]): void {
+    clearTimeout(this.settleTimer);
+    if (publisher !== this.publisher || publisher.closed || !this.publishHandle) return;
+    if (this.device.online && this.device.tracks.length === tracks.length) return;
+    this.device.publish(this.publishHandle, [...tracks]);
+    this.ctx.metrics.setDevicesOnline(this.ctx.registry.onlineCount());
+  }
+}

@@ -1,0 +1,145 @@
+import type { Device } from "../devices/device.js";
+import type { IceCandidate } from "../protocol/messages.js";
+import type { UpTrack, TrackCodec } from "../relay/up-track.js";
+import { Subscriber } from "../rtc/subscriber.js";
+import type { Peer, SessionContext } from "./context.js";
+
+function sameCodec(a: TrackCodec, b: TrackCodec): boolean {
+  return a.kind === b.kind && a.mimeType === b.mimeType && a.clockRate === b.clockRate && (a.parameters ?? "") === (b.parameters ?? "");
+}
+
+/** True when `tracks` can feed a subscriber negotiated for `codecs`, track for track. */
+export function compatible(codecs: readonly TrackCodec[], tracks: readonly UpTrack[]): boolean {
+  return codecs.length === tracks.length && codecs.every((c, i) => sameCodec(c, tracks[i].codec));
+}
+
+/**
+ * One viewer watching one device. Lives from `watch` to `unwatch` (or the
+ * viewer leaving), across the device going offline and coming back: when the
+ * device returns with the same codecs its new tracks are attached to the
+ * existing connection; otherwise the viewer gets a fresh offer.
+ */
+export class Subscription {
+  private subscriber: Subscriber | undefined;
+  private codecs: TrackCodec[] = [];
+  private sources: readonly UpTrack[] = [];
+  private connected = false;
+  private _closed = false;
+  private readonly onOnline = (tracks: readonly UpTrack[]) => this.deviceOnline(tracks);
+  private readonly onOffline = () => this.deviceOffline();
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly viewer: Peer,
+    readonly device: Device,
+    private readonly onEnded: (reason: string) => void,
+  ) {
+    device.on("online", this.onOnline);
+    device.on("offline", this.onOffline);
+    device.viewerDelta(1);
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** Sends the first offer, or tells the viewer it waits for the device. */
+  start(): void {
+    if (this.device.online) this.negotiate(this.device.tracks);
+    else this.viewer.send({ type: "watching", deviceId: this.device.id, waiting: true });
+  }
+
+  /** The viewer's answer to our offer. */
+  async accept(sdp: string): Promise<void> {
+    if (!this.subscriber) throw new Error("no offer is outstanding");
+    await this.subscriber.accept(sdp);
+  }
+
+  async addCandidate(candidate: IceCandidate | null): Promise<void> {
+    await this.subscriber?.addCandidate(candidate);
+  }
+
+  /** The viewer asked for a keyframe outside RTCP. */
+  requestKeyframe(): void {
+    for (const t of this.sources) t.requestKeyframe();
+  }
+
+  /** Ends the subscription; idempotent. */
+  close(reason = "closed"): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.device.off("online", this.onOnline);
+    this.device.off("offline", this.onOffline);
+    this.device.viewerDelta(-1);
+    this.dropSubscriber();
+    this.onEnded(reason);
+  }
+
+  private negotiate(tracks: readonly UpTrack[]): void {
+    this.dropSubscriber();
+    this.sources = tracks;
+    this.codecs = tracks.map((t) => t.codec);
+    const subscriber = new Subscriber(
+      this.ctx.rtc,
+      this.codecs,
+      {
+        onConnectionState: (state) => {
+          if (subscriber !== this.subscriber) return;
+          if (state === "connected" && !this.connected) {
+            this.connected = true;
+            this.ctx.metrics.viewerConnected("webrtc");
+            this.attachSources();
+          }
+        },
+        onClosed: (reason) => {
+          if (subscriber !== this.subscriber) return;
+          this.ctx.log.debug("viewer connection ended", { device: this.device.id, reason });
+          this.close(`viewer connection: ${reason}`);
+        },
+      },
+      this.ctx.metrics,
+      this.ctx.log,
+    );
+    this.subscriber = subscriber;
+    subscriber
+      .offer()
+      .then((sdp) => {
+        if (subscriber === this.subscriber) this.viewer.send({ type: "offer", deviceId: this.device.id, sdp });
+      })
+      .catch((err: unknown) => {
+        this.ctx.log.warn("offer to viewer failed", { err });
+        this.close("offer failed");
+      });
+  }
+
+  private attachSources(): void {
+    if (!this.subscriber || !this.connected) return;
+    this.subscriber.downTracks.forEach((down, i) => {
+      const up = this.sources[i];
+      if (up && !up.closed) down.setSource(up);
+    });
+  }
+
+  private deviceOnline(tracks: readonly UpTrack[]): void {
+    if (this.subscriber && compatible(this.codecs, tracks)) {
+      this.sources = tracks;
+      this.attachSources();
+      this.viewer.send({ type: "watching", deviceId: this.device.id, waiting: false });
+    } else {
+      this.negotiate(tracks);
+    }
+  }
+
+  private deviceOffline(): void {
+    this.sources = [];
+    this.viewer.send({ type: "device_offline", deviceId: this.device.id });
+  }
+
+  private dropSubscriber(): void {
+    const s = this.subscriber;
+    this.subscriber = undefined;
+    if (this.connected) this.ctx.metrics.viewerDisconnected("webrtc");
+    this.connected = false;
+    s?.close("replaced");
+  }
+}

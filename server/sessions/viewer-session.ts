@@ -1,0 +1,68 @@
+import { badRequest, notFound } from "../errors.js";
+import type { ClientMessage } from "../protocol/messages.js";
+import type { Peer, SessionContext } from "./context.js";
+import { Subscription } from "./subscription.js";
+
+/** Most devices one viewer connection may watch at once (a dashboard grid). */
+export const MAX_SUBSCRIPTIONS = 16;
+
+/**
+ * A viewer's signaling session: one Subscription per watched device, keyed
+ * by device id. Every lookup goes through the viewer's own account, so a
+ * device of another account is simply not found.
+ */
+export class ViewerSession {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private _closed = false;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly peer: Peer,
+  ) {}
+
+  /** Handles one validated message from the viewer. */
+  async handle(msg: ClientMessage): Promise<void> {
+    switch (msg.type) {
+      case "watch":
+        return this.watch(msg.deviceId);
+      case "unwatch":
+        this.subscriptions.get(msg.deviceId)?.close("unwatched");
+        return;
+      case "answer":
+        return this.subscription(msg.deviceId).accept(msg.sdp);
+      case "candidate":
+        if (!msg.deviceId) throw badRequest("a viewer's candidate names its deviceId");
+        return this.subscription(msg.deviceId).addCandidate(msg.candidate);
+      case "keyframe":
+        this.subscription(msg.deviceId).requestKeyframe();
+        return;
+      default:
+        throw badRequest(`a viewer does not send '${msg.type}'`);
+    }
+  }
+
+  /** Ends every subscription; idempotent. */
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    for (const s of [...this.subscriptions.values()]) s.close("viewer left");
+  }
+
+  private watch(deviceId: string): void {
+    const device = this.ctx.registry.get(this.peer.account, deviceId);
+    if (!device) throw notFound(`no device '${deviceId}'`);
+    this.subscriptions.get(deviceId)?.close("re-watched");
+    if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) throw badRequest(`at most ${MAX_SUBSCRIPTIONS} devices per connection`);
+    const sub: Subscription = new Subscription(this.ctx, this.peer, device, () => {
+      if (this.subscriptions.get(deviceId) === sub) this.subscriptions.delete(deviceId);
+    });
+    this.subscriptions.set(deviceId, sub);
+    sub.start();
+  }
+
+  private subscription(deviceId: string): Subscription {
+    const sub = this.subscriptions.get(deviceId);
+    if (!sub) throw notFound(`not watching '${deviceId}'`);
+    return sub;
+  }
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import type { WebSocket } from "ws";
+import { badRequest, closeCodeFor, TesseraError, toClientError } from "../errors.js";
+import { CLOSE_CODES, MAX_MESSAGE_BYTES, type ClientMessage, type Hello, type ServerMessage } from "../protocol/messages.js";
+import type { Peer, SessionContext } from "../sessions/context.js";
+import { DeviceSession } from "../sessions/device-session.js";
+import { ViewerSession } from "../sessions/viewer-session.js";
+import { parseClientMessage } from "./parse.js";
+
+/** Decides which account a hello belongs to; throws unauthorized/forbidden. */
+export type Authenticate = (hello: Hello) => Promise<{ account: string }>;
+
+/** Time a client has to say hello, ms. */
+export const HELLO_TIMEOUT_MS = 10_000;
+/** Bad messages tolerated on one connection before it is closed as abusive. */
+export const MAX_BAD_MESSAGES = 50;
+
+/**
+ * One `/ws` connection: waits for `hello`, authenticates it, then routes
+ * every validated message to the device or viewer session. Bad input gets
+ * an `error` and is counted; it never throws out of here.
+ */
+export class SignalingConnection implements Peer {
+  readonly peerId = randomUUID();
+  private _account = "";
+  private session: DeviceSession | ViewerSession | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private badMessages = 0;
+  private unsubscribeDevices: (() => void) | undefined;
+  private closed = false;
+  private helloSeen = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ctx: SessionContext,
+    private readonly authenticate: Authenticate,
+  ) {
+    this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
+    ws.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
+    ws.on("close", () => this.cleanup());
+    ws.on("error", (err) => ctx.log.debug("socket error", { err }));
+  }
+
+  get account(): string {
+    return this._account;
+  }
+
+  send(message: ServerMessage): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(message));
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (data.length > MAX_MESSAGE_BYTES) {
+      this.fail(new TesseraError("bad_request", `message exceeds ${MAX_MESSAGE_BYTES} bytes`, 413), undefined);
+      this.close(CLOSE_CODES.tooLarge, "message too large");
+      return;
+    }
+    let msg: ClientMessage;
+    try {
+      if (isBinary) throw badRequest("binary messages are not part of the signaling protocol");
+      msg = parseClientMessage(data.toString("utf8"));
+    } catch (err) {
+      this.fail(err, undefined);
+      return;
+    }
+    this.ctx.metrics.signalingMessage(msg.type);
+    if (!this.helloSeen) {
+      if (msg.type !== "hello") {
+        this.fail(badRequest(`'${msg.type}' before hello`), msg.type);
+        this.close(CLOSE_CODES.protocolError, "hello first");
+        return;
+      }
+      this.helloSeen = true;
+      this.hello(msg).catch((err: unknown) => {
+        const { code } = toClientError(err);
+        this.fail(err, "hello");
+        this.close(closeCodeFor(code), "hello refused");
+      });
+      return;
+    }
+    if (msg.type === "hello") return this.fail(badRequest("hello was already received"), "hello");
+    if (msg.type === "bye") return this.close(CLOSE_CODES.normal, "bye");
+    if (!this.session) return this.fail(badRequest("hello is still being processed"), msg.type);
+    const deviceId = "deviceId" in msg ? msg.deviceId : undefined;
+    this.session.handle(msg).catch((err: unknown) => this.fail(err, msg.type, deviceId));
+  }
+
+  private async hello(msg: Hello): Promise<void> {
+    clearTimeout(this.helloTimer);
+    const { account } = await this.authenticate(msg);
+    if (this.closed) return;
+    this._account = account;
+    if (msg.role === "device") {
+      if (!msg.device) throw badRequest("hello: a device names itself in 'device' {id, name}");
+      const { id, name, kind } = msg.device;
+      this.session = new DeviceSession(this.ctx, this, id, name ?? id, kind ?? "other");
+      this.send({ type: "welcome", peerId: this.peerId, account, role: "device", iceServers: this.ctx.iceServersFor(account) });
+      this.ctx.log.info("device connected", { device: id });
+    } else {
+      this.session = new ViewerSession(this.ctx, this);
+      this.send({
+        type: "welcome",
+        peerId: this.peerId,
+        account,
+        role: "viewer",
+        iceServers: this.ctx.iceServersFor(account),
+        devices: this.ctx.registry.list(account),
+      });
+      this.followDevices();
+    }
+  }
+
+  /** Pushes the account's device list when it changes, at most every 100 ms. */
+  private followDevices(): void {
+    let timer: NodeJS.Timeout | undefined;
+    const onChanged = (account: string) => {
+      if (account !== this._account || timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        this.send({ type: "devices", devices: this.ctx.registry.list(this._account) });
+      }, 100);
+    };
+    this.ctx.registry.on("changed", onChanged);
+    this.unsubscribeDevices = () => {
+      clearTimeout(timer);
+      this.ctx.registry.off("changed", onChanged);
+    };
+  }
+
+  private fail(err: unknown, ref: string | undefined, deviceId?: string): void {
+    const { code, message } = toClientError(err);
+    if (code === "internal") this.ctx.log.error("signaling handler failed", { err });
+    this.ctx.metrics.signalingError(code);
+    this.send({ type: "error", code, message, ...(ref ? { ref } : {}), ...(deviceId ? { deviceId } : {}) });
+    if (++this.badMessages > MAX_BAD_MESSAGES) this.close(CLOSE_CODES.protocolError, "too many bad messages");
+  }
+
+  /** Closes the socket with a code; cleanup follows from the close event. */
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.helloTimer);
+    this.unsubscribeDevices?.();
+    if (this.session instanceof DeviceSession) {
+      this.ctx.log.info("device disconnected", { device: this.session.deviceId });
+      this.session.close("signaling closed");
+    } else {
+      this.session?.close();
+    }
+    this.session = undefined;
+  }
+}
