@@ -85,3 +85,21 @@ export function testSourceDescription(options: Partial<TestSourceOptions> = {}):
     `rtpopuspay pt=${o.audioPayloadType} ! ${sink(TEST_SOURCE_ELEMENTS.audioSink)}`,
   ].join("");
 }
+
+/** Element names of the RTP decode pipeline. */
+export const RTP_DECODE_ELEMENTS = { src: "rtpin", sink: "frames" } as const;
+
+/**
+ * RTP in (appsrc) → depayload → decode → raw I420 frames out (appsink).
+ * The basis of every consumer that needs pictures from a device's RTP.
+ */
+export function rtpDecodeDescription(codec: RtpVideoCodec, payloadType = 96): string {
+  const name = codec === "vp8" ? "VP8" : "H264";
+  const depayDecode = codec === "vp8" ? "rtpvp8depay ! vp8dec" : "rtph264depay ! h264parse ! avdec_h264";
+  return (
+    `appsrc name=${RTP_DECODE_ELEMENTS.src} is-live=true do-timestamp=true format=time ` +
+    `caps="application/x-rtp,media=video,encoding-name=${name},clock-rate=90000,payload=${payloadType}" ! ` +
+    `rtpjitterbuffer latency=0 ! ${depayDecode} ! videoconvert ! video/x-raw,format=I420 ! ` +
+    `appsink name=${RTP_DECODE_ELEMENTS.sink} sync=false max-buffers=5 drop=true`
+  );
+}

@@ -33,6 +33,8 @@ const webOut = join(root, "dist/web");
 const webStamp = join(webOut, "viewer.js");
 if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) > mtime(webStamp)) {
   process.stdout.write("[build] web\n");
+  // esbuild only strips types; check them first.
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "web")], { stdio: "inherit" });
   mkdirSync(webOut, { recursive: true });
   await esbuild.build({
     entryPoints: { viewer: join(root, "web/src/viewer.ts"), device: join(root, "web/src/device.ts") },

@@ -40,7 +40,7 @@ export class ConfigError extends Error {
 const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
 const schemas = {
   host: z.string().min(1, "expected a host name or address"),
-  port: z.coerce.number().int("expected an integer").min(0, "expected 0-65535").max(65535, "expected 0-65535"),
+  port: z.coerce.number({ error: "expected an integer" }).int("expected an integer").min(0, "expected 0-65535").max(65535, "expected 0-65535"),
   source: z.enum(["test", "none"]),
   sourceCodec: z.enum(["vp8", "h264"]),
   iceHosts: z.array(ipv4),

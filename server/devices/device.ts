@@ -72,8 +72,13 @@ export class Device extends EventEmitter<DeviceEvents> {
   /** The attached publisher's tracks are ready; watchers may subscribe. */
   publish(publisher: DevicePublisher, tracks: readonly UpTrack[]): void {
     if (this.publisher !== publisher || tracks.length === 0) return;
-    this.upTracks = tracks;
-    this.emit("online", tracks);
+    // A canonical order (video first, then by codec) so that a device that
+    // comes back with the same tracks matches its watchers' connections
+    // whatever order its tracks happened to start in.
+    this.upTracks = [...tracks].sort(
+      (a, b) => (a.kind === b.kind ? a.codec.mimeType.localeCompare(b.codec.mimeType) : a.kind === "video" ? -1 : 1),
+    );
+    this.emit("online", this.upTracks);
     this.emit("changed");
   }
 

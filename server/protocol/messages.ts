@@ -164,6 +164,12 @@ export interface Watching {
   /** true while the device is offline and the subscription waits for it. */
   waiting: boolean;
 }
+/** The server ended a subscription the viewer did not end itself (e.g. its connection failed). */
+export interface Unwatched {
+  type: "unwatched";
+  deviceId: string;
+  reason: string;
+}
 export interface ErrorMessage {
   type: "error";
   code: ErrorCode;
@@ -182,4 +188,5 @@ export type ServerMessage =
   | DevicesUpdate
   | DeviceOffline
   | Watching
+  | Unwatched
   | ErrorMessage;

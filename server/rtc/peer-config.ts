@@ -24,8 +24,16 @@ const VIDEO_FEEDBACK = [
   { type: "goog-remb" },
 ];
 
-/** Codecs a device may publish, in order of preference. */
-export function publishCodecs(): { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] } {
+/**
+ * Codecs a device may publish. `videoOrder` (codec names, lower case, as the
+ * device listed them in its offer) puts the device's own preference first,
+ * since the answer's order decides what the device sends.
+ */
+export function publishCodecs(videoOrder: readonly string[] = []): { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] } {
+  const rank = (c: RTCRtpCodecParameters) => {
+    const i = videoOrder.indexOf(c.mimeType.split("/")[1].toLowerCase());
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
   return {
     video: [
       new RTCRtpCodecParameters({
@@ -35,7 +43,7 @@ export function publishCodecs(): { video: RTCRtpCodecParameters[]; audio: RTCRtp
         parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
       }),
       new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: VIDEO_FEEDBACK }),
-    ],
+    ].sort((a, b) => rank(a) - rank(b)),
     audio: [
       new RTCRtpCodecParameters({
         mimeType: "audio/opus",

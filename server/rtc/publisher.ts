@@ -5,7 +5,7 @@ import type { IceCandidate } from "../protocol/messages.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { UpTrack } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
-import { keepCandidates, looksLikeSdp } from "./sdp.js";
+import { keepCandidates, looksLikeSdp, offeredCodecOrder } from "./sdp.js";
 import { peerConfig, publishCodecs, toTrackCodec, type RtcSettings } from "./peer-config.js";
 
 /** What a Publisher tells its owner. */
@@ -25,7 +25,7 @@ let nextTrackId = 0;
  * its own losses); PLI is sent when the relay asks for a keyframe.
  */
 export class Publisher {
-  private readonly pc: RTCPeerConnection;
+  private pc: RTCPeerConnection | undefined;
   private readonly listeners: Listeners;
   private readonly upTracks = new Map<string, UpTrack>();
   private _closed = false;
@@ -37,13 +37,7 @@ export class Publisher {
     private readonly observer: RelayObserver,
     private readonly log: Logger,
   ) {
-    this.pc = new RTCPeerConnection(peerConfig(rtc, publishCodecs()));
     this.listeners = new Listeners(log);
-    this.listeners.on(this.pc.onTrack, (track: MediaStreamTrack) => this.trackStarted(track));
-    this.listeners.on(this.pc.connectionStateChange, (state: string) => {
-      this.log.debug("publisher connection", { state });
-      if (state === "failed" || state === "closed") this.close(`connection ${state}`);
-    });
   }
 
   get closed(): boolean {
@@ -63,21 +57,28 @@ export class Publisher {
   /** Applies the device's offer and returns the server's answer, with every candidate in it. */
   async answer(offerSdp: string): Promise<string> {
     if (this._closed) throw new Error("publisher is closed");
+    if (this.pc) throw new Error("the publisher has answered already");
     if (!looksLikeSdp(offerSdp)) throw badRequest("offer.sdp is not an SDP session description");
+    const pc = new RTCPeerConnection(peerConfig(this.rtc, publishCodecs(offeredCodecOrder(offerSdp, "video"))));
+    this.pc = pc;
+    this.listeners.on(pc.onTrack, (track: MediaStreamTrack) => this.trackStarted(pc, track));
+    this.listeners.on(pc.connectionStateChange, (state: string) => {
+      this.log.debug("publisher connection", { state });
+      if (state === "failed" || state === "closed") this.close(`connection ${state}`);
+    });
     try {
-      await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
     } catch (err) {
       throw badRequest(`offer rejected: ${errorText(err)}`);
     }
-    const media = this.pc.getTransceivers().filter((t) => t.codecs.length > 0);
+    const media = pc.getTransceivers().filter((t) => t.codecs.length > 0);
     if (media.length === 0) throw unsupported("the offer has no video or audio codec Tessera supports (H.264, VP8, Opus)");
-    for (const t of this.pc.getTransceivers()) {
+    for (const t of pc.getTransceivers()) {
       if (t.direction === "sendrecv" || t.direction === "recvonly") t.setDirection("recvonly");
     }
     this._expectedTracks = media.length;
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
-    const local = this.pc.localDescription;
+    await pc.setLocalDescription(await pc.createAnswer());
+    const local = pc.localDescription;
     if (!local) throw new Error("no local description");
     return keepCandidates(local.sdp, this.rtc.iceHosts);
   }
@@ -85,6 +86,7 @@ export class Publisher {
   /** Adds a candidate the device trickled. */
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     if (this._closed || !candidate || candidate.candidate === "") return;
+    if (!this.pc) throw badRequest("candidate before offer");
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {
@@ -99,12 +101,12 @@ export class Publisher {
     this.listeners.clear();
     for (const t of this.upTracks.values()) t.close();
     this.upTracks.clear();
-    this.pc.close().catch((err: unknown) => this.log.debug("publisher close", { err: errorText(err) }));
+    this.pc?.close().catch((err: unknown) => this.log.debug("publisher close", { err: errorText(err) }));
     this.events.onClosed(reason);
   }
 
-  private trackStarted(track: MediaStreamTrack): void {
-    const transceiver = this.pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
+  private trackStarted(pc: RTCPeerConnection, track: MediaStreamTrack): void {
+    const transceiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
     if (!transceiver) return;
     let up: UpTrack | undefined;
     this.listeners.on(track.onReceiveRtp, (rtp) => {

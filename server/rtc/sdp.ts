@@ -22,3 +22,25 @@ export function keepCandidates(sdp: string, allowed: readonly string[]): string 
 export function looksLikeSdp(sdp: string): boolean {
   return /^v=0\r?\n/.test(sdp) && /\r?\nm=(audio|video|application) /.test(sdp);
 }
+
+/**
+ * The codec names of the first m-section of `kind` in an SDP, in the
+ * sender's order of preference (the order of its payload types).
+ */
+export function offeredCodecOrder(sdp: string, kind: "video" | "audio"): string[] {
+  const lines = sdp.split(/\r?\n/);
+  const start = lines.findIndex((l) => l.startsWith(`m=${kind} `));
+  if (start < 0) return [];
+  const payloadTypes = lines[start].split(" ").slice(3);
+  const names = new Map<string, string>();
+  for (let i = start + 1; i < lines.length && !lines[i].startsWith("m="); i++) {
+    const m = /^a=rtpmap:(\d+) ([^/]+)\//.exec(lines[i]);
+    if (m) names.set(m[1], m[2].toLowerCase());
+  }
+  const out: string[] = [];
+  for (const pt of payloadTypes) {
+    const name = names.get(pt);
+    if (name && !out.includes(name)) out.push(name);
+  }
+  return out;
+}

@@ -6,6 +6,9 @@ import { Subscription } from "./subscription.js";
 /** Most devices one viewer connection may watch at once (a dashboard grid). */
 export const MAX_SUBSCRIPTIONS = 16;
 
+/** Reasons a subscription ends at the viewer's own request: no need to tell it. */
+const VIEWER_REASONS = new Set(["unwatched", "re-watched", "viewer left"]);
+
 /**
  * A viewer's signaling session: one Subscription per watched device, keyed
  * by device id. Every lookup goes through the viewer's own account, so a
@@ -53,8 +56,10 @@ export class ViewerSession {
     if (!device) throw notFound(`no device '${deviceId}'`);
     this.subscriptions.get(deviceId)?.close("re-watched");
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) throw badRequest(`at most ${MAX_SUBSCRIPTIONS} devices per connection`);
-    const sub: Subscription = new Subscription(this.ctx, this.peer, device, () => {
-      if (this.subscriptions.get(deviceId) === sub) this.subscriptions.delete(deviceId);
+    const sub: Subscription = new Subscription(this.ctx, this.peer, device, (reason) => {
+      if (this.subscriptions.get(deviceId) !== sub) return;
+      this.subscriptions.delete(deviceId);
+      if (!this._closed && !VIEWER_REASONS.has(reason)) this.peer.send({ type: "unwatched", deviceId, reason });
     });
     this.subscriptions.set(deviceId, sub);
     sub.start();

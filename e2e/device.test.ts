@@ -1,0 +1,106 @@
+/** A browser device page (fake camera) publishing through the server to viewers. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { devicePublishing, framesAdvance, probe, useEnv, viewerState, waitFor, withPages, type Env } from "./harness.js";
+
+const env = useEnv();
+
+interface ListedDevice {
+  id: string;
+  name: string;
+  online: boolean;
+  kind: string;
+  tracks: { kind: string; codec: string }[];
+}
+
+async function listed(e: Env, id: string): Promise<ListedDevice | undefined> {
+  const res = await fetch(`${e.server.url}api/devices`);
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { devices: ListedDevice[] };
+  return body.devices.find((d) => d.id === id);
+}
+
+test("the device page publishes its camera and a viewer plays it", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const device = await pages.device("cam1", "Cam");
+    await devicePublishing(device);
+    await framesAdvance(device, 10); // the local preview runs
+
+    const viewer = await pages.viewer("cam1");
+    const { ms, width, height } = await framesAdvance(viewer, 30, 10_000);
+    const stats = await waitFor("viewer stats", async () => (await viewerState(viewer)).stats?.videoCodec ?? undefined);
+    t.diagnostic(`viewer: 30 frames in ${ms} ms; ${width}x${height}; ${stats}`);
+    assert.ok(width > 0 && height > 0);
+    await viewer.waitForSelector('#devices button[data-device-id="cam1"][data-online="true"]', { timeout: 5000 });
+    assert.match((await viewer.textContent("#player-title")) ?? "", /Cam/);
+  }),
+);
+
+test("GET /api/devices lists the device page's device online, then offline when it leaves", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const e = env();
+    assert.equal(await listed(e, "cam-api"), undefined, "unknown before it connects");
+    const device = await pages.device("cam-api", "API cam");
+    await devicePublishing(device);
+    const entry = await waitFor("cam-api listed online", async () => {
+      const d = await listed(e, "cam-api");
+      return d?.online ? d : undefined;
+    }, { timeoutMs: 5000 });
+    t.diagnostic(`listed: ${JSON.stringify(entry)}`);
+    assert.equal(entry.name, "API cam");
+    assert.equal(entry.kind, "camera");
+    assert.deepEqual(entry.tracks.map((tr) => tr.kind).sort(), ["audio", "video"]);
+
+    await device.close();
+    await waitFor("cam-api listed offline", async () => (await listed(e, "cam-api"))?.online === false, { timeoutMs: 5000 });
+  }),
+);
+
+test("a late viewer of a browser device shows a picture within 1 s of its connection", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const device = await pages.device("cam-late", "Late cam");
+    await devicePublishing(device);
+    const first = await pages.viewer("cam-late", "viewer1");
+    await framesAdvance(first, 20, 10_000);
+
+    const late = await pages.viewer("cam-late", "viewer2");
+    const shown = await waitFor("the late viewer's first frame", async () => {
+      const p = await probe(late);
+      return p.firstFrameAt !== null ? p : undefined;
+    });
+    const { timeline } = await viewerState(late);
+    assert.ok(timeline?.connectedAt != null, "the viewer recorded when it connected");
+    const fromConnected = (shown.firstFrameAt ?? NaN) - timeline.connectedAt;
+    t.diagnostic(`late viewer of a browser device: connected→first frame ${fromConnected.toFixed(0)} ms`);
+    assert.ok(fromConnected < 1000, `first frame ${fromConnected.toFixed(0)} ms after the connection came up (limit 1000)`);
+  }),
+);
+
+test("the viewer resumes by itself when the device page reloads", { timeout: 45_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const device = await pages.device("cam-reload", "Reload cam");
+    await devicePublishing(device);
+    const viewer = await pages.viewer("cam-reload");
+    await framesAdvance(viewer, 20, 10_000);
+    const viewerOrigin = await viewer.evaluate(() => performance.timeOrigin);
+    const before = await probe(viewer);
+
+    const t0 = Date.now();
+    await device.reload();
+    await devicePublishing(device);
+    const republishedMs = Date.now() - t0;
+    const { ms } = await framesAdvance(viewer, 30, 15_000);
+    const after = await probe(viewer);
+    const v = await viewerState(viewer);
+
+    t.diagnostic(
+      `device republished ${republishedMs} ms after reload; viewer had 30 new frames ${ms} ms later; ` +
+        `offers to the viewer: ${v.timeline?.offers} (1 = resumed on the same connection, 2 = renegotiated)`,
+    );
+    assert.equal(await viewer.evaluate(() => performance.timeOrigin), viewerOrigin, "the viewer page was not reloaded");
+    const seen = after.changes.slice(before.changes.length).filter((c) => c.attr === "data-device-state").map((c) => c.value);
+    assert.ok(seen.includes("offline"), `the viewer saw the device go offline (saw ${JSON.stringify(seen)})`);
+    assert.equal(await viewer.getAttribute("#player", "data-device-state"), "online");
+    assert.equal(v.connectionState, "connected");
+  }),
+);

@@ -1,0 +1,243 @@
+/**
+ * Shared e2e plumbing: a real server child process, one Chromium per test
+ * file, pages with frame probes, and polling waits (never fixed sleeps).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { after, before, type TestContext } from "node:test";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { installProbe, readDevice, readProbe, readViewer, type DeviceView, type ProbeState, type ViewerView } from "./probes.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SERVER_MAIN = `${ROOT}dist/server/main.js`;
+/** Chromium from the system; never a downloaded one. */
+export const CHROMIUM_PATH = process.env.TESSERA_CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+  "--allow-loopback-in-peer-connection",
+  "--disable-features=WebRtcHideLocalIpsWithMdns",
+];
+const SERVER_START_TIMEOUT_MS = 15_000;
+const LOG_TAIL_LINES = 40;
+
+/** A server child process listening on an ephemeral port. */
+export interface TestServer {
+  readonly url: string;
+  /** Every stderr/stdout line so far (for failure reports). */
+  readonly logs: string[];
+  /** Stops the server (SIGTERM: graceful; SIGKILL: a crash) and waits for it to exit. */
+  close(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `dist/server/main.js --port 0 --ice-host 127.0.0.1` (or a given port) and waits for its "listening" line. */
+export async function startServer({ port = 0, args = [] as string[] } = {}): Promise<TestServer> {
+  if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing; run node scripts/build.mjs first`);
+  const child = spawn(process.execPath, [SERVER_MAIN, "--port", String(port), "--ice-host", "127.0.0.1", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, UV_THREADPOOL_SIZE: "16" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const logs: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error("server did not report 'listening' in time")), SERVER_START_TIMEOUT_MS);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(new Error(`${err.message}\n${logs.join("\n")}`));
+    };
+    const onLine = (line: string) => {
+      logs.push(line);
+      const m = /listening on (http:\/\/[^/\s]+\/)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      let buffered = "";
+      stream?.setEncoding("utf8").on("data", (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split("\n");
+        buffered = lines.pop() ?? "";
+        lines.forEach(onLine);
+      });
+    }
+    child.once("exit", (code, signal) => fail(new Error(`server exited early (code ${code}, signal ${signal})`)));
+  });
+  return {
+    url,
+    logs,
+    close: async (signal: NodeJS.Signals = "SIGTERM") => {
+      process.off("exit", killOnExit);
+      await stopChild(child, signal);
+    },
+  };
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Launches the system Chromium with fake media devices and loopback WebRTC. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/** Polls `probe` until it returns a value other than undefined/false/null; throws after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  { timeoutMs = 10_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== null && value !== false) return value;
+    } catch (err) {
+      lastError = err; // e.g. the page is navigating; try again
+    }
+    if (Date.now() >= deadline) {
+      const cause = lastError instanceof Error ? ` (last error: ${lastError.message.split("\n")[0]})` : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** The server and browser one test file shares. */
+export interface Env {
+  server: TestServer;
+  browser: Browser;
+}
+
+/** Registers before/after hooks that start and stop one server and one browser for the file. */
+export function useEnv(): () => Env {
+  let env: Env | undefined;
+  before(async () => {
+    const server = await startServer();
+    try {
+      env = { server, browser: await launchBrowser() };
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+  });
+  after(async () => {
+    await env?.browser.close().catch(() => undefined);
+    await env?.server.close();
+  });
+  return () => {
+    if (!env) throw new Error("the e2e environment did not start");
+    return env;
+  };
+}
+
+/** Opens pages for one test, closes them afterwards, and reports their consoles if the test fails. */
+export class Pages {
+  private readonly contexts: BrowserContext[] = [];
+  private readonly consoleLines: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  /** A viewer page at `/?device=ID` (or `/`), with the frame probe installed. */
+  async viewer(deviceId?: string, label = "viewer"): Promise<Page> {
+    const page = await this.newPage(label, { video: "#video", watch: ["#player", "body"], attributes: ["data-device-state", "data-connection-state", "data-signaling"] });
+    await page.goto(this.env.server.url + (deviceId ? `?device=${encodeURIComponent(deviceId)}` : ""));
+    return page;
+  }
+
+  /** A device page publishing the fake camera as `id`. */
+  async device(id: string, name: string, label = "device"): Promise<Page> {
+    const page = await this.newPage(label, { video: "#preview", watch: ["body"], attributes: ["data-state", "data-connection-state"] });
+    const params = new URLSearchParams({ id, name, source: "camera", autostart: "1" });
+    await page.goto(`${this.env.server.url}device.html?${params}`);
+    return page;
+  }
+
+  /** Closes every page this helper opened. */
+  async close(): Promise<void> {
+    await Promise.all(this.contexts.splice(0).map((c) => c.close().catch(() => undefined)));
+  }
+
+  /** Page console lines and the server log tail, for a failure report. */
+  report(): string {
+    return [
+      "--- page consoles ---",
+      ...this.consoleLines.slice(-LOG_TAIL_LINES),
+      "--- server log (tail) ---",
+      ...this.env.server.logs.slice(-LOG_TAIL_LINES),
+    ].join("\n");
+  }
+
+  private async newPage(label: string, probe: Parameters<typeof installProbe>[0]): Promise<Page> {
+    const context = await this.env.browser.newContext({ viewport: { width: 1000, height: 640 } });
+    this.contexts.push(context);
+    const page = await context.newPage();
+    page.on("console", (m) => this.consoleLines.push(`[${label}] ${m.type()}: ${m.text()}`));
+    page.on("pageerror", (err) => this.consoleLines.push(`[${label}] pageerror: ${err.message}`));
+    await page.addInitScript(installProbe, probe);
+    return page;
+  }
+}
+
+/** Runs a test body with its own Pages; on failure the consoles and server log are attached as diagnostics. */
+export async function withPages(t: TestContext, env: Env, body: (pages: Pages) => Promise<void>): Promise<void> {
+  const pages = new Pages(env);
+  try {
+    await body(pages);
+  } catch (err) {
+    for (const line of pages.report().split("\n")) t.diagnostic(line);
+    throw err;
+  } finally {
+    await pages.close();
+  }
+}
+
+/** The frame probe's state. */
+export async function probe(page: Page): Promise<ProbeState> {
+  const state = await page.evaluate(readProbe);
+  if (!state) throw new Error("the frame probe is not installed on this page");
+  return state;
+}
+
+export const viewerState = (page: Page): Promise<ViewerView> => page.evaluate(readViewer);
+export const deviceState = (page: Page): Promise<DeviceView> => page.evaluate(readDevice);
+
+/**
+ * Waits until the page's <video> presents `count` more frames than it had
+ * when called, and returns how long that took (ms) and the frame size.
+ */
+export async function framesAdvance(page: Page, count: number, timeoutMs = 10_000): Promise<{ ms: number; width: number; height: number }> {
+  const start = (await probe(page)).frames;
+  const t0 = Date.now();
+  const state = await waitFor(`${count} new video frames (had ${start})`, async () => {
+    const p = await probe(page);
+    return p.frames >= start + count ? p : undefined;
+  }, { timeoutMs });
+  return { ms: Date.now() - t0, width: state.width, height: state.height };
+}
+
+/** Waits for the device page to report an established publishing connection. */
+export function devicePublishing(page: Page, timeoutMs = 15_000): Promise<DeviceView> {
+  return waitFor("the device page to publish", async () => {
+    const d = await deviceState(page);
+    return d.state === "publishing" && d.connectionState === "connected" ? d : undefined;
+  }, { timeoutMs });
+}

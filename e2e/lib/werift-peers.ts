@@ -1,0 +1,187 @@
+/**
+ * Real werift peers that speak Tessera's signaling: a device publishing a
+ * GStreamer test pattern, and a viewer that receives (and optionally
+ * decodes) what the relay forwards. Used by integration tests and benches.
+ * ICE stays on loopback.
+ */
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  type RtpPacket,
+} from "werift";
+import { GstPipeline } from "../../pipelines/pipeline.js";
+import {
+  RTP_DECODE_ELEMENTS,
+  TEST_SOURCE_ELEMENTS,
+  rtpDecodeDescription,
+  testSourceDescription,
+  type TestSourceOptions,
+} from "../../pipelines/descriptions.js";
+import { isKeyframeStart } from "../../server/relay/keyframe.js";
+import { SignalingClient } from "./signaling-client.js";
+
+const LOOPBACK = {
+  iceServers: [],
+  iceAdditionalHostAddresses: ["127.0.0.1"],
+  iceInterfaceAddresses: { udp4: "127.0.0.1" } as never,
+  iceUseIpv6: false,
+  iceUseTcp: false,
+  iceTcpPassive: false,
+};
+
+const FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
+const H264_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+function codecsFor(video: "vp8" | "h264" | "both") {
+  const vp8 = new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: FEEDBACK });
+  const h264 = new RTCRtpCodecParameters({ mimeType: "video/H264", clockRate: 90000, rtcpFeedback: FEEDBACK, parameters: H264_FMTP });
+  return {
+    video: video === "vp8" ? [vp8] : video === "h264" ? [h264] : [vp8, h264],
+    audio: [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2 })],
+  };
+}
+
+/** A device publishing the test pattern through werift. */
+export class WeriftDevice {
+  /** PLIs the server sent us. */
+  plis = 0;
+  packetsSent = 0;
+  private constructor(
+    readonly signaling: SignalingClient,
+    readonly pc: RTCPeerConnection,
+    private readonly pipeline: GstPipeline,
+  ) {}
+
+  /** Connects, negotiates and starts sending. Resolves once the server answered. */
+  static async publish(
+    wsUrl: string,
+    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions> },
+  ): Promise<WeriftDevice> {
+    const codec = opts.codec ?? "vp8";
+    const signaling = await SignalingClient.connect(wsUrl);
+    signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" } });
+    await signaling.next("welcome");
+    const pc = new RTCPeerConnection({ ...LOOPBACK, codecs: codecsFor(codec) });
+    const video = new MediaStreamTrack({ kind: "video" });
+    const audio = new MediaStreamTrack({ kind: "audio" });
+    const vt = pc.addTransceiver(video, { direction: "sendonly" });
+    pc.addTransceiver(audio, { direction: "sendonly" });
+    const pipeline = new GstPipeline(testSourceDescription({ codec, label: opts.name ?? opts.id, ...opts.source }));
+    const device = new WeriftDevice(signaling, pc, pipeline);
+    vt.sender.onPictureLossIndication.subscribe(() => {
+      device.plis++;
+      pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    signaling.send({ type: "offer", sdp: pc.localDescription!.sdp });
+    const answer = await signaling.next("answer");
+    await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    pipeline.start();
+    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => {
+      device.packetsSent++;
+      video.writeRtp(buf);
+    });
+    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => audio.writeRtp(buf));
+    return device;
+  }
+
+  /** Stops media and signaling. */
+  async close(): Promise<void> {
+    this.pipeline.close();
+    this.signaling.close();
+    await this.pc.close();
+  }
+}
+
+/** What a viewer received for one watched device. */
+export class ReceivedStream {
+  videoPackets = 0;
+  audioPackets = 0;
+  videoBytes = 0;
+  /** Was the first video packet the start of a keyframe? */
+  firstVideoWasKeyframe: boolean | undefined;
+  firstVideoAt: number | undefined;
+  decodedFrames = 0;
+  videoCodec: string | undefined;
+  /** Sequence numbers seen, to check continuity. */
+  readonly videoSeqs: number[] = [];
+  readonly videoSsrcs = new Set<number>();
+  private decoder: GstPipeline | undefined;
+
+  constructor(readonly pc: RTCPeerConnection, private readonly decode: boolean) {}
+
+  onVideo(rtp: RtpPacket, mimeType: string): void {
+    if (this.firstVideoWasKeyframe === undefined) {
+      this.firstVideoWasKeyframe = isKeyframeStart(mimeType.toLowerCase(), rtp.payload);
+      this.firstVideoAt = performance.now();
+      this.videoCodec = mimeType.toLowerCase();
+      if (this.decode) this.startDecoder(mimeType.toLowerCase() === "video/h264" ? "h264" : "vp8", rtp.header.payloadType);
+    }
+    this.videoPackets++;
+    this.videoBytes += rtp.payload.length;
+    if (this.videoSeqs.length < 100_000) this.videoSeqs.push(rtp.header.sequenceNumber);
+    this.videoSsrcs.add(rtp.header.ssrc);
+    this.decoder?.pushTo(RTP_DECODE_ELEMENTS.src, rtp.serialize());
+  }
+
+  private startDecoder(codec: "vp8" | "h264", pt: number): void {
+    this.decoder = new GstPipeline(rtpDecodeDescription(codec, pt));
+    this.decoder.start();
+    this.decoder.pullFrom(RTP_DECODE_ELEMENTS.sink, () => this.decodedFrames++);
+  }
+
+  close(): void {
+    this.decoder?.close();
+  }
+}
+
+/** A viewer that watches devices through werift. */
+export class WeriftViewer {
+  readonly streams = new Map<string, ReceivedStream>();
+  private constructor(readonly signaling: SignalingClient, private readonly decode: boolean) {
+    signaling.onMessage((m) => {
+      if (m.type === "offer") this.answer(m.deviceId, m.sdp).catch((err) => console.error("viewer answer failed", err));
+    });
+  }
+
+  static async connect(wsUrl: string, opts: { decode?: boolean } = {}): Promise<WeriftViewer> {
+    const signaling = await SignalingClient.connect(wsUrl);
+    signaling.send({ type: "hello", role: "viewer", protocol: 1 });
+    await signaling.next("welcome");
+    return new WeriftViewer(signaling, opts.decode ?? false);
+  }
+
+  /** Asks to watch a device; the stream fills as media arrives. */
+  watch(deviceId: string): void {
+    this.signaling.send({ type: "watch", deviceId });
+  }
+
+  private async answer(deviceId: string, sdp: string): Promise<void> {
+    this.streams.get(deviceId)?.pc.close();
+    this.streams.get(deviceId)?.close();
+    const pc = new RTCPeerConnection({ ...LOOPBACK, codecs: codecsFor("both") });
+    const stream = new ReceivedStream(pc, this.decode);
+    this.streams.set(deviceId, stream);
+    pc.onTrack.subscribe((track) => {
+      const transceiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
+      track.onReceiveRtp.subscribe((rtp) => {
+        if (track.kind === "video") {
+          const codec = transceiver?.codecs.find((c) => c.payloadType === rtp.header.payloadType);
+          stream.onVideo(rtp, codec?.mimeType ?? "video/vp8");
+        } else stream.audioPackets++;
+      });
+    });
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.signaling.send({ type: "answer", deviceId, sdp: pc.localDescription!.sdp });
+  }
+
+  async close(): Promise<void> {
+    this.signaling.close();
+    for (const s of this.streams.values()) {
+      s.close();
+      await s.pc.close();
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Code that runs inside the browser page (Playwright serialises these
+ * functions, so they must not reference anything outside their own body).
+ * The root tsconfig has no DOM lib, so the few browser APIs used here are
+ * declared as minimal interfaces.
+ */
+
+/** What the frame probe records, read with `readProbe`. */
+export interface ProbeState {
+  /** requestVideoFrameCallback invocations: each is a newly presented frame. */
+  frames: number;
+  /** performance.now() of the first presented frame (same origin as the app's timeline). */
+  firstFrameAt: number | null;
+  lastFrameAt: number | null;
+  width: number;
+  height: number;
+  /** Every change of a watched data-* attribute, in order. */
+  changes: { at: number; attr: string; value: string | null }[];
+}
+
+/** The slice of the viewer's `window.tessera` the tests read (see web/src/viewer.ts). */
+export interface ViewerView {
+  deviceId: string | null;
+  connectionState: string | null;
+  timeline: { watchSentAt: number | null; offerAt: number | null; connectedAt: number | null; offers: number } | null;
+  stats: { fps: number | null; videoCodec: string | null; width: number | null } | null;
+}
+
+/** The slice of the device page's `window.tessera` the tests read (see web/src/device.ts). */
+export interface DeviceView {
+  state: string | null;
+  connectionState: string | null;
+  offers: number;
+}
+
+interface FrameMeta {
+  width: number;
+  height: number;
+}
+interface ProbeVideo {
+  requestVideoFrameCallback(cb: (now: number, meta: FrameMeta) => void): number;
+}
+interface ProbeElement {
+  getAttribute(name: string): string | null;
+}
+interface ProbeMutation {
+  attributeName: string | null;
+  target: ProbeElement;
+}
+interface ProbeGlobal {
+  __probe?: ProbeState;
+  tessera?: Record<string, unknown>;
+  document: {
+    body: ProbeElement | null;
+    querySelector(selector: string): unknown;
+    addEventListener(type: string, fn: () => void): void;
+  };
+  MutationObserver: new (cb: (records: ProbeMutation[]) => void) => {
+    observe(target: ProbeElement, options: { attributes: boolean; attributeFilter?: string[] }): void;
+  };
+}
+
+/** Options of the probe: which <video> to count frames of, which elements' data-* to record. */
+export interface ProbeOptions {
+  video: string;
+  watch: string[];
+  attributes: string[];
+}
+
+/**
+ * An init script (page.addInitScript): once the DOM is parsed, counts the
+ * frames the <video> presents via requestVideoFrameCallback and records
+ * changes of the given data attributes, into `window.__probe`.
+ */
+export function installProbe(options: ProbeOptions): void {
+  const g = globalThis as unknown as ProbeGlobal;
+  const probe: ProbeState = { frames: 0, firstFrameAt: null, lastFrameAt: null, width: 0, height: 0, changes: [] };
+  g.__probe = probe;
+  g.document.addEventListener("DOMContentLoaded", () => {
+    const video = g.document.querySelector(options.video) as ProbeVideo | null;
+    if (video) {
+      const onFrame = (now: number, meta: FrameMeta) => {
+        probe.frames++;
+        if (probe.firstFrameAt === null) probe.firstFrameAt = now;
+        probe.lastFrameAt = now;
+        probe.width = meta.width;
+        probe.height = meta.height;
+        video.requestVideoFrameCallback(onFrame);
+      };
+      video.requestVideoFrameCallback(onFrame);
+    }
+    const observer = new g.MutationObserver((records) => {
+      for (const r of records) {
+        if (r.attributeName) probe.changes.push({ at: performance.now(), attr: r.attributeName, value: r.target.getAttribute(r.attributeName) });
+      }
+    });
+    for (const selector of options.watch) {
+      const target = (selector === "body" ? g.document.body : g.document.querySelector(selector)) as ProbeElement | null;
+      if (target) observer.observe(target, { attributes: true, attributeFilter: options.attributes });
+    }
+  });
+}
+
+/** Reads the probe (page.evaluate). */
+export function readProbe(): ProbeState | null {
+  const g = globalThis as unknown as ProbeGlobal;
+  return g.__probe ? { ...g.__probe, changes: [...g.__probe.changes] } : null;
+}
+
+/** Reads the viewer's hooks (page.evaluate). */
+export function readViewer(): ViewerView {
+  const t = (globalThis as unknown as ProbeGlobal).tessera;
+  const pc = t?.pc as { connectionState: string } | undefined;
+  return {
+    deviceId: (t?.deviceId as string | undefined) ?? null,
+    connectionState: pc?.connectionState ?? null,
+    timeline: (t?.timeline as ViewerView["timeline"]) ?? null,
+    stats: (t?.stats as ViewerView["stats"]) ?? null,
+  };
+}
+
+/** Reads the device page's hooks (page.evaluate). */
+export function readDevice(): DeviceView {
+  const t = (globalThis as unknown as ProbeGlobal).tessera;
+  const pc = t?.pc as { connectionState: string } | undefined;
+  return { state: (t?.state as string | undefined) ?? null, connectionState: pc?.connectionState ?? null, offers: (t?.offers as number | undefined) ?? 0 };
+}

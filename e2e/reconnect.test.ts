@@ -1,0 +1,50 @@
+/** Recovery from a lost signaling socket: the server crashes and comes back on the same port. */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { Browser } from "playwright-core";
+import { deviceState, devicePublishing, framesAdvance, launchBrowser, probe, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
+
+let browser: Browser | undefined;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test("the device page and the viewer reconnect by themselves after the server restarts", { timeout: 60_000 }, async (t) => {
+  if (!browser) throw new Error("no browser");
+  let server: TestServer = await startServer();
+  const port = Number(new URL(server.url).port);
+  const env: Env = {
+    browser,
+    get server() {
+      return server;
+    },
+  };
+  try {
+    await withPages(t, env, async (pages) => {
+      const device = await pages.device("cam-restart", "Restart cam");
+      await devicePublishing(device);
+      const viewer = await pages.viewer("cam-restart");
+      await framesAdvance(viewer, 20, 10_000);
+      const viewerOrigin = await viewer.evaluate(() => performance.timeOrigin);
+      const offersBefore = (await deviceState(device)).offers;
+
+      await server.close("SIGKILL");
+      await waitFor("the viewer to notice the lost socket", async () => (await viewer.getAttribute("body", "data-signaling")) === "reconnecting");
+      const t0 = Date.now();
+      server = await startServer({ port });
+      await waitFor("the device to offer again", async () => (await deviceState(device)).offers > offersBefore, { timeoutMs: 15_000 });
+      await devicePublishing(device);
+      const mark = (await probe(viewer)).frames;
+      await waitFor("the viewer to play again", async () => (await probe(viewer)).frames >= mark + 20, { timeoutMs: 15_000 });
+      t.diagnostic(`viewer playing again ${Date.now() - t0} ms after the server restarted`);
+      assert.equal(await viewer.evaluate(() => performance.timeOrigin), viewerOrigin, "the viewer page was not reloaded");
+      assert.equal(await viewer.getAttribute("body", "data-signaling"), "open");
+      assert.equal(await viewer.getAttribute("#player", "data-connection-state"), "connected");
+    });
+  } finally {
+    await server.close();
+  }
+});

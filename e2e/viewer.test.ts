@@ -1,0 +1,54 @@
+/** The viewer against the server's built-in test device (GStreamer VP8 + Opus, no WebRTC hop upstream). */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { framesAdvance, probe, useEnv, viewerState, waitFor, withPages } from "./harness.js";
+
+const env = useEnv();
+
+test("the built-in test device plays in the viewer at /?device=test", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const page = await pages.viewer("test");
+    // 30 new frames is one second of the 30 fps test pattern: the picture moves.
+    const { ms, width, height } = await framesAdvance(page, 30, 10_000);
+    t.diagnostic(`30 frames presented ${ms} ms after navigation settled; ${width}x${height}`);
+    assert.ok(width > 0 && height > 0, "frames have a size");
+    const viewer = await viewerState(page);
+    assert.equal(viewer.deviceId, "test");
+    assert.equal(viewer.connectionState, "connected");
+    assert.equal(await page.getAttribute("#player", "data-connection-state"), "connected");
+    assert.equal(await page.getAttribute("#player", "data-device-state"), "online");
+    assert.equal(await page.isVisible("#overlay"), false, "no overlay over a playing video");
+    // The stats overlay is fed from getStats().
+    const stats = await waitFor("stats with a codec and a frame rate", async () => {
+      const s = (await viewerState(page)).stats;
+      return s && s.videoCodec && s.fps ? s : undefined;
+    });
+    assert.equal(stats.videoCodec, "video/VP8");
+    // The device list shows the test device online.
+    await page.waitForSelector('#devices button[data-device-id="test"][data-online="true"]', { timeout: 5000 });
+  }),
+);
+
+test("a second viewer joining late shows a picture within 1 s of its connection", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const first = await pages.viewer("test", "viewer1");
+    await framesAdvance(first, 30, 10_000);
+
+    const late = await pages.viewer("test", "viewer2");
+    const shown = await waitFor("the late viewer's first frame", async () => {
+      const p = await probe(late);
+      return p.firstFrameAt !== null ? p : undefined;
+    });
+    const { timeline } = await viewerState(late);
+    assert.ok(timeline?.connectedAt != null && timeline.watchSentAt != null, "the viewer recorded its milestones");
+    const firstFrameAt = shown.firstFrameAt ?? NaN;
+    const fromConnected = firstFrameAt - timeline.connectedAt;
+    t.diagnostic(
+      `late viewer: navigation→first frame ${firstFrameAt.toFixed(0)} ms, watch→first frame ` +
+        `${(firstFrameAt - timeline.watchSentAt).toFixed(0)} ms, connected→first frame ${fromConnected.toFixed(0)} ms`,
+    );
+    assert.ok(fromConnected < 1000, `first frame ${fromConnected.toFixed(0)} ms after the connection came up (limit 1000)`);
+    // Both keep playing.
+    await Promise.all([framesAdvance(late, 30), framesAdvance(first, 30)]);
+  }),
+);

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { ConfigError, DEFAULTS, loadConfig, type Config } from "./config.js";
+
+const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as Config;
+
+describe("loadConfig", () => {
+  test("defaults serve 127.0.0.1:8080 with the test device", () => {
+    assert.deepEqual({ ...load([]) }, { ...DEFAULTS });
+  });
+
+  test("flags beat environment beats file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-config-"));
+    const file = join(dir, "c.json");
+    writeFileSync(file, JSON.stringify({ port: 9001, host: "127.0.0.2", logLevel: "warn" }));
+    const c = load(["-c", file, "-p", "9003"], { TESSERA_PORT: "9002", TESSERA_HOST: "127.0.0.3" });
+    assert.equal(c.port, 9003);
+    assert.equal(c.host, "127.0.0.3");
+    assert.equal(c.logLevel, "warn");
+  });
+
+  test("--ice-host repeats; the environment takes a comma list", () => {
+    assert.deepEqual(load(["--ice-host", "127.0.0.1", "--ice-host", "10.0.0.1"]).iceHosts, ["127.0.0.1", "10.0.0.1"]);
+    assert.deepEqual(load([], { TESSERA_ICE_HOST: "127.0.0.1, 10.0.0.2" }).iceHosts, ["127.0.0.1", "10.0.0.2"]);
+  });
+
+  test("the result is frozen", () => {
+    const c = load([]);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.iceHosts));
+  });
+
+  const bad: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+    [["--port", "http"], {}, /^--port: expected an integer/],
+    [["-p", "70000"], {}, /^--port: expected 0-65535/],
+    [["--source", "camera"], {}, /^--source: /],
+    [["--ice-host", "localhost"], {}, /^--ice-host: expected an IPv4 address/],
+    [["--log-level", "loud"], {}, /^--log-level: /],
+    [["--frobnicate"], {}, /^arguments: Unknown option '--frobnicate'/],
+    [[], { TESSERA_PORT: "x" }, /^TESSERA_PORT: /],
+    [["--config", "/nonexistent/tessera.json"], {}, /^--config: cannot read/],
+  ];
+  for (const [argv, env, why] of bad) {
+    test(`refuses ${argv.join(" ") || JSON.stringify(env)} naming the option`, () => {
+      assert.throws(() => load(argv, env), (err: unknown) => err instanceof ConfigError && why.test(err.message));
+    });
+  }
+
+  test("--help is recognised", () => {
+    assert.equal(loadConfig(["--help"], {}), "help");
+  });
+});

@@ -1,0 +1,35 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp, type App } from "../app.js";
+import { DEFAULTS, type Config } from "../config.js";
+import { createLogger } from "../log.js";
+
+/** A real app on a free loopback port, with its peers' ICE pinned to loopback. */
+export interface Running {
+  app: App;
+  server: Server;
+  wsUrl: string;
+  httpUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts createApp on 127.0.0.1:0. */
+export async function startServer(overrides: Partial<Config> = {}): Promise<Running> {
+  const config: Config = Object.freeze({ ...DEFAULTS, source: "none", iceHosts: ["127.0.0.1"], port: 0, ...overrides });
+  const app = createApp(config, { log: createLogger(process.env.TESSERA_TEST_LOG === "1" ? "debug" : "error") });
+  const server = createServer(app.callback());
+  server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    app,
+    server,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      await app.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { waitFor } from "../../e2e/lib/signaling-client.js";
+import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
+import { seqDiff } from "../relay/rtp.js";
+import { startServer, type Running } from "./fixture.js";
+
+describe("relay with real werift peers", () => {
+  let server: Running;
+  let device: WeriftDevice;
+  const viewers: WeriftViewer[] = [];
+
+  before(async () => {
+    server = await startServer();
+    device = await WeriftDevice.publish(server.wsUrl, { id: "cam", name: "Camera" });
+    await waitFor(() => server.app.registry.get("local", "cam")?.online, 10_000, "device online");
+  });
+
+  after(async () => {
+    for (const v of viewers) await v.close();
+    await device?.close();
+    await server?.stop();
+  });
+
+  test("a viewer receives the device's video starting at a keyframe and decodes it", async () => {
+    const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
+    viewers.push(viewer);
+    viewer.watch("cam");
+    const stream = await waitFor(() => viewer.streams.get("cam"), 5000, "offer");
+    await waitFor(() => stream.decodedFrames >= 10, 10_000, "10 decoded frames");
+    assert.equal(stream.firstVideoWasKeyframe, true);
+    assert.equal(stream.videoCodec, "video/vp8");
+    assert.ok(stream.audioPackets > 0, "audio is forwarded too");
+  });
+
+  test("a viewer joining late gets a keyframe first, within a second, because the relay asked for one", async () => {
+    const plisBefore = device.plis;
+    const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
+    viewers.push(viewer);
+    const t0 = performance.now();
+    viewer.watch("cam");
+    const stream = await waitFor(() => viewer.streams.get("cam"), 5000, "offer");
+    await waitFor(() => stream.decodedFrames >= 1, 5000, "first decoded frame");
+    assert.equal(stream.firstVideoWasKeyframe, true);
+    assert.ok(device.plis > plisBefore, "the relay sent the device a PLI");
+    const firstPacketMs = stream.firstVideoAt! - t0;
+    assert.ok(firstPacketMs < 1000, `first video packet after ${firstPacketMs.toFixed(0)} ms`);
+  });
+
+  test("each viewer gets its own SSRC and a gap-free sequence", async () => {
+    const [a, b] = viewers.map((v) => v.streams.get("cam")!);
+    const ssrcA = [...a.videoSsrcs];
+    const ssrcB = [...b.videoSsrcs];
+    assert.equal(ssrcA.length, 1);
+    assert.equal(ssrcB.length, 1);
+    assert.notEqual(ssrcA[0], ssrcB[0]);
+    const seqs = b.videoSeqs;
+    let jumps = 0;
+    for (let i = 1; i < seqs.length; i++) if (Math.abs(seqDiff(seqs[i], seqs[i - 1])) > 5) jumps++;
+    assert.equal(jumps, 0, "no jumps in the viewer's sequence numbers");
+  });
+
+  test("the device coming back under the same id resumes every viewer on its existing connection", async () => {
+    const viewer = viewers[0];
+    const stream = viewer.streams.get("cam")!;
+    const mark = viewer.signaling.received.length;
+    await device.close();
+    await viewer.signaling.next("device_offline", (m) => m.deviceId === "cam", 5000, mark);
+    const packetsWhenOffline = stream.videoPackets;
+    const lastSeq = stream.videoSeqs[stream.videoSeqs.length - 1];
+    const framesWhenOffline = stream.decodedFrames;
+    device = await WeriftDevice.publish(server.wsUrl, { id: "cam", name: "Camera" });
+    await waitFor(() => stream.decodedFrames > framesWhenOffline + 10, 10_000, "frames after reconnect");
+    assert.equal(viewer.streams.get("cam"), stream, "same peer connection, no new offer");
+    assert.equal(stream.videoSsrcs.size, 1, "the viewer's SSRC did not change");
+    const firstAfter = stream.videoSeqs[stream.videoSeqs.indexOf(lastSeq) + 1];
+    assert.equal(seqDiff(firstAfter, lastSeq), 1, "sequence continues at last+1");
+    assert.ok(stream.videoPackets > packetsWhenOffline);
+  });
+
+  test("viewers leaving release their down tracks and the viewer count", async () => {
+    const dev = server.app.registry.get("local", "cam")!;
+    assert.equal(dev.viewers, 2);
+    while (viewers.length) await viewers.pop()!.close();
+    await waitFor(() => dev.viewers === 0, 5000, "viewer count 0");
+    await waitFor(() => dev.tracks.every((t) => t.downTracks.size === 0), 5000, "down tracks released");
+    const text = await server.app.metrics.text();
+    assert.match(text, /tessera_viewers\{transport="webrtc"\} 0/);
+    assert.match(text, /tessera_rtp_packets_total\{direction="out",kind="video"\} [1-9]/);
+  });
+});
+
+describe("built-in test device", () => {
+  test("plays to a werift viewer", async () => {
+    const server = await startServer({ source: "test" });
+    const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
+    try {
+      viewer.watch("test");
+      const stream = await waitFor(() => viewer.streams.get("test"), 5000, "offer");
+      await waitFor(() => stream.decodedFrames >= 5, 10_000, "decoded frames");
+      assert.equal(stream.firstVideoWasKeyframe, true);
+    } finally {
+      await viewer.close();
+      await server.stop();
+    }
+  });
+});

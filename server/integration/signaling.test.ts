@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { SignalingClient } from "../../e2e/lib/signaling-client.js";
+import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "../protocol/messages.js";
+import { startServer, type Running } from "./fixture.js";
+
+async function viewer(server: Running): Promise<SignalingClient> {
+  const c = await SignalingClient.connect(server.wsUrl);
+  c.send({ type: "hello", role: "viewer", protocol: 1 });
+  await c.next("welcome");
+  return c;
+}
+
+describe("signaling refuses bad input without harm", () => {
+  let server: Running;
+  const clients: SignalingClient[] = [];
+  before(async () => {
+    server = await startServer({ source: "test" });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.stop();
+  });
+
+  test("welcome carries the peer id, the account and the device list", async () => {
+    const c = await SignalingClient.connect(server.wsUrl);
+    clients.push(c);
+    c.send({ type: "hello", role: "viewer", protocol: 1 });
+    const w = await c.next("welcome");
+    assert.match(w.peerId, /^[0-9a-f-]{36}$/);
+    assert.equal(w.account, "local");
+    assert.deepEqual(w.iceServers, []);
+    assert.deepEqual(
+      w.devices?.map((d) => [d.id, d.online, d.tracks.map((t) => t.codec)]),
+      [["test", true, ["video/vp8", "audio/opus"]]],
+    );
+  });
+
+  const cases: Array<[string, string, string, RegExp]> = [
+    ["malformed JSON", "{\"type\":", "bad_request", /not valid JSON/],
+    ["an unknown message type", JSON.stringify({ type: "teleport" }), "bad_request", /unknown message type/],
+    ["a watch for a device that does not exist", JSON.stringify({ type: "watch", deviceId: "nope" }), "not_found", /no device 'nope'/],
+    ["an answer for a device not watched", JSON.stringify({ type: "answer", deviceId: "test", sdp: "v=0\r\n" }), "not_found", /not watching/],
+    ["a device-only message from a viewer", JSON.stringify({ type: "offer", sdp: "v=0\r\n" }), "bad_request", /does not send 'offer'/],
+    ["a second hello", JSON.stringify({ type: "hello", role: "viewer", protocol: 1 }), "bad_request", /already/],
+  ];
+  for (const [name, text, code, why] of cases) {
+    test(`${name} gets error '${code}' and the connection stays usable`, async () => {
+      const c = await viewer(server);
+      clients.push(c);
+      const mark = c.received.length;
+      c.send(text);
+      const err = await c.next("error", () => true, 3000, mark);
+      assert.equal(err.code, code);
+      assert.match(err.message, why);
+      c.send({ type: "watch", deviceId: "test" });
+      await c.next("offer", (m) => m.deviceId === "test", 5000, mark);
+    });
+  }
+
+  test("an offer whose SDP does not parse is refused with bad_request", async () => {
+    const c = await SignalingClient.connect(server.wsUrl);
+    clients.push(c);
+    c.send({ type: "hello", role: "device", protocol: 1, device: { id: "broken" } });
+    await c.next("welcome");
+    c.send({ type: "offer", sdp: "this is not sdp" });
+    const err = await c.next("error");
+    assert.equal(err.code, "bad_request");
+    assert.match(err.message, /not an SDP/);
+    c.send({ type: "offer", sdp: "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP9/90000\r\n" });
+    const err2 = await c.next("error", (e) => e !== err);
+    assert.ok(["bad_request", "unsupported"].includes(err2.code), err2.code);
+  });
+
+  test("a message before hello gets an error and a 4400 close", async () => {
+    const c = await SignalingClient.connect(server.wsUrl);
+    c.send({ type: "watch", deviceId: "test" });
+    const err = await c.next("error");
+    assert.equal(err.code, "bad_request");
+    assert.equal(await c.closed(), CLOSE_CODES.protocolError);
+  });
+
+  test("a hello with a device but no device description is refused", async () => {
+    const c = await SignalingClient.connect(server.wsUrl);
+    c.send({ type: "hello", role: "device", protocol: 1 });
+    const err = await c.next("error");
+    assert.equal(err.code, "bad_request");
+    assert.equal(await c.closed(), CLOSE_CODES.protocolError);
+  });
+
+  test("an oversized message closes the socket with 4413", async () => {
+    const c = await viewer(server);
+    c.send("x".repeat(MAX_MESSAGE_BYTES + 1));
+    assert.equal(await c.closed(), CLOSE_CODES.tooLarge);
+  });
+
+  test("binary frames are refused", async () => {
+    const c = await viewer(server);
+    clients.push(c);
+    c.ws.send(Buffer.from([1, 2, 3]));
+    const err = await c.next("error");
+    assert.match(err.message, /binary/);
+  });
+
+  test("errors are counted by code, and the server still serves", async () => {
+    const text = await server.app.metrics.text();
+    assert.match(text, /tessera_signaling_errors_total\{code="bad_request"\} ([1-9]\d*)/);
+    assert.match(text, /tessera_signaling_errors_total\{code="not_found"\} ([1-9]\d*)/);
+    const res = await fetch(`${server.httpUrl}/healthz`);
+    assert.equal(res.status, 200);
+  });
+
+  test("GET /api/devices lists the caller's devices", async () => {
+    const res = await fetch(`${server.httpUrl}/api/devices`);
+    const body = (await res.json()) as { devices: Array<{ id: string; online: boolean; kind: string }> };
+    const test = body.devices.find((d) => d.id === "test");
+    assert.deepEqual({ id: test?.id, online: test?.online, kind: test?.kind }, { id: "test", online: true, kind: "test" });
+  });
+
+  test("upgrades to other paths are refused", async () => {
+    await assert.rejects(SignalingClient.connect(server.wsUrl.replace("/ws", "/nope")));
+  });
+});

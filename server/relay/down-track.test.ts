@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { DownTrack } from "./down-track.js";
+import { UpTrack, type TrackCodec } from "./up-track.js";
+
+const VP8: TrackCodec = { kind: "video", mimeType: "video/vp8", clockRate: 90000 };
+const OPUS: TrackCodec = { kind: "audio", mimeType: "audio/opus", clockRate: 48000, channels: 2 };
+const KEY = Buffer.from([0x10, 0x00]);
+const DELTA = Buffer.from([0x10, 0x01]);
+
+function collect(codec: TrackCodec, now = () => 0) {
+  const out: Array<{ seq: number; ts: number; payload: Buffer }> = [];
+  const down = new DownTrack(codec, { send: (p, seq, ts) => out.push({ seq, ts, payload: p.payload }) }, now);
+  return { down, out };
+}
+
+describe("DownTrack", () => {
+  test("video starts at a keyframe and asks the source for one", () => {
+    let requests = 0;
+    const up = new UpTrack("v", VP8, () => requests++);
+    const { down, out } = collect(VP8);
+    down.setSource(up);
+    assert.equal(requests, 1);
+    up.push(1, 0, false, DELTA);
+    up.push(2, 0, true, DELTA);
+    up.push(3, 3000, false, KEY);
+    up.push(4, 3000, true, DELTA);
+    assert.deepEqual(out.map((o) => o.seq), [3, 4]);
+    assert.equal(down.stats.droppedWaitingKeyframe, 2);
+    up.close();
+  });
+
+  test("audio flows at once", () => {
+    const up = new UpTrack("a", OPUS, () => {});
+    const { down, out } = collect(OPUS);
+    down.setSource(up);
+    up.push(7, 960, false, Buffer.from([1]));
+    assert.equal(out.length, 1);
+    up.close();
+  });
+
+  test("a reconnecting source continues the viewer's numbering after its next keyframe", () => {
+    let t = 0;
+    const first = new UpTrack("v1", VP8, () => {});
+    const { down, out } = collect(VP8, () => t);
+    down.setSource(first);
+    first.push(100, 9000, false, KEY);
+    first.push(101, 9000, true, DELTA);
+    first.close();
+    assert.equal(down.upTrack, undefined);
+    t = 500;
+    const second = new UpTrack("v2", VP8, () => {});
+    down.setSource(second);
+    second.push(7, 1, false, DELTA); // before a keyframe: dropped
+    second.push(8, 1, false, KEY);
+    assert.deepEqual(out.map((o) => o.seq), [100, 101, 102]);
+    assert.equal(out[2].ts, 9000 + 45000);
+    second.close();
+  });
+
+  test("a closed DownTrack leaves its source and refuses a new one", () => {
+    const up = new UpTrack("v", VP8, () => {});
+    const { down } = collect(VP8);
+    down.setSource(up);
+    assert.equal(up.downTracks.size, 1);
+    down.close();
+    assert.equal(up.downTracks.size, 0);
+    assert.throws(() => down.setSource(up), /closed/);
+    up.close();
+  });
+});

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { KeyframeRequester, type Timers } from "./keyframe-requester.js";
+
+/** A clock the test moves by hand. */
+function fakeTimers() {
+  let now = 0;
+  const queue: Array<{ at: number; fn: () => void; id: number }> = [];
+  let ids = 0;
+  const timers: Timers = {
+    now: () => now,
+    setTimeout: (fn, ms) => {
+      const id = ++ids;
+      queue.push({ at: now + ms, fn, id });
+      return id;
+    },
+    clearTimeout: (h) => {
+      const i = queue.findIndex((q) => q.id === h);
+      if (i >= 0) queue.splice(i, 1);
+    },
+  };
+  const advance = (ms: number) => {
+    now += ms;
+    queue.sort((a, b) => a.at - b.at);
+    while (queue.length && queue[0].at <= now) queue.shift()!.fn();
+  };
+  return { timers, advance, pending: () => queue.length };
+}
+
+describe("KeyframeRequester", () => {
+  test("sends the first request at once", () => {
+    const { timers } = fakeTimers();
+    let sent = 0;
+    const k = new KeyframeRequester(() => sent++, 500, timers);
+    k.request();
+    assert.equal(sent, 1);
+  });
+
+  test("folds a burst inside the interval into one request at the interval's end", () => {
+    const { timers, advance } = fakeTimers();
+    let sent = 0;
+    const k = new KeyframeRequester(() => sent++, 500, timers);
+    k.request();
+    advance(100);
+    for (let i = 0; i < 10; i++) k.request();
+    assert.equal(sent, 1);
+    advance(399);
+    assert.equal(sent, 1);
+    advance(1);
+    assert.equal(sent, 2);
+    assert.equal(k.coalesced, 9);
+  });
+
+  test("never sends two requests closer than the interval", () => {
+    const { timers, advance } = fakeTimers();
+    const at: number[] = [];
+    const k = new KeyframeRequester(() => at.push(timers.now()), 500, timers);
+    for (let t = 0; t < 3000; t += 37) {
+      k.request();
+      advance(37);
+    }
+    for (let i = 1; i < at.length; i++) assert.ok(at[i] - at[i - 1] >= 500, `gap ${at[i] - at[i - 1]}`);
+    assert.ok(at.length >= 5 && at.length <= 7, `sent ${at.length}`);
+  });
+
+  test("a request after a quiet interval goes out immediately", () => {
+    const { timers, advance } = fakeTimers();
+    let sent = 0;
+    const k = new KeyframeRequester(() => sent++, 500, timers);
+    k.request();
+    advance(600);
+    k.request();
+    assert.equal(sent, 2);
+  });
+
+  test("close cancels a pending request", () => {
+    const { timers, advance, pending } = fakeTimers();
+    let sent = 0;
+    const k = new KeyframeRequester(() => sent++, 500, timers);
+    k.request();
+    k.request();
+    assert.equal(pending(), 1);
+    k.close();
+    advance(1000);
+    k.request();
+    assert.equal(sent, 1);
+    assert.equal(pending(), 0);
+  });
+});

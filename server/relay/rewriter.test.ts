@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { RtpRewriter } from "./rewriter.js";
+import { seqDiff } from "./rtp.js";
+
+describe("RtpRewriter", () => {
+  test("passes numbers through unchanged in the first epoch", () => {
+    const r = new RtpRewriter(90000);
+    assert.deepEqual(r.rewrite(1000, 5000, 0), { sequenceNumber: 1000, timestamp: 5000 });
+    assert.deepEqual(r.rewrite(1001, 8000, 33), { sequenceNumber: 1001, timestamp: 8000 });
+  });
+
+  test("keeps gaps and reordering inside an epoch, so NACKs keep meaning", () => {
+    const r = new RtpRewriter(90000);
+    r.rewrite(10, 0, 0);
+    assert.equal(r.rewrite(13, 0, 1)?.sequenceNumber, 13);
+    assert.equal(r.rewrite(12, 0, 2)?.sequenceNumber, 12);
+  });
+
+  test("continues at last+1 across a source switch, with the timestamp advanced by wall time", () => {
+    const r = new RtpRewriter(90000);
+    r.rewrite(500, 90000, 1000);
+    r.rewrite(501, 93000, 1033);
+    r.switchSource();
+    const out = r.rewrite(40000, 7, 2033); // 1000 ms later, unrelated numbers
+    assert.deepEqual(out, { sequenceNumber: 502, timestamp: 93000 + 90000 });
+    assert.deepEqual(r.rewrite(40001, 3007, 2066), { sequenceNumber: 503, timestamp: 93000 + 90000 + 3000 });
+  });
+
+  test("wraps sequence numbers and timestamps around", () => {
+    const r = new RtpRewriter(48000);
+    r.rewrite(65534, 0xffffff00, 0);
+    r.switchSource();
+    const a = r.rewrite(100, 1, 20)!; // continues at 65535
+    assert.equal(a.sequenceNumber, 65535);
+    assert.equal(a.timestamp, (0xffffff00 + 960) >>> 0);
+    const b = r.rewrite(101, 961, 40)!;
+    assert.equal(b.sequenceNumber, 0);
+    assert.equal(b.timestamp, (0xffffff00 + 1920) >>> 0);
+    const c = r.rewrite(102, 1921, 60)!;
+    assert.equal(seqDiff(c.sequenceNumber, b.sequenceNumber), 1);
+    assert.equal((c.timestamp - b.timestamp) >>> 0, 960);
+  });
+
+  test("an input that wraps inside an epoch keeps the output strictly increasing", () => {
+    const r = new RtpRewriter(90000);
+    r.rewrite(1, 0, 0);
+    r.switchSource();
+    let prev = r.rewrite(65530, 0, 10)!.sequenceNumber;
+    for (let i = 1; i < 12; i++) {
+      const s = r.rewrite((65530 + i) & 0xffff, i * 3000, 10 + i)!.sequenceNumber;
+      assert.equal(seqDiff(s, prev), 1);
+      prev = s;
+    }
+  });
+
+  test("drops packets from before the first packet of a new epoch", () => {
+    const r = new RtpRewriter(90000);
+    r.rewrite(10, 0, 0);
+    r.switchSource();
+    r.rewrite(2000, 0, 10);
+    assert.equal(r.rewrite(1999, 0, 11), undefined);
+    assert.ok(r.rewrite(2001, 0, 12));
+  });
+
+  test("advances the timestamp by at least one tick across an instant switch", () => {
+    const r = new RtpRewriter(90000);
+    r.rewrite(1, 1000, 50);
+    r.switchSource();
+    assert.equal(r.rewrite(9, 1000, 50)!.timestamp, 1001);
+  });
+});

@@ -1,0 +1,172 @@
+import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
+
+/** What a Publisher tells the device page. */
+export interface PublisherEvents {
+  connectionState(state: RTCPeerConnectionState | "none"): void;
+  error(err: Pick<ErrorMessage, "code" | "message">): void;
+}
+
+/** Messages the server sends a device. */
+export type PublisherMessage = Extract<ServerMessage, { type: "answer" | "candidate" | "error" }>;
+
+/** Video codecs first in our offer: VP8 (every browser has it), then H.264 (the server's other codec). */
+const PREFERRED_VIDEO = ["video/vp8", "video/h264"];
+/** How long a connection may stay "disconnected" before we offer afresh, ms. */
+const DISCONNECTED_GRACE_MS = 4000;
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 8000;
+
+/** Capabilities reordered so VP8 then H.264 lead; everything else (rtx, red, fec…) keeps its place after. */
+export function orderCodecs<T extends { mimeType: string }>(codecs: readonly T[]): T[] {
+  const rank = (c: T) => {
+    const i = PREFERRED_VIDEO.indexOf(c.mimeType.toLowerCase());
+    return i === -1 ? PREFERRED_VIDEO.length : i;
+  };
+  return [...codecs].sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * Publishes one MediaStream to the server: each `start()` builds a fresh
+ * sendonly RTCPeerConnection and sends its offer (the server replaces the
+ * device's previous connection). A failed or long-disconnected connection is
+ * restarted with backoff; a new socket calls `start()` again.
+ */
+export class Publisher {
+  /** Offers sent so far (tests read this to see reconnects). */
+  offers = 0;
+  private _pc: RTCPeerConnection | undefined;
+  private iceServers: RTCIceServer[] = [];
+  private restarts = 0;
+  private restartTimer: number | undefined;
+  private _closed = false;
+
+  constructor(
+    private readonly stream: MediaStream,
+    private readonly send: (msg: ClientMessage) => boolean,
+    private readonly events: PublisherEvents,
+  ) {}
+
+  get pc(): RTCPeerConnection | undefined {
+    return this._pc;
+  }
+
+  /** (Re)creates the connection and sends an offer; call after every welcome. */
+  start(iceServers: RTCIceServer[]): void {
+    if (this._closed) return;
+    this.iceServers = iceServers;
+    clearTimeout(this.restartTimer);
+    this.offer().catch((err: unknown) => {
+      this.events.error({ code: "internal", message: `could not create an offer: ${err instanceof Error ? err.message : String(err)}` });
+      this.restartSoon();
+    });
+  }
+
+  /** The socket dropped: the server has already closed our connection. */
+  suspend(): void {
+    clearTimeout(this.restartTimer);
+    this.dropPc();
+  }
+
+  handle(msg: PublisherMessage): void {
+    const pc = this._pc;
+    if (this._closed || !pc) return;
+    switch (msg.type) {
+      case "answer":
+        pc.setRemoteDescription({ type: "answer", sdp: msg.sdp }).catch((err: unknown) => {
+          this.events.error({ code: "bad_request", message: `server answer rejected: ${err instanceof Error ? err.message : String(err)}` });
+          this.restartSoon();
+        });
+        return;
+      case "candidate":
+        if (msg.candidate) pc.addIceCandidate(msg.candidate).catch((err: unknown) => console.warn("tessera: candidate", err));
+        return;
+      case "error":
+        this.events.error(msg);
+        if (msg.ref === "offer") this.restartSoon();
+        return;
+    }
+  }
+
+  /** Stops publishing (the caller stops the tracks); idempotent. */
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    clearTimeout(this.restartTimer);
+    this.dropPc();
+  }
+
+  private async offer(): Promise<void> {
+    this.dropPc();
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this._pc = pc;
+    for (const track of this.stream.getTracks()) {
+      const t = pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
+      if (track.kind === "video") preferCodecs(t);
+    }
+    const pending: RTCIceCandidate[] = [];
+    let sent = false;
+    pc.onicecandidate = (ev) => {
+      if (pc !== this._pc || !ev.candidate) return;
+      if (sent) this.sendCandidate(ev.candidate);
+      else pending.push(ev.candidate);
+    };
+    let graceTimer: number | undefined;
+    pc.onconnectionstatechange = () => {
+      if (pc !== this._pc) return;
+      const state = pc.connectionState;
+      this.events.connectionState(state);
+      clearTimeout(graceTimer);
+      if (state === "connected") this.restarts = 0;
+      if (state === "failed") this.restartSoon();
+      if (state === "disconnected") graceTimer = window.setTimeout(() => pc === this._pc && this.restartSoon(), DISCONNECTED_GRACE_MS);
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    if (pc !== this._pc || !pc.localDescription) return;
+    if (!this.send({ type: "offer", sdp: pc.localDescription.sdp })) return; // the next welcome starts over
+    this.offers++;
+    sent = true;
+    this.events.connectionState(pc.connectionState);
+    for (const c of pending.splice(0)) this.sendCandidate(c);
+  }
+
+  private sendCandidate(c: RTCIceCandidate): void {
+    this.send({
+      type: "candidate",
+      candidate: { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment },
+    });
+  }
+
+  private restartSoon(): void {
+    if (this._closed) return;
+    clearTimeout(this.restartTimer);
+    const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** this.restarts++);
+    this.restartTimer = window.setTimeout(() => this.start(this.iceServers), delay);
+  }
+
+  private dropPc(): void {
+    const pc = this._pc;
+    this._pc = undefined;
+    if (pc) {
+      pc.onconnectionstatechange = null;
+      pc.onicecandidate = null;
+      pc.close();
+    }
+    this.events.connectionState("none");
+  }
+}
+
+/** Puts VP8 then H.264 first; a browser that refuses the list keeps its default order. */
+function preferCodecs(t: RTCRtpTransceiver): void {
+  const caps = RTCRtpSender.getCapabilities("video") ?? RTCRtpReceiver.getCapabilities("video");
+  if (!caps || typeof t.setCodecPreferences !== "function") return;
+  try {
+    t.setCodecPreferences(orderCodecs(caps.codecs));
+  } catch {
+    const recv = RTCRtpReceiver.getCapabilities("video");
+    try {
+      if (recv) t.setCodecPreferences(orderCodecs(recv.codecs));
+    } catch (err) {
+      console.debug("tessera: keeping the default codec order", err);
+    }
+  }
+}

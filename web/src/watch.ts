@@ -1,0 +1,209 @@
+import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
+import { StatsSampler, type StatsSample } from "./stats.js";
+
+/** Where the watched device is, as far as this viewer knows. */
+export type DeviceState = "unknown" | "online" | "offline";
+
+/** Milestones of the current watch, performance.now() ms; tests read them. */
+export interface WatchTimeline {
+  watchSentAt: number | null;
+  offerAt: number | null;
+  answerSentAt: number | null;
+  /** When the current peer connection first reached "connected". */
+  connectedAt: number | null;
+  /** Offers received since the watch began (2+ means the server renegotiated). */
+  offers: number;
+}
+
+/** What a Watch tells the view. */
+export interface WatchEvents {
+  /** A new peer connection's media; attach it to the <video>. */
+  stream(stream: MediaStream): void;
+  connectionState(state: RTCPeerConnectionState | "none"): void;
+  deviceState(state: DeviceState): void;
+  stats(sample: StatsSample): void;
+  error(err: Pick<ErrorMessage, "code" | "message"> | null): void;
+}
+
+/** Messages addressed to one watched device. */
+export type WatchMessage = Extract<ServerMessage, { type: "offer" | "candidate" | "device_offline" | "watching" | "unwatched" | "error" }>;
+
+/** How long a peer connection may stay "disconnected" before we ask for a new one, ms. */
+const DISCONNECTED_GRACE_MS = 4000;
+/** Delay before re-watching after a failed connection, doubling per failure up to the max, ms. */
+const REWATCH_MIN_MS = 1000;
+const REWATCH_MAX_MS = 10_000;
+
+/**
+ * Watching one device: sends `watch`, answers each server offer with a fresh
+ * RTCPeerConnection (a later offer replaces the earlier connection), trickles
+ * candidates and keeps the view informed. Survives the device going offline:
+ * the server resumes media on the same connection when it returns.
+ */
+export class Watch {
+  readonly timeline: WatchTimeline = { watchSentAt: null, offerAt: null, answerSentAt: null, connectedAt: null, offers: 0 };
+  private _pc: RTCPeerConnection | undefined;
+  private sampler: StatsSampler | undefined;
+  private _stats: StatsSample | undefined;
+  private _lastError: ErrorMessage["code"] | undefined;
+  private iceServers: RTCIceServer[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private retryTimer: number | undefined;
+  private failures = 0;
+  private _closed = false;
+
+  constructor(
+    readonly deviceId: string,
+    private readonly send: (msg: ClientMessage) => boolean,
+    private readonly events: WatchEvents,
+  ) {}
+
+  get pc(): RTCPeerConnection | undefined {
+    return this._pc;
+  }
+
+  get stats(): StatsSample | undefined {
+    return this._stats;
+  }
+
+  /** The code of the last error the server sent for this watch, until the next offer. */
+  get lastError(): ErrorMessage["code"] | undefined {
+    return this._lastError;
+  }
+
+  /** Sends `watch`; called after every welcome, since a new socket is a new server session. */
+  start(iceServers: RTCIceServer[]): void {
+    if (this._closed) return;
+    this.iceServers = iceServers;
+    clearTimeout(this.retryTimer);
+    if (this.send({ type: "watch", deviceId: this.deviceId })) this.timeline.watchSentAt = performance.now();
+  }
+
+  /** Handles a server message for this device. */
+  handle(msg: WatchMessage): void {
+    if (this._closed) return;
+    switch (msg.type) {
+      case "offer":
+        this.timeline.offerAt = performance.now();
+        this.timeline.offers++;
+        this.chain = this.chain.then(() => this.answer(msg.sdp)).catch((err: unknown) => this.localError(err));
+        return;
+      case "candidate": {
+        const pc = this._pc;
+        if (!pc || !msg.candidate) return;
+        this.chain = this.chain.then(() => pc.addIceCandidate(msg.candidate ?? undefined)).catch((err: unknown) => this.localError(err));
+        return;
+      }
+      case "device_offline":
+        this.events.deviceState("offline");
+        return;
+      case "watching":
+        this.events.deviceState(msg.waiting ? "offline" : "online");
+        return;
+      case "unwatched":
+        // The server ended this watch (our connection failed on its side): watch again.
+        this.dropPc();
+        this.rewatchSoon();
+        return;
+      case "error":
+        this._lastError = msg.code;
+        this.events.error(msg);
+        return;
+    }
+  }
+
+  /** Ends the watch: optionally tells the server, and closes the peer connection; idempotent. */
+  close(unwatch: boolean): void {
+    if (this._closed) return;
+    this._closed = true;
+    clearTimeout(this.retryTimer);
+    if (unwatch) this.send({ type: "unwatch", deviceId: this.deviceId });
+    this.dropPc();
+  }
+
+  private async answer(sdp: string): Promise<void> {
+    if (this._closed) return;
+    this.dropPc();
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this._pc = pc;
+    this.timeline.connectedAt = null;
+    this._lastError = undefined;
+    this.events.error(null);
+    this.events.deviceState("online");
+    const stream = new MediaStream();
+    const pending: RTCIceCandidate[] = [];
+    let answered = false;
+    pc.ontrack = (ev) => stream.addTrack(ev.track);
+    pc.onicecandidate = (ev) => {
+      if (pc !== this._pc || !ev.candidate) return;
+      if (answered) this.sendCandidate(ev.candidate);
+      else pending.push(ev.candidate);
+    };
+    let graceTimer: number | undefined;
+    pc.onconnectionstatechange = () => {
+      if (pc !== this._pc) return;
+      const state = pc.connectionState;
+      this.events.connectionState(state);
+      clearTimeout(graceTimer);
+      if (state === "connected") {
+        this.failures = 0;
+        this.timeline.connectedAt ??= performance.now();
+      }
+      if (state === "failed") this.rewatchSoon();
+      if (state === "disconnected") graceTimer = window.setTimeout(() => pc === this._pc && this.rewatchSoon(), DISCONNECTED_GRACE_MS);
+    };
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (pc !== this._pc || !pc.localDescription) return;
+    this.events.stream(stream);
+    this.events.connectionState(pc.connectionState);
+    this.send({ type: "answer", deviceId: this.deviceId, sdp: pc.localDescription.sdp });
+    this.timeline.answerSentAt = performance.now();
+    answered = true;
+    for (const c of pending.splice(0)) this.sendCandidate(c);
+    this.sampler = new StatsSampler(pc, (s) => {
+      if (pc !== this._pc) return;
+      this._stats = s;
+      this.events.stats(s);
+    });
+  }
+
+  private sendCandidate(c: RTCIceCandidate): void {
+    this.send({
+      type: "candidate",
+      deviceId: this.deviceId,
+      candidate: { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment },
+    });
+  }
+
+  /**
+   * The server ends its side of a failed connection without telling us, so
+   * a failed (or long-disconnected) connection is replaced by watching again.
+   */
+  private rewatchSoon(): void {
+    clearTimeout(this.retryTimer);
+    const delay = Math.min(REWATCH_MAX_MS, REWATCH_MIN_MS * 2 ** this.failures++);
+    this.retryTimer = window.setTimeout(() => this.start(this.iceServers), delay);
+  }
+
+  private localError(err: unknown): void {
+    console.warn("tessera: watch failed", err);
+    this.events.error({ code: "internal", message: `browser rejected the server's offer: ${err instanceof Error ? err.message : String(err)}` });
+  }
+
+  private dropPc(): void {
+    this.sampler?.close();
+    this.sampler = undefined;
+    this._stats = undefined;
+    const pc = this._pc;
+    this._pc = undefined;
+    if (pc) {
+      pc.onconnectionstatechange = null;
+      pc.onicecandidate = null;
+      pc.ontrack = null;
+      pc.close();
+    }
+    this.events.connectionState("none");
+  }
+}
