@@ -23,6 +23,11 @@ export interface TestSourceOptions {
   mtu: number;
   /** Label drawn on the picture. */
   label: string;
+  /**
+   * videotestsrc's pattern and any properties that go with it, e.g.
+   * "smpte horizontal-speed=10" for high motion (benches).
+   */
+  pattern: string;
 }
 
 /** Defaults: 1280×720 at 30 fps, VP8 at 2.5 Mb/s, a keyframe every second. */
@@ -37,6 +42,7 @@ export const TEST_SOURCE_DEFAULTS: TestSourceOptions = {
   audioPayloadType: 111,
   mtu: 1200,
   label: "Tessera test device",
+  pattern: "ball motion=sweep background-color=0xff203040",
 };
 
 /** Element names the test source exposes to code. */
@@ -73,7 +79,7 @@ export function testSourceDescription(options: Partial<TestSourceOptions> = {}):
   const sink = (name: string) =>
     `appsink name=${name} sync=false emit-signals=false max-buffers=200 drop=true`;
   return [
-    `videotestsrc is-live=true pattern=ball motion=sweep background-color=0xff203040 ! `,
+    `videotestsrc is-live=true pattern=${o.pattern} ! `,
     `video/x-raw,width=${o.width},height=${o.height},framerate=${o.fps}/1 ! `,
     `timeoverlay halignment=left valignment=top font-desc="Sans 28" ! `,
     `clockoverlay halignment=right valignment=top time-format="%H:%M:%S" font-desc="Sans 28" ! `,

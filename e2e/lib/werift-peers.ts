@@ -5,9 +5,12 @@
  * ICE stays on loopback.
  */
 import {
+  GenericNack,
   MediaStreamTrack,
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RtcpTransportLayerFeedback,
+  type RTCRtpReceiver,
   type RtpPacket,
 } from "werift";
 import { GstPipeline } from "../../pipelines/pipeline.js";
@@ -46,6 +49,8 @@ function codecsFor(video: "vp8" | "h264" | "both") {
 export class WeriftDevice {
   /** PLIs the server sent us. */
   plis = 0;
+  /** NACKs the server sent us (for its own hop's losses only). */
+  nacks = 0;
   packetsSent = 0;
   private constructor(
     readonly signaling: SignalingClient,
@@ -56,7 +61,7 @@ export class WeriftDevice {
   /** Connects, negotiates and starts sending. Resolves once the server answered. */
   static async publish(
     wsUrl: string,
-    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions> },
+    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions>; dataChannel?: boolean },
   ): Promise<WeriftDevice> {
     const codec = opts.codec ?? "vp8";
     const signaling = await SignalingClient.connect(wsUrl);
@@ -67,12 +72,14 @@ export class WeriftDevice {
     const audio = new MediaStreamTrack({ kind: "audio" });
     const vt = pc.addTransceiver(video, { direction: "sendonly" });
     pc.addTransceiver(audio, { direction: "sendonly" });
+    if (opts.dataChannel) pc.createDataChannel("input");
     const pipeline = new GstPipeline(testSourceDescription({ codec, label: opts.name ?? opts.id, ...opts.source }));
     const device = new WeriftDevice(signaling, pc, pipeline);
     vt.sender.onPictureLossIndication.subscribe(() => {
       device.plis++;
       pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
     });
+    vt.sender.onGenericNack.subscribe(() => device.nacks++);
     await pc.setLocalDescription(await pc.createOffer());
     signaling.send({ type: "offer", sdp: pc.localDescription!.sdp });
     const answer = await signaling.next("answer");
@@ -108,8 +115,19 @@ export class ReceivedStream {
   readonly videoSeqs: number[] = [];
   readonly videoSsrcs = new Set<number>();
   private decoder: GstPipeline | undefined;
+  /** The video receiver and the SSRC it receives, once media flows. */
+  videoReceiver: RTCRtpReceiver | undefined;
 
   constructor(readonly pc: RTCPeerConnection, private readonly decode: boolean) {}
+
+  /** Sends the relay a NACK for these video sequence numbers, as a viewer that lost them would. */
+  async nack(lost: number[]): Promise<void> {
+    const receiver = this.videoReceiver;
+    const ssrc = [...this.videoSsrcs][0];
+    if (!receiver || ssrc === undefined) throw new Error("no video yet");
+    const feedback = new GenericNack({ senderSsrc: receiver.rtcpSsrc, mediaSourceSsrc: ssrc, lost });
+    await receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback })]);
+  }
 
   onVideo(rtp: RtpPacket, mimeType: string): void {
     if (this.firstVideoWasKeyframe === undefined) {
@@ -167,6 +185,7 @@ export class WeriftViewer {
       const transceiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
       track.onReceiveRtp.subscribe((rtp) => {
         if (track.kind === "video") {
+          stream.videoReceiver ??= transceiver?.receiver;
           const codec = transceiver?.codecs.find((c) => c.payloadType === rtp.header.payloadType);
           stream.onVideo(rtp, codec?.mimeType ?? "video/vp8");
         } else stream.audioPackets++;

@@ -12,7 +12,7 @@ describe("relay with real werift peers", () => {
 
   before(async () => {
     server = await startServer();
-    device = await WeriftDevice.publish(server.wsUrl, { id: "cam", name: "Camera" });
+    device = await WeriftDevice.publish(server.wsUrl, { id: "cam", name: "Camera", dataChannel: true });
     await waitFor(() => server.app.registry.get("local", "cam")?.online, 10_000, "device online");
   });
 
@@ -58,6 +58,19 @@ describe("relay with real werift peers", () => {
     let jumps = 0;
     for (let i = 1; i < seqs.length; i++) if (Math.abs(seqDiff(seqs[i], seqs[i - 1])) > 5) jumps++;
     assert.equal(jumps, 0, "no jumps in the viewer's sequence numbers");
+  });
+
+  test("a viewer's NACK is answered from the relay's cache and never reaches the device", async () => {
+    const stream = viewers[1].streams.get("cam")!;
+    const nacksAtDevice = device.nacks;
+    const seqs = stream.videoSeqs;
+    const wanted = [seqs[seqs.length - 3], seqs[seqs.length - 2]];
+    const count = (seq: number) => stream.videoSeqs.filter((s) => s === seq).length;
+    await stream.nack(wanted);
+    await waitFor(() => wanted.every((s) => count(s) === 2), 3000, "retransmissions of the NACKed packets");
+    assert.equal(device.nacks, nacksAtDevice, "the device saw no NACK");
+    const text = await server.app.metrics.text();
+    assert.match(text, /tessera_nacks_received_total [1-9]/);
   });
 
   test("the device coming back under the same id resumes every viewer on its existing connection", async () => {

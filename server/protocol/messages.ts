@@ -32,7 +32,6 @@ export const CLOSE_CODES = {
   unauthorized: 4401,
   forbidden: 4403,
   helloTimeout: 4408,
-  replaced: 4409,
   tooLarge: 4413,
 } as const;
 

@@ -1,0 +1,83 @@
+/**
+ * The Tessera server as a child process of a bench, so its CPU time and
+ * memory can be read apart from the bench's own peers.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), "../server/main.js");
+const LISTENING = /listening on (http:\/\/[^/\s]+)\//;
+
+/** A running server child. */
+export class ServerProcess {
+  private exited = false;
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly pid: number,
+    /** e.g. http://127.0.0.1:40123 */
+    readonly httpUrl: string,
+  ) {
+    child.once("exit", () => (this.exited = true));
+  }
+
+  /** ws:// URL of the signaling endpoint. */
+  get wsUrl(): string {
+    return `${this.httpUrl.replace(/^http/, "ws")}/ws`;
+  }
+
+  /** True while the child has not exited. */
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /**
+   * Starts `node dist/server/main.js` with `args` and resolves once it
+   * printed its listening line. Lines at WARN or above are copied to our
+   * stderr; everything else is dropped.
+   */
+  static start(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 10_000): Promise<ServerProcess> {
+    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const fail = (err: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        child.kill("SIGKILL");
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new Error(`server did not report listening within ${timeoutMs} ms`)), timeoutMs);
+      child.once("error", fail);
+      child.once("exit", (code, signal) => fail(new Error(`server exited early (code ${code}, signal ${signal})`)));
+      createInterface({ input: child.stderr! }).on("line", (line) => {
+        const m = LISTENING.exec(line);
+        if (m && !done && child.pid !== undefined) {
+          done = true;
+          clearTimeout(timer);
+          resolve(new ServerProcess(child, child.pid, m[1]));
+        } else if (/ (WARN|ERROR) |tessera: /.test(line)) {
+          process.stderr.write(`[server] ${line}\n`);
+        }
+      });
+    });
+  }
+
+  /** Fetches the Prometheus exposition at /metrics. */
+  async metricsText(): Promise<string> {
+    const res = await fetch(`${this.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
+    return res.text();
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; idempotent. */
+  async stop(graceMs = 6000): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+}
