@@ -19,6 +19,11 @@ export class Metrics {
   private readonly nacks: Counter;
   private readonly signalingErrors: Counter<"code">;
   private readonly signalingMessages: Counter<"type">;
+  private readonly inputLines: Counter<"result" | "reason">;
+  private readonly controlChanges: Counter;
+  private readonly deviceMessages: Counter<"result">;
+  /** Labelled children bound once: packetIn/packetOut run per packet. */
+  private readonly perKind: Record<"video" | "audio", { inPackets: Counter.Internal; inBytes: Counter.Internal; outPackets: Counter.Internal; outBytes: Counter.Internal }>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
@@ -49,6 +54,26 @@ export class Metrics {
       labelNames: ["direction"],
       registers: [r],
     });
+    this.inputLines = new Counter({
+      name: "tessera_input_lines_total",
+      help: "Input lines from viewers: forwarded to the device, or dropped by reason",
+      labelNames: ["result", "reason"],
+      registers: [r],
+    });
+    this.controlChanges = new Counter({ name: "tessera_control_changes_total", help: "Times control of a device changed hands", registers: [r] });
+    this.deviceMessages = new Counter({
+      name: "tessera_device_messages_total",
+      help: "Device to viewer messages: forwarded, or dropped by reason",
+      labelNames: ["result"],
+      registers: [r],
+    });
+    const bind = (kind: "video" | "audio") => ({
+      inPackets: this.rtpPackets.labels({ direction: "in", kind }),
+      inBytes: this.rtpBytes.labels({ direction: "in", kind }),
+      outPackets: this.rtpPackets.labels({ direction: "out", kind }),
+      outBytes: this.rtpBytes.labels({ direction: "out", kind }),
+    });
+    this.perKind = { video: bind("video"), audio: bind("audio") };
     this.nacks = new Counter({ name: "tessera_nacks_received_total", help: "Packets NACKed by viewers", registers: [r] });
     this.signalingErrors = new Counter({
       name: "tessera_signaling_errors_total",
@@ -74,12 +99,14 @@ export class Metrics {
     this.viewers.dec({ transport });
   }
   packetIn(kind: "video" | "audio", bytes: number): void {
-    this.rtpPackets.inc({ direction: "in", kind });
-    this.rtpBytes.inc({ direction: "in", kind }, bytes);
+    const c = this.perKind[kind];
+    c.inPackets.inc();
+    c.inBytes.inc(bytes);
   }
   packetOut(kind: "video" | "audio", bytes: number, latencyMs: number): void {
-    this.rtpPackets.inc({ direction: "out", kind });
-    this.rtpBytes.inc({ direction: "out", kind }, bytes);
+    const c = this.perKind[kind];
+    c.outPackets.inc();
+    c.outBytes.inc(bytes);
     this.forwardLatency.observe(latencyMs / 1000);
   }
   keyframeRequestFromViewer(): void {
@@ -90,6 +117,18 @@ export class Metrics {
   }
   nackReceived(count: number): void {
     this.nacks.inc(count);
+  }
+  inputForwarded(kind: string): void {
+    this.inputLines.inc({ result: "forwarded", reason: kind });
+  }
+  inputDropped(reason: string): void {
+    this.inputLines.inc({ result: "dropped", reason });
+  }
+  controlChanged(): void {
+    this.controlChanges.inc();
+  }
+  deviceMessage(result: "forwarded" | "too_long" | "not_json" | "bad_type"): void {
+    this.deviceMessages.inc({ result });
   }
   signalingError(code: string): void {
     this.signalingErrors.inc({ code });

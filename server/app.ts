@@ -44,7 +44,7 @@ export interface AppDeps {
 export function createApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.log ?? createLogger(config.logLevel);
   const metrics = deps.metrics ?? new Metrics();
-  const registry = new DeviceRegistry();
+  const registry = new DeviceRegistry(config.controlIdleSeconds * 1000);
   const ctx: SessionContext = {
     registry,
     metrics,
@@ -52,6 +52,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     rtc: { iceHosts: config.iceHosts, iceServers: [] },
     iceServersFor: () => [],
     trackSettleMs: 1500,
+    inputRate: config.inputRate,
   };
   const authenticate: Authenticate = async () => ({ account: LOCAL_ACCOUNT });
 

@@ -14,6 +14,10 @@ export interface Config {
   /** Host addresses the server's peers gather; empty = every interface. */
   readonly iceHosts: readonly string[];
   readonly logLevel: LogLevel;
+  /** Seconds a controlling viewer may stay idle before control is freed. */
+  readonly controlIdleSeconds: number;
+  /** Input lines per second one viewer may send, sustained; bursts of half that pass too. */
+  readonly inputRate: number;
 }
 
 /** Defaults a new user meets. */
@@ -24,6 +28,8 @@ export const DEFAULTS: Config = Object.freeze({
   sourceCodec: "vp8",
   iceHosts: Object.freeze([]) as readonly string[],
   logLevel: "info",
+  controlIdleSeconds: 300,
+  inputRate: 500,
 });
 
 /** A configuration problem, naming the option; the entry point prints it on one line. */
@@ -45,6 +51,8 @@ const schemas = {
   sourceCodec: z.enum(["vp8", "h264"]),
   iceHosts: z.array(ipv4),
   logLevel: z.enum(LOG_LEVELS),
+  controlIdleSeconds: z.coerce.number({ error: "expected a number of seconds" }).int("expected whole seconds").min(1, "expected 1-86400").max(86400, "expected 1-86400"),
+  inputRate: z.coerce.number({ error: "expected lines per second" }).int("expected whole lines per second").min(2, "expected 2-100000").max(100000, "expected 2-100000"),
 } as const;
 
 type Key = keyof typeof schemas;
@@ -55,6 +63,8 @@ const FLAG: Record<Key, string> = {
   sourceCodec: "--source-codec",
   iceHosts: "--ice-host",
   logLevel: "--log-level",
+  controlIdleSeconds: "--control-idle",
+  inputRate: "--input-rate",
 };
 const ENV: Record<Key, string> = {
   host: "TESSERA_HOST",
@@ -63,6 +73,8 @@ const ENV: Record<Key, string> = {
   sourceCodec: "TESSERA_SOURCE_CODEC",
   iceHosts: "TESSERA_ICE_HOST",
   logLevel: "TESSERA_LOG_LEVEL",
+  controlIdleSeconds: "TESSERA_CONTROL_IDLE",
+  inputRate: "TESSERA_INPUT_RATE",
 };
 
 /** Usage text for --help. */
@@ -75,6 +87,10 @@ export const USAGE = `Usage: tessera [options]
       --ice-host ADDR      only host address the server's peers use;
                            repeatable (default: every interface)          TESSERA_ICE_HOST (comma-separated)
       --log-level LEVEL    debug|info|warn|error|silent (default info)    TESSERA_LOG_LEVEL
+      --control-idle S     seconds before an idle controller loses control
+                           (default 300)                                  TESSERA_CONTROL_IDLE
+      --input-rate N       input lines per second per viewer, bursts of
+                           N/2 above it (default 500)                     TESSERA_INPUT_RATE
   -c, --config FILE        JSON file with any of the options above,
                            keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
   -h, --help               print this help
@@ -107,6 +123,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "source-codec": { type: "string" },
         "ice-host": { type: "string", multiple: true },
         "log-level": { type: "string" },
+        "control-idle": { type: "string" },
+        "input-rate": { type: "string" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
       },
@@ -144,6 +162,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     sourceCodec: flags["source-codec"],
     iceHosts: flags["ice-host"],
     logLevel: flags["log-level"],
+    controlIdleSeconds: flags["control-idle"],
+    inputRate: flags["input-rate"],
   };
   for (const key of Object.keys(schemas) as Key[]) {
     if (cli[key] !== undefined) out[key] = check(key, cli[key], FLAG[key]);

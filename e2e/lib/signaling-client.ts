@@ -12,6 +12,17 @@ export async function waitFor<T>(check: () => T | undefined | false | null, time
   }
 }
 
+/** Like waitFor, for a check that has to await something. */
+export async function waitForAsync<T>(check: () => Promise<T | undefined | false | null>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /**
  * A JSON client for `/ws` that keeps every message it received, so tests
  * can wait for one by predicate instead of racing event handlers.

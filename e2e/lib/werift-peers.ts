@@ -10,6 +10,7 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   RtcpTransportLayerFeedback,
+  type RTCDataChannel,
   type RTCRtpReceiver,
   type RtpPacket,
 } from "werift";
@@ -51,6 +52,10 @@ export class WeriftDevice {
   plis = 0;
   /** NACKs the server sent us (for its own hop's losses only). */
   nacks = 0;
+  /** Lines that arrived on the `input` data channel. */
+  readonly inputLines: string[] = [];
+  /** The `input` data channel, when asked for. */
+  input: RTCDataChannel | undefined;
   packetsSent = 0;
   private constructor(
     readonly signaling: SignalingClient,
@@ -72,9 +77,13 @@ export class WeriftDevice {
     const audio = new MediaStreamTrack({ kind: "audio" });
     const vt = pc.addTransceiver(video, { direction: "sendonly" });
     pc.addTransceiver(audio, { direction: "sendonly" });
-    if (opts.dataChannel) pc.createDataChannel("input");
+    const input = opts.dataChannel ? pc.createDataChannel("input") : undefined;
     const pipeline = new GstPipeline(testSourceDescription({ codec, label: opts.name ?? opts.id, ...opts.source }));
     const device = new WeriftDevice(signaling, pc, pipeline);
+    if (input) {
+      device.input = input;
+      input.onMessage.subscribe((data) => device.inputLines.push(data.toString()));
+    }
     vt.sender.onPictureLossIndication.subscribe(() => {
       device.plis++;
       pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
@@ -91,6 +100,14 @@ export class WeriftDevice {
     });
     pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => audio.writeRtp(buf));
     return device;
+  }
+
+  /** Sends a device → viewers message once the input channel is open. */
+  async sendMessage(message: object): Promise<void> {
+    const input = this.input;
+    if (!input) throw new Error("no input channel");
+    if (input.readyState !== "open") await new Promise<void>((r) => input.stateChanged.subscribe((s) => s === "open" && r()));
+    input.send(JSON.stringify(message));
   }
 
   /** Stops media and signaling. */
@@ -117,6 +134,9 @@ export class ReceivedStream {
   private decoder: GstPipeline | undefined;
   /** The video receiver and the SSRC it receives, once media flows. */
   videoReceiver: RTCRtpReceiver | undefined;
+  /** The server's `input` data channel and what arrived on it. */
+  input: RTCDataChannel | undefined;
+  readonly inputMessages: string[] = [];
 
   constructor(readonly pc: RTCPeerConnection, private readonly decode: boolean) {}
 
@@ -190,6 +210,11 @@ export class WeriftViewer {
           stream.onVideo(rtp, codec?.mimeType ?? "video/vp8");
         } else stream.audioPackets++;
       });
+    });
+    pc.onDataChannel.subscribe((channel) => {
+      if (channel.label !== "input") return;
+      stream.input = channel;
+      channel.onMessage.subscribe((data) => stream.inputMessages.push(data.toString()));
     });
     await pc.setRemoteDescription({ type: "offer", sdp });
     await pc.setLocalDescription(await pc.createAnswer());

@@ -1,5 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
+import { DeviceInput } from "../input/device-input.js";
+import type { DownTrack } from "../relay/down-track.js";
 import type { UpTrack } from "../relay/up-track.js";
 
 /** Whatever publishes a device's media: a WebRTC peer or a local pipeline. */
@@ -25,14 +27,46 @@ export class Device extends EventEmitter<DeviceEvents> {
   private publisher: DevicePublisher | undefined;
   private upTracks: readonly UpTrack[] = [];
   private _viewers = 0;
+  /** Control, the input channel and device state. */
+  readonly input: DeviceInput;
+  /** Where viewers' talk-back audio goes: the device's receive-audio track, while it has one. */
+  private talkSink: DownTrack | undefined;
+  /** Each viewer's microphone track, by peer id; only the controller's reaches the device. */
+  private readonly talkSources = new Map<string, UpTrack>();
 
   constructor(
     readonly account: string,
     readonly id: string,
     public name: string,
     public kind: DeviceKind,
+    controlIdleMs: number,
   ) {
     super();
+    this.input = new DeviceInput(controlIdleMs);
+    this.input.on("control", () => this.routeTalk());
+  }
+
+  /** Sets the device's talk-back sink (or clears it when its connection ends). */
+  setTalkSink(sink: DownTrack | undefined): void {
+    this.talkSink = sink;
+    this.routeTalk();
+  }
+
+  /** A viewer's microphone track appeared (or went, with undefined). */
+  setTalkSource(peerId: string, up: UpTrack | undefined): void {
+    if (up) this.talkSources.set(peerId, up);
+    else this.talkSources.delete(peerId);
+    this.routeTalk();
+  }
+
+  /** Only the viewer holding control talks to the device. */
+  private routeTalk(): void {
+    const sink = this.talkSink;
+    if (!sink || sink.closed) return;
+    const holder = this.input.holder;
+    const source = holder === null ? undefined : this.talkSources.get(holder);
+    if (source && !source.closed) sink.setSource(source);
+    else sink.clearSource();
   }
 
   /** True while a publisher is attached and its tracks are flowing. */

@@ -15,6 +15,11 @@ export interface RegistryEvents {
 export class DeviceRegistry extends EventEmitter<RegistryEvents> {
   private readonly devices = new Map<string, Device>();
 
+  /** @param controlIdleMs how long a controlling viewer may stay idle before control is freed */
+  constructor(private readonly controlIdleMs: number) {
+    super();
+  }
+
   private static key(account: string, id: string): string {
     return `${account}\u0000${id}`;
   }
@@ -29,7 +34,7 @@ export class DeviceRegistry extends EventEmitter<RegistryEvents> {
     const key = DeviceRegistry.key(account, id);
     let device = this.devices.get(key);
     if (!device) {
-      device = new Device(account, id, name, kind);
+      device = new Device(account, id, name, kind, this.controlIdleMs);
       device.on("changed", () => this.emit("changed", account));
       this.devices.set(key, device);
     } else {

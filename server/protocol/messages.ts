@@ -83,6 +83,12 @@ export const WatchSchema = z.object({ type: z.literal("watch"), deviceId: id });
 export const UnwatchSchema = z.object({ type: z.literal("unwatch"), deviceId: id });
 export const KeyframeSchema = z.object({ type: z.literal("keyframe"), deviceId: id });
 export const ByeSchema = z.object({ type: z.literal("bye") });
+/** Viewer → server: take or give up control of a watched device. */
+export const ControlSchema = z.object({
+  type: z.literal("control"),
+  action: z.enum(["request", "release"]),
+  deviceId: id,
+});
 
 /** Every message a client may send after `hello`. */
 export const ClientMessageSchema = z.discriminatedUnion("type", [
@@ -94,6 +100,7 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
   UnwatchSchema,
   KeyframeSchema,
   ByeSchema,
+  ControlSchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;
@@ -169,6 +176,13 @@ export interface Unwatched {
   deviceId: string;
   reason: string;
 }
+/** Who controls a device: sent to every viewer of it whenever it changes, and after `watch`. */
+export interface ControlState {
+  type: "control";
+  deviceId: string;
+  /** The controlling viewer's peerId (as in its `welcome`), or null when free. */
+  holder: string | null;
+}
 export interface ErrorMessage {
   type: "error";
   code: ErrorCode;
@@ -188,4 +202,20 @@ export type ServerMessage =
   | DeviceOffline
   | Watching
   | Unwatched
+  | ControlState
   | ErrorMessage;
+
+// ---- the `input` data channel ---------------------------------------------
+
+/** Types of the JSON messages a device sends to its viewers on `input`. */
+export const DEVICE_MESSAGE_TYPES = ["cursor", "clipboard", "state", "resolution"] as const;
+export type DeviceMessageType = (typeof DEVICE_MESSAGE_TYPES)[number];
+
+/** Largest device → viewer message, bytes. */
+export const MAX_DEVICE_MESSAGE_BYTES = 64 * 1024;
+
+/** Device → viewers: a JSON object with one of DEVICE_MESSAGE_TYPES and any fields. */
+export interface DeviceMessage {
+  type: DeviceMessageType;
+  [field: string]: unknown;
+}

@@ -65,6 +65,11 @@ export class DownTrack {
     }
   }
 
+  /** Detaches from the current source without closing; the track goes quiet. */
+  clearSource(): void {
+    this.detach();
+  }
+
   /** Asks the current source for a keyframe (the viewer reported a loss). */
   requestKeyframe(): void {
     this.source?.requestKeyframe();

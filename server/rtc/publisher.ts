@@ -1,11 +1,14 @@
-import { RTCPeerConnection, type MediaStreamTrack, type RTCRtpTransceiver } from "werift";
+import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RTCRtpTransceiver } from "werift";
 import { badRequest, unsupported } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { IceCandidate } from "../protocol/messages.js";
 import type { RelayObserver } from "../relay/observer.js";
+import { DownTrack } from "../relay/down-track.js";
 import { UpTrack } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
 import { keepCandidates, looksLikeSdp, offeredCodecOrder } from "./sdp.js";
+import { senderSink } from "./sender-sink.js";
+import { errorText } from "./errors.js";
 import { peerConfig, publishCodecs, toTrackCodec, type RtcSettings } from "./peer-config.js";
 
 /** What a Publisher tells its owner. */
@@ -14,6 +17,10 @@ export interface PublisherEvents {
   onTrack(track: UpTrack): void;
   /** The peer connection failed or closed. */
   onClosed(reason: string): void;
+  /** The device's `input` data channel opened (send) or closed (undefined). */
+  onInputChannel(send: ((text: string) => boolean) | undefined): void;
+  /** A text message from the device on `input`. */
+  onDeviceMessage(text: string): void;
 }
 
 let nextTrackId = 0;
@@ -30,6 +37,8 @@ export class Publisher {
   private readonly upTracks = new Map<string, UpTrack>();
   private _closed = false;
   private _expectedTracks = 0;
+  /** The device's receive-only audio (talk-back), when it offered one. */
+  private _talkback: DownTrack | undefined;
 
   constructor(
     private readonly rtc: RtcSettings,
@@ -49,6 +58,11 @@ export class Publisher {
     return [...this.upTracks.values()];
   }
 
+  /** Where viewers' talk-back audio goes, when the device offered a receive-only audio section. */
+  get talkback(): DownTrack | undefined {
+    return this._talkback;
+  }
+
   /** How many media tracks the negotiated session carries. */
   get expectedTracks(): number {
     return this._expectedTracks;
@@ -62,6 +76,7 @@ export class Publisher {
     const pc = new RTCPeerConnection(peerConfig(this.rtc, publishCodecs(offeredCodecOrder(offerSdp, "video"))));
     this.pc = pc;
     this.listeners.on(pc.onTrack, (track: MediaStreamTrack) => this.trackStarted(pc, track));
+    this.listeners.on(pc.onDataChannel, (channel: RTCDataChannel) => this.dataChannel(channel));
     this.listeners.on(pc.connectionStateChange, (state: string) => {
       this.log.debug("publisher connection", { state });
       if (state === "failed" || state === "closed") this.close(`connection ${state}`);
@@ -71,10 +86,15 @@ export class Publisher {
     } catch (err) {
       throw badRequest(`offer rejected: ${errorText(err)}`);
     }
-    const media = pc.getTransceivers().filter((t) => t.codecs.length > 0);
+    // offerDirection is ours as the device proposed it: "recvonly" where the
+    // device sends, "sendonly" where it wants to receive (talk-back audio).
+    const media = pc.getTransceivers().filter((t) => t.codecs.length > 0 && (t.offerDirection === "recvonly" || t.offerDirection === "sendrecv"));
     if (media.length === 0) throw unsupported("the offer has no video or audio codec Tessera supports (H.264, VP8, Opus)");
-    for (const t of pc.getTransceivers()) {
-      if (t.direction === "sendrecv" || t.direction === "recvonly") t.setDirection("recvonly");
+    for (const t of media) t.setDirection("recvonly");
+    const talk = pc.getTransceivers().find((t) => t.kind === "audio" && t.codecs.length > 0 && t.offerDirection === "sendonly");
+    if (talk) {
+      talk.setDirection("sendonly");
+      this._talkback = new DownTrack(toTrackCodec("audio", talk.codecs[0]), senderSink(talk.sender, "audio", this.observer, this.log));
     }
     this._expectedTracks = media.length;
     await pc.setLocalDescription(await pc.createAnswer());
@@ -99,10 +119,31 @@ export class Publisher {
     if (this._closed) return;
     this._closed = true;
     this.listeners.clear();
+    this._talkback?.close();
     for (const t of this.upTracks.values()) t.close();
     this.upTracks.clear();
     this.pc?.close().catch((err: unknown) => this.log.debug("publisher close", { err: errorText(err) }));
     this.events.onClosed(reason);
+  }
+
+  private dataChannel(channel: RTCDataChannel): void {
+    if (channel.label !== "input") {
+      this.log.debug("ignoring data channel", { label: channel.label });
+      return;
+    }
+    const send = (text: string) => {
+      if (channel.readyState !== "open") return false;
+      channel.send(text);
+      return true;
+    };
+    if (channel.readyState === "open") this.events.onInputChannel(send);
+    this.listeners.on(channel.stateChanged, (state: string) => {
+      if (state === "open") this.events.onInputChannel(send);
+      if (state === "closed") this.events.onInputChannel(undefined);
+    });
+    this.listeners.on(channel.onMessage, (data: string | Buffer) => {
+      if (typeof data === "string") this.events.onDeviceMessage(data);
+    });
   }
 
   private trackStarted(pc: RTCPeerConnection, track: MediaStreamTrack): void {
@@ -138,9 +179,4 @@ export class Publisher {
     this.events.onTrack(up);
     return up;
   }
-}
-
-/** werift sometimes rejects with strings; render either. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

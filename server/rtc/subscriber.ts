@@ -1,19 +1,26 @@
-import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpSender } from "werift";
+import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RTCRtpTransceiver } from "werift";
 import { badRequest } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { IceCandidate } from "../protocol/messages.js";
 import { DownTrack, type DownSink } from "../relay/down-track.js";
 import type { RelayObserver } from "../relay/observer.js";
-import type { RelayPacket, TrackCodec } from "../relay/up-track.js";
+import { UpTrack, type TrackCodec } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
-import { peerConfig, subscribeCodec, type RtcSettings } from "./peer-config.js";
-import { errorText } from "./publisher.js";
+import { peerConfig, publishCodecs, subscribeCodec, toTrackCodec, type RtcSettings } from "./peer-config.js";
+import { errorText } from "./errors.js";
+import { senderSink } from "./sender-sink.js";
 import { keepCandidates, looksLikeSdp } from "./sdp.js";
 
 /** What a Subscriber tells its owner. */
 export interface SubscriberEvents {
   onConnectionState(state: string): void;
   onClosed(reason: string): void;
+  /** The viewer's `input` channel opened. */
+  onInputOpen(): void;
+  /** A text line from the viewer on `input`. */
+  onInput(line: string): void;
+  /** The viewer started sending its microphone (talk-back). */
+  onTalkTrack(track: UpTrack): void;
 }
 
 /**
@@ -27,6 +34,8 @@ export class Subscriber {
   readonly downTracks: DownTrack[] = [];
   private readonly pc: RTCPeerConnection;
   private readonly listeners: Listeners;
+  private readonly input: RTCDataChannel;
+  private talk: UpTrack | undefined;
   private _closed = false;
 
   constructor(
@@ -38,12 +47,14 @@ export class Subscriber {
   ) {
     const video = codecs.filter((c) => c.kind === "video").map(subscribeCodec);
     const audio = codecs.filter((c) => c.kind === "audio").map(subscribeCodec);
+    // Talk-back needs Opus even when the device publishes no audio.
+    if (audio.length === 0) audio.push(...publishCodecs().audio);
     this.pc = new RTCPeerConnection(peerConfig(rtc, { video, audio }));
     this.listeners = new Listeners(log);
     for (const codec of codecs) {
       const transceiver = this.pc.addTransceiver(codec.kind, { direction: "sendonly" });
       const sender = transceiver.sender;
-      const down = new DownTrack(codec, this.sinkFor(sender, codec.kind));
+      const down = new DownTrack(codec, senderSink(sender, codec.kind, this.observer, this.log));
       this.listeners.on(sender.onPictureLossIndication, () => {
         this.observer.keyframeRequestFromViewer();
         down.requestKeyframe();
@@ -58,6 +69,16 @@ export class Subscriber {
       this.listeners.on(sender.onGenericNack, (nack) => this.observer.nackReceived(nack.lost.length));
       this.downTracks.push(down);
     }
+    // The viewer's microphone arrives on the last audio section, the only one the server receives.
+    const talk = this.pc.addTransceiver("audio", { direction: "recvonly" });
+    this.listeners.on(talk.onTrack, (track: MediaStreamTrack) => this.talkStarted(track, talk));
+    this.input = this.pc.createDataChannel("input", { ordered: true });
+    this.listeners.on(this.input.stateChanged, (state: string) => {
+      if (state === "open") this.events.onInputOpen();
+    });
+    this.listeners.on(this.input.onMessage, (data: string | Buffer) => {
+      if (typeof data === "string") this.events.onInput(data);
+    });
     this.listeners.on(this.pc.connectionStateChange, (state: string) => {
       this.events.onConnectionState(state);
       if (state === "failed" || state === "closed") this.close(`connection ${state}`);
@@ -98,29 +119,33 @@ export class Subscriber {
     }
   }
 
+  /** Sends a text message to the viewer on `input`; false when the channel is not open. */
+  sendInput(text: string): boolean {
+    if (this._closed || this.input.readyState !== "open") return false;
+    this.input.send(text);
+    return true;
+  }
+
   /** Closes the peer and its DownTracks; idempotent. */
   close(reason = "closed"): void {
     if (this._closed) return;
     this._closed = true;
     this.listeners.clear();
     for (const d of this.downTracks) d.close();
+    this.talk?.close();
     this.pc.close().catch((err: unknown) => this.log.debug("subscriber close", { err: errorText(err) }));
     this.events.onClosed(reason);
   }
 
-  private sinkFor(sender: RTCRtpSender, kind: "video" | "audio"): DownSink {
-    const observer = this.observer;
-    const log = this.log;
-    return {
-      send(packet: RelayPacket, sequenceNumber: number, timestamp: number): void {
-        // Header extensions are not copied: the device's extension ids mean
-        // nothing on this hop; werift writes the ones negotiated here.
-        const header = new RtpHeader({ sequenceNumber, timestamp, marker: packet.marker, payloadType: 0 });
-        sender.sendRtp(new RtpPacket(header, packet.payload)).then(
-          () => observer.packetOut(kind, packet.payload.length, performance.now() - packet.receivedAt),
-          (err: unknown) => log.debug("sendRtp failed", { err: errorText(err) }),
-        );
-      },
-    };
+  private talkStarted(track: MediaStreamTrack, transceiver: RTCRtpTransceiver): void {
+    this.listeners.on(track.onReceiveRtp, (rtp) => {
+      if (!this.talk) {
+        const codec = transceiver.codecs.find((c) => c.payloadType === rtp.header.payloadType);
+        if (!codec) return;
+        this.talk = new UpTrack(`talk-${track.id}`, toTrackCodec("audio", codec), () => {}, this.observer);
+        this.events.onTalkTrack(this.talk);
+      }
+      this.talk.push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
+    });
   }
 }

@@ -15,6 +15,8 @@ export interface SessionContext {
   iceServersFor(account: string): IceServer[];
   /** How long a device waits for all its negotiated tracks before going online with what it has, ms. */
   readonly trackSettleMs: number;
+  /** Input lines per second per viewer (sustained); bursts of half that pass. */
+  readonly inputRate: number;
 }
 
 /** The sending side of a signaling connection, as sessions see it. */

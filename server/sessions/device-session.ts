@@ -67,8 +67,19 @@ export class DeviceSession {
             this.settleTimer = setTimeout(() => this.goOnline(publisher, tracks), this.ctx.trackSettleMs);
           }
         },
+        onInputChannel: (send) => {
+          if (publisher === this.publisher) this.device.input.setChannel(send);
+        },
+        onDeviceMessage: (text) => {
+          const refused = this.device.input.fromDevice(text);
+          this.ctx.metrics.deviceMessage(refused ?? "forwarded");
+        },
         onClosed: () => {
           clearTimeout(this.settleTimer);
+          if (publisher === this.publisher) {
+            this.device.input.setChannel(undefined);
+            this.device.setTalkSink(undefined);
+          }
           this.device.detach(handle);
           this.ctx.metrics.setDevicesOnline(this.ctx.registry.onlineCount());
         },
@@ -82,7 +93,9 @@ export class DeviceSession {
     this.device.attach(handle);
     try {
       const answer = await publisher.answer(sdp);
-      if (!publisher.closed) this.peer.send({ type: "answer", sdp: answer });
+      if (publisher.closed) return;
+      this.device.setTalkSink(publisher.talkback);
+      this.peer.send({ type: "answer", sdp: answer });
     } catch (err) {
       publisher.close("offer rejected");
       if (this.publisher === publisher) this.publisher = undefined;

@@ -1,4 +1,7 @@
 import type { Device } from "../devices/device.js";
+import { busy } from "../errors.js";
+import { checkInputLine } from "../input/lines.js";
+import type { TokenBucket } from "../input/rate-limiter.js";
 import type { IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
@@ -27,15 +30,28 @@ export class Subscription {
   private _closed = false;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.deviceOnline(tracks);
   private readonly onOffline = () => this.deviceOffline();
+  private readonly onControl = (holder: string | null) => {
+    this.ctx.metrics.controlChanged();
+    this.viewer.send({ type: "control", deviceId: this.device.id, holder });
+  };
+  private readonly onDeviceMessage = (text: string) => {
+    this.subscriber?.sendInput(text);
+  };
 
+  /**
+   * @param inputBucket the viewer's input rate limit, shared by all its subscriptions
+   */
   constructor(
     private readonly ctx: SessionContext,
     private readonly viewer: Peer,
     readonly device: Device,
+    private readonly inputBucket: TokenBucket,
     private readonly onEnded: (reason: string) => void,
   ) {
     device.on("online", this.onOnline);
     device.on("offline", this.onOffline);
+    device.input.on("control", this.onControl);
+    device.input.on("message", this.onDeviceMessage);
     device.viewerDelta(1);
   }
 
@@ -47,6 +63,30 @@ export class Subscription {
   start(): void {
     if (this.device.online) this.negotiate(this.device.tracks);
     else this.viewer.send({ type: "watching", deviceId: this.device.id, waiting: true });
+    this.viewer.send({ type: "control", deviceId: this.device.id, holder: this.device.input.holder });
+  }
+
+  /** The viewer asks for control, or gives it up. */
+  control(action: "request" | "release"): void {
+    if (action === "release") {
+      this.device.input.release(this.viewer.peerId);
+      return;
+    }
+    if (!this.device.input.request(this.viewer.peerId)) throw busy(`another viewer controls '${this.device.id}'`);
+  }
+
+  /**
+   * One input line from this viewer (data channel or fallback socket): only
+   * the controlling viewer's valid lines reach the device, within its rate.
+   */
+  input(line: string): void {
+    const metrics = this.ctx.metrics;
+    if (!this.inputBucket.take(performance.now())) return metrics.inputDropped("rate_limited");
+    if (!this.device.input.use(this.viewer.peerId)) return metrics.inputDropped("not_controller");
+    const verdict = checkInputLine(line, this.device.input.streamSize);
+    if (!verdict.ok) return metrics.inputDropped(verdict.reason);
+    if (!this.device.input.toDevice(line)) return metrics.inputDropped("device_unavailable");
+    metrics.inputForwarded(verdict.kind);
   }
 
   /** The viewer's answer to our offer. */
@@ -70,6 +110,10 @@ export class Subscription {
     this._closed = true;
     this.device.off("online", this.onOnline);
     this.device.off("offline", this.onOffline);
+    this.device.input.off("control", this.onControl);
+    this.device.input.off("message", this.onDeviceMessage);
+    this.device.input.release(this.viewer.peerId);
+    this.device.setTalkSource(this.viewer.peerId, undefined);
     this.device.viewerDelta(-1);
     this.dropSubscriber();
     this.onEnded(reason);
@@ -90,6 +134,15 @@ export class Subscription {
             this.ctx.metrics.viewerConnected("webrtc");
             this.attachSources();
           }
+        },
+        onInputOpen: () => {
+          for (const text of this.device.input.replay()) subscriber.sendInput(text);
+        },
+        onInput: (line) => {
+          if (subscriber === this.subscriber) this.input(line);
+        },
+        onTalkTrack: (track) => {
+          if (subscriber === this.subscriber) this.device.setTalkSource(this.viewer.peerId, track);
         },
         onClosed: (reason) => {
           if (subscriber !== this.subscriber) return;

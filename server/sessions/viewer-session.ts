@@ -1,4 +1,5 @@
 import { badRequest, notFound } from "../errors.js";
+import { TokenBucket } from "../input/rate-limiter.js";
 import type { ClientMessage } from "../protocol/messages.js";
 import type { Peer, SessionContext } from "./context.js";
 import { Subscription } from "./subscription.js";
@@ -16,12 +17,16 @@ const VIEWER_REASONS = new Set(["unwatched", "re-watched", "viewer left"]);
  */
 export class ViewerSession {
   private readonly subscriptions = new Map<string, Subscription>();
+  /** The viewer's input rate limit, shared by all its subscriptions. */
+  private readonly inputBucket: TokenBucket;
   private _closed = false;
 
   constructor(
     private readonly ctx: SessionContext,
     private readonly peer: Peer,
-  ) {}
+  ) {
+    this.inputBucket = new TokenBucket(ctx.inputRate, Math.max(1, Math.floor(ctx.inputRate / 2)));
+  }
 
   /** Handles one validated message from the viewer. */
   async handle(msg: ClientMessage): Promise<void> {
@@ -38,6 +43,9 @@ export class ViewerSession {
         return this.subscription(msg.deviceId).addCandidate(msg.candidate);
       case "keyframe":
         this.subscription(msg.deviceId).requestKeyframe();
+        return;
+      case "control":
+        this.subscription(msg.deviceId).control(msg.action);
         return;
       default:
         throw badRequest(`a viewer does not send '${msg.type}'`);
@@ -56,7 +64,7 @@ export class ViewerSession {
     if (!device) throw notFound(`no device '${deviceId}'`);
     this.subscriptions.get(deviceId)?.close("re-watched");
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) throw badRequest(`at most ${MAX_SUBSCRIPTIONS} devices per connection`);
-    const sub: Subscription = new Subscription(this.ctx, this.peer, device, (reason) => {
+    const sub: Subscription = new Subscription(this.ctx, this.peer, device, this.inputBucket, (reason) => {
       if (this.subscriptions.get(deviceId) !== sub) return;
       this.subscriptions.delete(deviceId);
       if (!this._closed && !VIEWER_REASONS.has(reason)) this.peer.send({ type: "unwatched", deviceId, reason });

@@ -1,0 +1,125 @@
+/**
+ * A network namespace of the test's own, for peers that never gather
+ * loopback candidates (Firefox, libnice): a veth pair whose two ends both live
+ * inside the namespace (10.99.0.1 and 10.99.0.2) and a default route, so that
+ * Firefox does not consider itself offline. Nothing is connected to the root
+ * namespace: no packet can leave. See shared/TESTING.md.
+ *
+ * Needs root and iproute2; `createNetns` throws a clear error without them.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+
+const IP = existsSync("/usr/sbin/ip") ? "/usr/sbin/ip" : "ip";
+const ETC_NETNS = "/etc/netns";
+
+export interface Netns {
+  readonly name: string;
+  /** The address the server listens on and gathers ICE candidates for. */
+  readonly address: string;
+  /** The prefix that runs a command inside the namespace (`ip netns exec NAME`); it execs, so pids are kept. */
+  readonly exec: readonly string[];
+  /** Kills every process still inside the namespace, deletes it and its /etc/netns entry; idempotent. */
+  destroy(): Promise<void>;
+}
+
+function ip(...args: string[]): string {
+  const r = spawnSync(IP, args, { encoding: "utf8" });
+  if (r.error) throw new Error(`ip ${args.join(" ")}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`ip ${args.join(" ")} exited ${r.status}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Why namespaces cannot be made here, or undefined when they can. */
+export function netnsUnavailable(): string | undefined {
+  if (process.platform !== "linux") return `network namespaces need Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return "creating a network namespace needs root (run the Firefox e2e tests as root)";
+  const r = spawnSync(IP, ["-V"], { encoding: "utf8" });
+  if (r.error || r.status !== 0) return `${IP} is not usable (${r.error?.message ?? r.stderr.trim()}): install iproute2`;
+  return undefined;
+}
+
+function pidsIn(name: string): number[] {
+  const r = spawnSync(IP, ["netns", "pids", name], { encoding: "utf8" });
+  if (r.status !== 0) return [];
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+}
+
+/** Synchronous teardown (also used from a process "exit" handler). Returns the pids it had to kill. */
+function teardownSync(name: string): number[] {
+  const killed = pidsIn(name);
+  for (const pid of killed) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  spawnSync(IP, ["netns", "del", name], { encoding: "utf8" });
+  rmSync(`${ETC_NETNS}/${name}`, { recursive: true, force: true });
+  return killed;
+}
+
+/** Creates `tessera-<tag>-<pid>` with the veth pair and default route; call `destroy()` in an after hook. */
+export async function createNetns(tag: string): Promise<Netns> {
+  const why = netnsUnavailable();
+  if (why) throw new Error(`cannot run this test: ${why}`);
+  const name = `tessera-${tag}-${process.pid}`;
+  const address = "10.99.0.1";
+  // A namespace left by an earlier run of this same process id (pid reuse after a SIGKILL) is stale.
+  if (ip("netns", "list").split("\n").some((l) => l.split(" ")[0] === name)) teardownSync(name);
+
+  const onExit = () => teardownSync(name);
+  process.once("exit", onExit);
+  let destroyed = false;
+  const netns: Netns = {
+    name,
+    address,
+    exec: [IP, "netns", "exec", name],
+    async destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      process.off("exit", onExit);
+      // Give processes a moment to exit by themselves first (their owners stop them before this).
+      const deadline = Date.now() + 3000;
+      while (pidsIn(name).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      teardownSync(name);
+      // The namespace may linger until its last process is reaped: wait until it is gone.
+      const gone = Date.now() + 5000;
+      while (ip("netns", "list").split("\n").some((l) => l.split(" ")[0] === name) && Date.now() < gone) {
+        await new Promise((r) => setTimeout(r, 50));
+        spawnSync(IP, ["netns", "del", name]);
+      }
+    },
+  };
+  try {
+    // `ip netns exec` bind-mounts /etc/netns/NAME/* over /etc: a resolver on
+    // the namespace's own loopback (nothing listens there) makes every DNS
+    // lookup fail at once instead of timing out against an unreachable
+    // nameserver (werift looks up its default public STUN server, Firefox its services).
+    mkdirSync(`${ETC_NETNS}/${name}`, { recursive: true });
+    writeFileSync(`${ETC_NETNS}/${name}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+    ip("netns", "add", name);
+    const run = (...args: string[]) => ip("netns", "exec", name, IP, ...args);
+    run("link", "set", "lo", "up");
+    run("link", "add", "va", "type", "veth", "peer", "name", "vb");
+    run("addr", "add", `${address}/24`, "dev", "va");
+    run("addr", "add", "10.99.0.2/24", "dev", "vb");
+    run("link", "set", "va", "up");
+    run("link", "set", "vb", "up");
+    run("route", "add", "default", "via", "10.99.0.2", "dev", "va");
+  } catch (err) {
+    await netns.destroy();
+    throw err;
+  }
+  return netns;
+}
+
+/** For diagnostics: the namespace's addresses and routes. */
+export function describeNetns(name: string): string {
+  try {
+    return execFileSync(IP, ["netns", "exec", name, "sh", "-c", "ip -br addr; ip route"], { encoding: "utf8" });
+  } catch (err) {
+    return `(cannot describe ${name}: ${err instanceof Error ? err.message : String(err)})`;
+  }
+}

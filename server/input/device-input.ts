@@ -1,0 +1,135 @@
+import { EventEmitter } from "node:events";
+import { DEVICE_MESSAGE_TYPES, MAX_DEVICE_MESSAGE_BYTES, type DeviceMessage } from "../protocol/messages.js";
+import { ControlArbiter } from "./control.js";
+import type { StreamSize } from "./lines.js";
+
+/** Events of a device's input side. */
+export interface DeviceInputEvents {
+  /** Control changed hands; holder is a peer id or null. */
+  control: [holder: string | null];
+  /** A valid device → viewers message, as the text to forward. */
+  message: [text: string, message: DeviceMessage];
+}
+
+/** Why a device message was refused. */
+export type DeviceMessageRejection = "too_long" | "not_json" | "bad_type";
+
+/** Messages replayed to a viewer that joins later: the latest of each type. */
+const STICKY: ReadonlySet<string> = new Set(["state", "resolution", "cursor"]);
+const TYPES: ReadonlySet<string> = new Set(DEVICE_MESSAGE_TYPES);
+
+/**
+ * The input side of one device: who controls it, the channel to the device
+ * (while one is open), the stream size that bounds pointer coordinates, and
+ * the device's latest state for viewers that arrive later. Outlives the
+ * device's connections, like the Device itself.
+ */
+export class DeviceInput extends EventEmitter<DeviceInputEvents> {
+  private readonly arbiter: ControlArbiter;
+  private channel: ((line: string) => boolean) | undefined;
+  private size: StreamSize | undefined;
+  private readonly sticky = new Map<string, string>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    idleMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    super();
+    this.arbiter = new ControlArbiter(idleMs);
+  }
+
+  get holder(): string | null {
+    return this.arbiter.holder;
+  }
+
+  /** The stream size the device last reported. */
+  get streamSize(): StreamSize | undefined {
+    return this.size;
+  }
+
+  /** `peerId` asks for control: true when it holds it afterwards. */
+  request(peerId: string): boolean {
+    const r = this.arbiter.request(peerId, this.now());
+    if (r === "busy") return false;
+    if (r) this.changed(r.holder);
+    return true;
+  }
+
+  /** `peerId` gives control up, or left. */
+  release(peerId: string): void {
+    const r = this.arbiter.release(peerId);
+    if (r) this.changed(r.holder);
+  }
+
+  /** True when `peerId` holds control now (and marks it active). */
+  use(peerId: string): boolean {
+    return this.arbiter.use(peerId, this.now());
+  }
+
+  /** Sets (or clears) the way to reach the device's `input` channel. */
+  setChannel(send: ((line: string) => boolean) | undefined): void {
+    this.channel = send;
+  }
+
+  /** Sends a line to the device; false when no channel is open. */
+  toDevice(line: string): boolean {
+    return this.channel ? this.channel(line) : false;
+  }
+
+  /**
+   * Checks a message from the device and fans it out to viewers. Returns the
+   * reason when it is refused.
+   */
+  fromDevice(text: string): DeviceMessageRejection | undefined {
+    if (text.length > MAX_DEVICE_MESSAGE_BYTES) return "too_long";
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return "not_json";
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return "not_json";
+    const message = value as DeviceMessage;
+    if (typeof message.type !== "string" || !TYPES.has(message.type)) return "bad_type";
+    if (message.type === "resolution") {
+      const { width, height } = message as { width?: unknown; height?: unknown };
+      if (!Number.isInteger(width) || !Number.isInteger(height) || (width as number) < 1 || (height as number) < 1) return "bad_type";
+      this.size = { width: width as number, height: height as number };
+    }
+    if (STICKY.has(message.type)) this.sticky.set(message.type, text);
+    this.emit("message", text, message);
+    return undefined;
+  }
+
+  /** The latest state, resolution and cursor messages, for a viewer that just joined. */
+  replay(): string[] {
+    return [...this.sticky.values()];
+  }
+
+  /** Stops the idle timer. */
+  close(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+
+  private changed(holder: string | null): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (holder !== null) this.armExpiry();
+    this.emit("control", holder);
+  }
+
+  /** Re-checks at the holder's expiry; activity moves it, so re-arm until it really expires. */
+  private armExpiry(): void {
+    const at = this.arbiter.expiresAt();
+    if (at === undefined) return;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      const r = this.arbiter.expire(this.now());
+      if (r) this.changed(r.holder);
+      else this.armExpiry();
+    }, Math.max(10, at - this.now() + 1));
+    this.expiryTimer.unref();
+  }
+}

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { checkInputLine, MAX_LINE_BYTES, type InputRejection } from "./lines.js";
+
+const SIZE = { width: 1280, height: 720 };
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+
+describe("checkInputLine", () => {
+  const valid: Array<[string, string]> = [
+    ["m,0,0,0,0", "pointer"],
+    ["m,1279,719,1,0", "pointer"],
+    ["m,640,360,5,-3", "pointer"],
+    ["kd,65", "key"],
+    ["ku,65307", "key"],
+    ["kd,16777216", "key"],
+    ["kr", "release_all"],
+    [`cw,${b64("héllo, wörld")}`, "clipboard"],
+    ["cw,", "clipboard"],
+    ["r,1920x1080", "resize"],
+    ["t,start,0,10,10", "touch"],
+    ["t,move,3,1279,0", "touch"],
+    ["t,end,3,5,5", "touch"],
+    ["t,cancel,9,0,0", "touch"],
+  ];
+  for (const [line, kind] of valid) {
+    test(`accepts ${line.slice(0, 40)} as ${kind}`, () => assert.deepEqual(checkInputLine(line, SIZE), { ok: true, kind }));
+  }
+
+  const invalid: Array<[string, InputRejection]> = [
+    ["", "unknown_command"],
+    ["x,1,2", "unknown_command"],
+    ["M,1,2,0,0", "unknown_command"],
+    ["m,1,2,0", "field_count"],
+    ["m,1,2,0,0,0", "field_count"],
+    ["m,a,2,0,0", "not_a_number"],
+    ["m,1.5,2,0,0", "not_a_number"],
+    ["m, 1,2,0,0", "not_a_number"],
+    ["m,1280,0,0,0", "out_of_range"],
+    ["m,0,720,0,0", "out_of_range"],
+    ["m,-1,0,0,0", "out_of_range"],
+    ["m,0,0,256,0", "out_of_range"],
+    ["m,0,0,0,5000", "out_of_range"],
+    ["kd", "field_count"],
+    ["kd,65,66", "field_count"],
+    ["kd,abc", "not_a_number"],
+    ["kd,0", "out_of_range"],
+    ["kd,-5", "out_of_range"],
+    ["ku,9999999999", "out_of_range"],
+    ["kr,1", "field_count"],
+    ["cw,***", "bad_base64"],
+    ["cw,abc", "bad_base64"],
+    [`cw,${"A".repeat(80_000)}`, "too_long"],
+    ["cw,a,b", "field_count"],
+    ["r,1920", "not_a_number"],
+    ["r,0x1080", "out_of_range"],
+    ["r,99999x10", "out_of_range"],
+    ["t,hover,0,1,1", "bad_phase"],
+    ["t,start,0,1", "field_count"],
+    ["t,start,x,1,1", "not_a_number"],
+    ["t,start,300,1,1", "out_of_range"],
+    ["t,start,0,2000,1", "out_of_range"],
+    ["m".padEnd(MAX_LINE_BYTES + 1, "0"), "too_long"],
+  ];
+  for (const [line, reason] of invalid) {
+    test(`refuses ${JSON.stringify(line.slice(0, 30))} (${reason})`, () => assert.deepEqual(checkInputLine(line, SIZE), { ok: false, reason }));
+  }
+
+  test("without a known stream size, coordinates are bounded generically", () => {
+    assert.equal(checkInputLine("m,5000,5000,0,0").ok, true);
+    assert.equal(checkInputLine("m,20000,5,0,0").ok, false);
+  });
+});

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
+import { WeriftDevice, WeriftViewer, type ReceivedStream } from "../../e2e/lib/werift-peers.js";
+import { startServer, type Running } from "./fixture.js";
+
+/** Waits for the viewer's input channel to open. */
+async function channel(stream: ReceivedStream) {
+  return waitFor(() => (stream.input?.readyState === "open" ? stream.input : undefined), 5000, "input channel");
+}
+
+describe("control and input over data channels", () => {
+  let server: Running;
+  let device: WeriftDevice;
+  let alice: WeriftViewer;
+  let bob: WeriftViewer;
+
+  before(async () => {
+    server = await startServer({ controlIdleSeconds: 2, inputRate: 40 });
+    device = await WeriftDevice.publish(server.wsUrl, { id: "board", dataChannel: true });
+    await device.sendMessage({ type: "resolution", width: 1280, height: 720 });
+    alice = await WeriftViewer.connect(server.wsUrl);
+    bob = await WeriftViewer.connect(server.wsUrl);
+    alice.watch("board");
+    bob.watch("board");
+    await waitFor(() => alice.streams.get("board") && bob.streams.get("board"), 5000, "offers");
+    await channel(alice.streams.get("board")!);
+    await channel(bob.streams.get("board")!);
+  });
+
+  after(async () => {
+    await alice?.close();
+    await bob?.close();
+    await device?.close();
+    await server?.stop();
+  });
+
+  test("viewers learn the holder when they watch, and when it changes", async () => {
+    await alice.signaling.next("control", (m) => m.deviceId === "board" && m.holder === null);
+    const mark = bob.signaling.received.length;
+    alice.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    const peerId = (await alice.signaling.next("welcome")).peerId;
+    await alice.signaling.next("control", (m) => m.holder === peerId);
+    await bob.signaling.next("control", (m) => m.holder === peerId, 5000, mark);
+  });
+
+  test("a second request while someone holds control is refused with busy", async () => {
+    const mark = bob.signaling.received.length;
+    bob.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    const err = await bob.signaling.next("error", () => true, 5000, mark);
+    assert.equal(err.code, "busy");
+  });
+
+  test("the holder's valid lines reach the device unchanged; invalid and others' lines never do", async () => {
+    const a = alice.streams.get("board")!.input!;
+    const b = bob.streams.get("board")!.input!;
+    const before = device.inputLines.length;
+    b.send("m,10,10,0,0"); // not the holder
+    a.send("m,5000,10,0,0"); // outside the 1280x720 stream
+    a.send("kd,notakey");
+    a.send("t,hover,1,1,1");
+    a.send("m,640,360,1,0");
+    a.send("kd,65");
+    a.send("ku,65");
+    await waitFor(() => device.inputLines.length >= before + 3, 5000, "forwarded lines");
+    assert.deepEqual(device.inputLines.slice(before), ["m,640,360,1,0", "kd,65", "ku,65"]);
+    const text = await server.app.metrics.text();
+    assert.match(text, /tessera_input_lines_total\{result="dropped",reason="not_controller"\} 1/);
+    assert.match(text, /tessera_input_lines_total\{result="dropped",reason="out_of_range"\} 1/);
+    assert.match(text, /tessera_input_lines_total\{result="dropped",reason="bad_phase"\} 1/);
+    assert.match(text, /tessera_input_lines_total\{result="forwarded",reason="key"\} 2/);
+  });
+
+  test("device messages reach every viewer; state is replayed to a viewer that joins later", async () => {
+    await device.sendMessage({ type: "state", leds: [true, false], battery: 0.8 });
+    for (const v of [alice, bob]) {
+      await waitFor(() => v.streams.get("board")!.inputMessages.some((m) => m.includes('"battery":0.8')), 5000, "state");
+    }
+    await device.sendMessage({ type: "launch_missiles" });
+    const carol = await WeriftViewer.connect(server.wsUrl);
+    try {
+      carol.watch("board");
+      const s = await waitFor(() => carol.streams.get("board"), 5000, "offer");
+      await waitFor(() => s.inputMessages.some((m) => m.includes('"battery":0.8')), 5000, "replayed state");
+      assert.ok(s.inputMessages.some((m) => m.includes('"resolution"')));
+      assert.ok(!alice.streams.get("board")!.inputMessages.some((m) => m.includes("launch_missiles")), "unknown types are dropped");
+    } finally {
+      await carol.close();
+    }
+  });
+
+  test("an idle holder loses control", async () => {
+    const mark = bob.signaling.received.length;
+    await bob.signaling.next("control", (m) => m.holder === null, 6000, mark);
+    bob.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    const bobId = (await bob.signaling.next("welcome")).peerId;
+    await bob.signaling.next("control", (m) => m.holder === bobId, 5000, mark);
+  });
+
+  test("control hands over when the holder leaves", async () => {
+    const mark = alice.signaling.received.length;
+    await bob.close();
+    await alice.signaling.next("control", (m) => m.holder === null, 5000, mark);
+    alice.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    const aliceId = (await alice.signaling.next("welcome")).peerId;
+    await alice.signaling.next("control", (m) => m.holder === aliceId, 5000, mark);
+  });
+
+  test("a flood is cut at the rate limit", async () => {
+    const a = alice.streams.get("board")!.input!;
+    const before = device.inputLines.length;
+    for (let i = 0; i < 400; i++) a.send(`m,${i % 1280},1,0,0`);
+    await waitFor(() => device.inputLines.length > before, 5000, "some lines");
+    await waitForAsync(async () => /reason="rate_limited"\} [1-9]/.test(await server.app.metrics.text()), 5000, "rate limited");
+    const forwarded = device.inputLines.length - before;
+    assert.ok(forwarded < 300, `forwarded ${forwarded} of 400`);
+  });
+});
