@@ -37,10 +37,15 @@ export interface TestServer {
   close(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `dist/server/main.js --port 0 --ice-host 127.0.0.1` (or a given port) and waits for its "listening" line. */
-export async function startServer({ port = 0, args = [] as string[] } = {}): Promise<TestServer> {
+/**
+ * Starts `dist/server/main.js --port 0 --ice-host 127.0.0.1` (or a given port
+ * and ICE host) and waits for its "listening" line. `wrap` prefixes the
+ * command (e.g. `ip netns exec NS`; it must exec, so the child's pid stays the server's).
+ */
+export async function startServer({ port = 0, args = [] as string[], iceHost = "127.0.0.1", wrap = [] as string[] } = {}): Promise<TestServer> {
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing; run node scripts/build.mjs first`);
-  const child = spawn(process.execPath, [SERVER_MAIN, "--port", String(port), "--ice-host", "127.0.0.1", ...args], {
+  const command = [...wrap, process.execPath, SERVER_MAIN, "--port", String(port), "--ice-host", iceHost, ...args];
+  const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, UV_THREADPOOL_SIZE: "16" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -60,17 +60,50 @@ function teardownSync(name: string): number[] {
   return killed;
 }
 
+function namespaces(): string[] {
+  return ip("netns", "list").split("\n").map((l) => l.split(" ")[0]).filter(Boolean);
+}
+
+/**
+ * Removes namespaces (and what still runs in them) that an earlier run of
+ * these tests left behind when it was killed outright: `tessera-<tag>-<pid>`
+ * whose pid no longer runs, or is this process (pid reuse).
+ */
+function removeStale(tag: string): void {
+  for (const ns of namespaces()) {
+    const m = new RegExp(`^tessera-${tag}-(\\d+)$`).exec(ns);
+    if (!m) continue;
+    const owner = Number(m[1]);
+    let alive = owner !== process.pid;
+    if (alive) {
+      try {
+        process.kill(owner, 0);
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === "EPERM";
+      }
+    }
+    if (!alive) teardownSync(ns);
+  }
+}
+
 /** Creates `tessera-<tag>-<pid>` with the veth pair and default route; call `destroy()` in an after hook. */
 export async function createNetns(tag: string): Promise<Netns> {
   const why = netnsUnavailable();
   if (why) throw new Error(`cannot run this test: ${why}`);
   const name = `tessera-${tag}-${process.pid}`;
   const address = "10.99.0.1";
-  // A namespace left by an earlier run of this same process id (pid reuse after a SIGKILL) is stale.
-  if (ip("netns", "list").split("\n").some((l) => l.split(" ")[0] === name)) teardownSync(name);
+  removeStale(tag);
 
+  // Tear down on any way out: normal exit, and the signals a test runner sends when interrupted
+  // (a process killed by a signal runs no "exit" handlers).
   const onExit = () => teardownSync(name);
+  const onSignal = (signal: NodeJS.Signals) => {
+    teardownSync(name);
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
   process.once("exit", onExit);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   let destroyed = false;
   const netns: Netns = {
     name,
@@ -80,16 +113,13 @@ export async function createNetns(tag: string): Promise<Netns> {
       if (destroyed) return;
       destroyed = true;
       process.off("exit", onExit);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       // Give processes a moment to exit by themselves first (their owners stop them before this).
       const deadline = Date.now() + 3000;
       while (pidsIn(name).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       teardownSync(name);
-      // The namespace may linger until its last process is reaped: wait until it is gone.
-      const gone = Date.now() + 5000;
-      while (ip("netns", "list").split("\n").some((l) => l.split(" ")[0] === name) && Date.now() < gone) {
-        await new Promise((r) => setTimeout(r, 50));
-        spawnSync(IP, ["netns", "del", name]);
-      }
+      if (namespaces().includes(name)) throw new Error(`could not delete network namespace ${name}`);
     },
   };
   try {

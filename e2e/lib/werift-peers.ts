@@ -23,16 +23,11 @@ import {
   type TestSourceOptions,
 } from "../../pipelines/descriptions.js";
 import { isKeyframeStart } from "../../server/relay/keyframe.js";
+import { peerConfig } from "../../server/rtc/peer-config.js";
 import { SignalingClient } from "./signaling-client.js";
 
-const LOOPBACK = {
-  iceServers: [],
-  iceAdditionalHostAddresses: ["127.0.0.1"],
-  iceInterfaceAddresses: { udp4: "127.0.0.1" } as never,
-  iceUseIpv6: false,
-  iceUseTcp: false,
-  iceTcpPassive: false,
-};
+/** The server's own peer settings pinned to loopback: no STUN query leaves the machine. */
+const loopback = (codecs: ReturnType<typeof codecsFor>) => peerConfig({ iceHosts: ["127.0.0.1"], iceServers: [] }, codecs);
 
 const FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
 const H264_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
@@ -72,7 +67,7 @@ export class WeriftDevice {
     const signaling = await SignalingClient.connect(wsUrl);
     signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" } });
     await signaling.next("welcome");
-    const pc = new RTCPeerConnection({ ...LOOPBACK, codecs: codecsFor(codec) });
+    const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
     const video = new MediaStreamTrack({ kind: "video" });
     const audio = new MediaStreamTrack({ kind: "audio" });
     const vt = pc.addTransceiver(video, { direction: "sendonly" });
@@ -198,7 +193,7 @@ export class WeriftViewer {
   private async answer(deviceId: string, sdp: string): Promise<void> {
     this.streams.get(deviceId)?.pc.close();
     this.streams.get(deviceId)?.close();
-    const pc = new RTCPeerConnection({ ...LOOPBACK, codecs: codecsFor("both") });
+    const pc = new RTCPeerConnection(loopback(codecsFor("both")));
     const stream = new ReceivedStream(pc, this.decode);
     this.streams.set(deviceId, stream);
     pc.onTrack.subscribe((track) => {

@@ -67,6 +67,15 @@ export function subscribeCodec(codec: TrackCodec): RTCRtpCodecParameters {
   });
 }
 
+/**
+ * werift queries a public STUN server whenever none is configured. A server
+ * without STUN/TURN of its own names the discard port on loopback instead and
+ * does not wait for the answer that never comes: nothing leaves the machine,
+ * gathering stays instant. (ICE lite would avoid the query too, but Firefox
+ * then fails to connect when the server is the offerer.)
+ */
+const NO_STUN: RTCIceServer = { urls: "stun:127.0.0.1:9" };
+
 /** werift configuration for a server peer: ICE pinned to the configured hosts, no public STUN. */
 export function peerConfig(
   rtc: RtcSettings,
@@ -75,12 +84,13 @@ export function peerConfig(
   const config: Partial<PeerConfig> = {
     codecs,
     headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
-    iceServers: [...rtc.iceServers],
+    iceServers: rtc.iceServers.length > 0 ? [...rtc.iceServers] : [NO_STUN],
     iceUseIpv6: false,
     iceUseTcp: false,
     iceTcpPassive: false,
     bundlePolicy: "max-bundle",
   };
+  if (rtc.iceServers.length === 0) config.iceStunGatherTimeout = 0.001;
   if (rtc.iceHosts.length > 0) {
     config.iceAdditionalHostAddresses = [...rtc.iceHosts];
     config.iceInterfaceAddresses = { udp4: rtc.iceHosts[0] } as PeerConfig["iceInterfaceAddresses"];
