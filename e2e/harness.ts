@@ -246,3 +246,16 @@ export function devicePublishing(page: Page, timeoutMs = 15_000): Promise<Device
     return d.state === "publishing" && d.connectionState === "connected" ? d : undefined;
   }, { timeoutMs });
 }
+
+/** The value of one Prometheus sample from the server's /metrics, 0 when absent; `labels` must all match. */
+export async function readMetric(server: TestServer, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${server.url}metrics`)).text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_:][a-z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/i.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
+  }
+  return total;
+}

@@ -125,3 +125,58 @@ export function readDevice(): DeviceView {
   const pc = t?.pc as { connectionState: string } | undefined;
   return { state: (t?.state as string | undefined) ?? null, connectionState: pc?.connectionState ?? null, offers: (t?.offers as number | undefined) ?? 0 };
 }
+
+/** What `measureAudio` reports. */
+export interface AudioMeasure {
+  /** Highest RMS of a 2048-sample window seen (0 = silence, 1 = full scale). */
+  peak: number;
+  /** How long it listened, ms. */
+  ms: number;
+  /** The AudioContext's state while listening ("running" unless autoplay policy held it). */
+  context: string;
+  /** Why nothing was measured, when there was no track. */
+  error?: string;
+}
+
+interface AudioGlobal {
+  tessera?: { talkback?: unknown };
+  document: { querySelector(selector: string): { srcObject?: { getAudioTracks(): unknown[] } } | null };
+  MediaStream: new (tracks: unknown[]) => unknown;
+  AudioContext: new () => {
+    state: string;
+    resume(): Promise<void>;
+    close(): Promise<void>;
+    createMediaStreamSource(stream: unknown): { connect(node: unknown): void };
+    createAnalyser(): { fftSize: number; getFloatTimeDomainData(buffer: Float32Array): void };
+  };
+}
+
+/**
+ * In the page (page.evaluate): listens to an audio track with a WebAudio
+ * AnalyserNode until its RMS exceeds `threshold` or `timeoutMs` passes.
+ * `source` picks the track: "video" is the audio of #video's stream (the
+ * viewer), "talkback" is `window.tessera.talkback` (the device page).
+ */
+export async function measureAudio(opts: { source: "video" | "talkback"; threshold: number; timeoutMs: number }): Promise<AudioMeasure> {
+  const g = globalThis as unknown as AudioGlobal;
+  const track = opts.source === "video" ? g.document.querySelector("#video")?.srcObject?.getAudioTracks()[0] : g.tessera?.talkback;
+  if (!track) return { peak: 0, ms: 0, context: "none", error: `no ${opts.source} audio track` };
+  const ctx = new g.AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 2048;
+  ctx.createMediaStreamSource(new g.MediaStream([track])).connect(analyser);
+  const buffer = new Float32Array(analyser.fftSize);
+  const t0 = performance.now();
+  let peak = 0;
+  while (peak <= opts.threshold && performance.now() - t0 < opts.timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    analyser.getFloatTimeDomainData(buffer);
+    let sum = 0;
+    for (const v of buffer) sum += v * v;
+    peak = Math.max(peak, Math.sqrt(sum / buffer.length));
+  }
+  const context = ctx.state;
+  await ctx.close();
+  return { peak, ms: performance.now() - t0, context };
+}

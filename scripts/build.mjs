@@ -22,7 +22,8 @@ function mtime(p) {
   return existsSync(p) ? statSync(p).mtimeMs : 0;
 }
 
-const serverDirs = ["server", "pipelines", "turn", "metrics", "e2e", "bench"].map((d) => join(root, d)).filter(existsSync);
+// web/src too: tests under e2e/ import its pure modules.
+const serverDirs = ["server", "pipelines", "turn", "metrics", "e2e", "bench", "web/src"].map((d) => join(root, d)).filter(existsSync);
 const serverStamp = join(root, "dist/.tsbuildinfo");
 if (Math.max(...serverDirs.map(newest), mtime(join(root, "tsconfig.json"))) > mtime(serverStamp)) {
   process.stdout.write("[build] tsc\n");

@@ -30,6 +30,8 @@ export class DeviceInput extends EventEmitter<DeviceInputEvents> {
   private size: StreamSize | undefined;
   private readonly sticky = new Map<string, string>();
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** The holder's last pointer line, so its buttons can be released when control moves. */
+  private lastPointer: { x: string; y: string; buttons: string } | undefined;
 
   constructor(
     idleMs: number,
@@ -74,6 +76,10 @@ export class DeviceInput extends EventEmitter<DeviceInputEvents> {
 
   /** Sends a line to the device; false when no channel is open. */
   toDevice(line: string): boolean {
+    if (line.startsWith("m,")) {
+      const [, x, y, buttons] = line.split(",");
+      this.lastPointer = { x, y, buttons };
+    }
     return this.channel ? this.channel(line) : false;
   }
 
@@ -114,6 +120,14 @@ export class DeviceInput extends EventEmitter<DeviceInputEvents> {
   }
 
   private changed(holder: string | null): void {
+    // Control is only granted when free, so any change to null (release,
+    // leaving, idling out) ends a holder: whatever it left pressed must not stay so.
+    if (holder === null) {
+      this.toDevice("kr");
+      const p = this.lastPointer;
+      if (p && p.buttons !== "0") this.toDevice(`m,${p.x},${p.y},0,0`);
+      this.lastPointer = undefined;
+    }
     clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
     if (holder !== null) this.armExpiry();

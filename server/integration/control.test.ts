@@ -97,10 +97,17 @@ describe("control and input over data channels", () => {
     await bob.signaling.next("control", (m) => m.holder === bobId, 5000, mark);
   });
 
-  test("control hands over when the holder leaves", async () => {
+  test("control hands over when the holder leaves, and the device is told to release what it held", async () => {
+    const b = bob.streams.get("board")!.input!;
+    b.send("m,101,102,1,0"); // bob presses a button and leaves without releasing it
+    b.send("kd,66");
+    await waitFor(() => device.inputLines.includes("kd,66"), 5000, "bob's key");
+    const before = device.inputLines.length;
     const mark = alice.signaling.received.length;
     await bob.close();
     await alice.signaling.next("control", (m) => m.holder === null, 5000, mark);
+    await waitFor(() => device.inputLines.length >= before + 2, 5000, "release lines");
+    assert.deepEqual(device.inputLines.slice(before), ["kr", "m,101,102,0,0"]);
     alice.signaling.send({ type: "control", action: "request", deviceId: "board" });
     const aliceId = (await alice.signaling.next("welcome")).peerId;
     await alice.signaling.next("control", (m) => m.holder === aliceId, 5000, mark);

@@ -12,7 +12,7 @@ export type Authenticate = (hello: Hello) => Promise<{ account: string }>;
 
 /** Time a client has to say hello, ms. */
 export const HELLO_TIMEOUT_MS = 10_000;
-/** Bad messages tolerated on one connection before it is closed as abusive. */
+/** Malformed messages (bad_request) tolerated on one connection before it is closed as abusive. */
 export const MAX_BAD_MESSAGES = 50;
 
 /**
@@ -134,7 +134,8 @@ export class SignalingConnection implements Peer {
     if (code === "internal") this.ctx.log.error("signaling handler failed", { err });
     this.ctx.metrics.signalingError(code);
     this.send({ type: "error", code, message, ...(ref ? { ref } : {}), ...(deviceId ? { deviceId } : {}) });
-    if (++this.badMessages > MAX_BAD_MESSAGES) this.close(CLOSE_CODES.protocolError, "too many bad messages");
+    // Only malformed or misplaced messages count as abuse; a refusal such as busy does not.
+    if (code === "bad_request" && ++this.badMessages > MAX_BAD_MESSAGES) this.close(CLOSE_CODES.protocolError, "too many bad messages");
   }
 
   /** Closes the socket with a code; cleanup follows from the close event. */

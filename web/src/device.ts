@@ -7,10 +7,18 @@
  * - `document.body.dataset.state`: "idle" | "capturing" | "connecting" |
  *   "publishing" | "reconnecting" | "error"
  * - `document.body.dataset.connectionState`: RTCPeerConnectionState or "none"
- * - `window.tessera`: `{ deviceId, pc, stream, state, offers }`, read live.
+ * - `window.tessera`: `{ deviceId, pc, stream, state, offers, inputLines,
+ *   resolution, talkback }`, read live: `inputLines` are the lines viewers
+ *   sent on `input`, `resolution` the stream size last reported to viewers,
+ *   `talkback` the receive track of the controlling viewer's voice.
+ * - `#input-lines li` (newest first), `#pointer-dot`, `#received-clipboard`,
+ *   `#led-1`, `#led-2`, `#battery`, `#clipboard-text`, `#send-clipboard`.
  */
-import type { DeviceKind, ErrorMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
+import type { DeviceKind, DeviceMessage, ErrorMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
+import { DemoStateControls } from "./demo-state.js";
+import { DeviceInputPanel } from "./device-input.js";
 import { byId } from "./dom.js";
+import { SentFrameSize } from "./frame-size.js";
 import { Publisher } from "./publisher.js";
 import { PROTOCOL, SignalingClient, signalingUrl } from "./signaling.js";
 
@@ -21,6 +29,9 @@ export interface DeviceHooks {
   readonly stream: MediaStream | undefined;
   readonly state: PageState;
   readonly offers: number;
+  readonly inputLines: readonly string[];
+  readonly resolution: { width: number; height: number } | undefined;
+  readonly talkback: MediaStreamTrack | undefined;
 }
 
 type PageState = "idle" | "capturing" | "connecting" | "publishing" | "reconnecting" | "error";
@@ -44,11 +55,22 @@ const preview = byId<HTMLVideoElement>("preview");
 const stateText = byId("device-state");
 const message = byId("device-message");
 const watchLink = byId<HTMLAnchorElement>("watch-link");
+const talkbackAudio = byId<HTMLAudioElement>("talkback");
+const talkbackEnable = byId<HTMLButtonElement>("talkback-enable");
 
 let state: PageState = "idle";
 let stream: MediaStream | undefined;
 let publisher: Publisher | undefined;
 let signaling: SignalingClient | undefined;
+let frameSize: SentFrameSize | undefined;
+let talkback: MediaStreamTrack | undefined;
+
+const demo = new DemoStateControls((s) => panel.send({ type: "state", ...s }));
+const panel = new DeviceInputPanel(preview, () => {
+  const now: DeviceMessage[] = [{ type: "state", ...demo.state }];
+  if (panel.streamSize) now.unshift({ type: "resolution", ...panel.streamSize });
+  return now;
+});
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));
@@ -88,6 +110,14 @@ function setConnection(s: RTCPeerConnectionState | "none"): void {
   if (s === "connected") setState("publishing");
   else if (s === "failed" || s === "disconnected") setState("reconnecting", "media connection lost; offering again…");
   else if (state !== "reconnecting" || s === "connecting") setState("connecting");
+}
+
+/** Plays the controlling viewer's voice; a browser that wants a click first gets a button. */
+function setTalkback(track: MediaStreamTrack | undefined): void {
+  talkback = track;
+  talkbackAudio.srcObject = track ? new MediaStream([track]) : null;
+  talkbackEnable.hidden = true;
+  if (track) talkbackAudio.play().catch(() => (talkbackEnable.hidden = false));
 }
 
 function showError(err: Pick<ErrorMessage, "code" | "message">): void {
@@ -136,8 +166,14 @@ async function publish(source: Source): Promise<void> {
   // The user ending a screen share (browser UI) ends publishing.
   for (const t of media.getVideoTracks()) t.addEventListener("ended", () => stream === media && stop());
   const kind: DeviceKind = source;
-  const pub = new Publisher(media, (m) => signaling?.send(m) ?? false, { connectionState: setConnection, error: showError });
+  const pub = new Publisher(media, (m) => signaling?.send(m) ?? false, {
+    connectionState: setConnection,
+    error: showError,
+    input: (c) => panel.setChannel(c),
+    talkback: setTalkback,
+  });
   publisher = pub;
+  frameSize = new SentFrameSize(() => pub.pc, media.getVideoTracks()[0], (size) => panel.setSize(size));
   setState("connecting");
   signaling = new SignalingClient(
     signalingUrl(),
@@ -168,6 +204,9 @@ function stop(): void {
   signaling = undefined;
   publisher?.close();
   publisher = undefined;
+  frameSize?.close();
+  frameSize = undefined;
+  panel.clear();
   s?.close();
   for (const t of stream?.getTracks() ?? []) t.stop();
   stream = undefined;
@@ -192,6 +231,15 @@ const hooks: DeviceHooks = {
   get offers() {
     return publisher?.offers ?? 0;
   },
+  get inputLines() {
+    return panel.lines;
+  },
+  get resolution() {
+    return panel.streamSize;
+  },
+  get talkback() {
+    return talkback;
+  },
 };
 window.tessera = hooks;
 
@@ -204,6 +252,10 @@ nameInput.addEventListener("change", () => store(STORE.name, nameInput.value.tri
 cameraButton.addEventListener("click", () => void publish("camera"));
 screenButton.addEventListener("click", () => void publish("screen"));
 stopButton.addEventListener("click", stop);
+talkbackEnable.addEventListener("click", () => {
+  talkbackEnable.hidden = true;
+  talkbackAudio.play().catch(() => (talkbackEnable.hidden = false));
+});
 window.addEventListener("pagehide", stop);
 setState("idle");
 document.body.dataset.connectionState = "none";

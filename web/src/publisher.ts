@@ -4,6 +4,10 @@ import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/pr
 export interface PublisherEvents {
   connectionState(state: RTCPeerConnectionState | "none"): void;
   error(err: Pick<ErrorMessage, "code" | "message">): void;
+  /** The current connection's `input` data channel (created with it), or undefined when it is gone. */
+  input(channel: RTCDataChannel | undefined): void;
+  /** The controlling viewer's talk-back audio track of the current connection, or undefined when it is gone. */
+  talkback(track: MediaStreamTrack | undefined): void;
 }
 
 /** Messages the server sends a device. */
@@ -27,8 +31,9 @@ export function orderCodecs<T extends { mimeType: string }>(codecs: readonly T[]
 
 /**
  * Publishes one MediaStream to the server: each `start()` builds a fresh
- * sendonly RTCPeerConnection and sends its offer (the server replaces the
- * device's previous connection). A failed or long-disconnected connection is
+ * sendonly RTCPeerConnection, with a receive-only audio section for the
+ * controlling viewer's voice and the `input` data channel, and sends its
+ * offer (the server replaces the device's previous connection). A failed or long-disconnected connection is
  * restarted with backoff; a new socket calls `start()` again.
  */
 export class Publisher {
@@ -103,6 +108,11 @@ export class Publisher {
       const t = pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
       if (track.kind === "video") preferCodecs(t);
     }
+    // Both go into the first offer, so the server can route talk-back and input without renegotiating.
+    const talk = pc.addTransceiver("audio", { direction: "recvonly" });
+    const input = pc.createDataChannel("input", { ordered: true });
+    this.events.input(input);
+    this.events.talkback(talk.receiver.track);
     const pending: RTCIceCandidate[] = [];
     let sent = false;
     pc.onicecandidate = (ev) => {
@@ -150,6 +160,8 @@ export class Publisher {
       pc.onconnectionstatechange = null;
       pc.onicecandidate = null;
       pc.close();
+      this.events.input(undefined);
+      this.events.talkback(undefined);
     }
     this.events.connectionState("none");
   }

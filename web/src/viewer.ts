@@ -10,15 +10,23 @@
  *   (RTCPeerConnectionState or "none"), `data-device-state` ("unknown" |
  *   "online" | "offline"), `data-error` (error code, absent when none)
  * - `#devices button[data-device-id][data-online]`: one per listed device
- * - `window.tessera`: `{ deviceId, pc, stats, timeline, devices, signaling }`,
- *   read live (getters); `timeline` holds performance.now() milestones.
+ * - `#player[data-control]`: "unknown" | "none" | "self" | "other", and
+ *   `data-control-holder` (the holder's peer id) while another viewer controls
+ * - `#control-toggle`, `#talk`, `#control-status`; `#device-status .chip[data-key]`
+ *   (device state fields); `#device-clipboard-text`
+ * - `window.tessera`: `{ deviceId, pc, stats, timeline, devices, signaling,
+ *   peerId, control, input, sentLines, resolution, deviceState,
+ *   deviceClipboard, talk }`, read live (getters); `timeline` holds
+ *   performance.now() milestones.
  */
-import type { DeviceInfo, ServerMessage, Welcome } from "../../server/protocol/messages.js";
+import type { DeviceInfo, DeviceMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
+import { Controller } from "./control.js";
 import { byId } from "./dom.js";
 import { DeviceList } from "./device-list.js";
 import { PlayerView } from "./player.js";
 import { PROTOCOL, SignalingClient, signalingUrl, type SignalingState } from "./signaling.js";
 import type { StatsSample } from "./stats.js";
+import type { TalkState } from "./talk.js";
 import { Watch, type WatchTimeline } from "./watch.js";
 
 /** What `window.tessera` exposes on the viewer page. */
@@ -29,6 +37,19 @@ export interface ViewerHooks {
   readonly timeline: WatchTimeline | undefined;
   readonly devices: readonly DeviceInfo[];
   readonly signaling: SignalingState;
+  /** This viewer's peer id (from the last `welcome`). */
+  readonly peerId: string | undefined;
+  /** Who controls the watched device: the holder's peer id, null when free, undefined when unknown. */
+  readonly control: { holder: string | null | undefined; mine: boolean };
+  /** The `input` data channel of the current connection. */
+  readonly input: RTCDataChannel | undefined;
+  /** The last input lines this viewer sent, oldest first. */
+  readonly sentLines: readonly string[];
+  readonly resolution: { width: number; height: number } | undefined;
+  readonly deviceState: DeviceMessage | undefined;
+  readonly deviceClipboard: string | undefined;
+  /** Push-to-talk state. */
+  readonly talk: TalkState;
 }
 
 declare global {
@@ -40,12 +61,16 @@ declare global {
 const player = new PlayerView();
 const list = new DeviceList(byId("devices"), (id) => select(id, true));
 const status = byId("signaling-state");
+const control = new Controller(player.video, (m) => signaling.send(m));
 let iceServers: RTCIceServer[] = [];
 let watch: Watch | undefined;
+let peerId: string | undefined;
 
 const signaling = new SignalingClient(signalingUrl(), () => ({ type: "hello", role: "viewer", protocol: PROTOCOL }), {
   welcome(msg: Welcome) {
     iceServers = msg.iceServers;
+    peerId = msg.peerId;
+    control.setPeerId(msg.peerId);
     showDevices(msg.devices ?? []);
     watch?.start(iceServers);
   },
@@ -71,8 +96,12 @@ function route(msg: Exclude<ServerMessage, Welcome>): void {
     case "unwatched":
       if (watch && msg.deviceId === watch.deviceId) watch.handle(msg);
       return;
+    case "control":
+      control.controlChanged(msg);
+      return;
     case "error":
-      if (watch && (msg.deviceId === undefined || msg.deviceId === watch.deviceId)) watch.handle(msg);
+      if (msg.ref === "control") control.refused(msg);
+      else if (watch && (msg.deviceId === undefined || msg.deviceId === watch.deviceId)) watch.handle(msg);
       else console.warn("tessera: server error", msg);
       return;
     case "answer":
@@ -92,6 +121,8 @@ function showDevices(devices: DeviceInfo[]): void {
 /** Switches the player to `deviceId` (or to nothing). */
 function select(deviceId: string | undefined, push: boolean): void {
   if (deviceId === watch?.deviceId) return;
+  // First, so the keys and buttons held on the old device are released on its channel.
+  control.watch(deviceId);
   watch?.close(true);
   watch = undefined;
   list.select(deviceId);
@@ -104,6 +135,8 @@ function select(deviceId: string | undefined, push: boolean): void {
     deviceState: (s) => player.setDevice(s),
     stats: (s) => player.renderStats(s),
     error: (e) => player.setError(e),
+    input: (c) => control.setChannel(c),
+    talkSender: (s) => control.setTalkSender(s),
   });
   if (signaling.state === "open") watch.start(iceServers);
 }
@@ -126,6 +159,30 @@ const hooks: ViewerHooks = {
   },
   get signaling() {
     return signaling.state;
+  },
+  get peerId() {
+    return peerId;
+  },
+  get control() {
+    return { holder: control.holderId, mine: control.mine };
+  },
+  get input() {
+    return control.channel;
+  },
+  get sentLines() {
+    return control.sentLines;
+  },
+  get resolution() {
+    return control.resolution;
+  },
+  get deviceState() {
+    return control.deviceState;
+  },
+  get deviceClipboard() {
+    return control.deviceClipboard;
+  },
+  get talk() {
+    return control.talkState;
   },
 };
 window.tessera = hooks;

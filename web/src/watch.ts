@@ -1,4 +1,5 @@
 import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
+import { talkMid } from "./sdp.js";
 import { StatsSampler, type StatsSample } from "./stats.js";
 
 /** Where the watched device is, as far as this viewer knows. */
@@ -23,6 +24,10 @@ export interface WatchEvents {
   deviceState(state: DeviceState): void;
   stats(sample: StatsSample): void;
   error(err: Pick<ErrorMessage, "code" | "message"> | null): void;
+  /** The server's `input` data channel of the current connection, or undefined when it is gone. */
+  input(channel: RTCDataChannel | undefined): void;
+  /** Where this viewer's microphone goes (the talk-back section), or undefined when it is gone. */
+  talkSender(sender: RTCRtpSender | undefined): void;
 }
 
 /** Messages addressed to one watched device. */
@@ -134,6 +139,9 @@ export class Watch {
     const pending: RTCIceCandidate[] = [];
     let answered = false;
     pc.ontrack = (ev) => stream.addTrack(ev.track);
+    pc.ondatachannel = (ev) => {
+      if (pc === this._pc && ev.channel.label === "input") this.events.input(ev.channel);
+    };
     pc.onicecandidate = (ev) => {
       if (pc !== this._pc || !ev.candidate) return;
       if (answered) this.sendCandidate(ev.candidate);
@@ -153,10 +161,17 @@ export class Watch {
       if (state === "disconnected") graceTimer = window.setTimeout(() => pc === this._pc && this.rewatchSoon(), DISCONNECTED_GRACE_MS);
     };
     await pc.setRemoteDescription({ type: "offer", sdp });
+    // The server receives our microphone on its recvonly audio section. Answering
+    // it sendonly now (with no track yet) lets push-to-talk start later with
+    // replaceTrack, without renegotiating.
+    const mid = talkMid(sdp);
+    const talk = mid === undefined ? undefined : pc.getTransceivers().find((t) => t.mid === mid);
+    if (talk) talk.direction = "sendonly";
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (pc !== this._pc || !pc.localDescription) return;
     this.events.stream(stream);
+    this.events.talkSender(talk?.sender);
     this.events.connectionState(pc.connectionState);
     this.send({ type: "answer", deviceId: this.deviceId, sdp: pc.localDescription.sdp });
     this.timeline.answerSentAt = performance.now();
@@ -202,7 +217,10 @@ export class Watch {
       pc.onconnectionstatechange = null;
       pc.onicecandidate = null;
       pc.ontrack = null;
+      pc.ondatachannel = null;
       pc.close();
+      this.events.input(undefined);
+      this.events.talkSender(undefined);
     }
     this.events.connectionState("none");
   }

@@ -1,0 +1,117 @@
+import { byId } from "./dom.js";
+import type { TalkState } from "./talk.js";
+
+/** Who controls the watched device, from this viewer's point of view. */
+export type ControlView =
+  | { kind: "unknown" }
+  | { kind: "none" }
+  | { kind: "self" }
+  | { kind: "other"; holder: string };
+
+/** What the bar's buttons ask for. */
+export interface ControlBarEvents {
+  toggle(): void;
+  talk(down: boolean): void;
+}
+
+/** "Viewer 1a2b3c": a peer id as people see it. */
+export function viewerLabel(peerId: string): string {
+  return `Viewer ${peerId.replace(/-/g, "").slice(0, 6)}`;
+}
+
+/**
+ * The control bar under the player: who holds control, Take control /
+ * Release, push-to-talk, and how to get out. Mirrors the state on `#player`
+ * as `data-control` ("unknown" | "none" | "self" | "other") and
+ * `data-control-holder` (the holder's peer id) for tests.
+ */
+export class ControlBar {
+  private readonly root = byId("control");
+  private readonly player = byId("player");
+  private readonly status = byId("control-status");
+  private readonly hint = byId("control-hint");
+  private readonly toggle = byId<HTMLButtonElement>("control-toggle");
+  private readonly talk = byId<HTMLButtonElement>("talk");
+  private readonly note = byId("control-note");
+  private view: ControlView = { kind: "unknown" };
+  private pending = false;
+  /** The talk button is held down. */
+  private held = false;
+
+  constructor(events: ControlBarEvents) {
+    this.toggle.addEventListener("click", () => events.toggle());
+    // Held with a pointer or with Space/Enter; any way of letting go ends the talk.
+    const down = (e: Event) => {
+      e.preventDefault();
+      if (this.held) return;
+      this.held = true;
+      events.talk(true);
+    };
+    const up = () => {
+      if (!this.held) return;
+      this.held = false;
+      events.talk(false);
+    };
+    this.talk.addEventListener("pointerdown", (e) => {
+      this.talk.setPointerCapture(e.pointerId);
+      down(e);
+    });
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture", "blur"]) this.talk.addEventListener(type, up);
+    this.talk.addEventListener("keydown", (e) => (e.key === " " || e.key === "Enter") && !e.repeat && down(e));
+    this.talk.addEventListener("keyup", (e) => (e.key === " " || e.key === "Enter") && up());
+    this.talk.addEventListener("contextmenu", (e) => e.preventDefault());
+    this.render();
+  }
+
+  /** Shows the bar for a watched device, or hides it. */
+  setVisible(visible: boolean): void {
+    this.root.hidden = !visible;
+  }
+
+  /** The holder changed (or became known). */
+  setControl(view: ControlView): void {
+    this.view = view;
+    this.pending = false;
+    this.note.textContent = "";
+    this.render();
+  }
+
+  /** A request or release is on its way; the button waits for the server's answer. */
+  setPending(): void {
+    this.pending = true;
+    this.render();
+  }
+
+  /** A short message next to the buttons, e.g. why a request was refused. */
+  setNote(text: string): void {
+    this.pending = false;
+    this.note.textContent = text;
+    this.render();
+  }
+
+  /** Shows the push-to-talk state. */
+  setTalk(state: TalkState, detail?: string): void {
+    if (state === "off" || state === "error") this.held = false;
+    const on = state === "talking" || state === "starting";
+    this.talk.setAttribute("aria-pressed", String(on));
+    this.talk.dataset.state = state;
+    this.talk.textContent = state === "talking" ? "Talking…" : state === "starting" ? "Opening microphone…" : "Hold to talk";
+    this.talk.title = state === "error" ? `Microphone unavailable: ${detail ?? ""}` : "Hold to speak to the device";
+  }
+
+  private render(): void {
+    const v = this.view;
+    this.player.dataset.control = v.kind;
+    if (v.kind === "other") this.player.dataset.controlHolder = v.holder;
+    else delete this.player.dataset.controlHolder;
+    this.root.dataset.control = v.kind;
+    this.status.textContent =
+      v.kind === "self" ? "You control this device" : v.kind === "other" ? `${viewerLabel(v.holder)} controls` : v.kind === "none" ? "Nobody controls" : "…";
+    this.hint.hidden = v.kind !== "self";
+    this.talk.hidden = v.kind !== "self";
+    this.toggle.textContent = v.kind === "self" ? "Release" : "Take control";
+    this.toggle.classList.toggle("primary", v.kind !== "self");
+    // There is no queue: taking control works only while it is free.
+    this.toggle.disabled = this.pending || v.kind === "unknown" || v.kind === "other";
+  }
+}

@@ -1,0 +1,204 @@
+import type { ClientMessage, ControlState, DeviceMessage, ErrorMessage } from "../../server/protocol/messages.js";
+import { ControlBar, type ControlView } from "./control-bar.js";
+import { DevicePanels } from "./device-panels.js";
+import { parseDeviceMessage } from "./input-lines.js";
+import { RemoteInput } from "./remote-input.js";
+import { PushToTalk, type TalkState } from "./talk.js";
+
+/** Input lines kept for `window.tessera.sentLines`. */
+const SENT_KEPT = 200;
+/**
+ * How long a release waits after the `input` channel has drained. The lines
+ * that let go of keys and buttons travel on the data channel, the release on
+ * the socket; the server drops lines from a viewer that no longer controls,
+ * so they should get there first.
+ */
+const RELEASE_GRACE_MS = 50;
+
+/**
+ * Control of the watched device, for the viewer page: follows the holder,
+ * asks for and gives up control, turns input capture and push-to-talk on
+ * while this viewer holds it, and shows what the device says on `input`.
+ */
+export class Controller {
+  /** The last lines sent on `input`, oldest first (tests read them). */
+  readonly sentLines: string[] = [];
+  private deviceId: string | undefined;
+  private peerId: string | undefined;
+  /** The holder's peer id; null when free, undefined until the server says. */
+  private holder: string | null | undefined;
+  private _channel: RTCDataChannel | undefined;
+  private _resolution: { width: number; height: number } | undefined;
+  private readonly bar: ControlBar;
+  private readonly panels = new DevicePanels();
+  private readonly input: RemoteInput;
+  private readonly talk: PushToTalk;
+  /** The user just asked for control: focus the picture when it is granted. */
+  private wantsFocus = false;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    private readonly signal: (msg: ClientMessage) => boolean,
+  ) {
+    this.bar = new ControlBar({ toggle: () => this.toggle(), talk: (down) => (down ? void this.talk.press() : this.talk.release()) });
+    this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
+    this.input = new RemoteInput(video, { send: (line) => this.send(line), escape: () => this.release() });
+    this.watch(undefined);
+  }
+
+  /** True while this viewer holds control. */
+  get mine(): boolean {
+    return this.holder != null && this.holder === this.peerId;
+  }
+
+  /** Who holds control: a peer id, null when free, undefined when not known yet. */
+  get holderId(): string | null | undefined {
+    return this.holder;
+  }
+
+  get channel(): RTCDataChannel | undefined {
+    return this._channel;
+  }
+
+  /** The stream size the device last reported. */
+  get resolution(): { width: number; height: number } | undefined {
+    return this._resolution;
+  }
+
+  get deviceState(): DeviceMessage | undefined {
+    return this.panels.state;
+  }
+
+  get deviceClipboard(): string | undefined {
+    return this.panels.clipboardValue;
+  }
+
+  get talkState(): TalkState {
+    return this.talk.state;
+  }
+
+  /** Our peer id from `welcome`; a new socket is a new session, so the holder is unknown until it is re-sent. */
+  setPeerId(peerId: string): void {
+    this.peerId = peerId;
+    this.holder = undefined;
+    this.update();
+  }
+
+  /** Another device (or none) is being watched: forget everything about the last one. */
+  watch(deviceId: string | undefined): void {
+    // Let go of everything on the old device while its channel is still there.
+    this.input.setActive(false);
+    this.talk.stop();
+    this.deviceId = deviceId;
+    this.holder = undefined;
+    this._resolution = undefined;
+    this.panels.clear();
+    this.setChannel(undefined);
+    this.bar.setVisible(deviceId !== undefined);
+    this.update();
+  }
+
+  /** The current connection's `input` channel (or none). */
+  setChannel(channel: RTCDataChannel | undefined): void {
+    const old = this._channel;
+    if (old === channel) return;
+    if (old) old.onmessage = null;
+    this._channel = channel;
+    if (!channel) return;
+    channel.onmessage = (ev) => {
+      if (channel !== this._channel || typeof ev.data !== "string") return;
+      this.fromDevice(ev.data);
+    };
+  }
+
+  /** The current connection's talk-back sender (or none). */
+  setTalkSender(sender: RTCRtpSender | undefined): void {
+    this.talk.setSender(sender);
+  }
+
+  /** A `control` message from the server. */
+  controlChanged(msg: ControlState): void {
+    if (msg.deviceId !== this.deviceId) return;
+    this.holder = msg.holder;
+    this.update();
+  }
+
+  /** An `error` about a control request (busy: someone was faster). */
+  refused(msg: ErrorMessage): void {
+    this.wantsFocus = false;
+    this.bar.setNote(msg.code === "busy" ? "Someone else took control first." : msg.message);
+  }
+
+  private toggle(): void {
+    if (this.mine) {
+      this.release();
+      return;
+    }
+    if (!this.deviceId || this.holder !== null) return;
+    if (this.signal({ type: "control", action: "request", deviceId: this.deviceId })) {
+      this.wantsFocus = true;
+      this.bar.setPending();
+    }
+  }
+
+  /** Lets go of everything on the device, then gives control up. */
+  private release(): void {
+    const deviceId = this.deviceId;
+    if (!deviceId || !this.mine) return;
+    this.input.setActive(false);
+    this.talk.stop();
+    this.bar.setPending();
+    let sent = false;
+    const signal = () => {
+      if (sent) return;
+      sent = true;
+      this.signal({ type: "control", action: "release", deviceId });
+    };
+    const channel = this._channel;
+    if (!channel || channel.readyState !== "open") return signal();
+    const later = () => setTimeout(signal, RELEASE_GRACE_MS);
+    if (channel.bufferedAmount === 0) return void later();
+    channel.bufferedAmountLowThreshold = 0;
+    channel.addEventListener("bufferedamountlow", later, { once: true });
+    channel.addEventListener("close", signal, { once: true });
+  }
+
+  private send(line: string): boolean {
+    const channel = this._channel;
+    if (!channel || channel.readyState !== "open") return false;
+    channel.send(line);
+    this.sentLines.push(line);
+    if (this.sentLines.length > SENT_KEPT) this.sentLines.splice(0, this.sentLines.length - SENT_KEPT);
+    return true;
+  }
+
+  private fromDevice(text: string): void {
+    const msg = parseDeviceMessage(text);
+    if (!msg) return;
+    if (msg.type === "resolution" && Number.isInteger(msg.width) && Number.isInteger(msg.height)) {
+      this._resolution = { width: msg.width as number, height: msg.height as number };
+    }
+    this.panels.show(msg);
+  }
+
+  private update(): void {
+    const view: ControlView =
+      this.deviceId === undefined || this.holder === undefined
+        ? { kind: "unknown" }
+        : this.holder === null
+          ? { kind: "none" }
+          : this.mine
+            ? { kind: "self" }
+            : { kind: "other", holder: this.holder };
+    this.bar.setControl(view);
+    const mine = view.kind === "self";
+    this.input.setActive(mine);
+    if (!mine) {
+      this.talk.stop();
+      this.wantsFocus = false;
+    } else if (this.wantsFocus) {
+      this.wantsFocus = false;
+      this.video.focus({ preventScroll: true });
+    }
+  }
+}
