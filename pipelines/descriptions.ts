@@ -28,6 +28,11 @@ export interface TestSourceOptions {
    * "smpte horizontal-speed=10" for high motion (benches).
    */
   pattern: string;
+  /**
+   * Encoder threads. With two, libvpx's CBR swung between 0.4 and 8 Mb/s
+   * per 2 s on a 2-core machine; benches that need a steady rate use one.
+   */
+  encoderThreads: number;
 }
 
 /** Defaults: 1280×720 at 30 fps, VP8 at 2.5 Mb/s, a keyframe every second. */
@@ -43,6 +48,7 @@ export const TEST_SOURCE_DEFAULTS: TestSourceOptions = {
   mtu: 1200,
   label: "Tessera test device",
   pattern: "ball motion=sweep background-color=0xff203040",
+  encoderThreads: 2,
 };
 
 /** Element names the test source exposes to code. */
@@ -57,13 +63,13 @@ function videoEncoder(o: TestSourceOptions): string {
     case "vp8":
       return (
         `vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${o.bitrateKbps * 1000} ` +
-        `keyframe-max-dist=${o.keyframeInterval} error-resilient=partitions lag-in-frames=0 threads=2 ! ` +
+        `keyframe-max-dist=${o.keyframeInterval} error-resilient=partitions lag-in-frames=0 threads=${o.encoderThreads} ! ` +
         `rtpvp8pay mtu=${o.mtu} pt=${o.videoPayloadType} picture-id-mode=15-bit`
       );
     case "h264":
       return (
         `x264enc tune=zerolatency speed-preset=ultrafast bitrate=${o.bitrateKbps} ` +
-        `key-int-max=${o.keyframeInterval} bframes=0 threads=2 ! ` +
+        `key-int-max=${o.keyframeInterval} bframes=0 threads=${o.encoderThreads} ! ` +
         `video/x-h264,profile=constrained-baseline,stream-format=byte-stream ! ` +
         `rtph264pay mtu=${o.mtu} pt=${o.videoPayloadType} config-interval=-1 aggregate-mode=zero-latency`
       );
