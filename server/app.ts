@@ -5,6 +5,7 @@ import Koa from "koa";
 import serve from "koa-static";
 import { WebSocketServer } from "ws";
 import { Metrics } from "../metrics/metrics.js";
+import { rtcConfiguration } from "../turn/ice-config.js";
 import type { Config } from "./config.js";
 import { DeviceRegistry } from "./devices/registry.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
@@ -45,12 +46,18 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.log ?? createLogger(config.logLevel);
   const metrics = deps.metrics ?? new Metrics();
   const registry = new DeviceRegistry(config.controlIdleSeconds * 1000);
+  const iceOptions = {
+    stunUris: config.stunUris,
+    turnUris: config.turnUris,
+    turnSecret: config.turnSecret || undefined,
+    turnTtlSeconds: config.turnTtlSeconds,
+  };
   const ctx: SessionContext = {
     registry,
     metrics,
     log,
     rtc: { iceHosts: config.iceHosts, iceServers: [] },
-    iceServersFor: () => [],
+    iceServersFor: (account) => rtcConfiguration(iceOptions, account, Date.now()).iceServers,
     trackSettleMs: 1500,
     inputRate: config.inputRate,
   };
@@ -58,7 +65,13 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
 
   const koa = new Koa();
   koa.use(errorMiddleware(log));
-  const api = apiRouter({ registry, metrics, log, accountOf: () => LOCAL_ACCOUNT });
+  const api = apiRouter({
+    registry,
+    metrics,
+    log,
+    accountOf: () => LOCAL_ACCOUNT,
+    rtcConfiguration: (account) => rtcConfiguration(iceOptions, account, Date.now()),
+  });
   koa.use(api.routes());
   koa.use(api.allowedMethods());
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { invalidIceUri } from "../turn/ice-config.js";
 import { LOG_LEVELS, type LogLevel } from "./log.js";
 
 /** The server's configuration, parsed once and frozen. */
@@ -18,6 +19,14 @@ export interface Config {
   readonly controlIdleSeconds: number;
   /** Input lines per second one viewer may send, sustained; bursts of half that pass too. */
   readonly inputRate: number;
+  /** stun: URIs handed to clients. */
+  readonly stunUris: readonly string[];
+  /** turn:/turns: URIs handed to clients with credentials minted from turnSecret. */
+  readonly turnUris: readonly string[];
+  /** coturn's static-auth-secret (use-auth-secret); empty = no TURN. */
+  readonly turnSecret: string;
+  /** Lifetime of minted TURN credentials, seconds. */
+  readonly turnTtlSeconds: number;
 }
 
 /** Defaults a new user meets. */
@@ -30,6 +39,10 @@ export const DEFAULTS: Config = Object.freeze({
   logLevel: "info",
   controlIdleSeconds: 300,
   inputRate: 500,
+  stunUris: Object.freeze([]) as readonly string[],
+  turnUris: Object.freeze([]) as readonly string[],
+  turnSecret: "",
+  turnTtlSeconds: 86400,
 });
 
 /** A configuration problem, naming the option; the entry point prints it on one line. */
@@ -43,6 +56,10 @@ export class ConfigError extends Error {
   }
 }
 
+const iceUri = z.string().superRefine((s, ctx) => {
+  const why = invalidIceUri(s);
+  if (why) ctx.addIssue({ code: "custom", message: why });
+});
 const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
 const schemas = {
   host: z.string().min(1, "expected a host name or address"),
@@ -53,7 +70,14 @@ const schemas = {
   logLevel: z.enum(LOG_LEVELS),
   controlIdleSeconds: z.coerce.number({ error: "expected a number of seconds" }).int("expected whole seconds").min(1, "expected 1-86400").max(86400, "expected 1-86400"),
   inputRate: z.coerce.number({ error: "expected lines per second" }).int("expected whole lines per second").min(2, "expected 2-100000").max(100000, "expected 2-100000"),
+  stunUris: z.array(iceUri),
+  turnUris: z.array(iceUri),
+  turnSecret: z.string(),
+  turnTtlSeconds: z.coerce.number({ error: "expected seconds" }).int("expected whole seconds").min(60, "expected 60-604800").max(604800, "expected 60-604800"),
 } as const;
+
+/** Options that take several values (repeated flags, comma lists in the environment). */
+const LISTS = new Set(["iceHosts", "stunUris", "turnUris"]);
 
 type Key = keyof typeof schemas;
 const FLAG: Record<Key, string> = {
@@ -65,6 +89,10 @@ const FLAG: Record<Key, string> = {
   logLevel: "--log-level",
   controlIdleSeconds: "--control-idle",
   inputRate: "--input-rate",
+  stunUris: "--stun-uri",
+  turnUris: "--turn-uri",
+  turnSecret: "--turn-secret",
+  turnTtlSeconds: "--turn-ttl",
 };
 const ENV: Record<Key, string> = {
   host: "TESSERA_HOST",
@@ -75,6 +103,10 @@ const ENV: Record<Key, string> = {
   logLevel: "TESSERA_LOG_LEVEL",
   controlIdleSeconds: "TESSERA_CONTROL_IDLE",
   inputRate: "TESSERA_INPUT_RATE",
+  stunUris: "TESSERA_STUN_URI",
+  turnUris: "TESSERA_TURN_URI",
+  turnSecret: "TESSERA_TURN_SECRET",
+  turnTtlSeconds: "TESSERA_TURN_TTL",
 };
 
 /** Usage text for --help. */
@@ -91,6 +123,12 @@ export const USAGE = `Usage: tessera [options]
                            (default 300)                                  TESSERA_CONTROL_IDLE
       --input-rate N       input lines per second per viewer, bursts of
                            N/2 above it (default 500)                     TESSERA_INPUT_RATE
+      --stun-uri URI       STUN server for clients; repeatable (default none) TESSERA_STUN_URI
+      --turn-uri URI       TURN server for clients (turn:host:port?transport=udp);
+                           repeatable; needs --turn-secret                 TESSERA_TURN_URI
+      --turn-secret S      coturn static-auth-secret: clients get REST
+                           credentials "<expiry>:<account>"                TESSERA_TURN_SECRET
+      --turn-ttl S         credential lifetime, seconds (default 86400)   TESSERA_TURN_TTL
   -c, --config FILE        JSON file with any of the options above,
                            keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
   -h, --help               print this help
@@ -125,6 +163,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "log-level": { type: "string" },
         "control-idle": { type: "string" },
         "input-rate": { type: "string" },
+        "stun-uri": { type: "string", multiple: true },
+        "turn-uri": { type: "string", multiple: true },
+        "turn-secret": { type: "string" },
+        "turn-ttl": { type: "string" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
       },
@@ -153,7 +195,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   for (const key of Object.keys(schemas) as Key[]) {
     const raw = env[ENV[key]];
     if (raw === undefined || raw === "") continue;
-    out[key] = check(key, key === "iceHosts" ? raw.split(",").map((s) => s.trim()) : raw, ENV[key]);
+    out[key] = check(key, LISTS.has(key) ? raw.split(",").map((s) => s.trim()) : raw, ENV[key]);
   }
   const cli: Record<Key, unknown> = {
     host: flags.host,
@@ -164,9 +206,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     logLevel: flags["log-level"],
     controlIdleSeconds: flags["control-idle"],
     inputRate: flags["input-rate"],
+    stunUris: flags["stun-uri"],
+    turnUris: flags["turn-uri"],
+    turnSecret: flags["turn-secret"],
+    turnTtlSeconds: flags["turn-ttl"],
   };
   for (const key of Object.keys(schemas) as Key[]) {
     if (cli[key] !== undefined) out[key] = check(key, cli[key], FLAG[key]);
   }
-  return Object.freeze({ ...out, iceHosts: Object.freeze([...(out.iceHosts as string[])]) }) as Config;
+  const lists = Object.fromEntries([...LISTS].map((k) => [k, Object.freeze([...(out[k] as string[])])]));
+  return Object.freeze({ ...out, ...lists }) as unknown as Config;
 }

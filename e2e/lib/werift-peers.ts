@@ -172,17 +172,25 @@ export class ReceivedStream {
 /** A viewer that watches devices through werift. */
 export class WeriftViewer {
   readonly streams = new Map<string, ReceivedStream>();
-  private constructor(readonly signaling: SignalingClient, private readonly decode: boolean) {
+  private constructor(
+    readonly signaling: SignalingClient,
+    private readonly decode: boolean,
+    private readonly ice: { iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean } = {},
+  ) {
     signaling.onMessage((m) => {
       if (m.type === "offer") this.answer(m.deviceId, m.sdp).catch((err) => console.error("viewer answer failed", err));
     });
   }
 
-  static async connect(wsUrl: string, opts: { decode?: boolean } = {}): Promise<WeriftViewer> {
+  /** `iceServers` and `relay` (iceTransportPolicy "relay") reach the viewer's peer connections. */
+  static async connect(
+    wsUrl: string,
+    opts: { decode?: boolean; iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean } = {},
+  ): Promise<WeriftViewer> {
     const signaling = await SignalingClient.connect(wsUrl);
     signaling.send({ type: "hello", role: "viewer", protocol: 1 });
     await signaling.next("welcome");
-    return new WeriftViewer(signaling, opts.decode ?? false);
+    return new WeriftViewer(signaling, opts.decode ?? false, opts);
   }
 
   /** Asks to watch a device; the stream fills as media arrives. */
@@ -193,7 +201,10 @@ export class WeriftViewer {
   private async answer(deviceId: string, sdp: string): Promise<void> {
     this.streams.get(deviceId)?.pc.close();
     this.streams.get(deviceId)?.close();
-    const pc = new RTCPeerConnection(loopback(codecsFor("both")));
+    const config = loopback(codecsFor("both"));
+    if (this.ice.iceServers?.length) config.iceServers = this.ice.iceServers;
+    if (this.ice.relay) config.iceTransportPolicy = "relay";
+    const pc = new RTCPeerConnection(config);
     const stream = new ReceivedStream(pc, this.decode);
     this.streams.set(deviceId, stream);
     pc.onTrack.subscribe((track) => {

@@ -4,6 +4,7 @@ import type { Metrics } from "../../metrics/metrics.js";
 import type { DeviceRegistry } from "../devices/registry.js";
 import { toClientError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { RtcConfiguration } from "../../turn/ice-config.js";
 
 /** What the HTTP API needs. */
 export interface ApiDeps {
@@ -12,6 +13,8 @@ export interface ApiDeps {
   log: Logger;
   /** The caller's account; with no auth configured, the one local account. */
   accountOf(ctx: Context): string;
+  /** The ICE configuration for an account, with fresh TURN credentials. */
+  rtcConfiguration(account: string): RtcConfiguration;
 }
 
 /** Renders any error as `{"error": {"code", "message"}}` with its status; never leaks internals. */
@@ -37,6 +40,12 @@ export function apiRouter(deps: ApiDeps): Router {
   router.get("/api/devices", (ctx) => {
     ctx.set("Cache-Control", "no-store");
     ctx.body = { devices: deps.registry.list(deps.accountOf(ctx)) };
+  });
+  router.get("/api/rtc-config", (ctx) => {
+    ctx.set("Cache-Control", "no-store");
+    const config = deps.rtcConfiguration(deps.accountOf(ctx));
+    if (ctx.query.relay === "1") config.iceTransportPolicy = "relay";
+    ctx.body = config;
   });
   router.get("/metrics", async (ctx) => {
     ctx.set("Content-Type", deps.metrics.contentType);

@@ -129,7 +129,9 @@ export class Watch {
   private async answer(sdp: string): Promise<void> {
     if (this._closed) return;
     this.dropPc();
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    // ?relay=1 forces media through TURN (for users behind strict NATs, and for tests).
+    const relay = new URLSearchParams(location.search).get("relay") === "1";
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: relay ? "relay" : "all" });
     this._pc = pc;
     this.timeline.connectedAt = null;
     this._lastError = undefined;
