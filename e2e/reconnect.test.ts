@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { deviceState, devicePublishing, framesAdvance, launchBrowser, probe, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
+import { deviceState, devicePublishing, framesAdvance, launchBrowser, probe, startServer, viewerState, waitFor, withPages, type Env, type TestServer } from "./harness.js";
 
 let browser: Browser | undefined;
 before(async () => {
@@ -38,7 +38,16 @@ test("the device page and the viewer reconnect by themselves after the server re
       await waitFor("the device to offer again", async () => (await deviceState(device)).offers > offersBefore, { timeoutMs: 15_000 });
       await devicePublishing(device);
       const mark = (await probe(viewer)).frames;
-      await waitFor("the viewer to play again", async () => (await probe(viewer)).frames >= mark + 20, { timeoutMs: 15_000 });
+      await waitFor("the viewer to play again", async () => (await probe(viewer)).frames >= mark + 20, { timeoutMs: 25_000 }).catch(async (err: unknown) => {
+        const state = {
+          viewer: await viewerState(viewer),
+          signaling: await viewer.getAttribute("body", "data-signaling"),
+          deviceState: await viewer.getAttribute("#player", "data-device-state"),
+          frames: (await probe(viewer)).frames,
+        };
+        t.diagnostic(`viewer at failure: ${JSON.stringify(state)}`);
+        throw err;
+      });
       t.diagnostic(`viewer playing again ${Date.now() - t0} ms after the server restarted`);
       assert.equal(await viewer.evaluate(() => performance.timeOrigin), viewerOrigin, "the viewer page was not reloaded");
       assert.equal(await viewer.getAttribute("body", "data-signaling"), "open");

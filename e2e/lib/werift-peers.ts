@@ -178,7 +178,7 @@ export class WeriftViewer {
     private readonly ice: { iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean } = {},
   ) {
     signaling.onMessage((m) => {
-      if (m.type === "offer") this.answer(m.deviceId, m.sdp).catch((err) => console.error("viewer answer failed", err));
+      if (m.type === "offer") this.answer(m.deviceId, m.sdp, m.offerId).catch((err) => console.error("viewer answer failed", err));
     });
   }
 
@@ -198,7 +198,7 @@ export class WeriftViewer {
     this.signaling.send({ type: "watch", deviceId });
   }
 
-  private async answer(deviceId: string, sdp: string): Promise<void> {
+  private async answer(deviceId: string, sdp: string, offerId: number): Promise<void> {
     this.streams.get(deviceId)?.pc.close();
     this.streams.get(deviceId)?.close();
     const config = loopback(codecsFor("both"));
@@ -224,7 +224,7 @@ export class WeriftViewer {
     });
     await pc.setRemoteDescription({ type: "offer", sdp });
     await pc.setLocalDescription(await pc.createAnswer());
-    this.signaling.send({ type: "answer", deviceId, sdp: pc.localDescription!.sdp });
+    this.signaling.send({ type: "answer", deviceId, sdp: pc.localDescription!.sdp, offerId });
   }
 
   async close(): Promise<void> {

@@ -71,8 +71,13 @@ export const HelloSchema = z.object({
 
 /** Device → server: the device's offer (it publishes). */
 export const DeviceOfferSchema = z.object({ type: z.literal("offer"), sdp });
-/** Viewer → server: the answer to the server's offer for `deviceId`. */
-export const ViewerAnswerSchema = z.object({ type: z.literal("answer"), deviceId: id, sdp });
+/** Viewer → server: the answer to the server's offer for `deviceId`, echoing its offerId. */
+export const ViewerAnswerSchema = z.object({
+  type: z.literal("answer"),
+  deviceId: id,
+  sdp,
+  offerId: z.number().int().min(0).optional(),
+});
 /** Either side: a trickled ICE candidate; viewers name the device it belongs to. */
 export const ClientCandidateSchema = z.object({
   type: z.literal("candidate"),
@@ -150,6 +155,8 @@ export interface ServerOffer {
   type: "offer";
   deviceId: string;
   sdp: string;
+  /** Identifies this offer; the answer echoes it, so an answer to a replaced offer is recognised. */
+  offerId: number;
 }
 export interface ServerCandidate {
   type: "candidate";

@@ -27,6 +27,7 @@ export class Subscription {
   private codecs: TrackCodec[] = [];
   private sources: readonly UpTrack[] = [];
   private connected = false;
+  private offerId = -1;
   private _closed = false;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.deviceOnline(tracks);
   private readonly onOffline = () => this.deviceOffline();
@@ -40,12 +41,14 @@ export class Subscription {
 
   /**
    * @param inputBucket the viewer's input rate limit, shared by all its subscriptions
+   * @param nextOfferId numbers offers uniquely within the viewer's connection
    */
   constructor(
     private readonly ctx: SessionContext,
     private readonly viewer: Peer,
     readonly device: Device,
     private readonly inputBucket: TokenBucket,
+    private readonly nextOfferId: () => number,
     private readonly onEnded: (reason: string) => void,
   ) {
     device.on("online", this.onOnline);
@@ -89,9 +92,17 @@ export class Subscription {
     metrics.inputForwarded(verdict.kind);
   }
 
-  /** The viewer's answer to our offer. */
-  async accept(sdp: string): Promise<void> {
+  /**
+   * The viewer's answer to our offer. An answer naming an earlier offer (one
+   * this subscription replaced while the answer was under way) is dropped:
+   * applied to the new connection it would pair it with a closed one.
+   */
+  async accept(sdp: string, offerId?: number): Promise<void> {
     if (!this.subscriber) throw new Error("no offer is outstanding");
+    if (offerId !== undefined && offerId !== this.offerId) {
+      this.ctx.log.debug("dropped an answer to a replaced offer", { device: this.device.id, offerId, current: this.offerId });
+      return;
+    }
     await this.subscriber.accept(sdp);
   }
 
@@ -154,10 +165,11 @@ export class Subscription {
       this.ctx.log,
     );
     this.subscriber = subscriber;
+    const offerId = (this.offerId = this.nextOfferId());
     subscriber
       .offer()
       .then((sdp) => {
-        if (subscriber === this.subscriber) this.viewer.send({ type: "offer", deviceId: this.device.id, sdp });
+        if (subscriber === this.subscriber) this.viewer.send({ type: "offer", deviceId: this.device.id, sdp, offerId });
       })
       .catch((err: unknown) => {
         this.ctx.log.warn("offer to viewer failed", { err });

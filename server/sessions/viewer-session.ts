@@ -20,6 +20,7 @@ export class ViewerSession {
   /** The viewer's input rate limit, shared by all its subscriptions. */
   private readonly inputBucket: TokenBucket;
   private _closed = false;
+  private offers = 0;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -37,7 +38,7 @@ export class ViewerSession {
         this.subscriptions.get(msg.deviceId)?.close("unwatched");
         return;
       case "answer":
-        return this.subscription(msg.deviceId).accept(msg.sdp);
+        return this.subscription(msg.deviceId).accept(msg.sdp, msg.offerId);
       case "candidate":
         if (!msg.deviceId) throw badRequest("a viewer's candidate names its deviceId");
         return this.subscription(msg.deviceId).addCandidate(msg.candidate);
@@ -64,7 +65,7 @@ export class ViewerSession {
     if (!device) throw notFound(`no device '${deviceId}'`);
     this.subscriptions.get(deviceId)?.close("re-watched");
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) throw badRequest(`at most ${MAX_SUBSCRIPTIONS} devices per connection`);
-    const sub: Subscription = new Subscription(this.ctx, this.peer, device, this.inputBucket, (reason) => {
+    const sub: Subscription = new Subscription(this.ctx, this.peer, device, this.inputBucket, () => this.offers++, (reason) => {
       if (this.subscriptions.get(deviceId) !== sub) return;
       this.subscriptions.delete(deviceId);
       if (!this._closed && !VIEWER_REASONS.has(reason)) this.peer.send({ type: "unwatched", deviceId, reason });

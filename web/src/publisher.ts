@@ -1,4 +1,5 @@
 import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
+import { candidateJson, supervise, trickle } from "./peer-connection.js";
 
 /** What a Publisher tells the device page. */
 export interface PublisherEvents {
@@ -113,37 +114,24 @@ export class Publisher {
     const input = pc.createDataChannel("input", { ordered: true });
     this.events.input(input);
     this.events.talkback(talk.receiver.track);
-    const pending: RTCIceCandidate[] = [];
-    let sent = false;
-    pc.onicecandidate = (ev) => {
-      if (pc !== this._pc || !ev.candidate) return;
-      if (sent) this.sendCandidate(ev.candidate);
-      else pending.push(ev.candidate);
-    };
-    let graceTimer: number | undefined;
-    pc.onconnectionstatechange = () => {
-      if (pc !== this._pc) return;
-      const state = pc.connectionState;
-      this.events.connectionState(state);
-      clearTimeout(graceTimer);
-      if (state === "connected") this.restarts = 0;
-      if (state === "failed") this.restartSoon();
-      if (state === "disconnected") graceTimer = window.setTimeout(() => pc === this._pc && this.restartSoon(), DISCONNECTED_GRACE_MS);
-    };
+    const isCurrent = () => pc === this._pc;
+    const releaseCandidates = trickle(pc, isCurrent, (c) => this.send({ type: "candidate", candidate: candidateJson(c) }));
+    supervise(
+      pc,
+      isCurrent,
+      (state) => {
+        this.events.connectionState(state);
+        if (state === "connected") this.restarts = 0;
+      },
+      () => this.restartSoon(),
+      DISCONNECTED_GRACE_MS,
+    );
     await pc.setLocalDescription(await pc.createOffer());
     if (pc !== this._pc || !pc.localDescription) return;
     if (!this.send({ type: "offer", sdp: pc.localDescription.sdp })) return; // the next welcome starts over
     this.offers++;
-    sent = true;
     this.events.connectionState(pc.connectionState);
-    for (const c of pending.splice(0)) this.sendCandidate(c);
-  }
-
-  private sendCandidate(c: RTCIceCandidate): void {
-    this.send({
-      type: "candidate",
-      candidate: { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment },
-    });
+    releaseCandidates();
   }
 
   private restartSoon(): void {

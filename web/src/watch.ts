@@ -1,4 +1,5 @@
 import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
+import { candidateJson, supervise, trickle } from "./peer-connection.js";
 import { talkMid } from "./sdp.js";
 import { StatsSampler, type StatsSample } from "./stats.js";
 
@@ -91,7 +92,7 @@ export class Watch {
       case "offer":
         this.timeline.offerAt = performance.now();
         this.timeline.offers++;
-        this.chain = this.chain.then(() => this.answer(msg.sdp)).catch((err: unknown) => this.localError(err));
+        this.chain = this.chain.then(() => this.answer(msg.sdp, msg.offerId)).catch((err: unknown) => this.localError(err));
         return;
       case "candidate": {
         const pc = this._pc;
@@ -126,7 +127,7 @@ export class Watch {
     this.dropPc();
   }
 
-  private async answer(sdp: string): Promise<void> {
+  private async answer(sdp: string, offerId: number): Promise<void> {
     if (this._closed) return;
     this.dropPc();
     // ?relay=1 forces media through TURN (for users behind strict NATs, and for tests).
@@ -138,30 +139,27 @@ export class Watch {
     this.events.error(null);
     this.events.deviceState("online");
     const stream = new MediaStream();
-    const pending: RTCIceCandidate[] = [];
-    let answered = false;
     pc.ontrack = (ev) => stream.addTrack(ev.track);
     pc.ondatachannel = (ev) => {
       if (pc === this._pc && ev.channel.label === "input") this.events.input(ev.channel);
     };
-    pc.onicecandidate = (ev) => {
-      if (pc !== this._pc || !ev.candidate) return;
-      if (answered) this.sendCandidate(ev.candidate);
-      else pending.push(ev.candidate);
-    };
-    let graceTimer: number | undefined;
-    pc.onconnectionstatechange = () => {
-      if (pc !== this._pc) return;
-      const state = pc.connectionState;
-      this.events.connectionState(state);
-      clearTimeout(graceTimer);
-      if (state === "connected") {
-        this.failures = 0;
-        this.timeline.connectedAt ??= performance.now();
-      }
-      if (state === "failed") this.rewatchSoon();
-      if (state === "disconnected") graceTimer = window.setTimeout(() => pc === this._pc && this.rewatchSoon(), DISCONNECTED_GRACE_MS);
-    };
+    const isCurrent = () => pc === this._pc;
+    const releaseCandidates = trickle(pc, isCurrent, (c) =>
+      this.send({ type: "candidate", deviceId: this.deviceId, candidate: candidateJson(c) }),
+    );
+    supervise(
+      pc,
+      isCurrent,
+      (state) => {
+        this.events.connectionState(state);
+        if (state === "connected") {
+          this.failures = 0;
+          this.timeline.connectedAt ??= performance.now();
+        }
+      },
+      () => this.rewatchSoon(),
+      DISCONNECTED_GRACE_MS,
+    );
     await pc.setRemoteDescription({ type: "offer", sdp });
     // The server receives our microphone on its recvonly audio section. Answering
     // it sendonly now (with no track yet) lets push-to-talk start later with
@@ -175,10 +173,9 @@ export class Watch {
     this.events.stream(stream);
     this.events.talkSender(talk?.sender);
     this.events.connectionState(pc.connectionState);
-    this.send({ type: "answer", deviceId: this.deviceId, sdp: pc.localDescription.sdp });
+    this.send({ type: "answer", deviceId: this.deviceId, sdp: pc.localDescription.sdp, offerId });
     this.timeline.answerSentAt = performance.now();
-    answered = true;
-    for (const c of pending.splice(0)) this.sendCandidate(c);
+    releaseCandidates();
     this.sampler = new StatsSampler(pc, (s) => {
       if (pc !== this._pc) return;
       this._stats = s;
@@ -186,17 +183,9 @@ export class Watch {
     });
   }
 
-  private sendCandidate(c: RTCIceCandidate): void {
-    this.send({
-      type: "candidate",
-      deviceId: this.deviceId,
-      candidate: { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment },
-    });
-  }
-
   /**
-   * The server ends its side of a failed connection without telling us, so
-   * a failed (or long-disconnected) connection is replaced by watching again.
+   * A failed (or long-disconnected) connection is replaced by watching again;
+   * so is one the server ended (`unwatched`).
    */
   private rewatchSoon(): void {
     clearTimeout(this.retryTimer);
