@@ -161,10 +161,12 @@ export class Pages {
 
   constructor(private readonly env: Env) {}
 
-  /** A viewer page at `/?device=ID` (or `/`), with the frame probe installed. */
-  async viewer(deviceId?: string, label = "viewer"): Promise<Page> {
+  /** A viewer page at `/?device=ID` (or `/`) plus any `extra` query parameters, with the frame probe installed. */
+  async viewer(deviceId?: string, label = "viewer", extra: Record<string, string> = {}): Promise<Page> {
     const page = await this.newPage(label, { video: "#video", watch: ["#player", "body"], attributes: ["data-device-state", "data-connection-state", "data-signaling"] });
-    await page.goto(this.env.server.url + (deviceId ? `?device=${encodeURIComponent(deviceId)}` : ""));
+    const params = new URLSearchParams({ ...(deviceId ? { device: deviceId } : {}), ...extra });
+    const query = params.toString();
+    await page.goto(this.env.server.url + (query ? `?${query}` : ""));
     return page;
   }
 

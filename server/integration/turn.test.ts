@@ -1,62 +1,30 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
+import { startCoturn, type Coturn } from "../../e2e/lib/coturn.js";
+import { waitFor } from "../../e2e/lib/signaling-client.js";
 import { WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { turnRestCredential } from "../../turn/credentials.js";
 import type { RtcConfiguration } from "../../turn/ice-config.js";
 import { startServer, type Running } from "./fixture.js";
 
-const TURNSERVER = "/usr/bin/turnserver";
 const SECRET = "tessera-test-secret";
 
-/** A TCP port nobody listens on right now (coturn takes UDP and TCP on it). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function listening(port: number): Promise<boolean> {
-  const { connect } = await import("node:net");
-  return new Promise((resolve) => {
-    const c = connect(port, "127.0.0.1");
-    c.once("connect", () => (c.destroy(), resolve(true)));
-    c.once("error", () => resolve(false));
-  });
-}
-
 describe("TURN through a real coturn", () => {
-  let coturn: ChildProcess;
+  let coturn: Coturn;
   let server: Running;
   let port: number;
   const viewers: WeriftViewer[] = [];
 
   before(async () => {
-    assert.ok(existsSync(TURNSERVER), `${TURNSERVER} is missing: install Debian's coturn (npm test's bootstrap does)`);
-    port = await freePort();
-    coturn = spawn(
-      TURNSERVER,
-      [
-        "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", `--listening-port=${port}`,
-        "--use-auth-secret", `--static-auth-secret=${SECRET}`, "--realm=tessera.test",
-        "--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli", "--log-file=stdout",
-        `--min-port=${port + 1}`, `--max-port=${port + 200}`,
-      ],
-      { stdio: "ignore" },
-    );
-    await waitForAsync(() => listening(port), 10_000, "coturn listening");
+    coturn = await startCoturn(SECRET);
+    port = coturn.port;
     server = await startServer({ source: "test", turnUris: [`turn:127.0.0.1:${port}?transport=udp`], turnSecret: SECRET, turnTtlSeconds: 600 });
   });
 
   after(async () => {
     for (const v of viewers) await v.close();
     await server?.stop();
-    coturn?.kill("SIGKILL");
+    coturn?.stop();
   });
 
   async function rtcConfig(): Promise<RtcConfiguration> {
