@@ -71,6 +71,12 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     log,
     accountOf: () => LOCAL_ACCOUNT,
     rtcConfiguration: (account) => rtcConfiguration(iceOptions, account, Date.now()),
+    metricsToken: config.metricsToken,
+    notReady: () => {
+      if (closed) return "shutting down";
+      if (config.source === "test" && !registry.get(LOCAL_ACCOUNT, "test")?.online) return "the test device's pipeline is not running";
+      return undefined;
+    },
   });
   koa.use(api.routes());
   koa.use(api.allowedMethods());

@@ -27,6 +27,8 @@ export interface Config {
   readonly turnSecret: string;
   /** Lifetime of minted TURN credentials, seconds. */
   readonly turnTtlSeconds: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  readonly metricsToken: string;
 }
 
 /** Defaults a new user meets. */
@@ -43,6 +45,7 @@ export const DEFAULTS: Config = Object.freeze({
   turnUris: Object.freeze([]) as readonly string[],
   turnSecret: "",
   turnTtlSeconds: 86400,
+  metricsToken: "",
 });
 
 /** A configuration problem, naming the option; the entry point prints it on one line. */
@@ -74,6 +77,7 @@ const schemas = {
   turnUris: z.array(iceUri),
   turnSecret: z.string(),
   turnTtlSeconds: z.coerce.number({ error: "expected seconds" }).int("expected whole seconds").min(60, "expected 60-604800").max(604800, "expected 60-604800"),
+  metricsToken: z.string(),
 } as const;
 
 /** Options that take several values (repeated flags, comma lists in the environment). */
@@ -93,6 +97,7 @@ const FLAG: Record<Key, string> = {
   turnUris: "--turn-uri",
   turnSecret: "--turn-secret",
   turnTtlSeconds: "--turn-ttl",
+  metricsToken: "--metrics-token",
 };
 const ENV: Record<Key, string> = {
   host: "TESSERA_HOST",
@@ -107,6 +112,7 @@ const ENV: Record<Key, string> = {
   turnUris: "TESSERA_TURN_URI",
   turnSecret: "TESSERA_TURN_SECRET",
   turnTtlSeconds: "TESSERA_TURN_TTL",
+  metricsToken: "TESSERA_METRICS_TOKEN",
 };
 
 /** Usage text for --help. */
@@ -129,6 +135,7 @@ export const USAGE = `Usage: tessera [options]
       --turn-secret S      coturn static-auth-secret: clients get REST
                            credentials "<expiry>:<account>"                TESSERA_TURN_SECRET
       --turn-ttl S         credential lifetime, seconds (default 86400)   TESSERA_TURN_TTL
+      --metrics-token T    require "Authorization: Bearer T" on /metrics  TESSERA_METRICS_TOKEN
   -c, --config FILE        JSON file with any of the options above,
                            keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
   -h, --help               print this help
@@ -167,6 +174,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "turn-uri": { type: "string", multiple: true },
         "turn-secret": { type: "string" },
         "turn-ttl": { type: "string" },
+        "metrics-token": { type: "string" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
       },
@@ -210,6 +218,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     turnUris: flags["turn-uri"],
     turnSecret: flags["turn-secret"],
     turnTtlSeconds: flags["turn-ttl"],
+    metricsToken: flags["metrics-token"],
   };
   for (const key of Object.keys(schemas) as Key[]) {
     if (cli[key] !== undefined) out[key] = check(key, cli[key], FLAG[key]);

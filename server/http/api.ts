@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import Router from "@koa/router";
 import type { Context, Next } from "koa";
 import type { Metrics } from "../../metrics/metrics.js";
@@ -15,6 +16,17 @@ export interface ApiDeps {
   accountOf(ctx: Context): string;
   /** The ICE configuration for an account, with fresh TURN credentials. */
   rtcConfiguration(account: string): RtcConfiguration;
+  /** Bearer token /metrics requires; empty = open. */
+  metricsToken: string;
+  /** Why the server is not ready yet, or undefined when it is. */
+  notReady(): string | undefined;
+}
+
+/** Constant-time comparison of a presented secret with the expected one. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
 }
 
 /** Renders any error as `{"error": {"code", "message"}}` with its status; never leaks internals. */
@@ -47,7 +59,21 @@ export function apiRouter(deps: ApiDeps): Router {
     if (ctx.query.relay === "1") config.iceTransportPolicy = "relay";
     ctx.body = config;
   });
+  router.get("/readyz", (ctx) => {
+    const why = deps.notReady();
+    ctx.status = why ? 503 : 200;
+    ctx.body = why ? { status: "not_ready", reason: why } : { status: "ready" };
+  });
   router.get("/metrics", async (ctx) => {
+    if (deps.metricsToken) {
+      const m = /^Bearer (.+)$/.exec(ctx.get("Authorization"));
+      if (!m || !sameSecret(m[1], deps.metricsToken)) {
+        ctx.status = 401;
+        ctx.set("WWW-Authenticate", 'Bearer realm="tessera metrics"');
+        ctx.body = { error: { code: "unauthorized", message: "GET /metrics needs Authorization: Bearer <metrics token>" } };
+        return;
+      }
+    }
     ctx.set("Content-Type", deps.metrics.contentType);
     ctx.body = await deps.metrics.text();
   });
