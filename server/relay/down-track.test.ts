@@ -8,9 +8,9 @@ const OPUS: TrackCodec = { kind: "audio", mimeType: "audio/opus", clockRate: 480
 const KEY = Buffer.from([0x10, 0x00]);
 const DELTA = Buffer.from([0x10, 0x01]);
 
-function collect(codec: TrackCodec, now = () => 0) {
+function collect(codec: TrackCodec) {
   const out: Array<{ seq: number; ts: number; payload: Buffer }> = [];
-  const down = new DownTrack(codec, { send: (p, seq, ts) => out.push({ seq, ts, payload: p.payload }) }, now);
+  const down = new DownTrack(codec, { send: (p, seq, ts) => out.push({ seq, ts, payload: p.payload }) });
   return { down, out };
 }
 
@@ -42,17 +42,17 @@ describe("DownTrack", () => {
   test("a reconnecting source continues the viewer's numbering after its next keyframe", () => {
     let t = 0;
     const first = new UpTrack("v1", VP8, () => {});
-    const { down, out } = collect(VP8, () => t);
+    const { down, out } = collect(VP8);
     down.setSource(first);
-    first.push(100, 9000, false, KEY);
-    first.push(101, 9000, true, DELTA);
+    first.push(100, 9000, false, KEY, t);
+    first.push(101, 9000, true, DELTA, t);
     first.close();
     assert.equal(down.upTrack, undefined);
     t = 500;
     const second = new UpTrack("v2", VP8, () => {});
     down.setSource(second);
-    second.push(7, 1, false, DELTA); // before a keyframe: dropped
-    second.push(8, 1, false, KEY);
+    second.push(7, 1, false, DELTA, t); // before a keyframe: dropped
+    second.push(8, 1, false, KEY, t);
     assert.deepEqual(out.map((o) => o.seq), [100, 101, 102]);
     assert.equal(out[2].ts, 9000 + 45000);
     second.close();

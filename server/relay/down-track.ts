@@ -32,7 +32,6 @@ export class DownTrack {
   constructor(
     readonly codec: TrackCodec,
     private readonly sink: DownSink,
-    private readonly now: () => number = () => performance.now(),
   ) {
     this.rewriter = new RtpRewriter(codec.clockRate);
     this.waitingKeyframe = codec.kind === "video";
@@ -84,7 +83,8 @@ export class DownTrack {
       }
       this.waitingKeyframe = false;
     }
-    const out = this.rewriter.rewrite(packet.sequenceNumber, packet.timestamp, this.now());
+    // The packet's arrival time is the wall clock the rewriter needs: no clock read per viewer.
+    const out = this.rewriter.rewrite(packet.sequenceNumber, packet.timestamp, packet.receivedAt);
     if (!out) {
       this.stats.droppedStale++;
       return;
