@@ -5,12 +5,14 @@ import Koa from "koa";
 import serve from "koa-static";
 import { WebSocketServer } from "ws";
 import { Metrics } from "../metrics/metrics.js";
-import { rtcConfiguration } from "../turn/ice-config.js";
+import { IceProvider } from "../turn/ice-provider.js";
 import type { Config } from "./config.js";
+import { ConfigError } from "./config.js";
 import { DeviceRegistry } from "./devices/registry.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
 import { createLogger, type Logger } from "./log.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
+import { resolveIceHosts, type RtcSettings } from "./rtc/peer-config.js";
 import type { SessionContext } from "./sessions/context.js";
 import { SignalingConnection, type Authenticate } from "./signaling/connection.js";
 import { TestDevice } from "./sources/test-device.js";
@@ -41,23 +43,55 @@ export interface AppDeps {
   metrics?: Metrics;
 }
 
+/** The ICE sources of the configuration; throws ConfigError when the servers file cannot be used. */
+function iceProvider(config: Config, log: Logger): IceProvider {
+  const iceLog = log.child("ice");
+  try {
+    return new IceProvider({
+      stunUris: config.stunUris,
+      turnUris: config.turnUris,
+      turnSecret: config.turnSecret || undefined,
+      turnTtlSeconds: config.turnTtlSeconds,
+      serversFile: config.iceServersFile || undefined,
+      rest: config.turnRestUrl ? { url: config.turnRestUrl, key: config.turnRestKey } : undefined,
+      onError: (message) => iceLog.warn(message),
+      onReload: (servers) => iceLog.info("ice servers file reloaded", { servers }),
+    });
+  } catch (err) {
+    throw new ConfigError("--ice-servers-file", (err as Error).message);
+  }
+}
+
+/** The ICE settings of the server's own peers; throws ConfigError for an unusable --ice-interface. */
+function rtcSettings(config: Config, ice: IceProvider): RtcSettings {
+  let iceHosts: string[];
+  try {
+    iceHosts = resolveIceHosts(config.iceHosts, config.iceInterfaces);
+  } catch (err) {
+    throw new ConfigError("--ice-interface", (err as Error).message);
+  }
+  return {
+    iceHosts,
+    get iceServers() {
+      return ice.serverPeerServers();
+    },
+    portRange: config.icePortRange,
+    publicIp: config.publicIp || undefined,
+  };
+}
+
 /** Builds the whole server without listening; the entry point (or a test) listens. */
 export function createApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.log ?? createLogger(config.logLevel);
   const metrics = deps.metrics ?? new Metrics();
   const registry = new DeviceRegistry(config.controlIdleSeconds * 1000);
-  const iceOptions = {
-    stunUris: config.stunUris,
-    turnUris: config.turnUris,
-    turnSecret: config.turnSecret || undefined,
-    turnTtlSeconds: config.turnTtlSeconds,
-  };
+  const ice = iceProvider(config, log);
   const ctx: SessionContext = {
     registry,
     metrics,
     log,
-    rtc: { iceHosts: config.iceHosts, iceServers: [] },
-    iceServersFor: (account) => rtcConfiguration(iceOptions, account, Date.now()).iceServers,
+    rtc: rtcSettings(config, ice),
+    rtcConfigurationFor: (account) => ice.configuration(account),
     trackSettleMs: 1500,
     inputRate: config.inputRate,
   };
@@ -70,7 +104,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     metrics,
     log,
     accountOf: () => LOCAL_ACCOUNT,
-    rtcConfiguration: (account) => rtcConfiguration(iceOptions, account, Date.now()),
+    rtcConfiguration: (account) => ice.configuration(account),
     metricsToken: config.metricsToken,
     notReady: () => {
       if (closed) return "shutting down";
@@ -118,6 +152,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       closed = true;
       for (const c of connections) c.close(CLOSE_CODES.goingAway, "server shutting down");
       testDevice?.close("server shutting down");
+      ice.close();
       for (const d of registry.all()) d.removeAllListeners("online");
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -27,6 +27,15 @@ describe("loadConfig", () => {
     assert.deepEqual(load([], { TESSERA_ICE_HOST: "127.0.0.1, 10.0.0.2" }).iceHosts, ["127.0.0.1", "10.0.0.2"]);
   });
 
+  test("ICE options: port range, public address, interfaces, REST source", () => {
+    const c = load(["--ice-port-range", "40000-40099", "--public-ip", "203.0.113.7", "--ice-interface", "lo", "--turn-rest-url", "https://turn.example.org/api", "--turn-rest-key", "k"]);
+    assert.deepEqual(c.icePortRange, [40000, 40099]);
+    assert.equal(c.publicIp, "203.0.113.7");
+    assert.deepEqual(c.iceInterfaces, ["lo"]);
+    assert.equal(c.turnRestUrl, "https://turn.example.org/api");
+    assert.deepEqual(load([], { TESSERA_ICE_INTERFACE: "eth0,eth1" }).iceInterfaces, ["eth0", "eth1"]);
+  });
+
   test("the result is frozen", () => {
     const c = load([]);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.iceHosts));
@@ -41,6 +50,13 @@ describe("loadConfig", () => {
     [["--frobnicate"], {}, /^arguments: Unknown option '--frobnicate'/],
     [[], { TESSERA_PORT: "x" }, /^TESSERA_PORT: /],
     [["--config", "/nonexistent/tessera.json"], {}, /^--config: cannot read/],
+    [["--ice-port-range", "40000"], {}, /^--ice-port-range: expected MIN-MAX/],
+    [["--ice-port-range", "50000-40000"], {}, /^--ice-port-range: expected MIN-MAX/],
+    [["--ice-port-range", "80-90"], {}, /^--ice-port-range: expected MIN-MAX/],
+    [["--public-ip", "nat.example.org"], {}, /^--public-ip: expected an IPv4 address/],
+    [["--turn-rest-url", "ftp://x"], {}, /^--turn-rest-url: expected an http\(s\) URL/],
+    [["--turn-rest-url", "http://x/"], {}, /^--turn-rest-key: --turn-rest-url needs the service's key/],
+    [["--ice-interface", "eth0; rm"], {}, /^--ice-interface: expected an interface name/],
   ];
   for (const [argv, env, why] of bad) {
     test(`refuses ${argv.join(" ") || JSON.stringify(env)} naming the option`, () => {

@@ -29,6 +29,18 @@ export interface Config {
   readonly turnTtlSeconds: number;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   readonly metricsToken: string;
+  /** A JSON file of iceServers for clients and the server's peers; "" = none. */
+  readonly iceServersFile: string;
+  /** A TURN REST service (`?service=turn&username=&key=`); "" = none. */
+  readonly turnRestUrl: string;
+  /** The key the TURN REST service expects. */
+  readonly turnRestKey: string;
+  /** UDP ports the server's peers bind, inclusive; undefined = any. */
+  readonly icePortRange: readonly [number, number] | undefined;
+  /** Address advertised in the server's host candidates (1:1 NAT); "" = the real one. */
+  readonly publicIp: string;
+  /** Network interfaces whose IPv4 addresses the server's peers use; empty = all. */
+  readonly iceInterfaces: readonly string[];
 }
 
 /** Defaults a new user meets. */
@@ -46,6 +58,12 @@ export const DEFAULTS: Config = Object.freeze({
   turnSecret: "",
   turnTtlSeconds: 86400,
   metricsToken: "",
+  iceServersFile: "",
+  turnRestUrl: "",
+  turnRestKey: "",
+  icePortRange: undefined,
+  publicIp: "",
+  iceInterfaces: Object.freeze([]) as readonly string[],
 });
 
 /** A configuration problem, naming the option; the entry point prints it on one line. */
@@ -78,10 +96,26 @@ const schemas = {
   turnSecret: z.string(),
   turnTtlSeconds: z.coerce.number({ error: "expected seconds" }).int("expected whole seconds").min(60, "expected 60-604800").max(604800, "expected 60-604800"),
   metricsToken: z.string(),
+  iceServersFile: z.string(),
+  turnRestUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "expected an http(s) URL" })]),
+  turnRestKey: z.string(),
+  icePortRange: z
+    .union([z.string(), z.tuple([z.number(), z.number()])])
+    .transform((v, ctx) => {
+      const m = typeof v === "string" ? /^(\d+)-(\d+)$/.exec(v) : ["", String(v[0]), String(v[1])];
+      const [min, max] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+      if (!(min >= 1024 && max <= 65535 && min <= max && Number.isInteger(min) && Number.isInteger(max))) {
+        ctx.addIssue({ code: "custom", message: "expected MIN-MAX with 1024 <= MIN <= MAX <= 65535" });
+        return z.NEVER;
+      }
+      return Object.freeze([min, max]) as readonly [number, number];
+    }),
+  publicIp: z.union([z.literal(""), ipv4]),
+  iceInterfaces: z.array(z.string().regex(/^[\w.:@-]{1,32}$/, "expected an interface name such as eth0")),
 } as const;
 
 /** Options that take several values (repeated flags, comma lists in the environment). */
-const LISTS = new Set(["iceHosts", "stunUris", "turnUris"]);
+const LISTS = new Set(["iceHosts", "stunUris", "turnUris", "iceInterfaces"]);
 
 type Key = keyof typeof schemas;
 const FLAG: Record<Key, string> = {
@@ -98,6 +132,12 @@ const FLAG: Record<Key, string> = {
   turnSecret: "--turn-secret",
   turnTtlSeconds: "--turn-ttl",
   metricsToken: "--metrics-token",
+  iceServersFile: "--ice-servers-file",
+  turnRestUrl: "--turn-rest-url",
+  turnRestKey: "--turn-rest-key",
+  icePortRange: "--ice-port-range",
+  publicIp: "--public-ip",
+  iceInterfaces: "--ice-interface",
 };
 const ENV: Record<Key, string> = {
   host: "TESSERA_HOST",
@@ -113,6 +153,12 @@ const ENV: Record<Key, string> = {
   turnSecret: "TESSERA_TURN_SECRET",
   turnTtlSeconds: "TESSERA_TURN_TTL",
   metricsToken: "TESSERA_METRICS_TOKEN",
+  iceServersFile: "TESSERA_ICE_SERVERS_FILE",
+  turnRestUrl: "TESSERA_TURN_REST_URL",
+  turnRestKey: "TESSERA_TURN_REST_KEY",
+  icePortRange: "TESSERA_ICE_PORT_RANGE",
+  publicIp: "TESSERA_PUBLIC_IP",
+  iceInterfaces: "TESSERA_ICE_INTERFACE",
 };
 
 /** Usage text for --help. */
@@ -135,6 +181,17 @@ export const USAGE = `Usage: tessera [options]
       --turn-secret S      coturn static-auth-secret: clients get REST
                            credentials "<expiry>:<account>"                TESSERA_TURN_SECRET
       --turn-ttl S         credential lifetime, seconds (default 86400)   TESSERA_TURN_TTL
+      --ice-servers-file F JSON iceServers for clients and the server's
+                           peers; re-read on change; not a symlink and
+                           not world-writable                             TESSERA_ICE_SERVERS_FILE
+      --turn-rest-url URL  TURN REST service, asked with
+                           ?service=turn&username=<account>&key=<key>     TESSERA_TURN_REST_URL
+      --turn-rest-key K    the key for --turn-rest-url                    TESSERA_TURN_REST_KEY
+      --ice-port-range A-B UDP ports the server's peers use (e.g. 40000-40999) TESSERA_ICE_PORT_RANGE
+      --public-ip ADDR     address advertised in the server's candidates
+                           (a host behind 1:1 NAT)                        TESSERA_PUBLIC_IP
+      --ice-interface NAME network interface the server's peers use;
+                           repeatable (default: every interface)          TESSERA_ICE_INTERFACE (comma-separated)
       --metrics-token T    require "Authorization: Bearer T" on /metrics  TESSERA_METRICS_TOKEN
   -c, --config FILE        JSON file with any of the options above,
                            keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
@@ -175,6 +232,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "turn-secret": { type: "string" },
         "turn-ttl": { type: "string" },
         "metrics-token": { type: "string" },
+        "ice-servers-file": { type: "string" },
+        "turn-rest-url": { type: "string" },
+        "turn-rest-key": { type: "string" },
+        "ice-port-range": { type: "string" },
+        "public-ip": { type: "string" },
+        "ice-interface": { type: "string", multiple: true },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
       },
@@ -219,10 +282,17 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     turnSecret: flags["turn-secret"],
     turnTtlSeconds: flags["turn-ttl"],
     metricsToken: flags["metrics-token"],
+    iceServersFile: flags["ice-servers-file"],
+    turnRestUrl: flags["turn-rest-url"],
+    turnRestKey: flags["turn-rest-key"],
+    icePortRange: flags["ice-port-range"],
+    publicIp: flags["public-ip"],
+    iceInterfaces: flags["ice-interface"],
   };
   for (const key of Object.keys(schemas) as Key[]) {
     if (cli[key] !== undefined) out[key] = check(key, cli[key], FLAG[key]);
   }
   const lists = Object.fromEntries([...LISTS].map((k) => [k, Object.freeze([...(out[k] as string[])])]));
+  if (out.turnRestUrl && !out.turnRestKey) throw new ConfigError(FLAG.turnRestKey, "--turn-rest-url needs the service's key");
   return Object.freeze({ ...out, ...lists }) as unknown as Config;
 }

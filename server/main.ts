@@ -9,8 +9,17 @@ const MIN_THREADPOOL = 16;
 
 async function main(): Promise<void> {
   let config;
+  let app;
   try {
     config = loadConfig(process.argv.slice(2));
+    if (config === "help") {
+      process.stdout.write(USAGE);
+      return;
+    }
+    if (Number(process.env.UV_THREADPOOL_SIZE ?? 4) < MIN_THREADPOOL) {
+      process.stderr.write(`tessera: warning: UV_THREADPOOL_SIZE is below ${MIN_THREADPOOL}; media pipelines may stall (npm start sets it)\n`);
+    }
+    app = createApp(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tessera: ${err.message}\n`);
@@ -18,14 +27,6 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  if (config === "help") {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (Number(process.env.UV_THREADPOOL_SIZE ?? 4) < MIN_THREADPOOL) {
-    process.stderr.write(`tessera: warning: UV_THREADPOOL_SIZE is below ${MIN_THREADPOOL}; media pipelines may stall (npm start sets it)\n`);
-  }
-  const app = createApp(config);
   const server = createServer(app.callback());
   server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));
   server.on("error", (err) => {

@@ -15,7 +15,7 @@ export interface ApiDeps {
   /** The caller's account; with no auth configured, the one local account. */
   accountOf(ctx: Context): string;
   /** The ICE configuration for an account, with fresh TURN credentials. */
-  rtcConfiguration(account: string): RtcConfiguration;
+  rtcConfiguration(account: string): Promise<RtcConfiguration>;
   /** Bearer token /metrics requires; empty = open. */
   metricsToken: string;
   /** Why the server is not ready yet, or undefined when it is. */
@@ -53,9 +53,9 @@ export function apiRouter(deps: ApiDeps): Router {
     ctx.set("Cache-Control", "no-store");
     ctx.body = { devices: deps.registry.list(deps.accountOf(ctx)) };
   });
-  router.get("/api/rtc-config", (ctx) => {
+  router.get("/api/rtc-config", async (ctx) => {
     ctx.set("Cache-Control", "no-store");
-    const config = deps.rtcConfiguration(deps.accountOf(ctx));
+    const config = await deps.rtcConfiguration(deps.accountOf(ctx));
     if (ctx.query.relay === "1") config.iceTransportPolicy = "relay";
     ctx.body = config;
   });

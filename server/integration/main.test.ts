@@ -25,6 +25,19 @@ describe("the entry point", () => {
     assert.match(r.stderr, /^tessera: --port: /);
   });
 
+  test("an unusable iceServers file or interface stops start-up with one line", async () => {
+    for (const [args, why] of [
+      [["--ice-servers-file", "/nonexistent/ice.json"], /^tessera: --ice-servers-file: \/nonexistent\/ice.json: no such file/],
+      [["--ice-interface", "nosuch0"], /^tessera: --ice-interface: no interface named nosuch0 \(have: .*lo/],
+    ] as const) {
+      const r = run(["--port", "0", "--source", "none", ...args]);
+      await waitFor(() => r.code !== undefined, 10_000, "exit");
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, why);
+    }
+  });
+
   test("--help prints the options", async () => {
     const r = run(["--help"]);
     await waitFor(() => r.code !== undefined, 10_000, "exit");

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startCoturn, type Coturn } from "../../e2e/lib/coturn.js";
-import { waitFor } from "../../e2e/lib/signaling-client.js";
+import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { turnRestCredential } from "../../turn/credentials.js";
 import type { RtcConfiguration } from "../../turn/ice-config.js";
@@ -58,6 +62,16 @@ describe("TURN through a real coturn", () => {
     assert.doesNotMatch(sdp, /typ host/, "and only relayed");
   });
 
+  test("the server's own peers allocate on coturn too: its offer carries a relay candidate", async () => {
+    const viewer = await WeriftViewer.connect(server.wsUrl, {});
+    viewers.push(viewer);
+    viewer.watch("test");
+    const stream = await waitFor(() => viewer.streams.get("test"), 5000, "offer");
+    const offer = stream.pc.remoteDescription?.sdp ?? "";
+    assert.match(offer, /typ relay/, "a relayed candidate from coturn in the server's offer");
+    await waitFor(() => stream.videoPackets > 0, 15_000, "media");
+  });
+
   test("coturn refuses tampered and expired credentials: no relay candidate, no media", async () => {
     const good = turnRestCredential(SECRET, "local", 600, Date.now());
     const cases = {
@@ -79,5 +93,81 @@ describe("TURN through a real coturn", () => {
         assert.equal(stream.videoPackets, 0, `${name}: no media`);
       }),
     );
+  });
+});
+
+describe("TURN REST service and iceServers file as sources", () => {
+  let coturn: Coturn;
+  let server: Running;
+  let rest: Server;
+  let restUrl: string;
+  const asked: URLSearchParams[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "tessera-ice-"));
+  const file = join(dir, "ice.json");
+  const viewers: WeriftViewer[] = [];
+
+  /** Writes the servers file the way a config manager does: a new file renamed over the old. */
+  function writeServersFile(servers: unknown): void {
+    writeFileSync(`${file}.tmp`, JSON.stringify(servers));
+    chmodSync(`${file}.tmp`, 0o644);
+    renameSync(`${file}.tmp`, file);
+  }
+
+  before(async () => {
+    coturn = await startCoturn(SECRET);
+    // A TURN REST service in front of coturn, as operators run one: it knows the secret, clients do not.
+    rest = createServer((req, res) => {
+      const q = new URL(req.url ?? "/", "http://x").searchParams;
+      asked.push(q);
+      if (q.get("service") !== "turn" || q.get("key") !== "api-key") {
+        res.writeHead(403).end();
+        return;
+      }
+      const c = turnRestCredential(SECRET, q.get("username") ?? "", 300, Date.now());
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ username: c.username, password: c.credential, ttl: 300, uris: [coturn.uri] }));
+    });
+    await new Promise<void>((r) => rest.listen(0, "127.0.0.1", r));
+    restUrl = `http://127.0.0.1:${(rest.address() as { port: number }).port}/turn-credentials`;
+    // coturn answers STUN too; a STUN server that never answers would hold every server peer's gathering.
+    writeServersFile({ iceServers: [{ urls: `stun:127.0.0.1:${coturn.port}` }] });
+    server = await startServer({ source: "test", iceServersFile: file, turnRestUrl: restUrl, turnRestKey: "api-key" });
+  });
+
+  after(async () => {
+    for (const v of viewers) await v.close();
+    await server?.stop();
+    await new Promise((r) => rest?.close(r));
+    coturn?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function rtcConfig(): Promise<RtcConfiguration> {
+    const res = await fetch(`${server.httpUrl}/api/rtc-config`);
+    assert.equal(res.status, 200);
+    return (await res.json()) as RtcConfiguration;
+  }
+
+  test("clients get the file's servers and the service's credentials; those credentials relay media", async () => {
+    const c = await rtcConfig();
+    assert.deepEqual(c.iceServers[0], { urls: [`stun:127.0.0.1:${coturn.port}`] });
+    assert.deepEqual(c.iceServers[1].urls, [coturn.uri]);
+    assert.match(c.iceServers[1].username!, /^\d+:local$/);
+    assert.ok(c.ttl > 250 && c.ttl <= 300, `ttl follows the service's credentials: ${c.ttl}`);
+    assert.ok(asked.some((q) => q.get("username") === "local"), "the service was asked for the account");
+    const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true, iceServers: c.iceServers, relay: true });
+    viewers.push(viewer);
+    viewer.watch("test");
+    const stream = await waitFor(() => viewer.streams.get("test"), 5000, "offer");
+    await waitFor(() => stream.decodedFrames >= 5, 15_000, "frames through the relay");
+  });
+
+  test("a changed file is served without a restart; the service going away keeps valid credentials", async () => {
+    const stun = `stun:localhost:${coturn.port}`;
+    writeServersFile([{ urls: [stun] }]);
+    await waitForAsync(async () => (await rtcConfig()).iceServers[0].urls[0] === stun, 5000, "the reloaded file");
+    await new Promise((r) => rest.close(r));
+    const c = await rtcConfig();
+    assert.match(c.iceServers[1]?.username ?? "", /^\d+:local$/, "cached credentials still served");
   });
 });

@@ -145,6 +145,8 @@ export interface Welcome {
   account: string;
   role: "device" | "viewer";
   iceServers: IceServer[];
+  /** Seconds until the first credential in iceServers expires; fetch /api/rtc-config again before half of it passes. */
+  iceTtl: number;
   devices?: DeviceInfo[];
 }
 export interface ServerAnswer {

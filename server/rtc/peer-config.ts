@@ -1,3 +1,4 @@
+import { networkInterfaces } from "node:os";
 import {
   RTCRtpCodecParameters,
   useAbsSendTime,
@@ -11,10 +12,12 @@ import type { TrackCodec } from "../relay/up-track.js";
 export interface RtcSettings {
   /** The only host addresses peers gather; empty means every interface. */
   iceHosts: readonly string[];
-  /** ICE servers the server's own peers use (never a public default). */
-  iceServers: readonly RTCIceServer[];
+  /** ICE servers the server's own peers use (never a public default); read per peer, so credentials stay fresh. */
+  readonly iceServers: readonly RTCIceServer[];
   /** UDP port range for ICE, inclusive. */
-  portRange?: readonly [number, number];
+  readonly portRange?: readonly [number, number];
+  /** Address written into the server's host candidates instead of the real one (1:1 NAT). */
+  readonly publicIp?: string;
 }
 
 const VIDEO_FEEDBACK = [
@@ -76,30 +79,56 @@ export function subscribeCodec(codec: TrackCodec): RTCRtpCodecParameters {
  */
 const NO_STUN: RTCIceServer = { urls: "stun:127.0.0.1:9" };
 
+const isStun = (server: RTCIceServer) => (Array.isArray(server.urls) ? server.urls : [server.urls]).some((u) => /^stuns?:/i.test(u));
+
 /** werift configuration for a server peer: ICE pinned to the configured hosts, no public STUN. */
 export function peerConfig(
   rtc: RtcSettings,
   codecs: Partial<PeerConfig["codecs"]>,
 ): Partial<PeerConfig> {
+  const servers = [...rtc.iceServers];
+  const hasStun = servers.some(isStun);
   const config: Partial<PeerConfig> = {
     codecs,
     headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
-    iceServers: rtc.iceServers.length > 0 ? [...rtc.iceServers] : [NO_STUN],
+    iceServers: hasStun ? servers : [NO_STUN, ...servers],
     iceUseIpv6: false,
     iceUseTcp: false,
     iceTcpPassive: false,
     bundlePolicy: "max-bundle",
   };
-  if (rtc.iceServers.length === 0) config.iceStunGatherTimeout = 0.001;
+  if (!hasStun) config.iceStunGatherTimeout = 0.001;
   if (rtc.iceHosts.length > 0) {
     config.iceAdditionalHostAddresses = [...rtc.iceHosts];
     config.iceInterfaceAddresses = { udp4: rtc.iceHosts[0] } as PeerConfig["iceInterfaceAddresses"];
     const allowed = new Set(rtc.iceHosts);
     // werift still gathers every interface's host candidate; keep only ours.
-    config.iceFilterCandidatePair = (pair) => allowed.has(pair.localCandidate.host);
+    config.iceFilterCandidatePair = (pair) => allowed.has(pair.localCandidate.host) || pair.localCandidate.type === "relay";
   }
   if (rtc.portRange) config.icePortRange = [rtc.portRange[0], rtc.portRange[1]];
   return config;
+}
+
+/**
+ * The host addresses the server's peers use: `--ice-host` addresses plus the
+ * IPv4 addresses of each `--ice-interface`. Throws naming an interface that
+ * does not exist or has no IPv4 address.
+ */
+export function resolveIceHosts(
+  iceHosts: readonly string[],
+  interfaces: readonly string[],
+  nets: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+): string[] {
+  const out = new Set(iceHosts);
+  for (const name of interfaces) {
+    const v4 = (nets[name] ?? []).filter((a) => a.family === "IPv4").map((a) => a.address);
+    if (v4.length === 0) {
+      const known = Object.keys(nets).join(", ");
+      throw new Error(nets[name] ? `interface ${name} has no IPv4 address` : `no interface named ${name} (have: ${known})`);
+    }
+    for (const a of v4) out.add(a);
+  }
+  return [...out];
 }
 
 /** Lower-cases a werift codec into the relay's form. */

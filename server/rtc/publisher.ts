@@ -6,7 +6,7 @@ import type { RelayObserver } from "../relay/observer.js";
 import { DownTrack } from "../relay/down-track.js";
 import { UpTrack } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
-import { keepCandidates, looksLikeSdp, offeredCodecOrder } from "./sdp.js";
+import { localSdpForClients, looksLikeSdp, offeredCodecOrder } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
 import { peerConfig, publishCodecs, toTrackCodec, type RtcSettings } from "./peer-config.js";
@@ -100,7 +100,7 @@ export class Publisher {
     await pc.setLocalDescription(await pc.createAnswer());
     const local = pc.localDescription;
     if (!local) throw new Error("no local description");
-    return keepCandidates(local.sdp, this.rtc.iceHosts);
+    return localSdpForClients(local.sdp, this.rtc);
   }
 
   /** Adds a candidate the device trickled. */

@@ -18,6 +18,27 @@ export function keepCandidates(sdp: string, allowed: readonly string[]): string 
     .join("\r\n");
 }
 
+/**
+ * The server's own SDP as clients see it: candidates limited to `iceHosts`,
+ * and with `publicIp`, host candidates (and the default address) carrying
+ * that address instead, the way a host behind 1:1 NAT must announce itself.
+ */
+export function localSdpForClients(sdp: string, rtc: { iceHosts: readonly string[]; publicIp?: string }): string {
+  const kept = keepCandidates(sdp, rtc.iceHosts);
+  const publicIp = rtc.publicIp;
+  if (!publicIp) return kept;
+  return kept
+    .split("\r\n")
+    .map((line) => {
+      if (line.startsWith("c=IN IP4 ")) return `c=IN IP4 ${publicIp}`;
+      if (!line.startsWith("a=candidate:") || !/ typ host( |$)/.test(line)) return line;
+      const parts = line.split(" ");
+      parts[4] = publicIp;
+      return parts.join(" ");
+    })
+    .join("\r\n");
+}
+
 /** A cheap structural check before handing SDP to the stack: v=0 first, at least one m= line. */
 export function looksLikeSdp(sdp: string): boolean {
   return /^v=0\r?\n/.test(sdp) && /\r?\nm=(audio|video|application) /.test(sdp);

@@ -9,7 +9,7 @@ import { Listeners } from "./listeners.js";
 import { peerConfig, publishCodecs, subscribeCodec, toTrackCodec, type RtcSettings } from "./peer-config.js";
 import { errorText } from "./errors.js";
 import { senderSink } from "./sender-sink.js";
-import { keepCandidates, looksLikeSdp } from "./sdp.js";
+import { localSdpForClients, looksLikeSdp } from "./sdp.js";
 
 /** What a Subscriber tells its owner. */
 export interface SubscriberEvents {
@@ -95,7 +95,7 @@ export class Subscriber {
     await this.pc.setLocalDescription(offer);
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description");
-    return keepCandidates(local.sdp, this.rtc.iceHosts);
+    return localSdpForClients(local.sdp, this.rtc);
   }
 
   /** Applies the viewer's answer. */

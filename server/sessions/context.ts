@@ -1,7 +1,7 @@
 import type { Metrics } from "../../metrics/metrics.js";
 import type { DeviceRegistry } from "../devices/registry.js";
 import type { Logger } from "../log.js";
-import type { IceServer } from "../protocol/messages.js";
+import type { RtcConfiguration } from "../../turn/ice-config.js";
 import type { RtcSettings } from "../rtc/peer-config.js";
 
 /** What every session needs from the app; built once by createApp. */
@@ -11,8 +11,8 @@ export interface SessionContext {
   readonly log: Logger;
   /** ICE settings of the server's own peers. */
   readonly rtc: RtcSettings;
-  /** ICE servers handed to clients in `welcome`. */
-  iceServersFor(account: string): IceServer[];
+  /** ICE servers (with fresh credentials) handed to an account's clients in `welcome` and by /api/rtc-config. */
+  rtcConfigurationFor(account: string): Promise<RtcConfiguration>;
   /** How long a device waits for all its negotiated tracks before going online with what it has, ms. */
   readonly trackSettleMs: number;
   /** Input lines per second per viewer (sustained); bursts of half that pass. */

@@ -91,12 +91,14 @@ export class SignalingConnection implements Peer {
     clearTimeout(this.helloTimer);
     const { account } = await this.authenticate(msg);
     if (this.closed) return;
+    const ice = await this.ctx.rtcConfigurationFor(account);
+    if (this.closed) return;
     this._account = account;
     if (msg.role === "device") {
       if (!msg.device) throw badRequest("hello: a device names itself in 'device' {id, name}");
       const { id, name, kind } = msg.device;
       this.session = new DeviceSession(this.ctx, this, id, name ?? id, kind ?? "other");
-      this.send({ type: "welcome", peerId: this.peerId, account, role: "device", iceServers: this.ctx.iceServersFor(account) });
+      this.send({ type: "welcome", peerId: this.peerId, account, role: "device", iceServers: ice.iceServers, iceTtl: ice.ttl });
       this.ctx.log.info("device connected", { device: id });
     } else {
       this.session = new ViewerSession(this.ctx, this);
@@ -105,7 +107,8 @@ export class SignalingConnection implements Peer {
         peerId: this.peerId,
         account,
         role: "viewer",
-        iceServers: this.ctx.iceServersFor(account),
+        iceServers: ice.iceServers,
+        iceTtl: ice.ttl,
         devices: this.ctx.registry.list(account),
       });
       this.followDevices();
