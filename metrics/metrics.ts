@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/**
+ * prom-client defaults that are gauges named `_total`, which Prometheus's
+ * naming rules (and `promtool check metrics`) reserve for counters. Each is
+ * the sum of its by-type gauge (`tessera_nodejs_active_handles{type}` …),
+ * so nothing is lost by dropping them.
+ */
+const MISNAMED_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
 /** Buckets for forward latency inside the relay, seconds (50 µs … 100 ms). */
 const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
 
@@ -27,7 +35,10 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: "tessera_" });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: r, prefix: "tessera_" });
+      for (const name of MISNAMED_DEFAULTS) r.removeSingleMetric(`tessera_${name}`);
+    }
     this.devicesOnline = new Gauge({ name: "tessera_devices_online", help: "Devices currently publishing", registers: [r] });
     this.viewers = new Gauge({ name: "tessera_viewers", help: "Connected viewer subscriptions", labelNames: ["transport"], registers: [r] });
     this.rtpPackets = new Counter({
