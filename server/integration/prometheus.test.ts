@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { loadDashboard, panelExpressions, variableQueries, withVariables } from "../../e2e/lib/grafana-dashboard.js";
 import { promtoolCheckMetrics, startPrometheus, type Prometheus } from "../../e2e/lib/prometheus.js";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftViewer } from "../../e2e/lib/werift-peers.js";
@@ -68,6 +69,10 @@ describe("a real Prometheus scraping /metrics", () => {
     assert.equal(await until('up{job="no_token"}', () => true), 0);
     const refused = await prometheus.query('tessera_devices_online{job=~"wrong_token|no_token"}');
     assert.deepEqual(refused, [], "nothing was scraped without the token");
+    const res = await fetch(`${prometheus.url}/api/v1/targets?state=active`);
+    const { data } = (await res.json()) as { data: { activeTargets: { labels: { job: string }; lastError: string }[] } };
+    for (const t of data.activeTargets.filter((t) => t.labels.job !== "tessera"))
+      assert.match(t.lastError, /401 Unauthorized/, `${t.labels.job}: the scrape error names the 401`);
   });
 
   test("promtool check metrics finds no problem in the exposition", async () => {
@@ -78,5 +83,21 @@ describe("a real Prometheus scraping /metrics", () => {
     const { status, output } = await promtoolCheckMetrics(text);
     assert.equal(output.trim(), "", "promtool reported nothing");
     assert.equal(status, 0);
+  });
+
+  test("every expression of the Grafana dashboard is valid PromQL, and the relay's panels show data", async () => {
+    const dashboard = loadDashboard();
+    const withData = new Set(["Devices online", "Viewers", "Bitrate out", "Media bitrate", "RTP packets", "Forward latency"]);
+    await until('count_over_time(up{job="tessera"}[1m])', (v) => v >= 2); // rate() needs two scrapes
+    for (const { panel, expr } of panelExpressions(dashboard)) {
+      const samples = await prometheus.query(withVariables(expr)); // throws on a PromQL error
+      if (withData.has(panel.title)) assert.ok(samples.length > 0, `panel "${panel.title}": ${expr} returned nothing`);
+    }
+    for (const q of variableQueries(dashboard)) {
+      // label_values(m, l) is Grafana's, not PromQL: ask for the series instead.
+      const series = /^label_values\((.+), (\w+)\)$/.exec(q)?.[1];
+      assert.ok(series, `variable query ${q}`);
+      assert.ok((await prometheus.query(withVariables(series))).length > 0, q);
+    }
   });
 });
