@@ -1,5 +1,60 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** Prometheus metric types, as `# TYPE` lines name them. */
+export type MetricType = "counter" | "gauge" | "histogram";
+
+/**
+ * Every metric name Tessera exposes that dashboards and alerts may use, with
+ * its type: Tessera's own, and the prom-client defaults they rely on.
+ * `docs/grafana-dashboard.json` may reference only these (metrics/dashboard.test.ts
+ * checks it), so a rename here fails a test instead of blanking a panel.
+ */
+export const METRIC_TYPES = {
+  tessera_devices_online: "gauge",
+  tessera_viewers: "gauge",
+  tessera_rtp_packets_total: "counter",
+  tessera_rtp_payload_bytes_total: "counter",
+  tessera_forward_latency_seconds: "histogram",
+  tessera_keyframe_requests_total: "counter",
+  tessera_nacks_received_total: "counter",
+  tessera_retransmissions_sent_total: "counter",
+  tessera_rtp_packets_lost_total: "counter",
+  tessera_fallback_frames_total: "counter",
+  tessera_fallback_stripes_total: "counter",
+  tessera_fallback_bytes_total: "counter",
+  tessera_fallback_paint_overs_total: "counter",
+  tessera_fallback_backpressure_pauses_total: "counter",
+  tessera_pipelines_active: "gauge",
+  tessera_input_lines_total: "counter",
+  tessera_control_changes_total: "counter",
+  tessera_device_messages_total: "counter",
+  tessera_auth_failures_total: "counter",
+  tessera_signaling_errors_total: "counter",
+  tessera_signaling_messages_total: "counter",
+  tessera_system_cpu_load_ratio: "gauge",
+  tessera_system_memory_used_bytes: "gauge",
+  tessera_system_memory_total_bytes: "gauge",
+  tessera_system_gpu_utilization_ratio: "gauge",
+  tessera_system_gpu_memory_used_bytes: "gauge",
+  tessera_process_cpu_seconds_total: "counter",
+  tessera_process_resident_memory_bytes: "gauge",
+  tessera_nodejs_eventloop_lag_p99_seconds: "gauge",
+} as const satisfies Record<string, MetricType>;
+
+/** A metric name from METRIC_TYPES. */
+export type MetricName = keyof typeof METRIC_TYPES;
+
+/** The names in METRIC_TYPES (histograms by base name, counters with `_total`). */
+export const METRIC_NAMES: readonly MetricName[] = Object.freeze(Object.keys(METRIC_TYPES) as MetricName[]);
+
+/**
+ * prom-client defaults that are gauges named `_total`, which Prometheus's
+ * naming rules (and `promtool check metrics`) reserve for counters. Each is
+ * the sum of its by-type gauge (`tessera_nodejs_active_handles{type}` …),
+ * so nothing is lost by dropping them.
+ */
+const MISNAMED_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
 /** Buckets for forward latency inside the relay, seconds (50 µs … 100 ms). */
 const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
 
@@ -27,7 +82,10 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: "tessera_" });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: r, prefix: "tessera_" });
+      for (const name of MISNAMED_DEFAULTS) r.removeSingleMetric(`tessera_${name}`);
+    }
     this.devicesOnline = new Gauge({ name: "tessera_devices_online", help: "Devices currently publishing", registers: [r] });
     this.viewers = new Gauge({ name: "tessera_viewers", help: "Connected viewer subscriptions", labelNames: ["transport"], registers: [r] });
     this.rtpPackets = new Counter({

@@ -20,7 +20,7 @@ const RUNTIME_PACKAGES = [
   "gstreamer1.0-libav",
   "gstreamer1.0-tools",
 ];
-const TEST_PACKAGES = ["chromium", "firefox-esr", "iproute2", "coturn"];
+const TEST_PACKAGES = ["chromium", "firefox-esr", "iproute2", "coturn", "prometheus"];
 
 function say(msg) {
   process.stdout.write(`[bootstrap] ${msg}\n`);

@@ -2,27 +2,10 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { freePort, listening } from "./ports.js";
 import { waitForAsync } from "./signaling-client.js";
 
 const TURNSERVER = "/usr/bin/turnserver";
-
-/** A TCP port nobody listens on right now (coturn takes UDP and TCP on it). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect(port, "127.0.0.1");
-    c.once("connect", () => (c.destroy(), resolve(true)));
-    c.once("error", () => resolve(false));
-  });
-}
 
 /** A running coturn; `uri` is its UDP TURN URI. */
 export interface Coturn {
