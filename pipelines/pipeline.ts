@@ -55,9 +55,12 @@ export class GstPipeline {
   /**
    * Calls `onBuffer` for every buffer the named appsink produces, with the
    * fields of its caps (e.g. `width`, `height`), until the pipeline closes.
-   * Each pending pull holds a libuv threadpool thread.
+   * Only after start(): a pull on a stopped appsink returns nothing at once,
+   * which would end the loop silently. Each pending pull holds a libuv
+   * threadpool thread.
    */
   pullFrom(sinkName: string, onBuffer: (buf: Buffer, caps: Record<string, unknown>) => void): void {
+    if (!this.started) throw new Error("start the pipeline before pulling from it");
     const sink = this.element(sinkName);
     if (typeof sink.pull !== "function") throw new TypeError(`${sinkName} is not an appsink`);
     const pull = sink.pull.bind(sink);
