@@ -115,3 +115,54 @@ export function rtpDecodeDescription(codec: RtpVideoCodec, payloadType = 96): st
     `appsink name=${RTP_DECODE_ELEMENTS.sink} sync=false max-buffers=5 drop=true`
   );
 }
+
+/** Element names of the stripe encoder pipelines. */
+export const STRIPE_ENCODER_ELEMENTS = { src: "raw", encoder: "enc", sink: "coded" } as const;
+
+function rawI420Src(width: number, height: number, fps: number): string {
+  return (
+    `appsrc name=${STRIPE_ENCODER_ELEMENTS.src} format=time do-timestamp=true ` +
+    `caps="video/x-raw,format=I420,width=${width},height=${height},framerate=${fps}/1"`
+  );
+}
+
+/**
+ * I420 pictures of one size in (appsrc) → JPEG out (appsink), one JPEG per
+ * picture. jpegenc reads its `quality` per picture, so one pipeline serves
+ * normal and paint-over quality.
+ */
+export function jpegStripeDescription(width: number, height: number, quality = 40): string {
+  const e = STRIPE_ENCODER_ELEMENTS;
+  return `${rawI420Src(width, height, 0)} ! jpegenc name=${e.encoder} quality=${quality} ! appsink name=${e.sink} sync=false`;
+}
+
+/** Settings of one H.264 stripe encoder. */
+export interface X264StripeOptions {
+  width: number;
+  height: number;
+  /** Frame rate the rate control assumes. */
+  fps: number;
+  /** Constant quality 10..51 (x264's CRF); wins over bitrateKbps when both are given. */
+  crf?: number;
+  /** Average bitrate of this stripe when no crf is given. */
+  bitrateKbps?: number;
+  /** Frames between keyframes when nobody asks for one. */
+  keyframeInterval: number;
+}
+
+/**
+ * I420 pictures in (appsrc) → x264, constrained baseline, Annex-B out
+ * (appsink), one access unit per picture: zerolatency has no lookahead and
+ * no B-frames, and one thread per encoder keeps it so (many run at once).
+ */
+export function x264StripeDescription(o: X264StripeOptions): string {
+  const e = STRIPE_ENCODER_ELEMENTS;
+  const rate = o.crf !== undefined ? `pass=qual quantizer=${o.crf}` : `bitrate=${o.bitrateKbps ?? 500}`;
+  return (
+    `${rawI420Src(o.width, o.height, o.fps)} ! ` +
+    `x264enc name=${e.encoder} tune=zerolatency speed-preset=ultrafast ${rate} ` +
+    `key-int-max=${o.keyframeInterval} bframes=0 threads=1 ! ` +
+    `video/x-h264,stream-format=byte-stream,alignment=au,profile=constrained-baseline ! ` +
+    `appsink name=${e.sink} sync=false`
+  );
+}

@@ -18,6 +18,7 @@ export interface PipelineEvents {
  */
 export class GstPipeline {
   private readonly pipeline: InstanceType<typeof gstreamer.Pipeline>;
+  private readonly elements = new Map<string, GstElement>();
   private _closed = false;
   private started = false;
 
@@ -52,17 +53,21 @@ export class GstPipeline {
   }
 
   /**
-   * Calls `onBuffer` for every buffer the named appsink produces, until the
-   * pipeline closes. Each pending pull holds a libuv threadpool thread.
+   * Calls `onBuffer` for every buffer the named appsink produces, with the
+   * fields of its caps (e.g. `width`, `height`), until the pipeline closes.
+   * Only after start(): a pull on a stopped appsink returns nothing at once,
+   * which would end the loop silently. Each pending pull holds a libuv
+   * threadpool thread.
    */
-  pullFrom(sinkName: string, onBuffer: (buf: Buffer) => void): void {
+  pullFrom(sinkName: string, onBuffer: (buf: Buffer, caps: Record<string, unknown>) => void): void {
+    if (!this.started) throw new Error("start the pipeline before pulling from it");
     const sink = this.element(sinkName);
     if (typeof sink.pull !== "function") throw new TypeError(`${sinkName} is not an appsink`);
     const pull = sink.pull.bind(sink);
-    const next = (buf: Buffer | undefined) => {
+    const next = (buf: Buffer | undefined, caps?: Record<string, unknown>) => {
       if (this._closed || !buf) return;
       try {
-        onBuffer(buf);
+        onBuffer(buf, caps ?? {});
       } catch (err) {
         this.events.onError?.(`appsink ${sinkName} consumer threw: ${(err as Error).message}`);
       }
@@ -85,6 +90,15 @@ export class GstPipeline {
     this.pipeline.forceKeyUnit(elementName, 1);
   }
 
+  /**
+   * Sets a property of the named element. Elements read most properties when
+   * they handle the next buffer, so set it before pushing the buffer it is for.
+   */
+  setProperty(elementName: string, property: string, value: string | number | boolean): void {
+    if (this._closed) throw new Error("pipeline is closed");
+    this.element(elementName)[property] = value;
+  }
+
   /** Stops the pipeline; idempotent. */
   close(): void {
     if (this._closed) return;
@@ -92,9 +106,14 @@ export class GstPipeline {
     this.pipeline.stop();
   }
 
+  // findChild() wraps the element anew and takes a GStreamer reference each
+  // call; per-buffer pushes would pile them up, so each name is looked up once.
   private element(name: string): GstElement {
-    const el = this.pipeline.findChild(name);
+    let el = this.elements.get(name);
+    if (el) return el;
+    el = this.pipeline.findChild(name) ?? undefined;
     if (!el) throw new TypeError(`pipeline has no element named ${name}`);
+    this.elements.set(name, el);
     return el;
   }
 }

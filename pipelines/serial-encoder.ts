@@ -1,0 +1,78 @@
+import { GstPipeline } from "./pipeline.js";
+
+interface Job {
+  input: Buffer;
+  /** Runs just before the input is pushed: per-picture settings go here. */
+  before?: () => void;
+  resolve(out: Buffer): void;
+  reject(err: Error): void;
+}
+
+/**
+ * Runs a pipeline that turns each pushed buffer into exactly one output
+ * buffer (an appsrc → encoder → appsink chain), as promises. One picture is
+ * in flight at a time, so a property set for a picture (quality, a forced
+ * keyframe) cannot reach an earlier one still queued in the pipeline.
+ */
+export class SerialEncoder {
+  private readonly pipeline: GstPipeline;
+  private readonly jobs: Job[] = [];
+  private closeError: Error | undefined;
+
+  constructor(
+    description: string,
+    private readonly srcName: string,
+    sinkName: string,
+  ) {
+    this.pipeline = new GstPipeline(description, { onError: (message) => this.fail(new Error(message)) });
+    this.pipeline.start();
+    this.pipeline.pullFrom(sinkName, (buf) => this.onOutput(buf));
+  }
+
+  /** The pipeline, for setting element properties inside a job's `before`. */
+  get gst(): GstPipeline {
+    return this.pipeline;
+  }
+
+  get closed(): boolean {
+    return this.closeError !== undefined;
+  }
+
+  /** Encodes one picture; rejects if the encoder is or becomes closed. */
+  encode(input: Buffer, before?: () => void): Promise<Buffer> {
+    if (this.closeError) return Promise.reject(this.closeError);
+    return new Promise((resolve, reject) => {
+      this.jobs.push({ input, before, resolve, reject });
+      if (this.jobs.length === 1) this.pushHead();
+    });
+  }
+
+  /** Stops the pipeline and rejects pending pictures; idempotent. */
+  close(): void {
+    this.fail(new Error("encoder is closed"));
+  }
+
+  private pushHead(): void {
+    const job = this.jobs[0];
+    try {
+      job.before?.();
+      this.pipeline.pushTo(this.srcName, job.input);
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private onOutput(buf: Buffer): void {
+    const job = this.jobs.shift();
+    if (!job) return;
+    job.resolve(buf);
+    if (this.jobs.length) this.pushHead();
+  }
+
+  private fail(err: Error): void {
+    if (this.closeError) return;
+    this.closeError = err;
+    this.pipeline.close();
+    for (const job of this.jobs.splice(0)) job.reject(err);
+  }
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { JpegStripeEncoder } from "./jpeg-stripe-encoder.js";
+import { GstPipeline } from "./pipeline.js";
+import { annexBNalTypes, X264StripeEncoder } from "./x264-stripe-encoder.js";
+
+/** A packed I420 stripe with a diagonal luma pattern shifted by `phase`. */
+function stripe(width: number, height: number, phase = 0): Buffer {
+  const data = Buffer.alloc((width * height * 3) / 2, 128);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = (x * 3 + y * 5 + phase) & 0xff;
+  return data;
+}
+
+/** Decodes a JPEG with jpegdec and returns the picture's size from its caps. */
+function jpegCaps(jpeg: Buffer): Promise<{ width: number; height: number }> {
+  const dec = new GstPipeline(`appsrc name=in caps=image/jpeg ! jpegdec ! appsink name=out sync=false`);
+  return new Promise<{ width: number; height: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("jpegdec produced nothing")), 5000);
+    dec.start();
+    dec.pullFrom("out", (_buf, caps) => {
+      clearTimeout(timer);
+      resolve({ width: caps.width as number, height: caps.height as number });
+    });
+    dec.pushTo("in", jpeg);
+  }).finally(() => dec.close());
+}
+
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
+describe("JpegStripeEncoder", () => {
+  const jpeg = new JpegStripeEncoder();
+  after(() => jpeg.close());
+
+  test("encodes a stripe to one JPEG that decodes back to the stripe's size", async () => {
+    const out = await jpeg.encode({ data: stripe(1280, 64), width: 1280, height: 64 }, 40);
+    assert.deepEqual([...out.subarray(0, 2)], [0xff, 0xd8]);
+    assert.deepEqual([...out.subarray(-2)], [0xff, 0xd9]);
+    assert.deepEqual(await jpegCaps(out), { width: 1280, height: 64 });
+  });
+
+  test("quality changes per stripe on one pipeline; sizes share a pipeline each", async () => {
+    const s = { data: stripe(1280, 64), width: 1280, height: 64 };
+    const [low, high, lowAgain] = await Promise.all([jpeg.encode(s, 40), jpeg.encode(s, 90), jpeg.encode(s, 40)]);
+    assert.ok(high.length > low.length * 1.3, `q90 ${high.length} B vs q40 ${low.length} B`);
+    assert.deepEqual(lowAgain, low);
+    const last = await jpeg.encode({ data: stripe(1280, 16), width: 1280, height: 16 }, 40);
+    assert.deepEqual(await jpegCaps(last), { width: 1280, height: 16 });
+    // A width whose chroma rows GStreamer pads (50 → 52 bytes).
+    assert.deepEqual(await jpegCaps(await jpeg.encode({ data: stripe(100, 64), width: 100, height: 64 }, 60)), { width: 100, height: 64 });
+  });
+
+  test("a 1280×64 stripe encodes in a few milliseconds", async (t) => {
+    const times: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 30; i++) {
+      const s = { data: stripe(1280, 64, i), width: 1280, height: 64 };
+      const start = performance.now();
+      bytes = (await jpeg.encode(s, 40)).length;
+      times.push(performance.now() - start);
+    }
+    t.diagnostic(`JPEG q40 1280x64: median ${median(times).toFixed(2)} ms, ${bytes} B`);
+    assert.ok(median(times) < 10);
+  });
+
+  test("refuses bad quality, wrong sizes, and work after close", async () => {
+    const s = { data: stripe(64, 16), width: 64, height: 16 };
+    await assert.rejects(jpeg.encode(s, 0), /quality must be an integer in 1\.\.100/);
+    await assert.rejects(jpeg.encode({ ...s, height: 32 }, 40), /64x32 stripe has 3072 bytes, got 1536/);
+    const closed = new JpegStripeEncoder();
+    closed.close();
+    await assert.rejects(closed.encode(s, 40), /closed/);
+  });
+});
+
+describe("X264StripeEncoder", () => {
+  test("the first picture is SPS + PPS + IDR in Annex-B; later ones are deltas until an IDR is asked for", async (t) => {
+    const enc = new X264StripeEncoder({ width: 1280, height: 64 });
+    try {
+      const first = await enc.encode(stripe(1280, 64));
+      assert.deepEqual([...first.annexB.subarray(0, 4)], [0, 0, 0, 1]);
+      const types = annexBNalTypes(first.annexB);
+      assert.ok(types.includes(7) && types.includes(8) && types.includes(5), `NAL types ${types}`);
+      assert.ok(types.indexOf(7) < types.indexOf(5));
+      assert.equal(first.idr, true);
+      const times: number[] = [];
+      const idrs: number[] = [];
+      for (let i = 1; i <= 30; i++) {
+        const start = performance.now();
+        const p = await enc.encode(stripe(1280, 64, i * 2), { idr: i === 10 || i === 11 });
+        times.push(performance.now() - start);
+        if (p.idr) idrs.push(i);
+        assert.equal(annexBNalTypes(p.annexB).includes(7), p.idr, `picture ${i}: SPS with every IDR only`);
+      }
+      assert.deepEqual(idrs, [10, 11]);
+      t.diagnostic(`x264 1280x64: median ${median(times).toFixed(2)} ms per picture`);
+    } finally {
+      enc.close();
+    }
+  });
+
+  test("bitrate mode, a padded width, and closing rejects pending pictures", async () => {
+    const enc = new X264StripeEncoder({ width: 100, height: 16, bitrateKbps: 200 });
+    const first = await enc.encode(stripe(100, 16));
+    assert.equal(first.idr, true);
+    await assert.rejects(enc.encode(Buffer.alloc(10)), /100x16 stripe has 2400 bytes, got 10/);
+    const pending = [enc.encode(stripe(100, 16, 1)), enc.encode(stripe(100, 16, 2)), enc.encode(stripe(100, 16, 3))];
+    enc.close();
+    const settled = await Promise.allSettled(pending);
+    assert.ok(settled.some((s) => s.status === "rejected" && /closed/.test(String(s.reason))));
+    assert.equal(enc.closed, true);
+  });
+});
