@@ -23,7 +23,7 @@ export interface ViewerView {
   deviceId: string | null;
   connectionState: string | null;
   timeline: { watchSentAt: number | null; offerAt: number | null; connectedAt: number | null; offers: number } | null;
-  stats: { fps: number | null; videoCodec: string | null; width: number | null } | null;
+  stats: { fps: number | null; videoCodec: string | null; width: number | null; transport: string } | null;
 }
 
 /** The slice of the device page's `window.tessera` the tests read (see web/src/device.ts). */

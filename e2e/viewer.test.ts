@@ -1,7 +1,7 @@
 /** The viewer against the server's built-in test device (GStreamer VP8 + Opus, no WebRTC hop upstream). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { framesAdvance, probe, useEnv, viewerState, waitFor, withPages } from "./harness.js";
+import { framesAdvance, probe, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
 
 const env = useEnv();
 
@@ -24,6 +24,8 @@ test("the built-in test device plays in the viewer at /?device=test", { timeout:
       return s && s.videoCodec && s.fps ? s : undefined;
     });
     assert.equal(stats.videoCodec, "video/VP8");
+    assert.equal(stats.transport, "webrtc");
+    assert.match((await page.textContent("#stats")) ?? "", /WebRTC · host/, "the overlay names the transport");
     // The device list shows the test device online.
     await page.waitForSelector('#devices button[data-device-id="test"][data-online="true"]', { timeout: 5000 });
   }),
@@ -50,5 +52,28 @@ test("a second viewer joining late shows a picture within 1 s of its connection"
     assert.ok(fromConnected < 1000, `first frame ${fromConnected.toFixed(0)} ms after the connection came up (limit 1000)`);
     // Both keep playing.
     await Promise.all([framesAdvance(late, 30), framesAdvance(first, 30)]);
+  }),
+);
+
+test("watching moves the relay's metrics: viewers, packets and bytes out, forward latency", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const server = env().server;
+    const before = {
+      packets: await readMetric(server, "tessera_rtp_packets_total", { direction: "out", kind: "video" }),
+      bytes: await readMetric(server, "tessera_rtp_payload_bytes_total", { direction: "out" }),
+      latency: await readMetric(server, "tessera_forward_latency_seconds_count"),
+    };
+    const page = await pages.viewer("test");
+    await framesAdvance(page, 60, 10_000);
+    assert.ok((await readMetric(server, "tessera_viewers", { transport: "webrtc" })) >= 1, "the viewer is counted as webrtc");
+    const after = {
+      packets: await readMetric(server, "tessera_rtp_packets_total", { direction: "out", kind: "video" }),
+      bytes: await readMetric(server, "tessera_rtp_payload_bytes_total", { direction: "out" }),
+      latency: await readMetric(server, "tessera_forward_latency_seconds_count"),
+    };
+    t.diagnostic(`over two seconds of video: ${after.packets - before.packets} packets, ${after.bytes - before.bytes} bytes out`);
+    assert.ok(after.packets - before.packets >= 60, "at least a packet per frame went out");
+    assert.ok(after.bytes - before.bytes > 10_000, "bytes out moved");
+    assert.ok(after.latency - before.latency >= after.packets - before.packets, "every forwarded packet's latency was observed");
   }),
 );

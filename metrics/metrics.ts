@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { runningPipelines } from "../pipelines/pipeline.js";
+import { SystemSampler } from "./system.js";
 
 /** Prometheus metric types, as `# TYPE` lines name them. */
 export type MetricType = "counter" | "gauge" | "histogram";
@@ -55,6 +57,9 @@ export const METRIC_NAMES: readonly MetricName[] = Object.freeze(Object.keys(MET
  */
 const MISNAMED_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
 
+/** How a viewer receives media. */
+export type ViewerTransport = "webrtc" | "ws_jpeg" | "ws_h264";
+
 /** Buckets for forward latency inside the relay, seconds (50 µs … 100 ms). */
 const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
 
@@ -65,12 +70,22 @@ const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** Host CPU, memory and GPU figures; sampling starts with startSystemSampling(). */
+  private readonly system: SystemSampler;
   private readonly devicesOnline: Gauge;
   private readonly viewers: Gauge<"transport">;
   private readonly rtpPackets: Counter<"direction" | "kind">;
   private readonly rtpBytes: Counter<"direction" | "kind">;
   private readonly forwardLatency: Histogram;
-  private readonly keyframeRequests: Counter<"direction">;
+  private readonly keyframeRequests: Counter<"direction" | "type">;
+  private readonly retransmissions: Counter;
+  private readonly packetsLostTotal: Counter<"reporter">;
+  private readonly fallbackFrames: Counter<"codec">;
+  private readonly fallbackStripes: Counter<"codec">;
+  private readonly fallbackBytes: Counter<"codec">;
+  private readonly paintOvers: Counter;
+  private readonly backpressurePauses: Counter<"reason">;
+  private readonly authFailures: Counter<"reason">;
   private readonly nacks: Counter;
   private readonly signalingErrors: Counter<"code">;
   private readonly signalingMessages: Counter<"type">;
@@ -86,6 +101,7 @@ export class Metrics {
       collectDefaultMetrics({ register: r, prefix: "tessera_" });
       for (const name of MISNAMED_DEFAULTS) r.removeSingleMetric(`tessera_${name}`);
     }
+    this.system = new SystemSampler(r);
     this.devicesOnline = new Gauge({ name: "tessera_devices_online", help: "Devices currently publishing", registers: [r] });
     this.viewers = new Gauge({ name: "tessera_viewers", help: "Connected viewer subscriptions", labelNames: ["transport"], registers: [r] });
     this.rtpPackets = new Counter({
@@ -108,10 +124,37 @@ export class Metrics {
     });
     this.keyframeRequests = new Counter({
       name: "tessera_keyframe_requests_total",
-      help: "Keyframe requests: received from viewers, sent to devices",
-      labelNames: ["direction"],
+      help: "Keyframe requests (PLI or FIR): received from viewers, sent to devices",
+      labelNames: ["direction", "type"],
       registers: [r],
     });
+    this.retransmissions = new Counter({ name: "tessera_retransmissions_sent_total", help: "Packets resent to viewers from the send cache in answer to NACKs", registers: [r] });
+    this.packetsLostTotal = new Counter({
+      name: "tessera_rtp_packets_lost_total",
+      help: "RTP packets lost: towards viewers (their receiver reports) or from devices (seen by the server)",
+      labelNames: ["reporter"],
+      registers: [r],
+    });
+    this.fallbackFrames = new Counter({ name: "tessera_fallback_frames_total", help: "Frames sent to WebSocket fallback viewers, by codec", labelNames: ["codec"], registers: [r] });
+    this.fallbackStripes = new Counter({ name: "tessera_fallback_stripes_total", help: "Stripes sent to WebSocket fallback viewers, by codec", labelNames: ["codec"], registers: [r] });
+    this.fallbackBytes = new Counter({ name: "tessera_fallback_bytes_total", help: "Bytes of stripe messages sent to fallback viewers, by codec", labelNames: ["codec"], registers: [r] });
+    this.paintOvers = new Counter({ name: "tessera_fallback_paint_overs_total", help: "Static JPEG stripes re-sent at high quality", registers: [r] });
+    this.backpressurePauses = new Counter({
+      name: "tessera_fallback_backpressure_pauses_total",
+      help: "Times a fallback viewer was paused because it fell behind, by reason",
+      labelNames: ["reason"],
+      registers: [r],
+    });
+    new Gauge({
+      name: "tessera_pipelines_active",
+      help: "GStreamer pipelines running in this process, by kind",
+      labelNames: ["kind"],
+      registers: [r],
+      collect() {
+        for (const [kind, n] of runningPipelines()) this.set({ kind }, n);
+      },
+    });
+    this.authFailures = new Counter({ name: "tessera_auth_failures_total", help: "Refused credentials, by reason", labelNames: ["reason"], registers: [r] });
     this.inputLines = new Counter({
       name: "tessera_input_lines_total",
       help: "Input lines from viewers: forwarded to the device, or dropped by reason",
@@ -132,6 +175,7 @@ export class Metrics {
       outBytes: this.rtpBytes.labels({ direction: "out", kind }),
     });
     this.perKind = { video: bind("video"), audio: bind("audio") };
+    for (const transport of ["webrtc", "ws_jpeg", "ws_h264"] as const) this.viewers.set({ transport }, 0);
     this.nacks = new Counter({ name: "tessera_nacks_received_total", help: "Packets NACKed by viewers", registers: [r] });
     this.signalingErrors = new Counter({
       name: "tessera_signaling_errors_total",
@@ -150,10 +194,10 @@ export class Metrics {
   setDevicesOnline(n: number): void {
     this.devicesOnline.set(n);
   }
-  viewerConnected(transport: "webrtc"): void {
+  viewerConnected(transport: ViewerTransport): void {
     this.viewers.inc({ transport });
   }
-  viewerDisconnected(transport: "webrtc"): void {
+  viewerDisconnected(transport: ViewerTransport): void {
     this.viewers.dec({ transport });
   }
   packetIn(kind: "video" | "audio", bytes: number): void {
@@ -167,11 +211,30 @@ export class Metrics {
     c.outBytes.inc(bytes);
     this.forwardLatency.observe(latencyMs / 1000);
   }
-  keyframeRequestFromViewer(): void {
-    this.keyframeRequests.inc({ direction: "received" });
+  keyframeRequestFromViewer(type: "pli" | "fir"): void {
+    this.keyframeRequests.inc({ direction: "received", type });
   }
   keyframeRequestToDevice(): void {
-    this.keyframeRequests.inc({ direction: "sent" });
+    this.keyframeRequests.inc({ direction: "sent", type: "pli" });
+  }
+  retransmitted(count: number): void {
+    this.retransmissions.inc(count);
+  }
+  packetsLost(reporter: "viewer" | "device", count: number): void {
+    this.packetsLostTotal.inc({ reporter }, count);
+  }
+  /** One frame's stripes went to a fallback viewer. */
+  fallbackFrame(codec: "jpeg" | "h264", stripes: number, bytes: number, paintOvers: number): void {
+    this.fallbackFrames.inc({ codec });
+    this.fallbackStripes.inc({ codec }, stripes);
+    this.fallbackBytes.inc({ codec }, bytes);
+    if (paintOvers > 0) this.paintOvers.inc(paintOvers);
+  }
+  fallbackPaused(reason: string): void {
+    this.backpressurePauses.inc({ reason });
+  }
+  authFailure(reason: string): void {
+    this.authFailures.inc({ reason });
   }
   nackReceived(count: number): void {
     this.nacks.inc(count);
@@ -193,6 +256,17 @@ export class Metrics {
   }
   signalingMessage(type: string): void {
     this.signalingMessages.inc({ type });
+  }
+
+  /** Starts reading host figures in the background; `onError` hears about failed reads. */
+  startSystemSampling(onError?: (err: unknown) => void): void {
+    if (onError) this.system.onError = onError;
+    this.system.start();
+  }
+
+  /** Stops background sampling. */
+  close(): void {
+    this.system.stop();
   }
 
   /** The Prometheus text exposition. */

@@ -35,7 +35,7 @@ export class JpegStripeEncoder {
     const key = `${width}x${height}`;
     let entry = this.bySize.get(key);
     if (!entry || entry.encoder.closed) {
-      entry = { encoder: new SerialEncoder(jpegStripeDescription(width, height, quality), E.src, E.sink), quality };
+      entry = { encoder: new SerialEncoder(jpegStripeDescription(width, height, quality), E.src, E.sink, "jpeg_encode"), quality };
       this.bySize.set(key, entry);
     }
     const e = entry;

@@ -9,6 +9,15 @@ const gstreamer = createRequire(import.meta.url)("gstreamer-superficial") as typ
 export interface PipelineEvents {
   /** A bus error or unexpected end of stream; the pipeline is closed after it. */
   onError?: (message: string) => void;
+  /** What the pipeline does, for runningPipelines() (e.g. "decode"). */
+  kind?: string;
+}
+
+const running = new Map<string, number>();
+
+/** Pipelines started and not yet closed in this process, by kind. */
+export function runningPipelines(): ReadonlyMap<string, number> {
+  return running;
 }
 
 /**
@@ -38,6 +47,8 @@ export class GstPipeline {
     if (this._closed) throw new Error("pipeline is closed");
     if (this.started) return;
     this.started = true;
+    const kind = this.events.kind ?? "other";
+    running.set(kind, (running.get(kind) ?? 0) + 1);
     this.pipeline.play();
     this.pipeline.pollBus((msg) => {
       if (this._closed) return;
@@ -103,6 +114,10 @@ export class GstPipeline {
   close(): void {
     if (this._closed) return;
     this._closed = true;
+    if (this.started) {
+      const kind = this.events.kind ?? "other";
+      running.set(kind, (running.get(kind) ?? 1) - 1);
+    }
     this.pipeline.stop();
   }
 

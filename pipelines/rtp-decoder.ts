@@ -23,7 +23,7 @@ export class RtpDecoder {
     onPicture: (picture: I420Picture) => void,
     options: RtpDecoderOptions = {},
   ) {
-    this.pipeline = new GstPipeline(rtpDecodeDescription(codec, options.payloadType), { onError: options.onError });
+    this.pipeline = new GstPipeline(rtpDecodeDescription(codec, options.payloadType), { kind: "decode", onError: options.onError });
     this.pipeline.start();
     this.pipeline.pullFrom(E.sink, (buf, caps) => {
       const { width, height } = caps;

@@ -23,8 +23,9 @@ export class SerialEncoder {
     description: string,
     private readonly srcName: string,
     sinkName: string,
+    kind: "jpeg_encode" | "h264_encode",
   ) {
-    this.pipeline = new GstPipeline(description, { onError: (message) => this.fail(new Error(message)) });
+    this.pipeline = new GstPipeline(description, { kind, onError: (message) => this.fail(new Error(message)) });
     this.pipeline.start();
     this.pipeline.pullFrom(sinkName, (buf) => this.onOutput(buf));
   }

@@ -51,7 +51,7 @@ export class X264StripeEncoder {
       crf: options.crf ?? (options.bitrateKbps === undefined ? d.crf : undefined),
     };
     this.pictureBytes = (o.width * o.height * 3) / 2;
-    this.encoder = new SerialEncoder(x264StripeDescription(o), E.src, E.sink);
+    this.encoder = new SerialEncoder(x264StripeDescription(o), E.src, E.sink, "h264_encode");
   }
 
   get closed(): boolean {

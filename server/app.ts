@@ -83,7 +83,9 @@ function rtcSettings(config: Config, ice: IceProvider): RtcSettings {
 /** Builds the whole server without listening; the entry point (or a test) listens. */
 export function createApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.log ?? createLogger(config.logLevel);
+  const ownMetrics = deps.metrics === undefined;
   const metrics = deps.metrics ?? new Metrics();
+  if (ownMetrics) metrics.startSystemSampling((err) => log.debug("system metrics read failed", { err: String(err) }));
   const registry = new DeviceRegistry(config.controlIdleSeconds * 1000);
   const ice = iceProvider(config, log);
   const ctx: SessionContext = {
@@ -153,6 +155,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       for (const c of connections) c.close(CLOSE_CODES.goingAway, "server shutting down");
       testDevice?.close("server shutting down");
       ice.close();
+      if (ownMetrics) metrics.close();
       for (const d of registry.all()) d.removeAllListeners("online");
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

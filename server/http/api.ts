@@ -68,6 +68,7 @@ export function apiRouter(deps: ApiDeps): Router {
     if (deps.metricsToken) {
       const m = /^Bearer (.+)$/.exec(ctx.get("Authorization"));
       if (!m || !sameSecret(m[1], deps.metricsToken)) {
+        deps.metrics.authFailure(m ? "bad_metrics_token" : "no_metrics_token");
         ctx.status = 401;
         ctx.set("WWW-Authenticate", 'Bearer realm="tessera metrics"');
         ctx.body = { error: { code: "unauthorized", message: "GET /metrics needs Authorization: Bearer <metrics token>" } };

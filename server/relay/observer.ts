@@ -7,10 +7,15 @@ export interface RelayObserver {
   packetIn(kind: "video" | "audio", bytes: number): void;
   /** A packet was written towards a viewer; latencyMs is from relay ingress. */
   packetOut(kind: "video" | "audio", bytes: number, latencyMs: number): void;
+  /** The server asked a device for a keyframe (always a PLI). */
   keyframeRequestToDevice(): void;
-  keyframeRequestFromViewer(): void;
-  /** A viewer NACKed `count` packets; they were answered from the sender's cache. */
+  keyframeRequestFromViewer(type: "pli" | "fir"): void;
+  /** A viewer NACKed `count` packets. */
   nackReceived(count: number): void;
+  /** `count` packets were resent from the sender's cache in answer to NACKs. */
+  retransmitted(count: number): void;
+  /** Packets lost on the way to a viewer (from its receiver reports) or from a device (seen by the server). */
+  packetsLost(reporter: "viewer" | "device", count: number): void;
 }
 
 /** An observer that ignores everything. */
@@ -20,4 +25,6 @@ export const nullObserver: RelayObserver = {
   keyframeRequestToDevice() {},
   keyframeRequestFromViewer() {},
   nackReceived() {},
+  retransmitted() {},
+  packetsLost() {},
 };

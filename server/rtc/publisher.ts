@@ -25,6 +25,9 @@ export interface PublisherEvents {
 
 let nextTrackId = 0;
 
+/** How often the device's inbound loss is read, ms. */
+const LOSS_SAMPLE_MS = 5000;
+
 /**
  * The server side of a device's WebRTC connection: answers the device's
  * offer, receives its tracks and turns each into an UpTrack. werift's
@@ -39,6 +42,9 @@ export class Publisher {
   private _expectedTracks = 0;
   /** The device's receive-only audio (talk-back), when it offered one. */
   private _talkback: DownTrack | undefined;
+  private lossTimer: NodeJS.Timeout | undefined;
+  /** Cumulative packets lost per SSRC, as last reported to the observer. */
+  private readonly lostReported = new Map<number, number>();
 
   constructor(
     private readonly rtc: RtcSettings,
@@ -118,6 +124,7 @@ export class Publisher {
   close(reason = "closed"): void {
     if (this._closed) return;
     this._closed = true;
+    clearInterval(this.lossTimer);
     this.listeners.clear();
     this._talkback?.close();
     for (const t of this.upTracks.values()) t.close();
@@ -159,6 +166,23 @@ export class Publisher {
     });
   }
 
+  /** Reports packets the device's streams lost on the way in, from werift's receiver statistics. */
+  private sampleLoss(pc: RTCPeerConnection): void {
+    for (const t of pc.getTransceivers()) {
+      t.receiver
+        .getStats()
+        .then((report) => {
+          for (const stat of report.values() as Iterable<{ type: string; ssrc?: number; packetsLost?: number }>) {
+            if (stat.type !== "inbound-rtp" || stat.ssrc === undefined || !stat.packetsLost) continue;
+            const before = this.lostReported.get(stat.ssrc) ?? 0;
+            if (stat.packetsLost > before) this.observer.packetsLost("device", stat.packetsLost - before);
+            this.lostReported.set(stat.ssrc, Math.max(before, stat.packetsLost));
+          }
+        })
+        .catch((err: unknown) => this.log.debug("receiver stats failed", { err: errorText(err) }));
+    }
+  }
+
   private createUpTrack(t: RTCRtpTransceiver, track: MediaStreamTrack, payloadType: number): UpTrack | undefined {
     if (this._closed) return undefined;
     const codec = t.codecs.find((c) => c.payloadType === payloadType);
@@ -175,6 +199,11 @@ export class Publisher {
       }
     }, this.observer);
     this.upTracks.set(t.mid ?? up.id, up);
+    if (!this.lossTimer && this.pc) {
+      const pc = this.pc;
+      this.lossTimer = setInterval(() => this.sampleLoss(pc), LOSS_SAMPLE_MS);
+      this.lossTimer.unref();
+    }
     this.log.info("device track", { kind, codec: up.codec.mimeType });
     this.events.onTrack(up);
     return up;

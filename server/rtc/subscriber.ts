@@ -11,6 +11,12 @@ import { errorText } from "./errors.js";
 import { senderSink } from "./sender-sink.js";
 import { localSdpForClients, looksLikeSdp } from "./sdp.js";
 
+/** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
+const RTCP_SR = 200;
+const RTCP_RR = 201;
+const RTCP_PSFB = 206;
+const FIR_FMT = 4;
+
 /** What a Subscriber tells its owner. */
 export interface SubscriberEvents {
   onConnectionState(state: string): void;
@@ -56,17 +62,32 @@ export class Subscriber {
       const sender = transceiver.sender;
       const down = new DownTrack(codec, senderSink(sender, codec.kind, this.observer, this.log));
       this.listeners.on(sender.onPictureLossIndication, () => {
-        this.observer.keyframeRequestFromViewer();
+        this.observer.keyframeRequestFromViewer("pli");
         down.requestKeyframe();
       });
+      let lostReported = 0;
       this.listeners.on(sender.onRtcp, (rtcp) => {
         // FIR is not surfaced by werift as an event; treat it like PLI.
-        if (rtcp.type === 206 && (rtcp as { feedback?: { count?: number } }).feedback?.count === 4) {
-          this.observer.keyframeRequestFromViewer();
+        if (rtcp.type === RTCP_PSFB && (rtcp as { feedback?: { count?: number } }).feedback?.count === FIR_FMT) {
+          this.observer.keyframeRequestFromViewer("fir");
           down.requestKeyframe();
         }
+        if (rtcp.type === RTCP_SR || rtcp.type === RTCP_RR) {
+          const report = (rtcp as { reports?: Array<{ ssrc: number; packetsLost: number }> }).reports?.find((r) => r.ssrc === sender.ssrc);
+          if (report && report.packetsLost > lostReported) {
+            this.observer.packetsLost("viewer", report.packetsLost - lostReported);
+            lostReported = report.packetsLost;
+          }
+        }
       });
-      this.listeners.on(sender.onGenericNack, (nack) => this.observer.nackReceived(nack.lost.length));
+      let resent = 0;
+      this.listeners.on(sender.onGenericNack, (nack) => {
+        this.observer.nackReceived(nack.lost.length);
+        // werift resends what its cache holds before it emits the event; its count is not in its typings.
+        const total = (sender as unknown as { retransmittedPacketsSent: number }).retransmittedPacketsSent ?? 0;
+        if (total > resent) this.observer.retransmitted(total - resent);
+        resent = total;
+      });
       this.downTracks.push(down);
     }
     // The viewer's microphone arrives on the last audio section, the only one the server receives.

@@ -25,6 +25,7 @@ export class TestDevice implements DevicePublisher {
   ) {
     const o = { ...TEST_SOURCE_DEFAULTS, ...options };
     this.pipeline = new GstPipeline(testSourceDescription(o), {
+      kind: "test_source",
       onError: (message) => {
         this.log.error("test device pipeline stopped", { message });
         this.close("pipeline error");

@@ -15,6 +15,7 @@
  *   `#led-1`, `#led-2`, `#battery`, `#clipboard-text`, `#send-clipboard`.
  */
 import type { DeviceKind, DeviceMessage, ErrorMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
+import { RtcConfigSource } from "./rtc-config.js";
 import { DemoStateControls } from "./demo-state.js";
 import { DeviceInputPanel } from "./device-input.js";
 import { byId } from "./dom.js";
@@ -166,12 +167,13 @@ async function publish(source: Source): Promise<void> {
   // The user ending a screen share (browser UI) ends publishing.
   for (const t of media.getVideoTracks()) t.addEventListener("ended", () => stream === media && stop());
   const kind: DeviceKind = source;
+  const ice = new RtcConfigSource();
   const pub = new Publisher(media, (m) => signaling?.send(m) ?? false, {
     connectionState: setConnection,
     error: showError,
     input: (c) => panel.setChannel(c),
     talkback: setTalkback,
-  });
+  }, ice);
   publisher = pub;
   frameSize = new SentFrameSize(() => pub.pc, media.getVideoTracks()[0], (size) => panel.setSize(size));
   setState("connecting");
@@ -181,7 +183,8 @@ async function publish(source: Source): Promise<void> {
     {
       welcome: (msg: Welcome) => {
         setState("connecting");
-        pub.start(msg.iceServers);
+        ice.seed(msg.iceServers, msg.iceTtl);
+        pub.start();
       },
       message: (msg: Exclude<ServerMessage, Welcome>) => {
         if (msg.type === "answer" || msg.type === "candidate" || msg.type === "error") pub.handle(msg);

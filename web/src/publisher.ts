@@ -1,4 +1,5 @@
 import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
+import type { RtcConfigSource } from "./rtc-config.js";
 import { candidateJson, supervise, trickle } from "./peer-connection.js";
 
 /** What a Publisher tells the device page. */
@@ -41,7 +42,6 @@ export class Publisher {
   /** Offers sent so far (tests read this to see reconnects). */
   offers = 0;
   private _pc: RTCPeerConnection | undefined;
-  private iceServers: RTCIceServer[] = [];
   private restarts = 0;
   private restartTimer: number | undefined;
   private _closed = false;
@@ -50,6 +50,7 @@ export class Publisher {
     private readonly stream: MediaStream,
     private readonly send: (msg: ClientMessage) => boolean,
     private readonly events: PublisherEvents,
+    private readonly ice: RtcConfigSource,
   ) {}
 
   get pc(): RTCPeerConnection | undefined {
@@ -57,9 +58,8 @@ export class Publisher {
   }
 
   /** (Re)creates the connection and sends an offer; call after every welcome. */
-  start(iceServers: RTCIceServer[]): void {
+  start(): void {
     if (this._closed) return;
-    this.iceServers = iceServers;
     clearTimeout(this.restartTimer);
     this.offer().catch((err: unknown) => {
       this.events.error({ code: "internal", message: `could not create an offer: ${err instanceof Error ? err.message : String(err)}` });
@@ -102,8 +102,10 @@ export class Publisher {
   }
 
   private async offer(): Promise<void> {
+    const config = await this.ice.get();
+    if (this._closed) return;
     this.dropPc();
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection(config);
     this._pc = pc;
     for (const track of this.stream.getTracks()) {
       const t = pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
@@ -138,7 +140,7 @@ export class Publisher {
     if (this._closed) return;
     clearTimeout(this.restartTimer);
     const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** this.restarts++);
-    this.restartTimer = window.setTimeout(() => this.start(this.iceServers), delay);
+    this.restartTimer = window.setTimeout(() => this.start(), delay);
   }
 
   private dropPc(): void {

@@ -20,6 +20,7 @@
  *   performance.now() milestones.
  */
 import type { DeviceInfo, DeviceMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
+import { RtcConfigSource } from "./rtc-config.js";
 import { Controller } from "./control.js";
 import { byId } from "./dom.js";
 import { DeviceList } from "./device-list.js";
@@ -62,17 +63,17 @@ const player = new PlayerView();
 const list = new DeviceList(byId("devices"), (id) => select(id, true));
 const status = byId("signaling-state");
 const control = new Controller(player.video, (m) => signaling.send(m));
-let iceServers: RTCIceServer[] = [];
+const ice = new RtcConfigSource();
 let watch: Watch | undefined;
 let peerId: string | undefined;
 
 const signaling = new SignalingClient(signalingUrl(), () => ({ type: "hello", role: "viewer", protocol: PROTOCOL }), {
   welcome(msg: Welcome) {
-    iceServers = msg.iceServers;
+    ice.seed(msg.iceServers, msg.iceTtl);
     peerId = msg.peerId;
     control.setPeerId(msg.peerId);
     showDevices(msg.devices ?? []);
-    watch?.start(iceServers);
+    watch?.start();
   },
   message: route,
   state(state, detail) {
@@ -115,7 +116,7 @@ function showDevices(devices: DeviceInfo[]): void {
   const current = watch && devices.find((d) => d.id === watch?.deviceId);
   if (!watch || !current) return;
   player.rename(current.name);
-  if (watch.lastError === "not_found") watch.start(iceServers);
+  if (watch.lastError === "not_found") watch.start();
 }
 
 /** Switches the player to `deviceId` (or to nothing). */
@@ -137,8 +138,8 @@ function select(deviceId: string | undefined, push: boolean): void {
     error: (e) => player.setError(e),
     input: (c) => control.setChannel(c),
     talkSender: (s) => control.setTalkSender(s),
-  });
-  if (signaling.state === "open") watch.start(iceServers);
+  }, ice);
+  if (signaling.state === "open") watch.start();
 }
 
 const hooks: ViewerHooks = {

@@ -1,4 +1,5 @@
 import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
+import type { RtcConfigSource } from "./rtc-config.js";
 import { candidateJson, supervise, trickle } from "./peer-connection.js";
 import { talkMid } from "./sdp.js";
 import { StatsSampler, type StatsSample } from "./stats.js";
@@ -52,7 +53,6 @@ export class Watch {
   private sampler: StatsSampler | undefined;
   private _stats: StatsSample | undefined;
   private _lastError: ErrorMessage["code"] | undefined;
-  private iceServers: RTCIceServer[] = [];
   private chain: Promise<void> = Promise.resolve();
   private retryTimer: number | undefined;
   private failures = 0;
@@ -62,6 +62,7 @@ export class Watch {
     readonly deviceId: string,
     private readonly send: (msg: ClientMessage) => boolean,
     private readonly events: WatchEvents,
+    private readonly ice: RtcConfigSource,
   ) {}
 
   get pc(): RTCPeerConnection | undefined {
@@ -78,9 +79,8 @@ export class Watch {
   }
 
   /** Sends `watch`; called after every welcome, since a new socket is a new server session. */
-  start(iceServers: RTCIceServer[]): void {
+  start(): void {
     if (this._closed) return;
-    this.iceServers = iceServers;
     clearTimeout(this.retryTimer);
     if (this.send({ type: "watch", deviceId: this.deviceId })) this.timeline.watchSentAt = performance.now();
   }
@@ -129,10 +129,10 @@ export class Watch {
 
   private async answer(sdp: string, offerId: number): Promise<void> {
     if (this._closed) return;
+    const config = await this.ice.get();
+    if (this._closed) return;
     this.dropPc();
-    // ?relay=1 forces media through TURN (for users behind strict NATs, and for tests).
-    const relay = new URLSearchParams(location.search).get("relay") === "1";
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: relay ? "relay" : "all" });
+    const pc = new RTCPeerConnection(config);
     this._pc = pc;
     this.timeline.connectedAt = null;
     this._lastError = undefined;
@@ -190,7 +190,7 @@ export class Watch {
   private rewatchSoon(): void {
     clearTimeout(this.retryTimer);
     const delay = Math.min(REWATCH_MAX_MS, REWATCH_MIN_MS * 2 ** this.failures++);
-    this.retryTimer = window.setTimeout(() => this.start(this.iceServers), delay);
+    this.retryTimer = window.setTimeout(() => this.start(), delay);
   }
 
   private localError(err: unknown): void {

@@ -1,0 +1,30 @@
+/** Unit tests of web/src/stats.ts (see e2e/coords.test.ts for why they live in e2e/). */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { statsRows, summarize } from "../web/src/stats-summary.js";
+
+const report = (bytes: number, frames: number, candidateType: string) => [
+  { id: "T", type: "transport", selectedCandidatePairId: "P" },
+  { id: "P", type: "candidate-pair", localCandidateId: "L", currentRoundTripTime: 0.012, nominated: true, state: "succeeded" },
+  { id: "L", type: "local-candidate", candidateType },
+  { id: "V", type: "inbound-rtp", kind: "video", bytesReceived: bytes, framesDecoded: frames, packetsLost: 3, codecId: "C", frameWidth: 1280, frameHeight: 720 },
+  { id: "C", type: "codec", mimeType: "video/VP8" },
+];
+
+describe("summarize", () => {
+  test("rates are deltas over the interval; the route is the selected pair's local candidate type", () => {
+    const first = summarize(report(0, 0, "relay"), undefined, 1000);
+    assert.equal(first.videoKbps, null, "no rate without a previous sample");
+    const s = summarize(report(125_000, 30, "relay"), first, 2000);
+    assert.equal(s.videoKbps, 1000);
+    assert.equal(s.fps, 30);
+    assert.equal(s.rttMs, 12);
+    assert.equal(s.transport, "webrtc");
+    assert.equal(s.route, "relay");
+    const rows = Object.fromEntries(statsRows(s));
+    assert.equal(rows.via, "WebRTC · relay");
+    assert.equal(rows.video, "1000 kb/s");
+    assert.equal(rows.size, "1280×720");
+    assert.equal(rows.lost, "3");
+  });
+});
