@@ -35,7 +35,7 @@ const child = spawn(
     "--test-reporter=spec",
     ...files,
   ],
-  { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "32" } },
+  { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "128" } },
 );
 let tail = "";
 child.stdout.on("data", (chunk) => {

@@ -9,6 +9,9 @@ import { IceProvider } from "../turn/ice-provider.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./config.js";
 import { DeviceRegistry } from "./devices/registry.js";
+import { FallbackHub } from "./fallback/hub.js";
+import { SOURCE_DEFAULTS } from "./fallback/source.js";
+import { FallbackViewer } from "./fallback/viewer.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
 import { createLogger, type Logger } from "./log.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
@@ -120,6 +123,17 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });
   const connections = new Set<SignalingConnection>();
+  const fallback = new FallbackHub(SOURCE_DEFAULTS, log.child("fallback"));
+  const fallbackViewers = new Set<FallbackViewer>();
+  const fallbackDeps = {
+    metrics,
+    log,
+    inputRate: config.inputRate,
+    authenticate: async () => ({ account: LOCAL_ACCOUNT }),
+    findDevice: (account: string, id: string) => registry.get(account, id),
+    acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: "jpeg" | "h264") => fallback.acquire(device, codec),
+    release: (source: Parameters<FallbackHub["release"]>[0]) => fallback.release(source),
+  };
   wss.on("connection", (ws) => {
     const conn = new SignalingConnection(ws, ctx, authenticate);
     connections.add(conn);
@@ -142,17 +156,41 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     log,
     callback: () => koa.callback(),
     handleUpgrade(req, socket, head) {
-      const path = new URL(req.url ?? "/", "http://x").pathname;
-      if (closed || path !== "/ws") {
-        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      const url = new URL(req.url ?? "/", "http://x");
+      const stream = /^\/ws\/stream\/([^/]+)$/.exec(url.pathname);
+      if (!closed && url.pathname === "/ws") {
+        wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+      if (!closed && stream) {
+        const codec = url.searchParams.get("codec") ?? "jpeg";
+        let deviceId: string;
+        try {
+          deviceId = decodeURIComponent(stream[1]);
+        } catch {
+          socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          if (codec !== "jpeg" && codec !== "h264") {
+            ws.send(JSON.stringify({ type: "error", code: "bad_request", message: `codec must be jpeg or h264, got '${codec.slice(0, 16)}'` }));
+            ws.close(CLOSE_CODES.protocolError, "bad codec");
+            return;
+          }
+          const viewer = new FallbackViewer(ws, deviceId, codec, fallbackDeps);
+          fallbackViewers.add(viewer);
+          ws.on("close", () => fallbackViewers.delete(viewer));
+        });
+        return;
+      }
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
     },
     async close() {
       if (closed) return;
       closed = true;
       for (const c of connections) c.close(CLOSE_CODES.goingAway, "server shutting down");
+      for (const v of fallbackViewers) v.close(CLOSE_CODES.goingAway, "server shutting down");
+      fallback.close();
       testDevice?.close("server shutting down");
       ice.close();
       if (ownMetrics) metrics.close();

@@ -4,8 +4,11 @@ import { createServer } from "node:http";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
 
-/** Threads the GStreamer bindings need: each pending appsink pull holds one. */
-const MIN_THREADPOOL = 16;
+/**
+ * Threads the GStreamer bindings need: each pending appsink pull holds one
+ * (the test device 2; a fallback stream 3 for JPEG, 9 for H.264).
+ */
+const MIN_THREADPOOL = 64;
 
 async function main(): Promise<void> {
   let config;

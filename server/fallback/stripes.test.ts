@@ -105,6 +105,16 @@ describe("StripeTracker", () => {
     assert.deepEqual(t.update(f).changed, [1, 3]);
   });
 
+  test("with a tolerance, small wobbles (decoded lossy video) count as still, larger changes do not", () => {
+    const t = new StripeTracker({ stripeHeight: 16, tolerance: 16 });
+    const f = labelledFrame(32, 64);
+    t.update(f);
+    const v = f.data[17 * 32 + 5];
+    const wobble = withPixel(f, 5, 17, v + (v > 200 ? -16 : 16));
+    assert.deepEqual(t.update(wobble).changed, [], "16 levels is within the tolerance");
+    assert.deepEqual(t.update(withPixel(f, 5, 17, v > 200 ? v - 17 : v + 17)).changed, [1], "17 levels is a change");
+  });
+
   test("a stripe still for N frames is painted over exactly once, and again after it changes and stills", () => {
     const t = new StripeTracker({ stripeHeight: 16, paintOverFrames: 3 });
     const f = labelledFrame(16, 32);

@@ -44,11 +44,11 @@ function checkFrame(f: I420Frame): void {
 
 /**
  * The stripe height for a frame: 64 rows, or taller (a multiple of 16) so a
- * tall frame has at most MAX_STRIPES stripes.
+ * tall frame has at most `maxStripes` (default MAX_STRIPES) stripes.
  */
-export function chooseStripeHeight(width: number, height: number): number {
+export function chooseStripeHeight(width: number, height: number, maxStripes = MAX_STRIPES): number {
   if (width <= 0 || height <= 0) throw new TypeError(`frame size must be positive, got ${width}x${height}`);
-  const rows = Math.ceil(height / MAX_STRIPES / 16) * 16;
+  const rows = Math.ceil(height / maxStripes / 16) * 16;
   return Math.max(DEFAULT_STRIPE_HEIGHT, rows);
 }
 
@@ -110,6 +110,14 @@ export interface StripeUpdate {
 export interface StripeTrackerOptions {
   /** Rows per stripe; default `chooseStripeHeight` of each frame size. */
   stripeHeight?: number;
+  /** With no fixed height, the most stripes a frame is cut into; default MAX_STRIPES. */
+  maxStripes?: number;
+  /**
+   * Largest per-sample difference still counted as unchanged; default 0
+   * (exact). Decoded lossy video wobbles by a few levels around sharp edges
+   * from frame to frame; a small tolerance keeps such stripes still.
+   */
+  tolerance?: number;
   /** Unchanged frames before a paint-over; default 15. */
   paintOverFrames?: number;
 }
@@ -162,7 +170,7 @@ export class StripeTracker {
     if (w !== this.width || h !== this.height || !this.previous) {
       this.width = w;
       this.height = h;
-      this.rowsPerStripe = this.options.stripeHeight ?? chooseStripeHeight(w, h);
+      this.rowsPerStripe = this.options.stripeHeight ?? chooseStripeHeight(w, h, this.options.maxStripes);
       this.layout = stripeLayout(h, this.rowsPerStripe);
       this.previous = Buffer.allocUnsafe(i420Size(w, h));
       this.still = this.layout.map(() => 0);
@@ -176,7 +184,10 @@ export class StripeTracker {
     const paintOver: number[] = [];
     this.layout.forEach((stripe, i) => {
       const ranges = planeRanges(w, h, stripe);
-      const same = !refresh && ranges.every(([a, b]) => frame.data.subarray(a, b).equals(prev.subarray(a, b)));
+      const tolerance = this.options.tolerance ?? 0;
+      const same =
+        !refresh &&
+        ranges.every(([a, b]) => frame.data.subarray(a, b).equals(prev.subarray(a, b)) || (tolerance > 0 && withinTolerance(frame.data, prev, a, b, tolerance)));
       if (!same) {
         for (const [a, b] of ranges) frame.data.copy(prev, a, a, b);
         this.still[i] = 0;
@@ -187,9 +198,20 @@ export class StripeTracker {
       this.still[i]++;
       if (this.still[i] >= this.paintOverFrames && !this.paintedOver[i]) {
         this.paintedOver[i] = true;
+        // The paint-over shows this picture; later frames are compared with it.
+        for (const [a, b] of ranges) frame.data.copy(prev, a, a, b);
         paintOver.push(i);
       }
     });
     return { stripes: this.layout, changed, paintOver, refresh };
   }
+}
+
+/** True when no sample of `a` and `b` in [start, end) differs by more than `tolerance`. */
+function withinTolerance(a: Buffer, b: Buffer, start: number, end: number, tolerance: number): boolean {
+  for (let i = start; i < end; i++) {
+    const d = a[i] - b[i];
+    if (d > tolerance || d < -tolerance) return false;
+  }
+  return true;
 }

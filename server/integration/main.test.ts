@@ -8,7 +8,7 @@ const MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
 
 /** Runs the entry point; collects its output and exit code. */
 function run(args: string[]) {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, UV_THREADPOOL_SIZE: "16" } });
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, UV_THREADPOOL_SIZE: "128" } });
   const out = { stderr: "", stdout: "", code: undefined as number | null | undefined, child };
   child.stderr.on("data", (d) => (out.stderr += d));
   child.stdout.on("data", (d) => (out.stdout += d));

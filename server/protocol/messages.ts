@@ -31,6 +31,7 @@ export const CLOSE_CODES = {
   protocolError: 4400,
   unauthorized: 4401,
   forbidden: 4403,
+  notFound: 4404,
   helloTimeout: 4408,
   tooLarge: 4413,
 } as const;

@@ -46,3 +46,15 @@ export function seqAdd(a: number, b: number): number {
 export function tsAdd(a: number, b: number): number {
   return (a + b) >>> 0;
 }
+
+/** Serialises an RTP packet with a 12-byte header and no extensions; one allocation. */
+export function writeRtp(payloadType: number, sequenceNumber: number, timestamp: number, ssrc: number, marker: boolean, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(12 + payload.length);
+  out[0] = 0x80;
+  out[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
+  out.writeUInt16BE(sequenceNumber & 0xffff, 2);
+  out.writeUInt32BE(timestamp >>> 0, 4);
+  out.writeUInt32BE(ssrc >>> 0, 8);
+  payload.copy(out, 12);
+  return out;
+}

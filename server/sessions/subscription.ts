@@ -1,6 +1,6 @@
 import type { Device } from "../devices/device.js";
 import { busy } from "../errors.js";
-import { checkInputLine } from "../input/lines.js";
+import { forwardInput } from "../input/forward.js";
 import type { TokenBucket } from "../input/rate-limiter.js";
 import type { IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
@@ -83,13 +83,7 @@ export class Subscription {
    * the controlling viewer's valid lines reach the device, within its rate.
    */
   input(line: string): void {
-    const metrics = this.ctx.metrics;
-    if (!this.inputBucket.take(performance.now())) return metrics.inputDropped("rate_limited");
-    if (!this.device.input.use(this.viewer.peerId)) return metrics.inputDropped("not_controller");
-    const verdict = checkInputLine(line, this.device.input.streamSize);
-    if (!verdict.ok) return metrics.inputDropped(verdict.reason);
-    if (!this.device.input.toDevice(line)) return metrics.inputDropped("device_unavailable");
-    metrics.inputForwarded(verdict.kind);
+    forwardInput(this.ctx.metrics, this.device, this.viewer.peerId, this.inputBucket, line);
   }
 
   /**

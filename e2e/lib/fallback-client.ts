@@ -1,0 +1,94 @@
+/** A WebSocket fallback viewer for tests: says hello, records every message, acks frames when asked to. */
+import WebSocket from "ws";
+import { parseStripe, type Stripe } from "../../server/fallback/wire.js";
+
+export interface ReceivedStripe {
+  stripe: Stripe;
+  bytes: number;
+  at: number;
+}
+
+export class FallbackClient {
+  readonly texts: Array<Record<string, unknown>> = [];
+  readonly stripes: ReceivedStripe[] = [];
+  bytes = 0;
+  closeCode: number | undefined;
+  /** Ack every frame as its first stripe arrives (a viewer that keeps up). */
+  autoAck = true;
+  private lastAcked = -1;
+  private readonly ws: WebSocket;
+  readonly opened: Promise<void>;
+
+  constructor(url: string, hello: object | null = { type: "hello" }) {
+    this.ws = new WebSocket(url);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once("open", () => resolve());
+      this.ws.once("error", reject);
+    });
+    this.ws.on("open", () => {
+      if (hello) this.ws.send(JSON.stringify(hello));
+    });
+    this.ws.on("message", (data, isBinary) => {
+      const buf = data as Buffer;
+      if (!isBinary) {
+        this.texts.push(JSON.parse(buf.toString("utf8")) as Record<string, unknown>);
+        return;
+      }
+      this.bytes += buf.length;
+      const stripe = parseStripe(Buffer.from(buf));
+      this.stripes.push({ stripe, bytes: buf.length, at: performance.now() });
+      if (this.autoAck && stripe.frameId !== this.lastAcked) {
+        this.lastAcked = stripe.frameId;
+        this.ws.send(`CLIENT_FRAME_ACK ${stripe.frameId}`);
+      }
+    });
+    this.ws.on("close", (code) => (this.closeCode = code));
+    this.ws.on("error", () => {});
+  }
+
+  /** Text messages of one type. */
+  of(type: string): Array<Record<string, unknown>> {
+    return this.texts.filter((t) => t.type === type);
+  }
+
+  /** Stripes grouped by frame id, in arrival order. */
+  frames(): Stripe[][] {
+    const out: Stripe[][] = [];
+    let current: Stripe[] | undefined;
+    for (const { stripe } of this.stripes) {
+      if (!current || current[0].frameId !== stripe.frameId) out.push((current = []));
+      current.push(stripe);
+    }
+    return out;
+  }
+
+  send(text: string): void {
+    this.ws.send(text);
+  }
+
+  sendBinary(data: Buffer): void {
+    this.ws.send(data);
+  }
+
+  ack(frameId: number): void {
+    this.ws.send(`CLIENT_FRAME_ACK ${frameId}`);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Width and height from a JPEG's SOF0/SOF2 marker; undefined when it has none (not a whole JPEG). */
+export function jpegSize(jpeg: Buffer): { width: number; height: number } | undefined {
+  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8 || jpeg[jpeg.length - 2] !== 0xff || jpeg[jpeg.length - 1] !== 0xd9) return undefined;
+  let i = 2;
+  while (i + 9 < jpeg.length) {
+    if (jpeg[i] !== 0xff) return undefined;
+    const marker = jpeg[i + 1];
+    const len = jpeg.readUInt16BE(i + 2);
+    if (marker === 0xc0 || marker === 0xc2) return { height: jpeg.readUInt16BE(i + 5), width: jpeg.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  return undefined;
+}

@@ -1,0 +1,274 @@
+import { JpegStripeEncoder } from "../../pipelines/jpeg-stripe-encoder.js";
+import { RtpDecoder } from "../../pipelines/rtp-decoder.js";
+import { X264StripeEncoder } from "../../pipelines/x264-stripe-encoder.js";
+import type { Device } from "../devices/device.js";
+import type { Logger } from "../log.js";
+import { DownTrack } from "../relay/down-track.js";
+import { writeRtp } from "../relay/rtp.js";
+import type { UpTrack } from "../relay/up-track.js";
+import { extractStripe, StripeTracker, type I420Frame, type StripeRows } from "./stripes.js";
+import type { FallbackCodec, FallbackSettings } from "./wire.js";
+
+/** One stripe of a frame, encoded. */
+export interface EncodedStripe {
+  index: number;
+  rows: StripeRows;
+  /** JPEG bytes, or one Annex-B access unit. */
+  data: Buffer;
+  /** H.264: an IDR. */
+  idr: boolean;
+  /** JPEG: the high-quality re-send of a stripe that stopped changing. */
+  paintOver: boolean;
+}
+
+/** What one decoded device frame produced. */
+export interface EncodedFrame {
+  width: number;
+  height: number;
+  stripeHeight: number;
+  /** The stripe tiling of this size. */
+  layout: readonly StripeRows[];
+  /** The stripes that changed (or were painted over, or forced to an IDR). */
+  stripes: EncodedStripe[];
+  /** performance.now() when the decoded picture left the decoder. */
+  decodedAt: number;
+}
+
+/** Encoder settings shared by every viewer of a source. */
+export interface SourceSettings {
+  jpegQuality: number;
+  paintOverQuality: number;
+  paintOverFrames: number;
+  h264Crf: number;
+  h264BitrateKbps?: number;
+  /** Rows per stripe; undefined = chosen from the frame size. */
+  stripeHeight?: number;
+  /** Per-sample difference below which a decoded stripe counts as unchanged. */
+  tolerance: number;
+}
+
+export const SOURCE_DEFAULTS: SourceSettings = { jpegQuality: 40, paintOverQuality: 90, paintOverFrames: 15, h264Crf: 25, tolerance: 16 };
+
+/** Who hears about a source's frames. */
+export interface FrameListener {
+  onFrame(frame: EncodedFrame): void;
+  onDeviceState(online: boolean): void;
+}
+
+/**
+ * Each x264 stripe is a pipeline whose appsink pull holds a libuv thread, so
+ * H.264 frames are cut into fewer, taller stripes (720p: 8 of 96 rows).
+ */
+const MAX_H264_STRIPES = 8;
+
+const RTP_PAYLOAD_TYPE = 96;
+const SSRC = 0x7e55e4a;
+
+/**
+ * The fallback stream of one device in one codec, shared by all its
+ * WebSocket viewers: the device's video RTP goes through a GStreamer decoder
+ * to I420 frames, each frame is cut into stripes, and only changed stripes
+ * are encoded (JPEG with paint-over, or one x264 encoder per stripe). The
+ * latest encoding of every JPEG stripe is kept, so a viewer that needs a full
+ * picture gets one without re-encoding. Lives while it has listeners.
+ */
+export class FallbackSource {
+  private readonly listeners = new Set<FrameListener>();
+  private readonly down: DownTrack | undefined;
+  private decoder: RtpDecoder | undefined;
+  private decoderCodec: string | undefined;
+  private readonly tracker: StripeTracker;
+  private readonly jpeg = new JpegStripeEncoder();
+  private h264: X264StripeEncoder[] = [];
+  private h264Key = "";
+  /** H.264 stripes whose next encoding must be an IDR. */
+  private readonly idrWanted = new Set<number>();
+  private readonly latest = new Map<number, EncodedStripe>();
+  private latestLayout: { width: number; height: number; stripeHeight: number; layout: readonly StripeRows[] } | undefined;
+  private pending: I420Frame | undefined;
+  private lastFrame: I420Frame | undefined;
+  private busy = false;
+  private _closed = false;
+  private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
+  private readonly onOffline = () => this.emitState(false);
+
+  constructor(
+    readonly device: Device,
+    readonly codec: FallbackCodec,
+    private settings: SourceSettings,
+    private readonly log: Logger,
+  ) {
+    this.tracker = new StripeTracker({
+      stripeHeight: settings.stripeHeight,
+      paintOverFrames: settings.paintOverFrames,
+      maxStripes: codec === "h264" ? MAX_H264_STRIPES : undefined,
+      tolerance: settings.tolerance,
+    });
+    const video = device.tracks.find((t) => t.kind === "video");
+    this.down = new DownTrack(
+      { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
+      { send: (p, seq, ts) => this.decoder?.push(writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload)) },
+    );
+    device.on("online", this.onOnline);
+    device.on("offline", this.onOffline);
+    if (video) this.attach(device.tracks);
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  add(listener: FrameListener): void {
+    this.listeners.add(listener);
+  }
+
+  remove(listener: FrameListener): void {
+    this.listeners.delete(listener);
+  }
+
+  /** The latest encoding of every stripe (JPEG), for a viewer that needs the whole picture. */
+  snapshot(): { width: number; height: number; stripeHeight: number; layout: readonly StripeRows[]; stripes: EncodedStripe[] } | undefined {
+    if (!this.latestLayout) return undefined;
+    return { ...this.latestLayout, stripes: [...this.latest.values()].sort((a, b) => a.index - b.index) };
+  }
+
+  /** H.264: the next encoding of these stripes (all when omitted) is an IDR; re-encodes the last picture when idle. */
+  requestIdr(indices?: Iterable<number>): void {
+    if (this.codec !== "h264") return;
+    const all = this.latestLayout?.layout.map((_, i) => i) ?? [];
+    for (const i of indices ?? all) this.idrWanted.add(i);
+    if (!this.busy && !this.pending && this.lastFrame) {
+      this.pending = this.lastFrame;
+      void this.drain();
+    }
+  }
+
+  /** Applies a viewer's encoder settings to the source (shared by its viewers). */
+  apply(s: FallbackSettings): void {
+    const next = { ...this.settings };
+    if (s.jpegQuality !== undefined) next.jpegQuality = s.jpegQuality;
+    if (s.paintOverQuality !== undefined) next.paintOverQuality = s.paintOverQuality;
+    if (s.h264Crf !== undefined) next.h264Crf = s.h264Crf;
+    if (s.h264BitrateKbps !== undefined) next.h264BitrateKbps = s.h264BitrateKbps;
+    this.settings = next;
+  }
+
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.device.off("online", this.onOnline);
+    this.device.off("offline", this.onOffline);
+    this.down?.close();
+    this.decoder?.close();
+    this.jpeg.close();
+    for (const e of this.h264) e.close();
+    this.listeners.clear();
+  }
+
+  private attach(tracks: readonly UpTrack[]): void {
+    const video = tracks.find((t) => t.kind === "video");
+    if (!video || this._closed) return;
+    const codec = video.codec.mimeType === "video/h264" ? "h264" : video.codec.mimeType === "video/vp8" ? "vp8" : undefined;
+    if (!codec) {
+      this.log.warn("fallback: the device's video codec cannot be decoded", { codec: video.codec.mimeType });
+      return;
+    }
+    if (codec !== this.decoderCodec) {
+      this.decoder?.close();
+      this.decoderCodec = codec;
+      this.decoder = new RtpDecoder(codec, (picture) => this.onPicture(picture), {
+        payloadType: RTP_PAYLOAD_TYPE,
+        onError: (message) => this.log.warn("fallback decoder stopped", { message }),
+      });
+    }
+    this.down?.setSource(video);
+    this.emitState(true);
+  }
+
+  private emitState(online: boolean): void {
+    for (const l of this.listeners) l.onDeviceState(online);
+  }
+
+  /** Keeps only the newest picture while an earlier one is being encoded. */
+  private onPicture(picture: I420Frame): void {
+    if (this._closed) return;
+    this.pending = picture;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.pending && !this._closed) {
+        const frame = this.pending;
+        this.pending = undefined;
+        this.lastFrame = frame;
+        const out = await this.encode(frame);
+        if (out && !this._closed) for (const l of this.listeners) l.onFrame(out);
+      }
+    } catch (err) {
+      if (!this._closed) this.log.warn("fallback encoding failed", { err: String(err) });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async encode(frame: I420Frame): Promise<EncodedFrame | undefined> {
+    const decodedAt = performance.now();
+    const update = this.tracker.update(frame);
+    const layout = update.stripes;
+    const stripeHeight = this.tracker.stripeHeight;
+    const sized = this.latestLayout;
+    if (!sized || sized.width !== frame.width || sized.height !== frame.height) {
+      this.latest.clear();
+      this.latestLayout = { width: frame.width, height: frame.height, stripeHeight, layout };
+    }
+    const jobs: Array<Promise<EncodedStripe>> = [];
+    if (this.codec === "jpeg") {
+      const { jpegQuality, paintOverQuality } = this.settings;
+      const job = (index: number, paintOver: boolean) => {
+        const rows = layout[index];
+        const data = extractStripe(frame, rows);
+        return this.jpeg
+          .encode({ data, width: frame.width, height: rows.height }, paintOver ? paintOverQuality : jpegQuality)
+          .then((jpeg) => ({ index, rows, data: jpeg, idr: false, paintOver }));
+      };
+      for (const i of update.changed) jobs.push(job(i, false));
+      for (const i of update.paintOver) jobs.push(job(i, true));
+    } else {
+      const encoders = this.h264Encoders(frame.width, layout);
+      const indices = new Set([...update.changed, ...this.idrWanted]);
+      if (update.refresh) for (let i = 0; i < layout.length; i++) this.idrWanted.add(i);
+      for (const index of [...indices].sort((a, b) => a - b)) {
+        const rows = layout[index];
+        if (!rows) continue;
+        const idr = this.idrWanted.delete(index);
+        jobs.push(encoders[index].encode(extractStripe(frame, rows), { idr }).then((r) => ({ index, rows, data: r.annexB, idr: r.idr, paintOver: false })));
+      }
+    }
+    if (jobs.length === 0) return { width: frame.width, height: frame.height, stripeHeight, layout, stripes: [], decodedAt };
+    const stripes = await Promise.all(jobs);
+    for (const s of stripes) this.latest.set(s.index, s);
+    return { width: frame.width, height: frame.height, stripeHeight, layout, stripes, decodedAt };
+  }
+
+  /** One x264 encoder per stripe of this layout; replaced when the size or settings change. */
+  private h264Encoders(width: number, layout: readonly StripeRows[]): X264StripeEncoder[] {
+    const { h264Crf, h264BitrateKbps } = this.settings;
+    const key = `${width}:${layout.map((r) => r.height).join(",")}:${h264Crf}:${h264BitrateKbps ?? ""}`;
+    if (key !== this.h264Key) {
+      for (const e of this.h264) e.close();
+      // A bitrate, when set, replaces constant quality.
+      const crf = h264BitrateKbps === undefined ? h264Crf : undefined;
+      this.h264 = layout.map((r) => new X264StripeEncoder({ width, height: r.height, crf, bitrateKbps: h264BitrateKbps }));
+      this.h264Key = key;
+      for (let i = 0; i < layout.length; i++) this.idrWanted.add(i);
+    }
+    return this.h264;
+  }
+}

@@ -1,0 +1,271 @@
+import { randomUUID } from "node:crypto";
+import type { WebSocket } from "ws";
+import { z } from "zod";
+import type { Metrics } from "../../metrics/metrics.js";
+import type { Device } from "../devices/device.js";
+import { forwardInput } from "../input/forward.js";
+import { TokenBucket } from "../input/rate-limiter.js";
+import type { Logger } from "../log.js";
+import { CLOSE_CODES } from "../protocol/messages.js";
+import { FlowControl } from "./backpressure.js";
+import type { EncodedFrame, EncodedStripe, FallbackSource, FrameListener } from "./source.js";
+import { encodeH264Stripe, encodeJpegStripe, nextFrameId, parseClientMessage, streamMessage, type FallbackCodec } from "./wire.js";
+
+/** Bytes the socket may hold unsent before the viewer counts as stalled. */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/** JSON messages a fallback viewer may send besides the stream's own lines. */
+const jsonMessage = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() }),
+  z.strictObject({ type: z.literal("control"), action: z.enum(["request", "release"]) }),
+]);
+
+/** What a fallback viewer needs from the app. */
+export interface FallbackViewerDeps {
+  metrics: Metrics;
+  log: Logger;
+  inputRate: number;
+  /** The account a hello's token belongs to; throws a TesseraError when refused. */
+  authenticate(token: string | undefined): Promise<{ account: string }>;
+  /** The account's device, or undefined (also for another account's device). */
+  findDevice(account: string, deviceId: string): Device | undefined;
+  /** The shared source of a device's stream in a codec, started on first use. */
+  acquire(device: Device, codec: FallbackCodec): FallbackSource;
+  /** Gives a source back; the last viewer leaving stops it. */
+  release(source: FallbackSource): void;
+}
+
+/**
+ * One WebSocket fallback viewer on `/ws/stream/{deviceId}`: after its hello
+ * it receives the device's stripes from the shared source, paced by its own
+ * acks (FlowControl) and fps cap, and may control the device with the same
+ * input lines and arbitration as a WebRTC viewer. A viewer that falls behind
+ * is paused, loses what was queued, and gets a whole picture when it
+ * catches up; it never slows the source or other viewers.
+ */
+export class FallbackViewer implements FrameListener {
+  readonly peerId = `fb-${randomUUID()}`;
+  private device: Device | undefined;
+  private source: FallbackSource | undefined;
+  private readonly flow = new FlowControl({ now: () => performance.now() });
+  private readonly bucket: TokenBucket;
+  private frameId = 0xffff;
+  private lastSize = "";
+  private lastSentAt = -Infinity;
+  private fps = 60;
+  /** A whole picture is owed (join, keyframe request, recovery from a pause). */
+  private needFull = true;
+  /** JPEG: stripes changed in frames this viewer skipped. */
+  private readonly dirty = new Set<number>();
+  /** H.264: stripes that must start again at an IDR before deltas make sense. */
+  private readonly awaitingIdr = new Set<number>();
+  private helloTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly onControl = (holder: string | null) => this.sendJson({ type: "control", holder });
+  private readonly onDeviceMessage = (text: string) => this.sendText(text);
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deviceId: string,
+    private readonly codec: FallbackCodec,
+    private readonly deps: FallbackViewerDeps,
+    helloTimeoutMs = 10_000,
+  ) {
+    this.bucket = new TokenBucket(deps.inputRate, Math.max(1, Math.floor(deps.inputRate / 2)));
+    this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, "no hello"), helloTimeoutMs);
+    ws.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
+    ws.on("close", () => this.cleanup());
+    ws.on("error", () => this.cleanup());
+  }
+
+  private get transport(): "ws_jpeg" | "ws_h264" {
+    return this.codec === "jpeg" ? "ws_jpeg" : "ws_h264";
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) return this.refuse("bad_request", "the fallback stream takes text messages only");
+    const text = data.toString("utf8");
+    if (text.startsWith("{")) return this.json(text);
+    if (!this.device) return this.refuse("bad_request", "say hello first");
+    const msg = parseClientMessage(text);
+    switch (msg.kind) {
+      case "ack":
+        this.flow.ack(msg.frameId);
+        if (this.flow.takeRefresh()) this.needFull = true;
+        return;
+      case "keyframe":
+        this.needFull = true;
+        return;
+      case "settings":
+        if (msg.settings.fps !== undefined) this.fps = msg.settings.fps;
+        this.source?.apply(msg.settings);
+        return;
+      case "input":
+        return forwardInput(this.deps.metrics, this.device, this.peerId, this.bucket, msg.line);
+      case "error":
+        return this.sendJson({ type: "error", code: "bad_request", message: msg.message });
+    }
+  }
+
+  private json(text: string): void {
+    let parsed;
+    try {
+      parsed = jsonMessage.safeParse(JSON.parse(text));
+    } catch {
+      return this.sendJson({ type: "error", code: "bad_request", message: "malformed JSON" });
+    }
+    if (!parsed.success) {
+      return this.sendJson({ type: "error", code: "bad_request", message: `expected hello or control: ${parsed.error.issues[0].message}` });
+    }
+    const msg = parsed.data;
+    if (msg.type === "hello") {
+      if (this.device || this.helloTimer === undefined) return this.sendJson({ type: "error", code: "bad_request", message: "hello was already said" });
+      clearTimeout(this.helloTimer);
+      this.helloTimer = undefined;
+      this.hello(msg.token).catch((err: unknown) => {
+        const code = (err as { code?: string }).code ?? "internal";
+        this.refuse(code, err instanceof Error ? err.message : "hello failed");
+      });
+      return;
+    }
+    if (!this.device) return this.refuse("bad_request", "say hello first");
+    if (msg.action === "release") return this.device.input.release(this.peerId);
+    if (!this.device.input.request(this.peerId)) this.sendJson({ type: "error", code: "busy", message: `another viewer controls '${this.deviceId}'` });
+  }
+
+  private async hello(token: string | undefined): Promise<void> {
+    const { account } = await this.deps.authenticate(token);
+    if (this.closed) return;
+    const device = this.deps.findDevice(account, this.deviceId);
+    if (!device) return this.refuse("not_found", `no device '${this.deviceId}'`);
+    this.device = device;
+    device.viewerDelta(1);
+    device.input.on("control", this.onControl);
+    device.input.on("message", this.onDeviceMessage);
+    this.deps.metrics.viewerConnected(this.transport);
+    this.sendJson({ type: "ready", peerId: this.peerId, deviceId: this.deviceId });
+    this.sendJson({ type: "control", holder: device.input.holder });
+    for (const text of device.input.replay()) this.sendText(text);
+    if (!device.online) this.sendJson({ type: "device_offline" });
+    this.source = this.deps.acquire(device, this.codec);
+    this.source.add(this);
+    this.needFull = true;
+    this.source.requestIdr();
+  }
+
+  onDeviceState(online: boolean): void {
+    this.sendJson({ type: online ? "device_online" : "device_offline" });
+  }
+
+  onFrame(frame: EncodedFrame): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    const size = `${frame.width}x${frame.height}/${frame.stripeHeight}`;
+    if (size !== this.lastSize) {
+      this.lastSize = size;
+      this.sendText(streamMessage({ width: frame.width, height: frame.height, codec: this.codec, stripeHeight: frame.stripeHeight }));
+      this.needFull = true;
+      this.dirty.clear();
+      this.awaitingIdr.clear();
+    }
+    for (const s of frame.stripes) this.dirty.add(s.index);
+    const now = performance.now();
+    if (now - this.lastSentAt < 1000 / this.fps - 2) return this.skipped(frame);
+    if (!this.flow.canSend() || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      const reason = this.flow.takePause() ?? (this.ws.bufferedAmount > MAX_BUFFERED_BYTES ? "limit" : undefined);
+      if (reason) this.deps.metrics.fallbackPaused(reason);
+      this.needFull = true;
+      return this.skipped(frame);
+    }
+    if (this.flow.takeRefresh()) this.needFull = true;
+    const stripes = this.codec === "jpeg" ? this.jpegStripes(frame) : this.h264Stripes(frame);
+    if (stripes.length === 0) return;
+    this.frameId = nextFrameId(this.frameId);
+    let bytes = 0;
+    let paintOvers = 0;
+    for (const s of stripes) {
+      const msg =
+        this.codec === "jpeg"
+          ? encodeJpegStripe(this.frameId, s.rows.y, s.data)
+          : encodeH264Stripe({ idr: s.idr, frameId: this.frameId, y: s.rows.y, width: frame.width, height: s.rows.height }, s.data);
+      bytes += msg.length;
+      if (s.paintOver) paintOvers++;
+      this.ws.send(msg);
+    }
+    this.flow.sent(this.frameId, bytes);
+    this.lastSentAt = now;
+    this.deps.metrics.fallbackFrame(this.codec, stripes.length, bytes, paintOvers);
+  }
+
+  /** JPEG: every stripe changed since the last send, at its latest encoding; all of them when a whole picture is owed. */
+  private jpegStripes(frame: EncodedFrame): EncodedStripe[] {
+    const snapshot = this.source?.snapshot();
+    if (!snapshot) return [];
+    const full = this.needFull && snapshot.stripes.length === frame.layout.length;
+    const out = snapshot.stripes.filter((s) => full || this.dirty.has(s.index));
+    if (full) this.needFull = false;
+    this.dirty.clear();
+    return out;
+  }
+
+  /** H.264: this frame's stripes, except deltas of stripes still waiting for their IDR. */
+  private h264Stripes(frame: EncodedFrame): EncodedStripe[] {
+    if (this.needFull) {
+      this.needFull = false;
+      frame.layout.forEach((_, i) => this.awaitingIdr.add(i));
+      this.source?.requestIdr();
+    }
+    this.dirty.clear();
+    return frame.stripes.filter((s) => {
+      if (s.idr) this.awaitingIdr.delete(s.index);
+      return !this.awaitingIdr.has(s.index);
+    });
+  }
+
+  /** A frame this viewer did not get: H.264 stripes in it need an IDR before their next delta. */
+  private skipped(frame: EncodedFrame): void {
+    if (this.codec !== "h264" || frame.stripes.length === 0) return;
+    const indices = frame.stripes.map((s) => s.index).filter((i) => !this.awaitingIdr.has(i));
+    for (const i of indices) this.awaitingIdr.add(i);
+    if (indices.length > 0 && !this.needFull) this.source?.requestIdr(indices);
+  }
+
+  private sendJson(msg: object): void {
+    this.sendText(JSON.stringify(msg));
+  }
+
+  private sendText(text: string): void {
+    if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  private refuse(code: string, message: string): void {
+    this.sendJson({ type: "error", code, message });
+    const close =
+      code === "not_found" ? CLOSE_CODES.notFound : code === "unauthorized" ? CLOSE_CODES.unauthorized : code === "forbidden" ? CLOSE_CODES.forbidden : CLOSE_CODES.protocolError;
+    this.close(close, message.slice(0, 120));
+  }
+
+  close(code: number = CLOSE_CODES.normal, reason = ""): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.helloTimer);
+    if (this.source) {
+      this.source.remove(this);
+      this.deps.release(this.source);
+    }
+    const device = this.device;
+    if (device) {
+      device.input.off("control", this.onControl);
+      device.input.off("message", this.onDeviceMessage);
+      device.input.release(this.peerId);
+      device.viewerDelta(-1);
+      this.deps.metrics.viewerDisconnected(this.transport);
+    }
+  }
+}

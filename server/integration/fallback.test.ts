@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { FallbackClient, jpegSize } from "../../e2e/lib/fallback-client.js";
+import { waitFor } from "../../e2e/lib/signaling-client.js";
+import { annexBNalTypes } from "../../pipelines/x264-stripe-encoder.js";
+import { LOCAL_ACCOUNT } from "../app.js";
+import { createLogger } from "../log.js";
+import { TestDevice } from "../sources/test-device.js";
+import { startServer, type Running } from "./fixture.js";
+
+/** The sum of a metric's samples whose labels all match. */
+async function metric(server: Running, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await server.app.metrics.text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
+  }
+  return total;
+}
+
+describe("the WebSocket fallback stream", () => {
+  let server: Running;
+  let staticDevice: TestDevice;
+  const clients: FallbackClient[] = [];
+  const open = (path: string, hello?: object | null) => {
+    const c = new FallbackClient(`${server.wsUrl}/stream/${path}`, hello);
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    server = await startServer({ source: "test" });
+    // A screen that does not move, apart from the clock the test pattern draws top left.
+    const device = server.app.registry.ensure(LOCAL_ACCOUNT, "still", "Still screen", "test");
+    staticDevice = new TestDevice(device, server.app.metrics, createLogger("error"), { pattern: "solid-color foreground-color=0xff336699", width: 640, height: 480 });
+    staticDevice.start();
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    staticDevice?.close();
+    await server?.stop();
+  });
+
+  test("jpeg: ready, control and stream messages, then stripes that tile the frame exactly", async () => {
+    const c = open("test?codec=jpeg");
+    const ready = await waitFor(() => c.of("ready")[0], 5000, "ready");
+    assert.match(String(ready.peerId), /^fb-/);
+    assert.deepEqual(c.of("control")[0], { type: "control", holder: null });
+    const stream = await waitFor(() => c.of("stream")[0], 10_000, "stream message");
+    assert.deepEqual(stream, { type: "stream", width: 1280, height: 720, codec: "jpeg", stripeHeight: 64 });
+    await waitFor(() => c.frames().length >= 30, 15_000, "30 frames");
+    const [first, ...rest] = c.frames();
+    // The first frame is the whole picture: every stripe once, in order, each a whole JPEG of its rows.
+    assert.deepEqual(first.map((s) => s.y), Array.from({ length: 12 }, (_, i) => i * 64));
+    let rows = 0;
+    for (const s of first) {
+      assert.equal(s.kind, "jpeg");
+      const size = jpegSize(s.kind === "jpeg" ? s.jpeg : Buffer.alloc(0));
+      assert.ok(size, `stripe at y=${s.y} is a whole JPEG`);
+      assert.equal(size.width, 1280);
+      assert.equal(size.height, Math.min(64, 720 - s.y));
+      rows += size.height;
+    }
+    assert.equal(rows, 720, "the stripes tile the frame");
+    // Later frames carry only changed stripes, with consecutive frame ids.
+    for (const [i, f] of rest.entries()) {
+      assert.equal(f[0].frameId, (first[0].frameId + i + 1) & 0xffff);
+      assert.ok(f.length <= 12 && f.every((s) => s.y % 64 === 0 && s.y < 720));
+    }
+    assert.ok((await metric(server, "tessera_fallback_frames_total", { codec: "jpeg" })) >= 30);
+    assert.ok((await metric(server, "tessera_viewers", { transport: "ws_jpeg" })) >= 1);
+  });
+
+  test("a still screen: after the first picture, only the clock's stripes keep coming; still stripes get a paint-over", async () => {
+    const paintOversBefore = await metric(server, "tessera_fallback_paint_overs_total");
+    const c = open("still?codec=jpeg");
+    await waitFor(() => c.frames().length >= 90, 20_000, "90 frames");
+    const frames = c.frames();
+    assert.equal(frames[0].length, 8, "640x480 in 64-row stripes: the whole picture first");
+    // Lossy video settles for a moment; from the second second on only the clock (top stripe) changes.
+    const sends = new Map<number, number>();
+    for (const f of frames.slice(45)) for (const s of f) sends.set(s.y, (sends.get(s.y) ?? 0) + 1);
+    assert.ok((sends.get(0) ?? 0) >= 40, "the clock's stripe changes every frame");
+    for (const [y, n] of sends) if (y !== 0) assert.ok(n <= 1, `the still stripe at y=${y} came ${n} times (at most its paint-over)`);
+    assert.ok((await metric(server, "tessera_fallback_paint_overs_total")) > paintOversBefore, "still stripes were painted over");
+    const bytes = frames.slice(45).map((f) => f.reduce((n, s) => n + (s.kind === "jpeg" ? s.jpeg.length : 0), 0));
+    assert.ok(Math.max(...bytes) < 12_000, `a steady frame carries only the clock: max ${Math.max(...bytes)} bytes`);
+  });
+
+  test("h264: every stripe starts with an IDR carrying SPS and PPS, then deltas", async () => {
+    const c = open("test?codec=h264");
+    const stream = await waitFor(() => c.of("stream")[0], 10_000, "stream message");
+    assert.equal(stream.codec, "h264");
+    await waitFor(() => c.frames().length >= 20, 15_000, "20 frames");
+    const seen = new Set<number>();
+    for (const f of c.frames()) {
+      for (const s of f) {
+        assert.equal(s.kind, "h264");
+        if (s.kind !== "h264") continue;
+        assert.equal(s.width, 1280);
+        const nals = annexBNalTypes(s.annexB);
+        if (!seen.has(s.y)) {
+          assert.ok(s.idr && nals.includes(7) && nals.includes(5), `the first stripe at y=${s.y} is an IDR with an SPS: ${nals}`);
+          seen.add(s.y);
+        }
+      }
+    }
+    assert.equal(stream.stripeHeight, 96, "H.264 frames are cut into at most 8 stripes");
+    assert.equal(seen.size, 8);
+    assert.ok(c.stripes.some(({ stripe }) => stripe.kind === "h264" && !stripe.idr), "deltas follow");
+  });
+
+  test("a viewer that stops acking is paused with a bounded backlog, and gets a whole picture when it acks again", async () => {
+    const pausesBefore = await metric(server, "tessera_fallback_backpressure_pauses_total", { reason: "silence" });
+    const c = open("test?codec=jpeg");
+    // A second of acking lets the server measure the viewer's rate; then the viewer stalls.
+    await waitFor(() => c.frames().length >= 30, 10_000, "30 acked frames");
+    c.autoAck = false;
+    const stalledAt = c.frames().length;
+    const paused = await waitFor(
+      () => {
+        const last = c.stripes.at(-1);
+        return last && performance.now() - last.at > 1000 ? last : undefined;
+      },
+      10_000,
+      "sending to stop",
+    );
+    const framesWhilePaused = c.frames().length;
+    const unacked = framesWhilePaused - stalledAt;
+    // A viewer that acked quickly and then went silent is paused by the 4 s silence rule (backlog pauses a slow one; unit-tested).
+    assert.ok(unacked >= 90 && unacked <= 140, `about 4 s of frames (at 30 fps) went unacked before the pause: ${unacked}`);
+    assert.ok(c.bytes < 16 * 1024 * 1024, `bounded: ${c.bytes} bytes`);
+    assert.ok((await metric(server, "tessera_fallback_backpressure_pauses_total", { reason: "silence" })) > pausesBefore, "the pause is counted");
+    c.ack(paused.stripe.frameId);
+    c.autoAck = true;
+    await waitFor(() => c.frames().length > framesWhilePaused, 10_000, "sending to resume");
+    const resumed = c.frames()[framesWhilePaused];
+    assert.equal(resumed.length, 12, "the first frame after the pause is the whole picture");
+    c.close();
+  });
+
+  test("control and input over the fallback socket, under the same arbitration", async () => {
+    const a = open("test?codec=jpeg");
+    const b = open("test?codec=jpeg");
+    const aId = String((await waitFor(() => a.of("ready")[0], 5000, "a ready")).peerId);
+    await waitFor(() => b.of("ready")[0], 5000, "b ready");
+    a.send(JSON.stringify({ type: "control", action: "request" }));
+    await waitFor(() => b.of("control").some((m) => m.holder === aId), 5000, "b told a holds control");
+    b.send(JSON.stringify({ type: "control", action: "request" }));
+    await waitFor(() => b.of("error").some((m) => m.code === "busy"), 5000, "b refused");
+    // The test device has no input channel: a's valid line passes arbitration and stops there; b's never gets that far.
+    const unavailable = () => metric(server, "tessera_input_lines_total", { result: "dropped", reason: "device_unavailable" });
+    const notController = () => metric(server, "tessera_input_lines_total", { result: "dropped", reason: "not_controller" });
+    const [u0, n0] = [await unavailable(), await notController()];
+    a.send("m,10,10,0,0");
+    b.send("m,10,10,0,0");
+    const deadline = Date.now() + 5000;
+    while ((await unavailable()) === u0 || (await notController()) === n0) {
+      assert.ok(Date.now() < deadline, "both lines were judged");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    a.send(JSON.stringify({ type: "control", action: "release" }));
+    await waitFor(() => b.of("control").at(-1)?.holder === null, 5000, "control freed");
+  });
+
+  test("bad input: unknown device, bad codec, binary and malformed messages get clear errors", async () => {
+    const missing = open("nope?codec=jpeg");
+    await waitFor(() => missing.closeCode, 5000, "close");
+    assert.equal(missing.closeCode, 4404);
+    assert.equal(missing.of("error")[0].code, "not_found");
+    const codec = open("test?codec=av1");
+    await waitFor(() => codec.closeCode, 5000, "close");
+    assert.equal(codec.closeCode, 4400);
+    assert.match(String(codec.of("error")[0].message), /codec must be jpeg or h264/);
+    const c = open("test?codec=jpeg");
+    await waitFor(() => c.of("ready")[0], 5000, "ready");
+    c.send("SETTINGS,{not json");
+    c.send('SETTINGS,{"fps":500}');
+    c.send("CLIENT_FRAME_ACK x");
+    c.send('{"type":"dance"}');
+    await waitFor(() => c.of("error").length >= 4, 5000, "four errors");
+    assert.equal(c.closeCode, undefined, "malformed lines do not cost the stream");
+    c.sendBinary(Buffer.from([1, 2, 3]));
+    await waitFor(() => c.closeCode, 5000, "close on binary");
+    assert.equal(c.closeCode, 4400);
+  });
+});
