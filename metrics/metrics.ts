@@ -25,6 +25,7 @@ export const METRIC_TYPES = {
   tessera_fallback_stripes_total: "counter",
   tessera_fallback_bytes_total: "counter",
   tessera_fallback_paint_overs_total: "counter",
+  tessera_fallback_frame_latency_seconds: "histogram",
   tessera_fallback_backpressure_pauses_total: "counter",
   tessera_pipelines_active: "gauge",
   tessera_input_lines_total: "counter",
@@ -86,6 +87,7 @@ export class Metrics {
   private readonly paintOvers: Counter;
   private readonly backpressurePauses: Counter<"reason">;
   private readonly authFailures: Counter<"reason">;
+  private readonly fallbackLatencyHist: Histogram;
   private readonly nacks: Counter;
   private readonly signalingErrors: Counter<"code">;
   private readonly signalingMessages: Counter<"type">;
@@ -153,6 +155,12 @@ export class Metrics {
       collect() {
         for (const [kind, n] of runningPipelines()) this.set({ kind }, n);
       },
+    });
+    this.fallbackLatencyHist = new Histogram({
+      name: "tessera_fallback_frame_latency_seconds",
+      help: "From a frame's last packet entering the server to its stripes written to a fallback viewer's socket",
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1],
+      registers: [r],
     });
     this.authFailures = new Counter({ name: "tessera_auth_failures_total", help: "Refused credentials, by reason", labelNames: ["reason"], registers: [r] });
     this.inputLines = new Counter({
@@ -229,6 +237,9 @@ export class Metrics {
     this.fallbackStripes.inc({ codec }, stripes);
     this.fallbackBytes.inc({ codec }, bytes);
     if (paintOvers > 0) this.paintOvers.inc(paintOvers);
+  }
+  fallbackLatency(ms: number): void {
+    this.fallbackLatencyHist.observe(ms / 1000);
   }
   fallbackPaused(reason: string): void {
     this.backpressurePauses.inc({ reason });

@@ -28,6 +28,8 @@ export interface TestSourceOptions {
    * "smpte horizontal-speed=10" for high motion (benches).
    */
   pattern: string;
+  /** Draw the running time (changes every frame) top left; off for a still screen whose only motion is the clock. */
+  runningTime: boolean;
   /**
    * Encoder threads. With two, libvpx's CBR swung between 0.4 and 8 Mb/s
    * per 2 s on a 2-core machine; benches that need a steady rate use one.
@@ -48,6 +50,7 @@ export const TEST_SOURCE_DEFAULTS: TestSourceOptions = {
   mtu: 1200,
   label: "Tessera test device",
   pattern: "ball motion=sweep background-color=0xff203040",
+  runningTime: true,
   encoderThreads: 2,
 };
 
@@ -76,6 +79,19 @@ function videoEncoder(o: TestSourceOptions): string {
   }
 }
 
+/** The test device's raw picture: the pattern with a running time, a clock and the label, ending in `videoconvert ! `. */
+export function testPictureDescription(options: Partial<TestSourceOptions> = {}): string {
+  const o = { ...TEST_SOURCE_DEFAULTS, ...options };
+  return [
+    `videotestsrc is-live=true pattern=${o.pattern} ! `,
+    `video/x-raw,width=${o.width},height=${o.height},framerate=${o.fps}/1 ! `,
+    o.runningTime ? `timeoverlay halignment=left valignment=top font-desc="Sans 28" ! ` : "",
+    `clockoverlay halignment=right valignment=top time-format="%H:%M:%S" font-desc="Sans 28" ! `,
+    `textoverlay text=${quote(o.label)} valignment=bottom font-desc="Sans 24" ! `,
+    `videoconvert ! `,
+  ].join("");
+}
+
 /**
  * The built-in test device: a moving pattern with a clock and a frame counter,
  * encoded to RTP, and an Opus tone, each into its own appsink.
@@ -85,12 +101,8 @@ export function testSourceDescription(options: Partial<TestSourceOptions> = {}):
   const sink = (name: string) =>
     `appsink name=${name} sync=false emit-signals=false max-buffers=200 drop=true`;
   return [
-    `videotestsrc is-live=true pattern=${o.pattern} ! `,
-    `video/x-raw,width=${o.width},height=${o.height},framerate=${o.fps}/1 ! `,
-    `timeoverlay halignment=left valignment=top font-desc="Sans 28" ! `,
-    `clockoverlay halignment=right valignment=top time-format="%H:%M:%S" font-desc="Sans 28" ! `,
-    `textoverlay text=${quote(o.label)} valignment=bottom font-desc="Sans 24" ! `,
-    `videoconvert ! queue max-size-buffers=2 leaky=downstream ! `,
+    testPictureDescription(o),
+    `queue max-size-buffers=2 leaky=downstream ! `,
     `${videoEncoder(o)} ! ${sink(TEST_SOURCE_ELEMENTS.videoSink)} `,
     `audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=48000,channels=2 ! `,
     `audioconvert ! audioresample ! opusenc bitrate=64000 frame-size=20 ! `,

@@ -23,6 +23,9 @@ import { TestDevice } from "./sources/test-device.js";
 /** The one account that exists while no authentication is configured. */
 export const LOCAL_ACCOUNT = "local";
 
+/** The test picture of `--source-motion still`: a flat screen whose only motion is a clock ticking once a second. */
+export const STILL_PICTURE = { pattern: "solid-color foreground-color=0xff336699", runningTime: false } as const;
+
 /** Where the built web app lives (dist/web, next to dist/server). */
 export const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
 
@@ -143,7 +146,10 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   let testDevice: TestDevice | undefined;
   if (config.source === "test") {
     const device = registry.ensure(LOCAL_ACCOUNT, "test", "Test pattern", "test");
-    testDevice = new TestDevice(device, metrics, log.child("test-device"), { codec: config.sourceCodec });
+    testDevice = new TestDevice(device, metrics, log.child("test-device"), {
+      codec: config.sourceCodec,
+      ...(config.sourceMotion === "still" ? STILL_PICTURE : {}),
+    });
     testDevice.start();
     metrics.setDevicesOnline(registry.onlineCount());
   }

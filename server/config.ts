@@ -12,6 +12,8 @@ export interface Config {
   readonly source: "test" | "none";
   /** Codec of the built-in test device. */
   readonly sourceCodec: "vp8" | "h264";
+  /** The test device's picture: a moving ball, or a still screen with a ticking clock. */
+  readonly sourceMotion: "moving" | "still";
   /** Host addresses the server's peers gather; empty = every interface. */
   readonly iceHosts: readonly string[];
   readonly logLevel: LogLevel;
@@ -49,6 +51,7 @@ export const DEFAULTS: Config = Object.freeze({
   port: 8080,
   source: "test",
   sourceCodec: "vp8",
+  sourceMotion: "moving",
   iceHosts: Object.freeze([]) as readonly string[],
   logLevel: "info",
   controlIdleSeconds: 300,
@@ -87,6 +90,7 @@ const schemas = {
   port: z.coerce.number({ error: "expected an integer" }).int("expected an integer").min(0, "expected 0-65535").max(65535, "expected 0-65535"),
   source: z.enum(["test", "none"]),
   sourceCodec: z.enum(["vp8", "h264"]),
+  sourceMotion: z.enum(["moving", "still"]),
   iceHosts: z.array(ipv4),
   logLevel: z.enum(LOG_LEVELS),
   controlIdleSeconds: z.coerce.number({ error: "expected a number of seconds" }).int("expected whole seconds").min(1, "expected 1-86400").max(86400, "expected 1-86400"),
@@ -123,6 +127,7 @@ const FLAG: Record<Key, string> = {
   port: "--port",
   source: "--source",
   sourceCodec: "--source-codec",
+  sourceMotion: "--source-motion",
   iceHosts: "--ice-host",
   logLevel: "--log-level",
   controlIdleSeconds: "--control-idle",
@@ -144,6 +149,7 @@ const ENV: Record<Key, string> = {
   port: "TESSERA_PORT",
   source: "TESSERA_SOURCE",
   sourceCodec: "TESSERA_SOURCE_CODEC",
+  sourceMotion: "TESSERA_SOURCE_MOTION",
   iceHosts: "TESSERA_ICE_HOST",
   logLevel: "TESSERA_LOG_LEVEL",
   controlIdleSeconds: "TESSERA_CONTROL_IDLE",
@@ -168,6 +174,8 @@ export const USAGE = `Usage: tessera [options]
   -p, --port N             port to listen on (default 8080; 0 = any)      TESSERA_PORT
       --source test|none   publish the built-in test device (default test) TESSERA_SOURCE
       --source-codec vp8|h264  codec of the test device (default vp8)     TESSERA_SOURCE_CODEC
+      --source-motion moving|still  the test device's picture: a moving
+                           ball, or a still screen with a ticking clock    TESSERA_SOURCE_MOTION
       --ice-host ADDR      only host address the server's peers use;
                            repeatable (default: every interface)          TESSERA_ICE_HOST (comma-separated)
       --log-level LEVEL    debug|info|warn|error|silent (default info)    TESSERA_LOG_LEVEL
@@ -223,6 +231,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         port: { type: "string", short: "p" },
         source: { type: "string" },
         "source-codec": { type: "string" },
+        "source-motion": { type: "string" },
         "ice-host": { type: "string", multiple: true },
         "log-level": { type: "string" },
         "control-idle": { type: "string" },
@@ -273,6 +282,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     port: flags.port,
     source: flags.source,
     sourceCodec: flags["source-codec"],
+    sourceMotion: flags["source-motion"],
     iceHosts: flags["ice-host"],
     logLevel: flags["log-level"],
     controlIdleSeconds: flags["control-idle"],

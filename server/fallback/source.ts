@@ -32,6 +32,8 @@ export interface EncodedFrame {
   stripes: EncodedStripe[];
   /** performance.now() when the decoded picture left the decoder. */
   decodedAt: number;
+  /** performance.now() when the frame's last packet entered the relay, when known. */
+  ingressAt: number | undefined;
 }
 
 /** Encoder settings shared by every viewer of a source. */
@@ -62,6 +64,8 @@ export interface FrameListener {
 const MAX_H264_STRIPES = 8;
 
 const RTP_PAYLOAD_TYPE = 96;
+/** Frame-end times remembered for latency; more means the decoder dropped some. */
+const MAX_FRAMES_IN_DECODER = 16;
 const SSRC = 0x7e55e4a;
 
 /**
@@ -85,7 +89,9 @@ export class FallbackSource {
   private readonly idrWanted = new Set<number>();
   private readonly latest = new Map<number, EncodedStripe>();
   private latestLayout: { width: number; height: number; stripeHeight: number; layout: readonly StripeRows[] } | undefined;
-  private pending: I420Frame | undefined;
+  private pending: { frame: I420Frame; ingressAt: number | undefined } | undefined;
+  /** Relay arrival times of frame-ending packets not yet decoded, oldest first. */
+  private readonly frameEnds: number[] = [];
   private lastFrame: I420Frame | undefined;
   private busy = false;
   private _closed = false;
@@ -107,7 +113,12 @@ export class FallbackSource {
     const video = device.tracks.find((t) => t.kind === "video");
     this.down = new DownTrack(
       { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
-      { send: (p, seq, ts) => this.decoder?.push(writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload)) },
+      {
+        send: (p, seq, ts) => {
+          if (p.marker && this.frameEnds.push(p.receivedAt) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
+          this.decoder?.push(writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload));
+        },
+      },
     );
     device.on("online", this.onOnline);
     device.on("offline", this.onOffline);
@@ -142,7 +153,7 @@ export class FallbackSource {
     const all = this.latestLayout?.layout.map((_, i) => i) ?? [];
     for (const i of indices ?? all) this.idrWanted.add(i);
     if (!this.busy && !this.pending && this.lastFrame) {
-      this.pending = this.lastFrame;
+      this.pending = { frame: this.lastFrame, ingressAt: undefined };
       void this.drain();
     }
   }
@@ -196,7 +207,7 @@ export class FallbackSource {
   /** Keeps only the newest picture while an earlier one is being encoded. */
   private onPicture(picture: I420Frame): void {
     if (this._closed) return;
-    this.pending = picture;
+    this.pending = { frame: picture, ingressAt: this.frameEnds.shift() };
     void this.drain();
   }
 
@@ -205,10 +216,10 @@ export class FallbackSource {
     this.busy = true;
     try {
       while (this.pending && !this._closed) {
-        const frame = this.pending;
+        const { frame, ingressAt } = this.pending;
         this.pending = undefined;
         this.lastFrame = frame;
-        const out = await this.encode(frame);
+        const out = await this.encode(frame, ingressAt);
         if (out && !this._closed) for (const l of this.listeners) l.onFrame(out);
       }
     } catch (err) {
@@ -218,7 +229,7 @@ export class FallbackSource {
     }
   }
 
-  private async encode(frame: I420Frame): Promise<EncodedFrame | undefined> {
+  private async encode(frame: I420Frame, ingressAt: number | undefined): Promise<EncodedFrame | undefined> {
     const decodedAt = performance.now();
     const update = this.tracker.update(frame);
     const layout = update.stripes;
@@ -251,10 +262,10 @@ export class FallbackSource {
         jobs.push(encoders[index].encode(extractStripe(frame, rows), { idr }).then((r) => ({ index, rows, data: r.annexB, idr: r.idr, paintOver: false })));
       }
     }
-    if (jobs.length === 0) return { width: frame.width, height: frame.height, stripeHeight, layout, stripes: [], decodedAt };
+    if (jobs.length === 0) return { width: frame.width, height: frame.height, stripeHeight, layout, stripes: [], decodedAt, ingressAt };
     const stripes = await Promise.all(jobs);
     for (const s of stripes) this.latest.set(s.index, s);
-    return { width: frame.width, height: frame.height, stripeHeight, layout, stripes, decodedAt };
+    return { width: frame.width, height: frame.height, stripeHeight, layout, stripes, decodedAt, ingressAt };
   }
 
   /** One x264 encoder per stripe of this layout; replaced when the size or settings change. */

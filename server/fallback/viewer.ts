@@ -195,6 +195,7 @@ export class FallbackViewer implements FrameListener {
     this.flow.sent(this.frameId, bytes);
     this.lastSentAt = now;
     this.deps.metrics.fallbackFrame(this.codec, stripes.length, bytes, paintOvers);
+    if (frame.ingressAt !== undefined) this.deps.metrics.fallbackLatency(performance.now() - frame.ingressAt);
   }
 
   /** JPEG: every stripe changed since the last send, at its latest encoding; all of them when a whole picture is owed. */
