@@ -171,3 +171,32 @@ describe("TURN REST service and iceServers file as sources", () => {
     assert.match(c.iceServers[1]?.username ?? "", /^\d+:local$/, "cached credentials still served");
   });
 });
+
+describe("the server's own ICE options", () => {
+  let server: Running;
+  const viewers: WeriftViewer[] = [];
+
+  before(async () => {
+    server = await startServer({ source: "test", icePortRange: [41_200, 41_239], publicIp: "203.0.113.7" });
+  });
+
+  after(async () => {
+    for (const v of viewers) await v.close();
+    await server?.stop();
+  });
+
+  test("--ice-port-range bounds the ports it binds; --public-ip is what its host candidates announce", async () => {
+    const viewer = await WeriftViewer.connect(server.wsUrl, {});
+    viewers.push(viewer);
+    viewer.watch("test");
+    const stream = await waitFor(() => viewer.streams.get("test"), 5000, "offer");
+    const candidates = (stream.pc.remoteDescription?.sdp ?? "").split("\r\n").filter((l) => l.startsWith("a=candidate:"));
+    assert.ok(candidates.length > 0, "the offer carries candidates");
+    for (const c of candidates) {
+      const [, , , , address, port, , type] = c.split(" ");
+      assert.equal(type, "host");
+      assert.equal(address, "203.0.113.7", c);
+      assert.ok(Number(port) >= 41_200 && Number(port) <= 41_239, `port ${port} in range`);
+    }
+  });
+});
