@@ -126,12 +126,21 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });
   const connections = new Set<SignalingConnection>();
-  const fallback = new FallbackHub(SOURCE_DEFAULTS, log.child("fallback"));
+  const fallback = new FallbackHub(
+    {
+      ...SOURCE_DEFAULTS,
+      jpegQuality: config.fallbackQuality,
+      paintOverQuality: config.fallbackPaintOverQuality,
+      stripeHeight: config.fallbackStripeHeight || undefined,
+    },
+    log.child("fallback"),
+  );
   const fallbackViewers = new Set<FallbackViewer>();
   const fallbackDeps = {
     metrics,
     log,
     inputRate: config.inputRate,
+    maxFps: config.fallbackMaxFps,
     authenticate: async () => ({ account: LOCAL_ACCOUNT }),
     findDevice: (account: string, id: string) => registry.get(account, id),
     acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: "jpeg" | "h264") => fallback.acquire(device, codec),

@@ -31,6 +31,14 @@ export interface Config {
   readonly turnTtlSeconds: number;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   readonly metricsToken: string;
+  /** JPEG quality of fallback stripes. */
+  readonly fallbackQuality: number;
+  /** JPEG quality of a still stripe's paint-over. */
+  readonly fallbackPaintOverQuality: number;
+  /** Rows per fallback stripe, a multiple of 16; 0 = chosen from the frame size. */
+  readonly fallbackStripeHeight: number;
+  /** Highest frame rate a fallback viewer may ask for. */
+  readonly fallbackMaxFps: number;
   /** A JSON file of iceServers for clients and the server's peers; "" = none. */
   readonly iceServersFile: string;
   /** A TURN REST service (`?service=turn&username=&key=`); "" = none. */
@@ -61,6 +69,10 @@ export const DEFAULTS: Config = Object.freeze({
   turnSecret: "",
   turnTtlSeconds: 86400,
   metricsToken: "",
+  fallbackQuality: 40,
+  fallbackPaintOverQuality: 90,
+  fallbackStripeHeight: 0,
+  fallbackMaxFps: 30,
   iceServersFile: "",
   turnRestUrl: "",
   turnRestKey: "",
@@ -100,6 +112,13 @@ const schemas = {
   turnSecret: z.string(),
   turnTtlSeconds: z.coerce.number({ error: "expected seconds" }).int("expected whole seconds").min(60, "expected 60-604800").max(604800, "expected 60-604800"),
   metricsToken: z.string(),
+  fallbackQuality: z.coerce.number({ error: "expected a JPEG quality" }).int("expected 1-100").min(1, "expected 1-100").max(100, "expected 1-100"),
+  fallbackPaintOverQuality: z.coerce.number({ error: "expected a JPEG quality" }).int("expected 1-100").min(1, "expected 1-100").max(100, "expected 1-100"),
+  fallbackStripeHeight: z.coerce
+    .number({ error: "expected rows" })
+    .int("expected whole rows")
+    .refine((n) => n === 0 || (n >= 16 && n <= 1024 && n % 16 === 0), "expected 0 (automatic) or a multiple of 16 from 16 to 1024"),
+  fallbackMaxFps: z.coerce.number({ error: "expected frames per second" }).int("expected 1-60").min(1, "expected 1-60").max(60, "expected 1-60"),
   iceServersFile: z.string(),
   turnRestUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "expected an http(s) URL" })]),
   turnRestKey: z.string(),
@@ -137,6 +156,10 @@ const FLAG: Record<Key, string> = {
   turnSecret: "--turn-secret",
   turnTtlSeconds: "--turn-ttl",
   metricsToken: "--metrics-token",
+  fallbackQuality: "--fallback-quality",
+  fallbackPaintOverQuality: "--fallback-paint-over-quality",
+  fallbackStripeHeight: "--fallback-stripe-height",
+  fallbackMaxFps: "--fallback-max-fps",
   iceServersFile: "--ice-servers-file",
   turnRestUrl: "--turn-rest-url",
   turnRestKey: "--turn-rest-key",
@@ -159,6 +182,10 @@ const ENV: Record<Key, string> = {
   turnSecret: "TESSERA_TURN_SECRET",
   turnTtlSeconds: "TESSERA_TURN_TTL",
   metricsToken: "TESSERA_METRICS_TOKEN",
+  fallbackQuality: "TESSERA_FALLBACK_QUALITY",
+  fallbackPaintOverQuality: "TESSERA_FALLBACK_PAINT_OVER_QUALITY",
+  fallbackStripeHeight: "TESSERA_FALLBACK_STRIPE_HEIGHT",
+  fallbackMaxFps: "TESSERA_FALLBACK_MAX_FPS",
   iceServersFile: "TESSERA_ICE_SERVERS_FILE",
   turnRestUrl: "TESSERA_TURN_REST_URL",
   turnRestKey: "TESSERA_TURN_REST_KEY",
@@ -201,6 +228,14 @@ export const USAGE = `Usage: tessera [options]
       --ice-interface NAME network interface the server's peers use;
                            repeatable (default: every interface)          TESSERA_ICE_INTERFACE (comma-separated)
       --metrics-token T    require "Authorization: Bearer T" on /metrics  TESSERA_METRICS_TOKEN
+      --fallback-quality Q JPEG quality of WebSocket fallback stripes
+                           (default 40)                                   TESSERA_FALLBACK_QUALITY
+      --fallback-paint-over-quality Q  quality of a still stripe's
+                           re-send (default 90)                           TESSERA_FALLBACK_PAINT_OVER_QUALITY
+      --fallback-stripe-height N  rows per stripe, multiple of 16
+                           (default 0: 64, or fewer taller ones)          TESSERA_FALLBACK_STRIPE_HEIGHT
+      --fallback-max-fps N highest frame rate a fallback viewer gets
+                           (default 30)                                   TESSERA_FALLBACK_MAX_FPS
   -c, --config FILE        JSON file with any of the options above,
                            keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
   -h, --help               print this help
@@ -241,6 +276,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "turn-secret": { type: "string" },
         "turn-ttl": { type: "string" },
         "metrics-token": { type: "string" },
+        "fallback-quality": { type: "string" },
+        "fallback-paint-over-quality": { type: "string" },
+        "fallback-stripe-height": { type: "string" },
+        "fallback-max-fps": { type: "string" },
         "ice-servers-file": { type: "string" },
         "turn-rest-url": { type: "string" },
         "turn-rest-key": { type: "string" },
@@ -292,6 +331,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     turnSecret: flags["turn-secret"],
     turnTtlSeconds: flags["turn-ttl"],
     metricsToken: flags["metrics-token"],
+    fallbackQuality: flags["fallback-quality"],
+    fallbackPaintOverQuality: flags["fallback-paint-over-quality"],
+    fallbackStripeHeight: flags["fallback-stripe-height"],
+    fallbackMaxFps: flags["fallback-max-fps"],
     iceServersFile: flags["ice-servers-file"],
     turnRestUrl: flags["turn-rest-url"],
     turnRestKey: flags["turn-rest-key"],

@@ -25,6 +25,8 @@ export interface FallbackViewerDeps {
   metrics: Metrics;
   log: Logger;
   inputRate: number;
+  /** Highest frame rate a viewer gets, whatever it asks for. */
+  maxFps: number;
   /** The account a hello's token belongs to; throws a TesseraError when refused. */
   authenticate(token: string | undefined): Promise<{ account: string }>;
   /** The account's device, or undefined (also for another account's device). */
@@ -52,7 +54,7 @@ export class FallbackViewer implements FrameListener {
   private frameId = 0xffff;
   private lastSize = "";
   private lastSentAt = -Infinity;
-  private fps = 60;
+  private fps: number;
   /** A whole picture is owed (join, keyframe request, recovery from a pause). */
   private needFull = true;
   /** JPEG: stripes changed in frames this viewer skipped. */
@@ -71,6 +73,7 @@ export class FallbackViewer implements FrameListener {
     private readonly deps: FallbackViewerDeps,
     helloTimeoutMs = 10_000,
   ) {
+    this.fps = deps.maxFps;
     this.bucket = new TokenBucket(deps.inputRate, Math.max(1, Math.floor(deps.inputRate / 2)));
     this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, "no hello"), helloTimeoutMs);
     ws.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
@@ -98,7 +101,7 @@ export class FallbackViewer implements FrameListener {
         this.needFull = true;
         return;
       case "settings":
-        if (msg.settings.fps !== undefined) this.fps = msg.settings.fps;
+        if (msg.settings.fps !== undefined) this.fps = Math.min(msg.settings.fps, this.deps.maxFps);
         this.source?.apply(msg.settings);
         return;
       case "input":
@@ -170,7 +173,8 @@ export class FallbackViewer implements FrameListener {
     }
     for (const s of frame.stripes) this.dirty.add(s.index);
     const now = performance.now();
-    if (now - this.lastSentAt < 1000 / this.fps - 2) return this.skipped(frame);
+    // A quarter of a frame's time of slack: a 30 fps source with jitter still makes a 30 fps cap.
+    if (now - this.lastSentAt < 750 / this.fps) return this.skipped(frame);
     if (!this.flow.canSend() || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       const reason = this.flow.takePause() ?? (this.ws.bufferedAmount > MAX_BUFFERED_BYTES ? "limit" : undefined);
       if (reason) this.deps.metrics.fallbackPaused(reason);
