@@ -36,6 +36,12 @@ export class GstPipeline {
     private readonly events: PipelineEvents = {},
   ) {
     this.pipeline = new gstreamer.Pipeline(description);
+    // pollBus blocks a threadpool thread in gst_bus_timed_pop until a message
+    // comes. A poll that starts after stop() (it waited for a free thread)
+    // would find a flushed bus and block forever, and process exit would hang
+    // joining that thread. Unflushed, the bus keeps stop()'s state-change
+    // messages, so a late poll returns one and sees the pipeline stopped.
+    (this.pipeline as unknown as Record<string, unknown>)["auto-flush-bus"] = false;
   }
 
   get closed(): boolean {

@@ -1,5 +1,8 @@
 import { GstPipeline } from "./pipeline.js";
 
+/** How long one picture may take before the encoder counts as stuck, ms. */
+const STALL_MS = 2000;
+
 interface Job {
   input: Buffer;
   /** Runs just before the input is pushed: per-picture settings go here. */
@@ -17,6 +20,7 @@ interface Job {
 export class SerialEncoder {
   private readonly pipeline: GstPipeline;
   private readonly jobs: Job[] = [];
+  private stallTimer: NodeJS.Timeout | undefined;
   private closeError: Error | undefined;
 
   constructor(
@@ -58,12 +62,16 @@ export class SerialEncoder {
     try {
       job.before?.();
       this.pipeline.pushTo(this.srcName, job.input);
+      // An encoder that swallows a picture would hold every later one: give up on it instead.
+      this.stallTimer = setTimeout(() => this.fail(new Error(`no output within ${STALL_MS} ms`)), STALL_MS);
+      this.stallTimer.unref();
     } catch (err) {
       this.fail(err as Error);
     }
   }
 
   private onOutput(buf: Buffer): void {
+    clearTimeout(this.stallTimer);
     const job = this.jobs.shift();
     if (!job) return;
     job.resolve(buf);
@@ -72,6 +80,7 @@ export class SerialEncoder {
 
   private fail(err: Error): void {
     if (this.closeError) return;
+    clearTimeout(this.stallTimer);
     this.closeError = err;
     this.pipeline.close();
     for (const job of this.jobs.splice(0)) job.reject(err);

@@ -12,6 +12,10 @@ import { DeviceRegistry } from "./devices/registry.js";
 import { FallbackHub } from "./fallback/hub.js";
 import { SOURCE_DEFAULTS } from "./fallback/source.js";
 import { FallbackViewer } from "./fallback/viewer.js";
+import { PictureGrabber } from "./fallback/grabber.js";
+import { FrameDevices } from "./frames/frame-devices.js";
+import { pullSocket } from "./frames/pull.js";
+import { framesRouter, ingestSocket } from "./frames/routes.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
 import { createLogger, type Logger } from "./log.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
@@ -122,6 +126,21 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
   koa.use(api.routes());
   koa.use(api.allowedMethods());
+  const frames = new FrameDevices(registry, metrics, log.child("frames"));
+  registry.on("changed", () => metrics.setDevicesOnline(registry.onlineCount()));
+  let grabber: PictureGrabber | undefined;
+  /** The latest frame of any device of the account: pushed frames as they are, RTP devices decoded and encoded. */
+  const latestJpegOf = async (account: string, id: string) => {
+    const pushed = frames.get(account, id)?.ring.latest;
+    if (pushed) return { jpeg: pushed.jpeg, etag: `"f${pushed.seq}"`, width: pushed.width, height: pushed.height };
+    const device = registry.get(account, id);
+    if (!device?.online || !device.tracks.some((t) => t.kind === "video")) return undefined;
+    grabber ??= new PictureGrabber(fallback);
+    return grabber.jpegOf(device);
+  };
+  const framesApi = framesRouter({ frames, registry, maxFrameBytes: config.maxFrameBytes, accountOf: () => LOCAL_ACCOUNT, latestJpegOf });
+  koa.use(framesApi.routes());
+  koa.use(framesApi.allowedMethods());
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });
@@ -172,39 +191,44 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     callback: () => koa.callback(),
     handleUpgrade(req, socket, head) {
       const url = new URL(req.url ?? "/", "http://x");
-      const stream = /^\/ws\/stream\/([^/]+)$/.exec(url.pathname);
-      if (!closed && url.pathname === "/ws") {
+      const route = /^\/ws\/(stream|ingest)\/([^/]+)$/.exec(url.pathname);
+      if (closed || (url.pathname !== "/ws" && !route)) {
+        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      if (!route) {
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
         return;
       }
-      if (!closed && stream) {
-        const codec = url.searchParams.get("codec") ?? "jpeg";
-        let deviceId: string;
-        try {
-          deviceId = decodeURIComponent(stream[1]);
-        } catch {
-          socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-          return;
-        }
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          if (codec !== "jpeg" && codec !== "h264") {
-            ws.send(JSON.stringify({ type: "error", code: "bad_request", message: `codec must be jpeg or h264, got '${codec.slice(0, 16)}'` }));
-            ws.close(CLOSE_CODES.protocolError, "bad codec");
-            return;
-          }
-          const viewer = new FallbackViewer(ws, deviceId, codec, fallbackDeps);
-          fallbackViewers.add(viewer);
-          ws.on("close", () => fallbackViewers.delete(viewer));
-        });
+      let deviceId: string;
+      try {
+        deviceId = decodeURIComponent(route[2]);
+      } catch {
+        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
         return;
       }
-      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        if (route[1] === "ingest") return ingestSocket(ws, deviceId, { frames, maxFrameBytes: config.maxFrameBytes, authenticate: fallbackDeps.authenticate });
+        if (url.searchParams.get("mode") === "pull") return pullSocket(ws, deviceId, { authenticate: fallbackDeps.authenticate, latest: latestJpegOf });
+        const codec = url.searchParams.get("codec") ?? "jpeg";
+        if (codec !== "jpeg" && codec !== "h264") {
+          ws.send(JSON.stringify({ type: "error", code: "bad_request", message: `codec must be jpeg or h264, got '${codec.slice(0, 16)}'` }));
+          ws.close(CLOSE_CODES.protocolError, "bad codec");
+          return;
+        }
+        const viewer = new FallbackViewer(ws, deviceId, codec, fallbackDeps);
+        fallbackViewers.add(viewer);
+        ws.on("close", () => fallbackViewers.delete(viewer));
+      });
     },
     async close() {
       if (closed) return;
       closed = true;
       for (const c of connections) c.close(CLOSE_CODES.goingAway, "server shutting down");
       for (const v of fallbackViewers) v.close(CLOSE_CODES.goingAway, "server shutting down");
+      for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, "server shutting down");
+      frames.close();
+      grabber?.close();
       fallback.close();
       testDevice?.close("server shutting down");
       ice.close();

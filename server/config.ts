@@ -39,6 +39,8 @@ export interface Config {
   readonly fallbackStripeHeight: number;
   /** Highest frame rate a fallback viewer may ask for. */
   readonly fallbackMaxFps: number;
+  /** Largest pushed JPEG frame, bytes. */
+  readonly maxFrameBytes: number;
   /** A JSON file of iceServers for clients and the server's peers; "" = none. */
   readonly iceServersFile: string;
   /** A TURN REST service (`?service=turn&username=&key=`); "" = none. */
@@ -73,6 +75,7 @@ export const DEFAULTS: Config = Object.freeze({
   fallbackPaintOverQuality: 90,
   fallbackStripeHeight: 0,
   fallbackMaxFps: 30,
+  maxFrameBytes: 4 * 1024 * 1024,
   iceServersFile: "",
   turnRestUrl: "",
   turnRestKey: "",
@@ -118,6 +121,7 @@ const schemas = {
     .number({ error: "expected rows" })
     .int("expected whole rows")
     .refine((n) => n === 0 || (n >= 16 && n <= 1024 && n % 16 === 0), "expected 0 (automatic) or a multiple of 16 from 16 to 1024"),
+  maxFrameBytes: z.coerce.number({ error: "expected bytes" }).int("expected whole bytes").min(1024, "expected 1024-67108864").max(64 * 1024 * 1024, "expected 1024-67108864"),
   fallbackMaxFps: z.coerce.number({ error: "expected frames per second" }).int("expected 1-60").min(1, "expected 1-60").max(60, "expected 1-60"),
   iceServersFile: z.string(),
   turnRestUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "expected an http(s) URL" })]),
@@ -160,6 +164,7 @@ const FLAG: Record<Key, string> = {
   fallbackPaintOverQuality: "--fallback-paint-over-quality",
   fallbackStripeHeight: "--fallback-stripe-height",
   fallbackMaxFps: "--fallback-max-fps",
+  maxFrameBytes: "--max-frame-bytes",
   iceServersFile: "--ice-servers-file",
   turnRestUrl: "--turn-rest-url",
   turnRestKey: "--turn-rest-key",
@@ -186,6 +191,7 @@ const ENV: Record<Key, string> = {
   fallbackPaintOverQuality: "TESSERA_FALLBACK_PAINT_OVER_QUALITY",
   fallbackStripeHeight: "TESSERA_FALLBACK_STRIPE_HEIGHT",
   fallbackMaxFps: "TESSERA_FALLBACK_MAX_FPS",
+  maxFrameBytes: "TESSERA_MAX_FRAME_BYTES",
   iceServersFile: "TESSERA_ICE_SERVERS_FILE",
   turnRestUrl: "TESSERA_TURN_REST_URL",
   turnRestKey: "TESSERA_TURN_REST_KEY",
@@ -236,6 +242,8 @@ export const USAGE = `Usage: tessera [options]
                            (default 0: 64, or fewer taller ones)          TESSERA_FALLBACK_STRIPE_HEIGHT
       --fallback-max-fps N highest frame rate a fallback viewer gets
                            (default 30)                                   TESSERA_FALLBACK_MAX_FPS
+      --max-frame-bytes N  largest JPEG a frame device may push
+                           (default 4194304)                              TESSERA_MAX_FRAME_BYTES
   -c, --config FILE        JSON file with any of the options above,
                            keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
   -h, --help               print this help
@@ -280,6 +288,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "fallback-paint-over-quality": { type: "string" },
         "fallback-stripe-height": { type: "string" },
         "fallback-max-fps": { type: "string" },
+        "max-frame-bytes": { type: "string" },
         "ice-servers-file": { type: "string" },
         "turn-rest-url": { type: "string" },
         "turn-rest-key": { type: "string" },
@@ -335,6 +344,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     fallbackPaintOverQuality: flags["fallback-paint-over-quality"],
     fallbackStripeHeight: flags["fallback-stripe-height"],
     fallbackMaxFps: flags["fallback-max-fps"],
+    maxFrameBytes: flags["max-frame-bytes"],
     iceServersFile: flags["ice-servers-file"],
     turnRestUrl: flags["turn-rest-url"],
     turnRestKey: flags["turn-rest-key"],

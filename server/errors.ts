@@ -30,6 +30,9 @@ export const busy = (message: string) => new TesseraError("busy", message, 409);
 /** The request is understood but not supported (e.g. a codec). */
 export const unsupported = (message: string) => new TesseraError("unsupported", message, 422);
 
+/** A body or message beyond the configured size. */
+export const tooLarge = (message: string) => new TesseraError("too_large", message, 413);
+
 /** Maps any thrown value to what a client may see. Unknown errors become `internal`. */
 export function toClientError(err: unknown): { code: ErrorCode; message: string; status: number } {
   if (err instanceof TesseraError) {

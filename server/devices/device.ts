@@ -69,6 +69,11 @@ export class Device extends EventEmitter<DeviceEvents> {
     else sink.clearSource();
   }
 
+  /** Whoever publishes the device now, if anyone. */
+  get currentPublisher(): DevicePublisher | undefined {
+    return this.publisher;
+  }
+
   /** True while a publisher is attached and its tracks are flowing. */
   get online(): boolean {
     return this.publisher !== undefined && this.upTracks.length > 0;

@@ -94,6 +94,7 @@ export class FallbackSource {
   private readonly frameEnds: number[] = [];
   private lastFrame: I420Frame | undefined;
   private busy = false;
+  private decoded = 0;
   private _closed = false;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
   private readonly onOffline = () => this.emitState(false);
@@ -145,6 +146,11 @@ export class FallbackSource {
   snapshot(): { width: number; height: number; stripeHeight: number; layout: readonly StripeRows[]; stripes: EncodedStripe[] } | undefined {
     if (!this.latestLayout) return undefined;
     return { ...this.latestLayout, stripes: [...this.latest.values()].sort((a, b) => a.index - b.index) };
+  }
+
+  /** The latest decoded picture and its number (counting from 1), if one came yet. */
+  get latestPicture(): { frame: I420Frame; number: number } | undefined {
+    return this.lastFrame ? { frame: this.lastFrame, number: this.decoded } : undefined;
   }
 
   /** H.264: the next encoding of these stripes (all when omitted) is an IDR; re-encodes the last picture when idle. */
@@ -207,6 +213,8 @@ export class FallbackSource {
   /** Keeps only the newest picture while an earlier one is being encoded. */
   private onPicture(picture: I420Frame): void {
     if (this._closed) return;
+    this.decoded++;
+    this.lastFrame = picture;
     this.pending = { frame: picture, ingressAt: this.frameEnds.shift() };
     void this.drain();
   }
@@ -223,6 +231,7 @@ export class FallbackSource {
         if (out && !this._closed) for (const l of this.listeners) l.onFrame(out);
       }
     } catch (err) {
+      // A failed encoder is replaced on the next frame (JPEG pipelines by the encoder, x264 ones here).
       if (!this._closed) this.log.warn("fallback encoding failed", { err: String(err) });
     } finally {
       this.busy = false;
@@ -259,7 +268,13 @@ export class FallbackSource {
         const rows = layout[index];
         if (!rows) continue;
         const idr = this.idrWanted.delete(index);
-        jobs.push(encoders[index].encode(extractStripe(frame, rows), { idr }).then((r) => ({ index, rows, data: r.annexB, idr: r.idr, paintOver: false })));
+        jobs.push(
+          encoders[index].encode(extractStripe(frame, rows), { idr }).then((r) => {
+            // x264 may apply a forced keyframe a picture late: keep asking until one comes.
+            if (idr && !r.idr) this.idrWanted.add(index);
+            return { index, rows, data: r.annexB, idr: r.idr, paintOver: false };
+          }),
+        );
       }
     }
     if (jobs.length === 0) return { width: frame.width, height: frame.height, stripeHeight, layout, stripes: [], decodedAt, ingressAt };
@@ -272,7 +287,7 @@ export class FallbackSource {
   private h264Encoders(width: number, layout: readonly StripeRows[]): X264StripeEncoder[] {
     const { h264Crf, h264BitrateKbps } = this.settings;
     const key = `${width}:${layout.map((r) => r.height).join(",")}:${h264Crf}:${h264BitrateKbps ?? ""}`;
-    if (key !== this.h264Key) {
+    if (key !== this.h264Key || this.h264.some((e) => e.closed)) {
       for (const e of this.h264) e.close();
       // A bitrate, when set, replaces constant quality.
       const crf = h264BitrateKbps === undefined ? h264Crf : undefined;

@@ -14,6 +14,9 @@ import { encodeH264Stripe, encodeJpegStripe, nextFrameId, parseClientMessage, st
 /** Bytes the socket may hold unsent before the viewer counts as stalled. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
+/** How often a viewer missing IDRs asks again, ms. */
+const IDR_ASK_INTERVAL_MS = 300;
+
 /** JSON messages a fallback viewer may send besides the stream's own lines. */
 const jsonMessage = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() }),
@@ -53,14 +56,18 @@ export class FallbackViewer implements FrameListener {
   private readonly bucket: TokenBucket;
   private frameId = 0xffff;
   private lastSize = "";
-  private lastSentAt = -Infinity;
   private fps: number;
+  /** The fps cap as a token bucket: bursts of two frames pass, so jitter at the cap costs nothing. */
+  private fpsTokens = 2;
+  private fpsRefilledAt = performance.now();
   /** A whole picture is owed (join, keyframe request, recovery from a pause). */
   private needFull = true;
   /** JPEG: stripes changed in frames this viewer skipped. */
   private readonly dirty = new Set<number>();
   /** H.264: stripes that must start again at an IDR before deltas make sense. */
   private readonly awaitingIdr = new Set<number>();
+  /** When this viewer last asked the source for IDRs, performance.now(). */
+  private lastIdrAsk = -Infinity;
   private helloTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly onControl = (holder: string | null) => this.sendJson({ type: "control", holder });
@@ -173,8 +180,9 @@ export class FallbackViewer implements FrameListener {
     }
     for (const s of frame.stripes) this.dirty.add(s.index);
     const now = performance.now();
-    // A quarter of a frame's time of slack: a 30 fps source with jitter still makes a 30 fps cap.
-    if (now - this.lastSentAt < 750 / this.fps) return this.skipped(frame);
+    this.fpsTokens = Math.min(2, this.fpsTokens + ((now - this.fpsRefilledAt) * this.fps) / 1000);
+    this.fpsRefilledAt = now;
+    if (this.fpsTokens < 1) return this.skipped(frame);
     if (!this.flow.canSend() || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       const reason = this.flow.takePause() ?? (this.ws.bufferedAmount > MAX_BUFFERED_BYTES ? "limit" : undefined);
       if (reason) this.deps.metrics.fallbackPaused(reason);
@@ -197,7 +205,7 @@ export class FallbackViewer implements FrameListener {
       this.ws.send(msg);
     }
     this.flow.sent(this.frameId, bytes);
-    this.lastSentAt = now;
+    this.fpsTokens -= 1;
     this.deps.metrics.fallbackFrame(this.codec, stripes.length, bytes, paintOvers);
     if (frame.ingressAt !== undefined) this.deps.metrics.fallbackLatency(performance.now() - frame.ingressAt);
   }
@@ -218,21 +226,35 @@ export class FallbackViewer implements FrameListener {
     if (this.needFull) {
       this.needFull = false;
       frame.layout.forEach((_, i) => this.awaitingIdr.add(i));
-      this.source?.requestIdr();
+      this.askForIdr(true);
     }
     this.dirty.clear();
-    return frame.stripes.filter((s) => {
+    const out = frame.stripes.filter((s) => {
       if (s.idr) this.awaitingIdr.delete(s.index);
       return !this.awaitingIdr.has(s.index);
     });
+    this.askForIdr(false);
+    return out;
   }
 
   /** A frame this viewer did not get: H.264 stripes in it need an IDR before their next delta. */
   private skipped(frame: EncodedFrame): void {
     if (this.codec !== "h264" || frame.stripes.length === 0) return;
-    const indices = frame.stripes.map((s) => s.index).filter((i) => !this.awaitingIdr.has(i));
-    for (const i of indices) this.awaitingIdr.add(i);
-    if (indices.length > 0 && !this.needFull) this.source?.requestIdr(indices);
+    for (const s of frame.stripes) this.awaitingIdr.add(s.index);
+    this.askForIdr(false);
+  }
+
+  /**
+   * Asks the source for IDRs of the stripes this viewer waits on: at once
+   * when `now`, else at most every 300 ms while any is missing (an IDR
+   * encoded for it may have gone by in a frame it skipped).
+   */
+  private askForIdr(now: boolean): void {
+    if (this.awaitingIdr.size === 0) return;
+    const t = performance.now();
+    if (!now && t - this.lastIdrAsk < IDR_ASK_INTERVAL_MS) return;
+    this.lastIdrAsk = t;
+    this.source?.requestIdr(this.awaitingIdr);
   }
 
   private sendJson(msg: object): void {

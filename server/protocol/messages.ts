@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   "busy",
   "rate_limited",
   "unsupported",
+  "too_large",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

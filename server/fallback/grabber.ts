@@ -1,0 +1,75 @@
+import { JpegStripeEncoder } from "../../pipelines/jpeg-stripe-encoder.js";
+import type { Device } from "../devices/device.js";
+import type { FallbackHub } from "./hub.js";
+import type { EncodedFrame, FallbackSource, FrameListener } from "./source.js";
+
+/** How long a device's decoder stays up after the last pull, ms. */
+const KEEP_MS = 10_000;
+/** How long a pull waits for the first picture of a device, ms. */
+const FIRST_PICTURE_MS = 5000;
+
+/**
+ * Whole pictures of RTP devices as JPEG, for `frame.jpg`, pull streams and
+ * snapshots: the device's fallback decoder (shared with fallback viewers)
+ * runs while pulls come, and a little longer.
+ */
+export class PictureGrabber {
+  private readonly held = new Map<Device, { source: FallbackSource; timer: NodeJS.Timeout }>();
+  private readonly encoder = new JpegStripeEncoder();
+
+  constructor(
+    private readonly hub: FallbackHub,
+    private readonly quality = 85,
+  ) {}
+
+  /** The device's latest picture as JPEG with an ETag; undefined when none comes within a few seconds. */
+  async jpegOf(device: Device): Promise<{ jpeg: Buffer; etag: string } | undefined> {
+    const source = this.hold(device);
+    let latest = source.latestPicture;
+    if (!latest) {
+      await new Promise<void>((resolve) => {
+        const listener: FrameListener = {
+          onFrame: (_: EncodedFrame) => done(),
+          onDeviceState: () => {},
+        };
+        const timer = setTimeout(() => done(), FIRST_PICTURE_MS);
+        const done = () => {
+          clearTimeout(timer);
+          source.remove(listener);
+          resolve();
+        };
+        source.add(listener);
+      });
+      latest = source.latestPicture;
+    }
+    if (!latest) return undefined;
+    const { frame, number } = latest;
+    const jpeg = await this.encoder.encode({ data: frame.data.subarray(0, (frame.width * frame.height * 3) / 2), width: frame.width, height: frame.height }, this.quality);
+    return { jpeg, etag: `"d${number}"` };
+  }
+
+  close(): void {
+    for (const [, h] of this.held) {
+      clearTimeout(h.timer);
+      this.hub.release(h.source);
+    }
+    this.held.clear();
+    this.encoder.close();
+  }
+
+  private hold(device: Device): FallbackSource {
+    const h = this.held.get(device);
+    if (h && !h.source.closed) {
+      h.timer.refresh();
+      return h.source;
+    }
+    const source = this.hub.acquire(device, "jpeg");
+    const timer = setTimeout(() => {
+      this.held.delete(device);
+      this.hub.release(source);
+    }, KEEP_MS);
+    timer.unref();
+    this.held.set(device, { source, timer });
+    return source;
+  }
+}

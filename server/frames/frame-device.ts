@@ -1,0 +1,150 @@
+import { GstPipeline } from "../../pipelines/pipeline.js";
+import { JPEG_TO_RTP_ELEMENTS as E, jpegToRtpDescription } from "../../pipelines/descriptions.js";
+import type { Device, DevicePublisher } from "../devices/device.js";
+import type { Logger } from "../log.js";
+import type { RelayObserver } from "../relay/observer.js";
+import { parseRtp } from "../relay/rtp.js";
+import { UpTrack } from "../relay/up-track.js";
+import { FrameRing, type StoredFrame } from "./ring.js";
+
+/** Options of a frame device. */
+export interface FrameDeviceOptions {
+  /** With no frame for this long, the device goes offline, ms. */
+  idleMs: number;
+  /** With no viewers for this long, the encoder stops, ms. */
+  encoderGraceMs: number;
+  /** VP8 bitrate for WebRTC viewers, kb/s. */
+  bitrateKbps: number;
+}
+
+export const FRAME_DEVICE_DEFAULTS: FrameDeviceOptions = { idleMs: 30_000, encoderGraceMs: 5000, bitrateKbps: 1500 };
+
+/**
+ * A device that publishes by pushing JPEG frames (HTTP or WebSocket), at any
+ * rate from one every few seconds to 30 a second. It keeps its last frames;
+ * while anyone watches it (WebRTC or fallback), a GStreamer pipeline turns
+ * the frames into VP8 RTP for the relay, so it is watched like any other
+ * device. A keyframe request re-encodes the latest frame at once, so a viewer
+ * joining a slow device does not wait for the next push.
+ */
+export class FrameDevice implements DevicePublisher {
+  readonly ring = new FrameRing(10);
+  private video: UpTrack | undefined;
+  private encoder: GstPipeline | undefined;
+  private encoderSize = "";
+  /** The last RTP sequence number and timestamp sent, so a restarted encoder continues them. */
+  private last: { seq: number; ts: number } | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private _closed = false;
+  private readonly onChanged = () => this.followViewers();
+
+  constructor(
+    readonly device: Device,
+    private readonly observer: RelayObserver,
+    private readonly log: Logger,
+    private readonly options: FrameDeviceOptions = FRAME_DEVICE_DEFAULTS,
+    private readonly onClosed: (d: FrameDevice) => void = () => {},
+  ) {
+    device.on("changed", this.onChanged);
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** Stores a checked JPEG and passes it on to the encoder when one runs. */
+  push(frame: Omit<StoredFrame, "seq">): StoredFrame {
+    if (this._closed) throw new Error("frame device is closed");
+    const stored = this.ring.push(frame);
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.close("no frames"), this.options.idleMs);
+    this.idleTimer.unref();
+    if (!this.video) this.goOnline();
+    this.encode(stored, false);
+    return stored;
+  }
+
+  /** Takes the device offline and stops the encoder; idempotent. */
+  close(reason: string): void {
+    if (this._closed) return;
+    this._closed = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.graceTimer);
+    this.device.off("changed", this.onChanged);
+    this.stopEncoder();
+    this.video?.close();
+    this.device.detach(this);
+    this.log.info("frame device offline", { device: this.device.id, reason });
+    this.onClosed(this);
+  }
+
+  private goOnline(): void {
+    this.device.attach(this);
+    this.video = new UpTrack(`frames-${this.device.id}`, { kind: "video", mimeType: "video/vp8", clockRate: 90000 }, () => this.keyframe(), this.observer);
+    this.device.publish(this, [this.video]);
+    this.log.info("frame device online", { device: this.device.id });
+    this.followViewers();
+  }
+
+  /** The encoder runs while the device has viewers, and a little longer. */
+  private followViewers(): void {
+    if (this._closed || !this.video) return;
+    if (this.device.viewers > 0) {
+      clearTimeout(this.graceTimer);
+      this.graceTimer = undefined;
+      if (!this.encoder && this.ring.latest) this.encode(this.ring.latest, true);
+    } else if (this.encoder && !this.graceTimer) {
+      this.graceTimer = setTimeout(() => {
+        this.graceTimer = undefined;
+        if (this.device.viewers === 0) this.stopEncoder();
+      }, this.options.encoderGraceMs);
+      this.graceTimer.unref();
+    }
+  }
+
+  private keyframe(): void {
+    const latest = this.ring.latest;
+    if (latest && this.encoder) this.encode(latest, true);
+  }
+
+  private encode(frame: StoredFrame, keyframe: boolean): void {
+    if (this.device.viewers === 0 && !this.encoder) return;
+    const size = `${frame.width}x${frame.height}`;
+    if (this.encoder && size !== this.encoderSize) this.stopEncoder();
+    if (!this.encoder) {
+      this.encoder = this.startEncoder();
+      this.encoderSize = size;
+      keyframe = true;
+    }
+    if (keyframe) this.encoder.forceKeyUnit(E.sink);
+    this.encoder.pushTo(E.src, frame.jpeg);
+  }
+
+  private startEncoder(): GstPipeline {
+    const video = this.video!;
+    // A new encoder (new size, or viewers back) continues the track's numbering, as a device reconnect does not need to.
+    const continueFrom = this.last ? { seqnumOffset: (this.last.seq + 1) & 0xffff, timestampOffset: (this.last.ts + 3000) >>> 0 } : {};
+    const p = new GstPipeline(jpegToRtpDescription({ bitrateKbps: this.options.bitrateKbps, ...continueFrom }), {
+      kind: "frame_encode",
+      onError: (message) => {
+        this.log.warn("frame encoder stopped", { device: this.device.id, message });
+        if (this.encoder === p) this.encoder = undefined;
+      },
+    });
+    p.start();
+    p.pullFrom(E.sink, (buf) => {
+      const rtp = parseRtp(buf);
+      if (!rtp) return;
+      this.last = { seq: rtp.sequenceNumber, ts: rtp.timestamp };
+      video.push(rtp.sequenceNumber, rtp.timestamp, rtp.marker, rtp.payload);
+    });
+    return p;
+  }
+
+  private stopEncoder(): void {
+    this.encoder?.close();
+    this.encoder = undefined;
+    this.encoderSize = "";
+  }
+}

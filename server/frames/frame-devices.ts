@@ -1,0 +1,58 @@
+import { busy, TesseraError } from "../errors.js";
+import type { DeviceRegistry } from "../devices/registry.js";
+import type { Logger } from "../log.js";
+import type { RelayObserver } from "../relay/observer.js";
+import { FRAME_DEVICE_DEFAULTS, FrameDevice, type FrameDeviceOptions } from "./frame-device.js";
+import { inspectJpeg } from "./jpeg.js";
+import type { StoredFrame } from "./ring.js";
+
+/** The frame devices of every account. */
+export class FrameDevices {
+  private readonly devices = new Map<string, FrameDevice>();
+
+  constructor(
+    private readonly registry: DeviceRegistry,
+    private readonly observer: RelayObserver,
+    private readonly log: Logger,
+    private readonly options: FrameDeviceOptions = FRAME_DEVICE_DEFAULTS,
+  ) {}
+
+  private static key(account: string, id: string): string {
+    return `${account}\u0000${id}`;
+  }
+
+  /** The account's frame device with this id, while it is online. */
+  get(account: string, id: string): FrameDevice | undefined {
+    const d = this.devices.get(FrameDevices.key(account, id));
+    return d && !d.closed ? d : undefined;
+  }
+
+  /**
+   * Checks and stores one pushed JPEG; the first one puts the device online.
+   * Refuses (nothing stored) a body that is not a whole JPEG (415/400) and a
+   * device id another publisher (a WebRTC device) holds now (409).
+   */
+  push(account: string, id: string, jpeg: Buffer, deviceTimestamp: number | undefined): StoredFrame {
+    const verdict = inspectJpeg(jpeg);
+    if (!verdict.ok) {
+      throw verdict.code === "not_jpeg" ? new TesseraError("unsupported", verdict.message, 415) : new TesseraError("bad_request", verdict.message, 400);
+    }
+    const key = FrameDevices.key(account, id);
+    let fd = this.devices.get(key);
+    if (!fd || fd.closed) {
+      const existing = this.registry.get(account, id);
+      if (existing?.online && !(existing.currentPublisher instanceof FrameDevice)) throw busy(`device '${id}' is publishing over WebRTC`);
+      const device = this.registry.ensure(account, id, existing?.name ?? id, existing?.kind ?? "camera");
+      fd = new FrameDevice(device, this.observer, this.log, this.options, (d) => {
+        if (this.devices.get(key) === d) this.devices.delete(key);
+      });
+      this.devices.set(key, fd);
+    }
+    return fd.push({ jpeg, width: verdict.width, height: verdict.height, deviceTimestamp, receivedAt: Date.now() });
+  }
+
+  close(): void {
+    for (const d of this.devices.values()) d.close("server shutting down");
+    this.devices.clear();
+  }
+}

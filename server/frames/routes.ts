@@ -1,0 +1,137 @@
+import Router from "@koa/router";
+import type { Context } from "koa";
+import type { WebSocket } from "ws";
+import { z } from "zod";
+import type { DeviceRegistry } from "../devices/registry.js";
+import { badRequest, notFound, TesseraError, toClientError, tooLarge } from "../errors.js";
+import { CLOSE_CODES } from "../protocol/messages.js";
+import type { FrameDevices } from "./frame-devices.js";
+import type { StoredFrame } from "./ring.js";
+
+/** What the frame routes need. */
+export interface FrameRouteDeps {
+  frames: FrameDevices;
+  registry: DeviceRegistry;
+  /** Largest JPEG accepted, bytes. */
+  maxFrameBytes: number;
+  accountOf(ctx: Context): string;
+  /** The latest frame of an RTP device as JPEG (decoded from its stream), or undefined when it has none yet. */
+  latestJpegOf(account: string, deviceId: string): Promise<{ jpeg: Buffer; etag: string } | undefined>;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Reads a request body up to `max` bytes; refuses more with 413 before reading it all. */
+async function readBody(ctx: Context, max: number): Promise<Buffer> {
+  const declared = Number(ctx.get("Content-Length") || NaN);
+  if (declared > max) throw tooLarge(`a frame may be at most ${max} bytes, this one says ${declared}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw tooLarge(`a frame may be at most ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** `X-Frame-Timestamp`: ms since the epoch, or an ISO 8601 date; absent is fine. */
+export function parseFrameTimestamp(header: string): number | undefined {
+  if (header === "") return undefined;
+  const n = /^\d{1,16}$/.test(header) ? Number(header) : Date.parse(header);
+  if (!Number.isFinite(n)) throw badRequest("X-Frame-Timestamp must be ms since the epoch or an ISO 8601 date");
+  return n;
+}
+
+const frameJson = (f: StoredFrame) => ({ seq: f.seq, width: f.width, height: f.height, bytes: f.jpeg.length, receivedAt: f.receivedAt, deviceTimestamp: f.deviceTimestamp ?? null });
+
+/** `POST /api/devices/:id/frames` (push) and `GET /api/devices/:id/frame.jpg` (pull). */
+export function framesRouter(deps: FrameRouteDeps): Router {
+  const router = new Router();
+  router.post("/api/devices/:id/frames", async (ctx) => {
+    const id = ctx.params.id;
+    if (!ID.test(id)) throw badRequest("device ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric");
+    const type = (ctx.get("Content-Type").split(";")[0] ?? "").trim().toLowerCase();
+    if (type !== "image/jpeg") throw new TesseraError("unsupported", `frames are image/jpeg, not '${type || "(none)"}'`, 415);
+    const deviceTimestamp = parseFrameTimestamp(ctx.get("X-Frame-Timestamp"));
+    const body = await readBody(ctx, deps.maxFrameBytes);
+    const stored = deps.frames.push(deps.accountOf(ctx), id, body, deviceTimestamp);
+    ctx.status = 201;
+    ctx.body = frameJson(stored);
+  });
+  router.get("/api/devices/:id/frame.jpg", async (ctx) => {
+    const account = deps.accountOf(ctx);
+    const id = ctx.params.id;
+    const pushed = deps.frames.get(account, id)?.ring.latest;
+    const latest = pushed ? { jpeg: pushed.jpeg, etag: `"f${pushed.seq}"` } : deps.registry.get(account, id)?.online ? await deps.latestJpegOf(account, id) : undefined;
+    if (!latest) throw notFound(`no frame of device '${id}'`);
+    ctx.set("Cache-Control", "no-cache");
+    ctx.set("ETag", latest.etag);
+    if (ctx.get("If-None-Match") === latest.etag) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.type = "image/jpeg";
+    ctx.body = latest.jpeg;
+  });
+  return router;
+}
+
+const helloSchema = z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() });
+
+/**
+ * `/ws/ingest/{id}`: after a `hello` text message, every binary message is
+ * one JPEG frame. Each gets `{"type":"ack","seq"}` or an `error`; a bad
+ * frame is refused without closing.
+ */
+export function ingestSocket(
+  ws: WebSocket,
+  deviceId: string,
+  deps: { frames: FrameDevices; maxFrameBytes: number; authenticate(token: string | undefined): Promise<{ account: string }> },
+): void {
+  let account: string | undefined;
+  const send = (msg: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg));
+  const fail = (err: unknown) => {
+    const { code, message } = toClientError(err);
+    send({ type: "error", code, message });
+  };
+  const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.helloTimeout, "no hello"), 10_000);
+  ws.on("close", () => clearTimeout(helloTimer));
+  if (!ID.test(deviceId)) {
+    fail(badRequest("device ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric"));
+    ws.close(CLOSE_CODES.protocolError, "bad device id");
+    return;
+  }
+  ws.on("message", (data, isBinary) => {
+    const buf = data as Buffer;
+    if (!isBinary) {
+      let parsed;
+      try {
+        parsed = helloSchema.safeParse(JSON.parse(buf.toString("utf8")));
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed?.success || account !== undefined) return fail(badRequest(account ? "hello was already said" : "the first message is {\"type\":\"hello\"}"));
+      clearTimeout(helloTimer);
+      deps
+        .authenticate(parsed.data.token)
+        .then((r) => {
+          account = r.account;
+          send({ type: "ready", deviceId });
+        })
+        .catch((err: unknown) => {
+          fail(err);
+          ws.close(CLOSE_CODES.unauthorized, "hello refused");
+        });
+      return;
+    }
+    if (account === undefined) return fail(badRequest("say hello before sending frames"));
+    if (buf.length > deps.maxFrameBytes) return fail(tooLarge(`a frame may be at most ${deps.maxFrameBytes} bytes`));
+    try {
+      const stored = deps.frames.push(account, deviceId, Buffer.from(buf), undefined);
+      send({ type: "ack", seq: stored.seq });
+    } catch (err) {
+      fail(err);
+    }
+  });
+}

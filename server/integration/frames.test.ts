@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import WebSocket from "ws";
+import { FallbackClient, jpegSize } from "../../e2e/lib/fallback-client.js";
+import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
+import { WeriftViewer } from "../../e2e/lib/werift-peers.js";
+import { startServer, type Running } from "./fixture.js";
+
+/** Real JPEG frames of a moving picture, made by GStreamer. */
+function makeFrames(dir: string, count: number, width: number, height: number): Buffer[] {
+  execFileSync("gst-launch-1.0", [
+    "-q",
+    "videotestsrc",
+    `num-buffers=${count}`,
+    "pattern=ball",
+    "!",
+    `video/x-raw,width=${width},height=${height}`,
+    "!",
+    "jpegenc",
+    "!",
+    "multifilesink",
+    `location=${join(dir, `f${width}-%03d.jpg`)}`,
+  ]);
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`f${width}-`))
+    .sort()
+    .map((f) => readFileSync(join(dir, f)));
+}
+
+describe("JPEG frame devices and pull access", () => {
+  let server: Running;
+  let frames: Buffer[];
+  const dir = mkdtempSync(join(tmpdir(), "tessera-frames-"));
+  const closers: Array<() => unknown> = [];
+
+  const post = (id: string, body: Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${server.httpUrl}/api/devices/${id}/frames`, { method: "POST", body, headers: { "Content-Type": "image/jpeg", ...headers } });
+
+  /** Pushes frames over HTTP at `hz` until `stop()` (bounded by `max` frames). */
+  function pushAt(id: string, hz: number, max = 600) {
+    let i = 0;
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent >= max) return clearInterval(timer);
+      sent++;
+      void post(id, frames[i++ % frames.length]);
+    }, 1000 / hz);
+    const stop = () => clearInterval(timer);
+    closers.push(stop);
+    return { stop, sent: () => sent };
+  }
+
+  before(async () => {
+    frames = makeFrames(dir, 30, 320, 240);
+    server = await startServer({ source: "test", maxFrameBytes: 256 * 1024 });
+  });
+
+  after(async () => {
+    for (const c of closers) await c();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a pushed frame puts the device online; frame.jpg returns the latest with ETag and 304", async () => {
+    const first = await post("cam1", frames[0], { "X-Frame-Timestamp": "1700000000000" });
+    assert.equal(first.status, 201);
+    const stored = (await first.json()) as Record<string, unknown>;
+    assert.deepEqual({ ...stored, receivedAt: typeof stored.receivedAt }, { seq: 1, width: 320, height: 240, bytes: frames[0].length, receivedAt: "number", deviceTimestamp: 1700000000000 });
+    assert.equal((await post("cam1", frames[1])).status, 201);
+    const list = (await (await fetch(`${server.httpUrl}/api/devices`)).json()) as { devices: Array<{ id: string; online: boolean; tracks: unknown[] }> };
+    const cam = list.devices.find((d) => d.id === "cam1");
+    assert.ok(cam?.online, "listed online");
+    assert.deepEqual(cam.tracks, [{ kind: "video", codec: "video/vp8" }]);
+    const res = await fetch(`${server.httpUrl}/api/devices/cam1/frame.jpg`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "image/jpeg");
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(frames[1]), "the latest frame, byte for byte");
+    const etag = res.headers.get("etag")!;
+    assert.equal((await fetch(`${server.httpUrl}/api/devices/cam1/frame.jpg`, { headers: { "If-None-Match": etag } })).status, 304);
+  });
+
+  test("bad bodies are refused and nothing is stored", async () => {
+    const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
+    const cases: Array<[string, Promise<Response>, number, RegExp]> = [
+      ["not a JPEG", post("cam1", png), 415, /not a JPEG/],
+      ["truncated", post("cam1", frames[2].subarray(0, frames[2].length - 100)), 400, /truncated JPEG/],
+      ["wrong type", post("cam1", frames[2], { "Content-Type": "image/png" }), 415, /image\/jpeg/],
+      ["too large", post("cam1", Buffer.concat([frames[2], Buffer.alloc(300 * 1024)])), 413, /at most 262144 bytes/],
+      ["bad timestamp", post("cam1", frames[2], { "X-Frame-Timestamp": "yesterday" }), 400, /X-Frame-Timestamp/],
+      ["bad id", post("-x", frames[2]), 400, /device ids/],
+    ];
+    for (const [what, res, status, message] of cases) {
+      const r = await res;
+      assert.equal(r.status, status, what);
+      const body = (await r.json()) as { error: { message: string } };
+      assert.match(body.error.message, message, what);
+    }
+    const latest = Buffer.from(await (await fetch(`${server.httpUrl}/api/devices/cam1/frame.jpg`)).arrayBuffer());
+    assert.ok(latest.equals(frames[1]), "still the last good frame");
+  });
+
+  test("the socket ingest acks every frame and refuses a bad one without closing", async () => {
+    const ws = new WebSocket(`${server.wsUrl}/ingest/cam2`);
+    closers.push(() => ws.close());
+    const got: Array<Record<string, unknown>> = [];
+    ws.on("message", (d) => got.push(JSON.parse(String(d)) as Record<string, unknown>));
+    await new Promise((r) => ws.once("open", r));
+    ws.send(frames[0]);
+    await waitFor(() => got.find((m) => m.type === "error"), 5000, "a refusal before hello");
+    ws.send(JSON.stringify({ type: "hello" }));
+    await waitFor(() => got.find((m) => m.type === "ready"), 5000, "ready");
+    for (const f of frames.slice(0, 5)) ws.send(f);
+    ws.send(Buffer.from("not a jpeg at all"));
+    ws.send(frames[5]);
+    await waitFor(() => got.filter((m) => m.type === "ack").length >= 6, 5000, "six acks");
+    assert.deepEqual(got.filter((m) => m.type === "ack").map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
+    assert.ok(got.some((m) => m.type === "error" && m.code === "unsupported"), "the bad frame was refused");
+    assert.equal(ws.readyState, WebSocket.OPEN);
+  });
+
+  test("at 15 Hz a WebRTC viewer decodes the frames and a fallback viewer gets stripes of them", async () => {
+    const pusher = pushAt("cam15", 15);
+    await waitForAsync(async () => (await fetch(`${server.httpUrl}/api/devices/cam15/frame.jpg`)).ok, 5000, "the first frame");
+    const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
+    closers.push(() => viewer.close());
+    viewer.watch("cam15");
+    const stream = await waitFor(() => viewer.streams.get("cam15"), 5000, "offer");
+    await waitFor(() => stream.decodedFrames >= 10, 15_000, "10 decoded frames");
+    const fb = new FallbackClient(`${server.wsUrl}/stream/cam15?codec=jpeg`);
+    closers.push(() => fb.close());
+    const msg = await waitFor(() => fb.of("stream")[0], 10_000, "stream message");
+    assert.equal(msg.width, 320);
+    assert.equal(msg.height, 240);
+    await waitFor(() => fb.frames().length >= 5, 10_000, "5 fallback frames");
+    const first = fb.frames()[0];
+    assert.deepEqual(first.map((s) => s.y), [0, 64, 128, 192]);
+    pusher.stop();
+  });
+
+  test("at 2 Hz a viewer joining late still gets a picture at once (the latest frame re-encoded as a keyframe)", async () => {
+    const pusher = pushAt("cam2hz", 2);
+    await waitForAsync(async () => (await fetch(`${server.httpUrl}/api/devices/cam2hz/frame.jpg`)).ok, 5000, "the first frame");
+    const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
+    closers.push(() => viewer.close());
+    viewer.watch("cam2hz");
+    const stream = await waitFor(() => viewer.streams.get("cam2hz"), 5000, "offer");
+    const before = pusher.sent();
+    await waitFor(() => stream.decodedFrames >= 1, 10_000, "a first picture");
+    assert.ok(pusher.sent() - before <= 2, "it came with the first frames after connecting, not after a keyframe interval");
+    pusher.stop();
+  });
+
+  test("pull stream: pull gets the latest frame, ping gets pong, unknown actions an error; frame.jpg of an RTP device", async () => {
+    await post("cam3", frames[7]);
+    const ws = new WebSocket(`${server.wsUrl}/stream/cam3?mode=pull`);
+    closers.push(() => ws.close());
+    const texts: Array<Record<string, unknown>> = [];
+    const binaries: Buffer[] = [];
+    ws.on("message", (d, bin) => (bin ? binaries.push(d as Buffer) : texts.push(JSON.parse(String(d)) as Record<string, unknown>)));
+    await new Promise((r) => ws.once("open", r));
+    ws.send(JSON.stringify({ type: "hello" }));
+    ws.send(JSON.stringify({ action: "pull" }));
+    ws.send(JSON.stringify({ action: "ping" }));
+    ws.send(JSON.stringify({ action: "dance" }));
+    await waitFor(() => texts.length >= 4 && binaries.length >= 1, 5000, "answers");
+    assert.equal(texts[0].type, "ready");
+    assert.equal(texts[1].action, "frame");
+    assert.equal(texts[1].bytes, frames[7].length);
+    assert.ok(binaries[0].equals(frames[7]));
+    assert.deepEqual(texts[2], { action: "pong" });
+    assert.match(String(texts[3].message), /unknown action 'dance'/);
+    // The built-in test device is RTP: its frame is decoded and encoded on demand.
+    const res = await fetch(`${server.httpUrl}/api/devices/test/frame.jpg`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(jpegSize(Buffer.from(await res.arrayBuffer())), { width: 1280, height: 720 });
+    assert.equal((await fetch(`${server.httpUrl}/api/devices/nope/frame.jpg`)).status, 404);
+  });
+});
