@@ -24,6 +24,16 @@ export interface ViewerView {
   connectionState: string | null;
   timeline: { watchSentAt: number | null; offerAt: number | null; connectedAt: number | null; offers: number } | null;
   stats: { fps: number | null; videoCodec: string | null; width: number | null; transport: string } | null;
+  /** "webrtc" | "ws_jpeg" | "ws_h264", null before a device is watched. */
+  transport: string | null;
+  /** The WebSocket fallback, while in use. */
+  fallback: {
+    peerId: string | null;
+    framesPainted: number;
+    stream: { width: number; height: number; codec: string; stripeHeight: number } | null;
+    socket: string;
+    reason: string | null;
+  } | null;
 }
 
 /** The slice of the device page's `window.tessera` the tests read (see web/src/device.ts). */
@@ -116,6 +126,8 @@ export function readViewer(): ViewerView {
     connectionState: pc?.connectionState ?? null,
     timeline: (t?.timeline as ViewerView["timeline"]) ?? null,
     stats: (t?.stats as ViewerView["stats"]) ?? null,
+    transport: (t?.transport as string | undefined) ?? null,
+    fallback: t?.fallback ? JSON.parse(JSON.stringify(t.fallback)) : null,
   };
 }
 

@@ -2,6 +2,7 @@ import type { ClientMessage, ControlState, DeviceMessage, ErrorMessage } from ".
 import { ControlBar, type ControlView } from "./control-bar.js";
 import { DevicePanels } from "./device-panels.js";
 import { parseDeviceMessage } from "./input-lines.js";
+import type { Picture } from "./picture.js";
 import { RemoteInput } from "./remote-input.js";
 import { PushToTalk, type TalkState } from "./talk.js";
 
@@ -16,6 +17,28 @@ const SENT_KEPT = 200;
 const RELEASE_GRACE_MS = 50;
 
 /**
+ * The WebSocket fallback's socket, as the Controller uses it: input lines and
+ * control requests travel on it in order, and its peer id is the one the
+ * holder is compared with.
+ */
+export interface SocketChannel {
+  readonly kind: "socket";
+  /** "open" while lines can be sent. */
+  readonly readyState: "open" | "closed";
+  readonly bufferedAmount: number;
+  /** This viewer's peer id on the socket (from `ready`). */
+  readonly peerId: string | undefined;
+  send(line: string): void;
+  /** Sends `{type: "control", action}`; false when the socket is not open. */
+  control(action: "request" | "release"): boolean;
+}
+
+/** Where input lines go: the WebRTC `input` data channel, or the fallback socket. */
+export type InputChannel = RTCDataChannel | SocketChannel;
+
+const isSocket = (c: InputChannel | undefined): c is SocketChannel => c !== undefined && "kind" in c && c.kind === "socket";
+
+/**
  * Control of the watched device, for the viewer page: follows the holder,
  * asks for and gives up control, turns input capture and push-to-talk on
  * while this viewer holds it, and shows what the device says on `input`.
@@ -27,7 +50,7 @@ export class Controller {
   private peerId: string | undefined;
   /** The holder's peer id; null when free, undefined until the server says. */
   private holder: string | null | undefined;
-  private _channel: RTCDataChannel | undefined;
+  private _channel: InputChannel | undefined;
   private _resolution: { width: number; height: number } | undefined;
   private readonly bar: ControlBar;
   private readonly panels = new DevicePanels();
@@ -37,18 +60,19 @@ export class Controller {
   private wantsFocus = false;
 
   constructor(
-    private readonly video: HTMLVideoElement,
+    private readonly picture: Picture,
     private readonly signal: (msg: ClientMessage) => boolean,
   ) {
     this.bar = new ControlBar({ toggle: () => this.toggle(), talk: (down) => (down ? void this.talk.press() : this.talk.release()) });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
-    this.input = new RemoteInput(video, { send: (line) => this.send(line), escape: () => this.release() });
+    this.input = new RemoteInput(picture, { send: (line) => this.send(line), escape: () => this.release() });
     this.watch(undefined);
   }
 
   /** True while this viewer holds control. */
   get mine(): boolean {
-    return this.holder != null && this.holder === this.peerId;
+    const me = isSocket(this._channel) ? this._channel.peerId : this.peerId;
+    return this.holder != null && this.holder === me;
   }
 
   /** Who holds control: a peer id, null when free, undefined when not known yet. */
@@ -56,7 +80,7 @@ export class Controller {
     return this.holder;
   }
 
-  get channel(): RTCDataChannel | undefined {
+  get channel(): InputChannel | undefined {
     return this._channel;
   }
 
@@ -80,6 +104,8 @@ export class Controller {
   /** Our peer id from `welcome`; a new socket is a new session, so the holder is unknown until it is re-sent. */
   setPeerId(peerId: string): void {
     this.peerId = peerId;
+    // Over the fallback socket the holder comes from that socket, which did not change.
+    if (isSocket(this._channel)) return;
     this.holder = undefined;
     this.update();
   }
@@ -98,16 +124,26 @@ export class Controller {
     this.update();
   }
 
-  /** The current connection's `input` channel (or none). */
-  setChannel(channel: RTCDataChannel | undefined): void {
+  /**
+   * The current connection's `input` channel, the fallback socket, or none.
+   * Device messages on a data channel are read here; the fallback socket's
+   * arrive through `deviceMessage`.
+   */
+  setChannel(channel: InputChannel | undefined): void {
     const old = this._channel;
     if (old === channel) return;
-    if (old) old.onmessage = null;
+    if (old && !isSocket(old)) old.onmessage = null;
+    const modeChanged = isSocket(old) !== isSocket(channel);
     this._channel = channel;
-    if (!channel) return;
+    if (modeChanged) {
+      // Control is held per session: whoever held it on one transport does not on the other.
+      this.holder = undefined;
+      this.update();
+    }
+    if (!channel || isSocket(channel)) return;
     channel.onmessage = (ev) => {
       if (channel !== this._channel || typeof ev.data !== "string") return;
-      this.fromDevice(ev.data);
+      this.deviceMessage(ev.data);
     };
   }
 
@@ -116,15 +152,22 @@ export class Controller {
     this.talk.setSender(sender);
   }
 
-  /** A `control` message from the server. */
+  /** A `control` message from the signaling server (ignored while the fallback socket is in use: it says). */
   controlChanged(msg: ControlState): void {
-    if (msg.deviceId !== this.deviceId) return;
+    if (msg.deviceId !== this.deviceId || isSocket(this._channel)) return;
     this.holder = msg.holder;
     this.update();
   }
 
+  /** A `control` message on the fallback socket. */
+  socketControl(holder: string | null): void {
+    if (!isSocket(this._channel)) return;
+    this.holder = holder;
+    this.update();
+  }
+
   /** An `error` about a control request (busy: someone was faster). */
-  refused(msg: ErrorMessage): void {
+  refused(msg: Pick<ErrorMessage, "message"> & { code: string }): void {
     this.wantsFocus = false;
     this.bar.setNote(msg.code === "busy" ? "Someone else took control first." : msg.message);
   }
@@ -135,7 +178,8 @@ export class Controller {
       return;
     }
     if (!this.deviceId || this.holder !== null) return;
-    if (this.signal({ type: "control", action: "request", deviceId: this.deviceId })) {
+    const channel = this._channel;
+    if (isSocket(channel) ? channel.control("request") : this.signal({ type: "control", action: "request", deviceId: this.deviceId })) {
       this.wantsFocus = true;
       this.bar.setPending();
     }
@@ -148,13 +192,15 @@ export class Controller {
     this.input.setActive(false);
     this.talk.stop();
     this.bar.setPending();
+    const channel = this._channel;
+    // On the fallback socket the release follows the lines that let go, in order: no grace needed.
+    if (isSocket(channel)) return void channel.control("release");
     let sent = false;
     const signal = () => {
       if (sent) return;
       sent = true;
       this.signal({ type: "control", action: "release", deviceId });
     };
-    const channel = this._channel;
     if (!channel || channel.readyState !== "open") return signal();
     const later = () => setTimeout(signal, RELEASE_GRACE_MS);
     if (channel.bufferedAmount === 0) return void later();
@@ -172,7 +218,8 @@ export class Controller {
     return true;
   }
 
-  private fromDevice(text: string): void {
+  /** A message from the device (cursor, clipboard, state, resolution), from whichever channel carries them. */
+  deviceMessage(text: string): void {
     const msg = parseDeviceMessage(text);
     if (!msg) return;
     if (msg.type === "resolution" && Number.isInteger(msg.width) && Number.isInteger(msg.height)) {
@@ -198,7 +245,7 @@ export class Controller {
       this.wantsFocus = false;
     } else if (this.wantsFocus) {
       this.wantsFocus = false;
-      this.video.focus({ preventScroll: true });
+      this.picture.element.focus({ preventScroll: true });
     }
   }
 }

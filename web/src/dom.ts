@@ -18,8 +18,8 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = ""
 
 const FITS: ReadonlySet<string> = new Set(["contain", "cover", "fill", "none", "scale-down"]);
 
-/** The video's content box in client pixels (inside border and padding, after CSS transforms) and its object-fit. */
-export function videoGeometry(video: HTMLVideoElement): { rect: Rect; fit: ObjectFit } {
+/** A picture element's content box in client pixels (inside border and padding, after CSS transforms) and its object-fit. */
+export function videoGeometry(video: HTMLElement): { rect: Rect; fit: ObjectFit } {
   const r = video.getBoundingClientRect();
   const cs = getComputedStyle(video);
   const sx = video.offsetWidth > 0 ? r.width / video.offsetWidth : 1;

@@ -1,16 +1,22 @@
 import type { ErrorMessage } from "../../server/protocol/messages.js";
 import { byId, el } from "./dom.js";
+import { Picture } from "./picture.js";
 import { statsRows, type StatsSample } from "./stats.js";
 import type { SignalingState } from "./signaling.js";
 import type { DeviceState } from "./watch.js";
 
+/** How the picture arrives. */
+export type Transport = StatsSample["transport"];
+
 /**
- * The player panel: one persistent <video>, an overlay for waiting/offline/
+ * The player panel: one persistent <video> (WebRTC) and a <canvas> (the
+ * WebSocket fallback), one shown at a time, an overlay for waiting/offline/
  * error, a stats overlay, and the unmute button. State is mirrored on
  * #player as data attributes (see viewer.ts for the list tests rely on).
  */
 export class PlayerView {
   readonly video = byId<HTMLVideoElement>("video");
+  readonly picture = new Picture(this.video, byId<HTMLCanvasElement>("canvas"));
   private readonly root = byId("player");
   private readonly title = byId("player-title");
   private readonly badge = byId("player-state");
@@ -39,6 +45,7 @@ export class PlayerView {
     this.root.dataset.deviceId = deviceId ?? "";
     this.title.textContent = deviceId ? (name ?? deviceId) : "No device selected";
     if (!deviceId) {
+      this.setTransport("webrtc");
       this.video.srcObject = null;
       this.setConnection("none");
       this.setDevice("unknown");
@@ -50,6 +57,13 @@ export class PlayerView {
   /** The watched device's display name changed (or became known). */
   rename(name: string): void {
     if (this.root.dataset.deviceId) this.title.textContent = name;
+  }
+
+  /** Shows the element of `transport` and names it on #player[data-transport]. */
+  setTransport(transport: Transport): void {
+    this.root.dataset.transport = transport;
+    this.picture.showCanvas(transport !== "webrtc");
+    if (transport !== "webrtc") this.video.srcObject = null;
   }
 
   attach(stream: MediaStream): void {

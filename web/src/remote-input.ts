@@ -1,5 +1,6 @@
 import { toStreamPixels, toStreamPixelsClamped, type StreamPoint } from "./coords.js";
 import { videoGeometry } from "./dom.js";
+import type { Picture } from "./picture.js";
 import { buttonMask, clipboardLine, keyLine, pointerLine, RELEASE_ALL, touchLine, TouchIds, WheelSteps, type TouchPhase } from "./input-lines.js";
 import { PressedKeys } from "./keysym.js";
 
@@ -12,8 +13,8 @@ export interface RemoteInputEvents {
 }
 
 /**
- * Turns the user's pointer, wheel, keyboard, touch and paste on the <video>
- * into input lines while this viewer controls the device. Pointer moves are
+ * Turns the user's pointer, wheel, keyboard, touch and paste on the picture
+ * (the <video>, or the fallback's <canvas>) into input lines while this viewer controls the device. Pointer moves are
  * coalesced to one line per animation frame; buttons, wheel, keys and
  * touches go at once. Keys are captured while the video has focus (a click
  * on it focuses it); Ctrl+Alt+Shift is the way out, and blur releases every
@@ -34,10 +35,22 @@ export class RemoteInput {
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly video: HTMLVideoElement,
+    private readonly picture: Picture,
     private readonly events: RemoteInputEvents,
   ) {
-    const v = this.video;
+    const opts = { signal: this.abort.signal };
+    for (const v of picture.elements) this.listen(v);
+    document.addEventListener("paste", (e) => this.onPaste(e), opts);
+    // Best effort: a closing page cannot wait for the channel, but it can try.
+    window.addEventListener("pagehide", () => this.releaseAll(), opts);
+  }
+
+  /** The element shown now. */
+  private get video(): HTMLElement {
+    return this.picture.element;
+  }
+
+  private listen(v: HTMLElement): void {
     const opts = { signal: this.abort.signal };
     const active = { signal: this.abort.signal, passive: false };
     v.addEventListener("pointerdown", (e) => this.pointerDown(e), opts);
@@ -53,9 +66,6 @@ export class RemoteInput {
     v.addEventListener("keydown", (e) => this.keyDown(e), opts);
     v.addEventListener("keyup", (e) => this.keyUp(e), opts);
     v.addEventListener("blur", () => this.releaseKeys(), opts);
-    document.addEventListener("paste", (e) => this.onPaste(e), opts);
-    // Best effort: a closing page cannot wait for the channel, but it can try.
-    window.addEventListener("pagehide", () => this.releaseAll(), opts);
   }
 
   /** Starts or stops capturing; stopping releases every key and button on the device and blurs the video. */
@@ -63,11 +73,13 @@ export class RemoteInput {
     if (on === this.active) return;
     if (!on) this.releaseAll();
     this.active = on;
-    if (!on && document.activeElement === this.video) this.video.blur();
-    // Focusable (and so able to take keys) only while capturing.
-    if (on) this.video.tabIndex = 0;
-    else this.video.removeAttribute("tabindex");
-    this.video.classList.toggle("capturing", on);
+    for (const v of this.picture.elements) {
+      if (!on && document.activeElement === v) v.blur();
+      // Focusable (and so able to take keys) only while capturing.
+      if (on) v.tabIndex = 0;
+      else v.removeAttribute("tabindex");
+      v.classList.toggle("capturing", on);
+    }
   }
 
   /** Releases every key, button and touch on the device (`kr`, a button-less pointer line, touch ends). */
@@ -94,7 +106,8 @@ export class RemoteInput {
   private point(clientX: number, clientY: number, clamp: boolean): StreamPoint | null {
     const { rect, fit } = videoGeometry(this.video);
     const map = clamp ? toStreamPixelsClamped : toStreamPixels;
-    return map(clientX, clientY, rect, this.video.videoWidth, this.video.videoHeight, fit);
+    const { width, height } = this.picture.size;
+    return map(clientX, clientY, rect, width, height, fit);
   }
 
   private sendPointer(p: StreamPoint, buttons: number, scroll = 0): void {

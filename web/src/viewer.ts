@@ -7,8 +7,12 @@
  * - `document.body.dataset.state`: "idle" | "connecting" | "connected" |
  *   "offline" | "reconnecting" | "error" (a one-word summary of the player)
  * - `#player` data attributes: `data-device-id`, `data-connection-state`
- *   (RTCPeerConnectionState or "none"), `data-device-state` ("unknown" |
- *   "online" | "offline"), `data-error` (error code, absent when none)
+ *   (RTCPeerConnectionState or "none"; the fallback socket's state in the same
+ *   words), `data-device-state` ("unknown" | "online" | "offline"),
+ *   `data-error` (error code, absent when none), `data-transport` ("webrtc" |
+ *   "ws_jpeg" | "ws_h264")
+ * - `?transport=auto|webrtc|ws` (default auto) and `&codec=jpeg|h264` pick how
+ *   the picture arrives; `#canvas` shows the WebSocket fallback
  * - `#devices button[data-device-id][data-online]`: one per listed device
  * - `#player[data-control]`: "unknown" | "none" | "self" | "other", and
  *   `data-control-holder` (the holder's peer id) while another viewer controls
@@ -16,19 +20,22 @@
  *   (device state fields); `#device-clipboard-text`
  * - `window.tessera`: `{ deviceId, pc, stats, timeline, devices, signaling,
  *   peerId, control, input, sentLines, resolution, deviceState,
- *   deviceClipboard, talk }`, read live (getters); `timeline` holds
- *   performance.now() milestones.
+ *   deviceClipboard, talk, transport, fallback }`, read live (getters);
+ *   `timeline` holds performance.now() milestones.
  */
 import type { DeviceInfo, DeviceMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
 import { RtcConfigSource } from "./rtc-config.js";
-import { Controller } from "./control.js";
+import { Controller, type InputChannel } from "./control.js";
 import { byId } from "./dom.js";
 import { DeviceList } from "./device-list.js";
-import { PlayerView } from "./player.js";
+import { transportFromQuery } from "./fallback/auto-fallback.js";
+import type { StreamInfo } from "./fallback/stripe-wire.js";
+import { PlayerView, type Transport } from "./player.js";
 import { PROTOCOL, SignalingClient, signalingUrl, type SignalingState } from "./signaling.js";
 import type { StatsSample } from "./stats.js";
 import type { TalkState } from "./talk.js";
-import { Watch, type WatchTimeline } from "./watch.js";
+import { Viewing } from "./viewing.js";
+import type { WatchTimeline } from "./watch.js";
 
 /** What `window.tessera` exposes on the viewer page. */
 export interface ViewerHooks {
@@ -42,8 +49,8 @@ export interface ViewerHooks {
   readonly peerId: string | undefined;
   /** Who controls the watched device: the holder's peer id, null when free, undefined when unknown. */
   readonly control: { holder: string | null | undefined; mine: boolean };
-  /** The `input` data channel of the current connection. */
-  readonly input: RTCDataChannel | undefined;
+  /** The `input` data channel of the current connection, or the fallback socket. */
+  readonly input: InputChannel | undefined;
   /** The last input lines this viewer sent, oldest first. */
   readonly sentLines: readonly string[];
   readonly resolution: { width: number; height: number } | undefined;
@@ -51,6 +58,12 @@ export interface ViewerHooks {
   readonly deviceClipboard: string | undefined;
   /** Push-to-talk state. */
   readonly talk: TalkState;
+  /** How the picture arrives now. */
+  readonly transport: Transport | undefined;
+  /** The WebSocket fallback, while in use. */
+  readonly fallback:
+    | { peerId: string | undefined; framesPainted: number; stream: StreamInfo | undefined; socket: string; reason: string | undefined }
+    | undefined;
 }
 
 declare global {
@@ -62,9 +75,11 @@ declare global {
 const player = new PlayerView();
 const list = new DeviceList(byId("devices"), (id) => select(id, true));
 const status = byId("signaling-state");
-const control = new Controller(player.video, (m) => signaling.send(m));
+const control = new Controller(player.picture, (m) => signaling.send(m));
 const ice = new RtcConfigSource();
-let watch: Watch | undefined;
+const choice = transportFromQuery(location.search);
+const fellBack = new Set<string>();
+let watch: Viewing | undefined;
 let peerId: string | undefined;
 
 const signaling = new SignalingClient(signalingUrl(), () => ({ type: "hello", role: "viewer", protocol: PROTOCOL }), {
@@ -82,6 +97,7 @@ const signaling = new SignalingClient(signalingUrl(), () => ({ type: "hello", ro
     status.dataset.state = state;
     status.title = detail ?? "";
     player.setSignaling(state);
+    watch?.signalingState(state);
   },
 });
 
@@ -130,15 +146,7 @@ function select(deviceId: string | undefined, push: boolean): void {
   player.show(deviceId, list.all.find((d) => d.id === deviceId)?.name);
   if (push) history.pushState(null, "", deviceId ? `?device=${encodeURIComponent(deviceId)}` : location.pathname);
   if (!deviceId) return;
-  watch = new Watch(deviceId, (m) => signaling.send(m), {
-    stream: (s) => player.attach(s),
-    connectionState: (s) => player.setConnection(s),
-    deviceState: (s) => player.setDevice(s),
-    stats: (s) => player.renderStats(s),
-    error: (e) => player.setError(e),
-    input: (c) => control.setChannel(c),
-    talkSender: (s) => control.setTalkSender(s),
-  }, ice);
+  watch = new Viewing(deviceId, choice.transport, choice.codec, { signal: (m) => signaling.send(m), ice, player, control, fellBack });
   if (signaling.state === "open") watch.start();
 }
 
@@ -184,6 +192,13 @@ const hooks: ViewerHooks = {
   },
   get talk() {
     return control.talkState;
+  },
+  get transport() {
+    return watch?.transport;
+  },
+  get fallback() {
+    const f = watch?.fallbackWatch;
+    return f && { peerId: f.peerId, framesPainted: f.framesPainted, stream: f.stream, socket: f.socketState, reason: watch?.fallbackReason };
   },
 };
 window.tessera = hooks;

@@ -30,6 +30,8 @@ export interface WatchEvents {
   input(channel: RTCDataChannel | undefined): void;
   /** Where this viewer's microphone goes (the talk-back section), or undefined when it is gone. */
   talkSender(sender: RTCRtpSender | undefined): void;
+  /** A milestone: `watch` sent, an offer received, the answer sent (the automatic fallback times them). */
+  progress?(step: "watch" | "offer" | "answer"): void;
 }
 
 /** Messages addressed to one watched device. */
@@ -82,7 +84,10 @@ export class Watch {
   start(): void {
     if (this._closed) return;
     clearTimeout(this.retryTimer);
-    if (this.send({ type: "watch", deviceId: this.deviceId })) this.timeline.watchSentAt = performance.now();
+    if (this.send({ type: "watch", deviceId: this.deviceId })) {
+      this.timeline.watchSentAt = performance.now();
+      this.events.progress?.("watch");
+    }
   }
 
   /** Handles a server message for this device. */
@@ -92,6 +97,7 @@ export class Watch {
       case "offer":
         this.timeline.offerAt = performance.now();
         this.timeline.offers++;
+        this.events.progress?.("offer");
         this.chain = this.chain.then(() => this.answer(msg.sdp, msg.offerId)).catch((err: unknown) => this.localError(err));
         return;
       case "candidate": {
@@ -175,6 +181,7 @@ export class Watch {
     this.events.connectionState(pc.connectionState);
     this.send({ type: "answer", deviceId: this.deviceId, sdp: pc.localDescription.sdp, offerId });
     this.timeline.answerSentAt = performance.now();
+    this.events.progress?.("answer");
     releaseCandidates();
     this.sampler = new StatsSampler(pc, (s) => {
       if (pc !== this._pc) return;
