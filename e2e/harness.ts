@@ -44,11 +44,11 @@ export interface TestServer {
  */
 export async function startServer({ port = 0, args = [] as string[], iceHost = "127.0.0.1", wrap = [] as string[] } = {}): Promise<TestServer> {
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing; run node scripts/build.mjs first`);
-  // The fallback's x264 stripe pipelines each hold threadpool threads; the server warns below 64.
+  // The fallback's x264 stripe pipelines each hold threadpool threads (npm start gives 128).
   const command = [...wrap, process.execPath, SERVER_MAIN, "--port", String(port), "--ice-host", iceHost, ...args];
   const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, UV_THREADPOOL_SIZE: "64" },
+    env: { ...process.env, UV_THREADPOOL_SIZE: "128" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const killOnExit = () => child.kill("SIGKILL");
