@@ -16,6 +16,7 @@ import { PictureGrabber } from "./fallback/grabber.js";
 import { FrameDevices } from "./frames/frame-devices.js";
 import { pullSocket } from "./frames/pull.js";
 import { framesRouter, ingestSocket } from "./frames/routes.js";
+import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
 import { createLogger, type Logger } from "./log.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
@@ -141,6 +142,9 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const framesApi = framesRouter({ frames, registry, maxFrameBytes: config.maxFrameBytes, accountOf: () => LOCAL_ACCOUNT, latestJpegOf });
   koa.use(framesApi.routes());
   koa.use(framesApi.allowedMethods());
+  const whip = whipRouter({ ctx, accountOf: () => LOCAL_ACCOUNT });
+  koa.use(whip.routes());
+  koa.use(whip.allowedMethods());
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });

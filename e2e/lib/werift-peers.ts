@@ -52,8 +52,10 @@ export class WeriftDevice {
   /** The `input` data channel, when asked for. */
   input: RTCDataChannel | undefined;
   packetsSent = 0;
+  /** The WHIP session resource, for a device that published over WHIP. */
+  whipResource: string | undefined;
   private constructor(
-    readonly signaling: SignalingClient,
+    readonly signaling: SignalingClient | undefined,
     readonly pc: RTCPeerConnection,
     private readonly pipeline: GstPipeline,
   ) {}
@@ -61,12 +63,15 @@ export class WeriftDevice {
   /** Connects, negotiates and starts sending. Resolves once the server answered. */
   static async publish(
     wsUrl: string,
-    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions>; dataChannel?: boolean },
+    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions>; dataChannel?: boolean; whip?: string },
   ): Promise<WeriftDevice> {
     const codec = opts.codec ?? "vp8";
-    const signaling = await SignalingClient.connect(wsUrl);
-    signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" } });
-    await signaling.next("welcome");
+    let signaling: SignalingClient | undefined;
+    if (!opts.whip) {
+      signaling = await SignalingClient.connect(wsUrl);
+      signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" } });
+      await signaling.next("welcome");
+    }
     const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
     const video = new MediaStreamTrack({ kind: "video" });
     const audio = new MediaStreamTrack({ kind: "audio" });
@@ -85,9 +90,17 @@ export class WeriftDevice {
     });
     vt.sender.onGenericNack.subscribe(() => device.nacks++);
     await pc.setLocalDescription(await pc.createOffer());
-    signaling.send({ type: "offer", sdp: pc.localDescription!.sdp });
-    const answer = await signaling.next("answer");
-    await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    if (signaling) {
+      signaling.send({ type: "offer", sdp: pc.localDescription!.sdp });
+      const answer = await signaling.next("answer");
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    } else {
+      // WHIP (RFC 9725): the offer with every candidate, one POST; the answer comes back with a session resource.
+      const res = await fetch(opts.whip!, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription!.sdp });
+      if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
+      device.whipResource = new URL(res.headers.get("Location")!, opts.whip).toString();
+      await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+    }
     pipeline.start();
     pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => {
       device.packetsSent++;
@@ -108,7 +121,8 @@ export class WeriftDevice {
   /** Stops media and signaling. */
   async close(): Promise<void> {
     this.pipeline.close();
-    this.signaling.close();
+    this.signaling?.close();
+    if (this.whipResource) await fetch(this.whipResource, { method: "DELETE" }).catch(() => undefined);
     await this.pc.close();
   }
 }

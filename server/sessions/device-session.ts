@@ -1,6 +1,6 @@
 import type { Device, DevicePublisher } from "../devices/device.js";
 import { badRequest } from "../errors.js";
-import type { ClientMessage, DeviceKind } from "../protocol/messages.js";
+import type { ClientMessage, DeviceKind, IceCandidate } from "../protocol/messages.js";
 import type { UpTrack } from "../relay/up-track.js";
 import { Publisher } from "../rtc/publisher.js";
 import type { Peer, SessionContext } from "./context.js";
@@ -34,14 +34,27 @@ export class DeviceSession {
   /** Handles one validated message from the device. */
   async handle(msg: ClientMessage): Promise<void> {
     switch (msg.type) {
-      case "offer":
-        return this.offer(msg.sdp);
+      case "offer": {
+        const sdp = await this.offer(msg.sdp);
+        if (sdp !== undefined) this.peer.send({ type: "answer", sdp });
+        return;
+      }
       case "candidate":
-        if (!this.publisher) throw badRequest("candidate before offer");
-        return this.publisher.addCandidate(msg.candidate);
+        return this.addCandidate(msg.candidate);
       default:
         throw badRequest(`a device does not send '${msg.type}'`);
     }
+  }
+
+  /** A candidate the device trickled. */
+  async addCandidate(candidate: IceCandidate | null): Promise<void> {
+    if (!this.publisher) throw badRequest("candidate before offer");
+    return this.publisher.addCandidate(candidate);
+  }
+
+  /** True while the device's connection is up (or being set up). */
+  get active(): boolean {
+    return !this._closed && this.publisher !== undefined && !this.publisher.closed;
   }
 
   /** Ends the session and takes the device offline; idempotent. */
@@ -53,7 +66,8 @@ export class DeviceSession {
     this.publisher = undefined;
   }
 
-  private async offer(sdp: string): Promise<void> {
+  /** Applies a (new) offer from the device; resolves to the answer, or undefined when the session closed meanwhile. */
+  async offer(sdp: string): Promise<string | undefined> {
     this.publisher?.close("renegotiated");
     clearTimeout(this.settleTimer);
     const tracks: UpTrack[] = [];
@@ -93,9 +107,9 @@ export class DeviceSession {
     this.device.attach(handle);
     try {
       const answer = await publisher.answer(sdp);
-      if (publisher.closed) return;
+      if (publisher.closed) return undefined;
       this.device.setTalkSink(publisher.talkback);
-      this.peer.send({ type: "answer", sdp: answer });
+      return answer;
     } catch (err) {
       publisher.close("offer rejected");
       if (this.publisher === publisher) this.publisher = undefined;

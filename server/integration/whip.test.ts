@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
+import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
+import { startServer, type Running } from "./fixture.js";
+
+const SECRET = "whip-test-secret";
+
+describe("WHIP ingest", () => {
+  let server: Running;
+  const closers: Array<() => Promise<unknown> | unknown> = [];
+
+  before(async () => {
+    server = await startServer({ source: "none" });
+  });
+  after(async () => {
+    for (const c of closers) await c();
+    await server?.stop();
+  });
+
+  const whip = (id: string) => `${server.httpUrl}/whip/${id}`;
+
+  test("a werift publisher POSTs its offer, gets 201 with Location and ETag, and is watched like any device", async () => {
+    const device = await WeriftDevice.publish(server.wsUrl, { id: "whipcam", whip: whip("whipcam") });
+    closers.push(() => device.close());
+    assert.match(device.whipResource ?? "", /\/whip\/whipcam\/[\w-]+$/);
+    const list = async () => ((await (await fetch(`${server.httpUrl}/api/devices`)).json()) as { devices: Array<{ id: string; online: boolean }> }).devices;
+    await waitForAsync(async () => (await list()).find((d) => d.id === "whipcam" && d.online), 10_000, "the device online");
+    const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
+    closers.push(() => viewer.close());
+    viewer.watch("whipcam");
+    const stream = await waitFor(() => viewer.streams.get("whipcam"), 5000, "offer");
+    await waitFor(() => stream.decodedFrames >= 5, 15_000, "decoded frames from the WHIP publisher");
+    // A second publisher for the same id is refused while the first one is live.
+    const second = await fetch(whip("whipcam"), { method: "POST", headers: { "Content-Type": "application/sdp" }, body: device.pc.localDescription!.sdp });
+    assert.equal(second.status, 409);
+    // Trickle: a PATCH with a candidate is accepted; a stale ETag is refused; an ICE restart is not supported.
+    const frag = "a=ice-ufrag:abcd\r\na=ice-pwd:efghijklmnopqrstuvwxyz12\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 61764 typ host\r\n";
+    const patch = (body: string, headers: Record<string, string> = {}) =>
+      fetch(device.whipResource!, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag", ...headers }, body });
+    assert.equal((await patch(frag)).status, 204);
+    assert.equal((await patch(frag, { "If-Match": '"stale"' })).status, 412);
+    assert.equal((await patch("a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n")).status, 422);
+    assert.equal((await patch(frag, { "Content-Type": "text/plain" })).status, 415);
+    // DELETE ends the session: the device goes offline.
+    assert.equal((await fetch(device.whipResource!, { method: "DELETE" })).status, 200);
+    await waitForAsync(async () => !(await list()).find((d) => d.id === "whipcam")?.online, 10_000, "the device offline");
+    assert.equal((await fetch(device.whipResource!, { method: "DELETE" })).status, 404);
+    device.whipResource = undefined;
+  });
+
+  test("OPTIONS advertises ICE servers with TURN credentials, the accepted type and CORS", async () => {
+    // Only the answer's headers are looked at: the servers need not exist (nor any peer be made with them).
+    const withTurn = await startServer({ source: "none", turnUris: ["turn:127.0.0.1:3478?transport=udp"], turnSecret: SECRET, stunUris: ["stun:127.0.0.1:3478"] });
+    closers.push(() => withTurn.stop());
+    const res = await fetch(`${withTurn.httpUrl}/whip/cam`, { method: "OPTIONS" });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get("accept-post"), "application/sdp");
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    assert.match(res.headers.get("access-control-expose-headers") ?? "", /Location/);
+    const link = res.headers.get("link") ?? "";
+    assert.match(link, /<stun:127\.0\.0\.1:3478>; rel="ice-server"/);
+    assert.match(link, /<turn:127\.0\.0\.1:3478\?transport=udp>; rel="ice-server"; username="\d+:local"; credential="[^"]+"; credential-type="password"/);
+  });
+
+  test("errors follow the RFC: 415, 400, 422, 404", async () => {
+    const post = (body: string, type = "application/sdp") => fetch(whip("bad"), { method: "POST", headers: { "Content-Type": type }, body });
+    assert.equal((await post("v=0", "text/plain")).status, 415);
+    assert.equal((await post("not sdp")).status, 400);
+    const av1Only = [
+      "v=0",
+      "o=- 1 1 IN IP4 127.0.0.1",
+      "s=-",
+      "t=0 0",
+      "a=group:BUNDLE 0",
+      "m=video 9 UDP/TLS/RTP/SAVPF 45",
+      "c=IN IP4 0.0.0.0",
+      "a=mid:0",
+      "a=sendonly",
+      "a=rtpmap:45 AV1/90000",
+      "a=ice-ufrag:abcd",
+      "a=ice-pwd:efghijklmnopqrstuvwxyz12",
+      "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
+      "a=setup:actpass",
+      "a=rtcp-mux",
+      "",
+    ].join("\r\n");
+    const res = await post(av1Only);
+    assert.equal(res.status, 422, await res.text());
+    assert.equal((await fetch(`${whip("nope")}/nosuchsession`, { method: "DELETE" })).status, 404);
+  });
+});

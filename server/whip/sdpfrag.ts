@@ -1,0 +1,42 @@
+/** What a trickle-ICE SDP fragment (RFC 8840, `application/trickle-ice-sdpfrag`) carries. */
+export interface SdpFragment {
+  ufrag: string | undefined;
+  pwd: string | undefined;
+  candidates: Array<{ candidate: string; sdpMid: string | null; sdpMLineIndex: number | null }>;
+  /** `a=end-of-candidates` was present. */
+  end: boolean;
+}
+
+/** Reads the ICE lines of a fragment; other lines are ignored. Pure. */
+export function parseSdpFragment(text: string): SdpFragment {
+  const out: SdpFragment = { ufrag: undefined, pwd: undefined, candidates: [], end: false };
+  let mid: string | null = null;
+  let index = -1;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith("m=")) {
+      index++;
+      mid = null;
+    } else if (line.startsWith("a=mid:")) mid = line.slice(6);
+    else if (line.startsWith("a=ice-ufrag:")) out.ufrag = line.slice(12);
+    else if (line.startsWith("a=ice-pwd:")) out.pwd = line.slice(10);
+    else if (line.startsWith("a=candidate:")) out.candidates.push({ candidate: line.slice(2), sdpMid: mid ?? "0", sdpMLineIndex: index >= 0 ? index : 0 });
+    else if (line === "a=end-of-candidates") out.end = true;
+  }
+  return out;
+}
+
+/** `Link` header values advertising ICE servers (RFC 9725 §4.4). */
+export function iceServerLinks(servers: ReadonlyArray<{ urls: string | readonly string[]; username?: string; credential?: string }>): string[] {
+  const links: string[] = [];
+  for (const s of servers) {
+    for (const url of typeof s.urls === "string" ? [s.urls] : s.urls) {
+      let link = `<${url}>; rel="ice-server"`;
+      if (s.username !== undefined && s.credential !== undefined) {
+        link += `; username="${s.username.replace(/"/g, "")}"; credential="${s.credential.replace(/"/g, "")}"; credential-type="password"`;
+      }
+      links.push(link);
+    }
+  }
+  return links;
+}

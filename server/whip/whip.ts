@@ -1,0 +1,139 @@
+import { randomBytes } from "node:crypto";
+import Router from "@koa/router";
+import type { Context } from "koa";
+import { badRequest, busy, notFound, TesseraError, tooLarge } from "../errors.js";
+import type { Peer, SessionContext } from "../sessions/context.js";
+import { DeviceSession } from "../sessions/device-session.js";
+import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
+
+/** What WHIP needs from the app. */
+export interface WhipDeps {
+  ctx: SessionContext;
+  accountOf(ctx: Context): string;
+}
+
+/** Largest SDP body, bytes. */
+const MAX_SDP_BYTES = 64 * 1024;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+interface Resource {
+  account: string;
+  deviceId: string;
+  session: DeviceSession;
+  etag: string;
+}
+
+async function readText(ctx: Context, type: string): Promise<string> {
+  const given = (ctx.get("Content-Type").split(";")[0] ?? "").trim().toLowerCase();
+  if (given !== type) throw new TesseraError("unsupported", `expected Content-Type ${type}, got '${given || "(none)"}'`, 415);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_SDP_BYTES) throw tooLarge(`a body may be at most ${MAX_SDP_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** CORS for browser WHIP clients on other origins (RFC 9725 §4.1); credentials are Bearer tokens, never cookies. */
+function cors(ctx: Context): void {
+  ctx.set("Access-Control-Allow-Origin", "*");
+  ctx.set("Access-Control-Allow-Methods", "POST, PATCH, DELETE, OPTIONS");
+  ctx.set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
+  ctx.set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
+}
+
+/**
+ * WHIP ingest (RFC 9725): `POST /whip/{deviceId}` with an SDP offer makes
+ * the device publish like any other; the session resource takes trickled
+ * candidates (`PATCH`) and ends with `DELETE`.
+ */
+export function whipRouter(deps: WhipDeps): Router {
+  const router = new Router();
+  const resources = new Map<string, Resource>();
+  const links = async (ctx: Context, account: string) => {
+    const ice = await deps.ctx.rtcConfigurationFor(account);
+    const values = iceServerLinks(ice.iceServers);
+    if (values.length > 0) ctx.set("Link", values);
+  };
+
+  router.options("/whip/:id", async (ctx) => {
+    cors(ctx);
+    ctx.set("Accept-Post", "application/sdp");
+    await links(ctx, deps.accountOf(ctx));
+    ctx.status = 204;
+  });
+
+  router.post("/whip/:id", async (ctx) => {
+    cors(ctx);
+    const deviceId = ctx.params.id;
+    if (!ID.test(deviceId)) throw badRequest("device ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric");
+    const account = deps.accountOf(ctx);
+    const offer = await readText(ctx, "application/sdp");
+    const existing = deps.ctx.registry.get(account, deviceId);
+    const live = [...resources.values()].some((r) => r.account === account && r.deviceId === deviceId && r.session.active);
+    if (live || existing?.online) throw busy(`device '${deviceId}' is already publishing`);
+    for (const [key, r] of resources) if (!r.session.active) resources.delete(key);
+    const peer: Peer = { peerId: `whip-${randomBytes(8).toString("hex")}`, account, send: () => {} };
+    const session = new DeviceSession(deps.ctx, peer, deviceId, existing?.name ?? deviceId, existing?.kind ?? "other");
+    let answer: string | undefined;
+    try {
+      answer = await session.offer(offer);
+    } catch (err) {
+      session.close("offer refused");
+      throw err;
+    }
+    if (answer === undefined) throw new TesseraError("internal", "the session ended before it was answered", 500);
+    const id = randomBytes(12).toString("base64url");
+    const etag = `"${randomBytes(6).toString("hex")}"`;
+    resources.set(id, { account, deviceId, session, etag });
+    await links(ctx, account);
+    ctx.status = 201;
+    ctx.set("Location", `/whip/${encodeURIComponent(deviceId)}/${id}`);
+    ctx.set("ETag", etag);
+    ctx.set("Accept-Patch", "application/trickle-ice-sdpfrag");
+    ctx.type = "application/sdp";
+    ctx.body = answer;
+  });
+
+  const resourceOf = (ctx: Context): Resource => {
+    const r = resources.get(ctx.params.session);
+    if (!r || r.deviceId !== ctx.params.id || r.account !== deps.accountOf(ctx)) throw notFound("no such WHIP session");
+    return r;
+  };
+
+  router.patch("/whip/:id/:session", async (ctx) => {
+    cors(ctx);
+    const r = resourceOf(ctx);
+    const ifMatch = ctx.get("If-Match");
+    if (ifMatch && ifMatch !== "*" && ifMatch !== r.etag) {
+      ctx.status = 412;
+      ctx.body = { error: { code: "bad_request", message: "If-Match does not match the session's ETag" } };
+      return;
+    }
+    const frag = parseSdpFragment(await readText(ctx, "application/trickle-ice-sdpfrag"));
+    if (frag.ufrag !== undefined && frag.candidates.length === 0 && !frag.end) {
+      // A fragment with new credentials and nothing else is an ICE restart.
+      throw new TesseraError("unsupported", "ICE restarts are not supported; DELETE the session and POST a new offer", 422);
+    }
+    for (const c of frag.candidates) await r.session.addCandidate(c);
+    ctx.status = 204;
+  });
+
+  router.delete("/whip/:id/:session", (ctx) => {
+    cors(ctx);
+    const r = resourceOf(ctx);
+    resources.delete(ctx.params.session);
+    r.session.close("WHIP session deleted");
+    ctx.status = 200;
+  });
+
+  router.options("/whip/:id/:session", (ctx) => {
+    cors(ctx);
+    ctx.set("Accept-Patch", "application/trickle-ice-sdpfrag");
+    ctx.status = 204;
+  });
+
+  return router;
+}
