@@ -16,6 +16,7 @@ import { PictureGrabber } from "./fallback/grabber.js";
 import { FrameDevices } from "./frames/frame-devices.js";
 import { pullSocket } from "./frames/pull.js";
 import { framesRouter, ingestSocket } from "./frames/routes.js";
+import { whepRouter } from "./whip/whep.js";
 import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
 import { createLogger, type Logger } from "./log.js";
@@ -145,6 +146,9 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const whip = whipRouter({ ctx, accountOf: () => LOCAL_ACCOUNT });
   koa.use(whip.routes());
   koa.use(whip.allowedMethods());
+  const whep = whepRouter({ ctx, accountOf: () => LOCAL_ACCOUNT });
+  koa.use(whep.routes());
+  koa.use(whep.allowedMethods());
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });

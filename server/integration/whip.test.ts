@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { RTCPeerConnection } from "werift";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
+import { peerConfig, publishCodecs } from "../rtc/peer-config.js";
 import { startServer, type Running } from "./fixture.js";
 
 const SECRET = "whip-test-secret";
@@ -88,5 +90,40 @@ describe("WHIP ingest", () => {
     const res = await post(av1Only);
     assert.equal(res.status, 422, await res.text());
     assert.equal((await fetch(`${whip("nope")}/nosuchsession`, { method: "DELETE" })).status, 404);
+  });
+});
+
+describe("WHEP playback", () => {
+  let server: Running;
+  let pc: RTCPeerConnection | undefined;
+
+  before(async () => {
+    server = await startServer({ source: "test" });
+  });
+  after(async () => {
+    await pc?.close();
+    await server?.stop();
+  });
+
+  test("a werift player POSTs a recvonly offer and receives the test device's video and audio; DELETE ends it", async () => {
+    pc = new RTCPeerConnection(peerConfig({ iceHosts: ["127.0.0.1"], iceServers: [] }, publishCodecs()));
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    const got = { video: 0, audio: 0 };
+    pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => got[track.kind as "video" | "audio"]++));
+    await pc.setLocalDescription(await pc.createOffer());
+    const res = await fetch(`${server.httpUrl}/whep/test`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription!.sdp });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get("content-type"), "application/sdp");
+    const location = new URL(res.headers.get("location")!, server.httpUrl).toString();
+    assert.match(location, /\/whep\/test\/[\w-]+$/);
+    assert.ok(res.headers.get("etag"));
+    await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+    await waitFor(() => got.video > 30 && got.audio > 10, 15_000, "video and audio packets");
+    const viewers = async () => ((await (await fetch(`${server.httpUrl}/api/devices`)).json()) as { devices: Array<{ id: string; viewers: number }> }).devices.find((d) => d.id === "test")?.viewers;
+    assert.equal(await viewers(), 1, "the player counts as a viewer");
+    assert.equal((await fetch(location, { method: "DELETE" })).status, 200);
+    await waitForAsync(async () => (await viewers()) === 0, 5000, "the viewer gone");
+    assert.equal((await fetch(`${server.httpUrl}/whep/nope`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription!.sdp })).status, 404);
   });
 });

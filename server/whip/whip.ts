@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import Router from "@koa/router";
 import type { Context } from "koa";
-import { badRequest, busy, notFound, TesseraError, tooLarge } from "../errors.js";
+import { badRequest, busy, notFound, TesseraError } from "../errors.js";
 import type { Peer, SessionContext } from "../sessions/context.js";
 import { DeviceSession } from "../sessions/device-session.js";
+import { cors, ID, readText } from "./http.js";
 import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
 
 /** What WHIP needs from the app. */
@@ -12,36 +13,11 @@ export interface WhipDeps {
   accountOf(ctx: Context): string;
 }
 
-/** Largest SDP body, bytes. */
-const MAX_SDP_BYTES = 64 * 1024;
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 interface Resource {
   account: string;
   deviceId: string;
   session: DeviceSession;
   etag: string;
-}
-
-async function readText(ctx: Context, type: string): Promise<string> {
-  const given = (ctx.get("Content-Type").split(";")[0] ?? "").trim().toLowerCase();
-  if (given !== type) throw new TesseraError("unsupported", `expected Content-Type ${type}, got '${given || "(none)"}'`, 415);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_SDP_BYTES) throw tooLarge(`a body may be at most ${MAX_SDP_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** CORS for browser WHIP clients on other origins (RFC 9725 §4.1); credentials are Bearer tokens, never cookies. */
-function cors(ctx: Context): void {
-  ctx.set("Access-Control-Allow-Origin", "*");
-  ctx.set("Access-Control-Allow-Methods", "POST, PATCH, DELETE, OPTIONS");
-  ctx.set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
-  ctx.set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
 }
 
 /**

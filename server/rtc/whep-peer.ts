@@ -1,0 +1,105 @@
+import { RTCPeerConnection } from "werift";
+import { badRequest, unsupported } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { IceCandidate } from "../protocol/messages.js";
+import { DownTrack } from "../relay/down-track.js";
+import type { RelayObserver } from "../relay/observer.js";
+import type { UpTrack } from "../relay/up-track.js";
+import { errorText } from "./errors.js";
+import { Listeners } from "./listeners.js";
+import { peerConfig, subscribeCodec, type RtcSettings } from "./peer-config.js";
+import { localSdpForClients, looksLikeSdp } from "./sdp.js";
+import { senderSink } from "./sender-sink.js";
+
+/**
+ * A WHEP player's connection (RFC 9725 conventions): the player offers,
+ * the server answers with one DownTrack per device track the offer can
+ * receive, and keeps feeding them across device reconnects with the same
+ * codecs, as a Subscription does.
+ */
+export class WhepPeer {
+  private readonly pc: RTCPeerConnection;
+  private readonly listeners: Listeners;
+  private readonly downs: DownTrack[] = [];
+  private _closed = false;
+
+  constructor(
+    private readonly rtc: RtcSettings,
+    private readonly tracks: readonly UpTrack[],
+    private readonly observer: RelayObserver,
+    private readonly log: Logger,
+    private readonly onClosed: (reason: string) => void,
+  ) {
+    const video = tracks.filter((t) => t.kind === "video").map((t) => subscribeCodec(t.codec));
+    const audio = tracks.filter((t) => t.kind === "audio").map((t) => subscribeCodec(t.codec));
+    this.pc = new RTCPeerConnection(peerConfig(rtc, { video, audio }));
+    this.listeners = new Listeners(log);
+    this.listeners.on(this.pc.connectionStateChange, (state: string) => {
+      if (state === "connected") this.attach(this.tracks);
+      if (state === "failed" || state === "closed") this.close(`connection ${state}`);
+    });
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** Answers the player's offer; a section per device track it can receive. */
+  async answer(offerSdp: string): Promise<string> {
+    if (!looksLikeSdp(offerSdp)) throw badRequest("the body is not an SDP session description");
+    try {
+      await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    } catch (err) {
+      throw badRequest(`offer rejected: ${errorText(err)}`);
+    }
+    const free = [...this.tracks];
+    for (const t of this.pc.getTransceivers()) {
+      const i = free.findIndex((up) => up.kind === t.kind && t.codecs.some((c) => c.mimeType.toLowerCase() === up.codec.mimeType));
+      // offerDirection is ours as the player proposed it: "sendonly" where the player receives.
+      if (i < 0 || (t.offerDirection !== "sendonly" && t.offerDirection !== "sendrecv")) {
+        t.setDirection("inactive");
+        continue;
+      }
+      const up = free.splice(i, 1)[0];
+      t.setDirection("sendonly");
+      const down = new DownTrack(up.codec, senderSink(t.sender, up.kind, this.observer, this.log));
+      this.listeners.on(t.sender.onPictureLossIndication, () => {
+        this.observer.keyframeRequestFromViewer("pli");
+        down.requestKeyframe();
+      });
+      this.downs.push(down);
+    }
+    if (this.downs.length === 0) throw unsupported("the offer receives none of the device's codecs");
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const local = this.pc.localDescription;
+    if (!local) throw new Error("no local description");
+    return localSdpForClients(local.sdp, this.rtc);
+  }
+
+  /** The device came back: its new tracks feed the same DownTracks when codecs match. */
+  attach(tracks: readonly UpTrack[]): void {
+    if (this._closed) return;
+    for (const down of this.downs) {
+      const up = tracks.find((t) => t.kind === down.kind && t.codec.mimeType === down.codec.mimeType && !t.closed);
+      if (up) down.setSource(up);
+    }
+  }
+
+  async addCandidate(candidate: IceCandidate): Promise<void> {
+    if (this._closed) return;
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (err) {
+      throw badRequest(`candidate rejected: ${errorText(err)}`);
+    }
+  }
+
+  close(reason = "closed"): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.listeners.clear();
+    for (const d of this.downs) d.close();
+    this.pc.close().catch((err: unknown) => this.log.debug("whep close", { err: errorText(err) }));
+    this.onClosed(reason);
+  }
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from "node:crypto";
+import Router from "@koa/router";
+import type { Context } from "koa";
+import { badRequest, notFound, TesseraError } from "../errors.js";
+import type { UpTrack } from "../relay/up-track.js";
+import { WhepPeer } from "../rtc/whep-peer.js";
+import type { SessionContext } from "../sessions/context.js";
+import { cors, ID, readText } from "./http.js";
+import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
+
+/** What WHEP needs from the app. */
+export interface WhepDeps {
+  ctx: SessionContext;
+  accountOf(ctx: Context): string;
+}
+
+interface Session {
+  account: string;
+  deviceId: string;
+  peer: WhepPeer;
+  etag: string;
+}
+
+/**
+ * WHEP playback: `POST /whep/{deviceId}` with a player's offer answers with
+ * the device's tracks; `PATCH` trickles candidates; `DELETE` ends it. The
+ * player keeps playing across device reconnects.
+ */
+export function whepRouter(deps: WhepDeps): Router {
+  const router = new Router();
+  const sessions = new Map<string, Session>();
+
+  router.options("/whep/:id", async (ctx) => {
+    cors(ctx);
+    ctx.set("Accept-Post", "application/sdp");
+    const links = iceServerLinks((await deps.ctx.rtcConfigurationFor(deps.accountOf(ctx))).iceServers);
+    if (links.length > 0) ctx.set("Link", links);
+    ctx.status = 204;
+  });
+
+  router.post("/whep/:id", async (ctx) => {
+    cors(ctx);
+    const deviceId = ctx.params.id;
+    if (!ID.test(deviceId)) throw badRequest("device ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric");
+    const account = deps.accountOf(ctx);
+    const offer = await readText(ctx, "application/sdp");
+    const device = deps.ctx.registry.get(account, deviceId);
+    if (!device?.online) throw notFound(`device '${deviceId}' is not publishing`);
+    const id = randomBytes(12).toString("base64url");
+    const onOnline = (tracks: readonly UpTrack[]) => peer.attach(tracks);
+    const peer: WhepPeer = new WhepPeer(deps.ctx.rtc, device.tracks, deps.ctx.metrics, deps.ctx.log.child(`whep:${deviceId}`), () => {
+      sessions.delete(id);
+      device.off("online", onOnline);
+      device.viewerDelta(-1);
+    });
+    device.on("online", onOnline);
+    device.viewerDelta(1);
+    let answer: string;
+    try {
+      answer = await peer.answer(offer);
+    } catch (err) {
+      peer.close("offer refused");
+      throw err;
+    }
+    const etag = `"${randomBytes(6).toString("hex")}"`;
+    sessions.set(id, { account, deviceId, peer, etag });
+    const links = iceServerLinks((await deps.ctx.rtcConfigurationFor(account)).iceServers);
+    if (links.length > 0) ctx.set("Link", links);
+    ctx.status = 201;
+    ctx.set("Location", `/whep/${encodeURIComponent(deviceId)}/${id}`);
+    ctx.set("ETag", etag);
+    ctx.set("Accept-Patch", "application/trickle-ice-sdpfrag");
+    ctx.type = "application/sdp";
+    ctx.body = answer;
+  });
+
+  const sessionOf = (ctx: Context): Session => {
+    const s = sessions.get(ctx.params.session);
+    if (!s || s.deviceId !== ctx.params.id || s.account !== deps.accountOf(ctx)) throw notFound("no such WHEP session");
+    return s;
+  };
+
+  router.patch("/whep/:id/:session", async (ctx) => {
+    cors(ctx);
+    const s = sessionOf(ctx);
+    const ifMatch = ctx.get("If-Match");
+    if (ifMatch && ifMatch !== "*" && ifMatch !== s.etag) throw new TesseraError("bad_request", "If-Match does not match the session's ETag", 412);
+    const frag = parseSdpFragment(await readText(ctx, "application/trickle-ice-sdpfrag"));
+    if (frag.ufrag !== undefined && frag.candidates.length === 0 && !frag.end) {
+      throw new TesseraError("unsupported", "ICE restarts are not supported; DELETE the session and POST a new offer", 422);
+    }
+    for (const c of frag.candidates) await s.peer.addCandidate(c);
+    ctx.status = 204;
+  });
+
+  router.delete("/whep/:id/:session", (ctx) => {
+    cors(ctx);
+    sessionOf(ctx).peer.close("WHEP session deleted");
+    ctx.status = 200;
+  });
+
+  router.options("/whep/:id/:session", (ctx) => {
+    cors(ctx);
+    ctx.set("Accept-Patch", "application/trickle-ice-sdpfrag");
+    ctx.status = 204;
+  });
+
+  return router;
+}
+
