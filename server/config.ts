@@ -102,7 +102,7 @@ const iceUri = z.string().superRefine((s, ctx) => {
   const why = invalidIceUri(s);
   if (why) ctx.addIssue({ code: "custom", message: why });
 });
-const flag = z.union([z.boolean(), z.enum(["1", "true", "yes", "0", "false", "no"], { error: "expected true or false" })]).transform((v) => v === true || v === "1" || v === "true" || v === "yes");
+const flag = z.union([z.boolean(), z.enum(["1", "true", "yes", "0", "false", "no"])], { error: "expected true or false" }).transform((v) => v === true || v === "1" || v === "true" || v === "yes");
 const origin = z.string().transform((s, ctx) => {
   let url: URL | undefined;
   try {

@@ -61,11 +61,11 @@ export class WeriftDevice {
   /** Connects, negotiates and starts sending. Resolves once the server answered. */
   static async publish(
     wsUrl: string,
-    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions>; dataChannel?: boolean },
+    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions>; dataChannel?: boolean; token?: string },
   ): Promise<WeriftDevice> {
     const codec = opts.codec ?? "vp8";
     const signaling = await SignalingClient.connect(wsUrl);
-    signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" } });
+    signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" }, ...(opts.token ? { token: opts.token } : {}) });
     await signaling.next("welcome");
     const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
     const video = new MediaStreamTrack({ kind: "video" });
@@ -185,10 +185,10 @@ export class WeriftViewer {
   /** `iceServers` and `relay` (iceTransportPolicy "relay") reach the viewer's peer connections. */
   static async connect(
     wsUrl: string,
-    opts: { decode?: boolean; iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean } = {},
+    opts: { decode?: boolean; iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean; token?: string } = {},
   ): Promise<WeriftViewer> {
     const signaling = await SignalingClient.connect(wsUrl);
-    signaling.send({ type: "hello", role: "viewer", protocol: 1 });
+    signaling.send({ type: "hello", role: "viewer", protocol: 1, ...(opts.token ? { token: opts.token } : {}) });
     await signaling.next("welcome");
     return new WeriftViewer(signaling, opts.decode ?? false, opts);
   }
