@@ -21,6 +21,7 @@
  */
 import type { DeviceInfo, DeviceMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
 import { RtcConfigSource } from "./rtc-config.js";
+import { pageSession } from "./page-session.js";
 import { Controller } from "./control.js";
 import { byId } from "./dom.js";
 import { DeviceList } from "./device-list.js";
@@ -63,11 +64,12 @@ const player = new PlayerView();
 const list = new DeviceList(byId("devices"), (id) => select(id, true));
 const status = byId("signaling-state");
 const control = new Controller(player.video, (m) => signaling.send(m));
-const ice = new RtcConfigSource();
+const session = pageSession();
+const ice = new RtcConfigSource(undefined, undefined, (url) => fetch(url, { credentials: "same-origin", headers: session.headers() }));
 let watch: Watch | undefined;
 let peerId: string | undefined;
 
-const signaling = new SignalingClient(signalingUrl(), () => ({ type: "hello", role: "viewer", protocol: PROTOCOL }), {
+const signaling = new SignalingClient(signalingUrl(), async () => ({ type: "hello", role: "viewer", protocol: PROTOCOL, token: await session.token() }), {
   welcome(msg: Welcome) {
     ice.seed(msg.iceServers, msg.iceTtl);
     peerId = msg.peerId;
