@@ -19,6 +19,10 @@ import { framesRouter, ingestSocket } from "./frames/routes.js";
 import { whepRouter } from "./whip/whep.js";
 import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
+import { accountIfKnown, accountOf, authMiddleware, securityHeaders } from "./http/security.js";
+import { LOCAL_ACCOUNT, type Authenticator } from "./auth/authenticator.js";
+import { authenticatorFor } from "./auth/from-config.js";
+import { originAllowed } from "./auth/origin.js";
 import { createLogger, type Logger } from "./log.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
 import { resolveIceHosts, type RtcSettings } from "./rtc/peer-config.js";
@@ -26,8 +30,7 @@ import type { SessionContext } from "./sessions/context.js";
 import { SignalingConnection, type Authenticate } from "./signaling/connection.js";
 import { TestDevice } from "./sources/test-device.js";
 
-/** The one account that exists while no authentication is configured. */
-export const LOCAL_ACCOUNT = "local";
+export { LOCAL_ACCOUNT } from "./auth/authenticator.js";
 
 /** The test picture of `--source-motion still`: a flat screen whose only motion is a clock ticking once a second. */
 export const STILL_PICTURE = { pattern: "solid-color foreground-color=0xff336699", runningTime: false } as const;
@@ -53,6 +56,8 @@ export interface App {
 export interface AppDeps {
   log?: Logger;
   metrics?: Metrics;
+  /** Replaces the authenticator `--auth` would build. */
+  authenticator?: Authenticator;
 }
 
 /** The ICE sources of the configuration; throws ConfigError when the servers file cannot be used. */
@@ -109,20 +114,28 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     trackSettleMs: 1500,
     inputRate: config.inputRate,
   };
-  const authenticate: Authenticate = async () => ({ account: LOCAL_ACCOUNT });
+  const auth = deps.authenticator ?? authenticatorFor(config, (reason) => metrics.authFailure(reason), log);
+  const authenticate: Authenticate = async (hello) => ({ account: await auth.socket(hello.token) });
+  const credentials = (ctx: Koa.Context) => ({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
+  // Only with no authentication is there one account for the built-in test device to belong to.
+  const publishTestDevice = config.source === "test" && auth.mode === "none";
+  if (config.source === "test" && !publishTestDevice) log.info(`the test device is not published with --auth ${auth.mode}: it would belong to no account`);
 
   const koa = new Koa();
+  koa.use(securityHeaders());
   koa.use(errorMiddleware(log));
+  koa.use(authMiddleware(auth));
   const api = apiRouter({
     registry,
     metrics,
     log,
-    accountOf: () => LOCAL_ACCOUNT,
+    accountOf,
+    session: (ctx) => auth.session(accountOf(ctx), credentials(ctx)),
     rtcConfiguration: (account) => ice.configuration(account),
     metricsToken: config.metricsToken,
     notReady: () => {
       if (closed) return "shutting down";
-      if (config.source === "test" && !registry.get(LOCAL_ACCOUNT, "test")?.online) return "the test device's pipeline is not running";
+      if (publishTestDevice && !registry.get(LOCAL_ACCOUNT, "test")?.online) return "the test device's pipeline is not running";
       return undefined;
     },
   });
@@ -140,13 +153,13 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     grabber ??= new PictureGrabber(fallback);
     return grabber.jpegOf(device);
   };
-  const framesApi = framesRouter({ frames, registry, maxFrameBytes: config.maxFrameBytes, accountOf: () => LOCAL_ACCOUNT, latestJpegOf });
+  const framesApi = framesRouter({ frames, registry, maxFrameBytes: config.maxFrameBytes, accountOf, latestJpegOf });
   koa.use(framesApi.routes());
   koa.use(framesApi.allowedMethods());
-  const whip = whipRouter({ ctx, accountOf: () => LOCAL_ACCOUNT });
+  const whip = whipRouter({ ctx, accountOf, accountIfKnown });
   koa.use(whip.routes());
   koa.use(whip.allowedMethods());
-  const whep = whepRouter({ ctx, accountOf: () => LOCAL_ACCOUNT });
+  const whep = whepRouter({ ctx, accountOf, accountIfKnown });
   koa.use(whep.routes());
   koa.use(whep.allowedMethods());
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));
@@ -168,7 +181,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     log,
     inputRate: config.inputRate,
     maxFps: config.fallbackMaxFps,
-    authenticate: async () => ({ account: LOCAL_ACCOUNT }),
+    authenticate: async (token: string | undefined) => ({ account: await auth.socket(token) }),
     findDevice: (account: string, id: string) => registry.get(account, id),
     acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: "jpeg" | "h264") => fallback.acquire(device, codec),
     release: (source: Parameters<FallbackHub["release"]>[0]) => fallback.release(source),
@@ -180,7 +193,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
 
   let testDevice: TestDevice | undefined;
-  if (config.source === "test") {
+  if (publishTestDevice) {
     const device = registry.ensure(LOCAL_ACCOUNT, "test", "Test pattern", "test");
     testDevice = new TestDevice(device, metrics, log.child("test-device"), {
       codec: config.sourceCodec,
@@ -198,6 +211,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     log,
     callback: () => koa.callback(),
     handleUpgrade(req, socket, head) {
+      if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) {
+        metrics.authFailure("bad_origin");
+        socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthis page's origin may not open Tessera sockets (see --allowed-origins)\n");
+        return;
+      }
       const url = new URL(req.url ?? "/", "http://x");
       const route = /^\/ws\/(stream|ingest)\/([^/]+)$/.exec(url.pathname);
       if (closed || (url.pathname !== "/ws" && !route)) {

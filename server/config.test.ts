@@ -36,6 +36,33 @@ describe("loadConfig", () => {
     assert.deepEqual(load([], { TESSERA_ICE_INTERFACE: "eth0,eth1" }).iceInterfaces, ["eth0", "eth1"]);
   });
 
+  test("auth options: mode, data dir, firebase project, booleans, origins", () => {
+    const c = load(["--auth", "firebase", "--firebase-project", "demo-tessera", "--firebase-check-revoked", "--allowed-origins", "https://app.example.org", "--data-dir", "/var/lib/tessera"]);
+    assert.equal(c.auth, "firebase");
+    assert.equal(c.firebaseProject, "demo-tessera");
+    assert.equal(c.firebaseCheckRevoked, true);
+    assert.deepEqual(c.allowedOrigins, ["https://app.example.org"]);
+    assert.equal(c.dataDir, "/var/lib/tessera");
+    const e = load([], { TESSERA_AUTH: "basic", TESSERA_HOST: "0.0.0.0", TESSERA_ALLOWED_ORIGINS: "http://a.example:8080,https://b.example" });
+    assert.deepEqual(e.allowedOrigins, ["http://a.example:8080", "https://b.example"]);
+    assert.equal(load(["--host", "0.0.0.0"], { TESSERA_INSECURE_NO_AUTH: "true" }).insecureNoAuth, true);
+    for (const host of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]) assert.equal(load(["--host", host]).auth, "none", host);
+  });
+
+  test("auth refusals name the option", () => {
+    for (const [argv, option] of [
+      [["--host", "0.0.0.0"], /^--auth: 'none' .*0\.0\.0\.0/],
+      [["--host", "192.168.1.5", "--auth", "none"], /^--auth: /],
+      [["--auth", "firebase"], /^--firebase-project: /],
+      [["--auth", "ldap"], /^--auth: /],
+      [["--allowed-origins", "https://a.example/path"], /^--allowed-origins: expected an origin/],
+      [["--allowed-origins", "*"], /^--allowed-origins: /],
+    ] as const) {
+      assert.throws(() => load([...argv]), (err: unknown) => err instanceof ConfigError && option.test(err.message), argv.join(" "));
+    }
+    assert.throws(() => load([], { TESSERA_INSECURE_NO_AUTH: "maybe" }), /TESSERA_INSECURE_NO_AUTH: expected true or false/);
+  });
+
   test("the result is frozen", () => {
     const c = load([]);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.iceHosts));

@@ -53,6 +53,18 @@ export interface Config {
   readonly publicIp: string;
   /** Network interfaces whose IPv4 addresses the server's peers use; empty = all. */
   readonly iceInterfaces: readonly string[];
+  /** Who may use the server: one local account, a users file with HTTP Basic, or Firebase ID tokens. */
+  readonly auth: "none" | "basic" | "firebase";
+  /** Allow `--auth none` on an address other than loopback. */
+  readonly insecureNoAuth: boolean;
+  /** Where users.json and the session-token secret live. */
+  readonly dataDir: string;
+  /** The Firebase project whose ID tokens are accepted; "" = none. */
+  readonly firebaseProject: string;
+  /** Ask Firebase whether an ID token was revoked (one request per new token). */
+  readonly firebaseCheckRevoked: boolean;
+  /** Origins, besides the server's own, whose pages may open WebSockets here. */
+  readonly allowedOrigins: readonly string[];
 }
 
 /** Defaults a new user meets. */
@@ -82,6 +94,12 @@ export const DEFAULTS: Config = Object.freeze({
   icePortRange: undefined,
   publicIp: "",
   iceInterfaces: Object.freeze([]) as readonly string[],
+  auth: "none",
+  insecureNoAuth: false,
+  dataDir: "./data",
+  firebaseProject: "",
+  firebaseCheckRevoked: false,
+  allowedOrigins: Object.freeze([]) as readonly string[],
 });
 
 /** A configuration problem, naming the option; the entry point prints it on one line. */
@@ -98,6 +116,20 @@ export class ConfigError extends Error {
 const iceUri = z.string().superRefine((s, ctx) => {
   const why = invalidIceUri(s);
   if (why) ctx.addIssue({ code: "custom", message: why });
+});
+const flag = z.union([z.boolean(), z.enum(["1", "true", "yes", "0", "false", "no"])], { error: "expected true or false" }).transform((v) => v === true || v === "1" || v === "true" || v === "yes");
+const origin = z.string().transform((s, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(s);
+  } catch {
+    // reported below
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== s.replace(/\/$/, "").toLowerCase()) {
+    ctx.addIssue({ code: "custom", message: "expected an origin such as https://app.example.org (scheme, host, optional port; no path)" });
+    return z.NEVER;
+  }
+  return url.origin;
 });
 const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
 const schemas = {
@@ -139,10 +171,16 @@ const schemas = {
     }),
   publicIp: z.union([z.literal(""), ipv4]),
   iceInterfaces: z.array(z.string().regex(/^[\w.:@-]{1,32}$/, "expected an interface name such as eth0")),
+  auth: z.enum(["none", "basic", "firebase"]),
+  insecureNoAuth: flag,
+  dataDir: z.string().min(1, "expected a directory"),
+  firebaseProject: z.union([z.literal(""), z.string().regex(/^[a-z0-9][a-z0-9-]{3,62}$/, "expected a Firebase project id such as my-project-123")]),
+  firebaseCheckRevoked: flag,
+  allowedOrigins: z.array(origin),
 } as const;
 
 /** Options that take several values (repeated flags, comma lists in the environment). */
-const LISTS = new Set(["iceHosts", "stunUris", "turnUris", "iceInterfaces"]);
+const LISTS = new Set(["iceHosts", "stunUris", "turnUris", "iceInterfaces", "allowedOrigins"]);
 
 type Key = keyof typeof schemas;
 const FLAG: Record<Key, string> = {
@@ -171,6 +209,12 @@ const FLAG: Record<Key, string> = {
   icePortRange: "--ice-port-range",
   publicIp: "--public-ip",
   iceInterfaces: "--ice-interface",
+  auth: "--auth",
+  insecureNoAuth: "--insecure-no-auth",
+  dataDir: "--data-dir",
+  firebaseProject: "--firebase-project",
+  firebaseCheckRevoked: "--firebase-check-revoked",
+  allowedOrigins: "--allowed-origins",
 };
 const ENV: Record<Key, string> = {
   host: "TESSERA_HOST",
@@ -198,6 +242,12 @@ const ENV: Record<Key, string> = {
   icePortRange: "TESSERA_ICE_PORT_RANGE",
   publicIp: "TESSERA_PUBLIC_IP",
   iceInterfaces: "TESSERA_ICE_INTERFACE",
+  auth: "TESSERA_AUTH",
+  insecureNoAuth: "TESSERA_INSECURE_NO_AUTH",
+  dataDir: "TESSERA_DATA_DIR",
+  firebaseProject: "TESSERA_FIREBASE_PROJECT",
+  firebaseCheckRevoked: "TESSERA_FIREBASE_CHECK_REVOKED",
+  allowedOrigins: "TESSERA_ALLOWED_ORIGINS",
 };
 
 /** Usage text for --help. */
@@ -244,10 +294,33 @@ export const USAGE = `Usage: tessera [options]
                            (default 30)                                   TESSERA_FALLBACK_MAX_FPS
       --max-frame-bytes N  largest JPEG a frame device may push
                            (default 4194304)                              TESSERA_MAX_FRAME_BYTES
+      --auth none|basic|firebase  who may use the server (default none: one
+                           local account, loopback --host only)           TESSERA_AUTH
+      --insecure-no-auth   allow --auth none on a non-loopback --host     TESSERA_INSECURE_NO_AUTH
+      --data-dir DIR       users.json and the session secret (default
+                           ./data, created 0700)                          TESSERA_DATA_DIR
+      --firebase-project ID  Firebase project whose ID tokens are accepted
+                           (--auth firebase)                              TESSERA_FIREBASE_PROJECT
+      --firebase-check-revoked  also refuse revoked Firebase tokens       TESSERA_FIREBASE_CHECK_REVOKED
+      --allowed-origins URL  another origin whose pages may open the
+                           WebSockets; repeatable                         TESSERA_ALLOWED_ORIGINS (comma-separated)
   -c, --config FILE        JSON file with any of the options above,
                            keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
   -h, --help               print this help
+
+Users (--auth basic), in --data-dir:
+  tessera users add NAME [--password-stdin]   the password is read from stdin
+  tessera users remove NAME
+  tessera users list
 `;
+
+/** Whether a listen address reaches only this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h === "::1") return true;
+  if (isIP(h) === 4) return h.startsWith("127.");
+  return /^::ffff:127\./.test(h);
+}
 
 function check<K extends Key>(key: K, value: unknown, origin: string): z.infer<(typeof schemas)[K]> {
   const result = schemas[key].safeParse(value);
@@ -295,6 +368,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "ice-port-range": { type: "string" },
         "public-ip": { type: "string" },
         "ice-interface": { type: "string", multiple: true },
+        auth: { type: "string" },
+        "insecure-no-auth": { type: "boolean" },
+        "data-dir": { type: "string" },
+        "firebase-project": { type: "string" },
+        "firebase-check-revoked": { type: "boolean" },
+        "allowed-origins": { type: "string", multiple: true },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
       },
@@ -351,11 +430,24 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     icePortRange: flags["ice-port-range"],
     publicIp: flags["public-ip"],
     iceInterfaces: flags["ice-interface"],
+    auth: flags.auth,
+    insecureNoAuth: flags["insecure-no-auth"],
+    dataDir: flags["data-dir"],
+    firebaseProject: flags["firebase-project"],
+    firebaseCheckRevoked: flags["firebase-check-revoked"],
+    allowedOrigins: flags["allowed-origins"],
   };
   for (const key of Object.keys(schemas) as Key[]) {
     if (cli[key] !== undefined) out[key] = check(key, cli[key], FLAG[key]);
   }
   const lists = Object.fromEntries([...LISTS].map((k) => [k, Object.freeze([...(out[k] as string[])])]));
   if (out.turnRestUrl && !out.turnRestKey) throw new ConfigError(FLAG.turnRestKey, "--turn-rest-url needs the service's key");
+  if (out.auth === "none" && !out.insecureNoAuth && !isLoopback(out.host as string)) {
+    throw new ConfigError(
+      FLAG.auth,
+      `'none' serves everyone as one account and is allowed only on a loopback --host, not ${out.host as string}: use --auth basic or firebase (or --insecure-no-auth)`,
+    );
+  }
+  if (out.auth === "firebase" && !out.firebaseProject) throw new ConfigError(FLAG.firebaseProject, "--auth firebase needs the Firebase project id");
   return Object.freeze({ ...out, ...lists }) as unknown as Config;
 }

@@ -11,6 +11,8 @@ export class TesseraError extends Error {
     message: string,
     readonly status: number,
     readonly expose = true,
+    /** HTTP headers the answer carries, e.g. a WWW-Authenticate challenge or Retry-After. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "TesseraError";
@@ -21,8 +23,12 @@ export class TesseraError extends Error {
 export const badRequest = (message: string) => new TesseraError("bad_request", message, 400);
 /** The thing asked for does not exist for this caller (or is not theirs). */
 export const notFound = (message: string) => new TesseraError("not_found", message, 404);
-/** The caller is not authenticated. */
-export const unauthorized = (message: string) => new TesseraError("unauthorized", message, 401);
+/** The caller is not authenticated; `challenge` becomes the HTTP WWW-Authenticate header. */
+export const unauthorized = (message: string, challenge?: string) =>
+  new TesseraError("unauthorized", message, 401, true, challenge ? { "WWW-Authenticate": challenge } : {});
+/** Too many attempts; try again after `retryAfterS` seconds. */
+export const rateLimited = (message: string, retryAfterS: number) =>
+  new TesseraError("rate_limited", message, 429, true, { "Retry-After": String(Math.max(1, Math.ceil(retryAfterS))) });
 /** The caller may not do this. */
 export const forbidden = (message: string) => new TesseraError("forbidden", message, 403);
 /** Someone else holds the resource. */
@@ -34,11 +40,11 @@ export const unsupported = (message: string) => new TesseraError("unsupported", 
 export const tooLarge = (message: string) => new TesseraError("too_large", message, 413);
 
 /** Maps any thrown value to what a client may see. Unknown errors become `internal`. */
-export function toClientError(err: unknown): { code: ErrorCode; message: string; status: number } {
+export function toClientError(err: unknown): { code: ErrorCode; message: string; status: number; headers: Readonly<Record<string, string>> } {
   if (err instanceof TesseraError) {
-    return { code: err.code, message: err.expose ? err.message : "request failed", status: err.status };
+    return { code: err.code, message: err.expose ? err.message : "request failed", status: err.status, headers: err.headers };
   }
-  return { code: "internal", message: "internal error", status: 500 };
+  return { code: "internal", message: "internal error", status: 500, headers: {} };
 }
 
 /** The WebSocket close code for an error that ends a connection. */

@@ -3,6 +3,7 @@
 import { createServer } from "node:http";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
+import { usersCommand } from "./auth/users-cli.js";
 
 /**
  * Threads the GStreamer bindings need: each pending appsink pull holds one
@@ -11,6 +12,16 @@ import { ConfigError, loadConfig, USAGE } from "./config.js";
 const MIN_THREADPOOL = 64;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "users") {
+    try {
+      process.exitCode = await usersCommand(process.argv.slice(3));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`tessera: ${err.message}\n`);
+      process.exitCode = 2;
+    }
+    return;
+  }
   let config;
   let app;
   try {
@@ -23,6 +34,9 @@ async function main(): Promise<void> {
       process.stderr.write(`tessera: warning: UV_THREADPOOL_SIZE is below ${MIN_THREADPOOL}; media pipelines may stall (npm start sets it)\n`);
     }
     app = createApp(config);
+    if (config.auth === "none" && config.insecureNoAuth) {
+      app.log.warn(`!!! --insecure-no-auth: anyone who reaches ${config.host}:${config.port} sees, watches and controls every device, with no sign-in !!!`);
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tessera: ${err.message}\n`);

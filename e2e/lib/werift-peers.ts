@@ -63,13 +63,13 @@ export class WeriftDevice {
   /** Connects, negotiates and starts sending. Resolves once the server answered. */
   static async publish(
     wsUrl: string,
-    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions>; dataChannel?: boolean; whip?: string },
+    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions>; dataChannel?: boolean; token?: string; whip?: string },
   ): Promise<WeriftDevice> {
     const codec = opts.codec ?? "vp8";
     let signaling: SignalingClient | undefined;
     if (!opts.whip) {
       signaling = await SignalingClient.connect(wsUrl);
-      signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" } });
+      signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" }, ...(opts.token ? { token: opts.token } : {}) });
       await signaling.next("welcome");
     }
     const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
@@ -96,7 +96,8 @@ export class WeriftDevice {
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     } else {
       // WHIP (RFC 9725): the offer with every candidate, one POST; the answer comes back with a session resource.
-      const res = await fetch(opts.whip!, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription!.sdp });
+      const auth: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
+      const res = await fetch(opts.whip!, { method: "POST", headers: { "Content-Type": "application/sdp", ...auth }, body: pc.localDescription!.sdp });
       if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
       device.whipResource = new URL(res.headers.get("Location")!, opts.whip).toString();
       await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
@@ -199,10 +200,10 @@ export class WeriftViewer {
   /** `iceServers` and `relay` (iceTransportPolicy "relay") reach the viewer's peer connections. */
   static async connect(
     wsUrl: string,
-    opts: { decode?: boolean; iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean } = {},
+    opts: { decode?: boolean; iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean; token?: string } = {},
   ): Promise<WeriftViewer> {
     const signaling = await SignalingClient.connect(wsUrl);
-    signaling.send({ type: "hello", role: "viewer", protocol: 1 });
+    signaling.send({ type: "hello", role: "viewer", protocol: 1, ...(opts.token ? { token: opts.token } : {}) });
     await signaling.next("welcome");
     return new WeriftViewer(signaling, opts.decode ?? false, opts);
   }

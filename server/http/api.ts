@@ -5,6 +5,7 @@ import type { Metrics } from "../../metrics/metrics.js";
 import type { DeviceRegistry } from "../devices/registry.js";
 import { toClientError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { SessionGrant } from "../auth/authenticator.js";
 import type { RtcConfiguration } from "../../turn/ice-config.js";
 
 /** What the HTTP API needs. */
@@ -12,8 +13,10 @@ export interface ApiDeps {
   registry: DeviceRegistry;
   metrics: Metrics;
   log: Logger;
-  /** The caller's account; with no auth configured, the one local account. */
+  /** The caller's account, as the auth middleware found it. */
   accountOf(ctx: Context): string;
+  /** The session token POST /api/session hands the caller for the sockets. */
+  session(ctx: Context): SessionGrant;
   /** The ICE configuration for an account, with fresh TURN credentials. */
   rtcConfiguration(account: string): Promise<RtcConfiguration>;
   /** Bearer token /metrics requires; empty = open. */
@@ -35,9 +38,10 @@ export function errorMiddleware(log: Logger) {
     try {
       await next();
     } catch (err) {
-      const { code, message, status } = toClientError(err);
+      const { code, message, status, headers } = toClientError(err);
       if (status >= 500) log.error("request failed", { path: ctx.path, err });
       ctx.status = status;
+      ctx.set(headers);
       ctx.body = { error: { code, message } };
     }
   };
@@ -52,6 +56,10 @@ export function apiRouter(deps: ApiDeps): Router {
   router.get("/api/devices", (ctx) => {
     ctx.set("Cache-Control", "no-store");
     ctx.body = { devices: deps.registry.list(deps.accountOf(ctx)) };
+  });
+  router.post("/api/session", (ctx) => {
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = deps.session(ctx);
   });
   router.get("/api/rtc-config", async (ctx) => {
     ctx.set("Cache-Control", "no-store");

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { waitFor } from "../../e2e/lib/signaling-client.js";
+import { UsersFile } from "../auth/users-file.js";
 
 const MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
 
@@ -36,6 +40,45 @@ describe("the entry point", () => {
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
       assert.match(r.stderr, why);
     }
+  });
+
+  test("--auth none on a non-loopback --host refuses to start, unless --insecure-no-auth (with a loud warning)", async () => {
+    const refused = run(["--port", "0", "--source", "none", "--host", "0.0.0.0", "--auth", "none"]);
+    await waitFor(() => refused.code !== undefined, 10_000, "exit");
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+    assert.match(refused.stderr, /^tessera: --auth: 'none' .* loopback --host, not 0\.0\.0\.0: use --auth basic or firebase \(or --insecure-no-auth\)$/m);
+    const r = run(["--port", "0", "--source", "none", "--host", "0.0.0.0", "--ice-host", "127.0.0.1", "--insecure-no-auth"]);
+    try {
+      const port = await waitFor(() => /listening on http:\/\/0\.0\.0\.0:(\d+)\//.exec(r.stderr)?.[1], 15_000, "listening");
+      assert.match(r.stderr, /WARN .*--insecure-no-auth: anyone who reaches/);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/devices`)).status, 200);
+      r.child.kill("SIGTERM");
+      await waitFor(() => r.code !== undefined, 8000, "exit after signal");
+    } finally {
+      if (r.code === undefined) r.child.kill("SIGKILL");
+    }
+  });
+
+  test("'users add|list|remove' manage users.json; passwords come from stdin only", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "tessera-users-")), "data");
+    const add = run(["users", "add", "alice", "--password-stdin", "--data-dir", dir]);
+    add.child.stdin.end("a-long-password\n");
+    await waitFor(() => add.code !== undefined, 10_000, "add");
+    assert.equal(add.code, 0, add.stderr);
+    const argv = run(["users", "add", "bob", "hunter2-hunter2", "--data-dir", dir]);
+    await waitFor(() => argv.code !== undefined, 10_000, "add with a password argument");
+    assert.equal(argv.code, 2);
+    assert.match(argv.stderr, /never from arguments/);
+    const list = run(["users", "list", "--data-dir", dir]);
+    await waitFor(() => list.code !== undefined, 10_000, "list");
+    assert.equal(list.stdout, "alice\n");
+    assert.equal(await new UsersFile(dir).check("alice", "a-long-password"), "ok");
+    const remove = run(["users", "remove", "alice", "--data-dir", dir]);
+    await waitFor(() => remove.code !== undefined, 10_000, "remove");
+    assert.equal(remove.code, 0, remove.stderr);
+    assert.deepEqual(new UsersFile(dir).list(), []);
+    rmSync(join(dir, ".."), { recursive: true, force: true });
   });
 
   test("--help prints the options", async () => {

@@ -12,6 +12,8 @@ import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
 export interface WhepDeps {
   ctx: SessionContext;
   accountOf(ctx: Context): string;
+  /** The caller's account when it presented credentials (a CORS preflight may not). */
+  accountIfKnown(ctx: Context): string | undefined;
 }
 
 interface Session {
@@ -33,7 +35,8 @@ export function whepRouter(deps: WhepDeps): Router {
   router.options("/whep/:id", async (ctx) => {
     cors(ctx);
     ctx.set("Accept-Post", "application/sdp");
-    const links = iceServerLinks((await deps.ctx.rtcConfigurationFor(deps.accountOf(ctx))).iceServers);
+    const account = deps.accountIfKnown(ctx);
+    const links = account === undefined ? [] : iceServerLinks((await deps.ctx.rtcConfigurationFor(account)).iceServers);
     if (links.length > 0) ctx.set("Link", links);
     ctx.status = 204;
   });

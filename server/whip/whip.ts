@@ -11,6 +11,8 @@ import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
 export interface WhipDeps {
   ctx: SessionContext;
   accountOf(ctx: Context): string;
+  /** The caller's account when it presented credentials (a CORS preflight may not). */
+  accountIfKnown(ctx: Context): string | undefined;
 }
 
 interface Resource {
@@ -37,7 +39,8 @@ export function whipRouter(deps: WhipDeps): Router {
   router.options("/whip/:id", async (ctx) => {
     cors(ctx);
     ctx.set("Accept-Post", "application/sdp");
-    await links(ctx, deps.accountOf(ctx));
+    const account = deps.accountIfKnown(ctx);
+    if (account !== undefined) await links(ctx, account);
     ctx.status = 204;
   });
 

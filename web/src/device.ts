@@ -16,6 +16,7 @@
  */
 import type { DeviceKind, DeviceMessage, ErrorMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
 import { RtcConfigSource } from "./rtc-config.js";
+import { pageSession } from "./page-session.js";
 import { DemoStateControls } from "./demo-state.js";
 import { DeviceInputPanel } from "./device-input.js";
 import { byId } from "./dom.js";
@@ -63,6 +64,7 @@ let state: PageState = "idle";
 let stream: MediaStream | undefined;
 let publisher: Publisher | undefined;
 let signaling: SignalingClient | undefined;
+const session = pageSession();
 let frameSize: SentFrameSize | undefined;
 let talkback: MediaStreamTrack | undefined;
 
@@ -167,7 +169,7 @@ async function publish(source: Source): Promise<void> {
   // The user ending a screen share (browser UI) ends publishing.
   for (const t of media.getVideoTracks()) t.addEventListener("ended", () => stream === media && stop());
   const kind: DeviceKind = source;
-  const ice = new RtcConfigSource();
+  const ice = new RtcConfigSource(undefined, undefined, (url) => fetch(url, { credentials: "same-origin", headers: session.headers() }));
   const pub = new Publisher(media, (m) => signaling?.send(m) ?? false, {
     connectionState: setConnection,
     error: showError,
@@ -179,7 +181,7 @@ async function publish(source: Source): Promise<void> {
   setState("connecting");
   signaling = new SignalingClient(
     signalingUrl(),
-    () => ({ type: "hello", role: "device", protocol: PROTOCOL, device: { id: identity.id, name: identity.name, kind } }),
+    async () => ({ type: "hello", role: "device", protocol: PROTOCOL, device: { id: identity.id, name: identity.name, kind }, token: await session.token() }),
     {
       welcome: (msg: Welcome) => {
         setState("connecting");

@@ -41,7 +41,8 @@ export class SignalingClient {
 
   constructor(
     private readonly url: string,
-    private readonly hello: () => Hello,
+    /** Builds the hello for each (re)connect; may fetch a fresh session token first. */
+    private readonly hello: () => Hello | Promise<Hello>,
     private readonly events: SignalingEvents,
   ) {
     this.connect();
@@ -69,10 +70,24 @@ export class SignalingClient {
   }
 
   private connect(): void {
+    this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
+    // The hello (with its token) is ready before the socket opens, so the server's hello timer never waits on it.
+    Promise.resolve()
+      .then(() => this.hello())
+      .then(
+        (hello) => {
+          if (!this._closed) this.open(hello);
+        },
+        (err: unknown) => {
+          if (!this._closed) this.scheduleReconnect(`sign-in failed: ${(err as Error).message}`);
+        },
+      );
+  }
+
+  private open(hello: Hello): void {
     const ws = new WebSocket(this.url);
     this.ws = ws;
-    this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
-    ws.onopen = () => ws.send(JSON.stringify(this.hello()));
+    ws.onopen = () => ws.send(JSON.stringify(hello));
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;

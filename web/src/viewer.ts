@@ -25,6 +25,7 @@
  */
 import type { DeviceInfo, DeviceMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
 import { RtcConfigSource } from "./rtc-config.js";
+import { pageSession } from "./page-session.js";
 import { Controller, type InputChannel } from "./control.js";
 import { byId } from "./dom.js";
 import { DeviceList } from "./device-list.js";
@@ -76,13 +77,14 @@ const player = new PlayerView();
 const list = new DeviceList(byId("devices"), (id) => select(id, true));
 const status = byId("signaling-state");
 const control = new Controller(player.picture, (m) => signaling.send(m));
-const ice = new RtcConfigSource();
+const session = pageSession();
+const ice = new RtcConfigSource(undefined, undefined, (url) => fetch(url, { credentials: "same-origin", headers: session.headers() }));
 const choice = transportFromQuery(location.search);
 const fellBack = new Set<string>();
 let watch: Viewing | undefined;
 let peerId: string | undefined;
 
-const signaling = new SignalingClient(signalingUrl(), () => ({ type: "hello", role: "viewer", protocol: PROTOCOL }), {
+const signaling = new SignalingClient(signalingUrl(), async () => ({ type: "hello", role: "viewer", protocol: PROTOCOL, token: await session.token() }), {
   welcome(msg: Welcome) {
     ice.seed(msg.iceServers, msg.iceTtl);
     peerId = msg.peerId;
@@ -146,7 +148,17 @@ function select(deviceId: string | undefined, push: boolean): void {
   player.show(deviceId, list.all.find((d) => d.id === deviceId)?.name);
   if (push) history.pushState(null, "", deviceId ? `?device=${encodeURIComponent(deviceId)}` : location.pathname);
   if (!deviceId) return;
-  watch = new Viewing(deviceId, choice.transport, choice.codec, { signal: (m) => signaling.send(m), ice, player, control, fellBack });
+  watch = new Viewing(deviceId, choice.transport, choice.codec, {
+    signal: (m) => signaling.send(m),
+    ice,
+    player,
+    control,
+    fellBack,
+    hello: async () => {
+      const token = await session.token();
+      return token ? { type: "hello", token } : { type: "hello" };
+    },
+  });
   if (signaling.state === "open") watch.start();
 }
 

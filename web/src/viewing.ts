@@ -18,6 +18,8 @@ export interface ViewingDeps {
   control: Controller;
   /** Devices that fell back to the WebSocket stream in this document: they stay there until a reload. */
   fellBack: Set<string>;
+  /** The fallback socket's hello, with the session token when the server asks for one. */
+  hello(): Promise<{ type: "hello"; token?: string }>;
 }
 
 /**
@@ -157,6 +159,6 @@ export class Viewing {
       control: (holder) => control.socketControl(holder),
       refused: (e) => control.refused(e),
       deviceMessage: (text) => control.deviceMessage(text),
-    });
+    }, () => this.deps.hello());
   }
 }

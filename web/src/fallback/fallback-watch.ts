@@ -58,7 +58,7 @@ export class FallbackWatch {
     readonly codec: FallbackCodec,
     canvas: HTMLCanvasElement,
     private readonly events: FallbackWatchEvents,
-    hello?: () => StreamHello,
+    hello?: () => StreamHello | Promise<StreamHello>,
   ) {
     const done = (frameId: number, painted: boolean) => this.acks.done(frameId, painted);
     this.painter = codec === "jpeg" ? new JpegPainter(canvas, done) : new H264Painter(canvas, done, () => this.client.send(KEYFRAME_LINE));

@@ -36,7 +36,7 @@ export class StreamClient {
   constructor(
     private readonly url: string,
     private readonly events: StreamClientEvents,
-    private readonly hello: () => StreamHello = () => ({ type: "hello" }),
+    private readonly hello: () => StreamHello | Promise<StreamHello> = () => ({ type: "hello" }),
   ) {
     this.connect();
   }
@@ -74,7 +74,12 @@ export class StreamClient {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
-    ws.onopen = () => ws.send(JSON.stringify(this.hello()));
+    // The hello may wait for a fresh session token.
+    ws.onopen = () =>
+      void Promise.resolve(this.hello()).then(
+        (hello) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(hello)),
+        () => ws.close(),
+      );
     ws.onmessage = (ev) => {
       if (this.ws === ws) this.receive(ev.data);
     };

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { adoptFragmentToken, REFRESH_MARGIN_MS, SessionSource, type TokenStorage } from "../web/src/session.js";
+
+function memoryStorage(): TokenStorage & { map: Map<string, string> } {
+  const map = new Map<string, string>();
+  return { map, getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v), removeItem: (k) => void map.delete(k) };
+}
+
+const answer = (status: number, body: unknown, challenge?: string) => ({
+  ok: status === 200,
+  status,
+  headers: { get: (n: string) => (n.toLowerCase() === "www-authenticate" ? (challenge ?? null) : null) },
+  json: async () => body,
+});
+
+describe("the web app's session token", () => {
+  test("fetched once, reused, and fetched again shortly before it expires", async () => {
+    let now = 1_000_000;
+    const calls: string[] = [];
+    let n = 0;
+    const s = new SessionSource(memoryStorage(), () => undefined, async (url, init) => {
+      calls.push(`${init.method} ${url}`);
+      return answer(200, { token: `t${++n}`, expiresAt: now + 3600_000 });
+    }, () => now);
+    assert.equal(await s.token(), "t1");
+    now += 3600_000 - REFRESH_MARGIN_MS - 1;
+    assert.equal(await s.token(), "t1");
+    now += 2;
+    assert.equal(await s.token(), "t2");
+    assert.deepEqual(calls, ["POST /api/session", "POST /api/session"]);
+  });
+
+  test("--auth none: no token, asked once", async () => {
+    let calls = 0;
+    const s = new SessionSource(memoryStorage(), () => undefined, async () => (calls++, answer(200, { token: null, expiresAt: null })));
+    assert.equal(await s.token(), undefined);
+    assert.equal(await s.token(), undefined);
+    assert.equal(calls, 1);
+  });
+
+  test("a Bearer challenge asks for a Firebase ID token, keeps it and sends it as Bearer", async () => {
+    const storage = memoryStorage();
+    const seen: Array<string | undefined> = [];
+    const s = new SessionSource(storage, () => "id-token-1", async (_url, init) => {
+      seen.push(init.headers.Authorization);
+      return init.headers.Authorization === "Bearer id-token-1" ? answer(200, { token: "id-token-1", expiresAt: Date.now() + 3600_000 }) : answer(401, {}, 'Bearer realm="Tessera"');
+    });
+    assert.equal(await s.token(), "id-token-1");
+    assert.deepEqual(seen, [undefined, "Bearer id-token-1"]);
+    assert.deepEqual(s.headers(), { Authorization: "Bearer id-token-1" });
+  });
+
+  test("a #token= fragment moves into storage and out of the address bar", () => {
+    const storage = memoryStorage();
+    let replaced = "";
+    adoptFragmentToken({ hash: "#token=abc.def-_g", pathname: "/", search: "?device=x" }, storage, (u) => (replaced = u));
+    assert.equal(storage.map.get("tessera.idToken"), "abc.def-_g");
+    assert.equal(replaced, "/?device=x");
+    adoptFragmentToken({ hash: "#other", pathname: "/", search: "" }, storage, () => assert.fail("no token, no replace"));
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * Short-lived session tokens for the WebSockets: `ts1.<payload>.<mac>`, the
+ * payload `{"sub": account, "exp": unix seconds}` in base64url and the MAC
+ * HMAC-SHA256 over `ts1.<payload>` with the server's secret. Pure apart from
+ * the secret: the caller passes the time.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+/** How long a session token is valid, ms. */
+export const SESSION_TTL_MS = 60 * 60 * 1000;
+const PREFIX = "ts1.";
+
+/** Why a token was refused (the auth-failure metric's reason). */
+export type TokenRefusal = "bad_token" | "expired_token";
+
+/** A token and when it stops being accepted (unix ms). */
+export interface IssuedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** Issues and checks session tokens with one secret. */
+export class SessionTokens {
+  constructor(
+    private readonly secret: Buffer,
+    readonly ttlMs = SESSION_TTL_MS,
+  ) {
+    if (secret.length < 32) throw new TypeError("the session secret needs at least 32 bytes");
+  }
+
+  private mac(data: string): Buffer {
+    return createHmac("sha256", this.secret).update(data).digest();
+  }
+
+  /** Whether a string has the shape of one of our tokens (as opposed to, say, a Firebase ID token). */
+  static looksLikeOurs(token: string): boolean {
+    return token.startsWith(PREFIX);
+  }
+
+  /** A token naming `account`, valid for ttlMs from `nowMs` (whole seconds, rounded down). */
+  issue(account: string, nowMs: number): IssuedToken {
+    const exp = Math.floor((nowMs + this.ttlMs) / 1000);
+    const payload = Buffer.from(JSON.stringify({ sub: account, exp })).toString("base64url");
+    const signed = PREFIX + payload;
+    return { token: `${signed}.${this.mac(signed).toString("base64url")}`, expiresAt: exp * 1000 };
+  }
+
+  /** The account a token names, or why it is refused. */
+  verify(token: string, nowMs: number): { account: string } | TokenRefusal {
+    const m = /^(ts1\.([A-Za-z0-9_-]{1,2048}))\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!m) return "bad_token";
+    const given = Buffer.from(m[3], "base64url");
+    const expected = this.mac(m[1]);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return "bad_token";
+    let claims: unknown;
+    try {
+      claims = JSON.parse(Buffer.from(m[2], "base64url").toString("utf8"));
+    } catch {
+      return "bad_token";
+    }
+    const { sub, exp } = (claims ?? {}) as { sub?: unknown; exp?: unknown };
+    if (typeof sub !== "string" || sub === "" || typeof exp !== "number") return "bad_token";
+    if (exp * 1000 <= nowMs) return "expired_token";
+    return { account: sub };
+  }
+}

@@ -1,0 +1,79 @@
+/** HTTP middleware for who may call: security headers on every answer, and the caller's account. */
+import type { Context, Next } from "koa";
+import type { Authenticator } from "../auth/authenticator.js";
+
+/** Paths that stay open in every mode: probes, and /metrics (which has its own token). */
+const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * The Content-Security-Policy of every answer: only our own scripts and
+ * styles; images from blob:/data: (the fallback viewer paints decoded
+ * stripes); media from blob:; sockets back to this host only; no framing.
+ */
+export function contentSecurityPolicy(host: string): string {
+  // The Host header is the client's own; keep it to host-name characters so it cannot add directives.
+  const self = /^[A-Za-z0-9.\-:[\]]{1,260}$/.test(host) ? ` ws://${host} wss://${host}` : "";
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' blob: data:",
+    "media-src 'self' blob:",
+    `connect-src 'self'${self}`,
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+/** Sets the security headers before anything else runs, so error answers carry them too. */
+export function securityHeaders() {
+  return async (ctx: Context, next: Next) => {
+    ctx.set({
+      "Content-Security-Policy": contentSecurityPolicy(ctx.host),
+      "X-Frame-Options": "DENY",
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+    });
+    await next();
+  };
+}
+
+/**
+ * Puts the caller's account in `ctx.state.account`, or answers 401/429
+ * through the error middleware. Pages are protected only when the mode says
+ * so (Basic: the browser asks once and then sends the credentials itself).
+ */
+export function authMiddleware(auth: Authenticator) {
+  return async (ctx: Context, next: Next) => {
+    const api = ctx.path === "/api" || ctx.path.startsWith("/api/");
+    const whipOrWhep = /^\/wh[ie]p\//.test(ctx.path);
+    if (whipOrWhep) {
+      // WHIP/WHEP clients present `Authorization: Bearer <token>`: a socket token (session or ID token).
+      // A CORS preflight carries none; it is answered without credentials in its Link headers.
+      const authorization = ctx.get("Authorization");
+      if (ctx.method === "OPTIONS" && !authorization && auth.mode !== "none") return next();
+      const bearer = /^Bearer (\S{1,8192})$/.exec(authorization)?.[1];
+      ctx.state.account = bearer !== undefined ? await auth.socket(bearer) : await auth.http({ authorization: authorization || undefined, address: ctx.request.ip });
+      return next();
+    }
+    if (OPEN_PATHS.has(ctx.path) || (!api && !auth.protectsPages)) return next();
+    ctx.state.account = await auth.http({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
+    return next();
+  };
+}
+
+/** The account authMiddleware found. */
+export function accountOf(ctx: Context): string {
+  const account = ctx.state.account as unknown;
+  if (typeof account !== "string") throw new Error("accountOf called on a path authMiddleware does not cover");
+  return account;
+}
+
+/** The account authMiddleware found, or undefined on a path it leaves open (a CORS preflight). */
+export function accountIfKnown(ctx: Context): string | undefined {
+  const account = ctx.state.account as unknown;
+  return typeof account === "string" ? account : undefined;
+}

@@ -1,0 +1,85 @@
+/**
+ * The token the sockets' hellos carry. With `--auth basic` the browser
+ * already holds the Basic credentials it was asked for when the page loaded,
+ * and `POST /api/session` turns them into a one-hour token; with `--auth
+ * firebase` the page is given a Firebase ID token (a `#token=` fragment or
+ * the sign-in prompt), kept in sessionStorage and sent as a Bearer token;
+ * with `--auth none` there is no token. Tokens never go in URLs the server
+ * sees: the fragment is never sent, and is removed at once.
+ */
+
+/** Where a Firebase ID token is kept for this tab. */
+const STORAGE_KEY = "tessera.idToken";
+/** Fetch a new session token this long before the current one expires, ms. */
+export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+
+type Fetch = (url: string, init: { method: string; credentials: "same-origin"; headers: Record<string, string> }) => Promise<{
+  ok: boolean;
+  status: number;
+  headers: { get(name: string): string | null };
+  json(): Promise<unknown>;
+}>;
+
+/** Minimal storage, so the module builds and is tested outside a browser. */
+export interface TokenStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** Moves a `#token=` fragment into storage and out of the address bar. */
+export function adoptFragmentToken(loc: { hash: string; pathname: string; search: string }, storage: TokenStorage, replace: (url: string) => void): void {
+  const m = /^#token=([\w.-]+)$/.exec(loc.hash);
+  if (!m) return;
+  storage.setItem(STORAGE_KEY, m[1]);
+  replace(loc.pathname + loc.search);
+}
+
+/** Keeps a session token fresh for hellos, and the headers the API wants. */
+export class SessionSource {
+  private cached: { token: string | null; expiresAt: number | null } | undefined;
+
+  constructor(
+    private readonly storage: TokenStorage,
+    /** Asks the user for a Firebase ID token when the server wants one; undefined when they decline. */
+    private readonly askForToken: () => string | undefined,
+    private readonly fetchFn: Fetch = (url, init) => fetch(url, init),
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Headers for API requests: a Bearer ID token when this tab has one (Basic credentials the browser adds itself). */
+  headers(): Record<string, string> {
+    const id = this.storage.getItem(STORAGE_KEY);
+    return id ? { Authorization: `Bearer ${id}` } : {};
+  }
+
+  /** The token for the next hello; undefined with `--auth none`. Fetches a new one near expiry and after `invalidate()`. */
+  async token(): Promise<string | undefined> {
+    const c = this.cached;
+    if (c && (c.expiresAt === null || c.expiresAt - REFRESH_MARGIN_MS > this.now())) return c.token ?? undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await this.fetchFn("/api/session", { method: "POST", credentials: "same-origin", headers: this.headers() });
+      if (res.ok) {
+        const body = (await res.json()) as { token: string | null; expiresAt: number | null };
+        this.cached = { token: body.token, expiresAt: body.expiresAt };
+        return body.token ?? undefined;
+      }
+      // A Bearer challenge is --auth firebase: the stored ID token is missing or expired; ask once.
+      if (res.status === 401 && /^Bearer/i.test(res.headers.get("WWW-Authenticate") ?? "") && attempt === 0) {
+        this.storage.removeItem(STORAGE_KEY);
+        const id = this.askForToken();
+        if (id) {
+          this.storage.setItem(STORAGE_KEY, id.trim());
+          continue;
+        }
+      }
+      throw new Error(`POST /api/session: ${res.status}`);
+    }
+    throw new Error("POST /api/session: not signed in");
+  }
+
+  /** Forgets the cached token (e.g. after the server refused it). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+}
