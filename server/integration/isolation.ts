@@ -70,6 +70,30 @@ export async function checkIsolation(server: Running, a: Caller, b: Caller, devi
       assert.equal(streamB.of("error")[0]?.code, "not_found");
       assert.equal(streamB.of("ready").length + streamB.stripes.length, 0);
     }
+
+    // Frames, pulls and WHEP: A gets A's device, B gets not_found exactly as for a device that does not exist.
+    const frameA = await fetch(`${server.httpUrl}/api/devices/${deviceId}/frame.jpg`, { headers: a.headers });
+    assert.equal(frameA.status, 200, "A pulls a frame of A's device");
+    assert.equal(frameA.headers.get("content-type"), "image/jpeg");
+    const bearer = (c: Caller) => ({ Authorization: `Bearer ${c.token}`, "Content-Type": "application/sdp" });
+    for (const id of [deviceId, "no-such-device"]) {
+      assert.equal((await fetch(`${server.httpUrl}/api/devices/${id}/frame.jpg`, { headers: b.headers })).status, 404, `B's frame.jpg of ${id}`);
+      const whep = await fetch(`${server.httpUrl}/whep/${id}`, { method: "POST", headers: bearer(b), body: device.pc.localDescription!.sdp });
+      assert.equal(whep.status, 404, `B's WHEP of ${id}`);
+      const pull = new FallbackClient(`${server.wsUrl}/stream/${id}?mode=pull`, { type: "hello", token: b.token });
+      cleanup.push(() => pull.close());
+      await waitFor(() => pull.of("ready")[0], 5000, "B's pull stream ready");
+      pull.send(JSON.stringify({ action: "pull" }));
+      await waitFor(() => pull.texts.find((t) => t.action === "pull"), 5000, "B's pull answered");
+      assert.deepEqual((pull.texts.find((t) => t.action === "pull")?.error as { code: string }).code, "not_found");
+      assert.equal(pull.stripes.length, 0);
+    }
+    // B pushing frames under the same id makes B's own device; A's is untouched.
+    const jpeg = (await frameA.arrayBuffer()) as ArrayBuffer;
+    const push = await fetch(`${server.httpUrl}/api/devices/${deviceId}/frames`, { method: "POST", headers: { ...b.headers, "Content-Type": "image/jpeg" }, body: Buffer.from(jpeg) });
+    assert.equal(push.status, 201, "B's push makes B's own device");
+    assert.deepEqual((await devicesOf(server, b)).map((d) => d.id), [deviceId]);
+    assert.equal((await devicesOf(server, a)).find((d) => d.id === deviceId)?.tracks.length, 2, "A's device keeps its own tracks");
   } finally {
     for (const f of cleanup.reverse()) await f();
   }
