@@ -3,7 +3,9 @@
  * file, pages with frame probes, and polling waits (never fixed sleeps).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, type TestContext } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -45,7 +47,9 @@ export interface TestServer {
 export async function startServer({ port = 0, args = [] as string[], iceHost = "127.0.0.1", wrap = [] as string[] } = {}): Promise<TestServer> {
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing; run node scripts/build.mjs first`);
   // The fallback's x264 stripe pipelines each hold threadpool threads (npm start gives 128).
-  const command = [...wrap, process.execPath, SERVER_MAIN, "--port", String(port), "--ice-host", iceHost, ...args];
+  // A private data dir (secrets, snapshots) unless the test names one.
+  const dataDir = args.includes("--data-dir") ? undefined : mkdtempSync(join(tmpdir(), "tessera-e2e-data-"));
+  const command = [...wrap, process.execPath, SERVER_MAIN, "--port", String(port), "--ice-host", iceHost, ...(dataDir ? ["--data-dir", dataDir] : []), ...args];
   const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, UV_THREADPOOL_SIZE: "128" },
@@ -86,6 +90,7 @@ export async function startServer({ port = 0, args = [] as string[], iceHost = "
     close: async (signal: NodeJS.Signals = "SIGTERM") => {
       process.off("exit", killOnExit);
       await stopChild(child, signal);
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

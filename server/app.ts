@@ -16,6 +16,9 @@ import { PictureGrabber } from "./fallback/grabber.js";
 import { FrameDevices } from "./frames/frame-devices.js";
 import { pullSocket } from "./frames/pull.js";
 import { framesRouter, ingestSocket } from "./frames/routes.js";
+import { loadSecret } from "./auth/data-dir.js";
+import { snapshotRouter } from "./snapshots/routes.js";
+import { SnapshotStore } from "./snapshots/store.js";
 import { whepRouter } from "./whip/whep.js";
 import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
@@ -156,6 +159,17 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const framesApi = framesRouter({ frames, registry, maxFrameBytes: config.maxFrameBytes, accountOf, latestJpegOf });
   koa.use(framesApi.routes());
   koa.use(framesApi.allowedMethods());
+  const snapshots = new SnapshotStore(config.dataDir, loadSecret(config.dataDir, "snapshot-secret"));
+  const snapshotApi = snapshotRouter({
+    store: snapshots,
+    accountOf,
+    latestJpegOf,
+    defaultTtl: config.snapshotTtl,
+    maxTtl: config.snapshotMaxTtl,
+    refused: (reason) => metrics.authFailure(`snapshot_${reason}`),
+  });
+  koa.use(snapshotApi.routes());
+  koa.use(snapshotApi.allowedMethods());
   const whip = whipRouter({ ctx, accountOf, accountIfKnown });
   koa.use(whip.routes());
   koa.use(whip.allowedMethods());
@@ -254,6 +268,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       for (const v of fallbackViewers) v.close(CLOSE_CODES.goingAway, "server shutting down");
       for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, "server shutting down");
       frames.close();
+      snapshots.close();
       grabber?.close();
       fallback.close();
       testDevice?.close("server shutting down");

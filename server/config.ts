@@ -41,6 +41,10 @@ export interface Config {
   readonly fallbackMaxFps: number;
   /** Largest pushed JPEG frame, bytes. */
   readonly maxFrameBytes: number;
+  /** Lifetime of a snapshot URL when the request names none, seconds. */
+  readonly snapshotTtl: number;
+  /** The longest lifetime a snapshot URL may ask for, seconds. */
+  readonly snapshotMaxTtl: number;
   /** A JSON file of iceServers for clients and the server's peers; "" = none. */
   readonly iceServersFile: string;
   /** A TURN REST service (`?service=turn&username=&key=`); "" = none. */
@@ -88,6 +92,8 @@ export const DEFAULTS: Config = Object.freeze({
   fallbackStripeHeight: 0,
   fallbackMaxFps: 30,
   maxFrameBytes: 4 * 1024 * 1024,
+  snapshotTtl: 600,
+  snapshotMaxTtl: 86400,
   iceServersFile: "",
   turnRestUrl: "",
   turnRestKey: "",
@@ -153,6 +159,8 @@ const schemas = {
     .number({ error: "expected rows" })
     .int("expected whole rows")
     .refine((n) => n === 0 || (n >= 16 && n <= 1024 && n % 16 === 0), "expected 0 (automatic) or a multiple of 16 from 16 to 1024"),
+  snapshotTtl: z.coerce.number({ error: "expected seconds" }).int("expected whole seconds").min(1, "expected 1-604800").max(604800, "expected 1-604800"),
+  snapshotMaxTtl: z.coerce.number({ error: "expected seconds" }).int("expected whole seconds").min(1, "expected 1-604800").max(604800, "expected 1-604800"),
   maxFrameBytes: z.coerce.number({ error: "expected bytes" }).int("expected whole bytes").min(1024, "expected 1024-67108864").max(64 * 1024 * 1024, "expected 1024-67108864"),
   fallbackMaxFps: z.coerce.number({ error: "expected frames per second" }).int("expected 1-60").min(1, "expected 1-60").max(60, "expected 1-60"),
   iceServersFile: z.string(),
@@ -203,6 +211,8 @@ const FLAG: Record<Key, string> = {
   fallbackStripeHeight: "--fallback-stripe-height",
   fallbackMaxFps: "--fallback-max-fps",
   maxFrameBytes: "--max-frame-bytes",
+  snapshotTtl: "--snapshot-ttl",
+  snapshotMaxTtl: "--snapshot-max-ttl",
   iceServersFile: "--ice-servers-file",
   turnRestUrl: "--turn-rest-url",
   turnRestKey: "--turn-rest-key",
@@ -236,6 +246,8 @@ const ENV: Record<Key, string> = {
   fallbackStripeHeight: "TESSERA_FALLBACK_STRIPE_HEIGHT",
   fallbackMaxFps: "TESSERA_FALLBACK_MAX_FPS",
   maxFrameBytes: "TESSERA_MAX_FRAME_BYTES",
+  snapshotTtl: "TESSERA_SNAPSHOT_TTL",
+  snapshotMaxTtl: "TESSERA_SNAPSHOT_MAX_TTL",
   iceServersFile: "TESSERA_ICE_SERVERS_FILE",
   turnRestUrl: "TESSERA_TURN_REST_URL",
   turnRestKey: "TESSERA_TURN_REST_KEY",
@@ -294,6 +306,8 @@ export const USAGE = `Usage: tessera [options]
                            (default 30)                                   TESSERA_FALLBACK_MAX_FPS
       --max-frame-bytes N  largest JPEG a frame device may push
                            (default 4194304)                              TESSERA_MAX_FRAME_BYTES
+      --snapshot-ttl S     lifetime of a signed snapshot URL (default 600) TESSERA_SNAPSHOT_TTL
+      --snapshot-max-ttl S longest lifetime one may ask for (default 86400) TESSERA_SNAPSHOT_MAX_TTL
       --auth none|basic|firebase  who may use the server (default none: one
                            local account, loopback --host only)           TESSERA_AUTH
       --insecure-no-auth   allow --auth none on a non-loopback --host     TESSERA_INSECURE_NO_AUTH
@@ -362,6 +376,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "fallback-stripe-height": { type: "string" },
         "fallback-max-fps": { type: "string" },
         "max-frame-bytes": { type: "string" },
+        "snapshot-ttl": { type: "string" },
+        "snapshot-max-ttl": { type: "string" },
         "ice-servers-file": { type: "string" },
         "turn-rest-url": { type: "string" },
         "turn-rest-key": { type: "string" },
@@ -424,6 +440,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     fallbackStripeHeight: flags["fallback-stripe-height"],
     fallbackMaxFps: flags["fallback-max-fps"],
     maxFrameBytes: flags["max-frame-bytes"],
+    snapshotTtl: flags["snapshot-ttl"],
+    snapshotMaxTtl: flags["snapshot-max-ttl"],
     iceServersFile: flags["ice-servers-file"],
     turnRestUrl: flags["turn-rest-url"],
     turnRestKey: flags["turn-rest-key"],
@@ -441,6 +459,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (cli[key] !== undefined) out[key] = check(key, cli[key], FLAG[key]);
   }
   const lists = Object.fromEntries([...LISTS].map((k) => [k, Object.freeze([...(out[k] as string[])])]));
+  if ((out.snapshotTtl as number) > (out.snapshotMaxTtl as number)) throw new ConfigError(FLAG.snapshotTtl, `${out.snapshotTtl} is longer than --snapshot-max-ttl ${out.snapshotMaxTtl}`);
   if (out.turnRestUrl && !out.turnRestKey) throw new ConfigError(FLAG.turnRestKey, "--turn-rest-url needs the service's key");
   if (out.auth === "none" && !out.insecureNoAuth && !isLoopback(out.host as string)) {
     throw new ConfigError(

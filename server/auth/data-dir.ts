@@ -30,7 +30,12 @@ export function writeFileAtomic(file: string, data: string | Buffer): void {
  * bytes, hex), generated on first start. Refused when others may read it.
  */
 export function loadSessionSecret(dir: string): Buffer {
-  const file = join(ensureDataDir(dir), "session-secret");
+  return loadSecret(dir, "session-secret");
+}
+
+/** A 32-byte secret kept in `<dir>/<name>` (hex, 0600), generated on first use; refused when others may read it. */
+export function loadSecret(dir: string, name: string): Buffer {
+  const file = join(ensureDataDir(dir), name);
   try {
     const st = statSync(file);
     if ((st.mode & 0o077) !== 0) throw new Error(`${file} may be read by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);

@@ -59,7 +59,8 @@ export function authMiddleware(auth: Authenticator) {
       ctx.state.account = bearer !== undefined ? await auth.socket(bearer) : await auth.http({ authorization: authorization || undefined, address: ctx.request.ip });
       return next();
     }
-    if (OPEN_PATHS.has(ctx.path) || (!api && !auth.protectsPages)) return next();
+    // Snapshot URLs carry their own signature: an outside service fetches them without credentials.
+    if (OPEN_PATHS.has(ctx.path) || ctx.path.startsWith("/snapshots/") || (!api && !auth.protectsPages)) return next();
     ctx.state.account = await auth.http({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
     return next();
   };

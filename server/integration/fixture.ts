@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { createApp, type App } from "../app.js";
 import { DEFAULTS, type Config } from "../config.js";
@@ -15,7 +18,9 @@ export interface Running {
 
 /** Starts createApp on 127.0.0.1:0. */
 export async function startServer(overrides: Partial<Config> = {}): Promise<Running> {
-  const config: Config = Object.freeze({ ...DEFAULTS, source: "none", iceHosts: ["127.0.0.1"], port: 0, ...overrides });
+  // A private data dir per server unless the test names one: snapshots and secrets never land in the checkout.
+  const ownDataDir = overrides.dataDir === undefined ? mkdtempSync(join(tmpdir(), "tessera-data-")) : undefined;
+  const config: Config = Object.freeze({ ...DEFAULTS, source: "none", iceHosts: ["127.0.0.1"], port: 0, ...(ownDataDir ? { dataDir: ownDataDir } : {}), ...overrides });
   const app = createApp(config, { log: createLogger(process.env.TESSERA_TEST_LOG === "1" ? "debug" : "error") });
   const server = createServer(app.callback());
   server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));
@@ -30,6 +35,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
       await app.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
     },
   };
 }

@@ -179,4 +179,29 @@ describe("JPEG frame devices and pull access", () => {
     assert.deepEqual(jpegSize(Buffer.from(await res.arrayBuffer())), { width: 1280, height: 720 });
     assert.equal((await fetch(`${server.httpUrl}/api/devices/nope/frame.jpg`)).status, 404);
   });
+
+  test("snapshots: a signed URL serves the frame with no credentials, refuses any changed byte, and expires", async () => {
+    await post("cam4", frames[9]);
+    const res = await fetch(`${server.httpUrl}/api/devices/cam4/snapshots?ttl=2`, { method: "POST" });
+    assert.equal(res.status, 201);
+    const { url, expires, expiresAt } = (await res.json()) as { url: string; expires: number; expiresAt: string };
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/snapshots\/\d+-[\w-]+\.jpg\?expires=\d+&sig=[\w-]+$/);
+    assert.equal(new Date(expiresAt).getTime(), expires * 1000);
+    const ok = await fetch(url);
+    assert.equal(ok.status, 200);
+    assert.ok(Buffer.from(await ok.arrayBuffer()).equals(frames[9]), "the frame as it was when the snapshot was taken");
+    const u = new URL(url);
+    const tampered = [
+      url.replace(/sig=./, (m) => (m.endsWith("A") ? "sig=B" : "sig=A")),
+      url.replace(`expires=${expires}`, `expires=${expires + 60}`),
+      `${u.origin}${u.pathname.replace(/(.)\.jpg$/, (_, c: string) => `${c === "a" ? "b" : "a"}.jpg`)}${u.search}`,
+      `${u.origin}${u.pathname}`,
+    ];
+    for (const t of tampered) assert.equal((await fetch(t)).status, 403, t);
+    // The RTP test device: its decoded picture is stored; over the limit or for no device, clear errors.
+    assert.equal((await fetch(`${server.httpUrl}/api/devices/test/snapshots`, { method: "POST" })).status, 201);
+    assert.equal((await fetch(`${server.httpUrl}/api/devices/test/snapshots?ttl=999999`, { method: "POST" })).status, 400);
+    assert.equal((await fetch(`${server.httpUrl}/api/devices/nope/snapshots`, { method: "POST" })).status, 404);
+    await waitForAsync(async () => (await fetch(url)).status === 403, 5000, "the URL to expire");
+  });
 });

@@ -78,6 +78,7 @@ export async function checkIsolation(server: Running, a: Caller, b: Caller, devi
     const bearer = (c: Caller) => ({ Authorization: `Bearer ${c.token}`, "Content-Type": "application/sdp" });
     for (const id of [deviceId, "no-such-device"]) {
       assert.equal((await fetch(`${server.httpUrl}/api/devices/${id}/frame.jpg`, { headers: b.headers })).status, 404, `B's frame.jpg of ${id}`);
+      assert.equal((await fetch(`${server.httpUrl}/api/devices/${id}/snapshots`, { method: "POST", headers: b.headers })).status, 404, `B's snapshot of ${id}`);
       const whep = await fetch(`${server.httpUrl}/whep/${id}`, { method: "POST", headers: bearer(b), body: device.pc.localDescription!.sdp });
       assert.equal(whep.status, 404, `B's WHEP of ${id}`);
       const pull = new FallbackClient(`${server.wsUrl}/stream/${id}?mode=pull`, { type: "hello", token: b.token });

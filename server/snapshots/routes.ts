@@ -1,0 +1,50 @@
+import Router from "@koa/router";
+import type { Context } from "koa";
+import { badRequest, notFound, TesseraError } from "../errors.js";
+import type { SnapshotStore } from "./store.js";
+
+/** What the snapshot routes need. */
+export interface SnapshotRouteDeps {
+  store: SnapshotStore;
+  accountOf(ctx: Context): string;
+  latestJpegOf(account: string, deviceId: string): Promise<{ jpeg: Buffer } | undefined>;
+  /** Lifetime when the request names none, and the most it may ask for, seconds. */
+  defaultTtl: number;
+  maxTtl: number;
+  /** Counted refusals of snapshot URLs (`expired`, `bad_signature`). */
+  refused(reason: string): void;
+}
+
+/**
+ * `POST /api/devices/{id}/snapshots` stores the device's current frame and
+ * answers a signed URL that needs no other credentials (for a vision service);
+ * `GET /snapshots/{name}` serves it until it expires, and 403 after, or for
+ * any changed byte of path, expiry or signature.
+ */
+export function snapshotRouter(deps: SnapshotRouteDeps): Router {
+  const router = new Router();
+  router.post("/api/devices/:id/snapshots", async (ctx) => {
+    const raw = typeof ctx.query.ttl === "string" ? ctx.query.ttl : undefined;
+    const ttl = raw === undefined ? deps.defaultTtl : Number(raw);
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.maxTtl) throw badRequest(`ttl must be whole seconds from 1 to ${deps.maxTtl}`);
+    const frame = await deps.latestJpegOf(deps.accountOf(ctx), ctx.params.id);
+    if (!frame) throw notFound(`no frame of device '${ctx.params.id}'`);
+    const snap = deps.store.save(frame.jpeg, ttl);
+    ctx.status = 201;
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = { url: `${ctx.protocol}://${ctx.host}${snap.pathAndQuery}`, expires: snap.expires, expiresAt: new Date(snap.expires * 1000).toISOString() };
+  });
+  router.get("/snapshots/:name", (ctx) => {
+    const q = (k: string) => (typeof ctx.query[k] === "string" ? (ctx.query[k] as string) : undefined);
+    const result = deps.store.open(ctx.params.name, q("expires"), q("sig"));
+    if ("refused" in result) {
+      if (result.refused === "gone") throw notFound("this snapshot is gone");
+      deps.refused(result.refused);
+      throw new TesseraError("forbidden", result.refused === "expired" ? "this snapshot URL has expired" : "this snapshot URL is not valid", 403);
+    }
+    ctx.set("Cache-Control", "private, max-age=60");
+    ctx.type = "image/jpeg";
+    ctx.body = result.jpeg;
+  });
+  return router;
+}
