@@ -63,6 +63,15 @@ describe("loadConfig", () => {
     assert.throws(() => load([], { TESSERA_INSECURE_NO_AUTH: "maybe" }), /TESSERA_INSECURE_NO_AUTH: expected true or false/);
   });
 
+  test("seed command-line parity: -i, -p, -a (basic auth), -d (dashboard)", () => {
+    const c = load(["-i", "127.0.0.1", "-p", "9000", "-a", "-d"]);
+    assert.equal(c.host, "127.0.0.1");
+    assert.equal(c.port, 9000);
+    assert.equal(c.auth, "basic");
+    assert.equal(c.display, true);
+    assert.throws(() => load(["-a", "--auth", "firebase", "--firebase-project", "p"]), /-a means --auth basic/);
+  });
+
   test("the result is frozen", () => {
     const c = load([]);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.iceHosts));

@@ -61,6 +61,8 @@ export interface Config {
   readonly auth: "none" | "basic" | "firebase";
   /** Allow `--auth none` on an address other than loopback. */
   readonly insecureNoAuth: boolean;
+  /** Open the dashboard (every device's live picture in a grid) once listening. */
+  readonly display: boolean;
   /** Where users.json and the session-token secret live. */
   readonly dataDir: string;
   /** The Firebase project whose ID tokens are accepted; "" = none. */
@@ -102,6 +104,7 @@ export const DEFAULTS: Config = Object.freeze({
   iceInterfaces: Object.freeze([]) as readonly string[],
   auth: "none",
   insecureNoAuth: false,
+  display: false,
   dataDir: "./data",
   firebaseProject: "",
   firebaseCheckRevoked: false,
@@ -181,6 +184,7 @@ const schemas = {
   iceInterfaces: z.array(z.string().regex(/^[\w.:@-]{1,32}$/, "expected an interface name such as eth0")),
   auth: z.enum(["none", "basic", "firebase"]),
   insecureNoAuth: flag,
+  display: flag,
   dataDir: z.string().min(1, "expected a directory"),
   firebaseProject: z.union([z.literal(""), z.string().regex(/^[a-z0-9][a-z0-9-]{3,62}$/, "expected a Firebase project id such as my-project-123")]),
   firebaseCheckRevoked: flag,
@@ -221,6 +225,7 @@ const FLAG: Record<Key, string> = {
   iceInterfaces: "--ice-interface",
   auth: "--auth",
   insecureNoAuth: "--insecure-no-auth",
+  display: "--display",
   dataDir: "--data-dir",
   firebaseProject: "--firebase-project",
   firebaseCheckRevoked: "--firebase-check-revoked",
@@ -256,6 +261,7 @@ const ENV: Record<Key, string> = {
   iceInterfaces: "TESSERA_ICE_INTERFACE",
   auth: "TESSERA_AUTH",
   insecureNoAuth: "TESSERA_INSECURE_NO_AUTH",
+  display: "TESSERA_DISPLAY",
   dataDir: "TESSERA_DATA_DIR",
   firebaseProject: "TESSERA_FIREBASE_PROJECT",
   firebaseCheckRevoked: "TESSERA_FIREBASE_CHECK_REVOKED",
@@ -311,6 +317,9 @@ export const USAGE = `Usage: tessera [options]
       --auth none|basic|firebase  who may use the server (default none: one
                            local account, loopback --host only)           TESSERA_AUTH
       --insecure-no-auth   allow --auth none on a non-loopback --host     TESSERA_INSECURE_NO_AUTH
+  -a                       shorthand for --auth basic
+  -d, --display            open the dashboard (every device's picture in
+                           a grid, /grid.html) in a browser once listening TESSERA_DISPLAY
       --data-dir DIR       users.json and the session secret (default
                            ./data, created 0700)                          TESSERA_DATA_DIR
       --firebase-project ID  Firebase project whose ID tokens are accepted
@@ -386,6 +395,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "ice-interface": { type: "string", multiple: true },
         auth: { type: "string" },
         "insecure-no-auth": { type: "boolean" },
+        "auth-basic": { type: "boolean", short: "a" },
+        display: { type: "boolean", short: "d" },
         "data-dir": { type: "string" },
         "firebase-project": { type: "string" },
         "firebase-check-revoked": { type: "boolean" },
@@ -450,11 +461,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     iceInterfaces: flags["ice-interface"],
     auth: flags.auth,
     insecureNoAuth: flags["insecure-no-auth"],
+    display: flags.display,
     dataDir: flags["data-dir"],
     firebaseProject: flags["firebase-project"],
     firebaseCheckRevoked: flags["firebase-check-revoked"],
     allowedOrigins: flags["allowed-origins"],
   };
+  if (flags["auth-basic"]) {
+    if (flags.auth !== undefined && flags.auth !== "basic") throw new ConfigError("-a", `-a means --auth basic, but --auth ${flags.auth} was given too`);
+    cli.auth = "basic";
+  }
   for (const key of Object.keys(schemas) as Key[]) {
     if (cli[key] !== undefined) out[key] = check(key, cli[key], FLAG[key]);
   }
