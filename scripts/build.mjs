@@ -50,3 +50,24 @@ if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) >
     if (/\.(html|css|svg|ico)$/.test(name)) cpSync(join(root, "web", name), join(webOut, name));
   }
 }
+
+// E2e-only pages (third-party WHIP/WHEP client libraries driven by e2e/whip.test.ts); never served by the app.
+const pagesSrc = join(root, "e2e/pages");
+const pagesOut = join(root, "dist/e2e-pages");
+if (existsSync(pagesSrc) && Math.max(newest(pagesSrc), mtime(join(root, "e2e/interop-api.ts"))) > mtime(join(pagesOut, "interop.js"))) {
+  process.stdout.write("[build] e2e pages\n");
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", pagesSrc], { stdio: "inherit" });
+  mkdirSync(pagesOut, { recursive: true });
+  await esbuild.build({
+    entryPoints: { interop: join(pagesSrc, "interop.ts") },
+    bundle: true,
+    format: "esm",
+    target: ["chrome110"],
+    sourcemap: true,
+    outdir: pagesOut,
+    logLevel: "warning",
+  });
+  for (const name of readdirSync(pagesSrc)) {
+    if (name.endsWith(".html")) cpSync(join(pagesSrc, name), join(pagesOut, name));
+  }
+}
