@@ -184,6 +184,13 @@ export class Pages {
     return page;
   }
 
+  /** The dashboard, `/grid.html`. */
+  async grid(label = "grid"): Promise<Page> {
+    const page = await this.newPage(label, { video: "#none", watch: ["body"], attributes: [] });
+    await page.goto(`${this.env.server.url}grid.html`);
+    return page;
+  }
+
   /** Closes every page this helper opened. */
   async close(): Promise<void> {
     await Promise.all(this.contexts.splice(0).map((c) => c.close().catch(() => undefined)));

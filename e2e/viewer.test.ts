@@ -77,3 +77,16 @@ test("watching moves the relay's metrics: viewers, packets and bytes out, forwar
     assert.ok(after.latency - before.latency >= after.packets - before.packets, "every forwarded packet's latency was observed");
   }),
 );
+
+test("the dashboard (/grid.html, what -d opens) shows every device with its picture refreshing", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const page = await pages.grid();
+    const tile = page.locator('.tile[data-device-id="test"]');
+    await tile.waitFor({ timeout: 10_000 });
+    assert.equal(await tile.getAttribute("href"), "/?device=test");
+    // Each refresh that brought a new frame counts; the test pattern changes every second.
+    await waitFor("three new frames on the test device's tile", async () => Number((await tile.getAttribute("data-frames")) ?? 0) >= 3);
+    const size = await tile.locator("img").evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]);
+    assert.deepEqual(size, [1280, 720]);
+  }),
+);

@@ -38,7 +38,7 @@ if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) >
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "web")], { stdio: "inherit" });
   mkdirSync(webOut, { recursive: true });
   await esbuild.build({
-    entryPoints: { viewer: join(root, "web/src/viewer.ts"), device: join(root, "web/src/device.ts") },
+    entryPoints: { viewer: join(root, "web/src/viewer.ts"), device: join(root, "web/src/device.ts"), grid: join(root, "web/src/grid.ts") },
     bundle: true,
     format: "esm",
     target: ["chrome110", "firefox115"],

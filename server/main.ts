@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** Entry point: parse options, build the app, listen, and shut down cleanly on SIGINT/SIGTERM. */
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
@@ -10,6 +11,18 @@ import { usersCommand } from "./auth/users-cli.js";
  * (the test device 2; a fallback stream 3 for JPEG, 9 for H.264).
  */
 const MIN_THREADPOOL = 64;
+
+/** `--display`: names the dashboard and opens it in the desktop's browser when there is a desktop. */
+function openDashboard(url: string, log: { info(m: string, f?: object): void; warn(m: string, f?: object): void }): void {
+  log.info(`dashboard: ${url}`);
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    log.warn("no desktop to open the dashboard on (DISPLAY is not set); open the URL above in a browser");
+    return;
+  }
+  const child = spawn("xdg-open", [url], { stdio: "ignore", detached: true });
+  child.on("error", (err) => log.warn("could not open the dashboard", { err: err.message }));
+  child.unref();
+}
 
 async function main(): Promise<void> {
   if (process.argv[2] === "users") {
@@ -54,6 +67,7 @@ async function main(): Promise<void> {
     const addr = server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;
     app.log.info(`listening on http://${config.host}:${port}/`);
+    if (config.display) openDashboard(`http://${config.host}:${port}/grid.html`, app.log);
   });
 
   let stopping = false;

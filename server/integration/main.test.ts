@@ -81,6 +81,17 @@ describe("the entry point", () => {
     rmSync(join(dir, ".."), { recursive: true, force: true });
   });
 
+  test("-d names the dashboard, and with no desktop says so instead of failing", async () => {
+    const r = run(["--port", "0", "--source", "none", "-d"]);
+    try {
+      const url = await waitFor(() => /dashboard: (http:\/\/\S+\/grid\.html)/.exec(r.stderr)?.[1], 15_000, "the dashboard line");
+      assert.equal((await fetch(url)).status, 200);
+      if (!process.env.DISPLAY) assert.match(r.stderr, /no desktop to open the dashboard on/);
+    } finally {
+      r.child.kill("SIGKILL");
+    }
+  });
+
   test("--help prints the options", async () => {
     const r = run(["--help"]);
     await waitFor(() => r.code !== undefined, 10_000, "exit");

@@ -1,0 +1,71 @@
+/**
+ * The dashboard (`/grid.html`, opened by `--display`): every device of the
+ * account in a grid, each showing its latest frame (`frame.jpg`) once a
+ * second. Click one to watch it live.
+ */
+import type { DeviceInfo } from "../../server/protocol/messages.js";
+import { byId } from "./dom.js";
+import { pageSession } from "./page-session.js";
+
+const REFRESH_MS = 1000;
+const grid = byId("grid");
+const session = pageSession();
+const tiles = new Map<string, { root: HTMLAnchorElement; img: HTMLImageElement; label: HTMLElement; etag: string | null; url: string | null }>();
+
+function tileFor(d: DeviceInfo) {
+  let t = tiles.get(d.id);
+  if (!t) {
+    const root = document.createElement("a");
+    root.className = "tile";
+    root.href = `/?device=${encodeURIComponent(d.id)}`;
+    root.dataset.deviceId = d.id;
+    const img = document.createElement("img");
+    img.alt = "";
+    const label = document.createElement("span");
+    root.append(img, label);
+    t = { root, img, label, etag: null, url: null };
+    tiles.set(d.id, t);
+  }
+  t.label.textContent = `${d.name}${d.online ? "" : " (offline)"}`;
+  t.root.dataset.online = String(d.online);
+  return t;
+}
+
+/** Fetches a device's frame when it changed (ETag) and shows it. */
+async function refreshFrame(id: string): Promise<void> {
+  const t = tiles.get(id);
+  if (!t) return;
+  const headers: Record<string, string> = { ...session.headers() };
+  if (t.etag) headers["If-None-Match"] = t.etag;
+  const res = await fetch(`/api/devices/${encodeURIComponent(id)}/frame.jpg`, { headers, credentials: "same-origin", cache: "no-store" });
+  if (res.status !== 200) return;
+  t.etag = res.headers.get("ETag");
+  const url = URL.createObjectURL(await res.blob());
+  if (t.url) URL.revokeObjectURL(t.url);
+  t.url = url;
+  t.img.src = url;
+  t.root.dataset.frames = String(Number(t.root.dataset.frames ?? 0) + 1);
+}
+
+async function tick(): Promise<void> {
+  try {
+    const res = await fetch("/api/devices", { headers: session.headers(), credentials: "same-origin", cache: "no-store" });
+    if (!res.ok) throw new Error(`GET /api/devices answered ${res.status}`);
+    const { devices } = (await res.json()) as { devices: DeviceInfo[] };
+    const shown = devices.map(tileFor);
+    for (const [id, t] of tiles) {
+      if (!devices.some((d) => d.id === id)) {
+        if (t.url) URL.revokeObjectURL(t.url);
+        tiles.delete(id);
+      }
+    }
+    grid.replaceChildren(...(shown.length ? shown.map((t) => t.root) : [Object.assign(document.createElement("p"), { className: "empty", textContent: "No devices yet." })]));
+    await Promise.all(devices.filter((d) => d.online).map((d) => refreshFrame(d.id).catch(() => undefined)));
+  } catch (err) {
+    grid.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: String(err) }));
+  } finally {
+    window.setTimeout(() => void tick(), REFRESH_MS);
+  }
+}
+
+void tick();
