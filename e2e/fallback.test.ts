@@ -6,30 +6,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { devicePublishing, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
+import { canvasMoves, devicePublishing, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
 
 const env = useEnv();
-
-/** In the page: a cheap hash of the canvas pixels (every 7th byte), and its size. */
-function canvasHash(): { hash: number; width: number; height: number } {
-  type Canvas = { width: number; height: number; getContext(k: string): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
-  const c = (globalThis as unknown as { document: { querySelector(s: string): Canvas } }).document.querySelector("#canvas");
-  if (c.width === 0 || c.height === 0) return { hash: 0, width: 0, height: 0 };
-  const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-  let h = 0;
-  for (let i = 0; i < data.length; i += 7) h = (h * 31 + data[i]) >>> 0;
-  return { hash: h, width: c.width, height: c.height };
-}
-
-/** Waits until the canvas shows a picture, then until its pixels change: the picture moves. */
-async function canvasMoves(page: Page, timeoutMs = 10_000): Promise<{ width: number; height: number }> {
-  const first = await waitFor("a picture on the canvas", async () => {
-    const h = await page.evaluate(canvasHash);
-    return h.width > 0 && (await viewerState(page)).fallback?.framesPainted ? h : undefined;
-  }, { timeoutMs });
-  await waitFor("the canvas pixels to change", async () => (await page.evaluate(canvasHash)).hash !== first.hash, { timeoutMs });
-  return first;
-}
 
 for (const codec of ["jpeg", "h264"] as const) {
   test(`?transport=ws&codec=${codec} paints the test device on the canvas`, { timeout: 30_000 }, (t) =>

@@ -39,7 +39,7 @@ before(async () => {
     const wrap = [...netns.exec];
     // The server and Firefox start at the same time: each takes a few seconds.
     const [srv, ff] = await Promise.allSettled([
-      startServer({ wrap, iceHost: netns.address, args: ["--host", netns.address] }),
+      startServer({ wrap, iceHost: netns.address, args: ["--host", netns.address, "--insecure-no-auth"] /* a namespace only this test reaches */ }),
       Firefox.launch(wrap),
     ]);
     if (srv.status === "fulfilled") server = srv.value;
