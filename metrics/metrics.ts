@@ -32,6 +32,9 @@ export const METRIC_TYPES = {
   tessera_control_changes_total: "counter",
   tessera_device_messages_total: "counter",
   tessera_auth_failures_total: "counter",
+  tessera_frames_pushed_total: "counter",
+  tessera_wish_sessions: "gauge",
+  tessera_snapshots_created_total: "counter",
   tessera_signaling_errors_total: "counter",
   tessera_signaling_messages_total: "counter",
   tessera_system_cpu_load_ratio: "gauge",
@@ -88,6 +91,9 @@ export class Metrics {
   private readonly backpressurePauses: Counter<"reason">;
   private readonly authFailures: Counter<"reason">;
   private readonly fallbackLatencyHist: Histogram;
+  private readonly framesPushed: Counter<"result">;
+  private readonly wishSessions: Gauge<"protocol">;
+  private readonly snapshotsCreated: Counter;
   private readonly nacks: Counter;
   private readonly signalingErrors: Counter<"code">;
   private readonly signalingMessages: Counter<"type">;
@@ -162,6 +168,25 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1],
       registers: [r],
     });
+    this.framesPushed = new Counter({
+      name: "tessera_frames_pushed_total",
+      help: "JPEG frames pushed by frame devices: stored, or refused (not_jpeg, truncated, too_large, busy)",
+      labelNames: ["result"],
+      registers: [r],
+    });
+    const metrics = this;
+    this.wishSessions = new Gauge({
+      name: "tessera_wish_sessions",
+      help: "Open WHIP and WHEP sessions",
+      labelNames: ["protocol"],
+      registers: [r],
+      collect() {
+        const n = metrics.wishSessionCount();
+        this.set({ protocol: "whip" }, n.whip);
+        this.set({ protocol: "whep" }, n.whep);
+      },
+    });
+    this.snapshotsCreated = new Counter({ name: "tessera_snapshots_created_total", help: "Signed snapshot URLs created", registers: [r] });
     this.authFailures = new Counter({ name: "tessera_auth_failures_total", help: "Refused credentials, by reason", labelNames: ["reason"], registers: [r] });
     this.inputLines = new Counter({
       name: "tessera_input_lines_total",
@@ -237,6 +262,14 @@ export class Metrics {
     this.fallbackStripes.inc({ codec }, stripes);
     this.fallbackBytes.inc({ codec }, bytes);
     if (paintOvers > 0) this.paintOvers.inc(paintOvers);
+  }
+  framePushed(result: "stored" | "not_jpeg" | "truncated" | "too_large" | "busy"): void {
+    this.framesPushed.inc({ result });
+  }
+  /** Counts open WHIP and WHEP sessions at scrape time; the app sets it. */
+  wishSessionCount: () => { whip: number; whep: number } = () => ({ whip: 0, whep: 0 });
+  snapshotCreated(): void {
+    this.snapshotsCreated.inc();
   }
   fallbackLatency(ms: number): void {
     this.fallbackLatencyHist.observe(ms / 1000);

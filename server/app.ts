@@ -144,7 +144,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
   koa.use(api.routes());
   koa.use(api.allowedMethods());
-  const frames = new FrameDevices(registry, metrics, log.child("frames"));
+  const frames = new FrameDevices(registry, metrics, log.child("frames"), undefined, (result) => metrics.framePushed(result));
   registry.on("changed", () => metrics.setDevicesOnline(registry.onlineCount()));
   let grabber: PictureGrabber | undefined;
   /** The latest frame of any device of the account: pushed frames as they are, RTP devices decoded and encoded. */
@@ -167,6 +167,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     defaultTtl: config.snapshotTtl,
     maxTtl: config.snapshotMaxTtl,
     refused: (reason) => metrics.authFailure(`snapshot_${reason}`),
+    created: () => metrics.snapshotCreated(),
   });
   koa.use(snapshotApi.routes());
   koa.use(snapshotApi.allowedMethods());
@@ -174,6 +175,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   koa.use(whip.routes());
   koa.use(whip.allowedMethods());
   const whep = whepRouter({ ctx, accountOf, accountIfKnown });
+  metrics.wishSessionCount = () => ({ whip: whip.sessions(), whep: whep.sessions() });
   koa.use(whep.routes());
   koa.use(whep.allowedMethods());
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));

@@ -15,6 +15,8 @@ export class FrameDevices {
     private readonly observer: RelayObserver,
     private readonly log: Logger,
     private readonly options: FrameDeviceOptions = FRAME_DEVICE_DEFAULTS,
+    /** Counts every push by outcome. */
+    readonly count: (result: "stored" | "not_jpeg" | "truncated" | "too_large" | "busy") => void = () => {},
   ) {}
 
   private static key(account: string, id: string): string {
@@ -35,20 +37,26 @@ export class FrameDevices {
   push(account: string, id: string, jpeg: Buffer, deviceTimestamp: number | undefined): StoredFrame {
     const verdict = inspectJpeg(jpeg);
     if (!verdict.ok) {
+      this.count(verdict.code);
       throw verdict.code === "not_jpeg" ? new TesseraError("unsupported", verdict.message, 415) : new TesseraError("bad_request", verdict.message, 400);
     }
     const key = FrameDevices.key(account, id);
     let fd = this.devices.get(key);
     if (!fd || fd.closed) {
       const existing = this.registry.get(account, id);
-      if (existing?.online && !(existing.currentPublisher instanceof FrameDevice)) throw busy(`device '${id}' is publishing over WebRTC`);
+      if (existing?.online && !(existing.currentPublisher instanceof FrameDevice)) {
+        this.count("busy");
+        throw busy(`device '${id}' is publishing over WebRTC`);
+      }
       const device = this.registry.ensure(account, id, existing?.name ?? id, existing?.kind ?? "camera");
       fd = new FrameDevice(device, this.observer, this.log, this.options, (d) => {
         if (this.devices.get(key) === d) this.devices.delete(key);
       });
       this.devices.set(key, fd);
     }
-    return fd.push({ jpeg, width: verdict.width, height: verdict.height, deviceTimestamp, receivedAt: Date.now() });
+    const stored = fd.push({ jpeg, width: verdict.width, height: verdict.height, deviceTimestamp, receivedAt: Date.now() });
+    this.count("stored");
+    return stored;
   }
 
   close(): void {

@@ -54,7 +54,10 @@ export function framesRouter(deps: FrameRouteDeps): Router {
     const type = (ctx.get("Content-Type").split(";")[0] ?? "").trim().toLowerCase();
     if (type !== "image/jpeg") throw new TesseraError("unsupported", `frames are image/jpeg, not '${type || "(none)"}'`, 415);
     const deviceTimestamp = parseFrameTimestamp(ctx.get("X-Frame-Timestamp"));
-    const body = await readBody(ctx, deps.maxFrameBytes);
+    const body = await readBody(ctx, deps.maxFrameBytes).catch((err: unknown) => {
+      if (err instanceof TesseraError && err.code === "too_large") deps.frames.count("too_large");
+      throw err;
+    });
     const stored = deps.frames.push(deps.accountOf(ctx), id, body, deviceTimestamp);
     ctx.status = 201;
     ctx.body = frameJson(stored);
@@ -126,7 +129,10 @@ export function ingestSocket(
       return;
     }
     if (account === undefined) return fail(badRequest("say hello before sending frames"));
-    if (buf.length > deps.maxFrameBytes) return fail(tooLarge(`a frame may be at most ${deps.maxFrameBytes} bytes`));
+    if (buf.length > deps.maxFrameBytes) {
+      deps.frames.count("too_large");
+      return fail(tooLarge(`a frame may be at most ${deps.maxFrameBytes} bytes`));
+    }
     try {
       const stored = deps.frames.push(account, deviceId, Buffer.from(buf), undefined);
       send({ type: "ack", seq: stored.seq });

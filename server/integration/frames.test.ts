@@ -101,6 +101,8 @@ describe("JPEG frame devices and pull access", () => {
     }
     const latest = Buffer.from(await (await fetch(`${server.httpUrl}/api/devices/cam1/frame.jpg`)).arrayBuffer());
     assert.ok(latest.equals(frames[1]), "still the last good frame");
+    const text = await server.app.metrics.text();
+    for (const result of ["stored", "not_jpeg", "truncated", "too_large"]) assert.match(text, new RegExp(`tessera_frames_pushed_total\\{result="${result}"\\} [1-9]`), result);
   });
 
   test("the socket ingest acks every frame and refuses a bad one without closing", async () => {

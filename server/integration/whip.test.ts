@@ -33,6 +33,7 @@ describe("WHIP ingest", () => {
     viewer.watch("whipcam");
     const stream = await waitFor(() => viewer.streams.get("whipcam"), 5000, "offer");
     await waitFor(() => stream.decodedFrames >= 5, 15_000, "decoded frames from the WHIP publisher");
+    assert.match(await server.app.metrics.text(), /tessera_wish_sessions\{protocol="whip"\} 1/);
     // A second publisher for the same id is refused while the first one is live.
     const second = await fetch(whip("whipcam"), { method: "POST", headers: { "Content-Type": "application/sdp" }, body: device.pc.localDescription!.sdp });
     assert.equal(second.status, 409);

@@ -13,6 +13,7 @@ export interface SnapshotRouteDeps {
   maxTtl: number;
   /** Counted refusals of snapshot URLs (`expired`, `bad_signature`). */
   refused(reason: string): void;
+  created(): void;
 }
 
 /**
@@ -30,6 +31,7 @@ export function snapshotRouter(deps: SnapshotRouteDeps): Router {
     const frame = await deps.latestJpegOf(deps.accountOf(ctx), ctx.params.id);
     if (!frame) throw notFound(`no frame of device '${ctx.params.id}'`);
     const snap = deps.store.save(frame.jpeg, ttl);
+    deps.created();
     ctx.status = 201;
     ctx.set("Cache-Control", "no-store");
     ctx.body = { url: `${ctx.protocol}://${ctx.host}${snap.pathAndQuery}`, expires: snap.expires, expiresAt: new Date(snap.expires * 1000).toISOString() };

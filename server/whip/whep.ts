@@ -28,9 +28,10 @@ interface Session {
  * the device's tracks; `PATCH` trickles candidates; `DELETE` ends it. The
  * player keeps playing across device reconnects.
  */
-export function whepRouter(deps: WhepDeps): Router {
-  const router = new Router();
+export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
+  const router = new Router() as Router & { sessions(): number };
   const sessions = new Map<string, Session>();
+  router.sessions = () => sessions.size;
 
   router.options("/whep/:id", async (ctx) => {
     cors(ctx);

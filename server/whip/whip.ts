@@ -27,9 +27,10 @@ interface Resource {
  * the device publish like any other; the session resource takes trickled
  * candidates (`PATCH`) and ends with `DELETE`.
  */
-export function whipRouter(deps: WhipDeps): Router {
-  const router = new Router();
+export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
+  const router = new Router() as Router & { sessions(): number };
   const resources = new Map<string, Resource>();
+  router.sessions = () => [...resources.values()].filter((r) => r.session.active).length;
   const links = async (ctx: Context, account: string) => {
     const ice = await deps.ctx.rtcConfigurationFor(account);
     const values = iceServerLinks(ice.iceServers);
