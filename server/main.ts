@@ -3,7 +3,8 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { createApp } from "./app.js";
-import { ConfigError, loadConfig, USAGE } from "./config.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { USAGE } from "./usage.js";
 import { usersCommand } from "./auth/users-cli.js";
 
 /**
