@@ -125,6 +125,12 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   if (config.source === "test" && !publishTestDevice) log.info(`the test device is not published with --auth ${auth.mode}: it would belong to no account`);
 
   const koa = new Koa();
+  // A client that goes away mid-answer is routine; anything else Koa reports is worth a warning.
+  koa.on("error", (err: NodeJS.ErrnoException) => {
+    const gone = err.code === "ERR_STREAM_PREMATURE_CLOSE" || err.code === "EPIPE" || err.code === "ECONNRESET";
+    if (gone) log.debug("client went away mid-answer", { code: err.code });
+    else log.warn("request failed", { err: err.message });
+  });
   koa.use(securityHeaders());
   koa.use(errorMiddleware(log));
   koa.use(authMiddleware(auth));
