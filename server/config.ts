@@ -63,6 +63,9 @@ export interface Config {
   readonly insecureNoAuth: boolean;
   /** Open the dashboard (every device's live picture in a grid) once listening. */
   readonly display: boolean;
+  /** PEM certificate chain and key: serve HTTPS and WSS on the same port; "" = plain HTTP. */
+  readonly tlsCert: string;
+  readonly tlsKey: string;
   /** Where users.json and the session-token secret live. */
   readonly dataDir: string;
   /** The Firebase project whose ID tokens are accepted; "" = none. */
@@ -105,6 +108,8 @@ export const DEFAULTS: Config = Object.freeze({
   auth: "none",
   insecureNoAuth: false,
   display: false,
+  tlsCert: "",
+  tlsKey: "",
   dataDir: "./data",
   firebaseProject: "",
   firebaseCheckRevoked: false,
@@ -185,6 +190,8 @@ const schemas = {
   auth: z.enum(["none", "basic", "firebase"]),
   insecureNoAuth: flag,
   display: flag,
+  tlsCert: z.string(),
+  tlsKey: z.string(),
   dataDir: z.string().min(1, "expected a directory"),
   firebaseProject: z.union([z.literal(""), z.string().regex(/^[a-z0-9][a-z0-9-]{3,62}$/, "expected a Firebase project id such as my-project-123")]),
   firebaseCheckRevoked: flag,
@@ -226,6 +233,8 @@ const FLAG: Record<Key, string> = {
   auth: "--auth",
   insecureNoAuth: "--insecure-no-auth",
   display: "--display",
+  tlsCert: "--tls-cert",
+  tlsKey: "--tls-key",
   dataDir: "--data-dir",
   firebaseProject: "--firebase-project",
   firebaseCheckRevoked: "--firebase-check-revoked",
@@ -262,6 +271,8 @@ const ENV: Record<Key, string> = {
   auth: "TESSERA_AUTH",
   insecureNoAuth: "TESSERA_INSECURE_NO_AUTH",
   display: "TESSERA_DISPLAY",
+  tlsCert: "TESSERA_TLS_CERT",
+  tlsKey: "TESSERA_TLS_KEY",
   dataDir: "TESSERA_DATA_DIR",
   firebaseProject: "TESSERA_FIREBASE_PROJECT",
   firebaseCheckRevoked: "TESSERA_FIREBASE_CHECK_REVOKED",
@@ -328,6 +339,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "insecure-no-auth": { type: "boolean" },
         "auth-basic": { type: "boolean", short: "a" },
         display: { type: "boolean", short: "d" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
         "data-dir": { type: "string" },
         "firebase-project": { type: "string" },
         "firebase-check-revoked": { type: "boolean" },
@@ -393,6 +406,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     auth: flags.auth,
     insecureNoAuth: flags["insecure-no-auth"],
     display: flags.display,
+    tlsCert: flags["tls-cert"],
+    tlsKey: flags["tls-key"],
     dataDir: flags["data-dir"],
     firebaseProject: flags["firebase-project"],
     firebaseCheckRevoked: flags["firebase-check-revoked"],
@@ -407,6 +422,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const lists = Object.fromEntries([...LISTS].map((k) => [k, Object.freeze([...(out[k] as string[])])]));
   if ((out.snapshotTtl as number) > (out.snapshotMaxTtl as number)) throw new ConfigError(FLAG.snapshotTtl, `${out.snapshotTtl} is longer than --snapshot-max-ttl ${out.snapshotMaxTtl}`);
+  if (Boolean(out.tlsCert) !== Boolean(out.tlsKey)) throw new ConfigError(out.tlsCert ? FLAG.tlsKey : FLAG.tlsCert, "--tls-cert and --tls-key go together");
   if (out.turnRestUrl && !out.turnRestKey) throw new ConfigError(FLAG.turnRestKey, "--turn-rest-url needs the service's key");
   if (out.auth === "none" && !out.insecureNoAuth && !isLoopback(out.host as string)) {
     throw new ConfigError(

@@ -2,8 +2,10 @@
 /** Entry point: parse options, build the app, listen, and shut down cleanly on SIGINT/SIGTERM. */
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { readTls, watchTls } from "./tls.js";
 import { USAGE } from "./usage.js";
 import { usersCommand } from "./auth/users-cli.js";
 
@@ -58,7 +60,19 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const server = createServer(app.callback());
+  let tls: ReturnType<typeof readTls> | undefined;
+  try {
+    tls = config.tlsCert ? readTls(config.tlsCert, config.tlsKey) : undefined;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tessera: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const server = tls ? createHttpsServer(tls, app.callback()) : createServer(app.callback());
+  if (tls) watchTls(server as HttpsServer, config.tlsCert, config.tlsKey, app.log);
+  const scheme = tls ? "https" : "http";
   server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));
   server.on("error", (err) => {
     app.log.error("cannot listen", { err, host: config.host, port: config.port });
@@ -67,8 +81,8 @@ async function main(): Promise<void> {
   server.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;
-    app.log.info(`listening on http://${config.host}:${port}/`);
-    if (config.display) openDashboard(`http://${config.host}:${port}/grid.html`, app.log);
+    app.log.info(`listening on ${scheme}://${config.host}:${port}/`);
+    if (config.display) openDashboard(`${scheme}://${config.host}:${port}/grid.html`, app.log);
   });
 
   let stopping = false;

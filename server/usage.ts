@@ -57,6 +57,9 @@ export const USAGE = `Usage: tessera [options]
       --firebase-check-revoked  also refuse revoked Firebase tokens       TESSERA_FIREBASE_CHECK_REVOKED
       --allowed-origins URL  another origin whose pages may open the
                            WebSockets; repeatable                         TESSERA_ALLOWED_ORIGINS (comma-separated)
+      --tls-cert FILE      PEM certificate (chain): HTTPS and WSS on the
+                           same port; re-read when it changes             TESSERA_TLS_CERT
+      --tls-key FILE       its PEM private key                            TESSERA_TLS_KEY
   -c, --config FILE        JSON file with any of the options above,
                            keys in camelCase (e.g. {"port": 9000})       TESSERA_CONFIG
   -h, --help               print this help

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
+import WebSocket from "ws";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
-import { waitFor } from "../../e2e/lib/signaling-client.js";
+import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { UsersFile } from "../auth/users-file.js";
 
 const MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
@@ -89,6 +91,44 @@ describe("the entry point", () => {
       if (!process.env.DISPLAY) assert.match(r.stderr, /no desktop to open the dashboard on/);
     } finally {
       r.child.kill("SIGKILL");
+    }
+  });
+
+  test("--tls-cert/--tls-key: HTTPS and WSS on one port, a renewed certificate is served without a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-tls-"));
+    const makeCert = (cn: string) => {
+      execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${cn}`, "-keyout", join(dir, "new.key"), "-out", join(dir, "new.pem")], { stdio: "ignore" });
+      renameSync(join(dir, "new.key"), join(dir, "key.pem"));
+      renameSync(join(dir, "new.pem"), join(dir, "cert.pem"));
+    };
+    makeCert("first.tessera.test");
+    const r = run(["--port", "0", "--source", "none", "--tls-cert", join(dir, "cert.pem"), "--tls-key", join(dir, "key.pem")]);
+    /** The common name of the certificate the server presents now. */
+    const servedName = (port: number) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+          resolve(String(socket.getPeerCertificate().subject.CN));
+          socket.end();
+        });
+        socket.on("error", reject);
+      });
+    try {
+      const url = await waitFor(() => /listening on (https:\/\/\S+)/.exec(r.stderr)?.[1], 15_000, "listening on https");
+      const port = Number(new URL(url).port);
+      assert.equal(await servedName(port), "first.tessera.test");
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false });
+      const welcome = await new Promise<string>((resolve, reject) => {
+        ws.on("open", () => ws.send(JSON.stringify({ type: "hello", role: "viewer", protocol: 1 })));
+        ws.on("message", (d) => resolve(JSON.parse(String(d)).type));
+        ws.on("error", reject);
+      });
+      ws.close();
+      assert.equal(welcome, "welcome", "WSS on the same port");
+      makeCert("renewed.tessera.test");
+      await waitForAsync(async () => (await servedName(port)) === "renewed.tessera.test", 10_000, "the renewed certificate");
+    } finally {
+      r.child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
