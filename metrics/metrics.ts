@@ -92,7 +92,6 @@ export class Metrics {
   private readonly authFailures: Counter<"reason">;
   private readonly fallbackLatencyHist: Histogram;
   private readonly framesPushed: Counter<"result">;
-  private readonly wishSessions: Gauge<"protocol">;
   private readonly snapshotsCreated: Counter;
   private readonly nacks: Counter;
   private readonly signalingErrors: Counter<"code">;
@@ -175,7 +174,7 @@ export class Metrics {
       registers: [r],
     });
     const metrics = this;
-    this.wishSessions = new Gauge({
+    new Gauge({
       name: "tessera_wish_sessions",
       help: "Open WHIP and WHEP sessions",
       labelNames: ["protocol"],

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   }
   let config;
   let app;
+  let tls: ReturnType<typeof readTls> | undefined;
   try {
     config = loadConfig(process.argv.slice(2));
     if (config === "help") {
@@ -49,20 +50,11 @@ async function main(): Promise<void> {
     if (Number(process.env.UV_THREADPOOL_SIZE ?? 4) < MIN_THREADPOOL) {
       process.stderr.write(`tessera: warning: UV_THREADPOOL_SIZE is below ${MIN_THREADPOOL}; media pipelines may stall (npm start sets it)\n`);
     }
+    tls = config.tlsCert ? readTls(config.tlsCert, config.tlsKey) : undefined;
     app = createApp(config);
     if (config.auth === "none" && config.insecureNoAuth) {
       app.log.warn(`!!! --insecure-no-auth: anyone who reaches ${config.host}:${config.port} sees, watches and controls every device, with no sign-in !!!`);
     }
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tessera: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  let tls: ReturnType<typeof readTls> | undefined;
-  try {
-    tls = config.tlsCert ? readTls(config.tlsCert, config.tlsKey) : undefined;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tessera: ${err.message}\n`);

@@ -1,6 +1,7 @@
 /** A WebSocket fallback viewer for tests: says hello, records every message, acks frames when asked to. */
 import WebSocket from "ws";
 import { parseStripe, type Stripe } from "../../server/fallback/wire.js";
+import { inspectJpeg } from "../../server/frames/jpeg.js";
 
 export interface ReceivedStripe {
   stripe: Stripe;
@@ -79,16 +80,8 @@ export class FallbackClient {
   }
 }
 
-/** Width and height from a JPEG's SOF0/SOF2 marker; undefined when it has none (not a whole JPEG). */
+/** Width and height of a whole JPEG (SOI … EOI with a frame header); undefined otherwise. */
 export function jpegSize(jpeg: Buffer): { width: number; height: number } | undefined {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8 || jpeg[jpeg.length - 2] !== 0xff || jpeg[jpeg.length - 1] !== 0xd9) return undefined;
-  let i = 2;
-  while (i + 9 < jpeg.length) {
-    if (jpeg[i] !== 0xff) return undefined;
-    const marker = jpeg[i + 1];
-    const len = jpeg.readUInt16BE(i + 2);
-    if (marker === 0xc0 || marker === 0xc2) return { height: jpeg.readUInt16BE(i + 5), width: jpeg.readUInt16BE(i + 7) };
-    i += 2 + len;
-  }
-  return undefined;
+  const v = inspectJpeg(jpeg);
+  return v.ok ? { width: v.width, height: v.height } : undefined;
 }

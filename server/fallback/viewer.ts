@@ -212,6 +212,11 @@ export class FallbackViewer implements FrameListener {
 
   /** JPEG: every stripe changed since the last send, at its latest encoding; all of them when a whole picture is owed. */
   private jpegStripes(frame: EncodedFrame): EncodedStripe[] {
+    // The usual case, a viewer that got the previous frame: exactly this frame's stripes.
+    if (!this.needFull && this.dirty.size === frame.stripes.length) {
+      this.dirty.clear();
+      return frame.stripes;
+    }
     const snapshot = this.source?.snapshot();
     if (!snapshot) return [];
     const full = this.needFull && snapshot.stripes.length === frame.layout.length;

@@ -4,7 +4,8 @@ import type { WebSocket } from "ws";
 import { z } from "zod";
 import type { DeviceRegistry } from "../devices/registry.js";
 import { badRequest, notFound, TesseraError, toClientError, tooLarge } from "../errors.js";
-import { CLOSE_CODES } from "../protocol/messages.js";
+import { checkDeviceId, readBody, requireContentType } from "../http/body.js";
+import { CLOSE_CODES, ID_PATTERN, ID_RULE } from "../protocol/messages.js";
 import type { FrameDevices } from "./frame-devices.js";
 import type { StoredFrame } from "./ring.js";
 
@@ -17,22 +18,6 @@ export interface FrameRouteDeps {
   accountOf(ctx: Context): string;
   /** The latest frame of an RTP device as JPEG (decoded from its stream), or undefined when it has none yet. */
   latestJpegOf(account: string, deviceId: string): Promise<{ jpeg: Buffer; etag: string } | undefined>;
-}
-
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/** Reads a request body up to `max` bytes; refuses more with 413 before reading it all. */
-async function readBody(ctx: Context, max: number): Promise<Buffer> {
-  const declared = Number(ctx.get("Content-Length") || NaN);
-  if (declared > max) throw tooLarge(`a frame may be at most ${max} bytes, this one says ${declared}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw tooLarge(`a frame may be at most ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
 }
 
 /** `X-Frame-Timestamp`: ms since the epoch, or an ISO 8601 date; absent is fine. */
@@ -50,11 +35,10 @@ export function framesRouter(deps: FrameRouteDeps): Router {
   const router = new Router();
   router.post("/api/devices/:id/frames", async (ctx) => {
     const id = ctx.params.id;
-    if (!ID.test(id)) throw badRequest("device ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric");
-    const type = (ctx.get("Content-Type").split(";")[0] ?? "").trim().toLowerCase();
-    if (type !== "image/jpeg") throw new TesseraError("unsupported", `frames are image/jpeg, not '${type || "(none)"}'`, 415);
+    checkDeviceId(id);
+    requireContentType(ctx, "image/jpeg");
     const deviceTimestamp = parseFrameTimestamp(ctx.get("X-Frame-Timestamp"));
-    const body = await readBody(ctx, deps.maxFrameBytes).catch((err: unknown) => {
+    const body = await readBody(ctx, deps.maxFrameBytes, "a frame").catch((err: unknown) => {
       if (err instanceof TesseraError && err.code === "too_large") deps.frames.count("too_large");
       throw err;
     });
@@ -100,8 +84,8 @@ export function ingestSocket(
   };
   const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.helloTimeout, "no hello"), 10_000);
   ws.on("close", () => clearTimeout(helloTimer));
-  if (!ID.test(deviceId)) {
-    fail(badRequest("device ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric"));
+  if (!ID_PATTERN.test(deviceId)) {
+    fail(badRequest(`device ${ID_RULE}`));
     ws.close(CLOSE_CODES.protocolError, "bad device id");
     return;
   }

@@ -1,33 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { FallbackClient, jpegSize } from "../../e2e/lib/fallback-client.js";
-import { waitFor } from "../../e2e/lib/signaling-client.js";
+import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
+import { parseMetrics, sumOf } from "../../bench/prom.js";
 import { annexBNalTypes } from "../../pipelines/x264-stripe-encoder.js";
 import { LOCAL_ACCOUNT, STILL_PICTURE } from "../app.js";
 import { createLogger } from "../log.js";
 import { TestDevice } from "../sources/test-device.js";
 import { startServer, type Running } from "./fixture.js";
 
-/** Polls a metric until `ok` holds. */
-async function waitForMetric(read: () => Promise<number>, ok: (v: number) => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok(await read())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The sum of a metric's samples whose labels all match. */
 async function metric(server: Running, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await server.app.metrics.text();
-  let total = 0;
-  for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
-  }
-  return total;
+  return sumOf(parseMetrics(await server.app.metrics.text()), name, labels);
 }
 
 describe("the WebSocket fallback stream", () => {
@@ -91,7 +75,7 @@ describe("the WebSocket fallback stream", () => {
     await waitFor(() => c.frames().length >= 1, 10_000, "the first picture");
     assert.equal(c.frames()[0].length, 8, "640x480 in 64-row stripes: the whole picture first");
     // Lossy video settles, then still stripes are painted over once.
-    await waitForMetric(() => metric(server, "tessera_fallback_paint_overs_total"), (v) => v >= paintOversBefore + 7, 15_000, "paint-overs of the still stripes");
+    await waitForAsync(async () => (await metric(server, "tessera_fallback_paint_overs_total")) >= paintOversBefore + 7, 15_000, "paint-overs of the still stripes");
     // From here, watch two ticks of the clock (a new top stripe each second).
     const from = c.stripes.length;
     const tick = () => c.stripes.slice(from).filter(({ stripe }) => stripe.y === 0).length;

@@ -37,11 +37,11 @@ export const CLOSE_CODES = {
   tooLarge: 4413,
 } as const;
 
-const id = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric");
+/** A device (or peer) id: 1-64 of [A-Za-z0-9._-], starting alphanumeric. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** What a client is told about an id that does not match ID_PATTERN. */
+export const ID_RULE = "ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric";
+const id = z.string().regex(ID_PATTERN, ID_RULE);
 const sdp = z.string().min(1).max(MAX_MESSAGE_BYTES);
 
 /** An ICE candidate as browsers serialise RTCIceCandidate; null ends gathering. */

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import Router from "@koa/router";
 import type { Context } from "koa";
-import { badRequest, notFound, TesseraError } from "../errors.js";
+import { notFound } from "../errors.js";
 import type { UpTrack } from "../relay/up-track.js";
 import { WhepPeer } from "../rtc/whep-peer.js";
 import type { SessionContext } from "../sessions/context.js";
-import { cors, ID, readText } from "./http.js";
-import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
+import { checkDeviceId } from "../http/body.js";
+import { cors, endpointOptions, readText, sessionOptions, setIceLinks, trickle } from "./http.js";
 
 /** What WHEP needs from the app. */
 export interface WhepDeps {
@@ -33,19 +33,12 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
   const sessions = new Map<string, Session>();
   router.sessions = () => sessions.size;
 
-  router.options("/whep/:id", async (ctx) => {
-    cors(ctx);
-    ctx.set("Accept-Post", "application/sdp");
-    const account = deps.accountIfKnown(ctx);
-    const links = account === undefined ? [] : iceServerLinks((await deps.ctx.rtcConfigurationFor(account)).iceServers);
-    if (links.length > 0) ctx.set("Link", links);
-    ctx.status = 204;
-  });
+  router.options("/whep/:id", (ctx) => endpointOptions(ctx, deps.accountIfKnown(ctx), deps.ctx.rtcConfigurationFor));
 
   router.post("/whep/:id", async (ctx) => {
     cors(ctx);
     const deviceId = ctx.params.id;
-    if (!ID.test(deviceId)) throw badRequest("device ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric");
+    checkDeviceId(deviceId);
     const account = deps.accountOf(ctx);
     const offer = await readText(ctx, "application/sdp");
     const device = deps.ctx.registry.get(account, deviceId);
@@ -68,8 +61,7 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
     }
     const etag = `"${randomBytes(6).toString("hex")}"`;
     sessions.set(id, { account, deviceId, peer, etag });
-    const links = iceServerLinks((await deps.ctx.rtcConfigurationFor(account)).iceServers);
-    if (links.length > 0) ctx.set("Link", links);
+    await setIceLinks(ctx, account, deps.ctx.rtcConfigurationFor);
     ctx.status = 201;
     ctx.set("Location", `/whep/${encodeURIComponent(deviceId)}/${id}`);
     ctx.set("ETag", etag);
@@ -87,14 +79,7 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
   router.patch("/whep/:id/:session", async (ctx) => {
     cors(ctx);
     const s = sessionOf(ctx);
-    const ifMatch = ctx.get("If-Match");
-    if (ifMatch && ifMatch !== "*" && ifMatch !== s.etag) throw new TesseraError("bad_request", "If-Match does not match the session's ETag", 412);
-    const frag = parseSdpFragment(await readText(ctx, "application/trickle-ice-sdpfrag"));
-    if (frag.ufrag !== undefined && frag.candidates.length === 0 && !frag.end) {
-      throw new TesseraError("unsupported", "ICE restarts are not supported; DELETE the session and POST a new offer", 422);
-    }
-    for (const c of frag.candidates) await s.peer.addCandidate(c);
-    ctx.status = 204;
+    await trickle(ctx, s.etag, (c) => s.peer.addCandidate(c));
   });
 
   router.delete("/whep/:id/:session", (ctx) => {
@@ -103,11 +88,7 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
     ctx.status = 200;
   });
 
-  router.options("/whep/:id/:session", (ctx) => {
-    cors(ctx);
-    ctx.set("Accept-Patch", "application/trickle-ice-sdpfrag");
-    ctx.status = 204;
-  });
+  router.options("/whep/:id/:session", sessionOptions);
 
   return router;
 }

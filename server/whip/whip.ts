@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import Router from "@koa/router";
 import type { Context } from "koa";
-import { badRequest, busy, notFound, TesseraError } from "../errors.js";
+import { busy, notFound, TesseraError } from "../errors.js";
 import type { Peer, SessionContext } from "../sessions/context.js";
 import { DeviceSession } from "../sessions/device-session.js";
-import { cors, ID, readText } from "./http.js";
-import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
+import { checkDeviceId } from "../http/body.js";
+import { cors, endpointOptions, readText, sessionOptions, setIceLinks, trickle } from "./http.js";
 
 /** What WHIP needs from the app. */
 export interface WhipDeps {
@@ -31,24 +31,13 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
   const router = new Router() as Router & { sessions(): number };
   const resources = new Map<string, Resource>();
   router.sessions = () => [...resources.values()].filter((r) => r.session.active).length;
-  const links = async (ctx: Context, account: string) => {
-    const ice = await deps.ctx.rtcConfigurationFor(account);
-    const values = iceServerLinks(ice.iceServers);
-    if (values.length > 0) ctx.set("Link", values);
-  };
 
-  router.options("/whip/:id", async (ctx) => {
-    cors(ctx);
-    ctx.set("Accept-Post", "application/sdp");
-    const account = deps.accountIfKnown(ctx);
-    if (account !== undefined) await links(ctx, account);
-    ctx.status = 204;
-  });
+  router.options("/whip/:id", (ctx) => endpointOptions(ctx, deps.accountIfKnown(ctx), deps.ctx.rtcConfigurationFor));
 
   router.post("/whip/:id", async (ctx) => {
     cors(ctx);
     const deviceId = ctx.params.id;
-    if (!ID.test(deviceId)) throw badRequest("device ids are 1-64 of [A-Za-z0-9._-], starting alphanumeric");
+    checkDeviceId(deviceId);
     const account = deps.accountOf(ctx);
     const offer = await readText(ctx, "application/sdp");
     const existing = deps.ctx.registry.get(account, deviceId);
@@ -68,7 +57,7 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
     const id = randomBytes(12).toString("base64url");
     const etag = `"${randomBytes(6).toString("hex")}"`;
     resources.set(id, { account, deviceId, session, etag });
-    await links(ctx, account);
+    await setIceLinks(ctx, account, deps.ctx.rtcConfigurationFor);
     ctx.status = 201;
     ctx.set("Location", `/whip/${encodeURIComponent(deviceId)}/${id}`);
     ctx.set("ETag", etag);
@@ -86,19 +75,7 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
   router.patch("/whip/:id/:session", async (ctx) => {
     cors(ctx);
     const r = resourceOf(ctx);
-    const ifMatch = ctx.get("If-Match");
-    if (ifMatch && ifMatch !== "*" && ifMatch !== r.etag) {
-      ctx.status = 412;
-      ctx.body = { error: { code: "bad_request", message: "If-Match does not match the session's ETag" } };
-      return;
-    }
-    const frag = parseSdpFragment(await readText(ctx, "application/trickle-ice-sdpfrag"));
-    if (frag.ufrag !== undefined && frag.candidates.length === 0 && !frag.end) {
-      // A fragment with new credentials and nothing else is an ICE restart.
-      throw new TesseraError("unsupported", "ICE restarts are not supported; DELETE the session and POST a new offer", 422);
-    }
-    for (const c of frag.candidates) await r.session.addCandidate(c);
-    ctx.status = 204;
+    await trickle(ctx, r.etag, (c) => r.session.addCandidate(c));
   });
 
   router.delete("/whip/:id/:session", (ctx) => {
@@ -109,11 +86,7 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
     ctx.status = 200;
   });
 
-  router.options("/whip/:id/:session", (ctx) => {
-    cors(ctx);
-    ctx.set("Accept-Patch", "application/trickle-ice-sdpfrag");
-    ctx.status = 204;
-  });
+  router.options("/whip/:id/:session", sessionOptions);
 
   return router;
 }

@@ -16,6 +16,12 @@ export interface SignalingEvents {
 export const RECONNECT_MIN_MS = 250;
 export const RECONNECT_MAX_MS = 8000;
 
+/** The wait before reconnect attempt `attempt` (0, 1, …): doubling up to the maximum, jittered to 50-100 %. */
+export function reconnectDelay(attempt: number): number {
+  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
+
 /** Close codes after which retrying cannot help (unauthorized, forbidden). */
 const FATAL_CLOSE_CODES = new Set([4401, 4403]);
 
@@ -103,8 +109,7 @@ export class SignalingClient {
   }
 
   private scheduleReconnect(detail: string): void {
-    const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt);
-    const delay = base / 2 + Math.random() * (base / 2);
+    const delay = reconnectDelay(this.attempt);
     this.attempt++;
     this.setState("reconnecting", detail);
     this.retryTimer = window.setTimeout(() => this.connect(), delay);

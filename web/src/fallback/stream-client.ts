@@ -1,4 +1,5 @@
 import { FINAL_CLOSE_CODES, FINAL_ERROR_CODES, parseFallbackText, parseStripe, type FallbackMessage, type Stripe } from "./stripe-wire.js";
+import { reconnectDelay } from "../signaling.js";
 
 /** The socket's state, as the view shows it. */
 export type StreamSocketState = "connecting" | "open" | "reconnecting" | "closed";
@@ -15,10 +16,6 @@ export interface StreamClientEvents {
 
 /** The first message on the socket; auth may add a `token` here. */
 export type StreamHello = { type: "hello"; token?: string };
-
-/** Backoff between reconnects, ms. */
-const RECONNECT_MIN_MS = 250;
-const RECONNECT_MAX_MS = 8000;
 
 /**
  * The fallback stream's WebSocket: says hello on every (re)connect, parses
@@ -120,8 +117,7 @@ export class StreamClient {
   }
 
   private scheduleReconnect(detail: string): void {
-    const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt);
-    const delay = base / 2 + Math.random() * (base / 2);
+    const delay = reconnectDelay(this.attempt);
     this.attempt++;
     this.setState("reconnecting", detail);
     this.retryTimer = window.setTimeout(() => this.connect(), delay);
