@@ -56,6 +56,27 @@ test("GET /api/devices lists the device page's device online, then offline when 
   }),
 );
 
+test("the device page publishes with a device key from a #key= fragment; the key is reserved while it does", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const e = env();
+    const made = await fetch(`${e.server.url}api/keys`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ deviceId: "cam-key" }) });
+    assert.equal(made.status, 201);
+    const { id, key } = (await made.json()) as { id: string; key: string };
+    const keyState = async () => {
+      const { keys } = (await (await fetch(`${e.server.url}api/keys`)).json()) as { keys: Array<{ id: string; state: string; reservedBy: string | null }> };
+      return keys.find((k) => k.id === id);
+    };
+    const device = await pages.device("cam-key", "Keyed cam", "device", `key=${key}`);
+    await devicePublishing(device);
+    assert.equal(new URL(device.url()).hash, "", "the key left the address bar");
+    await waitFor("the key reserved by the page's device", async () => ((await keyState())?.reservedBy === "cam-key" ? true : undefined), { timeoutMs: 5000 });
+    const viewer = await pages.viewer("cam-key");
+    await framesAdvance(viewer, 10, 10_000);
+    await device.close();
+    await waitFor("the key free again", async () => ((await keyState())?.state === "free" ? true : undefined), { timeoutMs: 10_000 });
+  }),
+);
+
 test("a late viewer of a browser device shows a picture within 1 s of its connection", { timeout: 30_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const device = await pages.device("cam-late", "Late cam");

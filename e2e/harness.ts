@@ -176,11 +176,11 @@ export class Pages {
     return page;
   }
 
-  /** A device page publishing the fake camera as `id`. */
-  async device(id: string, name: string, label = "device"): Promise<Page> {
+  /** A device page publishing the fake camera as `id`; `fragment` (e.g. `key=tk_…`) goes after `#`. */
+  async device(id: string, name: string, label = "device", fragment = ""): Promise<Page> {
     const page = await this.newPage(label, { video: "#preview", watch: ["body"], attributes: ["data-state", "data-connection-state"] });
     const params = new URLSearchParams({ id, name, source: "camera", autostart: "1" });
-    await page.goto(`${this.env.server.url}device.html?${params}`);
+    await page.goto(`${this.env.server.url}device.html?${params}${fragment ? `#${fragment}` : ""}`);
     return page;
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { adoptFragmentToken, REFRESH_MARGIN_MS, SessionSource, type TokenStorage } from "../web/src/session.js";
+import { adoptFragmentToken, REFRESH_MARGIN_MS, SessionSource, storedDeviceKey, type TokenStorage } from "../web/src/session.js";
 
 function memoryStorage(): TokenStorage & { map: Map<string, string> } {
   const map = new Map<string, string>();
@@ -51,12 +51,16 @@ describe("the web app's session token", () => {
     assert.deepEqual(s.headers(), { Authorization: "Bearer id-token-1" });
   });
 
-  test("a #token= fragment moves into storage and out of the address bar", () => {
+  test("a #token= or #key= fragment moves into storage and out of the address bar", () => {
     const storage = memoryStorage();
     let replaced = "";
     adoptFragmentToken({ hash: "#token=abc.def-_g", pathname: "/", search: "?device=x" }, storage, (u) => (replaced = u));
     assert.equal(storage.map.get("tessera.idToken"), "abc.def-_g");
     assert.equal(replaced, "/?device=x");
     adoptFragmentToken({ hash: "#other", pathname: "/", search: "" }, storage, () => assert.fail("no token, no replace"));
+    adoptFragmentToken({ hash: "#key=tk_0123456789ab.s3cr-t_", pathname: "/device.html", search: "?id=a" }, storage, (u) => (replaced = u));
+    assert.equal(storedDeviceKey(storage), "tk_0123456789ab.s3cr-t_");
+    assert.equal(storage.map.get("tessera.idToken"), "abc.def-_g", "a key does not replace the ID token");
+    assert.equal(replaced, "/device.html?id=a");
   });
 });

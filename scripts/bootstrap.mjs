@@ -11,6 +11,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const forTests = process.argv.includes("--test");
 
 const RUNTIME_PACKAGES = [
+  // node-gyp builds the native addons (gstreamer-superficial, better-sqlite3) with these.
+  "g++",
+  "make",
+  "python3",
   "libgstreamer1.0-dev",
   "libgstreamer-plugins-base1.0-dev",
   "gstreamer1.0-plugins-base",
@@ -21,6 +25,12 @@ const RUNTIME_PACKAGES = [
   "gstreamer1.0-tools",
 ];
 const TEST_PACKAGES = ["chromium", "firefox-esr", "iproute2", "coturn", "prometheus"];
+
+/** Native addons npm builds from source here (allowScripts in package.json), and the file each build leaves. */
+const NATIVE_ADDONS = {
+  "gstreamer-superficial": "build/Release/gstreamer-superficial.node",
+  "better-sqlite3": "build/Release/better_sqlite3.node",
+};
 
 function say(msg) {
   process.stdout.write(`[bootstrap] ${msg}\n`);
@@ -54,13 +64,13 @@ function hashOf(file) {
 function ensureNodeModules() {
   const stamp = join(root, "node_modules", ".tessera-lock-hash");
   const want = hashOf("package-lock.json") + hashOf("package.json");
-  const addon = join(root, "node_modules/gstreamer-superficial/build/Release/gstreamer-superficial.node");
-  if (existsSync(stamp) && readFileSync(stamp, "utf8") === want && existsSync(addon)) return;
+  const missingAddons = () => Object.keys(NATIVE_ADDONS).filter((pkg) => !existsSync(join(root, "node_modules", pkg, NATIVE_ADDONS[pkg])));
+  if (existsSync(stamp) && readFileSync(stamp, "utf8") === want && missingAddons().length === 0) return;
   say("installing npm packages (npm ci)");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
-  if (!existsSync(addon)) {
-    say("building gstreamer-superficial");
-    execFileSync("npm", ["rebuild", "gstreamer-superficial"], { cwd: root, stdio: "inherit" });
+  for (const pkg of missingAddons()) {
+    say(`building ${pkg}`);
+    execFileSync("npm", ["rebuild", pkg], { cwd: root, stdio: "inherit" });
   }
   mkdirSync(dirname(stamp), { recursive: true });
   writeFileSync(stamp, want);

@@ -17,6 +17,8 @@ import { FrameDevices } from "./frames/frame-devices.js";
 import { pullSocket } from "./frames/pull.js";
 import { framesRouter, ingestSocket } from "./frames/routes.js";
 import { loadSecret } from "./auth/data-dir.js";
+import { deviceAuthenticator, DeviceKeys, type KeyRefusal } from "./keys/device-keys.js";
+import { keyRouter } from "./keys/routes.js";
 import { snapshotRouter } from "./snapshots/routes.js";
 import { SnapshotStore } from "./snapshots/store.js";
 import { whepRouter } from "./whip/whep.js";
@@ -61,6 +63,15 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Replaces the authenticator `--auth` would build. */
   authenticator?: Authenticator;
+}
+
+/** The device key store under the data directory; throws ConfigError when it cannot be opened. */
+function openDeviceKeys(dataDir: string, refused: (reason: KeyRefusal) => void): DeviceKeys {
+  try {
+    return new DeviceKeys({ dataDir, refused });
+  } catch (err) {
+    throw new ConfigError("--data-dir", `cannot open the device key store: ${(err as Error).message}`);
+  }
 }
 
 /** The ICE sources of the configuration; throws ConfigError when the servers file cannot be used. */
@@ -118,13 +129,17 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     inputRate: config.inputRate,
   };
   const auth = deps.authenticator ?? authenticatorFor(config, (reason) => metrics.authFailure(reason), log);
-  const authenticate: Authenticate = async (hello) => ({ account: await auth.socket(hello.token) });
+  const keys = openDeviceKeys(config.dataDir, (reason) => metrics.authFailure(reason));
+  const authenticateDevice = deviceAuthenticator((token) => auth.socket(token), keys);
+  const authenticate: Authenticate = async (hello, holder) =>
+    hello.role === "device" && hello.device ? authenticateDevice(hello, hello.device.id, holder) : { account: await auth.socket(hello.token) };
   const credentials = (ctx: Koa.Context) => ({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
   // Only with no authentication is there one account for the built-in test device to belong to.
   const publishTestDevice = config.source === "test" && auth.mode === "none";
   if (config.source === "test" && !publishTestDevice) log.info(`the test device is not published with --auth ${auth.mode}: it would belong to no account`);
 
-  const koa = new Koa();
+  // Behind a reverse proxy, only the proxy's own X-Forwarded-For entry is believed: a client can prepend anything.
+  const koa = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
   // A client that goes away mid-answer is routine; anything else Koa reports is worth a warning.
   koa.on("error", (err: NodeJS.ErrnoException) => {
     const gone = err.code === "ERR_STREAM_PREMATURE_CLOSE" || err.code === "EPIPE" || err.code === "ECONNRESET";
@@ -133,7 +148,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
   koa.use(securityHeaders());
   koa.use(errorMiddleware(log));
-  koa.use(authMiddleware(auth));
+  koa.use(authMiddleware(auth, keys));
   const api = apiRouter({
     registry,
     metrics,
@@ -150,6 +165,9 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
   koa.use(api.routes());
   koa.use(api.allowedMethods());
+  const keyApi = keyRouter({ keys, accountOf, allowedOrigins: config.allowedOrigins });
+  koa.use(keyApi.routes());
+  koa.use(keyApi.allowedMethods());
   const frames = new FrameDevices(registry, metrics, log.child("frames"), undefined, (result) => metrics.framePushed(result));
   registry.on("changed", () => metrics.setDevicesOnline(registry.onlineCount()));
   let grabber: PictureGrabber | undefined;
@@ -170,6 +188,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     store: snapshots,
     accountOf,
     latestJpegOf,
+    publicUrl: config.publicUrl || undefined,
     defaultTtl: config.snapshotTtl,
     maxTtl: config.snapshotMaxTtl,
     refused: (reason) => metrics.authFailure(`snapshot_${reason}`),
@@ -177,7 +196,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
   koa.use(snapshotApi.routes());
   koa.use(snapshotApi.allowedMethods());
-  const whip = whipRouter({ ctx, accountOf, accountIfKnown });
+  const whip = whipRouter({ ctx, accountOf, accountIfKnown, keys });
   koa.use(whip.routes());
   koa.use(whip.allowedMethods());
   const whep = whepRouter({ ctx, accountOf, accountIfKnown });
@@ -256,7 +275,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        if (route[1] === "ingest") return ingestSocket(ws, deviceId, { frames, maxFrameBytes: config.maxFrameBytes, authenticate: fallbackDeps.authenticate });
+        if (route[1] === "ingest") return ingestSocket(ws, deviceId, { frames, maxFrameBytes: config.maxFrameBytes, authenticate: authenticateDevice });
         if (url.searchParams.get("mode") === "pull") return pullSocket(ws, deviceId, { authenticate: fallbackDeps.authenticate, latest: latestJpegOf });
         const codec = url.searchParams.get("codec") ?? "jpeg";
         if (codec !== "jpeg" && codec !== "h264") {
@@ -277,6 +296,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, "server shutting down");
       frames.close();
       snapshots.close();
+      keys.close();
       grabber?.close();
       fallback.close();
       testDevice?.close("server shutting down");

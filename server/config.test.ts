@@ -47,6 +47,11 @@ describe("loadConfig", () => {
     assert.deepEqual(e.allowedOrigins, ["http://a.example:8080", "https://b.example"]);
     assert.equal(load(["--host", "0.0.0.0"], { TESSERA_INSECURE_NO_AUTH: "true" }).insecureNoAuth, true);
     for (const host of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]) assert.equal(load(["--host", host]).auth, "none", host);
+    const p = load(["--trust-proxy", "--public-url", "https://Stream.Example.org/"]);
+    assert.equal(p.trustProxy, true);
+    assert.equal(p.publicUrl, "https://stream.example.org");
+    assert.equal(load([], { TESSERA_TRUST_PROXY: "1" }).trustProxy, true);
+    assert.equal(load([]).trustProxy, false);
   });
 
   test("auth refusals name the option", () => {
@@ -57,6 +62,7 @@ describe("loadConfig", () => {
       [["--auth", "ldap"], /^--auth: /],
       [["--allowed-origins", "https://a.example/path"], /^--allowed-origins: expected an origin/],
       [["--allowed-origins", "*"], /^--allowed-origins: /],
+      [["--public-url", "https://stream.example.org/cams"], /^--public-url: expected an origin/],
     ] as const) {
       assert.throws(() => load([...argv]), (err: unknown) => err instanceof ConfigError && option.test(err.message), argv.join(" "));
     }

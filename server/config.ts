@@ -61,6 +61,10 @@ export interface Config {
   readonly auth: "none" | "basic" | "firebase";
   /** Allow `--auth none` on an address other than loopback. */
   readonly insecureNoAuth: boolean;
+  /** Behind a reverse proxy: the client address comes from X-Forwarded-For (one hop), scheme and host from X-Forwarded-Proto/-Host. */
+  readonly trustProxy: boolean;
+  /** The origin outside links (snapshot URLs) use, e.g. https://stream.example.org; empty = the request's own. */
+  readonly publicUrl: string;
   /** Open the dashboard (every device's live picture in a grid) once listening. */
   readonly display: boolean;
   /** PEM certificate chain and key: serve HTTPS and WSS on the same port; "" = plain HTTP. */
@@ -107,6 +111,8 @@ export const DEFAULTS: Config = Object.freeze({
   iceInterfaces: Object.freeze([]) as readonly string[],
   auth: "none",
   insecureNoAuth: false,
+  trustProxy: false,
+  publicUrl: "",
   display: false,
   tlsCert: "",
   tlsKey: "",
@@ -132,7 +138,9 @@ const iceUri = z.string().superRefine((s, ctx) => {
   if (why) ctx.addIssue({ code: "custom", message: why });
 });
 const flag = z.union([z.boolean(), z.enum(["1", "true", "yes", "0", "false", "no"])], { error: "expected true or false" }).transform((v) => v === true || v === "1" || v === "true" || v === "yes");
-const origin = z.string().transform((s, ctx) => {
+/** An origin (scheme, host, optional port); with `allowEmpty`, "" too (the option unset). */
+const originSchema = (allowEmpty: boolean) => z.string().transform((s, ctx) => {
+  if (allowEmpty && s === "") return "";
   let url: URL | undefined;
   try {
     url = new URL(s);
@@ -145,6 +153,7 @@ const origin = z.string().transform((s, ctx) => {
   }
   return url.origin;
 });
+const origin = originSchema(false);
 const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
 const schemas = {
   host: z.string().min(1, "expected a host name or address"),
@@ -189,6 +198,8 @@ const schemas = {
   iceInterfaces: z.array(z.string().regex(/^[\w.:@-]{1,32}$/, "expected an interface name such as eth0")),
   auth: z.enum(["none", "basic", "firebase"]),
   insecureNoAuth: flag,
+  trustProxy: flag,
+  publicUrl: originSchema(true),
   display: flag,
   tlsCert: z.string(),
   tlsKey: z.string(),
@@ -232,6 +243,8 @@ const FLAG: Record<Key, string> = {
   iceInterfaces: "--ice-interface",
   auth: "--auth",
   insecureNoAuth: "--insecure-no-auth",
+  trustProxy: "--trust-proxy",
+  publicUrl: "--public-url",
   display: "--display",
   tlsCert: "--tls-cert",
   tlsKey: "--tls-key",
@@ -270,6 +283,8 @@ const ENV: Record<Key, string> = {
   iceInterfaces: "TESSERA_ICE_INTERFACE",
   auth: "TESSERA_AUTH",
   insecureNoAuth: "TESSERA_INSECURE_NO_AUTH",
+  trustProxy: "TESSERA_TRUST_PROXY",
+  publicUrl: "TESSERA_PUBLIC_URL",
   display: "TESSERA_DISPLAY",
   tlsCert: "TESSERA_TLS_CERT",
   tlsKey: "TESSERA_TLS_KEY",
@@ -337,6 +352,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "ice-interface": { type: "string", multiple: true },
         auth: { type: "string" },
         "insecure-no-auth": { type: "boolean" },
+        "trust-proxy": { type: "boolean" },
+        "public-url": { type: "string" },
         "auth-basic": { type: "boolean", short: "a" },
         display: { type: "boolean", short: "d" },
         "tls-cert": { type: "string" },
@@ -405,6 +422,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     iceInterfaces: flags["ice-interface"],
     auth: flags.auth,
     insecureNoAuth: flags["insecure-no-auth"],
+    trustProxy: flags["trust-proxy"],
+    publicUrl: flags["public-url"],
     display: flags.display,
     tlsCert: flags["tls-cert"],
     tlsKey: flags["tls-key"],

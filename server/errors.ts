@@ -54,7 +54,16 @@ export function closeCodeFor(code: ErrorCode): number {
       return CLOSE_CODES.unauthorized;
     case "forbidden":
       return CLOSE_CODES.forbidden;
+    case "busy":
+      return CLOSE_CODES.busy;
     default:
       return CLOSE_CODES.protocolError;
   }
+}
+
+/** The WebSocket close code for a connection whose device key was taken away (see EvictReason). */
+export function closeCodeForEviction(reason: "released" | "revoked" | "replaced"): number {
+  if (reason === "revoked") return CLOSE_CODES.forbidden;
+  if (reason === "replaced") return CLOSE_CODES.busy;
+  return CLOSE_CODES.keyReleased;
 }

@@ -50,13 +50,17 @@ export const USAGE = `Usage: tessera [options]
   -a                       shorthand for --auth basic
   -d, --display            open the dashboard (every device's picture in
                            a grid, /grid.html) in a browser once listening TESSERA_DISPLAY
-      --data-dir DIR       users.json and the session secret (default
-                           ./data, created 0700)                          TESSERA_DATA_DIR
+      --data-dir DIR       users.json, device keys (tessera.db), secrets and
+                           snapshots (default ./data, created 0700)       TESSERA_DATA_DIR
       --firebase-project ID  Firebase project whose ID tokens are accepted
                            (--auth firebase)                              TESSERA_FIREBASE_PROJECT
       --firebase-check-revoked  also refuse revoked Firebase tokens       TESSERA_FIREBASE_CHECK_REVOKED
       --allowed-origins URL  another origin whose pages may open the
                            WebSockets; repeatable                         TESSERA_ALLOWED_ORIGINS (comma-separated)
+      --trust-proxy        behind a reverse proxy: client addresses (rate
+                           limits) from X-Forwarded-For, one hop          TESSERA_TRUST_PROXY
+      --public-url URL     origin of outside links (snapshot URLs), e.g.
+                           https://stream.example.org                     TESSERA_PUBLIC_URL
       --tls-cert FILE      PEM certificate (chain): HTTPS and WSS on the
                            same port; re-read when it changes             TESSERA_TLS_CERT
       --tls-key FILE       its PEM private key                            TESSERA_TLS_KEY

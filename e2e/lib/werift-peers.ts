@@ -54,6 +54,8 @@ export class WeriftDevice {
   packetsSent = 0;
   /** The WHIP session resource, for a device that published over WHIP. */
   whipResource: string | undefined;
+  /** The Authorization header of the WHIP session, for its DELETE. */
+  whipAuth: Record<string, string> = {};
   private constructor(
     readonly signaling: SignalingClient | undefined,
     readonly pc: RTCPeerConnection,
@@ -63,13 +65,23 @@ export class WeriftDevice {
   /** Connects, negotiates and starts sending. Resolves once the server answered. */
   static async publish(
     wsUrl: string,
-    opts: { id: string; name?: string; codec?: "vp8" | "h264"; source?: Partial<TestSourceOptions>; dataChannel?: boolean; token?: string; whip?: string },
+    opts: {
+      id: string;
+      name?: string;
+      codec?: "vp8" | "h264";
+      source?: Partial<TestSourceOptions>;
+      dataChannel?: boolean;
+      token?: string;
+      /** A device key instead of a token (hello `key`, or the WHIP Bearer token). */
+      key?: string;
+      whip?: string;
+    },
   ): Promise<WeriftDevice> {
     const codec = opts.codec ?? "vp8";
     let signaling: SignalingClient | undefined;
     if (!opts.whip) {
       signaling = await SignalingClient.connect(wsUrl);
-      signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" }, ...(opts.token ? { token: opts.token } : {}) });
+      signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" }, ...(opts.token ? { token: opts.token } : {}), ...(opts.key ? { key: opts.key } : {}) });
       await signaling.next("welcome");
     }
     const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
@@ -96,8 +108,9 @@ export class WeriftDevice {
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     } else {
       // WHIP (RFC 9725): the offer with every candidate, one POST; the answer comes back with a session resource.
-      const auth: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
-      const res = await fetch(opts.whip!, { method: "POST", headers: { "Content-Type": "application/sdp", ...auth }, body: pc.localDescription!.sdp });
+      const bearer = opts.key ?? opts.token;
+      device.whipAuth = bearer ? { Authorization: `Bearer ${bearer}` } : {};
+      const res = await fetch(opts.whip!, { method: "POST", headers: { "Content-Type": "application/sdp", ...device.whipAuth }, body: pc.localDescription!.sdp });
       if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
       device.whipResource = new URL(res.headers.get("Location")!, opts.whip).toString();
       await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
@@ -123,7 +136,7 @@ export class WeriftDevice {
   async close(): Promise<void> {
     this.pipeline.close();
     this.signaling?.close();
-    if (this.whipResource) await fetch(this.whipResource, { method: "DELETE" }).catch(() => undefined);
+    if (this.whipResource) await fetch(this.whipResource, { method: "DELETE", headers: this.whipAuth }).catch(() => undefined);
     await this.pc.close();
   }
 }

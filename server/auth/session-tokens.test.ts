@@ -39,6 +39,15 @@ describe("SessionTokens", () => {
     }
   });
 
+  test("only the issued spelling of the MAC is valid: its last character's spare bits may not change", () => {
+    const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const { token } = tokens.issue("alice", T0);
+    const last = token.at(-1)!;
+    const twin = B64URL[B64URL.indexOf(last) ^ 1]; // the same 4 data bits, another spare bit
+    assert.deepEqual(Buffer.from(token.slice(-43), "base64url"), Buffer.from(token.slice(-43, -1) + twin, "base64url"), "decodes the same");
+    assert.equal(tokens.verify(token.slice(0, -1) + twin, T0), "bad_token");
+  });
+
   test("a secret shorter than 32 bytes is refused", () => {
     assert.throws(() => new SessionTokens(Buffer.alloc(16)), TypeError);
   });

@@ -49,8 +49,9 @@ export class SessionTokens {
   verify(token: string, nowMs: number): { account: string } | TokenRefusal {
     const m = /^(ts1\.([A-Za-z0-9_-]{1,2048}))\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return "bad_token";
-    const given = Buffer.from(m[3], "base64url");
-    const expected = this.mac(m[1]);
+    // Compared as text: base64url's last character has spare bits, and only the one spelling we issue is valid.
+    const given = Buffer.from(m[3]);
+    const expected = Buffer.from(this.mac(m[1]).toString("base64url"));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return "bad_token";
     let claims: unknown;
     try {

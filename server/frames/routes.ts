@@ -3,9 +3,10 @@ import type { Context } from "koa";
 import type { WebSocket } from "ws";
 import { z } from "zod";
 import type { DeviceRegistry } from "../devices/registry.js";
-import { badRequest, notFound, TesseraError, toClientError, tooLarge } from "../errors.js";
+import { badRequest, closeCodeFor, closeCodeForEviction, notFound, TesseraError, toClientError, tooLarge } from "../errors.js";
 import { checkDeviceId, readBody, requireContentType } from "../http/body.js";
 import { CLOSE_CODES, ID_PATTERN, ID_RULE } from "../protocol/messages.js";
+import type { DeviceCredentials, DeviceGrant, KeyHolder } from "../keys/device-keys.js";
 import type { FrameDevices } from "./frame-devices.js";
 import type { StoredFrame } from "./ring.js";
 
@@ -64,7 +65,7 @@ export function framesRouter(deps: FrameRouteDeps): Router {
   return router;
 }
 
-const helloSchema = z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() });
+const helloSchema = z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional(), key: z.string().max(256).optional() });
 
 /**
  * `/ws/ingest/{id}`: after a `hello` text message, every binary message is
@@ -74,9 +75,11 @@ const helloSchema = z.strictObject({ type: z.literal("hello"), token: z.string()
 export function ingestSocket(
   ws: WebSocket,
   deviceId: string,
-  deps: { frames: FrameDevices; maxFrameBytes: number; authenticate(token: string | undefined): Promise<{ account: string }> },
+  deps: { frames: FrameDevices; maxFrameBytes: number; authenticate(creds: DeviceCredentials, deviceId: string, holder: KeyHolder): Promise<DeviceGrant> },
 ): void {
   let account: string | undefined;
+  let release = () => {};
+  ws.on("close", () => release());
   const send = (msg: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg));
   const fail = (err: unknown) => {
     const { code, message } = toClientError(err);
@@ -100,15 +103,20 @@ export function ingestSocket(
       }
       if (!parsed?.success || account !== undefined) return fail(badRequest(account ? "hello was already said" : "the first message is {\"type\":\"hello\"}"));
       clearTimeout(helloTimer);
+      const holder: KeyHolder = {
+        evict: (reason) => ws.close(closeCodeForEviction(reason), `device key ${reason}`),
+      };
       deps
-        .authenticate(parsed.data.token)
+        .authenticate(parsed.data, deviceId, holder)
         .then((r) => {
+          if (ws.readyState !== ws.OPEN) return r.release();
+          release = r.release;
           account = r.account;
           send({ type: "ready", deviceId });
         })
         .catch((err: unknown) => {
           fail(err);
-          ws.close(CLOSE_CODES.unauthorized, "hello refused");
+          ws.close(closeCodeFor(toClientError(err).code), "hello refused");
         });
       return;
     }

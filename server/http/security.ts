@@ -1,6 +1,7 @@
 /** HTTP middleware for who may call: security headers on every answer, and the caller's account. */
 import type { Context, Next } from "koa";
 import type { Authenticator } from "../auth/authenticator.js";
+import { looksLikeKey, type DeviceKeys } from "../keys/device-keys.js";
 
 /** Paths that stay open in every mode: probes, and /metrics (which has its own token). */
 const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -46,8 +47,16 @@ export function securityHeaders() {
  * through the error middleware. Pages are protected only when the mode says
  * so (Basic: the browser asks once and then sends the credentials itself).
  */
-export function authMiddleware(auth: Authenticator) {
+export function authMiddleware(auth: Authenticator, keys: DeviceKeys) {
   return async (ctx: Context, next: Next) => {
+    const bearer = /^Bearer (\S{1,8192})$/.exec(ctx.get("Authorization"))?.[1];
+    if (looksLikeKey(bearer)) {
+      const scope = keyScopeOf(ctx);
+      if (!scope) keys.refuse("key_not_publishing", "a device key only publishes (WHIP ingest, frame pushes, /api/rtc-config); use an account's credentials here");
+      ctx.state.account = keys.verify(bearer, scope.deviceId).account;
+      ctx.state.deviceKey = bearer;
+      return next();
+    }
     const api = ctx.path === "/api" || ctx.path.startsWith("/api/");
     const whipOrWhep = /^\/wh[ie]p\//.test(ctx.path);
     if (whipOrWhep) {
@@ -55,7 +64,6 @@ export function authMiddleware(auth: Authenticator) {
       // A CORS preflight carries none; it is answered without credentials in its Link headers.
       const authorization = ctx.get("Authorization");
       if (ctx.method === "OPTIONS" && !authorization && auth.mode !== "none") return next();
-      const bearer = /^Bearer (\S{1,8192})$/.exec(authorization)?.[1];
       ctx.state.account = bearer !== undefined ? await auth.socket(bearer) : await auth.http({ authorization: authorization || undefined, address: ctx.request.ip });
       return next();
     }
@@ -64,6 +72,28 @@ export function authMiddleware(auth: Authenticator) {
     ctx.state.account = await auth.http({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
     return next();
   };
+}
+
+/**
+ * Where a device key opens anything: WHIP ingest and frame pushes (for the
+ * device in the path), and the ICE configuration a publishing device needs.
+ * `undefined` everywhere else: a key publishes one device, it does not act
+ * for its account. `{deviceId: undefined}` is a path that names no device.
+ */
+function keyScopeOf(ctx: Context): { deviceId: string | undefined } | undefined {
+  if (ctx.method === "GET" && ctx.path === "/api/rtc-config") return { deviceId: undefined };
+  const m = /^\/whip\/([^/]+)(?:\/[^/]+)?$/.exec(ctx.path) ?? (ctx.method === "POST" ? /^\/api\/devices\/([^/]+)\/frames$/.exec(ctx.path) : null);
+  try {
+    return m ? { deviceId: decodeURIComponent(m[1]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The device key a request presented, if it presented one (authMiddleware checked it). */
+export function deviceKeyOf(ctx: Context): string | undefined {
+  const key = ctx.state.deviceKey as unknown;
+  return typeof key === "string" ? key : undefined;
 }
 
 /** The account authMiddleware found. */

@@ -90,6 +90,7 @@ describe("--auth basic", () => {
       [forged, "bad_token"],
       // One changed character of the MAC (never the one it already ends with).
       [`${p}.${payload}.${mac.slice(0, -1)}${mac.endsWith("A") ? "B" : "A"}`, "bad_token"],
+      [`${p}.${payload}.${mac.startsWith("A") ? "B" : "A"}${mac.slice(1)}`, "bad_token"],
     ] as const) {
       const was = await failures(server, reason);
       assert.equal(await helloWith(server, token), 4401, String(token));

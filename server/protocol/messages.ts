@@ -34,6 +34,10 @@ export const CLOSE_CODES = {
   forbidden: 4403,
   notFound: 4404,
   helloTimeout: 4408,
+  /** Refused as busy: the device key (or device id) is held by another connection. */
+  busy: 4409,
+  /** The account released the device key this connection held. */
+  keyReleased: 4410,
   tooLarge: 4413,
 } as const;
 
@@ -62,6 +66,8 @@ export const HelloSchema = z.object({
   role: z.enum(["device", "viewer"]),
   protocol: z.literal(PROTOCOL_VERSION),
   token: z.string().max(8192).optional(),
+  /** A device key (`tk_…`) instead of a token; devices only. */
+  key: z.string().max(256).optional(),
   device: z
     .object({
       id,

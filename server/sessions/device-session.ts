@@ -23,6 +23,8 @@ export class DeviceSession {
     deviceId: string,
     name: string,
     kind: DeviceKind,
+    /** Called whenever a publisher of this session closes (WHIP: the session's one connection ended). */
+    private readonly onPublisherClosed: () => void = () => {},
   ) {
     this.device = ctx.registry.ensure(peer.account, deviceId, name, kind);
   }
@@ -96,6 +98,7 @@ export class DeviceSession {
           }
           this.device.detach(handle);
           this.ctx.metrics.setDevicesOnline(this.ctx.registry.onlineCount());
+          this.onPublisherClosed();
         },
       },
       this.ctx.metrics,

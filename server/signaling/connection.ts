@@ -1,14 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
-import { badRequest, closeCodeFor, TesseraError, toClientError } from "../errors.js";
+import { badRequest, closeCodeFor, closeCodeForEviction, TesseraError, toClientError } from "../errors.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES, type ClientMessage, type Hello, type ServerMessage } from "../protocol/messages.js";
+import type { KeyHolder } from "../keys/device-keys.js";
 import type { Peer, SessionContext } from "../sessions/context.js";
 import { DeviceSession } from "../sessions/device-session.js";
 import { ViewerSession } from "../sessions/viewer-session.js";
 import { parseClientMessage } from "./parse.js";
 
-/** Decides which account a hello belongs to; throws unauthorized/forbidden. */
-export type Authenticate = (hello: Hello) => Promise<{ account: string }>;
+/**
+ * Decides which account a hello belongs to, or throws unauthorized/forbidden/busy.
+ * A device that presented a key holds it until `release`; `holder` is told when its account takes the key back.
+ */
+export type Authenticate = (hello: Hello, holder: KeyHolder) => Promise<{ account: string; release?: () => void }>;
 
 /** Time a client has to say hello, ms. */
 export const HELLO_TIMEOUT_MS = 10_000;
@@ -29,6 +33,8 @@ export class SignalingConnection implements Peer {
   private unsubscribeDevices: (() => void) | undefined;
   private closed = false;
   private helloSeen = false;
+  /** Ends the device key reservation, when the device presented a key. */
+  private releaseKey: (() => void) | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -89,8 +95,13 @@ export class SignalingConnection implements Peer {
 
   private async hello(msg: Hello): Promise<void> {
     clearTimeout(this.helloTimer);
-    const { account } = await this.authenticate(msg);
-    if (this.closed) return;
+    if (msg.key !== undefined && (msg.role !== "device" || !msg.device)) throw badRequest("a device key is presented by a device that names itself in 'device'");
+    const holder: KeyHolder = {
+      evict: (reason) => this.close(closeCodeForEviction(reason), `device key ${reason}`),
+    };
+    const { account, release } = await this.authenticate(msg, holder);
+    this.releaseKey = release;
+    if (this.closed) return release?.();
     const ice = await this.ctx.rtcConfigurationFor(account);
     if (this.closed) return;
     this._account = account;
@@ -152,6 +163,7 @@ export class SignalingConnection implements Peer {
     this.closed = true;
     clearTimeout(this.helloTimer);
     this.unsubscribeDevices?.();
+    this.releaseKey?.();
     if (this.session instanceof DeviceSession) {
       this.ctx.log.info("device disconnected", { device: this.session.deviceId });
       this.session.close("signaling closed");

@@ -8,6 +8,8 @@ export interface SnapshotRouteDeps {
   store: SnapshotStore;
   accountOf(ctx: Context): string;
   latestJpegOf(account: string, deviceId: string): Promise<{ jpeg: Buffer } | undefined>;
+  /** The origin snapshot URLs start with; default the request's own (scheme and Host, or X-Forwarded-* with --trust-proxy). */
+  publicUrl?: string;
   /** Lifetime when the request names none, and the most it may ask for, seconds. */
   defaultTtl: number;
   maxTtl: number;
@@ -34,7 +36,7 @@ export function snapshotRouter(deps: SnapshotRouteDeps): Router {
     deps.created();
     ctx.status = 201;
     ctx.set("Cache-Control", "no-store");
-    ctx.body = { url: `${ctx.protocol}://${ctx.host}${snap.pathAndQuery}`, expires: snap.expires, expiresAt: new Date(snap.expires * 1000).toISOString() };
+    ctx.body = { url: `${deps.publicUrl ?? `${ctx.protocol}://${ctx.host}`}${snap.pathAndQuery}`, expires: snap.expires, expiresAt: new Date(snap.expires * 1000).toISOString() };
   });
   router.get("/snapshots/:name", (ctx) => {
     const q = (k: string) => (typeof ctx.query[k] === "string" ? (ctx.query[k] as string) : undefined);

@@ -5,6 +5,8 @@ import { busy, notFound, TesseraError } from "../errors.js";
 import type { Peer, SessionContext } from "../sessions/context.js";
 import { DeviceSession } from "../sessions/device-session.js";
 import { checkDeviceId } from "../http/body.js";
+import { deviceKeyOf } from "../http/security.js";
+import type { DeviceKeys } from "../keys/device-keys.js";
 import { cors, endpointOptions, readText, sessionOptions, setIceLinks, trickle } from "./http.js";
 
 /** What WHIP needs from the app. */
@@ -13,6 +15,8 @@ export interface WhipDeps {
   accountOf(ctx: Context): string;
   /** The caller's account when it presented credentials (a CORS preflight may not). */
   accountIfKnown(ctx: Context): string | undefined;
+  /** Device keys a WHIP client may present as its Bearer token. */
+  keys: DeviceKeys;
 }
 
 interface Resource {
@@ -45,12 +49,16 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
     if (live || existing?.online) throw busy(`device '${deviceId}' is already publishing`);
     for (const [key, r] of resources) if (!r.session.active) resources.delete(key);
     const peer: Peer = { peerId: `whip-${randomBytes(8).toString("hex")}`, account, send: () => {} };
-    const session = new DeviceSession(deps.ctx, peer, deviceId, existing?.name ?? deviceId, existing?.kind ?? "other");
+    // A device key is held by this session until it ends; its account may take it back (release, revoke).
+    const key = deviceKeyOf(ctx);
+    const reservation = key ? deps.keys.claim(key, deviceId, { evict: (reason) => session.close(`device key ${reason}`) }) : undefined;
+    const session = new DeviceSession(deps.ctx, peer, deviceId, existing?.name ?? deviceId, existing?.kind ?? "other", () => reservation?.end());
     let answer: string | undefined;
     try {
       answer = await session.offer(offer);
     } catch (err) {
       session.close("offer refused");
+      reservation?.end();
       throw err;
     }
     if (answer === undefined) throw new TesseraError("internal", "the session ended before it was answered", 500);

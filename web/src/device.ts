@@ -17,6 +17,7 @@
 import type { DeviceKind, DeviceMessage, ErrorMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
 import { RtcConfigSource } from "./rtc-config.js";
 import { pageSession } from "./page-session.js";
+import { storedDeviceKey } from "./session.js";
 import { DemoStateControls } from "./demo-state.js";
 import { DeviceInputPanel } from "./device-input.js";
 import { byId } from "./dom.js";
@@ -65,6 +66,10 @@ let stream: MediaStream | undefined;
 let publisher: Publisher | undefined;
 let signaling: SignalingClient | undefined;
 const session = pageSession();
+/** A device key from a `#key=` fragment: the page then publishes with it, needing no user sign-in. */
+const deviceKey = storedDeviceKey(sessionStorage);
+/** Headers for the API calls the page makes: the device key as Bearer token, or the session's. */
+const apiHeaders = () => (deviceKey ? { Authorization: `Bearer ${deviceKey}` } : session.headers());
 let frameSize: SentFrameSize | undefined;
 let talkback: MediaStreamTrack | undefined;
 
@@ -169,7 +174,7 @@ async function publish(source: Source): Promise<void> {
   // The user ending a screen share (browser UI) ends publishing.
   for (const t of media.getVideoTracks()) t.addEventListener("ended", () => stream === media && stop());
   const kind: DeviceKind = source;
-  const ice = new RtcConfigSource(undefined, undefined, (url) => fetch(url, { credentials: "same-origin", headers: session.headers() }));
+  const ice = new RtcConfigSource(undefined, undefined, (url) => fetch(url, { credentials: "same-origin", headers: apiHeaders() }));
   const pub = new Publisher(media, (m) => signaling?.send(m) ?? false, {
     connectionState: setConnection,
     error: showError,
@@ -181,7 +186,13 @@ async function publish(source: Source): Promise<void> {
   setState("connecting");
   signaling = new SignalingClient(
     signalingUrl(),
-    async () => ({ type: "hello", role: "device", protocol: PROTOCOL, device: { id: identity.id, name: identity.name, kind }, token: await session.token() }),
+    async () => ({
+      type: "hello",
+      role: "device",
+      protocol: PROTOCOL,
+      device: { id: identity.id, name: identity.name, kind },
+      ...(deviceKey ? { key: deviceKey } : { token: await session.token() }),
+    }),
     {
       welcome: (msg: Welcome) => {
         setState("connecting");

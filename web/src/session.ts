@@ -27,12 +27,23 @@ export interface TokenStorage {
   removeItem(key: string): void;
 }
 
-/** Moves a `#token=` fragment into storage and out of the address bar. */
+/** Where a device key (`#key=tk_…` on the device page) is kept for this tab. */
+const KEY_STORAGE_KEY = "tessera.deviceKey";
+
+/**
+ * Moves a `#token=` fragment (a Firebase ID token) or a `#key=` fragment (a
+ * device key) into storage and out of the address bar.
+ */
 export function adoptFragmentToken(loc: { hash: string; pathname: string; search: string }, storage: TokenStorage, replace: (url: string) => void): void {
-  const m = /^#token=([\w.-]+)$/.exec(loc.hash);
+  const m = /^#(token|key)=([\w.-]+)$/.exec(loc.hash);
   if (!m) return;
-  storage.setItem(STORAGE_KEY, m[1]);
+  storage.setItem(m[1] === "key" ? KEY_STORAGE_KEY : STORAGE_KEY, m[2]);
   replace(loc.pathname + loc.search);
+}
+
+/** The device key this tab was given, if any: a device page then publishes with it instead of a session token. */
+export function storedDeviceKey(storage: TokenStorage): string | undefined {
+  return storage.getItem(KEY_STORAGE_KEY) ?? undefined;
 }
 
 /** Keeps a session token fresh for hellos, and the headers the API wants. */
