@@ -113,6 +113,7 @@ describe("DeviceKeys", () => {
       first.claim(kept.key, "d1", holder());
       first.close();
       assert.equal(statSync(dir).mode & 0o077, 0, "the data dir is private");
+      assert.equal(statSync(join(dir, "tessera.db")).mode & 0o777, 0o600, "and so is the store");
 
       const second = new DeviceKeys({ dataDir: dir });
       const byId = new Map(second.list("alice").map((k) => [k.id, k]));

@@ -11,6 +11,7 @@
  * memory, because they end with connections, and a restart clears them.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { badRequest, busy, forbidden, notFound, TesseraError } from "../errors.js";
@@ -113,6 +114,8 @@ export class DeviceKeys {
     this.refused = options.refused ?? (() => {});
     const file = options.dataDir === ":memory:" ? ":memory:" : join(ensureDataDir(options.dataDir), "tessera.db");
     this.db = new Database(file);
+    // Hashes only, but still nobody else's business; the directory is 0700 too.
+    if (file !== ":memory:") chmodSync(file, 0o600);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.migrate();
