@@ -32,6 +32,8 @@ export interface WhepState {
   audioTracks: number;
   /** The <video>'s currentTime, seconds. */
   currentTime: number;
+  /** The server's ICE username fragment in the current remote description. */
+  remoteUfrag: string | null;
 }
 
 export interface InteropApi {
@@ -43,6 +45,8 @@ export interface InteropApi {
   /** Plays `url` (a WHEP endpoint) with medooze's WHEPClient into <video id="whep">. */
   whepStart(url: string): Promise<void>;
   whepState(): WhepState;
+  /** Restarts ICE the library's way (restartIce, a new offer, PATCH with the new credentials). */
+  whepRestart(): Promise<void>;
   /** Ends the WHEP session the library's way (stop: close, DELETE). */
   whepStop(): Promise<void>;
   exchanges(): Exchange[];

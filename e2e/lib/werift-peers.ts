@@ -56,6 +56,8 @@ export class WeriftDevice {
   whipResource: string | undefined;
   /** The Authorization header of the WHIP session, for its DELETE. */
   whipAuth: Record<string, string> = {};
+  /** The WHIP session's ETag. */
+  whipEtag: string | undefined;
   private constructor(
     readonly signaling: SignalingClient | undefined,
     readonly pc: RTCPeerConnection,
@@ -113,6 +115,7 @@ export class WeriftDevice {
       const res = await fetch(opts.whip!, { method: "POST", headers: { "Content-Type": "application/sdp", ...device.whipAuth }, body: pc.localDescription!.sdp });
       if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
       device.whipResource = new URL(res.headers.get("Location")!, opts.whip).toString();
+      device.whipEtag = res.headers.get("ETag") ?? undefined;
       await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
     }
     pipeline.start();

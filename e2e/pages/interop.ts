@@ -100,9 +100,15 @@ const interop: InteropApi = {
       currentTime: video?.currentTime ?? 0,
       connection: whep.pc.connectionState,
       ice: whep.pc.iceConnectionState,
+      remoteUfrag: /a=ice-ufrag:(\S+)/.exec(whep.pc.currentRemoteDescription?.sdp ?? "")?.[1] ?? null,
       videoTracks: stream?.getVideoTracks().length ?? 0,
       audioTracks: stream?.getAudioTracks().length ?? 0,
     };
+  },
+
+  async whepRestart(): Promise<void> {
+    if (!whep) throw new Error("not playing");
+    await whep.client.restart();
   },
 
   async whepStop(): Promise<void> {

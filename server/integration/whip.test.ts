@@ -3,10 +3,42 @@ import { after, before, describe, test } from "node:test";
 import { RTCPeerConnection } from "werift";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
+import { iceFragment, iceUfragOf, localIceParameters, startRenewedTransports, withNewIceCredentials } from "../rtc/ice-restart.js";
 import { peerConfig, publishCodecs } from "../rtc/peer-config.js";
+import { parseSdpFragment } from "../whip/sdpfrag.js";
 import { startServer, type Running } from "./fixture.js";
 
 const SECRET = "whip-test-secret";
+
+/**
+ * The client side of an ICE restart over PATCH (RFC 9725 §4.3.2): a new
+ * offer's credentials and candidates go out as a fragment with `If-Match: *`,
+ * the server's new ones come back and become the remote side. Resolves once
+ * ICE is connected again; returns the answer's ETag and both ufrags.
+ */
+async function restartOverPatch(pc: RTCPeerConnection, resource: string, etag: string): Promise<{ etag: string; before: string; after: string }> {
+  const before = iceUfragOf(pc.remoteDescription!.sdp)!;
+  const states: string[] = [];
+  const sub = pc.iceConnectionStateChange.subscribe((s) => states.push(s));
+  await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+  const res = await fetch(resource, {
+    method: "PATCH",
+    headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": "*" },
+    body: iceFragment(localIceParameters(pc.localDescription!.sdp)),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(res.headers.get("content-type"), "application/trickle-ice-sdpfrag");
+  const newEtag = res.headers.get("etag")!;
+  assert.ok(newEtag && newEtag !== etag, "a restart changes the ETag");
+  const frag = parseSdpFragment(await res.text());
+  assert.ok(frag.ufrag && frag.pwd && frag.candidates.length > 0 && frag.end, "the server's new credentials and every candidate");
+  await pc.setRemoteDescription({ type: "answer", sdp: withNewIceCredentials(pc.remoteDescription!.sdp, { ufrag: frag.ufrag, pwd: frag.pwd }) });
+  for (const c of frag.candidates) await pc.addIceCandidate(c);
+  startRenewedTransports(pc); // werift as offerer has the same gap as on the server; browsers start checks themselves
+  await waitFor(() => states.includes("connected"), 10_000, "ICE connected again after the restart");
+  sub.unSubscribe();
+  return { etag: newEtag, before, after: frag.ufrag };
+}
 
 describe("WHIP ingest", () => {
   let server: Running;
@@ -37,14 +69,20 @@ describe("WHIP ingest", () => {
     // A second publisher for the same id is refused while the first one is live.
     const second = await fetch(whip("whipcam"), { method: "POST", headers: { "Content-Type": "application/sdp" }, body: device.pc.localDescription!.sdp });
     assert.equal(second.status, 409);
-    // Trickle: a PATCH with a candidate is accepted; a stale ETag is refused; an ICE restart is not supported.
-    const frag = "a=ice-ufrag:abcd\r\na=ice-pwd:efghijklmnopqrstuvwxyz12\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 61764 typ host\r\n";
+    // Trickle: a PATCH with a candidate (and the current credentials) is accepted; a stale ETag is refused.
+    const { ufrag, pwd } = localIceParameters(device.pc.localDescription!.sdp);
+    const frag = `a=ice-ufrag:${ufrag}\r\na=ice-pwd:${pwd}\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 61764 typ host\r\n`;
     const patch = (body: string, headers: Record<string, string> = {}) =>
       fetch(device.whipResource!, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag", ...headers }, body });
     assert.equal((await patch(frag)).status, 204);
     assert.equal((await patch(frag, { "If-Match": '"stale"' })).status, 412);
-    assert.equal((await patch("a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n")).status, 422);
+    assert.equal((await patch("a=ice-ufrag:new1\r\n")).status, 400, "new credentials without a password");
     assert.equal((await patch(frag, { "Content-Type": "text/plain" })).status, 415);
+    // An ICE restart: the publisher's media reaches the viewer over the new ICE session.
+    const restarted = await restartOverPatch(device.pc, device.whipResource!, device.whipEtag!);
+    assert.notEqual(restarted.after, restarted.before);
+    const at = stream.videoPackets;
+    await waitFor(() => stream.videoPackets > at + 30, 10_000, "the viewer's video after the publisher's restart");
     // DELETE ends the session: the device goes offline.
     assert.equal((await fetch(device.whipResource!, { method: "DELETE" })).status, 200);
     await waitForAsync(async () => !(await list()).find((d) => d.id === "whipcam")?.online, 10_000, "the device offline");
@@ -104,6 +142,30 @@ describe("WHEP playback", () => {
   after(async () => {
     await pc?.close();
     await server?.stop();
+  });
+
+  test("an ICE restart over PATCH: 200 with the server's new credentials, a new ETag, and the video carries on", async () => {
+    const player = new RTCPeerConnection(peerConfig({ iceHosts: ["127.0.0.1"], iceServers: [] }, publishCodecs()));
+    try {
+      player.addTransceiver("video", { direction: "recvonly" });
+      let video = 0;
+      player.onTrack.subscribe((track) => track.kind === "video" && track.onReceiveRtp.subscribe(() => video++));
+      await player.setLocalDescription(await player.createOffer());
+      const res = await fetch(`${server.httpUrl}/whep/test`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: player.localDescription!.sdp });
+      assert.equal(res.status, 201);
+      const location = new URL(res.headers.get("location")!, server.httpUrl).toString();
+      await player.setRemoteDescription({ type: "answer", sdp: await res.text() });
+      await waitFor(() => video > 30, 15_000, "video before the restart");
+      const restarted = await restartOverPatch(player, location, res.headers.get("etag")!);
+      assert.notEqual(restarted.after, restarted.before, "the server has new ICE credentials");
+      const at = video;
+      await waitFor(() => video > at + 30, 10_000, "video after the restart");
+      const stale = await fetch(location, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": res.headers.get("etag")! }, body: "a=end-of-candidates\r\n" });
+      assert.equal(stale.status, 412, "the old ETag no longer matches");
+      assert.equal((await fetch(location, { method: "DELETE" })).status, 200);
+    } finally {
+      await player.close();
+    }
   });
 
   test("a werift player POSTs a recvonly offer and receives the test device's video and audio; DELETE ends it", async () => {

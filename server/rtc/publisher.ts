@@ -1,3 +1,4 @@
+import { AnswererIceRestarts, type LocalIceParameters, type RemoteIceRestart } from "./ice-restart.js";
 import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RTCRtpTransceiver } from "werift";
 import { badRequest, unsupported } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -36,6 +37,7 @@ const LOSS_SAMPLE_MS = 5000;
  */
 export class Publisher {
   private pc: RTCPeerConnection | undefined;
+  private iceRestarts: AnswererIceRestarts | undefined;
   private readonly listeners: Listeners;
   private readonly upTracks = new Map<string, UpTrack>();
   private _closed = false;
@@ -81,6 +83,7 @@ export class Publisher {
     if (!looksLikeSdp(offerSdp)) throw badRequest("offer.sdp is not an SDP session description");
     const pc = new RTCPeerConnection(peerConfig(this.rtc, publishCodecs(offeredCodecOrder(offerSdp, "video"))));
     this.pc = pc;
+    this.iceRestarts = new AnswererIceRestarts(pc, (sdp) => localSdpForClients(sdp, this.rtc));
     this.listeners.on(pc.onTrack, (track: MediaStreamTrack) => this.trackStarted(pc, track));
     this.listeners.on(pc.onDataChannel, (channel: RTCDataChannel) => this.dataChannel(channel));
     this.listeners.on(pc.connectionStateChange, (state: string) => {
@@ -109,6 +112,17 @@ export class Publisher {
     return localSdpForClients(local.sdp, this.rtc);
   }
 
+  /** The device's current ICE username fragment, to tell a restart from a trickle. */
+  get remoteIceUfrag(): string | undefined {
+    return this.iceRestarts?.remoteUfrag;
+  }
+
+  /** Restarts ICE with the device's new credentials (a WHIP PATCH); the server's new ones come back. */
+  async restartIce(restart: RemoteIceRestart): Promise<LocalIceParameters> {
+    if (this._closed || !this.iceRestarts) throw badRequest("no connection to restart");
+    return this.iceRestarts.restart(restart);
+  }
+
   /** Adds a candidate the device trickled. */
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     if (this._closed || !candidate || candidate.candidate === "") return;
@@ -118,6 +132,7 @@ export class Publisher {
     } catch (err) {
       throw badRequest(`candidate rejected: ${errorText(err)}`);
     }
+    this.iceRestarts?.candidateAdded();
   }
 
   /** Closes the peer and every UpTrack; idempotent. */

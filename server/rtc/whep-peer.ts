@@ -1,3 +1,4 @@
+import { AnswererIceRestarts, type LocalIceParameters, type RemoteIceRestart } from "./ice-restart.js";
 import { RTCPeerConnection } from "werift";
 import { badRequest, unsupported } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -19,6 +20,7 @@ import { senderSink } from "./sender-sink.js";
  */
 export class WhepPeer {
   private readonly pc: RTCPeerConnection;
+  private readonly iceRestarts: AnswererIceRestarts;
   private readonly listeners: Listeners;
   private readonly downs: DownTrack[] = [];
   private _closed = false;
@@ -33,6 +35,7 @@ export class WhepPeer {
     const video = tracks.filter((t) => t.kind === "video").map((t) => subscribeCodec(t.codec));
     const audio = tracks.filter((t) => t.kind === "audio").map((t) => subscribeCodec(t.codec));
     this.pc = new RTCPeerConnection(peerConfig(rtc, { video, audio }));
+    this.iceRestarts = new AnswererIceRestarts(this.pc, (sdp) => localSdpForClients(sdp, this.rtc));
     this.listeners = new Listeners(log);
     this.listeners.on(this.pc.connectionStateChange, (state: string) => {
       if (state === "connected") this.attach(this.tracks);
@@ -85,6 +88,17 @@ export class WhepPeer {
     }
   }
 
+  /** The player's current ICE username fragment, to tell a restart from a trickle. */
+  get remoteIceUfrag(): string | undefined {
+    return this.iceRestarts.remoteUfrag;
+  }
+
+  /** Restarts ICE with the player's new credentials (a WHEP PATCH); the server's new ones come back. */
+  async restartIce(restart: RemoteIceRestart): Promise<LocalIceParameters> {
+    if (this._closed) throw badRequest("the session is closed");
+    return this.iceRestarts.restart(restart);
+  }
+
   async addCandidate(candidate: IceCandidate): Promise<void> {
     if (this._closed) return;
     try {
@@ -92,6 +106,7 @@ export class WhepPeer {
     } catch (err) {
       throw badRequest(`candidate rejected: ${errorText(err)}`);
     }
+    this.iceRestarts.candidateAdded();
   }
 
   close(reason = "closed"): void {

@@ -2,6 +2,7 @@ import type { Device, DevicePublisher } from "../devices/device.js";
 import { badRequest } from "../errors.js";
 import type { ClientMessage, DeviceKind, IceCandidate } from "../protocol/messages.js";
 import type { UpTrack } from "../relay/up-track.js";
+import type { IceEnd } from "../rtc/ice-restart.js";
 import { Publisher } from "../rtc/publisher.js";
 import type { Peer, SessionContext } from "./context.js";
 
@@ -52,6 +53,13 @@ export class DeviceSession {
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     if (!this.publisher) throw badRequest("candidate before offer");
     return this.publisher.addCandidate(candidate);
+  }
+
+  /** The ICE end of the device's connection, for trickle and restarts over WHIP `PATCH`. */
+  get ice(): IceEnd {
+    const publisher = this.publisher;
+    if (!publisher) throw badRequest("no connection yet");
+    return publisher;
   }
 
   /** True while the device's connection is up (or being set up). */

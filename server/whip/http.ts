@@ -1,8 +1,9 @@
 /** HTTP pieces WHIP and WHEP share. */
 import type { Context } from "koa";
-import { TesseraError } from "../errors.js";
+import { randomBytes } from "node:crypto";
+import { badRequest, TesseraError } from "../errors.js";
+import { iceFragment, type IceEnd } from "../rtc/ice-restart.js";
 import { readBody, requireContentType } from "../http/body.js";
-import type { IceCandidate } from "../protocol/messages.js";
 import type { RtcConfiguration } from "../../turn/ice-config.js";
 import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
 
@@ -16,19 +17,34 @@ export async function readText(ctx: Context, type: string): Promise<string> {
 }
 
 /**
- * A trickle-ICE `PATCH` on a session resource: `If-Match` must name its ETag
- * (412), a fragment with only new ICE credentials (a restart) is refused
- * with 422, and every candidate goes to `add`; answers 204.
+ * A `PATCH` on a session resource (RFC 9725 §4.3): `If-Match` must name its
+ * ETag or be `*` (412). New ICE credentials (a username fragment other than
+ * the current one) restart ICE: the answer is `200` with the server's new
+ * credentials and candidates as a fragment, and a new ETag. Otherwise the
+ * candidates are added (trickle) and the answer is `204`.
  */
-export async function trickle(ctx: Context, etag: string, add: (c: IceCandidate) => Promise<void>): Promise<void> {
+export async function patchIce(ctx: Context, session: { etag: string }, ice: () => IceEnd): Promise<void> {
   const ifMatch = ctx.get("If-Match");
-  if (ifMatch && ifMatch !== "*" && ifMatch !== etag) throw new TesseraError("bad_request", "If-Match does not match the session's ETag", 412);
+  if (ifMatch && ifMatch !== "*" && ifMatch !== session.etag) throw new TesseraError("bad_request", "If-Match does not match the session's ETag", 412);
   const frag = parseSdpFragment(await readText(ctx, "application/trickle-ice-sdpfrag"));
-  if (frag.ufrag !== undefined && frag.candidates.length === 0 && !frag.end) {
-    throw new TesseraError("unsupported", "ICE restarts are not supported; DELETE the session and POST a new offer", 422);
+  const end = ice();
+  if (frag.ufrag !== undefined && frag.ufrag !== end.remoteIceUfrag) {
+    if (!frag.pwd) throw badRequest("an ICE restart needs a=ice-pwd with its a=ice-ufrag");
+    const local = await end.restartIce({ ufrag: frag.ufrag, pwd: frag.pwd, candidates: frag.candidates });
+    session.etag = newEtag();
+    ctx.status = 200;
+    ctx.set("ETag", session.etag);
+    ctx.type = "application/trickle-ice-sdpfrag";
+    ctx.body = iceFragment(local);
+    return;
   }
-  for (const c of frag.candidates) await add(c);
+  for (const c of frag.candidates) await end.addCandidate(c);
   ctx.status = 204;
+}
+
+/** A fresh ETag for a session resource. */
+export function newEtag(): string {
+  return `"${randomBytes(6).toString("hex")}"`;
 }
 
 /** CORS for browser WHIP clients on other origins (RFC 9725 §4.1); credentials are Bearer tokens, never cookies. */

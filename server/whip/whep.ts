@@ -6,7 +6,7 @@ import type { UpTrack } from "../relay/up-track.js";
 import { WhepPeer } from "../rtc/whep-peer.js";
 import type { SessionContext } from "../sessions/context.js";
 import { checkDeviceId } from "../http/body.js";
-import { cors, endpointOptions, readText, sessionOptions, setIceLinks, trickle } from "./http.js";
+import { cors, endpointOptions, readText, newEtag, patchIce, sessionOptions, setIceLinks } from "./http.js";
 
 /** What WHEP needs from the app. */
 export interface WhepDeps {
@@ -59,7 +59,7 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
       peer.close("offer refused");
       throw err;
     }
-    const etag = `"${randomBytes(6).toString("hex")}"`;
+    const etag = newEtag();
     sessions.set(id, { account, deviceId, peer, etag });
     await setIceLinks(ctx, account, deps.ctx.rtcConfigurationFor);
     ctx.status = 201;
@@ -79,7 +79,7 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
   router.patch("/whep/:id/:session", async (ctx) => {
     cors(ctx);
     const s = sessionOf(ctx);
-    await trickle(ctx, s.etag, (c) => s.peer.addCandidate(c));
+    await patchIce(ctx, s, () => s.peer);
   });
 
   router.delete("/whep/:id/:session", (ctx) => {

@@ -7,7 +7,7 @@ import { DeviceSession } from "../sessions/device-session.js";
 import { checkDeviceId } from "../http/body.js";
 import { deviceKeyOf } from "../http/security.js";
 import type { DeviceKeys } from "../keys/device-keys.js";
-import { cors, endpointOptions, readText, sessionOptions, setIceLinks, trickle } from "./http.js";
+import { cors, endpointOptions, readText, newEtag, patchIce, sessionOptions, setIceLinks } from "./http.js";
 
 /** What WHIP needs from the app. */
 export interface WhipDeps {
@@ -63,7 +63,7 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
     }
     if (answer === undefined) throw new TesseraError("internal", "the session ended before it was answered", 500);
     const id = randomBytes(12).toString("base64url");
-    const etag = `"${randomBytes(6).toString("hex")}"`;
+    const etag = newEtag();
     resources.set(id, { account, deviceId, session, etag });
     await setIceLinks(ctx, account, deps.ctx.rtcConfigurationFor);
     ctx.status = 201;
@@ -83,7 +83,7 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
   router.patch("/whip/:id/:session", async (ctx) => {
     cors(ctx);
     const r = resourceOf(ctx);
-    await trickle(ctx, r.etag, (c) => r.session.addCandidate(c));
+    await patchIce(ctx, r, () => r.session.ice);
   });
 
   router.delete("/whip/:id/:session", (ctx) => {
