@@ -128,6 +128,22 @@ export function rtpDecodeDescription(codec: RtpVideoCodec, payloadType = 96): st
   );
 }
 
+/** Element names of the JPEG decoder pipeline. */
+export const JPEG_DECODE_ELEMENTS = { src: "jpegin", sink: "frames" } as const;
+
+/**
+ * Whole JPEG frames in (appsrc, any size, any rate) → jpegdec → raw I420
+ * frames out (appsink): the pictures of a device that pushes JPEGs, with no
+ * video codec in between.
+ */
+export function jpegDecodeDescription(): string {
+  return (
+    `appsrc name=${JPEG_DECODE_ELEMENTS.src} is-live=true do-timestamp=true format=time caps="image/jpeg,framerate=0/1" ! ` +
+    `jpegdec ! videoconvert ! video/x-raw,format=I420 ! ` +
+    `appsink name=${JPEG_DECODE_ELEMENTS.sink} sync=false max-buffers=5 drop=true`
+  );
+}
+
 /** Element names of the stripe encoder pipelines. */
 export const STRIPE_ENCODER_ELEMENTS = { src: "raw", encoder: "enc", sink: "coded" } as const;
 

@@ -215,6 +215,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       stripeHeight: config.fallbackStripeHeight || undefined,
     },
     log.child("fallback"),
+    (device) => frames.get(device.account, device.id),
   );
   const fallbackViewers = new Set<FallbackViewer>();
   const fallbackDeps = {

@@ -1,4 +1,5 @@
 import type { Device } from "../devices/device.js";
+import type { PushedFrames } from "../frames/frame-device.js";
 import type { Logger } from "../log.js";
 import { FallbackSource, type SourceSettings } from "./source.js";
 import type { FallbackCodec } from "./wire.js";
@@ -14,6 +15,8 @@ export class FallbackHub {
   constructor(
     private readonly settings: SourceSettings,
     private readonly log: Logger,
+    /** The pushed JPEGs of a device that publishes frames, if it does. */
+    private readonly pushedFramesOf: (device: Device) => PushedFrames | undefined = () => undefined,
   ) {}
 
   /** How many sources run now. */
@@ -25,7 +28,7 @@ export class FallbackHub {
     const key = `${device.account}\u0000${device.id}\u0000${codec}`;
     let source = this.sources.get(key);
     if (!source || source.closed) {
-      source = new FallbackSource(device, codec, this.settings, this.log);
+      source = new FallbackSource(device, codec, this.settings, this.log, () => this.pushedFramesOf(device));
       this.sources.set(key, source);
       this.log.info("fallback stream started", { device: device.id, codec });
     }

@@ -4,7 +4,7 @@ import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
 import type { I420Picture } from "../../pipelines/i420.js";
 import { JpegStripeEncoder } from "../../pipelines/jpeg-stripe-encoder.js";
 import { GstPipeline } from "../../pipelines/pipeline.js";
-import { RtpDecoder } from "../../pipelines/rtp-decoder.js";
+import { RtpDecoder } from "../../pipelines/picture-decoders.js";
 import { annexBNalTypes, X264StripeEncoder } from "../../pipelines/x264-stripe-encoder.js";
 import { extractStripe, StripeTracker } from "./stripes.js";
 import { encodeH264Stripe, encodeJpegStripe, parseStripe } from "./wire.js";

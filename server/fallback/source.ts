@@ -1,7 +1,9 @@
 import { JpegStripeEncoder } from "../../pipelines/jpeg-stripe-encoder.js";
-import { RtpDecoder } from "../../pipelines/rtp-decoder.js";
+import { JpegDecoder, RtpDecoder } from "../../pipelines/picture-decoders.js";
 import { X264StripeEncoder } from "../../pipelines/x264-stripe-encoder.js";
 import type { Device } from "../devices/device.js";
+import type { PushedFrames } from "../frames/frame-device.js";
+import type { StoredFrame } from "../frames/ring.js";
 import type { Logger } from "../log.js";
 import { DownTrack } from "../relay/down-track.js";
 import { writeRtp } from "../relay/rtp.js";
@@ -71,16 +73,19 @@ const SSRC = 0x7e55e4a;
 /**
  * The fallback stream of one device in one codec, shared by all its
  * WebSocket viewers: the device's video RTP goes through a GStreamer decoder
- * to I420 frames, each frame is cut into stripes, and only changed stripes
- * are encoded (JPEG with paint-over, or one x264 encoder per stripe). The
- * latest encoding of every JPEG stripe is kept, so a viewer that needs a full
- * picture gets one without re-encoding. Lives while it has listeners.
+ * to I420 frames (a device that pushes JPEGs: its frames through jpegdec),
+ * each frame is cut into stripes, and only changed stripes are encoded (JPEG
+ * with paint-over, or one x264 encoder per stripe). The latest encoding of
+ * every JPEG stripe is kept, so a viewer that needs a full picture gets one
+ * without re-encoding. Lives while it has listeners.
  */
 export class FallbackSource {
   private readonly listeners = new Set<FrameListener>();
   private readonly down: DownTrack | undefined;
-  private decoder: RtpDecoder | undefined;
-  private decoderCodec: string | undefined;
+  private decoder: RtpDecoder | JpegDecoder | undefined;
+  /** What the decoder takes: the RTP codec, or "jpeg" for pushed frames. */
+  private decoderInput: "vp8" | "h264" | "jpeg" | undefined;
+  private unsubscribePushes: (() => void) | undefined;
   private readonly tracker: StripeTracker;
   private readonly jpeg = new JpegStripeEncoder();
   private h264: X264StripeEncoder[] = [];
@@ -104,6 +109,8 @@ export class FallbackSource {
     readonly codec: FallbackCodec,
     private settings: SourceSettings,
     private readonly log: Logger,
+    /** The device's pushed JPEGs while it is a frame device (looked up on every (re)connect). */
+    private readonly pushedFrames: () => PushedFrames | undefined = () => undefined,
   ) {
     this.tracker = new StripeTracker({
       stripeHeight: settings.stripeHeight,
@@ -180,6 +187,7 @@ export class FallbackSource {
     this.device.off("online", this.onOnline);
     this.device.off("offline", this.onOffline);
     this.down?.close();
+    this.unsubscribePushes?.();
     this.decoder?.close();
     this.jpeg.close();
     for (const e of this.h264) e.close();
@@ -189,21 +197,40 @@ export class FallbackSource {
   private attach(tracks: readonly UpTrack[]): void {
     const video = tracks.find((t) => t.kind === "video");
     if (!video || this._closed) return;
+    this.unsubscribePushes?.();
+    this.unsubscribePushes = undefined;
+    const pushed = this.pushedFrames();
+    if (pushed) {
+      // Pushed JPEGs are decoded as they are: no VP8 encoder runs for fallback viewers.
+      this.down?.clearSource();
+      this.useDecoder("jpeg");
+      const feed = (frame: StoredFrame) => {
+        if (this.frameEnds.push(performance.now()) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
+        this.decoder?.push(frame.jpeg);
+      };
+      this.unsubscribePushes = pushed.subscribe(feed);
+      // A viewer of a device that pushes every few seconds gets its picture now, not at the next push.
+      if (pushed.latest) feed(pushed.latest);
+      this.emitState(true);
+      return;
+    }
     const codec = video.codec.mimeType === "video/h264" ? "h264" : video.codec.mimeType === "video/vp8" ? "vp8" : undefined;
     if (!codec) {
       this.log.warn("fallback: the device's video codec cannot be decoded", { codec: video.codec.mimeType });
       return;
     }
-    if (codec !== this.decoderCodec) {
-      this.decoder?.close();
-      this.decoderCodec = codec;
-      this.decoder = new RtpDecoder(codec, (picture) => this.onPicture(picture), {
-        payloadType: RTP_PAYLOAD_TYPE,
-        onError: (message) => this.log.warn("fallback decoder stopped", { message }),
-      });
-    }
+    this.useDecoder(codec);
     this.down?.setSource(video);
     this.emitState(true);
+  }
+
+  private useDecoder(input: "vp8" | "h264" | "jpeg"): void {
+    if (input === this.decoderInput && this.decoder && !this.decoder.closed) return;
+    this.decoder?.close();
+    this.decoderInput = input;
+    const onPicture = (picture: I420Frame) => this.onPicture(picture);
+    const onError = (message: string) => this.log.warn("fallback decoder stopped", { message });
+    this.decoder = input === "jpeg" ? new JpegDecoder(onPicture, { onError }) : new RtpDecoder(input, onPicture, { payloadType: RTP_PAYLOAD_TYPE, onError });
   }
 
   private emitState(online: boolean): void {

@@ -19,15 +19,24 @@ export interface FrameDeviceOptions {
 
 export const FRAME_DEVICE_DEFAULTS: FrameDeviceOptions = { idleMs: 30_000, encoderGraceMs: 5000, bitrateKbps: 1500 };
 
+/** Pushed JPEGs as they come, for consumers that decode them directly (the fallback stream). */
+export interface PushedFrames {
+  readonly latest: StoredFrame | undefined;
+  /** Calls `onFrame` with every frame pushed from now on; returns the unsubscribe. */
+  subscribe(onFrame: (frame: StoredFrame) => void): () => void;
+}
+
 /**
  * A device that publishes by pushing JPEG frames (HTTP or WebSocket), at any
  * rate from one every few seconds to 30 a second. It keeps its last frames;
- * while anyone watches it (WebRTC or fallback), a GStreamer pipeline turns
- * the frames into VP8 RTP for the relay, so it is watched like any other
- * device. A keyframe request re-encodes the latest frame at once, so a viewer
- * joining a slow device does not wait for the next push.
+ * while WebRTC viewers (or WHEP players) take its video track, a GStreamer
+ * pipeline turns the frames into VP8 RTP for the relay, so it is watched like
+ * any other device. Fallback viewers decode the pushed JPEGs themselves
+ * (PushedFrames) and need no encoder. A keyframe request re-encodes the
+ * latest frame at once, so a viewer joining a slow device does not wait for
+ * the next push.
  */
-export class FrameDevice implements DevicePublisher {
+export class FrameDevice implements DevicePublisher, PushedFrames {
   readonly ring = new FrameRing(10);
   private video: UpTrack | undefined;
   private encoder: GstPipeline | undefined;
@@ -37,7 +46,7 @@ export class FrameDevice implements DevicePublisher {
   private idleTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private _closed = false;
-  private readonly onChanged = () => this.followViewers();
+  private readonly pushListeners = new Set<(frame: StoredFrame) => void>();
 
   constructor(
     readonly device: Device,
@@ -45,12 +54,19 @@ export class FrameDevice implements DevicePublisher {
     private readonly log: Logger,
     private readonly options: FrameDeviceOptions = FRAME_DEVICE_DEFAULTS,
     private readonly onClosed: (d: FrameDevice) => void = () => {},
-  ) {
-    device.on("changed", this.onChanged);
-  }
+  ) {}
 
   get closed(): boolean {
     return this._closed;
+  }
+
+  get latest(): StoredFrame | undefined {
+    return this.ring.latest;
+  }
+
+  subscribe(onFrame: (frame: StoredFrame) => void): () => void {
+    this.pushListeners.add(onFrame);
+    return () => this.pushListeners.delete(onFrame);
   }
 
   /** Stores a checked JPEG and passes it on to the encoder when one runs. */
@@ -62,6 +78,7 @@ export class FrameDevice implements DevicePublisher {
     this.idleTimer.unref();
     if (!this.video) this.goOnline();
     this.encode(stored, false);
+    for (const l of this.pushListeners) l(stored);
     return stored;
   }
 
@@ -71,7 +88,7 @@ export class FrameDevice implements DevicePublisher {
     this._closed = true;
     clearTimeout(this.idleTimer);
     clearTimeout(this.graceTimer);
-    this.device.off("changed", this.onChanged);
+    this.pushListeners.clear();
     this.stopEncoder();
     this.video?.close();
     this.device.detach(this);
@@ -81,23 +98,35 @@ export class FrameDevice implements DevicePublisher {
 
   private goOnline(): void {
     this.device.attach(this);
-    this.video = new UpTrack(`frames-${this.device.id}`, { kind: "video", mimeType: "video/vp8", clockRate: 90000 }, () => this.keyframe(), this.observer);
+    this.video = new UpTrack(
+      `frames-${this.device.id}`,
+      { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
+      () => this.keyframe(),
+      this.observer,
+      undefined,
+      () => this.followViewers(),
+    );
     this.device.publish(this, [this.video]);
     this.log.info("frame device online", { device: this.device.id });
     this.followViewers();
   }
 
-  /** The encoder runs while the device has viewers, and a little longer. */
+  /** How many take the encoded track: WebRTC viewers and WHEP players. */
+  private get rtpViewers(): number {
+    return this.video?.downTracks.size ?? 0;
+  }
+
+  /** The encoder runs while the track has RTP viewers, and a little longer. */
   private followViewers(): void {
     if (this._closed || !this.video) return;
-    if (this.device.viewers > 0) {
+    if (this.rtpViewers > 0) {
       clearTimeout(this.graceTimer);
       this.graceTimer = undefined;
       if (!this.encoder && this.ring.latest) this.encode(this.ring.latest, true);
     } else if (this.encoder && !this.graceTimer) {
       this.graceTimer = setTimeout(() => {
         this.graceTimer = undefined;
-        if (this.device.viewers === 0) this.stopEncoder();
+        if (this.rtpViewers === 0) this.stopEncoder();
       }, this.options.encoderGraceMs);
       this.graceTimer.unref();
     }
@@ -109,7 +138,7 @@ export class FrameDevice implements DevicePublisher {
   }
 
   private encode(frame: StoredFrame, keyframe: boolean): void {
-    if (this.device.viewers === 0 && !this.encoder) return;
+    if (this.rtpViewers === 0 && !this.encoder) return;
     const size = `${frame.width}x${frame.height}`;
     if (this.encoder && size !== this.encoderSize) this.stopEncoder();
     if (!this.encoder) {

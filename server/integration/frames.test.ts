@@ -8,6 +8,8 @@ import WebSocket from "ws";
 import { FallbackClient, jpegSize } from "../../e2e/lib/fallback-client.js";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftViewer } from "../../e2e/lib/werift-peers.js";
+import { JpegDecoder } from "../../pipelines/picture-decoders.js";
+import { runningPipelines } from "../../pipelines/pipeline.js";
 import { startServer, type Running } from "./fixture.js";
 
 /** Real JPEG frames of a moving picture, made by GStreamer. */
@@ -29,6 +31,35 @@ function makeFrames(dir: string, count: number, width: number, height: number): 
     .filter((f) => f.startsWith(`f${width}-`))
     .sort()
     .map((f) => readFileSync(join(dir, f)));
+}
+
+/** One solid-colour JPEG made by GStreamer. */
+function solidJpeg(dir: string, name: string, argb: string, width: number, height: number): Buffer {
+  const file = join(dir, `${name}.jpg`);
+  execFileSync("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=1", "pattern=solid-color", `foreground-color=${argb}`, "!", `video/x-raw,width=${width},height=${height}`, "!", "jpegenc", "!", "filesink", `location=${file}`]);
+  return readFileSync(file);
+}
+
+/** The mean Y, U, V of a JPEG, decoded by GStreamer's jpegdec. */
+async function meanYuv(jpeg: Buffer): Promise<{ y: number; u: number; v: number }> {
+  let done: (p: { y: number; u: number; v: number }) => void = () => {};
+  const result = new Promise<{ y: number; u: number; v: number }>((r) => (done = r));
+  const decoder = new JpegDecoder((p) => {
+    const luma = p.width * p.height;
+    const chroma = luma / 4;
+    const mean = (from: number, n: number) => {
+      let sum = 0;
+      for (let i = from; i < from + n; i++) sum += p.data[i];
+      return sum / n;
+    };
+    done({ y: mean(0, luma), u: mean(luma, chroma), v: mean(luma + chroma, chroma) });
+  });
+  try {
+    decoder.push(jpeg);
+    return await Promise.race([result, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no picture from jpegdec")), 5000).unref())]);
+  } finally {
+    decoder.close();
+  }
 }
 
 describe("JPEG frame devices and pull access", () => {
@@ -141,6 +172,41 @@ describe("JPEG frame devices and pull access", () => {
     const first = fb.frames()[0];
     assert.deepEqual(first.map((s) => s.y), [0, 64, 128, 192]);
     pusher.stop();
+  });
+
+  test("fallback viewers decode the pushed JPEGs themselves: no VP8 encoder until a WebRTC viewer comes; a slow device shows at once; sizes may change", async () => {
+    const encoders = () => runningPipelines().get("frame_encode") ?? 0;
+    const red = solidJpeg(dir, "red", "0xffff0000", 320, 240);
+    const blue = solidJpeg(dir, "blue", "0xff0000ff", 160, 128);
+    assert.equal((await post("slowcam", red)).status, 201);
+    const encodersBefore = encoders();
+    const fb = new FallbackClient(`${server.wsUrl}/stream/slowcam?codec=jpeg`);
+    closers.push(() => fb.close());
+    // One push so far and none after: the picture comes from the stored frame.
+    await waitFor(() => fb.frames().length >= 1, 10_000, "a first fallback frame without another push");
+    assert.deepEqual({ width: fb.of("stream")[0].width, height: fb.of("stream")[0].height }, { width: 320, height: 240 });
+    const stripe = fb.frames()[0][0];
+    assert.equal(stripe.kind, "jpeg");
+    const redYuv = await meanYuv(stripe.kind === "jpeg" ? stripe.jpeg : Buffer.alloc(0));
+    // Red in BT.601: Y ≈ 81, U ≈ 90, V ≈ 240 (JPEG at quality 40 moves them a little).
+    assert.ok(Math.abs(redYuv.y - 81) < 12 && Math.abs(redYuv.u - 90) < 12 && Math.abs(redYuv.v - 240) < 12, `red stripe, got ${JSON.stringify(redYuv)}`);
+    assert.ok(encoders() <= encodersBefore, "no VP8 encoder started for a fallback viewer");
+
+    assert.equal((await post("slowcam", blue)).status, 201);
+    const resized = await waitFor(() => fb.of("stream").find((m) => m.width === 160), 10_000, "a stream message for the new size");
+    assert.equal(resized.height, 128);
+    const blueStripe = await waitFor(() => fb.frames().at(-1)?.find((st) => st.y === 0 && st.kind === "jpeg" && fb.frames().length >= 2), 10_000, "a stripe of the blue frame");
+    const blueYuv = await meanYuv(blueStripe.kind === "jpeg" ? blueStripe.jpeg : Buffer.alloc(0));
+    // Blue: Y ≈ 41, U ≈ 240, V ≈ 110.
+    assert.ok(Math.abs(blueYuv.y - 41) < 12 && Math.abs(blueYuv.u - 240) < 12 && Math.abs(blueYuv.v - 110) < 12, `blue stripe, got ${JSON.stringify(blueYuv)}`);
+    assert.ok(encoders() <= encodersBefore, "still none");
+
+    const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
+    closers.push(() => viewer.close());
+    viewer.watch("slowcam");
+    await waitFor(() => encoders() > encodersBefore, 10_000, "a VP8 encoder for the WebRTC viewer");
+    const stream = await waitFor(() => viewer.streams.get("slowcam"), 5000, "offer");
+    await waitFor(() => stream.decodedFrames >= 1, 10_000, "the WebRTC viewer's first picture");
   });
 
   test("at 2 Hz a viewer joining late still gets a picture at once (the latest frame re-encoded as a keyframe)", async () => {

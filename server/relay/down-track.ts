@@ -56,7 +56,7 @@ export class DownTrack {
     if (this.source === up) return;
     this.detach();
     this.source = up;
-    up.downTracks.add(this);
+    up.attachDown(this);
     this.rewriter.switchSource();
     if (this.codec.kind === "video") {
       this.waitingKeyframe = true;
@@ -107,7 +107,7 @@ export class DownTrack {
   }
 
   private detach(): void {
-    this.source?.downTracks.delete(this);
+    this.source?.detachDown(this);
     this.source = undefined;
   }
 }

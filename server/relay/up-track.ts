@@ -45,6 +45,7 @@ export class UpTrack {
 
   /**
    * @param requestKeyframe asks the source for a keyframe (PLI, or an encoder event)
+   * @param onConsumers hears how many DownTracks it feeds whenever that changes (a source that encodes on demand)
    */
   constructor(
     readonly id: string,
@@ -52,6 +53,7 @@ export class UpTrack {
     requestKeyframe: () => void,
     private readonly observer: RelayObserver = nullObserver,
     timers: Timers = realTimers,
+    private readonly onConsumers: (count: number) => void = () => {},
   ) {
     this.keyframes = new KeyframeRequester(
       () => {
@@ -87,6 +89,18 @@ export class UpTrack {
       receivedAt,
     };
     for (const down of this.downTracks) down.forward(packet);
+  }
+
+  /** A DownTrack starts taking this track's packets. */
+  attachDown(down: DownTrack): void {
+    if (this.downTracks.has(down)) return;
+    this.downTracks.add(down);
+    this.onConsumers(this.downTracks.size);
+  }
+
+  /** A DownTrack stops taking them. */
+  detachDown(down: DownTrack): void {
+    if (this.downTracks.delete(down)) this.onConsumers(this.downTracks.size);
   }
 
   /** Asks the source for a keyframe, coalesced to one per 500 ms. */
