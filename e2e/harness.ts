@@ -42,9 +42,10 @@ export interface TestServer {
 /**
  * Starts `dist/server/main.js --port 0 --ice-host 127.0.0.1` (or a given port
  * and ICE host) and waits for its "listening" line. `wrap` prefixes the
- * command (e.g. `ip netns exec NS`; it must exec, so the child's pid stays the server's).
+ * command (e.g. `ip netns exec NS`; it must exec, so the child's pid stays the server's);
+ * `env` adds to the server's environment (e.g. FIREBASE_AUTH_EMULATOR_HOST).
  */
-export async function startServer({ port = 0, args = [] as string[], iceHost = "127.0.0.1", wrap = [] as string[] } = {}): Promise<TestServer> {
+export async function startServer({ port = 0, args = [] as string[], iceHost = "127.0.0.1", wrap = [] as string[], env = {} as NodeJS.ProcessEnv } = {}): Promise<TestServer> {
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing; run node scripts/build.mjs first`);
   // The fallback's x264 stripe pipelines each hold threadpool threads (npm start gives 128).
   // A private data dir (secrets, snapshots) unless the test names one.
@@ -52,7 +53,7 @@ export async function startServer({ port = 0, args = [] as string[], iceHost = "
   const command = [...wrap, process.execPath, SERVER_MAIN, "--port", String(port), "--ice-host", iceHost, ...(dataDir ? ["--data-dir", dataDir] : []), ...args];
   const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, UV_THREADPOOL_SIZE: "128" },
+    env: { ...process.env, UV_THREADPOOL_SIZE: "128", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const killOnExit = () => child.kill("SIGKILL");

@@ -48,7 +48,47 @@ describe("the web app's session token", () => {
     });
     assert.equal(await s.token(), "id-token-1");
     assert.deepEqual(seen, [undefined, "Bearer id-token-1"]);
-    assert.deepEqual(s.headers(), { Authorization: "Bearer id-token-1" });
+    assert.deepEqual(await s.headers(), { Authorization: "Bearer id-token-1" });
+  });
+
+  test("signed in with the Firebase SDK: hellos and the API carry its ID token, no /api/session, no prompt; invalidate() asks for a fresh one", async () => {
+    const asked: boolean[] = [];
+    let n = 0;
+    const sdk = { idToken: async (refresh = false) => (asked.push(refresh), `sdk-token-${++n}`) };
+    const s = new SessionSource(memoryStorage(), () => assert.fail("no prompt"), async () => assert.fail("no /api/session"), Date.now, async () => sdk);
+    assert.equal(await s.token(), "sdk-token-1");
+    assert.deepEqual(await s.headers(), { Authorization: "Bearer sdk-token-2" });
+    s.invalidate();
+    assert.equal(await s.token(), "sdk-token-3");
+    assert.deepEqual(asked, [false, false, true]);
+  });
+
+  test("a given ID token wins over the SDK sign-in until the server refuses it; then the SDK takes over, not the prompt", async () => {
+    const storage = memoryStorage();
+    storage.setItem("tessera.idToken", "given");
+    let valid = true;
+    const sdk = { idToken: async () => "sdk-token" };
+    const s = new SessionSource(storage, () => assert.fail("no prompt"), async (_url, init) =>
+      valid && init.headers.Authorization === "Bearer given" ? answer(200, { token: "given", expiresAt: Date.now() + 3600_000 }) : answer(401, {}, 'Bearer realm="Tessera"'),
+    Date.now, async () => sdk);
+    assert.equal(await s.token(), "given");
+    assert.deepEqual(await s.headers(), { Authorization: "Bearer given" });
+    valid = false;
+    s.invalidate();
+    assert.equal(await s.token(), "sdk-token");
+    assert.equal(storage.map.has("tessera.idToken"), false, "the refused token is forgotten");
+    assert.deepEqual(await s.headers(), { Authorization: "Bearer sdk-token" });
+  });
+
+  test("prepare() starts the SDK sign-in at once, unless the tab was given a token", async () => {
+    for (const given of [false, true]) {
+      const storage = memoryStorage();
+      if (given) storage.setItem("tessera.idToken", "given");
+      let started = 0;
+      const s = new SessionSource(storage, () => undefined, undefined, undefined, async () => (started++, undefined));
+      s.prepare();
+      assert.equal(started, given ? 0 : 1);
+    }
   });
 
   test("a #token= or #key= fragment moves into storage and out of the address bar", () => {

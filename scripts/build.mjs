@@ -46,6 +46,18 @@ if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) >
     outdir: webOut,
     logLevel: "warning",
   });
+  // The Firebase SDK sign-in, a bundle of its own: the pages import it only when the server serves a
+  // Firebase web config. Minified, as it is nearly all the SDK's code, not ours.
+  await esbuild.build({
+    entryPoints: { "firebase-sign-in": join(root, "web/src/firebase-sign-in.ts") },
+    bundle: true,
+    format: "esm",
+    target: ["chrome110", "firefox115"],
+    minify: true,
+    sourcemap: true,
+    outdir: webOut,
+    logLevel: "warning",
+  });
   for (const name of readdirSync(join(root, "web"))) {
     if (/\.(html|css|svg|ico)$/.test(name)) cpSync(join(root, "web", name), join(webOut, name));
   }

@@ -27,6 +27,7 @@ import { apiRouter, errorMiddleware } from "./http/api.js";
 import { accountIfKnown, accountOf, authMiddleware, securityHeaders } from "./http/security.js";
 import { LOCAL_ACCOUNT, type Authenticator } from "./auth/authenticator.js";
 import { authenticatorFor } from "./auth/from-config.js";
+import { authConfigFor, firebaseConnectSources, loadFirebaseWebConfig } from "./auth/firebase-web-config.js";
 import { originAllowed } from "./auth/origin.js";
 import { createLogger, type Logger } from "./log.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
@@ -111,8 +112,19 @@ function rtcSettings(config: Config, ice: IceProvider): RtcSettings {
   };
 }
 
+/** FIREBASE_AUTH_EMULATOR_HOST (host:port) when set: the pages sign in there and their CSP names it. Throws ConfigError when it is no host:port. */
+function firebaseEmulatorHost(): string | undefined {
+  const host = process.env.FIREBASE_AUTH_EMULATOR_HOST;
+  if (!host) return undefined;
+  if (!/^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:]{2,39}\]):\d{1,5}$/.test(host)) throw new ConfigError("FIREBASE_AUTH_EMULATOR_HOST", `expected host:port, got ${JSON.stringify(host)}`);
+  return host;
+}
+
 /** Builds the whole server without listening; the entry point (or a test) listens. */
 export function createApp(config: Config, deps: AppDeps = {}): App {
+  // First: a bad file stops start-up before anything is opened.
+  const firebaseWeb = config.firebaseWebConfig ? loadFirebaseWebConfig(config.firebaseWebConfig, config.firebaseProject) : undefined;
+  const emulatorHost = firebaseWeb ? firebaseEmulatorHost() : undefined;
   const log = deps.log ?? createLogger(config.logLevel);
   const ownMetrics = deps.metrics === undefined;
   const metrics = deps.metrics ?? new Metrics();
@@ -134,6 +146,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const authenticate: Authenticate = async (hello, holder) =>
     hello.role === "device" && hello.device ? authenticateDevice(hello, hello.device.id, holder) : { account: await auth.socket(hello.token) };
   const credentials = (ctx: Koa.Context) => ({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
+  const authConfig = authConfigFor(auth.mode, firebaseWeb, emulatorHost);
   // Only with no authentication is there one account for the built-in test device to belong to.
   const publishTestDevice = config.source === "test" && auth.mode === "none";
   if (config.source === "test" && !publishTestDevice) log.info(`the test device is not published with --auth ${auth.mode}: it would belong to no account`);
@@ -146,7 +159,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     if (gone) log.debug("client went away mid-answer", { code: err.code });
     else log.warn("request failed", { err: err.message });
   });
-  koa.use(securityHeaders());
+  // The pages talk to Firebase only when they sign in with its SDK.
+  koa.use(securityHeaders(firebaseWeb ? firebaseConnectSources(emulatorHost) : []));
   koa.use(errorMiddleware(log));
   koa.use(authMiddleware(auth, keys));
   const api = apiRouter({
@@ -157,6 +171,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     session: (ctx) => auth.session(accountOf(ctx), credentials(ctx)),
     rtcConfiguration: (account) => ice.configuration(account),
     metricsToken: config.metricsToken,
+    authConfig,
     notReady: () => {
       if (closed) return "shutting down";
       if (publishTestDevice && !registry.get(LOCAL_ACCOUNT, "test")?.online) return "the test device's pipeline is not running";

@@ -41,6 +41,9 @@ describe("loadConfig", () => {
     assert.equal(c.auth, "firebase");
     assert.equal(c.firebaseProject, "demo-tessera");
     assert.equal(c.firebaseCheckRevoked, true);
+    assert.equal(c.firebaseWebConfig, "");
+    assert.equal(load(["--auth", "firebase", "--firebase-project", "demo-tessera", "--firebase-web-config", "/etc/tessera/web.json"]).firebaseWebConfig, "/etc/tessera/web.json");
+    assert.equal(load([], { TESSERA_AUTH: "firebase", TESSERA_FIREBASE_PROJECT: "demo-tessera", TESSERA_FIREBASE_WEB_CONFIG: "web.json" }).firebaseWebConfig, "web.json");
     assert.deepEqual(c.allowedOrigins, ["https://app.example.org"]);
     assert.equal(c.dataDir, "/var/lib/tessera");
     const e = load([], { TESSERA_AUTH: "basic", TESSERA_HOST: "0.0.0.0", TESSERA_ALLOWED_ORIGINS: "http://a.example:8080,https://b.example" });
@@ -63,6 +66,8 @@ describe("loadConfig", () => {
       [["--allowed-origins", "https://a.example/path"], /^--allowed-origins: expected an origin/],
       [["--allowed-origins", "*"], /^--allowed-origins: /],
       [["--public-url", "https://stream.example.org/cams"], /^--public-url: expected an origin/],
+      [["--firebase-web-config", "web.json"], /^--firebase-web-config: is for --auth firebase, not --auth none$/],
+      [["-a", "--firebase-web-config", "web.json"], /^--firebase-web-config: is for --auth firebase, not --auth basic$/],
     ] as const) {
       assert.throws(() => load([...argv]), (err: unknown) => err instanceof ConfigError && option.test(err.message), argv.join(" "));
     }

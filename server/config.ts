@@ -76,6 +76,8 @@ export interface Config {
   readonly firebaseProject: string;
   /** Ask Firebase whether an ID token was revoked (one request per new token). */
   readonly firebaseCheckRevoked: boolean;
+  /** A JSON file with the Firebase web config ({apiKey, authDomain, projectId}) the pages sign in with; "" = they take a pasted token. */
+  readonly firebaseWebConfig: string;
   /** Origins, besides the server's own, whose pages may open WebSockets here. */
   readonly allowedOrigins: readonly string[];
 }
@@ -119,6 +121,7 @@ export const DEFAULTS: Config = Object.freeze({
   dataDir: "./data",
   firebaseProject: "",
   firebaseCheckRevoked: false,
+  firebaseWebConfig: "",
   allowedOrigins: Object.freeze([]) as readonly string[],
 });
 
@@ -206,6 +209,7 @@ const schemas = {
   dataDir: z.string().min(1, "expected a directory"),
   firebaseProject: z.union([z.literal(""), z.string().regex(/^[a-z0-9][a-z0-9-]{3,62}$/, "expected a Firebase project id such as my-project-123")]),
   firebaseCheckRevoked: flag,
+  firebaseWebConfig: z.string(),
   allowedOrigins: z.array(origin),
 } as const;
 
@@ -251,6 +255,7 @@ const FLAG: Record<Key, string> = {
   dataDir: "--data-dir",
   firebaseProject: "--firebase-project",
   firebaseCheckRevoked: "--firebase-check-revoked",
+  firebaseWebConfig: "--firebase-web-config",
   allowedOrigins: "--allowed-origins",
 };
 const ENV: Record<Key, string> = {
@@ -291,6 +296,7 @@ const ENV: Record<Key, string> = {
   dataDir: "TESSERA_DATA_DIR",
   firebaseProject: "TESSERA_FIREBASE_PROJECT",
   firebaseCheckRevoked: "TESSERA_FIREBASE_CHECK_REVOKED",
+  firebaseWebConfig: "TESSERA_FIREBASE_WEB_CONFIG",
   allowedOrigins: "TESSERA_ALLOWED_ORIGINS",
 };
 
@@ -361,6 +367,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         "data-dir": { type: "string" },
         "firebase-project": { type: "string" },
         "firebase-check-revoked": { type: "boolean" },
+        "firebase-web-config": { type: "string" },
         "allowed-origins": { type: "string", multiple: true },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
@@ -430,6 +437,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     dataDir: flags["data-dir"],
     firebaseProject: flags["firebase-project"],
     firebaseCheckRevoked: flags["firebase-check-revoked"],
+    firebaseWebConfig: flags["firebase-web-config"],
     allowedOrigins: flags["allowed-origins"],
   };
   if (flags["auth-basic"]) {
@@ -450,5 +458,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     );
   }
   if (out.auth === "firebase" && !out.firebaseProject) throw new ConfigError(FLAG.firebaseProject, "--auth firebase needs the Firebase project id");
+  if (out.firebaseWebConfig && out.auth !== "firebase") throw new ConfigError(FLAG.firebaseWebConfig, `is for --auth firebase, not --auth ${out.auth as string}`);
   return Object.freeze({ ...out, ...lists }) as unknown as Config;
 }

@@ -55,6 +55,10 @@ export const USAGE = `Usage: tessera [options]
       --firebase-project ID  Firebase project whose ID tokens are accepted
                            (--auth firebase)                              TESSERA_FIREBASE_PROJECT
       --firebase-check-revoked  also refuse revoked Firebase tokens       TESSERA_FIREBASE_CHECK_REVOKED
+      --firebase-web-config FILE  JSON web config of the Firebase project
+                           ({apiKey, authDomain, projectId}): the pages sign
+                           in with e-mail and password through the
+                           Firebase SDK (default: they ask for an ID token) TESSERA_FIREBASE_WEB_CONFIG
       --allowed-origins URL  another origin whose pages may open the
                            WebSockets; repeatable                         TESSERA_ALLOWED_ORIGINS (comma-separated)
       --trust-proxy        behind a reverse proxy: client addresses (rate

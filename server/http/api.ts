@@ -6,6 +6,7 @@ import type { DeviceRegistry } from "../devices/registry.js";
 import { toClientError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { SessionGrant } from "../auth/authenticator.js";
+import type { AuthConfig } from "../auth/firebase-web-config.js";
 import type { RtcConfiguration } from "../../turn/ice-config.js";
 
 /** What the HTTP API needs. */
@@ -23,6 +24,8 @@ export interface ApiDeps {
   metricsToken: string;
   /** Why the server is not ready yet, or undefined when it is. */
   notReady(): string | undefined;
+  /** How the pages sign in (GET /api/auth-config, open). */
+  authConfig: AuthConfig;
 }
 
 /** Constant-time comparison of a presented secret with the expected one. */
@@ -56,6 +59,10 @@ export function apiRouter(deps: ApiDeps): Router {
   router.get("/api/devices", (ctx) => {
     ctx.set("Cache-Control", "no-store");
     ctx.body = { devices: deps.registry.list(deps.accountOf(ctx)) };
+  });
+  router.get("/api/auth-config", (ctx) => {
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = deps.authConfig;
   });
   router.post("/api/session", (ctx) => {
     ctx.set("Cache-Control", "no-store");

@@ -3,15 +3,16 @@ import type { Context, Next } from "koa";
 import type { Authenticator } from "../auth/authenticator.js";
 import { looksLikeKey, type DeviceKeys } from "../keys/device-keys.js";
 
-/** Paths that stay open in every mode: probes, and /metrics (which has its own token). */
-const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+/** Paths that stay open in every mode: probes, /metrics (which has its own token), and how to sign in. */
+const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/api/auth-config"]);
 
 /**
  * The Content-Security-Policy of every answer: only our own scripts and
  * styles; images from blob:/data: (the fallback viewer paints decoded
- * stripes); media from blob:; sockets back to this host only; no framing.
+ * stripes); media from blob:; sockets back to this host only (and to
+ * `connectSources`, e.g. Firebase's sign-in endpoints); no framing.
  */
-export function contentSecurityPolicy(host: string): string {
+export function contentSecurityPolicy(host: string, connectSources: readonly string[] = []): string {
   // The Host header is the client's own; keep it to host-name characters so it cannot add directives.
   const self = /^[A-Za-z0-9.\-:[\]]{1,260}$/.test(host) ? ` ws://${host} wss://${host}` : "";
   return [
@@ -20,7 +21,7 @@ export function contentSecurityPolicy(host: string): string {
     "style-src 'self'",
     "img-src 'self' blob: data:",
     "media-src 'self' blob:",
-    `connect-src 'self'${self}`,
+    `connect-src 'self'${self}${connectSources.map((s) => ` ${s}`).join("")}`,
     "worker-src 'self' blob:",
     "object-src 'none'",
     "base-uri 'none'",
@@ -29,11 +30,11 @@ export function contentSecurityPolicy(host: string): string {
   ].join("; ");
 }
 
-/** Sets the security headers before anything else runs, so error answers carry them too. */
-export function securityHeaders() {
+/** Sets the security headers before anything else runs, so error answers carry them too; `connectSources` are origins the pages may also fetch from. */
+export function securityHeaders(connectSources: readonly string[] = []) {
   return async (ctx: Context, next: Next) => {
     ctx.set({
-      "Content-Security-Policy": contentSecurityPolicy(ctx.host),
+      "Content-Security-Policy": contentSecurityPolicy(ctx.host, connectSources),
       "X-Frame-Options": "DENY",
       "X-Content-Type-Options": "nosniff",
       "Referrer-Policy": "no-referrer",

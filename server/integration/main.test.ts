@@ -31,9 +31,10 @@ describe("the entry point", () => {
     assert.match(r.stderr, /^tessera: --port: /);
   });
 
-  test("an unusable iceServers file or interface stops start-up with one line", async () => {
+  test("an unusable iceServers file, interface or Firebase web config stops start-up with one line", async () => {
     for (const [args, why] of [
       [["--ice-servers-file", "/nonexistent/ice.json"], /^tessera: --ice-servers-file: \/nonexistent\/ice.json: no such file/],
+      [["--auth", "firebase", "--firebase-project", "demo-tessera", "--firebase-web-config", "/nonexistent/web.json"], /^tessera: --firebase-web-config: \/nonexistent\/web.json: no such file$/m],
       [["--ice-interface", "nosuch0"], /^tessera: --ice-interface: no interface named nosuch0 \(have: .*lo/],
     ] as const) {
       const r = run(["--port", "0", "--source", "none", ...args]);

@@ -68,8 +68,10 @@ let signaling: SignalingClient | undefined;
 const session = pageSession();
 /** A device key from a `#key=` fragment: the page then publishes with it, needing no user sign-in. */
 const deviceKey = storedDeviceKey(sessionStorage);
+// Without a key, show the Firebase sign-in form (when the server has one) before the first publish asks for it.
+if (!deviceKey) session.prepare();
 /** Headers for the API calls the page makes: the device key as Bearer token, or the session's. */
-const apiHeaders = () => (deviceKey ? { Authorization: `Bearer ${deviceKey}` } : session.headers());
+const apiHeaders = async () => (deviceKey ? { Authorization: `Bearer ${deviceKey}` } : await session.headers());
 let frameSize: SentFrameSize | undefined;
 let talkback: MediaStreamTrack | undefined;
 
@@ -174,7 +176,7 @@ async function publish(source: Source): Promise<void> {
   // The user ending a screen share (browser UI) ends publishing.
   for (const t of media.getVideoTracks()) t.addEventListener("ended", () => stream === media && stop());
   const kind: DeviceKind = source;
-  const ice = new RtcConfigSource(undefined, undefined, (url) => fetch(url, { credentials: "same-origin", headers: apiHeaders() }));
+  const ice = new RtcConfigSource(undefined, undefined, async (url) => fetch(url, { credentials: "same-origin", headers: await apiHeaders() }));
   const pub = new Publisher(media, (m) => signaling?.send(m) ?? false, {
     connectionState: setConnection,
     error: showError,

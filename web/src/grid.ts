@@ -35,7 +35,7 @@ function tileFor(d: DeviceInfo) {
 async function refreshFrame(id: string): Promise<void> {
   const t = tiles.get(id);
   if (!t) return;
-  const headers: Record<string, string> = { ...session.headers() };
+  const headers: Record<string, string> = { ...(await session.headers()) };
   if (t.etag) headers["If-None-Match"] = t.etag;
   const res = await fetch(`/api/devices/${encodeURIComponent(id)}/frame.jpg`, { headers, credentials: "same-origin", cache: "no-store" });
   if (res.status !== 200) return;
@@ -49,7 +49,7 @@ async function refreshFrame(id: string): Promise<void> {
 
 async function tick(): Promise<void> {
   try {
-    const res = await fetch("/api/devices", { headers: session.headers(), credentials: "same-origin", cache: "no-store" });
+    const res = await fetch("/api/devices", { headers: await session.headers(), credentials: "same-origin", cache: "no-store" });
     if (!res.ok) throw new Error(`GET /api/devices answered ${res.status}`);
     const { devices } = (await res.json()) as { devices: DeviceInfo[] };
     const shown = devices.map(tileFor);

@@ -1,7 +1,47 @@
-import { adoptFragmentToken, SessionSource } from "./session.js";
+import { adoptFragmentToken, SessionSource, type IdTokenSource } from "./session.js";
+import type { FirebaseSignInConfig } from "./firebase-sign-in.js";
 
-/** The page's session source: sessionStorage, a prompt for the ID token, a `#token=` fragment adopted first. */
+/** The Firebase SDK sign-in bundle, next to the page's own; a URL esbuild leaves alone, so the SDK stays out of the page's bundle. */
+const SIGN_IN_MODULE = new URL("firebase-sign-in.js", import.meta.url).href;
+
+/** What `GET /api/auth-config` answers. */
+interface AuthConfig {
+  mode: "none" | "basic" | "firebase";
+  firebase?: FirebaseSignInConfig | null;
+}
+
+/**
+ * The Firebase SDK sign-in when the server serves a web config (loading the
+ * SDK only then, and showing its form in the page's header); undefined when
+ * it does not, or cannot say (the page then takes a token as before).
+ */
+async function firebaseSignIn(): Promise<IdTokenSource | undefined> {
+  let config: AuthConfig;
+  try {
+    const res = await fetch("/api/auth-config", { credentials: "same-origin", cache: "no-store" });
+    if (!res.ok) return undefined;
+    config = (await res.json()) as AuthConfig;
+  } catch {
+    return undefined;
+  }
+  if (config.mode !== "firebase" || !config.firebase) return undefined;
+  const { startFirebaseSignIn } = (await import(SIGN_IN_MODULE)) as typeof import("./firebase-sign-in.js");
+  return startFirebaseSignIn(config.firebase, document.querySelector<HTMLElement>("header.bar") ?? document.body);
+}
+
+/**
+ * The page's session source: a `#token=` fragment adopted first, then
+ * sessionStorage; the Firebase SDK's sign-in form when the server serves a
+ * web config, else a prompt to paste an ID token.
+ */
 export function pageSession(): SessionSource {
   adoptFragmentToken(location, sessionStorage, (url) => history.replaceState(null, "", url));
-  return new SessionSource(sessionStorage, () => window.prompt("This Tessera server signs in with Firebase. Paste a Firebase ID token:") ?? undefined);
+  let signIn: Promise<IdTokenSource | undefined> | undefined;
+  return new SessionSource(
+    sessionStorage,
+    () => window.prompt("This Tessera server signs in with Firebase. Paste a Firebase ID token:") ?? undefined,
+    undefined,
+    undefined,
+    () => (signIn ??= firebaseSignIn()),
+  );
 }

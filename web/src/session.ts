@@ -2,10 +2,12 @@
  * The token the sockets' hellos carry. With `--auth basic` the browser
  * already holds the Basic credentials it was asked for when the page loaded,
  * and `POST /api/session` turns them into a one-hour token; with `--auth
- * firebase` the page is given a Firebase ID token (a `#token=` fragment or
- * the sign-in prompt), kept in sessionStorage and sent as a Bearer token;
- * with `--auth none` there is no token. Tokens never go in URLs the server
- * sees: the fragment is never sent, and is removed at once.
+ * firebase` the page signs in with the Firebase SDK when the server serves a
+ * web config, and otherwise is given a Firebase ID token (a `#token=`
+ * fragment or the paste prompt), kept in sessionStorage; either way the ID
+ * token is the Bearer token for the API and the hellos' token. With `--auth
+ * none` there is no token. Tokens never go in URLs the server sees: the
+ * fragment is never sent, and is removed at once.
  */
 
 /** Where a Firebase ID token is kept for this tab. */
@@ -46,9 +48,16 @@ export function storedDeviceKey(storage: TokenStorage): string | undefined {
   return storage.getItem(KEY_STORAGE_KEY) ?? undefined;
 }
 
+/** A Firebase user signed in with the SDK: its ID token, kept fresh by the SDK. */
+export interface IdTokenSource {
+  /** The current ID token (a new one when `refresh`); waits until someone has signed in. */
+  idToken(refresh?: boolean): Promise<string>;
+}
+
 /** Keeps a session token fresh for hellos, and the headers the API wants. */
 export class SessionSource {
   private cached: { token: string | null; expiresAt: number | null } | undefined;
+  private refreshIdToken = false;
 
   constructor(
     private readonly storage: TokenStorage,
@@ -56,20 +65,43 @@ export class SessionSource {
     private readonly askForToken: () => string | undefined,
     private readonly fetchFn: Fetch = (url, init) => fetch(url, init),
     private readonly now: () => number = () => Date.now(),
+    /** The Firebase SDK sign-in when the server serves a web config, else undefined; asked on each use, so it should remember its answer. */
+    private readonly signIn: () => Promise<IdTokenSource | undefined> = async () => undefined,
   ) {}
 
-  /** Headers for API requests: a Bearer ID token when this tab has one (Basic credentials the browser adds itself). */
-  headers(): Record<string, string> {
-    const id = this.storage.getItem(STORAGE_KEY);
+  /**
+   * Headers for API requests: a Bearer ID token when this tab was given one,
+   * else the signed-in user's (Basic credentials the browser adds itself).
+   */
+  async headers(): Promise<Record<string, string>> {
+    const id = this.storage.getItem(STORAGE_KEY) ?? (await this.signedInToken());
     return id ? { Authorization: `Bearer ${id}` } : {};
   }
 
-  /** The token for the next hello; undefined with `--auth none`. Fetches a new one near expiry and after `invalidate()`. */
+  /** The SDK user's ID token, waiting for the sign-in; undefined when the page does not sign in with the SDK. */
+  private async signedInToken(): Promise<string | undefined> {
+    const sdk = await this.signIn();
+    if (!sdk) return undefined;
+    const refresh = this.refreshIdToken;
+    this.refreshIdToken = false;
+    return sdk.idToken(refresh);
+  }
+
+  /**
+   * The token for the next hello; undefined with `--auth none`. A token the
+   * tab was given wins; then the SDK's ID token (no request: the SDK keeps it
+   * fresh); else `POST /api/session`, again near expiry and after `invalidate()`.
+   */
   async token(): Promise<string | undefined> {
+    if (!this.storage.getItem(STORAGE_KEY)) {
+      const id = await this.signedInToken();
+      if (id) return id;
+    }
     const c = this.cached;
     if (c && (c.expiresAt === null || c.expiresAt - REFRESH_MARGIN_MS > this.now())) return c.token ?? undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const res = await this.fetchFn("/api/session", { method: "POST", credentials: "same-origin", headers: this.headers() });
+      const given = this.storage.getItem(STORAGE_KEY);
+      const res = await this.fetchFn("/api/session", { method: "POST", credentials: "same-origin", headers: given ? { Authorization: `Bearer ${given}` } : {} });
       if (res.ok) {
         const body = (await res.json()) as { token: string | null; expiresAt: number | null };
         this.cached = { token: body.token, expiresAt: body.expiresAt };
@@ -78,6 +110,9 @@ export class SessionSource {
       // A Bearer challenge is --auth firebase: the stored ID token is missing or expired; ask once.
       if (res.status === 401 && /^Bearer/i.test(res.headers.get("WWW-Authenticate") ?? "") && attempt === 0) {
         this.storage.removeItem(STORAGE_KEY);
+        // A given token the server refused: the SDK's sign-in takes over when the page has it.
+        const signedIn = given ? await this.signedInToken() : undefined;
+        if (signedIn) return signedIn;
         const id = this.askForToken();
         if (id) {
           this.storage.setItem(STORAGE_KEY, id.trim());
@@ -89,8 +124,14 @@ export class SessionSource {
     throw new Error("POST /api/session: not signed in");
   }
 
-  /** Forgets the cached token (e.g. after the server refused it). */
+  /** Starts the SDK sign-in now (its form shows at once) unless the tab was given a token, rather than at the first use. */
+  prepare(): void {
+    if (!this.storage.getItem(STORAGE_KEY)) void this.signIn().catch(() => undefined);
+  }
+
+  /** Forgets the cached token (e.g. after the server refused it); the SDK is asked for a new ID token. */
   invalidate(): void {
     this.cached = undefined;
+    this.refreshIdToken = true;
   }
 }

@@ -78,7 +78,7 @@ const list = new DeviceList(byId("devices"), (id) => select(id, true));
 const status = byId("signaling-state");
 const control = new Controller(player.picture, (m) => signaling.send(m));
 const session = pageSession();
-const ice = new RtcConfigSource(undefined, undefined, (url) => fetch(url, { credentials: "same-origin", headers: session.headers() }));
+const ice = new RtcConfigSource(undefined, undefined, async (url) => fetch(url, { credentials: "same-origin", headers: await session.headers() }));
 const choice = transportFromQuery(location.search);
 const fellBack = new Set<string>();
 let watch: Viewing | undefined;
