@@ -1,30 +1,15 @@
 #!/usr/bin/env node
 // Idempotent set-up for `npm start` (--runtime) and `npm test` (--test):
 // system packages, npm packages, then a build when sources changed.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUILD_PACKAGES, RUNTIME_PACKAGES, TEST_PACKAGES, missingDebianPackages } from "./system-packages.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const forTests = process.argv.includes("--test");
-
-const RUNTIME_PACKAGES = [
-  // node-gyp builds the native addons (gstreamer-superficial, better-sqlite3) with these.
-  "g++",
-  "make",
-  "python3",
-  "libgstreamer1.0-dev",
-  "libgstreamer-plugins-base1.0-dev",
-  "gstreamer1.0-plugins-base",
-  "gstreamer1.0-plugins-good",
-  "gstreamer1.0-plugins-bad",
-  "gstreamer1.0-plugins-ugly",
-  "gstreamer1.0-libav",
-  "gstreamer1.0-tools",
-];
-const TEST_PACKAGES = ["chromium", "firefox-esr", "iproute2", "coturn", "prometheus"];
 
 /** Native addons npm builds from source here (allowScripts in package.json), and the file each build leaves. */
 const NATIVE_ADDONS = {
@@ -36,17 +21,12 @@ function say(msg) {
   process.stdout.write(`[bootstrap] ${msg}\n`);
 }
 
-function installed(pkg) {
-  const r = spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" });
-  return r.status === 0 && r.stdout.includes("install ok installed");
-}
-
 function ensurePackages(pkgs) {
-  if (!existsSync("/usr/bin/dpkg-query")) {
+  const missing = missingDebianPackages(pkgs);
+  if (missing === undefined) {
     say(`not a Debian/Ubuntu system: install these yourself: ${pkgs.join(" ")}`);
     return;
   }
-  const missing = pkgs.filter((p) => !installed(p));
   if (missing.length === 0) return;
   const cmd = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing.join(" ")}`;
   if (process.getuid?.() !== 0) {
@@ -63,7 +43,10 @@ function hashOf(file) {
 
 function ensureNodeModules() {
   const stamp = join(root, "node_modules", ".tessera-lock-hash");
-  const want = hashOf("package-lock.json") + hashOf("package.json");
+  // What npm ci installs depends on the lock file and these fields, not on package.json's scripts.
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const fields = JSON.stringify([pkg.dependencies, pkg.devDependencies, pkg.allowScripts, pkg.overrides]);
+  const want = hashOf("package-lock.json") + createHash("sha256").update(fields).digest("hex");
   const missingAddons = () => Object.keys(NATIVE_ADDONS).filter((pkg) => !existsSync(join(root, "node_modules", pkg, NATIVE_ADDONS[pkg])));
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === want && missingAddons().length === 0) return;
   say("installing npm packages (npm ci)");
@@ -76,6 +59,7 @@ function ensureNodeModules() {
   writeFileSync(stamp, want);
 }
 
-ensurePackages(forTests ? [...RUNTIME_PACKAGES, ...TEST_PACKAGES] : RUNTIME_PACKAGES);
+const systemPackages = [...BUILD_PACKAGES, ...RUNTIME_PACKAGES];
+ensurePackages(forTests ? [...systemPackages, ...TEST_PACKAGES] : systemPackages);
 ensureNodeModules();
 execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });

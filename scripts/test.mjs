@@ -37,14 +37,26 @@ const child = spawn(
   ],
   { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "128" } },
 );
-let tail = "";
+// The spec reporter prints its "ℹ pass N" summary before repeating the failures, so the
+// counts are read from every line as it goes by, not from the end of the output.
+let partial = "";
+let passed = 0;
+let failed = 0;
+let cancelled = 0;
 child.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4096);
+  const lines = (partial + chunk.toString()).split("\n");
+  partial = lines.pop() ?? "";
+  for (const line of lines) {
+    const m = /^ℹ (pass|fail|cancelled) (\d+)$/.exec(line);
+    if (m?.[1] === "pass") passed = Number(m[2]);
+    else if (m?.[1] === "fail") failed = Number(m[2]);
+    else if (m?.[1] === "cancelled") cancelled = Number(m[2]);
+  }
 });
 const status = await new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
-const passed = Number(/^ℹ pass (\d+)$/m.exec(tail)?.[1] ?? 0);
-let failed = Number(/^ℹ fail (\d+)$/m.exec(tail)?.[1] ?? 0);
+// A cancelled test (its suite's hook failed, or the file crashed) did not pass either.
+failed += cancelled;
 if (status !== 0 && failed === 0) failed = 1;
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 process.exit(status === 0 && failed === 0 ? 0 : 1);

@@ -3,8 +3,9 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { doctorCommand } from "./setup/doctor.js";
+import { preflight } from "./setup/preflight.js";
 import { readTls, watchTls } from "./tls.js";
 import { USAGE } from "./usage.js";
 import { usersCommand } from "./auth/users-cli.js";
@@ -28,6 +29,10 @@ function openDashboard(url: string, log: { info(m: string, f?: object): void; wa
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "doctor") {
+    process.exitCode = doctorCommand();
+    return;
+  }
   if (process.argv[2] === "users") {
     try {
       process.exitCode = await usersCommand(process.argv.slice(3));
@@ -50,7 +55,14 @@ async function main(): Promise<void> {
     if (Number(process.env.UV_THREADPOOL_SIZE ?? 4) < MIN_THREADPOOL) {
       process.stderr.write(`tessera: warning: UV_THREADPOOL_SIZE is below ${MIN_THREADPOOL}; media pipelines may stall (npm start sets it)\n`);
     }
+    const problems = preflight(config);
+    if (problems.length > 0) {
+      for (const p of problems) process.stderr.write(`tessera: ${p}\n`);
+      process.exit(2);
+    }
     tls = config.tlsCert ? readTls(config.tlsCert, config.tlsKey) : undefined;
+    // Loaded only now: the app loads the native addons the preflight has just checked.
+    const { createApp } = await import("./app.js");
     app = createApp(config);
     if (config.auth === "none" && config.insecureNoAuth) {
       app.log.warn(`!!! --insecure-no-auth: anyone who reaches ${config.host}:${config.port} sees, watches and controls every device, with no sign-in !!!`);

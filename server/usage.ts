@@ -76,4 +76,8 @@ Users (--auth basic), in --data-dir:
   tessera users add NAME [--password-stdin]   the password is read from stdin
   tessera users remove NAME
   tessera users list
+
+Set-up:
+  tessera doctor           what each feature needs, what is missing here,
+                           and the command that installs it
 `;
