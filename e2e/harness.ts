@@ -140,10 +140,10 @@ export interface Env {
 }
 
 /** Registers before/after hooks that start and stop one server and one browser for the file. */
-export function useEnv(): () => Env {
+export function useEnv(serverArgs: () => Promise<string[]> | string[] = () => []): () => Env {
   let env: Env | undefined;
   before(async () => {
-    const server = await startServer();
+    const server = await startServer({ args: await serverArgs() });
     try {
       env = { server, browser: await launchBrowser() };
     } catch (err) {

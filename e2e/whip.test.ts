@@ -6,7 +6,8 @@
  * (e2e/pages/interop.ts, bundled to dist/e2e-pages) served from another
  * origin than the Tessera server, so their requests also go through CORS;
  * one WHIP test serves the same page on the server's own origin, where the
- * WHIP library takes its trickle-ICE path.
+ * WHIP library takes its trickle-ICE path. The other origin is on the
+ * server's --allowed-origins: with --auth none no other page may call.
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -14,7 +15,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { after, before, test, type TestContext } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import type { Page } from "playwright-core";
 import type { Exchange, InteropApi } from "./interop-api.js";
 import { framesAdvance, probe, useEnv, waitFor, withPages, type Env, type Pages } from "./harness.js";
@@ -23,12 +24,11 @@ import { installProbe } from "./probes.js";
 const PAGES_DIR = fileURLToPath(new URL("../e2e-pages/", import.meta.url));
 const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".map": "application/json" };
 
-const env = useEnv();
 let pagesUrl = "";
 let pagesServer: Server | undefined;
 
-/** A static server for dist/e2e-pages on its own loopback origin (not the Tessera server's). */
-before(async () => {
+/** A static server for dist/e2e-pages on its own loopback origin (not the Tessera server's); its origin. */
+async function startPagesServer(): Promise<string> {
   pagesServer = createServer((req, res) => {
     const name = new URL(req.url ?? "/", "http://x").pathname.slice(1);
     if (!/^[\w.-]+$/.test(name)) return void res.writeHead(404).end();
@@ -39,7 +39,10 @@ before(async () => {
   });
   await new Promise<void>((resolve) => pagesServer!.listen(0, "127.0.0.1", resolve));
   pagesUrl = `http://127.0.0.1:${(pagesServer.address() as AddressInfo).port}/`;
-});
+  return new URL(pagesUrl).origin;
+}
+// The pages' origin is the one --allowed-origins lets in.
+const env = useEnv(async () => ["--allowed-origins", await startPagesServer()]);
 after(async () => {
   pagesServer?.closeAllConnections();
   await new Promise((resolve) => pagesServer?.close(resolve));

@@ -24,11 +24,11 @@ import { SnapshotStore } from "./snapshots/store.js";
 import { whepRouter } from "./whip/whep.js";
 import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
-import { accountIfKnown, accountOf, authMiddleware, securityHeaders } from "./http/security.js";
+import { accountIfKnown, accountOf, authMiddleware, HOST_REFUSED, hostGuard, securityHeaders } from "./http/security.js";
 import { LOCAL_ACCOUNT, type Authenticator } from "./auth/authenticator.js";
 import { authenticatorFor } from "./auth/from-config.js";
 import { authConfigFor, firebaseConnectSources, loadFirebaseWebConfig } from "./auth/firebase-web-config.js";
-import { originAllowed } from "./auth/origin.js";
+import { hostServedWithoutAuth, originAllowed } from "./auth/origin.js";
 import { createLogger, type Logger } from "./log.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
 import { resolveIceHosts, type RtcSettings } from "./rtc/peer-config.js";
@@ -162,6 +162,10 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   // The pages talk to Firebase only when they sign in with its SDK.
   koa.use(securityHeaders(firebaseWeb ? firebaseConnectSources(emulatorHost) : []));
   koa.use(errorMiddleware(log));
+  // Without sign-in, a rebound DNS name must not make another site's pages same-origin with us.
+  const ownNames = [config.publicUrl ? new URL(config.publicUrl).hostname : "", config.host].filter(Boolean);
+  const hostRefused = () => metrics.authFailure("bad_host");
+  if (auth.mode === "none") koa.use(hostGuard(ownNames, hostRefused));
   koa.use(authMiddleware(auth, keys));
   const api = apiRouter({
     registry,
@@ -211,10 +215,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
   koa.use(snapshotApi.routes());
   koa.use(snapshotApi.allowedMethods());
-  const whip = whipRouter({ ctx, accountOf, accountIfKnown, keys });
+  const crossOrigin = { allowedOrigins: config.allowedOrigins, bearerFromAnyOrigin: auth.mode !== "none" };
+  const whip = whipRouter({ ctx, accountOf, accountIfKnown, keys, crossOrigin });
   koa.use(whip.routes());
   koa.use(whip.allowedMethods());
-  const whep = whepRouter({ ctx, accountOf, accountIfKnown });
+  const whep = whepRouter({ ctx, accountOf, accountIfKnown, crossOrigin });
   metrics.wishSessionCount = () => ({ whip: whip.sessions(), whep: whep.sessions() });
   koa.use(whep.routes());
   koa.use(whep.allowedMethods());
@@ -268,6 +273,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     log,
     callback: () => koa.callback(),
     handleUpgrade(req, socket, head) {
+      if (auth.mode === "none" && !hostServedWithoutAuth(req.headers.host, ownNames)) {
+        hostRefused();
+        socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${HOST_REFUSED}\n`);
+        return;
+      }
       if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) {
         metrics.authFailure("bad_origin");
         socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthis page's origin may not open Tessera sockets (see --allowed-origins)\n");

@@ -60,7 +60,7 @@ export const USAGE = `Usage: tessera [options]
                            in with e-mail and password through the
                            Firebase SDK (default: they ask for an ID token) TESSERA_FIREBASE_WEB_CONFIG
       --allowed-origins URL  another origin whose pages may open the
-                           WebSockets; repeatable                         TESSERA_ALLOWED_ORIGINS (comma-separated)
+                           WebSockets and call WHIP/WHEP; repeatable      TESSERA_ALLOWED_ORIGINS (comma-separated)
       --trust-proxy        behind a reverse proxy: client addresses (rate
                            limits) from X-Forwarded-For, one hop          TESSERA_TRUST_PROXY
       --public-url URL     origin of outside links (snapshot URLs), e.g.

@@ -4,6 +4,7 @@
  * of another site must not get a socket in the user's name (cross-site
  * WebSocket hijacking). Clients that are not browsers send no Origin.
  */
+import { isIP } from "node:net";
 
 /**
  * Whether an upgrade with this Origin may proceed: no Origin, the server's
@@ -30,4 +31,26 @@ export function originAllowed(origin: string | undefined, host: string | undefin
     return false;
   }
   return own.host === parsed.host;
+}
+
+/**
+ * Whether a request with this Host header may be served with `--auth none`.
+ * DNS rebinding points a name the attacker owns at 127.0.0.1, which makes
+ * the attacker's page same-origin with the server; with no sign-in nothing
+ * else would stop it. IP literals and localhost cannot be rebound, and
+ * `names` are the server's own (--public-url's host, a --host name). No Host
+ * at all is a client that is not a browser.
+ */
+export function hostServedWithoutAuth(host: string | undefined, names: readonly string[]): boolean {
+  if (!host) return true;
+  if (!/^[A-Za-z0-9.\-:[\]]{1,260}$/.test(host)) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  if (hostname.startsWith("[") || isIP(hostname) !== 0) return true;
+  if (hostname === "localhost" || hostname.endsWith(".localhost")) return true;
+  return names.some((n) => n.toLowerCase() === hostname);
 }

@@ -1,6 +1,8 @@
 /** HTTP middleware for who may call: security headers on every answer, and the caller's account. */
 import type { Context, Next } from "koa";
 import type { Authenticator } from "../auth/authenticator.js";
+import { hostServedWithoutAuth } from "../auth/origin.js";
+import { forbidden } from "../errors.js";
 import { looksLikeKey, type DeviceKeys } from "../keys/device-keys.js";
 
 /** Paths that stay open in every mode: probes, /metrics (which has its own token), and how to sign in. */
@@ -39,6 +41,20 @@ export function securityHeaders(connectSources: readonly string[] = []) {
       "X-Content-Type-Options": "nosniff",
       "Referrer-Policy": "no-referrer",
     });
+    await next();
+  };
+}
+
+/** What a refused Host is told, over HTTP and on a refused upgrade. */
+export const HOST_REFUSED = "with --auth none this server answers only to IP addresses, localhost and its --public-url host (a guard against DNS rebinding)";
+
+/** With `--auth none`: 403 for a Host header that is not an address, localhost or one of `names` (see hostServedWithoutAuth). */
+export function hostGuard(names: readonly string[], refused: () => void) {
+  return async (ctx: Context, next: Next) => {
+    if (!hostServedWithoutAuth(ctx.get("Host") || undefined, names)) {
+      refused();
+      throw forbidden(HOST_REFUSED);
+    }
     await next();
   };
 }

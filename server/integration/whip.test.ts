@@ -92,12 +92,12 @@ describe("WHIP ingest", () => {
 
   test("OPTIONS advertises ICE servers with TURN credentials, the accepted type and CORS", async () => {
     // Only the answer's headers are looked at: the servers need not exist (nor any peer be made with them).
-    const withTurn = await startServer({ source: "none", turnUris: ["turn:127.0.0.1:3478?transport=udp"], turnSecret: SECRET, stunUris: ["stun:127.0.0.1:3478"] });
+    const withTurn = await startServer({ source: "none", turnUris: ["turn:127.0.0.1:3478?transport=udp"], turnSecret: SECRET, stunUris: ["stun:127.0.0.1:3478"], allowedOrigins: ["http://app.example"] });
     closers.push(() => withTurn.stop());
-    const res = await fetch(`${withTurn.httpUrl}/whip/cam`, { method: "OPTIONS" });
+    const res = await fetch(`${withTurn.httpUrl}/whip/cam`, { method: "OPTIONS", headers: { Origin: "http://app.example" } });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get("accept-post"), "application/sdp");
-    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    assert.equal(res.headers.get("access-control-allow-origin"), "http://app.example");
     assert.match(res.headers.get("access-control-expose-headers") ?? "", /Location/);
     const link = res.headers.get("link") ?? "";
     assert.match(link, /<stun:127\.0\.0\.1:3478>; rel="ice-server"/);

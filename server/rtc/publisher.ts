@@ -7,7 +7,8 @@ import type { RelayObserver } from "../relay/observer.js";
 import { DownTrack } from "../relay/down-track.js";
 import { UpTrack } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
-import { localSdpForClients, looksLikeSdp, offeredCodecOrder } from "./sdp.js";
+import { CandidateBudget, checkRemoteSdp } from "./limits.js";
+import { localSdpForClients, offeredCodecOrder } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
 import { peerConfig, publishCodecs, toTrackCodec, type RtcSettings } from "./peer-config.js";
@@ -41,6 +42,8 @@ export class Publisher {
   private readonly listeners: Listeners;
   private readonly upTracks = new Map<string, UpTrack>();
   private _closed = false;
+  /** Trickled candidates this device may still add. */
+  private readonly candidates = new CandidateBudget();
   private _expectedTracks = 0;
   /** The device's receive-only audio (talk-back), when it offered one. */
   private _talkback: DownTrack | undefined;
@@ -80,7 +83,7 @@ export class Publisher {
   async answer(offerSdp: string): Promise<string> {
     if (this._closed) throw new Error("publisher is closed");
     if (this.pc) throw new Error("the publisher has answered already");
-    if (!looksLikeSdp(offerSdp)) throw badRequest("offer.sdp is not an SDP session description");
+    checkRemoteSdp(offerSdp, "offer");
     const pc = new RTCPeerConnection(peerConfig(this.rtc, publishCodecs(offeredCodecOrder(offerSdp, "video"))));
     this.pc = pc;
     this.iceRestarts = new AnswererIceRestarts(pc, (sdp) => localSdpForClients(sdp, this.rtc));
@@ -120,6 +123,7 @@ export class Publisher {
   /** Restarts ICE with the device's new credentials (a WHIP PATCH); the server's new ones come back. */
   async restartIce(restart: RemoteIceRestart): Promise<LocalIceParameters> {
     if (this._closed || !this.iceRestarts) throw badRequest("no connection to restart");
+    this.candidates.take(restart.candidates.length);
     return this.iceRestarts.restart(restart);
   }
 
@@ -127,6 +131,7 @@ export class Publisher {
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     if (this._closed || !candidate || candidate.candidate === "") return;
     if (!this.pc) throw badRequest("candidate before offer");
+    this.candidates.take();
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {

@@ -39,11 +39,6 @@ export function localSdpForClients(sdp: string, rtc: { iceHosts: readonly string
     .join("\r\n");
 }
 
-/** A cheap structural check before handing SDP to the stack: v=0 first, at least one m= line. */
-export function looksLikeSdp(sdp: string): boolean {
-  return /^v=0\r?\n/.test(sdp) && /\r?\nm=(audio|video|application) /.test(sdp);
-}
-
 /**
  * The codec names of the first m-section of `kind` in an SDP, in the
  * sender's order of preference (the order of its payload types).

@@ -9,7 +9,8 @@ import { Listeners } from "./listeners.js";
 import { peerConfig, publishCodecs, subscribeCodec, toTrackCodec, type RtcSettings } from "./peer-config.js";
 import { errorText } from "./errors.js";
 import { senderSink } from "./sender-sink.js";
-import { localSdpForClients, looksLikeSdp } from "./sdp.js";
+import { CandidateBudget, checkRemoteSdp } from "./limits.js";
+import { localSdpForClients } from "./sdp.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -40,6 +41,8 @@ export class Subscriber {
   readonly downTracks: DownTrack[] = [];
   private readonly pc: RTCPeerConnection;
   private readonly listeners: Listeners;
+  /** Trickled candidates this viewer may still add. */
+  private readonly candidates = new CandidateBudget();
   private readonly input: RTCDataChannel;
   private talk: UpTrack | undefined;
   private _closed = false;
@@ -122,7 +125,7 @@ export class Subscriber {
   /** Applies the viewer's answer. */
   async accept(answerSdp: string): Promise<void> {
     if (this._closed) throw new Error("subscriber is closed");
-    if (!looksLikeSdp(answerSdp)) throw badRequest("answer.sdp is not an SDP session description");
+    checkRemoteSdp(answerSdp, "answer");
     try {
       await this.pc.setRemoteDescription({ type: "answer", sdp: answerSdp });
     } catch (err) {
@@ -133,6 +136,7 @@ export class Subscriber {
   /** Adds a candidate the viewer trickled. */
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     if (this._closed || !candidate || candidate.candidate === "") return;
+    this.candidates.take();
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {

@@ -9,7 +9,8 @@ import type { UpTrack } from "../relay/up-track.js";
 import { errorText } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import { peerConfig, subscribeCodec, type RtcSettings } from "./peer-config.js";
-import { localSdpForClients, looksLikeSdp } from "./sdp.js";
+import { CandidateBudget, checkRemoteSdp } from "./limits.js";
+import { localSdpForClients } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 
 /**
@@ -24,6 +25,8 @@ export class WhepPeer {
   private readonly listeners: Listeners;
   private readonly downs: DownTrack[] = [];
   private _closed = false;
+  /** Trickled candidates this player may still add. */
+  private readonly candidates = new CandidateBudget();
 
   constructor(
     private readonly rtc: RtcSettings,
@@ -49,7 +52,7 @@ export class WhepPeer {
 
   /** Answers the player's offer; a section per device track it can receive. */
   async answer(offerSdp: string): Promise<string> {
-    if (!looksLikeSdp(offerSdp)) throw badRequest("the body is not an SDP session description");
+    checkRemoteSdp(offerSdp, "offer");
     try {
       await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
     } catch (err) {
@@ -96,11 +99,13 @@ export class WhepPeer {
   /** Restarts ICE with the player's new credentials (a WHEP PATCH); the server's new ones come back. */
   async restartIce(restart: RemoteIceRestart): Promise<LocalIceParameters> {
     if (this._closed) throw badRequest("the session is closed");
+    this.candidates.take(restart.candidates.length);
     return this.iceRestarts.restart(restart);
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {
     if (this._closed) return;
+    this.candidates.take();
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {

@@ -1,16 +1,15 @@
 /** HTTP pieces WHIP and WHEP share. */
-import type { Context } from "koa";
+import type { Context, Middleware } from "koa";
 import { randomBytes } from "node:crypto";
-import { badRequest, TesseraError } from "../errors.js";
+import { originAllowed } from "../auth/origin.js";
+import { badRequest, forbidden, TesseraError } from "../errors.js";
 import { iceFragment, type IceEnd } from "../rtc/ice-restart.js";
+import { MAX_SDP_BYTES } from "../rtc/limits.js";
 import { readBody, requireContentType } from "../http/body.js";
 import type { RtcConfiguration } from "../../turn/ice-config.js";
 import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
 
-/** Largest SDP body, bytes. */
-const MAX_SDP_BYTES = 64 * 1024;
-
-/** The body of a request of exactly this Content-Type, up to 64 KiB: 415 for another type, 413 beyond. */
+/** The body of a request of exactly this Content-Type, up to MAX_SDP_BYTES: 415 for another type, 413 beyond. */
 export async function readText(ctx: Context, type: string): Promise<string> {
   requireContentType(ctx, type);
   return (await readBody(ctx, MAX_SDP_BYTES, "a body")).toString("utf8");
@@ -47,12 +46,45 @@ export function newEtag(): string {
   return `"${randomBytes(6).toString("hex")}"`;
 }
 
-/** CORS for browser WHIP clients on other origins (RFC 9725 §4.1); credentials are Bearer tokens, never cookies. */
-export function cors(ctx: Context): void {
-  ctx.set("Access-Control-Allow-Origin", "*");
-  ctx.set("Access-Control-Allow-Methods", "POST, PATCH, DELETE, OPTIONS");
-  ctx.set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
-  ctx.set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
+/** Who may call WHIP/WHEP from a page of another origin. */
+export interface CrossOrigin {
+  /** Origins besides the server's own whose pages may call (--allowed-origins, normalised). */
+  allowedOrigins: readonly string[];
+  /**
+   * Sign-in is on, so a page of any origin may call with a Bearer credential
+   * of its own (never cookies or Basic credentials: the answer is `*`, which
+   * browsers do not pair with ambient credentials).
+   */
+  bearerFromAnyOrigin: boolean;
+}
+
+/**
+ * CORS for browser WHIP/WHEP clients (RFC 9725 §4.1) without opening the
+ * server to every website: callers with no Origin (encoders, players that
+ * are not browsers), the server's own pages and --allowed-origins get in;
+ * another origin only with a Bearer credential while sign-in is on (its
+ * preflight, which carries none, is answered so the real request can show
+ * it). Anything else is 403 before the route runs.
+ */
+export function crossOriginPolicy(policy: CrossOrigin): Middleware {
+  return async (ctx, next) => {
+    const origin = ctx.get("Origin");
+    let allow: string | undefined;
+    if (!origin) allow = undefined;
+    else if (originAllowed(origin, ctx.host, policy.allowedOrigins)) allow = origin;
+    else if (policy.bearerFromAnyOrigin && (ctx.method === "OPTIONS" || /^Bearer \S/.test(ctx.get("Authorization")))) allow = "*";
+    else {
+      throw forbidden(
+        `a page of ${origin.slice(0, 100)} may not use WHIP/WHEP here: list its origin in --allowed-origins` + (policy.bearerFromAnyOrigin ? " or send a Bearer credential" : ""),
+      );
+    }
+    ctx.vary("Origin");
+    if (allow) ctx.set("Access-Control-Allow-Origin", allow);
+    ctx.set("Access-Control-Allow-Methods", "POST, PATCH, DELETE, OPTIONS");
+    ctx.set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
+    ctx.set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
+    await next();
+  };
 }
 
 /** The account's ICE servers as `Link` headers (none for a caller not known, e.g. a CORS preflight). */
@@ -62,9 +94,8 @@ export async function setIceLinks(ctx: Context, account: string | undefined, rtc
   if (links.length > 0) ctx.set("Link", links);
 }
 
-/** `OPTIONS` on the endpoint: what it takes, CORS, and the caller's ICE servers. */
+/** `OPTIONS` on the endpoint: what it takes and the caller's ICE servers. */
 export async function endpointOptions(ctx: Context, account: string | undefined, rtcConfigurationFor: (account: string) => Promise<RtcConfiguration>): Promise<void> {
-  cors(ctx);
   ctx.set("Accept-Post", "application/sdp");
   await setIceLinks(ctx, account, rtcConfigurationFor);
   ctx.status = 204;
@@ -72,7 +103,6 @@ export async function endpointOptions(ctx: Context, account: string | undefined,
 
 /** `OPTIONS` on a session resource. */
 export function sessionOptions(ctx: Context): void {
-  cors(ctx);
   ctx.set("Accept-Patch", "application/trickle-ice-sdpfrag");
   ctx.status = 204;
 }

@@ -1,3 +1,6 @@
+import { badRequest } from "../errors.js";
+import { MAX_SDP_CANDIDATES } from "../rtc/limits.js";
+
 /** What a trickle-ICE SDP fragment (RFC 8840, `application/trickle-ice-sdpfrag`) carries. */
 export interface SdpFragment {
   ufrag: string | undefined;
@@ -7,7 +10,7 @@ export interface SdpFragment {
   end: boolean;
 }
 
-/** Reads the ICE lines of a fragment; other lines are ignored. Pure. */
+/** Reads the ICE lines of a fragment; other lines are ignored; bad_request past MAX_SDP_CANDIDATES candidates. Pure. */
 export function parseSdpFragment(text: string): SdpFragment {
   const out: SdpFragment = { ufrag: undefined, pwd: undefined, candidates: [], end: false };
   let mid: string | null = null;
@@ -23,6 +26,7 @@ export function parseSdpFragment(text: string): SdpFragment {
     else if (line.startsWith("a=candidate:")) out.candidates.push({ candidate: line.slice(2), sdpMid: mid ?? "0", sdpMLineIndex: index >= 0 ? index : 0 });
     else if (line === "a=end-of-candidates") out.end = true;
   }
+  if (out.candidates.length > MAX_SDP_CANDIDATES) throw badRequest(`the fragment has ${out.candidates.length} candidates; at most ${MAX_SDP_CANDIDATES}`);
   return out;
 }
 

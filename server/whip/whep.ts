@@ -6,7 +6,7 @@ import type { UpTrack } from "../relay/up-track.js";
 import { WhepPeer } from "../rtc/whep-peer.js";
 import type { SessionContext } from "../sessions/context.js";
 import { checkDeviceId } from "../http/body.js";
-import { cors, endpointOptions, readText, newEtag, patchIce, sessionOptions, setIceLinks } from "./http.js";
+import { crossOriginPolicy, endpointOptions, type CrossOrigin, readText, newEtag, patchIce, sessionOptions, setIceLinks } from "./http.js";
 
 /** What WHEP needs from the app. */
 export interface WhepDeps {
@@ -14,6 +14,8 @@ export interface WhepDeps {
   accountOf(ctx: Context): string;
   /** The caller's account when it presented credentials (a CORS preflight may not). */
   accountIfKnown(ctx: Context): string | undefined;
+  /** Which pages of other origins may call. */
+  crossOrigin: CrossOrigin;
 }
 
 interface Session {
@@ -32,11 +34,11 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
   const router = new Router() as Router & { sessions(): number };
   const sessions = new Map<string, Session>();
   router.sessions = () => sessions.size;
+  router.use(crossOriginPolicy(deps.crossOrigin));
 
   router.options("/whep/:id", (ctx) => endpointOptions(ctx, deps.accountIfKnown(ctx), deps.ctx.rtcConfigurationFor));
 
   router.post("/whep/:id", async (ctx) => {
-    cors(ctx);
     const deviceId = ctx.params.id;
     checkDeviceId(deviceId);
     const account = deps.accountOf(ctx);
@@ -77,13 +79,11 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
   };
 
   router.patch("/whep/:id/:session", async (ctx) => {
-    cors(ctx);
     const s = sessionOf(ctx);
     await patchIce(ctx, s, () => s.peer);
   });
 
   router.delete("/whep/:id/:session", (ctx) => {
-    cors(ctx);
     sessionOf(ctx).peer.close("WHEP session deleted");
     ctx.status = 200;
   });

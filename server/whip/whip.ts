@@ -7,7 +7,7 @@ import { DeviceSession } from "../sessions/device-session.js";
 import { checkDeviceId } from "../http/body.js";
 import { deviceKeyOf } from "../http/security.js";
 import type { DeviceKeys } from "../keys/device-keys.js";
-import { cors, endpointOptions, readText, newEtag, patchIce, sessionOptions, setIceLinks } from "./http.js";
+import { crossOriginPolicy, endpointOptions, type CrossOrigin, readText, newEtag, patchIce, sessionOptions, setIceLinks } from "./http.js";
 
 /** What WHIP needs from the app. */
 export interface WhipDeps {
@@ -15,6 +15,8 @@ export interface WhipDeps {
   accountOf(ctx: Context): string;
   /** The caller's account when it presented credentials (a CORS preflight may not). */
   accountIfKnown(ctx: Context): string | undefined;
+  /** Which pages of other origins may call. */
+  crossOrigin: CrossOrigin;
   /** Device keys a WHIP client may present as its Bearer token. */
   keys: DeviceKeys;
 }
@@ -35,11 +37,11 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
   const router = new Router() as Router & { sessions(): number };
   const resources = new Map<string, Resource>();
   router.sessions = () => [...resources.values()].filter((r) => r.session.active).length;
+  router.use(crossOriginPolicy(deps.crossOrigin));
 
   router.options("/whip/:id", (ctx) => endpointOptions(ctx, deps.accountIfKnown(ctx), deps.ctx.rtcConfigurationFor));
 
   router.post("/whip/:id", async (ctx) => {
-    cors(ctx);
     const deviceId = ctx.params.id;
     checkDeviceId(deviceId);
     const account = deps.accountOf(ctx);
@@ -81,13 +83,11 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
   };
 
   router.patch("/whip/:id/:session", async (ctx) => {
-    cors(ctx);
     const r = resourceOf(ctx);
     await patchIce(ctx, r, () => r.session.ice);
   });
 
   router.delete("/whip/:id/:session", (ctx) => {
-    cors(ctx);
     const r = resourceOf(ctx);
     resources.delete(ctx.params.session);
     r.session.close("WHIP session deleted");
