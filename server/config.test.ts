@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { ConfigError, DEFAULTS, loadConfig, type Config } from "./config.js";
+import { envNameOf, OPTION_KEYS, OPTIONS } from "./options.js";
+import { optionsMarkdown, readmeOptionsTable, USAGE } from "./usage.js";
 
 const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as Config;
 
@@ -116,5 +119,45 @@ describe("loadConfig", () => {
 
   test("--help is recognised", () => {
     assert.equal(loadConfig(["--help"], {}), "help");
+  });
+});
+
+describe("the option table", () => {
+  test("every switch is on through its flag, its environment variable and its JSON key", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-config-"));
+    for (const key of OPTION_KEYS.filter((k) => "switch" in OPTIONS[k])) {
+      const flagName = OPTIONS[key].flag;
+      const extra = key === "firebaseCheckRevoked" ? ["--auth", "firebase", "--firebase-project", "demo-tessera"] : [];
+      assert.equal(load([flagName, ...extra])[key], true, flagName);
+      assert.equal(load(extra, { [envNameOf(key)]: "true" })[key], true, envNameOf(key));
+      writeFileSync(join(dir, "c.json"), JSON.stringify({ [key]: true }));
+      assert.equal(load(["-c", join(dir, "c.json"), ...extra])[key], true, `${key} in a config file`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("flags and environment names are unique", () => {
+    const flags = OPTION_KEYS.map((k) => OPTIONS[k].flag);
+    assert.equal(new Set(flags).size, flags.length);
+    assert.equal(new Set(OPTION_KEYS.map(envNameOf)).size, OPTION_KEYS.length);
+  });
+
+  test("--help names every flag and environment variable", () => {
+    for (const key of OPTION_KEYS) {
+      assert.ok(USAGE.includes(OPTIONS[key].flag), OPTIONS[key].flag);
+      assert.ok(USAGE.includes(envNameOf(key)), envNameOf(key));
+    }
+    assert.ok(USAGE.split("\n").every((line) => line.length <= 80), "lines fit 80 columns");
+  });
+
+  test("README's option table is the one the option table makes (npm run docs:options rewrites it)", () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    assert.equal(readmeOptionsTable(readme), optionsMarkdown(), "README's option table is out of date: run npm run docs:options");
+  });
+
+  test("the defaults are the table's, frozen all the way down", () => {
+    for (const key of OPTION_KEYS) assert.deepEqual(DEFAULTS[key], OPTIONS[key].schema.parse(OPTIONS[key].default), key);
+    assert.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.iceHosts));
+    assert.ok(Object.isFrozen(load(["--ice-host", "127.0.0.1"]).iceHosts));
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { originAllowed } from "./origin.js";
+import { hostServedWithoutAuth, originAllowed } from "./origin.js";
 
 describe("originAllowed", () => {
   const allowed = ["https://app.example.org"];
@@ -25,5 +25,30 @@ describe("originAllowed", () => {
     test(`Origin ${origin ?? "(none)"} on Host ${host ?? "(none)"}: ${ok ? "allowed" : "refused"}`, () => {
       assert.equal(originAllowed(origin, host, allowed), ok);
     });
+  }
+});
+
+describe("hostServedWithoutAuth (--auth none: DNS rebinding)", () => {
+  const names = ["stream.example.org"];
+  const cases: Array<[host: string | undefined, ok: boolean]> = [
+    [undefined, true], // not a browser
+    ["127.0.0.1:8080", true],
+    ["127.5.6.7", true],
+    ["10.99.0.1:8080", true], // an address cannot be rebound
+    ["[::1]:8080", true],
+    ["localhost:8080", true],
+    ["LOCALHOST", true],
+    ["app.localhost:8080", true],
+    ["stream.example.org", true],
+    ["Stream.Example.Org:443", true],
+    ["rebind.evil.example:8080", false],
+    ["localhost.evil.example", false],
+    ["stream.example.org.evil.example", false],
+    ["127.0.0.1.nip.io", false],
+    ["evil.example\r\nX: y", false],
+    ["", true], // no Host at all is no browser either
+  ];
+  for (const [host, ok] of cases) {
+    test(`Host ${JSON.stringify(host)}: ${ok ? "served" : "refused"}`, () => assert.equal(hostServedWithoutAuth(host, names), ok));
   }
 });

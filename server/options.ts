@@ -1,0 +1,308 @@
+/**
+ * Every server option, once: its flag, schema, default and help. The
+ * command-line parser, the TESSERA_* environment names, the JSON config
+ * keys, the `Config` type, `--help` and README's option table are all
+ * derived from this table, so an option cannot be half-wired.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import { invalidIceUri } from "../turn/ice-config.js";
+import { LOG_LEVELS } from "./log.js";
+
+/** One option. */
+export interface OptionSpec<S extends z.ZodType = z.ZodType> {
+  flag: `--${string}`;
+  /** A one-letter alias, e.g. "p" for -p. */
+  short?: string;
+  /** Repeatable on the command line; a comma list in the environment. */
+  list?: true;
+  /** A flag without a value (on when given); true/false in the environment and the config file. */
+  switch?: true;
+  /** What the value looks like in --help and README, e.g. "ADDR". */
+  arg?: string;
+  schema: S;
+  default: z.input<S>;
+  /** The default as docs say it when the value alone says little ("every interface"); "" shows nothing. */
+  defaultText?: string;
+  /** What it does, for --help and README (Markdown backticks allowed). */
+  help: string;
+}
+
+const option = <S extends z.ZodType>(spec: OptionSpec<S>): OptionSpec<S> => spec;
+
+/** An integer option within [min, max], with `unit` in its error messages. */
+const integer = (unit: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `expected ${unit}` })
+    .int(`expected whole ${unit}`)
+    .min(min, `expected ${min}-${max}`)
+    .max(max, `expected ${min}-${max}`);
+
+const iceUri = z.string().superRefine((s, ctx) => {
+  const why = invalidIceUri(s);
+  if (why) ctx.addIssue({ code: "custom", message: why });
+});
+const flag = z
+  .union([z.boolean(), z.enum(["1", "true", "yes", "0", "false", "no"])], { error: "expected true or false" })
+  .transform((v) => v === true || v === "1" || v === "true" || v === "yes");
+/** An origin (scheme, host, optional port); with `allowEmpty`, "" too (the option unset). */
+const originSchema = (allowEmpty: boolean) =>
+  z.string().transform((s, ctx) => {
+    if (allowEmpty && s === "") return "";
+    let url: URL | undefined;
+    try {
+      url = new URL(s);
+    } catch {
+      // reported below
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== s.replace(/\/$/, "").toLowerCase()) {
+      ctx.addIssue({ code: "custom", message: "expected an origin such as https://app.example.org (scheme, host, optional port; no path)" });
+      return z.NEVER;
+    }
+    return url.origin;
+  });
+const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
+const portRange = z
+  .union([z.string(), z.tuple([z.number(), z.number()])])
+  .transform((v, ctx) => {
+    const m = typeof v === "string" ? /^(\d+)-(\d+)$/.exec(v) : ["", String(v[0]), String(v[1])];
+    const [min, max] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+    if (!(min >= 1024 && max <= 65535 && min <= max && Number.isInteger(min) && Number.isInteger(max))) {
+      ctx.addIssue({ code: "custom", message: "expected MIN-MAX with 1024 <= MIN <= MAX <= 65535" });
+      return z.NEVER;
+    }
+    return Object.freeze([min, max] as const);
+  })
+  .optional();
+
+/** The options, in the order --help and README list them. */
+export const OPTIONS = {
+  host: option({ flag: "--host", short: "i", arg: "ADDR", schema: z.string().min(1, "expected a host name or address"), default: "127.0.0.1", help: "address to listen on" }),
+  port: option({ flag: "--port", short: "p", arg: "N", schema: integer("an integer", 0, 65535), default: 8080, help: "port (0 = any free port)" }),
+  source: option({ flag: "--source", arg: "test|none", schema: z.enum(["test", "none"]), default: "test", help: "publish the built-in test device" }),
+  sourceCodec: option({ flag: "--source-codec", arg: "vp8|h264", schema: z.enum(["vp8", "h264"]), default: "vp8", help: "its video codec" }),
+  sourceMotion: option({
+    flag: "--source-motion",
+    arg: "moving|still",
+    schema: z.enum(["moving", "still"]),
+    default: "moving",
+    help: "its picture: a moving ball, or a still screen with a ticking clock",
+  }),
+  iceHosts: option({
+    flag: "--ice-host",
+    arg: "ADDR",
+    list: true,
+    schema: z.array(ipv4),
+    default: [],
+    defaultText: "every interface",
+    help: "the only host addresses the server's peers gather and bind",
+  }),
+  logLevel: option({ flag: "--log-level", arg: "LEVEL", schema: z.enum(LOG_LEVELS), default: "info", help: "`debug`, `info`, `warn`, `error`, `silent`" }),
+  controlIdleSeconds: option({
+    flag: "--control-idle",
+    arg: "S",
+    schema: integer("seconds", 1, 86400),
+    default: 300,
+    help: "seconds without input before a controlling viewer loses control",
+  }),
+  inputRate: option({ flag: "--input-rate", arg: "N", schema: integer("lines per second", 2, 100000), default: 500, help: "input lines per second per viewer; bursts of N/2 pass" }),
+  stunUris: option({ flag: "--stun-uri", arg: "URI", list: true, schema: z.array(iceUri), default: [], defaultText: "none", help: "STUN servers handed to clients" }),
+  turnUris: option({
+    flag: "--turn-uri",
+    arg: "URI",
+    list: true,
+    schema: z.array(iceUri),
+    default: [],
+    defaultText: "none",
+    help: "TURN servers handed to clients, e.g. `turn:turn.example.org:3478?transport=udp`",
+  }),
+  turnSecret: option({
+    flag: "--turn-secret",
+    arg: "S",
+    schema: z.string(),
+    default: "",
+    help: "coturn's `static-auth-secret` (`use-auth-secret`): each account gets a credential `<expiry>:<account>` / `base64(HMAC-SHA1(secret, username))`",
+  }),
+  turnTtlSeconds: option({ flag: "--turn-ttl", arg: "S", schema: integer("seconds", 60, 604800), default: 86400, help: "lifetime of those credentials" }),
+  iceServersFile: option({
+    flag: "--ice-servers-file",
+    arg: "F",
+    schema: z.string(),
+    default: "",
+    help: "JSON iceServers (`[{urls, username?, credential?}]` or `{\"iceServers\": [...]}`) for clients and the server's peers; re-read when it changes (a bad edit keeps the last good list); a symlink or a world-writable file is refused",
+  }),
+  turnRestUrl: option({
+    flag: "--turn-rest-url",
+    arg: "URL",
+    schema: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "expected an http(s) URL" })]),
+    default: "",
+    help: "a TURN REST service, asked `GET URL?service=turn&username=<account>&key=<key>` for `{username, password, ttl, uris}`; cached per account and refreshed at half its ttl; when it fails, still-valid credentials are served",
+  }),
+  turnRestKey: option({ flag: "--turn-rest-key", arg: "K", schema: z.string(), default: "", help: "the key for `--turn-rest-url`" }),
+  icePortRange: option({ flag: "--ice-port-range", arg: "A-B", schema: portRange, default: undefined, defaultText: "any", help: "UDP ports the server's peers bind (for firewalls)" }),
+  publicIp: option({
+    flag: "--public-ip",
+    arg: "ADDR",
+    schema: z.union([z.literal(""), ipv4]),
+    default: "",
+    help: "address written into the server's host candidates (a host behind 1:1 NAT)",
+  }),
+  iceInterfaces: option({
+    flag: "--ice-interface",
+    arg: "NAME",
+    list: true,
+    schema: z.array(z.string().regex(/^[\w.:@-]{1,32}$/, "expected an interface name such as eth0")),
+    default: [],
+    defaultText: "every interface",
+    help: "the IPv4 addresses of these interfaces join `--ice-host`",
+  }),
+  metricsToken: option({ flag: "--metrics-token", arg: "T", schema: z.string(), default: "", help: "`GET /metrics` then needs `Authorization: Bearer T`" }),
+  fallbackQuality: option({ flag: "--fallback-quality", arg: "Q", schema: integer("a JPEG quality", 1, 100), default: 40, help: "JPEG quality of WebSocket fallback stripes" }),
+  fallbackPaintOverQuality: option({
+    flag: "--fallback-paint-over-quality",
+    arg: "Q",
+    schema: integer("a JPEG quality", 1, 100),
+    default: 90,
+    help: "quality of the one re-send of a stripe that stopped changing",
+  }),
+  fallbackStripeHeight: option({
+    flag: "--fallback-stripe-height",
+    arg: "N",
+    schema: z.coerce
+      .number({ error: "expected rows" })
+      .int("expected whole rows")
+      .refine((n) => n === 0 || (n >= 16 && n <= 1024 && n % 16 === 0), "expected 0 (automatic) or a multiple of 16 from 16 to 1024"),
+    default: 0,
+    defaultText: "`0` (automatic)",
+    help: "rows per stripe, a multiple of 16; automatic is 64 for JPEG (taller above 1536 rows) and at most 8 stripes for H.264",
+  }),
+  fallbackMaxFps: option({
+    flag: "--fallback-max-fps",
+    arg: "N",
+    schema: integer("frames per second", 1, 60),
+    default: 30,
+    help: "the most frames per second a fallback viewer gets, whatever its `SETTINGS` ask",
+  }),
+  maxFrameBytes: option({
+    flag: "--max-frame-bytes",
+    arg: "N",
+    schema: integer("bytes", 1024, 64 * 1024 * 1024),
+    default: 4 * 1024 * 1024,
+    help: "the largest JPEG a frame device may push",
+  }),
+  snapshotTtl: option({ flag: "--snapshot-ttl", arg: "S", schema: integer("seconds", 1, 604800), default: 600, help: "lifetime of a signed snapshot URL when the request names none" }),
+  snapshotMaxTtl: option({
+    flag: "--snapshot-max-ttl",
+    arg: "S",
+    schema: integer("seconds", 1, 604800),
+    default: 86400,
+    help: "the longest lifetime a snapshot request may ask for",
+  }),
+  auth: option({
+    flag: "--auth",
+    arg: "none|basic|firebase",
+    schema: z.enum(["none", "basic", "firebase"]),
+    default: "none",
+    help: "who may use the server: `none` is one local account and is allowed only on a loopback `--host`; `basic` is users in `<data-dir>/users.json` with HTTP Basic (`-a` for short); `firebase` is Firebase ID tokens (see [Sign-in](#sign-in))",
+  }),
+  insecureNoAuth: option({
+    flag: "--insecure-no-auth",
+    switch: true,
+    schema: flag,
+    default: false,
+    defaultText: "off",
+    help: "allow `--auth none` on a non-loopback `--host` (a loud warning at start)",
+  }),
+  dataDir: option({
+    flag: "--data-dir",
+    arg: "DIR",
+    schema: z.string().min(1, "expected a directory"),
+    default: "./data",
+    help: "`users.json`, device keys (`tessera.db`), the token and snapshot secrets and snapshots; created 0700, files written atomically 0600",
+  }),
+  firebaseProject: option({
+    flag: "--firebase-project",
+    arg: "ID",
+    schema: z.union([z.literal(""), z.string().regex(/^[a-z0-9][a-z0-9-]{3,62}$/, "expected a Firebase project id such as my-project-123")]),
+    default: "",
+    help: "the Firebase project whose ID tokens `--auth firebase` accepts",
+  }),
+  firebaseCheckRevoked: option({
+    flag: "--firebase-check-revoked",
+    switch: true,
+    schema: flag,
+    default: false,
+    defaultText: "off",
+    help: "also refuse revoked ID tokens (asks Firebase on each check; needs `GOOGLE_APPLICATION_CREDENTIALS`)",
+  }),
+  firebaseWebConfig: option({
+    flag: "--firebase-web-config",
+    arg: "FILE",
+    schema: z.string(),
+    default: "",
+    help: "the Firebase project's web config as JSON (`{\"apiKey\", \"authDomain\", \"projectId\"}`, other keys ignored; `projectId` must be `--firebase-project`): the pages sign in with e-mail and password through the Firebase JS SDK (see [Sign-in](#sign-in)); without it they ask for an ID token. Only with `--auth firebase`",
+  }),
+  allowedOrigins: option({
+    flag: "--allowed-origins",
+    arg: "URL",
+    list: true,
+    schema: z.array(originSchema(false)),
+    default: [],
+    defaultText: "none",
+    help: "origins besides the server's own whose pages may open its WebSockets and call WHIP/WHEP",
+  }),
+  trustProxy: option({
+    flag: "--trust-proxy",
+    switch: true,
+    schema: flag,
+    default: false,
+    defaultText: "off",
+    help: "behind a reverse proxy: the client address (the sign-in rate limit) is the last `X-Forwarded-For` entry, the one the proxy added, and the scheme and host of generated links come from `X-Forwarded-Proto`/`-Host`. Without it these headers are ignored",
+  }),
+  publicUrl: option({
+    flag: "--public-url",
+    arg: "URL",
+    schema: originSchema(true),
+    default: "",
+    help: "the origin links handed to outside services start with (signed snapshot URLs), e.g. `https://stream.example.org`; default the request's own",
+  }),
+  tlsCert: option({
+    flag: "--tls-cert",
+    arg: "FILE",
+    schema: z.string(),
+    default: "",
+    help: "serve HTTPS and WSS on the same port with this PEM certificate (chain) and `--tls-key`; both files are re-read when they change (a renewal), and a pair that does not load keeps the previous one",
+  }),
+  tlsKey: option({ flag: "--tls-key", arg: "FILE", schema: z.string(), default: "", help: "the PEM private key of `--tls-cert`" }),
+  display: option({
+    flag: "--display",
+    short: "d",
+    switch: true,
+    schema: flag,
+    default: false,
+    defaultText: "off",
+    help: "name the dashboard (`/grid.html`: every device's latest picture in a grid, refreshed each second) in the log and open it in the desktop's browser (`xdg-open`) when there is a desktop",
+  }),
+} as const;
+
+/** An option's key, which is also its camelCase key in a JSON config file. */
+export type OptionKey = keyof typeof OPTIONS;
+
+/** Every option key, in table order. */
+export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];
+
+/** The TESSERA_* environment variable of an option: its flag in capitals. */
+export function envNameOf(key: OptionKey): string {
+  return `TESSERA_${OPTIONS[key].flag.slice(2).toUpperCase().replace(/-/g, "_")}`;
+}
+
+/** The schemas as a zod object shape (a typed mapValues over the table). */
+function shape<T extends Record<string, { schema: z.ZodType }>>(table: T): { [K in keyof T]: T[K]["schema"] } {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k, v.schema])) as { [K in keyof T]: T[K]["schema"] };
+}
+
+/** The whole configuration's schema. */
+export const CONFIG_SCHEMA = z.object(shape(OPTIONS)).strict();
+
+/** The server's configuration, parsed once and frozen (lists too). */
+export type Config = Readonly<z.infer<typeof CONFIG_SCHEMA>>;
