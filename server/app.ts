@@ -187,7 +187,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const keyApi = keyRouter({ keys, accountOf, allowedOrigins: config.allowedOrigins });
   koa.use(keyApi.routes());
   koa.use(keyApi.allowedMethods());
-  const frames = new FrameDevices(registry, metrics, log.child("frames"), undefined, (result) => metrics.framePushed(result));
+  const frames = new FrameDevices({ registry, observer: metrics, log: log.child("frames"), maxSize: config.maxFrameSize, count: (result) => metrics.framePushed(result) });
   registry.on("changed", () => metrics.setDevicesOnline(registry.onlineCount()));
   let grabber: PictureGrabber | undefined;
   /** The latest frame of any device of the account: pushed frames as they are, RTP devices decoded and encoded. */
@@ -233,6 +233,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       jpegQuality: config.fallbackQuality,
       paintOverQuality: config.fallbackPaintOverQuality,
       stripeHeight: config.fallbackStripeHeight || undefined,
+      maxPicture: config.maxFrameSize,
     },
     log.child("fallback"),
     (device) => frames.get(device.account, device.id),

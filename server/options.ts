@@ -62,6 +62,18 @@ const originSchema = (allowEmpty: boolean) =>
     return url.origin;
   });
 const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
+/** A picture size WxH (or {width, height} in a config file), each side 16-16384. */
+const pictureSize = z
+  .union([z.string(), z.object({ width: z.number(), height: z.number() })])
+  .transform((v, ctx) => {
+    const m = typeof v === "string" ? /^(\d+)x(\d+)$/.exec(v) : ["", String(v.width), String(v.height)];
+    const [width, height] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+    if (!(Number.isInteger(width) && Number.isInteger(height) && width >= 16 && height >= 16 && width <= 16384 && height <= 16384)) {
+      ctx.addIssue({ code: "custom", message: "expected WIDTHxHEIGHT, each 16-16384, e.g. 4096x4096" });
+      return z.NEVER;
+    }
+    return Object.freeze({ width, height });
+  });
 const portRange = z
   .union([z.string(), z.tuple([z.number(), z.number()])])
   .transform((v, ctx) => {
@@ -189,6 +201,13 @@ export const OPTIONS = {
     schema: integer("bytes", 1024, 64 * 1024 * 1024),
     default: 4 * 1024 * 1024,
     help: "the largest JPEG a frame device may push",
+  }),
+  maxFrameSize: option({
+    flag: "--max-frame-size",
+    arg: "WxH",
+    schema: pictureSize,
+    default: "4096x4096",
+    help: "the largest picture a frame device may push, read from the JPEG's header before anything decodes it (a 5 KB JPEG may claim 16000x16000); decoded pictures larger than this are dropped too",
   }),
   snapshotTtl: option({ flag: "--snapshot-ttl", arg: "S", schema: integer("seconds", 1, 604800), default: 600, help: "lifetime of a signed snapshot URL when the request names none" }),
   snapshotMaxTtl: option({

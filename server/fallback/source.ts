@@ -49,9 +49,11 @@ export interface SourceSettings {
   stripeHeight?: number;
   /** Per-sample difference below which a decoded stripe counts as unchanged. */
   tolerance: number;
+  /** Decoded pictures larger than this are dropped, not striped (--max-frame-size). */
+  maxPicture: { width: number; height: number };
 }
 
-export const SOURCE_DEFAULTS: SourceSettings = { jpegQuality: 40, paintOverQuality: 90, paintOverFrames: 15, h264Crf: 25, tolerance: 16 };
+export const SOURCE_DEFAULTS: SourceSettings = { jpegQuality: 40, paintOverQuality: 90, paintOverFrames: 15, h264Crf: 25, tolerance: 16, maxPicture: { width: 4096, height: 4096 } };
 
 /** Who hears about a source's frames. */
 export interface FrameListener {
@@ -100,6 +102,8 @@ export class FallbackSource {
   private lastFrame: I420Frame | undefined;
   private busy = false;
   private decoded = 0;
+  /** An oversized picture was reported once; a device sending them is not logged per frame. */
+  private oversizeLogged = false;
   private _closed = false;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
   private readonly onOffline = () => this.emitState(false);
@@ -240,6 +244,12 @@ export class FallbackSource {
   /** Keeps only the newest picture while an earlier one is being encoded. */
   private onPicture(picture: I420Frame): void {
     if (this._closed) return;
+    const max = this.settings.maxPicture;
+    if (picture.width > max.width || picture.height > max.height) {
+      if (!this.oversizeLogged) this.log.warn("fallback: a decoded picture is larger than --max-frame-size; dropped", { width: picture.width, height: picture.height });
+      this.oversizeLogged = true;
+      return;
+    }
     this.decoded++;
     this.lastFrame = picture;
     this.pending = { frame: picture, ingressAt: this.frameEnds.shift() };

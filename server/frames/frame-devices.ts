@@ -1,4 +1,4 @@
-import { busy, TesseraError } from "../errors.js";
+import { busy, TesseraError, tooLarge } from "../errors.js";
 import type { DeviceRegistry } from "../devices/registry.js";
 import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
@@ -6,18 +6,37 @@ import { FRAME_DEVICE_DEFAULTS, FrameDevice, type FrameDeviceOptions } from "./f
 import { inspectJpeg } from "./jpeg.js";
 import type { StoredFrame } from "./ring.js";
 
+/** What FrameDevices works with. */
+export interface FrameDevicesDeps {
+  registry: DeviceRegistry;
+  observer: RelayObserver;
+  log: Logger;
+  options?: FrameDeviceOptions;
+  /** The largest picture a push may claim in its header (--max-frame-size). */
+  maxSize: { width: number; height: number };
+  /** Counts every push by outcome. */
+  count?: (result: "stored" | "not_jpeg" | "truncated" | "too_large" | "busy") => void;
+}
+
 /** The frame devices of every account. */
 export class FrameDevices {
   private readonly devices = new Map<string, FrameDevice>();
+  private readonly registry: DeviceRegistry;
+  private readonly observer: RelayObserver;
+  private readonly log: Logger;
+  private readonly options: FrameDeviceOptions;
+  private readonly maxSize: { width: number; height: number };
+  /** Counts every push by outcome (the routes count refusals they make themselves). */
+  readonly count: NonNullable<FrameDevicesDeps["count"]>;
 
-  constructor(
-    private readonly registry: DeviceRegistry,
-    private readonly observer: RelayObserver,
-    private readonly log: Logger,
-    private readonly options: FrameDeviceOptions = FRAME_DEVICE_DEFAULTS,
-    /** Counts every push by outcome. */
-    readonly count: (result: "stored" | "not_jpeg" | "truncated" | "too_large" | "busy") => void = () => {},
-  ) {}
+  constructor(deps: FrameDevicesDeps) {
+    this.registry = deps.registry;
+    this.observer = deps.observer;
+    this.log = deps.log;
+    this.options = deps.options ?? FRAME_DEVICE_DEFAULTS;
+    this.maxSize = deps.maxSize;
+    this.count = deps.count ?? (() => {});
+  }
 
   private static key(account: string, id: string): string {
     return `${account}\u0000${id}`;
@@ -32,13 +51,19 @@ export class FrameDevices {
   /**
    * Checks and stores one pushed JPEG; the first one puts the device online.
    * Refuses (nothing stored) a body that is not a whole JPEG (415/400) and a
-   * device id another publisher (a WebRTC device) holds now (409).
+   * device id another publisher (a WebRTC device) holds now (409), and a
+   * picture larger than `maxSize` (413), checked in the header before any
+   * decoder allocates for it.
    */
   push(account: string, id: string, jpeg: Buffer, deviceTimestamp: number | undefined): StoredFrame {
     const verdict = inspectJpeg(jpeg);
     if (!verdict.ok) {
       this.count(verdict.code);
       throw verdict.code === "not_jpeg" ? new TesseraError("unsupported", verdict.message, 415) : new TesseraError("bad_request", verdict.message, 400);
+    }
+    if (verdict.width > this.maxSize.width || verdict.height > this.maxSize.height) {
+      this.count("too_large");
+      throw tooLarge(`a ${verdict.width}x${verdict.height} picture is larger than ${this.maxSize.width}x${this.maxSize.height} (--max-frame-size)`);
     }
     const key = FrameDevices.key(account, id);
     let fd = this.devices.get(key);

@@ -1,10 +1,12 @@
 /**
  * Requests an attacker would send, each of which once stopped the server or
  * let any website watch a device: oversized SDP, floods of candidates,
- * cross-origin WHIP/WHEP and DNS rebinding with `--auth none`.
+ * cross-origin WHIP/WHEP, DNS rebinding with `--auth none`, and a tiny JPEG
+ * that claims a huge picture.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -222,5 +224,52 @@ describe("DNS rebinding with --auth none", () => {
       assert.equal((await raw(`${server.httpUrl}/api/devices`, { Host: host })).status, 200, host);
     }
     assert.equal(await upgrade(server.wsUrl, { Host: `localhost:${port}`, Origin: `http://localhost:${port}` }), "open");
+  });
+});
+
+describe("pictures larger than --max-frame-size", () => {
+  /** A real 64x48 JPEG from GStreamer, with its frame header changed to claim `width`x`height`. */
+  function jpegClaiming(width: number, height: number): Buffer {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-jpeg-"));
+    try {
+      const file = join(dir, "f.jpg");
+      execFileSync("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=1", "!", "video/x-raw,width=64,height=48", "!", "jpegenc", "!", "filesink", `location=${file}`]);
+      const jpeg = readFileSync(file);
+      const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+      assert.ok(sof > 0 && jpeg.readUInt16BE(sof + 5) === 48 && jpeg.readUInt16BE(sof + 7) === 64, "baseline frame header found");
+      jpeg.writeUInt16BE(height, sof + 5);
+      jpeg.writeUInt16BE(width, sof + 7);
+      return jpeg;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("a 5 KB JPEG claiming 16000x16000 is refused (413) before anything decodes it; nothing is stored", async () => {
+    const server = await startServer();
+    try {
+      const push = (body: Buffer) => fetch(`${server.httpUrl}/api/devices/liar/frames`, { method: "POST", headers: { "Content-Type": "image/jpeg" }, body });
+      for (let i = 0; i < 3; i++) {
+        const res = await push(jpegClaiming(16000, 16000));
+        assert.equal(res.status, 413);
+        assert.equal(((await res.json()) as { error: { code: string; message: string } }).error.message, "a 16000x16000 picture is larger than 4096x4096 (--max-frame-size)");
+      }
+      assert.equal(server.app.registry.get("local", "liar")?.online ?? false, false, "the device never came online");
+      assert.equal((await fetch(`${server.httpUrl}/api/devices/liar/frame.jpg`)).status, 404);
+      assert.match(await server.app.metrics.text(), /tessera_frames_pushed_total\{result="too_large"\} 3/);
+      assert.equal((await push(jpegClaiming(64, 48))).status, 201, "a real one still goes in");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("--max-frame-size sets the bound", async () => {
+    const server = await startServer({ maxFrameSize: { width: 32, height: 32 } });
+    try {
+      const res = await fetch(`${server.httpUrl}/api/devices/small/frames`, { method: "POST", headers: { "Content-Type": "image/jpeg" }, body: jpegClaiming(64, 48) });
+      assert.equal(res.status, 413);
+    } finally {
+      await server.stop();
+    }
   });
 });
