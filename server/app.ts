@@ -189,6 +189,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   koa.use(keyApi.allowedMethods());
   const frames = new FrameDevices({ registry, observer: metrics, log: log.child("frames"), maxSize: config.maxFrameSize, count: (result) => metrics.framePushed(result) });
   registry.on("changed", () => metrics.setDevicesOnline(registry.onlineCount()));
+  // Once per change, whichever transport its viewers use.
+  registry.on("created", (device) => device.input.on("control", () => metrics.controlChanged()));
   let grabber: PictureGrabber | undefined;
   /** The latest frame of any device of the account: pushed frames as they are, RTP devices decoded and encoded. */
   const latestJpegOf = async (account: string, id: string) => {

@@ -47,6 +47,17 @@ export function toClientError(err: unknown): { code: ErrorCode; message: string;
   return { code: "internal", message: "internal error", status: 500, headers: {} };
 }
 
+/** A WebSocket close reason: at most 123 bytes of UTF-8 (RFC 6455), cut on a character boundary. */
+export function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= 123) return text;
+  let out = "";
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch) > 123) break;
+    out += ch;
+  }
+  return out;
+}
+
 /** The WebSocket close code for an error that ends a connection. */
 export function closeCodeFor(code: ErrorCode): number {
   switch (code) {
@@ -56,6 +67,8 @@ export function closeCodeFor(code: ErrorCode): number {
       return CLOSE_CODES.forbidden;
     case "busy":
       return CLOSE_CODES.busy;
+    case "not_found":
+      return CLOSE_CODES.notFound;
     default:
       return CLOSE_CODES.protocolError;
   }

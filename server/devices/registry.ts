@@ -2,9 +2,12 @@ import { EventEmitter } from "node:events";
 import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
 import { Device } from "./device.js";
 
-/** Events of the registry: an account's device list changed. */
+/** Events of the registry. */
 export interface RegistryEvents {
+  /** An account's device list changed. */
   changed: [account: string];
+  /** A device was seen for the first time (it stays known from then on). */
+  created: [device: Device];
 }
 
 /**
@@ -37,6 +40,7 @@ export class DeviceRegistry extends EventEmitter<RegistryEvents> {
       device = new Device(account, id, name, kind, this.controlIdleMs);
       device.on("changed", () => this.emit("changed", account));
       this.devices.set(key, device);
+      this.emit("created", device);
     } else {
       device.name = name;
       device.kind = kind;

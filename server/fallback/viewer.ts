@@ -3,10 +3,11 @@ import type { WebSocket } from "ws";
 import { z } from "zod";
 import type { Metrics } from "../../metrics/metrics.js";
 import type { Device } from "../devices/device.js";
-import { forwardInput } from "../input/forward.js";
-import { TokenBucket } from "../input/rate-limiter.js";
+import { badRequest, closeCodeFor, closeReason, notFound, toClientError } from "../errors.js";
+import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
 import type { Logger } from "../log.js";
-import { CLOSE_CODES } from "../protocol/messages.js";
+import { CLOSE_CODES, HELLO_TIMEOUT_MS } from "../protocol/messages.js";
+import { ViewerSeat } from "../sessions/viewer-seat.js";
 import { FlowControl } from "./backpressure.js";
 import type { EncodedFrame, EncodedStripe, FallbackSource, FrameListener } from "./source.js";
 import { encodeH264Stripe, encodeJpegStripe, nextFrameId, parseClientMessage, streamMessage, type FallbackCodec } from "./wire.js";
@@ -50,7 +51,7 @@ export interface FallbackViewerDeps {
  */
 export class FallbackViewer implements FrameListener {
   readonly peerId = `fb-${randomUUID()}`;
-  private device: Device | undefined;
+  private seat: ViewerSeat | undefined;
   private source: FallbackSource | undefined;
   private readonly flow = new FlowControl({ now: () => performance.now() });
   private readonly bucket: TokenBucket;
@@ -70,19 +71,16 @@ export class FallbackViewer implements FrameListener {
   private lastIdrAsk = -Infinity;
   private helloTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly onControl = (holder: string | null) => this.sendJson({ type: "control", holder });
-  private readonly onDeviceMessage = (text: string) => this.sendText(text);
 
   constructor(
     private readonly ws: WebSocket,
     private readonly deviceId: string,
     private readonly codec: FallbackCodec,
     private readonly deps: FallbackViewerDeps,
-    helloTimeoutMs = 10_000,
   ) {
     this.fps = deps.maxFps;
-    this.bucket = new TokenBucket(deps.inputRate, Math.max(1, Math.floor(deps.inputRate / 2)));
-    this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, "no hello"), helloTimeoutMs);
+    this.bucket = inputBucket(deps.inputRate);
+    this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
     ws.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
     ws.on("close", () => this.cleanup());
     ws.on("error", () => this.cleanup());
@@ -94,10 +92,11 @@ export class FallbackViewer implements FrameListener {
 
   private receive(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
-    if (isBinary) return this.refuse("bad_request", "the fallback stream takes text messages only");
+    if (isBinary) return this.refuse(badRequest("the fallback stream takes text messages only"));
     const text = data.toString("utf8");
     if (text.startsWith("{")) return this.json(text);
-    if (!this.device) return this.refuse("bad_request", "say hello first");
+    const seat = this.seat;
+    if (!seat) return this.refuse(badRequest("say hello first"));
     const msg = parseClientMessage(text);
     switch (msg.kind) {
       case "ack":
@@ -112,7 +111,7 @@ export class FallbackViewer implements FrameListener {
         this.source?.apply(msg.settings);
         return;
       case "input":
-        return forwardInput(this.deps.metrics, this.device, this.peerId, this.bucket, msg.line);
+        return seat.input(msg.line);
       case "error":
         return this.sendJson({ type: "error", code: "bad_request", message: msg.message });
     }
@@ -130,33 +129,38 @@ export class FallbackViewer implements FrameListener {
     }
     const msg = parsed.data;
     if (msg.type === "hello") {
-      if (this.device || this.helloTimer === undefined) return this.sendJson({ type: "error", code: "bad_request", message: "hello was already said" });
+      if (this.seat || this.helloTimer === undefined) return this.sendJson({ type: "error", code: "bad_request", message: "hello was already said" });
       clearTimeout(this.helloTimer);
       this.helloTimer = undefined;
-      this.hello(msg.token).catch((err: unknown) => {
-        const code = (err as { code?: string }).code ?? "internal";
-        this.refuse(code, err instanceof Error ? err.message : "hello failed");
-      });
+      this.hello(msg.token).catch((err: unknown) => this.refuse(err));
       return;
     }
-    if (!this.device) return this.refuse("bad_request", "say hello first");
-    if (msg.action === "release") return this.device.input.release(this.peerId);
-    if (!this.device.input.request(this.peerId)) this.sendJson({ type: "error", code: "busy", message: `another viewer controls '${this.deviceId}'` });
+    if (!this.seat) return this.refuse(badRequest("say hello first"));
+    try {
+      this.seat.control(msg.action);
+    } catch (err) {
+      const { code, message } = toClientError(err);
+      this.sendJson({ type: "error", code, message });
+    }
   }
 
   private async hello(token: string | undefined): Promise<void> {
     const { account } = await this.deps.authenticate(token);
     if (this.closed) return;
     const device = this.deps.findDevice(account, this.deviceId);
-    if (!device) return this.refuse("not_found", `no device '${this.deviceId}'`);
-    this.device = device;
-    device.viewerDelta(1);
-    device.input.on("control", this.onControl);
-    device.input.on("message", this.onDeviceMessage);
-    this.deps.metrics.viewerConnected(this.transport);
+    if (!device) throw notFound(`no device '${this.deviceId}'`);
+    const seat = new ViewerSeat({
+      device,
+      peerId: this.peerId,
+      metrics: this.deps.metrics,
+      inputBucket: this.bucket,
+      listener: { onControl: (holder) => this.sendJson({ type: "control", holder }), onDeviceMessage: (text) => this.sendText(text) },
+    });
+    this.seat = seat;
+    seat.setTransport(this.transport);
     this.sendJson({ type: "ready", peerId: this.peerId, deviceId: this.deviceId });
-    this.sendJson({ type: "control", holder: device.input.holder });
-    for (const text of device.input.replay()) this.sendText(text);
+    this.sendJson({ type: "control", holder: seat.holder });
+    for (const text of seat.replay()) this.sendText(text);
     if (!device.online) this.sendJson({ type: "device_offline" });
     this.source = this.deps.acquire(device, this.codec);
     this.source.add(this);
@@ -270,11 +274,12 @@ export class FallbackViewer implements FrameListener {
     if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(text);
   }
 
-  private refuse(code: string, message: string): void {
+  /** Tells the viewer why (what toClientError lets a client see) and closes with the matching code. */
+  private refuse(err: unknown): void {
+    const { code, message } = toClientError(err);
+    if (code === "internal") this.deps.log.error("fallback viewer failed", { err });
     this.sendJson({ type: "error", code, message });
-    const close =
-      code === "not_found" ? CLOSE_CODES.notFound : code === "unauthorized" ? CLOSE_CODES.unauthorized : code === "forbidden" ? CLOSE_CODES.forbidden : CLOSE_CODES.protocolError;
-    this.close(close, message.slice(0, 120));
+    this.close(closeCodeFor(code), closeReason(message));
   }
 
   close(code: number = CLOSE_CODES.normal, reason = ""): void {
@@ -291,13 +296,6 @@ export class FallbackViewer implements FrameListener {
       this.source.remove(this);
       this.deps.release(this.source);
     }
-    const device = this.device;
-    if (device) {
-      device.input.off("control", this.onControl);
-      device.input.off("message", this.onDeviceMessage);
-      device.input.release(this.peerId);
-      device.viewerDelta(-1);
-      this.deps.metrics.viewerDisconnected(this.transport);
-    }
+    this.seat?.close();
   }
 }

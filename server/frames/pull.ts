@@ -1,6 +1,6 @@
 import type { WebSocket } from "ws";
 import { z } from "zod";
-import { CLOSE_CODES } from "../protocol/messages.js";
+import { CLOSE_CODES, HELLO_TIMEOUT_MS } from "../protocol/messages.js";
 
 const message = z.union([
   z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() }),
@@ -24,7 +24,7 @@ export function pullSocket(ws: WebSocket, deviceId: string, deps: PullDeps): voi
   let account: string | undefined;
   let chain = Promise.resolve();
   const send = (m: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(m));
-  const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.helloTimeout, "no hello"), 10_000);
+  const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
   ws.on("close", () => clearTimeout(helloTimer));
   ws.on("message", (data, isBinary) => {
     if (isBinary) return send({ type: "error", code: "bad_request", message: "pull streams take JSON text messages" });

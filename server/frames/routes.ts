@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { DeviceRegistry } from "../devices/registry.js";
 import { badRequest, closeCodeFor, closeCodeForEviction, notFound, TesseraError, toClientError, tooLarge } from "../errors.js";
 import { checkDeviceId, readBody, requireContentType } from "../http/body.js";
-import { CLOSE_CODES, ID_PATTERN, ID_RULE } from "../protocol/messages.js";
+import { CLOSE_CODES, HELLO_TIMEOUT_MS, ID_PATTERN, ID_RULE } from "../protocol/messages.js";
 import type { DeviceCredentials, DeviceGrant, KeyHolder } from "../keys/device-keys.js";
 import type { FrameDevices } from "./frame-devices.js";
 import type { StoredFrame } from "./ring.js";
@@ -85,7 +85,7 @@ export function ingestSocket(
     const { code, message } = toClientError(err);
     send({ type: "error", code, message });
   };
-  const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.helloTimeout, "no hello"), 10_000);
+  const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
   ws.on("close", () => clearTimeout(helloTimer));
   if (!ID_PATTERN.test(deviceId)) {
     fail(badRequest(`device ${ID_RULE}`));

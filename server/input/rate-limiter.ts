@@ -1,3 +1,8 @@
+/** A viewer's input limit: `rate` lines a second, in bursts of half that. */
+export function inputBucket(rate: number): TokenBucket {
+  return new TokenBucket(rate, Math.max(1, Math.floor(rate / 2)));
+}
+
 /**
  * A token bucket: `rate` tokens per second, holding at most `burst`. Pure:
  * the caller passes the time, so tests are exact.

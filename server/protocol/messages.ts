@@ -41,6 +41,9 @@ export const CLOSE_CODES = {
   tooLarge: 4413,
 } as const;
 
+/** Time a client has to say hello on any of the server's sockets, ms; then it is closed with 4408. */
+export const HELLO_TIMEOUT_MS = 10_000;
+
 /** A device (or peer) id: 1-64 of [A-Za-z0-9._-], starting alphanumeric. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** What a client is told about an id that does not match ID_PATTERN. */

@@ -1,11 +1,10 @@
 import type { Device } from "../devices/device.js";
-import { busy } from "../errors.js";
-import { forwardInput } from "../input/forward.js";
 import type { TokenBucket } from "../input/rate-limiter.js";
 import type { IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
 import type { Peer, SessionContext } from "./context.js";
+import { ViewerSeat } from "./viewer-seat.js";
 
 function sameCodec(a: TrackCodec, b: TrackCodec): boolean {
   return a.kind === b.kind && a.mimeType === b.mimeType && a.clockRate === b.clockRate && (a.parameters ?? "") === (b.parameters ?? "");
@@ -29,15 +28,9 @@ export class Subscription {
   private connected = false;
   private offerId = -1;
   private _closed = false;
+  private readonly seat: ViewerSeat;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.deviceOnline(tracks);
   private readonly onOffline = () => this.deviceOffline();
-  private readonly onControl = (holder: string | null) => {
-    this.ctx.metrics.controlChanged();
-    this.viewer.send({ type: "control", deviceId: this.device.id, holder });
-  };
-  private readonly onDeviceMessage = (text: string) => {
-    this.subscriber?.sendInput(text);
-  };
 
   /**
    * @param inputBucket the viewer's input rate limit, shared by all its subscriptions
@@ -47,15 +40,22 @@ export class Subscription {
     private readonly ctx: SessionContext,
     private readonly viewer: Peer,
     readonly device: Device,
-    private readonly inputBucket: TokenBucket,
+    inputBucket: TokenBucket,
     private readonly nextOfferId: () => number,
     private readonly onEnded: (reason: string) => void,
   ) {
+    this.seat = new ViewerSeat({
+      device,
+      peerId: viewer.peerId,
+      metrics: ctx.metrics,
+      inputBucket,
+      listener: {
+        onControl: (holder) => viewer.send({ type: "control", deviceId: device.id, holder }),
+        onDeviceMessage: (text) => this.subscriber?.sendInput(text),
+      },
+    });
     device.on("online", this.onOnline);
     device.on("offline", this.onOffline);
-    device.input.on("control", this.onControl);
-    device.input.on("message", this.onDeviceMessage);
-    device.viewerDelta(1);
   }
 
   get closed(): boolean {
@@ -66,24 +66,17 @@ export class Subscription {
   start(): void {
     if (this.device.online) this.negotiate(this.device.tracks);
     else this.viewer.send({ type: "watching", deviceId: this.device.id, waiting: true });
-    this.viewer.send({ type: "control", deviceId: this.device.id, holder: this.device.input.holder });
+    this.viewer.send({ type: "control", deviceId: this.device.id, holder: this.seat.holder });
   }
 
-  /** The viewer asks for control, or gives it up. */
+  /** The viewer asks for control (busy when another holds it), or gives it up. */
   control(action: "request" | "release"): void {
-    if (action === "release") {
-      this.device.input.release(this.viewer.peerId);
-      return;
-    }
-    if (!this.device.input.request(this.viewer.peerId)) throw busy(`another viewer controls '${this.device.id}'`);
+    this.seat.control(action);
   }
 
-  /**
-   * One input line from this viewer (data channel or fallback socket): only
-   * the controlling viewer's valid lines reach the device, within its rate.
-   */
+  /** One input line from this viewer's data channel. */
   input(line: string): void {
-    forwardInput(this.ctx.metrics, this.device, this.viewer.peerId, this.inputBucket, line);
+    this.seat.input(line);
   }
 
   /**
@@ -115,12 +108,9 @@ export class Subscription {
     this._closed = true;
     this.device.off("online", this.onOnline);
     this.device.off("offline", this.onOffline);
-    this.device.input.off("control", this.onControl);
-    this.device.input.off("message", this.onDeviceMessage);
-    this.device.input.release(this.viewer.peerId);
     this.device.setTalkSource(this.viewer.peerId, undefined);
-    this.device.viewerDelta(-1);
     this.dropSubscriber();
+    this.seat.close();
     this.onEnded(reason);
   }
 
@@ -136,12 +126,12 @@ export class Subscription {
           if (subscriber !== this.subscriber) return;
           if (state === "connected" && !this.connected) {
             this.connected = true;
-            this.ctx.metrics.viewerConnected("webrtc");
+            this.seat.setTransport("webrtc");
             this.attachSources();
           }
         },
         onInputOpen: () => {
-          for (const text of this.device.input.replay()) subscriber.sendInput(text);
+          for (const text of this.seat.replay()) subscriber.sendInput(text);
         },
         onInput: (line) => {
           if (subscriber === this.subscriber) this.input(line);
@@ -197,7 +187,7 @@ export class Subscription {
   private dropSubscriber(): void {
     const s = this.subscriber;
     this.subscriber = undefined;
-    if (this.connected) this.ctx.metrics.viewerDisconnected("webrtc");
+    this.seat.setTransport(undefined);
     this.connected = false;
     s?.close("replaced");
   }

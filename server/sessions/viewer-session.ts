@@ -1,5 +1,5 @@
 import { badRequest, notFound } from "../errors.js";
-import { TokenBucket } from "../input/rate-limiter.js";
+import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
 import type { ClientMessage } from "../protocol/messages.js";
 import type { Peer, SessionContext } from "./context.js";
 import { Subscription } from "./subscription.js";
@@ -26,7 +26,7 @@ export class ViewerSession {
     private readonly ctx: SessionContext,
     private readonly peer: Peer,
   ) {
-    this.inputBucket = new TokenBucket(ctx.inputRate, Math.max(1, Math.floor(ctx.inputRate / 2)));
+    this.inputBucket = inputBucket(ctx.inputRate);
   }
 
   /** Handles one validated message from the viewer. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import { badRequest, closeCodeFor, closeCodeForEviction, TesseraError, toClientError } from "../errors.js";
-import { CLOSE_CODES, MAX_MESSAGE_BYTES, type ClientMessage, type Hello, type ServerMessage } from "../protocol/messages.js";
+import { CLOSE_CODES, HELLO_TIMEOUT_MS, MAX_MESSAGE_BYTES, type ClientMessage, type Hello, type ServerMessage } from "../protocol/messages.js";
 import type { KeyHolder } from "../keys/device-keys.js";
 import type { Peer, SessionContext } from "../sessions/context.js";
 import { DeviceSession } from "../sessions/device-session.js";
@@ -14,8 +14,6 @@ import { parseClientMessage } from "./parse.js";
  */
 export type Authenticate = (hello: Hello, holder: KeyHolder) => Promise<{ account: string; release?: () => void }>;
 
-/** Time a client has to say hello, ms. */
-export const HELLO_TIMEOUT_MS = 10_000;
 /** Malformed messages (bad_request) tolerated on one connection before it is closed as abusive. */
 export const MAX_BAD_MESSAGES = 50;
 

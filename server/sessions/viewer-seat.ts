@@ -1,0 +1,100 @@
+import type { Metrics, ViewerTransport } from "../../metrics/metrics.js";
+import type { Device } from "../devices/device.js";
+import { busy } from "../errors.js";
+import { forwardInput } from "../input/forward.js";
+import type { TokenBucket } from "../input/rate-limiter.js";
+
+/** What a seat passes on to its viewer, whatever carries it (signaling and a data channel, or the fallback socket). */
+export interface SeatListener {
+  /** Control of the device changed hands; holder is a peer id or null. */
+  onControl(holder: string | null): void;
+  /** A device → viewers message (state, cursor, clipboard…), as text. */
+  onDeviceMessage(text: string): void;
+}
+
+/** What a seat is made of. */
+export interface ViewerSeatOptions {
+  device: Device;
+  /** The viewer's peer id: who holds control, whose input counts. */
+  peerId: string;
+  metrics: Metrics;
+  /** The viewer's input rate limit (one per viewer connection, shared by its seats). */
+  inputBucket: TokenBucket;
+  listener: SeatListener;
+}
+
+/**
+ * One viewer's place at one device, the same for every transport: it counts
+ * as one of the device's viewers, hears control changes and device messages,
+ * asks for and gives up control under the device's arbitration, sends input
+ * lines within the viewer's rate, and on close gives everything back
+ * (control released, listeners removed, viewer and transport counts down).
+ */
+export class ViewerSeat {
+  readonly device: Device;
+  readonly peerId: string;
+  private readonly metrics: Metrics;
+  private readonly inputBucket: TokenBucket;
+  private readonly listener: SeatListener;
+  private transport: ViewerTransport | undefined;
+  private _closed = false;
+  private readonly onControl = (holder: string | null) => this.listener.onControl(holder);
+  private readonly onDeviceMessage = (text: string) => this.listener.onDeviceMessage(text);
+
+  constructor(o: ViewerSeatOptions) {
+    this.device = o.device;
+    this.peerId = o.peerId;
+    this.metrics = o.metrics;
+    this.inputBucket = o.inputBucket;
+    this.listener = o.listener;
+    this.device.input.on("control", this.onControl);
+    this.device.input.on("message", this.onDeviceMessage);
+    this.device.viewerDelta(1);
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** The peer holding control now, or null. */
+  get holder(): string | null {
+    return this.device.input.holder;
+  }
+
+  /** The device's latest sticky messages, for a viewer that just arrived. */
+  replay(): string[] {
+    return this.device.input.replay();
+  }
+
+  /** The viewer asks for control (busy when another holds it), or gives it up. */
+  control(action: "request" | "release"): void {
+    if (this._closed) throw new Error("the viewer seat is closed");
+    if (action === "release") return this.device.input.release(this.peerId);
+    if (!this.device.input.request(this.peerId)) throw busy(`another viewer controls '${this.device.id}'`);
+  }
+
+  /** One input line: only the controlling viewer's valid lines reach the device, within its rate. */
+  input(line: string): void {
+    if (this._closed) return;
+    forwardInput(this.metrics, this.device, this.peerId, this.inputBucket, line);
+  }
+
+  /** The viewer's media reaches it over `transport` now (counted in tessera_viewers), or no longer (undefined). */
+  setTransport(transport: ViewerTransport | undefined): void {
+    if (this._closed || transport === this.transport) return;
+    if (this.transport) this.metrics.viewerDisconnected(this.transport);
+    this.transport = transport;
+    if (transport) this.metrics.viewerConnected(transport);
+  }
+
+  /** Gives the seat up; idempotent. */
+  close(): void {
+    if (this._closed) return;
+    this.setTransport(undefined);
+    this._closed = true;
+    this.device.input.off("control", this.onControl);
+    this.device.input.off("message", this.onDeviceMessage);
+    this.device.input.release(this.peerId);
+    this.device.viewerDelta(-1);
+  }
+}
