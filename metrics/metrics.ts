@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { runningPipelines } from "../pipelines/pipeline.js";
 import { SystemSampler } from "./system.js";
 
 /** Prometheus metric types, as `# TYPE` lines name them. */
@@ -64,6 +63,59 @@ const MISNAMED_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_request
 /** How a viewer receives media. */
 export type ViewerTransport = "webrtc" | "ws_jpeg" | "ws_h264";
 
+/** Why credentials were refused (tessera_auth_failures_total{reason}). */
+export type AuthFailureReason =
+  | "bad_password"
+  | "unknown_user"
+  | "rate_limited"
+  | "no_token"
+  | "bad_token"
+  | "expired_token"
+  | "revoked_token"
+  | "disabled_user"
+  | "bad_origin"
+  | "bad_host"
+  | "key_unknown"
+  | "key_revoked"
+  | "key_busy"
+  | "key_wrong_device"
+  | "key_not_publishing"
+  | "bad_metrics_token"
+  | "no_metrics_token"
+  | "snapshot_expired"
+  | "snapshot_bad_signature";
+
+/** Why an input line did not reach its device (tessera_input_lines_total{result="dropped"}). */
+export type InputDropReason =
+  | "rate_limited"
+  | "not_controller"
+  | "device_unavailable"
+  | "too_long"
+  | "unknown_command"
+  | "field_count"
+  | "not_a_number"
+  | "out_of_range"
+  | "bad_base64"
+  | "bad_phase";
+
+/** Why a fallback viewer was paused (tessera_fallback_backpressure_pauses_total{reason}). */
+export type PauseReason = "backlog" | "silence" | "limit";
+
+/**
+ * Figures read when Prometheus scrapes rather than pushed as they change:
+ * whoever owns the figure hands Metrics a function for it.
+ */
+export interface MetricsCollectors {
+  /** Devices publishing now, over all accounts. */
+  devicesOnline(): number;
+  /** GStreamer pipelines running in this process, by kind. */
+  pipelines(): ReadonlyMap<string, number>;
+  /** Open WHIP and WHEP sessions. */
+  wishSessions(): { whip: number; whep: number };
+}
+
+const NO_COLLECTORS: MetricsCollectors = { devicesOnline: () => 0, pipelines: () => new Map(), wishSessions: () => ({ whip: 0, whep: 0 }) };
+
 /** Buckets for forward latency inside the relay, seconds (50 µs … 100 ms). */
 const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
 
@@ -74,9 +126,9 @@ const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0
  */
 export class Metrics {
   readonly registry = new Registry();
+  private collectors: MetricsCollectors = NO_COLLECTORS;
   /** Host CPU, memory and GPU figures; sampling starts with startSystemSampling(). */
   private readonly system: SystemSampler;
-  private readonly devicesOnline: Gauge;
   private readonly viewers: Gauge<"transport">;
   private readonly rtpPackets: Counter<"direction" | "kind">;
   private readonly rtpBytes: Counter<"direction" | "kind">;
@@ -109,7 +161,15 @@ export class Metrics {
       for (const name of MISNAMED_DEFAULTS) r.removeSingleMetric(`tessera_${name}`);
     }
     this.system = new SystemSampler(r);
-    this.devicesOnline = new Gauge({ name: "tessera_devices_online", help: "Devices currently publishing", registers: [r] });
+    const metrics = this;
+    new Gauge({
+      name: "tessera_devices_online",
+      help: "Devices currently publishing",
+      registers: [r],
+      collect() {
+        this.set(metrics.collectors.devicesOnline());
+      },
+    });
     this.viewers = new Gauge({ name: "tessera_viewers", help: "Connected viewer subscriptions", labelNames: ["transport"], registers: [r] });
     this.rtpPackets = new Counter({
       name: "tessera_rtp_packets_total",
@@ -158,7 +218,8 @@ export class Metrics {
       labelNames: ["kind"],
       registers: [r],
       collect() {
-        for (const [kind, n] of runningPipelines()) this.set({ kind }, n);
+        this.reset();
+        for (const [kind, n] of metrics.collectors.pipelines()) this.set({ kind }, n);
       },
     });
     this.fallbackLatencyHist = new Histogram({
@@ -173,14 +234,13 @@ export class Metrics {
       labelNames: ["result"],
       registers: [r],
     });
-    const metrics = this;
     new Gauge({
       name: "tessera_wish_sessions",
       help: "Open WHIP and WHEP sessions",
       labelNames: ["protocol"],
       registers: [r],
       collect() {
-        const n = metrics.wishSessionCount();
+        const n = metrics.collectors.wishSessions();
         this.set({ protocol: "whip" }, n.whip);
         this.set({ protocol: "whep" }, n.whep);
       },
@@ -223,8 +283,9 @@ export class Metrics {
     });
   }
 
-  setDevicesOnline(n: number): void {
-    this.devicesOnline.set(n);
+  /** The functions scrape-time gauges read; the app hands them over once it has what they count. */
+  collectFrom(collectors: Partial<MetricsCollectors>): void {
+    this.collectors = { ...this.collectors, ...collectors };
   }
   viewerConnected(transport: ViewerTransport): void {
     this.viewers.inc({ transport });
@@ -265,18 +326,16 @@ export class Metrics {
   framePushed(result: "stored" | "not_jpeg" | "truncated" | "too_large" | "busy"): void {
     this.framesPushed.inc({ result });
   }
-  /** Counts open WHIP and WHEP sessions at scrape time; the app sets it. */
-  wishSessionCount: () => { whip: number; whep: number } = () => ({ whip: 0, whep: 0 });
   snapshotCreated(): void {
     this.snapshotsCreated.inc();
   }
   fallbackLatency(ms: number): void {
     this.fallbackLatencyHist.observe(ms / 1000);
   }
-  fallbackPaused(reason: string): void {
+  fallbackPaused(reason: PauseReason): void {
     this.backpressurePauses.inc({ reason });
   }
-  authFailure(reason: string): void {
+  authFailure(reason: AuthFailureReason): void {
     this.authFailures.inc({ reason });
   }
   nackReceived(count: number): void {
@@ -285,7 +344,7 @@ export class Metrics {
   inputForwarded(kind: string): void {
     this.inputLines.inc({ result: "forwarded", reason: kind });
   }
-  inputDropped(reason: string): void {
+  inputDropped(reason: InputDropReason): void {
     this.inputLines.inc({ result: "dropped", reason });
   }
   controlChanged(): void {
@@ -294,9 +353,11 @@ export class Metrics {
   deviceMessage(result: "forwarded" | "too_long" | "not_json" | "bad_type"): void {
     this.deviceMessages.inc({ result });
   }
+  /** `code` is one of the protocol's error codes, so the label stays bounded. */
   signalingError(code: string): void {
     this.signalingErrors.inc({ code });
   }
+  /** `type` is a validated message type, so the label stays bounded. */
   signalingMessage(type: string): void {
     this.signalingMessages.inc({ type });
   }

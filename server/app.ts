@@ -24,6 +24,7 @@ import { SnapshotStore } from "./snapshots/store.js";
 import { whepRouter } from "./whip/whep.js";
 import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
+import { upgradeRouter } from "./http/upgrades.js";
 import { accountIfKnown, accountOf, authMiddleware, HOST_REFUSED, hostGuard, securityHeaders } from "./http/security.js";
 import { LOCAL_ACCOUNT, type Authenticator } from "./auth/authenticator.js";
 import { authenticatorFor } from "./auth/from-config.js";
@@ -35,6 +36,7 @@ import { resolveIceHosts, type RtcSettings } from "./rtc/peer-config.js";
 import type { SessionContext } from "./sessions/context.js";
 import { SignalingConnection, type Authenticate } from "./signaling/connection.js";
 import { TestDevice } from "./sources/test-device.js";
+import { runningPipelines } from "../pipelines/pipeline.js";
 
 export { LOCAL_ACCOUNT } from "./auth/authenticator.js";
 
@@ -188,7 +190,6 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   koa.use(keyApi.routes());
   koa.use(keyApi.allowedMethods());
   const frames = new FrameDevices({ registry, observer: metrics, log: log.child("frames"), maxSize: config.maxFrameSize, count: (result) => metrics.framePushed(result) });
-  registry.on("changed", () => metrics.setDevicesOnline(registry.onlineCount()));
   // Once per change, whichever transport its viewers use.
   registry.on("created", (device) => device.input.on("control", () => metrics.controlChanged()));
   let grabber: PictureGrabber | undefined;
@@ -222,7 +223,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   koa.use(whip.routes());
   koa.use(whip.allowedMethods());
   const whep = whepRouter({ ctx, accountOf, accountIfKnown, crossOrigin });
-  metrics.wishSessionCount = () => ({ whip: whip.sessions(), whep: whep.sessions() });
+  metrics.collectFrom({ devicesOnline: () => registry.onlineCount(), pipelines: runningPipelines, wishSessions: () => ({ whip: whip.sessions(), whep: whep.sessions() }) });
   koa.use(whep.routes());
   koa.use(whep.allowedMethods());
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));
@@ -251,11 +252,6 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: "jpeg" | "h264") => fallback.acquire(device, codec),
     release: (source: Parameters<FallbackHub["release"]>[0]) => fallback.release(source),
   };
-  wss.on("connection", (ws) => {
-    const conn = new SignalingConnection(ws, ctx, authenticate);
-    connections.add(conn);
-    ws.on("close", () => connections.delete(conn));
-  });
 
   let testDevice: TestDevice | undefined;
   if (publishTestDevice) {
@@ -265,7 +261,6 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       ...(config.sourceMotion === "still" ? STILL_PICTURE : {}),
     });
     testDevice.start();
-    metrics.setDevicesOnline(registry.onlineCount());
   }
 
   let closed = false;
@@ -275,48 +270,53 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     metrics,
     log,
     callback: () => koa.callback(),
-    handleUpgrade(req, socket, head) {
-      if (auth.mode === "none" && !hostServedWithoutAuth(req.headers.host, ownNames)) {
-        hostRefused();
-        socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${HOST_REFUSED}\n`);
-        return;
-      }
-      if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) {
-        metrics.authFailure("bad_origin");
-        socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthis page's origin may not open Tessera sockets (see --allowed-origins)\n");
-        return;
-      }
-      const url = new URL(req.url ?? "/", "http://x");
-      const route = /^\/ws\/(stream|ingest)\/([^/]+)$/.exec(url.pathname);
-      if (closed || (url.pathname !== "/ws" && !route)) {
-        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
-        return;
-      }
-      if (!route) {
-        wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
-        return;
-      }
-      let deviceId: string;
-      try {
-        deviceId = decodeURIComponent(route[2]);
-      } catch {
-        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        if (route[1] === "ingest") return ingestSocket(ws, deviceId, { frames, maxFrameBytes: config.maxFrameBytes, authenticate: authenticateDevice });
-        if (url.searchParams.get("mode") === "pull") return pullSocket(ws, deviceId, { authenticate: fallbackDeps.authenticate, latest: latestJpegOf });
-        const codec = url.searchParams.get("codec") ?? "jpeg";
-        if (codec !== "jpeg" && codec !== "h264") {
-          ws.send(JSON.stringify({ type: "error", code: "bad_request", message: `codec must be jpeg or h264, got '${codec.slice(0, 16)}'` }));
-          ws.close(CLOSE_CODES.protocolError, "bad codec");
-          return;
-        }
-        const viewer = new FallbackViewer(ws, deviceId, codec, fallbackDeps);
-        fallbackViewers.add(viewer);
-        ws.on("close", () => fallbackViewers.delete(viewer));
-      });
-    },
+    handleUpgrade: upgradeRouter(
+      wss,
+      [
+        (req) => {
+          if (auth.mode === "none" && !hostServedWithoutAuth(req.headers.host, ownNames)) {
+            hostRefused();
+            return { status: 403, text: HOST_REFUSED };
+          }
+          return undefined;
+        },
+        (req) => {
+          if (originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return undefined;
+          metrics.authFailure("bad_origin");
+          return { status: 403, text: "this page's origin may not open Tessera sockets (see --allowed-origins)" };
+        },
+        () => (closed ? { status: 503, text: "shutting down" } : undefined),
+      ],
+      [
+        {
+          path: "/ws",
+          open: (ws) => {
+            const conn = new SignalingConnection(ws, ctx, authenticate);
+            connections.add(conn);
+            ws.on("close", () => connections.delete(conn));
+          },
+        },
+        {
+          path: "/ws/ingest/:id",
+          open: (ws, [deviceId]) => ingestSocket(ws, deviceId, { frames, maxFrameBytes: config.maxFrameBytes, authenticate: authenticateDevice }),
+        },
+        {
+          path: "/ws/stream/:id",
+          open: (ws, [deviceId], url) => {
+            if (url.searchParams.get("mode") === "pull") return pullSocket(ws, deviceId, { authenticate: fallbackDeps.authenticate, latest: latestJpegOf });
+            const codec = url.searchParams.get("codec") ?? "jpeg";
+            if (codec !== "jpeg" && codec !== "h264") {
+              ws.send(JSON.stringify({ type: "error", code: "bad_request", message: `codec must be jpeg or h264, got '${codec.slice(0, 16)}'` }));
+              ws.close(CLOSE_CODES.protocolError, "bad codec");
+              return;
+            }
+            const viewer = new FallbackViewer(ws, deviceId, codec, fallbackDeps);
+            fallbackViewers.add(viewer);
+            ws.on("close", () => fallbackViewers.delete(viewer));
+          },
+        },
+      ],
+    ),
     async close() {
       if (closed) return;
       closed = true;

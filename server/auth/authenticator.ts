@@ -71,7 +71,7 @@ export class AuthRefusal extends Error {
 }
 
 /** Maps a refusal to the client's error, counting its reason. */
-export function refuse(reason: string, message: string, challenge: string | undefined, count: (reason: string) => void): never {
+export function refuse<R extends string>(reason: R, message: string, challenge: string | undefined, count: (reason: R) => void): never {
   count(reason);
   throw unauthorized(message, challenge);
 }

@@ -4,6 +4,7 @@
  * token that the sockets' hellos carry. Failed logins are rate limited per
  * client address.
  */
+import type { AuthFailureReason } from "../../metrics/metrics.js";
 import { createHmac } from "node:crypto";
 import { rateLimited } from "../errors.js";
 import { refuse, REALM, type Authenticator, type HttpCredentials, type SessionGrant } from "./authenticator.js";
@@ -33,7 +34,7 @@ export interface BasicDeps {
   tokens: SessionTokens;
   limiter: LoginLimiter;
   /** Counts a refusal by reason (tessera_auth_failures_total). */
-  authFailure(reason: string): void;
+  authFailure(reason: AuthFailureReason): void;
   now?: () => number;
 }
 

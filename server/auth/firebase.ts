@@ -5,6 +5,7 @@
  * open: they hold no data, and the app needs to load to ask for a token.
  * firebase-admin is imported on first use, so other modes never load it.
  */
+import type { AuthFailureReason } from "../../metrics/metrics.js";
 import { TesseraError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { refuse, REALM, type Authenticator, type HttpCredentials, type SessionGrant } from "./authenticator.js";
@@ -17,7 +18,7 @@ export interface FirebaseOptions {
   projectId: string;
   checkRevoked: boolean;
   /** Counts a refusal by reason (tessera_auth_failures_total). */
-  authFailure(reason: string): void;
+  authFailure(reason: AuthFailureReason): void;
   log: Logger;
 }
 
@@ -42,7 +43,7 @@ function bearer(header: string | undefined): string | undefined {
 }
 
 /** Maps firebase-admin's error codes to auth-failure reasons. */
-function reasonOf(code: string): string {
+function reasonOf(code: string): AuthFailureReason {
   switch (code) {
     case "auth/id-token-expired":
       return "expired_token";

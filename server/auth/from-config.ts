@@ -1,4 +1,5 @@
 /** Builds the Authenticator that `--auth` names. */
+import type { AuthFailureReason } from "../../metrics/metrics.js";
 import type { Config } from "../config.js";
 import { ConfigError } from "../config.js";
 import type { Logger } from "../log.js";
@@ -11,7 +12,7 @@ import { SessionTokens } from "./session-tokens.js";
 import { UsersFile } from "./users-file.js";
 
 /** The authenticator for the configuration; throws ConfigError when its files cannot be used. */
-export function authenticatorFor(config: Config, authFailure: (reason: string) => void, log: Logger): Authenticator {
+export function authenticatorFor(config: Config, authFailure: (reason: AuthFailureReason) => void, log: Logger): Authenticator {
   switch (config.auth) {
     case "none":
       return new NoAuthenticator();

@@ -105,7 +105,6 @@ export class DeviceSession {
             this.device.setTalkSink(undefined);
           }
           this.device.detach(handle);
-          this.ctx.metrics.setDevicesOnline(this.ctx.registry.onlineCount());
           this.onPublisherClosed();
         },
       },
@@ -133,6 +132,5 @@ export class DeviceSession {
     if (publisher !== this.publisher || publisher.closed || !this.publishHandle) return;
     if (this.device.online && this.device.tracks.length === tracks.length) return;
     this.device.publish(this.publishHandle, [...tracks]);
-    this.ctx.metrics.setDevicesOnline(this.ctx.registry.onlineCount());
   }
 }

@@ -14,7 +14,7 @@ export interface SnapshotRouteDeps {
   defaultTtl: number;
   maxTtl: number;
   /** Counted refusals of snapshot URLs (`expired`, `bad_signature`). */
-  refused(reason: string): void;
+  refused(reason: "expired" | "bad_signature"): void;
   created(): void;
 }
 
