@@ -1,7 +1,7 @@
 import { JpegStripeEncoder } from "../../pipelines/jpeg-stripe-encoder.js";
 import type { Device } from "../devices/device.js";
 import type { FallbackHub } from "./hub.js";
-import type { EncodedFrame, FallbackSource, FrameListener } from "./source.js";
+import type { PictureListener, PictureSource } from "./picture-source.js";
 
 /** How long a device's decoder stays up after the last pull, ms. */
 const KEEP_MS = 10_000;
@@ -10,11 +10,12 @@ const FIRST_PICTURE_MS = 5000;
 
 /**
  * Whole pictures of RTP devices as JPEG, for `frame.jpg`, pull streams and
- * snapshots: the device's fallback decoder (shared with fallback viewers)
- * runs while pulls come, and a little longer.
+ * snapshots: the device's PictureSource (its one decoder, shared with
+ * fallback viewers) runs while pulls come, and a little longer. No stripe
+ * encoder runs for them.
  */
 export class PictureGrabber {
-  private readonly held = new Map<Device, { source: FallbackSource; timer: NodeJS.Timeout }>();
+  private readonly held = new Map<Device, { source: PictureSource; timer: NodeJS.Timeout }>();
   private readonly encoder = new JpegStripeEncoder();
 
   constructor(
@@ -25,11 +26,11 @@ export class PictureGrabber {
   /** The device's latest picture as JPEG with an ETag; undefined when none comes within a few seconds. */
   async jpegOf(device: Device): Promise<{ jpeg: Buffer; etag: string } | undefined> {
     const source = this.hold(device);
-    let latest = source.latestPicture;
+    let latest = source.latest;
     if (!latest) {
       await new Promise<void>((resolve) => {
-        const listener: FrameListener = {
-          onFrame: (_: EncodedFrame) => done(),
+        const listener: PictureListener = {
+          onPicture: () => done(),
           onDeviceState: () => {},
         };
         const timer = setTimeout(() => done(), FIRST_PICTURE_MS);
@@ -40,10 +41,10 @@ export class PictureGrabber {
         };
         source.add(listener);
       });
-      latest = source.latestPicture;
+      latest = source.latest;
     }
     if (!latest) return undefined;
-    const { frame, number } = latest;
+    const { picture: frame, number } = latest;
     const jpeg = await this.encoder.encode({ data: frame.data.subarray(0, (frame.width * frame.height * 3) / 2), width: frame.width, height: frame.height }, this.quality);
     return { jpeg, etag: `"d${number}"` };
   }
@@ -51,22 +52,22 @@ export class PictureGrabber {
   close(): void {
     for (const [, h] of this.held) {
       clearTimeout(h.timer);
-      this.hub.release(h.source);
+      this.hub.releasePictures(h.source);
     }
     this.held.clear();
     this.encoder.close();
   }
 
-  private hold(device: Device): FallbackSource {
+  private hold(device: Device): PictureSource {
     const h = this.held.get(device);
     if (h && !h.source.closed) {
       h.timer.refresh();
       return h.source;
     }
-    const source = this.hub.acquire(device, "jpeg");
+    const source = this.hub.acquirePictures(device);
     const timer = setTimeout(() => {
       this.held.delete(device);
-      this.hub.release(source);
+      this.hub.releasePictures(source);
     }, KEEP_MS);
     timer.unref();
     this.held.set(device, { source, timer });

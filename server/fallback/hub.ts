@@ -1,16 +1,55 @@
 import type { Device } from "../devices/device.js";
 import type { PushedFrames } from "../frames/frame-device.js";
 import type { Logger } from "../log.js";
+import { PictureSource } from "./picture-source.js";
 import { FallbackSource, type SourceSettings } from "./source.js";
 import type { FallbackCodec } from "./wire.js";
 
+/** A map whose entries live while someone holds them: created by the first acquire, closed by the last release. */
+class Held<K, V extends { close(): void; readonly closed: boolean }> {
+  private readonly entries = new Map<K, { value: V; holders: number }>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  acquire(key: K, create: () => V): V {
+    let e = this.entries.get(key);
+    if (!e || e.value.closed) {
+      e = { value: create(), holders: 0 };
+      this.entries.set(key, e);
+    }
+    e.holders++;
+    return e.value;
+  }
+
+  /** Lets go of `value`; true when that was the last holder and it is closed now. */
+  release(key: K, value: V): boolean {
+    const e = this.entries.get(key);
+    if (!e || e.value !== value) return false;
+    if (--e.holders > 0) return false;
+    this.entries.delete(key);
+    value.close();
+    return true;
+  }
+
+  close(): void {
+    for (const e of this.entries.values()) e.value.close();
+    this.entries.clear();
+  }
+}
+
+const deviceKey = (device: Device) => `${device.account}\u0000${device.id}`;
+
 /**
- * The running fallback sources, one per device and codec: started by the
- * first viewer, stopped when the last one leaves.
+ * The running fallback pipelines: one PictureSource (decoder) per device,
+ * held by that device's stripe sources and by picture grabs, and one
+ * FallbackSource (stripe encoders) per device and codec, held by its
+ * viewers. Each starts with its first holder and stops with its last.
  */
 export class FallbackHub {
-  private readonly sources = new Map<string, FallbackSource>();
-  private readonly users = new Map<FallbackSource, number>();
+  private readonly pictures = new Held<string, PictureSource>();
+  private readonly sources = new Held<string, FallbackSource>();
 
   constructor(
     private readonly settings: SourceSettings,
@@ -19,38 +58,41 @@ export class FallbackHub {
     private readonly pushedFramesOf: (device: Device) => PushedFrames | undefined = () => undefined,
   ) {}
 
-  /** How many sources run now. */
+  /** How many stripe sources (device and codec) run now. */
   get size(): number {
     return this.sources.size;
   }
 
+  /** How many devices are being decoded now. */
+  get decoding(): number {
+    return this.pictures.size;
+  }
+
+  /** The device's decoded pictures, started on first use; give them back with releasePictures. */
+  acquirePictures(device: Device): PictureSource {
+    return this.pictures.acquire(deviceKey(device), () => new PictureSource(device, this.settings.maxPicture, this.log, () => this.pushedFramesOf(device)));
+  }
+
+  releasePictures(pictures: PictureSource): void {
+    this.pictures.release(deviceKey(pictures.device), pictures);
+  }
+
+  /** The device's stripe stream in a codec, started on first use; give it back with release. */
   acquire(device: Device, codec: FallbackCodec): FallbackSource {
-    const key = `${device.account}\u0000${device.id}\u0000${codec}`;
-    let source = this.sources.get(key);
-    if (!source || source.closed) {
-      source = new FallbackSource(device, codec, this.settings, this.log, () => this.pushedFramesOf(device));
-      this.sources.set(key, source);
+    return this.sources.acquire(`${deviceKey(device)}\u0000${codec}`, () => {
       this.log.info("fallback stream started", { device: device.id, codec });
-    }
-    this.users.set(source, (this.users.get(source) ?? 0) + 1);
-    return source;
+      return new FallbackSource(this.acquirePictures(device), codec, this.settings, this.log);
+    });
   }
 
   release(source: FallbackSource): void {
-    const n = (this.users.get(source) ?? 1) - 1;
-    if (n > 0) {
-      this.users.set(source, n);
-      return;
-    }
-    this.users.delete(source);
-    for (const [key, s] of this.sources) if (s === source) this.sources.delete(key);
-    source.close();
+    if (!this.sources.release(`${deviceKey(source.device)}\u0000${source.codec}`, source)) return;
+    this.releasePictures(source.pictures);
     this.log.info("fallback stream stopped", { device: source.device.id, codec: source.codec });
   }
 
   close(): void {
-    for (const s of this.sources.values()) s.close();
-    this.sources.clear();
-    this.users.clear();
+    this.sources.close();
+    this.pictures.close();
   }
 }

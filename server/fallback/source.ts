@@ -1,13 +1,8 @@
 import { JpegStripeEncoder } from "../../pipelines/jpeg-stripe-encoder.js";
-import { JpegDecoder, RtpDecoder } from "../../pipelines/picture-decoders.js";
 import { X264StripeEncoder } from "../../pipelines/x264-stripe-encoder.js";
 import type { Device } from "../devices/device.js";
-import type { PushedFrames } from "../frames/frame-device.js";
-import type { StoredFrame } from "../frames/ring.js";
 import type { Logger } from "../log.js";
-import { DownTrack } from "../relay/down-track.js";
-import { writeRtp } from "../relay/rtp.js";
-import type { UpTrack } from "../relay/up-track.js";
+import type { PictureListener, PictureSource } from "./picture-source.js";
 import { extractStripe, StripeTracker, type I420Frame, type StripeRows } from "./stripes.js";
 import type { FallbackCodec, FallbackSettings } from "./wire.js";
 
@@ -67,27 +62,17 @@ export interface FrameListener {
  */
 const MAX_H264_STRIPES = 8;
 
-const RTP_PAYLOAD_TYPE = 96;
-/** Frame-end times remembered for latency; more means the decoder dropped some. */
-const MAX_FRAMES_IN_DECODER = 16;
-const SSRC = 0x7e55e4a;
-
 /**
  * The fallback stream of one device in one codec, shared by all its
- * WebSocket viewers: the device's video RTP goes through a GStreamer decoder
- * to I420 frames (a device that pushes JPEGs: its frames through jpegdec),
- * each frame is cut into stripes, and only changed stripes are encoded (JPEG
- * with paint-over, or one x264 encoder per stripe). The latest encoding of
- * every JPEG stripe is kept, so a viewer that needs a full picture gets one
- * without re-encoding. Lives while it has listeners.
+ * WebSocket viewers: each picture of the device's PictureSource (one decoder
+ * per device, whatever codecs its viewers use) is cut into stripes, and only
+ * changed stripes are encoded (JPEG with paint-over, or one x264 encoder per
+ * stripe). The latest encoding of every JPEG stripe is kept, so a viewer
+ * that needs a full picture gets one without re-encoding. Lives while it has
+ * viewers.
  */
-export class FallbackSource {
+export class FallbackSource implements PictureListener {
   private readonly listeners = new Set<FrameListener>();
-  private readonly down: DownTrack | undefined;
-  private decoder: RtpDecoder | JpegDecoder | undefined;
-  /** What the decoder takes: the RTP codec, or "jpeg" for pushed frames. */
-  private decoderInput: "vp8" | "h264" | "jpeg" | undefined;
-  private unsubscribePushes: (() => void) | undefined;
   private readonly tracker: StripeTracker;
   private readonly jpeg = new JpegStripeEncoder();
   private h264: X264StripeEncoder[] = [];
@@ -97,24 +82,15 @@ export class FallbackSource {
   private readonly latest = new Map<number, EncodedStripe>();
   private latestLayout: { width: number; height: number; stripeHeight: number; layout: readonly StripeRows[] } | undefined;
   private pending: { frame: I420Frame; ingressAt: number | undefined } | undefined;
-  /** Relay arrival times of frame-ending packets not yet decoded, oldest first. */
-  private readonly frameEnds: number[] = [];
   private lastFrame: I420Frame | undefined;
   private busy = false;
-  private decoded = 0;
-  /** An oversized picture was reported once; a device sending them is not logged per frame. */
-  private oversizeLogged = false;
   private _closed = false;
-  private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
-  private readonly onOffline = () => this.emitState(false);
 
   constructor(
-    readonly device: Device,
+    readonly pictures: PictureSource,
     readonly codec: FallbackCodec,
     private settings: SourceSettings,
     private readonly log: Logger,
-    /** The device's pushed JPEGs while it is a frame device (looked up on every (re)connect). */
-    private readonly pushedFrames: () => PushedFrames | undefined = () => undefined,
   ) {
     this.tracker = new StripeTracker({
       stripeHeight: settings.stripeHeight,
@@ -122,19 +98,15 @@ export class FallbackSource {
       maxStripes: codec === "h264" ? MAX_H264_STRIPES : undefined,
       tolerance: settings.tolerance,
     });
-    const video = device.tracks.find((t) => t.kind === "video");
-    this.down = new DownTrack(
-      { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
-      {
-        send: (p, seq, ts) => {
-          if (p.marker && this.frameEnds.push(p.receivedAt) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
-          this.decoder?.push(writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload));
-        },
-      },
-    );
-    device.on("online", this.onOnline);
-    device.on("offline", this.onOffline);
-    if (video) this.attach(device.tracks);
+    pictures.add(this);
+    // A device already streaming: start from its latest picture rather than wait for the next.
+    const latest = pictures.latest;
+    if (latest) this.onPicture(latest.picture, undefined);
+  }
+
+  /** The device whose stream this is. */
+  get device(): Device {
+    return this.pictures.device;
   }
 
   get closed(): boolean {
@@ -159,11 +131,6 @@ export class FallbackSource {
     return { ...this.latestLayout, stripes: [...this.latest.values()].sort((a, b) => a.index - b.index) };
   }
 
-  /** The latest decoded picture and its number (counting from 1), if one came yet. */
-  get latestPicture(): { frame: I420Frame; number: number } | undefined {
-    return this.lastFrame ? { frame: this.lastFrame, number: this.decoded } : undefined;
-  }
-
   /** H.264: the next encoding of these stripes (all when omitted) is an IDR; re-encodes the last picture when idle. */
   requestIdr(indices?: Iterable<number>): void {
     if (this.codec !== "h264") return;
@@ -185,74 +152,25 @@ export class FallbackSource {
     this.settings = next;
   }
 
+  /** Stops encoding and lets go of the pictures; idempotent. */
   close(): void {
     if (this._closed) return;
     this._closed = true;
-    this.device.off("online", this.onOnline);
-    this.device.off("offline", this.onOffline);
-    this.down?.close();
-    this.unsubscribePushes?.();
-    this.decoder?.close();
+    this.pictures.remove(this);
     this.jpeg.close();
     for (const e of this.h264) e.close();
     this.listeners.clear();
   }
 
-  private attach(tracks: readonly UpTrack[]): void {
-    const video = tracks.find((t) => t.kind === "video");
-    if (!video || this._closed) return;
-    this.unsubscribePushes?.();
-    this.unsubscribePushes = undefined;
-    const pushed = this.pushedFrames();
-    if (pushed) {
-      // Pushed JPEGs are decoded as they are: no VP8 encoder runs for fallback viewers.
-      this.down?.clearSource();
-      this.useDecoder("jpeg");
-      const feed = (frame: StoredFrame) => {
-        if (this.frameEnds.push(performance.now()) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
-        this.decoder?.push(frame.jpeg);
-      };
-      this.unsubscribePushes = pushed.subscribe(feed);
-      // A viewer of a device that pushes every few seconds gets its picture now, not at the next push.
-      if (pushed.latest) feed(pushed.latest);
-      this.emitState(true);
-      return;
-    }
-    const codec = video.codec.mimeType === "video/h264" ? "h264" : video.codec.mimeType === "video/vp8" ? "vp8" : undefined;
-    if (!codec) {
-      this.log.warn("fallback: the device's video codec cannot be decoded", { codec: video.codec.mimeType });
-      return;
-    }
-    this.useDecoder(codec);
-    this.down?.setSource(video);
-    this.emitState(true);
-  }
-
-  private useDecoder(input: "vp8" | "h264" | "jpeg"): void {
-    if (input === this.decoderInput && this.decoder && !this.decoder.closed) return;
-    this.decoder?.close();
-    this.decoderInput = input;
-    const onPicture = (picture: I420Frame) => this.onPicture(picture);
-    const onError = (message: string) => this.log.warn("fallback decoder stopped", { message });
-    this.decoder = input === "jpeg" ? new JpegDecoder(onPicture, { onError }) : new RtpDecoder(input, onPicture, { payloadType: RTP_PAYLOAD_TYPE, onError });
-  }
-
-  private emitState(online: boolean): void {
+  onDeviceState(online: boolean): void {
     for (const l of this.listeners) l.onDeviceState(online);
   }
 
   /** Keeps only the newest picture while an earlier one is being encoded. */
-  private onPicture(picture: I420Frame): void {
+  onPicture(picture: I420Frame, ingressAt: number | undefined): void {
     if (this._closed) return;
-    const max = this.settings.maxPicture;
-    if (picture.width > max.width || picture.height > max.height) {
-      if (!this.oversizeLogged) this.log.warn("fallback: a decoded picture is larger than --max-frame-size; dropped", { width: picture.width, height: picture.height });
-      this.oversizeLogged = true;
-      return;
-    }
-    this.decoded++;
     this.lastFrame = picture;
-    this.pending = { frame: picture, ingressAt: this.frameEnds.shift() };
+    this.pending = { frame: picture, ingressAt };
     void this.drain();
   }
 

@@ -187,3 +187,50 @@ describe("the WebSocket fallback stream", () => {
     assert.equal(c.closeCode, 4400);
   });
 });
+
+describe("fallback decoders", () => {
+  let server: Running;
+  const clients: FallbackClient[] = [];
+  const open = (path: string) => {
+    const c = new FallbackClient(`${server.wsUrl}/stream/${path}`);
+    clients.push(c);
+    return c;
+  };
+  before(async () => {
+    server = await startServer({ source: "none" });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server?.stop();
+  });
+
+  test("one decoder per device whatever its viewers' codecs; frame.jpg decodes with it and starts no stripe encoder", async () => {
+    const decoders = () => metric(server, "tessera_pipelines_active", { kind: "decode" });
+    const jpegEncoders = () => metric(server, "tessera_pipelines_active", { kind: "jpeg_encode" });
+    const shared = new TestDevice(server.app.registry.ensure(LOCAL_ACCOUNT, "shared", "Shared", "test"), server.app.metrics, createLogger("error"), { width: 320, height: 240 });
+    const grabbed = new TestDevice(server.app.registry.ensure(LOCAL_ACCOUNT, "grabbed", "Grabbed", "test"), server.app.metrics, createLogger("error"), { width: 320, height: 240 });
+    shared.start();
+    grabbed.start();
+    try {
+      const baseline = await decoders();
+      assert.equal(baseline, 0, "no decoder runs before a viewer comes");
+      const jpeg = open("shared?codec=jpeg");
+      const h264 = open("shared?codec=h264");
+      await waitFor(() => jpeg.frames().length >= 5 && h264.frames().length >= 5, 15_000, "frames in both codecs");
+      assert.equal((await decoders()) - baseline, 1, "the JPEG and the H.264 stream share the device's decoder");
+      jpeg.close();
+      h264.close();
+      await waitForAsync(async () => (await decoders()) === baseline, 10_000, "the decoder stops with the last viewer");
+      const encodersBefore = await jpegEncoders();
+      const res = await fetch(`${server.httpUrl}/api/devices/grabbed/frame.jpg`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "image/jpeg");
+      assert.equal((await decoders()) - baseline, 1, "frame.jpg holds the device's decoder for a while");
+      assert.equal((await jpegEncoders()) - encodersBefore, 1, "only the whole-picture encoder of frame.jpg, no stripe encoders");
+    } finally {
+      shared.close();
+      grabbed.close();
+    }
+  });
+
+});

@@ -1,0 +1,154 @@
+import { JpegDecoder, RtpDecoder } from "../../pipelines/picture-decoders.js";
+import type { Device } from "../devices/device.js";
+import type { PushedFrames } from "../frames/frame-device.js";
+import type { StoredFrame } from "../frames/ring.js";
+import type { Logger } from "../log.js";
+import { DownTrack } from "../relay/down-track.js";
+import { writeRtp } from "../relay/rtp.js";
+import type { UpTrack } from "../relay/up-track.js";
+import type { I420Frame } from "./stripes.js";
+
+/** Who hears about a device's decoded pictures. */
+export interface PictureListener {
+  /** A decoded picture; `ingressAt` is performance.now() when its last packet entered the relay, when known. */
+  onPicture(picture: I420Frame, ingressAt: number | undefined): void;
+  onDeviceState(online: boolean): void;
+}
+
+const RTP_PAYLOAD_TYPE = 96;
+/** Frame-end times remembered for latency; more means the decoder dropped some. */
+const MAX_FRAMES_IN_DECODER = 16;
+const SSRC = 0x7e55e4a;
+
+/**
+ * The decoded pictures of one device, shared by everything that needs them
+ * (fallback stripes in either codec, frame.jpg, pulls, snapshots): the
+ * device's video RTP through one GStreamer decoder, or, for a device that
+ * pushes JPEGs, its frames through jpegdec. Keeps the latest picture.
+ * Follows the device across reconnects and codec changes; lives while the
+ * hub holds it for someone.
+ */
+export class PictureSource {
+  private readonly listeners = new Set<PictureListener>();
+  private readonly down: DownTrack;
+  private decoder: RtpDecoder | JpegDecoder | undefined;
+  /** What the decoder takes: the RTP codec, or "jpeg" for pushed frames. */
+  private decoderInput: "vp8" | "h264" | "jpeg" | undefined;
+  private unsubscribePushes: (() => void) | undefined;
+  /** Relay arrival times of frame-ending packets not yet decoded, oldest first. */
+  private readonly frameEnds: number[] = [];
+  private lastPicture: I420Frame | undefined;
+  private decoded = 0;
+  /** An oversized picture was reported once; a device sending them is not logged per frame. */
+  private oversizeLogged = false;
+  private _closed = false;
+  private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
+  private readonly onOffline = () => this.emitState(false);
+
+  constructor(
+    readonly device: Device,
+    /** Decoded pictures larger than this are dropped (--max-frame-size). */
+    private readonly maxPicture: { width: number; height: number },
+    private readonly log: Logger,
+    /** The device's pushed JPEGs while it is a frame device (looked up on every (re)connect). */
+    private readonly pushedFrames: () => PushedFrames | undefined = () => undefined,
+  ) {
+    this.down = new DownTrack(
+      { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
+      {
+        send: (p, seq, ts) => {
+          if (p.marker && this.frameEnds.push(p.receivedAt) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
+          this.decoder?.push(writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload));
+        },
+      },
+    );
+    device.on("online", this.onOnline);
+    device.on("offline", this.onOffline);
+    if (device.tracks.some((t) => t.kind === "video")) this.attach(device.tracks);
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  add(listener: PictureListener): void {
+    this.listeners.add(listener);
+  }
+
+  remove(listener: PictureListener): void {
+    this.listeners.delete(listener);
+  }
+
+  /** The latest decoded picture and its number (counting from 1), if one came yet. */
+  get latest(): { picture: I420Frame; number: number } | undefined {
+    return this.lastPicture ? { picture: this.lastPicture, number: this.decoded } : undefined;
+  }
+
+  /** Stops decoding; idempotent. */
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.device.off("online", this.onOnline);
+    this.device.off("offline", this.onOffline);
+    this.down.close();
+    this.unsubscribePushes?.();
+    this.decoder?.close();
+    this.listeners.clear();
+  }
+
+  private attach(tracks: readonly UpTrack[]): void {
+    const video = tracks.find((t) => t.kind === "video");
+    if (!video || this._closed) return;
+    this.unsubscribePushes?.();
+    this.unsubscribePushes = undefined;
+    const pushed = this.pushedFrames();
+    if (pushed) {
+      // Pushed JPEGs are decoded as they are: no VP8 encoder runs for these pictures.
+      this.down.clearSource();
+      this.useDecoder("jpeg");
+      const feed = (frame: StoredFrame) => {
+        if (this.frameEnds.push(performance.now()) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
+        this.decoder?.push(frame.jpeg);
+      };
+      this.unsubscribePushes = pushed.subscribe(feed);
+      // A device that pushes every few seconds shows now, not at its next push.
+      if (pushed.latest) feed(pushed.latest);
+      this.emitState(true);
+      return;
+    }
+    const codec = video.codec.mimeType === "video/h264" ? "h264" : video.codec.mimeType === "video/vp8" ? "vp8" : undefined;
+    if (!codec) {
+      this.log.warn("fallback: the device's video codec cannot be decoded", { codec: video.codec.mimeType });
+      return;
+    }
+    this.useDecoder(codec);
+    this.down.setSource(video);
+    this.emitState(true);
+  }
+
+  private useDecoder(input: "vp8" | "h264" | "jpeg"): void {
+    if (input === this.decoderInput && this.decoder && !this.decoder.closed) return;
+    this.decoder?.close();
+    this.decoderInput = input;
+    const onPicture = (picture: I420Frame) => this.onPicture(picture);
+    const onError = (message: string) => this.log.warn("fallback decoder stopped", { message });
+    this.decoder = input === "jpeg" ? new JpegDecoder(onPicture, { onError }) : new RtpDecoder(input, onPicture, { payloadType: RTP_PAYLOAD_TYPE, onError });
+  }
+
+  private emitState(online: boolean): void {
+    for (const l of this.listeners) l.onDeviceState(online);
+  }
+
+  private onPicture(picture: I420Frame): void {
+    if (this._closed) return;
+    const ingressAt = this.frameEnds.shift();
+    if (picture.width > this.maxPicture.width || picture.height > this.maxPicture.height) {
+      if (!this.oversizeLogged) this.log.warn("fallback: a decoded picture is larger than --max-frame-size; dropped", { width: picture.width, height: picture.height });
+      this.oversizeLogged = true;
+      return;
+    }
+    this.decoded++;
+    this.lastPicture = picture;
+    for (const l of this.listeners) l.onPicture(picture, ingressAt);
+  }
+}
