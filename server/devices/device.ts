@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { SafeEmitter } from "../events.js";
 import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
 import { DeviceInput } from "../input/device-input.js";
 import type { DownTrack } from "../relay/down-track.js";
@@ -23,7 +23,7 @@ export interface DeviceEvents {
  * A device of one account. Outlives its publishers: when the same device id
  * comes back, the Device is reused and its watchers resume on the new tracks.
  */
-export class Device extends EventEmitter<DeviceEvents> {
+export class Device extends SafeEmitter<DeviceEvents> {
   private publisher: DevicePublisher | undefined;
   private upTracks: readonly UpTrack[] = [];
   private _viewers = 0;

@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { SafeEmitter } from "../events.js";
 import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
 import { Device } from "./device.js";
 
@@ -15,7 +15,7 @@ export interface RegistryEvents {
  * are unique within an account only, so two accounts never collide and one
  * never learns of the other's devices.
  */
-export class DeviceRegistry extends EventEmitter<RegistryEvents> {
+export class DeviceRegistry extends SafeEmitter<RegistryEvents> {
   private readonly devices = new Map<string, Device>();
 
   /** @param controlIdleMs how long a controlling viewer may stay idle before control is freed */

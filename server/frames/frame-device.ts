@@ -98,14 +98,13 @@ export class FrameDevice implements DevicePublisher, PushedFrames {
 
   private goOnline(): void {
     this.device.attach(this);
-    this.video = new UpTrack(
-      `frames-${this.device.id}`,
-      { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
-      () => this.keyframe(),
-      this.observer,
-      undefined,
-      () => this.followViewers(),
-    );
+    this.video = new UpTrack({
+      id: `frames-${this.device.id}`,
+      codec: { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
+      requestKeyframe: () => this.keyframe(),
+      observer: this.observer,
+      onConsumers: () => this.followViewers(),
+    });
     this.device.publish(this, [this.video]);
     this.log.info("frame device online", { device: this.device.id });
     this.followViewers();

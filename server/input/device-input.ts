@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { SafeEmitter } from "../events.js";
 import { DEVICE_MESSAGE_TYPES, MAX_DEVICE_MESSAGE_BYTES, type DeviceMessage } from "../protocol/messages.js";
 import { ControlArbiter } from "./control.js";
 import type { StreamSize } from "./lines.js";
@@ -24,7 +24,7 @@ const TYPES: ReadonlySet<string> = new Set(DEVICE_MESSAGE_TYPES);
  * the device's latest state for viewers that arrive later. Outlives the
  * device's connections, like the Device itself.
  */
-export class DeviceInput extends EventEmitter<DeviceInputEvents> {
+export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   private readonly arbiter: ControlArbiter;
   private channel: ((line: string) => boolean) | undefined;
   private size: StreamSize | undefined;

@@ -17,7 +17,7 @@ function collect(codec: TrackCodec) {
 describe("DownTrack", () => {
   test("video starts at a keyframe and asks the source for one", () => {
     let requests = 0;
-    const up = new UpTrack("v", VP8, () => requests++);
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++ });
     const { down, out } = collect(VP8);
     down.setSource(up);
     assert.equal(requests, 1);
@@ -31,7 +31,7 @@ describe("DownTrack", () => {
   });
 
   test("audio flows at once", () => {
-    const up = new UpTrack("a", OPUS, () => {});
+    const up = new UpTrack({ id: "a", codec: OPUS, requestKeyframe: () => {} });
     const { down, out } = collect(OPUS);
     down.setSource(up);
     up.push(7, 960, false, Buffer.from([1]));
@@ -41,7 +41,7 @@ describe("DownTrack", () => {
 
   test("a reconnecting source continues the viewer's numbering after its next keyframe", () => {
     let t = 0;
-    const first = new UpTrack("v1", VP8, () => {});
+    const first = new UpTrack({ id: "v1", codec: VP8, requestKeyframe: () => {} });
     const { down, out } = collect(VP8);
     down.setSource(first);
     first.push(100, 9000, false, KEY, t);
@@ -49,7 +49,7 @@ describe("DownTrack", () => {
     first.close();
     assert.equal(down.upTrack, undefined);
     t = 500;
-    const second = new UpTrack("v2", VP8, () => {});
+    const second = new UpTrack({ id: "v2", codec: VP8, requestKeyframe: () => {} });
     down.setSource(second);
     second.push(7, 1, false, DELTA, t); // before a keyframe: dropped
     second.push(8, 1, false, KEY, t);
@@ -59,7 +59,7 @@ describe("DownTrack", () => {
   });
 
   test("a closed DownTrack leaves its source and refuses a new one", () => {
-    const up = new UpTrack("v", VP8, () => {});
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => {} });
     const { down } = collect(VP8);
     down.setSource(up);
     assert.equal(up.downTracks.size, 1);

@@ -37,24 +37,36 @@ export interface UpTrackStats {
  * A track coming up from a device (a werift receiver, or a local pipeline),
  * fanned out to every viewer's DownTrack. Knows nothing about WebRTC.
  */
+/** What an UpTrack is made of. */
+export interface UpTrackOptions {
+  id: string;
+  codec: TrackCodec;
+  /** Asks the source for a keyframe (PLI, or an encoder event). */
+  requestKeyframe: () => void;
+  observer?: RelayObserver;
+  timers?: Timers;
+  /** Hears how many DownTracks it feeds whenever that changes (a source that encodes on demand). */
+  onConsumers?: (count: number) => void;
+}
+
 export class UpTrack {
   readonly downTracks = new Set<DownTrack>();
   readonly stats: UpTrackStats = { packetsIn: 0, bytesIn: 0, keyframeRequests: 0 };
   private readonly keyframes: KeyframeRequester;
   private _closed = false;
 
-  /**
-   * @param requestKeyframe asks the source for a keyframe (PLI, or an encoder event)
-   * @param onConsumers hears how many DownTracks it feeds whenever that changes (a source that encodes on demand)
-   */
-  constructor(
-    readonly id: string,
-    readonly codec: TrackCodec,
-    requestKeyframe: () => void,
-    private readonly observer: RelayObserver = nullObserver,
-    timers: Timers = realTimers,
-    private readonly onConsumers: (count: number) => void = () => {},
-  ) {
+  readonly id: string;
+  readonly codec: TrackCodec;
+  private readonly observer: RelayObserver;
+  private readonly onConsumers: (count: number) => void;
+
+  constructor(o: UpTrackOptions) {
+    this.id = o.id;
+    this.codec = o.codec;
+    this.observer = o.observer ?? nullObserver;
+    this.onConsumers = o.onConsumers ?? (() => {});
+    const { requestKeyframe } = o;
+    const observer = this.observer;
     this.keyframes = new KeyframeRequester(
       () => {
         this.stats.keyframeRequests++;
@@ -62,7 +74,7 @@ export class UpTrack {
         requestKeyframe();
       },
       500,
-      timers,
+      o.timers ?? realTimers,
     );
   }
 

@@ -213,11 +213,14 @@ export class Publisher {
     const kind = t.kind === "video" ? "video" : "audio";
     const receiver = t.receiver;
     const ssrc = track.ssrc;
-    const up = new UpTrack(`up${++nextTrackId}`, toTrackCodec(kind, codec), () => {
-      if (ssrc !== undefined) {
-        receiver.sendRtcpPLI(ssrc).catch((err: unknown) => this.log.debug("PLI failed", { err: errorText(err) }));
-      }
-    }, this.observer);
+    const up = new UpTrack({
+      id: `up${++nextTrackId}`,
+      codec: toTrackCodec(kind, codec),
+      requestKeyframe: () => {
+        if (ssrc !== undefined) receiver.sendRtcpPLI(ssrc).catch((err: unknown) => this.log.debug("PLI failed", { err: errorText(err) }));
+      },
+      observer: this.observer,
+    });
     this.upTracks.set(t.mid ?? up.id, up);
     if (!this.lossTimer && this.pc) {
       const pc = this.pc;

@@ -167,7 +167,7 @@ export class Subscriber {
       if (!this.talk) {
         const codec = transceiver.codecs.find((c) => c.payloadType === rtp.header.payloadType);
         if (!codec) return;
-        this.talk = new UpTrack(`talk-${track.id}`, toTrackCodec("audio", codec), () => {}, this.observer);
+        this.talk = new UpTrack({ id: `talk-${track.id}`, codec: toTrackCodec("audio", codec), requestKeyframe: () => {}, observer: this.observer });
         this.events.onTalkTrack(this.talk);
       }
       this.talk.push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);

@@ -6,6 +6,18 @@ import type { IceEnd } from "../rtc/ice-restart.js";
 import { Publisher } from "../rtc/publisher.js";
 import type { Peer, SessionContext } from "./context.js";
 
+/** What a DeviceSession is made of. */
+export interface DeviceSessionOptions {
+  ctx: SessionContext;
+  /** The device's end of signaling (a /ws connection, or a WHIP session). */
+  peer: Peer;
+  deviceId: string;
+  name: string;
+  kind: DeviceKind;
+  /** Called whenever a publisher of this session closes (WHIP: the session's one connection ended). */
+  onPublisherClosed?: () => void;
+}
+
 /**
  * A device's signaling session: each `offer` (re)creates its Publisher; the
  * device goes online once every negotiated track has started (or after a
@@ -18,16 +30,15 @@ export class DeviceSession {
   private settleTimer: NodeJS.Timeout | undefined;
   private _closed = false;
 
-  constructor(
-    private readonly ctx: SessionContext,
-    private readonly peer: Peer,
-    deviceId: string,
-    name: string,
-    kind: DeviceKind,
-    /** Called whenever a publisher of this session closes (WHIP: the session's one connection ended). */
-    private readonly onPublisherClosed: () => void = () => {},
-  ) {
-    this.device = ctx.registry.ensure(peer.account, deviceId, name, kind);
+  private readonly ctx: SessionContext;
+  private readonly peer: Peer;
+  private readonly onPublisherClosed: () => void;
+
+  constructor(o: DeviceSessionOptions) {
+    this.ctx = o.ctx;
+    this.peer = o.peer;
+    this.onPublisherClosed = o.onPublisherClosed ?? (() => {});
+    this.device = o.ctx.registry.ensure(o.peer.account, o.deviceId, o.name, o.kind);
   }
 
   get deviceId(): string {

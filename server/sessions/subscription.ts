@@ -16,6 +16,15 @@ export function compatible(codecs: readonly TrackCodec[], tracks: readonly UpTra
 }
 
 /**
+ * Why a subscription ended; the ones the viewer did not ask for are told to
+ * it in `unwatched` {reason}.
+ */
+export type SubscriptionEnd = "unwatched" | "re-watched" | "viewer left" | "offer failed" | "connection failed" | "connection closed";
+
+/** Ends the viewer asked for itself: it need not be told. */
+export const ENDS_BY_VIEWER: ReadonlySet<SubscriptionEnd> = new Set(["unwatched", "re-watched", "viewer left"]);
+
+/**
  * One viewer watching one device. Lives from `watch` to `unwatch` (or the
  * viewer leaving), across the device going offline and coming back: when the
  * device returns with the same codecs its new tracks are attached to the
@@ -42,7 +51,7 @@ export class Subscription {
     readonly device: Device,
     inputBucket: TokenBucket,
     private readonly nextOfferId: () => number,
-    private readonly onEnded: (reason: string) => void,
+    private readonly onEnded: (reason: SubscriptionEnd) => void,
   ) {
     this.seat = new ViewerSeat({
       device,
@@ -103,7 +112,7 @@ export class Subscription {
   }
 
   /** Ends the subscription; idempotent. */
-  close(reason = "closed"): void {
+  close(reason: SubscriptionEnd): void {
     if (this._closed) return;
     this._closed = true;
     this.device.off("online", this.onOnline);
@@ -142,7 +151,7 @@ export class Subscription {
         onClosed: (reason) => {
           if (subscriber !== this.subscriber) return;
           this.ctx.log.debug("viewer connection ended", { device: this.device.id, reason });
-          this.close(`viewer connection: ${reason}`);
+          this.close(reason === "connection failed" ? "connection failed" : "connection closed");
         },
       },
       this.ctx.metrics,

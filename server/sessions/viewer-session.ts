@@ -2,13 +2,11 @@ import { badRequest, notFound } from "../errors.js";
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
 import type { ClientMessage } from "../protocol/messages.js";
 import type { Peer, SessionContext } from "./context.js";
-import { Subscription } from "./subscription.js";
+import { ENDS_BY_VIEWER, Subscription } from "./subscription.js";
 
 /** Most devices one viewer connection may watch at once (a dashboard grid). */
 export const MAX_SUBSCRIPTIONS = 16;
 
-/** Reasons a subscription ends at the viewer's own request: no need to tell it. */
-const VIEWER_REASONS = new Set(["unwatched", "re-watched", "viewer left"]);
 
 /**
  * A viewer's signaling session: one Subscription per watched device, keyed
@@ -68,7 +66,7 @@ export class ViewerSession {
     const sub: Subscription = new Subscription(this.ctx, this.peer, device, this.inputBucket, () => this.offers++, (reason) => {
       if (this.subscriptions.get(deviceId) !== sub) return;
       this.subscriptions.delete(deviceId);
-      if (!this._closed && !VIEWER_REASONS.has(reason)) this.peer.send({ type: "unwatched", deviceId, reason });
+      if (!this._closed && !ENDS_BY_VIEWER.has(reason)) this.peer.send({ type: "unwatched", deviceId, reason });
     });
     this.subscriptions.set(deviceId, sub);
     sub.start();

@@ -106,7 +106,7 @@ export class SignalingConnection implements Peer {
     if (msg.role === "device") {
       if (!msg.device) throw badRequest("hello: a device names itself in 'device' {id, name}");
       const { id, name, kind } = msg.device;
-      this.session = new DeviceSession(this.ctx, this, id, name ?? id, kind ?? "other");
+      this.session = new DeviceSession({ ctx: this.ctx, peer: this, deviceId: id, name: name ?? id, kind: kind ?? "other" });
       this.send({ type: "welcome", peerId: this.peerId, account, role: "device", iceServers: ice.iceServers, iceTtl: ice.ttl });
       this.ctx.log.info("device connected", { device: id });
     } else {

@@ -54,7 +54,14 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
     // A device key is held by this session until it ends; its account may take it back (release, revoke).
     const key = deviceKeyOf(ctx);
     const reservation = key ? deps.keys.claim(key, deviceId, { evict: (reason) => session.close(`device key ${reason}`) }) : undefined;
-    const session = new DeviceSession(deps.ctx, peer, deviceId, existing?.name ?? deviceId, existing?.kind ?? "other", () => reservation?.end());
+    const session = new DeviceSession({
+      ctx: deps.ctx,
+      peer,
+      deviceId,
+      name: existing?.name ?? deviceId,
+      kind: existing?.kind ?? "other",
+      onPublisherClosed: () => reservation?.end(),
+    });
     let answer: string | undefined;
     try {
       answer = await session.offer(offer);
