@@ -1,8 +1,8 @@
 import type { Device } from "../devices/device.js";
 import type { PushedFrames } from "../frames/frame-device.js";
 import type { Logger } from "../log.js";
+import type { FallbackCodec } from "../protocol/fallback.js";
 import { FallbackSource, type SourceSettings } from "./source.js";
-import type { FallbackCodec } from "./wire.js";
 
 /**
  * The running fallback sources, one per device and codec: started by the

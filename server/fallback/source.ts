@@ -5,11 +5,12 @@ import type { Device } from "../devices/device.js";
 import type { PushedFrames } from "../frames/frame-device.js";
 import type { StoredFrame } from "../frames/ring.js";
 import type { Logger } from "../log.js";
+import type { FallbackCodec } from "../protocol/fallback.js";
 import { DownTrack } from "../relay/down-track.js";
 import { writeRtp } from "../relay/rtp.js";
 import type { UpTrack } from "../relay/up-track.js";
 import { extractStripe, StripeTracker, type I420Frame, type StripeRows } from "./stripes.js";
-import type { FallbackCodec, FallbackSettings } from "./wire.js";
+import type { FallbackSettings } from "./wire.js";
 
 /** One stripe of a frame, encoded. */
 export interface EncodedStripe {
