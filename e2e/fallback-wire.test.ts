@@ -7,11 +7,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { encodeH264Stripe, encodeJpegStripe } from "../server/fallback/wire.js";
+import { ackLine, settingsLine } from "../server/protocol/fallback.js";
+import { CLOSE_CODES } from "../server/protocol/messages.js";
 import { FallbackTrigger, transportFromQuery, type FallbackReason } from "../web/src/fallback/auto-fallback.js";
 import { annexBNals, avcCodecString } from "../web/src/fallback/avc.js";
 import { fallbackSample } from "../web/src/fallback/fallback-stats.js";
 import { FRAME_STALE_MS, FrameAcks } from "../web/src/fallback/frame-acks.js";
-import { ackLine, fallbackUrl, parseFallbackText, parseStripe, settingsLine } from "../web/src/fallback/stripe-wire.js";
+import { fallbackUrl, FINAL_CLOSE_CODES, parseFallbackText, parseStripe } from "../web/src/fallback/stripe-wire.js";
 
 describe("parseStripe", () => {
   test("reads a JPEG stripe the server wrote, payload as a view", () => {
@@ -83,6 +85,10 @@ test("client lines and the endpoint URL", () => {
   assert.equal(settingsLine({ fps: 30 }), 'SETTINGS,{"fps":30}');
   assert.equal(fallbackUrl({ protocol: "http:", host: "127.0.0.1:8080" }, "a b", "jpeg"), "ws://127.0.0.1:8080/ws/stream/a%20b?codec=jpeg");
   assert.equal(fallbackUrl({ protocol: "https:", host: "x.example" }, "d", "h264"), "wss://x.example/ws/stream/d?codec=h264");
+});
+
+test("the close codes the browser gives up on are the server's", () => {
+  assert.deepEqual(new Set(FINAL_CLOSE_CODES), new Set([CLOSE_CODES.unauthorized, CLOSE_CODES.forbidden, CLOSE_CODES.notFound]));
 });
 
 describe("avcCodecString", () => {

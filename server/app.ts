@@ -31,6 +31,7 @@ import { authenticatorFor } from "./auth/from-config.js";
 import { authConfigFor, firebaseConnectSources, loadFirebaseWebConfig } from "./auth/firebase-web-config.js";
 import { hostServedWithoutAuth, originAllowed } from "./auth/origin.js";
 import { createLogger, type Logger } from "./log.js";
+import { isFallbackCodec, type FallbackCodec } from "./protocol/fallback.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
 import { resolveIceHosts, type RtcSettings } from "./rtc/peer-config.js";
 import type { SessionContext } from "./sessions/context.js";
@@ -249,7 +250,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     maxFps: config.fallbackMaxFps,
     authenticate: async (token: string | undefined) => ({ account: await auth.socket(token) }),
     findDevice: (account: string, id: string) => registry.get(account, id),
-    acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: "jpeg" | "h264") => fallback.acquire(device, codec),
+    acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: FallbackCodec) => fallback.acquire(device, codec),
     release: (source: Parameters<FallbackHub["release"]>[0]) => fallback.release(source),
   };
 
@@ -305,7 +306,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
           open: (ws, [deviceId], url) => {
             if (url.searchParams.get("mode") === "pull") return pullSocket(ws, deviceId, { authenticate: fallbackDeps.authenticate, latest: latestJpegOf });
             const codec = url.searchParams.get("codec") ?? "jpeg";
-            if (codec !== "jpeg" && codec !== "h264") {
+            if (!isFallbackCodec(codec)) {
               ws.send(JSON.stringify({ type: "error", code: "bad_request", message: `codec must be jpeg or h264, got '${codec.slice(0, 16)}'` }));
               ws.close(CLOSE_CODES.protocolError, "bad codec");
               return;

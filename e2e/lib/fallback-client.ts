@@ -2,6 +2,7 @@
 import WebSocket from "ws";
 import { parseStripe, type Stripe } from "../../server/fallback/wire.js";
 import { inspectJpeg } from "../../server/frames/jpeg.js";
+import { ackLine } from "../../server/protocol/fallback.js";
 
 export interface ReceivedStripe {
   stripe: Stripe;
@@ -40,7 +41,7 @@ export class FallbackClient {
       this.stripes.push({ stripe, bytes: buf.length, at: performance.now() });
       if (this.autoAck && stripe.frameId !== this.lastAcked) {
         this.lastAcked = stripe.frameId;
-        this.ws.send(`CLIENT_FRAME_ACK ${stripe.frameId}`);
+        this.ws.send(ackLine(stripe.frameId));
       }
     });
     this.ws.on("close", (code) => (this.closeCode = code));
@@ -72,7 +73,7 @@ export class FallbackClient {
   }
 
   ack(frameId: number): void {
-    this.ws.send(`CLIENT_FRAME_ACK ${frameId}`);
+    this.ws.send(ackLine(frameId));
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { nextFrameId } from "../protocol/fallback.js";
 import { FlowControl, MAX_TRACKED_FRAMES } from "./backpressure.js";
-import { nextFrameId } from "./wire.js";
 
 /** A clock the test moves by hand, and a flow control on it. */
 function setup(options: ConstructorParameters<typeof FlowControl>[1] = {}) {

@@ -2,8 +2,8 @@ import type { Device } from "../devices/device.js";
 import type { PushedFrames } from "../frames/frame-device.js";
 import type { Logger } from "../log.js";
 import { PictureSource } from "./picture-source.js";
+import type { FallbackCodec } from "../protocol/fallback.js";
 import { FallbackSource, type SourceSettings } from "./source.js";
-import type { FallbackCodec } from "./wire.js";
 
 /** A map whose entries live while someone holds them: created by the first acquire, closed by the last release. */
 class Held<K, V extends { close(): void; readonly closed: boolean }> {

@@ -3,8 +3,9 @@ import { X264StripeEncoder } from "../../pipelines/x264-stripe-encoder.js";
 import type { Device } from "../devices/device.js";
 import type { Logger } from "../log.js";
 import type { PictureListener, PictureSource } from "./picture-source.js";
+import type { FallbackCodec } from "../protocol/fallback.js";
 import { extractStripe, StripeTracker, type I420Frame, type StripeRows } from "./stripes.js";
-import type { FallbackCodec, FallbackSettings } from "./wire.js";
+import type { FallbackSettings } from "./wire.js";
 
 /** One stripe of a frame, encoded. */
 export interface EncodedStripe {

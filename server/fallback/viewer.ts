@@ -6,11 +6,12 @@ import type { Device } from "../devices/device.js";
 import { badRequest, closeCodeFor, closeReason, notFound, toClientError } from "../errors.js";
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
 import type { Logger } from "../log.js";
+import { nextFrameId, streamMessage, type FallbackCodec } from "../protocol/fallback.js";
 import { CLOSE_CODES, HELLO_TIMEOUT_MS } from "../protocol/messages.js";
 import { ViewerSeat } from "../sessions/viewer-seat.js";
 import { FlowControl } from "./backpressure.js";
 import type { EncodedFrame, EncodedStripe, FallbackSource, FrameListener } from "./source.js";
-import { encodeH264Stripe, encodeJpegStripe, nextFrameId, parseClientMessage, streamMessage, type FallbackCodec } from "./wire.js";
+import { encodeH264Stripe, encodeJpegStripe, parseClientMessage } from "./wire.js";
 
 /** Bytes the socket may hold unsent before the viewer counts as stalled. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  encodeH264Stripe,
-  encodeJpegStripe,
-  nextFrameId,
-  parseClientMessage,
-  parseStripe,
-  streamMessage,
-} from "./wire.js";
+import { nextFrameId, streamMessage } from "../protocol/fallback.js";
+import { encodeH264Stripe, encodeJpegStripe, parseClientMessage, parseStripe } from "./wire.js";
 
 describe("fallback wire: stripes", () => {
   test("a JPEG stripe is 0x03 0x00 frameId y, big-endian, then the JPEG", () => {

@@ -24,13 +24,13 @@
  *   `timeline` holds performance.now() milestones.
  */
 import type { DeviceInfo, DeviceMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
+import type { StreamMessage } from "../../server/protocol/fallback.js";
 import { RtcConfigSource } from "./rtc-config.js";
 import { pageSession } from "./page-session.js";
 import { Controller, type InputChannel } from "./control.js";
 import { byId } from "./dom.js";
 import { DeviceList } from "./device-list.js";
 import { transportFromQuery } from "./fallback/auto-fallback.js";
-import type { StreamInfo } from "./fallback/stripe-wire.js";
 import { PlayerView, type Transport } from "./player.js";
 import { PROTOCOL, SignalingClient, signalingUrl, type SignalingState } from "./signaling.js";
 import type { StatsSample } from "./stats.js";
@@ -63,7 +63,7 @@ export interface ViewerHooks {
   readonly transport: Transport | undefined;
   /** The WebSocket fallback, while in use. */
   readonly fallback:
-    | { peerId: string | undefined; framesPainted: number; stream: StreamInfo | undefined; socket: string; reason: string | undefined }
+    | { peerId: string | undefined; framesPainted: number; stream: StreamMessage | undefined; socket: string; reason: string | undefined }
     | undefined;
 }
 

@@ -1,9 +1,9 @@
 import type { ClientMessage } from "../../server/protocol/messages.js";
+import type { FallbackCodec } from "../../server/protocol/fallback.js";
 import type { Controller } from "./control.js";
 import { FallbackTrigger, type FallbackReason, type TransportChoice } from "./fallback/auto-fallback.js";
 import { FallbackWatch } from "./fallback/fallback-watch.js";
 import { h264Supported } from "./fallback/h264-painter.js";
-import type { FallbackCodec } from "./fallback/stripe-wire.js";
 import type { PlayerView, Transport } from "./player.js";
 import type { RtcConfigSource } from "./rtc-config.js";
 import type { SignalingState } from "./signaling.js";

@@ -7,6 +7,7 @@
  * while the device is online; and a connection that fails twice without
  * connecting in between is given up.
  */
+import { isFallbackCodec, type FallbackCodec } from "../../../server/protocol/fallback.js";
 
 /** How long WebRTC gets to connect (or the server to offer) before the fallback, ms. */
 export const CONNECT_DEADLINE_MS = 4000;
@@ -108,12 +109,12 @@ export class FallbackTrigger {
 export type TransportChoice = "auto" | "webrtc" | "ws";
 
 /** Reads `?transport=auto|webrtc|ws` (default auto) and `&codec=jpeg|h264` (undefined: pick by support). */
-export function transportFromQuery(search: string): { transport: TransportChoice; codec: "jpeg" | "h264" | undefined } {
+export function transportFromQuery(search: string): { transport: TransportChoice; codec: FallbackCodec | undefined } {
   const q = new URLSearchParams(search);
   const t = q.get("transport");
   const c = q.get("codec");
   return {
     transport: t === "webrtc" || t === "ws" ? t : "auto",
-    codec: c === "jpeg" || c === "h264" ? c : undefined,
+    codec: isFallbackCodec(c) ? c : undefined,
   };
 }

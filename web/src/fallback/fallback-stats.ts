@@ -1,6 +1,6 @@
 /** The fallback stream's stats overlay sample. Pure: counters and clock passed in. */
+import type { FallbackCodec } from "../../../server/protocol/fallback.js";
 import type { StatsSample } from "../stats-summary.js";
-import type { FallbackCodec } from "./stripe-wire.js";
 
 /** Running totals a FallbackWatch keeps. */
 export interface FallbackCounters {

@@ -1,4 +1,5 @@
 import type { ErrorMessage } from "../../../server/protocol/messages.js";
+import { ackLine, KEYFRAME_LINE, settingsLine, type FallbackCodec, type StreamMessage } from "../../../server/protocol/fallback.js";
 import type { SocketChannel } from "../control.js";
 import type { StatsSample } from "../stats-summary.js";
 import type { DeviceState } from "../watch.js";
@@ -8,7 +9,7 @@ import { H264Painter } from "./h264-painter.js";
 import { JpegPainter } from "./jpeg-painter.js";
 import type { StripePainter } from "./painter.js";
 import { StreamClient, type StreamHello, type StreamSocketState } from "./stream-client.js";
-import { ackLine, fallbackUrl, KEYFRAME_LINE, settingsLine, type FallbackCodec, type FallbackMessage, type StreamInfo } from "./stripe-wire.js";
+import { fallbackUrl, type FallbackMessage } from "./stripe-wire.js";
 
 /** How often painted frames are acked, ms (the server paces each viewer by its acks). */
 export const ACK_INTERVAL_MS = 50;
@@ -45,7 +46,7 @@ export class FallbackWatch {
   private readonly ackTimer: number;
   private readonly statsTimer: number;
   private _peerId: string | undefined;
-  private _stream: StreamInfo | undefined;
+  private _stream: StreamMessage | undefined;
   private _stats: StatsSample | undefined;
   private _closed = false;
   /** The server explained itself before closing: keep its words. */
@@ -106,7 +107,7 @@ export class FallbackWatch {
   }
 
   /** The last `stream` message. */
-  get stream(): StreamInfo | undefined {
+  get stream(): StreamMessage | undefined {
     return this._stream;
   }
 
