@@ -307,8 +307,8 @@ export class Metrics {
   keyframeRequestFromViewer(type: "pli" | "fir"): void {
     this.keyframeRequests.inc({ direction: "received", type });
   }
-  keyframeRequestToDevice(): void {
-    this.keyframeRequests.inc({ direction: "sent", type: "pli" });
+  keyframeRequestToDevice(by: "pli" | "encoder"): void {
+    this.keyframeRequests.inc({ direction: "sent", type: by });
   }
   retransmitted(count: number): void {
     this.retransmissions.inc(count);

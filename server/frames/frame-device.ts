@@ -102,6 +102,7 @@ export class FrameDevice implements DevicePublisher, PushedFrames {
       id: `frames-${this.device.id}`,
       codec: { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
       requestKeyframe: () => this.keyframe(),
+      keyframeBy: "encoder",
       observer: this.observer,
       onConsumers: () => this.followViewers(),
     });

@@ -7,8 +7,8 @@ export interface RelayObserver {
   packetIn(kind: "video" | "audio", bytes: number): void;
   /** A packet was written towards a viewer; latencyMs is from relay ingress. */
   packetOut(kind: "video" | "audio", bytes: number, latencyMs: number): void;
-  /** The server asked a device for a keyframe (always a PLI). */
-  keyframeRequestToDevice(): void;
+  /** The server asked a device for a keyframe: an RTCP PLI, or an event to a local encoder (test device, frame devices). */
+  keyframeRequestToDevice(by: "pli" | "encoder"): void;
   keyframeRequestFromViewer(type: "pli" | "fir"): void;
   /** A viewer NACKed `count` packets. */
   nackReceived(count: number): void;

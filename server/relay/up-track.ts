@@ -26,32 +26,26 @@ export interface TrackCodec {
   parameters?: string;
 }
 
-/** Counters of one up track, read by metrics and tests. */
-export interface UpTrackStats {
-  packetsIn: number;
-  bytesIn: number;
-  keyframeRequests: number;
-}
-
-/**
- * A track coming up from a device (a werift receiver, or a local pipeline),
- * fanned out to every viewer's DownTrack. Knows nothing about WebRTC.
- */
 /** What an UpTrack is made of. */
 export interface UpTrackOptions {
   id: string;
   codec: TrackCodec;
   /** Asks the source for a keyframe (PLI, or an encoder event). */
   requestKeyframe: () => void;
+  /** How requestKeyframe asks, for tessera_keyframe_requests_total{type}: an RTCP PLI (default) or a local encoder's event. */
+  keyframeBy?: "pli" | "encoder";
   observer?: RelayObserver;
   timers?: Timers;
   /** Hears how many DownTracks it feeds whenever that changes (a source that encodes on demand). */
   onConsumers?: (count: number) => void;
 }
 
+/**
+ * A track coming up from a device (a werift receiver, or a local pipeline),
+ * fanned out to every viewer's DownTrack. Knows nothing about WebRTC.
+ */
 export class UpTrack {
   readonly downTracks = new Set<DownTrack>();
-  readonly stats: UpTrackStats = { packetsIn: 0, bytesIn: 0, keyframeRequests: 0 };
   private readonly keyframes: KeyframeRequester;
   private _closed = false;
 
@@ -67,10 +61,10 @@ export class UpTrack {
     this.onConsumers = o.onConsumers ?? (() => {});
     const { requestKeyframe } = o;
     const observer = this.observer;
+    const by = o.keyframeBy ?? "pli";
     this.keyframes = new KeyframeRequester(
       () => {
-        this.stats.keyframeRequests++;
-        observer.keyframeRequestToDevice();
+        observer.keyframeRequestToDevice(by);
         requestKeyframe();
       },
       500,
@@ -89,8 +83,6 @@ export class UpTrack {
   /** Feeds one packet from the source to every viewer. */
   push(sequenceNumber: number, timestamp: number, marker: boolean, payload: Buffer, receivedAt = performance.now()): void {
     if (this._closed) return;
-    this.stats.packetsIn++;
-    this.stats.bytesIn += payload.length;
     this.observer.packetIn(this.codec.kind, payload.length);
     const packet: RelayPacket = {
       sequenceNumber,
