@@ -64,7 +64,11 @@ async function measureStream(server: ServerProcess, motion: Row["motion"], codec
   const frames = client.frames().length - frames0;
   const latency = bucketDelta(latencyBefore, bucketsOf(await metricsOf(server), "tessera_fallback_frame_latency_seconds"));
   client.close();
-  await waitForAsync(async () => (await metricsOf(server)).every((s) => s.name !== "tessera_pipelines_active" || s.labels.kind === "test_source" || s.value === 0), 10_000, "the stream to stop");
+  await waitForAsync(
+    async () => (await metricsOf(server)).every((s) => s.name !== "tessera_pipelines_active" || s.labels.kind === "test_source" || s.value === 0),
+    10_000,
+    "the stream to stop",
+  );
   const q = (p: number) => {
     const v = bucketQuantile(latency, p);
     return v === undefined ? null : v * 1000;
@@ -86,7 +90,9 @@ async function measureStream(server: ServerProcess, motion: Row["motion"], codec
 /** Full-frame MJPEG of the same picture at the same quality (40), encoded here by GStreamer from the raw pattern. */
 async function measureMjpeg(motion: Row["motion"]): Promise<Row> {
   const pattern = motion === "still" ? STILL_PICTURE : {};
-  const p = new GstPipeline(`${testPictureDescription(pattern)}jpegenc quality=40 ! appsink name=out sync=false max-buffers=60 drop=true`, { kind: "jpeg_encode" });
+  const p = new GstPipeline(`${testPictureDescription(pattern)}jpegenc quality=40 ! appsink name=out sync=false max-buffers=60 drop=true`, {
+    kind: "jpeg_encode",
+  });
   let bytes = 0;
   let frames = 0;
   let counting = false;
@@ -103,16 +109,26 @@ async function measureMjpeg(motion: Row["motion"]): Promise<Row> {
   const dt = (performance.now() - t0) / 1000;
   counting = false;
   p.close();
-  return { motion, stream: "full-frame MJPEG", kbps: (bytes * 8) / dt / 1000, fps: frames / dt, stripesPerFrame: 1, cpuMsPerFrame: null, firstFrameMs: null, latencyP50Ms: null, latencyP99Ms: null };
+  return {
+    motion,
+    stream: "full-frame MJPEG",
+    kbps: (bytes * 8) / dt / 1000,
+    fps: frames / dt,
+    stripesPerFrame: 1,
+    cpuMsPerFrame: null,
+    firstFrameMs: null,
+    latencyP50Ms: null,
+    latencyP99Ms: null,
+  };
 }
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const motion of ["moving", "still"] as const) {
-    const server = await ServerProcess.start(
-      ["--port", "0", "--source-motion", motion, "--ice-host", "127.0.0.1", "--log-level", "info"],
-      { ...process.env, UV_THREADPOOL_SIZE: "128" },
-    );
+    const server = await ServerProcess.start(["--port", "0", "--source-motion", motion, "--ice-host", "127.0.0.1", "--log-level", "info"], {
+      ...process.env,
+      UV_THREADPOOL_SIZE: "128",
+    });
     try {
       await waitForAsync(async () => (await fetch(`${server.httpUrl}/readyz`)).ok, 15_000, "ready");
       await sleep(1000);

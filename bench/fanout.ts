@@ -59,7 +59,9 @@ function parseOptions(argv: string[]): Options {
     },
   });
   if (values.help) {
-    process.stdout.write("usage: npm run bench:fanout -- [--viewers 8] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--codec vp8|h264] [--bitrate KBPS] [--json]\n");
+    process.stdout.write(
+      "usage: npm run bench:fanout -- [--viewers 8] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--codec vp8|h264] [--bitrate KBPS] [--json]\n",
+    );
     process.exit(0);
   }
   const int = (name: string, raw: string, min: number, max: number) => {
@@ -193,7 +195,12 @@ class Bench {
     log(`all viewers receive video; warming up ${o.warmup} s, then measuring ${o.seconds} s`);
     await sleep(o.warmup * 1000);
     const steady = await this.measure(o.seconds);
-    return summarize(o, baseline, steady, this.viewers.map((v) => this.stream(v)!));
+    return summarize(
+      o,
+      baseline,
+      steady,
+      this.viewers.map((v) => this.stream(v)!),
+    );
   }
 
   /** Closes peers and the server, each bounded in time; idempotent, and safe after a failure. */
@@ -329,13 +336,22 @@ function print(r: Report): void {
     ["date", r.date],
     ["machine", `${r.machine.cpuModel}, ${r.machine.cores} cores, Linux ${r.machine.kernel}, Node ${r.machine.node}`],
     ["viewers", `${r.viewers} (${r.codec} at a ${r.targetKbps} kb/s target, window ${f(r.windowS)} s)`],
-    ["input (device → server)", `${f(r.inputMbps, 2)} Mb/s payload, ${f(r.inputPps)} packets/s (video ${f(r.inputVideoPps)}, device sent ${f(r.deviceSentVideoPps)}); ${f(r.keyframeRequestsPerS, 2)} PLIs/s; ${f(r.baselineInputMbps, 2)} Mb/s with no viewers`],
+    [
+      "input (device → server)",
+      `${f(r.inputMbps, 2)} Mb/s payload, ${f(r.inputPps)} packets/s (video ${f(r.inputVideoPps)}, device sent ${f(r.deviceSentVideoPps)}); ${f(r.keyframeRequestsPerS, 2)} PLIs/s; ${f(r.baselineInputMbps, 2)} Mb/s with no viewers`,
+    ],
     ["forwarded (viewers received)", `${f(r.forwardedPps)} packets/s, ${f(r.perViewerPps)} per viewer`],
     ["server out (/metrics)", `${f(r.serverOutPps)} packets/s`],
     ["server CPU per packet", `${f(r.cpuUsPerPacketRaw)} µs raw, ${f(r.cpuUsPerPacketNet)} µs minus no-viewer baseline`],
     ["server CPU", `${f(r.serverCpuPct)} % of a core (baseline ${f(r.baselineCpuPct)} %)`],
-    ["bench process CPU", `${f(r.benchCpuPct)} % of a core; machine ${f(r.machineBusyPct)} % busy (all cores); other processes ${f(r.otherCpuPct)} % of a core`],
-    ["loss at viewers", `${f(r.lossSeqPct, 3)} % (sequence gaps); delivered ${f(r.deliveredPct, 2)} % of input × viewers; ${f(r.nacksPerS, 2)} NACKed packets/s`],
+    [
+      "bench process CPU",
+      `${f(r.benchCpuPct)} % of a core; machine ${f(r.machineBusyPct)} % busy (all cores); other processes ${f(r.otherCpuPct)} % of a core`,
+    ],
+    [
+      "loss at viewers",
+      `${f(r.lossSeqPct, 3)} % (sequence gaps); delivered ${f(r.deliveredPct, 2)} % of input × viewers; ${f(r.nacksPerS, 2)} NACKed packets/s`,
+    ],
     ["forward latency (bucket-interpolated)", `p50 ${f(r.latencyP50Ms, 3)} ms, p99 ${f(r.latencyP99Ms, 3)} ms`],
     ["server RSS", `${f(r.rssMB)} MB (baseline ${f(r.rssBaselineMB)} MB), ${f(r.rssPerViewerMB, 2)} MB per viewer`],
   ];

@@ -31,10 +31,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const server = await ServerProcess.start(
-    ["--port", "0", "--source", "none", "--ice-host", "127.0.0.1", "--log-level", "info"],
-    { ...process.env, UV_THREADPOOL_SIZE: "16" },
-  );
+  const server = await ServerProcess.start(["--port", "0", "--source", "none", "--ice-host", "127.0.0.1", "--log-level", "info"], {
+    ...process.env,
+    UV_THREADPOOL_SIZE: "16",
+  });
   let device: WeriftDevice | undefined;
   let viewer: WeriftViewer | undefined;
   try {
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
 main().then(
   () => exitBounded(0),
   (err: unknown) => {
-    process.stderr.write(`bench:input: ${(err as Error).stack ?? err}\n`);
+    process.stderr.write(`bench:input: ${(err as Error).stack ?? String(err)}\n`);
     exitBounded(1);
   },
 );

@@ -51,7 +51,7 @@ export class ServerProcess {
       const timer = setTimeout(() => fail(new Error(`server did not report listening within ${timeoutMs} ms`)), timeoutMs);
       child.once("error", fail);
       child.once("exit", (code, signal) => fail(new Error(`server exited early (code ${code}, signal ${signal})`)));
-      createInterface({ input: child.stderr! }).on("line", (line) => {
+      createInterface({ input: child.stderr }).on("line", (line) => {
         const m = LISTENING.exec(line);
         if (m && !done && child.pid !== undefined) {
           done = true;

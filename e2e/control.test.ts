@@ -27,7 +27,7 @@ function viewerGeometry(): { left: number; top: number; width: number; height: n
 type Hooks = Record<string, unknown> & { input?: { readyState: string; send(line: string): void } };
 /** One field of the page's `window.tessera`. */
 const hook = (page: Page, name: string) => page.evaluate((n) => (globalThis as unknown as { tessera: Hooks }).tessera[n], name);
-const deviceLines = (page: Page) => page.evaluate(() => [...((globalThis as unknown as { tessera: { inputLines: string[] } }).tessera.inputLines)]);
+const deviceLines = (page: Page) => page.evaluate(() => [...(globalThis as unknown as { tessera: { inputLines: string[] } }).tessera.inputLines]);
 
 /** A device page publishing, and viewers of it with their `input` channel open. */
 async function setup(pages: Pages, id: string, viewers: string[]): Promise<{ device: Page; views: Page[] }> {
@@ -40,10 +40,12 @@ async function setup(pages: Pages, id: string, viewers: string[]): Promise<{ dev
   }
   for (const page of views) {
     await framesAdvance(page, 5, 15_000);
-    await waitFor("the viewer's input channel to open", () => page.evaluate(() => {
-      const t = (globalThis as unknown as { tessera: Hooks }).tessera;
-      return t.input?.readyState === "open" && t.control !== undefined && (t.control as { holder: unknown }).holder !== undefined;
-    }));
+    await waitFor("the viewer's input channel to open", () =>
+      page.evaluate(() => {
+        const t = (globalThis as unknown as { tessera: Hooks }).tessera;
+        return t.input?.readyState === "open" && t.control !== undefined && (t.control as { holder: unknown }).holder !== undefined;
+      }),
+    );
   }
   return { device, views };
 }
@@ -55,19 +57,27 @@ async function takeControl(page: Page): Promise<void> {
 
 /** Lines the device received after index `from`, once `done` accepts them. */
 async function linesAfter(device: Page, from: number, what: string, done: (lines: string[]) => boolean, timeoutMs = 5000): Promise<string[]> {
-  return waitFor(what, async () => {
-    const lines = (await deviceLines(device)).slice(from);
-    return done(lines) ? lines : undefined;
-  }, { timeoutMs });
+  return waitFor(
+    what,
+    async () => {
+      const lines = (await deviceLines(device)).slice(from);
+      return done(lines) ? lines : undefined;
+    },
+    { timeoutMs },
+  );
 }
 
 /** Waits until the viewer decodes exactly the size the device last reported (the server bounds coordinates by it). */
 async function sizesAgree(viewer: Page, device: Page): Promise<void> {
-  await waitFor("the viewer's video size to match the device's reported resolution", async () => {
-    const g = await viewer.evaluate(viewerGeometry);
-    const r = (await hook(device, "resolution")) as { width: number; height: number } | undefined;
-    return r !== undefined && g.videoWidth === r.width && g.videoHeight === r.height;
-  }, { timeoutMs: 10_000 });
+  await waitFor(
+    "the viewer's video size to match the device's reported resolution",
+    async () => {
+      const g = await viewer.evaluate(viewerGeometry);
+      const r = (await hook(device, "resolution")) as { width: number; height: number } | undefined;
+      return r !== undefined && g.videoWidth === r.width && g.videoHeight === r.height;
+    },
+    { timeoutMs: 10_000 },
+  );
 }
 
 /**
@@ -82,7 +92,12 @@ async function clickPicture(viewer: Page, device: Page, fx: number, fy: number):
     const { clientX, clientY, want } = pictureToClient(g, fx, fy);
     const mark = (await deviceLines(device)).length;
     await viewer.mouse.click(clientX, clientY);
-    const lines = await linesAfter(device, mark, "the click's down and up lines", (ls) => ls.some((l) => /^m,\d+,\d+,1,0$/.test(l)) && ls.some((l, i) => i > 0 && /^m,\d+,\d+,0,0$/.test(l)));
+    const lines = await linesAfter(
+      device,
+      mark,
+      "the click's down and up lines",
+      (ls) => ls.some((l) => /^m,\d+,\d+,1,0$/.test(l)) && ls.some((l, i) => i > 0 && /^m,\d+,\d+,0,0$/.test(l)),
+    );
     const after = await viewer.evaluate(viewerGeometry);
     if ((after.videoWidth !== g.videoWidth || after.videoHeight !== g.videoHeight) && attempt < 3) continue;
     const down = lines.find((l) => /^m,\d+,\d+,1,0$/.test(l)) ?? "";
@@ -110,25 +125,37 @@ const near = (got: number[], want: number[]) => Math.abs(got[0] - want[0]) <= TO
 
 /** Gives #video a fixed CSS size inside its stage, so the letterboxing is known. */
 async function setVideoBox(viewer: Page, width: number, height: number): Promise<void> {
-  await viewer.evaluate(([w, h]) => {
-    const d = (globalThis as unknown as { document: { querySelector(s: string): { style: Record<string, string> } } }).document;
-    Object.assign(d.querySelector(".stage").style, { aspectRatio: "auto", width: "fit-content" });
-    Object.assign(d.querySelector("#video").style, { width: `${w}px`, height: `${h}px` });
-  }, [width, height]);
+  await viewer.evaluate(
+    ([w, h]) => {
+      const d = (globalThis as unknown as { document: { querySelector(s: string): { style: Record<string, string> } } }).document;
+      Object.assign(d.querySelector(".stage").style, { aspectRatio: "auto", width: "fit-content" });
+      Object.assign(d.querySelector("#video").style, { width: `${w}px`, height: `${h}px` });
+    },
+    [width, height],
+  );
 }
 
 test("the controller's clicks, wheel and touches arrive in stream pixels at two element sizes, its keys as keysyms", { timeout: 40_000 }, (t) =>
   withPages(t, env(), async (pages) => {
-    const { device, views: [viewer] } = await setup(pages, "ctl-map", ["viewer"]);
+    const {
+      device,
+      views: [viewer],
+    } = await setup(pages, "ctl-map", ["viewer"]);
     assert.equal(await viewer.textContent("#control-status"), "Nobody controls");
     await takeControl(viewer);
     assert.equal(await viewer.textContent("#control-status"), "You control this device");
     await sizesAgree(viewer, device);
 
     // A square box letterboxes the 16:9 picture above and below; a wide one pillarboxes it.
-    for (const [w, h] of [[400, 400], [600, 200]]) {
+    for (const [w, h] of [
+      [400, 400],
+      [600, 200],
+    ]) {
       await setVideoBox(viewer, w, h);
-      for (const [fx, fy] of [[0.2, 0.3], [0.85, 0.7]]) {
+      for (const [fx, fy] of [
+        [0.2, 0.3],
+        [0.85, 0.7],
+      ]) {
         const { got, want, size } = await clickPicture(viewer, device, fx, fy);
         t.diagnostic(`box ${w}x${h}: click at (${fx}, ${fy}) of ${size} → m,${got.join(",")} (expected ${want.map((v) => v.toFixed(1)).join(",")})`);
         assert.ok(near(got, want), `got ${got}, want ${want}`);
@@ -140,7 +167,10 @@ test("the controller's clicks, wheel and touches arrive in stream pixels at two 
       await viewer.mouse.click(...onBar);
       const inside = await clickPicture(viewer, device, 0.5, 0.5);
       const lines = (await deviceLines(device)).slice(mark);
-      assert.ok(lines.every((l) => l.startsWith(`m,${inside.got[0]},${inside.got[1]},`)), `only the picture click arrived: ${lines.join(" ")}`);
+      assert.ok(
+        lines.every((l) => l.startsWith(`m,${inside.got[0]},${inside.got[1]},`)),
+        `only the picture click arrived: ${lines.join(" ")}`,
+      );
     }
 
     // The wheel: one Chromium notch (100 px) is one step, negative up.
@@ -151,19 +181,29 @@ test("the controller's clicks, wheel and touches arrive in stream pixels at two 
     await viewer.mouse.wheel(0, 100);
     await viewer.mouse.wheel(0, -100);
     const wheel = (await linesAfter(device, mark, "two wheel lines", (ls) => ls.filter((l) => !l.endsWith(",0")).length >= 2)).filter((l) => !l.endsWith(",0"));
-    assert.deepEqual(wheel.map((l) => l.split(",").slice(3).join(",")), ["0,1", "0,-1"], `wheel lines ${wheel.join(" ")}`);
+    assert.deepEqual(
+      wheel.map((l) => l.split(",").slice(3).join(",")),
+      ["0,1", "0,-1"],
+      `wheel lines ${wheel.join(" ")}`,
+    );
 
     // Two fingers (CDP touch events): per-touch ids from 0, positions in stream pixels.
     const second = pictureToClient(g, 0.75, 0.25);
     const cdp = await viewer.context().newCDPSession(viewer);
     mark = (await deviceLines(device)).length;
-    const fingers = [{ x: centre.clientX, y: centre.clientY, id: 17 }, { x: second.clientX, y: second.clientY, id: 42 }];
+    const fingers = [
+      { x: centre.clientX, y: centre.clientY, id: 17 },
+      { x: second.clientX, y: second.clientY, id: 42 },
+    ];
     await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: fingers });
     await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
     await cdp.detach();
     const touches = await linesAfter(device, mark, "4 touch lines", (ls) => ls.filter((l) => l.startsWith("t,")).length >= 4);
     const parsed = touches.filter((l) => l.startsWith("t,")).map((l) => l.split(","));
-    assert.deepEqual(parsed.map(([, phase, id]) => `${phase} ${id}`), ["start 0", "start 1", "end 0", "end 1"]);
+    assert.deepEqual(
+      parsed.map(([, phase, id]) => `${phase} ${id}`),
+      ["start 0", "start 1", "end 0", "end 1"],
+    );
     for (const [, , id, x, y] of parsed) {
       const want = id === "0" ? centre.want : second.want;
       assert.ok(near([Number(x), Number(y)], want), `touch ${id} at ${x},${y}, want ${want}`);
@@ -176,7 +216,10 @@ test("the controller's clicks, wheel and touches arrive in stream pixels at two 
     await viewer.keyboard.press("ArrowLeft");
     const want = ["kd,72", "ku,72", "kd,105", "ku,105", "kd,65293", "ku,65293", "kd,65361", "ku,65361"];
     const keys = await linesAfter(device, mark, "8 key lines", (ls) => ls.filter((l) => l.startsWith("k")).length >= want.length);
-    assert.deepEqual(keys.filter((l) => l.startsWith("k")), want);
+    assert.deepEqual(
+      keys.filter((l) => l.startsWith("k")),
+      want,
+    );
 
     // Ctrl+Alt+Shift is the way out: every key is released on the device, and control is given up.
     mark = (await deviceLines(device)).length;
@@ -185,14 +228,21 @@ test("the controller's clicks, wheel and touches arrive in stream pixels at two 
     for (const key of ["Shift", "Alt", "Control"]) await viewer.keyboard.up(key);
     const out = await linesAfter(device, mark, "the release-all line", (ls) => ls.includes("kr"));
     assert.deepEqual(out.slice(0, 3), ["kd,65507", "kd,65513", "kr"], "Control_L, Alt_L down, then everything released");
-    assert.equal(await viewer.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id), "", "the picture lost focus");
+    assert.equal(
+      await viewer.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id),
+      "",
+      "the picture lost focus",
+    );
   }),
 );
 
 test("only the holder drives the device; state and clipboards reach every viewer; control passes when the holder leaves", { timeout: 45_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const e = env();
-    const { device, views: [a, b] } = await setup(pages, "ctl-share", ["viewerA", "viewerB"]);
+    const {
+      device,
+      views: [a, b],
+    } = await setup(pages, "ctl-share", ["viewerA", "viewerB"]);
     await takeControl(a);
     const aId = (await hook(a, "peerId")) as string;
     await b.waitForSelector(`#player[data-control="other"][data-control-holder="${aId}"]`, { timeout: 5000 });
@@ -210,34 +260,55 @@ test("only the holder drives the device; state and clipboards reach every viewer
       const input = (globalThis as unknown as { tessera: Hooks }).tessera.input;
       for (let i = 0; i < 3; i++) input?.send("m,3,3,1,0");
     });
-    await waitFor("the server to refuse B's 3 lines", async () =>
-      (await readMetric(e.server, "tessera_input_lines_total", { result: "dropped", reason: "not_controller" })) >= refusedBefore + 3);
+    await waitFor(
+      "the server to refuse B's 3 lines",
+      async () => (await readMetric(e.server, "tessera_input_lines_total", { result: "dropped", reason: "not_controller" })) >= refusedBefore + 3,
+    );
     const mark = (await deviceLines(device)).length;
     await sizesAgree(a, device);
     const { got } = await clickPicture(a, device, 0.5, 0.5);
-    assert.ok((await deviceLines(device)).slice(mark).every((l) => l.startsWith(`m,${got[0]},${got[1]},`)), "only A's click reached the device");
+    assert.ok(
+      (await deviceLines(device)).slice(mark).every((l) => l.startsWith(`m,${got[0]},${got[1]},`)),
+      "only A's click reached the device",
+    );
 
     // Device state and clipboard reach both viewers.
     await device.check("#led-1");
     await device.fill("#clipboard-text", "from the device ✓");
     await device.click("#send-clipboard");
     for (const v of [a, b]) {
-      await v.waitForFunction(() => {
-        const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
-        return d.querySelector('#device-status .chip[data-key="leds"] .chip-value')?.textContent === "on, off" &&
-          d.querySelector("#device-clipboard-text")?.textContent === "from the device ✓";
-      }, undefined, { timeout: 5000 });
+      await v.waitForFunction(
+        () => {
+          const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
+          return (
+            d.querySelector('#device-status .chip[data-key="leds"] .chip-value')?.textContent === "on, off" &&
+            d.querySelector("#device-clipboard-text")?.textContent === "from the device ✓"
+          );
+        },
+        undefined,
+        { timeout: 5000 },
+      );
       assert.equal(await v.textContent('#device-status .chip[data-key="battery"] .chip-value'), "0.8");
     }
 
     // A pastes: the text reaches the device as `cw` and is shown there.
     await a.evaluate(() => {
-      const g = globalThis as unknown as { DataTransfer: new () => { setData(t: string, v: string): void }; ClipboardEvent: new (type: string, init: object) => unknown; document: { activeElement: { dispatchEvent(e: unknown): void } } };
+      const g = globalThis as unknown as {
+        DataTransfer: new () => { setData(t: string, v: string): void };
+        ClipboardEvent: new (type: string, init: object) => unknown;
+        document: { activeElement: { dispatchEvent(e: unknown): void } };
+      };
       const data = new g.DataTransfer();
       data.setData("text/plain", "pasted ✓ text");
       g.document.activeElement.dispatchEvent(new g.ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
     });
-    await device.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } } }).document.querySelector("#received-clipboard").textContent === "pasted ✓ text", undefined, { timeout: 5000 });
+    await device.waitForFunction(
+      () =>
+        (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } } }).document.querySelector("#received-clipboard")
+          .textContent === "pasted ✓ text",
+      undefined,
+      { timeout: 5000 },
+    );
 
     // A leaves: control is free, and B can take it and drive the device.
     const t0 = Date.now();
@@ -253,7 +324,10 @@ test("only the holder drives the device; state and clipboards reach every viewer
 
 test("the device's audio reaches the viewer, and the controller's push-to-talk reaches the device", { timeout: 40_000 }, (t) =>
   withPages(t, env(), async (pages) => {
-    const { device, views: [viewer] } = await setup(pages, "ctl-audio", ["viewer"]);
+    const {
+      device,
+      views: [viewer],
+    } = await setup(pages, "ctl-audio", ["viewer"]);
     // Chromium's fake microphone beeps about once a second: listen until a beep.
     const heard = await viewer.evaluate(measureAudio, { source: "video" as const, threshold: 0.01, timeoutMs: 5000 });
     t.diagnostic(`viewer: device audio peak RMS ${heard.peak.toFixed(3)} after ${heard.ms.toFixed(0)} ms (context ${heard.context})`);

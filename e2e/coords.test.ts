@@ -62,7 +62,11 @@ describe("pictureBox and fromStreamPixels", () => {
   });
   test("fromStreamPixels inverts toStreamPixels at pixel centres", () => {
     for (const fit of ["contain", "cover", "fill"] as const) {
-      for (const [x, y] of [[0, 0], [639, 359], [100, 200]]) {
+      for (const [x, y] of [
+        [0, 0],
+        [639, 359],
+        [100, 200],
+      ]) {
         const p = fromStreamPixels(x, y, at(30, 40, 500, 300), 640, 360, fit);
         assert.ok(p);
         assert.deepEqual(toStreamPixelsClamped(p.clientX, p.clientY, at(30, 40, 500, 300), 640, 360, fit), { x, y }, `${fit} ${x},${y}`);

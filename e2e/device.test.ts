@@ -42,10 +42,14 @@ test("GET /api/devices lists the device page's device online, then offline when 
     assert.equal(await listed(e, "cam-api"), undefined, "unknown before it connects");
     const device = await pages.device("cam-api", "API cam");
     await devicePublishing(device);
-    const entry = await waitFor("cam-api listed online", async () => {
-      const d = await listed(e, "cam-api");
-      return d?.online ? d : undefined;
-    }, { timeoutMs: 5000 });
+    const entry = await waitFor(
+      "cam-api listed online",
+      async () => {
+        const d = await listed(e, "cam-api");
+        return d?.online ? d : undefined;
+      },
+      { timeoutMs: 5000 },
+    );
     t.diagnostic(`listed: ${JSON.stringify(entry)}`);
     assert.equal(entry.name, "API cam");
     assert.equal(entry.kind, "camera");
@@ -59,7 +63,11 @@ test("GET /api/devices lists the device page's device online, then offline when 
 test("the device page publishes with a device key from a #key= fragment; the key is reserved while it does", { timeout: 30_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const e = env();
-    const made = await fetch(`${e.server.url}api/keys`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ deviceId: "cam-key" }) });
+    const made = await fetch(`${e.server.url}api/keys`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ deviceId: "cam-key" }),
+    });
     assert.equal(made.status, 201);
     const { id, key } = (await made.json()) as { id: string; key: string };
     const keyState = async () => {
@@ -119,7 +127,10 @@ test("the viewer resumes by itself when the device page reloads", { timeout: 45_
         `offers to the viewer: ${v.timeline?.offers} (1 = resumed on the same connection, 2 = renegotiated)`,
     );
     assert.equal(await viewer.evaluate(() => performance.timeOrigin), viewerOrigin, "the viewer page was not reloaded");
-    const seen = after.changes.slice(before.changes.length).filter((c) => c.attr === "data-device-state").map((c) => c.value);
+    const seen = after.changes
+      .slice(before.changes.length)
+      .filter((c) => c.attr === "data-device-state")
+      .map((c) => c.value);
     assert.ok(seen.includes("offline"), `the viewer saw the device go offline (saw ${JSON.stringify(seen)})`);
     assert.equal(await viewer.getAttribute("#player", "data-device-state"), "online");
     assert.equal(v.connectionState, "connected");

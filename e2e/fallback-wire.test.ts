@@ -62,7 +62,10 @@ describe("parseFallbackText", () => {
     ['{"type":"ready","peerId":"fb-1","deviceId":"test"}', { type: "ready", peerId: "fb-1", deviceId: "test" }],
     ['{"type":"control","holder":null}', { type: "control", holder: null }],
     ['{"type":"control","holder":"fb-1"}', { type: "control", holder: "fb-1" }],
-    ['{"type":"stream","width":1280,"height":720,"codec":"h264","stripeHeight":64}', { type: "stream", width: 1280, height: 720, codec: "h264", stripeHeight: 64 }],
+    [
+      '{"type":"stream","width":1280,"height":720,"codec":"h264","stripeHeight":64}',
+      { type: "stream", width: 1280, height: 720, codec: "h264", stripeHeight: 64 },
+    ],
     ['{"type":"device_offline"}', { type: "device_offline" }],
     ['{"type":"device_online"}', { type: "device_online" }],
     ['{"type":"error","code":"not_found","message":"no device"}', { type: "error", code: "not_found", message: "no device" }],
@@ -95,7 +98,10 @@ describe("avcCodecString", () => {
   test("takes profile, constraint flags and level of the first SPS", () => {
     const au = Uint8Array.of(0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xaa, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65, 0x88);
     assert.equal(avcCodecString(au), "avc1.42c01f");
-    assert.deepEqual(annexBNals(au).map((n) => n[0] & 0x1f), [9, 7, 8, 5]);
+    assert.deepEqual(
+      annexBNals(au).map((n) => n[0] & 0x1f),
+      [9, 7, 8, 5],
+    );
   });
   test("high profile, level 4.0", () => assert.equal(avcCodecString(Uint8Array.of(0, 0, 1, 0x27, 0x64, 0x00, 0x28, 1)), "avc1.640028"));
   test("no SPS: undefined", () => assert.equal(avcCodecString(Uint8Array.of(0, 0, 0, 1, 0x41, 0x9a)), undefined));

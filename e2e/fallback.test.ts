@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Page } from "playwright-core";
 import { canvasMoves, devicePublishing, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
 
 const env = useEnv();
@@ -75,7 +74,13 @@ test("control over the fallback socket: request, click on the canvas, the device
 
     // The canvas letterboxes the stream (object-fit: contain): click at a known fraction of the picture.
     const g = await viewer.evaluate(() => {
-      const c = (globalThis as unknown as { document: { querySelector(s: string): { width: number; height: number; getBoundingClientRect(): { left: number; top: number; width: number; height: number } } } }).document.querySelector("#canvas");
+      const c = (
+        globalThis as unknown as {
+          document: {
+            querySelector(s: string): { width: number; height: number; getBoundingClientRect(): { left: number; top: number; width: number; height: number } };
+          };
+        }
+      ).document.querySelector("#canvas");
       const r = c.getBoundingClientRect();
       return { left: r.left, top: r.top, width: r.width, height: r.height, w: c.width, h: c.height };
     });

@@ -15,7 +15,11 @@ import { Firefox, type FirefoxPage } from "./lib/firefox.js";
 import { createNetns, describeNetns, type Netns } from "./lib/netns.js";
 import { readDevice, readProbe, readViewer, type DeviceView, type ProbeOptions, type ProbeState } from "./probes.js";
 
-const VIEWER_PROBE: ProbeOptions = { video: "#video", watch: ["#player", "body"], attributes: ["data-device-state", "data-connection-state", "data-signaling"] };
+const VIEWER_PROBE: ProbeOptions = {
+  video: "#video",
+  watch: ["#player", "body"],
+  attributes: ["data-device-state", "data-connection-state", "data-signaling"],
+};
 const DEVICE_PROBE: ProbeOptions = { video: "#preview", watch: ["body"], attributes: ["data-state", "data-connection-state"] };
 const LOG_TAIL_LINES = 40;
 
@@ -60,7 +64,10 @@ function env(): { server: TestServer; firefox: Firefox } {
 }
 
 /** Runs a test body; closes its pages afterwards; on failure reports consoles, driver and server logs. */
-async function withFirefox(t: TestContext, body: (open: (path: string, label: string, probe: ProbeOptions) => Promise<FirefoxPage>) => Promise<void>): Promise<void> {
+async function withFirefox(
+  t: TestContext,
+  body: (open: (path: string, label: string, probe: ProbeOptions) => Promise<FirefoxPage>) => Promise<void>,
+): Promise<void> {
   const { server: srv, firefox: ff } = env();
   const opened: FirefoxPage[] = [];
   const open = async (path: string, label: string, probe: ProbeOptions) => {
@@ -100,10 +107,14 @@ async function probe(page: FirefoxPage): Promise<ProbeState> {
 async function framesAdvance(page: FirefoxPage, count: number, timeoutMs = 10_000): Promise<{ ms: number; width: number; height: number }> {
   const start = (await probe(page)).frames;
   const t0 = Date.now();
-  const state = await waitFor(`${count} new video frames on ${page.label} (had ${start})`, async () => {
-    const p = await probe(page);
-    return p.frames >= start + count ? p : undefined;
-  }, { timeoutMs });
+  const state = await waitFor(
+    `${count} new video frames on ${page.label} (had ${start})`,
+    async () => {
+      const p = await probe(page);
+      return p.frames >= start + count ? p : undefined;
+    },
+    { timeoutMs },
+  );
   return { ms: Date.now() - t0, width: state.width, height: state.height };
 }
 
@@ -189,10 +200,14 @@ test("the device page in Firefox publishes its fake camera as VP8 and a Firefox 
   withFirefox(t, async (open) => {
     const t0 = Date.now();
     const device = await open("device.html?id=ff1&name=Firefox&source=camera&autostart=1", "device", DEVICE_PROBE);
-    const published = await waitFor("the device page to publish", async () => {
-      const d: DeviceView = await device.evaluate(readDevice);
-      return d.state === "publishing" && d.connectionState === "connected" ? d : undefined;
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      "the device page to publish",
+      async () => {
+        const d: DeviceView = await device.evaluate(readDevice);
+        return d.state === "publishing" && d.connectionState === "connected" ? d : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     const publishedMs = Date.now() - t0;
     await framesAdvance(device, 10); // the local preview runs
     // Firefox encodes and sends VP8 (it has no H.264 in WebRTC here; the page puts VP8 first anyway).
@@ -202,10 +217,14 @@ test("the device page in Firefox publishes its fake camera as VP8 and a Firefox 
     });
     assert.equal(sent.mimeType, "video/VP8");
     // The server lists it (asked from inside the namespace, by the page).
-    const listed = await waitFor("ff1 listed online", async () => {
-      const d = await device.evaluate(apiDevice, "ff1");
-      return d?.online ? d : undefined;
-    }, { timeoutMs: 5000 });
+    const listed = await waitFor(
+      "ff1 listed online",
+      async () => {
+        const d = await device.evaluate(apiDevice, "ff1");
+        return d?.online ? d : undefined;
+      },
+      { timeoutMs: 5000 },
+    );
     assert.equal(listed.name, "Firefox");
     assert.equal(listed.kind, "camera");
     const videoTrack = listed.tracks.find((tr) => tr.kind === "video");

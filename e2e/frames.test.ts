@@ -13,8 +13,22 @@ let frames: Buffer[] = [];
 let timer: NodeJS.Timeout | undefined;
 
 before(() => {
-  execFileSync("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=20", "pattern=ball", "!", "video/x-raw,width=640,height=360", "!", "jpegenc", "!", "multifilesink", `location=${join(dir, "f%03d.jpg")}`]);
-  frames = readdirSync(dir).sort().map((f) => readFileSync(join(dir, f)));
+  execFileSync("gst-launch-1.0", [
+    "-q",
+    "videotestsrc",
+    "num-buffers=20",
+    "pattern=ball",
+    "!",
+    "video/x-raw,width=640,height=360",
+    "!",
+    "jpegenc",
+    "!",
+    "multifilesink",
+    `location=${join(dir, "f%03d.jpg")}`,
+  ]);
+  frames = readdirSync(dir)
+    .sort()
+    .map((f) => readFileSync(join(dir, f)));
 });
 
 /** A camera app pushing two frames a second to `base` (bounded: at most 10 minutes of frames). */

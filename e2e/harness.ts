@@ -45,7 +45,7 @@ export interface TestServer {
  * command (e.g. `ip netns exec NS`; it must exec, so the child's pid stays the server's);
  * `env` adds to the server's environment (e.g. FIREBASE_AUTH_EMULATOR_HOST).
  */
-export async function startServer({ port = 0, args = [] as string[], iceHost = "127.0.0.1", wrap = [] as string[], env = {} as NodeJS.ProcessEnv } = {}): Promise<TestServer> {
+export async function startServer({ port = 0, args = [] as string[], iceHost = "127.0.0.1", wrap = [] as string[], env = {} } = {}): Promise<TestServer> {
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing; run node scripts/build.mjs first`);
   // The fallback's x264 stripe pipelines each hold threadpool threads (npm start gives 128).
   // A private data dir (secrets, snapshots) unless the test names one.
@@ -170,7 +170,11 @@ export class Pages {
 
   /** A viewer page at `/?device=ID` (or `/`) plus any `extra` query parameters, with the frame probe installed. */
   async viewer(deviceId?: string, label = "viewer", extra: Record<string, string> = {}): Promise<Page> {
-    const page = await this.newPage(label, { video: "#video", watch: ["#player", "body"], attributes: ["data-device-state", "data-connection-state", "data-signaling"] });
+    const page = await this.newPage(label, {
+      video: "#video",
+      watch: ["#player", "body"],
+      attributes: ["data-device-state", "data-connection-state", "data-signaling"],
+    });
     const params = new URLSearchParams({ ...(deviceId ? { device: deviceId } : {}), ...extra });
     const query = params.toString();
     await page.goto(this.env.server.url + (query ? `?${query}` : ""));
@@ -181,7 +185,7 @@ export class Pages {
   async device(id: string, name: string, label = "device", fragment = ""): Promise<Page> {
     const page = await this.newPage(label, { video: "#preview", watch: ["body"], attributes: ["data-state", "data-connection-state"] });
     const params = new URLSearchParams({ id, name, source: "camera", autostart: "1" });
-    await page.goto(`${this.env.server.url}device.html?${params}${fragment ? `#${fragment}` : ""}`);
+    await page.goto(`${this.env.server.url}device.html?${params.toString()}${fragment ? `#${fragment}` : ""}`);
     return page;
   }
 
@@ -248,19 +252,27 @@ export const deviceState = (page: Page): Promise<DeviceView> => page.evaluate(re
 export async function framesAdvance(page: Page, count: number, timeoutMs = 10_000): Promise<{ ms: number; width: number; height: number }> {
   const start = (await probe(page)).frames;
   const t0 = Date.now();
-  const state = await waitFor(`${count} new video frames (had ${start})`, async () => {
-    const p = await probe(page);
-    return p.frames >= start + count ? p : undefined;
-  }, { timeoutMs });
+  const state = await waitFor(
+    `${count} new video frames (had ${start})`,
+    async () => {
+      const p = await probe(page);
+      return p.frames >= start + count ? p : undefined;
+    },
+    { timeoutMs },
+  );
   return { ms: Date.now() - t0, width: state.width, height: state.height };
 }
 
 /** Waits for the device page to report an established publishing connection. */
 export function devicePublishing(page: Page, timeoutMs = 15_000): Promise<DeviceView> {
-  return waitFor("the device page to publish", async () => {
-    const d = await deviceState(page);
-    return d.state === "publishing" && d.connectionState === "connected" ? d : undefined;
-  }, { timeoutMs });
+  return waitFor(
+    "the device page to publish",
+    async () => {
+      const d = await deviceState(page);
+      return d.state === "publishing" && d.connectionState === "connected" ? d : undefined;
+    },
+    { timeoutMs },
+  );
 }
 
 /** The value of one Prometheus sample from the server's /metrics, 0 when absent; `labels` must all match. */
@@ -278,7 +290,11 @@ export async function readMetric(server: TestServer, name: string, labels: Recor
 
 /** In the page: a cheap hash of the canvas pixels (every 7th byte), and its size. */
 function canvasHash(): { hash: number; width: number; height: number } {
-  type Canvas = { width: number; height: number; getContext(k: string): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+  type Canvas = {
+    width: number;
+    height: number;
+    getContext(k: string): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+  };
   const c = (globalThis as unknown as { document: { querySelector(s: string): Canvas } }).document.querySelector("#canvas");
   if (c.width === 0 || c.height === 0) return { hash: 0, width: 0, height: 0 };
   const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
@@ -289,10 +305,14 @@ function canvasHash(): { hash: number; width: number; height: number } {
 
 /** Waits until the canvas shows a picture, then until its pixels change: the picture moves. */
 export async function canvasMoves(page: Page, timeoutMs = 10_000): Promise<{ width: number; height: number }> {
-  const first = await waitFor("a picture on the canvas", async () => {
-    const h = await page.evaluate(canvasHash);
-    return h.width > 0 && (await viewerState(page)).fallback?.framesPainted ? h : undefined;
-  }, { timeoutMs });
+  const first = await waitFor(
+    "a picture on the canvas",
+    async () => {
+      const h = await page.evaluate(canvasHash);
+      return h.width > 0 && (await viewerState(page)).fallback?.framesPainted ? h : undefined;
+    },
+    { timeoutMs },
+  );
   await waitFor("the canvas pixels to change", async () => (await page.evaluate(canvasHash)).hash !== first.hash, { timeoutMs });
   return first;
 }

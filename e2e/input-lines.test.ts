@@ -73,7 +73,10 @@ describe("WheelSteps", () => {
   });
   test("small touchpad deltas add up", () => {
     const w = new WheelSteps();
-    assert.deepEqual([30, 30, 30, 30].map((d) => w.add(d, 0)), [0, 0, 0, 1]);
+    assert.deepEqual(
+      [30, 30, 30, 30].map((d) => w.add(d, 0)),
+      [0, 0, 0, 1],
+    );
     w.reset();
     assert.equal(w.add(30, 0), 0);
   });
@@ -98,7 +101,10 @@ describe("TouchIds", () => {
     assert.equal(ids.end(1001), 0);
     assert.equal(ids.get(1001), undefined);
     assert.equal(ids.start(1003), 0);
-    assert.deepEqual(ids.active(), [[1002, 1], [1003, 0]]);
+    assert.deepEqual(ids.active(), [
+      [1002, 1],
+      [1003, 0],
+    ]);
   });
   test("gives out at most 256 ids", () => {
     const ids = new TouchIds();
@@ -135,12 +141,10 @@ describe("talkMid", () => {
   ].join("\r\n");
   test("is the audio section the server receives on", () => {
     assert.equal(talkMid(offer), "2");
-    assert.deepEqual(mediaSections(offer).map((s) => `${s.kind}:${s.mid}:${s.direction}`), [
-      "video:0:sendonly",
-      "audio:1:sendonly",
-      "audio:2:recvonly",
-      "application:3:sendrecv",
-    ]);
+    assert.deepEqual(
+      mediaSections(offer).map((s) => `${s.kind}:${s.mid}:${s.direction}`),
+      ["video:0:sendonly", "audio:1:sendonly", "audio:2:recvonly", "application:3:sendrecv"],
+    );
   });
   test("is undefined when the server offers no such section", () => {
     assert.equal(talkMid(offer.replace("a=recvonly", "a=sendonly")), undefined);

@@ -127,7 +127,7 @@ export function readViewer(): ViewerView {
     timeline: (t?.timeline as ViewerView["timeline"]) ?? null,
     stats: (t?.stats as ViewerView["stats"]) ?? null,
     transport: (t?.transport as string | undefined) ?? null,
-    fallback: t?.fallback ? JSON.parse(JSON.stringify(t.fallback)) : null,
+    fallback: t?.fallback ? (JSON.parse(JSON.stringify(t.fallback)) as ViewerView["fallback"]) : null,
   };
 }
 

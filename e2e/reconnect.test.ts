@@ -2,7 +2,19 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { deviceState, devicePublishing, framesAdvance, launchBrowser, probe, startServer, viewerState, waitFor, withPages, type Env, type TestServer } from "./harness.js";
+import {
+  deviceState,
+  devicePublishing,
+  framesAdvance,
+  launchBrowser,
+  probe,
+  startServer,
+  viewerState,
+  waitFor,
+  withPages,
+  type Env,
+  type TestServer,
+} from "./harness.js";
 
 let browser: Browser | undefined;
 before(async () => {

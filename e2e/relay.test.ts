@@ -26,7 +26,7 @@ test("with ?relay=1 the viewer plays the test device through coturn (selected pa
     const page = await pages.viewer("test", "viewer", { relay: "1" });
     await framesAdvance(page, 30, 20_000);
     // A string, so node's type check (no DOM types) stays out of the page's code.
-    const pair = (await page.evaluate(`(async () => {
+    const pair = await page.evaluate<{ state?: string; localType?: string; relayProtocol?: string; config: string }>(`(async () => {
       const pc = window.tessera.pc;
       const stats = await pc.getStats();
       let selected;
@@ -34,7 +34,7 @@ test("with ?relay=1 the viewer plays the test device through coturn (selected pa
       const p = selected ? stats.get(selected) : undefined;
       const local = p ? stats.get(p.localCandidateId) : undefined;
       return { state: p && p.state, localType: local && local.candidateType, relayProtocol: local && local.relayProtocol, config: pc.getConfiguration().iceTransportPolicy };
-    })()`)) as { state?: string; localType?: string; relayProtocol?: string; config: string };
+    })()`);
     t.diagnostic(`selected pair: ${JSON.stringify(pair)}`);
     assert.equal(pair.config, "relay");
     assert.equal(pair.state, "succeeded");

@@ -8,10 +8,14 @@ describe("RtcConfigSource", () => {
     let now = 0;
     const asked: string[] = [];
     let serve: unknown = { iceServers: [{ urls: "turn:t?transport=udp", username: "2:a", credential: "c2" }], ttl: 100 };
-    const src = new RtcConfigSource(true, () => now, async (url) => {
-      asked.push(url);
-      return serve instanceof Error ? { ok: false, status: 503, json: async () => ({}) } : { ok: true, status: 200, json: async () => serve };
-    });
+    const src = new RtcConfigSource(
+      true,
+      () => now,
+      async (url) => {
+        asked.push(url);
+        return serve instanceof Error ? { ok: false, status: 503, json: async () => ({}) } : { ok: true, status: 200, json: async () => serve };
+      },
+    );
     src.seed([{ urls: "turn:t?transport=udp", username: "1:a", credential: "c1" }], 100);
     now = 49_000;
     assert.equal((await src.get()).iceServers[0].username, "1:a");

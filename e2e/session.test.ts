@@ -19,10 +19,15 @@ describe("the web app's session token", () => {
     let now = 1_000_000;
     const calls: string[] = [];
     let n = 0;
-    const s = new SessionSource(memoryStorage(), () => undefined, async (url, init) => {
-      calls.push(`${init.method} ${url}`);
-      return answer(200, { token: `t${++n}`, expiresAt: now + 3600_000 });
-    }, () => now);
+    const s = new SessionSource(
+      memoryStorage(),
+      () => undefined,
+      async (url, init) => {
+        calls.push(`${init.method} ${url}`);
+        return answer(200, { token: `t${++n}`, expiresAt: now + 3600_000 });
+      },
+      () => now,
+    );
     assert.equal(await s.token(), "t1");
     now += 3600_000 - REFRESH_MARGIN_MS - 1;
     assert.equal(await s.token(), "t1");
@@ -33,7 +38,11 @@ describe("the web app's session token", () => {
 
   test("--auth none: no token, asked once", async () => {
     let calls = 0;
-    const s = new SessionSource(memoryStorage(), () => undefined, async () => (calls++, answer(200, { token: null, expiresAt: null })));
+    const s = new SessionSource(
+      memoryStorage(),
+      () => undefined,
+      async () => (calls++, answer(200, { token: null, expiresAt: null })),
+    );
     assert.equal(await s.token(), undefined);
     assert.equal(await s.token(), undefined);
     assert.equal(calls, 1);
@@ -42,10 +51,16 @@ describe("the web app's session token", () => {
   test("a Bearer challenge asks for a Firebase ID token, keeps it and sends it as Bearer", async () => {
     const storage = memoryStorage();
     const seen: Array<string | undefined> = [];
-    const s = new SessionSource(storage, () => "id-token-1", async (_url, init) => {
-      seen.push(init.headers.Authorization);
-      return init.headers.Authorization === "Bearer id-token-1" ? answer(200, { token: "id-token-1", expiresAt: Date.now() + 3600_000 }) : answer(401, {}, 'Bearer realm="Tessera"');
-    });
+    const s = new SessionSource(
+      storage,
+      () => "id-token-1",
+      async (_url, init) => {
+        seen.push(init.headers.Authorization);
+        return init.headers.Authorization === "Bearer id-token-1"
+          ? answer(200, { token: "id-token-1", expiresAt: Date.now() + 3600_000 })
+          : answer(401, {}, 'Bearer realm="Tessera"');
+      },
+    );
     assert.equal(await s.token(), "id-token-1");
     assert.deepEqual(seen, [undefined, "Bearer id-token-1"]);
     assert.deepEqual(await s.headers(), { Authorization: "Bearer id-token-1" });
@@ -55,7 +70,13 @@ describe("the web app's session token", () => {
     const asked: boolean[] = [];
     let n = 0;
     const sdk = { idToken: async (refresh = false) => (asked.push(refresh), `sdk-token-${++n}`) };
-    const s = new SessionSource(memoryStorage(), () => assert.fail("no prompt"), async () => assert.fail("no /api/session"), Date.now, async () => sdk);
+    const s = new SessionSource(
+      memoryStorage(),
+      () => assert.fail("no prompt"),
+      async () => assert.fail("no /api/session"),
+      Date.now,
+      async () => sdk,
+    );
     assert.equal(await s.token(), "sdk-token-1");
     assert.deepEqual(await s.headers(), { Authorization: "Bearer sdk-token-2" });
     s.invalidate();
@@ -68,9 +89,16 @@ describe("the web app's session token", () => {
     storage.setItem("tessera.idToken", "given");
     let valid = true;
     const sdk = { idToken: async () => "sdk-token" };
-    const s = new SessionSource(storage, () => assert.fail("no prompt"), async (_url, init) =>
-      valid && init.headers.Authorization === "Bearer given" ? answer(200, { token: "given", expiresAt: Date.now() + 3600_000 }) : answer(401, {}, 'Bearer realm="Tessera"'),
-    Date.now, async () => sdk);
+    const s = new SessionSource(
+      storage,
+      () => assert.fail("no prompt"),
+      async (_url, init) =>
+        valid && init.headers.Authorization === "Bearer given"
+          ? answer(200, { token: "given", expiresAt: Date.now() + 3600_000 })
+          : answer(401, {}, 'Bearer realm="Tessera"'),
+      Date.now,
+      async () => sdk,
+    );
     assert.equal(await s.token(), "given");
     assert.deepEqual(await s.headers(), { Authorization: "Bearer given" });
     valid = false;
@@ -85,7 +113,13 @@ describe("the web app's session token", () => {
       const storage = memoryStorage();
       if (given) storage.setItem("tessera.idToken", "given");
       let started = 0;
-      const s = new SessionSource(storage, () => undefined, undefined, undefined, async () => (started++, undefined));
+      const s = new SessionSource(
+        storage,
+        () => undefined,
+        undefined,
+        undefined,
+        async () => (started++, undefined),
+      );
       s.prepare();
       assert.equal(started, given ? 0 : 1);
     }

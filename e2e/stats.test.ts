@@ -7,7 +7,17 @@ const report = (bytes: number, frames: number, candidateType: string) => [
   { id: "T", type: "transport", selectedCandidatePairId: "P" },
   { id: "P", type: "candidate-pair", localCandidateId: "L", currentRoundTripTime: 0.012, nominated: true, state: "succeeded" },
   { id: "L", type: "local-candidate", candidateType },
-  { id: "V", type: "inbound-rtp", kind: "video", bytesReceived: bytes, framesDecoded: frames, packetsLost: 3, codecId: "C", frameWidth: 1280, frameHeight: 720 },
+  {
+    id: "V",
+    type: "inbound-rtp",
+    kind: "video",
+    bytesReceived: bytes,
+    framesDecoded: frames,
+    packetsLost: 3,
+    codecId: "C",
+    frameWidth: 1280,
+    frameHeight: 720,
+  },
   { id: "C", type: "codec", mimeType: "video/VP8" },
 ];
 

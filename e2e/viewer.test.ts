@@ -86,7 +86,9 @@ test("the dashboard (/grid.html, what -d opens) shows every device with its pict
     assert.equal(await tile.getAttribute("href"), "/?device=test");
     // Each refresh that brought a new frame counts; the test pattern changes every second.
     await waitFor("three new frames on the test device's tile", async () => Number((await tile.getAttribute("data-frames")) ?? 0) >= 3);
-    const size = await tile.locator("img").evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]);
+    const size = await tile
+      .locator("img")
+      .evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]);
     assert.deepEqual(size, [1280, 720]);
   }),
 );

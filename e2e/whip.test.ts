@@ -106,10 +106,14 @@ async function withInterop(t: TestContext, body: (e: Env, pages: Pages, open: (s
 async function eyevinnPublishes(t: TestContext, e: Env, pages: Pages, client: Page, deviceId: string): Promise<Exchange[]> {
   const endpoint = `${e.server.url}whip/${deviceId}`;
   await client.evaluate((url) => (globalThis as unknown as InteropWindow).interop.whipStart(url), endpoint);
-  const published = await waitFor("the WHIP client's connection", async () => {
-    const s = await client.evaluate(() => (globalThis as unknown as InteropWindow).interop.whipState());
-    return s.connection === "connected" && s.framesEncoded > 0 ? s : undefined;
-  }, { timeoutMs: 10_000 });
+  const published = await waitFor(
+    "the WHIP client's connection",
+    async () => {
+      const s = await client.evaluate(() => (globalThis as unknown as InteropWindow).interop.whipState());
+      return s.connection === "connected" && s.framesEncoded > 0 ? s : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
   t.diagnostic(`WHIP client: ICE ${published.ice}, ${published.framesEncoded} frames encoded`);
   await waitFor(`${deviceId} online in /api/devices`, async () => (await device(e, deviceId))?.online);
 
@@ -160,45 +164,50 @@ test("@eyevinn/whip-web-client on the server's origin publishes with trickle ICE
   }),
 );
 
-test("medooze whip-whep's WHEPClient plays the built-in test device from POST /whep/test, restarts ICE over PATCH and keeps playing; stop() ends the session", { timeout: 30_000 }, (t) =>
-  withInterop(t, async (e, _pages, open) => {
-    const player = await open();
-    const before = (await device(e, "test"))?.viewers ?? 0;
-    await player.evaluate((url) => (globalThis as unknown as InteropWindow).interop.whepStart(url), `${e.server.url}whep/test`);
-    const { ms, width, height } = await framesAdvance(player, 30, 10_000);
-    t.diagnostic(`WHEP player: 30 frames in ${ms} ms, ${width}x${height}`);
-    assert.ok(width > 0 && height > 0);
-    const state = await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState());
-    assert.equal(state.connection, "connected");
-    assert.equal(state.videoTracks, 1);
-    assert.equal(state.audioTracks, 1);
-    assert.equal((await device(e, "test"))?.viewers, before + 1, "the player counts as a viewer");
-    await waitFor("the video's currentTime to advance by 0.5 s", async () =>
-      (await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState())).currentTime > state.currentTime + 0.5,
-    );
+test(
+  "medooze whip-whep's WHEPClient plays the built-in test device from POST /whep/test, restarts ICE over PATCH and keeps playing; stop() ends the session",
+  { timeout: 30_000 },
+  (t) =>
+    withInterop(t, async (e, _pages, open) => {
+      const player = await open();
+      const before = (await device(e, "test"))?.viewers ?? 0;
+      await player.evaluate((url) => (globalThis as unknown as InteropWindow).interop.whepStart(url), `${e.server.url}whep/test`);
+      const { ms, width, height } = await framesAdvance(player, 30, 10_000);
+      t.diagnostic(`WHEP player: 30 frames in ${ms} ms, ${width}x${height}`);
+      assert.ok(width > 0 && height > 0);
+      const state = await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState());
+      assert.equal(state.connection, "connected");
+      assert.equal(state.videoTracks, 1);
+      assert.equal(state.audioTracks, 1);
+      assert.equal((await device(e, "test"))?.viewers, before + 1, "the player counts as a viewer");
+      await waitFor(
+        "the video's currentTime to advance by 0.5 s",
+        async () => (await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState())).currentTime > state.currentTime + 0.5,
+      );
 
-    // An ICE restart the library's way: PATCH with new credentials (answered 200 with ours), then its candidates trickle.
-    const playing = await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState());
-    await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepRestart());
-    const restarted = await waitFor("a new server ufrag and ICE connected again", async () => {
-      const s = await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState());
-      return s.remoteUfrag !== playing.remoteUfrag && (s.ice === "connected" || s.ice === "completed") ? s : undefined;
-    });
-    await waitFor("the video's currentTime to advance by 0.5 s after the restart", async () =>
-      (await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState())).currentTime > restarted.currentTime + 0.5,
-    );
-    const restartPatch = (await exchanges(player)).find((x) => x.method === "PATCH" && x.headers["if-match"] === "*");
-    assert.equal(restartPatch?.status, 200, "the restart PATCH is answered 200");
+      // An ICE restart the library's way: PATCH with new credentials (answered 200 with ours), then its candidates trickle.
+      const playing = await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState());
+      await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepRestart());
+      const restarted = await waitFor("a new server ufrag and ICE connected again", async () => {
+        const s = await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState());
+        return s.remoteUfrag !== playing.remoteUfrag && (s.ice === "connected" || s.ice === "completed") ? s : undefined;
+      });
+      await waitFor(
+        "the video's currentTime to advance by 0.5 s after the restart",
+        async () => (await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepState())).currentTime > restarted.currentTime + 0.5,
+      );
+      const restartPatch = (await exchanges(player)).find((x) => x.method === "PATCH" && x.headers["if-match"] === "*");
+      assert.equal(restartPatch?.status, 200, "the restart PATCH is answered 200");
 
-    await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepStop());
-    const sent = await exchanges(player);
-    t.diagnostic(`exchanges: ${describe(sent)}`);
-    const post = sent.find((x) => x.method === "POST");
-    assert.equal(post?.status, 201);
-    for (const patch of sent.filter((x) => x.method === "PATCH" && x.headers["if-match"] !== "*")) assert.equal(patch.status, 204, `PATCH ${patch.body}`);
-    assert.equal(sent.find((x) => x.method === "DELETE")?.status, 200);
-    await waitFor("the WHEP viewer gone from /api/devices", async () => (await device(e, "test"))?.viewers === before);
-    assert.equal((await probe(player)).frames > 0, true);
-    assert.deepEqual(await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.asyncErrors()), []);
-  }),
+      await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.whepStop());
+      const sent = await exchanges(player);
+      t.diagnostic(`exchanges: ${describe(sent)}`);
+      const post = sent.find((x) => x.method === "POST");
+      assert.equal(post?.status, 201);
+      for (const patch of sent.filter((x) => x.method === "PATCH" && x.headers["if-match"] !== "*")) assert.equal(patch.status, 204, `PATCH ${patch.body}`);
+      assert.equal(sent.find((x) => x.method === "DELETE")?.status, 200);
+      await waitFor("the WHEP viewer gone from /api/devices", async () => (await device(e, "test"))?.viewers === before);
+      assert.equal((await probe(player)).frames > 0, true);
+      assert.deepEqual(await player.evaluate(() => (globalThis as unknown as InteropWindow).interop.asyncErrors()), []);
+    }),
 );

@@ -65,7 +65,10 @@ describe(`the Grafana dashboard (${DASHBOARD_PATH})`, () => {
 
   test("has a panel for every metric in METRIC_NAMES", () => {
     const used = new Set(panelExpressions(dashboard).flatMap((e) => (e.expr.match(/\btessera_[a-z0-9_]+/g) ?? []).map(metricOf)));
-    assert.deepEqual(METRIC_NAMES.filter((n) => !used.has(n)), []);
+    assert.deepEqual(
+      METRIC_NAMES.filter((n) => !used.has(n)),
+      [],
+    );
   });
 
   test("counters are only read through rate() or increase(); histograms through their buckets, sum and count", () => {

@@ -152,7 +152,10 @@ export class Metrics {
   private readonly controlChanges: Counter;
   private readonly deviceMessages: Counter<"result">;
   /** Labelled children bound once: packetIn/packetOut run per packet. */
-  private readonly perKind: Record<"video" | "audio", { inPackets: Counter.Internal; inBytes: Counter.Internal; outPackets: Counter.Internal; outBytes: Counter.Internal }>;
+  private readonly perKind: Record<
+    "video" | "audio",
+    { inPackets: Counter.Internal; inBytes: Counter.Internal; outPackets: Counter.Internal; outBytes: Counter.Internal }
+  >;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
@@ -161,13 +164,13 @@ export class Metrics {
       for (const name of MISNAMED_DEFAULTS) r.removeSingleMetric(`tessera_${name}`);
     }
     this.system = new SystemSampler(r);
-    const metrics = this;
+    const collectors = () => this.collectors;
     new Gauge({
       name: "tessera_devices_online",
       help: "Devices currently publishing",
       registers: [r],
       collect() {
-        this.set(metrics.collectors.devicesOnline());
+        this.set(collectors().devicesOnline());
       },
     });
     this.viewers = new Gauge({ name: "tessera_viewers", help: "Connected viewer subscriptions", labelNames: ["transport"], registers: [r] });
@@ -195,16 +198,35 @@ export class Metrics {
       labelNames: ["direction", "type"],
       registers: [r],
     });
-    this.retransmissions = new Counter({ name: "tessera_retransmissions_sent_total", help: "Packets resent to viewers from the send cache in answer to NACKs", registers: [r] });
+    this.retransmissions = new Counter({
+      name: "tessera_retransmissions_sent_total",
+      help: "Packets resent to viewers from the send cache in answer to NACKs",
+      registers: [r],
+    });
     this.packetsLostTotal = new Counter({
       name: "tessera_rtp_packets_lost_total",
       help: "RTP packets lost: towards viewers (their receiver reports) or from devices (seen by the server)",
       labelNames: ["reporter"],
       registers: [r],
     });
-    this.fallbackFrames = new Counter({ name: "tessera_fallback_frames_total", help: "Frames sent to WebSocket fallback viewers, by codec", labelNames: ["codec"], registers: [r] });
-    this.fallbackStripes = new Counter({ name: "tessera_fallback_stripes_total", help: "Stripes sent to WebSocket fallback viewers, by codec", labelNames: ["codec"], registers: [r] });
-    this.fallbackBytes = new Counter({ name: "tessera_fallback_bytes_total", help: "Bytes of stripe messages sent to fallback viewers, by codec", labelNames: ["codec"], registers: [r] });
+    this.fallbackFrames = new Counter({
+      name: "tessera_fallback_frames_total",
+      help: "Frames sent to WebSocket fallback viewers, by codec",
+      labelNames: ["codec"],
+      registers: [r],
+    });
+    this.fallbackStripes = new Counter({
+      name: "tessera_fallback_stripes_total",
+      help: "Stripes sent to WebSocket fallback viewers, by codec",
+      labelNames: ["codec"],
+      registers: [r],
+    });
+    this.fallbackBytes = new Counter({
+      name: "tessera_fallback_bytes_total",
+      help: "Bytes of stripe messages sent to fallback viewers, by codec",
+      labelNames: ["codec"],
+      registers: [r],
+    });
     this.paintOvers = new Counter({ name: "tessera_fallback_paint_overs_total", help: "Static JPEG stripes re-sent at high quality", registers: [r] });
     this.backpressurePauses = new Counter({
       name: "tessera_fallback_backpressure_pauses_total",
@@ -219,7 +241,7 @@ export class Metrics {
       registers: [r],
       collect() {
         this.reset();
-        for (const [kind, n] of metrics.collectors.pipelines()) this.set({ kind }, n);
+        for (const [kind, n] of collectors().pipelines()) this.set({ kind }, n);
       },
     });
     this.fallbackLatencyHist = new Histogram({
@@ -240,7 +262,7 @@ export class Metrics {
       labelNames: ["protocol"],
       registers: [r],
       collect() {
-        const n = metrics.collectors.wishSessions();
+        const n = collectors().wishSessions();
         this.set({ protocol: "whip" }, n.whip);
         this.set({ protocol: "whep" }, n.whep);
       },

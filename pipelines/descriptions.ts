@@ -98,8 +98,7 @@ export function testPictureDescription(options: Partial<TestSourceOptions> = {})
  */
 export function testSourceDescription(options: Partial<TestSourceOptions> = {}): string {
   const o = { ...TEST_SOURCE_DEFAULTS, ...options };
-  const sink = (name: string) =>
-    `appsink name=${name} sync=false emit-signals=false max-buffers=200 drop=true`;
+  const sink = (name: string) => `appsink name=${name} sync=false emit-signals=false max-buffers=200 drop=true`;
   return [
     testPictureDescription(o),
     `queue max-size-buffers=2 leaky=downstream ! `,

@@ -6,10 +6,18 @@ import { jpegToRtpDescription, testSourceDescription } from "./descriptions.js";
 describe("elementsOf", () => {
   const cases: [string, string, string[]][] = [
     ["a plain chain", "videotestsrc ! videoconvert ! fakesink", ["videotestsrc", "videoconvert", "fakesink"]],
-    ["properties and caps are not elements", 'appsrc name=src caps="video/x-raw,format=I420" ! video/x-raw,width=64 ! jpegenc quality=40 ! appsink name=out', ["appsrc", "jpegenc", "appsink"]],
+    [
+      "properties and caps are not elements",
+      'appsrc name=src caps="video/x-raw,format=I420" ! video/x-raw,width=64 ! jpegenc quality=40 ! appsink name=out',
+      ["appsrc", "jpegenc", "appsink"],
+    ],
     ["a quoted value with spaces and a '!' inside", 'textoverlay text="hi ! there" font-desc="Sans 24" ! fakesink', ["textoverlay", "fakesink"]],
     ["caps without a property", "appsrc ! image/jpeg ! jpegdec ! fakesink", ["appsrc", "jpegdec", "fakesink"]],
-    ["a second chain after a sink, and pad references", "audiotestsrc ! tee name=t t. ! queue ! fakesink t. ! queue ! fakesink", ["audiotestsrc", "tee", "queue", "fakesink"]],
+    [
+      "a second chain after a sink, and pad references",
+      "audiotestsrc ! tee name=t t. ! queue ! fakesink t. ! queue ! fakesink",
+      ["audiotestsrc", "tee", "queue", "fakesink"],
+    ],
     ["links without spaces", "videotestsrc!fakesink", ["videotestsrc", "fakesink"]],
   ];
   for (const [what, description, want] of cases) {
@@ -25,6 +33,13 @@ describe("elementsOf", () => {
     for (const e of ["videotestsrc", "timeoverlay", "clockoverlay", "textoverlay", "x264enc", "rtph264pay", "audiotestsrc", "opusenc", "appsink"]) {
       assert.ok(elements.includes(e), `${e} in ${elements.join(" ")}`);
     }
-    assert.deepEqual(elementsOf(jpegToRtpDescription({ bitrateKbps: 100, seqnumOffset: 3 })), ["appsrc", "jpegdec", "videoconvert", "vp8enc", "rtpvp8pay", "appsink"]);
+    assert.deepEqual(elementsOf(jpegToRtpDescription({ bitrateKbps: 100, seqnumOffset: 3 })), [
+      "appsrc",
+      "jpegdec",
+      "videoconvert",
+      "vp8enc",
+      "rtpvp8pay",
+      "appsink",
+    ]);
   });
 });

@@ -38,7 +38,9 @@ function ensurePackages(pkgs) {
 }
 
 function hashOf(file) {
-  return createHash("sha256").update(readFileSync(join(root, file))).digest("hex");
+  return createHash("sha256")
+    .update(readFileSync(join(root, file)))
+    .digest("hex");
 }
 
 function ensureNodeModules() {

@@ -13,7 +13,8 @@ if (!existsSync(join(root, "node_modules/typescript"))) {
   const missing = missingDebianPackages([...BUILD_PACKAGES, ...RUNTIME_PACKAGES, ...TEST_PACKAGES]);
   process.stdout.write("MISSING  npm packages  run npm start (as root it installs everything the server needs) or npm ci\n");
   if (missing === undefined) process.stdout.write(`not a Debian system: install the equivalents of ${[...BUILD_PACKAGES, ...RUNTIME_PACKAGES].join(" ")}\n`);
-  else if (missing.length > 0) process.stdout.write(`MISSING  Debian packages  apt-get update && apt-get install --no-install-recommends ${missing.join(" ")}\n`);
+  else if (missing.length > 0)
+    process.stdout.write(`MISSING  Debian packages  apt-get update && apt-get install --no-install-recommends ${missing.join(" ")}\n`);
   process.exit(1);
 }
 const build = spawnSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });

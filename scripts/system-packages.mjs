@@ -24,7 +24,6 @@ export const RUNTIME_PACKAGES = [
 /** What `npm test` needs beyond that: browsers, network namespaces, coturn, Prometheus, openssl for test certificates. */
 export const TEST_PACKAGES = ["chromium", "firefox-esr", "iproute2", "coturn", "prometheus", "openssl"];
 
-
 /** The packages of `names` dpkg does not have installed, or undefined on a system without dpkg. */
 export function missingDebianPackages(names) {
   if (!existsSync("/usr/bin/dpkg-query")) return undefined;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test (unit, integration, e2e) from dist/ with node's test runner,
 // one file at a time, and ends with a plain "N passed, N failed" line.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,22 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv.slice(2);
+
+// The whole suite starts with lint (ESLint, then Prettier's check): a finding fails npm test.
+if (filter.length === 0) {
+  process.stdout.write("running lint: eslint . && prettier --check .\n");
+  const bin = (name) => join(root, "node_modules", ".bin", name);
+  for (const [cmd, args] of [
+    [bin("eslint"), ["."]],
+    [bin("prettier"), ["--check", "--log-level", "warn", "."]],
+  ]) {
+    const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit" });
+    if (r.status !== 0) {
+      process.stdout.write(`lint failed (${relative(root, cmd)}); npx eslint --fix . and npx prettier --write . fix most of it\n0 passed, 1 failed\n`);
+      process.exit(1);
+    }
+  }
+}
 const all = find(dist).sort();
 // e2e last: unit tests fail fast and cheap.
 const files = [...all.filter((f) => !f.includes("/e2e/")), ...all.filter((f) => f.includes("/e2e/"))].filter(

@@ -119,7 +119,8 @@ function rtcSettings(config: Config, ice: IceProvider): RtcSettings {
 function firebaseEmulatorHost(): string | undefined {
   const host = process.env.FIREBASE_AUTH_EMULATOR_HOST;
   if (!host) return undefined;
-  if (!/^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:]{2,39}\]):\d{1,5}$/.test(host)) throw new ConfigError("FIREBASE_AUTH_EMULATOR_HOST", `expected host:port, got ${JSON.stringify(host)}`);
+  if (!/^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:]{2,39}\]):\d{1,5}$/.test(host))
+    throw new ConfigError("FIREBASE_AUTH_EMULATOR_HOST", `expected host:port, got ${JSON.stringify(host)}`);
   return host;
 }
 
@@ -190,7 +191,13 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const keyApi = keyRouter({ keys, accountOf, allowedOrigins: config.allowedOrigins });
   koa.use(keyApi.routes());
   koa.use(keyApi.allowedMethods());
-  const frames = new FrameDevices({ registry, observer: metrics, log: log.child("frames"), maxSize: config.maxFrameSize, count: (result) => metrics.framePushed(result) });
+  const frames = new FrameDevices({
+    registry,
+    observer: metrics,
+    log: log.child("frames"),
+    maxSize: config.maxFrameSize,
+    count: (result) => metrics.framePushed(result),
+  });
   // Once per change, whichever transport its viewers use.
   registry.on("created", (device) => device.input.on("control", () => metrics.controlChanged()));
   let grabber: PictureGrabber | undefined;
@@ -224,7 +231,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   koa.use(whip.routes());
   koa.use(whip.allowedMethods());
   const whep = whepRouter({ ctx, accountOf, accountIfKnown, crossOrigin });
-  metrics.collectFrom({ devicesOnline: () => registry.onlineCount(), pipelines: runningPipelines, wishSessions: () => ({ whip: whip.sessions(), whep: whep.sessions() }) });
+  metrics.collectFrom({
+    devicesOnline: () => registry.onlineCount(),
+    pipelines: runningPipelines,
+    wishSessions: () => ({ whip: whip.sessions(), whep: whep.sessions() }),
+  });
   koa.use(whep.routes());
   koa.use(whep.allowedMethods());
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));

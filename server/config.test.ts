@@ -31,7 +31,18 @@ describe("loadConfig", () => {
   });
 
   test("ICE options: port range, public address, interfaces, REST source", () => {
-    const c = load(["--ice-port-range", "40000-40099", "--public-ip", "203.0.113.7", "--ice-interface", "lo", "--turn-rest-url", "https://turn.example.org/api", "--turn-rest-key", "k"]);
+    const c = load([
+      "--ice-port-range",
+      "40000-40099",
+      "--public-ip",
+      "203.0.113.7",
+      "--ice-interface",
+      "lo",
+      "--turn-rest-url",
+      "https://turn.example.org/api",
+      "--turn-rest-key",
+      "k",
+    ]);
     assert.deepEqual(c.icePortRange, [40000, 40099]);
     assert.equal(c.publicIp, "203.0.113.7");
     assert.deepEqual(c.iceInterfaces, ["lo"]);
@@ -40,13 +51,29 @@ describe("loadConfig", () => {
   });
 
   test("auth options: mode, data dir, firebase project, booleans, origins", () => {
-    const c = load(["--auth", "firebase", "--firebase-project", "demo-tessera", "--firebase-check-revoked", "--allowed-origins", "https://app.example.org", "--data-dir", "/var/lib/tessera"]);
+    const c = load([
+      "--auth",
+      "firebase",
+      "--firebase-project",
+      "demo-tessera",
+      "--firebase-check-revoked",
+      "--allowed-origins",
+      "https://app.example.org",
+      "--data-dir",
+      "/var/lib/tessera",
+    ]);
     assert.equal(c.auth, "firebase");
     assert.equal(c.firebaseProject, "demo-tessera");
     assert.equal(c.firebaseCheckRevoked, true);
     assert.equal(c.firebaseWebConfig, "");
-    assert.equal(load(["--auth", "firebase", "--firebase-project", "demo-tessera", "--firebase-web-config", "/etc/tessera/web.json"]).firebaseWebConfig, "/etc/tessera/web.json");
-    assert.equal(load([], { TESSERA_AUTH: "firebase", TESSERA_FIREBASE_PROJECT: "demo-tessera", TESSERA_FIREBASE_WEB_CONFIG: "web.json" }).firebaseWebConfig, "web.json");
+    assert.equal(
+      load(["--auth", "firebase", "--firebase-project", "demo-tessera", "--firebase-web-config", "/etc/tessera/web.json"]).firebaseWebConfig,
+      "/etc/tessera/web.json",
+    );
+    assert.equal(
+      load([], { TESSERA_AUTH: "firebase", TESSERA_FIREBASE_PROJECT: "demo-tessera", TESSERA_FIREBASE_WEB_CONFIG: "web.json" }).firebaseWebConfig,
+      "web.json",
+    );
     assert.deepEqual(c.allowedOrigins, ["https://app.example.org"]);
     assert.equal(c.dataDir, "/var/lib/tessera");
     const e = load([], { TESSERA_AUTH: "basic", TESSERA_HOST: "0.0.0.0", TESSERA_ALLOWED_ORIGINS: "http://a.example:8080,https://b.example" });
@@ -72,7 +99,11 @@ describe("loadConfig", () => {
       [["--firebase-web-config", "web.json"], /^--firebase-web-config: is for --auth firebase, not --auth none$/],
       [["-a", "--firebase-web-config", "web.json"], /^--firebase-web-config: is for --auth firebase, not --auth basic$/],
     ] as const) {
-      assert.throws(() => load([...argv]), (err: unknown) => err instanceof ConfigError && option.test(err.message), argv.join(" "));
+      assert.throws(
+        () => load([...argv]),
+        (err: unknown) => err instanceof ConfigError && option.test(err.message),
+        argv.join(" "),
+      );
     }
     assert.throws(() => load([], { TESSERA_INSECURE_NO_AUTH: "maybe" }), /TESSERA_INSECURE_NO_AUTH: expected true or false/);
   });
@@ -113,7 +144,10 @@ describe("loadConfig", () => {
   ];
   for (const [argv, env, why] of bad) {
     test(`refuses ${argv.join(" ") || JSON.stringify(env)} naming the option`, () => {
-      assert.throws(() => load(argv, env), (err: unknown) => err instanceof ConfigError && why.test(err.message));
+      assert.throws(
+        () => load(argv, env),
+        (err: unknown) => err instanceof ConfigError && why.test(err.message),
+      );
     });
   }
 
@@ -147,7 +181,10 @@ describe("the option table", () => {
       assert.ok(USAGE.includes(OPTIONS[key].flag), OPTIONS[key].flag);
       assert.ok(USAGE.includes(envNameOf(key)), envNameOf(key));
     }
-    assert.ok(USAGE.split("\n").every((line) => line.length <= 80), "lines fit 80 columns");
+    assert.ok(
+      USAGE.split("\n").every((line) => line.length <= 80),
+      "lines fit 80 columns",
+    );
   });
 
   test("README's option table is the one the option table makes (npm run docs:options rewrites it)", () => {

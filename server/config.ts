@@ -101,7 +101,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const cli = new Map<OptionKey, unknown>(OPTION_KEYS.map((k) => [k, flags[OPTIONS[k].flag.slice(2)]]));
   if (flags["auth-basic"]) {
-    if (flags.auth !== undefined && flags.auth !== "basic") throw new ConfigError("-a", `-a means --auth basic, but --auth ${String(flags.auth)} was given too`);
+    if (flags.auth !== undefined && flags.auth !== "basic")
+      throw new ConfigError("-a", `-a means --auth basic, but --auth ${String(flags.auth)} was given too`);
     cli.set("auth", "basic");
   }
   for (const [key, value] of cli) {
@@ -109,8 +110,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const config = frozen(out);
   const FLAG = (key: OptionKey) => OPTIONS[key].flag;
-  if (config.snapshotTtl > config.snapshotMaxTtl) throw new ConfigError(FLAG("snapshotTtl"), `${config.snapshotTtl} is longer than --snapshot-max-ttl ${config.snapshotMaxTtl}`);
-  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new ConfigError(config.tlsCert ? FLAG("tlsKey") : FLAG("tlsCert"), "--tls-cert and --tls-key go together");
+  if (config.snapshotTtl > config.snapshotMaxTtl)
+    throw new ConfigError(FLAG("snapshotTtl"), `${config.snapshotTtl} is longer than --snapshot-max-ttl ${config.snapshotMaxTtl}`);
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey))
+    throw new ConfigError(config.tlsCert ? FLAG("tlsKey") : FLAG("tlsCert"), "--tls-cert and --tls-key go together");
   if (config.turnRestUrl && !config.turnRestKey) throw new ConfigError(FLAG("turnRestKey"), "--turn-rest-url needs the service's key");
   if (config.auth === "none" && !config.insecureNoAuth && !isLoopback(config.host)) {
     throw new ConfigError(
@@ -119,6 +122,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     );
   }
   if (config.auth === "firebase" && !config.firebaseProject) throw new ConfigError(FLAG("firebaseProject"), "--auth firebase needs the Firebase project id");
-  if (config.firebaseWebConfig && config.auth !== "firebase") throw new ConfigError(FLAG("firebaseWebConfig"), `is for --auth firebase, not --auth ${config.auth}`);
+  if (config.firebaseWebConfig && config.auth !== "firebase")
+    throw new ConfigError(FLAG("firebaseWebConfig"), `is for --auth firebase, not --auth ${config.auth}`);
   return config;
 }

@@ -37,7 +37,9 @@ export class SafeEmitter<Events extends Record<keyof Events, unknown[]>> extends
       try {
         listener.apply(this, args);
       } catch (err) {
-        process.emitWarning(`a '${event}' listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { code: "TESSERA_LISTENER_ERROR" });
+        process.emitWarning(`a '${event}' listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, {
+          code: "TESSERA_LISTENER_ERROR",
+        });
       }
     }
     return listeners.length > 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** Entry point: parse options, build the app, listen, and shut down cleanly on SIGINT/SIGTERM. */
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { ConfigError, loadConfig } from "./config.js";
 import { doctorCommand } from "./setup/doctor.js";
@@ -74,7 +74,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const server = tls ? createHttpsServer(tls, app.callback()) : createServer(app.callback());
+  const handle = app.callback();
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest);
   if (tls) watchTls(server as HttpsServer, config.tlsCert, config.tlsKey, app.log);
   const scheme = tls ? "https" : "http";
   server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));

@@ -63,17 +63,15 @@ const originSchema = (allowEmpty: boolean) =>
   });
 const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
 /** A picture size WxH (or {width, height} in a config file), each side 16-16384. */
-const pictureSize = z
-  .union([z.string(), z.object({ width: z.number(), height: z.number() })])
-  .transform((v, ctx) => {
-    const m = typeof v === "string" ? /^(\d+)x(\d+)$/.exec(v) : ["", String(v.width), String(v.height)];
-    const [width, height] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
-    if (!(Number.isInteger(width) && Number.isInteger(height) && width >= 16 && height >= 16 && width <= 16384 && height <= 16384)) {
-      ctx.addIssue({ code: "custom", message: "expected WIDTHxHEIGHT, each 16-16384, e.g. 4096x4096" });
-      return z.NEVER;
-    }
-    return Object.freeze({ width, height });
-  });
+const pictureSize = z.union([z.string(), z.object({ width: z.number(), height: z.number() })]).transform((v, ctx) => {
+  const m = typeof v === "string" ? /^(\d+)x(\d+)$/.exec(v) : ["", String(v.width), String(v.height)];
+  const [width, height] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width >= 16 && height >= 16 && width <= 16384 && height <= 16384)) {
+    ctx.addIssue({ code: "custom", message: "expected WIDTHxHEIGHT, each 16-16384, e.g. 4096x4096" });
+    return z.NEVER;
+  }
+  return Object.freeze({ width, height });
+});
 const portRange = z
   .union([z.string(), z.tuple([z.number(), z.number()])])
   .transform((v, ctx) => {
@@ -89,7 +87,14 @@ const portRange = z
 
 /** The options, in the order --help and README list them. */
 export const OPTIONS = {
-  host: option({ flag: "--host", short: "i", arg: "ADDR", schema: z.string().min(1, "expected a host name or address"), default: "127.0.0.1", help: "address to listen on" }),
+  host: option({
+    flag: "--host",
+    short: "i",
+    arg: "ADDR",
+    schema: z.string().min(1, "expected a host name or address"),
+    default: "127.0.0.1",
+    help: "address to listen on",
+  }),
   port: option({ flag: "--port", short: "p", arg: "N", schema: integer("an integer", 0, 65535), default: 8080, help: "port (0 = any free port)" }),
   source: option({ flag: "--source", arg: "test|none", schema: z.enum(["test", "none"]), default: "test", help: "publish the built-in test device" }),
   sourceCodec: option({ flag: "--source-codec", arg: "vp8|h264", schema: z.enum(["vp8", "h264"]), default: "vp8", help: "its video codec" }),
@@ -117,8 +122,22 @@ export const OPTIONS = {
     default: 300,
     help: "seconds without input before a controlling viewer loses control",
   }),
-  inputRate: option({ flag: "--input-rate", arg: "N", schema: integer("lines per second", 2, 100000), default: 500, help: "input lines per second per viewer; bursts of N/2 pass" }),
-  stunUris: option({ flag: "--stun-uri", arg: "URI", list: true, schema: z.array(iceUri), default: [], defaultText: "none", help: "STUN servers handed to clients" }),
+  inputRate: option({
+    flag: "--input-rate",
+    arg: "N",
+    schema: integer("lines per second", 2, 100000),
+    default: 500,
+    help: "input lines per second per viewer; bursts of N/2 pass",
+  }),
+  stunUris: option({
+    flag: "--stun-uri",
+    arg: "URI",
+    list: true,
+    schema: z.array(iceUri),
+    default: [],
+    defaultText: "none",
+    help: "STUN servers handed to clients",
+  }),
   turnUris: option({
     flag: "--turn-uri",
     arg: "URI",
@@ -141,7 +160,7 @@ export const OPTIONS = {
     arg: "F",
     schema: z.string(),
     default: "",
-    help: "JSON iceServers (`[{urls, username?, credential?}]` or `{\"iceServers\": [...]}`) for clients and the server's peers; re-read when it changes (a bad edit keeps the last good list); a symlink or a world-writable file is refused",
+    help: 'JSON iceServers (`[{urls, username?, credential?}]` or `{"iceServers": [...]}`) for clients and the server\'s peers; re-read when it changes (a bad edit keeps the last good list); a symlink or a world-writable file is refused',
   }),
   turnRestUrl: option({
     flag: "--turn-rest-url",
@@ -151,7 +170,14 @@ export const OPTIONS = {
     help: "a TURN REST service, asked `GET URL?service=turn&username=<account>&key=<key>` for `{username, password, ttl, uris}`; cached per account and refreshed at half its ttl; when it fails, still-valid credentials are served",
   }),
   turnRestKey: option({ flag: "--turn-rest-key", arg: "K", schema: z.string(), default: "", help: "the key for `--turn-rest-url`" }),
-  icePortRange: option({ flag: "--ice-port-range", arg: "A-B", schema: portRange, default: undefined, defaultText: "any", help: "UDP ports the server's peers bind (for firewalls)" }),
+  icePortRange: option({
+    flag: "--ice-port-range",
+    arg: "A-B",
+    schema: portRange,
+    default: undefined,
+    defaultText: "any",
+    help: "UDP ports the server's peers bind (for firewalls)",
+  }),
   publicIp: option({
     flag: "--public-ip",
     arg: "ADDR",
@@ -169,7 +195,13 @@ export const OPTIONS = {
     help: "the IPv4 addresses of these interfaces join `--ice-host`",
   }),
   metricsToken: option({ flag: "--metrics-token", arg: "T", schema: z.string(), default: "", help: "`GET /metrics` then needs `Authorization: Bearer T`" }),
-  fallbackQuality: option({ flag: "--fallback-quality", arg: "Q", schema: integer("a JPEG quality", 1, 100), default: 40, help: "JPEG quality of WebSocket fallback stripes" }),
+  fallbackQuality: option({
+    flag: "--fallback-quality",
+    arg: "Q",
+    schema: integer("a JPEG quality", 1, 100),
+    default: 40,
+    help: "JPEG quality of WebSocket fallback stripes",
+  }),
   fallbackPaintOverQuality: option({
     flag: "--fallback-paint-over-quality",
     arg: "Q",
@@ -209,7 +241,13 @@ export const OPTIONS = {
     default: "4096x4096",
     help: "the largest picture a frame device may push, read from the JPEG's header before anything decodes it (a 5 KB JPEG may claim 16000x16000); decoded pictures larger than this are dropped too",
   }),
-  snapshotTtl: option({ flag: "--snapshot-ttl", arg: "S", schema: integer("seconds", 1, 604800), default: 600, help: "lifetime of a signed snapshot URL when the request names none" }),
+  snapshotTtl: option({
+    flag: "--snapshot-ttl",
+    arg: "S",
+    schema: integer("seconds", 1, 604800),
+    default: 600,
+    help: "lifetime of a signed snapshot URL when the request names none",
+  }),
   snapshotMaxTtl: option({
     flag: "--snapshot-max-ttl",
     arg: "S",
@@ -259,7 +297,7 @@ export const OPTIONS = {
     arg: "FILE",
     schema: z.string(),
     default: "",
-    help: "the Firebase project's web config as JSON (`{\"apiKey\", \"authDomain\", \"projectId\"}`, other keys ignored; `projectId` must be `--firebase-project`): the pages sign in with e-mail and password through the Firebase JS SDK (see [Sign-in](#sign-in)); without it they ask for an ID token. Only with `--auth firebase`",
+    help: 'the Firebase project\'s web config as JSON (`{"apiKey", "authDomain", "projectId"}`, other keys ignored; `projectId` must be `--firebase-project`): the pages sign in with e-mail and password through the Firebase JS SDK (see [Sign-in](#sign-in)); without it they ask for an ID token. Only with `--auth firebase`',
   }),
   allowedOrigins: option({
     flag: "--allowed-origins",

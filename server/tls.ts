@@ -20,7 +20,13 @@ export function readTls(certPath: string, keyPath: string): { cert: Buffer; key:
  * not load (a half-written renewal, a key that does not match) is reported
  * and the old one kept. Returns a function that stops watching.
  */
-export function watchTls(server: Server, certPath: string, keyPath: string, log: { info(m: string): void; warn(m: string, f?: object): void }, intervalMs = 1000): () => void {
+export function watchTls(
+  server: Server,
+  certPath: string,
+  keyPath: string,
+  log: { info(m: string): void; warn(m: string, f?: object): void },
+  intervalMs = 1000,
+): () => void {
   const reload = () => {
     try {
       server.setSecureContext(readTls(certPath, keyPath));

@@ -4,7 +4,13 @@ import { envNameOf, OPTION_KEYS, OPTIONS, type OptionKey } from "./options.js";
 /** Flags that are not options of the configuration. */
 const EXTRA_FLAGS: readonly { short: string; flag: string; arg?: string; env?: string; help: string }[] = [
   { short: "a", flag: "", help: "shorthand for `--auth basic`" },
-  { short: "c", flag: "--config", arg: "FILE", env: "TESSERA_CONFIG", help: "JSON object with any option above as a camelCase key (`port`, `iceHosts`, `turnSecret`, `iceServersFile`, `icePortRange` as `\"40000-40999\"`, …)" },
+  {
+    short: "c",
+    flag: "--config",
+    arg: "FILE",
+    env: "TESSERA_CONFIG",
+    help: 'JSON object with any option above as a camelCase key (`port`, `iceHosts`, `turnSecret`, `iceServersFile`, `icePortRange` as `"40000-40999"`, …)',
+  },
   { short: "h", flag: "--help", help: "print this help" },
 ];
 
@@ -18,7 +24,7 @@ function spelling(short: string | undefined, flag: string, arg: string | undefin
 function defaultText(key: OptionKey): string {
   const o: { default: unknown; defaultText?: string } = OPTIONS[key];
   if (o.defaultText !== undefined) return o.defaultText;
-  return o.default === "" || o.default === undefined ? "" : `\`${String(o.default)}\``;
+  return typeof o.default === "string" || typeof o.default === "number" ? (o.default === "" ? "" : `\`${o.default}\``) : "";
 }
 
 /** Text wrapped to `width` columns, each line indented by `indent`. */
@@ -83,7 +89,7 @@ export function optionsMarkdown(): string {
     rows.push(`| ${flag} | ${x.env ? `\`${x.env}\`` : ""} | | ${cell(x.help)} |`);
   }
   // Empty cells as "| |", the way the table was written by hand.
-  return rows.map((row) => row.replace(/\|  \|/g, "| |").replace(/\|  \|/g, "| |")).join("\n");
+  return rows.map((row) => row.replace(/\| {2}\|/g, "| |").replace(/\| {2}\|/g, "| |")).join("\n");
 }
 
 /** The option table as it stands in README's text, or undefined when README has none. */

@@ -34,11 +34,15 @@ describe("readIceServersFile", () => {
 
   const refusals: Array<[string, () => string, RegExp]> = [
     ["a world-writable file", () => file("ww.json", [], 0o666), /world-writable/],
-    ["a symlink", () => {
-      const link = join(dir, "link.json");
-      symlinkSync(file("target.json", []), link);
-      return link;
-    }, /symlink/],
+    [
+      "a symlink",
+      () => {
+        const link = join(dir, "link.json");
+        symlinkSync(file("target.json", []), link);
+        return link;
+      },
+      /symlink/,
+    ],
     ["a missing file", () => join(dir, "missing.json"), /no such file/],
     ["not JSON", () => file("bad.json", "{nope"), /not JSON/],
     ["a bad URI", () => file("uri.json", [{ urls: "http://x" }]), /0\.urls/],

@@ -25,7 +25,7 @@ export function readIceServersFile(path: string): IceServerEntry[] {
   try {
     stat = lstatSync(path);
   } catch (err) {
-    throw new Error(`${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    throw new Error(`${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`, { cause: err });
   }
   if (stat.isSymbolicLink()) throw new Error(`${path} is a symlink; name the file itself`);
   if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
@@ -34,7 +34,7 @@ export function readIceServersFile(path: string): IceServerEntry[] {
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new Error(`${path}: not JSON (${(err as Error).message})`);
+    throw new Error(`${path}: not JSON (${(err as Error).message})`, { cause: err });
   }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {

@@ -5,7 +5,7 @@ import { TurnRestSource, type Fetch } from "./rest-source.js";
 const T0 = 1_800_000_000_000;
 
 /** A scripted TURN REST service: answers from `reply`, records every URL. */
-function service(reply: (n: number) => unknown | Error) {
+function service(reply: (n: number) => unknown) {
   const urls: string[] = [];
   const fetch: Fetch = async (url) => {
     urls.push(url);

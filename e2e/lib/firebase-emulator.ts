@@ -35,7 +35,9 @@ export class FirebaseAuthEmulator {
     const host = "127.0.0.1";
     writeFileSync(
       join(dir, "firebase.json"),
-      JSON.stringify({ emulators: { auth: { host, port: auth }, hub: { host, port: hub }, logging: { host, port: logging }, ui: { enabled: false }, singleProjectMode: true } }),
+      JSON.stringify({
+        emulators: { auth: { host, port: auth }, hub: { host, port: hub }, logging: { host, port: logging }, ui: { enabled: false }, singleProjectMode: true },
+      }),
     );
     // Its own process group, so stop() ends it and anything it started; HOME in the temp dir keeps its config out of the user's.
     const child = spawn(FIREBASE, ["emulators:start", "--only", "auth", "--project", projectId], {
@@ -49,7 +51,10 @@ export class FirebaseAuthEmulator {
       await waitForAsync(
         async () => {
           if (child.exitCode !== null) throw new Error(`the emulator exited (${child.exitCode}): ${emulator.log}`);
-          return fetch(`http://${host}:${auth}/`).then((r) => r.ok, () => false);
+          return fetch(`http://${host}:${auth}/`).then(
+            (r) => r.ok,
+            () => false,
+          );
         },
         timeoutMs,
         "the Firebase Auth emulator",

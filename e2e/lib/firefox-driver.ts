@@ -176,7 +176,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => void quit().then(() => process.exit(0)));
 }
 main().catch(async (err: unknown) => {
-  log(`cannot start Firefox: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  log(`cannot start Firefox: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   await quit();
   process.exit(1);
 });

@@ -70,10 +70,10 @@ export class Firefox {
     process.once("exit", killOnExit);
     child.once("exit", () => process.off("exit", killOnExit));
     child.stderr?.setEncoding("utf8");
-    createInterface({ input: child.stderr! }).on("line", (l) => ff.logs.push(l));
+    createInterface({ input: child.stderr }).on("line", (l) => ff.logs.push(l));
     const ready = new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`Firefox did not start within ${LAUNCH_TIMEOUT_MS} ms`)), LAUNCH_TIMEOUT_MS);
-      createInterface({ input: child.stdout! }).on("line", (line) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
         let msg: Reply;
         try {
           msg = JSON.parse(line) as Reply;

@@ -52,9 +52,7 @@ export function panelExpressions(d: Dashboard): { panel: Panel; expr: string }[]
 
 /** The query of every query variable, as PromQL-ish text (label_values(...)). */
 export function variableQueries(d: Dashboard): string[] {
-  return d.templating.list
-    .filter((v) => v.type === "query")
-    .map((v) => (typeof v.query === "string" ? v.query : (v.query as { query: string }).query));
+  return d.templating.list.filter((v) => v.type === "query").map((v) => (typeof v.query === "string" ? v.query : (v.query as { query: string }).query));
 }
 
 /** An expression with Grafana's variables replaced, ready for Prometheus's query API. */

@@ -42,7 +42,11 @@ export function netnsUnavailable(): string | undefined {
 function pidsIn(name: string): number[] {
   const r = spawnSync(IP, ["netns", "pids", name], { encoding: "utf8" });
   if (r.status !== 0) return [];
-  return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  return r.stdout
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 /** Synchronous teardown (also used from a process "exit" handler). Returns the pids it had to kill. */
@@ -61,7 +65,10 @@ function teardownSync(name: string): number[] {
 }
 
 function namespaces(): string[] {
-  return ip("netns", "list").split("\n").map((l) => l.split(" ")[0]).filter(Boolean);
+  return ip("netns", "list")
+    .split("\n")
+    .map((l) => l.split(" ")[0])
+    .filter(Boolean);
 }
 
 /**

@@ -78,7 +78,10 @@ export async function startPrometheus(jobs: ScrapeJob[]): Promise<Prometheus> {
     await waitForAsync(
       async () => {
         if (!running) throw new Error(`prometheus exited before it was ready:\n${log}`);
-        return fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+        return fetch(`${url}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
       },
       15_000,
       "prometheus ready",
@@ -91,7 +94,7 @@ export async function startPrometheus(jobs: ScrapeJob[]): Promise<Prometheus> {
   return {
     url,
     async query(promql) {
-      const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: promql })}`);
+      const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: promql }).toString()}`);
       const body = (await res.json()) as {
         status: string;
         error?: string;

@@ -35,7 +35,7 @@ export class SignalingClient {
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
-      const m = JSON.parse(data.toString()) as ServerMessage;
+      const m = JSON.parse((data as Buffer).toString()) as ServerMessage;
       this.received.push(m);
       for (const h of this.handlers) h(m);
     });

@@ -83,7 +83,14 @@ export class WeriftDevice {
     let signaling: SignalingClient | undefined;
     if (!opts.whip) {
       signaling = await SignalingClient.connect(wsUrl);
-      signaling.send({ type: "hello", role: "device", protocol: 1, device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" }, ...(opts.token ? { token: opts.token } : {}), ...(opts.key ? { key: opts.key } : {}) });
+      signaling.send({
+        type: "hello",
+        role: "device",
+        protocol: 1,
+        device: { id: opts.id, name: opts.name ?? opts.id, kind: "test" },
+        ...(opts.token ? { token: opts.token } : {}),
+        ...(opts.key ? { key: opts.key } : {}),
+      });
       await signaling.next("welcome");
     }
     const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
@@ -112,7 +119,11 @@ export class WeriftDevice {
       // WHIP (RFC 9725): the offer with every candidate, one POST; the answer comes back with a session resource.
       const bearer = opts.key ?? opts.token;
       device.whipAuth = bearer ? { Authorization: `Bearer ${bearer}` } : {};
-      const res = await fetch(opts.whip!, { method: "POST", headers: { "Content-Type": "application/sdp", ...device.whipAuth }, body: pc.localDescription!.sdp });
+      const res = await fetch(opts.whip!, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp", ...device.whipAuth },
+        body: pc.localDescription!.sdp,
+      });
       if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
       device.whipResource = new URL(res.headers.get("Location")!, opts.whip).toString();
       device.whipEtag = res.headers.get("ETag") ?? undefined;
@@ -164,7 +175,10 @@ export class ReceivedStream {
   input: RTCDataChannel | undefined;
   readonly inputMessages: string[] = [];
 
-  constructor(readonly pc: RTCPeerConnection, private readonly decode: boolean) {}
+  constructor(
+    readonly pc: RTCPeerConnection,
+    private readonly decode: boolean,
+  ) {}
 
   /** Sends the relay a NACK for these video sequence numbers, as a viewer that lost them would. */
   async nack(lost: number[]): Promise<void> {
@@ -230,7 +244,7 @@ export class WeriftViewer {
   }
 
   private async answer(deviceId: string, sdp: string, offerId: number): Promise<void> {
-    this.streams.get(deviceId)?.pc.close();
+    void this.streams.get(deviceId)?.pc.close();
     this.streams.get(deviceId)?.close();
     const config = loopback(codecsFor("both"));
     if (this.ice.iceServers?.length) config.iceServers = this.ice.iceServers;

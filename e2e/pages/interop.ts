@@ -15,7 +15,15 @@ window.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Res
   const url = typeof input === "string" ? input : input instanceof URL ? input.toString() : input.url;
   const headers: Record<string, string> = {};
   new Headers(init?.headers).forEach((v, k) => (headers[k] = v));
-  const entry: Exchange = { method: init?.method ?? "GET", url, status: null, headers, body: typeof init?.body === "string" ? init.body : null, location: null, error: null };
+  const entry: Exchange = {
+    method: init?.method ?? "GET",
+    url,
+    status: null,
+    headers,
+    body: typeof init?.body === "string" ? init.body : null,
+    location: null,
+    error: null,
+  };
   exchanges.push(entry);
   try {
     const res = await realFetch(input, init);

@@ -34,7 +34,7 @@ export interface BasicDeps {
   tokens: SessionTokens;
   limiter: LoginLimiter;
   /** Counts a refusal by reason (tessera_auth_failures_total). */
-  authFailure(reason: AuthFailureReason): void;
+  authFailure: (reason: AuthFailureReason) => void;
   now?: () => number;
 }
 
@@ -53,7 +53,7 @@ export class BasicAuthenticator implements Authenticator {
   async http({ authorization, address }: HttpCredentials): Promise<string> {
     const creds = parseBasic(authorization);
     // No credentials is the browser's first request, not a failed login: challenge it, count nothing.
-    if (!creds) throw refuse("no_credentials", "sign in with your Tessera user name and password", BASIC_CHALLENGE, () => {});
+    if (!creds) refuse("no_credentials", "sign in with your Tessera user name and password", BASIC_CHALLENGE, () => {});
     const wait = this.deps.limiter.retryAfter(address, this.now());
     if (wait > 0) {
       this.deps.authFailure("rate_limited");

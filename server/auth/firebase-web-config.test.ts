@@ -39,7 +39,8 @@ describe("--firebase-web-config", () => {
       const p = text === undefined ? join(dir, name) : file(name, text);
       assert.throws(
         () => loadFirebaseWebConfig(p, "demo-tessera"),
-        (err: unknown) => err instanceof ConfigError && err.option === "--firebase-web-config" && err.message.startsWith("--firebase-web-config: ") && why.test(err.message),
+        (err: unknown) =>
+          err instanceof ConfigError && err.option === "--firebase-web-config" && err.message.startsWith("--firebase-web-config: ") && why.test(err.message),
       );
     });
   }

@@ -26,11 +26,15 @@ const OPTION = "--firebase-web-config";
 
 // Other keys of the console's snippet (appId, storageBucket, …) are allowed and ignored.
 const schema = z.object({
-  apiKey: z.string({ error: "apiKey: expected the web API key (a string)" }).regex(/^[\w-]{1,200}$/, "apiKey: expected the web API key (letters, digits, - and _)"),
+  apiKey: z
+    .string({ error: "apiKey: expected the web API key (a string)" })
+    .regex(/^[\w-]{1,200}$/, "apiKey: expected the web API key (letters, digits, - and _)"),
   authDomain: z
     .string({ error: "authDomain: expected a host name such as my-project.firebaseapp.com" })
     .regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$/i, "authDomain: expected a host name such as my-project.firebaseapp.com"),
-  projectId: z.string({ error: "projectId: expected the Firebase project id" }).regex(/^[a-z0-9][a-z0-9-]{3,62}$/, "projectId: expected a Firebase project id such as my-project-123"),
+  projectId: z
+    .string({ error: "projectId: expected the Firebase project id" })
+    .regex(/^[a-z0-9][a-z0-9-]{3,62}$/, "projectId: expected a Firebase project id such as my-project-123"),
 });
 
 /**
@@ -53,7 +57,10 @@ export function loadFirebaseWebConfig(file: string, firebaseProject: string): Fi
   }
   const { apiKey, authDomain, projectId } = result.data;
   if (projectId !== firebaseProject) {
-    throw new ConfigError(OPTION, `${file}: projectId '${projectId}' is not --firebase-project '${firebaseProject}': the server would refuse every token the pages get`);
+    throw new ConfigError(
+      OPTION,
+      `${file}: projectId '${projectId}' is not --firebase-project '${firebaseProject}': the server would refuse every token the pages get`,
+    );
   }
   return Object.freeze({ apiKey, authDomain, projectId });
 }

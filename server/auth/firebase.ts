@@ -18,7 +18,7 @@ export interface FirebaseOptions {
   projectId: string;
   checkRevoked: boolean;
   /** Counts a refusal by reason (tessera_auth_failures_total). */
-  authFailure(reason: AuthFailureReason): void;
+  authFailure: (reason: AuthFailureReason) => void;
   log: Logger;
 }
 
@@ -33,7 +33,10 @@ export async function firebaseVerifier(projectId: string): Promise<IdTokenVerifi
   const { getAuth } = await import("firebase-admin/auth");
   const useCredentials = !process.env.FIREBASE_AUTH_EMULATOR_HOST && Boolean(process.env.GOOGLE_APPLICATION_CREDENTIALS);
   // A named app per server, so two servers in one process (tests) do not share state.
-  const app = initializeApp({ projectId, ...(useCredentials ? { credential: applicationDefault() } : {}) }, `tessera-${projectId}-${Math.random().toString(36).slice(2)}`);
+  const app = initializeApp(
+    { projectId, ...(useCredentials ? { credential: applicationDefault() } : {}) },
+    `tessera-${projectId}-${Math.random().toString(36).slice(2)}`,
+  );
   return getAuth(app);
 }
 
@@ -78,14 +81,19 @@ export class FirebaseAuthenticator implements Authenticator {
     try {
       return await (await this.verifier).verifyIdToken(token, this.options.checkRevoked);
     } catch (err) {
-      const code = String((err as { code?: unknown }).code ?? "");
+      const code = typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : "";
       if (!code.startsWith("auth/")) {
         // Not the token's fault (e.g. Google's keys could not be fetched): say so, do not count it as a bad token.
         this.options.log.error("firebase token check failed", { err: (err as Error).message });
         throw new TesseraError("internal", "could not check the token", 503, true);
       }
       const reason = reasonOf(code);
-      refuse(reason, reason === "expired_token" ? "the Firebase ID token expired; get a fresh one" : "invalid Firebase ID token", challenge, this.options.authFailure);
+      refuse(
+        reason,
+        reason === "expired_token" ? "the Firebase ID token expired; get a fresh one" : "invalid Firebase ID token",
+        challenge,
+        this.options.authFailure,
+      );
     }
   }
 
@@ -106,7 +114,7 @@ export class FirebaseAuthenticator implements Authenticator {
     const token = bearer(authorization) ?? null;
     let exp: unknown;
     try {
-      exp = JSON.parse(Buffer.from(token?.split(".")[1] ?? "", "base64url").toString("utf8")).exp;
+      exp = (JSON.parse(Buffer.from(token?.split(".")[1] ?? "", "base64url").toString("utf8")) as { exp?: unknown }).exp;
     } catch {
       exp = undefined;
     }

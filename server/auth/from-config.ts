@@ -32,6 +32,11 @@ export function authenticatorFor(config: Config, authFailure: (reason: AuthFailu
       if (!process.env.FIREBASE_AUTH_EMULATOR_HOST && config.firebaseCheckRevoked && !process.env.GOOGLE_APPLICATION_CREDENTIALS) {
         throw new ConfigError("--firebase-check-revoked", "needs a service account: set GOOGLE_APPLICATION_CREDENTIALS");
       }
-      return new FirebaseAuthenticator({ projectId: config.firebaseProject, checkRevoked: config.firebaseCheckRevoked, authFailure, log: log.child("firebase") });
+      return new FirebaseAuthenticator({
+        projectId: config.firebaseProject,
+        checkRevoked: config.firebaseCheckRevoked,
+        authFailure,
+        log: log.child("firebase"),
+      });
   }
 }

@@ -20,7 +20,14 @@ describe("password hashes", () => {
 
   test("malformed or absurd stored entries never match and never throw", async () => {
     const [, , , , salt, key] = (await hashPassword("pw")).split("$");
-    for (const stored of ["", "plain", `scrypt$16385$8$1$${salt}$${key}`, `scrypt$${2 ** 24}$8$1$${salt}$${key}`, `scrypt$16384$8$1$${salt}$AAAA`, DUMMY_HASH]) {
+    for (const stored of [
+      "",
+      "plain",
+      `scrypt$16385$8$1$${salt}$${key}`,
+      `scrypt$${2 ** 24}$8$1$${salt}$${key}`,
+      `scrypt$16384$8$1$${salt}$AAAA`,
+      DUMMY_HASH,
+    ]) {
       assert.equal(await verifyPassword("pw", stored), false, stored);
     }
   });

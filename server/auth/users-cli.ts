@@ -45,10 +45,19 @@ async function readLine(prompt: string, stdin: NodeJS.ReadStream, stderr: NodeJS
 }
 
 /** Runs the users command; returns the exit code. */
-export async function usersCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function usersCommand(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { "password-stdin": { type: "boolean" }, "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: { "password-stdin": { type: "boolean" }, "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+    });
   } catch (err) {
     throw new ConfigError("users", (err as Error).message);
   }

@@ -114,9 +114,7 @@ export class Device extends SafeEmitter<DeviceEvents> {
     // A canonical order (video first, then by codec) so that a device that
     // comes back with the same tracks matches its watchers' connections
     // whatever order its tracks happened to start in.
-    this.upTracks = [...tracks].sort(
-      (a, b) => (a.kind === b.kind ? a.codec.mimeType.localeCompare(b.codec.mimeType) : a.kind === "video" ? -1 : 1),
-    );
+    this.upTracks = [...tracks].sort((a, b) => (a.kind === b.kind ? a.codec.mimeType.localeCompare(b.codec.mimeType) : a.kind === "video" ? -1 : 1));
     this.emit("online", this.upTracks);
     this.emit("changed");
   }

@@ -45,7 +45,10 @@ export class PictureGrabber {
     }
     if (!latest) return undefined;
     const { picture: frame, number } = latest;
-    const jpeg = await this.encoder.encode({ data: frame.data.subarray(0, (frame.width * frame.height * 3) / 2), width: frame.width, height: frame.height }, this.quality);
+    const jpeg = await this.encoder.encode(
+      { data: frame.data.subarray(0, (frame.width * frame.height * 3) / 2), width: frame.width, height: frame.height },
+      this.quality,
+    );
     return { jpeg, etag: `"d${number}"` };
   }
 

@@ -143,7 +143,8 @@ export class PictureSource {
     if (this._closed) return;
     const ingressAt = this.frameEnds.shift();
     if (picture.width > this.maxPicture.width || picture.height > this.maxPicture.height) {
-      if (!this.oversizeLogged) this.log.warn("fallback: a decoded picture is larger than --max-frame-size; dropped", { width: picture.width, height: picture.height });
+      if (!this.oversizeLogged)
+        this.log.warn("fallback: a decoded picture is larger than --max-frame-size; dropped", { width: picture.width, height: picture.height });
       this.oversizeLogged = true;
       return;
     }

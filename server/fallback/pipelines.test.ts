@@ -58,7 +58,10 @@ describe("fallback stream through real pipelines", () => {
     const jpeg = new JpegStripeEncoder();
     try {
       const first = tracker.update(pictures[0]);
-      assert.deepEqual(first.stripes.map((s) => s.height), [64, 64, 64, 8]);
+      assert.deepEqual(
+        first.stripes.map((s) => s.height),
+        [64, 64, 64, 8],
+      );
       for (const i of first.changed) {
         const rows = first.stripes[i];
         const data = extractStripe(pictures[0], rows);
@@ -87,7 +90,11 @@ describe("fallback stream through real pipelines", () => {
         outs.forEach((out, i) => {
           const msg = parseStripe(encodeH264Stripe({ idr: out.idr, frameId: n, y: stripes[i].y, width: 320, height: stripes[i].height }, out.annexB));
           assert.equal(msg.kind === "h264" && msg.idr, n === 0, `picture ${n} stripe ${i}`);
-          if (n === 0) assert.deepEqual(annexBNalTypes(out.annexB).filter((t) => t === 7 || t === 5), [7, 5]);
+          if (n === 0)
+            assert.deepEqual(
+              annexBNalTypes(out.annexB).filter((t) => t === 7 || t === 5),
+              [7, 5],
+            );
         });
       }
     } finally {

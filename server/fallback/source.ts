@@ -49,7 +49,14 @@ export interface SourceSettings {
   maxPicture: { width: number; height: number };
 }
 
-export const SOURCE_DEFAULTS: SourceSettings = { jpegQuality: 40, paintOverQuality: 90, paintOverFrames: 15, h264Crf: 25, tolerance: 16, maxPicture: { width: 4096, height: 4096 } };
+export const SOURCE_DEFAULTS: SourceSettings = {
+  jpegQuality: 40,
+  paintOverQuality: 90,
+  paintOverFrames: 15,
+  h264Crf: 25,
+  tolerance: 16,
+  maxPicture: { width: 4096, height: 4096 },
+};
 
 /** Who hears about a source's frames. */
 export interface FrameListener {

@@ -35,8 +35,22 @@ function withChromaV(f: I420Frame, cx: number, cy: number, value: number): I420F
 describe("stripe layout", () => {
   const cases: Array<[number, number, Array<[number, number]>]> = [
     [720, 64, [...Array.from({ length: 11 }, (_, i): [number, number] => [i * 64, 64]), [704, 16]]],
-    [128, 64, [[0, 64], [64, 64]]],
-    [100, 64, [[0, 64], [64, 36]]],
+    [
+      128,
+      64,
+      [
+        [0, 64],
+        [64, 64],
+      ],
+    ],
+    [
+      100,
+      64,
+      [
+        [0, 64],
+        [64, 36],
+      ],
+    ],
     [2, 16, [[0, 2]]],
   ];
   for (const [height, sh, expected] of cases) {
@@ -55,7 +69,14 @@ describe("stripe layout", () => {
   });
 
   test("chooseStripeHeight is 64 up to 1440 rows, then taller multiples of 16", () => {
-    for (const [w, h, sh] of [[640, 480, 64], [1280, 720, 64], [1920, 1080, 64], [2560, 1440, 64], [3840, 2160, 96], [100, 8, 64]]) {
+    for (const [w, h, sh] of [
+      [640, 480, 64],
+      [1280, 720, 64],
+      [1920, 1080, 64],
+      [2560, 1440, 64],
+      [3840, 2160, 96],
+      [100, 8, 64],
+    ]) {
       const got = chooseStripeHeight(w, h);
       assert.equal(got, sh, `${w}x${h}`);
       assert.equal(got % 16, 0);
@@ -143,7 +164,10 @@ describe("StripeTracker", () => {
     t.update(labelledFrame(32, 128));
     const u = t.update(labelledFrame(64, 200));
     assert.equal(u.refresh, true);
-    assert.deepEqual(u.stripes.map((s) => s.height), [64, 64, 64, 8]);
+    assert.deepEqual(
+      u.stripes.map((s) => s.height),
+      [64, 64, 64, 8],
+    );
     assert.deepEqual(u.changed, [0, 1, 2, 3]);
     assert.deepEqual(t.update(labelledFrame(64, 200)).changed, []);
   });

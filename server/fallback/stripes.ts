@@ -187,7 +187,9 @@ export class StripeTracker {
       const tolerance = this.options.tolerance ?? 0;
       const same =
         !refresh &&
-        ranges.every(([a, b]) => frame.data.subarray(a, b).equals(prev.subarray(a, b)) || (tolerance > 0 && withinTolerance(frame.data, prev, a, b, tolerance)));
+        ranges.every(
+          ([a, b]) => frame.data.subarray(a, b).equals(prev.subarray(a, b)) || (tolerance > 0 && withinTolerance(frame.data, prev, a, b, tolerance)),
+        );
       if (!same) {
         for (const [a, b] of ranges) frame.data.copy(prev, a, a, b);
         this.still[i] = 0;

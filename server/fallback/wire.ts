@@ -43,10 +43,7 @@ export function encodeJpegStripe(frameId: number, y: number, jpeg: Uint8Array): 
 }
 
 /** One binary message for an H.264 stripe; allocates once. */
-export function encodeH264Stripe(
-  s: { idr: boolean; frameId: number; y: number; width: number; height: number },
-  annexB: Uint8Array,
-): Buffer {
+export function encodeH264Stripe(s: { idr: boolean; frameId: number; y: number; width: number; height: number }, annexB: Uint8Array): Buffer {
   return encodeStripe({ kind: "h264", idr: s.idr, frameId: s.frameId, y: s.y, width: s.width, height: s.height }, annexB);
 }
 

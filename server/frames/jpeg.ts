@@ -1,7 +1,5 @@
 /** What a pushed JPEG frame is, or why it is refused. */
-export type JpegVerdict =
-  | { ok: true; width: number; height: number }
-  | { ok: false; code: "not_jpeg" | "truncated"; message: string };
+export type JpegVerdict = { ok: true; width: number; height: number } | { ok: false; code: "not_jpeg" | "truncated"; message: string };
 
 /** Start-of-frame markers (baseline, extended, progressive, lossless; not DHT/JPG/DAC). */
 const SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
@@ -30,6 +28,7 @@ export function inspectJpeg(buf: Buffer): JpegVerdict {
     i += 2 + length;
   }
   if (size.width === 0 || size.height === 0) return { ok: false, code: "not_jpeg", message: `a JPEG of ${size.width}x${size.height} has no pixels` };
-  if (buf[buf.length - 2] !== 0xff || buf[buf.length - 1] !== 0xd9) return { ok: false, code: "truncated", message: "truncated JPEG: it does not end with FF D9" };
+  if (buf[buf.length - 2] !== 0xff || buf[buf.length - 1] !== 0xd9)
+    return { ok: false, code: "truncated", message: "truncated JPEG: it does not end with FF D9" };
   return { ok: true, ...size };
 }

@@ -2,10 +2,7 @@ import type { WebSocket } from "ws";
 import { z } from "zod";
 import { CLOSE_CODES, HELLO_TIMEOUT_MS } from "../protocol/messages.js";
 
-const message = z.union([
-  z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() }),
-  z.object({ action: z.string().max(64) }),
-]);
+const message = z.union([z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() }), z.object({ action: z.string().max(64) })]);
 
 /** What a pull stream needs. */
 export interface PullDeps {

@@ -29,7 +29,14 @@ export function parseFrameTimestamp(header: string): number | undefined {
   return n;
 }
 
-const frameJson = (f: StoredFrame) => ({ seq: f.seq, width: f.width, height: f.height, bytes: f.jpeg.length, receivedAt: f.receivedAt, deviceTimestamp: f.deviceTimestamp ?? null });
+const frameJson = (f: StoredFrame) => ({
+  seq: f.seq,
+  width: f.width,
+  height: f.height,
+  bytes: f.jpeg.length,
+  receivedAt: f.receivedAt,
+  deviceTimestamp: f.deviceTimestamp ?? null,
+});
 
 /** `POST /api/devices/:id/frames` (push) and `GET /api/devices/:id/frame.jpg` (pull). */
 export function framesRouter(deps: FrameRouteDeps): Router {
@@ -51,7 +58,11 @@ export function framesRouter(deps: FrameRouteDeps): Router {
     const account = deps.accountOf(ctx);
     const id = ctx.params.id;
     const pushed = deps.frames.get(account, id)?.ring.latest;
-    const latest = pushed ? { jpeg: pushed.jpeg, etag: `"f${pushed.seq}"` } : deps.registry.get(account, id)?.online ? await deps.latestJpegOf(account, id) : undefined;
+    const latest = pushed
+      ? { jpeg: pushed.jpeg, etag: `"f${pushed.seq}"` }
+      : deps.registry.get(account, id)?.online
+        ? await deps.latestJpegOf(account, id)
+        : undefined;
     if (!latest) throw notFound(`no frame of device '${id}'`);
     ctx.set("Cache-Control", "no-cache");
     ctx.set("ETag", latest.etag);
@@ -101,7 +112,7 @@ export function ingestSocket(
       } catch {
         parsed = undefined;
       }
-      if (!parsed?.success || account !== undefined) return fail(badRequest(account ? "hello was already said" : "the first message is {\"type\":\"hello\"}"));
+      if (!parsed?.success || account !== undefined) return fail(badRequest(account ? "hello was already said" : 'the first message is {"type":"hello"}'));
       clearTimeout(helloTimer);
       const holder: KeyHolder = {
         evict: (reason) => ws.close(closeCodeForEviction(reason), `device key ${reason}`),

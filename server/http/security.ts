@@ -69,10 +69,12 @@ export function authMiddleware(auth: Authenticator, keys: DeviceKeys) {
     const bearer = /^Bearer (\S{1,8192})$/.exec(ctx.get("Authorization"))?.[1];
     if (looksLikeKey(bearer)) {
       const scope = keyScopeOf(ctx);
-      if (!scope) keys.refuse("key_not_publishing", "a device key only publishes (WHIP ingest, frame pushes, /api/rtc-config); use an account's credentials here");
+      if (!scope)
+        keys.refuse("key_not_publishing", "a device key only publishes (WHIP ingest, frame pushes, /api/rtc-config); use an account's credentials here");
       ctx.state.account = keys.verify(bearer, scope.deviceId).account;
       ctx.state.deviceKey = bearer;
-      return next();
+      await next();
+      return;
     }
     const api = ctx.path === "/api" || ctx.path.startsWith("/api/");
     const whipOrWhep = /^\/wh[ie]p\//.test(ctx.path);
@@ -80,14 +82,22 @@ export function authMiddleware(auth: Authenticator, keys: DeviceKeys) {
       // WHIP/WHEP clients present `Authorization: Bearer <token>`: a socket token (session or ID token).
       // A CORS preflight carries none; it is answered without credentials in its Link headers.
       const authorization = ctx.get("Authorization");
-      if (ctx.method === "OPTIONS" && !authorization && auth.mode !== "none") return next();
-      ctx.state.account = bearer !== undefined ? await auth.socket(bearer) : await auth.http({ authorization: authorization || undefined, address: ctx.request.ip });
-      return next();
+      if (ctx.method === "OPTIONS" && !authorization && auth.mode !== "none") {
+        await next();
+        return;
+      }
+      ctx.state.account =
+        bearer !== undefined ? await auth.socket(bearer) : await auth.http({ authorization: authorization || undefined, address: ctx.request.ip });
+      await next();
+      return;
     }
     // Snapshot URLs carry their own signature: an outside service fetches them without credentials.
-    if (OPEN_PATHS.has(ctx.path) || ctx.path.startsWith("/snapshots/") || (!api && !auth.protectsPages)) return next();
+    if (OPEN_PATHS.has(ctx.path) || ctx.path.startsWith("/snapshots/") || (!api && !auth.protectsPages)) {
+      await next();
+      return;
+    }
     ctx.state.account = await auth.http({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
-    return next();
+    await next();
   };
 }
 

@@ -138,12 +138,15 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   private armExpiry(): void {
     const at = this.arbiter.expiresAt();
     if (at === undefined) return;
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = undefined;
-      const r = this.arbiter.expire(this.now());
-      if (r) this.changed(r.holder);
-      else this.armExpiry();
-    }, Math.max(10, at - this.now() + 1));
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = undefined;
+        const r = this.arbiter.expire(this.now());
+        if (r) this.changed(r.holder);
+        else this.armExpiry();
+      },
+      Math.max(10, at - this.now() + 1),
+    );
     this.expiryTimer.unref();
   }
 }

@@ -15,14 +15,7 @@ export const MAX_CLIPBOARD_BYTES = 48 * 1024;
 export type InputKind = "pointer" | "key" | "release_all" | "clipboard" | "resize" | "touch";
 
 /** Why a line was refused; bounded, so it can be a metric label. */
-export type InputRejection =
-  | "too_long"
-  | "unknown_command"
-  | "field_count"
-  | "not_a_number"
-  | "out_of_range"
-  | "bad_base64"
-  | "bad_phase";
+export type InputRejection = "too_long" | "unknown_command" | "field_count" | "not_a_number" | "out_of_range" | "bad_base64" | "bad_phase";
 
 /** The verdict on one line. */
 export type InputVerdict = { ok: true; kind: InputKind } | { ok: false; reason: InputRejection };

@@ -5,8 +5,7 @@
  * that claims a huge picture.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,12 +15,24 @@ import { SignalingClient, waitFor } from "../../e2e/lib/signaling-client.js";
 import { WeriftDevice } from "../../e2e/lib/werift-peers.js";
 import { UsersFile } from "../auth/users-file.js";
 import { MAX_MEDIA_SECTIONS } from "../rtc/limits.js";
+import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
 import { startServer, type Running } from "./fixture.js";
 
 /** An SDP offer with `sections` video m-lines, each complete enough for a stack to parse (or, `bare`, the m-line alone). */
 function bloatedOffer(sections: number, bare = false): string {
-  const head = ["v=0", "o=- 1 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=ice-ufrag:abcd", "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=fingerprint:sha-256 " + Array(32).fill("AB").join(":")];
-  const m = (i: number) => (bare ? [`m=video 9 UDP/TLS/RTP/SAVPF 96`] : [`m=video 9 UDP/TLS/RTP/SAVPF 96`, "c=IN IP4 0.0.0.0", `a=mid:${i}`, "a=sendonly", "a=rtpmap:96 VP8/90000", "a=setup:actpass"]);
+  const head = [
+    "v=0",
+    "o=- 1 1 IN IP4 0.0.0.0",
+    "s=-",
+    "t=0 0",
+    "a=ice-ufrag:abcd",
+    "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+    "a=fingerprint:sha-256 " + Array(32).fill("AB").join(":"),
+  ];
+  const m = (i: number) =>
+    bare
+      ? [`m=video 9 UDP/TLS/RTP/SAVPF 96`]
+      : [`m=video 9 UDP/TLS/RTP/SAVPF 96`, "c=IN IP4 0.0.0.0", `a=mid:${i}`, "a=sendonly", "a=rtpmap:96 VP8/90000", "a=setup:actpass"];
   return [...head, ...Array.from({ length: sections }, (_, i) => m(i)).flat(), ""].join("\r\n");
 }
 
@@ -34,7 +45,11 @@ async function healthz(server: Running): Promise<number> {
 }
 
 /** A raw HTTP request with headers fetch() will not let a test set (Host). */
-function raw(url: string, headers: Record<string, string>, method = "GET"): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+function raw(
+  url: string,
+  headers: Record<string, string>,
+  method = "GET",
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       res.resume();
@@ -121,15 +136,25 @@ describe("oversized SDP and candidate floods are refused before the WebRTC stack
       const c = device.signaling!;
       const mark = c.received.length;
       for (let i = 0; i < 10_000; i++) {
-        c.send({ type: "candidate", candidate: { candidate: `candidate:${i} 1 udp 2122260223 127.0.0.1 ${10000 + (i % 50000)} typ host`, sdpMid: "0", sdpMLineIndex: 0 } });
+        c.send({
+          type: "candidate",
+          candidate: { candidate: `candidate:${i} 1 udp 2122260223 127.0.0.1 ${10000 + (i % 50000)} typ host`, sdpMid: "0", sdpMLineIndex: 0 },
+        });
       }
       const slowest = Math.max(await healthz(server), await healthz(server));
-      const errors = await waitFor(() => {
-        const e = c.received.slice(mark).filter((m) => m.type === "error");
-        // The lifetime total lets 200 in at the very most, whatever the bucket refilled while they came.
-        return e.length >= 10_000 - 200 ? e : undefined;
-      }, 30_000, "an error for each candidate past the budget");
-      assert.ok(errors.every((e) => e.type === "error" && (e.code === "rate_limited" || e.code === "bad_request")), JSON.stringify(errors[0]));
+      const errors = await waitFor(
+        () => {
+          const e = c.received.slice(mark).filter((m) => m.type === "error");
+          // The lifetime total lets 200 in at the very most, whatever the bucket refilled while they came.
+          return e.length >= 10_000 - 200 ? e : undefined;
+        },
+        30_000,
+        "an error for each candidate past the budget",
+      );
+      assert.ok(
+        errors.every((e) => e.type === "error" && (e.code === "rate_limited" || e.code === "bad_request")),
+        JSON.stringify(errors[0]),
+      );
       assert.ok(errors.some((e) => e.type === "error" && /at most 20 a second/.test(e.message)));
       assert.ok(slowest < 2000, `/healthz took ${slowest} ms during the flood`);
     } finally {
@@ -142,7 +167,11 @@ describe("oversized SDP and candidate floods are refused before the WebRTC stack
     try {
       const lines = ["a=ice-ufrag:newu", "a=ice-pwd:newpasswordnewpasswordnewp", "m=audio 9 RTP/AVP 0", "a=mid:0"];
       for (let i = 0; i < 100; i++) lines.push(`a=candidate:${i} 1 udp 2122260223 127.0.0.1 ${20000 + i} typ host`);
-      const res = await fetch(device.whipResource!, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": "*" }, body: lines.join("\r\n") + "\r\n" });
+      const res = await fetch(device.whipResource!, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": "*" },
+        body: lines.join("\r\n") + "\r\n",
+      });
       assert.equal(res.status, 400);
       assert.match(((await res.json()) as { error: { message: string } }).error.message, /the fragment has 100 candidates; at most 64/);
     } finally {
@@ -157,7 +186,11 @@ describe("cross-origin WHIP/WHEP", () => {
     try {
       await waitFor(() => server.app.registry.get("local", "test")?.online, 15_000, "test device online");
       const evil = { Origin: "http://evil.example" };
-      const post = await fetch(`${server.httpUrl}/whep/test`, { method: "POST", headers: { ...evil, "Content-Type": "application/sdp" }, body: bloatedOffer(1) });
+      const post = await fetch(`${server.httpUrl}/whep/test`, {
+        method: "POST",
+        headers: { ...evil, "Content-Type": "application/sdp" },
+        body: bloatedOffer(1),
+      });
       assert.equal(post.status, 403);
       assert.equal(post.headers.get("access-control-allow-origin"), null);
       assert.match(((await post.json()) as { error: { message: string } }).error.message, /--allowed-origins/);
@@ -189,9 +222,17 @@ describe("cross-origin WHIP/WHEP", () => {
       const preflight = await fetch(`${server.httpUrl}/whep/cam`, { method: "OPTIONS", headers: { ...evil, "Access-Control-Request-Method": "POST" } });
       assert.equal(preflight.status, 204);
       assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
-      const withBasic = await fetch(`${server.httpUrl}/whep/cam`, { method: "POST", headers: { ...evil, Authorization: basic, "Content-Type": "application/sdp" }, body: bloatedOffer(1) });
+      const withBasic = await fetch(`${server.httpUrl}/whep/cam`, {
+        method: "POST",
+        headers: { ...evil, Authorization: basic, "Content-Type": "application/sdp" },
+        body: bloatedOffer(1),
+      });
       assert.equal(withBasic.status, 403, "Basic credentials ride along with cross-site requests: not enough");
-      const withBearer = await fetch(`${server.httpUrl}/whep/cam`, { method: "POST", headers: { ...evil, Authorization: `Bearer ${session.token}`, "Content-Type": "application/sdp" }, body: bloatedOffer(1) });
+      const withBearer = await fetch(`${server.httpUrl}/whep/cam`, {
+        method: "POST",
+        headers: { ...evil, Authorization: `Bearer ${session.token}`, "Content-Type": "application/sdp" },
+        body: bloatedOffer(1),
+      });
       assert.equal(withBearer.status, 404, "through the origin policy to the route: no device 'cam'");
       assert.equal(withBearer.headers.get("access-control-allow-origin"), "*");
     } finally {
@@ -230,19 +271,12 @@ describe("DNS rebinding with --auth none", () => {
 describe("pictures larger than --max-frame-size", () => {
   /** A real 64x48 JPEG from GStreamer, with its frame header changed to claim `width`x`height`. */
   function jpegClaiming(width: number, height: number): Buffer {
-    const dir = mkdtempSync(join(tmpdir(), "tessera-jpeg-"));
-    try {
-      const file = join(dir, "f.jpg");
-      execFileSync("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=1", "!", "video/x-raw,width=64,height=48", "!", "jpegenc", "!", "filesink", `location=${file}`]);
-      const jpeg = readFileSync(file);
-      const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
-      assert.ok(sof > 0 && jpeg.readUInt16BE(sof + 5) === 48 && jpeg.readUInt16BE(sof + 7) === 64, "baseline frame header found");
-      jpeg.writeUInt16BE(height, sof + 5);
-      jpeg.writeUInt16BE(width, sof + 7);
-      return jpeg;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const jpeg = testJpeg(64, 48);
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    assert.ok(sof > 0 && jpeg.readUInt16BE(sof + 5) === 48 && jpeg.readUInt16BE(sof + 7) === 64, "baseline frame header found");
+    jpeg.writeUInt16BE(height, sof + 5);
+    jpeg.writeUInt16BE(width, sof + 7);
+    return jpeg;
   }
 
   test("a 5 KB JPEG claiming 16000x16000 is refused (413) before anything decodes it; nothing is stored", async () => {
@@ -252,7 +286,10 @@ describe("pictures larger than --max-frame-size", () => {
       for (let i = 0; i < 3; i++) {
         const res = await push(jpegClaiming(16000, 16000));
         assert.equal(res.status, 413);
-        assert.equal(((await res.json()) as { error: { code: string; message: string } }).error.message, "a 16000x16000 picture is larger than 4096x4096 (--max-frame-size)");
+        assert.equal(
+          ((await res.json()) as { error: { code: string; message: string } }).error.message,
+          "a 16000x16000 picture is larger than 4096x4096 (--max-frame-size)",
+        );
       }
       assert.equal(server.app.registry.get("local", "liar")?.online ?? false, false, "the device never came online");
       assert.equal((await fetch(`${server.httpUrl}/api/devices/liar/frame.jpg`)).status, 404);
@@ -266,7 +303,11 @@ describe("pictures larger than --max-frame-size", () => {
   test("--max-frame-size sets the bound", async () => {
     const server = await startServer({ maxFrameSize: { width: 32, height: 32 } });
     try {
-      const res = await fetch(`${server.httpUrl}/api/devices/small/frames`, { method: "POST", headers: { "Content-Type": "image/jpeg" }, body: jpegClaiming(64, 48) });
+      const res = await fetch(`${server.httpUrl}/api/devices/small/frames`, {
+        method: "POST",
+        headers: { "Content-Type": "image/jpeg" },
+        body: jpegClaiming(64, 48),
+      });
       assert.equal(res.status, 413);
     } finally {
       await server.stop();

@@ -60,7 +60,10 @@ describe("--auth basic", () => {
     const page = await fetch(`${server.httpUrl}/`, { headers: basic("alice", PASSWORDS.alice) });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<script type="module" src="\/viewer.js">/);
-    assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'.*img-src 'self' blob: data:.*connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+.*frame-ancestors 'none'/);
+    assert.match(
+      page.headers.get("content-security-policy") ?? "",
+      /script-src 'self'.*img-src 'self' blob: data:.*connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+.*frame-ancestors 'none'/,
+    );
     assert.equal(page.headers.get("x-frame-options"), "DENY");
     assert.equal(page.headers.get("x-content-type-options"), "nosniff");
     assert.equal(page.headers.get("referrer-policy"), "no-referrer");

@@ -72,7 +72,10 @@ describe("GET /api/auth-config", () => {
         try {
           const { body, csp } = await check(server);
           assert.deepEqual(body, { mode: "firebase", firebase: { ...web, ...(emulatorHost ? { emulatorHost } : {}) } });
-          assert.match(csp, /^'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+ https:\/\/identitytoolkit\.googleapis\.com https:\/\/securetoken\.googleapis\.com/);
+          assert.match(
+            csp,
+            /^'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+ https:\/\/identitytoolkit\.googleapis\.com https:\/\/securetoken\.googleapis\.com/,
+          );
           assert.equal(csp.includes("http://127.0.0.1:9099"), emulatorHost !== undefined, csp);
           const page = await fetch(`${server.httpUrl}/`);
           assert.equal(connectSrc(page), csp, "pages carry the same policy");
@@ -86,9 +89,15 @@ describe("GET /api/auth-config", () => {
   test("a bad web config file or emulator host stops createApp with a ConfigError naming it", async () => {
     const config = { ...DEFAULTS, source: "none" as const, auth: "firebase" as const, firebaseProject: "demo-tessera", dataDir: dir };
     const log = createLogger("silent");
-    assert.throws(() => createApp({ ...config, firebaseWebConfig: join(dir, "nope.json") }, { log }), (err: unknown) => err instanceof ConfigError && /^--firebase-web-config: .*nope\.json: no such file$/.test(err.message));
+    assert.throws(
+      () => createApp({ ...config, firebaseWebConfig: join(dir, "nope.json") }, { log }),
+      (err: unknown) => err instanceof ConfigError && /^--firebase-web-config: .*nope\.json: no such file$/.test(err.message),
+    );
     await withEmulatorHost("127.0.0.1:9099; script-src *", async () => {
-      assert.throws(() => createApp({ ...config, firebaseWebConfig: webFile }, { log }), (err: unknown) => err instanceof ConfigError && err.option === "FIREBASE_AUTH_EMULATOR_HOST");
+      assert.throws(
+        () => createApp({ ...config, firebaseWebConfig: webFile }, { log }),
+        (err: unknown) => err instanceof ConfigError && err.option === "FIREBASE_AUTH_EMULATOR_HOST",
+      );
     });
   });
 });

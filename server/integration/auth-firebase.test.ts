@@ -63,10 +63,16 @@ describe("--auth firebase against the Firebase Auth emulator", () => {
 
   test("tampered, expired, foreign-project and missing tokens get 4401 on /ws and 401 on the API", async () => {
     const hour = 3600;
-    const expired = withClaims(a.idToken, (c) => ({ ...c, iat: (c.iat as number) - 2 * hour, auth_time: (c.auth_time as number) - 2 * hour, exp: (c.exp as number) - 2 * hour }));
+    const expired = withClaims(a.idToken, (c) => ({
+      ...c,
+      iat: (c.iat as number) - 2 * hour,
+      auth_time: (c.auth_time as number) - 2 * hour,
+      exp: (c.exp as number) - 2 * hour,
+    }));
     const tampered = a.idToken + "c2lnbmF0dXJl"; // a signature where the emulator's tokens have none
     const foreign = withClaims(a.idToken, (c) => ({ ...c, aud: "another-project", iss: "https://securetoken.google.com/another-project" }));
-    const metric = async (reason: string) => Number(new RegExp(`^tessera_auth_failures_total\\{reason="${reason}"\\} (\\d+)`, "m").exec(await server.app.metrics.text())?.[1] ?? 0);
+    const metric = async (reason: string) =>
+      Number(new RegExp(`^tessera_auth_failures_total\\{reason="${reason}"\\} (\\d+)`, "m").exec(await server.app.metrics.text())?.[1] ?? 0);
     for (const [token, reason] of [
       [expired, "expired_token"],
       [tampered, "bad_token"],

@@ -48,7 +48,10 @@ describe("the WebSocket fallback stream", () => {
     await waitFor(() => c.frames().length >= 30, 15_000, "30 frames");
     const [first, ...rest] = c.frames();
     // The first frame is the whole picture: every stripe once, in order, each a whole JPEG of its rows.
-    assert.deepEqual(first.map((s) => s.y), Array.from({ length: 12 }, (_, i) => i * 64));
+    assert.deepEqual(
+      first.map((s) => s.y),
+      Array.from({ length: 12 }, (_, i) => i * 64),
+    );
     let rows = 0;
     for (const s of first) {
       assert.equal(s.kind, "jpeg");
@@ -75,7 +78,11 @@ describe("the WebSocket fallback stream", () => {
     await waitFor(() => c.frames().length >= 1, 10_000, "the first picture");
     assert.equal(c.frames()[0].length, 8, "640x480 in 64-row stripes: the whole picture first");
     // Lossy video settles, then still stripes are painted over once.
-    await waitForAsync(async () => (await metric(server, "tessera_fallback_paint_overs_total")) >= paintOversBefore + 7, 15_000, "paint-overs of the still stripes");
+    await waitForAsync(
+      async () => (await metric(server, "tessera_fallback_paint_overs_total")) >= paintOversBefore + 7,
+      15_000,
+      "paint-overs of the still stripes",
+    );
     // From here, watch two ticks of the clock (a new top stripe each second).
     const from = c.stripes.length;
     const tick = () => c.stripes.slice(from).filter(({ stripe }) => stripe.y === 0).length;
@@ -108,7 +115,10 @@ describe("the WebSocket fallback stream", () => {
     }
     assert.equal(stream.stripeHeight, 96, "H.264 frames are cut into at most 8 stripes");
     assert.equal(seen.size, 8);
-    assert.ok(c.stripes.some(({ stripe }) => stripe.kind === "h264" && !stripe.idr), "deltas follow");
+    assert.ok(
+      c.stripes.some(({ stripe }) => stripe.kind === "h264" && !stripe.idr),
+      "deltas follow",
+    );
     c.close();
   });
 
@@ -207,8 +217,14 @@ describe("fallback decoders", () => {
   test("one decoder per device whatever its viewers' codecs; frame.jpg decodes with it and starts no stripe encoder", async () => {
     const decoders = () => metric(server, "tessera_pipelines_active", { kind: "decode" });
     const jpegEncoders = () => metric(server, "tessera_pipelines_active", { kind: "jpeg_encode" });
-    const shared = new TestDevice(server.app.registry.ensure(LOCAL_ACCOUNT, "shared", "Shared", "test"), server.app.metrics, createLogger("error"), { width: 320, height: 240 });
-    const grabbed = new TestDevice(server.app.registry.ensure(LOCAL_ACCOUNT, "grabbed", "Grabbed", "test"), server.app.metrics, createLogger("error"), { width: 320, height: 240 });
+    const shared = new TestDevice(server.app.registry.ensure(LOCAL_ACCOUNT, "shared", "Shared", "test"), server.app.metrics, createLogger("error"), {
+      width: 320,
+      height: 240,
+    });
+    const grabbed = new TestDevice(server.app.registry.ensure(LOCAL_ACCOUNT, "grabbed", "Grabbed", "test"), server.app.metrics, createLogger("error"), {
+      width: 320,
+      height: 240,
+    });
     shared.start();
     grabbed.start();
     try {
@@ -232,5 +248,4 @@ describe("fallback decoders", () => {
       grabbed.close();
     }
   });
-
 });

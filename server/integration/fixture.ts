@@ -20,9 +20,17 @@ export interface Running {
 export async function startServer(overrides: Partial<Config> = {}): Promise<Running> {
   // A private data dir per server unless the test names one: snapshots and secrets never land in the checkout.
   const ownDataDir = overrides.dataDir === undefined ? mkdtempSync(join(tmpdir(), "tessera-data-")) : undefined;
-  const config: Config = Object.freeze({ ...DEFAULTS, source: "none", iceHosts: ["127.0.0.1"], port: 0, ...(ownDataDir ? { dataDir: ownDataDir } : {}), ...overrides });
+  const config: Config = Object.freeze({
+    ...DEFAULTS,
+    source: "none",
+    iceHosts: ["127.0.0.1"],
+    port: 0,
+    ...(ownDataDir ? { dataDir: ownDataDir } : {}),
+    ...overrides,
+  });
   const app = createApp(config, { log: createLogger(process.env.TESSERA_TEST_LOG === "1" ? "debug" : "error") });
-  const server = createServer(app.callback());
+  const handle = app.callback();
+  const server = createServer((req, res) => void handle(req, res));
   server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

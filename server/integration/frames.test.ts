@@ -10,6 +10,7 @@ import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { JpegDecoder } from "../../pipelines/picture-decoders.js";
 import { runningPipelines } from "../../pipelines/pipeline.js";
+import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
 import { startServer, type Running } from "./fixture.js";
 
 /** Real JPEG frames of a moving picture, made by GStreamer. */
@@ -31,13 +32,6 @@ function makeFrames(dir: string, count: number, width: number, height: number): 
     .filter((f) => f.startsWith(`f${width}-`))
     .sort()
     .map((f) => readFileSync(join(dir, f)));
-}
-
-/** One solid-colour JPEG made by GStreamer. */
-function solidJpeg(dir: string, name: string, argb: string, width: number, height: number): Buffer {
-  const file = join(dir, `${name}.jpg`);
-  execFileSync("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=1", "pattern=solid-color", `foreground-color=${argb}`, "!", `video/x-raw,width=${width},height=${height}`, "!", "jpegenc", "!", "filesink", `location=${file}`]);
-  return readFileSync(file);
 }
 
 /** The mean Y, U, V of a JPEG, decoded by GStreamer's jpegdec. */
@@ -100,7 +94,10 @@ describe("JPEG frame devices and pull access", () => {
     const first = await post("cam1", frames[0], { "X-Frame-Timestamp": "1700000000000" });
     assert.equal(first.status, 201);
     const stored = (await first.json()) as Record<string, unknown>;
-    assert.deepEqual({ ...stored, receivedAt: typeof stored.receivedAt }, { seq: 1, width: 320, height: 240, bytes: frames[0].length, receivedAt: "number", deviceTimestamp: 1700000000000 });
+    assert.deepEqual(
+      { ...stored, receivedAt: typeof stored.receivedAt },
+      { seq: 1, width: 320, height: 240, bytes: frames[0].length, receivedAt: "number", deviceTimestamp: 1700000000000 },
+    );
     assert.equal((await post("cam1", frames[1])).status, 201);
     const list = (await (await fetch(`${server.httpUrl}/api/devices`)).json()) as { devices: Array<{ id: string; online: boolean; tracks: unknown[] }> };
     const cam = list.devices.find((d) => d.id === "cam1");
@@ -133,14 +130,15 @@ describe("JPEG frame devices and pull access", () => {
     const latest = Buffer.from(await (await fetch(`${server.httpUrl}/api/devices/cam1/frame.jpg`)).arrayBuffer());
     assert.ok(latest.equals(frames[1]), "still the last good frame");
     const text = await server.app.metrics.text();
-    for (const result of ["stored", "not_jpeg", "truncated", "too_large"]) assert.match(text, new RegExp(`tessera_frames_pushed_total\\{result="${result}"\\} [1-9]`), result);
+    for (const result of ["stored", "not_jpeg", "truncated", "too_large"])
+      assert.match(text, new RegExp(`tessera_frames_pushed_total\\{result="${result}"\\} [1-9]`), result);
   });
 
   test("the socket ingest acks every frame and refuses a bad one without closing", async () => {
     const ws = new WebSocket(`${server.wsUrl}/ingest/cam2`);
     closers.push(() => ws.close());
     const got: Array<Record<string, unknown>> = [];
-    ws.on("message", (d) => got.push(JSON.parse(String(d)) as Record<string, unknown>));
+    ws.on("message", (d) => got.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>));
     await new Promise((r) => ws.once("open", r));
     ws.send(frames[0]);
     await waitFor(() => got.find((m) => m.type === "error"), 5000, "a refusal before hello");
@@ -150,8 +148,14 @@ describe("JPEG frame devices and pull access", () => {
     ws.send(Buffer.from("not a jpeg at all"));
     ws.send(frames[5]);
     await waitFor(() => got.filter((m) => m.type === "ack").length >= 6, 5000, "six acks");
-    assert.deepEqual(got.filter((m) => m.type === "ack").map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
-    assert.ok(got.some((m) => m.type === "error" && m.code === "unsupported"), "the bad frame was refused");
+    assert.deepEqual(
+      got.filter((m) => m.type === "ack").map((m) => m.seq),
+      [1, 2, 3, 4, 5, 6],
+    );
+    assert.ok(
+      got.some((m) => m.type === "error" && m.code === "unsupported"),
+      "the bad frame was refused",
+    );
     assert.equal(ws.readyState, WebSocket.OPEN);
   });
 
@@ -170,14 +174,17 @@ describe("JPEG frame devices and pull access", () => {
     assert.equal(msg.height, 240);
     await waitFor(() => fb.frames().length >= 5, 10_000, "5 fallback frames");
     const first = fb.frames()[0];
-    assert.deepEqual(first.map((s) => s.y), [0, 64, 128, 192]);
+    assert.deepEqual(
+      first.map((s) => s.y),
+      [0, 64, 128, 192],
+    );
     pusher.stop();
   });
 
   test("fallback viewers decode the pushed JPEGs themselves: no VP8 encoder until a WebRTC viewer comes; a slow device shows at once; sizes may change", async () => {
     const encoders = () => runningPipelines().get("frame_encode") ?? 0;
-    const red = solidJpeg(dir, "red", "0xffff0000", 320, 240);
-    const blue = solidJpeg(dir, "blue", "0xff0000ff", 160, 128);
+    const red = testJpeg(320, 240, "0xffff0000");
+    const blue = testJpeg(160, 128, "0xff0000ff");
     assert.equal((await post("slowcam", red)).status, 201);
     const encodersBefore = encoders();
     const fb = new FallbackClient(`${server.wsUrl}/stream/slowcam?codec=jpeg`);
@@ -195,7 +202,15 @@ describe("JPEG frame devices and pull access", () => {
     assert.equal((await post("slowcam", blue)).status, 201);
     const resized = await waitFor(() => fb.of("stream").find((m) => m.width === 160), 10_000, "a stream message for the new size");
     assert.equal(resized.height, 128);
-    const blueStripe = await waitFor(() => fb.frames().at(-1)?.find((st) => st.y === 0 && st.kind === "jpeg" && fb.frames().length >= 2), 10_000, "a stripe of the blue frame");
+    const blueStripe = await waitFor(
+      () =>
+        fb
+          .frames()
+          .at(-1)
+          ?.find((st) => st.y === 0 && st.kind === "jpeg" && fb.frames().length >= 2),
+      10_000,
+      "a stripe of the blue frame",
+    );
     const blueYuv = await meanYuv(blueStripe.kind === "jpeg" ? blueStripe.jpeg : Buffer.alloc(0));
     // Blue: Y ≈ 41, U ≈ 240, V ≈ 110.
     assert.ok(Math.abs(blueYuv.y - 41) < 12 && Math.abs(blueYuv.u - 240) < 12 && Math.abs(blueYuv.v - 110) < 12, `blue stripe, got ${JSON.stringify(blueYuv)}`);
@@ -228,7 +243,7 @@ describe("JPEG frame devices and pull access", () => {
     closers.push(() => ws.close());
     const texts: Array<Record<string, unknown>> = [];
     const binaries: Buffer[] = [];
-    ws.on("message", (d, bin) => (bin ? binaries.push(d as Buffer) : texts.push(JSON.parse(String(d)) as Record<string, unknown>)));
+    ws.on("message", (d, bin) => (bin ? binaries.push(d as Buffer) : texts.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>)));
     await new Promise((r) => ws.once("open", r));
     ws.send(JSON.stringify({ type: "hello" }));
     ws.send(JSON.stringify({ action: "pull" }));

@@ -43,7 +43,10 @@ export async function checkIsolation(server: Running, a: Caller, b: Caller, devi
     cleanup.push(() => viewerA.close());
     const welcomeA = await viewerA.signaling.next("welcome");
     assert.equal(welcomeA.account, a.account);
-    assert.deepEqual(welcomeA.devices?.map((d) => d.id), [deviceId]);
+    assert.deepEqual(
+      welcomeA.devices?.map((d) => d.id),
+      [deviceId],
+    );
     viewerA.watch(deviceId);
     await viewerA.signaling.next("offer", (m) => m.deviceId === deviceId, 10_000);
 
@@ -89,26 +92,48 @@ export async function checkIsolation(server: Running, a: Caller, b: Caller, devi
       assert.deepEqual((pull.texts.find((t) => t.action === "pull")?.error as { code: string }).code, "not_found");
       assert.equal(pull.stripes.length, 0);
     }
-    const jpeg = (await frameA.arrayBuffer()) as ArrayBuffer;
+    const jpeg = await frameA.arrayBuffer();
 
     // Device keys: A's key is A's alone, and what it publishes is A's.
-    const made = await fetch(`${server.httpUrl}/api/keys`, { method: "POST", headers: { ...a.headers, "Content-Type": "application/json" }, body: JSON.stringify({ label: "A's key" }) });
+    const made = await fetch(`${server.httpUrl}/api/keys`, {
+      method: "POST",
+      headers: { ...a.headers, "Content-Type": "application/json" },
+      body: JSON.stringify({ label: "A's key" }),
+    });
     assert.equal(made.status, 201, "A makes a key");
     const key = (await made.json()) as { id: string; key: string };
-    const keysOf = async (c: Caller) => ((await (await fetch(`${server.httpUrl}/api/keys`, { headers: c.headers })).json()) as { keys: Array<{ id: string }> }).keys;
-    assert.deepEqual((await keysOf(a)).map((k) => k.id), [key.id]);
+    const keysOf = async (c: Caller) =>
+      ((await (await fetch(`${server.httpUrl}/api/keys`, { headers: c.headers })).json()) as { keys: Array<{ id: string }> }).keys;
+    assert.deepEqual(
+      (await keysOf(a)).map((k) => k.id),
+      [key.id],
+    );
     assert.deepEqual(await keysOf(b), [], "B lists no keys of A");
     assert.equal((await fetch(`${server.httpUrl}/api/keys/${key.id}/release`, { method: "POST", headers: b.headers })).status, 404, "B releases no key of A");
     assert.equal((await fetch(`${server.httpUrl}/api/keys/${key.id}`, { method: "DELETE", headers: b.headers })).status, 404, "B revokes no key of A");
-    const keyed = await fetch(`${server.httpUrl}/api/devices/keyed-${deviceId}/frames`, { method: "POST", headers: { Authorization: `Bearer ${key.key}`, "Content-Type": "image/jpeg" }, body: Buffer.from(jpeg) });
+    const keyed = await fetch(`${server.httpUrl}/api/devices/keyed-${deviceId}/frames`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${key.key}`, "Content-Type": "image/jpeg" },
+      body: Buffer.from(jpeg),
+    });
     assert.equal(keyed.status, 201, "A's key pushes a frame");
-    assert.ok((await devicesOf(server, a)).some((d) => d.id === `keyed-${deviceId}`), "into A's account");
+    assert.ok(
+      (await devicesOf(server, a)).some((d) => d.id === `keyed-${deviceId}`),
+      "into A's account",
+    );
     assert.ok(!(await devicesOf(server, b)).some((d) => d.id === `keyed-${deviceId}`), "not B's");
 
     // B pushing frames under the same id makes B's own device; A's is untouched.
-    const push = await fetch(`${server.httpUrl}/api/devices/${deviceId}/frames`, { method: "POST", headers: { ...b.headers, "Content-Type": "image/jpeg" }, body: Buffer.from(jpeg) });
+    const push = await fetch(`${server.httpUrl}/api/devices/${deviceId}/frames`, {
+      method: "POST",
+      headers: { ...b.headers, "Content-Type": "image/jpeg" },
+      body: Buffer.from(jpeg),
+    });
     assert.equal(push.status, 201, "B's push makes B's own device");
-    assert.deepEqual((await devicesOf(server, b)).map((d) => d.id), [deviceId]);
+    assert.deepEqual(
+      (await devicesOf(server, b)).map((d) => d.id),
+      [deviceId],
+    );
     assert.equal((await devicesOf(server, a)).find((d) => d.id === deviceId)?.tracks.length, 2, "A's device keeps its own tracks");
   } finally {
     for (const f of cleanup.reverse()) await f();

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -10,6 +9,7 @@ import { WeriftDevice } from "../../e2e/lib/werift-peers.js";
 import { UsersFile } from "../auth/users-file.js";
 import type { KeyInfo } from "../keys/device-keys.js";
 import type { DeviceInfo } from "../protocol/messages.js";
+import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
 import { startServer, type Running } from "./fixture.js";
 
 const basic = (name: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${name}:${password}`).toString("base64")}` });
@@ -61,9 +61,7 @@ describe("device keys", () => {
     const users = new UsersFile(dataDir);
     for (const [name, pw] of Object.entries(PASSWORDS)) await users.set(name, pw);
     server = await startServer({ auth: "basic", dataDir });
-    const file = join(dataDir, "..", "one.jpg");
-    execFileSync("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=1", "!", "video/x-raw,width=160,height=120", "!", "jpegenc", "!", "filesink", `location=${file}`]);
-    jpeg = readFileSync(file);
+    jpeg = testJpeg(160, 120);
   });
 
   after(async () => {
@@ -93,7 +91,12 @@ describe("device keys", () => {
     assert.equal((await post("{}", { "Content-Type": "application/json", Origin: "https://evil.example" })).status, 403, "a page of another site");
 
     // A key publishes; it does not act for the account.
-    for (const [path, method] of [["/api/devices", "GET"], ["/api/keys", "GET"], ["/api/session", "POST"], ["/whep/cam", "POST"]] as const) {
+    for (const [path, method] of [
+      ["/api/devices", "GET"],
+      ["/api/keys", "GET"],
+      ["/api/session", "POST"],
+      ["/whep/cam", "POST"],
+    ] as const) {
       assert.equal((await api(path, { method, headers: bearer(made.key) })).status, 403, `${method} ${path} with a key`);
     }
     assert.equal((await api("/api/rtc-config", { headers: bearer(made.key) })).status, 200, "a device with a key gets its ICE servers");
@@ -146,14 +149,20 @@ describe("device keys", () => {
     assert.equal(await again.client.closed(), 4403);
     const before = await failures("key_revoked");
     assert.deepEqual((await helloWithKey(key, "bench-2")).outcome, { close: 4401, code: "unauthorized" });
-    assert.equal((await api("/api/devices/bench-2/frames", { method: "POST", headers: { ...bearer(key), "Content-Type": "image/jpeg" }, body: jpeg })).status, 401);
+    assert.equal(
+      (await api("/api/devices/bench-2/frames", { method: "POST", headers: { ...bearer(key), "Content-Type": "image/jpeg" }, body: jpeg })).status,
+      401,
+    );
     assert.equal(await failures("key_revoked"), before + 2);
     assert.deepEqual((await helloWithKey(`${key.slice(0, -2)}zz`, "bench-2")).outcome, { close: 4401, code: "unauthorized" }, "a tampered key");
   });
 
   test("a key assigned to a device id publishes only that device: WHIP, frame pushes and the ingest socket", async () => {
     const { id, key } = await createKey(ALICE, { deviceId: "porch" });
-    assert.equal((await api("/api/devices/garage/frames", { method: "POST", headers: { ...bearer(key), "Content-Type": "image/jpeg" }, body: jpeg })).status, 403);
+    assert.equal(
+      (await api("/api/devices/garage/frames", { method: "POST", headers: { ...bearer(key), "Content-Type": "image/jpeg" }, body: jpeg })).status,
+      403,
+    );
     const pushed = await api("/api/devices/porch/frames", { method: "POST", headers: { ...bearer(key), "Content-Type": "image/jpeg" }, body: jpeg });
     assert.equal(pushed.status, 201, await pushed.clone().text());
     await waitForAsync(async () => (await aliceDevices()).find((d) => d.id === "porch" && d.online), 5000, "the pushed device is alice's");
@@ -163,14 +172,18 @@ describe("device keys", () => {
     const ws = new WebSocket(server.wsUrl.replace(/\/ws$/, "/ws/ingest/porch"));
     closers.push(() => ws.close());
     const messages: Array<{ type: string; code?: string }> = [];
-    ws.on("message", (d, binary) => !binary && messages.push(JSON.parse(d.toString())));
+    ws.on("message", (d, binary) => !binary && messages.push(JSON.parse((d as Buffer).toString()) as { type: string; code?: string }));
     await new Promise((r) => ws.once("open", r));
     ws.send(JSON.stringify({ type: "hello", key }));
     await waitFor(() => messages.find((m) => m.type === "ready"), 5000, "ready");
     assert.equal((await keyState(id)).reservedBy, "porch");
     ws.send(jpeg);
     await waitFor(() => messages.find((m) => m.type === "ack"), 5000, "ack");
-    const whipWhileHeld = await fetch(`${server.httpUrl}/whip/porch`, { method: "POST", headers: { ...bearer(key), "Content-Type": "application/sdp" }, body: "v=0\r\n" });
+    const whipWhileHeld = await fetch(`${server.httpUrl}/whip/porch`, {
+      method: "POST",
+      headers: { ...bearer(key), "Content-Type": "application/sdp" },
+      body: "v=0\r\n",
+    });
     assert.equal(whipWhileHeld.status, 409, "the device is already publishing");
     ws.close();
     await waitForAsync(async () => (await keyState(id)).state === "free", 5000, "the ingest socket let the key go");
@@ -181,7 +194,11 @@ describe("device keys", () => {
     closers.push(() => device.close());
     await waitForAsync(async () => (await aliceDevices()).find((d) => d.id === "whip-cam" && d.online), 10_000, "the WHIP device online for alice");
     assert.equal((await keyState(whipKey.id)).reservedBy, "whip-cam");
-    const other = await fetch(`${server.httpUrl}/whip/elsewhere`, { method: "POST", headers: { ...bearer(whipKey.key), "Content-Type": "application/sdp" }, body: "v=0\r\n" });
+    const other = await fetch(`${server.httpUrl}/whip/elsewhere`, {
+      method: "POST",
+      headers: { ...bearer(whipKey.key), "Content-Type": "application/sdp" },
+      body: "v=0\r\n",
+    });
     assert.equal(other.status, 403, "assigned to whip-cam");
     await device.close();
     await waitForAsync(async () => (await keyState(whipKey.id)).state === "free", 10_000, "DELETE ends the reservation");

@@ -34,7 +34,10 @@ describe("the entry point", () => {
   test("an unusable iceServers file, interface or Firebase web config stops start-up with one line", async () => {
     for (const [args, why] of [
       [["--ice-servers-file", "/nonexistent/ice.json"], /^tessera: --ice-servers-file: \/nonexistent\/ice.json: no such file/],
-      [["--auth", "firebase", "--firebase-project", "demo-tessera", "--firebase-web-config", "/nonexistent/web.json"], /^tessera: --firebase-web-config: \/nonexistent\/web.json: no such file$/m],
+      [
+        ["--auth", "firebase", "--firebase-project", "demo-tessera", "--firebase-web-config", "/nonexistent/web.json"],
+        /^tessera: --firebase-web-config: \/nonexistent\/web.json: no such file$/m,
+      ],
       [["--ice-interface", "nosuch0"], /^tessera: --ice-interface: no interface named nosuch0 \(have: .*lo/],
     ] as const) {
       const r = run(["--port", "0", "--source", "none", ...args]);
@@ -98,7 +101,11 @@ describe("the entry point", () => {
   test("--tls-cert/--tls-key: HTTPS and WSS on one port, a renewed certificate is served without a restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tessera-tls-"));
     const makeCert = (cn: string) => {
-      execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${cn}`, "-keyout", join(dir, "new.key"), "-out", join(dir, "new.pem")], { stdio: "ignore" });
+      execFileSync(
+        "openssl",
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${cn}`, "-keyout", join(dir, "new.key"), "-out", join(dir, "new.pem")],
+        { stdio: "ignore" },
+      );
       renameSync(join(dir, "new.key"), join(dir, "key.pem"));
       renameSync(join(dir, "new.pem"), join(dir, "cert.pem"));
     };
@@ -120,7 +127,7 @@ describe("the entry point", () => {
       const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false });
       const welcome = await new Promise<string>((resolve, reject) => {
         ws.on("open", () => ws.send(JSON.stringify({ type: "hello", role: "viewer", protocol: 1 })));
-        ws.on("message", (d) => resolve(JSON.parse(String(d)).type));
+        ws.on("message", (d) => resolve((JSON.parse((d as Buffer).toString()) as { type: string }).type));
         ws.on("error", reject);
       });
       ws.close();

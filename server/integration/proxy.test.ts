@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { UsersFile } from "../auth/users-file.js";
+import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
 import { startServer, type Running } from "./fixture.js";
 
 const basic = (name: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${name}:${password}`).toString("base64")}` });
@@ -35,8 +35,7 @@ describe("behind a reverse proxy (--trust-proxy, --public-url)", () => {
     root = mkdtempSync(join(tmpdir(), "tessera-proxy-"));
     dataDir = join(root, "data");
     await new UsersFile(dataDir).set("alice", "alice-password-1");
-    execFileSync("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=1", "!", "video/x-raw,width=64,height=48", "!", "jpegenc", "!", "filesink", `location=${join(root, "f.jpg")}`]);
-    jpeg = readFileSync(join(root, "f.jpg"));
+    jpeg = testJpeg(64, 48);
   });
 
   after(async () => {
@@ -63,7 +62,10 @@ describe("behind a reverse proxy (--trust-proxy, --public-url)", () => {
     const pub = await start({ publicUrl: "https://stream.example.org" });
     assert.match(await snapshotUrl(pub), /^https:\/\/stream\.example\.org\/snapshots\/[^/?]+\.jpg\?expires=\d+&sig=/);
     const proxied = await start({ trustProxy: true });
-    assert.match(await snapshotUrl(proxied, { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "cams.example.net" }), /^https:\/\/cams\.example\.net\/snapshots\//);
+    assert.match(
+      await snapshotUrl(proxied, { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "cams.example.net" }),
+      /^https:\/\/cams\.example\.net\/snapshots\//,
+    );
     const plain = await start({});
     const url = await snapshotUrl(plain, { "X-Forwarded-Proto": "https", "X-Forwarded-Host": "cams.example.net" });
     assert.ok(url.startsWith(`${plain.httpUrl}/snapshots/`), url);

@@ -37,7 +37,7 @@ describe("signaling refuses bad input without harm", () => {
   });
 
   const cases: Array<[string, string, string, RegExp]> = [
-    ["malformed JSON", "{\"type\":", "bad_request", /not valid JSON/],
+    ["malformed JSON", '{"type":', "bad_request", /not valid JSON/],
     ["an unknown message type", JSON.stringify({ type: "teleport" }), "bad_request", /unknown message type/],
     ["a watch for a device that does not exist", JSON.stringify({ type: "watch", deviceId: "nope" }), "not_found", /no device 'nope'/],
     ["an answer for a device not watched", JSON.stringify({ type: "answer", deviceId: "test", sdp: "v=0\r\n" }), "not_found", /not watching/],

@@ -154,7 +154,10 @@ describe("TURN REST service and iceServers file as sources", () => {
     assert.deepEqual(c.iceServers[1].urls, [coturn.uri]);
     assert.match(c.iceServers[1].username!, /^\d+:local$/);
     assert.ok(c.ttl > 250 && c.ttl <= 300, `ttl follows the service's credentials: ${c.ttl}`);
-    assert.ok(asked.some((q) => q.get("username") === "local"), "the service was asked for the account");
+    assert.ok(
+      asked.some((q) => q.get("username") === "local"),
+      "the service was asked for the account",
+    );
     const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true, iceServers: c.iceServers, relay: true });
     viewers.push(viewer);
     viewer.watch("test");

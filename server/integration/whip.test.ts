@@ -42,7 +42,7 @@ async function restartOverPatch(pc: RTCPeerConnection, resource: string, etag: s
 
 describe("WHIP ingest", () => {
   let server: Running;
-  const closers: Array<() => Promise<unknown> | unknown> = [];
+  const closers: Array<() => unknown> = [];
 
   before(async () => {
     server = await startServer({ source: "none" });
@@ -92,7 +92,13 @@ describe("WHIP ingest", () => {
 
   test("OPTIONS advertises ICE servers with TURN credentials, the accepted type and CORS", async () => {
     // Only the answer's headers are looked at: the servers need not exist (nor any peer be made with them).
-    const withTurn = await startServer({ source: "none", turnUris: ["turn:127.0.0.1:3478?transport=udp"], turnSecret: SECRET, stunUris: ["stun:127.0.0.1:3478"], allowedOrigins: ["http://app.example"] });
+    const withTurn = await startServer({
+      source: "none",
+      turnUris: ["turn:127.0.0.1:3478?transport=udp"],
+      turnSecret: SECRET,
+      stunUris: ["stun:127.0.0.1:3478"],
+      allowedOrigins: ["http://app.example"],
+    });
     closers.push(() => withTurn.stop());
     const res = await fetch(`${withTurn.httpUrl}/whip/cam`, { method: "OPTIONS", headers: { Origin: "http://app.example" } });
     assert.equal(res.status, 204);
@@ -151,7 +157,11 @@ describe("WHEP playback", () => {
       let video = 0;
       player.onTrack.subscribe((track) => track.kind === "video" && track.onReceiveRtp.subscribe(() => video++));
       await player.setLocalDescription(await player.createOffer());
-      const res = await fetch(`${server.httpUrl}/whep/test`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: player.localDescription!.sdp });
+      const res = await fetch(`${server.httpUrl}/whep/test`, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp" },
+        body: player.localDescription!.sdp,
+      });
       assert.equal(res.status, 201);
       const location = new URL(res.headers.get("location")!, server.httpUrl).toString();
       await player.setRemoteDescription({ type: "answer", sdp: await res.text() });
@@ -160,7 +170,11 @@ describe("WHEP playback", () => {
       assert.notEqual(restarted.after, restarted.before, "the server has new ICE credentials");
       const at = video;
       await waitFor(() => video > at + 30, 10_000, "video after the restart");
-      const stale = await fetch(location, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": res.headers.get("etag")! }, body: "a=end-of-candidates\r\n" });
+      const stale = await fetch(location, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": res.headers.get("etag")! },
+        body: "a=end-of-candidates\r\n",
+      });
       assert.equal(stale.status, 412, "the old ETag no longer matches");
       assert.equal((await fetch(location, { method: "DELETE" })).status, 200);
     } finally {
@@ -183,10 +197,16 @@ describe("WHEP playback", () => {
     assert.ok(res.headers.get("etag"));
     await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
     await waitFor(() => got.video > 30 && got.audio > 10, 15_000, "video and audio packets");
-    const viewers = async () => ((await (await fetch(`${server.httpUrl}/api/devices`)).json()) as { devices: Array<{ id: string; viewers: number }> }).devices.find((d) => d.id === "test")?.viewers;
+    const viewers = async () =>
+      ((await (await fetch(`${server.httpUrl}/api/devices`)).json()) as { devices: Array<{ id: string; viewers: number }> }).devices.find(
+        (d) => d.id === "test",
+      )?.viewers;
     assert.equal(await viewers(), 1, "the player counts as a viewer");
     assert.equal((await fetch(location, { method: "DELETE" })).status, 200);
     await waitForAsync(async () => (await viewers()) === 0, 5000, "the viewer gone");
-    assert.equal((await fetch(`${server.httpUrl}/whep/nope`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription!.sdp })).status, 404);
+    assert.equal(
+      (await fetch(`${server.httpUrl}/whep/nope`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription!.sdp })).status,
+      404,
+    );
   });
 });

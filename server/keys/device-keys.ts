@@ -54,7 +54,7 @@ export type EvictReason = "released" | "revoked" | "replaced";
 export interface Reservation {
   account: string;
   keyId: string;
-  end(): void;
+  end: () => void;
 }
 
 /** Why a presented key was refused, for tessera_auth_failures_total{reason}. */
@@ -87,12 +87,12 @@ const hashOf = (secret: string) => createHash("sha256").update(secret).digest();
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export interface DeviceKeysOptions {
-  /** `:memory:` or a directory for `tessera.db`. */
-  dataDir: string | ":memory:";
+  /** A directory for `tessera.db`, or `:memory:`. */
+  dataDir: string;
   /** Counts each refusal. */
-  refused?(reason: KeyRefusal): void;
+  refused?: (reason: KeyRefusal) => void;
   /** Unix ms; injectable for tests. */
-  now?(): number;
+  now?: () => number;
 }
 
 export class DeviceKeys {
@@ -285,7 +285,7 @@ export interface DeviceCredentials {
 /** A device's account, and the end of its key reservation when it presented a key. */
 export interface DeviceGrant {
   account: string;
-  release(): void;
+  release: () => void;
 }
 
 /**

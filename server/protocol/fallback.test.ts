@@ -47,7 +47,10 @@ describe("fallback protocol: the stripe header layout", () => {
 
   test("refuses a field outside u16 before writing anything", () => {
     const out = new Uint8Array(H264_HEADER_BYTES);
-    assert.throws(() => writeStripeHeader(out, { kind: "h264", idr: false, frameId: 1, y: 2, width: 3, height: 65536 }), /height must be an integer in 0\.\.65535, got 65536/);
+    assert.throws(
+      () => writeStripeHeader(out, { kind: "h264", idr: false, frameId: 1, y: 2, width: 3, height: 65536 }),
+      /height must be an integer in 0\.\.65535, got 65536/,
+    );
     assert.throws(() => writeStripeHeader(out, { kind: "jpeg", frameId: 1.5, y: 0 }), /frameId/);
     assert.deepEqual([...out], new Array(H264_HEADER_BYTES).fill(0));
     assert.throws(() => writeStripeHeader(new Uint8Array(5), { kind: "jpeg", frameId: 0, y: 0 }), /needs 6 bytes, got 5/);

@@ -69,7 +69,7 @@ export function stripeHeaderBytes(kind: FallbackCodec): number {
 }
 
 function checkU16(name: string, value: number): void {
-  if (!isU16(value)) throw new RangeError(`${name} must be an integer in 0..65535, got ${value}`);
+  if (!isU16(value)) throw new RangeError(`${name} must be an integer in 0..65535, got ${String(value)}`);
 }
 
 // Byte by byte rather than through a DataView: this runs for every stripe sent

@@ -12,17 +12,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** Error codes carried by `error` messages. */
-export const ERROR_CODES = [
-  "unauthorized",
-  "forbidden",
-  "not_found",
-  "bad_request",
-  "busy",
-  "rate_limited",
-  "unsupported",
-  "too_large",
-  "internal",
-] as const;
+export const ERROR_CODES = ["unauthorized", "forbidden", "not_found", "bad_request", "busy", "rate_limited", "unsupported", "too_large", "internal"] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** WebSocket close codes used by the server. */
@@ -214,16 +204,7 @@ export interface ErrorMessage {
 
 /** Every message the server sends on `/ws`. */
 export type ServerMessage =
-  | Welcome
-  | ServerAnswer
-  | ServerOffer
-  | ServerCandidate
-  | DevicesUpdate
-  | DeviceOffline
-  | Watching
-  | Unwatched
-  | ControlState
-  | ErrorMessage;
+  Welcome | ServerAnswer | ServerOffer | ServerCandidate | DevicesUpdate | DeviceOffline | Watching | Unwatched | ControlState | ErrorMessage;
 
 // ---- the `input` data channel ---------------------------------------------
 

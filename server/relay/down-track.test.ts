@@ -25,7 +25,10 @@ describe("DownTrack", () => {
     up.push(2, 0, true, DELTA);
     up.push(3, 3000, false, KEY);
     up.push(4, 3000, true, DELTA);
-    assert.deepEqual(out.map((o) => o.seq), [3, 4]);
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [3, 4],
+    );
     assert.equal(down.stats.droppedWaitingKeyframe, 2);
     up.close();
   });
@@ -53,7 +56,10 @@ describe("DownTrack", () => {
     down.setSource(second);
     second.push(7, 1, false, DELTA, t); // before a keyframe: dropped
     second.push(8, 1, false, KEY, t);
-    assert.deepEqual(out.map((o) => o.seq), [100, 101, 102]);
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [100, 101, 102],
+    );
     assert.equal(out[2].ts, 9000 + 45000);
     second.close();
   });

@@ -1,11 +1,5 @@
 import { networkInterfaces } from "node:os";
-import {
-  RTCRtpCodecParameters,
-  useAbsSendTime,
-  useSdesMid,
-  type PeerConfig,
-  type RTCIceServer,
-} from "werift";
+import { RTCRtpCodecParameters, useAbsSendTime, useSdesMid, type PeerConfig, type RTCIceServer } from "werift";
 import type { TrackCodec } from "../relay/up-track.js";
 
 /** The ICE settings every server-side peer uses. */
@@ -20,12 +14,7 @@ export interface RtcSettings {
   readonly publicIp?: string;
 }
 
-const VIDEO_FEEDBACK = [
-  { type: "nack" },
-  { type: "nack", parameter: "pli" },
-  { type: "ccm", parameter: "fir" },
-  { type: "goog-remb" },
-];
+const VIDEO_FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }, { type: "goog-remb" }];
 
 /**
  * Codecs a device may publish. `videoOrder` (codec names, lower case, as the
@@ -82,10 +71,7 @@ const NO_STUN: RTCIceServer = { urls: "stun:127.0.0.1:9" };
 const isStun = (server: RTCIceServer) => (Array.isArray(server.urls) ? server.urls : [server.urls]).some((u) => /^stuns?:/i.test(u));
 
 /** werift configuration for a server peer: ICE pinned to the configured hosts, no public STUN. */
-export function peerConfig(
-  rtc: RtcSettings,
-  codecs: Partial<PeerConfig["codecs"]>,
-): Partial<PeerConfig> {
+export function peerConfig(rtc: RtcSettings, codecs: Partial<PeerConfig["codecs"]>): Partial<PeerConfig> {
   const servers = [...rtc.iceServers];
   const hasStun = servers.some(isStun);
   const config: Partial<PeerConfig> = {
@@ -100,7 +86,7 @@ export function peerConfig(
   if (!hasStun) config.iceStunGatherTimeout = 0.001;
   if (rtc.iceHosts.length > 0) {
     config.iceAdditionalHostAddresses = [...rtc.iceHosts];
-    config.iceInterfaceAddresses = { udp4: rtc.iceHosts[0] } as PeerConfig["iceInterfaceAddresses"];
+    config.iceInterfaceAddresses = { udp4: rtc.iceHosts[0] };
     const allowed = new Set(rtc.iceHosts);
     // werift still gathers every interface's host candidate; keep only ours.
     config.iceFilterCandidatePair = (pair) => allowed.has(pair.localCandidate.host) || pair.localCandidate.type === "relay";

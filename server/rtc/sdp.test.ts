@@ -34,7 +34,10 @@ describe("localSdpForClients", () => {
 
 describe("resolveIceHosts", () => {
   const nets = {
-    lo: [{ address: "127.0.0.1", family: "IPv4" }, { address: "::1", family: "IPv6" }],
+    lo: [
+      { address: "127.0.0.1", family: "IPv4" },
+      { address: "::1", family: "IPv6" },
+    ],
     eth0: [{ address: "10.0.0.5", family: "IPv4" }],
     v6only: [{ address: "fe80::1", family: "IPv6" }],
   } as unknown as Parameters<typeof resolveIceHosts>[2];

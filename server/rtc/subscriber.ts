@@ -2,7 +2,7 @@ import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RTC
 import { badRequest } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { IceCandidate } from "../protocol/messages.js";
-import { DownTrack, type DownSink } from "../relay/down-track.js";
+import { DownTrack } from "../relay/down-track.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { UpTrack, type TrackCodec } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";

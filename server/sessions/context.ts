@@ -12,7 +12,7 @@ export interface SessionContext {
   /** ICE settings of the server's own peers. */
   readonly rtc: RtcSettings;
   /** ICE servers (with fresh credentials) handed to an account's clients in `welcome` and by /api/rtc-config. */
-  rtcConfigurationFor(account: string): Promise<RtcConfiguration>;
+  rtcConfigurationFor: (account: string) => Promise<RtcConfiguration>;
   /** How long a device waits for all its negotiated tracks before going online with what it has, ms. */
   readonly trackSettleMs: number;
   /** Input lines per second per viewer (sustained); bursts of half that pass. */

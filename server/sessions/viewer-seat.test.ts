@@ -34,7 +34,10 @@ describe("ViewerSeat", () => {
     assert.equal(a.s.holder, "a");
     assert.deepEqual(a.heard.control, ["a"]);
     assert.deepEqual(b.heard.control, ["a"], "every seat hears control changes");
-    assert.throws(() => b.s.control("request"), (err: unknown) => err instanceof TesseraError && err.code === "busy");
+    assert.throws(
+      () => b.s.control("request"),
+      (err: unknown) => err instanceof TesseraError && err.code === "busy",
+    );
 
     assert.equal(device.input.fromDevice(JSON.stringify({ type: "state", state: { led: true } })), undefined);
     assert.equal(a.heard.messages.length, 1);

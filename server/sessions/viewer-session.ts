@@ -7,7 +7,6 @@ import { ENDS_BY_VIEWER, Subscription } from "./subscription.js";
 /** Most devices one viewer connection may watch at once (a dashboard grid). */
 export const MAX_SUBSCRIPTIONS = 16;
 
-
 /**
  * A viewer's signaling session: one Subscription per watched device, keyed
  * by device id. Every lookup goes through the viewer's own account, so a
@@ -63,11 +62,18 @@ export class ViewerSession {
     if (!device) throw notFound(`no device '${deviceId}'`);
     this.subscriptions.get(deviceId)?.close("re-watched");
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) throw badRequest(`at most ${MAX_SUBSCRIPTIONS} devices per connection`);
-    const sub: Subscription = new Subscription(this.ctx, this.peer, device, this.inputBucket, () => this.offers++, (reason) => {
-      if (this.subscriptions.get(deviceId) !== sub) return;
-      this.subscriptions.delete(deviceId);
-      if (!this._closed && !ENDS_BY_VIEWER.has(reason)) this.peer.send({ type: "unwatched", deviceId, reason });
-    });
+    const sub: Subscription = new Subscription(
+      this.ctx,
+      this.peer,
+      device,
+      this.inputBucket,
+      () => this.offers++,
+      (reason) => {
+        if (this.subscriptions.get(deviceId) !== sub) return;
+        this.subscriptions.delete(deviceId);
+        if (!this._closed && !ENDS_BY_VIEWER.has(reason)) this.peer.send({ type: "unwatched", deviceId, reason });
+      },
+    );
     this.subscriptions.set(deviceId, sub);
     sub.start();
   }

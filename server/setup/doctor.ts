@@ -26,11 +26,29 @@ export interface ToolFeature {
  * code spawns is listed here.
  */
 export const TOOL_FEATURES: readonly ToolFeature[] = [
-  { label: "GStreamer tools (preflight, test fixtures)", tools: [{ program: "gst-inspect-1.0", package: "gstreamer1.0-tools" }, { program: "gst-launch-1.0", package: "gstreamer1.0-tools" }] },
-  { label: "e2e browsers", tools: [{ program: "/usr/bin/chromium", package: "chromium" }, { program: "/usr/bin/firefox-esr", package: "firefox-esr" }] },
+  {
+    label: "GStreamer tools (preflight, test fixtures)",
+    tools: [
+      { program: "gst-inspect-1.0", package: "gstreamer1.0-tools" },
+      { program: "gst-launch-1.0", package: "gstreamer1.0-tools" },
+    ],
+  },
+  {
+    label: "e2e browsers",
+    tools: [
+      { program: "/usr/bin/chromium", package: "chromium" },
+      { program: "/usr/bin/firefox-esr", package: "firefox-esr" },
+    ],
+  },
   { label: "network namespaces (Firefox and interop tests)", tools: [{ program: "ip", package: "iproute2" }] },
   { label: "coturn (TURN tests)", tools: [{ program: "/usr/bin/turnserver", package: "coturn" }] },
-  { label: "Prometheus (metrics tests)", tools: [{ program: "/usr/bin/prometheus", package: "prometheus" }, { program: "/usr/bin/promtool", package: "prometheus" }] },
+  {
+    label: "Prometheus (metrics tests)",
+    tools: [
+      { program: "/usr/bin/prometheus", package: "prometheus" },
+      { program: "/usr/bin/promtool", package: "prometheus" },
+    ],
+  },
   { label: "openssl (TLS test certificates)", tools: [{ program: "openssl", package: "openssl" }] },
 ];
 

@@ -24,7 +24,7 @@ interface NativeAddon {
 export const NATIVE_ADDONS: readonly NativeAddon[] = [
   {
     name: "gstreamer-superficial",
-    load: () => require("gstreamer-superficial"),
+    load: () => void require("gstreamer-superficial"),
     buildPackages: ["g++", "make", "python3", "libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"],
   },
   {

@@ -140,7 +140,8 @@ describe("set-up: the bootstrap installs everything the code uses", () => {
 
   test("pipelines written outside descriptions.ts are found too (tests' fixtures)", () => {
     const files = new Set(written.map((w) => w.file));
-    for (const f of ["server/integration/frames.test.ts", "pipelines/stripe-encoders.test.ts"]) assert.ok(files.has(f), `no pipeline found in ${f}: ${[...files].join(", ")}`);
+    for (const f of ["server/integration/frames.test.ts", "pipelines/stripe-encoders.test.ts"])
+      assert.ok(files.has(f), `no pipeline found in ${f}: ${[...files].join(", ")}`);
     for (const w of written) assert.ok(elementsOf(w.description).length > 0, `${w.file}: ${w.description}`);
   });
 
@@ -156,7 +157,8 @@ describe("set-up: the bootstrap installs everything the code uses", () => {
       }
       const pkg = owners.get(file);
       if (!pkg) problems.push(`${element}: ${file} belongs to no Debian package`);
-      else if (ELEMENT_PACKAGES[element] !== pkg) problems.push(`${element}: ELEMENT_PACKAGES says ${ELEMENT_PACKAGES[element] ?? "nothing"}, dpkg says ${pkg}`);
+      else if (ELEMENT_PACKAGES[element] !== pkg)
+        problems.push(`${element}: ELEMENT_PACKAGES says ${ELEMENT_PACKAGES[element] ?? "nothing"}, dpkg says ${pkg}`);
       else if (!(testOnly.has(element) ? testPackages : serverPackages).has(pkg)) problems.push(`${element}: ${pkg} is not in scripts/system-packages.mjs`);
     }
     assert.deepEqual(problems, []);

@@ -93,7 +93,8 @@ export class SignalingConnection implements Peer {
 
   private async hello(msg: Hello): Promise<void> {
     clearTimeout(this.helloTimer);
-    if (msg.key !== undefined && (msg.role !== "device" || !msg.device)) throw badRequest("a device key is presented by a device that names itself in 'device'");
+    if (msg.key !== undefined && (msg.role !== "device" || !msg.device))
+      throw badRequest("a device key is presented by a device that names itself in 'device'");
     const holder: KeyHolder = {
       evict: (reason) => this.close(closeCodeForEviction(reason), `device key ${reason}`),
     };

@@ -36,10 +36,14 @@ export function snapshotRouter(deps: SnapshotRouteDeps): Router {
     deps.created();
     ctx.status = 201;
     ctx.set("Cache-Control", "no-store");
-    ctx.body = { url: `${deps.publicUrl ?? `${ctx.protocol}://${ctx.host}`}${snap.pathAndQuery}`, expires: snap.expires, expiresAt: new Date(snap.expires * 1000).toISOString() };
+    ctx.body = {
+      url: `${deps.publicUrl ?? `${ctx.protocol}://${ctx.host}`}${snap.pathAndQuery}`,
+      expires: snap.expires,
+      expiresAt: new Date(snap.expires * 1000).toISOString(),
+    };
   });
   router.get("/snapshots/:name", (ctx) => {
-    const q = (k: string) => (typeof ctx.query[k] === "string" ? (ctx.query[k] as string) : undefined);
+    const q = (k: string) => (typeof ctx.query[k] === "string" ? ctx.query[k] : undefined);
     const result = deps.store.open(ctx.params.name, q("expires"), q("sig"));
     if ("refused" in result) {
       if (result.refused === "gone") throw notFound("this snapshot is gone");

@@ -6,7 +6,13 @@ export function signSnapshot(secret: Buffer, path: string, expires: number): str
 }
 
 /** Checks a snapshot URL's `expires` and `sig` for `path` at `nowMs`. Pure apart from the HMAC. */
-export function checkSnapshot(secret: Buffer, path: string, expires: string | undefined, sig: string | undefined, nowMs: number): "ok" | "expired" | "bad_signature" {
+export function checkSnapshot(
+  secret: Buffer,
+  path: string,
+  expires: string | undefined,
+  sig: string | undefined,
+  nowMs: number,
+): "ok" | "expired" | "bad_signature" {
   if (!expires || !sig || !/^\d{1,12}$/.test(expires)) return "bad_signature";
   const expected = Buffer.from(signSnapshot(secret, path, Number(expires)));
   const given = Buffer.from(sig);

@@ -40,7 +40,13 @@ export class TestDevice implements DevicePublisher {
             clockRate: 90000,
             parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
           };
-    this.video = new UpTrack({ id: "test-video", codec: videoCodec, requestKeyframe: () => this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink), keyframeBy: "encoder", observer });
+    this.video = new UpTrack({
+      id: "test-video",
+      codec: videoCodec,
+      requestKeyframe: () => this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink),
+      keyframeBy: "encoder",
+      observer,
+    });
     this.audio = new UpTrack({
       id: "test-audio",
       codec: { kind: "audio", mimeType: "audio/opus", clockRate: 48000, channels: 2, parameters: "minptime=10;useinbandfec=1" },

@@ -75,7 +75,8 @@ export function crossOriginPolicy(policy: CrossOrigin): Middleware {
     else if (policy.bearerFromAnyOrigin && (ctx.method === "OPTIONS" || /^Bearer \S/.test(ctx.get("Authorization")))) allow = "*";
     else {
       throw forbidden(
-        `a page of ${origin.slice(0, 100)} may not use WHIP/WHEP here: list its origin in --allowed-origins` + (policy.bearerFromAnyOrigin ? " or send a Bearer credential" : ""),
+        `a page of ${origin.slice(0, 100)} may not use WHIP/WHEP here: list its origin in --allowed-origins` +
+          (policy.bearerFromAnyOrigin ? " or send a Bearer credential" : ""),
       );
     }
     ctx.vary("Origin");
@@ -88,14 +89,22 @@ export function crossOriginPolicy(policy: CrossOrigin): Middleware {
 }
 
 /** The account's ICE servers as `Link` headers (none for a caller not known, e.g. a CORS preflight). */
-export async function setIceLinks(ctx: Context, account: string | undefined, rtcConfigurationFor: (account: string) => Promise<RtcConfiguration>): Promise<void> {
+export async function setIceLinks(
+  ctx: Context,
+  account: string | undefined,
+  rtcConfigurationFor: (account: string) => Promise<RtcConfiguration>,
+): Promise<void> {
   if (account === undefined) return;
   const links = iceServerLinks((await rtcConfigurationFor(account)).iceServers);
   if (links.length > 0) ctx.set("Link", links);
 }
 
 /** `OPTIONS` on the endpoint: what it takes and the caller's ICE servers. */
-export async function endpointOptions(ctx: Context, account: string | undefined, rtcConfigurationFor: (account: string) => Promise<RtcConfiguration>): Promise<void> {
+export async function endpointOptions(
+  ctx: Context,
+  account: string | undefined,
+  rtcConfigurationFor: (account: string) => Promise<RtcConfiguration>,
+): Promise<void> {
   ctx.set("Accept-Post", "application/sdp");
   await setIceLinks(ctx, account, rtcConfigurationFor);
   ctx.status = 204;

@@ -73,8 +73,9 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
   });
 
   const sessionOf = (ctx: Context): Session => {
-    const s = sessions.get(ctx.params.session);
-    if (!s || s.deviceId !== ctx.params.id || s.account !== deps.accountOf(ctx)) throw notFound("no such WHEP session");
+    const { id, session } = ctx.params as { id: string; session: string };
+    const s = sessions.get(session);
+    if (!s || s.deviceId !== id || s.account !== deps.accountOf(ctx)) throw notFound("no such WHEP session");
     return s;
   };
 
@@ -92,4 +93,3 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
 
   return router;
 }
-

@@ -84,8 +84,9 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
   });
 
   const resourceOf = (ctx: Context): Resource => {
-    const r = resources.get(ctx.params.session);
-    if (!r || r.deviceId !== ctx.params.id || r.account !== deps.accountOf(ctx)) throw notFound("no such WHIP session");
+    const { id, session } = ctx.params as { id: string; session: string };
+    const r = resources.get(session);
+    if (!r || r.deviceId !== id || r.account !== deps.accountOf(ctx)) throw notFound("no such WHIP session");
     return r;
   };
 

@@ -2,11 +2,7 @@ import { byId } from "./dom.js";
 import type { TalkState } from "./talk.js";
 
 /** Who controls the watched device, from this viewer's point of view. */
-export type ControlView =
-  | { kind: "unknown" }
-  | { kind: "none" }
-  | { kind: "self" }
-  | { kind: "other"; holder: string };
+export type ControlView = { kind: "unknown" } | { kind: "none" } | { kind: "self" } | { kind: "other"; holder: string };
 
 /** What the bar's buttons ask for. */
 export interface ControlBarEvents {

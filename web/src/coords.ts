@@ -107,7 +107,14 @@ export function toStreamPixelsClamped(
 }
 
 /** The client point at the centre of stream pixel (x, y): the inverse, for drawing markers. */
-export function fromStreamPixels(x: number, y: number, rect: Rect, videoWidth: number, videoHeight: number, fit: ObjectFit = "contain"): { clientX: number; clientY: number } | null {
+export function fromStreamPixels(
+  x: number,
+  y: number,
+  rect: Rect,
+  videoWidth: number,
+  videoHeight: number,
+  fit: ObjectFit = "contain",
+): { clientX: number; clientY: number } | null {
   const box = pictureBox(rect, videoWidth, videoHeight, fit);
   if (!box) return null;
   return { clientX: box.left + (x + 0.5) * box.scaleX, clientY: box.top + (y + 0.5) * box.scaleY };

@@ -16,7 +16,12 @@ function describe(line: InputLine | undefined): string {
     case "pointer":
       return line.scroll ? `wheel ${line.scroll}` : line.buttons ? `buttons ${line.buttons}` : "pointer";
     case "key": {
-      const char = line.keysym >= 0x20 && line.keysym <= 0xff ? String.fromCharCode(line.keysym) : line.keysym > 0x01000000 ? String.fromCodePoint(line.keysym - 0x01000000) : "";
+      const char =
+        line.keysym >= 0x20 && line.keysym <= 0xff
+          ? String.fromCharCode(line.keysym)
+          : line.keysym > 0x01000000
+            ? String.fromCodePoint(line.keysym - 0x01000000)
+            : "";
       return `${line.down ? "down" : "up"} ${char.trim() ? `'${char}'` : `0x${line.keysym.toString(16)}`}`;
     }
     case "release_all":

@@ -177,14 +177,23 @@ async function publish(source: Source): Promise<void> {
   for (const t of media.getVideoTracks()) t.addEventListener("ended", () => stream === media && stop());
   const kind: DeviceKind = source;
   const ice = new RtcConfigSource(undefined, undefined, async (url) => fetch(url, { credentials: "same-origin", headers: await apiHeaders() }));
-  const pub = new Publisher(media, (m) => signaling?.send(m) ?? false, {
-    connectionState: setConnection,
-    error: showError,
-    input: (c) => panel.setChannel(c),
-    talkback: setTalkback,
-  }, ice);
+  const pub = new Publisher(
+    media,
+    (m) => signaling?.send(m) ?? false,
+    {
+      connectionState: setConnection,
+      error: showError,
+      input: (c) => panel.setChannel(c),
+      talkback: setTalkback,
+    },
+    ice,
+  );
   publisher = pub;
-  frameSize = new SentFrameSize(() => pub.pc, media.getVideoTracks()[0], (size) => panel.setSize(size));
+  frameSize = new SentFrameSize(
+    () => pub.pc,
+    media.getVideoTracks()[0],
+    (size) => panel.setSize(size),
+  );
   setState("connecting");
   signaling = new SignalingClient(
     signalingUrl(),

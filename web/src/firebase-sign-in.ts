@@ -35,7 +35,7 @@ type AccountState = "loading" | "signed-out" | "signing-in" | "signed-in";
 
 /** Words for the SDK's error codes a person signing in can act on. */
 function explain(err: unknown): string {
-  const code = String((err as { code?: unknown }).code ?? "");
+  const code = typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : "";
   switch (code) {
     case "auth/invalid-credential":
     case "auth/wrong-password":

@@ -59,7 +59,9 @@ async function tick(): Promise<void> {
         tiles.delete(id);
       }
     }
-    grid.replaceChildren(...(shown.length ? shown.map((t) => t.root) : [Object.assign(document.createElement("p"), { className: "empty", textContent: "No devices yet." })]));
+    grid.replaceChildren(
+      ...(shown.length ? shown.map((t) => t.root) : [Object.assign(document.createElement("p"), { className: "empty", textContent: "No devices yet." })]),
+    );
     await Promise.all(devices.filter((d) => d.online).map((d) => refreshFrame(d.id).catch(() => undefined)));
   } catch (err) {
     grid.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: String(err) }));

@@ -33,5 +33,7 @@ export function mediaSections(sdp: string): MediaSection[] {
  * the (last) audio section the server's offer marks recvonly.
  */
 export function talkMid(offerSdp: string): string | undefined {
-  return mediaSections(offerSdp).filter((s) => s.kind === "audio" && s.direction === "recvonly").at(-1)?.mid;
+  return mediaSections(offerSdp)
+    .filter((s) => s.kind === "audio" && s.direction === "recvonly")
+    .at(-1)?.mid;
 }

@@ -15,7 +15,10 @@ const STORAGE_KEY = "tessera.idToken";
 /** Fetch a new session token this long before the current one expires, ms. */
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
-type Fetch = (url: string, init: { method: string; credentials: "same-origin"; headers: Record<string, string> }) => Promise<{
+type Fetch = (
+  url: string,
+  init: { method: string; credentials: "same-origin"; headers: Record<string, string> },
+) => Promise<{
   ok: boolean;
   status: number;
   headers: { get(name: string): string | null };
@@ -101,7 +104,11 @@ export class SessionSource {
     if (c && (c.expiresAt === null || c.expiresAt - REFRESH_MARGIN_MS > this.now())) return c.token ?? undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       const given = this.storage.getItem(STORAGE_KEY);
-      const res = await this.fetchFn("/api/session", { method: "POST", credentials: "same-origin", headers: given ? { Authorization: `Bearer ${given}` } : {} });
+      const res = await this.fetchFn("/api/session", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: given ? { Authorization: `Bearer ${given}` } : {},
+      });
       if (res.ok) {
         const body = (await res.json()) as { token: string | null; expiresAt: number | null };
         this.cached = { token: body.token, expiresAt: body.expiresAt };

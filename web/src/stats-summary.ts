@@ -114,4 +114,3 @@ export function statsRows(s: StatsSample): [string, string][] {
     ["lost", f(s.packetsLost, 0)],
   ];
 }
-

@@ -63,8 +63,7 @@ export interface ViewerHooks {
   readonly transport: Transport | undefined;
   /** The WebSocket fallback, while in use. */
   readonly fallback:
-    | { peerId: string | undefined; framesPainted: number; stream: StreamMessage | undefined; socket: string; reason: string | undefined }
-    | undefined;
+    { peerId: string | undefined; framesPainted: number; stream: StreamMessage | undefined; socket: string; reason: string | undefined } | undefined;
 }
 
 declare global {

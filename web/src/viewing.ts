@@ -12,7 +12,7 @@ import { Watch, type WatchMessage, type WatchTimeline } from "./watch.js";
 
 /** What a Viewing needs from the page. */
 export interface ViewingDeps {
-  signal(msg: ClientMessage): boolean;
+  signal: (msg: ClientMessage) => boolean;
   ice: RtcConfigSource;
   player: PlayerView;
   control: Controller;
@@ -54,26 +54,31 @@ export class Viewing {
       );
     }
     const trigger = this.trigger;
-    this.watch = new Watch(deviceId, deps.signal, {
-      stream: (s) => player.attach(s),
-      connectionState: (s) => {
-        trigger?.connectionState(s);
-        if (this.watch) player.setConnection(s);
+    this.watch = new Watch(
+      deviceId,
+      deps.signal,
+      {
+        stream: (s) => player.attach(s),
+        connectionState: (s) => {
+          trigger?.connectionState(s);
+          if (this.watch) player.setConnection(s);
+        },
+        deviceState: (s) => {
+          trigger?.deviceState(s);
+          player.setDevice(s);
+        },
+        stats: (s) => player.renderStats(s),
+        error: (e) => player.setError(e),
+        input: (c) => control.setChannel(c),
+        talkSender: (s) => control.setTalkSender(s),
+        progress: (step) => {
+          if (step === "watch") trigger?.watchSent();
+          else if (step === "offer") trigger?.offered();
+          else trigger?.answered();
+        },
       },
-      deviceState: (s) => {
-        trigger?.deviceState(s);
-        player.setDevice(s);
-      },
-      stats: (s) => player.renderStats(s),
-      error: (e) => player.setError(e),
-      input: (c) => control.setChannel(c),
-      talkSender: (s) => control.setTalkSender(s),
-      progress: (step) => {
-        if (step === "watch") trigger?.watchSent();
-        else if (step === "offer") trigger?.offered();
-        else trigger?.answered();
-      },
-    }, deps.ice);
+      deps.ice,
+    );
   }
 
   /** "webrtc", or the fallback's "ws_jpeg" / "ws_h264". */
@@ -150,15 +155,21 @@ export class Viewing {
     player.setTransport(this._transport);
     player.renderStats(undefined);
     player.setConnection("connecting");
-    this.fallback = new FallbackWatch(this.deviceId, codec, player.picture.canvas, {
-      connectionState: (s) => player.setConnection(s),
-      deviceState: (s) => player.setDevice(s),
-      stats: (s) => player.renderStats(s),
-      error: (e) => player.setError(e),
-      input: (c) => control.setChannel(c),
-      control: (holder) => control.socketControl(holder),
-      refused: (e) => control.refused(e),
-      deviceMessage: (text) => control.deviceMessage(text),
-    }, () => this.deps.hello());
+    this.fallback = new FallbackWatch(
+      this.deviceId,
+      codec,
+      player.picture.canvas,
+      {
+        connectionState: (s) => player.setConnection(s),
+        deviceState: (s) => player.setDevice(s),
+        stats: (s) => player.renderStats(s),
+        error: (e) => player.setError(e),
+        input: (c) => control.setChannel(c),
+        control: (holder) => control.socketControl(holder),
+        refused: (e) => control.refused(e),
+        deviceMessage: (text) => control.deviceMessage(text),
+      },
+      () => this.deps.hello(),
+    );
   }
 }

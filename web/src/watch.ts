@@ -150,9 +150,7 @@ export class Watch {
       if (pc === this._pc && ev.channel.label === "input") this.events.input(ev.channel);
     };
     const isCurrent = () => pc === this._pc;
-    const releaseCandidates = trickle(pc, isCurrent, (c) =>
-      this.send({ type: "candidate", deviceId: this.deviceId, candidate: candidateJson(c) }),
-    );
+    const releaseCandidates = trickle(pc, isCurrent, (c) => this.send({ type: "candidate", deviceId: this.deviceId, candidate: candidateJson(c) }));
     supervise(
       pc,
       isCurrent,

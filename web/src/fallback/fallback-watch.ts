@@ -63,30 +63,35 @@ export class FallbackWatch {
   ) {
     const done = (frameId: number, painted: boolean) => this.acks.done(frameId, painted);
     this.painter = codec === "jpeg" ? new JpegPainter(canvas, done) : new H264Painter(canvas, done, () => this.client.send(KEYFRAME_LINE));
-    const self = this;
+    // The getters read this watch's state as it is when asked (the object literal's own `this` is the channel).
+    const watch = () => this;
     this.channel = {
       kind: "socket",
       get readyState() {
-        return self.client.state === "open" ? "open" : "closed";
+        return watch().client.state === "open" ? "open" : "closed";
       },
       get bufferedAmount() {
-        return self.client.bufferedAmount;
+        return watch().client.bufferedAmount;
       },
       get peerId() {
-        return self._peerId;
+        return watch()._peerId;
       },
       send: (line) => void this.client.send(line),
       control: (action) => this.client.send(JSON.stringify({ type: "control", action })),
     };
-    this.client = new StreamClient(fallbackUrl(location, deviceId, codec), {
-      message: (m) => this.route(m),
-      stripe: (s, bytes) => {
-        this.counters.bytes += bytes;
-        this.acks.received(s.frameId, performance.now());
-        this.painter.paint(s);
+    this.client = new StreamClient(
+      fallbackUrl(location, deviceId, codec),
+      {
+        message: (m) => this.route(m),
+        stripe: (s, bytes) => {
+          this.counters.bytes += bytes;
+          this.acks.received(s.frameId, performance.now());
+          this.painter.paint(s);
+        },
+        state: (s, detail) => this.socketChanged(s, detail),
       },
-      state: (s, detail) => this.socketChanged(s, detail),
-    }, hello);
+      hello,
+    );
     this.ackTimer = window.setInterval(() => this.ack(), ACK_INTERVAL_MS);
     this.statsTimer = window.setInterval(() => this.sample(), STATS_INTERVAL_MS);
     this.events.input(this.channel);

@@ -31,7 +31,7 @@ class StripeDecoder {
     if (!d || d.state !== "configured") return false;
     this.inFlight.set(timestamp, s.frameId);
     try {
-      d.decode(new EncodedVideoChunk({ type: s.idr ? "key" : "delta", timestamp, data: s.data as Uint8Array<ArrayBuffer> }));
+      d.decode(new EncodedVideoChunk({ type: s.idr ? "key" : "delta", timestamp, data: s.data }));
     } catch (err) {
       this.fail(err);
       return true; // fail() reported it
@@ -111,7 +111,12 @@ export class H264Painter implements StripePainter {
     if (this.closed || stripe.kind !== "h264") return this.done(stripe.frameId, false);
     let decoder = this.decoders.get(stripe.y);
     if (!decoder) {
-      decoder = new StripeDecoder(stripe.y, (frame, y) => this.draw(frame, y), this.done, () => this.keyframe());
+      decoder = new StripeDecoder(
+        stripe.y,
+        (frame, y) => this.draw(frame, y),
+        this.done,
+        () => this.keyframe(),
+      );
       this.decoders.set(stripe.y, decoder);
     }
     if (!decoder.decode(stripe, this.timestamp++)) {
