@@ -38,7 +38,8 @@ test("the device page and the viewer reconnect by themselves after the server re
     await withPages(t, env, async (pages) => {
       const device = await pages.device("cam-restart", "Restart cam");
       await devicePublishing(device);
-      const viewer = await pages.viewer("cam-restart");
+      // WebRTC only: this is about the WebRTC path coming back; the automatic fallback has tests of its own.
+      const viewer = await pages.viewer("cam-restart", "viewer", { transport: "webrtc" });
       await framesAdvance(viewer, 20, 10_000);
       const viewerOrigin = await viewer.evaluate(() => performance.timeOrigin);
       const offersBefore = (await deviceState(device)).offers;
