@@ -41,7 +41,30 @@ function codecsFor(video: "vp8" | "h264" | "both") {
   };
 }
 
-/** A device publishing the test pattern through werift. */
+/** How long a device's peer connection may take to connect before it offers again on a new one. */
+const CONNECT_MS = 10_000;
+/** Offers a device makes before publish() gives up. */
+const ATTEMPTS = 3;
+
+/** Options of WeriftDevice.publish. */
+interface PublishOptions {
+  id: string;
+  name?: string;
+  codec?: "vp8" | "h264";
+  source?: Partial<TestSourceOptions>;
+  dataChannel?: boolean;
+  token?: string;
+  /** A device key instead of a token (hello `key`, or the WHIP Bearer token). */
+  key?: string;
+  whip?: string;
+}
+
+/**
+ * A device publishing the test pattern through werift. Over signaling it
+ * waits until its peer connection is up, and offers again on a new one if
+ * it is not within 10 s: on a loaded 2-core machine werift's DTLS handshake
+ * now and then never completes, and a real device would retry the same way.
+ */
 export class WeriftDevice {
   /** PLIs the server sent us. */
   plis = 0;
@@ -58,27 +81,18 @@ export class WeriftDevice {
   whipAuth: Record<string, string> = {};
   /** The WHIP session's ETag. */
   whipEtag: string | undefined;
+  /** The current peer connection. */
+  pc!: RTCPeerConnection;
+  private video: MediaStreamTrack | undefined;
+  private audio: MediaStreamTrack | undefined;
+
   private constructor(
     readonly signaling: SignalingClient | undefined,
-    readonly pc: RTCPeerConnection,
     private readonly pipeline: GstPipeline,
   ) {}
 
-  /** Connects, negotiates and starts sending. Resolves once the server answered. */
-  static async publish(
-    wsUrl: string,
-    opts: {
-      id: string;
-      name?: string;
-      codec?: "vp8" | "h264";
-      source?: Partial<TestSourceOptions>;
-      dataChannel?: boolean;
-      token?: string;
-      /** A device key instead of a token (hello `key`, or the WHIP Bearer token). */
-      key?: string;
-      whip?: string;
-    },
-  ): Promise<WeriftDevice> {
+  /** Connects, negotiates and starts sending. Resolves once the server answered (and, over signaling, the connection is up). */
+  static async publish(wsUrl: string, opts: PublishOptions): Promise<WeriftDevice> {
     const codec = opts.codec ?? "vp8";
     let signaling: SignalingClient | undefined;
     if (!opts.whip) {
@@ -93,49 +107,81 @@ export class WeriftDevice {
       });
       await signaling.next("welcome");
     }
-    const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
-    const video = new MediaStreamTrack({ kind: "video" });
-    const audio = new MediaStreamTrack({ kind: "audio" });
-    const vt = pc.addTransceiver(video, { direction: "sendonly" });
-    pc.addTransceiver(audio, { direction: "sendonly" });
-    const input = opts.dataChannel ? pc.createDataChannel("input") : undefined;
     const pipeline = new GstPipeline(testSourceDescription({ codec, label: opts.name ?? opts.id, ...opts.source }));
-    const device = new WeriftDevice(signaling, pc, pipeline);
-    if (input) {
-      device.input = input;
-      input.onMessage.subscribe((data) => device.inputLines.push(data.toString()));
-    }
-    vt.sender.onPictureLossIndication.subscribe(() => {
-      device.plis++;
-      pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
-    });
-    vt.sender.onGenericNack.subscribe(() => device.nacks++);
-    await pc.setLocalDescription(await pc.createOffer());
-    if (signaling) {
-      signaling.send({ type: "offer", sdp: pc.localDescription!.sdp });
-      const answer = await signaling.next("answer");
-      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-    } else {
-      // WHIP (RFC 9725): the offer with every candidate, one POST; the answer comes back with a session resource.
-      const bearer = opts.key ?? opts.token;
-      device.whipAuth = bearer ? { Authorization: `Bearer ${bearer}` } : {};
-      const res = await fetch(opts.whip!, {
-        method: "POST",
-        headers: { "Content-Type": "application/sdp", ...device.whipAuth },
-        body: pc.localDescription!.sdp,
-      });
-      if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
-      device.whipResource = new URL(res.headers.get("Location")!, opts.whip).toString();
-      device.whipEtag = res.headers.get("ETag") ?? undefined;
-      await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+    const device = new WeriftDevice(signaling, pipeline);
+    for (let attempt = 1; ; attempt++) {
+      await device.negotiate(codec, opts);
+      if (!signaling || (await device.connected(CONNECT_MS))) break;
+      if (attempt === ATTEMPTS) {
+        pipeline.close();
+        signaling.close();
+        throw new Error(`the device's peer connection did not connect in ${ATTEMPTS} attempts`);
+      }
+      // A new offer replaces the device's WebRTC session on the server.
+      await device.pc.close();
     }
     pipeline.start();
     pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => {
       device.packetsSent++;
-      video.writeRtp(buf);
+      device.video?.writeRtp(buf);
     });
-    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => audio.writeRtp(buf));
+    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => device.audio?.writeRtp(buf));
     return device;
+  }
+
+  /** A new peer connection, its offer and the server's answer. */
+  private async negotiate(codec: "vp8" | "h264", opts: PublishOptions): Promise<void> {
+    const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
+    this.pc = pc;
+    const video = new MediaStreamTrack({ kind: "video" });
+    const audio = new MediaStreamTrack({ kind: "audio" });
+    const vt = pc.addTransceiver(video, { direction: "sendonly" });
+    pc.addTransceiver(audio, { direction: "sendonly" });
+    this.video = video;
+    this.audio = audio;
+    if (opts.dataChannel) {
+      const input = pc.createDataChannel("input");
+      this.input = input;
+      input.onMessage.subscribe((data) => this.inputLines.push(data.toString()));
+    }
+    vt.sender.onPictureLossIndication.subscribe(() => {
+      this.plis++;
+      this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
+    });
+    vt.sender.onGenericNack.subscribe(() => this.nacks++);
+    await pc.setLocalDescription(await pc.createOffer());
+    if (this.signaling) {
+      const mark = this.signaling.received.length;
+      this.signaling.send({ type: "offer", sdp: pc.localDescription!.sdp });
+      const answer = await this.signaling.next("answer", () => true, 5000, mark);
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      return;
+    }
+    // WHIP (RFC 9725): the offer with every candidate, one POST; the answer comes back with a session resource.
+    const bearer = opts.key ?? opts.token;
+    this.whipAuth = bearer ? { Authorization: `Bearer ${bearer}` } : {};
+    const res = await fetch(opts.whip!, { method: "POST", headers: { "Content-Type": "application/sdp", ...this.whipAuth }, body: pc.localDescription!.sdp });
+    if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
+    this.whipResource = new URL(res.headers.get("Location")!, opts.whip).toString();
+    this.whipEtag = res.headers.get("ETag") ?? undefined;
+    await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+  }
+
+  /** Whether the peer connection is (or within `timeoutMs` becomes) connected. */
+  private connected(timeoutMs: number): Promise<boolean> {
+    if (this.pc.connectionState === "connected") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        sub.unSubscribe();
+        resolve(false);
+      }, timeoutMs);
+      const sub = this.pc.connectionStateChange.subscribe((state) => {
+        if (state !== "connected") return;
+        clearTimeout(timer);
+        sub.unSubscribe();
+        resolve(true);
+      });
+    });
   }
 
   /** Sends a device → viewers message once the input channel is open. */
