@@ -32,7 +32,7 @@ export const MEDIA_FEATURES: Readonly<Record<MediaFeature, string>> = {
 const deviceDecoders = (): string[] => [rtpDecodeDescription("vp8"), rtpDecodeDescription("h264"), jpegDecodeDescription()];
 
 /** Every pipeline a feature may run; the test device only in the codec it is told. */
-export function featurePipelines(feature: MediaFeature, testDeviceCodec?: RtpVideoCodec): string[] {
+function featurePipelines(feature: MediaFeature, testDeviceCodec?: RtpVideoCodec): string[] {
   switch (feature) {
     case "test-device":
       return (testDeviceCodec ? [testDeviceCodec] : (["vp8", "h264"] as const)).map((codec) => testSourceDescription({ codec }));

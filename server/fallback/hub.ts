@@ -9,10 +9,6 @@ import { FallbackSource, type SourceSettings } from "./source.js";
 class Held<K, V extends { close(): void; readonly closed: boolean }> {
   private readonly entries = new Map<K, { value: V; holders: number }>();
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   acquire(key: K, create: () => V): V {
     let e = this.entries.get(key);
     if (!e || e.value.closed) {
@@ -57,16 +53,6 @@ export class FallbackHub {
     /** The pushed JPEGs of a device that publishes frames, if it does. */
     private readonly pushedFramesOf: (device: Device) => PushedFrames | undefined = () => undefined,
   ) {}
-
-  /** How many stripe sources (device and codec) run now. */
-  get size(): number {
-    return this.sources.size;
-  }
-
-  /** How many devices are being decoded now. */
-  get decoding(): number {
-    return this.pictures.size;
-  }
 
   /** The device's decoded pictures, started on first use; give them back with releasePictures. */
   acquirePictures(device: Device): PictureSource {

@@ -36,7 +36,7 @@ export interface CandidateBudgetOptions {
 }
 
 /** The defaults: a browser trickles a few dozen candidates per ICE generation. */
-export const CANDIDATE_BUDGET_DEFAULTS: CandidateBudgetOptions = { total: 200, perSecond: 20, burst: 64, now: () => Date.now() };
+const CANDIDATE_BUDGET_DEFAULTS: CandidateBudgetOptions = { total: 200, perSecond: 20, burst: 64, now: () => Date.now() };
 
 /**
  * How many trickled candidates one peer may still add: a lifetime total and
