@@ -12,7 +12,7 @@ import { FallbackClient } from "../e2e/lib/fallback-client.js";
 import { waitFor, waitForAsync } from "../e2e/lib/signaling-client.js";
 import { GstPipeline } from "../pipelines/pipeline.js";
 import { testPictureDescription } from "../pipelines/descriptions.js";
-import { STILL_PICTURE } from "../server/app.js";
+import { STILL_PICTURE } from "../server/sources/local-sources.js";
 import { exitBounded } from "./exit.js";
 import { clockTicksPerSecond, machineInfo, processCpuSeconds } from "./proc.js";
 import { bucketDelta, bucketQuantile, bucketsOf, parseMetrics } from "./prom.js";

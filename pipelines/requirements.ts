@@ -14,14 +14,16 @@ import {
   x264StripeDescription,
   type RtpVideoCodec,
 } from "./descriptions.js";
+import { desktopCaptureDescription } from "./desktop.js";
 import { elementsOf } from "./elements.js";
 
 /** A media feature that runs GStreamer pipelines. */
-export type MediaFeature = "test-device" | "fallback-jpeg" | "fallback-h264" | "frame-devices" | "snapshots";
+export type MediaFeature = "test-device" | "host-capture" | "fallback-jpeg" | "fallback-h264" | "frame-devices" | "snapshots";
 
 /** Each feature and what it is for people, in doctor's words. */
 export const MEDIA_FEATURES: Readonly<Record<MediaFeature, string>> = {
   "test-device": "test device (--source test)",
+  "host-capture": "desktop capture (--source x11)",
   "fallback-jpeg": "WebSocket fallback, JPEG stripes",
   "fallback-h264": "WebSocket fallback, H.264 stripes",
   "frame-devices": "JPEG frame devices",
@@ -32,10 +34,14 @@ export const MEDIA_FEATURES: Readonly<Record<MediaFeature, string>> = {
 const deviceDecoders = (): string[] => [rtpDecodeDescription("vp8"), rtpDecodeDescription("h264"), jpegDecodeDescription()];
 
 /** Every pipeline a feature may run; the test device only in the codec it is told. */
-function featurePipelines(feature: MediaFeature, testDeviceCodec?: RtpVideoCodec): string[] {
+function featurePipelines(feature: MediaFeature, sourceCodec?: RtpVideoCodec): string[] {
   switch (feature) {
     case "test-device":
-      return (testDeviceCodec ? [testDeviceCodec] : (["vp8", "h264"] as const)).map((codec) => testSourceDescription({ codec }));
+      return (sourceCodec ? [sourceCodec] : (["vp8", "h264"] as const)).map((codec) => testSourceDescription({ codec }));
+    case "host-capture":
+      return (sourceCodec ? [sourceCodec] : (["vp8", "h264"] as const)).map((codec) =>
+        desktopCaptureDescription({ display: ":0", encoder: codec === "vp8" ? "vp8enc" : "x264enc" }),
+      );
     case "fallback-jpeg":
       return [...deviceDecoders(), jpegStripeDescription(64, 16)];
     case "fallback-h264":
@@ -48,8 +54,8 @@ function featurePipelines(feature: MediaFeature, testDeviceCodec?: RtpVideoCodec
 }
 
 /** The elements a feature's pipelines name, each once. */
-export function featureElements(feature: MediaFeature, testDeviceCodec?: RtpVideoCodec): string[] {
-  return [...new Set(featurePipelines(feature, testDeviceCodec).flatMap(elementsOf))];
+export function featureElements(feature: MediaFeature, sourceCodec?: RtpVideoCodec): string[] {
+  return [...new Set(featurePipelines(feature, sourceCodec).flatMap(elementsOf))];
 }
 
 /** The GStreamer core library: its elements (queue, filesink…) come with GStreamer itself. */
@@ -70,10 +76,12 @@ export const ELEMENT_PACKAGES: Readonly<Record<string, string>> = {
   opusenc: "gstreamer1.0-plugins-base",
   videoconvert: "gstreamer1.0-plugins-base",
   videotestsrc: "gstreamer1.0-plugins-base",
+  videorate: "gstreamer1.0-plugins-base",
   clockoverlay: "gstreamer1.0-x",
   textoverlay: "gstreamer1.0-x",
   timeoverlay: "gstreamer1.0-x",
   jpegdec: "gstreamer1.0-plugins-good",
+  ximagesrc: "gstreamer1.0-plugins-good",
   jpegenc: "gstreamer1.0-plugins-good",
   rtph264depay: "gstreamer1.0-plugins-good",
   rtph264pay: "gstreamer1.0-plugins-good",
@@ -85,11 +93,16 @@ export const ELEMENT_PACKAGES: Readonly<Record<string, string>> = {
   vp8enc: "gstreamer1.0-plugins-good",
   h264parse: "gstreamer1.0-plugins-bad",
   x264enc: "gstreamer1.0-plugins-ugly",
+  // Hardware H.264, used when registered (--source-encoder auto); never required.
+  nvh264enc: "gstreamer1.0-plugins-bad",
+  vah264enc: "gstreamer1.0-plugins-bad",
   avdec_h264: "gstreamer1.0-libav",
   // Only tests' fixtures use these.
   multifilesink: "gstreamer1.0-plugins-good",
   filesink: GSTREAMER_CORE_PACKAGE,
   queue: GSTREAMER_CORE_PACKAGE,
+  tee: GSTREAMER_CORE_PACKAGE,
+  valve: GSTREAMER_CORE_PACKAGE,
 };
 
 /** The package to install for an element, or undefined when Tessera does not know it. */

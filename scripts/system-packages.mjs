@@ -21,8 +21,20 @@ export const RUNTIME_PACKAGES = [
   "gstreamer1.0-tools",
 ];
 
-/** What `npm test` needs beyond that: browsers, network namespaces, coturn, Prometheus, openssl for test certificates. */
-export const TEST_PACKAGES = ["chromium", "firefox-esr", "iproute2", "coturn", "prometheus", "openssl"];
+/** What `npm test` needs beyond that: browsers, network namespaces, coturn, Prometheus, openssl for test certificates, X displays and clients for host mode. */
+export const TEST_PACKAGES = [
+  "chromium",
+  "firefox-esr",
+  "iproute2",
+  "coturn",
+  "prometheus",
+  "openssl",
+  "xvfb",
+  "x11-xserver-utils",
+  "xclip",
+  "xdotool",
+  "x11-utils",
+];
 
 /** The packages of `names` dpkg does not have installed, or undefined on a system without dpkg. */
 export function missingDebianPackages(names) {

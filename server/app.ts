@@ -36,13 +36,10 @@ import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
 import { resolveIceHosts, type RtcSettings } from "./rtc/peer-config.js";
 import type { SessionContext } from "./sessions/context.js";
 import { SignalingConnection, type Authenticate } from "./signaling/connection.js";
-import { TestDevice } from "./sources/test-device.js";
+import { LocalSources } from "./sources/local-sources.js";
 import { runningPipelines } from "../pipelines/pipeline.js";
 
 export { LOCAL_ACCOUNT } from "./auth/authenticator.js";
-
-/** The test picture of `--source-motion still`: a flat screen whose only motion is a clock ticking once a second. */
-export const STILL_PICTURE = { pattern: "solid-color foreground-color=0xff336699", runningTime: false } as const;
 
 /** Where the built web app lives (dist/web, next to dist/server). */
 export const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
@@ -151,9 +148,10 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     hello.role === "device" && hello.device ? authenticateDevice(hello, hello.device.id, holder) : { account: await auth.socket(hello.token) };
   const credentials = (ctx: Koa.Context) => ({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
   const authConfig = authConfigFor(auth.mode, firebaseWeb, emulatorHost);
-  // Only with no authentication is there one account for the built-in test device to belong to.
-  const publishTestDevice = config.source === "test" && auth.mode === "none";
-  if (config.source === "test" && !publishTestDevice) log.info(`the test device is not published with --auth ${auth.mode}: it would belong to no account`);
+  // The server's own devices belong to the one local account, or to --source-account.
+  const sourceAccount = auth.mode === "none" ? LOCAL_ACCOUNT : config.sourceAccount || undefined;
+  if (!sourceAccount && !config.source.every((s) => s.kind === "none"))
+    log.info(`the server's own devices (--source) are not published with --auth ${auth.mode} without --source-account: they would belong to no account`);
 
   // Behind a reverse proxy, only the proxy's own X-Forwarded-For entry is believed: a client can prepend anything.
   const koa = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
@@ -182,8 +180,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     authConfig,
     notReady: () => {
       if (closed) return "shutting down";
-      if (publishTestDevice && !registry.get(LOCAL_ACCOUNT, "test")?.online) return "the test device's pipeline is not running";
-      return undefined;
+      return sourceAccount ? localSources?.notReady(registry, sourceAccount) : undefined;
     },
   });
   koa.use(api.routes());
@@ -265,15 +262,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     release: (source: Parameters<FallbackHub["release"]>[0]) => fallback.release(source),
   };
 
-  let testDevice: TestDevice | undefined;
-  if (publishTestDevice) {
-    const device = registry.ensure(LOCAL_ACCOUNT, "test", "Test pattern", "test");
-    testDevice = new TestDevice(device, metrics, log.child("test-device"), {
-      codec: config.sourceCodec,
-      ...(config.sourceMotion === "still" ? STILL_PICTURE : {}),
-    });
-    testDevice.start();
-  }
+  const localSources = sourceAccount ? new LocalSources(config, registry, sourceAccount, metrics, log) : undefined;
 
   let closed = false;
   return {
@@ -340,7 +329,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       keys.close();
       grabber?.close();
       fallback.close();
-      testDevice?.close("server shutting down");
+      localSources?.close();
       ice.close();
       if (ownMetrics) metrics.close();
       for (const d of registry.all()) d.removeAllListeners("online");

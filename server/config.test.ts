@@ -117,6 +117,25 @@ describe("loadConfig", () => {
     assert.throws(() => load(["-a", "--auth", "firebase", "--firebase-project", "p"]), /-a means --auth basic/);
   });
 
+  test("--source: each display is a device x11-N; the list replaces the default; the environment takes a comma list", () => {
+    assert.deepEqual(load([]).source, [{ kind: "test" }]);
+    assert.deepEqual(load(["--source", "x11:1", "--source", "x11::2.1", "--source", "test"]).source, [
+      { kind: "x11", display: ":1", deviceId: "x11-1" },
+      { kind: "x11", display: ":2.1", deviceId: "x11-2-1" },
+      { kind: "test" },
+    ]);
+    assert.deepEqual(load([], { TESSERA_SOURCE: "x11:3,test" }).source, [{ kind: "x11", display: ":3", deviceId: "x11-3" }, { kind: "test" }]);
+    const saved = process.env.DISPLAY;
+    process.env.DISPLAY = ":7";
+    try {
+      assert.deepEqual(load(["--source", "x11"]).source, [{ kind: "x11", display: ":7", deviceId: "x11-7" }]);
+    } finally {
+      if (saved === undefined) delete process.env.DISPLAY;
+      else process.env.DISPLAY = saved;
+    }
+    assert.equal(load(["--source", "x11:0", "--allow-input"]).allowInput, true, "on a loopback --host, --auth none may inject");
+  });
+
   test("the result is frozen", () => {
     const c = load([]);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.iceHosts));
@@ -125,7 +144,12 @@ describe("loadConfig", () => {
   const bad: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
     [["--port", "http"], {}, /^--port: expected an integer/],
     [["-p", "70000"], {}, /^--port: expected 0-65535/],
-    [["--source", "camera"], {}, /^--source: /],
+    [["--source", "camera"], {}, /^--source: expected test, none, x11 or x11:DISPLAY/],
+    [["--source", "x11:host.example:0"], {}, /^--source: expected test, none, x11/],
+    [["--source", "x11:1", "--source", "x11::1"], {}, /^--source: a source is given twice/],
+    [["--source", "none", "--source", "test"], {}, /^--source: none cannot be given with other sources/],
+    [["--source", "x11:0", "--allow-input", "--host", "0.0.0.0", "--insecure-no-auth"], {}, /^--allow-input: with --auth none on 0.0.0.0 anyone/],
+    [[], { TESSERA_SOURCE: "test,x11:abc" }, /^TESSERA_SOURCE: expected test, none, x11/],
     [["--ice-host", "localhost"], {}, /^--ice-host: expected an IPv4 address/],
     [["--log-level", "loud"], {}, /^--log-level: /],
     [["--frobnicate"], {}, /^arguments: Unknown option '--frobnicate'/],

@@ -121,6 +121,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       `'none' serves everyone as one account and is allowed only on a loopback --host, not ${config.host}: use --auth basic or firebase (or --insecure-no-auth)`,
     );
   }
+  if (config.allowInput && config.auth === "none" && !isLoopback(config.host))
+    throw new ConfigError(
+      FLAG("allowInput"),
+      `with --auth none on ${config.host} anyone who reaches the port would drive the desktop: use --auth basic or firebase`,
+    );
   if (config.auth === "firebase" && !config.firebaseProject) throw new ConfigError(FLAG("firebaseProject"), "--auth firebase needs the Firebase project id");
   if (config.firebaseWebConfig && config.auth !== "firebase")
     throw new ConfigError(FLAG("firebaseWebConfig"), `is for --auth firebase, not --auth ${config.auth}`);

@@ -33,6 +33,19 @@ async function main(): Promise<void> {
     process.exitCode = doctorCommand();
     return;
   }
+  if (process.argv[2] === "agent") {
+    try {
+      // Loaded only when asked for: it loads werift and the GStreamer addon.
+      const { agentCommand } = await import("./agent/cli.js");
+      const status = agentCommand(process.argv.slice(3));
+      if (status !== undefined) process.exitCode = status;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`tessera agent: ${err.message}\n`);
+      process.exitCode = 2;
+    }
+    return;
+  }
   if (process.argv[2] === "users") {
     try {
       process.exitCode = await usersCommand(process.argv.slice(3));

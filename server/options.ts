@@ -85,6 +85,34 @@ const portRange = z
   })
   .optional();
 
+/** What one `--source` names. */
+export type SourceSpec = { kind: "test" } | { kind: "none" } | { kind: "x11"; display: string; deviceId: string };
+
+/** `test`, `none`, `x11`, `x11:N`, `x11::N`, `x11:N.S` (an X display on this host); a parsed spec passes as itself. */
+function parseSource(s: string, ctx: z.RefinementCtx): SourceSpec {
+  if (s === "test" || s === "none") return { kind: s };
+  const m = /^x11(?::(:?\d{1,4}(?:\.\d{1,2})?))?$/.exec(s);
+  if (!m) {
+    ctx.addIssue({ code: "custom", message: "expected test, none, x11 or x11:DISPLAY such as x11:0" });
+    return z.NEVER;
+  }
+  const given = m[1] ?? process.env.DISPLAY ?? ":0";
+  const display = given.startsWith(":") ? given : `:${given}`;
+  if (!/^:\d{1,4}(\.\d{1,2})?$/.test(display)) {
+    ctx.addIssue({ code: "custom", message: `x11 needs a local display such as :0, and $DISPLAY is ${JSON.stringify(given)}` });
+    return z.NEVER;
+  }
+  return { kind: "x11", display, deviceId: `x11-${display.slice(1).replace(".", "-")}` };
+}
+const sourceSpec = z
+  .union([z.string(), z.object({ kind: z.enum(["test", "none", "x11"]), display: z.string().optional() })])
+  .transform((v, ctx) => parseSource(typeof v === "string" ? v : v.kind === "x11" && v.display ? `x11:${v.display}` : v.kind, ctx));
+const sourceList = z.array(sourceSpec).superRefine((list, ctx) => {
+  if (list.length > 1 && list.some((s) => s.kind === "none")) ctx.addIssue({ code: "custom", message: "none cannot be given with other sources" });
+  const ids = list.map((s) => (s.kind === "x11" ? s.deviceId : s.kind));
+  if (new Set(ids).size !== ids.length) ctx.addIssue({ code: "custom", message: "a source is given twice" });
+});
+
 /** The options, in the order --help and README list them. */
 export const OPTIONS = {
   host: option({
@@ -96,8 +124,53 @@ export const OPTIONS = {
     help: "address to listen on",
   }),
   port: option({ flag: "--port", short: "p", arg: "N", schema: integer("an integer", 0, 65535), default: 8080, help: "port (0 = any free port)" }),
-  source: option({ flag: "--source", arg: "test|none", schema: z.enum(["test", "none"]), default: "test", help: "publish the built-in test device" }),
-  sourceCodec: option({ flag: "--source-codec", arg: "vp8|h264", schema: z.enum(["vp8", "h264"]), default: "vp8", help: "its video codec" }),
+  source: option({
+    flag: "--source",
+    arg: "test|x11[:DISPLAY]|none",
+    list: true,
+    schema: sourceList,
+    default: ["test"],
+    defaultText: "`test`",
+    help: "the server's own devices: `test` is the built-in test device; `x11:DISPLAY` captures an X display (`x11` alone: `$DISPLAY`), repeatable, each display a device `x11-N` (see [Host mode](#host-mode)); `none` publishes nothing",
+  }),
+  sourceCodec: option({ flag: "--source-codec", arg: "vp8|h264", schema: z.enum(["vp8", "h264"]), default: "vp8", help: "the video codec of those devices" }),
+  sourceEncoder: option({
+    flag: "--source-encoder",
+    arg: "auto|software",
+    schema: z.enum(["auto", "software"]),
+    default: "auto",
+    help: "H.264 for `x11` sources: `auto` uses NVENC (`nvh264enc`), else VA-API (`vah264enc`) when GStreamer has them, else x264; `software` is always x264",
+  }),
+  sourceFps: option({
+    flag: "--source-fps",
+    arg: "N",
+    schema: integer("frames per second", 1, 60),
+    default: 30,
+    help: "the highest frame rate of `x11` sources (fewer when the screen is still); viewers may ask for less",
+  }),
+  sourceBitrate: option({
+    flag: "--source-bitrate",
+    arg: "KBPS",
+    schema: integer("kbit/s", 100, 100_000),
+    default: 4000,
+    help: "the highest video bitrate of `x11` sources, kbit/s; viewers may ask for less",
+  }),
+  sourceAccount: option({
+    flag: "--source-account",
+    arg: "NAME",
+    schema: z.string().max(128, "expected at most 128 characters"),
+    default: "",
+    defaultText: "the local account",
+    help: "the account the server's own devices belong to with `--auth basic` (a user name) or `firebase` (a uid); with `--auth none` they belong to the one local account, and otherwise without it they are not published",
+  }),
+  allowInput: option({
+    flag: "--allow-input",
+    switch: true,
+    schema: flag,
+    default: false,
+    defaultText: "off",
+    help: "inject the controlling viewer's pointer, keys and clipboard into `x11` displays (XTEST); refused with `--auth none` on a non-loopback `--host`",
+  }),
   sourceMotion: option({
     flag: "--source-motion",
     arg: "moving|still",

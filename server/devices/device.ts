@@ -1,3 +1,4 @@
+import type { I420Picture } from "../../pipelines/i420.js";
 import { SafeEmitter } from "../events.js";
 import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
 import { DeviceInput } from "../input/device-input.js";
@@ -7,6 +8,12 @@ import type { UpTrack } from "../relay/up-track.js";
 /** Whatever publishes a device's media: a WebRTC peer or a local pipeline. */
 export interface DevicePublisher {
   close(reason: string): void;
+}
+
+/** Raw pictures a publisher has without decoding anything (a captured screen), for the fallback. */
+export interface RawPictures {
+  /** Calls `onPicture` with every picture from now on; returns the unsubscribe. */
+  subscribe(onPicture: (picture: I420Picture) => void): () => void;
 }
 
 /** Events a Device emits to its watchers. */
@@ -26,6 +33,7 @@ export interface DeviceEvents {
 export class Device extends SafeEmitter<DeviceEvents> {
   private publisher: DevicePublisher | undefined;
   private upTracks: readonly UpTrack[] = [];
+  private _rawPictures: RawPictures | undefined;
   private _viewers = 0;
   /** Control, the input channel and device state. */
   readonly input: DeviceInput;
@@ -79,6 +87,11 @@ export class Device extends SafeEmitter<DeviceEvents> {
     return this.publisher !== undefined && this.upTracks.length > 0;
   }
 
+  /** The publisher's raw pictures, when it has them (a local capture); undefined otherwise. */
+  get rawPictures(): RawPictures | undefined {
+    return this._rawPictures;
+  }
+
   /** The current tracks; empty while offline. */
   get tracks(): readonly UpTrack[] {
     return this.upTracks;
@@ -109,8 +122,9 @@ export class Device extends SafeEmitter<DeviceEvents> {
   }
 
   /** The attached publisher's tracks are ready; watchers may subscribe. */
-  publish(publisher: DevicePublisher, tracks: readonly UpTrack[]): void {
+  publish(publisher: DevicePublisher, tracks: readonly UpTrack[], extras: { rawPictures?: RawPictures } = {}): void {
     if (this.publisher !== publisher || tracks.length === 0) return;
+    this._rawPictures = extras.rawPictures;
     // A canonical order (video first, then by codec) so that a device that
     // comes back with the same tracks matches its watchers' connections
     // whatever order its tracks happened to start in.
@@ -143,5 +157,6 @@ export class Device extends SafeEmitter<DeviceEvents> {
   private dropTracks(): void {
     for (const t of this.upTracks) t.close();
     this.upTracks = [];
+    this._rawPictures = undefined;
   }
 }

@@ -34,7 +34,7 @@ export class PictureSource {
   private decoder: RtpDecoder | JpegDecoder | undefined;
   /** What the decoder takes: the RTP codec, or "jpeg" for pushed frames. */
   private decoderInput: "vp8" | "h264" | "jpeg" | undefined;
-  private unsubscribePushes: (() => void) | undefined;
+  private unsubscribeFeed: (() => void) | undefined;
   /** Relay arrival times of frame-ending packets not yet decoded, oldest first. */
   private readonly frameEnds: number[] = [];
   private lastPicture: I420Frame | undefined;
@@ -91,7 +91,7 @@ export class PictureSource {
     this.device.off("online", this.onOnline);
     this.device.off("offline", this.onOffline);
     this.down.close();
-    this.unsubscribePushes?.();
+    this.unsubscribeFeed?.();
     this.decoder?.close();
     this.listeners.clear();
   }
@@ -99,8 +99,19 @@ export class PictureSource {
   private attach(tracks: readonly UpTrack[]): void {
     const video = tracks.find((t) => t.kind === "video");
     if (!video || this._closed) return;
-    this.unsubscribePushes?.();
-    this.unsubscribePushes = undefined;
+    this.unsubscribeFeed?.();
+    this.unsubscribeFeed = undefined;
+    const raw = this.device.rawPictures;
+    if (raw) {
+      // A captured screen's pictures come as they are: no decoder runs.
+      this.down.clearSource();
+      this.decoder?.close();
+      this.decoder = undefined;
+      this.decoderInput = undefined;
+      this.unsubscribeFeed = raw.subscribe((picture) => this.onPicture(picture, performance.now()));
+      this.emitState(true);
+      return;
+    }
     const pushed = this.pushedFrames();
     if (pushed) {
       // Pushed JPEGs are decoded as they are: no VP8 encoder runs for these pictures.
@@ -110,7 +121,7 @@ export class PictureSource {
         if (this.frameEnds.push(performance.now()) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
         this.decoder?.push(frame.jpeg);
       };
-      this.unsubscribePushes = pushed.subscribe(feed);
+      this.unsubscribeFeed = pushed.subscribe(feed);
       // A device that pushes every few seconds shows now, not at its next push.
       if (pushed.latest) feed(pushed.latest);
       this.emitState(true);
@@ -130,7 +141,7 @@ export class PictureSource {
     if (input === this.decoderInput && this.decoder && !this.decoder.closed) return;
     this.decoder?.close();
     this.decoderInput = input;
-    const onPicture = (picture: I420Frame) => this.onPicture(picture);
+    const onPicture = (picture: I420Frame) => this.onPicture(picture, this.frameEnds.shift());
     const onError = (message: string) => this.log.warn("fallback decoder stopped", { message });
     this.decoder = input === "jpeg" ? new JpegDecoder(onPicture, { onError }) : new RtpDecoder(input, onPicture, { payloadType: RTP_PAYLOAD_TYPE, onError });
   }
@@ -139,9 +150,8 @@ export class PictureSource {
     for (const l of this.listeners) l.onDeviceState(online);
   }
 
-  private onPicture(picture: I420Frame): void {
+  private onPicture(picture: I420Frame, ingressAt: number | undefined): void {
     if (this._closed) return;
-    const ingressAt = this.frameEnds.shift();
     if (picture.width > this.maxPicture.width || picture.height > this.maxPicture.height) {
       if (!this.oversizeLogged)
         this.log.warn("fallback: a decoded picture is larger than --max-frame-size; dropped", { width: picture.width, height: picture.height });

@@ -182,7 +182,7 @@ describe("oversized SDP and candidate floods are refused before the WebRTC stack
 
 describe("cross-origin WHIP/WHEP", () => {
   test("--auth none: a page of another origin gets 403 and no CORS grant; the server's own pages and --allowed-origins get in", async () => {
-    const server = await startServer({ source: "test", allowedOrigins: ["http://partner.example"] });
+    const server = await startServer({ source: [{ kind: "test" }], allowedOrigins: ["http://partner.example"] });
     try {
       await waitFor(() => server.app.registry.get("local", "test")?.online, 15_000, "test device online");
       const evil = { Origin: "http://evil.example" };

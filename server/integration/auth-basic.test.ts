@@ -41,7 +41,7 @@ describe("--auth basic", () => {
     dataDir = join(mkdtempSync(join(tmpdir(), "tessera-basic-")), "data");
     const users = new UsersFile(dataDir);
     for (const [name, pw] of Object.entries(PASSWORDS)) await users.set(name, pw);
-    server = await startServer({ auth: "basic", dataDir, source: "test" });
+    server = await startServer({ auth: "basic", dataDir, source: [{ kind: "test" }] });
   });
 
   after(async () => {

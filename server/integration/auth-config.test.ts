@@ -87,7 +87,7 @@ describe("GET /api/auth-config", () => {
   });
 
   test("a bad web config file or emulator host stops createApp with a ConfigError naming it", async () => {
-    const config = { ...DEFAULTS, source: "none" as const, auth: "firebase" as const, firebaseProject: "demo-tessera", dataDir: dir };
+    const config = { ...DEFAULTS, source: [{ kind: "none" as const }], auth: "firebase" as const, firebaseProject: "demo-tessera", dataDir: dir };
     const log = createLogger("silent");
     assert.throws(
       () => createApp({ ...config, firebaseWebConfig: join(dir, "nope.json") }, { log }),

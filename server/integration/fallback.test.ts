@@ -4,7 +4,8 @@ import { FallbackClient, jpegSize } from "../../e2e/lib/fallback-client.js";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { parseMetrics, sumOf } from "../../bench/prom.js";
 import { annexBNalTypes } from "../../pipelines/x264-stripe-encoder.js";
-import { LOCAL_ACCOUNT, STILL_PICTURE } from "../app.js";
+import { LOCAL_ACCOUNT } from "../app.js";
+import { STILL_PICTURE } from "../sources/local-sources.js";
 import { createLogger } from "../log.js";
 import { TestDevice } from "../sources/test-device.js";
 import { startServer, type Running } from "./fixture.js";
@@ -25,7 +26,7 @@ describe("the WebSocket fallback stream", () => {
   };
 
   before(async () => {
-    server = await startServer({ source: "test" });
+    server = await startServer({ source: [{ kind: "test" }] });
     // A screen that does not move, apart from the clock the test pattern draws top left.
     const device = server.app.registry.ensure(LOCAL_ACCOUNT, "still", "Still screen", "test");
     staticDevice = new TestDevice(device, server.app.metrics, createLogger("error"), { ...STILL_PICTURE, width: 640, height: 480 });
@@ -207,7 +208,7 @@ describe("fallback decoders", () => {
     return c;
   };
   before(async () => {
-    server = await startServer({ source: "none" });
+    server = await startServer({ source: [{ kind: "none" }] });
   });
   after(async () => {
     for (const c of clients) c.close();

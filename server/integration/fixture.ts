@@ -22,7 +22,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const ownDataDir = overrides.dataDir === undefined ? mkdtempSync(join(tmpdir(), "tessera-data-")) : undefined;
   const config: Config = Object.freeze({
     ...DEFAULTS,
-    source: "none",
+    source: [{ kind: "none" as const }],
     iceHosts: ["127.0.0.1"],
     port: 0,
     ...(ownDataDir ? { dataDir: ownDataDir } : {}),

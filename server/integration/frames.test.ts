@@ -81,7 +81,7 @@ describe("JPEG frame devices and pull access", () => {
 
   before(async () => {
     frames = makeFrames(dir, 30, 320, 240);
-    server = await startServer({ source: "test", maxFrameBytes: 256 * 1024 });
+    server = await startServer({ source: [{ kind: "test" }], maxFrameBytes: 256 * 1024 });
   });
 
   after(async () => {

@@ -5,7 +5,7 @@ import { startServer } from "./fixture.js";
 
 describe("operational endpoints", () => {
   test("/readyz is 200 once the test device's pipeline runs, 503 while shutting down", async () => {
-    const server = await startServer({ source: "test" });
+    const server = await startServer({ source: [{ kind: "test" }] });
     try {
       await waitForAsync(async () => (await fetch(`${server.httpUrl}/readyz`)).status === 200, 10_000, "ready");
       assert.deepEqual(await (await fetch(`${server.httpUrl}/readyz`)).json(), { status: "ready" });

@@ -14,7 +14,7 @@ describe("a real Prometheus scraping /metrics", () => {
   let viewer: WeriftViewer;
 
   before(async () => {
-    server = await startServer({ source: "test", metricsToken: TOKEN });
+    server = await startServer({ source: [{ kind: "test" }], metricsToken: TOKEN });
     const target = new URL(server.httpUrl).host;
     // Prometheus starts while the viewer connects: both take a second or two.
     [prometheus, viewer] = await Promise.all([

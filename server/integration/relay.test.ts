@@ -105,7 +105,7 @@ describe("relay with real werift peers", () => {
 
 describe("built-in test device", () => {
   test("plays to a werift viewer", async () => {
-    const server = await startServer({ source: "test" });
+    const server = await startServer({ source: [{ kind: "test" }] });
     const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
     try {
       viewer.watch("test");

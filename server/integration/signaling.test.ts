@@ -15,7 +15,7 @@ describe("signaling refuses bad input without harm", () => {
   let server: Running;
   const clients: SignalingClient[] = [];
   before(async () => {
-    server = await startServer({ source: "test" });
+    server = await startServer({ source: [{ kind: "test" }] });
   });
   after(async () => {
     for (const c of clients) c.close();

@@ -22,7 +22,7 @@ describe("TURN through a real coturn", () => {
   before(async () => {
     coturn = await startCoturn(SECRET);
     port = coturn.port;
-    server = await startServer({ source: "test", turnUris: [`turn:127.0.0.1:${port}?transport=udp`], turnSecret: SECRET, turnTtlSeconds: 600 });
+    server = await startServer({ source: [{ kind: "test" }], turnUris: [`turn:127.0.0.1:${port}?transport=udp`], turnSecret: SECRET, turnTtlSeconds: 600 });
   });
 
   after(async () => {
@@ -131,7 +131,7 @@ describe("TURN REST service and iceServers file as sources", () => {
     restUrl = `http://127.0.0.1:${(rest.address() as { port: number }).port}/turn-credentials`;
     // coturn answers STUN too; a STUN server that never answers would hold every server peer's gathering.
     writeServersFile({ iceServers: [{ urls: `stun:127.0.0.1:${coturn.port}` }] });
-    server = await startServer({ source: "test", iceServersFile: file, turnRestUrl: restUrl, turnRestKey: "api-key" });
+    server = await startServer({ source: [{ kind: "test" }], iceServersFile: file, turnRestUrl: restUrl, turnRestKey: "api-key" });
   });
 
   after(async () => {
@@ -180,7 +180,7 @@ describe("the server's own ICE options", () => {
   const viewers: WeriftViewer[] = [];
 
   before(async () => {
-    server = await startServer({ source: "test", icePortRange: [41_200, 41_239], publicIp: "203.0.113.7" });
+    server = await startServer({ source: [{ kind: "test" }], icePortRange: [41_200, 41_239], publicIp: "203.0.113.7" });
   });
 
   after(async () => {

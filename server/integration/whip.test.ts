@@ -45,7 +45,7 @@ describe("WHIP ingest", () => {
   const closers: Array<() => unknown> = [];
 
   before(async () => {
-    server = await startServer({ source: "none" });
+    server = await startServer({ source: [{ kind: "none" }] });
   });
   after(async () => {
     for (const c of closers) await c();
@@ -93,7 +93,7 @@ describe("WHIP ingest", () => {
   test("OPTIONS advertises ICE servers with TURN credentials, the accepted type and CORS", async () => {
     // Only the answer's headers are looked at: the servers need not exist (nor any peer be made with them).
     const withTurn = await startServer({
-      source: "none",
+      source: [{ kind: "none" }],
       turnUris: ["turn:127.0.0.1:3478?transport=udp"],
       turnSecret: SECRET,
       stunUris: ["stun:127.0.0.1:3478"],
@@ -143,7 +143,7 @@ describe("WHEP playback", () => {
   let pc: RTCPeerConnection | undefined;
 
   before(async () => {
-    server = await startServer({ source: "test" });
+    server = await startServer({ source: [{ kind: "test" }] });
   });
   after(async () => {
     await pc?.close();

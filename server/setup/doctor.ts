@@ -50,6 +50,16 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
     ],
   },
   { label: "openssl (TLS test certificates)", tools: [{ program: "openssl", package: "openssl" }] },
+  {
+    label: "X displays and clients (host mode tests)",
+    tools: [
+      { program: "Xvfb", package: "xvfb" },
+      { program: "xsetroot", package: "x11-xserver-utils" },
+      { program: "xclip", package: "xclip" },
+      { program: "xdotool", package: "xdotool" },
+      { program: "xev", package: "x11-utils" },
+    ],
+  },
 ];
 
 /** Where a program is: its own path when absolute, else the first match on PATH (sbin included, as root's is). */

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import type { SourceSpec } from "../options.js";
 import { featureElements, packageOfElement, type MediaFeature } from "../../pipelines/requirements.js";
 import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
 
@@ -83,14 +84,15 @@ export function missingElementsLine(missing: readonly string[]): string {
 }
 
 /** The media features a configuration turns on. */
-export function configuredFeatures(config: { source: string }): MediaFeature[] {
+export function configuredFeatures(config: { source: readonly SourceSpec[] }): MediaFeature[] {
   const always: MediaFeature[] = ["fallback-jpeg", "fallback-h264", "frame-devices", "snapshots"];
-  return config.source === "test" ? ["test-device", ...always] : always;
+  const has = (kind: SourceSpec["kind"]) => config.source.some((s) => s.kind === kind);
+  return [...(has("test") ? (["test-device"] as const) : []), ...(has("x11") ? (["host-capture"] as const) : []), ...always];
 }
 
 /** Elements missing for the given features, in the order the features need them. */
-export function missingElements(features: readonly MediaFeature[], available: ReadonlySet<string>, testDeviceCodec?: RtpVideoCodec): string[] {
-  const needed = new Set(features.flatMap((f) => featureElements(f, testDeviceCodec)));
+export function missingElements(features: readonly MediaFeature[], available: ReadonlySet<string>, sourceCodec?: RtpVideoCodec): string[] {
+  const needed = new Set(features.flatMap((f) => featureElements(f, sourceCodec)));
   return [...needed].filter((e) => !available.has(e));
 }
 
@@ -98,7 +100,7 @@ export function missingElements(features: readonly MediaFeature[], available: Re
  * Everything that stops this configuration from starting, one line each
  * (empty when it can start). Addons first: without them nothing else runs.
  */
-export function preflight(config: { source: string; sourceCodec: RtpVideoCodec }): string[] {
+export function preflight(config: { source: readonly SourceSpec[]; sourceCodec: RtpVideoCodec }): string[] {
   const problems = NATIVE_ADDONS.map(addonProblem).filter((p): p is string => p !== undefined);
   if (problems.length > 0) return problems;
   const found = availableElements();

@@ -5,6 +5,7 @@ import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack } from "../relay/up-track.js";
+import { LOCAL_OPUS, localVideoCodec } from "./rtp-codecs.js";
 
 /**
  * The built-in test device: a GStreamer pipeline whose RTP goes straight into
@@ -31,25 +32,16 @@ export class TestDevice implements DevicePublisher {
         this.close("pipeline error");
       },
     });
-    const videoCodec =
-      o.codec === "vp8"
-        ? { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 }
-        : {
-            kind: "video" as const,
-            mimeType: "video/h264",
-            clockRate: 90000,
-            parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-          };
     this.video = new UpTrack({
       id: "test-video",
-      codec: videoCodec,
+      codec: localVideoCodec(o.codec),
       requestKeyframe: () => this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink),
       keyframeBy: "encoder",
       observer,
     });
     this.audio = new UpTrack({
       id: "test-audio",
-      codec: { kind: "audio", mimeType: "audio/opus", clockRate: 48000, channels: 2, parameters: "minptime=10;useinbandfec=1" },
+      codec: LOCAL_OPUS,
       requestKeyframe: () => {},
       observer,
     });

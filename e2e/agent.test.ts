@@ -1,0 +1,105 @@
+/**
+ * The desktop agent against a separate server process: Xvfb display →
+ * `tessera agent` → server → Chromium viewer, input going the whole way
+ * back, and the agent coming back by itself when the server restarts.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { Browser } from "playwright-core";
+import { launchBrowser, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
+import { centreColour, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
+import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
+
+const MAIN = fileURLToPath(new URL("../server/main.js", import.meta.url));
+const DEVICE = "desk-agent";
+
+let display: TestDisplay;
+/** Kept across the restart: the device key lives in it. */
+const dataDir = mkdtempSync(join(tmpdir(), "tessera-agent-data-"));
+let server: TestServer;
+let browser: Browser;
+let agent: ChildProcess | undefined;
+const agentLog: string[] = [];
+
+function startAgent(url: string, key: string): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [MAIN, "agent", "--server", url, "--display", display.display, "--id", DEVICE, "--name", "Agent desk", "--allow-input"],
+    {
+      env: { ...process.env, TESSERA_AGENT_KEY: key, UV_THREADPOOL_SIZE: "64" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  for (const s of [child.stdout, child.stderr]) s?.setEncoding("utf8").on("data", (d: string) => agentLog.push(...d.split("\n").filter(Boolean)));
+  return child;
+}
+
+async function newKey(url: string): Promise<string> {
+  const made = await fetch(`${url}api/keys`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ deviceId: DEVICE }) });
+  assert.equal(made.status, 201, await made.clone().text());
+  return ((await made.json()) as { key: string }).key;
+}
+
+before(async () => {
+  display = await startXvfb({ width: 640, height: 480 });
+  server = await startServer({ args: ["--source", "none", "--data-dir", dataDir] });
+  browser = await launchBrowser();
+});
+after(async () => {
+  agent?.kill("SIGKILL");
+  await browser?.close().catch(() => undefined);
+  await server?.close();
+  await display?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+const env = (): Env => ({ server, browser });
+
+test("an agent publishes its display; viewers see it and drive it through the server", { timeout: 90_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const key = await newKey(server.url);
+    agent = startAgent(server.url, key);
+    t.after(() => agentLog.slice(-20).forEach((l) => t.diagnostic(`[agent] ${l}`)));
+    paint(display, "#00ff00");
+    const page = await pages.viewer(DEVICE, "viewer", { transport: "webrtc" });
+    await showsColour(page, "#video", [0, 255, 0], "green from the agent", 30_000);
+    paint(display, "#ff00ff");
+    await showsColour(page, "#video", [255, 0, 255], "magenta from the agent");
+
+    const log = new EventLog(display.env);
+    try {
+      await page.click("#control-toggle");
+      await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+      const box = await page.evaluate(pictureBox);
+      await page.mouse.click(box.left + 480.5 * box.scale, box.top + 360.5 * box.scale);
+      const press = await waitFor("the agent's display to get the click", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));
+      assert.ok(Math.abs((press.x ?? -99) - 480) <= 1 && Math.abs((press.y ?? -99) - 360) <= 1, `clicked at (${press.x},${press.y}), expected (480,360) ±1`);
+      await page.keyboard.type("q");
+      await waitFor("the key on the agent's display", () => log.events.some((e) => e.type === "KeyPress" && e.keysym === "q"));
+    } finally {
+      log.close();
+    }
+    assert.notEqual(await page.evaluate(centreColour, "#video"), null);
+  }),
+);
+
+test("the agent reconnects when the server restarts", { timeout: 90_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    assert.ok(agent, "the first test started the agent");
+    const port = new URL(server.url).port;
+    await server.close();
+    // The same port and data dir: the device key is still valid, the agent's URL still right.
+    server = await startServer({ port: Number(port), args: ["--source", "none", "--data-dir", dataDir] });
+    paint(display, "#ffff00");
+    const page = await pages.viewer(DEVICE, "after-restart", { transport: "webrtc" });
+    await showsColour(page, "#video", [255, 255, 0], "yellow after the restart", 45_000);
+    assert.ok(
+      agentLog.some((l) => /disconnected; retrying/.test(l)),
+      "the agent saw the server go",
+    );
+  }),
+);

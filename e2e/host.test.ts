@@ -1,0 +1,109 @@
+/**
+ * Host mode in Chromium: a server captures a private Xvfb display
+ * (`--source x11:N --allow-input`); viewers see its colour changes over
+ * WebRTC and the fallback, and the controller's clicks, keys and clipboard
+ * reach X clients on that display.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { after, test } from "node:test";
+import { useEnv, waitFor, withPages } from "./harness.js";
+import { centreColour, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
+import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
+
+let display: TestDisplay | undefined;
+const x = (): TestDisplay => {
+  if (!display) throw new Error("Xvfb did not start");
+  return display;
+};
+const env = useEnv(async () => {
+  display = await startXvfb({ width: 640, height: 480 });
+  return ["--source", `x11:${display.display}`, "--allow-input"];
+});
+after(() => display?.close());
+const deviceId = () => `x11-${x().display.slice(1)}`;
+
+test("colour changes on the display reach a WebRTC viewer and a fallback viewer", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    paint(x(), "#000000");
+    const rtc = await pages.viewer(deviceId(), "webrtc", { transport: "webrtc" });
+    const ws = await pages.viewer(deviceId(), "fallback", { transport: "ws", codec: "jpeg" });
+    await showsColour(rtc, "#video", [0, 0, 0], "black over WebRTC");
+    await showsColour(ws, "#canvas", [0, 0, 0], "black over the fallback");
+    for (const [name, rgb] of [
+      ["#ff0000", [255, 0, 0]],
+      ["#0000ff", [0, 0, 255]],
+    ] as const) {
+      paint(x(), name);
+      const [msRtc, msWs] = await Promise.all([
+        showsColour(rtc, "#video", [...rgb], `${name} over WebRTC`),
+        showsColour(ws, "#canvas", [...rgb], `${name} over the fallback`),
+      ]);
+      t.diagnostic(`${name}: WebRTC ${msRtc} ms, fallback ${msWs} ms`);
+    }
+  }),
+);
+
+test("the controller's clicks, wheel and keys reach the display; keys held are released when control ends", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const log = new EventLog(x().env);
+    try {
+      const page = await pages.viewer(deviceId(), "controller", { transport: "webrtc" });
+      await waitFor("a picture", async () => (await page.evaluate(centreColour, "#video")) !== null, { timeoutMs: 15_000 });
+      await page.click("#control-toggle");
+      await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+      // A click at the picture's point (160, 120) of 640×480, wherever the player puts the picture.
+      const box = await page.evaluate(pictureBox);
+      await page.mouse.click(box.left + 160.5 * box.scale, box.top + 120.5 * box.scale);
+      const press = await waitFor("a ButtonPress on the display", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));
+      assert.ok(Math.abs((press.x ?? -99) - 160) <= 1 && Math.abs((press.y ?? -99) - 120) <= 1, `clicked at (${press.x},${press.y}), expected (160,120) ±1`);
+      await waitFor("its ButtonRelease", () => log.events.some((e) => e.type === "ButtonRelease" && e.button === 1));
+      await page.mouse.wheel(0, 120);
+      await waitFor("a wheel-down button (5)", () => log.events.some((e) => e.type === "ButtonPress" && e.button === 5));
+      await page.keyboard.type("aB");
+      await waitFor("the keys in order", () => {
+        const keys = log.events.filter((e) => e.type === "KeyPress" && e.keysym !== "Shift_L").map((e) => e.keysym);
+        return keys.join(",") === "a,B" || keys.join(",") === "a,b";
+      });
+      // Hold a key and give control up: the key is released on the display.
+      await page.keyboard.down("x");
+      await waitFor("x pressed", () => log.events.some((e) => e.type === "KeyPress" && e.keysym === "x"));
+      await page.click("#control-toggle");
+      await waitFor("x released when control ended", () => log.events.some((e) => e.type === "KeyRelease" && e.keysym === "x"));
+      await page.keyboard.up("x");
+    } finally {
+      log.close();
+    }
+  }),
+);
+
+test("clipboard both ways: a paste reaches the display, a copy there reaches viewers", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const page = await pages.viewer(deviceId(), "clipboard", { transport: "webrtc" });
+    await waitFor(
+      "the input channel",
+      () => page.evaluate(() => (globalThis as unknown as { tessera: { input?: { readyState: string } } }).tessera.input?.readyState === "open"),
+      { timeoutMs: 15_000 },
+    );
+    await page.click("#control-toggle");
+    await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+    const text = "héllo from the viewer";
+    await page.evaluate(
+      (line) => (globalThis as unknown as { tessera: { input: { send(l: string): void } } }).tessera.input.send(line),
+      `cw,${Buffer.from(text).toString("base64")}`,
+    );
+    await waitFor("the display's clipboard to hold the paste", () => {
+      const r = spawnSync("xclip", ["-o", "-selection", "clipboard"], { env: x().env, encoding: "utf8", timeout: 2000 });
+      return r.stdout === text;
+    });
+    const copied = "copied on the desktop";
+    // xclip stays in the background owning the selection until someone else takes it: -loops 1 ends it after one answer.
+    const owner = spawn("xclip", ["-i", "-selection", "clipboard", "-loops", "1"], { env: x().env, stdio: ["pipe", "ignore", "ignore"] });
+    owner.stdin?.end(copied);
+    try {
+      await waitFor("the viewer to show the display's clipboard", async () => (await page.textContent("#device-clipboard-text"))?.includes(copied));
+    } finally {
+      owner.kill("SIGKILL");
+    }
+  }),
+);

@@ -1,0 +1,96 @@
+import { DESKTOP_ELEMENTS, ENCODER_BITRATE, desktopCaptureDescription, type DesktopCaptureOptions } from "../../pipelines/desktop.js";
+import { fromGstI420, type I420Picture } from "../../pipelines/i420.js";
+import { GstPipeline } from "../../pipelines/pipeline.js";
+
+/** What a capture hands on. */
+export interface DesktopCaptureSinks {
+  /** One RTP packet of the encoded screen. */
+  onRtp(packet: Buffer): void;
+  /** One raw picture, while someone asked for them (rawPictures). */
+  onPicture(picture: I420Picture): void;
+  /** The pipeline stopped (the display went away, an encoder failed); the capture is closed. */
+  onError(message: string): void;
+}
+
+/** Frame-rate and bitrate limits a viewer's request is held to. */
+export interface CaptureLimits {
+  maxFps: number;
+  maxBitrateKbps: number;
+}
+
+/**
+ * One X display captured by GStreamer: RTP out for WebRTC viewers, raw I420
+ * pictures for the fallback (only while wanted; the valve is closed
+ * otherwise), keyframes on request, and frame rate and bitrate that follow
+ * requests without a restart. The same class runs inside the server and in
+ * the desktop agent.
+ */
+export class DesktopCapture {
+  private readonly pipeline: GstPipeline;
+  private rawWanted = false;
+  private _fps: number;
+  private _bitrateKbps: number;
+
+  constructor(
+    readonly options: DesktopCaptureOptions,
+    private readonly sinks: DesktopCaptureSinks,
+    readonly limits: CaptureLimits = { maxFps: options.fps, maxBitrateKbps: options.bitrateKbps },
+  ) {
+    this._fps = options.fps;
+    this._bitrateKbps = options.bitrateKbps;
+    this.pipeline = new GstPipeline(desktopCaptureDescription(options), { kind: "desktop_capture", onError: (message) => sinks.onError(message) });
+  }
+
+  get closed(): boolean {
+    return this.pipeline.closed;
+  }
+
+  get fps(): number {
+    return this._fps;
+  }
+
+  get bitrateKbps(): number {
+    return this._bitrateKbps;
+  }
+
+  start(): void {
+    this.pipeline.start();
+    this.pipeline.pullFrom(DESKTOP_ELEMENTS.rtpSink, (buf) => this.sinks.onRtp(buf));
+    this.pipeline.pullFrom(DESKTOP_ELEMENTS.rawSink, (buf, caps) => {
+      const { width, height } = caps;
+      if (!this.rawWanted || typeof width !== "number" || typeof height !== "number") return;
+      this.sinks.onPicture(fromGstI420(buf, width, height));
+    });
+  }
+
+  /** Asks the encoder for a keyframe now. */
+  requestKeyframe(): void {
+    this.pipeline.forceKeyUnit(DESKTOP_ELEMENTS.rtpSink);
+  }
+
+  /** Opens or closes the raw picture branch. */
+  wantPictures(on: boolean): void {
+    if (on === this.rawWanted || this.closed) return;
+    this.rawWanted = on;
+    this.pipeline.setProperty(DESKTOP_ELEMENTS.rawValve, "drop", !on);
+  }
+
+  /** Changes frame rate and bitrate, each clamped to the limits; returns what is in effect. */
+  adjust(request: { fps?: number; bitrateKbps?: number }): { fps: number; bitrateKbps: number } {
+    if (this.closed) return { fps: this._fps, bitrateKbps: this._bitrateKbps };
+    if (request.fps !== undefined && Number.isFinite(request.fps)) {
+      this._fps = Math.round(Math.min(this.limits.maxFps, Math.max(1, request.fps)));
+      this.pipeline.setProperty(DESKTOP_ELEMENTS.rate, "max-rate", this._fps);
+    }
+    if (request.bitrateKbps !== undefined && Number.isFinite(request.bitrateKbps)) {
+      this._bitrateKbps = Math.round(Math.min(this.limits.maxBitrateKbps, Math.max(100, request.bitrateKbps)));
+      const { property, perKbps } = ENCODER_BITRATE[this.options.encoder];
+      this.pipeline.setProperty(DESKTOP_ELEMENTS.encoder, property, this._bitrateKbps * perKbps);
+    }
+    return { fps: this._fps, bitrateKbps: this._bitrateKbps };
+  }
+
+  close(): void {
+    this.pipeline.close();
+  }
+}

@@ -1,0 +1,334 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { promisify } from "node:util";
+import { PNG } from "pngjs";
+import x11, { type XClient, type XDisplay, type XEvent } from "x11";
+import { startXvfb, type TestDisplay } from "../../e2e/lib/xvfb.js";
+import { createLogger } from "../log.js";
+import { X11Desktop, type CursorShape } from "./x11-desktop.js";
+
+const log = createLogger("silent");
+const run = promisify(execFile);
+
+/** Polls `check` until it returns true; fails with `what` after `timeoutMs`. */
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const KEY_PRESS = 2;
+const KEY_RELEASE = 3;
+const BUTTON_PRESS = 4;
+const BUTTON_RELEASE = 5;
+const SHIFT_MASK = 1;
+
+/** A plain X client: one full-screen window at 0,0 recording the input events it gets. */
+class TestClient {
+  readonly events: XEvent[] = [];
+
+  private constructor(
+    readonly X: XClient,
+    readonly d: XDisplay,
+    readonly window: number,
+  ) {
+    X.on("event", (ev: XEvent) => this.events.push(ev));
+  }
+
+  static async open(display: string): Promise<TestClient> {
+    const { X, d } = await new Promise<{ X: XClient; d: XDisplay }>((resolve, reject) => {
+      const X = x11.createClient({ display, shm: false }, (err, d) => (err ? reject(err) : resolve({ X, d })));
+      X.on("error", (err: Error) => reject(err));
+    });
+    const screen = d.screen[0];
+    const window = X.AllocID();
+    const em = x11.eventMask;
+    X.CreateWindow(window, screen.root, 0, 0, screen.pixel_width, screen.pixel_height, 0, 0, 1, 0, {
+      backgroundPixel: screen.white_pixel,
+      eventMask: em.KeyPress | em.KeyRelease | em.ButtonPress | em.ButtonRelease | em.PointerMotion,
+    });
+    X.MapWindow(window);
+    X.SetInputFocus(window, 1);
+    await X.sync();
+    return new TestClient(X, d, window);
+  }
+
+  of(type: number): XEvent[] {
+    return this.events.filter((e) => e.type === type);
+  }
+
+  /** The keysyms of `keycode` in the keyboard mapping as it is now. */
+  async keysyms(keycode: number): Promise<number[]> {
+    return new Promise((resolve, reject) =>
+      this.X.GetKeyboardMapping(keycode, 1, (err, rows) => {
+        if (err) reject(err);
+        else resolve(rows[0]);
+        return true;
+      }),
+    );
+  }
+
+  /** Gives the window a glyph cursor from the standard "cursor" font. */
+  async defineGlyphCursor(glyph: number): Promise<void> {
+    const font = this.X.AllocID();
+    const cursor = this.X.AllocID();
+    this.X.OpenFont(font, "cursor");
+    this.X.CreateGlyphCursor(cursor, font, font, glyph, glyph + 1, { R: 0, G: 0, B: 0 }, { R: 0xffff, G: 0xffff, B: 0xffff });
+    this.X.ChangeWindowAttributes(this.window, { cursor });
+    await this.X.sync();
+  }
+
+  close(): void {
+    this.X.terminate();
+  }
+}
+
+describe("X11Desktop on Xvfb", () => {
+  let xvfb: TestDisplay;
+  let desktop: X11Desktop;
+  let client: TestClient;
+  const cursors: CursorShape[] = [];
+  const clipboards: string[] = [];
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    xvfb = await startXvfb({ width: 640, height: 480 });
+    client = await TestClient.open(xvfb.display);
+    desktop = await X11Desktop.connect(xvfb.display, log);
+    desktop.on("cursor", (c) => cursors.push(c));
+    desktop.on("clipboard", (t) => clipboards.push(t));
+  });
+
+  after(async () => {
+    for (const child of children) child.kill("SIGKILL");
+    desktop?.close();
+    client?.close();
+    await xvfb?.close();
+  });
+
+  test("reports the root window's size", () => {
+    assert.deepEqual(desktop.size, { width: 640, height: 480 });
+  });
+
+  test("pointer lines move, press and release buttons, and scroll", async () => {
+    client.events.length = 0;
+    assert.equal(desktop.inject("m,100,200,0,0"), true);
+    desktop.inject("m,100,200,1,0");
+    desktop.inject("m,100,200,0,0");
+    await waitFor("left button press and release", () => client.of(BUTTON_RELEASE).length === 1);
+    const [press] = client.of(BUTTON_PRESS);
+    assert.equal(press.keycode, 1);
+    assert.deepEqual([press.x, press.y], [100, 200]);
+    assert.equal(client.of(BUTTON_RELEASE)[0].keycode, 1);
+
+    client.events.length = 0;
+    desktop.inject("m,100,200,4,0");
+    desktop.inject("m,100,200,0,0");
+    await waitFor("right button press and release", () => client.of(BUTTON_RELEASE).length === 1);
+    assert.deepEqual(
+      client.events.filter((e) => e.type === BUTTON_PRESS || e.type === BUTTON_RELEASE).map((e) => [e.type, e.keycode]),
+      [
+        [BUTTON_PRESS, 3],
+        [BUTTON_RELEASE, 3],
+      ],
+    );
+
+    client.events.length = 0;
+    desktop.inject("m,10,10,0,-2");
+    await waitFor("two wheel-up clicks", () => client.of(BUTTON_RELEASE).length === 2);
+    assert.deepEqual(
+      client.events.filter((e) => e.type === BUTTON_PRESS || e.type === BUTTON_RELEASE).map((e) => [e.type, e.keycode]),
+      [
+        [BUTTON_PRESS, 4],
+        [BUTTON_RELEASE, 4],
+        [BUTTON_PRESS, 4],
+        [BUTTON_RELEASE, 4],
+      ],
+    );
+    assert.deepEqual([client.of(BUTTON_PRESS)[0].x, client.of(BUTTON_PRESS)[0].y], [10, 10]);
+  });
+
+  test("touch finger 0 is the left button; other fingers are ignored", async () => {
+    client.events.length = 0;
+    desktop.inject("t,start,0,30,40");
+    desktop.inject("t,start,1,50,50");
+    desktop.inject("t,move,0,35,45");
+    desktop.inject("t,end,0,35,45");
+    await waitFor("touch press and release", () => client.of(BUTTON_RELEASE).length === 1);
+    assert.deepEqual(
+      client.events.filter((e) => e.type === BUTTON_PRESS || e.type === BUTTON_RELEASE).map((e) => [e.type, e.keycode, e.x, e.y]),
+      [
+        [BUTTON_PRESS, 1, 30, 40],
+        [BUTTON_RELEASE, 1, 35, 45],
+      ],
+    );
+  });
+
+  test("keys arrive in order as keycodes that map back to the keysyms, Shift and spare keycodes included", async () => {
+    client.events.length = 0;
+    const keysyms = [0x61, 0x41, 0xff0d, 0x010003bb];
+    for (const k of keysyms) {
+      assert.equal(desktop.inject(`kd,${k}`), true);
+      assert.equal(desktop.inject(`ku,${k}`), true);
+    }
+    const shiftL = (await keycodesOf(client, 0xffe1))[0];
+    const nonShift = () => client.of(KEY_PRESS).filter((e) => e.keycode !== shiftL);
+    await waitFor("four key presses", () => nonShift().length === 4 && client.of(KEY_RELEASE).length >= 5);
+    const presses = nonShift();
+    const rows = await Promise.all(presses.map((e) => client.keysyms(e.keycode ?? 0)));
+    assert.equal(rows[0][0], 0x61, "a unshifted");
+    assert.equal(rows[1][1], 0x41, "A on the shifted level");
+    assert.equal((presses[1] as XEvent & { buttons: number }).buttons & SHIFT_MASK, SHIFT_MASK, "Shift held for A");
+    assert.equal((presses[0] as XEvent & { buttons: number }).buttons & SHIFT_MASK, 0, "no Shift for a");
+    assert.equal(rows[2][0], 0xff0d, "Return");
+    assert.equal(rows[3][0], 0x010003bb, "λ on a borrowed keycode");
+    // Every press was released, Shift last after A.
+    const order = client.events.filter((e) => e.type === KEY_PRESS || e.type === KEY_RELEASE).map((e) => [e.type, e.keycode]);
+    assert.deepEqual(order.slice(2, 6), [
+      [KEY_PRESS, shiftL],
+      [KEY_PRESS, presses[1].keycode],
+      [KEY_RELEASE, presses[1].keycode],
+      [KEY_RELEASE, shiftL],
+    ]);
+  });
+
+  test("releaseAll and kr release held keys and buttons", async () => {
+    client.events.length = 0;
+    desktop.inject("kd,97");
+    await waitFor("key press", () => client.of(KEY_PRESS).length === 1);
+    desktop.releaseAll();
+    await waitFor("key release", () => client.of(KEY_RELEASE).length === 1);
+    assert.equal(client.of(KEY_RELEASE)[0].keycode, client.of(KEY_PRESS)[0].keycode);
+
+    desktop.inject("m,50,50,1,0");
+    await waitFor("button press", () => client.of(BUTTON_PRESS).length === 1);
+    assert.equal(desktop.inject("kr"), true);
+    await waitFor("button release", () => client.of(BUTTON_RELEASE).length === 1);
+    assert.equal(client.of(BUTTON_RELEASE)[0].keycode, 1);
+  });
+
+  test("lines that are not understood return false", () => {
+    for (const line of ["", "x,1", "m,1,2", "m,9999,1,0,0", "kd,abc", "cw,***", "t,hover,0,1,1", "kr,1"]) {
+      assert.equal(desktop.inject(line), false, line);
+    }
+    assert.equal(desktop.inject("r,800x600"), true, "resize is understood, and left to the caller");
+  });
+
+  test("clipboard from viewers reaches X clients", async () => {
+    assert.equal(desktop.inject("cw," + Buffer.from("héllo").toString("base64")), true);
+    const { stdout } = await run("xclip", ["-o", "-selection", "clipboard"], { env: xvfb.env, timeout: 5000 });
+    assert.equal(stdout, "héllo");
+    const primary = await run("xclip", ["-o", "-selection", "primary", "-target", "STRING"], { env: xvfb.env, timeout: 5000, encoding: "latin1" });
+    assert.equal(primary.stdout, "héllo");
+    const targets = await run("xclip", ["-o", "-selection", "clipboard", "-target", "TARGETS"], { env: xvfb.env, timeout: 5000 });
+    assert.deepEqual(targets.stdout.trim().split("\n").sort(), ["STRING", "TARGETS", "TEXT", "UTF8_STRING"]);
+  });
+
+  test("clipboard from X clients reaches viewers, and our own is not echoed", async () => {
+    clipboards.length = 0;
+    desktop.setClipboard("mine");
+    const xclip = spawn("xclip", ["-i", "-selection", "clipboard", "-quiet", "-loops", "1"], { env: xvfb.env, stdio: ["pipe", "ignore", "ignore"] });
+    children.push(xclip);
+    xclip.stdin.end("wörld");
+    await waitFor("clipboard event", () => clipboards.length > 0);
+    assert.deepEqual(clipboards, ["wörld"]);
+  });
+
+  test("clipboard text over 48 KiB from X clients is skipped", async () => {
+    clipboards.length = 0;
+    const big = spawn("xclip", ["-i", "-selection", "clipboard", "-quiet", "-loops", "1"], { env: xvfb.env, stdio: ["pipe", "ignore", "ignore"] });
+    children.push(big);
+    big.stdin.end("x".repeat(100_000));
+    // xclip serves one request (ours) and exits; then a small one still comes through, and alone.
+    await waitFor("the big owner to serve us and exit", () => big.exitCode !== null);
+    const small = spawn("xclip", ["-i", "-selection", "clipboard", "-quiet", "-loops", "1"], { env: xvfb.env, stdio: ["pipe", "ignore", "ignore"] });
+    children.push(small);
+    small.stdin.end("small");
+    await waitFor("clipboard event", () => clipboards.length > 0);
+    assert.deepEqual(clipboards, ["small"]);
+  });
+
+  test("close() releases held keys, gives borrowed keycodes back and emits closed once", async () => {
+    const second = await X11Desktop.connect(xvfb.display, log);
+    const reasons: string[] = [];
+    second.on("closed", (r) => reasons.push(r));
+    client.events.length = 0;
+    second.inject("kd,16777473"); // U+0101 ā, on no key
+    await waitFor("key press", () => client.of(KEY_PRESS).length === 1);
+    const keycode = client.of(KEY_PRESS)[0].keycode ?? 0;
+    assert.equal((await client.keysyms(keycode))[0], 0x01000101);
+    second.close();
+    second.close();
+    assert.deepEqual(reasons, ["closed"]);
+    assert.equal(second.inject("kd,97"), false);
+    await waitFor("key release", () => client.of(KEY_RELEASE).length === 1);
+    await waitFor("the keycode to be empty again", async () => (await client.keysyms(keycode)).every((k) => k === 0));
+  });
+
+  test("cursor: one at connect with a decodable PNG, a new one when the window's cursor differs", async () => {
+    await waitFor("first cursor", () => cursors.length > 0);
+    const first = cursors[0];
+    const png = PNG.sync.read(Buffer.from(first.png, "base64"));
+    assert.ok(first.width > 0 && first.height > 0);
+    assert.deepEqual([png.width, png.height], [first.width, first.height]);
+    assert.ok(first.hotspotX < first.width && first.hotspotY < first.height);
+
+    await client.defineGlyphCursor(60); // "hand2"
+    desktop.inject("m,300,300,0,0");
+    await waitFor("a different cursor", () => cursors.some((c) => c.serial !== first.serial));
+    const next = cursors.find((c) => c.serial !== first.serial)!;
+    const nextPng = PNG.sync.read(Buffer.from(next.png, "base64"));
+    assert.deepEqual([nextPng.width, nextPng.height], [next.width, next.height]);
+    assert.ok(
+      nextPng.data.some((v, i) => i % 4 === 3 && v === 255),
+      "some opaque pixels",
+    );
+  });
+});
+
+/** Keycodes whose unshifted keysym is `keysym`, from `client`'s view of the mapping. */
+async function keycodesOf(client: TestClient, keysym: number): Promise<number[]> {
+  const { min_keycode: min, max_keycode: max } = client.d;
+  const rows = await new Promise<number[][]>((resolve, reject) =>
+    client.X.GetKeyboardMapping(min, max - min + 1, (err, r) => {
+      if (err) reject(err);
+      else resolve(r);
+      return true;
+    }),
+  );
+  return rows.flatMap((row, i) => (row[0] === keysym ? [i + min] : []));
+}
+
+describe("X11Desktop when the X server goes away", () => {
+  let xvfb: TestDisplay;
+
+  before(async () => {
+    xvfb = await startXvfb({ width: 320, height: 240 });
+  });
+
+  after(async () => {
+    await xvfb.close();
+  });
+
+  test("emits closed once, then every method is a no-op", async () => {
+    const desktop = await X11Desktop.connect(xvfb.display, log);
+    const reasons: string[] = [];
+    desktop.on("closed", (r) => reasons.push(r));
+    await xvfb.close();
+    await waitFor("closed", () => reasons.length > 0);
+    assert.equal(desktop.closed, true);
+    assert.equal(desktop.inject("m,1,1,1,0"), false);
+    assert.equal(desktop.inject("kd,97"), false);
+    desktop.releaseAll();
+    desktop.setClipboard("gone");
+    desktop.close();
+    assert.equal(reasons.length, 1);
+  });
+});
+
+test("connect to a display that does not exist rejects, naming the display", async () => {
+  await assert.rejects(X11Desktop.connect(":987", log), (err: Error) => err instanceof Error && err.message.includes(":987"));
+});

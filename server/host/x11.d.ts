@@ -1,0 +1,183 @@
+/** Types for the parts of the `x11` package (pure-JS X11 client) that Tessera's X11 desktop and its tests use. */
+declare module "x11" {
+  import type { EventEmitter } from "node:events";
+
+  /** An X protocol error as the package reports it. */
+  export interface XError extends Error {
+    error?: number;
+    seq?: number;
+    badParam?: number;
+    majorOpcode?: number;
+    minorOpcode?: number;
+  }
+
+  /** A request callback; return true from it when `err` was handled, or the client also emits 'error'. */
+  export type XCallback<T> = (err: XError | null | undefined, result: T) => unknown;
+
+  /** One screen of the connection setup reply. */
+  export interface XScreen {
+    root: number;
+    pixel_width: number;
+    pixel_height: number;
+    white_pixel: number;
+    black_pixel: number;
+    root_depth: number;
+    root_visual: number;
+  }
+
+  /** The connection setup reply. */
+  export interface XDisplay {
+    screen: XScreen[];
+    min_keycode: number;
+    max_keycode: number;
+    client: XClient;
+  }
+
+  /** Any event, core or extension; which fields are present depends on `name`/`type`. */
+  export interface XEvent {
+    type: number;
+    name?: string;
+    seq: number;
+    /** Core events: the event window. */
+    wid?: number;
+    /** ConfigureNotify: the configured window. */
+    wid1?: number;
+    /** Key/button events: the keycode or button number. */
+    keycode?: number;
+    time?: number;
+    x?: number;
+    y?: number;
+    rootx?: number;
+    rooty?: number;
+    width?: number;
+    height?: number;
+    owner?: number;
+    requestor?: number;
+    selection?: number;
+    target?: number;
+    property?: number;
+    /** MappingNotify. */
+    request?: number;
+    firstKeyCode?: number;
+    count?: number;
+    /** XFIXES events: the subtype, the window, the cursor serial. */
+    subtype?: number;
+    window?: number;
+    cursorSerial?: number;
+  }
+
+  /** GetProperty's reply. */
+  export interface XProperty {
+    type: number;
+    format: number;
+    bytesAfter: number;
+    data: Buffer;
+  }
+
+  /** An event object for SendEvent / packEvent. */
+  export interface XEventSpec {
+    name: string;
+    [field: string]: unknown;
+  }
+
+  /** Window attributes (CreateWindow / ChangeWindowAttributes value list). */
+  export interface XWindowAttributes {
+    eventMask?: number;
+    cursor?: number;
+    backgroundPixel?: number;
+    overrideRedirect?: number;
+  }
+
+  /** An RGB triple of 16-bit channels. */
+  export interface XRgb {
+    R: number;
+    G: number;
+    B: number;
+  }
+
+  /** The XTEST extension. */
+  export interface XTest {
+    KeyPress: number;
+    KeyRelease: number;
+    ButtonPress: number;
+    ButtonRelease: number;
+    MotionNotify: number;
+    /** Note the order: type, keycode/button (0 for motion), time, root window, x, y. */
+    FakeInput(type: number, detail: number, time: number, wid: number, x: number, y: number): void;
+  }
+
+  /** XFixes GetCursorImage's reply: `cursorImage` is width*height premultiplied ARGB32 pixels. */
+  export interface XCursorImage {
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    xhot: number;
+    yhot: number;
+    cursorSerial: number;
+    cursorImage: Buffer;
+  }
+
+  /** The XFIXES extension. */
+  export interface XFixes {
+    firstEvent: number;
+    major: number;
+    minor: number;
+    events: { SelectionNotify: number; CursorNotify: number };
+    SelectionEvent: { SetSelectionOwner: number; SelectionWindowDestroy: number; SelectionClientClose: number };
+    SelectionEventMask: { SetSelectionOwner: number; SelectionWindowDestroy: number; SelectionClientClose: number };
+    CursorNotifyMask: { DisplayCursor: number };
+    SelectSelectionInput(window: number, selection: number, eventMask: number): void;
+    SelectCursorInput(window: number, eventMask: number): void;
+    GetCursorImage(cb: XCallback<XCursorImage>): void;
+  }
+
+  /** A client connection. Requests are queued on the socket; callbacks get replies or errors. */
+  export interface XClient extends EventEmitter {
+    display: XDisplay;
+    AllocID(): number;
+    /** Loads an extension: "xtest" gives an XTest, "fixes" an XFixes. */
+    require<T extends XTest | XFixes>(name: "xtest" | "fixes", cb: (err: Error | null, ext: T) => void): void;
+    InternAtom(onlyIfExists: boolean, name: string, cb: XCallback<number>): void;
+    CreateWindow(
+      wid: number,
+      parent: number,
+      x: number,
+      y: number,
+      width: number,
+      height: number,
+      borderWidth: number,
+      depth: number,
+      windowClass: number,
+      visual: number,
+      attributes: XWindowAttributes,
+    ): void;
+    ChangeWindowAttributes(wid: number, attributes: XWindowAttributes): void;
+    MapWindow(wid: number): void;
+    /** revertTo: 0 None, 1 PointerRoot, 2 Parent. */
+    SetInputFocus(wid: number, revertTo: number): void;
+    DestroyWindow(wid: number): void;
+    GetKeyboardMapping(firstKeycode: number, count: number, cb: XCallback<number[][]>): void;
+    ChangeKeyboardMapping(firstKeycode: number, keysymsPerKeycode: number, keysyms: number[]): void;
+    SetSelectionOwner(owner: number, selection: number, time?: number): void;
+    GetSelectionOwner(selection: number, cb: XCallback<number>): void;
+    ConvertSelection(requestor: number, selection: number, target: number, property: number, time?: number): void;
+    /** mode 0 replace; format 8, 16 or 32. */
+    ChangeProperty(mode: number, wid: number, name: number, type: number, format: number, data: Buffer | number[]): void;
+    DeleteProperty(wid: number, name: number): void;
+    GetProperty(del: number, wid: number, name: number, type: number, longOffset: number, longLength: number, cb: XCallback<XProperty>): void;
+    SendEvent(destination: number, propagate: number, eventMask: number, event: XEventSpec): void;
+    OpenFont(fid: number, name: string): void;
+    CreateGlyphCursor(cid: number, sourceFont: number, maskFont: number, sourceChar: number, maskChar: number, fore: XRgb, back: XRgb): void;
+    /** Round trip: resolves once the server processed every request sent so far. */
+    sync(): Promise<void>;
+    /** Flushes and ends the socket. */
+    terminate(): void;
+  }
+
+  export function createClient(options: { display?: string; shm?: boolean }, cb: (err: Error | undefined | null, display: XDisplay) => void): XClient;
+  export const eventMask: Record<string, number>;
+
+  const x11: { createClient: typeof createClient; eventMask: typeof eventMask };
+  export default x11;
+}
