@@ -32,7 +32,6 @@ export const TEST_PACKAGES = [
   "xvfb",
   "x11-xserver-utils",
   "xclip",
-  "xdotool",
   "x11-utils",
 ];
 

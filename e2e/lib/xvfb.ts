@@ -6,7 +6,7 @@ export interface TestDisplay {
   display: string;
   width: number;
   height: number;
-  /** Environment for X clients of this display (xsetroot, xclip, xdotool). */
+  /** Environment for X clients of this display (xsetroot, xclip, xev). */
   env: NodeJS.ProcessEnv;
   close(): Promise<void>;
 }

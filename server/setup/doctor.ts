@@ -56,7 +56,6 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
       { program: "Xvfb", package: "xvfb" },
       { program: "xsetroot", package: "x11-xserver-utils" },
       { program: "xclip", package: "xclip" },
-      { program: "xdotool", package: "xdotool" },
       { program: "xev", package: "x11-utils" },
     ],
   },
