@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { launchBrowser, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
-import { centreColour, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
+import { centreColour, EventLog, paint, pictureBox, rootSize, showsColour } from "./lib/x-display.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
 const MAIN = fileURLToPath(new URL("../server/main.js", import.meta.url));
@@ -29,7 +29,7 @@ const agentLog: string[] = [];
 function startAgent(url: string, key: string): ChildProcess {
   const child = spawn(
     process.execPath,
-    [MAIN, "agent", "--server", url, "--display", display.display, "--id", DEVICE, "--name", "Agent desk", "--allow-input"],
+    [MAIN, "agent", "--server", url, "--display", display.display, "--id", DEVICE, "--name", "Agent desk", "--allow-input", "--allow-resize"],
     {
       env: { ...process.env, TESSERA_AGENT_KEY: key, UV_THREADPOOL_SIZE: "64" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -46,7 +46,7 @@ async function newKey(url: string): Promise<string> {
 }
 
 before(async () => {
-  display = await startXvfb({ width: 640, height: 480 });
+  display = await startXvfb({ server: "Xvnc", width: 640, height: 480 });
   server = await startServer({ args: ["--source", "none", "--data-dir", dataDir] });
   browser = await launchBrowser();
 });
@@ -59,7 +59,7 @@ after(async () => {
 });
 const env = (): Env => ({ server, browser });
 
-test("an agent publishes its display; viewers see it and drive it through the server", { timeout: 90_000 }, (t) =>
+test("an agent publishes its display; viewers see it, drive it and resize it through the server", { timeout: 90_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const key = await newKey(server.url);
     agent = startAgent(server.url, key);
@@ -74,10 +74,34 @@ test("an agent publishes its display; viewers see it and drive it through the se
     try {
       await page.click("#control-toggle");
       await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+      // Control makes the display the player's size (--allow-resize), through the agent; the stream follows.
+      const want = await page.evaluate(() => {
+        const st = (globalThis as unknown as { document: { querySelector(q: string): { clientWidth: number; clientHeight: number } } }).document.querySelector(
+          ".stage",
+        );
+        return { width: Math.floor(st.clientWidth / 2) * 2, height: Math.floor(st.clientHeight / 2) * 2 };
+      });
+      await waitFor(`the agent's display at ${want.width}x${want.height}`, () => rootSize(display) === `${want.width}x${want.height}`, { timeoutMs: 15_000 });
+      await waitFor(
+        "the viewer's video at the new size",
+        () =>
+          page.evaluate(
+            (w) =>
+              (globalThis as unknown as { document: { querySelector(q: string): { videoWidth: number; videoHeight: number } } }).document.querySelector(
+                "#video",
+              ).videoWidth === w,
+            want.width,
+          ),
+        { timeoutMs: 15_000 },
+      );
       const box = await page.evaluate(pictureBox);
-      await page.mouse.click(box.left + 480.5 * box.scale, box.top + 360.5 * box.scale);
+      const target = { x: Math.round(want.width * 0.75), y: Math.round(want.height * 0.75) };
+      await page.mouse.click(box.left + (target.x + 0.5) * box.scale, box.top + (target.y + 0.5) * box.scale);
       const press = await waitFor("the agent's display to get the click", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));
-      assert.ok(Math.abs((press.x ?? -99) - 480) <= 1 && Math.abs((press.y ?? -99) - 360) <= 1, `clicked at (${press.x},${press.y}), expected (480,360) ±1`);
+      assert.ok(
+        Math.abs((press.x ?? -99) - target.x) <= 1 && Math.abs((press.y ?? -99) - target.y) <= 1,
+        `clicked at (${press.x},${press.y}), expected (${target.x},${target.y}) ±1`,
+      );
       await page.keyboard.type("q");
       await waitFor("the key on the agent's display", () => log.events.some((e) => e.type === "KeyPress" && e.keysym === "q"));
     } finally {

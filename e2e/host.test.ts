@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { after, test } from "node:test";
-import { useEnv, waitFor, withPages } from "./harness.js";
+import { useEnv, viewerState, waitFor, withPages } from "./harness.js";
 import { centreColour, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
@@ -53,6 +53,13 @@ test("the controller's clicks, wheel and keys reach the display; keys held are r
       await page.click("#control-toggle");
       await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
       // A click at the picture's point (160, 120) of 640×480, wherever the player puts the picture.
+      // The desktop's pointer shape (XFIXES, as PNG) is the controller's pointer over the picture.
+      await waitFor("the desktop's pointer shape as the picture's cursor", () =>
+        page.evaluate(() => {
+          const g = globalThis as unknown as { document: { querySelector(s: string): unknown }; getComputedStyle(e: unknown): { cursor: string } };
+          return g.getComputedStyle(g.document.querySelector("#video")).cursor.startsWith('url("data:image/png;base64,');
+        }),
+      );
       const box = await page.evaluate(pictureBox);
       await page.mouse.click(box.left + 160.5 * box.scale, box.top + 120.5 * box.scale);
       const press = await waitFor("a ButtonPress on the display", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));
@@ -104,6 +111,44 @@ test("clipboard both ways: a paste reaches the display, a copy there reaches vie
       await waitFor("the viewer to show the display's clipboard", async () => (await page.textContent("#device-clipboard-text"))?.includes(copied));
     } finally {
       owner.kill("SIGKILL");
+    }
+  }),
+);
+
+test("the controller's frame-rate and bitrate requests (_arg_fps, vb) change the stream without a restart", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    // A moving picture over the whole display, so the frame rate is the capture's, not the damage's.
+    const motion = spawn(
+      "gst-launch-1.0",
+      [
+        "-q",
+        "videotestsrc",
+        "pattern=ball",
+        "motion=sweep",
+        "!",
+        "video/x-raw,width=640,height=480,framerate=30/1",
+        "!",
+        "ximagesink",
+        `display=${x().display}`,
+      ],
+      { stdio: "ignore", env: x().env },
+    );
+    try {
+      const page = await pages.viewer(deviceId(), "settings", { transport: "webrtc" });
+      await page.click("#control-toggle");
+      await page.waitForSelector('#player[data-control="self"]', { timeout: 15_000 });
+      const fps = async () => (await viewerState(page)).stats?.fps ?? 0;
+      const fast = await waitFor("more than 15 frames a second", async () => ((await fps()) > 15 ? fps() : undefined), { timeoutMs: 20_000 });
+      const offers = (await viewerState(page)).timeline?.offers;
+      const send = (line: string) =>
+        page.evaluate((l) => (globalThis as unknown as { tessera: { input: { send(s: string): void } } }).tessera.input.send(l), line);
+      await send("_arg_fps,5");
+      await send("vb,300");
+      const slow = await waitFor("at most 6 frames a second", async () => ((await fps()) <= 6 ? fps() : undefined), { timeoutMs: 20_000 });
+      t.diagnostic(`frames per second: ${fast} before, ${slow} after _arg_fps,5`);
+      assert.equal((await viewerState(page)).timeline?.offers, offers, "the same connection all along");
+    } finally {
+      motion.kill("SIGKILL");
     }
   }),
 );

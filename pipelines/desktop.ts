@@ -44,6 +44,9 @@ export interface DesktopCaptureOptions {
   mtu: number;
   /** Encoder threads (software encoders). */
   threads: number;
+  /** First RTP sequence number and timestamp, to continue an earlier capture's stream (a restart after a resize); random when absent. */
+  seqnumOffset?: number;
+  timestampOffset?: number;
 }
 
 export const DESKTOP_CAPTURE_DEFAULTS: Omit<DesktopCaptureOptions, "display" | "encoder"> = {
@@ -80,12 +83,16 @@ export const ENCODER_BITRATE: Readonly<Record<DesktopEncoder, { property: string
 /** The encoder and payloader: low delay, no B-frames, constrained baseline for H.264. */
 function encoderChain(o: DesktopCaptureOptions): string {
   const e = DESKTOP_ELEMENTS.encoder;
-  const h264Pay = `video/x-h264,profile=constrained-baseline,stream-format=byte-stream ! rtph264pay mtu=${o.mtu} pt=${o.payloadType} config-interval=-1 aggregate-mode=zero-latency`;
+  const offsets =
+    (o.seqnumOffset !== undefined ? ` seqnum-offset=${o.seqnumOffset & 0xffff}` : "") +
+    (o.timestampOffset !== undefined ? ` timestamp-offset=${o.timestampOffset >>> 0}` : "");
+  const h264Pay = `video/x-h264,profile=constrained-baseline,stream-format=byte-stream ! rtph264pay mtu=${o.mtu} pt=${o.payloadType} config-interval=-1 aggregate-mode=zero-latency${offsets}`;
   switch (o.encoder) {
     case "vp8enc":
       return (
         `vp8enc name=${e} deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${o.bitrateKbps * 1000} keyframe-max-dist=${o.keyframeInterval} ` +
-        `error-resilient=partitions lag-in-frames=0 threads=${o.threads} ! rtpvp8pay mtu=${o.mtu} pt=${o.payloadType} picture-id-mode=15-bit`
+        `buffer-size=1000 buffer-initial-size=500 buffer-optimal-size=600 ` +
+        `error-resilient=partitions lag-in-frames=0 threads=${o.threads} ! rtpvp8pay mtu=${o.mtu} pt=${o.payloadType} picture-id-mode=15-bit${offsets}`
       );
     case "x264enc":
       return (
@@ -115,5 +122,35 @@ export function desktopCaptureDescription(options: Pick<DesktopCaptureOptions, "
     `videorate name=${E.rate} max-rate=${o.fps} drop-only=true ! videoconvert ! video/x-raw,format=I420 ! tee name=t ` +
     `t. ! ${leaky} ! ${encoderChain(o)} ! appsink name=${E.rtpSink} sync=false emit-signals=false max-buffers=500 drop=true ` +
     `t. ! ${leaky} ! valve name=${E.rawValve} drop=true ! appsink name=${E.rawSink} sync=false async=false emit-signals=false max-buffers=1 drop=true`
+  );
+}
+
+/** Element names of the desktop audio pipelines. */
+export const DESKTOP_AUDIO_ELEMENTS = { rtpSink: "asink", rtpSrc: "talkin" } as const;
+
+/** Keeps a PulseAudio device name to the characters such names use. */
+const pulseName = (name: string) => name.replace(/[^A-Za-z0-9@._:-]/g, "");
+
+/**
+ * The desktop's sound (a PulseAudio or PipeWire source; the default sink's
+ * monitor unless told) as Opus RTP: stereo, 20 ms frames, in-band FEC.
+ * `provide-clock=false`: the pipeline runs on the system clock like the video.
+ */
+export function desktopAudioDescription(o: { source?: string; payloadType?: number; bitrate?: number } = {}): string {
+  return (
+    `pulsesrc device=${pulseName(o.source ?? "@DEFAULT_MONITOR@")} provide-clock=false do-timestamp=true ! ` +
+    `audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! ` +
+    `opusenc bitrate=${o.bitrate ?? 64000} frame-size=20 inband-fec=true ! rtpopuspay pt=${o.payloadType ?? 111} ! ` +
+    `appsink name=${DESKTOP_AUDIO_ELEMENTS.rtpSink} sync=false emit-signals=false max-buffers=200 drop=true`
+  );
+}
+
+/** The controller's talk-back (Opus RTP in) played on the desktop (a PulseAudio sink; the default unless told). */
+export function desktopTalkbackDescription(o: { sink?: string; payloadType?: number } = {}): string {
+  return (
+    `appsrc name=${DESKTOP_AUDIO_ELEMENTS.rtpSrc} is-live=true do-timestamp=true format=time ` +
+    `caps="application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=${o.payloadType ?? 111}" ! ` +
+    `rtpjitterbuffer latency=60 ! rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! ` +
+    `pulsesink${o.sink ? ` device=${pulseName(o.sink)}` : ""} sync=false`
   );
 }

@@ -14,16 +14,17 @@ import {
   x264StripeDescription,
   type RtpVideoCodec,
 } from "./descriptions.js";
-import { desktopCaptureDescription } from "./desktop.js";
+import { desktopAudioDescription, desktopCaptureDescription, desktopTalkbackDescription } from "./desktop.js";
 import { elementsOf } from "./elements.js";
 
 /** A media feature that runs GStreamer pipelines. */
-export type MediaFeature = "test-device" | "host-capture" | "fallback-jpeg" | "fallback-h264" | "frame-devices" | "snapshots";
+export type MediaFeature = "test-device" | "host-capture" | "host-audio" | "fallback-jpeg" | "fallback-h264" | "frame-devices" | "snapshots";
 
 /** Each feature and what it is for people, in doctor's words. */
 export const MEDIA_FEATURES: Readonly<Record<MediaFeature, string>> = {
   "test-device": "test device (--source test)",
   "host-capture": "desktop capture (--source x11)",
+  "host-audio": "desktop sound and talk-back (--audio pulse)",
   "fallback-jpeg": "WebSocket fallback, JPEG stripes",
   "fallback-h264": "WebSocket fallback, H.264 stripes",
   "frame-devices": "JPEG frame devices",
@@ -42,6 +43,8 @@ function featurePipelines(feature: MediaFeature, sourceCodec?: RtpVideoCodec): s
       return (sourceCodec ? [sourceCodec] : (["vp8", "h264"] as const)).map((codec) =>
         desktopCaptureDescription({ display: ":0", encoder: codec === "vp8" ? "vp8enc" : "x264enc" }),
       );
+    case "host-audio":
+      return [desktopAudioDescription(), desktopTalkbackDescription()];
     case "fallback-jpeg":
       return [...deviceDecoders(), jpegStripeDescription(64, 16)];
     case "fallback-h264":
@@ -74,13 +77,18 @@ export const ELEMENT_PACKAGES: Readonly<Record<string, string>> = {
   audioresample: "gstreamer1.0-plugins-base",
   audiotestsrc: "gstreamer1.0-plugins-base",
   opusenc: "gstreamer1.0-plugins-base",
+  opusdec: "gstreamer1.0-plugins-base",
   videoconvert: "gstreamer1.0-plugins-base",
   videotestsrc: "gstreamer1.0-plugins-base",
   videorate: "gstreamer1.0-plugins-base",
   clockoverlay: "gstreamer1.0-x",
   textoverlay: "gstreamer1.0-x",
   timeoverlay: "gstreamer1.0-x",
+  ximagesink: "gstreamer1.0-x",
   jpegdec: "gstreamer1.0-plugins-good",
+  pulsesrc: "gstreamer1.0-plugins-good",
+  pulsesink: "gstreamer1.0-plugins-good",
+  rtpopusdepay: "gstreamer1.0-plugins-good",
   ximagesrc: "gstreamer1.0-plugins-good",
   jpegenc: "gstreamer1.0-plugins-good",
   rtph264depay: "gstreamer1.0-plugins-good",

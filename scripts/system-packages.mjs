@@ -30,6 +30,7 @@ export const TEST_PACKAGES = [
   "prometheus",
   "openssl",
   "xvfb",
+  "tigervnc-standalone-server",
   "x11-xserver-utils",
   "xclip",
   "x11-utils",

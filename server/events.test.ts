@@ -37,4 +37,18 @@ describe("SafeEmitter", () => {
     assert.equal(n, 1);
     assert.equal(e.listenerCount("offline"), 0);
   });
+
+  test("removeAllListeners() with no event removes every listener; with one, only that event's", () => {
+    const e = new SafeEmitter<{ online: []; offline: [] }>();
+    let n = 0;
+    e.on("online", () => n++);
+    e.on("offline", () => n++);
+    e.removeAllListeners("online");
+    e.emit("online");
+    e.emit("offline");
+    assert.equal(n, 1);
+    e.removeAllListeners();
+    e.emit("offline");
+    assert.equal(n, 1, "no listener is left");
+  });
 });

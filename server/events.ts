@@ -23,7 +23,8 @@ export class SafeEmitter<Events extends Record<keyof Events, unknown[]>> extends
   }
 
   override removeAllListeners<K extends keyof Events & string>(event?: K): this {
-    return super.removeAllListeners(event);
+    // EventEmitter counts its arguments: an explicit undefined would remove only the listeners of an event named "undefined".
+    return event === undefined ? super.removeAllListeners() : super.removeAllListeners(event);
   }
 
   override listenerCount<K extends keyof Events & string>(event: K): number {

@@ -171,6 +171,21 @@ export const OPTIONS = {
     defaultText: "off",
     help: "inject the controlling viewer's pointer, keys and clipboard into `x11` displays (XTEST); refused with `--auth none` on a non-loopback `--host`",
   }),
+  audio: option({
+    flag: "--audio",
+    arg: "none|pulse",
+    schema: z.enum(["none", "pulse"]),
+    default: "none",
+    help: "sound of `x11` displays: `pulse` captures what the desktop plays (the default PulseAudio/PipeWire sink's monitor; `PULSE_SERVER` picks the server) as Opus, and plays the controller's talk-back on the desktop",
+  }),
+  allowResize: option({
+    flag: "--allow-resize",
+    switch: true,
+    schema: flag,
+    default: false,
+    defaultText: "off",
+    help: "let the controlling viewer resize `x11` displays to its player (RandR: Xvnc and Xorg can; Xvfb only shrinks); the stream follows without a reconnect",
+  }),
   sourceMotion: option({
     flag: "--source-motion",
     arg: "moving|still",

@@ -11,6 +11,12 @@ export function paint(display: TestDisplay, colour: string): void {
   assert.equal(r.status, 0, `xsetroot: ${r.stderr}`);
 }
 
+/** The display's root window size as xwininfo reports it, "WxH". */
+export function rootSize(display: TestDisplay): string {
+  const out = spawnSync("xwininfo", ["-root"], { env: display.env, encoding: "utf8" }).stdout;
+  return `${/Width: (\d+)/.exec(out)?.[1]}x${/Height: (\d+)/.exec(out)?.[1]}`;
+}
+
 /** In the page: the RGB of the picture's centre, from the <video> or the fallback's canvas, or null before a picture. */
 export function centreColour(selector: string): [number, number, number] | null {
   type Drawable = { videoWidth?: number; videoHeight?: number; width: number; height: number };

@@ -3,6 +3,7 @@ import WebSocket from "ws";
 import { chooseDesktopEncoder, DESKTOP_CAPTURE_DEFAULTS, type EncoderPolicy } from "../../pipelines/desktop.js";
 import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
 import { DesktopCapture } from "../host/desktop-capture.js";
+import { DesktopControl } from "../host/desktop-control.js";
 import { X11Desktop } from "../host/x11-desktop.js";
 import type { Logger } from "../log.js";
 import { CLOSE_CODES, PROTOCOL_VERSION, type IceServer, type ServerMessage } from "../protocol/messages.js";
@@ -24,6 +25,8 @@ export interface AgentOptions {
   bitrateKbps: number;
   /** Inject the controlling viewer's input into the display. */
   allowInput: boolean;
+  /** Resize the display to the controlling viewer's player. */
+  allowResize: boolean;
   log: Logger;
 }
 
@@ -120,6 +123,7 @@ class AgentSession {
   private ws: WebSocket | undefined;
   private pc: RTCPeerConnection | undefined;
   private capture: DesktopCapture | undefined;
+  private control: DesktopControl | undefined;
   private desktop: X11Desktop | undefined;
   private input: RTCDataChannel | undefined;
   private stepTimer: NodeJS.Timeout | undefined;
@@ -191,7 +195,6 @@ class AgentSession {
     desktop.on("closed", (reason) => this.close(`the display went away: ${reason}`));
     desktop.on("cursor", (s) => this.toViewers({ type: "cursor", png: s.png, hotspotX: s.hotspotX, hotspotY: s.hotspotY, width: s.width, height: s.height }));
     desktop.on("clipboard", (text) => this.toViewers({ type: "clipboard", text }));
-    this.toViewers({ type: "resolution", ...desktop.size });
 
     const codec =
       this.o.codec === "vp8"
@@ -206,24 +209,19 @@ class AgentSession {
     this.pc = pc;
     const track = new MediaStreamTrack({ kind: "video" });
     const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
-    const capture = new DesktopCapture(
-      { ...DESKTOP_CAPTURE_DEFAULTS, display: this.o.display, encoder: this.encoder, fps: this.o.fps, bitrateKbps: this.o.bitrateKbps },
-      {
-        onRtp: (buf) => track.writeRtp(buf),
-        onPicture: () => {},
-        onError: (message) => this.close(`capture stopped: ${message}`),
-      },
+    this.startCapture(desktop, track);
+    desktop.on("resized", () => this.startCapture(desktop, track));
+    transceiver.sender.onPictureLossIndication.subscribe(() => this.capture?.requestKeyframe());
+    const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) =>
+      this.capture?.adjust(request),
     );
-    this.capture = capture;
-    transceiver.sender.onPictureLossIndication.subscribe(() => capture.requestKeyframe());
+    this.control = control;
     const input = pc.createDataChannel("input");
     this.input = input;
     input.stateChanged.subscribe((state) => {
       if (state === "open") for (const text of this.sticky.values()) input.send(text);
     });
-    input.onMessage.subscribe((data) => {
-      if (this.o.allowInput) desktop.inject(data.toString());
-    });
+    input.onMessage.subscribe((data) => control.line(data.toString()));
     pc.connectionStateChange.subscribe((state) => {
       if (state === "connected") {
         clearTimeout(this.stepTimer);
@@ -231,8 +229,39 @@ class AgentSession {
       } else if (state === "failed" || state === "closed") this.close(`peer connection ${state}`);
     });
     await pc.setLocalDescription(await pc.createOffer());
-    capture.start();
     this.ws?.send(JSON.stringify({ type: "offer", sdp: pc.localDescription!.sdp }));
+  }
+
+  /**
+   * Captures the display at its size now into `track`. A capture already
+   * running (the display was resized) is replaced by one that continues its
+   * RTP sequence numbers and timestamps, so the server sees one stream.
+   */
+  private startCapture(desktop: X11Desktop, track: MediaStreamTrack): void {
+    const old = this.capture;
+    const capture = new DesktopCapture(
+      {
+        ...DESKTOP_CAPTURE_DEFAULTS,
+        display: this.o.display,
+        encoder: this.encoder,
+        fps: old?.fps ?? this.o.fps,
+        bitrateKbps: old?.bitrateKbps ?? this.o.bitrateKbps,
+        ...old?.continuation(),
+      },
+      {
+        onRtp: (buf) => {
+          if (this.capture === capture) track.writeRtp(buf);
+        },
+        onPicture: () => {},
+        onError: (message) => {
+          if (this.capture === capture) this.close(`capture stopped: ${message}`);
+        },
+      },
+    );
+    this.capture = capture;
+    old?.close();
+    capture.start();
+    this.toViewers({ type: "resolution", ...desktop.size, resizable: this.o.allowResize });
   }
 
   private toViewers(message: { type: string; [field: string]: unknown }): void {
@@ -252,6 +281,7 @@ class AgentSession {
     this.ended = true;
     clearTimeout(this.stepTimer);
     this.capture?.close();
+    this.control?.close();
     if (this.desktop) {
       this.desktop.removeAllListeners();
       this.desktop.close();

@@ -25,6 +25,7 @@ cursor shapes and the clipboard both ways. Reconnects by itself.
   --fps N              highest frame rate, 1-60 (default 30)
   --bitrate KBPS       video bitrate, 100-100000 (default 4000)
   --allow-input        inject the controlling viewer's pointer, keys and clipboard
+  --allow-resize       resize the display to the controlling viewer's player (RandR)
   --log-level LEVEL    debug, info, warn, error (default info)
 `;
 
@@ -65,6 +66,7 @@ export function agentOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         fps: { type: "string" },
         bitrate: { type: "string" },
         "allow-input": { type: "boolean" },
+        "allow-resize": { type: "boolean" },
         "log-level": { type: "string" },
       },
       strict: true,
@@ -116,6 +118,7 @@ export function agentOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     fps: a.fps,
     bitrateKbps: a.bitrate,
     allowInput: values["allow-input"] ?? false,
+    allowResize: values["allow-resize"] ?? false,
     logLevel: a.logLevel,
   };
 }

@@ -28,6 +28,8 @@ export interface CaptureLimits {
 export class DesktopCapture {
   private readonly pipeline: GstPipeline;
   private rawWanted = false;
+  /** The last RTP packet's sequence number and timestamp, and when it came (performance.now()). */
+  private last: { seq: number; ts: number; at: number } | undefined;
   private _fps: number;
   private _bitrateKbps: number;
 
@@ -55,12 +57,26 @@ export class DesktopCapture {
 
   start(): void {
     this.pipeline.start();
-    this.pipeline.pullFrom(DESKTOP_ELEMENTS.rtpSink, (buf) => this.sinks.onRtp(buf));
+    this.pipeline.pullFrom(DESKTOP_ELEMENTS.rtpSink, (buf) => {
+      if (buf.length >= 12) this.last = { seq: buf.readUInt16BE(2), ts: buf.readUInt32BE(4), at: performance.now() };
+      this.sinks.onRtp(buf);
+    });
     this.pipeline.pullFrom(DESKTOP_ELEMENTS.rawSink, (buf, caps) => {
       const { width, height } = caps;
       if (!this.rawWanted || typeof width !== "number" || typeof height !== "number") return;
       this.sinks.onPicture(fromGstI420(buf, width, height));
     });
+  }
+
+  /**
+   * Where a capture that replaces this one should start its RTP sequence
+   * numbers and timestamps so the stream goes on without a jump: the next
+   * number, and the timestamp advanced by the time since the last packet.
+   */
+  continuation(): { seqnumOffset: number; timestampOffset: number } | undefined {
+    const l = this.last;
+    if (!l) return undefined;
+    return { seqnumOffset: (l.seq + 1) & 0xffff, timestampOffset: (l.ts + Math.round(((performance.now() - l.at) * 90000) / 1000)) >>> 0 };
   }
 
   /** Asks the encoder for a keyframe now. */

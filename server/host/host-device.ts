@@ -5,8 +5,11 @@ import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack } from "../relay/up-track.js";
-import { localVideoCodec } from "../sources/rtp-codecs.js";
+import { DownTrack } from "../relay/down-track.js";
+import { LOCAL_OPUS, localVideoCodec } from "../sources/rtp-codecs.js";
+import { DesktopAudio } from "./desktop-audio.js";
 import { DesktopCapture, type CaptureLimits } from "./desktop-capture.js";
+import { DesktopControl } from "./desktop-control.js";
 import { X11Desktop, type CursorShape } from "./x11-desktop.js";
 
 /** How a host display is published. */
@@ -15,8 +18,12 @@ export interface HostDeviceOptions {
   limits: CaptureLimits;
   /** Inject the control holder's input into the display (--allow-input). */
   allowInput: boolean;
+  /** Resize the display to the control holder's player (--allow-resize). */
+  allowResize: boolean;
   observer: RelayObserver;
   log: Logger;
+  /** The desktop's sound and the controller's talk-back through PulseAudio (--audio pulse); undefined for none. */
+  audio?: { source?: string; sink?: string };
   /** First wait before trying a display again after it went away, ms (doubles to 30 s). */
   retryMs?: number;
 }
@@ -34,10 +41,12 @@ export class HostDevice implements DevicePublisher, RawPictures {
   private capture: DesktopCapture | undefined;
   private desktop: X11Desktop | undefined;
   private video: UpTrack | undefined;
+  private sound: { audio: DesktopAudio; track: UpTrack; talk: DownTrack } | undefined;
   private readonly pictureListeners = new Set<(picture: I420Picture) => void>();
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs: number;
   private _closed = false;
+  private control: DesktopControl | undefined;
 
   constructor(
     private readonly device: Device,
@@ -65,9 +74,10 @@ export class HostDevice implements DevicePublisher, RawPictures {
     };
   }
 
-  /** Changes frame rate and bitrate within the server's limits. */
-  adjust(request: { fps?: number; bitrateKbps?: number }): { fps: number; bitrateKbps: number } | undefined {
-    return this.capture?.adjust(request);
+  /** Changes frame rate and bitrate within the server's limits (the controller's `_arg_fps` and `vb` lines). */
+  private adjust(request: { fps?: number; bitrateKbps?: number }): void {
+    const now = this.capture?.adjust(request);
+    if (now) this.o.log.info("host stream settings", { display: this.o.capture.display, ...now });
   }
 
   /** DevicePublisher: stops for good. */
@@ -97,17 +107,47 @@ export class HostDevice implements DevicePublisher, RawPictures {
     desktop.on("cursor", (shape) => this.toViewers(cursorMessage(shape)));
     desktop.on("clipboard", (text) => this.toViewers({ type: "clipboard", text }));
 
+    desktop.on("resized", (size) => this.resized(size));
+    this.device.attach(this);
+    if (this.o.audio) this.startAudio(this.o.audio);
+    this.startCapture(desktop);
+    const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) => this.adjust(request));
+    this.control = control;
+    this.device.input.setChannel((line) => control.line(line));
+    this.retryMs = this.o.retryMs ?? 1000;
+    const { width, height } = desktop.size;
+    this.o.log.info("host display published", {
+      display,
+      width,
+      height,
+      encoder: this.o.capture.encoder,
+      input: this.o.allowInput,
+      resize: this.o.allowResize,
+    });
+  }
+
+  /**
+   * A capture of the display at its current size, published as the device's
+   * video. A capture already running is replaced: the relay moves viewers to
+   * the new track without renegotiating, and each viewer's stream stays one
+   * continuous stream at the new size.
+   */
+  private startCapture(desktop: X11Desktop): void {
+    const old = { capture: this.capture, video: this.video };
+    const display = this.o.capture.display;
     const capture = new DesktopCapture(
-      this.o.capture,
+      { ...this.o.capture, fps: old.capture?.fps ?? this.o.capture.fps, bitrateKbps: old.capture?.bitrateKbps ?? this.o.capture.bitrateKbps },
       {
         onRtp: (buf) => {
           const rtp = parseRtp(buf);
-          if (rtp) this.video?.push(rtp.sequenceNumber, rtp.timestamp, rtp.marker, rtp.payload);
+          if (rtp && this.capture === capture) this.video?.push(rtp.sequenceNumber, rtp.timestamp, rtp.marker, rtp.payload);
         },
         onPicture: (picture) => {
+          if (this.capture !== capture) return;
           for (const l of this.pictureListeners) l(picture);
         },
         onError: (message) => {
+          if (this.capture !== capture) return;
           this.o.log.error("host capture stopped", { display, message });
           this.stop("capture error");
           this.retry();
@@ -123,15 +163,56 @@ export class HostDevice implements DevicePublisher, RawPictures {
       keyframeBy: "encoder",
       observer: this.o.observer,
     });
-    this.device.attach(this);
     capture.start();
     if (this.pictureListeners.size > 0) capture.wantPictures(true);
-    const { width, height } = desktop.size;
-    this.toViewers({ type: "resolution", width, height });
-    if (this.o.allowInput) this.device.input.setChannel((line) => desktop.inject(line));
-    this.device.publish(this, [this.video], { rawPictures: this });
-    this.retryMs = this.o.retryMs ?? 1000;
-    this.o.log.info("host display published", { display, width, height, encoder: this.o.capture.encoder, input: this.o.allowInput });
+    this.toViewers({ type: "resolution", ...desktop.size, resizable: this.o.allowResize });
+    this.device.publish(this, this.sound ? [this.video, this.sound.track] : [this.video], { rawPictures: this });
+    old.capture?.close();
+    old.video?.close();
+  }
+
+  /**
+   * The desktop's sound as an Opus track, and its speakers as the device's
+   * talk-back sink (the controller's microphone). Without a sound server
+   * the display is published without sound, and that is logged.
+   */
+  private startAudio(where: { source?: string; sink?: string }): void {
+    const display = this.o.capture.display;
+    const audio = new DesktopAudio({
+      ...where,
+      onRtp: (buf) => {
+        const rtp = parseRtp(buf);
+        if (rtp && this.sound?.audio === audio) this.sound.track.push(rtp.sequenceNumber, rtp.timestamp, rtp.marker, rtp.payload);
+      },
+      onError: (message) => {
+        if (this.sound?.audio !== audio) return;
+        this.o.log.warn("desktop audio stopped; the display goes on without sound", { display, message });
+        this.stopAudio();
+      },
+    });
+    const track = new UpTrack({ id: `host-audio-${this.device.id}`, codec: LOCAL_OPUS, requestKeyframe: () => {}, observer: this.o.observer });
+    const talk = new DownTrack(LOCAL_OPUS, audio.talkSink);
+    this.sound = { audio, track, talk };
+    audio.start();
+    this.device.setTalkSink(talk);
+  }
+
+  private stopAudio(): void {
+    const sound = this.sound;
+    if (!sound) return;
+    this.sound = undefined;
+    if (this.device.currentPublisher === this) this.device.setTalkSink(undefined);
+    sound.talk.close();
+    sound.track.close();
+    sound.audio.close();
+  }
+
+  /** The display's size changed (by a viewer's request, or by anyone on the desktop): capture it at the new size. */
+  private resized(size: { width: number; height: number }): void {
+    const desktop = this.desktop;
+    if (!desktop || this._closed) return;
+    this.o.log.info("host display resized", { display: this.o.capture.display, ...size });
+    this.startCapture(desktop);
   }
 
   private toViewers(message: { type: string; [field: string]: unknown }): void {
@@ -145,6 +226,9 @@ export class HostDevice implements DevicePublisher, RawPictures {
     const desktop = this.desktop;
     this.capture = undefined;
     this.desktop = undefined;
+    this.control?.close();
+    this.control = undefined;
+    this.stopAudio();
     if (this.device.currentPublisher === this) this.device.input.setChannel(undefined);
     this.device.detach(this);
     this.video?.close();

@@ -302,6 +302,141 @@ async function keycodesOf(client: TestClient, keysym: number): Promise<number[]>
   return rows.flatMap((row, i) => (row[0] === keysym ? [i + min] : []));
 }
 
+/** The root window's size as xwininfo reports it. */
+async function rootSize(d: TestDisplay): Promise<{ width: number; height: number }> {
+  const { stdout } = await run("xwininfo", ["-root"], { env: d.env, timeout: 5000 });
+  return { width: Number(/Width: (\d+)/.exec(stdout)?.[1]), height: Number(/Height: (\d+)/.exec(stdout)?.[1]) };
+}
+
+/** The names of the `tessera-*` modes the server knows (xrandr lists the ones on no output too). */
+async function tesseraModes(d: TestDisplay): Promise<string[]> {
+  const { stdout } = await run("xrandr", [], { env: d.env, timeout: 5000 });
+  return [...new Set([...stdout.matchAll(/^\s+(tessera-\S+)/gm)].map((m) => m[1]))];
+}
+
+describe("X11Desktop.resize on Xvfb", () => {
+  let xvfb: TestDisplay;
+  let bare: TestDisplay;
+
+  before(async () => {
+    [xvfb, bare] = await Promise.all([startXvfb({ width: 640, height: 480 }), startXvfb({ width: 640, height: 480, randr: false })]);
+  });
+
+  after(async () => {
+    await Promise.all([xvfb?.close(), bare?.close()]);
+  });
+
+  test("shrinks below its starting size, and its starting size is its largest", async () => {
+    const desktop = await X11Desktop.connect(xvfb.display, log);
+    const resized: { width: number; height: number }[] = [];
+    desktop.on("resized", (size) => resized.push(size));
+    try {
+      assert.deepEqual(await desktop.resize(320, 240), { width: 320, height: 240 });
+      assert.deepEqual(await rootSize(xvfb), { width: 320, height: 240 });
+      assert.deepEqual(await desktop.resize(1000, 600), { width: 640, height: 480 });
+      assert.deepEqual(await rootSize(xvfb), { width: 640, height: 480 });
+      assert.deepEqual(resized, [
+        { width: 320, height: 240 },
+        { width: 640, height: 480 },
+      ]);
+      assert.deepEqual(await tesseraModes(xvfb), [], "Xvfb's own 640x480 mode was used, and ours is gone");
+    } finally {
+      desktop.close();
+    }
+  });
+
+  test("without RandR, resize resolves undefined, changes nothing and throws nothing", async () => {
+    const desktop = await X11Desktop.connect(bare.display, log);
+    const resized: unknown[] = [];
+    desktop.on("resized", (size) => resized.push(size));
+    try {
+      assert.equal(await desktop.resize(320, 240), undefined);
+      assert.equal(await desktop.resize(Number.NaN, 240), undefined);
+      assert.deepEqual(desktop.size, { width: 640, height: 480 });
+      assert.deepEqual(await rootSize(bare), { width: 640, height: 480 });
+      assert.deepEqual(resized, []);
+      assert.equal(desktop.closed, false);
+      assert.equal(desktop.inject("m,600,400,0,0"), true);
+    } finally {
+      desktop.close();
+    }
+  });
+});
+
+describe("X11Desktop.resize on Xvnc", () => {
+  let xvnc: TestDisplay;
+  let desktop: X11Desktop;
+  const resized: { width: number; height: number }[] = [];
+
+  before(async () => {
+    xvnc = await startXvfb({ server: "Xvnc", width: 1280, height: 720 });
+    desktop = await X11Desktop.connect(xvnc.display, log);
+    desktop.on("resized", (size) => resized.push(size));
+  });
+
+  after(async () => {
+    desktop?.close();
+    await xvnc?.close();
+  });
+
+  /** Resizes, and checks the answer, the one 'resized' event, desktop.size and the root window all agree on `expected`. */
+  async function resizeTo(width: number, height: number, expected = { width, height }): Promise<void> {
+    resized.length = 0;
+    assert.deepEqual(await desktop.resize(width, height), expected);
+    await waitFor("the resized event", () => resized.length > 0);
+    assert.deepEqual(resized, [expected]);
+    assert.deepEqual(desktop.size, expected);
+    assert.deepEqual(await rootSize(xvnc), expected);
+  }
+
+  test("shrinks to 1000x600 with a mode of its own", async () => {
+    await resizeTo(1000, 600);
+    assert.deepEqual(await tesseraModes(xvnc), ["tessera-1000x600"]);
+  });
+
+  test("grows to 1600x900", async () => {
+    await resizeTo(1600, 900);
+  });
+
+  test("an odd size is made even", async () => {
+    await resizeTo(801, 601, { width: 800, height: 600 });
+  });
+
+  test("a size below the server's range is clamped to it", async () => {
+    // Xvnc's range is 32x32 to 32768x32768; the top is not tried, that would be a 4 GiB screen.
+    await resizeTo(1, 7, { width: 32, height: 32 });
+  });
+
+  test("the size it already has resolves at once, without an event", async () => {
+    resized.length = 0;
+    assert.deepEqual(await desktop.resize(32, 32), { width: 32, height: 32 });
+    assert.deepEqual(resized, []);
+  });
+
+  test("ten resizes in a row (and two at once) leave at most one tessera mode", async () => {
+    for (let i = 0; i < 10; i++) assert.deepEqual(await desktop.resize(900 + 2 * i, 500 + 2 * i), { width: 900 + 2 * i, height: 500 + 2 * i });
+    assert.deepEqual(await tesseraModes(xvnc), ["tessera-918x518"]);
+    const both = await Promise.all([desktop.resize(700, 400), desktop.resize(702, 402)]);
+    assert.deepEqual(both, [
+      { width: 700, height: 400 },
+      { width: 702, height: 402 },
+    ]);
+    assert.deepEqual(await tesseraModes(xvnc), ["tessera-702x402"]);
+    assert.deepEqual(await rootSize(xvnc), { width: 702, height: 402 });
+  });
+
+  test("a change made by another client (xrandr --fb) emits resized; a mode the server has is used as it is", async () => {
+    resized.length = 0;
+    await run("xrandr", ["--fb", "1100x700"], { env: xvnc.env, timeout: 5000 });
+    await waitFor("the resized event", () => resized.length > 0);
+    assert.deepEqual(resized, [{ width: 1100, height: 700 }]);
+    assert.deepEqual(desktop.size, { width: 1100, height: 700 });
+
+    await resizeTo(1024, 768);
+    assert.deepEqual(await tesseraModes(xvnc), [], "Xvnc's own 1024x768 mode was used, and ours is gone");
+  });
+});
+
 describe("X11Desktop when the X server goes away", () => {
   let xvfb: TestDisplay;
 
@@ -324,6 +459,7 @@ describe("X11Desktop when the X server goes away", () => {
     assert.equal(desktop.inject("kd,97"), false);
     desktop.releaseAll();
     desktop.setClipboard("gone");
+    assert.equal(await desktop.resize(100, 100), undefined);
     desktop.close();
     assert.equal(reasons.length, 1);
   });

@@ -1,7 +1,8 @@
 /**
  * A real X11 desktop driven over one X connection (the pure-JS `x11`
  * client): viewers' input lines become XTEST input, the displayed cursor is
- * reported as PNGs, and the CLIPBOARD goes both ways.
+ * reported as PNGs, the CLIPBOARD goes both ways, and the screen can be
+ * resized through RandR.
  */
 import x11 from "x11";
 import type { XClient, XDisplay, XError, XEvent, XFixes, XTest } from "x11";
@@ -12,8 +13,10 @@ import { ClipboardBridge, clipboardAtoms, type ClipboardAtoms } from "./clipboar
 import { CursorTracker, type CursorShape } from "./cursor.js";
 import { XTestInjector } from "./injector.js";
 import { Keymap } from "./keymap.js";
+import { RandrResizer, type ScreenSize } from "./randr.js";
 
 export type { CursorShape } from "./cursor.js";
+export type { ScreenSize } from "./randr.js";
 
 /** Events of an X11Desktop. */
 export interface X11DesktopEvents {
@@ -21,6 +24,8 @@ export interface X11DesktopEvents {
   cursor: [CursorShape];
   /** Another X client put text on the CLIPBOARD. */
   clipboard: [text: string];
+  /** The root window's size changed (through resize() or anyone else's RandR change); once per actual change. */
+  resized: [size: { width: number; height: number }];
   /** The connection is gone (X server lost, or close()); sent once. */
   closed: [reason: string];
 }
@@ -102,6 +107,10 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   private readonly injector: XTestInjector;
   private readonly cursor: CursorTracker;
   private readonly clipboard: ClipboardBridge;
+  private readonly resizer: RandrResizer;
+  /** Settles at shutdown, so a resize waiting on a server that went away ends at once. */
+  private readonly gone: Promise<undefined>;
+  private markGone: () => void = () => undefined;
 
   private constructor(
     private readonly X: XClient,
@@ -126,6 +135,8 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
       () => !this.closed,
     );
     this.clipboard = new ClipboardBridge(X, fixes, window, atoms, log, (text) => this.emit("clipboard", text));
+    this.resizer = new RandrResizer(X, screen.root, log);
+    this.gone = new Promise((resolve) => (this.markGone = () => resolve(undefined)));
     X.on("event", (ev: XEvent) => this.event(ev, screen.root));
   }
 
@@ -180,6 +191,18 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
     return { width: this.width, height: this.height };
   }
 
+  /**
+   * Changes the screen's size through RandR (as `xrandr --fb WxH --output OUT --mode M` would), clamped to the
+   * server's size range and to even numbers; a mode of that size is found or created (`tessera-WxH`, the previous
+   * one of ours is destroyed). Resolves with the size in effect afterwards, or undefined when RandR is missing or the
+   * server refuses; never rejects. Calls run one after another. (Xvfb's range ends at its starting size: it only
+   * shrinks. TigerVNC's Xvnc goes both ways.)
+   */
+  resize(width: number, height: number): Promise<ScreenSize | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    return Promise.race([this.resizer.resize(width, height), this.gone]).then((size) => (this.closed ? undefined : size));
+  }
+
   /** True once the connection is gone. */
   get closed(): boolean {
     return this.ended;
@@ -188,7 +211,7 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   /**
    * One input line → X events through XTEST (FakeInput), no process per event.
    * Returns false when the line was not understood (or the desktop is closed).
-   * `r,WxH` is understood but ignored here: resizing is the caller's business.
+   * `r,WxH` is understood but ignored here: whether a viewer may resize is the caller's business (see resize()).
    */
   inject(line: string): boolean {
     if (this.closed) return false;
@@ -248,6 +271,7 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   private shutdown(reason: string): void {
     if (this.closed) return;
     this.ended = true;
+    this.markGone();
     endClient(this.X);
     if (reason !== "closed") this.log.warn("X11 desktop lost", { reason });
     this.emit("closed", reason);
@@ -266,8 +290,10 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
     this.guard("X event handling", () => {
       if (ev.type === this.cursor.eventType) this.cursor.notify(ev.cursorSerial);
       else if (ev.type === CONFIGURE_NOTIFY && ev.wid1 === root && ev.width && ev.height) {
+        if (ev.width === this.width && ev.height === this.height) return;
         this.width = ev.width;
         this.height = ev.height;
+        this.emit("resized", { width: ev.width, height: ev.height });
       } else if (ev.type === MAPPING_NOTIFY && ev.request === MAPPING_KEYBOARD) this.mappingChanged(ev.firstKeyCode ?? 0, ev.count ?? 0);
       else this.clipboard.handle(ev);
     });

@@ -132,12 +132,120 @@ declare module "x11" {
     GetCursorImage(cb: XCallback<XCursorImage>): void;
   }
 
+  /** GetScreenSizeRange's reply. */
+  export interface XRandrSizeRange {
+    minWidth: number;
+    minHeight: number;
+    maxWidth: number;
+    maxHeight: number;
+  }
+
+  /** A MODEINFO (GetScreenResources, CreateMode). */
+  export interface XRandrModeInfo {
+    id: number;
+    width: number;
+    height: number;
+    dot_clock: number;
+    h_sync_start: number;
+    h_sync_end: number;
+    h_total: number;
+    h_skew: number;
+    v_sync_start: number;
+    v_sync_end: number;
+    v_total: number;
+    modeflags: number;
+    name: string;
+  }
+
+  /** GetScreenResources' reply. */
+  export interface XRandrScreenResources {
+    timestamp: number;
+    config_timestamp: number;
+    crtcs: number[];
+    outputs: number[];
+    modeinfos: XRandrModeInfo[];
+  }
+
+  /** GetOutputInfo's reply; connection 0 is Connected, crtc 0 is None. */
+  export interface XRandrOutputInfo {
+    timestamp: number;
+    crtc: number;
+    mm_width: number;
+    mm_height: number;
+    connection: number;
+    crtcs: number[];
+    modes: number[];
+    clones: number[];
+    name: string;
+  }
+
+  /** GetCrtcInfo's reply; mode 0 is a disabled CRTC. */
+  export interface XRandrCrtcInfo {
+    status: number;
+    timestamp: number;
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    mode: number;
+    rotation: number;
+    rotations: number;
+    output: number[];
+    possible: number[];
+  }
+
+  /** The RANDR extension (1.2 requests; version as the server answered QueryVersion). */
+  export interface XRandr {
+    major_version: number;
+    minor_version: number;
+    GetScreenSizeRange(window: number, cb: XCallback<XRandrSizeRange>): void;
+    GetScreenResources(window: number, cb: XCallback<XRandrScreenResources>): void;
+    GetOutputInfo(output: number, configTimestamp: number, cb: XCallback<XRandrOutputInfo>): void;
+    GetCrtcInfo(crtc: number, configTimestamp: number, cb: XCallback<XRandrCrtcInfo>): void;
+    /** Replies with the new mode's id. */
+    CreateMode(window: number, mode: Omit<XRandrModeInfo, "id">, cb: XCallback<number>): void;
+    DestroyMode(mode: number): void;
+    AddOutputMode(output: number, mode: number): void;
+    DeleteOutputMode(output: number, mode: number): void;
+    SetScreenSize(window: number, width: number, height: number, mmWidth: number, mmHeight: number): void;
+    /** status 0 is Success; mode 0 with no outputs disables the CRTC. */
+    SetCrtcConfig(
+      crtc: number,
+      timestamp: number,
+      configTimestamp: number,
+      x: number,
+      y: number,
+      mode: number,
+      rotation: number,
+      outputs: number[],
+      cb: XCallback<{ status: number; timestamp: number }>,
+    ): void;
+  }
+
+  /** GetGeometry's reply. */
+  export interface XGeometry {
+    windowid: number;
+    xPos: number;
+    yPos: number;
+    width: number;
+    height: number;
+    borderWidth: number;
+  }
+
+  /** An entry of the client's reply table: the reply parser (null for a request without reply) and the callback. */
+  export type XReplyHandler = [unpack: ((buf: Buffer, opt: number) => unknown) | null, callback: XCallback<unknown>];
+
   /** A client connection. Requests are queued on the socket; callbacks get replies or errors. */
   export interface XClient extends EventEmitter {
     display: XDisplay;
+    /** The sequence number of the last request sent. */
+    seq_num: number;
+    /** Pending requests by sequence number: a void request registered here hears of its error, or of its success once a later packet arrives. */
+    replies: Record<number, XReplyHandler>;
     AllocID(): number;
-    /** Loads an extension: "xtest" gives an XTest, "fixes" an XFixes. */
-    require<T extends XTest | XFixes>(name: "xtest" | "fixes", cb: (err: Error | null, ext: T) => void): void;
+    /** Loads an extension: "xtest" gives an XTest, "fixes" an XFixes, "randr" an XRandr. */
+    require<T extends XTest | XFixes | XRandr>(name: "xtest" | "fixes" | "randr", cb: (err: Error | null, ext: T) => void): void;
+    GetGeometry(drawable: number, cb: XCallback<XGeometry>): void;
     InternAtom(onlyIfExists: boolean, name: string, cb: XCallback<number>): void;
     CreateWindow(
       wid: number,

@@ -21,6 +21,8 @@ describe("checkInputLine", () => {
     ["t,move,3,1279,0", "touch"],
     ["t,end,3,5,5", "touch"],
     ["t,cancel,9,0,0", "touch"],
+    ["_arg_fps,15", "settings"],
+    ["vb,2500", "settings"],
   ];
   for (const [line, kind] of valid) {
     test(`accepts ${line.slice(0, 40)} as ${kind}`, () => assert.deepEqual(checkInputLine(line, SIZE), { ok: true, kind }));
@@ -60,6 +62,11 @@ describe("checkInputLine", () => {
     ["t,start,300,1,1", "out_of_range"],
     ["t,start,0,2000,1", "out_of_range"],
     ["m".padEnd(MAX_LINE_BYTES + 1, "0"), "too_long"],
+    ["_arg_fps,0", "out_of_range"],
+    ["_arg_fps,500", "out_of_range"],
+    ["_arg_fps,30,1", "field_count"],
+    ["vb,fast", "not_a_number"],
+    ["vb,2000000", "out_of_range"],
   ];
   for (const [line, reason] of invalid) {
     test(`refuses ${JSON.stringify(line.slice(0, 30))} (${reason})`, () => assert.deepEqual(checkInputLine(line, SIZE), { ok: false, reason }));

@@ -12,7 +12,7 @@ export const MAX_DIMENSION = 16_384;
 export const MAX_CLIPBOARD_BYTES = 48 * 1024;
 
 /** Kinds of input lines, for counting. */
-export type InputKind = "pointer" | "key" | "release_all" | "clipboard" | "resize" | "touch";
+export type InputKind = "pointer" | "key" | "release_all" | "clipboard" | "resize" | "touch" | "settings";
 
 /** Why a line was refused; bounded, so it can be a metric label. */
 export type InputRejection = "too_long" | "unknown_command" | "field_count" | "not_a_number" | "out_of_range" | "bad_base64" | "bad_phase";
@@ -29,6 +29,9 @@ export interface StreamSize {
 const INT = /^-?\d{1,10}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const TOUCH_PHASES = new Set(["start", "move", "end", "cancel"]);
+/** Largest frame rate and video bitrate (kbit/s) a viewer may ask for; the device holds them to its own limits. */
+export const MAX_FPS = 240;
+export const MAX_BITRATE_KBPS = 1_000_000;
 /** X11 keysyms are 29-bit values; Unicode keysyms reach 0x0110ffff. */
 const MAX_KEYSYM = 0x1fffffff;
 
@@ -48,7 +51,7 @@ function inStream(x: number, y: number, size: StreamSize | undefined): boolean {
 /**
  * Validates one input line:
  * `m,x,y,buttonMask,scroll` · `kd,keysym` · `ku,keysym` · `kr` · `cw,<base64>` ·
- * `r,WxH` · `t,phase,id,x,y`.
+ * `r,WxH` · `t,phase,id,x,y` · `_arg_fps,N` · `vb,KBPS` (Selkies' frame-rate and video-bitrate requests).
  */
 export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
   if (line.length > MAX_LINE_BYTES || Buffer.byteLength(line) > MAX_LINE_BYTES) return reject("too_long");
@@ -94,6 +97,14 @@ export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
       if (id === undefined || x === undefined || y === undefined) return reject("not_a_number");
       if (id < 0 || id > 255 || !inStream(x, y, size)) return reject("out_of_range");
       return { ok: true, kind: "touch" };
+    }
+    case "_arg_fps":
+    case "vb": {
+      if (fields.length !== 2) return reject("field_count");
+      const n = int(fields[1]);
+      if (n === undefined) return reject("not_a_number");
+      if (n < 1 || n > (fields[0] === "vb" ? MAX_BITRATE_KBPS : MAX_FPS)) return reject("out_of_range");
+      return { ok: true, kind: "settings" };
     }
     default:
       return reject("unknown_command");

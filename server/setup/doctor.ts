@@ -54,9 +54,12 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
     label: "X displays and clients (host mode tests)",
     tools: [
       { program: "Xvfb", package: "xvfb" },
+      { program: "Xvnc", package: "tigervnc-standalone-server" },
       { program: "xsetroot", package: "x11-xserver-utils" },
+      { program: "xrandr", package: "x11-xserver-utils" },
       { program: "xclip", package: "xclip" },
       { program: "xev", package: "x11-utils" },
+      { program: "xwininfo", package: "x11-utils" },
     ],
   },
 ];

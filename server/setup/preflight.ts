@@ -84,10 +84,11 @@ export function missingElementsLine(missing: readonly string[]): string {
 }
 
 /** The media features a configuration turns on. */
-export function configuredFeatures(config: { source: readonly SourceSpec[] }): MediaFeature[] {
+export function configuredFeatures(config: { source: readonly SourceSpec[]; audio?: "none" | "pulse" }): MediaFeature[] {
   const always: MediaFeature[] = ["fallback-jpeg", "fallback-h264", "frame-devices", "snapshots"];
   const has = (kind: SourceSpec["kind"]) => config.source.some((s) => s.kind === kind);
-  return [...(has("test") ? (["test-device"] as const) : []), ...(has("x11") ? (["host-capture"] as const) : []), ...always];
+  const host: MediaFeature[] = has("x11") ? ["host-capture", ...(config.audio === "pulse" ? (["host-audio"] as const) : [])] : [];
+  return [...(has("test") ? (["test-device"] as const) : []), ...host, ...always];
 }
 
 /** Elements missing for the given features, in the order the features need them. */
@@ -100,7 +101,7 @@ export function missingElements(features: readonly MediaFeature[], available: Re
  * Everything that stops this configuration from starting, one line each
  * (empty when it can start). Addons first: without them nothing else runs.
  */
-export function preflight(config: { source: readonly SourceSpec[]; sourceCodec: RtpVideoCodec }): string[] {
+export function preflight(config: { source: readonly SourceSpec[]; sourceCodec: RtpVideoCodec; audio?: "none" | "pulse" }): string[] {
   const problems = NATIVE_ADDONS.map(addonProblem).filter((p): p is string => p !== undefined);
   if (problems.length > 0) return problems;
   const found = availableElements();

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, test } from "node:test";
@@ -106,14 +106,32 @@ function pipelinesInSources(): { file: string; description: string }[] {
   return found;
 }
 
-/** The Debian package of each file (merged /usr: tried as given and on the other side), asked of dpkg once. */
+/**
+ * The Debian package of each file (merged /usr: tried as given and on the other side; an alternatives link such as
+ * /usr/bin/Xvnc → /etc/alternatives/Xvnc → /usr/bin/Xtigervnc: also as the file it resolves to), asked of dpkg once.
+ */
 function packagesOfFiles(paths: readonly string[]): Map<string, string | undefined> {
   const other = (p: string) => (p.startsWith("/usr/") ? p.slice(4) : `/usr${p}`);
-  const r = spawnSync("dpkg", ["-S", ...paths.flatMap((p) => [p, other(p)])], { encoding: "utf8" });
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const candidates = (p: string) => [...new Set([p, other(p), real(p), other(real(p))])];
+  const r = spawnSync("dpkg", ["-S", ...paths.flatMap(candidates)], { encoding: "utf8" });
   const owner = new Map<string, string>();
   // Lines read "package[:arch]: /path" (diversions and several owners aside).
   for (const m of r.stdout.matchAll(/^([^:\s,]+)(?::[\w-]+)?: (\S+)$/gm)) owner.set(m[2], m[1]);
-  return new Map(paths.map((p) => [p, owner.get(p) ?? owner.get(other(p))]));
+  return new Map(
+    paths.map((p) => [
+      p,
+      candidates(p)
+        .map((c) => owner.get(c))
+        .find((o) => o !== undefined),
+    ]),
+  );
 }
 
 /** The plugin file of an element, as GStreamer reports it. */

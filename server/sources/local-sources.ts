@@ -10,7 +10,10 @@ import { TestDevice } from "./test-device.js";
 /** The test picture of `--source-motion still`: a flat screen whose only motion is a clock ticking once a second. */
 export const STILL_PICTURE = { pattern: "solid-color foreground-color=0xff336699", runningTime: false } as const;
 
-type SourceConfig = Pick<Config, "source" | "sourceCodec" | "sourceMotion" | "sourceEncoder" | "sourceFps" | "sourceBitrate" | "allowInput">;
+type SourceConfig = Pick<
+  Config,
+  "source" | "sourceCodec" | "sourceMotion" | "sourceEncoder" | "sourceFps" | "sourceBitrate" | "allowInput" | "allowResize" | "audio"
+>;
 
 /**
  * The server's own devices (`--source`): the test device and the displays
@@ -39,6 +42,8 @@ export class LocalSources {
         capture: { ...DESKTOP_CAPTURE_DEFAULTS, display: source.display, encoder, fps: config.sourceFps, bitrateKbps: config.sourceBitrate },
         limits: { maxFps: config.sourceFps, maxBitrateKbps: config.sourceBitrate },
         allowInput: config.allowInput,
+        allowResize: config.allowResize,
+        audio: config.audio === "pulse" ? {} : undefined,
         observer,
         log: log.child(`host ${source.display}`),
       });

@@ -4,6 +4,7 @@ import { DevicePanels } from "./device-panels.js";
 import { parseDeviceMessage } from "./input-lines.js";
 import type { Picture } from "./picture.js";
 import { RemoteInput } from "./remote-input.js";
+import { ResizeFollower } from "./resize-follow.js";
 import { PushToTalk, type TalkState } from "./talk.js";
 
 /** Input lines kept for `window.tessera.sentLines`. */
@@ -52,10 +53,13 @@ export class Controller {
   private holder: string | null | undefined;
   private _channel: InputChannel | undefined;
   private _resolution: { width: number; height: number } | undefined;
+  /** The device said (in its `resolution` message) that it resizes its screen on request. */
+  private resizable = false;
   private readonly bar: ControlBar;
   private readonly panels = new DevicePanels();
   private readonly input: RemoteInput;
   private readonly talk: PushToTalk;
+  private readonly resizer: ResizeFollower;
   /** The user just asked for control: focus the picture when it is granted. */
   private wantsFocus = false;
 
@@ -66,6 +70,12 @@ export class Controller {
     this.bar = new ControlBar({ toggle: () => this.toggle(), talk: (down) => (down ? void this.talk.press() : this.talk.release()) });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
     this.input = new RemoteInput(picture, { send: (line) => this.send(line), escape: () => this.release() });
+    const stage = picture.video.parentElement ?? picture.video;
+    this.resizer = new ResizeFollower(
+      stage,
+      (line) => this.send(line),
+      () => this._resolution,
+    );
     this.watch(undefined);
   }
 
@@ -114,10 +124,13 @@ export class Controller {
   watch(deviceId: string | undefined): void {
     // Let go of everything on the old device while its channel is still there.
     this.input.setActive(false);
+    this.resizer.setActive(false);
     this.talk.stop();
     this.deviceId = deviceId;
     this.holder = undefined;
     this._resolution = undefined;
+    this.resizable = false;
+    this.picture.video.parentElement?.style.removeProperty("--remote-cursor");
     this.panels.clear();
     this.setChannel(undefined);
     this.bar.setVisible(deviceId !== undefined);
@@ -224,8 +237,22 @@ export class Controller {
     if (!msg) return;
     if (msg.type === "resolution" && Number.isInteger(msg.width) && Number.isInteger(msg.height)) {
       this._resolution = { width: msg.width as number, height: msg.height as number };
+      this.resizable = msg.resizable === true;
+      this.resizer.setActive(this.mine && this.resizable);
     }
+    if (msg.type === "cursor") this.showCursor(msg);
     this.panels.show(msg);
+  }
+
+  /** A desktop's pointer shape becomes the controller's own pointer over the picture (a PNG with its hotspot). */
+  private showCursor(msg: DeviceMessage): void {
+    const stage = this.picture.video.parentElement;
+    const { png, hotspotX, hotspotY } = msg;
+    if (!stage) return;
+    const valid =
+      typeof png === "string" && png.length < 65_536 && /^[A-Za-z0-9+/]+={0,2}$/.test(png) && Number.isInteger(hotspotX) && Number.isInteger(hotspotY);
+    if (valid) stage.style.setProperty("--remote-cursor", `url("data:image/png;base64,${png}") ${hotspotX as number} ${hotspotY as number}, crosshair`);
+    else stage.style.removeProperty("--remote-cursor");
   }
 
   private update(): void {
@@ -240,6 +267,7 @@ export class Controller {
     this.bar.setControl(view);
     const mine = view.kind === "self";
     this.input.setActive(mine);
+    this.resizer.setActive(mine && this.resizable);
     if (!mine) {
       this.talk.stop();
       this.wantsFocus = false;

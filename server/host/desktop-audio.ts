@@ -1,0 +1,70 @@
+import { DESKTOP_AUDIO_ELEMENTS, desktopAudioDescription, desktopTalkbackDescription } from "../../pipelines/desktop.js";
+import { GstPipeline } from "../../pipelines/pipeline.js";
+import type { DownSink } from "../relay/down-track.js";
+import { writeRtp } from "../relay/rtp.js";
+
+/** Where the desktop's sound comes from and the talk-back goes: PulseAudio (or PipeWire's pulse server) names; defaults when absent. */
+export interface DesktopAudioOptions {
+  source?: string;
+  sink?: string;
+  /** One Opus RTP packet of the desktop's sound. */
+  onRtp(packet: Buffer): void;
+  /** A pipeline stopped (no sound server, a device gone); the desktop's audio is closed. */
+  onError(message: string): void;
+}
+
+const PAYLOAD_TYPE = 111;
+const TALK_SSRC = 0x7a1cba5e;
+
+/**
+ * A desktop's sound both ways through PulseAudio: the capture (the default
+ * sink's monitor: what the desktop plays) as Opus RTP, and a player for the
+ * controller's talk-back, started with its first packet.
+ */
+export class DesktopAudio {
+  private readonly capture: GstPipeline;
+  private player: GstPipeline | undefined;
+  private closed = false;
+
+  /** Where the relay delivers the talk-back (a DownTrack's sink). */
+  readonly talkSink: DownSink = {
+    send: (p, seq, ts) => this.play(writeRtp(PAYLOAD_TYPE, seq, ts, TALK_SSRC, p.marker, p.payload)),
+  };
+
+  constructor(private readonly o: DesktopAudioOptions) {
+    this.capture = new GstPipeline(desktopAudioDescription({ source: o.source, payloadType: PAYLOAD_TYPE }), {
+      kind: "desktop_audio",
+      onError: (message) => this.fail(`desktop audio: ${message}`),
+    });
+  }
+
+  start(): void {
+    this.capture.start();
+    this.capture.pullFrom(DESKTOP_AUDIO_ELEMENTS.rtpSink, (buf) => this.o.onRtp(buf));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.capture.close();
+    this.player?.close();
+  }
+
+  private play(rtp: Buffer): void {
+    if (this.closed) return;
+    if (!this.player) {
+      this.player = new GstPipeline(desktopTalkbackDescription({ sink: this.o.sink, payloadType: PAYLOAD_TYPE }), {
+        kind: "desktop_audio",
+        onError: (message) => this.fail(`talk-back: ${message}`),
+      });
+      this.player.start();
+    }
+    this.player.pushTo(DESKTOP_AUDIO_ELEMENTS.rtpSrc, rtp);
+  }
+
+  private fail(message: string): void {
+    if (this.closed) return;
+    this.close();
+    this.o.onError(message);
+  }
+}
