@@ -107,6 +107,8 @@ export const ELEMENT_PACKAGES: Readonly<Record<string, string>> = {
   avdec_h264: "gstreamer1.0-libav",
   // Only tests' fixtures use these.
   multifilesink: "gstreamer1.0-plugins-good",
+  level: "gstreamer1.0-plugins-good",
+  fakesink: GSTREAMER_CORE_PACKAGE,
   filesink: GSTREAMER_CORE_PACKAGE,
   queue: GSTREAMER_CORE_PACKAGE,
   tee: GSTREAMER_CORE_PACKAGE,

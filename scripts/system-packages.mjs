@@ -34,6 +34,7 @@ export const TEST_PACKAGES = [
   "x11-xserver-utils",
   "xclip",
   "x11-utils",
+  "pulseaudio",
 ];
 
 /** The packages of `names` dpkg does not have installed, or undefined on a system without dpkg. */

@@ -59,6 +59,7 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
       { program: "xrandr", package: "x11-xserver-utils" },
       { program: "xclip", package: "xclip" },
       { program: "xev", package: "x11-utils" },
+      { program: "pulseaudio", package: "pulseaudio" },
       { program: "xwininfo", package: "x11-utils" },
     ],
   },
