@@ -34,4 +34,13 @@ describe("desktop capture", () => {
     const d = desktopCaptureDescription({ display: ":0 ! filesink location=/tmp/x", encoder: "vp8enc" });
     assert.ok(!elementsOf(d).includes("filesink"), d);
   });
+
+  test("a V4L2 camera instead of the display: v4l2src, any format it sends decoded, the same encoder and branches", () => {
+    const d = desktopCaptureDescription({ display: ":0", camera: "/dev/video2", encoder: "x264enc", fps: 15 });
+    const elements = elementsOf(d);
+    assert.deepEqual(elements.slice(0, 3), ["v4l2src", "decodebin", "videorate"], d);
+    assert.match(d, /device=\/dev\/video2 /);
+    assert.ok(!elements.includes("ximagesrc") && elements.includes("x264enc") && elements.includes("valve"), d);
+    assert.ok(!elementsOf(desktopCaptureDescription({ display: ":0", camera: "/dev/video0 ! filesink", encoder: "vp8enc" })).includes("filesink"));
+  });
 });

@@ -32,6 +32,8 @@ export function chooseDesktopEncoder(codec: RtpVideoCodec, policy: EncoderPolicy
 export interface DesktopCaptureOptions {
   /** The X display, e.g. ":0". */
   display: string;
+  /** A V4L2 camera (e.g. "/dev/video0") to capture instead of the display. */
+  camera?: string;
   encoder: DesktopEncoder;
   /** Highest frame rate sent; lower when the screen does not change (damage). */
   fps: number;
@@ -107,7 +109,17 @@ function encoderChain(o: DesktopCaptureOptions): string {
 }
 
 /**
- * ximagesrc (XDamage on, the pointer left out: viewers draw it) → I420 →
+ * Where the pictures come from: the X display (XDamage on, the pointer left
+ * out: viewers draw it), or a V4L2 camera, whatever it sends (raw or MJPEG:
+ * decodebin picks the decoder).
+ */
+function sourceChain(o: DesktopCaptureOptions, display: string): string {
+  if (o.camera !== undefined) return `v4l2src device=${o.camera.replace(/[^A-Za-z0-9/._-]/g, "")} do-timestamp=true ! decodebin ! `;
+  return `ximagesrc display-name=${display} use-damage=true show-pointer=false ! video/x-raw,framerate=${o.fps}/1 ! `;
+}
+
+/**
+ * The display (or a camera) → I420 →
  * tee: one branch encoded to RTP, the other raw pictures behind a valve,
  * for the fallback, so its stripes need no decode of our own encoding.
  * Leaky one-buffer queues keep a slow branch from holding back the other.
@@ -118,7 +130,7 @@ export function desktopCaptureDescription(options: Pick<DesktopCaptureOptions, "
   const display = o.display.replace(/[^A-Za-z0-9:._-]/g, "");
   const leaky = "queue max-size-buffers=1 max-size-bytes=0 max-size-time=0 leaky=downstream";
   return (
-    `ximagesrc display-name=${display} use-damage=true show-pointer=false ! video/x-raw,framerate=${o.fps}/1 ! ` +
+    sourceChain(o, display) +
     `videorate name=${E.rate} max-rate=${o.fps} drop-only=true ! videoconvert ! video/x-raw,format=I420 ! tee name=t ` +
     `t. ! ${leaky} ! ${encoderChain(o)} ! appsink name=${E.rtpSink} sync=false emit-signals=false max-buffers=500 drop=true ` +
     `t. ! ${leaky} ! valve name=${E.rawValve} drop=true ! appsink name=${E.rawSink} sync=false async=false emit-signals=false max-buffers=1 drop=true`

@@ -18,12 +18,13 @@ import { desktopAudioDescription, desktopCaptureDescription, desktopTalkbackDesc
 import { elementsOf } from "./elements.js";
 
 /** A media feature that runs GStreamer pipelines. */
-export type MediaFeature = "test-device" | "host-capture" | "host-audio" | "fallback-jpeg" | "fallback-h264" | "frame-devices" | "snapshots";
+export type MediaFeature = "test-device" | "host-capture" | "camera-capture" | "host-audio" | "fallback-jpeg" | "fallback-h264" | "frame-devices" | "snapshots";
 
 /** Each feature and what it is for people, in doctor's words. */
 export const MEDIA_FEATURES: Readonly<Record<MediaFeature, string>> = {
   "test-device": "test device (--source test)",
   "host-capture": "desktop capture (--source x11)",
+  "camera-capture": "V4L2 cameras (--source v4l2)",
   "host-audio": "desktop sound and talk-back (--audio pulse)",
   "fallback-jpeg": "WebSocket fallback, JPEG stripes",
   "fallback-h264": "WebSocket fallback, H.264 stripes",
@@ -42,6 +43,10 @@ function featurePipelines(feature: MediaFeature, sourceCodec?: RtpVideoCodec): s
     case "host-capture":
       return (sourceCodec ? [sourceCodec] : (["vp8", "h264"] as const)).map((codec) =>
         desktopCaptureDescription({ display: ":0", encoder: codec === "vp8" ? "vp8enc" : "x264enc" }),
+      );
+    case "camera-capture":
+      return (sourceCodec ? [sourceCodec] : (["vp8", "h264"] as const)).map((codec) =>
+        desktopCaptureDescription({ display: ":0", camera: "/dev/video0", encoder: codec === "vp8" ? "vp8enc" : "x264enc" }),
       );
     case "host-audio":
       return [desktopAudioDescription(), desktopTalkbackDescription()];
@@ -81,6 +86,7 @@ export const ELEMENT_PACKAGES: Readonly<Record<string, string>> = {
   videoconvert: "gstreamer1.0-plugins-base",
   videotestsrc: "gstreamer1.0-plugins-base",
   videorate: "gstreamer1.0-plugins-base",
+  decodebin: "gstreamer1.0-plugins-base",
   clockoverlay: "gstreamer1.0-x",
   textoverlay: "gstreamer1.0-x",
   timeoverlay: "gstreamer1.0-x",
@@ -90,6 +96,7 @@ export const ELEMENT_PACKAGES: Readonly<Record<string, string>> = {
   pulsesink: "gstreamer1.0-plugins-good",
   rtpopusdepay: "gstreamer1.0-plugins-good",
   ximagesrc: "gstreamer1.0-plugins-good",
+  v4l2src: "gstreamer1.0-plugins-good",
   jpegenc: "gstreamer1.0-plugins-good",
   rtph264depay: "gstreamer1.0-plugins-good",
   rtph264pay: "gstreamer1.0-plugins-good",

@@ -124,6 +124,10 @@ describe("loadConfig", () => {
       { kind: "x11", display: ":2.1", deviceId: "x11-2-1" },
       { kind: "test" },
     ]);
+    assert.deepEqual(load(["--source", "v4l2", "--source", "v4l2:/dev/video3"]).source, [
+      { kind: "v4l2", camera: "/dev/video0", deviceId: "v4l2-0" },
+      { kind: "v4l2", camera: "/dev/video3", deviceId: "v4l2-3" },
+    ]);
     assert.deepEqual(load([], { TESSERA_SOURCE: "x11:3,test" }).source, [{ kind: "x11", display: ":3", deviceId: "x11-3" }, { kind: "test" }]);
     const saved = process.env.DISPLAY;
     process.env.DISPLAY = ":7";
@@ -144,7 +148,8 @@ describe("loadConfig", () => {
   const bad: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
     [["--port", "http"], {}, /^--port: expected an integer/],
     [["-p", "70000"], {}, /^--port: expected 0-65535/],
-    [["--source", "camera"], {}, /^--source: expected test, none, x11 or x11:DISPLAY/],
+    [["--source", "camera"], {}, /^--source: expected test, none, x11\[:DISPLAY\] such as x11:0, or v4l2/],
+    [["--source", "v4l2:/dev/sda"], {}, /^--source: expected test/],
     [["--source", "x11:host.example:0"], {}, /^--source: expected test, none, x11/],
     [["--source", "x11:1", "--source", "x11::1"], {}, /^--source: a source is given twice/],
     [["--source", "none", "--source", "test"], {}, /^--source: none cannot be given with other sources/],

@@ -86,14 +86,17 @@ const portRange = z
   .optional();
 
 /** What one `--source` names. */
-export type SourceSpec = { kind: "test" } | { kind: "none" } | { kind: "x11"; display: string; deviceId: string };
+export type SourceSpec =
+  { kind: "test" } | { kind: "none" } | { kind: "x11"; display: string; deviceId: string } | { kind: "v4l2"; camera: string; deviceId: string };
 
 /** `test`, `none`, `x11`, `x11:N`, `x11::N`, `x11:N.S` (an X display on this host); a parsed spec passes as itself. */
 function parseSource(s: string, ctx: z.RefinementCtx): SourceSpec {
   if (s === "test" || s === "none") return { kind: s };
+  const cam = /^v4l2(?::(\/dev\/video(\d{1,3})))?$/.exec(s);
+  if (cam) return { kind: "v4l2", camera: cam[1] ?? "/dev/video0", deviceId: `v4l2-${cam[2] ?? "0"}` };
   const m = /^x11(?::(:?\d{1,4}(?:\.\d{1,2})?))?$/.exec(s);
   if (!m) {
-    ctx.addIssue({ code: "custom", message: "expected test, none, x11 or x11:DISPLAY such as x11:0" });
+    ctx.addIssue({ code: "custom", message: "expected test, none, x11[:DISPLAY] such as x11:0, or v4l2[:/dev/videoN]" });
     return z.NEVER;
   }
   const given = m[1] ?? process.env.DISPLAY ?? ":0";
@@ -105,11 +108,16 @@ function parseSource(s: string, ctx: z.RefinementCtx): SourceSpec {
   return { kind: "x11", display, deviceId: `x11-${display.slice(1).replace(".", "-")}` };
 }
 const sourceSpec = z
-  .union([z.string(), z.object({ kind: z.enum(["test", "none", "x11"]), display: z.string().optional() })])
-  .transform((v, ctx) => parseSource(typeof v === "string" ? v : v.kind === "x11" && v.display ? `x11:${v.display}` : v.kind, ctx));
+  .union([z.string(), z.object({ kind: z.enum(["test", "none", "x11", "v4l2"]), display: z.string().optional(), camera: z.string().optional() })])
+  .transform((v, ctx) =>
+    parseSource(
+      typeof v === "string" ? v : v.kind === "x11" && v.display ? `x11:${v.display}` : v.kind === "v4l2" && v.camera ? `v4l2:${v.camera}` : v.kind,
+      ctx,
+    ),
+  );
 const sourceList = z.array(sourceSpec).superRefine((list, ctx) => {
   if (list.length > 1 && list.some((s) => s.kind === "none")) ctx.addIssue({ code: "custom", message: "none cannot be given with other sources" });
-  const ids = list.map((s) => (s.kind === "x11" ? s.deviceId : s.kind));
+  const ids = list.map((s) => (s.kind === "x11" || s.kind === "v4l2" ? s.deviceId : s.kind));
   if (new Set(ids).size !== ids.length) ctx.addIssue({ code: "custom", message: "a source is given twice" });
 });
 
@@ -126,12 +134,12 @@ export const OPTIONS = {
   port: option({ flag: "--port", short: "p", arg: "N", schema: integer("an integer", 0, 65535), default: 8080, help: "port (0 = any free port)" }),
   source: option({
     flag: "--source",
-    arg: "test|x11[:DISPLAY]|none",
+    arg: "test|x11[:DISPLAY]|v4l2[:DEV]|none",
     list: true,
     schema: sourceList,
     default: ["test"],
     defaultText: "`test`",
-    help: "the server's own devices: `test` is the built-in test device; `x11:DISPLAY` captures an X display (`x11` alone: `$DISPLAY`), repeatable, each display a device `x11-N` (see [Host mode](#host-mode)); `none` publishes nothing",
+    help: "the server's own devices: `test` is the built-in test device; `x11:DISPLAY` captures an X display (`x11` alone: `$DISPLAY`), repeatable, each display a device `x11-N` (see [Host mode](#host-mode)); `v4l2:/dev/videoN` a camera, device `v4l2-N`; `none` publishes nothing",
   }),
   sourceCodec: option({ flag: "--source-codec", arg: "vp8|h264", schema: z.enum(["vp8", "h264"]), default: "vp8", help: "the video codec of those devices" }),
   sourceEncoder: option({

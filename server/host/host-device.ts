@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { DesktopCaptureOptions } from "../../pipelines/desktop.js";
 import type { I420Picture } from "../../pipelines/i420.js";
 import type { Device, DevicePublisher, RawPictures } from "../devices/device.js";
@@ -89,12 +90,13 @@ export class HostDevice implements DevicePublisher, RawPictures {
   }
 
   private async open(): Promise<void> {
-    const { display } = this.o.capture;
+    const { display, camera } = this.o.capture;
+    if (camera !== undefined) return this.openCamera(camera);
     let desktop: X11Desktop;
     try {
       desktop = await X11Desktop.connect(display, this.o.log);
     } catch (err) {
-      this.o.log.warn("host display not available", { display, err: (err as Error).message, retryInMs: this.retryMs });
+      this.retryLog()("host display not available", { display, err: (err as Error).message, retryInMs: this.retryMs });
       return this.retry();
     }
     if (this._closed) return desktop.close();
@@ -126,13 +128,26 @@ export class HostDevice implements DevicePublisher, RawPictures {
     });
   }
 
+  /** A V4L2 camera (`--source v4l2`): the same capture with v4l2src, no X connection, no input. */
+  private openCamera(camera: string): void {
+    if (this._closed) return;
+    if (!existsSync(camera)) {
+      this.retryLog()("camera not available", { camera, retryInMs: this.retryMs });
+      return this.retry();
+    }
+    this.device.attach(this);
+    this.startCapture(undefined);
+    this.retryMs = this.o.retryMs ?? 1000;
+    this.o.log.info("camera published", { camera, encoder: this.o.capture.encoder });
+  }
+
   /**
    * A capture of the display at its current size, published as the device's
    * video. A capture already running is replaced: the relay moves viewers to
    * the new track without renegotiating, and each viewer's stream stays one
    * continuous stream at the new size.
    */
-  private startCapture(desktop: X11Desktop): void {
+  private startCapture(desktop: X11Desktop | undefined): void {
     const old = { capture: this.capture, video: this.video };
     const display = this.o.capture.display;
     const capture = new DesktopCapture(
@@ -148,7 +163,7 @@ export class HostDevice implements DevicePublisher, RawPictures {
         },
         onError: (message) => {
           if (this.capture !== capture) return;
-          this.o.log.error("host capture stopped", { display, message });
+          this.o.log.error("host capture stopped", { display: this.o.capture.camera ?? display, message });
           this.stop("capture error");
           this.retry();
         },
@@ -165,7 +180,7 @@ export class HostDevice implements DevicePublisher, RawPictures {
     });
     capture.start();
     if (this.pictureListeners.size > 0) capture.wantPictures(true);
-    this.toViewers({ type: "resolution", ...desktop.size, resizable: this.o.allowResize });
+    if (desktop) this.toViewers({ type: "resolution", ...desktop.size, resizable: this.o.allowResize });
     this.device.publish(this, this.sound ? [this.video, this.sound.track] : [this.video], { rawPictures: this });
     old.capture?.close();
     old.video?.close();
@@ -239,6 +254,11 @@ export class HostDevice implements DevicePublisher, RawPictures {
       desktop.close();
     }
     this.o.log.debug("host display stopped", { display: this.o.capture.display, reason });
+  }
+
+  /** The first failure in a row is a warning; the retries after it are debug lines. */
+  private retryLog(): Logger["warn"] {
+    return this.retryMs === (this.o.retryMs ?? 1000) ? this.o.log.warn : this.o.log.debug;
   }
 
   private retry(): void {

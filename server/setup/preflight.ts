@@ -88,7 +88,7 @@ export function configuredFeatures(config: { source: readonly SourceSpec[]; audi
   const always: MediaFeature[] = ["fallback-jpeg", "fallback-h264", "frame-devices", "snapshots"];
   const has = (kind: SourceSpec["kind"]) => config.source.some((s) => s.kind === kind);
   const host: MediaFeature[] = has("x11") ? ["host-capture", ...(config.audio === "pulse" ? (["host-audio"] as const) : [])] : [];
-  return [...(has("test") ? (["test-device"] as const) : []), ...host, ...always];
+  return [...(has("test") ? (["test-device"] as const) : []), ...host, ...(has("v4l2") ? (["camera-capture"] as const) : []), ...always];
 }
 
 /** Elements missing for the given features, in the order the features need them. */

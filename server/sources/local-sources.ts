@@ -16,15 +16,15 @@ type SourceConfig = Pick<
 >;
 
 /**
- * The server's own devices (`--source`): the test device and the displays
- * of this host, published into the relay for one account.
+ * The server's own devices (`--source`): the test device, the displays and
+ * the cameras of this host, published into the relay for one account.
  */
 export class LocalSources {
   private readonly test: TestDevice | undefined;
   private readonly hosts: HostDevice[] = [];
 
   constructor(config: SourceConfig, registry: DeviceRegistry, account: string, observer: RelayObserver, log: Logger) {
-    const displays = config.source.filter((s) => s.kind === "x11");
+    const captured = config.source.filter((s) => s.kind === "x11" || s.kind === "v4l2");
     if (config.source.some((s) => s.kind === "test")) {
       const device = registry.ensure(account, "test", "Test pattern", "test");
       this.test = new TestDevice(device, observer, log.child("test-device"), {
@@ -33,19 +33,31 @@ export class LocalSources {
       });
       this.test.start();
     }
-    if (displays.length === 0) return;
+    if (captured.length === 0) return;
     const found = config.sourceCodec === "h264" && config.sourceEncoder === "auto" ? availableElements() : { elements: new Set<string>() };
     const encoder = chooseDesktopEncoder(config.sourceCodec, config.sourceEncoder, "elements" in found ? found.elements : new Set());
-    for (const source of displays) {
-      const device = registry.ensure(account, source.deviceId, `Display ${source.display}`, "screen");
+    for (const source of captured) {
+      const where =
+        source.kind === "v4l2"
+          ? { camera: source.camera, display: "", name: `Camera ${source.camera}`, kind: "camera" as const, scope: source.camera }
+          : { camera: undefined, display: source.display, name: `Display ${source.display}`, kind: "screen" as const, scope: `host ${source.display}` };
+      const device = registry.ensure(account, source.deviceId, where.name, where.kind);
       const host = new HostDevice(device, {
-        capture: { ...DESKTOP_CAPTURE_DEFAULTS, display: source.display, encoder, fps: config.sourceFps, bitrateKbps: config.sourceBitrate },
+        capture: {
+          ...DESKTOP_CAPTURE_DEFAULTS,
+          display: where.display,
+          camera: where.camera,
+          encoder,
+          fps: config.sourceFps,
+          bitrateKbps: config.sourceBitrate,
+        },
         limits: { maxFps: config.sourceFps, maxBitrateKbps: config.sourceBitrate },
         allowInput: config.allowInput,
         allowResize: config.allowResize,
-        audio: config.audio === "pulse" ? {} : undefined,
+        // Sound is the desktop's; a camera's microphone is not captured.
+        audio: config.audio === "pulse" && !where.camera ? {} : undefined,
         observer,
-        log: log.child(`host ${source.display}`),
+        log: log.child(where.scope),
       });
       host.start();
       this.hosts.push(host);
