@@ -12,7 +12,9 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { launchBrowser, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
+import { measureAudio } from "./probes.js";
 import { centreColour, EventLog, paint, pictureBox, rootSize, showsColour } from "./lib/x-display.js";
+import { loudest, startPulse, type TestPulse } from "./lib/pulse.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
 const MAIN = fileURLToPath(new URL("../server/main.js", import.meta.url));
@@ -22,6 +24,7 @@ let display: TestDisplay;
 /** Kept across the restart: the device key lives in it. */
 const dataDir = mkdtempSync(join(tmpdir(), "tessera-agent-data-"));
 let server: TestServer;
+let pulse: TestPulse;
 let browser: Browser;
 let agent: ChildProcess | undefined;
 const agentLog: string[] = [];
@@ -29,9 +32,24 @@ const agentLog: string[] = [];
 function startAgent(url: string, key: string): ChildProcess {
   const child = spawn(
     process.execPath,
-    [MAIN, "agent", "--server", url, "--display", display.display, "--id", DEVICE, "--name", "Agent desk", "--allow-input", "--allow-resize"],
+    [
+      MAIN,
+      "agent",
+      "--server",
+      url,
+      "--display",
+      display.display,
+      "--id",
+      DEVICE,
+      "--name",
+      "Agent desk",
+      "--allow-input",
+      "--allow-resize",
+      "--audio",
+      "pulse",
+    ],
     {
-      env: { ...process.env, TESSERA_AGENT_KEY: key, UV_THREADPOOL_SIZE: "64" },
+      env: { ...pulse.env, TESSERA_AGENT_KEY: key, UV_THREADPOOL_SIZE: "64" },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -47,6 +65,7 @@ async function newKey(url: string): Promise<string> {
 
 before(async () => {
   display = await startXvfb({ server: "Xvnc", width: 640, height: 480 });
+  pulse = await startPulse();
   server = await startServer({ args: ["--source", "none", "--data-dir", dataDir] });
   browser = await launchBrowser();
 });
@@ -55,6 +74,7 @@ after(async () => {
   await browser?.close().catch(() => undefined);
   await server?.close();
   await display?.close();
+  await pulse?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 const env = (): Env => ({ server, browser });
@@ -125,5 +145,55 @@ test("the agent reconnects when the server restarts", { timeout: 90_000 }, (t) =
       agentLog.some((l) => /disconnected; retrying/.test(l)),
       "the agent saw the server go",
     );
+  }),
+);
+
+test("sound through the agent: the desktop's tone reaches the viewer, the controller's voice plays on the desktop", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    assert.ok(agent, "the first test started the agent");
+    const viewer = await pages.viewer(DEVICE, "sound", { transport: "webrtc" });
+    await waitFor(
+      "the viewer's stream with an audio track",
+      () =>
+        viewer.evaluate(
+          () =>
+            ((globalThis as unknown as { document: { querySelector(s: string): { srcObject?: { getAudioTracks(): unknown[] } } | null } }).document
+              .querySelector("#video")
+              ?.srcObject?.getAudioTracks().length ?? 0) > 0,
+        ),
+      { timeoutMs: 30_000 },
+    );
+    const tone = spawn(
+      "gst-launch-1.0",
+      ["-q", "audiotestsrc", "is-live=true", "wave=sine", "freq=440", "volume=0.5", "!", "pulsesink", `device=${pulse.sink}`],
+      {
+        env: pulse.env,
+        stdio: "ignore",
+      },
+    );
+    try {
+      const heard = await viewer.evaluate(measureAudio, { source: "video" as const, threshold: 0.05, timeoutMs: 15_000 });
+      t.diagnostic(`viewer: the agent's desktop audio peak RMS ${heard.peak.toFixed(3)}`);
+      assert.ok(heard.peak > 0.05, `the desktop's tone is heard at the viewer (${JSON.stringify(heard)})`);
+    } finally {
+      tone.kill("SIGKILL");
+    }
+    await viewer.click("#control-toggle");
+    await viewer.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+    const box = await viewer.locator("#talk").boundingBox();
+    assert.ok(box);
+    await viewer.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await viewer.mouse.down();
+    await viewer.waitForSelector('#talk[data-state="talking"]', { timeout: 5000 });
+    const talking = await waitFor(
+      "the controller's voice on the agent's desktop",
+      async () => {
+        const level = await loudest(pulse, `${pulse.sink}.monitor`, 1500);
+        return level > -40 ? level : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    await viewer.mouse.up();
+    t.diagnostic(`the agent's desktop speakers while the controller talks: ${talking.toFixed(1)} dBFS`);
   }),
 );

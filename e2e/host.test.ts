@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { after, test } from "node:test";
 import { useEnv, viewerState, waitFor, withPages } from "./harness.js";
+import { WeriftViewer } from "./lib/werift-peers.js";
 import { centreColour, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
@@ -47,6 +48,9 @@ test("colour changes on the display reach a WebRTC viewer and a fallback viewer"
 test("the controller's clicks, wheel and keys reach the display; keys held are released when control ends", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const log = new EventLog(x().env);
+    // A watcher that does not control: it learns where the desktop's pointer is from cursor messages.
+    const watcher = await WeriftViewer.connect(`${env().server.url.replace(/^http/, "ws")}ws`);
+    watcher.watch(deviceId());
     try {
       const page = await pages.viewer(deviceId(), "controller", { transport: "webrtc" });
       await waitFor("a picture", async () => (await page.evaluate(centreColour, "#video")) !== null, { timeoutMs: 15_000 });
@@ -65,6 +69,12 @@ test("the controller's clicks, wheel and keys reach the display; keys held are r
       const press = await waitFor("a ButtonPress on the display", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));
       assert.ok(Math.abs((press.x ?? -99) - 160) <= 1 && Math.abs((press.y ?? -99) - 120) <= 1, `clicked at (${press.x},${press.y}), expected (160,120) ±1`);
       await waitFor("its ButtonRelease", () => log.events.some((e) => e.type === "ButtonRelease" && e.button === 1));
+      await waitFor("the watcher to learn the pointer's position", () =>
+        watcher.streams
+          .get(deviceId())
+          ?.inputMessages.map((m) => JSON.parse(m) as { type: string; x?: number; y?: number })
+          .some((m) => m.type === "cursor" && Math.abs((m.x ?? -99) - 160) <= 1 && Math.abs((m.y ?? -99) - 120) <= 1),
+      );
       await page.mouse.wheel(0, 120);
       await waitFor("a wheel-down button (5)", () => log.events.some((e) => e.type === "ButtonPress" && e.button === 5));
       await page.keyboard.type("aB");
@@ -80,6 +90,7 @@ test("the controller's clicks, wheel and keys reach the display; keys held are r
       await page.keyboard.up("x");
     } finally {
       log.close();
+      await watcher.close();
     }
   }),
 );

@@ -2,8 +2,11 @@ import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RTCDat
 import WebSocket from "ws";
 import { chooseDesktopEncoder, DESKTOP_CAPTURE_DEFAULTS, type EncoderPolicy } from "../../pipelines/desktop.js";
 import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
+import { DesktopAudio } from "../host/desktop-audio.js";
 import { DesktopCapture } from "../host/desktop-capture.js";
 import { DesktopControl } from "../host/desktop-control.js";
+import { PointerFollower } from "../host/pointer-follower.js";
+import { mergeCursor } from "../input/device-input.js";
 import { X11Desktop } from "../host/x11-desktop.js";
 import type { Logger } from "../log.js";
 import { CLOSE_CODES, PROTOCOL_VERSION, type IceServer, type ServerMessage } from "../protocol/messages.js";
@@ -27,6 +30,8 @@ export interface AgentOptions {
   allowInput: boolean;
   /** Resize the display to the controlling viewer's player. */
   allowResize: boolean;
+  /** The desktop's sound and the controller's talk-back through PulseAudio. */
+  audio: boolean;
   log: Logger;
 }
 
@@ -124,6 +129,8 @@ class AgentSession {
   private pc: RTCPeerConnection | undefined;
   private capture: DesktopCapture | undefined;
   private control: DesktopControl | undefined;
+  private pointer: PointerFollower | undefined;
+  private audio: DesktopAudio | undefined;
   private desktop: X11Desktop | undefined;
   private input: RTCDataChannel | undefined;
   private stepTimer: NodeJS.Timeout | undefined;
@@ -205,10 +212,12 @@ class AgentSession {
             rtcpFeedback: FEEDBACK,
             parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
           });
-    const pc = new RTCPeerConnection(peerConfig({ iceHosts: [], iceServers }, { video: [codec], audio: [] }));
+    const opus = this.o.audio ? [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2 })] : [];
+    const pc = new RTCPeerConnection(peerConfig({ iceHosts: [], iceServers }, { video: [codec], audio: opus }));
     this.pc = pc;
     const track = new MediaStreamTrack({ kind: "video" });
     const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
+    if (this.o.audio) this.startSound(pc);
     this.startCapture(desktop, track);
     desktop.on("resized", () => this.startCapture(desktop, track));
     transceiver.sender.onPictureLossIndication.subscribe(() => this.capture?.requestKeyframe());
@@ -230,6 +239,26 @@ class AgentSession {
     });
     await pc.setLocalDescription(await pc.createOffer());
     this.ws?.send(JSON.stringify({ type: "offer", sdp: pc.localDescription!.sdp }));
+  }
+
+  /**
+   * The desktop's sound on a send-only audio section, and a receive-only one
+   * for the controller's talk-back (the server routes the holder's
+   * microphone to a device that offers one), played on the desktop.
+   */
+  private startSound(pc: RTCPeerConnection): void {
+    const sound = new MediaStreamTrack({ kind: "audio" });
+    pc.addTransceiver(sound, { direction: "sendonly" });
+    const talk = pc.addTransceiver("audio", { direction: "recvonly" });
+    const audio = new DesktopAudio({
+      onRtp: (buf) => sound.writeRtp(buf),
+      onError: (message) => this.o.log.warn("desktop audio stopped; the display goes on without sound", { message }),
+    });
+    this.audio = audio;
+    talk.onTrack.subscribe((track) =>
+      track.onReceiveRtp.subscribe((rtp) => audio.playPacket(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload)),
+    );
+    audio.start();
   }
 
   /**
@@ -266,7 +295,8 @@ class AgentSession {
 
   private toViewers(message: { type: string; [field: string]: unknown }): void {
     const text = JSON.stringify(message);
-    if (message.type !== "clipboard") this.sticky.set(message.type, text);
+    if (message.type === "cursor") this.sticky.set("cursor", mergeCursor(this.sticky.get("cursor"), message));
+    else if (message.type !== "clipboard") this.sticky.set(message.type, text);
     if (this.input?.readyState === "open") this.input.send(text);
   }
 
@@ -282,6 +312,8 @@ class AgentSession {
     clearTimeout(this.stepTimer);
     this.capture?.close();
     this.control?.close();
+    this.pointer?.close();
+    this.audio?.close();
     if (this.desktop) {
       this.desktop.removeAllListeners();
       this.desktop.close();

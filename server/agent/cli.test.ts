@@ -14,7 +14,8 @@ describe("tessera agent arguments", () => {
     assert.equal(o.display, ":1");
     assert.match(o.id, /^[A-Za-z0-9][A-Za-z0-9._-]*-1$/);
     assert.ok(o.name.startsWith(hostname().slice(0, 5)) || o.name.endsWith(":1"), o.name);
-    assert.deepEqual([o.codec, o.fps, o.bitrateKbps, o.allowInput, o.key], ["vp8", 30, 4000, false, KEY]);
+    assert.deepEqual([o.codec, o.fps, o.bitrateKbps, o.allowInput, o.allowResize, o.audio, o.key], ["vp8", 30, 4000, false, false, false, KEY]);
+    assert.equal(agentOptions(["--server", "https://h", "--audio", "pulse"], { TESSERA_AGENT_KEY: KEY }).audio, true);
   });
 
   test("the key from a file wins over the environment", () => {
@@ -36,6 +37,7 @@ describe("tessera agent arguments", () => {
     [["--server", "http://h", "--key-file", "/nonexistent/key"], {}, /^--key-file: cannot read it/],
     [["--server", "http://h", "--fps", "100"], { TESSERA_AGENT_KEY: KEY }, /^--fps: expected 1-60/],
     [["--server", "http://h", "--codec", "av1"], { TESSERA_AGENT_KEY: KEY }, /^--codec: expected vp8 or h264/],
+    [["--server", "http://h", "--audio", "alsa"], { TESSERA_AGENT_KEY: KEY }, /^--audio: expected none or pulse/],
     [["--server", "http://h", "--display", "remote:0"], { TESSERA_AGENT_KEY: KEY }, /^--display: expected a local display/],
     [["--server", "http://h", "--id=-bad"], { TESSERA_AGENT_KEY: KEY }, /^--id: ids are/],
     [["--server", "http://h", "--frobnicate"], { TESSERA_AGENT_KEY: KEY }, /^arguments: Unknown option/],

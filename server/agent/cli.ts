@@ -26,6 +26,8 @@ cursor shapes and the clipboard both ways. Reconnects by itself.
   --bitrate KBPS       video bitrate, 100-100000 (default 4000)
   --allow-input        inject the controlling viewer's pointer, keys and clipboard
   --allow-resize       resize the display to the controlling viewer's player (RandR)
+  --audio none|pulse   the desktop's sound (PulseAudio/PipeWire: the default sink's
+                       monitor) and the controller's talk-back (default none)
   --log-level LEVEL    debug, info, warn, error (default info)
 `;
 
@@ -46,6 +48,7 @@ const ArgsSchema = z.object({
   fps: z.coerce.number().int().min(1, "expected 1-60").max(60, "expected 1-60"),
   bitrate: z.coerce.number().int().min(100, "expected 100-100000").max(100_000, "expected 100-100000"),
   logLevel: z.enum(LOG_LEVELS, { error: "expected debug, info, warn or error" }),
+  audio: z.enum(["none", "pulse"], { error: "expected none or pulse" }),
 });
 
 /** Parses `tessera agent` arguments (and TESSERA_AGENT_KEY) into agent options; throws ConfigError with the reason. */
@@ -67,6 +70,7 @@ export function agentOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         bitrate: { type: "string" },
         "allow-input": { type: "boolean" },
         "allow-resize": { type: "boolean" },
+        audio: { type: "string" },
         "log-level": { type: "string" },
       },
       strict: true,
@@ -90,6 +94,7 @@ export function agentOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     fps: values.fps ?? 30,
     bitrate: values.bitrate ?? 4000,
     logLevel: values["log-level"] ?? "info",
+    audio: values.audio ?? "none",
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -119,6 +124,7 @@ export function agentOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     bitrateKbps: a.bitrate,
     allowInput: values["allow-input"] ?? false,
     allowResize: values["allow-resize"] ?? false,
+    audio: a.audio === "pulse",
     logLevel: a.logLevel,
   };
 }

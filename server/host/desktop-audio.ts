@@ -28,7 +28,7 @@ export class DesktopAudio {
 
   /** Where the relay delivers the talk-back (a DownTrack's sink). */
   readonly talkSink: DownSink = {
-    send: (p, seq, ts) => this.play(writeRtp(PAYLOAD_TYPE, seq, ts, TALK_SSRC, p.marker, p.payload)),
+    send: (p, seq, ts) => this.playPacket(seq, ts, p.marker, p.payload),
   };
 
   constructor(private readonly o: DesktopAudioOptions) {
@@ -48,6 +48,11 @@ export class DesktopAudio {
     this.closed = true;
     this.capture.close();
     this.player?.close();
+  }
+
+  /** One talk-back Opus packet (from the relay, or from the agent's peer connection), played on the desktop. */
+  playPacket(sequenceNumber: number, timestamp: number, marker: boolean, payload: Buffer): void {
+    this.play(writeRtp(PAYLOAD_TYPE, sequenceNumber, timestamp, TALK_SSRC, marker, payload));
   }
 
   private play(rtp: Buffer): void {

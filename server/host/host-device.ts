@@ -11,6 +11,7 @@ import { LOCAL_OPUS, localVideoCodec } from "../sources/rtp-codecs.js";
 import { DesktopAudio } from "./desktop-audio.js";
 import { DesktopCapture, type CaptureLimits } from "./desktop-capture.js";
 import { DesktopControl } from "./desktop-control.js";
+import { PointerFollower } from "./pointer-follower.js";
 import { X11Desktop, type CursorShape } from "./x11-desktop.js";
 
 /** How a host display is published. */
@@ -48,6 +49,7 @@ export class HostDevice implements DevicePublisher, RawPictures {
   private retryMs: number;
   private _closed = false;
   private control: DesktopControl | undefined;
+  private pointer: PointerFollower | undefined;
 
   constructor(
     private readonly device: Device,
@@ -115,6 +117,11 @@ export class HostDevice implements DevicePublisher, RawPictures {
     this.startCapture(desktop);
     const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) => this.adjust(request));
     this.control = control;
+    this.pointer = new PointerFollower(
+      desktop,
+      (x, y) => this.toViewers({ type: "cursor", x, y }),
+      () => this.device.viewers > 0,
+    );
     this.device.input.setChannel((line) => control.line(line));
     this.retryMs = this.o.retryMs ?? 1000;
     const { width, height } = desktop.size;
@@ -243,6 +250,8 @@ export class HostDevice implements DevicePublisher, RawPictures {
     this.desktop = undefined;
     this.control?.close();
     this.control = undefined;
+    this.pointer?.close();
+    this.pointer = undefined;
     this.stopAudio();
     if (this.device.currentPublisher === this) this.device.input.setChannel(undefined);
     this.device.detach(this);
@@ -258,7 +267,8 @@ export class HostDevice implements DevicePublisher, RawPictures {
 
   /** The first failure in a row is a warning; the retries after it are debug lines. */
   private retryLog(): Logger["warn"] {
-    return this.retryMs === (this.o.retryMs ?? 1000) ? this.o.log.warn : this.o.log.debug;
+    const first = this.retryMs === (this.o.retryMs ?? 1000);
+    return (msg, fields) => (first ? this.o.log.warn(msg, fields) : this.o.log.debug(msg, fields));
   }
 
   private retry(): void {

@@ -108,6 +108,7 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   private readonly cursor: CursorTracker;
   private readonly clipboard: ClipboardBridge;
   private readonly resizer: RandrResizer;
+  private readonly root: number;
   /** Settles at shutdown, so a resize waiting on a server that went away ends at once. */
   private readonly gone: Promise<undefined>;
   private markGone: () => void = () => undefined;
@@ -124,6 +125,7 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   ) {
     super();
     const screen = d.screen[0];
+    this.root = screen.root;
     this.width = screen.pixel_width;
     this.height = screen.pixel_height;
     this.injector = new XTestInjector(X, xtest, screen.root, keymap, log);
@@ -201,6 +203,18 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   resize(width: number, height: number): Promise<ScreenSize | undefined> {
     if (this.closed) return Promise.resolve(undefined);
     return Promise.race([this.resizer.resize(width, height), this.gone]).then((size) => (this.closed ? undefined : size));
+  }
+
+  /** Where the pointer is on the screen now (one round trip), or undefined when the desktop is gone. */
+  pointer(): Promise<{ x: number; y: number } | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    const asked = new Promise<{ x: number; y: number } | undefined>((resolve) =>
+      this.X.QueryPointer(this.root, (err, p) => {
+        resolve(err ? undefined : { x: p.rootX, y: p.rootY });
+        return true;
+      }),
+    );
+    return Promise.race([asked, this.gone]);
   }
 
   /** True once the connection is gone. */

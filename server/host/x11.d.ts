@@ -246,6 +246,8 @@ declare module "x11" {
     /** Loads an extension: "xtest" gives an XTest, "fixes" an XFixes, "randr" an XRandr. */
     require<T extends XTest | XFixes | XRandr>(name: "xtest" | "fixes" | "randr", cb: (err: Error | null, ext: T) => void): void;
     GetGeometry(drawable: number, cb: XCallback<XGeometry>): void;
+    /** Where the pointer is: `rootX`, `rootY` on the root window of `wid`'s screen. */
+    QueryPointer(wid: number, cb: XCallback<{ rootX: number; rootY: number; sameScreen: number }>): void;
     InternAtom(onlyIfExists: boolean, name: string, cb: XCallback<number>): void;
     CreateWindow(
       wid: number,

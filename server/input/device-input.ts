@@ -14,7 +14,20 @@ export interface DeviceInputEvents {
 /** Why a device message was refused. */
 export type DeviceMessageRejection = "too_long" | "not_json" | "bad_type";
 
-/** Messages replayed to a viewer that joins later: the latest of each type. */
+/** The cursor state a late viewer needs: the fields of the last cursor message over those of the ones before it. */
+export function mergeCursor(previous: string | undefined, message: object): string {
+  let base: object = {};
+  if (previous) {
+    try {
+      base = JSON.parse(previous) as object;
+    } catch {
+      base = {};
+    }
+  }
+  return JSON.stringify({ ...base, ...message });
+}
+
+/** Messages replayed to a viewer that joins later: the latest of each type (cursor fields merged). */
 const STICKY: ReadonlySet<string> = new Set(["state", "resolution", "cursor"]);
 const TYPES: ReadonlySet<string> = new Set(DEVICE_MESSAGE_TYPES);
 
@@ -103,7 +116,9 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
       if (!Number.isInteger(width) || !Number.isInteger(height) || (width as number) < 1 || (height as number) < 1) return "bad_type";
       this.size = { width: width as number, height: height as number };
     }
-    if (STICKY.has(message.type)) this.sticky.set(message.type, text);
+    // A cursor message may carry only the shape or only the position: a late viewer gets both.
+    if (message.type === "cursor") this.sticky.set("cursor", mergeCursor(this.sticky.get("cursor"), message));
+    else if (STICKY.has(message.type)) this.sticky.set(message.type, text);
     this.emit("message", text, message);
     return undefined;
   }

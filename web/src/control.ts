@@ -251,6 +251,8 @@ export class Controller {
     if (!stage) return;
     const valid =
       typeof png === "string" && png.length < 65_536 && /^[A-Za-z0-9+/]+={0,2}$/.test(png) && Number.isInteger(hotspotX) && Number.isInteger(hotspotY);
+    // A message with the position only (for watchers) leaves the shape as it is.
+    if (png === undefined) return;
     if (valid) stage.style.setProperty("--remote-cursor", `url("data:image/png;base64,${png}") ${hotspotX as number} ${hotspotY as number}, crosshair`);
     else stage.style.removeProperty("--remote-cursor");
   }
