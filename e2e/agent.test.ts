@@ -197,3 +197,13 @@ test("sound through the agent: the desktop's tone reaches the viewer, the contro
     t.diagnostic(`the agent's desktop speakers while the controller talks: ${talking.toFixed(1)} dBFS`);
   }),
 );
+
+test("an agent whose key the server refuses stops with status 1 and says why", { timeout: 30_000 }, async () => {
+  const refused = startAgent(server.url, `tk_000000000000.${"A".repeat(43)}`);
+  const code = await new Promise<number | null>((resolve) => refused.once("exit", (c) => resolve(c)));
+  assert.equal(code, 1);
+  assert.ok(
+    agentLog.some((l) => /refused this agent; not retrying/.test(l)),
+    agentLog.slice(-5).join("\n"),
+  );
+});

@@ -140,29 +140,26 @@ export function desktopCaptureDescription(options: Pick<DesktopCaptureOptions, "
 /** Element names of the desktop audio pipelines. */
 export const DESKTOP_AUDIO_ELEMENTS = { rtpSink: "asink", rtpSrc: "talkin" } as const;
 
-/** Keeps a PulseAudio device name to the characters such names use. */
-const pulseName = (name: string) => name.replace(/[^A-Za-z0-9@._:-]/g, "");
-
 /**
- * The desktop's sound (a PulseAudio or PipeWire source; the default sink's
- * monitor unless told) as Opus RTP: stereo, 20 ms frames, in-band FEC.
+ * The desktop's sound (the default PulseAudio or PipeWire sink's monitor:
+ * what the desktop plays) as Opus RTP: stereo, 20 ms frames, in-band FEC.
  * `provide-clock=false`: the pipeline runs on the system clock like the video.
  */
-export function desktopAudioDescription(o: { source?: string; payloadType?: number; bitrate?: number } = {}): string {
+export function desktopAudioDescription(o: { payloadType?: number; bitrate?: number } = {}): string {
   return (
-    `pulsesrc device=${pulseName(o.source ?? "@DEFAULT_MONITOR@")} provide-clock=false do-timestamp=true ! ` +
+    `pulsesrc device=@DEFAULT_MONITOR@ provide-clock=false do-timestamp=true ! ` +
     `audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! ` +
     `opusenc bitrate=${o.bitrate ?? 64000} frame-size=20 inband-fec=true ! rtpopuspay pt=${o.payloadType ?? 111} ! ` +
     `appsink name=${DESKTOP_AUDIO_ELEMENTS.rtpSink} sync=false emit-signals=false max-buffers=200 drop=true`
   );
 }
 
-/** The controller's talk-back (Opus RTP in) played on the desktop (a PulseAudio sink; the default unless told). */
-export function desktopTalkbackDescription(o: { sink?: string; payloadType?: number } = {}): string {
+/** The controller's talk-back (Opus RTP in) played on the desktop's default PulseAudio sink. */
+export function desktopTalkbackDescription(o: { payloadType?: number } = {}): string {
   return (
     `appsrc name=${DESKTOP_AUDIO_ELEMENTS.rtpSrc} is-live=true do-timestamp=true format=time ` +
     `caps="application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=${o.payloadType ?? 111}" ! ` +
     `rtpjitterbuffer latency=60 ! rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! ` +
-    `pulsesink${o.sink ? ` device=${pulseName(o.sink)}` : ""} sync=false`
+    `pulsesink sync=false`
   );
 }

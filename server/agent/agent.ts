@@ -32,6 +32,8 @@ export interface AgentOptions {
   allowResize: boolean;
   /** The desktop's sound and the controller's talk-back through PulseAudio. */
   audio: boolean;
+  /** The server refused the key (unknown, forbidden, released): the agent has stopped for good. */
+  onRefused?: (reason: string) => void;
   log: Logger;
 }
 
@@ -70,8 +72,6 @@ export class DesktopAgent {
   private _closed = false;
   private readonly wsUrl: string;
   private readonly encoder;
-  /** Connections that reached `connected`, for tests and logs. */
-  connections = 0;
 
   constructor(private readonly o: AgentOptions) {
     this.wsUrl = signalingUrl(o.server);
@@ -94,7 +94,6 @@ export class DesktopAgent {
     if (this._closed) return;
     const session = new AgentSession(this.o, this.wsUrl, this.encoder, {
       connected: () => {
-        this.connections++;
         this.retryMs = FIRST_RETRY_MS;
         this.o.log.info("publishing", { server: this.wsUrl, device: this.o.id, display: this.o.display, encoder: this.encoder });
       },
@@ -105,7 +104,7 @@ export class DesktopAgent {
         if (fatal) {
           this.o.log.error("the server refused this agent; not retrying", { reason });
           this._closed = true;
-          process.exitCode = 1;
+          this.o.onRefused?.(reason);
           return;
         }
         this.o.log.warn("disconnected; retrying", { reason, inMs: this.retryMs });

@@ -136,7 +136,15 @@ export function agentCommand(argv: string[]): number | undefined {
     return 0;
   }
   const { logLevel, ...options } = agentOptions(argv);
-  const agent = new DesktopAgent({ ...options, log: createLogger(logLevel, "agent") });
+  const agent = new DesktopAgent({
+    ...options,
+    log: createLogger(logLevel, "agent"),
+    onRefused: () => {
+      process.exitCode = 1;
+      // The capture's threadpool pulls and werift's timers do not end by themselves.
+      setTimeout(() => process.exit(1), 200).unref();
+    },
+  });
   agent.start();
   const stop = () => {
     agent.close();

@@ -3,10 +3,8 @@ import { GstPipeline } from "../../pipelines/pipeline.js";
 import type { DownSink } from "../relay/down-track.js";
 import { writeRtp } from "../relay/rtp.js";
 
-/** Where the desktop's sound comes from and the talk-back goes: PulseAudio (or PipeWire's pulse server) names; defaults when absent. */
+/** What a DesktopAudio hands on. The sound server is PulseAudio's default (or PipeWire's pulse server): `PULSE_SERVER` picks another. */
 export interface DesktopAudioOptions {
-  source?: string;
-  sink?: string;
   /** One Opus RTP packet of the desktop's sound. */
   onRtp(packet: Buffer): void;
   /** A pipeline stopped (no sound server, a device gone); the desktop's audio is closed. */
@@ -32,7 +30,7 @@ export class DesktopAudio {
   };
 
   constructor(private readonly o: DesktopAudioOptions) {
-    this.capture = new GstPipeline(desktopAudioDescription({ source: o.source, payloadType: PAYLOAD_TYPE }), {
+    this.capture = new GstPipeline(desktopAudioDescription({ payloadType: PAYLOAD_TYPE }), {
       kind: "desktop_audio",
       onError: (message) => this.fail(`desktop audio: ${message}`),
     });
@@ -58,7 +56,7 @@ export class DesktopAudio {
   private play(rtp: Buffer): void {
     if (this.closed) return;
     if (!this.player) {
-      this.player = new GstPipeline(desktopTalkbackDescription({ sink: this.o.sink, payloadType: PAYLOAD_TYPE }), {
+      this.player = new GstPipeline(desktopTalkbackDescription({ payloadType: PAYLOAD_TYPE }), {
         kind: "desktop_audio",
         onError: (message) => this.fail(`talk-back: ${message}`),
       });

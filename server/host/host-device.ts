@@ -24,8 +24,8 @@ export interface HostDeviceOptions {
   allowResize: boolean;
   observer: RelayObserver;
   log: Logger;
-  /** The desktop's sound and the controller's talk-back through PulseAudio (--audio pulse); undefined for none. */
-  audio?: { source?: string; sink?: string };
+  /** The desktop's sound and the controller's talk-back through PulseAudio (--audio pulse). */
+  audio: boolean;
   /** First wait before trying a display again after it went away, ms (doubles to 30 s). */
   retryMs?: number;
 }
@@ -110,10 +110,9 @@ export class HostDevice implements DevicePublisher, RawPictures {
     });
     desktop.on("cursor", (shape) => this.toViewers(cursorMessage(shape)));
     desktop.on("clipboard", (text) => this.toViewers({ type: "clipboard", text }));
-
     desktop.on("resized", (size) => this.resized(size));
     this.device.attach(this);
-    if (this.o.audio) this.startAudio(this.o.audio);
+    if (this.o.audio) this.startAudio();
     this.startCapture(desktop);
     const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) => this.adjust(request));
     this.control = control;
@@ -198,10 +197,9 @@ export class HostDevice implements DevicePublisher, RawPictures {
    * talk-back sink (the controller's microphone). Without a sound server
    * the display is published without sound, and that is logged.
    */
-  private startAudio(where: { source?: string; sink?: string }): void {
+  private startAudio(): void {
     const display = this.o.capture.display;
     const audio = new DesktopAudio({
-      ...where,
       onRtp: (buf) => {
         const rtp = parseRtp(buf);
         if (rtp && this.sound?.audio === audio) this.sound.track.push(rtp.sequenceNumber, rtp.timestamp, rtp.marker, rtp.payload);

@@ -55,7 +55,7 @@ export class LocalSources {
         allowInput: config.allowInput,
         allowResize: config.allowResize,
         // Sound is the desktop's; a camera's microphone is not captured.
-        audio: config.audio === "pulse" && !where.camera ? {} : undefined,
+        audio: config.audio === "pulse" && !where.camera,
         observer,
         log: log.child(where.scope),
       });
