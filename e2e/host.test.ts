@@ -42,6 +42,18 @@ test("colour changes on the display reach a WebRTC viewer and a fallback viewer"
       ]);
       t.diagnostic(`${name}: WebRTC ${msRtc} ms, fallback ${msWs} ms`);
     }
+    // Still: the capture idles (XDamage reports no change), and the next change still shows at once.
+    const idle = await waitFor(
+      "the still screen to idle at a low frame rate",
+      async () => {
+        const fps = (await viewerState(rtc)).stats?.fps;
+        return typeof fps === "number" && fps <= 3 ? fps : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    paint(x(), "#00ff00");
+    const woke = await showsColour(rtc, "#video", [0, 255, 0], "green after idling");
+    t.diagnostic(`idle: ${idle} frames/s; a change after idling showed in ${woke} ms`);
   }),
 );
 

@@ -5,6 +5,7 @@ import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
 import { DesktopAudio } from "../host/desktop-audio.js";
 import { DesktopCapture } from "../host/desktop-capture.js";
 import { DesktopControl } from "../host/desktop-control.js";
+import { IdleRate } from "../host/idle-rate.js";
 import { PointerFollower } from "../host/pointer-follower.js";
 import { mergeCursor } from "../input/device-input.js";
 import { X11Desktop } from "../host/x11-desktop.js";
@@ -130,6 +131,7 @@ class AgentSession {
   private control: DesktopControl | undefined;
   private pointer: PointerFollower | undefined;
   private audio: DesktopAudio | undefined;
+  private idle: IdleRate | undefined;
   private desktop: X11Desktop | undefined;
   private input: RTCDataChannel | undefined;
   private stepTimer: NodeJS.Timeout | undefined;
@@ -219,7 +221,15 @@ class AgentSession {
     if (this.o.audio) this.startSound(pc);
     this.startCapture(desktop, track);
     desktop.on("resized", () => this.startCapture(desktop, track));
-    transceiver.sender.onPictureLossIndication.subscribe(() => this.capture?.requestKeyframe());
+    if (desktop.tracksDamage) {
+      const idle = new IdleRate((on) => this.capture?.idle(on));
+      this.idle = idle;
+      desktop.on("damaged", () => idle.wake());
+    }
+    transceiver.sender.onPictureLossIndication.subscribe(() => {
+      this.idle?.wake();
+      this.capture?.requestKeyframe();
+    });
     const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) =>
       this.capture?.adjust(request),
     );
@@ -289,6 +299,7 @@ class AgentSession {
     this.capture = capture;
     old?.close();
     capture.start();
+    this.idle?.wake();
     this.toViewers({ type: "resolution", ...desktop.size, resizable: this.o.allowResize });
   }
 
@@ -312,6 +323,7 @@ class AgentSession {
     this.capture?.close();
     this.control?.close();
     this.pointer?.close();
+    this.idle?.close();
     this.audio?.close();
     if (this.desktop) {
       this.desktop.removeAllListeners();

@@ -1,6 +1,7 @@
 import { DESKTOP_ELEMENTS, ENCODER_BITRATE, desktopCaptureDescription, type DesktopCaptureOptions } from "../../pipelines/desktop.js";
 import { fromGstI420, type I420Picture } from "../../pipelines/i420.js";
 import { GstPipeline } from "../../pipelines/pipeline.js";
+import { IDLE_FPS } from "./idle-rate.js";
 
 /** What a capture hands on. */
 export interface DesktopCaptureSinks {
@@ -28,6 +29,7 @@ export interface CaptureLimits {
 export class DesktopCapture {
   private readonly pipeline: GstPipeline;
   private rawWanted = false;
+  private idling = false;
   /** The last RTP packet's sequence number and timestamp, and when it came (performance.now()). */
   private last: { seq: number; ts: number; at: number } | undefined;
   private _fps: number;
@@ -91,12 +93,23 @@ export class DesktopCapture {
     this.pipeline.setProperty(DESKTOP_ELEMENTS.rawValve, "drop", !on);
   }
 
+  /** Idles (IDLE_FPS while the screen is still) or goes back to the full frame rate, in place. */
+  idle(on: boolean): void {
+    if (on === this.idling || this.closed) return;
+    this.idling = on;
+    this.applyRate();
+  }
+
+  private applyRate(): void {
+    this.pipeline.setProperty(DESKTOP_ELEMENTS.rate, "max-rate", this.idling ? Math.min(IDLE_FPS, this._fps) : this._fps);
+  }
+
   /** Changes frame rate and bitrate, each clamped to the limits; returns what is in effect. */
   adjust(request: { fps?: number; bitrateKbps?: number }): { fps: number; bitrateKbps: number } {
     if (this.closed) return { fps: this._fps, bitrateKbps: this._bitrateKbps };
     if (request.fps !== undefined && Number.isFinite(request.fps)) {
       this._fps = Math.round(Math.min(this.limits.maxFps, Math.max(1, request.fps)));
-      this.pipeline.setProperty(DESKTOP_ELEMENTS.rate, "max-rate", this._fps);
+      this.applyRate();
     }
     if (request.bitrateKbps !== undefined && Number.isFinite(request.bitrateKbps)) {
       this._bitrateKbps = Math.round(Math.min(this.limits.maxBitrateKbps, Math.max(100, request.bitrateKbps)));

@@ -11,6 +11,7 @@ import { LOCAL_OPUS, localVideoCodec } from "../sources/rtp-codecs.js";
 import { DesktopAudio } from "./desktop-audio.js";
 import { DesktopCapture, type CaptureLimits } from "./desktop-capture.js";
 import { DesktopControl } from "./desktop-control.js";
+import { IdleRate } from "./idle-rate.js";
 import { PointerFollower } from "./pointer-follower.js";
 import { X11Desktop, type CursorShape } from "./x11-desktop.js";
 
@@ -50,6 +51,7 @@ export class HostDevice implements DevicePublisher, RawPictures {
   private _closed = false;
   private control: DesktopControl | undefined;
   private pointer: PointerFollower | undefined;
+  private idle: IdleRate | undefined;
 
   constructor(
     private readonly device: Device,
@@ -111,6 +113,11 @@ export class HostDevice implements DevicePublisher, RawPictures {
     desktop.on("cursor", (shape) => this.toViewers(cursorMessage(shape)));
     desktop.on("clipboard", (text) => this.toViewers({ type: "clipboard", text }));
     desktop.on("resized", (size) => this.resized(size));
+    if (desktop.tracksDamage) {
+      const idle = new IdleRate((on) => this.capture?.idle(on));
+      this.idle = idle;
+      desktop.on("damaged", () => idle.wake());
+    }
     this.device.attach(this);
     if (this.o.audio) this.startAudio();
     this.startCapture(desktop);
@@ -180,11 +187,16 @@ export class HostDevice implements DevicePublisher, RawPictures {
     this.video = new UpTrack({
       id: `host-video-${this.device.id}`,
       codec: localVideoCodec(this.o.capture.encoder === "vp8enc" ? "vp8" : "h264"),
-      requestKeyframe: () => capture.requestKeyframe(),
+      requestKeyframe: () => {
+        // A keyframe is wanted now, not at the idle rate's next frame.
+        this.idle?.wake();
+        capture.requestKeyframe();
+      },
       keyframeBy: "encoder",
       observer: this.o.observer,
     });
     capture.start();
+    this.idle?.wake();
     if (this.pictureListeners.size > 0) capture.wantPictures(true);
     if (desktop) this.toViewers({ type: "resolution", ...desktop.size, resizable: this.o.allowResize });
     this.device.publish(this, this.sound ? [this.video, this.sound.track] : [this.video], { rawPictures: this });
@@ -250,6 +262,8 @@ export class HostDevice implements DevicePublisher, RawPictures {
     this.control = undefined;
     this.pointer?.close();
     this.pointer = undefined;
+    this.idle?.close();
+    this.idle = undefined;
     this.stopAudio();
     if (this.device.currentPublisher === this) this.device.input.setChannel(undefined);
     this.device.detach(this);

@@ -5,7 +5,7 @@
  * resized through RandR.
  */
 import x11 from "x11";
-import type { XClient, XDisplay, XError, XEvent, XFixes, XTest } from "x11";
+import type { XClient, XDamage, XDisplay, XError, XEvent, XFixes, XTest } from "x11";
 import { SafeEmitter } from "../events.js";
 import { checkInputLine } from "../input/lines.js";
 import type { Logger } from "../log.js";
@@ -28,6 +28,8 @@ export interface X11DesktopEvents {
   resized: [size: { width: number; height: number }];
   /** The connection is gone (X server lost, or close()); sent once. */
   closed: [reason: string];
+  /** The screen's contents changed (XDamage on the root; not pointer moves, which the picture does not carry). */
+  damaged: [];
 }
 
 /** How long connect() waits for the server, its extensions and the first replies. */
@@ -109,6 +111,8 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   private readonly clipboard: ClipboardBridge;
   private readonly resizer: RandrResizer;
   private readonly root: number;
+  /** Our DAMAGE object on the root, when the server has the extension. */
+  private readonly damage: { ext: XDamage; id: number; eventType: number } | undefined;
   /** Settles at shutdown, so a resize waiting on a server that went away ends at once. */
   private readonly gone: Promise<undefined>;
   private markGone: () => void = () => undefined;
@@ -122,6 +126,7 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
     window: number,
     atoms: ClipboardAtoms,
     private readonly log: Logger,
+    damage: XDamage | undefined,
   ) {
     super();
     const screen = d.screen[0];
@@ -139,6 +144,11 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
     this.clipboard = new ClipboardBridge(X, fixes, window, atoms, log, (text) => this.emit("clipboard", text));
     this.resizer = new RandrResizer(X, screen.root, log);
     this.gone = new Promise((resolve) => (this.markGone = () => resolve(undefined)));
+    if (damage) {
+      const id = X.AllocID();
+      damage.Create(id, screen.root, damage.ReportLevel.NonEmpty);
+      this.damage = { ext: damage, id, eventType: damage.firstEvent + damage.events.DamageNotify };
+    }
     X.on("event", (ev: XEvent) => this.event(ev, screen.root));
   }
 
@@ -156,12 +166,14 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
       );
       const xtest = await requireExt<XTest>(X, "xtest", display);
       const fixes = await requireExt<XFixes>(X, "fixes", display);
+      // Optional: without DAMAGE the capture simply never idles.
+      const damage = await new Promise<XDamage | undefined>((resolve) => X.require<XDamage>("damage", (err, ext) => resolve(err ? undefined : ext)));
       const [rows, atoms] = await Promise.all([keyboardRows(X, d), clipboardAtoms(X)]);
       const root = d.screen[0].root;
       const window = X.AllocID();
       X.CreateWindow(window, root, -1, -1, 1, 1, 0, 0, INPUT_ONLY, 0, {});
       X.ChangeWindowAttributes(root, { eventMask: x11.eventMask.StructureNotify });
-      const desktop = new X11Desktop(X, d, xtest, fixes, new Keymap(d.min_keycode, rows), window, atoms, log);
+      const desktop = new X11Desktop(X, d, xtest, fixes, new Keymap(d.min_keycode, rows), window, atoms, log, damage);
       // Every request so far was accepted before the desktop is handed out.
       await X.sync();
       // The first cursor is asked for only now, so its event reaches listeners attached right after connect() resolves.
@@ -215,6 +227,11 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
       }),
     );
     return Promise.race([asked, this.gone]);
+  }
+
+  /** True when `damaged` events come (the X server has DAMAGE). */
+  get tracksDamage(): boolean {
+    return this.damage !== undefined;
   }
 
   /** True once the connection is gone. */
@@ -302,7 +319,11 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   private event(ev: XEvent, root: number): void {
     if (this.closed) return;
     this.guard("X event handling", () => {
-      if (ev.type === this.cursor.eventType) this.cursor.notify(ev.cursorSerial);
+      if (this.damage && ev.type === this.damage.eventType) {
+        // Repaired at once: the next change sends the next DamageNotify.
+        this.damage.ext.Subtract(this.damage.id, 0, 0);
+        this.emit("damaged");
+      } else if (ev.type === this.cursor.eventType) this.cursor.notify(ev.cursorSerial);
       else if (ev.type === CONFIGURE_NOTIFY && ev.wid1 === root && ev.width && ev.height) {
         if (ev.width === this.width && ev.height === this.height) return;
         this.width = ev.width;

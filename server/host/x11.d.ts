@@ -118,6 +118,17 @@ declare module "x11" {
     cursorImage: Buffer;
   }
 
+  /** The DAMAGE extension: reports that a drawable's contents changed. */
+  export interface XDamage {
+    firstEvent: number;
+    events: { DamageNotify: number };
+    ReportLevel: { RawRectangles: number; DeltaRectangles: number; BoundingBox: number; NonEmpty: number };
+    /** Starts tracking `drawable`; with NonEmpty, one DamageNotify until the damage is subtracted. */
+    Create(damage: number, drawable: number, reportLevel: number): void;
+    /** Repairs the damage (repair and parts 0: all of it), arming the next DamageNotify. */
+    Subtract(damage: number, repair: number, parts: number): void;
+  }
+
   /** The XFIXES extension. */
   export interface XFixes {
     firstEvent: number;
@@ -244,7 +255,7 @@ declare module "x11" {
     replies: Record<number, XReplyHandler>;
     AllocID(): number;
     /** Loads an extension: "xtest" gives an XTest, "fixes" an XFixes, "randr" an XRandr. */
-    require<T extends XTest | XFixes | XRandr>(name: "xtest" | "fixes" | "randr", cb: (err: Error | null, ext: T) => void): void;
+    require<T extends XTest | XFixes | XRandr | XDamage>(name: "xtest" | "fixes" | "randr" | "damage", cb: (err: Error | null, ext: T) => void): void;
     GetGeometry(drawable: number, cb: XCallback<XGeometry>): void;
     /** Where the pointer is: `rootX`, `rootY` on the root window of `wid`'s screen. */
     QueryPointer(wid: number, cb: XCallback<{ rootX: number; rootY: number; sameScreen: number }>): void;
