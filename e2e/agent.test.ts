@@ -14,7 +14,7 @@ import type { Browser } from "playwright-core";
 import { launchBrowser, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
 import { measureAudio } from "./probes.js";
 import { centreColour, EventLog, paint, pictureBox, rootSize, showsColour } from "./lib/x-display.js";
-import { loudest, startPulse, type TestPulse } from "./lib/pulse.js";
+import { loudest, playTone, startPulse, viewerHasAudio, type TestPulse } from "./lib/pulse.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
 const MAIN = fileURLToPath(new URL("../server/main.js", import.meta.url));
@@ -152,25 +152,8 @@ test("sound through the agent: the desktop's tone reaches the viewer, the contro
   withPages(t, env(), async (pages) => {
     assert.ok(agent, "the first test started the agent");
     const viewer = await pages.viewer(DEVICE, "sound", { transport: "webrtc" });
-    await waitFor(
-      "the viewer's stream with an audio track",
-      () =>
-        viewer.evaluate(
-          () =>
-            ((globalThis as unknown as { document: { querySelector(s: string): { srcObject?: { getAudioTracks(): unknown[] } } | null } }).document
-              .querySelector("#video")
-              ?.srcObject?.getAudioTracks().length ?? 0) > 0,
-        ),
-      { timeoutMs: 30_000 },
-    );
-    const tone = spawn(
-      "gst-launch-1.0",
-      ["-q", "audiotestsrc", "is-live=true", "wave=sine", "freq=440", "volume=0.5", "!", "pulsesink", `device=${pulse.sink}`],
-      {
-        env: pulse.env,
-        stdio: "ignore",
-      },
-    );
+    await waitFor("the viewer's stream with an audio track", () => viewer.evaluate(viewerHasAudio), { timeoutMs: 30_000 });
+    const tone = playTone(pulse);
     try {
       const heard = await viewer.evaluate(measureAudio, { source: "video" as const, threshold: 0.05, timeoutMs: 15_000 });
       t.diagnostic(`viewer: the agent's desktop audio peak RMS ${heard.peak.toFixed(3)}`);

@@ -5,12 +5,11 @@
  * with a null sink for speakers.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { launchBrowser, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
 import { measureAudio } from "./probes.js";
-import { loudest, startPulse, type TestPulse } from "./lib/pulse.js";
+import { loudest, playTone, startPulse, viewerHasAudio, type TestPulse } from "./lib/pulse.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
 let display: TestDisplay;
@@ -39,25 +38,8 @@ const deviceId = () => `x11-${display.display.slice(1)}`;
 test("what the desktop plays reaches the viewer; the controller's voice plays on the desktop", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const viewer = await pages.viewer(deviceId(), "viewer", { transport: "webrtc" });
-    await waitFor(
-      "the viewer's stream with an audio track",
-      () =>
-        viewer.evaluate(
-          () =>
-            ((globalThis as unknown as { document: { querySelector(s: string): { srcObject?: { getAudioTracks(): unknown[] } } | null } }).document
-              .querySelector("#video")
-              ?.srcObject?.getAudioTracks().length ?? 0) > 0,
-        ),
-      { timeoutMs: 15_000 },
-    );
-    const tone = spawn(
-      "gst-launch-1.0",
-      ["-q", "audiotestsrc", "is-live=true", "wave=sine", "freq=440", "volume=0.5", "!", "pulsesink", `device=${pulse.sink}`],
-      {
-        env: pulse.env,
-        stdio: "ignore",
-      },
-    );
+    await waitFor("the viewer's stream with an audio track", () => viewer.evaluate(viewerHasAudio), { timeoutMs: 15_000 });
+    const tone = playTone(pulse);
     try {
       const heard = await viewer.evaluate(measureAudio, { source: "video" as const, threshold: 0.05, timeoutMs: 15_000 });
       t.diagnostic(`viewer: desktop audio peak RMS ${heard.peak.toFixed(3)} after ${heard.ms.toFixed(0)} ms (context ${heard.context})`);

@@ -116,3 +116,19 @@ export function loudest(pulse: TestPulse, source: string, ms: number): Promise<n
     });
   });
 }
+
+/** A 440 Hz tone played on the test's sink until the process is killed (what "the desktop plays"). */
+export function playTone(pulse: TestPulse): ChildProcess {
+  return spawn("gst-launch-1.0", ["-q", "audiotestsrc", "is-live=true", "wave=sine", "freq=440", "volume=0.5", "!", "pulsesink", `device=${pulse.sink}`], {
+    env: pulse.env,
+    stdio: "ignore",
+  });
+}
+
+/** In the page: whether the viewer's <video> stream has an audio track yet. */
+export function viewerHasAudio(): boolean {
+  type Video = { srcObject?: { getAudioTracks(): unknown[] } } | null;
+  return (
+    ((globalThis as unknown as { document: { querySelector(s: string): Video } }).document.querySelector("#video")?.srcObject?.getAudioTracks().length ?? 0) > 0
+  );
+}

@@ -1,4 +1,3 @@
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RTCDataChannel } from "werift";
 import WebSocket from "ws";
 import { chooseDesktopEncoder, DESKTOP_CAPTURE_DEFAULTS, type EncoderPolicy } from "../../pipelines/desktop.js";
 import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
@@ -11,7 +10,7 @@ import { mergeCursor } from "../input/device-input.js";
 import { X11Desktop } from "../host/x11-desktop.js";
 import type { Logger } from "../log.js";
 import { CLOSE_CODES, PROTOCOL_VERSION, type IceServer, type ServerMessage } from "../protocol/messages.js";
-import { peerConfig } from "../rtc/peer-config.js";
+import { DevicePeer } from "../rtc/device-peer.js";
 import { availableElements } from "../setup/preflight.js";
 
 /** What the agent publishes, and where. */
@@ -44,8 +43,6 @@ const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 /** Close codes after which trying again with the same key cannot help (a wrong, forbidden or released key). */
 const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_CODES.unauthorized, CLOSE_CODES.forbidden, CLOSE_CODES.keyReleased]);
-
-const FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
 
 /** The signaling URL of a server given as an origin or as a ws(s) URL. */
 export function signalingUrl(server: string): string {
@@ -126,14 +123,13 @@ interface SessionEvents {
 /** One connection to the server: socket, peer connection, capture, X connection. Ends once, wholly. */
 class AgentSession {
   private ws: WebSocket | undefined;
-  private pc: RTCPeerConnection | undefined;
+  private peer: DevicePeer | undefined;
   private capture: DesktopCapture | undefined;
   private control: DesktopControl | undefined;
   private pointer: PointerFollower | undefined;
   private audio: DesktopAudio | undefined;
   private idle: IdleRate | undefined;
   private desktop: X11Desktop | undefined;
-  private input: RTCDataChannel | undefined;
   private stepTimer: NodeJS.Timeout | undefined;
   private ended = false;
   /** The latest message of each sticky type, sent again when the channel (re)opens. */
@@ -181,10 +177,10 @@ class AgentSession {
         return this.publish(m.iceServers);
       case "answer":
         this.step("the connection");
-        await this.pc?.setRemoteDescription({ type: "answer", sdp: m.sdp });
+        await this.peer?.answer(m.sdp);
         return;
       case "candidate":
-        if (m.candidate) await this.pc?.addIceCandidate(m.candidate);
+        if (m.candidate) await this.peer?.addCandidate(m.candidate);
         return;
       case "error":
         this.o.log.warn("the server refused a message", { code: m.code, message: m.message });
@@ -204,78 +200,64 @@ class AgentSession {
     desktop.on("cursor", (s) => this.toViewers({ type: "cursor", png: s.png, hotspotX: s.hotspotX, hotspotY: s.hotspotY, width: s.width, height: s.height }));
     desktop.on("clipboard", (text) => this.toViewers({ type: "clipboard", text }));
 
-    const codec =
-      this.o.codec === "vp8"
-        ? new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: FEEDBACK })
-        : new RTCRtpCodecParameters({
-            mimeType: "video/H264",
-            clockRate: 90000,
-            rtcpFeedback: FEEDBACK,
-            parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-          });
-    const opus = this.o.audio ? [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2 })] : [];
-    const pc = new RTCPeerConnection(peerConfig({ iceHosts: [], iceServers }, { video: [codec], audio: opus }));
-    this.pc = pc;
-    const track = new MediaStreamTrack({ kind: "video" });
-    const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
-    if (this.o.audio) this.startSound(pc);
-    this.startCapture(desktop, track);
-    desktop.on("resized", () => this.startCapture(desktop, track));
+    const audio = this.o.audio
+      ? new DesktopAudio({
+          onRtp: (buf) => this.peer?.writeAudio(buf),
+          onError: (message) => this.o.log.warn("desktop audio stopped; the display goes on without sound", { message }),
+        })
+      : undefined;
+    this.audio = audio;
+    const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) =>
+      this.capture?.adjust(request),
+    );
+    this.control = control;
+    const peer = new DevicePeer(
+      iceServers,
+      { codec: this.o.codec, audio: audio !== undefined },
+      {
+        onKeyframeRequest: () => {
+          // A keyframe is wanted now, not at the idle rate's next frame.
+          this.idle?.wake();
+          this.capture?.requestKeyframe();
+        },
+        onInput: (text) => control.line(text),
+        onInputOpen: () => {
+          for (const text of this.sticky.values()) peer.sendInput(text);
+        },
+        // The controller's talk-back, played on the desktop.
+        onTalk: (seq, ts, marker, payload) => audio?.playPacket(seq, ts, marker, payload),
+        onConnectionState: (state) => {
+          if (state === "connected") {
+            clearTimeout(this.stepTimer);
+            this.events.connected();
+          } else if (state === "failed" || state === "closed") this.close(`peer connection ${state}`);
+        },
+      },
+    );
+    this.peer = peer;
+    audio?.start();
     if (desktop.tracksDamage) {
       const idle = new IdleRate((on) => this.capture?.idle(on));
       this.idle = idle;
       desktop.on("damaged", () => idle.wake());
     }
-    transceiver.sender.onPictureLossIndication.subscribe(() => {
-      this.idle?.wake();
-      this.capture?.requestKeyframe();
-    });
-    const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) =>
-      this.capture?.adjust(request),
+    this.startCapture(desktop);
+    desktop.on("resized", () => this.startCapture(desktop));
+    this.pointer = new PointerFollower(
+      desktop,
+      (x, y) => this.toViewers({ type: "cursor", x, y }),
+      () => this.peer?.inputOpen ?? false,
     );
-    this.control = control;
-    const input = pc.createDataChannel("input");
-    this.input = input;
-    input.stateChanged.subscribe((state) => {
-      if (state === "open") for (const text of this.sticky.values()) input.send(text);
-    });
-    input.onMessage.subscribe((data) => control.line(data.toString()));
-    pc.connectionStateChange.subscribe((state) => {
-      if (state === "connected") {
-        clearTimeout(this.stepTimer);
-        this.events.connected();
-      } else if (state === "failed" || state === "closed") this.close(`peer connection ${state}`);
-    });
-    await pc.setLocalDescription(await pc.createOffer());
-    this.ws?.send(JSON.stringify({ type: "offer", sdp: pc.localDescription!.sdp }));
+    const sdp = await peer.offer();
+    this.ws?.send(JSON.stringify({ type: "offer", sdp }));
   }
 
   /**
-   * The desktop's sound on a send-only audio section, and a receive-only one
-   * for the controller's talk-back (the server routes the holder's
-   * microphone to a device that offers one), played on the desktop.
-   */
-  private startSound(pc: RTCPeerConnection): void {
-    const sound = new MediaStreamTrack({ kind: "audio" });
-    pc.addTransceiver(sound, { direction: "sendonly" });
-    const talk = pc.addTransceiver("audio", { direction: "recvonly" });
-    const audio = new DesktopAudio({
-      onRtp: (buf) => sound.writeRtp(buf),
-      onError: (message) => this.o.log.warn("desktop audio stopped; the display goes on without sound", { message }),
-    });
-    this.audio = audio;
-    talk.onTrack.subscribe((track) =>
-      track.onReceiveRtp.subscribe((rtp) => audio.playPacket(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload)),
-    );
-    audio.start();
-  }
-
-  /**
-   * Captures the display at its size now into `track`. A capture already
+   * Captures the display at its size now into the peer's video. A capture already
    * running (the display was resized) is replaced by one that continues its
    * RTP sequence numbers and timestamps, so the server sees one stream.
    */
-  private startCapture(desktop: X11Desktop, track: MediaStreamTrack): void {
+  private startCapture(desktop: X11Desktop): void {
     const old = this.capture;
     const capture = new DesktopCapture(
       {
@@ -288,7 +270,7 @@ class AgentSession {
       },
       {
         onRtp: (buf) => {
-          if (this.capture === capture) track.writeRtp(buf);
+          if (this.capture === capture) this.peer?.writeVideo(buf);
         },
         onPicture: () => {},
         onError: (message) => {
@@ -307,7 +289,7 @@ class AgentSession {
     const text = JSON.stringify(message);
     if (message.type === "cursor") this.sticky.set("cursor", mergeCursor(this.sticky.get("cursor"), message));
     else if (message.type !== "clipboard") this.sticky.set(message.type, text);
-    if (this.input?.readyState === "open") this.input.send(text);
+    this.peer?.sendInput(text);
   }
 
   /** Fails the session when the next step does not come in time. */
@@ -329,7 +311,7 @@ class AgentSession {
       this.desktop.removeAllListeners();
       this.desktop.close();
     }
-    this.pc?.close().catch(() => undefined);
+    this.peer?.close();
     this.ws?.removeAllListeners("close");
     this.ws?.on("error", () => {});
     this.ws?.close();
