@@ -14,7 +14,7 @@ import type { Browser } from "playwright-core";
 import { launchBrowser, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
 import { measureAudio } from "./probes.js";
 import { centreColour, EventLog, paint, pictureBox, rootSize, showsColour } from "./lib/x-display.js";
-import { loudest, playTone, startPulse, viewerHasAudio, type TestPulse } from "./lib/pulse.js";
+import { holdToTalk, loudest, playTone, startPulse, viewerHasAudio, type TestPulse } from "./lib/pulse.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
 const MAIN = fileURLToPath(new URL("../server/main.js", import.meta.url));
@@ -161,13 +161,7 @@ test("sound through the agent: the desktop's tone reaches the viewer, the contro
     } finally {
       tone.kill("SIGKILL");
     }
-    await viewer.click("#control-toggle");
-    await viewer.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
-    const box = await viewer.locator("#talk").boundingBox();
-    assert.ok(box);
-    await viewer.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await viewer.mouse.down();
-    await viewer.waitForSelector('#talk[data-state="talking"]', { timeout: 5000 });
+    const stopTalking = await holdToTalk(viewer);
     const talking = await waitFor(
       "the controller's voice on the agent's desktop",
       async () => {
@@ -176,7 +170,7 @@ test("sound through the agent: the desktop's tone reaches the viewer, the contro
       },
       { timeoutMs: 15_000 },
     );
-    await viewer.mouse.up();
+    await stopTalking();
     t.diagnostic(`the agent's desktop speakers while the controller talks: ${talking.toFixed(1)} dBFS`);
   }),
 );

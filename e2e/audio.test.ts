@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { launchBrowser, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
 import { measureAudio } from "./probes.js";
-import { loudest, playTone, startPulse, viewerHasAudio, type TestPulse } from "./lib/pulse.js";
+import { holdToTalk, loudest, playTone, startPulse, viewerHasAudio, type TestPulse } from "./lib/pulse.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
 let display: TestDisplay;
@@ -49,16 +49,10 @@ test("what the desktop plays reaches the viewer; the controller's voice plays on
     }
     // Nothing plays now: the desktop's speakers are silent until the controller talks.
     const quiet = await loudest(pulse, `${pulse.sink}.monitor`, 500);
-    await viewer.click("#control-toggle");
-    await viewer.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
-    const box = await viewer.locator("#talk").boundingBox();
-    assert.ok(box);
-    await viewer.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await viewer.mouse.down();
-    await viewer.waitForSelector('#talk[data-state="talking"]', { timeout: 5000 });
+    const stopTalking = await holdToTalk(viewer);
     // Chromium's fake microphone beeps about once a second: listen for two seconds.
     const talking = await loudest(pulse, `${pulse.sink}.monitor`, 2500);
-    await viewer.mouse.up();
+    await stopTalking();
     t.diagnostic(`desktop speakers: ${quiet.toFixed(1)} dBFS before, ${talking.toFixed(1)} dBFS while the controller talks`);
     assert.ok(quiet < -60, `silent before talking (${quiet} dBFS)`);
     assert.ok(talking > -40, `the controller's voice plays on the desktop (${talking} dBFS)`);

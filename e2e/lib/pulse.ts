@@ -1,7 +1,9 @@
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Page } from "playwright-core";
 
 /** A private PulseAudio server with one null sink (no sound card needed), gone at close(). */
 export interface TestPulse {
@@ -131,4 +133,16 @@ export function viewerHasAudio(): boolean {
   return (
     ((globalThis as unknown as { document: { querySelector(s: string): Video } }).document.querySelector("#video")?.srcObject?.getAudioTracks().length ?? 0) > 0
   );
+}
+
+/** Takes control in the viewer page and holds its push-to-talk button down; resolves with the function that lets go. */
+export async function holdToTalk(viewer: Page): Promise<() => Promise<void>> {
+  await viewer.click("#control-toggle");
+  await viewer.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+  const box = await viewer.locator("#talk").boundingBox();
+  assert.ok(box);
+  await viewer.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await viewer.mouse.down();
+  await viewer.waitForSelector('#talk[data-state="talking"]', { timeout: 5000 });
+  return () => viewer.mouse.up();
 }
