@@ -85,7 +85,7 @@ test("an agent publishes its display; viewers see it, drive it and resize it thr
     agent = startAgent(server.url, key);
     t.after(() => agentLog.slice(-20).forEach((l) => t.diagnostic(`[agent] ${l}`)));
     paint(display, "#00ff00");
-    const page = await pages.viewer(DEVICE, "viewer", { transport: "webrtc" });
+    const page = await pages.viewer(DEVICE, "viewer");
     await showsColour(page, "#video", [0, 255, 0], "green from the agent", 30_000);
     paint(display, "#ff00ff");
     await showsColour(page, "#video", [255, 0, 255], "magenta from the agent");
@@ -139,7 +139,7 @@ test("the agent reconnects when the server restarts", { timeout: 90_000 }, (t) =
     // The same port and data dir: the device key is still valid, the agent's URL still right.
     server = await startServer({ port: Number(port), args: ["--source", "none", "--data-dir", dataDir] });
     paint(display, "#ffff00");
-    const page = await pages.viewer(DEVICE, "after-restart", { transport: "webrtc" });
+    const page = await pages.viewer(DEVICE, "after-restart");
     await showsColour(page, "#video", [255, 255, 0], "yellow after the restart", 45_000);
     assert.ok(
       agentLog.some((l) => /disconnected; retrying/.test(l)),
@@ -151,7 +151,7 @@ test("the agent reconnects when the server restarts", { timeout: 90_000 }, (t) =
 test("sound through the agent: the desktop's tone reaches the viewer, the controller's voice plays on the desktop", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     assert.ok(agent, "the first test started the agent");
-    const viewer = await pages.viewer(DEVICE, "sound", { transport: "webrtc" });
+    const viewer = await pages.viewer(DEVICE, "sound");
     await waitFor("the viewer's stream with an audio track", () => viewer.evaluate(viewerHasAudio), { timeoutMs: 30_000 });
     const tone = playTone(pulse);
     try {

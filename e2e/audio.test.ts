@@ -37,7 +37,7 @@ const deviceId = () => `x11-${display.display.slice(1)}`;
 
 test("what the desktop plays reaches the viewer; the controller's voice plays on the desktop", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
-    const viewer = await pages.viewer(deviceId(), "viewer", { transport: "webrtc" });
+    const viewer = await pages.viewer(deviceId(), "viewer");
     await waitFor("the viewer's stream with an audio track", () => viewer.evaluate(viewerHasAudio), { timeoutMs: 15_000 });
     const tone = playTone(pulse);
     try {

@@ -45,7 +45,7 @@ for (const codec of ["jpeg", "h264"] as const) {
 test("when WebRTC cannot connect, the default transport falls back to the WebSocket stream by itself", { timeout: 40_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const t0 = Date.now();
-    const page = await pages.viewer("test", "viewer-no-candidates", { relay: "1" });
+    const page = await pages.viewer("test", "viewer-no-candidates", { relay: "1", transport: "auto" });
     // The app gives WebRTC 4 s; a loaded machine takes longer to load the page, so only the reason is asserted, not the time.
     await page.waitForSelector('#player[data-transport^="ws_"]', { state: "attached", timeout: 15_000 });
     const switched = Date.now() - t0;

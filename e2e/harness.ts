@@ -168,14 +168,19 @@ export class Pages {
 
   constructor(private readonly env: Env) {}
 
-  /** A viewer page at `/?device=ID` (or `/`) plus any `extra` query parameters, with the frame probe installed. */
+  /**
+   * A viewer page at `/?device=ID` (or `/`) plus any `extra` query parameters, with the frame probe installed.
+   * WebRTC only unless `extra.transport` says otherwise: the probe counts video frames, and on a loaded
+   * 2-core machine a connection now and then takes longer than the app's 4 s before its automatic
+   * fallback; that fallback is tested on its own (fallback.test.ts passes `transport: "auto"`).
+   */
   async viewer(deviceId?: string, label = "viewer", extra: Record<string, string> = {}): Promise<Page> {
     const page = await this.newPage(label, {
       video: "#video",
       watch: ["#player", "body"],
       attributes: ["data-device-state", "data-connection-state", "data-signaling"],
     });
-    const params = new URLSearchParams({ ...(deviceId ? { device: deviceId } : {}), ...extra });
+    const params = new URLSearchParams({ ...(deviceId ? { device: deviceId } : {}), transport: "webrtc", ...extra });
     const query = params.toString();
     await page.goto(this.env.server.url + (query ? `?${query}` : ""));
     return page;

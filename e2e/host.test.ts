@@ -27,7 +27,7 @@ const deviceId = () => `x11-${x().display.slice(1)}`;
 test("colour changes on the display reach a WebRTC viewer and a fallback viewer", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     paint(x(), "#000000");
-    const rtc = await pages.viewer(deviceId(), "webrtc", { transport: "webrtc" });
+    const rtc = await pages.viewer(deviceId(), "webrtc");
     const ws = await pages.viewer(deviceId(), "fallback", { transport: "ws", codec: "jpeg" });
     await showsColour(rtc, "#video", [0, 0, 0], "black over WebRTC");
     await showsColour(ws, "#canvas", [0, 0, 0], "black over the fallback");
@@ -64,7 +64,7 @@ test("the controller's clicks, wheel and keys reach the display; keys held are r
     const watcher = await WeriftViewer.connect(`${env().server.url.replace(/^http/, "ws")}ws`);
     watcher.watch(deviceId());
     try {
-      const page = await pages.viewer(deviceId(), "controller", { transport: "webrtc" });
+      const page = await pages.viewer(deviceId(), "controller");
       await waitFor("a picture", async () => (await page.evaluate(centreColour, "#video")) !== null, { timeoutMs: 15_000 });
       await page.click("#control-toggle");
       await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
@@ -109,7 +109,7 @@ test("the controller's clicks, wheel and keys reach the display; keys held are r
 
 test("clipboard both ways: a paste reaches the display, a copy there reaches viewers", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
-    const page = await pages.viewer(deviceId(), "clipboard", { transport: "webrtc" });
+    const page = await pages.viewer(deviceId(), "clipboard");
     await waitFor(
       "the input channel",
       () => page.evaluate(() => (globalThis as unknown as { tessera: { input?: { readyState: string } } }).tessera.input?.readyState === "open"),
@@ -157,7 +157,7 @@ test("the controller's frame-rate and bitrate requests (_arg_fps, vb) change the
       { stdio: "ignore", env: x().env },
     );
     try {
-      const page = await pages.viewer(deviceId(), "settings", { transport: "webrtc" });
+      const page = await pages.viewer(deviceId(), "settings");
       await page.click("#control-toggle");
       await page.waitForSelector('#player[data-control="self"]', { timeout: 15_000 });
       const fps = async () => (await viewerState(page)).stats?.fps ?? 0;

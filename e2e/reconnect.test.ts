@@ -39,7 +39,7 @@ test("the device page and the viewer reconnect by themselves after the server re
       const device = await pages.device("cam-restart", "Restart cam");
       await devicePublishing(device);
       // WebRTC only: this is about the WebRTC path coming back; the automatic fallback has tests of its own.
-      const viewer = await pages.viewer("cam-restart", "viewer", { transport: "webrtc" });
+      const viewer = await pages.viewer("cam-restart", "viewer");
       await framesAdvance(viewer, 20, 10_000);
       const viewerOrigin = await viewer.evaluate(() => performance.timeOrigin);
       const offersBefore = (await deviceState(device)).offers;

@@ -46,7 +46,7 @@ const canvasSize = (page: Page) =>
 
 test("the controller's player size becomes the display's; WebRTC and fallback viewers follow without reconnecting", { timeout: 90_000 }, (t) =>
   withPages(t, env(), async (pages) => {
-    const controller = await pages.viewer(deviceId(), "controller", { transport: "webrtc" });
+    const controller = await pages.viewer(deviceId(), "controller");
     const watcher = await pages.viewer(deviceId(), "watcher", { transport: "ws", codec: "jpeg" });
     await waitFor("the controller's picture at the display's first size", async () => (await videoSize(controller)) === "1280x720", { timeoutMs: 20_000 });
     await waitFor("the watcher's picture", async () => (await canvasSize(watcher)) === "1280x720", { timeoutMs: 20_000 });
