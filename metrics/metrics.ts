@@ -36,6 +36,7 @@ export const METRIC_TYPES = {
   tessera_snapshots_created_total: "counter",
   tessera_signaling_errors_total: "counter",
   tessera_signaling_messages_total: "counter",
+  tessera_unhandled_rejections_total: "counter",
   tessera_system_cpu_load_ratio: "gauge",
   tessera_system_memory_used_bytes: "gauge",
   tessera_system_memory_total_bytes: "gauge",
@@ -147,6 +148,7 @@ export class Metrics {
   private readonly snapshotsCreated: Counter;
   private readonly nacks: Counter;
   private readonly signalingErrors: Counter<"code">;
+  private readonly unhandledRejections: Counter;
   private readonly signalingMessages: Counter<"type">;
   private readonly inputLines: Counter<"result" | "reason">;
   private readonly controlChanges: Counter;
@@ -291,6 +293,11 @@ export class Metrics {
     this.perKind = { video: bind("video"), audio: bind("audio") };
     for (const transport of ["webrtc", "ws_jpeg", "ws_h264"] as const) this.viewers.set({ transport }, 0);
     this.nacks = new Counter({ name: "tessera_nacks_received_total", help: "Packets NACKed by viewers", registers: [r] });
+    this.unhandledRejections = new Counter({
+      name: "tessera_unhandled_rejections_total",
+      help: "Promises rejected with nobody to handle them (logged; the server carries on)",
+      registers: [r],
+    });
     this.signalingErrors = new Counter({
       name: "tessera_signaling_errors_total",
       help: "Signaling errors sent to clients, by code",
@@ -374,6 +381,9 @@ export class Metrics {
   }
   deviceMessage(result: "forwarded" | "too_long" | "not_json" | "bad_type"): void {
     this.deviceMessages.inc({ result });
+  }
+  unhandledRejection(): void {
+    this.unhandledRejections.inc();
   }
   /** `code` is one of the protocol's error codes, so the label stays bounded. */
   signalingError(code: string): void {

@@ -87,6 +87,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // A stray rejection (werift's data channel code throws from an async handler on some
+  // SCTP messages a hostile peer can send) must not stop every session: log it, count it, carry on.
+  const running = app;
+  process.on("unhandledRejection", (reason: unknown) => {
+    running.log.error("unhandled promise rejection; the server carries on", { err: reason });
+    running.metrics.unhandledRejection();
+  });
   const handle = app.callback();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
   const server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest);
