@@ -195,6 +195,16 @@ describe("FallbackTrigger", () => {
     advance(1);
     assert.deepEqual(fired, ["not_connected"]);
   });
+  test("a browser that cannot decode the device's video: fallback at once, and only once", () => {
+    const { trigger, fired, advance, pending } = setup();
+    trigger.watchSent();
+    trigger.offered();
+    trigger.unplayable();
+    trigger.unplayable();
+    advance(10_000);
+    assert.deepEqual(fired, ["no_codec"]);
+    assert.equal(pending(), 0);
+  });
   test("connected in time: no fallback, and no timer left", () => {
     const { trigger, fired, advance, pending } = setup();
     trigger.watchSent();

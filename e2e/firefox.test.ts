@@ -67,8 +67,9 @@ function env(): { server: TestServer; firefox: Firefox } {
 async function withFirefox(
   t: TestContext,
   body: (open: (path: string, label: string, probe: ProbeOptions) => Promise<FirefoxPage>) => Promise<void>,
+  srv: TestServer = env().server,
 ): Promise<void> {
-  const { server: srv, firefox: ff } = env();
+  const { firefox: ff } = env();
   const opened: FirefoxPage[] = [];
   const open = async (path: string, label: string, probe: ProbeOptions) => {
     const page = await ff.open(srv.url + path, label, probe);
@@ -245,4 +246,37 @@ test("the device page in Firefox publishes its fake camera as VP8 and a Firefox 
     // The device keeps publishing while watched.
     await framesAdvance(device, 10);
   }),
+);
+
+test(
+  "an H.264-only device in Firefox (no H.264 in its WebRTC here): the viewer sees it cannot decode it and switches to the WebSocket stream by itself",
+  { timeout: 60_000 },
+  async (t) => {
+    const ns = netns!;
+    const h264 = await startServer({ wrap: [...ns.exec], iceHost: ns.address, args: ["--host", ns.address, "--insecure-no-auth", "--source-codec", "h264"] });
+    try {
+      await withFirefox(
+        t,
+        async (open) => {
+          const t0 = Date.now();
+          const page = await open("?device=test", "viewer-h264", VIEWER_PROBE);
+          const v = await waitFor(
+            "the WebSocket stream painting",
+            async () => {
+              const s = await page.evaluate(readViewer);
+              return s.fallback && s.fallback.framesPainted >= 10 ? s : undefined;
+            },
+            { timeoutMs: 20_000 },
+          );
+          t.diagnostic(`Firefox on an H.264 device: ${v.transport} (reason ${v.fallback?.reason}), 10 pictures painted ${Date.now() - t0} ms after opening`);
+          assert.match(v.transport ?? "", /^ws_/);
+          assert.equal(v.fallback?.reason, "no_codec", "given up because of the codec, not a timeout");
+          assert.equal(v.connectionState, null, "no WebRTC connection is left");
+        },
+        h264,
+      );
+    } finally {
+      await h264.close();
+    }
+  },
 );

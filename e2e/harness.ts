@@ -3,7 +3,7 @@
  * file, pages with frame probes, and polling waits (never fixed sleeps).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,9 +105,26 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   clearTimeout(timer);
 }
 
-/** Launches the system Chromium with fake media devices and loopback WebRTC. */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+/**
+ * Launches the system Chromium with fake media devices and loopback WebRTC.
+ * `wrap` (e.g. `ip netns exec NS`) runs it inside a network namespace:
+ * Playwright drives it over a pipe, so a wrapper script is all it takes.
+ * `extraArgs` go after the usual flags.
+ */
+export async function launchBrowser(wrap: readonly string[] = [], extraArgs: readonly string[] = []): Promise<Browser> {
+  const args = [...CHROMIUM_ARGS, ...extraArgs];
+  if (wrap.length === 0) return chromium.launch({ executablePath: CHROMIUM_PATH, args });
+  const dir = mkdtempSync(join(tmpdir(), "tessera-chromium-"));
+  const wrapper = join(dir, "chromium");
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${wrap.join(" ")} ${CHROMIUM_PATH} "$@"\n`, { mode: 0o755 });
+  try {
+    const browser = await chromium.launch({ executablePath: wrapper, args });
+    browser.on("disconnected", () => rmSync(dir, { recursive: true, force: true }));
+    return browser;
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** Polls `probe` until it returns a value other than undefined/false/null; throws after `timeoutMs`. */

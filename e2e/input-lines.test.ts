@@ -15,7 +15,7 @@ import {
   touchLine,
   WheelSteps,
 } from "../web/src/input-lines.js";
-import { mediaSections, talkMid } from "../web/src/sdp.js";
+import { mediaSections, offeredVideoCodecs, talkMid, videoRefused } from "../web/src/sdp.js";
 
 describe("input lines", () => {
   test("every line the viewer builds passes the server's grammar and parses back", () => {
@@ -148,5 +148,36 @@ describe("talkMid", () => {
   });
   test("is undefined when the server offers no such section", () => {
     assert.equal(talkMid(offer.replace("a=recvonly", "a=sendonly")), undefined);
+  });
+});
+
+describe("offered video codecs", () => {
+  const offer = [
+    "v=0",
+    "m=video 9 UDP/TLS/RTP/SAVPF 102 103 108",
+    "a=mid:0",
+    "a=sendonly",
+    "a=rtpmap:102 H264/90000",
+    "a=rtpmap:103 rtx/90000",
+    "a=rtpmap:108 red/90000",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+    "a=mid:1",
+    "a=sendonly",
+    "a=rtpmap:111 opus/48000/2",
+    "m=video 9 UDP/TLS/RTP/SAVPF 96",
+    "a=mid:2",
+    "a=recvonly",
+    "a=rtpmap:96 VP8/90000",
+  ].join("\r\n");
+
+  test("the codecs of the video sections the server sends, without carriers or what it only receives", () => {
+    assert.deepEqual(offeredVideoCodecs(offer), ["h264"]);
+    assert.deepEqual(offeredVideoCodecs(offer.replace("a=sendonly", "a=sendrecv").replace("H264", "VP8")), ["vp8"]);
+    assert.deepEqual(offeredVideoCodecs("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2"), []);
+  });
+
+  test("an answer that refuses a video section (port 0) is told apart", () => {
+    assert.equal(videoRefused("v=0\r\nm=video 0 UDP/TLS/RTP/SAVPF 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111"), true);
+    assert.equal(videoRefused("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nm=audio 0 UDP/TLS/RTP/SAVPF 0"), false);
   });
 });

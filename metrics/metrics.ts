@@ -97,7 +97,9 @@ export type InputDropReason =
   | "not_a_number"
   | "out_of_range"
   | "bad_base64"
-  | "bad_phase";
+  | "bad_phase"
+  | "stale"
+  | "wrong_lane";
 
 /** Why a fallback viewer was paused (tessera_fallback_backpressure_pauses_total{reason}). */
 export type PauseReason = "backlog" | "silence" | "limit";

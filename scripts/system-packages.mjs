@@ -21,11 +21,12 @@ export const RUNTIME_PACKAGES = [
   "gstreamer1.0-tools",
 ];
 
-/** What `npm test` needs beyond that: browsers, network namespaces, coturn, Prometheus, openssl for test certificates, X displays and clients for host mode. */
+/** What `npm test` needs beyond that: browsers, network namespaces (and nftables to drop packets in them), coturn, Prometheus, openssl for test certificates, X displays and clients for host mode. */
 export const TEST_PACKAGES = [
   "chromium",
   "firefox-esr",
   "iproute2",
+  "nftables",
   "coturn",
   "prometheus",
   "openssl",

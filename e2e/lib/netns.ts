@@ -93,12 +93,15 @@ function removeStale(tag: string): void {
   }
 }
 
-/** Creates `tessera-<tag>-<pid>` with the veth pair and default route; call `destroy()` in an after hook. */
-export async function createNetns(tag: string): Promise<Netns> {
+/**
+ * Adds `tessera-<tag>-<pid>` with its loopback up and a resolver that fails
+ * at once; `address` is what the caller will give it. Torn down on any way
+ * out of the process.
+ */
+function openNetns(tag: string, address: string): Netns {
   const why = netnsUnavailable();
   if (why) throw new Error(`cannot run this test: ${why}`);
   const name = `tessera-${tag}-${process.pid}`;
-  const address = "10.99.0.1";
   removeStale(tag);
 
   // Tear down on any way out: normal exit, and the signals a test runner sends when interrupted
@@ -137,19 +140,68 @@ export async function createNetns(tag: string): Promise<Netns> {
     mkdirSync(`${ETC_NETNS}/${name}`, { recursive: true });
     writeFileSync(`${ETC_NETNS}/${name}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
     ip("netns", "add", name);
-    const run = (...args: string[]) => ip("netns", "exec", name, IP, ...args);
-    run("link", "set", "lo", "up");
-    run("link", "add", "va", "type", "veth", "peer", "name", "vb");
-    run("addr", "add", `${address}/24`, "dev", "va");
-    run("addr", "add", "10.99.0.2/24", "dev", "vb");
-    run("link", "set", "va", "up");
-    run("link", "set", "vb", "up");
-    run("route", "add", "default", "via", "10.99.0.2", "dev", "va");
+    ip("netns", "exec", name, IP, "link", "set", "lo", "up");
   } catch (err) {
-    await netns.destroy();
+    void netns.destroy();
     throw err;
   }
   return netns;
+}
+
+/** Runs `ip ARGS` inside each step's namespace; a failure destroys `all` and throws. */
+async function wire(all: Netns[], steps: Array<[Netns, ...string[]]>): Promise<void> {
+  try {
+    for (const [ns, ...args] of steps) ip("netns", "exec", ns.name, IP, ...args);
+  } catch (err) {
+    await Promise.all(all.map((ns) => ns.destroy()));
+    throw err;
+  }
+}
+
+/** Creates `tessera-<tag>-<pid>` with the veth pair and default route; call `destroy()` in an after hook. */
+export async function createNetns(tag: string): Promise<Netns> {
+  const ns = openNetns(tag, "10.99.0.1");
+  await wire(
+    [ns],
+    [
+      [ns, "link", "add", "va", "type", "veth", "peer", "name", "vb"],
+      [ns, "addr", "add", `${ns.address}/24`, "dev", "va"],
+      [ns, "addr", "add", "10.99.0.2/24", "dev", "vb"],
+      [ns, "link", "set", "va", "up"],
+      [ns, "link", "set", "vb", "up"],
+      [ns, "route", "add", "default", "via", "10.99.0.2", "dev", "va"],
+    ],
+  );
+  return ns;
+}
+
+/**
+ * Two namespaces of the test's own joined by one veth pair, as a server and
+ * a client on separate hosts: `server` is 10.99.1.1, `client` 10.99.1.2, each
+ * with a default route over the pair. Nothing reaches the root namespace.
+ */
+export async function createNetnsPair(tag: string): Promise<{ server: Netns; client: Netns; destroy(): Promise<void> }> {
+  const server = openNetns(`${tag}s`, "10.99.1.1");
+  let client: Netns;
+  try {
+    client = openNetns(`${tag}c`, "10.99.1.2");
+  } catch (err) {
+    await server.destroy();
+    throw err;
+  }
+  await wire(
+    [server, client],
+    [
+      [server, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", client.name],
+      [server, "addr", "add", `${server.address}/24`, "dev", "va"],
+      [client, "addr", "add", `${client.address}/24`, "dev", "vb"],
+      [server, "link", "set", "va", "up"],
+      [client, "link", "set", "vb", "up"],
+      [server, "route", "add", "default", "via", client.address, "dev", "va"],
+      [client, "route", "add", "default", "via", server.address, "dev", "vb"],
+    ],
+  );
+  return { server, client, destroy: async () => void (await Promise.all([server.destroy(), client.destroy()])) };
 }
 
 /** For diagnostics: the namespace's addresses and routes. */
@@ -159,4 +211,28 @@ export function describeNetns(name: string): string {
   } catch (err) {
     return `(cannot describe ${name}: ${err instanceof Error ? err.message : String(err)})`;
   }
+}
+
+const NFT = "/usr/sbin/nft";
+
+/**
+ * Drops `percent` of the UDP packets sent from inside the namespace (each
+ * packet once, on its way out; WebRTC only, signaling and pages stay on
+ * TCP): none with 0, every one with 100. The kernel here has no netem, so nftables' random numbers do
+ * the losing.
+ */
+export function dropUdp(netns: Netns, percent: number): void {
+  const nft = (...args: string[]) => ip("netns", "exec", netns.name, NFT, ...args);
+  nft("add", "table", "inet", "tessera");
+  nft("add", "chain", "inet", "tessera", "lossy", "{ type filter hook output priority 0; }");
+  nft("flush", "chain", "inet", "tessera", "lossy");
+  if (percent >= 100) nft("add", "rule", "inet", "tessera", "lossy", "meta", "l4proto", "udp", "counter", "drop");
+  else if (percent > 0)
+    nft("add", "rule", "inet", "tessera", "lossy", "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "<", String(percent), "counter", "drop");
+}
+
+/** How many packets dropUdp has dropped so far. */
+export function droppedUdp(netns: Netns): number {
+  const out = ip("netns", "exec", netns.name, NFT, "list", "chain", "inet", "tessera", "lossy");
+  return [...out.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
 }

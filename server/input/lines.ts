@@ -1,7 +1,8 @@
 /**
  * The input protocol's text lines (Selkies-compatible), parsed and checked
  * where they enter. Pure: no I/O, no clock. Valid lines are forwarded to the
- * device unchanged; this module only decides whether a line may pass.
+ * device unchanged (but for a pointer line's sequence number, see
+ * pointer-order.ts); this module only decides whether a line may pass.
  */
 
 /** Longest input line accepted, in bytes (a clipboard write of ~48 KiB of text). */
@@ -50,7 +51,7 @@ function inStream(x: number, y: number, size: StreamSize | undefined): boolean {
 
 /**
  * Validates one input line:
- * `m,x,y,buttonMask,scroll` · `kd,keysym` · `ku,keysym` · `kr` · `cw,<base64>` ·
+ * `m,x,y,buttonMask,scroll[,seq]` · `kd,keysym` · `ku,keysym` · `kr` · `cw,<base64>` ·
  * `r,WxH` · `t,phase,id,x,y` · `_arg_fps,N` · `vb,KBPS` (Selkies' frame-rate and video-bitrate requests).
  */
 export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
@@ -58,10 +59,11 @@ export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
   const fields = line.split(",");
   switch (fields[0]) {
     case "m": {
-      if (fields.length !== 5) return reject("field_count");
-      const [x, y, mask, scroll] = fields.slice(1).map(int);
-      if (x === undefined || y === undefined || mask === undefined || scroll === undefined) return reject("not_a_number");
-      if (!inStream(x, y, size) || mask < 0 || mask > 0xff || scroll < -1000 || scroll > 1000) return reject("out_of_range");
+      if (fields.length !== 5 && fields.length !== 6) return reject("field_count");
+      const [x, y, mask, scroll] = fields.slice(1, 5).map(int);
+      const seq = fields.length === 6 ? int(fields[5]) : 0;
+      if (x === undefined || y === undefined || mask === undefined || scroll === undefined || seq === undefined) return reject("not_a_number");
+      if (!inStream(x, y, size) || mask < 0 || mask > 0xff || scroll < -1000 || scroll > 1000 || seq < 0) return reject("out_of_range");
       return { ok: true, kind: "pointer" };
     }
     case "kd":

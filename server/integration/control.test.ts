@@ -71,6 +71,30 @@ describe("control and input over data channels", () => {
     assert.match(text, /tessera_input_lines_total\{result="forwarded",reason="key"\} 2/);
   });
 
+  test("the pointer lane: moves in number order only, buttons from the input lane, plain lines to the device; other channels are closed", async () => {
+    const stream = alice.streams.get("board")!;
+    const a = stream.input!;
+    const pointer = stream.pc.createDataChannel("pointer", { ordered: false, maxRetransmits: 0 });
+    const junk = stream.pc.createDataChannel("junk");
+    await waitFor(() => pointer.readyState === "open", 5000, "the pointer channel");
+    const before = device.inputLines.length;
+    a.send("m,100,100,1,0,10"); // a press, reliable, number 10
+    pointer.send("m,90,90,0,0,9"); // sent before the press, arrived after: stale
+    pointer.send("m,110,100,0,0,11"); // a move during the drag; its own buttons do not count
+    pointer.send("m,120,100,1,0,12");
+    pointer.send("m,115,100,1,0,11"); // overtaken by 12: stale
+    pointer.send("kd,65"); // not a move: wrong lane
+    pointer.send("m,130,100,1,3,13"); // wheel is not a move: wrong lane
+    a.send("m,120,100,0,0,14"); // the release
+    await waitFor(() => device.inputLines.length >= before + 4, 5000, "forwarded lines");
+    assert.deepEqual(device.inputLines.slice(before), ["m,100,100,1,0", "m,110,100,1,0", "m,120,100,1,0", "m,120,100,0,0"]);
+    const text = await server.app.metrics.text();
+    assert.match(text, /tessera_input_lines_total\{result="dropped",reason="stale"\} 2/);
+    assert.match(text, /tessera_input_lines_total\{result="dropped",reason="wrong_lane"\} 2/);
+    await waitFor(() => junk.readyState === "closed", 5000, "the server to close a channel it does not know");
+    pointer.close();
+  });
+
   test("device messages reach every viewer; state is replayed to a viewer that joins later", async () => {
     await device.sendMessage({ type: "state", leds: [true, false], battery: 0.8 });
     for (const v of [alice, bob]) {

@@ -24,8 +24,8 @@ export interface SubscriberEvents {
   onClosed(reason: string): void;
   /** The viewer's `input` channel opened. */
   onInputOpen(): void;
-  /** A text line from the viewer on `input`. */
-  onInput(line: string): void;
+  /** A text line from the viewer on `input` (reliable, ordered) or `pointer` (unordered, never resent). */
+  onInput(line: string, lane: "input" | "pointer"): void;
   /** The viewer started sending its microphone (talk-back). */
   onTalkTrack(track: UpTrack): void;
 }
@@ -101,7 +101,19 @@ export class Subscriber {
       if (state === "open") this.events.onInputOpen();
     });
     this.listeners.on(this.input.onMessage, (data: string | Buffer) => {
-      if (typeof data === "string") this.events.onInput(data);
+      if (typeof data === "string") this.events.onInput(data, "input");
+    });
+    // The viewer opens `pointer` itself (unordered, never resent: the next move supersedes a lost one).
+    // werift cannot open such a channel: its DATA_CHANNEL_OPEN drops the unordered bit when
+    // maxRetransmits is set. Any other channel, or a second `pointer`, is closed once its
+    // opening is acknowledged (closed before, werift on the other side throws on the late ack).
+    let pointer: RTCDataChannel | undefined;
+    this.listeners.on(this.pc.onDataChannel, (channel: RTCDataChannel) => {
+      if (channel.label !== "pointer" || pointer) return void setImmediate(() => channel.close());
+      pointer = channel;
+      this.listeners.on(channel.onMessage, (data: string | Buffer) => {
+        if (typeof data === "string") this.events.onInput(data, "pointer");
+      });
     });
     this.listeners.on(this.pc.connectionStateChange, (state: string) => {
       this.events.onConnectionState(state);

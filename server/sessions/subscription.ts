@@ -1,4 +1,5 @@
 import type { Device } from "../devices/device.js";
+import type { InputLane } from "../input/forward.js";
 import type { TokenBucket } from "../input/rate-limiter.js";
 import type { IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
@@ -83,9 +84,9 @@ export class Subscription {
     this.seat.control(action);
   }
 
-  /** One input line from this viewer's data channel. */
-  input(line: string): void {
-    this.seat.input(line);
+  /** One input line from this viewer's `input` (reliable) or `pointer` (unordered) data channel. */
+  input(line: string, lane: InputLane = "input"): void {
+    this.seat.input(line, lane);
   }
 
   /**
@@ -142,8 +143,8 @@ export class Subscription {
         onInputOpen: () => {
           for (const text of this.seat.replay()) subscriber.sendInput(text);
         },
-        onInput: (line) => {
-          if (subscriber === this.subscriber) this.input(line);
+        onInput: (line, lane) => {
+          if (subscriber === this.subscriber) this.input(line, lane);
         },
         onTalkTrack: (track) => {
           if (subscriber === this.subscriber) this.device.setTalkSource(this.viewer.peerId, track);

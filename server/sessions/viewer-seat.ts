@@ -1,7 +1,8 @@
 import type { Metrics, ViewerTransport } from "../../metrics/metrics.js";
 import type { Device } from "../devices/device.js";
 import { busy } from "../errors.js";
-import { forwardInput } from "../input/forward.js";
+import { forwardInput, type InputLane } from "../input/forward.js";
+import { PointerOrder } from "../input/pointer-order.js";
 import type { TokenBucket } from "../input/rate-limiter.js";
 
 /** What a seat passes on to its viewer, whatever carries it (signaling and a data channel, or the fallback socket). */
@@ -37,6 +38,7 @@ export class ViewerSeat {
   private readonly inputBucket: TokenBucket;
   private readonly listener: SeatListener;
   private transport: ViewerTransport | undefined;
+  private readonly order = new PointerOrder();
   private _closed = false;
   private readonly onControl = (holder: string | null) => this.listener.onControl(holder);
   private readonly onDeviceMessage = (text: string) => this.listener.onDeviceMessage(text);
@@ -73,10 +75,10 @@ export class ViewerSeat {
     if (!this.device.input.request(this.peerId)) throw busy(`another viewer controls '${this.device.id}'`);
   }
 
-  /** One input line: only the controlling viewer's valid lines reach the device, within its rate. */
-  input(line: string): void {
+  /** One input line (from the reliable lane unless said): only the controlling viewer's valid lines reach the device, within its rate, in order. */
+  input(line: string, lane: InputLane = "input"): void {
     if (this._closed) return;
-    forwardInput(this.metrics, this.device, this.peerId, this.inputBucket, line);
+    forwardInput(this.metrics, this.device, this.peerId, this.inputBucket, this.order, lane, line);
   }
 
   /** The viewer's media reaches it over `transport` now (counted in tessera_viewers), or no longer (undefined). */

@@ -40,7 +40,13 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
       { program: "/usr/bin/firefox-esr", package: "firefox-esr" },
     ],
   },
-  { label: "network namespaces (Firefox and interop tests)", tools: [{ program: "ip", package: "iproute2" }] },
+  {
+    label: "network namespaces (Firefox, interop and lossy-link tests)",
+    tools: [
+      { program: "ip", package: "iproute2" },
+      { program: "/usr/sbin/nft", package: "nftables" },
+    ],
+  },
   { label: "coturn (TURN tests)", tools: [{ program: "/usr/bin/turnserver", package: "coturn" }] },
   {
     label: "Prometheus (metrics tests)",

@@ -3,6 +3,7 @@ import { ControlBar, type ControlView } from "./control-bar.js";
 import { DevicePanels } from "./device-panels.js";
 import { parseDeviceMessage } from "./input-lines.js";
 import type { Picture } from "./picture.js";
+import { PointerLanes, SETTLE_MS } from "./pointer-lane.js";
 import { RemoteInput } from "./remote-input.js";
 import { ResizeFollower } from "./resize-follow.js";
 import { PushToTalk, type TalkState } from "./talk.js";
@@ -52,6 +53,11 @@ export class Controller {
   /** The holder's peer id; null when free, undefined until the server says. */
   private holder: string | null | undefined;
   private _channel: InputChannel | undefined;
+  /** The WebRTC `pointer` lane beside `input`, when there is one. */
+  private pointer: RTCDataChannel | undefined;
+  /** One for the page's life: its sequence numbers only grow, whatever the connection. */
+  private readonly lanes = new PointerLanes();
+  private settleTimer: number | undefined;
   private _resolution: { width: number; height: number } | undefined;
   /** The device said (in its `resolution` message) that it resizes its screen on request. */
   private resizable = false;
@@ -92,6 +98,10 @@ export class Controller {
 
   get channel(): InputChannel | undefined {
     return this._channel;
+  }
+
+  get pointerChannel(): RTCDataChannel | undefined {
+    return this.pointer;
   }
 
   /** The stream size the device last reported. */
@@ -138,13 +148,16 @@ export class Controller {
   }
 
   /**
-   * The current connection's `input` channel, the fallback socket, or none.
-   * Device messages on a data channel are read here; the fallback socket's
-   * arrive through `deviceMessage`.
+   * The current connection's `input` channel (and its `pointer` lane), the
+   * fallback socket, or none. Device messages on a data channel are read
+   * here; the fallback socket's arrive through `deviceMessage`.
    */
-  setChannel(channel: InputChannel | undefined): void {
+  setChannel(channel: InputChannel | undefined, pointer?: RTCDataChannel): void {
     const old = this._channel;
     if (old === channel) return;
+    this.pointer = pointer;
+    this.lanes.reset();
+    clearTimeout(this.settleTimer);
     if (old && !isSocket(old)) old.onmessage = null;
     const modeChanged = isSocket(old) !== isSocket(channel);
     this._channel = channel;
@@ -225,10 +238,25 @@ export class Controller {
   private send(line: string): boolean {
     const channel = this._channel;
     if (!channel || channel.readyState !== "open") return false;
-    channel.send(line);
-    this.sentLines.push(line);
+    const pointer = this.pointer?.readyState === "open" ? this.pointer : undefined;
+    const routed = this.lanes.route(line, pointer !== undefined);
+    (routed.lane === "pointer" && pointer ? pointer : channel).send(routed.line);
+    if (pointer) {
+      clearTimeout(this.settleTimer);
+      if (routed.lane === "pointer") this.settleTimer = window.setTimeout(() => this.settle(), SETTLE_MS);
+    }
+    this.sentLines.push(routed.line);
     if (this.sentLines.length > SENT_KEPT) this.sentLines.splice(0, this.sentLines.length - SENT_KEPT);
     return true;
+  }
+
+  /** The pointer came to rest: its last position once more, on `input`. */
+  private settle(): void {
+    const settled = this.lanes.settle();
+    const channel = this._channel;
+    if (!settled || !channel || channel.readyState !== "open") return;
+    channel.send(settled.line);
+    this.sentLines.push(settled.line);
   }
 
   /** A message from the device (cursor, clipboard, state, resolution), from whichever channel carries them. */

@@ -19,7 +19,7 @@
  * - `#control-toggle`, `#talk`, `#control-status`; `#device-status .chip[data-key]`
  *   (device state fields); `#device-clipboard-text`
  * - `window.tessera`: `{ deviceId, pc, stats, timeline, devices, signaling,
- *   peerId, control, input, sentLines, resolution, deviceState,
+ *   peerId, control, input, pointer, sentLines, resolution, deviceState,
  *   deviceClipboard, talk, transport, fallback }`, read live (getters);
  *   `timeline` holds performance.now() milestones.
  */
@@ -52,6 +52,8 @@ export interface ViewerHooks {
   readonly control: { holder: string | null | undefined; mine: boolean };
   /** The `input` data channel of the current connection, or the fallback socket. */
   readonly input: InputChannel | undefined;
+  /** The `pointer` data channel beside `input` (unordered, never resent), when there is one. */
+  readonly pointer: RTCDataChannel | undefined;
   /** The last input lines this viewer sent, oldest first. */
   readonly sentLines: readonly string[];
   readonly resolution: { width: number; height: number } | undefined;
@@ -188,6 +190,9 @@ const hooks: ViewerHooks = {
   },
   get input() {
     return control.channel;
+  },
+  get pointer() {
+    return control.pointerChannel;
   },
   get sentLines() {
     return control.sentLines;

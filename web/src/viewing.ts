@@ -69,12 +69,22 @@ export class Viewing {
         },
         stats: (s) => player.renderStats(s),
         error: (e) => player.setError(e),
-        input: (c) => control.setChannel(c),
+        input: (c, pointer) => control.setChannel(c, pointer),
         talkSender: (s) => control.setTalkSender(s),
         progress: (step) => {
           if (step === "watch") trigger?.watchSent();
           else if (step === "offer") trigger?.offered();
           else trigger?.answered();
+        },
+        unplayable: (codecs) => {
+          const names = codecs.map((c) => c.toUpperCase()).join(", ");
+          console.info(`tessera: this browser cannot decode ${names} over WebRTC`);
+          if (trigger) trigger.unplayable();
+          else
+            player.setError({
+              code: "unsupported",
+              message: `This browser cannot decode ${names} over WebRTC; the WebSocket stream (?transport=ws) can show it.`,
+            });
         },
       },
       deps.ice,

@@ -1,7 +1,7 @@
 import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
 import type { RtcConfigSource } from "./rtc-config.js";
 import { candidateJson, supervise, trickle } from "./peer-connection.js";
-import { talkMid } from "./sdp.js";
+import { offeredVideoCodecs, talkMid, videoRefused } from "./sdp.js";
 import { StatsSampler, type StatsSample } from "./stats.js";
 
 /** Where the watched device is, as far as this viewer knows. */
@@ -26,12 +26,20 @@ export interface WatchEvents {
   deviceState(state: DeviceState): void;
   stats(sample: StatsSample): void;
   error(err: Pick<ErrorMessage, "code" | "message"> | null): void;
-  /** The server's `input` data channel of the current connection, or undefined when it is gone. */
-  input(channel: RTCDataChannel | undefined): void;
+  /** The server's `input` data channel of the current connection and this page's `pointer` one, or undefined when they are gone. */
+  input(channel: RTCDataChannel | undefined, pointer?: RTCDataChannel): void;
   /** Where this viewer's microphone goes (the talk-back section), or undefined when it is gone. */
   talkSender(sender: RTCRtpSender | undefined): void;
   /** A milestone: `watch` sent, an offer received, the answer sent (the automatic fallback times them). */
   progress?(step: "watch" | "offer" | "answer"): void;
+  /** This browser can decode none of the video codecs the server offers (`codecs`); no answer was sent. */
+  unplayable(codecs: string[]): void;
+}
+
+/** The video codecs this browser receives over WebRTC (lower-case names), or undefined when it does not say. */
+function receivableVideoCodecs(): Set<string> | undefined {
+  const caps = typeof RTCRtpReceiver.getCapabilities === "function" ? RTCRtpReceiver.getCapabilities("video") : null;
+  return caps ? new Set(caps.codecs.map((c) => c.mimeType.split("/")[1]?.toLowerCase() ?? "")) : undefined;
 }
 
 /** Messages addressed to one watched device. */
@@ -135,6 +143,13 @@ export class Watch {
 
   private async answer(sdp: string, offerId: number): Promise<void> {
     if (this._closed) return;
+    const offered = offeredVideoCodecs(sdp);
+    const receivable = receivableVideoCodecs();
+    if (offered.length > 0 && receivable && !offered.some((c) => receivable.has(c))) {
+      this.dropPc();
+      this.events.unplayable(offered);
+      return;
+    }
     const config = await this.ice.get();
     if (this._closed) return;
     this.dropPc();
@@ -147,7 +162,9 @@ export class Watch {
     const stream = new MediaStream();
     pc.ontrack = (ev) => stream.addTrack(ev.track);
     pc.ondatachannel = (ev) => {
-      if (pc === this._pc && ev.channel.label === "input") this.events.input(ev.channel);
+      if (pc !== this._pc || ev.channel.label !== "input") return;
+      // Pointer moves get their own lane: unordered, never resent (web/src/pointer-lane.ts).
+      this.events.input(ev.channel, pc.createDataChannel("pointer", { ordered: false, maxRetransmits: 0 }));
     };
     const isCurrent = () => pc === this._pc;
     const releaseCandidates = trickle(pc, isCurrent, (c) => this.send({ type: "candidate", deviceId: this.deviceId, candidate: candidateJson(c) }));
@@ -174,6 +191,12 @@ export class Watch {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (pc !== this._pc || !pc.localDescription) return;
+    // A browser whose capabilities did not tell refuses the video section instead.
+    if (offered.length > 0 && videoRefused(pc.localDescription.sdp)) {
+      this.dropPc();
+      this.events.unplayable(offered);
+      return;
+    }
     this.events.stream(stream);
     this.events.talkSender(talk?.sender);
     this.events.connectionState(pc.connectionState);

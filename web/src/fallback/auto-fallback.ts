@@ -4,8 +4,9 @@
  *
  * Rules: after an answer, the peer connection must reach "connected" within
  * CONNECT_DEADLINE_MS; after `watch`, an offer must come within the same time
- * while the device is online; and a connection that fails twice without
- * connecting in between is given up.
+ * while the device is online; a connection that fails twice without
+ * connecting in between is given up; and so is WebRTC at once when the
+ * browser can decode none of the device's video codecs.
  */
 import { isFallbackCodec, type FallbackCodec } from "../../../server/protocol/fallback.js";
 
@@ -21,7 +22,7 @@ export interface Timers {
 }
 
 /** Why the fallback was chosen. */
-export type FallbackReason = "no_offer" | "not_connected" | "failed";
+export type FallbackReason = "no_offer" | "not_connected" | "failed" | "no_codec";
 
 /** Watches one Watch's progress and calls `fallback` once when WebRTC should be given up. */
 export class FallbackTrigger {
@@ -60,6 +61,11 @@ export class FallbackTrigger {
     } else if (state === "failed") {
       if (++this.failures >= MAX_FAILURES) this.fire("failed");
     }
+  }
+
+  /** The browser cannot decode the video the server offers: WebRTC cannot show it. */
+  unplayable(): void {
+    this.fire("no_codec");
   }
 
   /** Where the device is: no offer is expected while it is offline. */

@@ -1,0 +1,248 @@
+/**
+ * Tessera on a lossy link, in Chromium: the server, the device page and the
+ * viewer run inside a network namespace this file creates, where nftables
+ * drops a share of every UDP packet (this machine's kernel has no netem, so
+ * no jitter; see e2e/lib/netns.ts). Video must keep playing through NACK and
+ * PLI, and the controller's drags must land where they were made while
+ * pointer moves travel on the unordered `pointer` lane.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { Page } from "playwright-core";
+import { devicePublishing, framesAdvance, launchBrowser, startServer, waitFor, withPages, type Env } from "./harness.js";
+import { createNetns, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
+
+let netns: Netns | undefined;
+let env: Env | undefined;
+
+before(async () => {
+  netns = await createNetns("lossy");
+  const server = await startServer({ wrap: [...netns.exec] });
+  try {
+    env = { server, browser: await launchBrowser(netns.exec) };
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+});
+
+after(async () => {
+  await env?.browser.close().catch(() => undefined);
+  await env?.server.close();
+  await netns?.destroy();
+});
+
+function ready(): { env: Env; netns: Netns } {
+  if (!env || !netns) throw new Error("the namespace, server or browser did not start");
+  return { env, netns };
+}
+
+/** How long the video is watched on the lossy link, s. */
+const WINDOW_S = 30;
+/**
+ * The share of that time the picture may be frozen. The aim is 1%; this
+ * 2-core machine, with the device and the viewer in one Chromium beside the
+ * server, freezes for 0-1.1% of 30 s with no loss at all (a freeze there is
+ * a 200-300 ms hiccup of the machine), so the bound leaves room for it.
+ */
+const MAX_FROZEN = 0.03;
+
+interface InboundVideo {
+  framesDecoded: number;
+  totalFreezesDuration: number;
+  freezeCount: number;
+  nackCount: number;
+  pliCount: number;
+  packetsLost: number;
+  packetsReceived: number;
+}
+
+/** The viewer's inbound video statistics (getStats). */
+function inboundVideo(page: Page): Promise<InboundVideo> {
+  return page.evaluate(async () => {
+    const pc = (globalThis as unknown as { tessera: { pc: { getStats(): Promise<Map<string, Record<string, unknown>>> } } }).tessera.pc;
+    let found: Record<string, unknown> | undefined;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") found = s;
+    });
+    const n = (k: string) => Number(found?.[k] ?? 0);
+    return {
+      framesDecoded: n("framesDecoded"),
+      totalFreezesDuration: n("totalFreezesDuration"),
+      freezeCount: n("freezeCount"),
+      nackCount: n("nackCount"),
+      pliCount: n("pliCount"),
+      packetsLost: n("packetsLost"),
+      packetsReceived: n("packetsReceived"),
+    };
+  });
+}
+
+/** One Prometheus sample, fetched by the page (the test itself cannot reach into the namespace). */
+function metricFromPage(page: Page, name: string, labels: Record<string, string>): Promise<number> {
+  return page.evaluate(
+    async ({ name, labels }) => {
+      const text = await (await fetch("/metrics")).text();
+      const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      return text
+        .split("\n")
+        .filter((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)))
+        .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+    },
+    { name, labels },
+  );
+}
+
+test("with 5% of UDP lost, video keeps playing: the loss is repaired by NACK, the frame rate holds", { timeout: 90_000 }, (t) =>
+  withPages(t, ready().env, async (pages) => {
+    const { netns } = ready();
+    const device = await pages.device("lossy-cam", "Lossy cam");
+    await devicePublishing(device);
+    const viewer = await pages.viewer("lossy-cam");
+    await framesAdvance(viewer, 10, 15_000);
+    dropUdp(netns, 5);
+    try {
+      const t0 = Date.now();
+      const start = await inboundVideo(viewer);
+      // 30 s of playing video: one short freeze is 0.7% of that.
+      const end = await waitFor(
+        `${WINDOW_S} s of playing video`,
+        async () => {
+          const s = await inboundVideo(viewer);
+          return Date.now() - t0 >= WINDOW_S * 1000 && s.framesDecoded > start.framesDecoded ? s : undefined;
+        },
+        { timeoutMs: (WINDOW_S + 15) * 1000, intervalMs: 250 },
+      );
+      const seconds = (Date.now() - t0) / 1000;
+      const frozen = end.totalFreezesDuration - start.totalFreezesDuration;
+      const dropped = droppedUdp(netns);
+      t.diagnostic(
+        `5% UDP loss for ${seconds.toFixed(1)} s: ${dropped} packets dropped; the viewer received ${end.packetsReceived - start.packetsReceived} and lost ${end.packetsLost - start.packetsLost} for good, ` +
+          `sent ${end.nackCount - start.nackCount} NACKs and ${end.pliCount - start.pliCount} PLIs; ${end.freezeCount - start.freezeCount} freezes, ` +
+          `${(frozen * 1000).toFixed(0)} ms frozen (${((100 * frozen) / seconds).toFixed(2)}%); ${((end.framesDecoded - start.framesDecoded) / seconds).toFixed(1)} frames/s`,
+      );
+      const received = end.packetsReceived - start.packetsReceived;
+      const lost = end.packetsLost - start.packetsLost;
+      assert.ok(dropped > 0, "packets were dropped");
+      assert.ok(end.nackCount > start.nackCount, "the viewer asked for retransmissions");
+      // Repaired: what the link lost (both hops) came again; what Chromium counts lost for good stays near none.
+      assert.ok(lost <= 0.005 * received, `${lost} of ${received} packets lost for good`);
+      assert.ok((end.framesDecoded - start.framesDecoded) / seconds >= 15, "the picture kept its frame rate");
+      // Without any loss this 2-core machine already freezes now and then (0-1.1% over 30 s measured): the bound allows for it.
+      assert.ok(frozen <= MAX_FROZEN * seconds, `frozen ${frozen.toFixed(2)} s of ${seconds.toFixed(1)} s`);
+    } finally {
+      dropUdp(netns, 0);
+    }
+  }),
+);
+
+/** A point of the picture, as a client position in the viewer page and in stream pixels. */
+async function pictureAt(viewer: Page, fx: number, fy: number): Promise<{ clientX: number; clientY: number; x: number; y: number }> {
+  const g = await viewer.evaluate(() => {
+    const v = (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector("#video") as {
+      getBoundingClientRect(): { left: number; top: number; width: number; height: number };
+      videoWidth: number;
+      videoHeight: number;
+    };
+    const r = v.getBoundingClientRect();
+    return { left: r.left, top: r.top, width: r.width, height: r.height, w: v.videoWidth, h: v.videoHeight };
+  });
+  const scale = Math.min(g.width / g.w, g.height / g.h);
+  const clientX = g.left + (g.width - g.w * scale) / 2 + fx * g.w * scale;
+  const clientY = g.top + (g.height - g.h * scale) / 2 + fy * g.h * scale;
+  return { clientX, clientY, x: fx * g.w, y: fy * g.h };
+}
+
+/**
+ * Moves the mouse from `from` to `to` in 40 steps at 60 per second, as a
+ * hand does: moves sent all at once would share a few SCTP packets.
+ */
+async function handMoves(page: Page, from: { clientX: number; clientY: number }, to: { clientX: number; clientY: number }): Promise<void> {
+  for (let i = 1; i <= 40; i++) {
+    await page.mouse.move(from.clientX + ((to.clientX - from.clientX) * i) / 40, from.clientY + ((to.clientY - from.clientY) * i) / 40);
+    await new Promise((resolve) => setTimeout(resolve, 16));
+  }
+}
+
+const sentLines = (page: Page) => page.evaluate(() => [...(globalThis as unknown as { tessera: { sentLines: string[] } }).tessera.sentLines]);
+const deviceLines = (page: Page) => page.evaluate(() => [...(globalThis as unknown as { tessera: { inputLines: string[] } }).tessera.inputLines]);
+const near = (line: string, p: { x: number; y: number }) => {
+  const [, x, y] = line.split(",").map(Number);
+  return Math.abs(x - p.x) <= 2 && Math.abs(y - p.y) <= 2;
+};
+
+test("with 20% of UDP lost, a drag presses and releases where it was made and the pointer ends where it stopped", { timeout: 90_000 }, (t) =>
+  withPages(t, ready().env, async (pages) => {
+    const { netns } = ready();
+    const device = await pages.device("lossy-ctl", "Lossy control");
+    await devicePublishing(device);
+    const viewer = await pages.viewer("lossy-ctl");
+    await framesAdvance(viewer, 5, 15_000);
+    await viewer.click("#control-toggle");
+    await viewer.waitForSelector('#player[data-control="self"]', { timeout: 10_000 });
+    await waitFor("the resolution and both lanes", () =>
+      viewer.evaluate(() => {
+        const h = (
+          globalThis as unknown as {
+            tessera: {
+              resolution?: unknown;
+              input?: { readyState: string };
+              pointer?: { readyState: string; ordered: boolean; maxRetransmits: number | null };
+            };
+          }
+        ).tessera;
+        return h.resolution !== undefined && h.input?.readyState === "open" && h.pointer?.readyState === "open"
+          ? { ordered: h.pointer.ordered, maxRetransmits: h.pointer.maxRetransmits }
+          : undefined;
+      }),
+    ).then((p) => assert.deepEqual(p, { ordered: false, maxRetransmits: 0 }, "the pointer lane is unordered and never resends"));
+
+    const [a, b, c] = [await pictureAt(viewer, 0.2, 0.3), await pictureAt(viewer, 0.7, 0.6), await pictureAt(viewer, 0.4, 0.8)];
+    const forwardedBefore = await metricFromPage(viewer, "tessera_input_lines_total", { result: "forwarded", reason: "pointer" });
+    const mark = (await deviceLines(device)).length;
+    const sentMark = (await sentLines(viewer)).length;
+    dropUdp(netns, 20);
+    try {
+      await viewer.mouse.move(a.clientX, a.clientY);
+      await viewer.mouse.down();
+      await handMoves(viewer, a, b);
+      await viewer.mouse.up();
+      await handMoves(viewer, b, c);
+      const lines = await waitFor("the device's pointer at the last position", async () => {
+        const ls = (await deviceLines(device)).slice(mark);
+        const last = ls.filter((l) => l.startsWith("m,")).at(-1);
+        return last && near(last, c) && last.split(",")[3] === "0" ? ls : undefined;
+      });
+      const pointer = lines.filter((l) => l.startsWith("m,"));
+      const press = pointer.findIndex((l) => l.split(",")[3] === "1");
+      const release = pointer.findIndex((l, i) => i > press && l.split(",")[3] === "0");
+      const sent = (await sentLines(viewer)).slice(sentMark);
+      const forwarded = (await metricFromPage(viewer, "tessera_input_lines_total", { result: "forwarded", reason: "pointer" })) - forwardedBefore;
+      const stale = await metricFromPage(viewer, "tessera_input_lines_total", { result: "dropped", reason: "stale" });
+      t.diagnostic(
+        `20% UDP loss (${droppedUdp(netns)} packets dropped): the page sent ${sent.length} pointer lines ${sent.filter((l) => l.split(",").length === 6).length} numbered, the device got ${pointer.length} ` +
+          `(${forwarded} forwarded, ${stale} stale dropped); press ${pointer[press]}, release ${pointer[release]}, last ${pointer.at(-1)}`,
+      );
+      assert.ok(press >= 0 && near(pointer[press], a), `pressed where the drag began: ${pointer[press]} vs ${a.x},${a.y}`);
+      assert.ok(release > press && near(pointer[release], b), `released where it ended: ${pointer[release]} vs ${b.x},${b.y}`);
+      assert.ok(
+        pointer.slice(press, release).every((l) => l.split(",")[3] === "1"),
+        "the button stayed down in between",
+      );
+      assert.ok(
+        pointer.slice(release).every((l) => l.split(",")[3] === "0"),
+        "and up after",
+      );
+      assert.ok(
+        lines.every((l) => !l.startsWith("m,") || l.split(",").length === 5),
+        "the device gets plain five-field lines",
+      );
+      const numbered = sent.filter((l) => l.split(",").length === 6);
+      assert.ok(numbered.length >= 80, "the page numbered its pointer lines");
+      // On a reliable lane every line would arrive; on `pointer` lost moves stay lost.
+      assert.ok(forwarded > 0 && pointer.length < numbered.length, `${numbered.length - pointer.length} moves lost for good`);
+    } finally {
+      dropUdp(netns, 0);
+    }
+  }),
+);
