@@ -245,9 +245,13 @@ export class Controller {
       clearTimeout(this.settleTimer);
       if (routed.lane === "pointer") this.settleTimer = window.setTimeout(() => this.settle(), SETTLE_MS);
     }
-    this.sentLines.push(routed.line);
-    if (this.sentLines.length > SENT_KEPT) this.sentLines.splice(0, this.sentLines.length - SENT_KEPT);
+    this.record(routed.line);
     return true;
+  }
+
+  private record(line: string): void {
+    this.sentLines.push(line);
+    if (this.sentLines.length > SENT_KEPT) this.sentLines.splice(0, this.sentLines.length - SENT_KEPT);
   }
 
   /** The pointer came to rest: its last position once more, on `input`. */
@@ -256,7 +260,7 @@ export class Controller {
     const channel = this._channel;
     if (!settled || !channel || channel.readyState !== "open") return;
     channel.send(settled.line);
-    this.sentLines.push(settled.line);
+    this.record(settled.line);
   }
 
   /** A message from the device (cursor, clipboard, state, resolution), from whichever channel carries them. */
