@@ -18,12 +18,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Browser, Page } from "playwright-core";
-import x11 from "x11";
-import type { XClient } from "x11";
+import type { Browser } from "playwright-core";
 import { launchBrowser, waitFor } from "../e2e/harness.js";
 import { startXvfb, type TestDisplay } from "../e2e/lib/xvfb.js";
 import { exitBounded } from "./exit.js";
+import { ColourWindow, glassToGlass, percentile, watchColours } from "./glass.js";
 import { clockTicksPerSecond, machineInfo, processCpuSeconds } from "./proc.js";
 import { parseMetrics, sumOf } from "./prom.js";
 import { ServerProcess } from "./server-process.js";
@@ -47,130 +46,9 @@ const codecs = values.codecs.split(",").map((c) => {
   return c;
 });
 const TICKS = clockTicksPerSecond();
-const PALETTE = [0xff0000, 0x00ff00, 0x0000ff, 0xffff00, 0xff00ff, 0x00ffff];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
-const p90 = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * 0.9))] : NaN;
-};
-
-/** A full-screen window of our own whose colour we set, timing each change right before its X request. */
-class ColourWindow {
-  private constructor(
-    private readonly X: XClient,
-    private readonly wid: number,
-  ) {}
-
-  static open(display: string): Promise<ColourWindow> {
-    return new Promise((resolve, reject) => {
-      const X = x11.createClient({ display, shm: false }, (err, d) => {
-        if (err) return reject(err);
-        const root = d.screen[0].root;
-        const wid = X.AllocID();
-        // Override-redirect: no window manager is asked, the window is where it says.
-        X.CreateWindow(wid, root, 0, 0, width, height, 0, 0, 0, 0, { backgroundPixel: 0, overrideRedirect: 1 });
-        X.MapWindow(wid);
-        X.sync().then(
-          () => resolve(new ColourWindow(X, wid)),
-          (e: Error) => reject(e),
-        );
-      });
-      X.on("error", () => {});
-    });
-  }
-
-  /** Paints the window `rgb` and returns the time (ms, Date.now() clock) the request left. */
-  async paint(rgb: number): Promise<number> {
-    this.X.ChangeWindowAttributes(this.wid, { backgroundPixel: rgb });
-    // ClearArea(window, x, y, width 0, height 0 = to the edges, exposures): repaints with the new background.
-    (this.X as unknown as { ClearArea(w: number, x: number, y: number, width: number, height: number, exposures: number): void }).ClearArea(
-      this.wid,
-      0,
-      0,
-      0,
-      0,
-      0,
-    );
-    const at = performance.timeOrigin + performance.now();
-    // A round trip: the server has drawn it when the reply comes.
-    await this.X.sync();
-    return at;
-  }
-
-  close(): void {
-    this.X.terminate();
-  }
-}
-
-/** In the page: records when each presented frame's centre colour changes (ms, Date.now() clock). */
-function watchColours(selector: string): void {
-  type Drawable = { videoWidth?: number; videoHeight?: number; width: number; height: number; requestVideoFrameCallback?: (cb: () => void) => void };
-  const g = globalThis as unknown as {
-    __seen: Array<{ rgb: number[]; at: number }>;
-    document: { querySelector(s: string): Drawable; createElement(t: string): unknown };
-    requestAnimationFrame(cb: () => void): void;
-    performance: { timeOrigin: number; now(): number };
-  };
-  g.__seen = [];
-  const canvas = g.document.createElement("canvas") as {
-    width: number;
-    height: number;
-    getContext(
-      k: string,
-      o?: object,
-    ): {
-      drawImage(e: unknown, x: number, y: number, w: number, h: number): void;
-      getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
-    };
-  };
-  canvas.width = 1;
-  canvas.height = 1;
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  let last = "";
-  const sample = () => {
-    const el = g.document.querySelector(selector);
-    const w = el.videoWidth ?? el.width;
-    const h = el.videoHeight ?? el.height;
-    if (w && h) {
-      ctx.drawImage(el, -Math.floor(w / 2), -Math.floor(h / 2), w, h);
-      const d = ctx.getImageData(0, 0, 1, 1).data;
-      const key = `${d[0] >> 5},${d[1] >> 5},${d[2] >> 5}`;
-      if (key !== last) {
-        last = key;
-        g.__seen.push({ rgb: [d[0], d[1], d[2]], at: g.performance.timeOrigin + g.performance.now() });
-      }
-    }
-    const video = el;
-    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(sample);
-    else g.requestAnimationFrame(sample);
-  };
-  sample();
-}
-
-const seenSince = (page: Page, from: number) =>
-  page.evaluate((n) => (globalThis as unknown as { __seen: Array<{ rgb: number[]; at: number }> }).__seen.slice(n), from);
-const near = (rgb: number[], want: number) => [16, 8, 0].every((shift, i) => Math.abs(rgb[i] - ((want >> shift) & 0xff)) <= 48);
-
-/** Flips the window's colour `flips` times; each flip's delay until the page presents it. */
-async function glassToGlass(page: Page, win: ColourWindow): Promise<number[]> {
-  const delays: number[] = [];
-  for (let i = 0; i < flips; i++) {
-    const colour = PALETTE[i % PALETTE.length];
-    const mark = (await seenSince(page, 0)).length;
-    const paintedAt = await win.paint(colour);
-    const seen = await waitFor(`colour ${colour.toString(16)} in the viewer`, async () => (await seenSince(page, mark)).find((s) => near(s.rgb, colour)), {
-      timeoutMs: 10_000,
-      intervalMs: 5,
-    });
-    delays.push(seen.at - paintedAt);
-    await sleep(150 + Math.random() * 150);
-  }
-  return delays;
-}
+const median = (xs: number[]) => percentile(xs, 0.5);
+const p90 = (xs: number[]) => percentile(xs, 0.9);
 
 interface Row {
   codec: string;
@@ -204,7 +82,7 @@ async function measure(display: TestDisplay, browser: Browser, codec: "vp8" | "h
     { ...process.env, UV_THREADPOOL_SIZE: "128" },
   );
   const device = `x11-${display.display.slice(1)}`;
-  const win = await ColourWindow.open(display.display);
+  const win = await ColourWindow.open(display.display, width, height);
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   let motion: ChildProcess | undefined;
   try {
@@ -221,7 +99,7 @@ async function measure(display: TestDisplay, browser: Browser, codec: "vp8" | "h
       },
     );
     await rtc.evaluate(watchColours, "#video");
-    const webrtc = await glassToGlass(rtc, win);
+    const webrtc = await glassToGlass(rtc, win, flips);
 
     // The still desktop with one WebRTC viewer: what an idle screen costs.
     const still0 = processCpuSeconds(server.pid, TICKS);
@@ -240,7 +118,7 @@ async function measure(display: TestDisplay, browser: Browser, codec: "vp8" | "h
       },
     );
     await ws.evaluate(watchColours, "#canvas");
-    const fallback = await glassToGlass(ws, win);
+    const fallback = await glassToGlass(ws, win, flips);
     await ws.close();
 
     // A moving picture over the whole display, one WebRTC viewer: the server's CPU, the bitrate and frame rate it sends.

@@ -236,3 +236,21 @@ export function droppedUdp(netns: Netns): number {
   const out = ip("netns", "exec", netns.name, NFT, "list", "chain", "inet", "tessera", "lossy");
   return [...out.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
 }
+
+const TC = "/usr/sbin/tc";
+
+/**
+ * Holds everything sent inside the namespace to `kbit` kbit/s (a token bucket
+ * on its loopback, whose MTU drops to Ethernet's 1500 meanwhile: a bucket
+ * smaller than a packet would never pass it), or lifts the limit with 0.
+ */
+export function limitRate(netns: Netns, kbit: number): void {
+  const run = (...args: string[]) => ip("netns", "exec", netns.name, ...args);
+  if (kbit > 0) {
+    run(IP, "link", "set", "lo", "mtu", "1500");
+    run(TC, "qdisc", "replace", "dev", "lo", "root", "tbf", "rate", `${kbit}kbit`, "burst", "32kbit", "latency", "300ms");
+  } else {
+    spawnSync(IP, ["netns", "exec", netns.name, TC, "qdisc", "del", "dev", "lo", "root"], { encoding: "utf8" }); // none to delete is fine
+    run(IP, "link", "set", "lo", "mtu", "65536");
+  }
+}

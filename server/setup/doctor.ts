@@ -41,9 +41,10 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
     ],
   },
   {
-    label: "network namespaces (Firefox, interop and lossy-link tests)",
+    label: "network namespaces (Firefox, interop and lossy-link tests, bench:network)",
     tools: [
       { program: "ip", package: "iproute2" },
+      { program: "/usr/sbin/tc", package: "iproute2" },
       { program: "/usr/sbin/nft", package: "nftables" },
     ],
   },

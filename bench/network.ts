@@ -1,0 +1,192 @@
+/**
+ * Tessera on poor networks: what a WebRTC viewer sees under each link profile.
+ *
+ * The server and Chromium run in a network namespace of the bench's own;
+ * each profile is applied there (loss: nftables drops that share of every
+ * UDP packet; rate: a token bucket on the namespace's loopback holds all of
+ * its traffic to that rate; this kernel has no netem, so no jitter). Per
+ * profile a fresh viewer watches the built-in test device (always moving)
+ * for `--seconds` to read frame rate, bitrate, frozen time and what was lost
+ * for good from getStats(), then another watches a private Xvfb display
+ * captured by the same server, whose colour flips give glass-to-glass
+ * delays (bench/glass.ts).
+ *
+ *   npm run bench:network -- --seconds 15 --flips 20 [--profiles clean,loss5,loss20,rate2000,rate400]
+ */
+import { parseArgs } from "node:util";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser, startServer, waitFor, type TestServer } from "../e2e/harness.js";
+import { createNetns, dropUdp, limitRate, type Netns } from "../e2e/lib/netns.js";
+import { startXvfb } from "../e2e/lib/xvfb.js";
+import { exitBounded } from "./exit.js";
+import { ColourWindow, glassToGlass, percentile, watchColours } from "./glass.js";
+import { machineInfo } from "./proc.js";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "15" },
+    flips: { type: "string", default: "20" },
+    size: { type: "string", default: "1280x720" },
+    profiles: { type: "string", default: "clean,loss5,loss20,rate2000,rate400" },
+  },
+});
+const seconds = Number(values.seconds);
+const flips = Number(values.flips);
+const [width, height] = values.size.split("x").map(Number);
+if (!(seconds >= 3 && seconds <= 120)) throw new Error("--seconds: expected 3-120");
+if (!(flips >= 5 && flips <= 200)) throw new Error("--flips: expected 5-200");
+if (!(width >= 320 && height >= 240 && width <= 3840 && height <= 2160)) throw new Error("--size: expected WxH within 320x240-3840x2160");
+
+type Profile = { name: string; lossPct: number; rateKbit: number };
+const profiles: Profile[] = values.profiles.split(",").map((name) => {
+  if (name === "clean") return { name, lossPct: 0, rateKbit: 0 };
+  const loss = /^loss(\d{1,2})$/.exec(name);
+  if (loss) return { name, lossPct: Number(loss[1]), rateKbit: 0 };
+  const rate = /^rate(\d{2,6})$/.exec(name);
+  if (rate) return { name, lossPct: 0, rateKbit: Number(rate[1]) };
+  throw new Error(`--profiles: ${name} is not clean, lossN (percent) or rateN (kbit/s)`);
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Inbound {
+  framesDecoded: number;
+  bytesReceived: number;
+  totalFreezesDuration: number;
+  packetsLost: number;
+  packetsReceived: number;
+  nackCount: number;
+  pliCount: number;
+}
+
+/** The viewer's inbound video statistics. */
+function inbound(page: Page): Promise<Inbound> {
+  return page.evaluate(async () => {
+    const pc = (globalThis as unknown as { tessera: { pc: { getStats(): Promise<Map<string, Record<string, unknown>>> } } }).tessera.pc;
+    let v: Record<string, unknown> | undefined;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") v = s;
+    });
+    const n = (k: string) => Number(v?.[k] ?? 0);
+    return {
+      framesDecoded: n("framesDecoded"),
+      bytesReceived: n("bytesReceived"),
+      totalFreezesDuration: n("totalFreezesDuration"),
+      packetsLost: n("packetsLost"),
+      packetsReceived: n("packetsReceived"),
+      nackCount: n("nackCount"),
+      pliCount: n("pliCount"),
+    };
+  });
+}
+
+async function playing(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await waitFor(
+    "WebRTC video",
+    () =>
+      page.evaluate(
+        () => (globalThis as unknown as { document: { querySelector(s: string): { videoWidth: number } } }).document.querySelector("#video").videoWidth > 0,
+      ),
+    { timeoutMs: 60_000 },
+  );
+}
+
+interface Row {
+  profile: string;
+  fps: number;
+  kbps: number;
+  frozenPct: number;
+  lost: number;
+  received: number;
+  nacks: number;
+  plis: number;
+  g2gP50: number;
+  g2gP95: number;
+  g2gMissed: number;
+}
+
+async function measure(profile: Profile, server: TestServer, browser: Browser, netns: Netns, win: ColourWindow, desktop: string): Promise<Row> {
+  dropUdp(netns, profile.lossPct);
+  limitRate(netns, profile.rateKbit);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    await playing(page, `${server.url}?device=test&transport=webrtc`);
+    await sleep(3000); // the sender's estimate settles on the link
+    const a = await inbound(page);
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const dt = (performance.now() - t0) / 1000;
+    const b = await inbound(page);
+    await page.close();
+
+    const g2g = await context.newPage();
+    await playing(g2g, `${server.url}?device=${desktop}&transport=webrtc`);
+    await g2g.evaluate(watchColours, "#video");
+    let missed = 0;
+    const delays = await glassToGlass(g2g, win, flips, 5000, () => missed++);
+    return {
+      profile: profile.name,
+      fps: (b.framesDecoded - a.framesDecoded) / dt,
+      kbps: ((b.bytesReceived - a.bytesReceived) * 8) / dt / 1000,
+      frozenPct: ((b.totalFreezesDuration - a.totalFreezesDuration) / dt) * 100,
+      lost: b.packetsLost - a.packetsLost,
+      received: b.packetsReceived - a.packetsReceived,
+      nacks: b.nackCount - a.nackCount,
+      plis: b.pliCount - a.pliCount,
+      g2gP50: percentile(delays, 0.5),
+      g2gP95: percentile(delays, 0.95),
+      g2gMissed: missed,
+    };
+  } finally {
+    await context.close().catch(() => undefined);
+    dropUdp(netns, 0);
+    limitRate(netns, 0);
+  }
+}
+
+async function main(): Promise<void> {
+  const netns = await createNetns("bench-net");
+  const display = await startXvfb({ width, height });
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
+  let win: ColourWindow | undefined;
+  const rows: Row[] = [];
+  try {
+    server = await startServer({
+      wrap: [...netns.exec],
+      args: ["--source", "test", "--source", `x11:${display.display}`, "--source-encoder", "software"],
+      env: display.env,
+    });
+    browser = await launchBrowser(netns.exec);
+    win = await ColourWindow.open(display.display, width, height);
+    for (const p of profiles) {
+      rows.push(await measure(p, server, browser, netns, win, `x11-${display.display.slice(1)}`));
+      console.error(`bench:network: ${p.name} done`);
+    }
+  } finally {
+    win?.close();
+    await browser?.close().catch(() => undefined);
+    await server?.close();
+    await display.close();
+    await netns.destroy();
+  }
+  const m = machineInfo();
+  const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
+  console.log(
+    `network profiles, server and Chromium in a namespace; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
+  );
+  console.log("profile | viewer fps | video kb/s | frozen % | packets lost for good / received | NACKs | PLIs | glass-to-glass p50/p95 ms (missed flips)");
+  for (const r of rows)
+    console.log(
+      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed})`,
+    );
+}
+
+main().then(
+  () => exitBounded(0),
+  (err: unknown) => {
+    console.error(err);
+    exitBounded(1);
+  },
+);
