@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, startServer, waitFor, type TestServer } from "../e2e/harness.js";
+import { inboundVideo } from "../e2e/lib/inbound-video.js";
 import { createNetns, dropUdp, limitRate, type Netns } from "../e2e/lib/netns.js";
 import { startXvfb } from "../e2e/lib/xvfb.js";
 import { exitBounded } from "./exit.js";
@@ -47,37 +48,6 @@ const profiles: Profile[] = values.profiles.split(",").map((name) => {
   throw new Error(`--profiles: ${name} is not clean, lossN (percent) or rateN (kbit/s)`);
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Inbound {
-  framesDecoded: number;
-  bytesReceived: number;
-  totalFreezesDuration: number;
-  packetsLost: number;
-  packetsReceived: number;
-  nackCount: number;
-  pliCount: number;
-}
-
-/** The viewer's inbound video statistics. */
-function inbound(page: Page): Promise<Inbound> {
-  return page.evaluate(async () => {
-    const pc = (globalThis as unknown as { tessera: { pc: { getStats(): Promise<Map<string, Record<string, unknown>>> } } }).tessera.pc;
-    let v: Record<string, unknown> | undefined;
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") v = s;
-    });
-    const n = (k: string) => Number(v?.[k] ?? 0);
-    return {
-      framesDecoded: n("framesDecoded"),
-      bytesReceived: n("bytesReceived"),
-      totalFreezesDuration: n("totalFreezesDuration"),
-      packetsLost: n("packetsLost"),
-      packetsReceived: n("packetsReceived"),
-      nackCount: n("nackCount"),
-      pliCount: n("pliCount"),
-    };
-  });
-}
 
 async function playing(page: Page, url: string): Promise<void> {
   await page.goto(url);
@@ -113,11 +83,11 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, n
     const page = await context.newPage();
     await playing(page, `${server.url}?device=test&transport=webrtc`);
     await sleep(3000); // the sender's estimate settles on the link
-    const a = await inbound(page);
+    const a = await inboundVideo(page);
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const dt = (performance.now() - t0) / 1000;
-    const b = await inbound(page);
+    const b = await inboundVideo(page);
     await page.close();
 
     const g2g = await context.newPage();

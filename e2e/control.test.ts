@@ -6,23 +6,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, readMetric, useEnv, waitFor, withPages, type Pages } from "./harness.js";
+import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 import { measureAudio } from "./probes.js";
 
 const env = useEnv();
 
 /** Coordinates may be off by rounding (fractional CSS pixels): the brief allows ±2 stream pixels. */
 const TOLERANCE = 2;
-
-/** Reads, in the page, what the test needs to compute stream pixels on its own. */
-function viewerGeometry(): { left: number; top: number; width: number; height: number; videoWidth: number; videoHeight: number } {
-  const video = (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector("#video") as {
-    getBoundingClientRect(): { left: number; top: number; width: number; height: number };
-    videoWidth: number;
-    videoHeight: number;
-  };
-  const r = video.getBoundingClientRect();
-  return { left: r.left, top: r.top, width: r.width, height: r.height, videoWidth: video.videoWidth, videoHeight: video.videoHeight };
-}
 
 type Hooks = Record<string, unknown> & { input?: { readyState: string; send(line: string): void } };
 /** One field of the page's `window.tessera`. */
@@ -112,14 +102,6 @@ async function clickPicture(viewer: Page, device: Page, fx: number, fy: number):
  * The client point at fraction (fx, fy) of the picture, and the stream pixel
  * expected there: object-fit contain scales by the smaller ratio and centres.
  */
-function pictureToClient(g: ReturnType<typeof viewerGeometry>, fx: number, fy: number): { clientX: number; clientY: number; want: [number, number] } {
-  const scale = Math.min(g.width / g.videoWidth, g.height / g.videoHeight);
-  const offX = (g.width - g.videoWidth * scale) / 2;
-  const offY = (g.height - g.videoHeight * scale) / 2;
-  const clientX = g.left + offX + fx * g.videoWidth * scale;
-  const clientY = g.top + offY + fy * g.videoHeight * scale;
-  return { clientX, clientY, want: [(clientX - g.left - offX) / scale, (clientY - g.top - offY) / scale] };
-}
 
 const near = (got: number[], want: number[]) => Math.abs(got[0] - want[0]) <= TOLERANCE && Math.abs(got[1] - want[1]) <= TOLERANCE;
 

@@ -156,13 +156,24 @@ export interface Env {
   browser: Browser;
 }
 
-/** Registers before/after hooks that start and stop one server and one browser for the file. */
-export function useEnv(serverArgs: () => Promise<string[]> | string[] = () => []): () => Env {
+/** Where a file's server and browser run when not here: entered before they start (the command prefix that runs a program there), left after they stop. */
+export interface EnvPlace {
+  enter(): Promise<readonly string[]>;
+  leave(): Promise<void>;
+}
+
+/**
+ * Registers before/after hooks that start and stop one server and one browser
+ * for the file, inside `place` when given (e.g. a network namespace). One
+ * hook each way: node runs a file's top-level hooks without waiting for one another.
+ */
+export function useEnv(serverArgs: () => Promise<string[]> | string[] = () => [], place?: EnvPlace): () => Env {
   let env: Env | undefined;
   before(async () => {
-    const server = await startServer({ args: await serverArgs() });
+    const wrap = place ? await place.enter() : [];
+    const server = await startServer({ args: await serverArgs(), wrap: [...wrap] });
     try {
-      env = { server, browser: await launchBrowser() };
+      env = { server, browser: await launchBrowser(wrap) };
     } catch (err) {
       await server.close();
       throw err;
@@ -171,6 +182,7 @@ export function useEnv(serverArgs: () => Promise<string[]> | string[] = () => []
   after(async () => {
     await env?.browser.close().catch(() => undefined);
     await env?.server.close();
+    await place?.leave();
   });
   return () => {
     if (!env) throw new Error("the e2e environment did not start");

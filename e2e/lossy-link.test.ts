@@ -7,34 +7,22 @@
  * pointer moves travel on the unordered `pointer` lane.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { devicePublishing, framesAdvance, launchBrowser, startServer, waitFor, withPages, type Env } from "./harness.js";
+import { devicePublishing, framesAdvance, useEnv, waitFor, withPages, type Env } from "./harness.js";
 import { createNetns, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
+import { inboundVideo } from "./lib/inbound-video.js";
+import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 
 let netns: Netns | undefined;
-let env: Env | undefined;
-
-before(async () => {
-  netns = await createNetns("lossy");
-  const server = await startServer({ wrap: [...netns.exec] });
-  try {
-    env = { server, browser: await launchBrowser(netns.exec) };
-  } catch (err) {
-    await server.close();
-    throw err;
-  }
-});
-
-after(async () => {
-  await env?.browser.close().catch(() => undefined);
-  await env?.server.close();
-  await netns?.destroy();
+const env = useEnv(() => [], {
+  enter: async () => (netns = await createNetns("lossy")).exec,
+  leave: async () => netns?.destroy(),
 });
 
 function ready(): { env: Env; netns: Netns } {
-  if (!env || !netns) throw new Error("the namespace, server or browser did not start");
-  return { env, netns };
+  if (!netns) throw new Error("the namespace did not start");
+  return { env: env(), netns };
 }
 
 /** How long the video is watched on the lossy link, s. */
@@ -46,37 +34,6 @@ const WINDOW_S = 30;
  * a 200-300 ms hiccup of the machine), so the bound leaves room for it.
  */
 const MAX_FROZEN = 0.03;
-
-interface InboundVideo {
-  framesDecoded: number;
-  totalFreezesDuration: number;
-  freezeCount: number;
-  nackCount: number;
-  pliCount: number;
-  packetsLost: number;
-  packetsReceived: number;
-}
-
-/** The viewer's inbound video statistics (getStats). */
-function inboundVideo(page: Page): Promise<InboundVideo> {
-  return page.evaluate(async () => {
-    const pc = (globalThis as unknown as { tessera: { pc: { getStats(): Promise<Map<string, Record<string, unknown>>> } } }).tessera.pc;
-    let found: Record<string, unknown> | undefined;
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") found = s;
-    });
-    const n = (k: string) => Number(found?.[k] ?? 0);
-    return {
-      framesDecoded: n("framesDecoded"),
-      totalFreezesDuration: n("totalFreezesDuration"),
-      freezeCount: n("freezeCount"),
-      nackCount: n("nackCount"),
-      pliCount: n("pliCount"),
-      packetsLost: n("packetsLost"),
-      packetsReceived: n("packetsReceived"),
-    };
-  });
-}
 
 /** One Prometheus sample, fetched by the page (the test itself cannot reach into the namespace). */
 function metricFromPage(page: Page, name: string, labels: Record<string, string>): Promise<number> {
@@ -138,19 +95,8 @@ test("with 5% of UDP lost, video keeps playing: the loss is repaired by NACK, th
 
 /** A point of the picture, as a client position in the viewer page and in stream pixels. */
 async function pictureAt(viewer: Page, fx: number, fy: number): Promise<{ clientX: number; clientY: number; x: number; y: number }> {
-  const g = await viewer.evaluate(() => {
-    const v = (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector("#video") as {
-      getBoundingClientRect(): { left: number; top: number; width: number; height: number };
-      videoWidth: number;
-      videoHeight: number;
-    };
-    const r = v.getBoundingClientRect();
-    return { left: r.left, top: r.top, width: r.width, height: r.height, w: v.videoWidth, h: v.videoHeight };
-  });
-  const scale = Math.min(g.width / g.w, g.height / g.h);
-  const clientX = g.left + (g.width - g.w * scale) / 2 + fx * g.w * scale;
-  const clientY = g.top + (g.height - g.h * scale) / 2 + fy * g.h * scale;
-  return { clientX, clientY, x: fx * g.w, y: fy * g.h };
+  const { clientX, clientY, want } = pictureToClient(await viewer.evaluate(viewerGeometry), fx, fy);
+  return { clientX, clientY, x: want[0], y: want[1] };
 }
 
 /**
