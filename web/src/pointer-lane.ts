@@ -8,7 +8,7 @@
  * only from `input` (server/input/pointer-order.ts). When the pointer stops,
  * its last position is sent once more on `input`, so a lost final move still
  * lands. Without a `pointer` lane (the fallback socket, an older server)
- * lines go out unchanged. Pure: no DOM, so e2e/input-lines.test.ts runs it.
+ * lines go out unchanged. Pure: no DOM, so e2e/pointer-lane.test.ts runs it.
  */
 
 /** A line and the lane it goes on. */
