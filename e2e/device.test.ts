@@ -136,3 +136,35 @@ test("the viewer resumes by itself when the device page reloads", { timeout: 45_
     assert.equal(v.connectionState, "connected");
   }),
 );
+
+test(
+  "a viewer opened before its device publishes waits for it, and plays it over WebRTC once it does (not_found is no reason to fall back)",
+  { timeout: 45_000 },
+  (t) =>
+    withPages(t, env(), async (pages) => {
+      const viewer = await pages.viewer("cam-early", "early", { transport: "auto" });
+      await viewer.waitForSelector('#player[data-device-state="offline"]', { timeout: 10_000 });
+      // Past the 4 s the automatic fallback gives an offer.
+      await waitFor(
+        "5 s since the watch",
+        () =>
+          viewer.evaluate(() => {
+            const w = (globalThis as unknown as { tessera: { timeline?: { watchSentAt: number | null } } }).tessera.timeline?.watchSentAt;
+            return w != null && performance.now() - w > 5000;
+          }),
+        { timeoutMs: 15_000 },
+      );
+      const waiting = await viewerState(viewer);
+      assert.equal(waiting.transport, "webrtc", "still waiting over WebRTC");
+      assert.equal(waiting.fallback, null);
+      assert.equal(await viewer.getAttribute("#player", "data-error"), null, "waiting is not an error");
+
+      const device = await pages.device("cam-early", "Early cam");
+      await devicePublishing(device);
+      const { ms } = await framesAdvance(viewer, 10, 20_000);
+      const playing = await viewerState(viewer);
+      t.diagnostic(`the waiting viewer played 10 frames ${ms} ms after the device published; transport ${playing.transport}`);
+      assert.equal(playing.transport, "webrtc");
+      assert.equal(playing.fallback, null);
+    }),
+);

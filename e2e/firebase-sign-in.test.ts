@@ -100,7 +100,9 @@ test("the viewer signs in with the Firebase SDK and plays its account's device; 
       refusePrompts(other);
       await signIn(other, BOB);
       await other.waitForSelector('body[data-signaling="open"]', { timeout: 10_000 });
-      await waitFor("bob's viewer to answer not_found for alice's device", () => other.getAttribute("#player", "data-error").then((e) => e === "not_found"));
+      // To bob, alice's device is one that does not exist: his viewer waits for it, and learns nothing more.
+      await other.waitForSelector('#player[data-device-state="offline"]', { timeout: 10_000 });
+      assert.equal(await other.getAttribute("#player", "data-error"), null);
       assert.equal(await other.locator("#devices button[data-device-id]").count(), 0, "bob's list is empty");
       assert.equal(await other.evaluate(() => (globalThis as unknown as { tessera: { devices: unknown[] } }).tessera.devices.length), 0);
     } finally {

@@ -68,7 +68,14 @@ export class Viewing {
           player.setDevice(s);
         },
         stats: (s) => player.renderStats(s),
-        error: (e) => player.setError(e),
+        error: (e) => {
+          if (e?.code !== "not_found") return player.setError(e);
+          // Not there (yet): wait for it, as for a device gone offline; viewer.ts watches again
+          // once it is listed. Never a reason to give WebRTC up.
+          trigger?.deviceState("offline");
+          player.setError(null);
+          player.setDevice("offline");
+        },
         input: (c, pointer) => control.setChannel(c, pointer),
         talkSender: (s) => control.setTalkSender(s),
         progress: (step) => {
