@@ -13,6 +13,24 @@ import { waitFor } from "../e2e/harness.js";
 const PALETTE = [0xff0000, 0x00ff00, 0x0000ff, 0xffff00, 0xff00ff, 0x00ffff];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The options every glass-to-glass bench takes, as parseArgs gives them. */
+export interface GlassArgs {
+  seconds: string;
+  flips: string;
+  size: string;
+}
+
+/** Checks `--seconds`, `--flips` and `--size WxH`; throws naming the option that is out of range. */
+export function glassArgs(values: GlassArgs): { seconds: number; flips: number; width: number; height: number } {
+  const seconds = Number(values.seconds);
+  const flips = Number(values.flips);
+  const [width, height] = values.size.split("x").map(Number);
+  if (!(seconds >= 3 && seconds <= 120)) throw new Error("--seconds: expected 3-120");
+  if (!(flips >= 5 && flips <= 200)) throw new Error("--flips: expected 5-200");
+  if (!(width >= 320 && height >= 240 && width <= 3840 && height <= 2160)) throw new Error("--size: expected WxH within 320x240-3840x2160");
+  return { seconds, flips, width, height };
+}
+
 /** The value below which `share` of `xs` lie (0.5: the median). */
 export function percentile(xs: number[], share: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -22,7 +22,7 @@ import type { Browser } from "playwright-core";
 import { launchBrowser, waitFor } from "../e2e/harness.js";
 import { startXvfb, type TestDisplay } from "../e2e/lib/xvfb.js";
 import { exitBounded } from "./exit.js";
-import { ColourWindow, glassToGlass, percentile, watchColours } from "./glass.js";
+import { ColourWindow, glassArgs, glassToGlass, percentile, watchColours } from "./glass.js";
 import { clockTicksPerSecond, machineInfo, processCpuSeconds } from "./proc.js";
 import { parseMetrics, sumOf } from "./prom.js";
 import { ServerProcess } from "./server-process.js";
@@ -35,12 +35,7 @@ const { values } = parseArgs({
     codecs: { type: "string", default: "vp8,h264" },
   },
 });
-const seconds = Number(values.seconds);
-const flips = Number(values.flips);
-const [width, height] = values.size.split("x").map(Number);
-if (!(seconds >= 3 && seconds <= 120)) throw new Error("--seconds: expected 3-120");
-if (!(flips >= 5 && flips <= 200)) throw new Error("--flips: expected 5-200");
-if (!(width >= 320 && height >= 240 && width <= 3840 && height <= 2160)) throw new Error("--size: expected WxH within 320x240-3840x2160");
+const { seconds, flips, width, height } = glassArgs(values);
 const codecs = values.codecs.split(",").map((c) => {
   if (c !== "vp8" && c !== "h264") throw new Error("--codecs: expected a comma list of vp8 and h264");
   return c;

@@ -20,7 +20,7 @@ import { inboundVideo } from "../e2e/lib/inbound-video.js";
 import { createNetns, dropUdp, limitRate, type Netns } from "../e2e/lib/netns.js";
 import { startXvfb } from "../e2e/lib/xvfb.js";
 import { exitBounded } from "./exit.js";
-import { ColourWindow, glassToGlass, percentile, watchColours } from "./glass.js";
+import { ColourWindow, glassArgs, glassToGlass, percentile, watchColours } from "./glass.js";
 import { machineInfo } from "./proc.js";
 
 const { values } = parseArgs({
@@ -31,12 +31,7 @@ const { values } = parseArgs({
     profiles: { type: "string", default: "clean,loss5,loss20,rate2000,rate400" },
   },
 });
-const seconds = Number(values.seconds);
-const flips = Number(values.flips);
-const [width, height] = values.size.split("x").map(Number);
-if (!(seconds >= 3 && seconds <= 120)) throw new Error("--seconds: expected 3-120");
-if (!(flips >= 5 && flips <= 200)) throw new Error("--flips: expected 5-200");
-if (!(width >= 320 && height >= 240 && width <= 3840 && height <= 2160)) throw new Error("--size: expected WxH within 320x240-3840x2160");
+const { seconds, flips, width, height } = glassArgs(values);
 
 type Profile = { name: string; lossPct: number; rateKbit: number };
 const profiles: Profile[] = values.profiles.split(",").map((name) => {
