@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { after, test } from "node:test";
 import { useEnv, viewerState, waitFor, withPages } from "./harness.js";
 import { WeriftViewer } from "./lib/werift-peers.js";
+import { noisyPng } from "./lib/png-fixture.js";
 import { centreColour, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
@@ -107,7 +108,7 @@ test("the controller's clicks, wheel and keys reach the display; keys held are r
   }),
 );
 
-test("clipboard both ways: a paste reaches the display, a copy there reaches viewers", { timeout: 60_000 }, (t) =>
+test("clipboard both ways, text and pictures: a paste reaches the display, a copy there reaches viewers", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const page = await pages.viewer(deviceId(), "clipboard");
     await waitFor(
@@ -134,6 +135,40 @@ test("clipboard both ways: a paste reaches the display, a copy there reaches vie
       await waitFor("the viewer to show the display's clipboard", async () => (await page.textContent("#device-clipboard-text"))?.includes(copied));
     } finally {
       owner.kill("SIGKILL");
+    }
+
+    // A picture, larger than one message: pasted on the picture, it becomes the display's image/png.
+    const pasted = noisyPng(180, 120);
+    await page.click("#video");
+    // A paste event as the browser sends one for a copied picture (the test has no DOM types: the page runs it as text).
+    await page.evaluate(`(() => {
+      const file = new File([Uint8Array.from(atob("${pasted.toString("base64")}"), (c) => c.charCodeAt(0))], "pasted.png", { type: "image/png" });
+      const data = new DataTransfer();
+      data.items.add(file);
+      document.activeElement.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+    })()`);
+    await waitFor("the display's clipboard to hold the pasted picture", () => {
+      const r = spawnSync("xclip", ["-o", "-selection", "clipboard", "-target", "image/png"], { env: x().env, timeout: 2000 });
+      return r.stdout?.equals(pasted);
+    });
+    // A picture copied on the display shows under the player, at its size.
+    const shot = noisyPng(150, 110);
+    const imageOwner = spawn("xclip", ["-i", "-selection", "clipboard", "-target", "image/png", "-loops", "1"], {
+      env: x().env,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    imageOwner.stdin?.end(shot);
+    try {
+      const size = await waitFor("the viewer to show the display's picture", () =>
+        page.evaluate<number[] | undefined>(`(() => {
+          const img = document.querySelector("#device-clipboard-image");
+          return img && !img.hidden && img.complete && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : undefined;
+        })()`),
+      );
+      assert.deepEqual(size, [150, 110]);
+      assert.equal(await page.isHidden("#device-clipboard-text"), true, "the old text is gone");
+    } finally {
+      imageOwner.kill("SIGKILL");
     }
   }),
 );

@@ -1,6 +1,7 @@
 import WebSocket from "ws";
 import { chooseDesktopEncoder, DESKTOP_CAPTURE_DEFAULTS, type EncoderPolicy } from "../../pipelines/desktop.js";
 import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
+import { clipboardMessages } from "../host/clipboard.js";
 import { DesktopAudio } from "../host/desktop-audio.js";
 import { DesktopCapture } from "../host/desktop-capture.js";
 import { DesktopControl } from "../host/desktop-control.js";
@@ -198,7 +199,7 @@ class AgentSession {
     this.desktop = desktop;
     desktop.on("closed", (reason) => this.close(`the display went away: ${reason}`));
     desktop.on("cursor", (s) => this.toViewers({ type: "cursor", png: s.png, hotspotX: s.hotspotX, hotspotY: s.hotspotY, width: s.width, height: s.height }));
-    desktop.on("clipboard", (text) => this.toViewers({ type: "clipboard", text }));
+    desktop.on("clipboard", (content) => clipboardMessages(content).forEach((m) => this.toViewers(m)));
 
     const audio = this.o.audio
       ? new DesktopAudio({

@@ -8,6 +8,7 @@ import { parseRtp } from "../relay/rtp.js";
 import { UpTrack } from "../relay/up-track.js";
 import { DownTrack } from "../relay/down-track.js";
 import { LOCAL_OPUS, localVideoCodec } from "../sources/rtp-codecs.js";
+import { clipboardMessages } from "./clipboard.js";
 import { DesktopAudio } from "./desktop-audio.js";
 import { DesktopCapture, type CaptureLimits } from "./desktop-capture.js";
 import { DesktopControl } from "./desktop-control.js";
@@ -111,7 +112,7 @@ export class HostDevice implements DevicePublisher, RawPictures {
       this.retry();
     });
     desktop.on("cursor", (shape) => this.toViewers(cursorMessage(shape)));
-    desktop.on("clipboard", (text) => this.toViewers({ type: "clipboard", text }));
+    desktop.on("clipboard", (content) => clipboardMessages(content).forEach((m) => this.toViewers(m)));
     desktop.on("resized", (size) => this.resized(size));
     if (desktop.tracksDamage) {
       const idle = new IdleRate((on) => this.capture?.idle(on));

@@ -4,8 +4,11 @@ import assert from "node:assert/strict";
 import { promisify } from "node:util";
 import { PNG } from "pngjs";
 import x11, { type XClient, type XDisplay, type XEvent } from "x11";
+import { noisyPng } from "../../e2e/lib/png-fixture.js";
 import { startXvfb, type TestDisplay } from "../../e2e/lib/xvfb.js";
 import { createLogger } from "../log.js";
+import { clipboardImageLines } from "../protocol/clipboard-image.js";
+import { clipboardMessages, type ClipboardContent } from "./clipboard.js";
 import { X11Desktop, type CursorShape } from "./x11-desktop.js";
 
 const log = createLogger("silent");
@@ -86,12 +89,18 @@ class TestClient {
   }
 }
 
+/** A program's standard output as bytes. */
+async function runBytes(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Buffer> {
+  const { stdout } = await run(file, args, { env, timeout: 5000, encoding: "buffer" });
+  return stdout;
+}
+
 describe("X11Desktop on Xvfb", () => {
   let xvfb: TestDisplay;
   let desktop: X11Desktop;
   let client: TestClient;
   const cursors: CursorShape[] = [];
-  const clipboards: string[] = [];
+  const clipboards: ClipboardContent[] = [];
   const children: ChildProcess[] = [];
 
   before(async () => {
@@ -234,7 +243,7 @@ describe("X11Desktop on Xvfb", () => {
     children.push(xclip);
     xclip.stdin.end("wörld");
     await waitFor("clipboard event", () => clipboards.length > 0);
-    assert.deepEqual(clipboards, ["wörld"]);
+    assert.deepEqual(clipboards, [{ text: "wörld" }]);
   });
 
   test("clipboard text over 48 KiB from X clients is skipped", async () => {
@@ -248,7 +257,46 @@ describe("X11Desktop on Xvfb", () => {
     children.push(small);
     small.stdin.end("small");
     await waitFor("clipboard event", () => clipboards.length > 0);
-    assert.deepEqual(clipboards, ["small"]);
+    assert.deepEqual(clipboards, [{ text: "small" }]);
+  });
+
+  test("a PNG from viewers (ci lines, in parts) reaches X clients as image/png", async () => {
+    const png = noisyPng(200, 120);
+    assert.ok(png.length > 48_000, "the picture takes more than one part");
+    for (const line of clipboardImageLines(png.toString("base64")) ?? []) assert.equal(desktop.inject(line), true);
+    const targets = await run("xclip", ["-o", "-selection", "clipboard", "-target", "TARGETS"], { env: xvfb.env, timeout: 5000 });
+    assert.deepEqual(targets.stdout.trim().split("\n").sort(), ["TARGETS", "image/png"]);
+    const got = await runBytes("xclip", ["-o", "-selection", "clipboard", "-target", "image/png"], xvfb.env);
+    assert.ok(got.equals(png), `the same ${png.length} bytes (got ${got.length})`);
+    // A part out of turn drops the picture: the clipboard keeps the last whole one.
+    const [first] = clipboardImageLines(noisyPng(300, 200).toString("base64")) ?? [];
+    desktop.inject(first);
+    desktop.inject(first.replace(/^ci,1,/, "ci,3,"));
+    assert.ok((await runBytes("xclip", ["-o", "-selection", "clipboard", "-target", "image/png"], xvfb.env)).equals(png));
+  });
+
+  test("a PNG copied by an X client reaches viewers; one over the bound is skipped", async () => {
+    clipboards.length = 0;
+    const big = spawn("xclip", ["-i", "-selection", "clipboard", "-target", "image/png", "-quiet", "-loops", "1"], {
+      env: xvfb.env,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    children.push(big);
+    big.stdin.end(noisyPng(400, 300));
+    await waitFor("the big owner to serve us and exit", () => big.exitCode !== null);
+    const png = noisyPng(160, 100);
+    const xclip = spawn("xclip", ["-i", "-selection", "clipboard", "-target", "image/png", "-quiet", "-loops", "1"], {
+      env: xvfb.env,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    children.push(xclip);
+    xclip.stdin.end(png);
+    await waitFor("clipboard event", () => clipboards.length > 0);
+    assert.equal(clipboards.length, 1);
+    const [got] = clipboards;
+    assert.ok("png" in got && got.png.equals(png), `the picture, byte for byte, and only it: ${JSON.stringify(got).slice(0, 100)}`);
+    const messages = clipboardMessages(got);
+    assert.ok(messages.length >= 2 && messages.every((m) => m.type === "clipboard" && typeof m.png === "string"));
   });
 
   test("close() releases held keys, gives borrowed keycodes back and emits closed once", async () => {

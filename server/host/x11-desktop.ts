@@ -9,7 +9,8 @@ import type { XClient, XDamage, XDisplay, XError, XEvent, XFixes, XTest } from "
 import { SafeEmitter } from "../events.js";
 import { checkInputLine } from "../input/lines.js";
 import type { Logger } from "../log.js";
-import { ClipboardBridge, clipboardAtoms, type ClipboardAtoms } from "./clipboard.js";
+import { ImageAssembler } from "../protocol/clipboard-image.js";
+import { ClipboardBridge, clipboardAtoms, type ClipboardAtoms, type ClipboardContent } from "./clipboard.js";
 import { CursorTracker, type CursorShape } from "./cursor.js";
 import { XTestInjector } from "./injector.js";
 import { Keymap } from "./keymap.js";
@@ -22,8 +23,8 @@ export type { ScreenSize } from "./randr.js";
 export interface X11DesktopEvents {
   /** The displayed cursor changed (also sent once right after connecting). */
   cursor: [CursorShape];
-  /** Another X client put text on the CLIPBOARD. */
-  clipboard: [text: string];
+  /** Another X client put text or a PNG on the CLIPBOARD. */
+  clipboard: [content: ClipboardContent];
   /** The root window's size changed (through resize() or anyone else's RandR change); once per actual change. */
   resized: [size: { width: number; height: number }];
   /** The connection is gone (X server lost, or close()); sent once. */
@@ -109,6 +110,8 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   private readonly injector: XTestInjector;
   private readonly cursor: CursorTracker;
   private readonly clipboard: ClipboardBridge;
+  /** Joins the parts of a viewer's clipboard picture (`ci` lines). */
+  private readonly images = new ImageAssembler();
   private readonly resizer: RandrResizer;
   private readonly root: number;
   /** Our DAMAGE object on the root, when the server has the extension. */
@@ -141,7 +144,7 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
       (shape) => this.emit("cursor", shape),
       () => !this.closed,
     );
-    this.clipboard = new ClipboardBridge(X, fixes, window, atoms, log, (text) => this.emit("clipboard", text));
+    this.clipboard = new ClipboardBridge(X, fixes, window, atoms, log, (content) => this.emit("clipboard", content));
     this.resizer = new RandrResizer(X, screen.root, log);
     this.gone = new Promise((resolve) => (this.markGone = () => resolve(undefined)));
     if (damage) {
@@ -262,7 +265,11 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
           this.injector.releaseAll();
           break;
         case "clipboard":
-          this.clipboard.set(Buffer.from(f[1], "base64").toString("utf8"));
+          if (f[0] === "cw") this.clipboard.set({ text: Buffer.from(f[1], "base64").toString("utf8") });
+          else {
+            const png = this.images.add(Number(f[1]), Number(f[2]), f[3]);
+            if (png !== undefined) this.clipboard.set({ png: Buffer.from(png, "base64") });
+          }
           break;
         case "touch":
           this.injector.touch(f[1], Number(f[2]), Number(f[3]), Number(f[4]));
@@ -286,7 +293,7 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
   /** Sets the CLIPBOARD (and PRIMARY) selection to text, owned by our own window, answering SelectionRequest for UTF8_STRING, STRING, TEXT and TARGETS. */
   setClipboard(text: string): void {
     if (this.closed || typeof text !== "string") return;
-    this.guard("setClipboard", () => this.clipboard.set(text));
+    this.guard("setClipboard", () => this.clipboard.set({ text }));
   }
 
   /** Releases what is held, gives borrowed keycodes back and disconnects; emits 'closed' ("closed"). */

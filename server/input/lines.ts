@@ -27,6 +27,8 @@ export interface StreamSize {
   height: number;
 }
 
+import { MAX_PARTS, PART_CHARS } from "../protocol/clipboard-image.js";
+
 const INT = /^-?\d{1,10}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const TOUCH_PHASES = new Set(["start", "move", "end", "cancel"]);
@@ -52,6 +54,7 @@ function inStream(x: number, y: number, size: StreamSize | undefined): boolean {
 /**
  * Validates one input line:
  * `m,x,y,buttonMask,scroll[,seq]` · `kd,keysym` · `ku,keysym` · `kr` · `cw,<base64>` ·
+ * `ci,part,parts,<base64>` (a PNG for the clipboard, in parts: protocol/clipboard-image.ts) ·
  * `r,WxH` · `t,phase,id,x,y` · `_arg_fps,N` · `vb,KBPS` (Selkies' frame-rate and video-bitrate requests).
  */
 export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
@@ -81,6 +84,16 @@ export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
       const data = fields[1];
       if (data.length % 4 !== 0 || !BASE64.test(data)) return reject("bad_base64");
       if ((data.length / 4) * 3 > MAX_CLIPBOARD_BYTES + 2) return reject("too_long");
+      return { ok: true, kind: "clipboard" };
+    }
+    case "ci": {
+      if (fields.length !== 4) return reject("field_count");
+      const [part, parts] = [int(fields[1]), int(fields[2])];
+      if (part === undefined || parts === undefined) return reject("not_a_number");
+      if (part < 1 || part > parts || parts > MAX_PARTS) return reject("out_of_range");
+      const data = fields[3];
+      if (data.length === 0 || data.length % 4 !== 0 || !BASE64.test(data)) return reject("bad_base64");
+      if (data.length > PART_CHARS) return reject("too_long");
       return { ok: true, kind: "clipboard" };
     }
     case "r": {

@@ -75,7 +75,7 @@ export class Controller {
   ) {
     this.bar = new ControlBar({ toggle: () => this.toggle(), talk: (down) => (down ? void this.talk.press() : this.talk.release()) });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
-    this.input = new RemoteInput(picture, { send: (line) => this.send(line), escape: () => this.release() });
+    this.input = new RemoteInput(picture, { send: (line) => this.send(line), escape: () => this.release(), note: (text) => this.bar.setNote(text) });
     const stage = picture.video.parentElement ?? picture.video;
     this.resizer = new ResizeFollower(
       stage,
@@ -113,7 +113,7 @@ export class Controller {
     return this.panels.state;
   }
 
-  get deviceClipboard(): string | undefined {
+  get deviceClipboard(): { text: string } | { png: string } | undefined {
     return this.panels.clipboardValue;
   }
 

@@ -1,3 +1,4 @@
+import { CLIPBOARD_IMAGE_TYPE, ImageAssembler } from "../../server/protocol/clipboard-image.js";
 import type { DeviceMessage } from "../../server/protocol/messages.js";
 import { byId, el } from "./dom.js";
 import { stateEntries } from "./format.js";
@@ -5,23 +6,31 @@ import { stateEntries } from "./format.js";
 /**
  * What the watched device tells its viewers, under the player: its `state`
  * fields as "key: value" chips (`#device-status .chip[data-key]`) and its
- * latest clipboard (`#device-clipboard`) with a copy button. Every viewer
- * sees these, controlling or not.
+ * latest clipboard (`#device-clipboard`: text, or a picture that came in
+ * parts) with a copy button. Every viewer sees these, controlling or not.
  */
 export class DevicePanels {
   private readonly root = byId("device-status");
   private readonly chips = byId("device-state-chips");
   private readonly clipboard = byId("device-clipboard");
   private readonly clipboardText = byId("device-clipboard-text");
+  private readonly clipboardImage = byId<HTMLImageElement>("device-clipboard-image");
+  private readonly images = new ImageAssembler();
   private readonly copy = byId<HTMLButtonElement>("device-clipboard-copy");
   private _state: DeviceMessage | undefined;
-  private _clipboard: string | undefined;
+  private _clipboard: { text: string } | { png: string } | undefined;
 
   constructor() {
     this.copy.addEventListener("click", () => {
-      const text = this._clipboard;
-      if (text === undefined) return;
-      navigator.clipboard.writeText(text).then(
+      const content = this._clipboard;
+      if (content === undefined) return;
+      const copied =
+        "text" in content
+          ? navigator.clipboard.writeText(content.text)
+          : fetch(this.clipboardImage.src)
+              .then((r) => r.blob())
+              .then((blob) => navigator.clipboard.write([new ClipboardItem({ [CLIPBOARD_IMAGE_TYPE]: blob })]));
+      copied.then(
         () => this.flash("Copied"),
         () => this.flash("Copy refused"),
       );
@@ -34,8 +43,8 @@ export class DevicePanels {
     return this._state;
   }
 
-  /** The device's latest clipboard text. */
-  get clipboardValue(): string | undefined {
+  /** The device's latest clipboard: its text, or its picture's base64. */
+  get clipboardValue(): { text: string } | { png: string } | undefined {
     return this._clipboard;
   }
 
@@ -51,9 +60,20 @@ export class DevicePanels {
       });
       this.chips.replaceChildren(...chips);
     } else if (message.type === "clipboard" && typeof message.text === "string") {
-      this._clipboard = message.text;
+      this._clipboard = { text: message.text };
       this.clipboardText.textContent = message.text;
       this.clipboardText.title = message.text;
+      this.clipboardText.hidden = false;
+      this.clipboardImage.hidden = true;
+      this.clipboardImage.removeAttribute("src");
+      this.clipboard.hidden = false;
+    } else if (message.type === "clipboard" && typeof message.png === "string" && typeof message.part === "number" && typeof message.parts === "number") {
+      const png = this.images.add(message.part, message.parts, message.png);
+      if (png === undefined) return;
+      this._clipboard = { png };
+      this.clipboardImage.src = `data:${CLIPBOARD_IMAGE_TYPE};base64,${png}`;
+      this.clipboardImage.hidden = false;
+      this.clipboardText.hidden = true;
       this.clipboard.hidden = false;
     }
     this.root.hidden = this.chips.childElementCount === 0 && this.clipboard.hidden;
@@ -65,6 +85,9 @@ export class DevicePanels {
     this._clipboard = undefined;
     this.chips.replaceChildren();
     this.clipboardText.textContent = "";
+    this.clipboardImage.hidden = true;
+    this.clipboardImage.removeAttribute("src");
+    this.images.reset();
     this.clipboard.hidden = true;
     this.root.hidden = true;
   }

@@ -36,12 +36,16 @@ export function touchLine(phase: TouchPhase, id: number, x: number, y: number): 
   return `t,${phase},${id},${x},${y}`;
 }
 
-/** `cw,<base64 of the UTF-8 text>`. */
-export function clipboardLine(text: string): string {
-  const bytes = new TextEncoder().encode(text);
+/** Standard base64 of some bytes. */
+export function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return `cw,${btoa(binary)}`;
+  return btoa(binary);
+}
+
+/** `cw,<base64 of the UTF-8 text>`. */
+export function clipboardLine(text: string): string {
+  return `cw,${toBase64(new TextEncoder().encode(text))}`;
 }
 
 /** `r,WxH`. */
@@ -141,6 +145,7 @@ export type InputLine =
   | { kind: "key"; down: boolean; keysym: number }
   | { kind: "release_all" }
   | { kind: "clipboard"; text: string }
+  | { kind: "clipboard_image"; part: number; parts: number }
   | { kind: "resize"; width: number; height: number }
   | { kind: "touch"; phase: TouchPhase; id: number; x: number; y: number };
 
@@ -162,6 +167,8 @@ export function parseInputLine(line: string): InputLine | undefined {
       const text = f.length === 2 ? decodeClipboard(f[1]) : undefined;
       return text === undefined ? undefined : { kind: "clipboard", text };
     }
+    case "ci":
+      return f.length === 4 && Number.isInteger(n[0]) && Number.isInteger(n[1]) ? { kind: "clipboard_image", part: n[0], parts: n[1] } : undefined;
     case "r": {
       const m = f.length === 2 ? /^(\d+)x(\d+)$/.exec(f[1]) : null;
       return m ? { kind: "resize", width: Number(m[1]), height: Number(m[2]) } : undefined;

@@ -1,13 +1,16 @@
 import { toStreamPixels, toStreamPixelsClamped, type StreamPoint } from "./coords.js";
 import { videoGeometry } from "./dom.js";
 import type { Picture } from "./picture.js";
-import { buttonMask, clipboardLine, keyLine, pointerLine, RELEASE_ALL, touchLine, TouchIds, WheelSteps, type TouchPhase } from "./input-lines.js";
+import { clipboardImageLines, CLIPBOARD_IMAGE_TYPE, MAX_CLIPBOARD_IMAGE_BYTES } from "../../server/protocol/clipboard-image.js";
+import { buttonMask, clipboardLine, keyLine, pointerLine, RELEASE_ALL, toBase64, touchLine, TouchIds, WheelSteps, type TouchPhase } from "./input-lines.js";
 import { PressedKeys } from "./keysym.js";
 
 /** What RemoteInput needs from its owner. */
 export interface RemoteInputEvents {
   /** Sends one input line to the device; false when the channel is not open. */
   send(line: string): boolean;
+  /** Tells the user something about their input (a paste that cannot be sent). */
+  note(text: string): void;
   /** The user pressed the way out (Ctrl+Alt+Shift): give control up. */
   escape(): void;
 }
@@ -32,6 +35,8 @@ export class RemoteInput {
   private frame: number | undefined;
   /** The keysym of a Ctrl+V held back until its paste event has sent the clipboard. */
   private pasteKey: number | undefined;
+  /** Lines held back, in order, while a pasted picture is read (it must reach the device before them). */
+  private held: string[] | undefined;
   private readonly abort = new AbortController();
 
   constructor(
@@ -84,9 +89,11 @@ export class RemoteInput {
 
   /** Releases every key, button and touch on the device (`kr`, a button-less pointer line, touch ends). */
   releaseAll(): void {
+    // A picture still being read is not sent, nor what waited for it: the releases go now.
+    this.held = undefined;
     this.releaseKeys();
     for (const [, id] of this.touches.active()) {
-      if (this.lastSent) this.events.send(touchLine("cancel", id, this.lastSent.x, this.lastSent.y));
+      if (this.lastSent) this.out(touchLine("cancel", id, this.lastSent.x, this.lastSent.y));
     }
     this.touches.clear();
     if (this.buttons !== 0 && this.lastSent) this.sendPointer(this.lastSent, 0);
@@ -112,7 +119,7 @@ export class RemoteInput {
 
   private sendPointer(p: StreamPoint, buttons: number, scroll = 0): void {
     if (scroll === 0 && this.lastSent && this.lastSent.x === p.x && this.lastSent.y === p.y && this.lastSent.buttons === buttons) return;
-    this.events.send(pointerLine(p.x, p.y, buttons, scroll));
+    this.out(pointerLine(p.x, p.y, buttons, scroll));
     this.lastSent = { x: p.x, y: p.y, buttons };
   }
 
@@ -191,7 +198,7 @@ export class RemoteInput {
       if (!p) continue;
       const id = phase === "start" ? this.touches.start(t.identifier) : phase === "move" ? this.touches.get(t.identifier) : this.touches.end(t.identifier);
       if (id === undefined) continue; // began on a letterbox bar, or the 257th finger
-      this.events.send(touchLine(phase, id, p.x, p.y));
+      this.out(touchLine(phase, id, p.x, p.y));
       this.lastSent = { x: p.x, y: p.y, buttons: this.buttons };
     }
   }
@@ -213,7 +220,7 @@ export class RemoteInput {
       return;
     }
     e.preventDefault();
-    this.events.send(keyLine(true, keysym));
+    this.out(keyLine(true, keysym));
   }
 
   private keyUp(e: KeyboardEvent): void {
@@ -224,20 +231,46 @@ export class RemoteInput {
     if (this.pasteKey === keysym) {
       // No paste event came (clipboard denied): the keystroke still reaches the device.
       this.pasteKey = undefined;
-      this.events.send(keyLine(true, keysym));
+      this.out(keyLine(true, keysym));
     }
-    this.events.send(keyLine(false, keysym));
+    this.out(keyLine(false, keysym));
   }
 
   private onPaste(e: ClipboardEvent): void {
     if (!this.active || document.activeElement !== this.video) return;
     e.preventDefault();
     const text = e.clipboardData?.getData("text/plain") ?? "";
-    if (text) this.events.send(clipboardLine(text));
+    const image = text ? undefined : [...(e.clipboardData?.files ?? [])].find((f) => f.type === CLIPBOARD_IMAGE_TYPE);
+    if (text) this.out(clipboardLine(text));
+    else if (image && !this.held) this.sendPicture(image);
     if (this.pasteKey !== undefined) {
-      this.events.send(keyLine(true, this.pasteKey));
+      this.out(keyLine(true, this.pasteKey));
       this.pasteKey = undefined;
     }
+  }
+
+  /** Sends a pasted PNG (`ci` lines); lines meanwhile (the Ctrl+V itself) wait for it, in order. */
+  private sendPicture(image: File): void {
+    const held: string[] = (this.held = []);
+    const flush = () => {
+      if (this.held !== held) return; // control ended meanwhile: nothing more goes out
+      this.held = undefined;
+      for (const line of held) this.events.send(line);
+    };
+    image.arrayBuffer().then((buffer) => {
+      if (this.held !== held) return;
+      const lines = clipboardImageLines(toBase64(new Uint8Array(buffer)));
+      if (!lines) this.events.note(`That picture is too large to paste (${Math.round(MAX_CLIPBOARD_IMAGE_BYTES / 1000)} KB at most).`);
+      for (const line of lines ?? []) this.events.send(line);
+      flush();
+    }, flush);
+  }
+
+  /** Sends a line now, or after the pasted picture being read. */
+  private out(line: string): boolean {
+    if (!this.held) return this.events.send(line);
+    this.held.push(line);
+    return true;
   }
 
   /** `kr` when any key may be down on the device. */
@@ -245,6 +278,6 @@ export class RemoteInput {
     if (!this.active) return;
     this.pasteKey = undefined;
     this.keys.clear();
-    this.events.send(RELEASE_ALL);
+    this.out(RELEASE_ALL);
   }
 }

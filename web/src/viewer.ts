@@ -58,7 +58,7 @@ export interface ViewerHooks {
   readonly sentLines: readonly string[];
   readonly resolution: { width: number; height: number } | undefined;
   readonly deviceState: DeviceMessage | undefined;
-  readonly deviceClipboard: string | undefined;
+  readonly deviceClipboard: { text: string } | { png: string } | undefined;
   /** Push-to-talk state. */
   readonly talk: TalkState;
   /** How the picture arrives now. */
