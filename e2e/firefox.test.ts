@@ -197,6 +197,37 @@ test("Firefox plays the built-in test device (VP8) at /?device=test", { timeout:
   }),
 );
 
+test("fullscreen in Firefox: the button and f fill the screen with the player; no Keyboard Lock API, so nothing is locked", { timeout: 30_000 }, (t) =>
+  withFirefox(t, async (open) => {
+    const page = await open("?device=test", "fullscreen", VIEWER_PROBE);
+    await framesAdvance(page, 5, 15_000);
+    const read = () =>
+      page.evaluate(() => {
+        const d = (globalThis as unknown as { document: PageDocument & { fullscreenElement: { id: string } | null } }).document;
+        const player = d.querySelector("#player");
+        return {
+          element: d.fullscreenElement?.id ?? null,
+          fullscreen: player?.getAttribute("data-fullscreen"),
+          locked: player?.getAttribute("data-keyboard-locked"),
+        };
+      });
+    const press = (what: "button" | "f") =>
+      page.evaluate((w) => {
+        const d = (globalThis as unknown as { document: { querySelector(s: string): { click(): void }; dispatchEvent(e: unknown): void } }).document;
+        const KeyboardEvent = (globalThis as unknown as { KeyboardEvent: new (type: string, init: object) => unknown }).KeyboardEvent;
+        if (w === "button") d.querySelector("#fullscreen").click();
+        else d.dispatchEvent(new KeyboardEvent("keydown", { key: "f", bubbles: true }));
+      }, what);
+    await press("button");
+    const on = await waitFor("the player fullscreen", async () => ((await read()).element === "player" ? read() : undefined));
+    assert.deepEqual(on, { element: "player", fullscreen: "true", locked: null });
+    await press("f");
+    await waitFor("out of fullscreen by f", async () => (await read()).element === null);
+    assert.equal((await read()).fullscreen, "false");
+    t.diagnostic(`Firefox ${env().firefox.version}: fullscreen by the button and left by f`);
+  }),
+);
+
 test("the device page in Firefox publishes its fake camera as VP8 and a Firefox viewer plays it", { timeout: 40_000 }, (t) =>
   withFirefox(t, async (open) => {
     const t0 = Date.now();

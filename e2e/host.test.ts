@@ -10,7 +10,7 @@ import { after, test } from "node:test";
 import { useEnv, viewerState, waitFor, withPages } from "./harness.js";
 import { WeriftViewer } from "./lib/werift-peers.js";
 import { noisyPng } from "./lib/png-fixture.js";
-import { centreColour, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
+import { centreColour, drawnPointer, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
 let display: TestDisplay | undefined;
@@ -58,54 +58,65 @@ test("colour changes on the display reach a WebRTC viewer and a fallback viewer"
   }),
 );
 
-test("the controller's clicks, wheel and keys reach the display; keys held are released when control ends", { timeout: 60_000 }, (t) =>
-  withPages(t, env(), async (pages) => {
-    const log = new EventLog(x().env);
-    // A watcher that does not control: it learns where the desktop's pointer is from cursor messages.
-    const watcher = await WeriftViewer.connect(`${env().server.url.replace(/^http/, "ws")}ws`);
-    watcher.watch(deviceId());
-    try {
-      const page = await pages.viewer(deviceId(), "controller");
-      await waitFor("a picture", async () => (await page.evaluate(centreColour, "#video")) !== null, { timeoutMs: 15_000 });
-      await page.click("#control-toggle");
-      await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
-      // A click at the picture's point (160, 120) of 640×480, wherever the player puts the picture.
-      // The desktop's pointer shape (XFIXES, as PNG) is the controller's pointer over the picture.
-      await waitFor("the desktop's pointer shape as the picture's cursor", () =>
-        page.evaluate(() => {
-          const g = globalThis as unknown as { document: { querySelector(s: string): unknown }; getComputedStyle(e: unknown): { cursor: string } };
-          return g.getComputedStyle(g.document.querySelector("#video")).cursor.startsWith('url("data:image/png;base64,');
-        }),
-      );
-      const box = await page.evaluate(pictureBox);
-      await page.mouse.click(box.left + 160.5 * box.scale, box.top + 120.5 * box.scale);
-      const press = await waitFor("a ButtonPress on the display", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));
-      assert.ok(Math.abs((press.x ?? -99) - 160) <= 1 && Math.abs((press.y ?? -99) - 120) <= 1, `clicked at (${press.x},${press.y}), expected (160,120) ±1`);
-      await waitFor("its ButtonRelease", () => log.events.some((e) => e.type === "ButtonRelease" && e.button === 1));
-      await waitFor("the watcher to learn the pointer's position", () =>
-        watcher.streams
-          .get(deviceId())
-          ?.inputMessages.map((m) => JSON.parse(m) as { type: string; x?: number; y?: number })
-          .some((m) => m.type === "cursor" && Math.abs((m.x ?? -99) - 160) <= 1 && Math.abs((m.y ?? -99) - 120) <= 1),
-      );
-      await page.mouse.wheel(0, 120);
-      await waitFor("a wheel-down button (5)", () => log.events.some((e) => e.type === "ButtonPress" && e.button === 5));
-      await page.keyboard.type("aB");
-      await waitFor("the keys in order", () => {
-        const keys = log.events.filter((e) => e.type === "KeyPress" && e.keysym !== "Shift_L").map((e) => e.keysym);
-        return keys.join(",") === "a,B" || keys.join(",") === "a,b";
-      });
-      // Hold a key and give control up: the key is released on the display.
-      await page.keyboard.down("x");
-      await waitFor("x pressed", () => log.events.some((e) => e.type === "KeyPress" && e.keysym === "x"));
-      await page.click("#control-toggle");
-      await waitFor("x released when control ended", () => log.events.some((e) => e.type === "KeyRelease" && e.keysym === "x"));
-      await page.keyboard.up("x");
-    } finally {
-      log.close();
-      await watcher.close();
-    }
-  }),
+test(
+  "the controller's clicks, wheel and keys reach the display, watchers see its pointer; keys held are released when control ends",
+  { timeout: 60_000 },
+  (t) =>
+    withPages(t, env(), async (pages) => {
+      const log = new EventLog(x().env);
+      // A watcher that does not control: it learns where the desktop's pointer is from cursor messages.
+      const watcher = await WeriftViewer.connect(`${env().server.url.replace(/^http/, "ws")}ws`);
+      watcher.watch(deviceId());
+      try {
+        const page = await pages.viewer(deviceId(), "controller");
+        const watching = await pages.viewer(deviceId(), "watching");
+        await waitFor("a picture", async () => (await page.evaluate(centreColour, "#video")) !== null, { timeoutMs: 15_000 });
+        await page.click("#control-toggle");
+        await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+        // A click at the picture's point (160, 120) of 640×480, wherever the player puts the picture.
+        // The desktop's pointer shape (XFIXES, as PNG) is the controller's pointer over the picture.
+        await waitFor("the desktop's pointer shape as the picture's cursor", () =>
+          page.evaluate(() => {
+            const g = globalThis as unknown as { document: { querySelector(s: string): unknown }; getComputedStyle(e: unknown): { cursor: string } };
+            return g.getComputedStyle(g.document.querySelector("#video")).cursor.startsWith('url("data:image/png;base64,');
+          }),
+        );
+        const box = await page.evaluate(pictureBox);
+        await page.mouse.click(box.left + 160.5 * box.scale, box.top + 120.5 * box.scale);
+        const press = await waitFor("a ButtonPress on the display", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));
+        assert.ok(Math.abs((press.x ?? -99) - 160) <= 1 && Math.abs((press.y ?? -99) - 120) <= 1, `clicked at (${press.x},${press.y}), expected (160,120) ±1`);
+        await waitFor("its ButtonRelease", () => log.events.some((e) => e.type === "ButtonRelease" && e.button === 1));
+        await waitFor("the watcher to learn the pointer's position", () =>
+          watcher.streams
+            .get(deviceId())
+            ?.inputMessages.map((m) => JSON.parse(m) as { type: string; x?: number; y?: number })
+            .some((m) => m.type === "cursor" && Math.abs((m.x ?? -99) - 160) <= 1 && Math.abs((m.y ?? -99) - 120) <= 1),
+        );
+        // A watching browser draws the desktop's pointer where it is; the controller, whose own pointer has the shape, does not.
+        const drawn = await waitFor("the watcher's page to draw the pointer at (160, 120)", async () => {
+          const p = await watching.evaluate(drawnPointer);
+          return p && Math.abs(p.x - 160) <= 2 && Math.abs(p.y - 120) <= 2 ? p : undefined;
+        });
+        t.diagnostic(`the watcher draws the pointer's hotspot at (${drawn.x.toFixed(1)}, ${drawn.y.toFixed(1)})`);
+        assert.equal(await page.evaluate(drawnPointer), null, "the controller's page draws none");
+        await page.mouse.wheel(0, 120);
+        await waitFor("a wheel-down button (5)", () => log.events.some((e) => e.type === "ButtonPress" && e.button === 5));
+        await page.keyboard.type("aB");
+        await waitFor("the keys in order", () => {
+          const keys = log.events.filter((e) => e.type === "KeyPress" && e.keysym !== "Shift_L").map((e) => e.keysym);
+          return keys.join(",") === "a,B" || keys.join(",") === "a,b";
+        });
+        // Hold a key and give control up: the key is released on the display.
+        await page.keyboard.down("x");
+        await waitFor("x pressed", () => log.events.some((e) => e.type === "KeyPress" && e.keysym === "x"));
+        await page.click("#control-toggle");
+        await waitFor("x released when control ended", () => log.events.some((e) => e.type === "KeyRelease" && e.keysym === "x"));
+        await page.keyboard.up("x");
+      } finally {
+        log.close();
+        await watcher.close();
+      }
+    }),
 );
 
 test("clipboard both ways, text and pictures: a paste reaches the display, a copy there reaches viewers", { timeout: 60_000 }, (t) =>
@@ -173,7 +184,7 @@ test("clipboard both ways, text and pictures: a paste reaches the display, a cop
   }),
 );
 
-test("the controller's frame-rate and bitrate requests (_arg_fps, vb) change the stream without a restart", { timeout: 60_000 }, (t) =>
+test("the controller's frame-rate and bitrate menus (_arg_fps, vb) change the stream without a restart", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     // A moving picture over the whole display, so the frame rate is the capture's, not the damage's.
     const motion = spawn(
@@ -198,10 +209,14 @@ test("the controller's frame-rate and bitrate requests (_arg_fps, vb) change the
       const fps = async () => (await viewerState(page)).stats?.fps ?? 0;
       const fast = await waitFor("more than 15 frames a second", async () => ((await fps()) > 15 ? fps() : undefined), { timeoutMs: 20_000 });
       const offers = (await viewerState(page)).timeline?.offers;
-      const send = (line: string) =>
-        page.evaluate((l) => (globalThis as unknown as { tessera: { input: { send(s: string): void } } }).tessera.input.send(l), line);
-      await send("_arg_fps,5");
-      await send("vb,300");
+      // The controller's quality menus send the lines.
+      await page.selectOption("#quality-fps", "5");
+      await page.selectOption("#quality-bitrate", "300");
+      const sent = await page.evaluate(() => (globalThis as unknown as { tessera: { sentLines: string[] } }).tessera.sentLines);
+      assert.deepEqual(
+        sent.filter((l) => !l.startsWith("m,")),
+        ["_arg_fps,5", "vb,300"],
+      );
       const slow = await waitFor("at most 6 frames a second", async () => ((await fps()) <= 6 ? fps() : undefined), { timeoutMs: 20_000 });
       t.diagnostic(`frames per second: ${fast} before, ${slow} after _arg_fps,5`);
       assert.equal((await viewerState(page)).timeline?.offers, offers, "the same connection all along");

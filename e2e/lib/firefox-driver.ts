@@ -27,6 +27,8 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
   "media.navigator.permission.disabled": true,
   "media.peerconnection.ice.obfuscate_host_addresses": false,
   "media.autoplay.default": 0,
+  // The driver clicks by script, which is no user gesture: let such clicks ask for fullscreen.
+  "full-screen-api.allow-trusted-requests-only": false,
   // The server is http://10.99.0.1:PORT: getUserMedia needs a secure context.
   "dom.securecontext.allowlist": "10.99.0.1",
   // No phoning home (puppeteer's profile already turns most of this off).

@@ -64,6 +64,29 @@ export function pictureBox(): { left: number; top: number; scale: number } {
   return { left: r.left + (r.width - v.videoWidth * scale) / 2, top: r.top + (r.height - v.videoHeight * scale) / 2, scale };
 }
 
+/**
+ * In the page: where the drawn device pointer's hotspot is, in stream pixels
+ * of the picture (from `#remote-cursor`'s box, its `data-hotspot-*` and the
+ * picture's box), or null while it is hidden.
+ */
+export function drawnPointer(): { x: number; y: number } | null {
+  type El = { hidden: boolean; dataset: Record<string, string | undefined>; getBoundingClientRect(): { left: number; top: number } };
+  const c = (globalThis as unknown as { document: { querySelector(s: string): El | null } }).document.querySelector("#remote-cursor");
+  if (!c || c.hidden) return null;
+  // pictureBox, inlined: a page function cannot reach the module's other functions.
+  type Video = { getBoundingClientRect(): { left: number; top: number; width: number; height: number }; videoWidth: number; videoHeight: number };
+  const v = (globalThis as unknown as { document: { querySelector(s: string): Video } }).document.querySelector("#video");
+  const r = v.getBoundingClientRect();
+  const scale = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
+  const left = r.left + (r.width - v.videoWidth * scale) / 2;
+  const top = r.top + (r.height - v.videoHeight * scale) / 2;
+  const box = c.getBoundingClientRect();
+  return {
+    x: (box.left - left) / scale + Number(c.dataset.hotspotX ?? 0),
+    y: (box.top - top) / scale + Number(c.dataset.hotspotY ?? 0),
+  };
+}
+
 /** One event X delivered on the root window. */
 export interface XEventRecord {
   type: string;

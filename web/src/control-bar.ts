@@ -8,6 +8,8 @@ export type ControlView = { kind: "unknown" } | { kind: "none" } | { kind: "self
 export interface ControlBarEvents {
   toggle(): void;
   talk(down: boolean): void;
+  /** An input line asking the device for a frame rate (`_arg_fps,N`) or a bitrate (`vb,KBPS`). */
+  settings(line: string): void;
 }
 
 /** "Viewer 1a2b3c": a peer id as people see it. */
@@ -17,7 +19,8 @@ export function viewerLabel(peerId: string): string {
 
 /**
  * The control bar under the player: who holds control, Take control /
- * Release, push-to-talk, and how to get out. Mirrors the state on `#player`
+ * Release, push-to-talk, the frame rate and bitrate the controller asks the
+ * device for (a desktop holds them to its limits), and how to get out. Mirrors the state on `#player`
  * as `data-control` ("unknown" | "none" | "self" | "other") and
  * `data-control-holder` (the holder's peer id) for tests.
  */
@@ -29,6 +32,9 @@ export class ControlBar {
   private readonly toggle = byId<HTMLButtonElement>("control-toggle");
   private readonly talk = byId<HTMLButtonElement>("talk");
   private readonly note = byId("control-note");
+  private readonly quality = byId("quality");
+  private readonly fps = byId<HTMLSelectElement>("quality-fps");
+  private readonly bitrate = byId<HTMLSelectElement>("quality-bitrate");
   private view: ControlView = { kind: "unknown" };
   private pending = false;
   /** The talk button is held down. */
@@ -56,6 +62,8 @@ export class ControlBar {
     this.talk.addEventListener("keydown", (e) => (e.key === " " || e.key === "Enter") && !e.repeat && down(e));
     this.talk.addEventListener("keyup", (e) => (e.key === " " || e.key === "Enter") && up());
     this.talk.addEventListener("contextmenu", (e) => e.preventDefault());
+    this.fps.addEventListener("change", () => this.fps.value && events.settings(`_arg_fps,${this.fps.value}`));
+    this.bitrate.addEventListener("change", () => this.bitrate.value && events.settings(`vb,${this.bitrate.value}`));
     this.render();
   }
 
@@ -64,8 +72,9 @@ export class ControlBar {
     this.root.hidden = !visible;
   }
 
-  /** The holder changed (or became known). */
+  /** The holder changed (or became known). Control that begins starts from the device's own frame rate and bitrate. */
   setControl(view: ControlView): void {
+    if (view.kind === "self" && this.view.kind !== "self") this.fps.selectedIndex = this.bitrate.selectedIndex = 0;
     this.view = view;
     this.pending = false;
     this.note.textContent = "";
@@ -105,6 +114,7 @@ export class ControlBar {
       v.kind === "self" ? "You control this device" : v.kind === "other" ? `${viewerLabel(v.holder)} controls` : v.kind === "none" ? "Nobody controls" : "…";
     this.hint.hidden = v.kind !== "self";
     this.talk.hidden = v.kind !== "self";
+    this.quality.hidden = v.kind !== "self";
     this.toggle.textContent = v.kind === "self" ? "Release" : "Take control";
     this.toggle.classList.toggle("primary", v.kind !== "self");
     // There is no queue: taking control works only while it is free.

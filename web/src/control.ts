@@ -1,12 +1,15 @@
 import type { ClientMessage, ControlState, DeviceMessage, ErrorMessage } from "../../server/protocol/messages.js";
 import { ControlBar, type ControlView } from "./control-bar.js";
 import { DevicePanels } from "./device-panels.js";
+import { byId } from "./dom.js";
 import { parseDeviceMessage } from "./input-lines.js";
 import type { Picture } from "./picture.js";
 import { PointerLanes, SETTLE_MS } from "./pointer-lane.js";
+import { RemoteCursor } from "./remote-cursor.js";
 import { RemoteInput } from "./remote-input.js";
 import { ResizeFollower } from "./resize-follow.js";
 import { PushToTalk, type TalkState } from "./talk.js";
+import { FullscreenPlayer } from "./fullscreen.js";
 
 /** Input lines kept for `window.tessera.sentLines`. */
 const SENT_KEPT = 200;
@@ -65,6 +68,8 @@ export class Controller {
   private readonly panels = new DevicePanels();
   private readonly input: RemoteInput;
   private readonly talk: PushToTalk;
+  private readonly fullscreen: FullscreenPlayer;
+  private readonly cursor: RemoteCursor;
   private readonly resizer: ResizeFollower;
   /** The user just asked for control: focus the picture when it is granted. */
   private wantsFocus = false;
@@ -73,8 +78,14 @@ export class Controller {
     private readonly picture: Picture,
     private readonly signal: (msg: ClientMessage) => boolean,
   ) {
-    this.bar = new ControlBar({ toggle: () => this.toggle(), talk: (down) => (down ? void this.talk.press() : this.talk.release()) });
+    this.bar = new ControlBar({
+      toggle: () => this.toggle(),
+      talk: (down) => (down ? void this.talk.press() : this.talk.release()),
+      settings: (line) => this.send(line),
+    });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
+    this.cursor = new RemoteCursor(picture, byId("remote-cursor"));
+    this.fullscreen = new FullscreenPlayer(byId("player"), byId<HTMLButtonElement>("fullscreen"), picture.elements, () => this.capturingKeys);
     this.input = new RemoteInput(picture, { send: (line) => this.send(line), escape: () => this.release(), note: (text) => this.bar.setNote(text) });
     const stage = picture.video.parentElement ?? picture.video;
     this.resizer = new ResizeFollower(
@@ -142,6 +153,7 @@ export class Controller {
     this.resizable = false;
     this.picture.video.parentElement?.style.removeProperty("--remote-cursor");
     this.panels.clear();
+    this.cursor.clear();
     this.setChannel(undefined);
     this.bar.setVisible(deviceId !== undefined);
     this.update();
@@ -272,7 +284,10 @@ export class Controller {
       this.resizable = msg.resizable === true;
       this.resizer.setActive(this.mine && this.resizable);
     }
-    if (msg.type === "cursor") this.showCursor(msg);
+    if (msg.type === "cursor") {
+      this.showCursor(msg);
+      this.cursor.show(msg);
+    }
     this.panels.show(msg);
   }
 
@@ -289,6 +304,11 @@ export class Controller {
     else stage.style.removeProperty("--remote-cursor");
   }
 
+  /** Keys go to the device now: this viewer controls it and the picture has focus. */
+  private get capturingKeys(): boolean {
+    return this.mine && document.activeElement === this.picture.element;
+  }
+
   private update(): void {
     const view: ControlView =
       this.deviceId === undefined || this.holder === undefined
@@ -301,6 +321,8 @@ export class Controller {
     this.bar.setControl(view);
     const mine = view.kind === "self";
     this.input.setActive(mine);
+    this.fullscreen.setControlling(mine);
+    this.cursor.setControlling(mine);
     this.resizer.setActive(mine && this.resizable);
     if (!mine) {
       this.talk.stop();

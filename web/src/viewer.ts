@@ -16,8 +16,12 @@
  * - `#devices button[data-device-id][data-online]`: one per listed device
  * - `#player[data-control]`: "unknown" | "none" | "self" | "other", and
  *   `data-control-holder` (the holder's peer id) while another viewer controls
- * - `#control-toggle`, `#talk`, `#control-status`; `#device-status .chip[data-key]`
- *   (device state fields); `#device-clipboard-text`
+ * - `#control-toggle`, `#talk`, `#control-status`, `#quality-fps`,
+ *   `#quality-bitrate`; `#device-status .chip[data-key]` (device state
+ *   fields); `#device-clipboard-text`, `#device-clipboard-image`
+ * - `#fullscreen`; `#player[data-fullscreen]` and `[data-keyboard-locked]`
+ *   ("true" | "false"); `#remote-cursor` (the device's pointer drawn for
+ *   watchers, with `data-hotspot-x`/`-y`)
  * - `window.tessera`: `{ deviceId, pc, stats, timeline, devices, signaling,
  *   peerId, control, input, pointer, sentLines, resolution, deviceState,
  *   deviceClipboard, talk, transport, fallback }`, read live (getters);
