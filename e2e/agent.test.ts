@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { launchBrowser, startServer, waitFor, withPages, type Env, type TestServer } from "./harness.js";
 import { measureAudio } from "./probes.js";
+import { clipboardBothWays } from "./lib/clipboard-check.js";
 import { centreColour, EventLog, paint, pictureBox, rootSize, showsColour } from "./lib/x-display.js";
 import { holdToTalk, loudest, playTone, startPulse, viewerHasAudio, type TestPulse } from "./lib/pulse.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
@@ -79,7 +80,7 @@ after(async () => {
 });
 const env = (): Env => ({ server, browser });
 
-test("an agent publishes its display; viewers see it, drive it and resize it through the server", { timeout: 90_000 }, (t) =>
+test("an agent publishes its display; viewers see it, drive it, share its clipboard and resize it through the server", { timeout: 90_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const key = await newKey(server.url);
     agent = startAgent(server.url, key);
@@ -124,6 +125,8 @@ test("an agent publishes its display; viewers see it, drive it and resize it thr
       );
       await page.keyboard.type("q");
       await waitFor("the key on the agent's display", () => log.events.some((e) => e.type === "KeyPress" && e.keysym === "q"));
+      // The clipboard both ways through the agent: its pictures travel in parts, agent → server → viewer.
+      await clipboardBothWays(page, display.env);
     } finally {
       log.close();
     }

@@ -5,11 +5,11 @@
  * reach X clients on that display.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { after, test } from "node:test";
 import { useEnv, viewerState, waitFor, withPages } from "./harness.js";
 import { WeriftViewer } from "./lib/werift-peers.js";
-import { noisyPng } from "./lib/png-fixture.js";
+import { clipboardBothWays } from "./lib/clipboard-check.js";
 import { centreColour, drawnPointer, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
@@ -129,58 +129,7 @@ test("clipboard both ways, text and pictures: a paste reaches the display, a cop
     );
     await page.click("#control-toggle");
     await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
-    const text = "héllo from the viewer";
-    await page.evaluate(
-      (line) => (globalThis as unknown as { tessera: { input: { send(l: string): void } } }).tessera.input.send(line),
-      `cw,${Buffer.from(text).toString("base64")}`,
-    );
-    await waitFor("the display's clipboard to hold the paste", () => {
-      const r = spawnSync("xclip", ["-o", "-selection", "clipboard"], { env: x().env, encoding: "utf8", timeout: 2000 });
-      return r.stdout === text;
-    });
-    const copied = "copied on the desktop";
-    // xclip stays in the background owning the selection until someone else takes it: -loops 1 ends it after one answer.
-    const owner = spawn("xclip", ["-i", "-selection", "clipboard", "-loops", "1"], { env: x().env, stdio: ["pipe", "ignore", "ignore"] });
-    owner.stdin?.end(copied);
-    try {
-      await waitFor("the viewer to show the display's clipboard", async () => (await page.textContent("#device-clipboard-text"))?.includes(copied));
-    } finally {
-      owner.kill("SIGKILL");
-    }
-
-    // A picture, larger than one message: pasted on the picture, it becomes the display's image/png.
-    const pasted = noisyPng(180, 120);
-    await page.click("#video");
-    // A paste event as the browser sends one for a copied picture (the test has no DOM types: the page runs it as text).
-    await page.evaluate(`(() => {
-      const file = new File([Uint8Array.from(atob("${pasted.toString("base64")}"), (c) => c.charCodeAt(0))], "pasted.png", { type: "image/png" });
-      const data = new DataTransfer();
-      data.items.add(file);
-      document.activeElement.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
-    })()`);
-    await waitFor("the display's clipboard to hold the pasted picture", () => {
-      const r = spawnSync("xclip", ["-o", "-selection", "clipboard", "-target", "image/png"], { env: x().env, timeout: 2000 });
-      return r.stdout?.equals(pasted);
-    });
-    // A picture copied on the display shows under the player, at its size.
-    const shot = noisyPng(150, 110);
-    const imageOwner = spawn("xclip", ["-i", "-selection", "clipboard", "-target", "image/png", "-loops", "1"], {
-      env: x().env,
-      stdio: ["pipe", "ignore", "ignore"],
-    });
-    imageOwner.stdin?.end(shot);
-    try {
-      const size = await waitFor("the viewer to show the display's picture", () =>
-        page.evaluate<number[] | undefined>(`(() => {
-          const img = document.querySelector("#device-clipboard-image");
-          return img && !img.hidden && img.complete && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : undefined;
-        })()`),
-      );
-      assert.deepEqual(size, [150, 110]);
-      assert.equal(await page.isHidden("#device-clipboard-text"), true, "the old text is gone");
-    } finally {
-      imageOwner.kill("SIGKILL");
-    }
+    await clipboardBothWays(page, x().env);
   }),
 );
 
