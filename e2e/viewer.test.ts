@@ -1,7 +1,7 @@
 /** The viewer against the server's built-in test device (GStreamer VP8 + Opus, no WebRTC hop upstream). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { framesAdvance, probe, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
+import { devicePublishing, framesAdvance, probe, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
 
 const env = useEnv();
 
@@ -78,17 +78,43 @@ test("watching moves the relay's metrics: viewers, packets and bytes out, forwar
   }),
 );
 
-test("the dashboard (/grid.html, what -d opens) shows every device with its picture refreshing", { timeout: 30_000 }, (t) =>
-  withPages(t, env(), async (pages) => {
-    const page = await pages.grid();
-    const tile = page.locator('.tile[data-device-id="test"]');
-    await tile.waitFor({ timeout: 10_000 });
-    assert.equal(await tile.getAttribute("href"), "/?device=test");
-    // Each refresh that brought a new frame counts; the test pattern changes every second.
-    await waitFor("three new frames on the test device's tile", async () => Number((await tile.getAttribute("data-frames")) ?? 0) >= 3);
-    const size = await tile
-      .locator("img")
-      .evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]);
-    assert.deepEqual(size, [1280, 720]);
-  }),
+test(
+  "the dashboard (/grid.html, what -d opens) shows every device with its picture refreshing, of any size, and a placeholder where none comes",
+  { timeout: 60_000 },
+  (t) =>
+    withPages(t, env(), async (pages) => {
+      // A device of another size than the test pattern's 1280×720: the tiles' requests run in parallel.
+      const device = await pages.device("grid-cam", "Grid cam");
+      await devicePublishing(device);
+      const page = await pages.grid();
+      const tile = page.locator('.tile[data-device-id="test"]');
+      const cam = page.locator('.tile[data-device-id="grid-cam"]');
+      await tile.waitFor({ timeout: 10_000 });
+      assert.equal(await tile.getAttribute("href"), "/?device=test");
+      // Each refresh that brought a new frame counts; the test pattern changes every second.
+      await waitFor("three new frames on both tiles", async () =>
+        (await Promise.all([tile, cam].map(async (l) => Number((await l.getAttribute("data-frames")) ?? 0)))).every((n) => n >= 3),
+      );
+      const natural = (l: typeof tile) =>
+        l
+          .locator("img")
+          .evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]);
+      assert.deepEqual(await natural(tile), [1280, 720]);
+      const camSize = await natural(cam);
+      t.diagnostic(`tiles: test 1280x720, grid-cam ${camSize.join("x")}`);
+      assert.notEqual(camSize[0], 1280, "the two devices differ in size");
+      assert.equal(await page.locator(".tile[data-errors]").count(), 0, "no frame request failed");
+      assert.equal(await cam.getAttribute("data-picture"), "shown");
+
+      // The device goes away: a dashboard opened now shows its tile with a placeholder, not a broken image.
+      await device.close();
+      await waitFor("the tile offline", async () => (await cam.getAttribute("data-online")) === "false");
+      const fresh = await pages.grid("grid-2");
+      const offline = fresh.locator('.tile[data-device-id="grid-cam"]');
+      await offline.waitFor({ timeout: 10_000 });
+      await waitFor("the offline tile", async () => (await offline.getAttribute("data-online")) === "false");
+      assert.equal(await offline.getAttribute("data-picture"), "none");
+      assert.equal(await offline.locator("img").isHidden(), true, "no image where there is no picture");
+      assert.equal(await offline.locator(".tile-placeholder").textContent(), "Offline");
+    }),
 );

@@ -11,12 +11,13 @@ const FIRST_PICTURE_MS = 5000;
 /**
  * Whole pictures of RTP devices as JPEG, for `frame.jpg`, pull streams and
  * snapshots: the device's PictureSource (its one decoder, shared with
- * fallback viewers) runs while pulls come, and a little longer. No stripe
- * encoder runs for them.
+ * fallback viewers) runs while pulls come, and a little longer, with a JPEG
+ * encoder of its own (an encoder's pipelines are for one picture width:
+ * devices of different sizes sharing one would close each other's). No
+ * stripe encoder runs for them.
  */
 export class PictureGrabber {
-  private readonly held = new Map<Device, { source: PictureSource; timer: NodeJS.Timeout }>();
-  private readonly encoder = new JpegStripeEncoder();
+  private readonly held = new Map<Device, Held>();
 
   constructor(
     private readonly hub: FallbackHub,
@@ -25,7 +26,7 @@ export class PictureGrabber {
 
   /** The device's latest picture as JPEG with an ETag; undefined when none comes within a few seconds. */
   async jpegOf(device: Device): Promise<{ jpeg: Buffer; etag: string } | undefined> {
-    const source = this.hold(device);
+    const { source, encoder } = this.hold(device);
     let latest = source.latest;
     if (!latest) {
       await new Promise<void>((resolve) => {
@@ -45,7 +46,7 @@ export class PictureGrabber {
     }
     if (!latest) return undefined;
     const { picture: frame, number } = latest;
-    const jpeg = await this.encoder.encode(
+    const jpeg = await encoder.encode(
       { data: frame.data.subarray(0, (frame.width * frame.height * 3) / 2), width: frame.width, height: frame.height },
       this.quality,
     );
@@ -53,27 +54,40 @@ export class PictureGrabber {
   }
 
   close(): void {
-    for (const [, h] of this.held) {
-      clearTimeout(h.timer);
-      this.hub.releasePictures(h.source);
-    }
+    for (const h of this.held.values()) this.release(h);
     this.held.clear();
-    this.encoder.close();
   }
 
-  private hold(device: Device): PictureSource {
+  private hold(device: Device): Held {
     const h = this.held.get(device);
     if (h && !h.source.closed) {
       h.timer.refresh();
-      return h.source;
+      return h;
     }
-    const source = this.hub.acquirePictures(device);
-    const timer = setTimeout(() => {
-      this.held.delete(device);
-      this.hub.releasePictures(source);
-    }, KEEP_MS);
-    timer.unref();
-    this.held.set(device, { source, timer });
-    return source;
+    if (h) this.release(h);
+    const held: Held = {
+      source: this.hub.acquirePictures(device),
+      encoder: new JpegStripeEncoder(),
+      timer: setTimeout(() => {
+        this.held.delete(device);
+        this.release(held);
+      }, KEEP_MS),
+    };
+    held.timer.unref();
+    this.held.set(device, held);
+    return held;
   }
+
+  private release(h: Held): void {
+    clearTimeout(h.timer);
+    this.hub.releasePictures(h.source);
+    h.encoder.close();
+  }
+}
+
+/** A device's pictures, held while pulls come. */
+interface Held {
+  source: PictureSource;
+  encoder: JpegStripeEncoder;
+  timer: NodeJS.Timeout;
 }

@@ -249,4 +249,34 @@ describe("fallback decoders", () => {
       grabbed.close();
     }
   });
+
+  test("parallel frame.jpg requests for devices of different sizes all succeed, each at its device's size", async () => {
+    const sizes = [
+      { id: "wide", width: 480, height: 270 },
+      { id: "narrow", width: 320, height: 240 },
+      { id: "tall", width: 240, height: 320 },
+    ];
+    const devices = sizes.map(
+      ({ id, width, height }) =>
+        new TestDevice(server.app.registry.ensure(LOCAL_ACCOUNT, id, id, "test"), server.app.metrics, createLogger("error"), { width, height }),
+    );
+    for (const d of devices) d.start();
+    try {
+      const failures: string[] = [];
+      // The dashboard's pattern: every tile at once, once a second; here ten rounds back to back.
+      for (let round = 0; round < 10; round++) {
+        await Promise.all(
+          sizes.map(async ({ id, width, height }) => {
+            const res = await fetch(`${server.httpUrl}/api/devices/${id}/frame.jpg`);
+            const body = Buffer.from(await res.arrayBuffer());
+            if (res.status !== 200) failures.push(`${id}: ${res.status} ${body.toString("utf8").slice(0, 80)}`);
+            else assert.deepEqual(jpegSize(body), { width, height }, `${id} at its size`);
+          }),
+        );
+      }
+      assert.deepEqual(failures, []);
+    } finally {
+      for (const d of devices) d.close();
+    }
+  });
 });
