@@ -270,7 +270,7 @@ test("only the holder drives the device; state and clipboards reach every viewer
         undefined,
         { timeout: 5000 },
       );
-      assert.equal(await v.textContent('#device-status .chip[data-key="battery"] .chip-value'), "0.8");
+      assert.equal(await v.textContent('#device-status .chip[data-key="battery"] .chip-value'), "80%");
     }
 
     // A pastes: the text reaches the device as `cw` and is shown there.

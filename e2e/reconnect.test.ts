@@ -46,6 +46,12 @@ test("the device page and the viewer reconnect by themselves after the server re
 
       await server.close("SIGKILL");
       await waitFor("the viewer to notice the lost socket", async () => (await viewer.getAttribute("body", "data-signaling")) === "reconnecting");
+      // One honest state: the badge, the overlay and the control bar all say the server is gone.
+      assert.equal(await viewer.textContent("#player-state"), "Server lost");
+      assert.match((await viewer.textContent("#overlay")) ?? "", /^Lost the server/);
+      assert.match((await viewer.textContent("#control-status")) ?? "", /^Lost the server/);
+      assert.equal(await viewer.getAttribute("#control", "data-reachable"), "false");
+      assert.equal(await viewer.isDisabled("#control-toggle"), true);
       const t0 = Date.now();
       server = await startServer({ port });
       await waitFor("the device to offer again", async () => (await deviceState(device)).offers > offersBefore, { timeoutMs: 15_000 });
@@ -65,6 +71,9 @@ test("the device page and the viewer reconnect by themselves after the server re
       assert.equal(await viewer.evaluate(() => performance.timeOrigin), viewerOrigin, "the viewer page was not reloaded");
       assert.equal(await viewer.getAttribute("body", "data-signaling"), "open");
       assert.equal(await viewer.getAttribute("#player", "data-connection-state"), "connected");
+      await waitFor("the badge and the control bar back", async () =>
+        (await viewer.textContent("#player-state")) === "Live" && (await viewer.getAttribute("#control", "data-reachable")) === "true" ? true : undefined,
+      );
     });
   } finally {
     await server.close();

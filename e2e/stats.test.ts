@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { statsRows, summarize } from "../web/src/stats-summary.js";
 
-const report = (bytes: number, frames: number, candidateType: string) => [
+const report = (bytes: number, frames: number, candidateType: string, jitter: { delay: number; emitted: number } = { delay: 0, emitted: 0 }) => [
   { id: "T", type: "transport", selectedCandidatePairId: "P" },
   { id: "P", type: "candidate-pair", localCandidateId: "L", currentRoundTripTime: 0.012, nominated: true, state: "succeeded" },
   { id: "L", type: "local-candidate", candidateType },
@@ -17,6 +17,8 @@ const report = (bytes: number, frames: number, candidateType: string) => [
     codecId: "C",
     frameWidth: 1280,
     frameHeight: 720,
+    jitterBufferDelay: jitter.delay,
+    jitterBufferEmittedCount: jitter.emitted,
   },
   { id: "C", type: "codec", mimeType: "video/VP8" },
 ];
@@ -36,5 +38,16 @@ describe("summarize", () => {
     assert.equal(rows.video, "1000 kb/s");
     assert.equal(rows.size, "1280×720");
     assert.equal(rows.lost, "3");
+  });
+
+  test("the playout delay is the jitter buffer's average wait over the interval", () => {
+    const first = summarize(report(0, 0, "host", { delay: 2.0, emitted: 100 }), undefined, 1000);
+    assert.equal(first.delayMs, 20, "since the start, without a previous sample");
+    // 30 frames more waited 1.5 s more in all: 50 ms each.
+    const s = summarize(report(1000, 30, "host", { delay: 3.5, emitted: 130 }), first, 2000);
+    assert.equal(s.delayMs, 50);
+    assert.equal(Object.fromEntries(statsRows(s)).delay, "50 ms");
+    const none = summarize(report(2000, 30, "host", { delay: 3.5, emitted: 130 }), s, 3000);
+    assert.equal(Math.round(none.delayMs ?? 0), 27, "no frame emitted in the interval: the average since the start (3.5 s / 130)");
   });
 });

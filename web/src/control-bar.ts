@@ -36,6 +36,8 @@ export class ControlBar {
   private readonly fps = byId<HTMLSelectElement>("quality-fps");
   private readonly bitrate = byId<HTMLSelectElement>("quality-bitrate");
   private view: ControlView = { kind: "unknown" };
+  /** Why control cannot work now (the server or the device is gone), or undefined. */
+  private lost: string | undefined;
   private pending = false;
   /** The talk button is held down. */
   private held = false;
@@ -81,6 +83,13 @@ export class ControlBar {
     this.render();
   }
 
+  /** The server or the device is gone (`why`, in words), or back (undefined): control greys out meanwhile. */
+  setLost(why: string | undefined): void {
+    if (why === this.lost) return;
+    this.lost = why;
+    this.render();
+  }
+
   /** A request or release is on its way; the button waits for the server's answer. */
   setPending(): void {
     this.pending = true;
@@ -106,18 +115,30 @@ export class ControlBar {
 
   private render(): void {
     const v = this.view;
+    const lost = this.lost;
     this.player.dataset.control = v.kind;
     if (v.kind === "other") this.player.dataset.controlHolder = v.holder;
     else delete this.player.dataset.controlHolder;
     this.root.dataset.control = v.kind;
-    this.status.textContent =
+    this.root.dataset.reachable = String(lost === undefined);
+    const who =
       v.kind === "self" ? "You control this device" : v.kind === "other" ? `${viewerLabel(v.holder)} controls` : v.kind === "none" ? "Nobody controls" : "…";
-    this.hint.hidden = v.kind !== "self";
-    this.talk.hidden = v.kind !== "self";
-    this.quality.hidden = v.kind !== "self";
+    // Never "You control this device" while nothing reaches it.
+    this.status.textContent = lost ?? who;
+    this.hint.hidden = v.kind !== "self" || lost !== undefined;
+    this.talk.hidden = v.kind !== "self" || lost !== undefined;
+    this.quality.hidden = v.kind !== "self" || lost !== undefined;
     this.toggle.textContent = v.kind === "self" ? "Release" : "Take control";
     this.toggle.classList.toggle("primary", v.kind !== "self");
-    // There is no queue: taking control works only while it is free.
-    this.toggle.disabled = this.pending || v.kind === "unknown" || v.kind === "other";
+    // There is no queue: taking control works only while it is free; the button says why not.
+    this.toggle.disabled = this.pending || lost !== undefined || v.kind === "unknown" || v.kind === "other";
+    this.toggle.title =
+      lost !== undefined
+        ? lost
+        : v.kind === "other"
+          ? `${viewerLabel(v.holder)} controls this device; it is free again when they release it`
+          : this.pending
+            ? "Waiting for the server"
+            : "";
   }
 }

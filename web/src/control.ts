@@ -185,6 +185,11 @@ export class Controller {
     };
   }
 
+  /** The server or the device is gone (`why`, in words), or back (undefined): the control bar says so and greys out. */
+  setLost(why: string | undefined): void {
+    this.bar.setLost(why);
+  }
+
   /** The current connection's talk-back sender (or none). */
   setTalkSender(sender: RTCRtpSender | undefined): void {
     this.talk.setSender(sender);

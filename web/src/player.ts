@@ -5,14 +5,40 @@ import { statsRows, type StatsSample } from "./stats.js";
 import type { SignalingState } from "./signaling.js";
 import type { DeviceState } from "./watch.js";
 
+/** The badge beside the title, per body[data-state]. */
+const BADGE: Record<string, string> = {
+  idle: "",
+  connecting: "Connecting",
+  connected: "Live",
+  offline: "Waiting",
+  reconnecting: "Server lost",
+  error: "Error",
+};
+
 /** How the picture arrives. */
 export type Transport = StatsSample["transport"];
+
+/** Why the picture comes over the WebSocket stream, as people read it. */
+const FALLBACK_WHY: Record<string, string> = {
+  no_offer: "the server sent no WebRTC offer in time",
+  not_connected: "WebRTC did not connect within 4 s",
+  failed: "the WebRTC connection failed",
+  no_codec: "this browser cannot decode the device's video over WebRTC",
+  asked: "as the address asks",
+};
+
+/** Where the stats overlay's on/off choice is kept. */
+const STATS_KEY = "tessera.stats";
+/** Below this width the stats overlay starts off: it would cover most of a phone's picture. */
+const STATS_MIN_WIDTH = 700;
 
 /**
  * The player panel: one persistent <video> (WebRTC) and a <canvas> (the
  * WebSocket fallback), one shown at a time, an overlay for waiting/offline/
- * error, a stats overlay, and the unmute button. State is mirrored on
- * #player as data attributes (see viewer.ts for the list tests rely on).
+ * error in plain words, a stats overlay with its toggle, mute and volume
+ * (only while the picture brings sound), and, on the WebSocket stream, why
+ * and a "Try WebRTC again" button. State is mirrored on #player as data
+ * attributes (see viewer.ts for the list tests rely on).
  */
 export class PlayerView {
   readonly video = byId<HTMLVideoElement>("video");
@@ -23,18 +49,44 @@ export class PlayerView {
   private readonly overlay = byId("overlay");
   private readonly statsBox = byId("stats");
   private readonly unmute = byId<HTMLButtonElement>("unmute");
+  private readonly volume = byId<HTMLInputElement>("volume");
+  private readonly audioControls = byId("audio-controls");
+  private readonly statsToggle = byId<HTMLButtonElement>("stats-toggle");
+  private readonly transportNote = byId("transport-note");
+  private readonly retry = byId<HTMLButtonElement>("retry-webrtc");
+  private name = "";
+  /** What the last `lost` event said. */
+  private lost: string | undefined;
   private connection: RTCPeerConnectionState | "none" = "none";
   private device: DeviceState = "unknown";
   private error: Pick<ErrorMessage, "code" | "message"> | null = null;
   private signaling: SignalingState = "connecting";
 
-  constructor() {
+  /**
+   * `events.retry` runs when the viewer asks to try WebRTC again from the
+   * WebSocket stream; `events.lost` hears, in words, that the server or the
+   * device is gone (undefined once both are back), so the control bar says so too.
+   */
+  constructor(private readonly events: { retry(): void; lost(why: string | undefined): void }) {
     this.unmute.addEventListener("click", () => {
       this.video.muted = !this.video.muted;
       if (!this.video.muted) void this.video.play().catch(() => undefined);
       this.renderMute();
     });
+    this.volume.addEventListener("input", () => {
+      this.video.volume = Number(this.volume.value);
+      if (this.video.muted && this.video.volume > 0) this.unmute.click();
+    });
     this.video.addEventListener("volumechange", () => this.renderMute());
+    this.retry.addEventListener("click", () => events.retry());
+    let stats = localStorage.getItem(STATS_KEY);
+    stats ??= window.innerWidth >= STATS_MIN_WIDTH ? "on" : "off";
+    this.setStatsShown(stats === "on");
+    this.statsToggle.addEventListener("click", () => {
+      const on = this.root.dataset.stats !== "on";
+      localStorage.setItem(STATS_KEY, on ? "on" : "off");
+      this.setStatsShown(on);
+    });
     this.renderMute();
     this.render();
   }
@@ -43,7 +95,9 @@ export class PlayerView {
   show(deviceId: string | undefined, name?: string): void {
     this.root.hidden = false;
     this.root.dataset.deviceId = deviceId ?? "";
-    this.title.textContent = deviceId ? (name ?? deviceId) : "No device selected";
+    this.name = deviceId ? (name ?? deviceId) : "";
+    this.title.textContent = deviceId ? this.name : "No device selected";
+    this.setFallback(undefined);
     if (!deviceId) {
       this.setTransport("webrtc");
       this.video.srcObject = null;
@@ -56,18 +110,33 @@ export class PlayerView {
 
   /** The watched device's display name changed (or became known). */
   rename(name: string): void {
-    if (this.root.dataset.deviceId) this.title.textContent = name;
+    if (!this.root.dataset.deviceId) return;
+    this.name = name;
+    this.title.textContent = name;
+    this.render();
   }
 
   /** Shows the element of `transport` and names it on #player[data-transport]. */
   setTransport(transport: Transport): void {
     this.root.dataset.transport = transport;
     this.picture.showCanvas(transport !== "webrtc");
-    if (transport !== "webrtc") this.video.srcObject = null;
+    if (transport !== "webrtc") {
+      this.video.srcObject = null;
+      this.renderAudio();
+    }
+  }
+
+  /** On the WebSocket stream: why (a FallbackReason, or "asked"); undefined on WebRTC. */
+  setFallback(reason: string | undefined): void {
+    this.transportNote.hidden = this.retry.hidden = reason === undefined;
+    this.transportNote.textContent = reason === undefined ? "" : `WebSocket stream: ${FALLBACK_WHY[reason] ?? reason}`;
   }
 
   attach(stream: MediaStream): void {
     this.video.srcObject = stream;
+    stream.addEventListener("addtrack", () => this.renderAudio());
+    stream.addEventListener("removetrack", () => this.renderAudio());
+    this.renderAudio();
     void this.video.play().catch(() => undefined);
   }
 
@@ -105,6 +174,20 @@ export class PlayerView {
   private renderMute(): void {
     this.unmute.textContent = this.video.muted ? "Unmute" : "Mute";
     this.unmute.setAttribute("aria-pressed", String(!this.video.muted));
+    this.volume.value = String(this.video.muted ? 0 : this.video.volume);
+  }
+
+  /** Mute and volume show only while the picture brings sound (never on the WebSocket stream). */
+  private renderAudio(): void {
+    const stream = this.video.srcObject;
+    const audio = stream instanceof MediaStream && stream.getAudioTracks().length > 0;
+    this.audioControls.hidden = !audio;
+    this.root.dataset.audio = String(audio);
+  }
+
+  private setStatsShown(on: boolean): void {
+    this.root.dataset.stats = on ? "on" : "off";
+    this.statsToggle.setAttribute("aria-pressed", String(on));
   }
 
   private render(): void {
@@ -113,15 +196,25 @@ export class PlayerView {
     this.root.dataset.deviceState = this.device;
     if (this.error) this.root.dataset.error = this.error.code;
     else delete this.root.dataset.error;
-    this.badge.textContent = watching && this.connection !== "none" ? this.connection : "";
-    this.badge.dataset.state = this.connection;
-    document.body.dataset.state = this.summary(watching);
+    const summary = this.summary(watching);
+    this.badge.textContent = watching ? BADGE[summary] : "";
+    this.badge.dataset.state = summary;
+    document.body.dataset.state = summary;
     const text = this.overlayText(watching);
     this.overlay.textContent = text;
     this.overlay.hidden = text === "";
     // Stale numbers under a "waiting" message only confuse.
     this.statsBox.hidden = text !== "";
     this.overlay.classList.toggle("error", Boolean(this.error));
+    const lost = !watching
+      ? undefined
+      : summary === "reconnecting"
+        ? "Lost the server: control resumes when it is back"
+        : summary === "offline"
+          ? "The device is offline: control resumes when it is back"
+          : undefined;
+    // Only changes are news (and none is sent while the page is still being built).
+    if (lost !== this.lost) this.events.lost((this.lost = lost));
   }
 
   /** One word for body[data-state]: idle | connecting | connected | offline | reconnecting | error. */
@@ -137,8 +230,9 @@ export class PlayerView {
     if (!watching) return "Pick a device to watch.";
     if (this.signaling === "reconnecting") return "Lost the server, reconnecting…";
     if (this.signaling === "closed") return "Disconnected from the server. Reload to try again.";
-    if (this.error) return `${this.error.message} (${this.error.code})`;
-    if (this.device === "offline") return "Device offline, waiting…";
+    // The code stays on #player[data-error]; people get the sentence.
+    if (this.error) return this.error.message;
+    if (this.device === "offline") return `Waiting for ${this.name}… The picture starts by itself when it comes online.`;
     switch (this.connection) {
       case "none":
       case "new":

@@ -17,6 +17,8 @@ export interface StatsSample {
   route: string | null;
   /** Round-trip time of the selected candidate pair, ms. */
   rttMs: number | null;
+  /** How long video frames waited in the browser's jitter buffer over the last interval, ms on average (the playout delay). */
+  delayMs: number | null;
   packetsLost: number | null;
   framesDecoded: number | null;
   width: number | null;
@@ -27,6 +29,9 @@ export interface StatsSample {
   /** Raw counters the next sample needs for deltas. */
   videoBytes: number | null;
   audioBytes: number | null;
+  /** inbound-rtp jitterBufferDelay (s) and jitterBufferEmittedCount. */
+  jitterDelay: number | null;
+  jitterEmitted: number | null;
 }
 
 export type StatsReport = Record<string, unknown> & { id: string; type: string };
@@ -78,6 +83,14 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
   if (fps === null && framesDecoded !== null && prev?.framesDecoded != null && dt > 0) {
     fps = ((framesDecoded - prev.framesDecoded) * 1000) / dt;
   }
+  const jitterDelay = num(video?.jitterBufferDelay);
+  const jitterEmitted = num(video?.jitterBufferEmittedCount);
+  let delayMs: number | null = null;
+  if (jitterDelay !== null && jitterEmitted !== null) {
+    const [d0, n0] =
+      prev?.jitterDelay != null && prev.jitterEmitted != null && jitterEmitted > prev.jitterEmitted ? [prev.jitterDelay, prev.jitterEmitted] : [0, 0];
+    if (jitterEmitted > n0) delayMs = ((jitterDelay - d0) * 1000) / (jitterEmitted - n0);
+  }
   const pair = selectedPair(reports);
   const rtt = num(pair?.currentRoundTripTime);
   const local = pair && reports.get(String(pair.localCandidateId));
@@ -89,6 +102,7 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
     audioKbps: kbps(audioBytes, prev?.audioBytes, dt),
     fps,
     rttMs: rtt === null ? null : rtt * 1000,
+    delayMs,
     packetsLost: num(video?.packetsLost),
     framesDecoded,
     width: num(video?.frameWidth),
@@ -97,6 +111,8 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
     audioCodec: codecOf(audio),
     videoBytes,
     audioBytes,
+    jitterDelay,
+    jitterEmitted,
   };
 }
 
@@ -111,6 +127,7 @@ export function statsRows(s: StatsSample): [string, string][] {
     ["size", s.width && s.height ? `${s.width}×${s.height}` : "–"],
     ["codec", [s.videoCodec, s.audioCodec].flatMap((c) => (c ? [codecLabel(c)] : [])).join(" + ") || "–"],
     ["rtt", f(s.rttMs, 0, " ms")],
+    ["delay", f(s.delayMs, 0, " ms")],
     ["lost", f(s.packetsLost, 0)],
   ];
 }

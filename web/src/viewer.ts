@@ -19,6 +19,11 @@
  * - `#control-toggle`, `#talk`, `#control-status`, `#quality-fps`,
  *   `#quality-bitrate`; `#device-status .chip[data-key]` (device state
  *   fields); `#device-clipboard-text`, `#device-clipboard-image`
+ * - `#player-state` (the badge: Connecting, Live, Waiting, Server lost,
+ *   Error), `#overlay`, `#transport-note` and `#retry-webrtc` (on the
+ *   WebSocket stream), `#control[data-reachable]`, `#stats-toggle` and
+ *   `#player[data-stats]` ("on" | "off"), `#audio-controls` (`#unmute`,
+ *   `#volume`) and `#player[data-audio]`
  * - `#fullscreen`; `#player[data-fullscreen]` and `[data-keyboard-locked]`
  *   ("true" | "false"); `#remote-cursor` (the device's pointer drawn for
  *   watchers, with `data-hotspot-x`/`-y`)
@@ -34,7 +39,7 @@ import { pageSession } from "./page-session.js";
 import { Controller, type InputChannel } from "./control.js";
 import { byId } from "./dom.js";
 import { DeviceList } from "./device-list.js";
-import { transportFromQuery } from "./fallback/auto-fallback.js";
+import { transportFromQuery, type TransportChoice } from "./fallback/auto-fallback.js";
 import { PlayerView, type Transport } from "./player.js";
 import { PROTOCOL, SignalingClient, signalingUrl, type SignalingState } from "./signaling.js";
 import type { StatsSample } from "./stats.js";
@@ -78,7 +83,7 @@ declare global {
   }
 }
 
-const player = new PlayerView();
+const player = new PlayerView({ retry: () => retryWebRtc(), lost: (why) => control.setLost(why) });
 const list = new DeviceList(byId("devices"), (id) => select(id, true));
 const status = byId("signaling-state");
 const control = new Controller(player.picture, (m) => signaling.send(m));
@@ -142,18 +147,33 @@ function showDevices(devices: DeviceInfo[]): void {
   if (watch.lastError === "not_found") watch.start();
 }
 
-/** Switches the player to `deviceId` (or to nothing). */
-function select(deviceId: string | undefined, push: boolean): void {
-  if (deviceId === watch?.deviceId) return;
+/** On the WebSocket stream, the viewer asked to try WebRTC again: watch anew, WebRTC first (and back to the stream if it fails again). */
+function retryWebRtc(): void {
+  const deviceId = watch?.deviceId;
+  if (!deviceId) return;
+  fellBack.delete(deviceId);
+  select(deviceId, false, choice.transport === "webrtc" ? "webrtc" : "auto");
+}
+
+/** Switches the player to `deviceId` (or to nothing); a `transport` watches again even the same device. */
+function select(deviceId: string | undefined, push: boolean, transport?: TransportChoice): void {
+  if (deviceId === watch?.deviceId && !transport) return;
   // First, so the keys and buttons held on the old device are released on its channel.
   control.watch(deviceId);
   watch?.close(true);
   watch = undefined;
   list.select(deviceId);
   player.show(deviceId, list.all.find((d) => d.id === deviceId)?.name);
-  if (push) history.pushState(null, "", deviceId ? `?device=${encodeURIComponent(deviceId)}` : location.pathname);
+  if (push) {
+    // The transport and codec asked for stay in the address from device to device.
+    const params = new URLSearchParams(location.search);
+    if (deviceId) params.set("device", deviceId);
+    else params.delete("device");
+    const query = params.toString();
+    history.pushState(null, "", `${location.pathname}${query ? `?${query}` : ""}`);
+  }
   if (!deviceId) return;
-  watch = new Viewing(deviceId, choice.transport, choice.codec, {
+  watch = new Viewing(deviceId, transport ?? choice.transport, choice.codec, {
     signal: (m) => signaling.send(m),
     ice,
     player,

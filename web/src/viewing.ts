@@ -161,6 +161,7 @@ export class Viewing {
     if (reason !== "asked") console.info(`tessera: WebRTC gave up (${reason}); switching to the WebSocket stream`);
     this._fallbackReason = reason;
     this.deps.fellBack.add(this.deviceId);
+    player.setFallback(reason);
     this.trigger?.close();
     // The server drops the WebRTC subscription; the Watch lets go of its channel and peer connection.
     const watch = this.watch;

@@ -24,6 +24,7 @@ export function fallbackSample(codec: FallbackCodec, c: FallbackCounters, prev: 
     audioKbps: null,
     fps: rate(c.frames, prev?.framesDecoded, 1000),
     rttMs: null,
+    delayMs: null,
     packetsLost: null,
     framesDecoded: c.frames,
     width: c.width,
@@ -32,5 +33,7 @@ export function fallbackSample(codec: FallbackCodec, c: FallbackCounters, prev: 
     audioCodec: null,
     videoBytes: c.bytes,
     audioBytes: null,
+    jitterDelay: null,
+    jitterEmitted: null,
   };
 }

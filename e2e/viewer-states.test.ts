@@ -1,0 +1,89 @@
+/**
+ * The viewer's honest state in Chromium: a device that goes away greys the
+ * control out and says so everywhere; on the WebSocket stream the page says
+ * why and offers WebRTC again; mute and volume show only with sound; the
+ * stats overlay has a switch; the address keeps the transport from device
+ * to device.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { devicePublishing, framesAdvance, useEnv, waitFor, withPages } from "./harness.js";
+
+const env = useEnv();
+
+test("a device that goes away: the badge, the overlay and the control bar all say so, and control comes back with it", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const device = await pages.device("gone-cam", "Gone cam");
+    await devicePublishing(device);
+    const viewer = await pages.viewer("gone-cam");
+    await framesAdvance(viewer, 5, 15_000);
+    await viewer.click("#control-toggle");
+    await viewer.waitForSelector('#player[data-control="self"]', { timeout: 10_000 });
+    assert.equal(await viewer.textContent("#control-status"), "You control this device");
+    assert.equal(await viewer.textContent("#player-state"), "Live");
+    assert.equal(await viewer.isVisible("#talk"), true);
+
+    await device.close();
+    await waitFor("the viewer to see the device gone", async () => (await viewer.getAttribute("body", "data-state")) === "offline");
+    assert.equal(await viewer.textContent("#player-state"), "Waiting");
+    assert.match((await viewer.textContent("#overlay")) ?? "", /^Waiting for Gone cam…/);
+    const status = (await viewer.textContent("#control-status")) ?? "";
+    assert.match(status, /^The device is offline/, "never 'You control this device' while nothing reaches it");
+    assert.equal(await viewer.getAttribute("#control", "data-reachable"), "false");
+    assert.equal(await viewer.isDisabled("#control-toggle"), true);
+    assert.equal(await viewer.getAttribute("#control-toggle", "title"), status, "the disabled button says why");
+    assert.equal(await viewer.isHidden("#talk"), true);
+    assert.doesNotMatch((await viewer.textContent("#overlay")) ?? "", /\((not_found|offline|[a-z_]+)\)$/, "no internal codes for people");
+
+    const again = await pages.device("gone-cam", "Gone cam", "device-2");
+    await devicePublishing(again);
+    await waitFor("the picture and control back", async () =>
+      (await viewer.getAttribute("body", "data-state")) === "connected" && (await viewer.getAttribute("#control", "data-reachable")) === "true"
+        ? true
+        : undefined,
+    );
+    await framesAdvance(viewer, 5, 15_000);
+  }),
+);
+
+test("on the WebSocket stream the page says why and tries WebRTC again on request; sound controls follow the sound", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const other = await pages.device("states-cam", "States cam");
+    await devicePublishing(other);
+    const viewer = await pages.viewer("test", "viewer", { transport: "ws", codec: "jpeg" });
+    await waitFor("the fallback stream", async () => (await viewer.getAttribute("#player", "data-transport")) === "ws_jpeg");
+    await viewer.waitForSelector("#transport-note:not([hidden])", { timeout: 10_000 });
+    assert.equal(await viewer.textContent("#transport-note"), "WebSocket stream: as the address asks");
+    assert.equal(await viewer.isHidden("#audio-controls"), true, "no sound on the WebSocket stream, so no mute or volume");
+
+    await viewer.click("#retry-webrtc");
+    await waitFor("WebRTC again", async () => (await viewer.getAttribute("#player", "data-transport")) === "webrtc");
+    await framesAdvance(viewer, 10, 15_000);
+    assert.equal(await viewer.isHidden("#transport-note"), true);
+    assert.equal(await viewer.isHidden("#retry-webrtc"), true);
+    // The test pattern has a 440 Hz tone: mute and volume appear with it.
+    await viewer.waitForSelector("#audio-controls:not([hidden])", { timeout: 10_000 });
+    await viewer.click("#unmute");
+    assert.equal(
+      await viewer.evaluate(
+        () => (globalThis as unknown as { document: { querySelector(s: string): { muted: boolean } } }).document.querySelector("#video").muted,
+      ),
+      false,
+    );
+
+    // The stats overlay switches off and on, and the playout delay is among its rows.
+    await waitFor("a delay row", async () => /delay\d+ ms/.test((await viewer.textContent("#stats")) ?? ""));
+    const before = await viewer.getAttribute("#player", "data-stats");
+    await viewer.click("#stats-toggle");
+    const after = await viewer.getAttribute("#player", "data-stats");
+    assert.notEqual(after, before);
+    assert.equal(await viewer.isVisible("#stats"), after === "on");
+    t.diagnostic(`stats overlay ${before} → ${after}; ${(await viewer.textContent("#stats"))?.replace(/\s+/g, " ")}`);
+
+    // Another device from the list: the address keeps the transport and codec asked for.
+    await viewer.click('#devices button[data-device-id="states-cam"]');
+    await waitFor("the other device", async () => (await viewer.getAttribute("#player", "data-device-id")) === "states-cam");
+    const params = new URL(viewer.url()).searchParams;
+    assert.deepEqual([params.get("device"), params.get("transport"), params.get("codec")], ["states-cam", "ws", "jpeg"]);
+  }),
+);
