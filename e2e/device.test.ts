@@ -36,6 +36,39 @@ test("the device page publishes its camera and a viewer plays it", { timeout: 30
   }),
 );
 
+test("the device page fits its window while publishing, at desktop and phone sizes", { timeout: 30_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const device = await pages.device("fit-cam", "Fit cam");
+    await devicePublishing(device);
+    await framesAdvance(device, 5);
+    for (const size of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      await device.setViewportSize(size);
+      const widths = await waitFor(`the layout at ${size.width}x${size.height}`, () =>
+        device.evaluate((w) => {
+          const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+          return g.innerWidth === w ? { page: g.document.documentElement.scrollWidth, window: g.innerWidth } : undefined;
+        }, size.width),
+      );
+      t.diagnostic(`${size.width}x${size.height}: the page is ${widths.page} px wide in a ${widths.window} px window`);
+      assert.ok(widths.page <= widths.window, `${widths.page - widths.window} px past the window at ${size.width} px`);
+    }
+    // Chromium can capture a screen: the button is there; a browser without getDisplayMedia (a phone's) has none.
+    assert.equal(await device.isVisible("#publish-screen"), true);
+    const phone = await device.context().newPage();
+    try {
+      await phone.addInitScript("delete MediaDevices.prototype.getDisplayMedia");
+      await phone.goto(new URL("/device.html", device.url()).href);
+      await phone.waitForSelector("#publish-camera");
+      assert.equal(await phone.isHidden("#publish-screen"), true);
+    } finally {
+      await phone.close();
+    }
+  }),
+);
+
 test("GET /api/devices lists the device page's device online, then offline when it leaves", { timeout: 30_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const e = env();

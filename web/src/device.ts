@@ -54,6 +54,8 @@ const nameInput = byId<HTMLInputElement>("device-name");
 const cameraButton = byId<HTMLButtonElement>("publish-camera");
 const screenButton = byId<HTMLButtonElement>("publish-screen");
 const stopButton = byId<HTMLButtonElement>("stop");
+// Phones and some browsers cannot capture a screen: no button that can only fail.
+screenButton.hidden = typeof navigator.mediaDevices?.getDisplayMedia !== "function";
 const preview = byId<HTMLVideoElement>("preview");
 const stateText = byId("device-state");
 const message = byId("device-message");
