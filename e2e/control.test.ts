@@ -229,7 +229,7 @@ test("only the holder drives the device; state and clipboards reach every viewer
     const aId = (await hook(a, "peerId")) as string;
     await b.waitForSelector(`#player[data-control="other"][data-control-holder="${aId}"]`, { timeout: 5000 });
     assert.match((await b.textContent("#control-status")) ?? "", /^Viewer [0-9a-f]{6} controls$/);
-    assert.equal(await b.isDisabled("#control-toggle"), true, "B cannot take control while A holds it");
+    assert.equal(await b.textContent("#control-toggle"), "Ask for control", "B can only ask while A holds it");
 
     // B's clicks and keys send nothing, and lines it forces onto its channel are refused by the server.
     await sizesAgree(b, device);
@@ -301,6 +301,45 @@ test("only the holder drives the device; state and clipboards reach every viewer
     await takeControl(b);
     const { got: bGot, want } = await clickPicture(b, device, 0.25, 0.75);
     assert.ok(near(bGot, want), `B's click: got ${bGot}, want ${want}`);
+  }),
+);
+
+test("hand-off: a viewer asks, the holder hands over (its keys let go on the device); asked back, the new holder keeps control", { timeout: 45_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const {
+      device,
+      views: [a, b],
+    } = await setup(pages, "ctl-handoff", ["viewerA", "viewerB"]);
+    await takeControl(a);
+    const [aId, bId] = [(await hook(a, "peerId")) as string, (await hook(b, "peerId")) as string];
+    const label = (id: string) => `Viewer ${id.replace(/-/g, "").slice(0, 6)}`;
+    await b.waitForSelector('#player[data-control="other"]', { timeout: 5000 });
+    // A holds a key down when it hands over: the device must not keep it pressed.
+    await a.focus("#video");
+    await a.keyboard.down("Shift");
+    await linesAfter(device, 0, "A's Shift down", (ls) => ls.includes("kd,65505"));
+    const mark = (await deviceLines(device)).length;
+
+    await b.click("#control-toggle");
+    await waitFor("B told it asked", async () => (await b.textContent("#control-note"))?.startsWith(`Asked ${label(aId)}`));
+    await a.waitForSelector("#control-ask:not([hidden])", { timeout: 5000 });
+    assert.equal(await a.textContent("#control-ask-text"), `${label(bId)} asks for control.`);
+    await a.click("#control-hand-over");
+    await b.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+    await a.waitForSelector(`#player[data-control="other"][data-control-holder="${bId}"]`, { timeout: 5000 });
+    assert.equal(await a.isHidden("#control-ask"), true);
+    await linesAfter(device, mark, "every key let go as control moved", (ls) => ls.includes("kr"));
+    await a.keyboard.up("Shift");
+
+    // A asks back; B keeps control: A is told, and B still drives the device.
+    await a.click("#control-toggle");
+    await b.waitForSelector("#control-ask:not([hidden])", { timeout: 5000 });
+    await b.click("#control-keep");
+    await waitFor("A told B keeps control", async () => (await a.textContent("#control-note")) === `${label(bId)} keeps control.`);
+    assert.equal(await b.getAttribute("#player", "data-control"), "self");
+    const { got, want } = await clickPicture(b, device, 0.5, 0.5);
+    assert.ok(near(got, want), `B's click: got ${got}, want ${want}`);
+    t.diagnostic(`handed from ${label(aId)} to ${label(bId)}, then kept`);
   }),
 );
 

@@ -7,7 +7,7 @@ import { badRequest, closeCodeFor, closeReason, notFound, toClientError } from "
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
 import type { Logger } from "../log.js";
 import { nextFrameId, streamMessage, type FallbackCodec } from "../protocol/fallback.js";
-import { CLOSE_CODES, HELLO_TIMEOUT_MS } from "../protocol/messages.js";
+import { CLOSE_CODES, CONTROL_ACTIONS, HELLO_TIMEOUT_MS } from "../protocol/messages.js";
 import { ViewerSeat } from "../sessions/viewer-seat.js";
 import { FlowControl } from "./backpressure.js";
 import type { EncodedFrame, EncodedStripe, FallbackSource, FrameListener } from "./source.js";
@@ -22,7 +22,7 @@ const IDR_ASK_INTERVAL_MS = 300;
 /** JSON messages a fallback viewer may send besides the stream's own lines. */
 const jsonMessage = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() }),
-  z.strictObject({ type: z.literal("control"), action: z.enum(["request", "release"]) }),
+  z.strictObject({ type: z.literal("control"), action: z.enum(CONTROL_ACTIONS), to: z.string().min(1).max(64).optional() }),
 ]);
 
 /** What a fallback viewer needs from the app. */
@@ -138,7 +138,7 @@ export class FallbackViewer implements FrameListener {
     }
     if (!this.seat) return this.refuse(badRequest("say hello first"));
     try {
-      this.seat.control(msg.action);
+      this.seat.control(msg.action, msg.to);
     } catch (err) {
       const { code, message } = toClientError(err);
       this.sendJson({ type: "error", code, message });
@@ -155,7 +155,12 @@ export class FallbackViewer implements FrameListener {
       peerId: this.peerId,
       metrics: this.deps.metrics,
       inputBucket: this.bucket,
-      listener: { onControl: (holder) => this.sendJson({ type: "control", holder }), onDeviceMessage: (text) => this.sendText(text) },
+      listener: {
+        onControl: (holder) => this.sendJson({ type: "control", holder }),
+        onDeviceMessage: (text) => this.sendText(text),
+        onAsk: (from) => this.sendJson({ type: "control_request", from }),
+        onRefused: () => this.sendJson({ type: "error", code: "busy", ref: "control", message: `the viewer controlling '${this.deviceId}' keeps control` }),
+      },
     });
     this.seat = seat;
     seat.setTransport(this.transport);

@@ -41,4 +41,15 @@ describe("ControlArbiter", () => {
     assert.deepEqual(c.request("b", 1001), { holder: "b" });
     assert.equal(c.use("a", 1002), false);
   });
+
+  test("the holder transfers control; nobody else can, and the new holder starts active", () => {
+    const c = new ControlArbiter(1000);
+    c.request("a", 0);
+    assert.equal(c.transfer("b", "c", 10), null, "b does not hold it");
+    assert.equal(c.transfer("a", "a", 10), null, "to itself: no change");
+    assert.deepEqual(c.transfer("a", "b", 900), { holder: "b" });
+    assert.equal(c.use("a", 901), false);
+    assert.equal(c.expire(1800), null, "b's activity counts from the transfer");
+    assert.equal(c.use("b", 1800), true);
+  });
 });

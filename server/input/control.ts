@@ -6,8 +6,9 @@ export interface ControlChange {
 
 /**
  * Who controls one device: at most one viewer at a time. A request while
- * someone else holds control is refused; the holder releasing, leaving or
- * staying idle for `idleMs` frees it. Pure: callers pass the time.
+ * someone else holds control is refused (the holder may hand over); the
+ * holder releasing, leaving or staying idle for `idleMs` frees it. Pure:
+ * callers pass the time.
  */
 export class ControlArbiter {
   private _holder: string | null = null;
@@ -33,6 +34,14 @@ export class ControlArbiter {
     this._holder = peerId;
     this.lastActivity = nowMs;
     return { holder: peerId };
+  }
+
+  /** The holder `from` hands control to `to`; a change only if `from` held it. */
+  transfer(from: string, to: string, nowMs: number): ControlChange | null {
+    if (this._holder !== from || from === to) return null;
+    this._holder = to;
+    this.lastActivity = nowMs;
+    return { holder: to };
   }
 
   /** `peerId` gives control up (or leaves); a change only if it held it. */

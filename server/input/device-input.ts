@@ -7,6 +7,10 @@ import type { StreamSize } from "./lines.js";
 export interface DeviceInputEvents {
   /** Control changed hands; holder is a peer id or null. */
   control: [holder: string | null];
+  /** `from` asked for control while `holder` holds it: the holder may hand over or refuse. */
+  ask: [from: string, holder: string];
+  /** The holder refused `to`'s ask. */
+  refused: [to: string, holder: string];
   /** A valid device → viewers message, as the text to forward. */
   message: [text: string, message: DeviceMessage];
 }
@@ -45,6 +49,10 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   private expiryTimer: NodeJS.Timeout | undefined;
   /** The holder's last pointer line, so its buttons can be released when control moves. */
   private lastPointer: { x: string; y: string; buttons: string } | undefined;
+  /** The holder as of the last change. */
+  private previousHolder: string | null = null;
+  /** Who asked for control while it was held, since it last changed hands. */
+  private readonly asks = new Set<string>();
 
   constructor(
     idleMs: number,
@@ -63,16 +71,37 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     return this.size;
   }
 
-  /** `peerId` asks for control: true when it holds it afterwards. */
+  /** `peerId` asks for control: true when it holds it afterwards; otherwise the holder is asked to hand over. */
   request(peerId: string): boolean {
     const r = this.arbiter.request(peerId, this.now());
-    if (r === "busy") return false;
+    if (r !== "busy") {
+      if (r) this.changed(r.holder);
+      return true;
+    }
+    const holder = this.arbiter.holder;
+    this.asks.add(peerId);
+    if (holder !== null) this.emit("ask", peerId, holder);
+    return false;
+  }
+
+  /** The holder hands control to `to`, who asked for it: false when `holder` does not hold it or `to` did not ask. */
+  handOver(holder: string, to: string): boolean {
+    if (!this.asks.has(to)) return false;
+    const r = this.arbiter.transfer(holder, to, this.now());
     if (r) this.changed(r.holder);
+    return r !== null;
+  }
+
+  /** The holder turns `to`'s ask down: false when `holder` does not hold control or `to` did not ask. */
+  refuse(holder: string, to: string): boolean {
+    if (this.arbiter.holder !== holder || !this.asks.delete(to)) return false;
+    this.emit("refused", to, holder);
     return true;
   }
 
-  /** `peerId` gives control up, or left. */
+  /** `peerId` gives control up, or left (its ask goes too). */
   release(peerId: string): void {
+    this.asks.delete(peerId);
     const r = this.arbiter.release(peerId);
     if (r) this.changed(r.holder);
   }
@@ -135,9 +164,10 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   }
 
   private changed(holder: string | null): void {
-    // Control is only granted when free, so any change to null (release,
-    // leaving, idling out) ends a holder: whatever it left pressed must not stay so.
-    if (holder === null) {
+    // Control is granted when free or handed over, so any change ends a
+    // holder: whatever it left pressed must not stay so.
+    this.asks.clear();
+    if (this.previousHolder !== null) {
       this.toDevice("kr");
       const p = this.lastPointer;
       if (p && p.buttons !== "0") this.toDevice(`m,${p.x},${p.y},0,0`);
@@ -146,6 +176,7 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
     if (holder !== null) this.armExpiry();
+    this.previousHolder = holder;
     this.emit("control", holder);
   }
 

@@ -172,8 +172,16 @@ describe("the WebSocket fallback stream", () => {
       assert.ok(Date.now() < deadline, "both lines were judged");
       await new Promise((r) => setTimeout(r, 20));
     }
-    a.send(JSON.stringify({ type: "control", action: "release" }));
-    await waitFor(() => b.of("control").at(-1)?.holder === null, 5000, "control freed");
+    // b's request asked a: a hands over, and the socket says so to both.
+    await waitFor(() => a.of("control_request").some((m) => m.from !== undefined), 5000, "a asked");
+    const bId = String(a.of("control_request")[0].from);
+    a.send(JSON.stringify({ type: "control", action: "hand_over", to: bId }));
+    await waitFor(() => a.of("control").at(-1)?.holder === bId && b.of("control").at(-1)?.holder === bId, 5000, "b holds control");
+    // A hand-over nobody asked for is refused, plainly.
+    b.send(JSON.stringify({ type: "control", action: "hand_over", to: aId }));
+    await waitFor(() => b.of("error").some((m) => m.code === "bad_request"), 5000, "no ask to answer");
+    b.send(JSON.stringify({ type: "control", action: "release" }));
+    await waitFor(() => a.of("control").at(-1)?.holder === null, 5000, "control freed");
   });
 
   test("bad input: unknown device, bad codec, binary and malformed messages get clear errors", async () => {

@@ -89,11 +89,18 @@ export const WatchSchema = z.object({ type: z.literal("watch"), deviceId: id });
 export const UnwatchSchema = z.object({ type: z.literal("unwatch"), deviceId: id });
 export const KeyframeSchema = z.object({ type: z.literal("keyframe"), deviceId: id });
 export const ByeSchema = z.object({ type: z.literal("bye") });
-/** Viewer → server: take or give up control of a watched device. */
+/**
+ * Viewer → server: take or give up control of a watched device, or, holding
+ * it, answer another viewer's ask (`hand_over` or `refuse`, naming it in `to`).
+ */
+export const CONTROL_ACTIONS = ["request", "release", "hand_over", "refuse"] as const;
+/** A viewer's peer id, as `welcome` gives it. */
+const peerIdSchema = z.string().min(1).max(64);
 export const ControlSchema = z.object({
   type: z.literal("control"),
-  action: z.enum(["request", "release"]),
+  action: z.enum(CONTROL_ACTIONS),
   deviceId: id,
+  to: peerIdSchema.optional(),
 });
 
 /** Every message a client may send after `hello`. */
@@ -193,6 +200,12 @@ export interface ControlState {
   /** The controlling viewer's peerId (as in its `welcome`), or null when free. */
   holder: string | null;
 }
+/** To the viewer holding control: another viewer (`from`, its peer id) asks for it; answer with `control` `hand_over` or `refuse`. */
+export interface ControlRequest {
+  type: "control_request";
+  deviceId: string;
+  from: string;
+}
 export interface ErrorMessage {
   type: "error";
   code: ErrorCode;
@@ -204,7 +217,7 @@ export interface ErrorMessage {
 
 /** Every message the server sends on `/ws`. */
 export type ServerMessage =
-  Welcome | ServerAnswer | ServerOffer | ServerCandidate | DevicesUpdate | DeviceOffline | Watching | Unwatched | ControlState | ErrorMessage;
+  Welcome | ServerAnswer | ServerOffer | ServerCandidate | DevicesUpdate | DeviceOffline | Watching | Unwatched | ControlState | ControlRequest | ErrorMessage;
 
 // ---- the `input` data channel ---------------------------------------------
 

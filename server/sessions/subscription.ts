@@ -5,7 +5,7 @@ import type { IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
 import type { Peer, SessionContext } from "./context.js";
-import { ViewerSeat } from "./viewer-seat.js";
+import { ViewerSeat, type ControlAction } from "./viewer-seat.js";
 
 function sameCodec(a: TrackCodec, b: TrackCodec): boolean {
   return a.kind === b.kind && a.mimeType === b.mimeType && a.clockRate === b.clockRate && (a.parameters ?? "") === (b.parameters ?? "");
@@ -62,6 +62,9 @@ export class Subscription {
       listener: {
         onControl: (holder) => viewer.send({ type: "control", deviceId: device.id, holder }),
         onDeviceMessage: (text) => this.subscriber?.sendInput(text),
+        onAsk: (from) => viewer.send({ type: "control_request", deviceId: device.id, from }),
+        onRefused: () =>
+          viewer.send({ type: "error", code: "busy", ref: "control", deviceId: device.id, message: `the viewer controlling '${device.id}' keeps control` }),
       },
     });
     device.on("online", this.onOnline);
@@ -79,9 +82,9 @@ export class Subscription {
     this.viewer.send({ type: "control", deviceId: this.device.id, holder: this.seat.holder });
   }
 
-  /** The viewer asks for control (busy when another holds it), or gives it up. */
-  control(action: "request" | "release"): void {
-    this.seat.control(action);
+  /** The viewer asks for control (busy when another holds it, who is asked), gives it up, or answers an ask. */
+  control(action: ControlAction, to?: string): void {
+    this.seat.control(action, to);
   }
 
   /** One input line from this viewer's `input` (reliable) or `pointer` (unordered) data channel. */

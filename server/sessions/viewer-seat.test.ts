@@ -8,13 +8,18 @@ import { ViewerSeat } from "./viewer-seat.js";
 
 /** A seat on `device` that records what it was told. */
 function seat(device: Device, metrics: Metrics, peerId: string) {
-  const heard = { control: [] as (string | null)[], messages: [] as string[] };
+  const heard = { control: [] as (string | null)[], messages: [] as string[], asks: [] as string[], refused: [] as string[] };
   const s = new ViewerSeat({
     device,
     peerId,
     metrics,
     inputBucket: inputBucket(100),
-    listener: { onControl: (h) => heard.control.push(h), onDeviceMessage: (t) => heard.messages.push(t) },
+    listener: {
+      onControl: (h) => heard.control.push(h),
+      onDeviceMessage: (t) => heard.messages.push(t),
+      onAsk: (from) => heard.asks.push(from),
+      onRefused: (holder) => heard.refused.push(holder),
+    },
   });
   return { s, heard };
 }
@@ -59,6 +64,47 @@ describe("ViewerSeat", () => {
     assert.equal(device.viewers, 0);
     assert.equal(await viewersGauge(metrics, "webrtc"), 0);
     assert.throws(() => b.s.control("request"), /closed/);
+    metrics.close();
+  });
+
+  test("hand-off: an ask reaches the holder only; the holder hands over (its keys released on the device) or refuses", () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const device = new Device("acct", "cam", "Cam", "camera", 60_000);
+    const toDevice: string[] = [];
+    device.input.setChannel((line) => toDevice.push(line) > 0);
+    const [a, b, c] = ["a", "b", "c"].map((id) => seat(device, metrics, id));
+    a.s.control("request");
+    a.s.input("kd,65");
+    assert.throws(
+      () => b.s.control("request"),
+      (err: unknown) => err instanceof TesseraError && err.code === "busy",
+    );
+    assert.deepEqual([a.heard.asks, b.heard.asks, c.heard.asks], [["b"], [], []], "only the holder is asked");
+
+    const bad = (f: () => void) => assert.throws(f, (err: unknown) => err instanceof TesseraError && err.code === "bad_request");
+    bad(() => a.s.control("hand_over", "c")); // c did not ask
+    bad(() => a.s.control("hand_over")); // no one named
+    bad(() => c.s.control("hand_over", "b")); // c does not hold control
+    assert.equal(device.input.holder, "a");
+
+    const before = toDevice.length;
+    a.s.control("hand_over", "b");
+    assert.equal(device.input.holder, "b");
+    assert.deepEqual(c.heard.control.at(-1), "b", "every viewer hears the new holder");
+    assert.ok(toDevice.slice(before).includes("kr"), "what a held goes up on the device");
+    bad(() => b.s.control("hand_over", "b"));
+
+    // a asks back; b keeps it: only a hears the refusal, and the ask is used up.
+    assert.throws(() => a.s.control("request"));
+    b.s.control("refuse", "a");
+    assert.deepEqual(a.heard.refused, ["b"]);
+    assert.deepEqual([b.heard.refused, c.heard.refused], [[], []]);
+    bad(() => b.s.control("hand_over", "a"));
+    // An asker that leaves takes its ask with it.
+    assert.throws(() => c.s.control("request"));
+    c.s.close();
+    bad(() => b.s.control("hand_over", "c"));
+    for (const x of [a, b]) x.s.close();
     metrics.close();
   });
 });

@@ -1,6 +1,6 @@
 import type { Metrics, ViewerTransport } from "../../metrics/metrics.js";
 import type { Device } from "../devices/device.js";
-import { busy } from "../errors.js";
+import { badRequest, busy } from "../errors.js";
 import { forwardInput, type InputLane } from "../input/forward.js";
 import { PointerOrder } from "../input/pointer-order.js";
 import type { TokenBucket } from "../input/rate-limiter.js";
@@ -11,7 +11,14 @@ export interface SeatListener {
   onControl(holder: string | null): void;
   /** A device → viewers message (state, cursor, clipboard…), as text. */
   onDeviceMessage(text: string): void;
+  /** Another viewer (`from`) asks this one, the holder, to hand control over. */
+  onAsk(from: string): void;
+  /** The holder kept control when this viewer asked for it. */
+  onRefused(holder: string): void;
 }
+
+/** What a viewer may do about control; `hand_over` and `refuse` answer an ask and name its viewer in `to`. */
+export type ControlAction = "request" | "release" | "hand_over" | "refuse";
 
 /** What a seat is made of. */
 export interface ViewerSeatOptions {
@@ -42,6 +49,8 @@ export class ViewerSeat {
   private _closed = false;
   private readonly onControl = (holder: string | null) => this.listener.onControl(holder);
   private readonly onDeviceMessage = (text: string) => this.listener.onDeviceMessage(text);
+  private readonly onAsk = (from: string, holder: string) => holder === this.peerId && this.listener.onAsk(from);
+  private readonly onRefused = (to: string, holder: string) => to === this.peerId && this.listener.onRefused(holder);
 
   constructor(o: ViewerSeatOptions) {
     this.device = o.device;
@@ -51,6 +60,8 @@ export class ViewerSeat {
     this.listener = o.listener;
     this.device.input.on("control", this.onControl);
     this.device.input.on("message", this.onDeviceMessage);
+    this.device.input.on("ask", this.onAsk);
+    this.device.input.on("refused", this.onRefused);
     this.device.viewerDelta(1);
   }
 
@@ -68,11 +79,26 @@ export class ViewerSeat {
     return this.device.input.replay();
   }
 
-  /** The viewer asks for control (busy when another holds it), or gives it up. */
-  control(action: "request" | "release"): void {
+  /**
+   * The viewer asks for control (busy when another holds it, who is asked to
+   * hand over), gives it up, or, holding it, answers another viewer's ask.
+   */
+  control(action: ControlAction, to?: string): void {
     if (this._closed) throw new Error("the viewer seat is closed");
-    if (action === "release") return this.device.input.release(this.peerId);
-    if (!this.device.input.request(this.peerId)) throw busy(`another viewer controls '${this.device.id}'`);
+    const input = this.device.input;
+    switch (action) {
+      case "release":
+        return input.release(this.peerId);
+      case "request":
+        if (!input.request(this.peerId)) throw busy(`another viewer controls '${this.device.id}'; they are asked to hand it over`);
+        return;
+      case "hand_over":
+      case "refuse":
+        if (!to) throw badRequest(`${action} names the viewer that asked, in 'to'`);
+        if (!(action === "hand_over" ? input.handOver(this.peerId, to) : input.refuse(this.peerId, to))) {
+          throw badRequest(`no ask from '${to}' to answer: control is not yours, or they did not ask (or left)`);
+        }
+    }
   }
 
   /** One input line (from the reliable lane unless said): only the controlling viewer's valid lines reach the device, within its rate, in order. */
@@ -96,6 +122,8 @@ export class ViewerSeat {
     this._closed = true;
     this.device.input.off("control", this.onControl);
     this.device.input.off("message", this.onDeviceMessage);
+    this.device.input.off("ask", this.onAsk);
+    this.device.input.off("refused", this.onRefused);
     this.device.input.release(this.peerId);
     this.device.viewerDelta(-1);
   }

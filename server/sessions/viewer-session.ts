@@ -43,7 +43,7 @@ export class ViewerSession {
         this.subscription(msg.deviceId).requestKeyframe();
         return;
       case "control":
-        this.subscription(msg.deviceId).control(msg.action);
+        this.subscription(msg.deviceId).control(msg.action, msg.to);
         return;
       default:
         throw badRequest(`a viewer does not send '${msg.type}'`);

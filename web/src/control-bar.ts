@@ -10,6 +10,8 @@ export interface ControlBarEvents {
   talk(down: boolean): void;
   /** An input line asking the device for a frame rate (`_arg_fps,N`) or a bitrate (`vb,KBPS`). */
   settings(line: string): void;
+  /** The holder's answer to another viewer's ask: hand control over, or keep it. */
+  answer(to: string, handOver: boolean): void;
 }
 
 /** "Viewer 1a2b3c": a peer id as people see it. */
@@ -19,7 +21,8 @@ export function viewerLabel(peerId: string): string {
 
 /**
  * The control bar under the player: who holds control, Take control /
- * Release, push-to-talk, the frame rate and bitrate the controller asks the
+ * Release (or Ask for control, which the holder may grant: Hand over / Keep
+ * control), push-to-talk, the frame rate and bitrate the controller asks the
  * device for (a desktop holds them to its limits), and how to get out. Mirrors the state on `#player`
  * as `data-control` ("unknown" | "none" | "self" | "other") and
  * `data-control-holder` (the holder's peer id) for tests.
@@ -35,6 +38,10 @@ export class ControlBar {
   private readonly quality = byId("quality");
   private readonly fps = byId<HTMLSelectElement>("quality-fps");
   private readonly bitrate = byId<HTMLSelectElement>("quality-bitrate");
+  private readonly ask = byId("control-ask");
+  private readonly askText = byId("control-ask-text");
+  /** The viewer whose ask is shown to this holder. */
+  private asker: string | undefined;
   private view: ControlView = { kind: "unknown" };
   /** Why control cannot work now (the server or the device is gone), or undefined. */
   private lost: string | undefined;
@@ -66,6 +73,13 @@ export class ControlBar {
     this.talk.addEventListener("contextmenu", (e) => e.preventDefault());
     this.fps.addEventListener("change", () => this.fps.value && events.settings(`_arg_fps,${this.fps.value}`));
     this.bitrate.addEventListener("change", () => this.bitrate.value && events.settings(`vb,${this.bitrate.value}`));
+    const answer = (handOver: boolean) => {
+      const to = this.asker;
+      this.showAsk(undefined);
+      if (to) events.answer(to, handOver);
+    };
+    byId("control-hand-over").addEventListener("click", () => answer(true));
+    byId("control-keep").addEventListener("click", () => answer(false));
     this.render();
   }
 
@@ -88,6 +102,13 @@ export class ControlBar {
     if (why === this.lost) return;
     this.lost = why;
     this.render();
+  }
+
+  /** Shows another viewer's ask for control to this holder (the latest one), or hides it. */
+  showAsk(from: string | undefined): void {
+    this.asker = from;
+    this.ask.hidden = from === undefined;
+    this.askText.textContent = from === undefined ? "" : `${viewerLabel(from)} asks for control.`;
   }
 
   /** A request or release is on its way; the button waits for the server's answer. */
@@ -128,15 +149,15 @@ export class ControlBar {
     this.hint.hidden = v.kind !== "self" || lost !== undefined;
     this.talk.hidden = v.kind !== "self" || lost !== undefined;
     this.quality.hidden = v.kind !== "self" || lost !== undefined;
-    this.toggle.textContent = v.kind === "self" ? "Release" : "Take control";
+    this.toggle.textContent = v.kind === "self" ? "Release" : v.kind === "other" ? "Ask for control" : "Take control";
     this.toggle.classList.toggle("primary", v.kind !== "self");
-    // There is no queue: taking control works only while it is free; the button says why not.
-    this.toggle.disabled = this.pending || lost !== undefined || v.kind === "unknown" || v.kind === "other";
+    // Held by someone else: asking is how to get it; the button says why when it cannot.
+    this.toggle.disabled = this.pending || lost !== undefined || v.kind === "unknown";
     this.toggle.title =
       lost !== undefined
         ? lost
         : v.kind === "other"
-          ? `${viewerLabel(v.holder)} controls this device; it is free again when they release it`
+          ? `${viewerLabel(v.holder)} controls this device: ask them to hand it over`
           : this.pending
             ? "Waiting for the server"
             : "";

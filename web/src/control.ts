@@ -1,5 +1,8 @@
 import type { ClientMessage, ControlState, DeviceMessage, ErrorMessage } from "../../server/protocol/messages.js";
-import { ControlBar, type ControlView } from "./control-bar.js";
+
+/** What a viewer may do about control (server/protocol/messages.ts CONTROL_ACTIONS). */
+type ControlAction = "request" | "release" | "hand_over" | "refuse";
+import { ControlBar, viewerLabel, type ControlView } from "./control-bar.js";
 import { DevicePanels } from "./device-panels.js";
 import { byId } from "./dom.js";
 import { parseDeviceMessage } from "./input-lines.js";
@@ -34,8 +37,8 @@ export interface SocketChannel {
   /** This viewer's peer id on the socket (from `ready`). */
   readonly peerId: string | undefined;
   send(line: string): void;
-  /** Sends `{type: "control", action}`; false when the socket is not open. */
-  control(action: "request" | "release"): boolean;
+  /** Sends `{type: "control", action, to?}`; false when the socket is not open. */
+  control(action: ControlAction, to?: string): boolean;
 }
 
 /** Where input lines go: the WebRTC `input` data channel, or the fallback socket. */
@@ -70,6 +73,10 @@ export class Controller {
   private readonly talk: PushToTalk;
   private readonly fullscreen: FullscreenPlayer;
   private readonly cursor: RemoteCursor;
+  /** Where this viewer's ask for control stands: sent, waiting for the holder's answer, or none. */
+  private asking: "none" | "sent" | "waiting" = "none";
+  /** The holder the bar shows, to notice changes of hands. */
+  private shownHolder: string | null | undefined;
   private readonly resizer: ResizeFollower;
   /** The user just asked for control: focus the picture when it is granted. */
   private wantsFocus = false;
@@ -82,6 +89,7 @@ export class Controller {
       toggle: () => this.toggle(),
       talk: (down) => (down ? void this.talk.press() : this.talk.release()),
       settings: (line) => this.send(line),
+      answer: (to, handOver) => this.answer(to, handOver),
     });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
     this.cursor = new RemoteCursor(picture, byId("remote-cursor"));
@@ -209,10 +217,37 @@ export class Controller {
     this.update();
   }
 
-  /** An `error` about a control request (busy: someone was faster). */
+  /**
+   * An `error` about a control request. `busy` answers a request while
+   * someone holds control (they are asked to hand over) and, later, their
+   * refusal; a free device taken first by someone else is busy too.
+   */
   refused(msg: Pick<ErrorMessage, "message"> & { code: string }): void {
     this.wantsFocus = false;
-    this.bar.setNote(msg.code === "busy" ? "Someone else took control first." : msg.message);
+    const holder = typeof this.holder === "string" ? viewerLabel(this.holder) : "Someone";
+    if (msg.code !== "busy") this.bar.setNote(msg.message);
+    else if (this.asking === "sent") {
+      this.asking = "waiting";
+      this.bar.setNote(`Asked ${holder} to hand control over…`);
+    } else {
+      this.asking = "none";
+      this.bar.setNote(this.holder === null || this.holder === undefined ? "Someone else took control first." : `${holder} keeps control.`);
+    }
+  }
+
+  /** Another viewer (`from`) asks this one for control: the holder hands over or keeps it. */
+  asked(from: string): void {
+    if (this.mine) this.bar.showAsk(from);
+  }
+
+  /** The holder's answer to an ask. */
+  private answer(to: string, handOver: boolean): void {
+    if (!this.deviceId || !this.mine) return;
+    const action = handOver ? "hand_over" : "refuse";
+    const channel = this._channel;
+    if (handOver) this.input.setActive(false);
+    if (isSocket(channel)) channel.control(action, to);
+    else this.signal({ type: "control", action, deviceId: this.deviceId, to });
   }
 
   private toggle(): void {
@@ -220,10 +255,12 @@ export class Controller {
       this.release();
       return;
     }
-    if (!this.deviceId || this.holder !== null) return;
+    if (!this.deviceId || this.holder === undefined) return;
     const channel = this._channel;
     if (isSocket(channel) ? channel.control("request") : this.signal({ type: "control", action: "request", deviceId: this.deviceId })) {
       this.wantsFocus = true;
+      // Held by someone else: this is an ask, answered later.
+      this.asking = this.holder === null ? "none" : "sent";
       this.bar.setPending();
     }
   }
@@ -315,6 +352,12 @@ export class Controller {
   }
 
   private update(): void {
+    if (this.holder !== this.shownHolder) {
+      // Control changed hands: an ask is answered (or moot), and one shown to us is gone.
+      this.shownHolder = this.holder;
+      this.asking = "none";
+      this.bar.showAsk(undefined);
+    }
     const view: ControlView =
       this.deviceId === undefined || this.holder === undefined
         ? { kind: "unknown" }

@@ -128,6 +128,9 @@ function route(msg: Exclude<ServerMessage, Welcome>): void {
     case "control":
       control.controlChanged(msg);
       return;
+    case "control_request":
+      if (msg.deviceId === watch?.deviceId) control.asked(msg.from);
+      return;
     case "error":
       if (msg.ref === "control") control.refused(msg);
       else if (watch && (msg.deviceId === undefined || msg.deviceId === watch.deviceId)) watch.handle(msg);

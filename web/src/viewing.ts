@@ -185,6 +185,7 @@ export class Viewing {
         input: (c) => control.setChannel(c),
         control: (holder) => control.socketControl(holder),
         refused: (e) => control.refused(e),
+        asked: (from) => control.asked(from),
         deviceMessage: (text) => control.deviceMessage(text),
       },
       () => this.deps.hello(),

@@ -29,6 +29,8 @@ export interface FallbackWatchEvents {
   control(holder: string | null): void;
   /** A control request was refused (busy). */
   refused(err: { code: string; message: string }): void;
+  /** Another viewer asks this one, the holder, for control. */
+  asked(from: string): void;
   /** A device message (cursor, clipboard, state, resolution), as the data channel would deliver it. */
   deviceMessage(text: string): void;
 }
@@ -77,7 +79,7 @@ export class FallbackWatch {
         return watch()._peerId;
       },
       send: (line) => void this.client.send(line),
-      control: (action) => this.client.send(JSON.stringify({ type: "control", action })),
+      control: (action, to) => this.client.send(JSON.stringify({ type: "control", action, ...(to ? { to } : {}) })),
     };
     this.client = new StreamClient(
       fallbackUrl(location, deviceId, codec),
@@ -153,6 +155,9 @@ export class FallbackWatch {
         return;
       case "control":
         this.events.control(m.holder);
+        return;
+      case "control_request":
+        this.events.asked(m.from);
         return;
       case "stream":
         this._stream = m;

@@ -41,6 +41,7 @@ export function parseStripe(buf: Uint8Array): Stripe {
 export type FallbackMessage =
   | { type: "ready"; peerId: string; deviceId: string }
   | { type: "control"; holder: string | null }
+  | { type: "control_request"; from: string }
   | StreamMessage
   | { type: "device_offline" }
   | { type: "device_online" }
@@ -65,6 +66,8 @@ export function parseFallbackText(text: string): FallbackMessage | undefined {
       return typeof o.peerId === "string" && typeof o.deviceId === "string" ? { type: "ready", peerId: o.peerId, deviceId: o.deviceId } : undefined;
     case "control":
       return typeof o.holder === "string" || o.holder === null ? { type: "control", holder: o.holder } : undefined;
+    case "control_request":
+      return typeof o.from === "string" ? { type: "control_request", from: o.from } : undefined;
     case "stream":
       if (!isU16(o.width) || !isU16(o.height) || !isU16(o.stripeHeight) || !isFallbackCodec(o.codec)) return undefined;
       return { type: "stream", width: o.width, height: o.height, codec: o.codec, stripeHeight: o.stripeHeight };
