@@ -203,12 +203,16 @@ export class Pages {
    * 2-core machine a connection now and then takes longer than the app's 4 s before its automatic
    * fallback; that fallback is tested on its own (fallback.test.ts passes `transport: "auto"`).
    */
-  async viewer(deviceId?: string, label = "viewer", extra: Record<string, string> = {}): Promise<Page> {
-    const page = await this.newPage(label, {
-      video: "#video",
-      watch: ["#player", "body"],
-      attributes: ["data-device-state", "data-connection-state", "data-signaling"],
-    });
+  async viewer(deviceId?: string, label = "viewer", extra: Record<string, string> = {}, screen: Screen = DESKTOP): Promise<Page> {
+    const page = await this.newPage(
+      label,
+      {
+        video: "#video",
+        watch: ["#player", "body"],
+        attributes: ["data-device-state", "data-connection-state", "data-signaling"],
+      },
+      screen,
+    );
     const params = new URLSearchParams({ ...(deviceId ? { device: deviceId } : {}), transport: "webrtc", ...extra });
     const query = params.toString();
     await page.goto(this.env.server.url + (query ? `?${query}` : ""));
@@ -245,8 +249,8 @@ export class Pages {
     ].join("\n");
   }
 
-  private async newPage(label: string, probe: Parameters<typeof installProbe>[0]): Promise<Page> {
-    const context = await this.env.browser.newContext({ viewport: { width: 1000, height: 640 } });
+  private async newPage(label: string, probe: Parameters<typeof installProbe>[0], screen: Screen = DESKTOP): Promise<Page> {
+    const context = await this.env.browser.newContext(screen);
     this.contexts.push(context);
     const page = await context.newPage();
     page.on("console", (m) => this.consoleLines.push(`[${label}] ${m.type()}: ${m.text()}`));
@@ -255,6 +259,17 @@ export class Pages {
     return page;
   }
 }
+
+/** A browser window's size and kind, as Playwright's context options. */
+export interface Screen {
+  viewport: { width: number; height: number };
+  hasTouch?: boolean;
+  isMobile?: boolean;
+}
+/** The pages' default window. */
+export const DESKTOP: Screen = { viewport: { width: 1000, height: 640 } };
+/** A phone held upright, with touch. */
+export const PHONE: Screen = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true };
 
 /** Runs a test body with its own Pages; on failure the consoles and server log are attached as diagnostics. */
 export async function withPages(t: TestContext, env: Env, body: (pages: Pages) => Promise<void>): Promise<void> {

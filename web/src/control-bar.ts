@@ -97,6 +97,11 @@ export class ControlBar {
     this.render();
   }
 
+  /** False while the server or the device is gone. */
+  get reachable(): boolean {
+    return this.lost === undefined;
+  }
+
   /** The server or the device is gone (`why`, in words), or back (undefined): control greys out meanwhile. */
   setLost(why: string | undefined): void {
     if (why === this.lost) return;

@@ -9,6 +9,7 @@ import { parseDeviceMessage } from "./input-lines.js";
 import type { Picture } from "./picture.js";
 import { PointerLanes, SETTLE_MS } from "./pointer-lane.js";
 import { RemoteCursor } from "./remote-cursor.js";
+import { SoftKeyboard } from "./soft-keyboard.js";
 import { RemoteInput } from "./remote-input.js";
 import { ResizeFollower } from "./resize-follow.js";
 import { PushToTalk, type TalkState } from "./talk.js";
@@ -73,6 +74,7 @@ export class Controller {
   private readonly talk: PushToTalk;
   private readonly fullscreen: FullscreenPlayer;
   private readonly cursor: RemoteCursor;
+  private readonly softKeys: SoftKeyboard;
   /** Where this viewer's ask for control stands: sent, waiting for the holder's answer, or none. */
   private asking: "none" | "sent" | "waiting" = "none";
   /** The holder the bar shows, to notice changes of hands. */
@@ -93,6 +95,9 @@ export class Controller {
     });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
     this.cursor = new RemoteCursor(picture, byId("remote-cursor"));
+    this.softKeys = new SoftKeyboard(byId("soft-keys"), byId<HTMLTextAreaElement>("soft-input"), byId<HTMLButtonElement>("soft-keyboard"), (line) =>
+      this.send(line),
+    );
     this.fullscreen = new FullscreenPlayer(byId("player"), byId<HTMLButtonElement>("fullscreen"), picture.elements, () => this.capturingKeys);
     this.input = new RemoteInput(picture, { send: (line) => this.send(line), escape: () => this.release(), note: (text) => this.bar.setNote(text) });
     const stage = picture.video.parentElement ?? picture.video;
@@ -196,6 +201,7 @@ export class Controller {
   /** The server or the device is gone (`why`, in words), or back (undefined): the control bar says so and greys out. */
   setLost(why: string | undefined): void {
     this.bar.setLost(why);
+    this.update();
   }
 
   /** The current connection's talk-back sender (or none). */
@@ -371,6 +377,7 @@ export class Controller {
     this.input.setActive(mine);
     this.fullscreen.setControlling(mine);
     this.cursor.setControlling(mine);
+    this.softKeys.setActive(mine && this.bar.reachable);
     this.resizer.setActive(mine && this.resizable);
     if (!mine) {
       this.talk.stop();

@@ -24,6 +24,9 @@
  *   WebSocket stream), `#control[data-reachable]`, `#stats-toggle` and
  *   `#player[data-stats]` ("on" | "off"), `#audio-controls` (`#unmute`,
  *   `#volume`) and `#player[data-audio]`
+ * - `body[data-touch]` ("true" on touch screens); `#soft-keyboard`,
+ *   `#soft-input`, `#soft-keys button[data-key]` (Control, Alt, Shift latch:
+ *   `aria-pressed`); `#control-ask` with `#control-hand-over`, `#control-keep`
  * - `#fullscreen`; `#player[data-fullscreen]` and `[data-keyboard-locked]`
  *   ("true" | "false"); `#remote-cursor` (the device's pointer drawn for
  *   watchers, with `data-hotspot-x`/`-y`)
@@ -44,6 +47,7 @@ import { PlayerView, type Transport } from "./player.js";
 import { PROTOCOL, SignalingClient, signalingUrl, type SignalingState } from "./signaling.js";
 import type { StatsSample } from "./stats.js";
 import type { TalkState } from "./talk.js";
+import { touchScreen } from "./soft-keyboard.js";
 import { Viewing } from "./viewing.js";
 import type { WatchTimeline } from "./watch.js";
 
@@ -83,6 +87,7 @@ declare global {
   }
 }
 
+document.body.dataset.touch = String(touchScreen());
 const player = new PlayerView({ retry: () => retryWebRtc(), lost: (why) => control.setLost(why) });
 const list = new DeviceList(byId("devices"), (id) => select(id, true));
 const status = byId("signaling-state");

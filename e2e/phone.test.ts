@@ -1,0 +1,54 @@
+/**
+ * The viewer on a phone (Chromium at 390×844 with touch): the picture comes
+ * first and the stats overlay starts off, the hint speaks of touch, and the
+ * controller types through the soft keyboard and the row of keys phones lack
+ * (Ctrl latched for the next key, Esc, arrows).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Page } from "playwright-core";
+import { devicePublishing, framesAdvance, PHONE, useEnv, waitFor, withPages } from "./harness.js";
+
+const env = useEnv();
+
+const deviceLines = (page: Page) => page.evaluate(() => [...(globalThis as unknown as { tessera: { inputLines: string[] } }).tessera.inputLines]);
+
+test("a phone: touch hint, no stats over the picture, and typing through the soft keyboard and the key row", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const device = await pages.device("phone-cam", "Phone cam");
+    await devicePublishing(device);
+    const phone = await pages.viewer("phone-cam", "phone", {}, PHONE);
+    await framesAdvance(phone, 5, 15_000);
+    assert.equal(await phone.getAttribute("body", "data-touch"), "true");
+    assert.equal(await phone.getAttribute("#player", "data-stats"), "off", "the stats overlay starts off on a phone");
+    assert.equal(await phone.isHidden("#stats"), true);
+    assert.equal(await phone.isHidden("#soft-keyboard"), true, "no keyboard before control");
+
+    await phone.tap("#control-toggle");
+    await phone.waitForSelector('#player[data-control="self"]', { timeout: 10_000 });
+    assert.equal(await phone.isVisible(".touch-hint"), true);
+    assert.equal(await phone.isHidden(".pointer-hint"), true, "no Ctrl+Alt+Shift talk on a phone");
+    await phone.waitForSelector("#soft-keyboard:not([hidden])");
+    assert.equal(await phone.isVisible("#soft-keys"), true);
+
+    const mark = (await deviceLines(device)).length;
+    await phone.tap("#soft-keyboard");
+    await waitFor("the soft keyboard's field focused", () =>
+      phone.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id === "soft-input"),
+    );
+    await phone.keyboard.insertText("hé");
+    await phone.tap('#soft-keys [data-key="Control"]');
+    assert.equal(await phone.getAttribute('#soft-keys [data-key="Control"]', "aria-pressed"), "true");
+    await phone.keyboard.insertText("c");
+    assert.equal(await phone.getAttribute('#soft-keys [data-key="Control"]', "aria-pressed"), "false", "Ctrl lets go after one key");
+    await phone.tap('#soft-keys [data-key="Escape"]');
+    await phone.tap('#soft-keys [data-key="ArrowLeft"]');
+    const want = ["kd,104", "ku,104", "kd,233", "ku,233", "kd,65507", "kd,99", "ku,99", "ku,65507", "kd,65307", "ku,65307", "kd,65361", "ku,65361"];
+    const got = await waitFor("the keys on the device", async () => {
+      const keys = (await deviceLines(device)).slice(mark).filter((l) => /^k[du],/.test(l));
+      return keys.length >= want.length ? keys : undefined;
+    });
+    assert.deepEqual(got, want);
+    assert.equal(await phone.inputValue("#soft-input"), "", "nothing piles up in the field");
+  }),
+);
