@@ -304,6 +304,53 @@ test("only the holder drives the device; state and clipboards reach every viewer
   }),
 );
 
+test(
+  "scale modes: 1:1 shows stream pixels at their size, scrolling where the player is smaller, and clicks still land; fit scales back",
+  { timeout: 45_000 },
+  (t) =>
+    withPages(t, env(), async (pages) => {
+      const {
+        device,
+        views: [viewer],
+      } = await setup(pages, "ctl-scale", ["viewer"]);
+      await viewer.setViewportSize({ width: 900, height: 600 });
+      await takeControl(viewer);
+      await sizesAgree(viewer, device);
+      type Box = { clientWidth: number; scrollWidth: number; scrollLeft: number };
+      const boxes = () =>
+        viewer.evaluate(() => {
+          const d = (globalThis as unknown as { document: { querySelector(s: string): Box & { videoWidth: number } } }).document;
+          const video = d.querySelector("#video");
+          const scroller = d.querySelector("#scroller");
+          return { video: video.clientWidth, stream: video.videoWidth, scroller: scroller.clientWidth, scrolls: scroller.scrollWidth > scroller.clientWidth };
+        });
+      assert.equal(await viewer.getAttribute("#player", "data-scale"), "resize", "the default");
+      const fit = await boxes();
+      assert.ok(fit.video <= fit.scroller && !fit.scrolls, `fit: ${JSON.stringify(fit)}`);
+
+      await viewer.selectOption("#scale", "native");
+      const native = await waitFor("1:1", async () => {
+        const b = await boxes();
+        return b.video === b.stream ? b : undefined;
+      });
+      t.diagnostic(`1:1: a ${native.stream} px wide stream in a ${native.scroller} px player`);
+      assert.ok(native.scrolls, "the player scrolls to show the rest");
+      // Scrolled to the far side, a click there lands on the stream pixel under it.
+      await viewer.evaluate(() => {
+        const s = (globalThis as unknown as { document: { querySelector(s: string): Box } }).document.querySelector("#scroller");
+        s.scrollLeft = s.scrollWidth;
+      });
+      const { got, want } = await clickPicture(viewer, device, 0.9, 0.5);
+      assert.ok(near(got, want), `1:1 click: got ${got}, want ${want}`);
+
+      await viewer.selectOption("#scale", "fit");
+      await waitFor("fit again", async () => {
+        const b = await boxes();
+        return b.video <= b.scroller && !b.scrolls;
+      });
+    }),
+);
+
 test("hand-off: a viewer asks, the holder hands over (its keys let go on the device); asked back, the new holder keeps control", { timeout: 45_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const {

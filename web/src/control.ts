@@ -10,6 +10,7 @@ import type { Picture } from "./picture.js";
 import { PointerLanes, SETTLE_MS } from "./pointer-lane.js";
 import { RemoteCursor } from "./remote-cursor.js";
 import { SoftKeyboard } from "./soft-keyboard.js";
+import { ScaleModes } from "./scale-mode.js";
 import { RemoteInput } from "./remote-input.js";
 import { ResizeFollower } from "./resize-follow.js";
 import { PushToTalk, type TalkState } from "./talk.js";
@@ -75,6 +76,7 @@ export class Controller {
   private readonly fullscreen: FullscreenPlayer;
   private readonly cursor: RemoteCursor;
   private readonly softKeys: SoftKeyboard;
+  private readonly scale: ScaleModes;
   /** Where this viewer's ask for control stands: sent, waiting for the holder's answer, or none. */
   private asking: "none" | "sent" | "waiting" = "none";
   /** The holder the bar shows, to notice changes of hands. */
@@ -95,6 +97,7 @@ export class Controller {
     });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
     this.cursor = new RemoteCursor(picture, byId("remote-cursor"));
+    this.scale = new ScaleModes(byId<HTMLSelectElement>("scale"), byId("player"), picture, () => this.update());
     this.softKeys = new SoftKeyboard(byId("soft-keys"), byId<HTMLTextAreaElement>("soft-input"), byId<HTMLButtonElement>("soft-keyboard"), (line) =>
       this.send(line),
     );
@@ -330,7 +333,7 @@ export class Controller {
     if (msg.type === "resolution" && Number.isInteger(msg.width) && Number.isInteger(msg.height)) {
       this._resolution = { width: msg.width as number, height: msg.height as number };
       this.resizable = msg.resizable === true;
-      this.resizer.setActive(this.mine && this.resizable);
+      this.resizer.setActive(this.resizing);
     }
     if (msg.type === "cursor") {
       this.showCursor(msg);
@@ -350,6 +353,11 @@ export class Controller {
     if (png === undefined) return;
     if (valid) stage.style.setProperty("--remote-cursor", `url("data:image/png;base64,${png}") ${hotspotX as number} ${hotspotY as number}, crosshair`);
     else stage.style.removeProperty("--remote-cursor");
+  }
+
+  /** The device takes the player's size: it can, this viewer controls it, and the scale mode asks for it. */
+  private get resizing(): boolean {
+    return this.mine && this.resizable && this.scale.mode === "resize";
   }
 
   /** Keys go to the device now: this viewer controls it and the picture has focus. */
@@ -378,7 +386,7 @@ export class Controller {
     this.fullscreen.setControlling(mine);
     this.cursor.setControlling(mine);
     this.softKeys.setActive(mine && this.bar.reachable);
-    this.resizer.setActive(mine && this.resizable);
+    this.resizer.setActive(this.resizing);
     if (!mine) {
       this.talk.stop();
       this.wantsFocus = false;

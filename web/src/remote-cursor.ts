@@ -38,7 +38,10 @@ export class RemoteCursor {
     private readonly el: HTMLElement,
   ) {
     const stage = el.parentElement;
-    if (stage) new ResizeObserver(() => this.place()).observe(stage);
+    if (stage) {
+      new ResizeObserver(() => this.place()).observe(stage);
+      stage.addEventListener("scroll", () => this.place(), { passive: true });
+    }
     picture.video.addEventListener("resize", () => this.place());
     this.place();
   }
@@ -81,7 +84,9 @@ export class RemoteCursor {
       this.el.hidden = true;
       return;
     }
-    const origin = stage.getBoundingClientRect();
+    // Positions count from the parent's content, which moves when it scrolls (1:1 mode).
+    const box0 = stage.getBoundingClientRect();
+    const origin = { left: box0.left - stage.scrollLeft, top: box0.top - stage.scrollTop };
     const shape = this.shape ?? { hotspotX: 0, hotspotY: 0, width: 0, height: 0 };
     this.el.classList.toggle("dot", !this.shape);
     this.el.dataset.hotspotX = String(shape.hotspotX);

@@ -24,6 +24,8 @@
  *   WebSocket stream), `#control[data-reachable]`, `#stats-toggle` and
  *   `#player[data-stats]` ("on" | "off"), `#audio-controls` (`#unmute`,
  *   `#volume`) and `#player[data-audio]`
+ * - `#scale` and `#player[data-scale]` ("resize" | "fit" | "native"),
+ *   `#scroller` (the picture's box, scrolling in 1:1)
  * - `body[data-touch]` ("true" on touch screens); `#soft-keyboard`,
  *   `#soft-input`, `#soft-keys button[data-key]` (Control, Alt, Shift latch:
  *   `aria-pressed`); `#control-ask` with `#control-hand-over`, `#control-keep`
