@@ -351,43 +351,50 @@ test(
     }),
 );
 
-test("hand-off: a viewer asks, the holder hands over (its keys let go on the device); asked back, the new holder keeps control", { timeout: 45_000 }, (t) =>
-  withPages(t, env(), async (pages) => {
-    const {
-      device,
-      views: [a, b],
-    } = await setup(pages, "ctl-handoff", ["viewerA", "viewerB"]);
-    await takeControl(a);
-    const [aId, bId] = [(await hook(a, "peerId")) as string, (await hook(b, "peerId")) as string];
-    const label = (id: string) => `Viewer ${id.replace(/-/g, "").slice(0, 6)}`;
-    await b.waitForSelector('#player[data-control="other"]', { timeout: 5000 });
-    // A holds a key down when it hands over: the device must not keep it pressed.
-    await a.focus("#video");
-    await a.keyboard.down("Shift");
-    await linesAfter(device, 0, "A's Shift down", (ls) => ls.includes("kd,65505"));
-    const mark = (await deviceLines(device)).length;
+test(
+  "hand-off: a viewer asks, the holder hands over (its keys let go on the device); asked back, the new holder keeps control; names as given",
+  { timeout: 45_000 },
+  (t) =>
+    withPages(t, env(), async (pages) => {
+      const {
+        device,
+        views: [a, b],
+      } = await setup(pages, "ctl-handoff", ["viewerA", "viewerB"]);
+      // A gives itself a name; B stays "Viewer 1a2b3c".
+      await a.fill("#viewer-name", "Alice");
+      await a.press("#viewer-name", "Enter");
+      await takeControl(a);
+      const [aId, bId] = [(await hook(a, "peerId")) as string, (await hook(b, "peerId")) as string];
+      const label = (id: string) => (id === aId ? "Alice" : `Viewer ${id.replace(/-/g, "").slice(0, 6)}`);
+      await b.waitForSelector('#player[data-control="other"]', { timeout: 5000 });
+      await waitFor("B to read A's name", async () => (await b.textContent("#control-status")) === "Alice controls");
+      // A holds a key down when it hands over: the device must not keep it pressed.
+      await a.focus("#video");
+      await a.keyboard.down("Shift");
+      await linesAfter(device, 0, "A's Shift down", (ls) => ls.includes("kd,65505"));
+      const mark = (await deviceLines(device)).length;
 
-    await b.click("#control-toggle");
-    await waitFor("B told it asked", async () => (await b.textContent("#control-note"))?.startsWith(`Asked ${label(aId)}`));
-    await a.waitForSelector("#control-ask:not([hidden])", { timeout: 5000 });
-    assert.equal(await a.textContent("#control-ask-text"), `${label(bId)} asks for control.`);
-    await a.click("#control-hand-over");
-    await b.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
-    await a.waitForSelector(`#player[data-control="other"][data-control-holder="${bId}"]`, { timeout: 5000 });
-    assert.equal(await a.isHidden("#control-ask"), true);
-    await linesAfter(device, mark, "every key let go as control moved", (ls) => ls.includes("kr"));
-    await a.keyboard.up("Shift");
+      await b.click("#control-toggle");
+      await waitFor("B told it asked", async () => (await b.textContent("#control-note"))?.startsWith(`Asked ${label(aId)}`));
+      await a.waitForSelector("#control-ask:not([hidden])", { timeout: 5000 });
+      assert.equal(await a.textContent("#control-ask-text"), `${label(bId)} asks for control.`);
+      await a.click("#control-hand-over");
+      await b.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+      await a.waitForSelector(`#player[data-control="other"][data-control-holder="${bId}"]`, { timeout: 5000 });
+      assert.equal(await a.isHidden("#control-ask"), true);
+      await linesAfter(device, mark, "every key let go as control moved", (ls) => ls.includes("kr"));
+      await a.keyboard.up("Shift");
 
-    // A asks back; B keeps control: A is told, and B still drives the device.
-    await a.click("#control-toggle");
-    await b.waitForSelector("#control-ask:not([hidden])", { timeout: 5000 });
-    await b.click("#control-keep");
-    await waitFor("A told B keeps control", async () => (await a.textContent("#control-note")) === `${label(bId)} keeps control.`);
-    assert.equal(await b.getAttribute("#player", "data-control"), "self");
-    const { got, want } = await clickPicture(b, device, 0.5, 0.5);
-    assert.ok(near(got, want), `B's click: got ${got}, want ${want}`);
-    t.diagnostic(`handed from ${label(aId)} to ${label(bId)}, then kept`);
-  }),
+      // A asks back; B keeps control: A is told, and B still drives the device.
+      await a.click("#control-toggle");
+      await b.waitForSelector("#control-ask:not([hidden])", { timeout: 5000 });
+      await b.click("#control-keep");
+      await waitFor("A told B keeps control", async () => (await a.textContent("#control-note")) === `${label(bId)} keeps control.`);
+      assert.equal(await b.getAttribute("#player", "data-control"), "self");
+      const { got, want } = await clickPicture(b, device, 0.5, 0.5);
+      assert.ok(near(got, want), `B's click: got ${got}, want ${want}`);
+      t.diagnostic(`handed from ${label(aId)} to ${label(bId)}, then kept`);
+    }),
 );
 
 test("the device's audio reaches the viewer, and the controller's push-to-talk reaches the device", { timeout: 40_000 }, (t) =>

@@ -7,7 +7,7 @@ import { badRequest, closeCodeFor, closeReason, notFound, toClientError } from "
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
 import type { Logger } from "../log.js";
 import { nextFrameId, streamMessage, type FallbackCodec } from "../protocol/fallback.js";
-import { CLOSE_CODES, CONTROL_ACTIONS, HELLO_TIMEOUT_MS } from "../protocol/messages.js";
+import { CLOSE_CODES, CONTROL_ACTIONS, HELLO_TIMEOUT_MS, viewerName } from "../protocol/messages.js";
 import { ViewerSeat } from "../sessions/viewer-seat.js";
 import { FlowControl } from "./backpressure.js";
 import type { EncodedFrame, EncodedStripe, FallbackSource, FrameListener } from "./source.js";
@@ -21,9 +21,13 @@ const IDR_ASK_INTERVAL_MS = 300;
 
 /** JSON messages a fallback viewer may send besides the stream's own lines. */
 const jsonMessage = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() }),
+  z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional(), name: viewerName.optional() }),
+  z.strictObject({ type: z.literal("name"), name: viewerName }),
   z.strictObject({ type: z.literal("control"), action: z.enum(CONTROL_ACTIONS), to: z.string().min(1).max(64).optional() }),
 ]);
+
+/** `{[key]: name}` when there is a name, else nothing. */
+const named = (key: string, name: string | undefined): Record<string, string> => (name === undefined ? {} : { [key]: name });
 
 /** What a fallback viewer needs from the app. */
 export interface FallbackViewerDeps {
@@ -133,10 +137,11 @@ export class FallbackViewer implements FrameListener {
       if (this.seat || this.helloTimer === undefined) return this.sendJson({ type: "error", code: "bad_request", message: "hello was already said" });
       clearTimeout(this.helloTimer);
       this.helloTimer = undefined;
-      this.hello(msg.token).catch((err: unknown) => this.refuse(err));
+      this.hello(msg.token, msg.name).catch((err: unknown) => this.refuse(err));
       return;
     }
     if (!this.seat) return this.refuse(badRequest("say hello first"));
+    if (msg.type === "name") return this.seat.rename(msg.name);
     try {
       this.seat.control(msg.action, msg.to);
     } catch (err) {
@@ -145,7 +150,11 @@ export class FallbackViewer implements FrameListener {
     }
   }
 
-  private async hello(token: string | undefined): Promise<void> {
+  private controlState(holder: string | null): object {
+    return { type: "control", holder, ...named("holderName", this.seat?.nameOf(holder)) };
+  }
+
+  private async hello(token: string | undefined, name: string | undefined): Promise<void> {
     const { account } = await this.deps.authenticate(token);
     if (this.closed) return;
     const device = this.deps.findDevice(account, this.deviceId);
@@ -153,19 +162,20 @@ export class FallbackViewer implements FrameListener {
     const seat = new ViewerSeat({
       device,
       peerId: this.peerId,
+      name,
       metrics: this.deps.metrics,
       inputBucket: this.bucket,
       listener: {
-        onControl: (holder) => this.sendJson({ type: "control", holder }),
+        onControl: (holder) => this.sendJson(this.controlState(holder)),
         onDeviceMessage: (text) => this.sendText(text),
-        onAsk: (from) => this.sendJson({ type: "control_request", from }),
+        onAsk: (from) => this.sendJson({ type: "control_request", from, ...named("fromName", this.seat?.nameOf(from)) }),
         onRefused: () => this.sendJson({ type: "error", code: "busy", ref: "control", message: `the viewer controlling '${this.deviceId}' keeps control` }),
       },
     });
     this.seat = seat;
     seat.setTransport(this.transport);
     this.sendJson({ type: "ready", peerId: this.peerId, deviceId: this.deviceId });
-    this.sendJson({ type: "control", holder: seat.holder });
+    this.sendJson(this.controlState(seat.holder));
     for (const text of seat.replay()) this.sendText(text);
     if (!device.online) this.sendJson({ type: "device_offline" });
     this.source = this.deps.acquire(device, this.codec);

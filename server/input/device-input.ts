@@ -49,6 +49,8 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   private expiryTimer: NodeJS.Timeout | undefined;
   /** The holder's last pointer line, so its buttons can be released when control moves. */
   private lastPointer: { x: string; y: string; buttons: string } | undefined;
+  /** Names viewers gave themselves, by peer id. */
+  private readonly names = new Map<string, string>();
   /** The holder as of the last change. */
   private previousHolder: string | null = null;
   /** Who asked for control while it was held, since it last changed hands. */
@@ -97,6 +99,19 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     if (this.arbiter.holder !== holder || !this.asks.delete(to)) return false;
     this.emit("refused", to, holder);
     return true;
+  }
+
+  /** The name `peerId` goes by, if it gave one. */
+  nameOf(peerId: string | null): string | undefined {
+    return peerId === null ? undefined : this.names.get(peerId);
+  }
+
+  /** `peerId` goes by `name` now (undefined: by its id); the holder renamed is news to every viewer. */
+  setName(peerId: string, name: string | undefined): void {
+    if (this.names.get(peerId) === name) return;
+    if (name === undefined) this.names.delete(peerId);
+    else this.names.set(peerId, name);
+    if (this.arbiter.holder === peerId) this.emit("control", peerId);
   }
 
   /** `peerId` gives control up, or left (its ask goes too). */

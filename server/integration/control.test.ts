@@ -51,6 +51,32 @@ describe("control and input over data channels", () => {
     assert.equal(err.code, "busy");
   });
 
+  test("names: a viewer that names itself is named to the others, as holder and as asker", async () => {
+    const aliceId = (await alice.signaling.next("welcome")).peerId;
+    let mark = bob.signaling.received.length;
+    alice.signaling.send({ type: "name", name: " Alice " });
+    await bob.signaling.next("control", (m) => m.holder === aliceId && m.holderName === "Alice", 5000, mark);
+    mark = alice.signaling.received.length;
+    bob.signaling.send({ type: "name", name: "Bob" });
+    bob.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    const ask = await alice.signaling.next("control_request", () => true, 5000, mark);
+    assert.equal(ask.fromName, "Bob");
+    alice.signaling.send({ type: "control", action: "refuse", deviceId: "board", to: ask.from });
+    // Named before it holds control: the grant names it too.
+    mark = alice.signaling.received.length;
+    const releases = () => device.inputLines.filter((l) => l === "kr").length;
+    const released = releases();
+    alice.signaling.send({ type: "control", action: "release", deviceId: "board" });
+    bob.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    await alice.signaling.next("control", (m) => m.holder === ask.from && m.holderName === "Bob", 5000, mark);
+    bob.signaling.send({ type: "control", action: "release", deviceId: "board" });
+    mark = bob.signaling.received.length;
+    alice.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    await bob.signaling.next("control", (m) => m.holder === aliceId, 5000, mark);
+    // Both releases told the device to let go; they land before the next test counts lines.
+    await waitFor(() => releases() >= released + 2, 5000, "the device's kr lines");
+  });
+
   test("the holder's valid lines reach the device unchanged; invalid and others' lines never do", async () => {
     const a = alice.streams.get("board")!.input!;
     const b = bob.streams.get("board")!.input!;

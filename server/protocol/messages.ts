@@ -54,11 +54,20 @@ export const DEVICE_KINDS = ["camera", "screen", "phone", "board", "test", "othe
 
 // ---- client → server -------------------------------------------------------
 
+/** A name people read (a viewer's, shown to the other viewers of a device): trimmed, 1..40 characters, no control characters. */
+export const viewerName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(40)
+  .regex(/^[^\p{Cc}]+$/u, "no control characters");
 export const HelloSchema = z.object({
   type: z.literal("hello"),
   role: z.enum(["device", "viewer"]),
   protocol: z.literal(PROTOCOL_VERSION),
   token: z.string().max(8192).optional(),
+  /** A viewer's name for other viewers (see `name`); viewers only. */
+  name: viewerName.optional(),
   /** A device key (`tk_…`) instead of a token; devices only. */
   key: z.string().max(256).optional(),
   device: z
@@ -89,6 +98,8 @@ export const WatchSchema = z.object({ type: z.literal("watch"), deviceId: id });
 export const UnwatchSchema = z.object({ type: z.literal("unwatch"), deviceId: id });
 export const KeyframeSchema = z.object({ type: z.literal("keyframe"), deviceId: id });
 export const ByeSchema = z.object({ type: z.literal("bye") });
+/** Viewer → server: the name other viewers see for it (instead of "Viewer 1a2b3c"). */
+export const NameSchema = z.object({ type: z.literal("name"), name: viewerName });
 /**
  * Viewer → server: take or give up control of a watched device, or, holding
  * it, answer another viewer's ask (`hand_over` or `refuse`, naming it in `to`).
@@ -114,6 +125,7 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
   KeyframeSchema,
   ByeSchema,
   ControlSchema,
+  NameSchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;
@@ -199,12 +211,16 @@ export interface ControlState {
   deviceId: string;
   /** The controlling viewer's peerId (as in its `welcome`), or null when free. */
   holder: string | null;
+  /** The holder's name, when it gave one (`name`). */
+  holderName?: string;
 }
 /** To the viewer holding control: another viewer (`from`, its peer id) asks for it; answer with `control` `hand_over` or `refuse`. */
 export interface ControlRequest {
   type: "control_request";
   deviceId: string;
   from: string;
+  /** The asker's name, when it gave one. */
+  fromName?: string;
 }
 export interface ErrorMessage {
   type: "error";

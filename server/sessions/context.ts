@@ -23,5 +23,7 @@ export interface SessionContext {
 export interface Peer {
   readonly peerId: string;
   readonly account: string;
+  /** The name a viewer gave itself (`hello` or `name`), if any. */
+  name?: string;
   send(message: import("../protocol/messages.js").ServerMessage): void;
 }

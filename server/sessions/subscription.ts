@@ -1,7 +1,7 @@
 import type { Device } from "../devices/device.js";
 import type { InputLane } from "../input/forward.js";
 import type { TokenBucket } from "../input/rate-limiter.js";
-import type { IceCandidate } from "../protocol/messages.js";
+import type { ControlState, IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
 import type { Peer, SessionContext } from "./context.js";
@@ -57,12 +57,16 @@ export class Subscription {
     this.seat = new ViewerSeat({
       device,
       peerId: viewer.peerId,
+      name: viewer.name,
       metrics: ctx.metrics,
       inputBucket,
       listener: {
-        onControl: (holder) => viewer.send({ type: "control", deviceId: device.id, holder }),
+        onControl: (holder) => viewer.send(this.controlState(holder)),
         onDeviceMessage: (text) => this.subscriber?.sendInput(text),
-        onAsk: (from) => viewer.send({ type: "control_request", deviceId: device.id, from }),
+        onAsk: (from) => {
+          const fromName = this.seat.nameOf(from);
+          viewer.send({ type: "control_request", deviceId: device.id, from, ...(fromName ? { fromName } : {}) });
+        },
         onRefused: () =>
           viewer.send({ type: "error", code: "busy", ref: "control", deviceId: device.id, message: `the viewer controlling '${device.id}' keeps control` }),
       },
@@ -79,12 +83,22 @@ export class Subscription {
   start(): void {
     if (this.device.online) this.negotiate(this.device.tracks);
     else this.viewer.send({ type: "watching", deviceId: this.device.id, waiting: true });
-    this.viewer.send({ type: "control", deviceId: this.device.id, holder: this.seat.holder });
+    this.viewer.send(this.controlState(this.seat.holder));
   }
 
   /** The viewer asks for control (busy when another holds it, who is asked), gives it up, or answers an ask. */
   control(action: ControlAction, to?: string): void {
     this.seat.control(action, to);
+  }
+
+  /** The viewer goes by `name` now. */
+  rename(name: string): void {
+    this.seat.rename(name);
+  }
+
+  private controlState(holder: string | null): ControlState {
+    const holderName = this.seat.nameOf(holder);
+    return { type: "control", deviceId: this.device.id, holder, ...(holderName ? { holderName } : {}) };
   }
 
   /** One input line from this viewer's `input` (reliable) or `pointer` (unordered) data channel. */

@@ -25,6 +25,8 @@ export interface ViewerSeatOptions {
   device: Device;
   /** The viewer's peer id: who holds control, whose input counts. */
   peerId: string;
+  /** The name it goes by, if it gave one. */
+  name?: string;
   metrics: Metrics;
   /** The viewer's input rate limit (one per viewer connection, shared by its seats). */
   inputBucket: TokenBucket;
@@ -60,6 +62,7 @@ export class ViewerSeat {
     this.listener = o.listener;
     this.device.input.on("control", this.onControl);
     this.device.input.on("message", this.onDeviceMessage);
+    if (o.name !== undefined) this.device.input.setName(o.peerId, o.name);
     this.device.input.on("ask", this.onAsk);
     this.device.input.on("refused", this.onRefused);
     this.device.viewerDelta(1);
@@ -67,6 +70,16 @@ export class ViewerSeat {
 
   get closed(): boolean {
     return this._closed;
+  }
+
+  /** The viewer goes by `name` now. */
+  rename(name: string): void {
+    if (!this._closed) this.device.input.setName(this.peerId, name);
+  }
+
+  /** The name the holder (or `peerId`) goes by, if it gave one. */
+  nameOf(peerId: string | null): string | undefined {
+    return this.device.input.nameOf(peerId);
   }
 
   /** The peer holding control now, or null. */
@@ -125,6 +138,7 @@ export class ViewerSeat {
     this.device.input.off("ask", this.onAsk);
     this.device.input.off("refused", this.onRefused);
     this.device.input.release(this.peerId);
+    this.device.input.setName(this.peerId, undefined);
     this.device.viewerDelta(-1);
   }
 }

@@ -45,9 +45,18 @@ export class ViewerSession {
       case "control":
         this.subscription(msg.deviceId).control(msg.action, msg.to);
         return;
+      case "name":
+        this.rename(msg.name);
+        return;
       default:
         throw badRequest(`a viewer does not send '${msg.type}'`);
     }
+  }
+
+  /** The viewer goes by `name` from now on, at every device it watches. */
+  private rename(name: string): void {
+    this.peer.name = name;
+    for (const s of this.subscriptions.values()) s.rename(name);
   }
 
   /** Ends every subscription; idempotent. */

@@ -24,6 +24,8 @@ export const MAX_BAD_MESSAGES = 50;
  */
 export class SignalingConnection implements Peer {
   readonly peerId = randomUUID();
+  /** A viewer's name for other viewers (`hello` or `name`). */
+  name: string | undefined;
   private _account = "";
   private session: DeviceSession | ViewerSession | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
@@ -111,6 +113,7 @@ export class SignalingConnection implements Peer {
       this.send({ type: "welcome", peerId: this.peerId, account, role: "device", iceServers: ice.iceServers, iceTtl: ice.ttl });
       this.ctx.log.info("device connected", { device: id });
     } else {
+      this.name = msg.name;
       this.session = new ViewerSession(this.ctx, this);
       this.send({
         type: "welcome",

@@ -28,8 +28,15 @@ describe("parseClientMessage", () => {
       { type: "unwatch", deviceId: "test" },
       { type: "keyframe", deviceId: "test" },
       { type: "bye" },
+      { type: "control", action: "hand_over", deviceId: "cam-1", to: "2f0c-peer" },
+      { type: "name", name: "Ada" },
+      { type: "hello", role: "viewer", protocol: 1, name: "Ada L." },
     ];
     for (const m of ok) assert.equal(parseClientMessage(JSON.stringify(m)).type, m.type);
+  });
+
+  test("a name is trimmed", () => {
+    assert.deepEqual(parseClientMessage('{"type":"name","name":"  Ada  "}'), { type: "name", name: "Ada" });
   });
 
   const bad: Array<[string, string, RegExp]> = [
@@ -43,6 +50,10 @@ describe("parseClientMessage", () => {
     ["device id with a slash", '{"type":"watch","deviceId":"../etc"}', /watch: deviceId/],
     ["offer without sdp", '{"type":"offer"}', /offer: sdp/],
     ["candidate of the wrong shape", '{"type":"candidate","candidate":42}', /candidate: candidate/],
+    ["a blank name", '{"type":"name","name":"   "}', /name: name/],
+    ["a name over 40 characters", JSON.stringify({ type: "name", name: "x".repeat(41) }), /name: name/],
+    ["a name with a control character", JSON.stringify({ type: "name", name: "Ada\u0007" }), /name: name/],
+    ["an unknown control action", '{"type":"control","action":"steal","deviceId":"cam-1"}', /control: action/],
   ];
   for (const [name, text, why] of bad) {
     test(`refuses ${name}`, () => assert.match(refusal(text), why));

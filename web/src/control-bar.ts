@@ -2,7 +2,7 @@ import { byId } from "./dom.js";
 import type { TalkState } from "./talk.js";
 
 /** Who controls the watched device, from this viewer's point of view. */
-export type ControlView = { kind: "unknown" } | { kind: "none" } | { kind: "self" } | { kind: "other"; holder: string };
+export type ControlView = { kind: "unknown" } | { kind: "none" } | { kind: "self" } | { kind: "other"; holder: string; name?: string };
 
 /** What the bar's buttons ask for. */
 export interface ControlBarEvents {
@@ -14,9 +14,9 @@ export interface ControlBarEvents {
   answer(to: string, handOver: boolean): void;
 }
 
-/** "Viewer 1a2b3c": a peer id as people see it. */
-export function viewerLabel(peerId: string): string {
-  return `Viewer ${peerId.replace(/-/g, "").slice(0, 6)}`;
+/** A viewer as people see it: the name it gave itself, else "Viewer 1a2b3c" from its peer id. */
+export function viewerLabel(peerId: string, name?: string): string {
+  return name ?? `Viewer ${peerId.replace(/-/g, "").slice(0, 6)}`;
 }
 
 /**
@@ -110,10 +110,10 @@ export class ControlBar {
   }
 
   /** Shows another viewer's ask for control to this holder (the latest one), or hides it. */
-  showAsk(from: string | undefined): void {
+  showAsk(from: string | undefined, name?: string): void {
     this.asker = from;
     this.ask.hidden = from === undefined;
-    this.askText.textContent = from === undefined ? "" : `${viewerLabel(from)} asks for control.`;
+    this.askText.textContent = from === undefined ? "" : `${viewerLabel(from, name)} asks for control.`;
   }
 
   /** A request or release is on its way; the button waits for the server's answer. */
@@ -148,7 +148,13 @@ export class ControlBar {
     this.root.dataset.control = v.kind;
     this.root.dataset.reachable = String(lost === undefined);
     const who =
-      v.kind === "self" ? "You control this device" : v.kind === "other" ? `${viewerLabel(v.holder)} controls` : v.kind === "none" ? "Nobody controls" : "…";
+      v.kind === "self"
+        ? "You control this device"
+        : v.kind === "other"
+          ? `${viewerLabel(v.holder, v.name)} controls`
+          : v.kind === "none"
+            ? "Nobody controls"
+            : "…";
     // Never "You control this device" while nothing reaches it.
     this.status.textContent = lost ?? who;
     this.hint.hidden = v.kind !== "self" || lost !== undefined;
@@ -162,7 +168,7 @@ export class ControlBar {
       lost !== undefined
         ? lost
         : v.kind === "other"
-          ? `${viewerLabel(v.holder)} controls this device: ask them to hand it over`
+          ? `${viewerLabel(v.holder, v.name)} controls this device: ask them to hand it over`
           : this.pending
             ? "Waiting for the server"
             : "";

@@ -41,6 +41,8 @@ export interface SocketChannel {
   send(line: string): void;
   /** Sends `{type: "control", action, to?}`; false when the socket is not open. */
   control(action: ControlAction, to?: string): boolean;
+  /** Sends `{type: "name", name}`: the name other viewers see. */
+  rename(name: string): boolean;
 }
 
 /** Where input lines go: the WebRTC `input` data channel, or the fallback socket. */
@@ -60,6 +62,8 @@ export class Controller {
   private peerId: string | undefined;
   /** The holder's peer id; null when free, undefined until the server says. */
   private holder: string | null | undefined;
+  /** The holder's name, when it gave one. */
+  private holderName: string | undefined;
   private _channel: InputChannel | undefined;
   /** The WebRTC `pointer` lane beside `input`, when there is one. */
   private pointer: RTCDataChannel | undefined;
@@ -201,6 +205,12 @@ export class Controller {
     };
   }
 
+  /** This viewer goes by `name` now: the server (or the fallback socket) tells the device's other viewers. */
+  rename(name: string): void {
+    const channel = this._channel;
+    if (isSocket(channel)) channel.rename(name);
+  }
+
   /** The server or the device is gone (`why`, in words), or back (undefined): the control bar says so and greys out. */
   setLost(why: string | undefined): void {
     this.bar.setLost(why);
@@ -216,13 +226,15 @@ export class Controller {
   controlChanged(msg: ControlState): void {
     if (msg.deviceId !== this.deviceId || isSocket(this._channel)) return;
     this.holder = msg.holder;
+    this.holderName = msg.holderName;
     this.update();
   }
 
   /** A `control` message on the fallback socket. */
-  socketControl(holder: string | null): void {
+  socketControl(holder: string | null, holderName?: string): void {
     if (!isSocket(this._channel)) return;
     this.holder = holder;
+    this.holderName = holderName;
     this.update();
   }
 
@@ -233,7 +245,7 @@ export class Controller {
    */
   refused(msg: Pick<ErrorMessage, "message"> & { code: string }): void {
     this.wantsFocus = false;
-    const holder = typeof this.holder === "string" ? viewerLabel(this.holder) : "Someone";
+    const holder = typeof this.holder === "string" ? viewerLabel(this.holder, this.holderName) : "Someone";
     if (msg.code !== "busy") this.bar.setNote(msg.message);
     else if (this.asking === "sent") {
       this.asking = "waiting";
@@ -244,9 +256,9 @@ export class Controller {
     }
   }
 
-  /** Another viewer (`from`) asks this one for control: the holder hands over or keeps it. */
-  asked(from: string): void {
-    if (this.mine) this.bar.showAsk(from);
+  /** Another viewer (`from`, maybe with its name) asks this one for control: the holder hands over or keeps it. */
+  asked(from: string, name?: string): void {
+    if (this.mine) this.bar.showAsk(from, name);
   }
 
   /** The holder's answer to an ask. */
@@ -379,7 +391,7 @@ export class Controller {
           ? { kind: "none" }
           : this.mine
             ? { kind: "self" }
-            : { kind: "other", holder: this.holder };
+            : { kind: "other", holder: this.holder, name: this.holderName };
     this.bar.setControl(view);
     const mine = view.kind === "self";
     this.input.setActive(mine);

@@ -50,6 +50,7 @@ import { PROTOCOL, SignalingClient, signalingUrl, type SignalingState } from "./
 import type { StatsSample } from "./stats.js";
 import type { TalkState } from "./talk.js";
 import { touchScreen } from "./soft-keyboard.js";
+import { followNameField, storedName } from "./viewer-name.js";
 import { Viewing } from "./viewing.js";
 import type { WatchTimeline } from "./watch.js";
 
@@ -101,24 +102,28 @@ const fellBack = new Set<string>();
 let watch: Viewing | undefined;
 let peerId: string | undefined;
 
-const signaling = new SignalingClient(signalingUrl(), async () => ({ type: "hello", role: "viewer", protocol: PROTOCOL, token: await session.token() }), {
-  welcome(msg: Welcome) {
-    ice.seed(msg.iceServers, msg.iceTtl);
-    peerId = msg.peerId;
-    control.setPeerId(msg.peerId);
-    showDevices(msg.devices ?? []);
-    watch?.start();
+const signaling = new SignalingClient(
+  signalingUrl(),
+  async () => ({ type: "hello", role: "viewer", protocol: PROTOCOL, token: await session.token(), name: storedName() }),
+  {
+    welcome(msg: Welcome) {
+      ice.seed(msg.iceServers, msg.iceTtl);
+      peerId = msg.peerId;
+      control.setPeerId(msg.peerId);
+      showDevices(msg.devices ?? []);
+      watch?.start();
+    },
+    message: route,
+    state(state, detail) {
+      document.body.dataset.signaling = state;
+      status.textContent = state === "open" ? "connected" : state;
+      status.dataset.state = state;
+      status.title = detail ?? "";
+      player.setSignaling(state);
+      watch?.signalingState(state);
+    },
   },
-  message: route,
-  state(state, detail) {
-    document.body.dataset.signaling = state;
-    status.textContent = state === "open" ? "connected" : state;
-    status.dataset.state = state;
-    status.title = detail ?? "";
-    player.setSignaling(state);
-    watch?.signalingState(state);
-  },
-});
+);
 
 function route(msg: Exclude<ServerMessage, Welcome>): void {
   switch (msg.type) {
@@ -136,7 +141,7 @@ function route(msg: Exclude<ServerMessage, Welcome>): void {
       control.controlChanged(msg);
       return;
     case "control_request":
-      if (msg.deviceId === watch?.deviceId) control.asked(msg.from);
+      if (msg.deviceId === watch?.deviceId) control.asked(msg.from, msg.fromName);
       return;
     case "error":
       if (msg.ref === "control") control.refused(msg);
@@ -191,11 +196,17 @@ function select(deviceId: string | undefined, push: boolean, transport?: Transpo
     fellBack,
     hello: async () => {
       const token = await session.token();
-      return token ? { type: "hello", token } : { type: "hello" };
+      const name = storedName();
+      return { type: "hello", ...(token ? { token } : {}), ...(name ? { name } : {}) };
     },
   });
   if (signaling.state === "open") watch.start();
 }
+
+followNameField(byId<HTMLInputElement>("viewer-name"), (name) => {
+  signaling.send({ type: "name", name });
+  control.rename(name);
+});
 
 const hooks: ViewerHooks = {
   get deviceId() {

@@ -19,7 +19,7 @@ export interface ViewingDeps {
   /** Devices that fell back to the WebSocket stream in this document: they stay there until a reload. */
   fellBack: Set<string>;
   /** The fallback socket's hello, with the session token when the server asks for one. */
-  hello(): Promise<{ type: "hello"; token?: string }>;
+  hello(): Promise<{ type: "hello"; token?: string; name?: string }>;
 }
 
 /**
@@ -183,9 +183,9 @@ export class Viewing {
         stats: (s) => player.renderStats(s),
         error: (e) => player.setError(e),
         input: (c) => control.setChannel(c),
-        control: (holder) => control.socketControl(holder),
+        control: (holder, name) => control.socketControl(holder, name),
         refused: (e) => control.refused(e),
-        asked: (from) => control.asked(from),
+        asked: (from, name) => control.asked(from, name),
         deviceMessage: (text) => control.deviceMessage(text),
       },
       () => this.deps.hello(),

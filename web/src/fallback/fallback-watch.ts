@@ -25,12 +25,12 @@ export interface FallbackWatchEvents {
   error(err: Pick<ErrorMessage, "code" | "message"> | null): void;
   /** The socket as the Controller's input channel (undefined once closed). */
   input(channel: SocketChannel | undefined): void;
-  /** Who controls the device, from the socket. */
-  control(holder: string | null): void;
+  /** Who controls the device (and its name, if it gave one), from the socket. */
+  control(holder: string | null, holderName?: string): void;
   /** A control request was refused (busy). */
   refused(err: { code: string; message: string }): void;
   /** Another viewer asks this one, the holder, for control. */
-  asked(from: string): void;
+  asked(from: string, fromName?: string): void;
   /** A device message (cursor, clipboard, state, resolution), as the data channel would deliver it. */
   deviceMessage(text: string): void;
 }
@@ -80,6 +80,7 @@ export class FallbackWatch {
       },
       send: (line) => void this.client.send(line),
       control: (action, to) => this.client.send(JSON.stringify({ type: "control", action, ...(to ? { to } : {}) })),
+      rename: (name) => this.client.send(JSON.stringify({ type: "name", name })),
     };
     this.client = new StreamClient(
       fallbackUrl(location, deviceId, codec),
@@ -154,10 +155,10 @@ export class FallbackWatch {
         this.events.connectionState("connecting");
         return;
       case "control":
-        this.events.control(m.holder);
+        this.events.control(m.holder, m.holderName);
         return;
       case "control_request":
-        this.events.asked(m.from);
+        this.events.asked(m.from, m.fromName);
         return;
       case "stream":
         this._stream = m;

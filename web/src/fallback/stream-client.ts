@@ -15,7 +15,7 @@ export interface StreamClientEvents {
 }
 
 /** The first message on the socket; auth may add a `token` here. */
-export type StreamHello = { type: "hello"; token?: string };
+export type StreamHello = { type: "hello"; token?: string; name?: string };
 
 /**
  * The fallback stream's WebSocket: says hello on every (re)connect, parses

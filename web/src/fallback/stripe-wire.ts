@@ -40,8 +40,8 @@ export function parseStripe(buf: Uint8Array): Stripe {
 /** The fallback socket's own JSON messages (the device's messages pass through as `device`). */
 export type FallbackMessage =
   | { type: "ready"; peerId: string; deviceId: string }
-  | { type: "control"; holder: string | null }
-  | { type: "control_request"; from: string }
+  | { type: "control"; holder: string | null; holderName?: string }
+  | { type: "control_request"; from: string; fromName?: string }
   | StreamMessage
   | { type: "device_offline" }
   | { type: "device_online" }
@@ -65,9 +65,11 @@ export function parseFallbackText(text: string): FallbackMessage | undefined {
     case "ready":
       return typeof o.peerId === "string" && typeof o.deviceId === "string" ? { type: "ready", peerId: o.peerId, deviceId: o.deviceId } : undefined;
     case "control":
-      return typeof o.holder === "string" || o.holder === null ? { type: "control", holder: o.holder } : undefined;
+      if (typeof o.holder !== "string" && o.holder !== null) return undefined;
+      return { type: "control", holder: o.holder, ...(typeof o.holderName === "string" ? { holderName: o.holderName } : {}) };
     case "control_request":
-      return typeof o.from === "string" ? { type: "control_request", from: o.from } : undefined;
+      if (typeof o.from !== "string") return undefined;
+      return { type: "control_request", from: o.from, ...(typeof o.fromName === "string" ? { fromName: o.fromName } : {}) };
     case "stream":
       if (!isU16(o.width) || !isU16(o.height) || !isU16(o.stripeHeight) || !isFallbackCodec(o.codec)) return undefined;
       return { type: "stream", width: o.width, height: o.height, codec: o.codec, stripeHeight: o.stripeHeight };
