@@ -87,3 +87,21 @@ test("on the WebSocket stream the page says why and tries WebRTC again on reques
     assert.deepEqual([params.get("device"), params.get("transport"), params.get("codec")], ["states-cam", "ws", "jpeg"]);
   }),
 );
+
+test("an offline device can be removed from the list by its account, and comes back when it publishes", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const device = await pages.device("forget-cam", "Forget cam");
+    await devicePublishing(device);
+    await device.close();
+    const viewer = await pages.viewer(undefined, "list");
+    const row = '#devices button[data-device-id="forget-cam"]';
+    await viewer.waitForSelector(`${row}[data-online="false"]`, { timeout: 10_000 });
+    assert.equal(await viewer.isVisible('#devices button[data-forget="test"]'), false, "an online device has no remove button");
+    await viewer.click('#devices button[data-forget="forget-cam"]');
+    await viewer.waitForSelector(row, { state: "detached", timeout: 10_000 });
+    t.diagnostic("removed from the list");
+    const again = await pages.device("forget-cam", "Forget cam", "device-again");
+    await devicePublishing(again);
+    await viewer.waitForSelector(`${row}[data-online="true"]`, { timeout: 10_000 });
+  }),
+);

@@ -1,5 +1,6 @@
 import { SafeEmitter } from "../events.js";
 import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
+import { busy, notFound } from "../errors.js";
 import { Device } from "./device.js";
 
 /** Events of the registry. */
@@ -47,6 +48,22 @@ export class DeviceRegistry extends SafeEmitter<RegistryEvents> {
     }
     this.emit("changed", account);
     return device;
+  }
+
+  /**
+   * Forgets an offline device nobody watches (its account removes it from the
+   * list); it comes back if it publishes again. Throws not_found, or busy
+   * while it is online or watched (a viewer waiting for it).
+   */
+  forget(account: string, id: string): void {
+    const key = DeviceRegistry.key(account, id);
+    const device = this.devices.get(key);
+    if (!device) throw notFound(`no device '${id}'`);
+    if (device.online) throw busy(`device '${id}' is online; only an offline device can be removed`);
+    if (device.viewers > 0) throw busy(`device '${id}' is being watched (a viewer waits for it)`);
+    this.devices.delete(key);
+    device.input.close();
+    this.emit("changed", account);
   }
 
   /** The account's devices, online first, then by name. */

@@ -60,6 +60,10 @@ export function apiRouter(deps: ApiDeps): Router {
     ctx.set("Cache-Control", "no-store");
     ctx.body = { devices: deps.registry.list(deps.accountOf(ctx)) };
   });
+  router.delete("/api/devices/:id", (ctx) => {
+    deps.registry.forget(deps.accountOf(ctx), ctx.params.id);
+    ctx.status = 204;
+  });
   router.get("/api/auth-config", (ctx) => {
     ctx.set("Cache-Control", "no-store");
     ctx.body = deps.authConfig;

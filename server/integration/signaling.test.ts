@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SignalingClient } from "../../e2e/lib/signaling-client.js";
+import { LOCAL_ACCOUNT } from "../app.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "../protocol/messages.js";
 import { startServer, type Running } from "./fixture.js";
+
+async function waitUntil(ok: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    assert.ok(Date.now() < deadline, "timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 async function viewer(server: Running): Promise<SignalingClient> {
   const c = await SignalingClient.connect(server.wsUrl);
@@ -115,6 +124,29 @@ describe("signaling refuses bad input without harm", () => {
     const body = (await res.json()) as { devices: Array<{ id: string; online: boolean; kind: string }> };
     const test = body.devices.find((d) => d.id === "test");
     assert.deepEqual({ id: test?.id, online: test?.online, kind: test?.kind }, { id: "test", online: true, kind: "test" });
+  });
+
+  test("DELETE /api/devices/:id forgets an offline device nobody watches; online, watched and unknown ones are refused", async () => {
+    const del = async (id: string) => {
+      const res = await fetch(`${server.httpUrl}/api/devices/${id}`, { method: "DELETE" });
+      return { status: res.status, code: res.status === 204 ? undefined : ((await res.json()) as { error: { code: string } }).error.code };
+    };
+    assert.deepEqual(await del("test"), { status: 409, code: "busy" }, "online");
+    assert.deepEqual(await del("nothing-here"), { status: 404, code: "not_found" });
+    // A device that was online once and is offline now, with one viewer waiting for it.
+    const gone = server.app.registry.ensure(LOCAL_ACCOUNT, "gone-cam", "Gone cam", "camera");
+    const c = await viewer(server);
+    clients.push(c);
+    const listed = c.received.length;
+    c.send({ type: "watch", deviceId: "gone-cam" });
+    await c.next("watching", (m) => m.deviceId === "gone-cam");
+    assert.deepEqual(await del("gone-cam"), { status: 409, code: "busy" }, "watched");
+    c.send({ type: "unwatch", deviceId: "gone-cam" });
+    await waitUntil(() => gone.viewers === 0);
+    assert.deepEqual(await del("gone-cam"), { status: 204, code: undefined });
+    assert.equal(server.app.registry.get(LOCAL_ACCOUNT, "gone-cam"), undefined);
+    // Viewers learn the list changed.
+    await c.next("devices", (m) => !m.devices.some((d) => d.id === "gone-cam"), 5000, listed);
   });
 
   test("upgrades to other paths are refused", async () => {

@@ -4,7 +4,9 @@ import { codecLabel } from "./format.js";
 
 /**
  * The live list of the account's devices. Each row is a button carrying
- * `data-device-id` and `data-online`; the selected one has aria-current.
+ * `data-device-id` and `data-online`; the selected one has aria-current. An
+ * offline device that is not being watched has a remove button
+ * (`button.forget[data-forget]`): its account may take it off the list.
  */
 export class DeviceList {
   private devices: DeviceInfo[] = [];
@@ -13,9 +15,13 @@ export class DeviceList {
   constructor(
     private readonly root: HTMLElement,
     onSelect: (deviceId: string) => void,
+    onForget: (deviceId: string) => void,
   ) {
     root.addEventListener("click", (ev) => {
-      const button = (ev.target as HTMLElement).closest<HTMLButtonElement>("button[data-device-id]");
+      const target = ev.target as HTMLElement;
+      const forget = target.closest<HTMLButtonElement>("button[data-forget]");
+      if (forget?.dataset.forget) return onForget(forget.dataset.forget);
+      const button = target.closest<HTMLButtonElement>("button[data-device-id]");
       if (button?.dataset.deviceId) onSelect(button.dataset.deviceId);
     });
   }
@@ -59,6 +65,14 @@ export class DeviceList {
     const viewers = el("span", "device-viewers", `${d.viewers} viewer${d.viewers === 1 ? "" : "s"}`);
     button.append(title, meta, viewers);
     li.append(button);
+    if (!d.online && d.id !== this.selected) {
+      const forget = el("button", "forget", "×");
+      forget.type = "button";
+      forget.dataset.forget = d.id;
+      forget.title = `Remove ${d.name} from the list (it comes back when it publishes again)`;
+      forget.setAttribute("aria-label", forget.title);
+      li.append(forget);
+    }
     return li;
   }
 }

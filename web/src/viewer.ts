@@ -92,7 +92,11 @@ declare global {
 
 document.body.dataset.touch = String(touchScreen());
 const player = new PlayerView({ retry: () => retryWebRtc(), lost: (why) => control.setLost(why) });
-const list = new DeviceList(byId("devices"), (id) => select(id, true));
+const list = new DeviceList(
+  byId("devices"),
+  (id) => select(id, true),
+  (id) => void forget(id),
+);
 const status = byId("signaling-state");
 const control = new Controller(player.picture, (m) => signaling.send(m));
 const session = pageSession();
@@ -168,6 +172,15 @@ function retryWebRtc(): void {
   if (!deviceId) return;
   fellBack.delete(deviceId);
   select(deviceId, false, choice.transport === "webrtc" ? "webrtc" : "auto");
+}
+
+/** Takes an offline device off the account's list (the server's `devices` message then updates every page). */
+async function forget(deviceId: string): Promise<void> {
+  const res = await fetch(`/api/devices/${encodeURIComponent(deviceId)}`, { method: "DELETE", credentials: "same-origin", headers: await session.headers() });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+    console.warn(`tessera: could not remove ${deviceId}: ${body?.error?.message ?? res.status}`);
+  }
 }
 
 /** Switches the player to `deviceId` (or to nothing); a `transport` watches again even the same device. */
