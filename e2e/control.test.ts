@@ -8,6 +8,7 @@ import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, readMetric, useEnv, waitFor, withPages, type Pages } from "./harness.js";
 import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 import { measureAudio } from "./probes.js";
+import { screenshot } from "./lib/screenshots.js";
 
 const env = useEnv();
 
@@ -378,6 +379,7 @@ test(
       await waitFor("B told it asked", async () => (await b.textContent("#control-note"))?.startsWith(`Asked ${label(aId)}`));
       await a.waitForSelector("#control-ask:not([hidden])", { timeout: 5000 });
       assert.equal(await a.textContent("#control-ask-text"), `${label(bId)} asks for control.`);
+      await screenshot(a, "control-asked");
       await a.click("#control-hand-over");
       await b.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
       await a.waitForSelector(`#player[data-control="other"][data-control-holder="${bId}"]`, { timeout: 5000 });

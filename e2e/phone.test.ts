@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, PHONE, useEnv, waitFor, withPages } from "./harness.js";
+import { screenshot } from "./lib/screenshots.js";
 
 const env = useEnv();
 
@@ -30,6 +31,7 @@ test("a phone: touch hint, no stats over the picture, and typing through the sof
     assert.equal(await phone.isHidden(".pointer-hint"), true, "no Ctrl+Alt+Shift talk on a phone");
     await phone.waitForSelector("#soft-keyboard:not([hidden])");
     assert.equal(await phone.isVisible("#soft-keys"), true);
+    await screenshot(phone, "phone-control");
 
     const mark = (await deviceLines(device)).length;
     await phone.tap("#soft-keyboard");

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { devicePublishing, framesAdvance, useEnv, waitFor, withPages } from "./harness.js";
+import { screenshot } from "./lib/screenshots.js";
 
 const env = useEnv();
 
@@ -34,6 +35,7 @@ test("a device that goes away: the badge, the overlay and the control bar all sa
     assert.equal(await viewer.getAttribute("#control-toggle", "title"), status, "the disabled button says why");
     assert.equal(await viewer.isHidden("#talk"), true);
     assert.doesNotMatch((await viewer.textContent("#overlay")) ?? "", /\((not_found|offline|[a-z_]+)\)$/, "no internal codes for people");
+    await screenshot(viewer, "device-gone");
 
     const again = await pages.device("gone-cam", "Gone cam", "device-2");
     await devicePublishing(again);
@@ -55,6 +57,8 @@ test("on the WebSocket stream the page says why and tries WebRTC again on reques
     await viewer.waitForSelector("#transport-note:not([hidden])", { timeout: 10_000 });
     assert.equal(await viewer.textContent("#transport-note"), "WebSocket stream: as the address asks");
     assert.equal(await viewer.isHidden("#audio-controls"), true, "no sound on the WebSocket stream, so no mute or volume");
+    await viewer.waitForSelector('#player[data-connection-state="connected"]', { timeout: 10_000 });
+    await screenshot(viewer, "websocket-stream");
 
     await viewer.click("#retry-webrtc");
     await waitFor("WebRTC again", async () => (await viewer.getAttribute("#player", "data-transport")) === "webrtc");

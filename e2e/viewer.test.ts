@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { devicePublishing, framesAdvance, probe, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
+import { screenshot } from "./lib/screenshots.js";
 
 const env = useEnv();
 
@@ -28,6 +29,7 @@ test("the built-in test device plays in the viewer at /?device=test", { timeout:
     assert.match((await page.textContent("#stats")) ?? "", /WebRTC · host/, "the overlay names the transport");
     // The device list shows the test device online.
     await page.waitForSelector('#devices button[data-device-id="test"][data-online="true"]', { timeout: 5000 });
+    await screenshot(page, "playing");
   }),
 );
 
@@ -105,6 +107,7 @@ test(
       assert.notEqual(camSize[0], 1280, "the two devices differ in size");
       assert.equal(await page.locator(".tile[data-errors]").count(), 0, "no frame request failed");
       assert.equal(await cam.getAttribute("data-picture"), "shown");
+      await screenshot(page, "dashboard");
 
       // The device goes away: a dashboard opened now shows its tile with a placeholder, not a broken image.
       await device.close();
