@@ -228,6 +228,26 @@ test("fullscreen in Firefox: the button and f fill the screen with the player; n
   }),
 );
 
+test("Firefox waits for a device that is not there yet, past the fallback deadline, and plays it over WebRTC when it publishes", { timeout: 60_000 }, (t) =>
+  withFirefox(t, async (open) => {
+    const viewer = await open("?device=ff-wait", "waiting", VIEWER_PROBE);
+    const overlay = () => viewer.evaluate(readElement, { selector: "#overlay", attrs: ["#text"] });
+    await waitFor("the waiting message", async () => (await overlay())?.["#text"]?.startsWith("Waiting for ff-wait…"));
+    // Longer than the 4 s the page gives WebRTC before falling back: waiting is not failing.
+    const t0 = Date.now();
+    await waitFor("5 s of waiting", async () => (Date.now() - t0 >= 5000 ? true : undefined), { timeoutMs: 8000, intervalMs: 500 });
+    const player = await viewer.evaluate(readElement, { selector: "#player", attrs: ["data-transport", "data-error"] });
+    assert.deepEqual(player, { "data-transport": "webrtc", "data-error": null }, "still on WebRTC, no error");
+    assert.equal((await viewer.evaluate(readElement, { selector: "#player-state", attrs: ["#text"] }))?.["#text"], "Waiting");
+
+    await open("device.html?id=ff-wait&name=Late%20Firefox&source=camera&autostart=1", "device", DEVICE_PROBE);
+    const t1 = Date.now();
+    await framesAdvance(viewer, 10, 20_000);
+    t.diagnostic(`the waiting viewer played ${Date.now() - t1} ms after the device page opened`);
+    assert.equal((await viewer.evaluate(readElement, { selector: "#player", attrs: ["data-transport"] }))?.["data-transport"], "webrtc");
+  }),
+);
+
 test("the device page in Firefox publishes its fake camera as VP8 and a Firefox viewer plays it", { timeout: 40_000 }, (t) =>
   withFirefox(t, async (open) => {
     const t0 = Date.now();
