@@ -5,6 +5,7 @@
  */
 import type { XClient, XTest } from "x11";
 import type { Logger } from "../log.js";
+import { TouchGestures } from "./touch-gestures.js";
 import type { Keymap } from "./keymap.js";
 
 /** Most wheel steps sent for one pointer line. */
@@ -25,6 +26,8 @@ interface HeldKey {
 
 /** Injects input and remembers what is held (buttons of the pointer mask, keys by keysym). */
 export class XTestInjector {
+  /** Touch lines become taps, drags, long presses and scrolls. */
+  private readonly gestures: TouchGestures;
   private mask = 0;
   private readonly held = new Map<number, HeldKey>();
   /** How many held keys had Shift added for them; Shift_L is down while this is above zero. */
@@ -38,7 +41,10 @@ export class XTestInjector {
     private readonly root: number,
     private readonly keymap: Keymap,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const timer = { set: (fn: () => void, ms: number) => setTimeout(fn, ms), clear: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+    this.gestures = new TouchGestures((x, y, buttons, scroll) => this.pointer(x, y, buttons, scroll), timer);
+  }
 
   /** Absolute move to (x, y), then the button changes the mask makes, then `scroll` wheel steps (negative = up). */
   pointer(x: number, y: number, mask: number, scroll: number): void {
@@ -55,11 +61,9 @@ export class XTestInjector {
     }
   }
 
-  /** A touch point: finger 0 drives the left button (start presses, end/cancel releases); other fingers are ignored. */
+  /** A touch point, through the touch gestures: a tap clicks, a drag drags, a long press right-clicks, two fingers scroll. */
   touch(phase: string, id: number, x: number, y: number): void {
-    if (id !== 0) return;
-    if (phase === "start" || phase === "move") this.pointer(x, y, phase === "start" ? this.mask | 1 : this.mask, 0);
-    else if (phase === "end" || phase === "cancel") this.pointer(x, y, this.mask & ~1, 0);
+    this.gestures.touch(phase, id, x, y);
   }
 
   /** Presses the key for `keysym`, with Shift when it is only on the shifted level, borrowing a spare keycode when no key has it. */
@@ -97,6 +101,7 @@ export class XTestInjector {
 
   /** Releases every key and button held. */
   releaseAll(): void {
+    this.gestures.reset();
     for (const keysym of [...this.held.keys()]) this.keyUp(keysym);
     MASK_BUTTONS.forEach((button, bit) => {
       if ((this.mask >> bit) & 1) this.button(button, false);

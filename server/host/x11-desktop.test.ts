@@ -160,19 +160,37 @@ describe("X11Desktop on Xvfb", () => {
     assert.deepEqual([client.of(BUTTON_PRESS)[0].x, client.of(BUTTON_PRESS)[0].y], [10, 10]);
   });
 
-  test("touch finger 0 is the left button; other fingers are ignored", async () => {
+  test("touch: a tap clicks, a drag drags with the left button, two fingers scroll", async () => {
     client.events.length = 0;
     desktop.inject("t,start,0,30,40");
-    desktop.inject("t,start,1,50,50");
-    desktop.inject("t,move,0,35,45");
-    desktop.inject("t,end,0,35,45");
-    await waitFor("touch press and release", () => client.of(BUTTON_RELEASE).length === 1);
+    desktop.inject("t,end,0,30,40");
+    desktop.inject("t,start,0,100,100");
+    desktop.inject("t,move,0,130,120");
+    desktop.inject("t,end,0,130,120");
+    await waitFor("two clicks", () => client.of(BUTTON_RELEASE).length === 2);
     assert.deepEqual(
       client.events.filter((e) => e.type === BUTTON_PRESS || e.type === BUTTON_RELEASE).map((e) => [e.type, e.keycode, e.x, e.y]),
       [
         [BUTTON_PRESS, 1, 30, 40],
-        [BUTTON_RELEASE, 1, 35, 45],
+        [BUTTON_RELEASE, 1, 30, 40],
+        [BUTTON_PRESS, 1, 100, 100],
+        [BUTTON_RELEASE, 1, 130, 120],
       ],
+    );
+    client.events.length = 0;
+    desktop.inject("t,start,0,200,300");
+    desktop.inject("t,start,1,240,300");
+    desktop.inject("t,move,0,200,250");
+    desktop.inject("t,move,1,240,250");
+    desktop.inject("t,end,0,200,250");
+    desktop.inject("t,end,1,240,250");
+    await waitFor("wheel-down presses", () => client.of(BUTTON_PRESS).length >= 2);
+    assert.ok(
+      client.of(BUTTON_PRESS).every((e) => e.keycode === 5),
+      `fingers moving up scroll down (button 5), no click: ${client
+        .of(BUTTON_PRESS)
+        .map((e) => e.keycode)
+        .join(",")}`,
     );
   });
 
