@@ -399,6 +399,44 @@ test(
     }),
 );
 
+test("a locked pointer sends relative moves (m2) with its buttons; unlocking goes back to absolute", { timeout: 45_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const {
+      device,
+      views: [viewer],
+    } = await setup(pages, "ctl-lock", ["viewer"]);
+    await takeControl(viewer);
+    await sizesAgree(viewer, device);
+    const g = await viewer.evaluate(viewerGeometry);
+    const mark = (await deviceLines(device)).length;
+    // The click on the button leaves the mouse at the button's centre; the locked moves count from there.
+    const b = (await viewer.locator("#pointer-lock").boundingBox())!;
+    await viewer.click("#pointer-lock");
+    await viewer.waitForSelector('#player[data-pointer-locked="true"]', { timeout: 5000 });
+    const from = { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+    const to = { x: from.x + 30, y: from.y - 20 };
+    await viewer.mouse.move(to.x, to.y, { steps: 3 });
+    await viewer.mouse.down();
+    await viewer.mouse.up();
+    const lines = await linesAfter(
+      device,
+      mark,
+      "relative moves and a click",
+      (ls) => ls.some((l) => /^m2,0,0,0,/.test(l)) && ls.some((l) => /^m2,-?\d+,-?\d+,1,/.test(l)),
+    );
+    const moves = lines.filter((l) => l.startsWith("m2,"));
+    const dx = moves.reduce((n, l) => n + Number(l.split(",")[1]), 0);
+    const dy = moves.reduce((n, l) => n + Number(l.split(",")[2]), 0);
+    t.diagnostic(`locked: ${moves.length} m2 lines, moved ${dx},${dy}: ${moves.join(" ")}`);
+    assert.ok(Math.abs(dx - 30) <= 1 && Math.abs(dy + 20) <= 1, "the moves add up to the mouse's");
+    assert.ok(!lines.some((l) => l.startsWith("m,")), "no absolute lines while locked");
+    await viewer.evaluate("document.exitPointerLock()");
+    await viewer.waitForSelector('#player[data-pointer-locked="false"]', { timeout: 5000 });
+    const { got, want } = await clickPicture(viewer, device, 0.3, 0.3);
+    assert.ok(near(got, want), `absolute again: got ${got}, want ${want}`);
+  }),
+);
+
 test("the device's audio reaches the viewer, and the controller's push-to-talk reaches the device", { timeout: 40_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const {

@@ -49,6 +49,18 @@ export class XTestInjector {
   /** Absolute move to (x, y), then the button changes the mask makes, then `scroll` wheel steps (negative = up). */
   pointer(x: number, y: number, mask: number, scroll: number): void {
     this.move(x, y);
+    this.buttonsAndWheel(mask, scroll);
+  }
+
+  /** A relative move by (dx, dy) (a locked pointer), then buttons and wheel as pointer() does. */
+  relative(dx: number, dy: number, mask: number, scroll: number): void {
+    const clamp = (v: number) => Math.max(-0x8000, Math.min(0x7fff, Math.trunc(v)));
+    // XTEST: a MotionNotify whose detail is true moves relative to where the pointer is.
+    if (dx !== 0 || dy !== 0) this.xtest.FakeInput(this.xtest.MotionNotify, 1, 0, 0, clamp(dx), clamp(dy));
+    this.buttonsAndWheel(mask, scroll);
+  }
+
+  private buttonsAndWheel(mask: number, scroll: number): void {
     MASK_BUTTONS.forEach((button, bit) => {
       const down = (mask >> bit) & 1;
       if (down !== ((this.mask >> bit) & 1)) this.button(button, down === 1);

@@ -160,6 +160,17 @@ describe("X11Desktop on Xvfb", () => {
     assert.deepEqual([client.of(BUTTON_PRESS)[0].x, client.of(BUTTON_PRESS)[0].y], [10, 10]);
   });
 
+  test("relative pointer lines (m2, a locked pointer) move from where the pointer is", async () => {
+    client.events.length = 0;
+    desktop.inject("m,100,100,0,0");
+    assert.equal(desktop.inject("m2,25,-10,0,0"), true);
+    desktop.inject("m2,5,0,1,0");
+    desktop.inject("m2,0,0,0,0");
+    await waitFor("a press and release", () => client.of(BUTTON_RELEASE).length === 1);
+    const [press] = client.of(BUTTON_PRESS);
+    assert.deepEqual([press.keycode, press.x, press.y], [1, 130, 90]);
+  });
+
   test("touch: a tap clicks, a drag drags with the left button, two fingers scroll", async () => {
     client.events.length = 0;
     desktop.inject("t,start,0,30,40");

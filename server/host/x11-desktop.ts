@@ -255,7 +255,8 @@ export class X11Desktop extends SafeEmitter<X11DesktopEvents> {
     try {
       switch (verdict.kind) {
         case "pointer":
-          this.injector.pointer(Number(f[1]), Number(f[2]), Number(f[3]), Number(f[4]));
+          if (f[0] === "m2") this.injector.relative(Number(f[1]), Number(f[2]), Number(f[3]), Number(f[4]));
+          else this.injector.pointer(Number(f[1]), Number(f[2]), Number(f[3]), Number(f[4]));
           break;
         case "key":
           if (f[0] === "kd") this.injector.keyDown(Number(f[1]));

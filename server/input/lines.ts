@@ -35,6 +35,8 @@ const TOUCH_PHASES = new Set(["start", "move", "end", "cancel"]);
 /** Largest frame rate and video bitrate (kbit/s) a viewer may ask for; the device holds them to its own limits. */
 export const MAX_FPS = 240;
 export const MAX_BITRATE_KBPS = 1_000_000;
+/** Largest relative move in one `m2` line, pixels. */
+export const MAX_RELATIVE = 4096;
 /** X11 keysyms are 29-bit values; Unicode keysyms reach 0x0110ffff. */
 const MAX_KEYSYM = 0x1fffffff;
 
@@ -53,7 +55,7 @@ function inStream(x: number, y: number, size: StreamSize | undefined): boolean {
 
 /**
  * Validates one input line:
- * `m,x,y,buttonMask,scroll[,seq]` · `kd,keysym` · `ku,keysym` · `kr` · `cw,<base64>` ·
+ * `m,x,y,buttonMask,scroll[,seq]` · `m2,dx,dy,buttonMask,scroll` (relative) · `kd,keysym` · `ku,keysym` · `kr` · `cw,<base64>` ·
  * `ci,part,parts,<base64>` (a PNG for the clipboard, in parts: protocol/clipboard-image.ts) ·
  * `r,WxH` · `t,phase,id,x,y` · `_arg_fps,N` · `vb,KBPS` (Selkies' frame-rate and video-bitrate requests).
  */
@@ -67,6 +69,14 @@ export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
       const seq = fields.length === 6 ? int(fields[5]) : 0;
       if (x === undefined || y === undefined || mask === undefined || scroll === undefined || seq === undefined) return reject("not_a_number");
       if (!inStream(x, y, size) || mask < 0 || mask > 0xff || scroll < -1000 || scroll > 1000 || seq < 0) return reject("out_of_range");
+      return { ok: true, kind: "pointer" };
+    }
+    case "m2": {
+      // Relative motion (a locked pointer): dx, dy in pixels, then buttons and wheel as in `m`.
+      if (fields.length !== 5) return reject("field_count");
+      const [dx, dy, mask, scroll] = fields.slice(1).map(int);
+      if (dx === undefined || dy === undefined || mask === undefined || scroll === undefined) return reject("not_a_number");
+      if (Math.abs(dx) > MAX_RELATIVE || Math.abs(dy) > MAX_RELATIVE || mask < 0 || mask > 0xff || scroll < -1000 || scroll > 1000) return reject("out_of_range");
       return { ok: true, kind: "pointer" };
     }
     case "kd":

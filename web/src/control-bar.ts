@@ -12,6 +12,8 @@ export interface ControlBarEvents {
   settings(line: string): void;
   /** The holder's answer to another viewer's ask: hand control over, or keep it. */
   answer(to: string, handOver: boolean): void;
+  /** Lock the pointer to the picture (relative moves). */
+  lockPointer(): void;
 }
 
 /** A viewer as people see it: the name it gave itself, else "Viewer 1a2b3c" from its peer id. */
@@ -39,6 +41,7 @@ export class ControlBar {
   private readonly fps = byId<HTMLSelectElement>("quality-fps");
   private readonly bitrate = byId<HTMLSelectElement>("quality-bitrate");
   private readonly ask = byId("control-ask");
+  private readonly pointerLock = byId<HTMLButtonElement>("pointer-lock");
   private readonly askText = byId("control-ask-text");
   /** The viewer whose ask is shown to this holder. */
   private asker: string | undefined;
@@ -79,6 +82,7 @@ export class ControlBar {
       if (to) events.answer(to, handOver);
     };
     byId("control-hand-over").addEventListener("click", () => answer(true));
+    this.pointerLock.addEventListener("click", () => events.lockPointer());
     byId("control-keep").addEventListener("click", () => answer(false));
     this.render();
   }
@@ -160,6 +164,9 @@ export class ControlBar {
     this.hint.hidden = v.kind !== "self" || lost !== undefined;
     this.talk.hidden = v.kind !== "self" || lost !== undefined;
     this.quality.hidden = v.kind !== "self" || lost !== undefined;
+    // Relative mouse for games and 3D: a mouse's option, not a finger's.
+    this.pointerLock.hidden =
+      v.kind !== "self" || lost !== undefined || document.body.dataset.touch === "true" || typeof Element.prototype.requestPointerLock !== "function";
     this.toggle.textContent = v.kind === "self" ? "Release" : v.kind === "other" ? "Ask for control" : "Take control";
     this.toggle.classList.toggle("primary", v.kind !== "self");
     // Held by someone else: asking is how to get it; the button says why when it cannot.

@@ -98,6 +98,7 @@ export class Controller {
       talk: (down) => (down ? void this.talk.press() : this.talk.release()),
       settings: (line) => this.send(line),
       answer: (to, handOver) => this.answer(to, handOver),
+      lockPointer: () => this.input.lockPointer(),
     });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
     this.cursor = new RemoteCursor(picture, byId("remote-cursor"));
@@ -106,7 +107,11 @@ export class Controller {
       this.send(line),
     );
     this.fullscreen = new FullscreenPlayer(byId("player"), byId<HTMLButtonElement>("fullscreen"), picture.elements, () => this.capturingKeys);
-    this.input = new RemoteInput(picture, { send: (line) => this.send(line), escape: () => this.release(), note: (text) => this.bar.setNote(text) });
+    this.input = new RemoteInput(
+      picture,
+      { send: (line) => this.send(line), escape: () => this.release(), note: (text) => this.bar.setNote(text) },
+      byId("player"),
+    );
     const stage = picture.video.parentElement ?? picture.video;
     this.resizer = new ResizeFollower(
       stage,

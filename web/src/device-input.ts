@@ -28,6 +28,8 @@ function describe(line: InputLine | undefined): string {
       return "release all keys";
     case "clipboard":
       return `clipboard (${line.text.length} chars)`;
+    case "relative":
+      return line.buttons ? `relative, buttons ${line.buttons}` : `relative ${line.dx},${line.dy}`;
     case "clipboard_image":
       return `clipboard picture, part ${line.part} of ${line.parts}`;
     case "resize":

@@ -23,6 +23,15 @@ export function pointerLine(x: number, y: number, buttons: number, scroll = 0): 
   return `m,${x},${y},${buttons},${Math.max(-MAX_SCROLL, Math.min(MAX_SCROLL, scroll))}`;
 }
 
+/** Largest relative move in one `m2` line (server/input/lines.ts MAX_RELATIVE). */
+const MAX_RELATIVE = 4096;
+
+/** `m2,dx,dy,buttonMask,scroll`: a relative move of a locked pointer. */
+export function relativeLine(dx: number, dy: number, buttons: number, scroll = 0): string {
+  const clamp = (v: number, max: number) => Math.max(-max, Math.min(max, v));
+  return `m2,${clamp(dx, MAX_RELATIVE)},${clamp(dy, MAX_RELATIVE)},${buttons},${clamp(scroll, MAX_SCROLL)}`;
+}
+
 /** `kd,keysym` or `ku,keysym`. */
 export function keyLine(down: boolean, keysym: number): string {
   return `${down ? "kd" : "ku"},${keysym}`;
@@ -146,6 +155,7 @@ export type InputLine =
   | { kind: "release_all" }
   | { kind: "clipboard"; text: string }
   | { kind: "clipboard_image"; part: number; parts: number }
+  | { kind: "relative"; dx: number; dy: number; buttons: number; scroll: number }
   | { kind: "resize"; width: number; height: number }
   | { kind: "touch"; phase: TouchPhase; id: number; x: number; y: number };
 
@@ -158,6 +168,8 @@ export function parseInputLine(line: string): InputLine | undefined {
   switch (f[0]) {
     case "m":
       return f.length === 5 && n.every(Number.isInteger) ? { kind: "pointer", x: n[0], y: n[1], buttons: n[2], scroll: n[3] } : undefined;
+    case "m2":
+      return f.length === 5 && n.every(Number.isInteger) ? { kind: "relative", dx: n[0], dy: n[1], buttons: n[2], scroll: n[3] } : undefined;
     case "kd":
     case "ku":
       return f.length === 2 && Number.isInteger(n[0]) ? { kind: "key", down: f[0] === "kd", keysym: n[0] } : undefined;

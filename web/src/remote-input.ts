@@ -4,6 +4,7 @@ import type { Picture } from "./picture.js";
 import { clipboardImageLines, CLIPBOARD_IMAGE_TYPE, MAX_CLIPBOARD_IMAGE_BYTES } from "../../server/protocol/clipboard-image.js";
 import { buttonMask, clipboardLine, keyLine, pointerLine, RELEASE_ALL, toBase64, touchLine, TouchIds, WheelSteps, type TouchPhase } from "./input-lines.js";
 import { PressedKeys } from "./keysym.js";
+import { LockedPointer } from "./locked-pointer.js";
 
 /** What RemoteInput needs from its owner. */
 export interface RemoteInputEvents {
@@ -38,12 +39,16 @@ export class RemoteInput {
   /** Lines held back, in order, while a pasted picture is read (it must reach the device before them). */
   private held: string[] | undefined;
   private readonly abort = new AbortController();
+  /** The pointer locked to the picture, sending relative moves instead. */
+  private readonly lock: LockedPointer;
 
   constructor(
     private readonly picture: Picture,
     private readonly events: RemoteInputEvents,
+    root: HTMLElement,
   ) {
     const opts = { signal: this.abort.signal };
+    this.lock = new LockedPointer(root, (line) => void this.out(line), this.abort.signal);
     for (const v of picture.elements) this.listen(v);
     document.addEventListener("paste", (e) => this.onPaste(e), opts);
     // Best effort: a closing page cannot wait for the channel, but it can try.
@@ -73,10 +78,21 @@ export class RemoteInput {
     v.addEventListener("blur", () => this.releaseKeys(), opts);
   }
 
+  /** Locks the pointer to the picture (relative moves) while capturing; false when it cannot. */
+  lockPointer(): boolean {
+    if (!this.active || !LockedPointer.supported) return false;
+    this.video.focus({ preventScroll: true });
+    this.lock.lock(this.video);
+    return true;
+  }
+
   /** Starts or stops capturing; stopping releases every key and button on the device and blurs the video. */
   setActive(on: boolean): void {
     if (on === this.active) return;
-    if (!on) this.releaseAll();
+    if (!on) {
+      this.lock.unlock();
+      this.releaseAll();
+    }
     this.active = on;
     for (const v of this.picture.elements) {
       if (!on && document.activeElement === v) v.blur();
@@ -124,7 +140,7 @@ export class RemoteInput {
   }
 
   private pointerDown(e: PointerEvent): void {
-    if (!this.active || e.pointerType === "touch") return;
+    if (!this.active || this.lock.active || e.pointerType === "touch") return;
     const p = this.point(e.clientX, e.clientY, this.buttons !== 0);
     this.video.focus({ preventScroll: true });
     if (!p) return; // on a letterbox bar
@@ -136,7 +152,7 @@ export class RemoteInput {
   }
 
   private pointerMove(e: PointerEvent): void {
-    if (!this.active || e.pointerType === "touch") return;
+    if (!this.active || this.lock.active || e.pointerType === "touch") return;
     const buttons = this.buttons === 0 ? 0 : buttonMask(e.buttons);
     if (buttons !== this.buttons) {
       // A chorded button press or release arrives as a move: send it now.
@@ -166,7 +182,7 @@ export class RemoteInput {
   }
 
   private pointerUp(e: PointerEvent): void {
-    if (!this.active || e.pointerType === "touch" || this.buttons === 0) return;
+    if (!this.active || this.lock.active || e.pointerType === "touch" || this.buttons === 0) return;
     const buttons = e.type === "pointerup" ? buttonMask(e.buttons) : 0;
     const p = this.point(e.clientX, e.clientY, true) ?? this.lastSent;
     this.cancelMove();
@@ -175,7 +191,7 @@ export class RemoteInput {
   }
 
   private onWheel(e: WheelEvent): void {
-    if (!this.active) return;
+    if (!this.active || this.lock.active) return;
     e.preventDefault();
     const p = this.point(e.clientX, e.clientY, this.buttons !== 0);
     if (!p) return;

@@ -24,6 +24,7 @@
  *   WebSocket stream), `#control[data-reachable]`, `#stats-toggle` and
  *   `#player[data-stats]` ("on" | "off"), `#audio-controls` (`#unmute`,
  *   `#volume`) and `#player[data-audio]`
+ * - `#pointer-lock` and `#player[data-pointer-locked]` ("true" | "false")
  * - `#scale` and `#player[data-scale]` ("resize" | "fit" | "native"),
  *   `#scroller` (the picture's box, scrolling in 1:1)
  * - `body[data-touch]` ("true" on touch screens); `#soft-keyboard`,
