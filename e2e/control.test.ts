@@ -407,7 +407,6 @@ test("a locked pointer sends relative moves (m2) with its buttons; unlocking goe
     } = await setup(pages, "ctl-lock", ["viewer"]);
     await takeControl(viewer);
     await sizesAgree(viewer, device);
-    const g = await viewer.evaluate(viewerGeometry);
     const mark = (await deviceLines(device)).length;
     // The click on the button leaves the mouse at the button's centre; the locked moves count from there.
     const b = (await viewer.locator("#pointer-lock").boundingBox())!;
