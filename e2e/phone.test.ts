@@ -54,3 +54,60 @@ test("a phone: touch hint, no stats over the picture, and typing through the sof
     assert.equal(await phone.inputValue("#soft-input"), "", "nothing piles up in the field");
   }),
 );
+
+test(
+  "a phone: two fingers zoom the picture locally while watching, one pans it, a double tap resets; fullscreen asks for landscape",
+  { timeout: 60_000 },
+  (t) =>
+    withPages(t, env(), async (pages) => {
+      const phone = await pages.viewer("test", "phone", {}, PHONE);
+      await framesAdvance(phone, 5, 15_000);
+      const box = async () => (await phone.locator("#video").boundingBox())!;
+      const before = await box();
+      // Multi-touch through the DevTools protocol (Playwright's touchscreen taps with one finger only).
+      const cdp = await phone.context().newCDPSession(phone);
+      const touch = (type: "touchStart" | "touchMove" | "touchEnd", points: Array<[number, number]>) =>
+        cdp.send("Input.dispatchTouchEvent", { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+      const cx = before.x + before.width / 2;
+      const cy = before.y + before.height / 2;
+      await touch("touchStart", [
+        [cx - 40, cy],
+        [cx + 40, cy],
+      ]);
+      for (const spread of [60, 80]) {
+        await touch("touchMove", [
+          [cx - spread, cy],
+          [cx + spread, cy],
+        ]);
+      }
+      await touch("touchEnd", []);
+      const zoom = Number(await phone.getAttribute("#player", "data-zoom"));
+      const after = await box();
+      t.diagnostic(`pinched from 80 to 160 px: zoom ${zoom}, picture ${before.width.toFixed(0)} → ${after.width.toFixed(0)} px wide`);
+      assert.ok(Math.abs(zoom - 2) < 0.05, `zoom ${zoom}`);
+      assert.ok(Math.abs(after.width / before.width - 2) < 0.05, "the picture is twice as wide");
+      assert.ok(Math.abs(after.x + after.width / 2 - cx) < 2, "zoomed around the fingers' midpoint");
+      assert.equal(
+        (await phone.evaluate(() => (globalThis as unknown as { tessera: { sentLines: string[] } }).tessera.sentLines)).length,
+        0,
+        "nothing went to the device",
+      );
+
+      await touch("touchStart", [[cx, cy]]);
+      await touch("touchMove", [[cx + 30, cy + 10]]);
+      await touch("touchEnd", []);
+      const panned = await box();
+      assert.ok(Math.abs(panned.x - after.x - 30) < 2 && Math.abs(panned.y - after.y - 10) < 2, `one finger pans the zoomed picture: ${JSON.stringify([after, panned])}`);
+      await phone.tap("#video");
+      await phone.tap("#video");
+      await waitFor("back to 1x", async () => (await phone.getAttribute("#player", "data-zoom")) === "1.00");
+
+      // Fullscreen on a phone asks for landscape (recorded: headless Chromium has no screen to turn).
+      await phone.evaluate(`(() => {
+      window.orientationCalls = [];
+      screen.orientation.lock = (o) => { window.orientationCalls.push(o); return Promise.resolve(); };
+    })()`);
+      await phone.tap("#fullscreen");
+      await waitFor("landscape asked for", async () => (await phone.evaluate<string[]>("window.orientationCalls")).join() === "landscape");
+    }),
+);

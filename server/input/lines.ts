@@ -76,7 +76,8 @@ export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
       if (fields.length !== 5) return reject("field_count");
       const [dx, dy, mask, scroll] = fields.slice(1).map(int);
       if (dx === undefined || dy === undefined || mask === undefined || scroll === undefined) return reject("not_a_number");
-      if (Math.abs(dx) > MAX_RELATIVE || Math.abs(dy) > MAX_RELATIVE || mask < 0 || mask > 0xff || scroll < -1000 || scroll > 1000) return reject("out_of_range");
+      if (Math.abs(dx) > MAX_RELATIVE || Math.abs(dy) > MAX_RELATIVE || mask < 0 || mask > 0xff || scroll < -1000 || scroll > 1000)
+        return reject("out_of_range");
       return { ok: true, kind: "pointer" };
     }
     case "kd":

@@ -46,6 +46,8 @@ export class ControlBar {
   /** The viewer whose ask is shown to this holder. */
   private asker: string | undefined;
   private view: ControlView = { kind: "unknown" };
+  /** Whether talk-back can work on this connection (WebRTC with a talk-back sender; not the WebSocket stream). */
+  private canTalk = false;
   /** Why control cannot work now (the server or the device is gone), or undefined. */
   private lost: string | undefined;
   private pending = false;
@@ -133,6 +135,13 @@ export class ControlBar {
     this.render();
   }
 
+  /** Talk-back works on this connection (a sender for it), or not (the WebSocket stream carries no voice): the button shows only when it does. */
+  setTalkAvailable(on: boolean): void {
+    if (on === this.canTalk) return;
+    this.canTalk = on;
+    this.render();
+  }
+
   /** Shows the push-to-talk state. */
   setTalk(state: TalkState, detail?: string): void {
     if (state === "off" || state === "error") this.held = false;
@@ -162,7 +171,7 @@ export class ControlBar {
     // Never "You control this device" while nothing reaches it.
     this.status.textContent = lost ?? who;
     this.hint.hidden = v.kind !== "self" || lost !== undefined;
-    this.talk.hidden = v.kind !== "self" || lost !== undefined;
+    this.talk.hidden = v.kind !== "self" || lost !== undefined || !this.canTalk;
     this.quality.hidden = v.kind !== "self" || lost !== undefined;
     // Relative mouse for games and 3D: a mouse's option, not a finger's.
     this.pointerLock.hidden =

@@ -11,6 +11,7 @@ import { PointerLanes, SETTLE_MS } from "./pointer-lane.js";
 import { RemoteCursor } from "./remote-cursor.js";
 import { SoftKeyboard } from "./soft-keyboard.js";
 import { ScaleModes } from "./scale-mode.js";
+import { PinchZoom } from "./pinch-zoom.js";
 import { RemoteInput } from "./remote-input.js";
 import { ResizeFollower } from "./resize-follow.js";
 import { PushToTalk, type TalkState } from "./talk.js";
@@ -81,6 +82,7 @@ export class Controller {
   private readonly cursor: RemoteCursor;
   private readonly softKeys: SoftKeyboard;
   private readonly scale: ScaleModes;
+  private readonly zoom: PinchZoom;
   /** Where this viewer's ask for control stands: sent, waiting for the holder's answer, or none. */
   private asking: "none" | "sent" | "waiting" = "none";
   /** The holder the bar shows, to notice changes of hands. */
@@ -102,6 +104,7 @@ export class Controller {
     });
     this.talk = new PushToTalk((state, detail) => this.bar.setTalk(state, detail));
     this.cursor = new RemoteCursor(picture, byId("remote-cursor"));
+    this.zoom = new PinchZoom(picture.elements, byId("player"), () => this.mine);
     this.scale = new ScaleModes(byId<HTMLSelectElement>("scale"), byId("player"), picture, () => this.update());
     this.softKeys = new SoftKeyboard(byId("soft-keys"), byId<HTMLTextAreaElement>("soft-input"), byId<HTMLButtonElement>("soft-keyboard"), (line) =>
       this.send(line),
@@ -179,6 +182,7 @@ export class Controller {
     this.picture.video.parentElement?.style.removeProperty("--remote-cursor");
     this.panels.clear();
     this.cursor.clear();
+    this.zoom.reset();
     this.setChannel(undefined);
     this.bar.setVisible(deviceId !== undefined);
     this.update();
@@ -225,6 +229,7 @@ export class Controller {
   /** The current connection's talk-back sender (or none). */
   setTalkSender(sender: RTCRtpSender | undefined): void {
     this.talk.setSender(sender);
+    this.bar.setTalkAvailable(sender !== undefined);
   }
 
   /** A `control` message from the signaling server (ignored while the fallback socket is in use: it says). */

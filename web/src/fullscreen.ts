@@ -8,9 +8,12 @@
  * (`navigator.keyboard.lock()`, in Chromium), so Esc, Ctrl+W, Alt+Tab and the
  * like reach the device instead of the browser; holding Esc leaves
  * fullscreen. Browsers without the Keyboard Lock API (Firefox, Safari) get
- * fullscreen alone. `#player` mirrors the state as `data-fullscreen` and
+ * fullscreen alone. On a phone, fullscreen also asks for landscape
+ * (`screen.orientation.lock`, where the browser allows it). `#player` mirrors the state as `data-fullscreen` and
  * `data-keyboard-locked` ("true" | "false").
  */
+
+import { touchScreen } from "./soft-keyboard.js";
 
 /** The Keyboard Lock API, where the browser has it (not in TypeScript's DOM types). */
 interface KeyboardLock {
@@ -21,6 +24,16 @@ interface KeyboardLock {
 function keyboardLock(): KeyboardLock | undefined {
   const keyboard = (navigator as Navigator & { keyboard?: Partial<KeyboardLock> }).keyboard;
   return typeof keyboard?.lock === "function" && typeof keyboard.unlock === "function" ? (keyboard as KeyboardLock) : undefined;
+}
+
+/** Asks the screen to turn to landscape; browsers that cannot (desktops, iOS) refuse, which changes nothing. */
+async function landscape(): Promise<void> {
+  const orientation = screen.orientation as ScreenOrientation & { lock?: (o: string) => Promise<void> };
+  try {
+    await orientation.lock?.("landscape");
+  } catch {
+    // Not allowed here: the picture stays as the phone is held.
+  }
 }
 
 /** Whether a key event is typing into a form field (then `f` is just a letter). */
@@ -70,7 +83,11 @@ export class FullscreenPlayer {
   async toggle(): Promise<void> {
     try {
       if (this.active) await document.exitFullscreen();
-      else await this.root.requestFullscreen({ navigationUI: "hide" });
+      else {
+        await this.root.requestFullscreen({ navigationUI: "hide" });
+        // A phone turns to landscape for the picture, where it lets a page ask (in fullscreen only).
+        if (touchScreen()) await landscape();
+      }
     } catch (err) {
       // Refused (no user gesture, or a frame that may not): the button says why.
       this.button.title = `Fullscreen refused: ${err instanceof Error ? err.message : String(err)}`;

@@ -25,6 +25,7 @@
  *   `#player[data-stats]` ("on" | "off"), `#audio-controls` (`#unmute`,
  *   `#volume`) and `#player[data-audio]`
  * - `#pointer-lock` and `#player[data-pointer-locked]` ("true" | "false")
+ * - `#player[data-zoom]`: the local pinch zoom, "1.00" to "4.00"
  * - `#scale` and `#player[data-scale]` ("resize" | "fit" | "native"),
  *   `#scroller` (the picture's box, scrolling in 1:1)
  * - `body[data-touch]` ("true" on touch screens); `#soft-keyboard`,
