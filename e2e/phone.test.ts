@@ -97,7 +97,10 @@ test(
       await touch("touchMove", [[cx + 30, cy + 10]]);
       await touch("touchEnd", []);
       const panned = await box();
-      assert.ok(Math.abs(panned.x - after.x - 30) < 2 && Math.abs(panned.y - after.y - 10) < 2, `one finger pans the zoomed picture: ${JSON.stringify([after, panned])}`);
+      assert.ok(
+        Math.abs(panned.x - after.x - 30) < 2 && Math.abs(panned.y - after.y - 10) < 2,
+        `one finger pans the zoomed picture: ${JSON.stringify([after, panned])}`,
+      );
       await phone.tap("#video");
       await phone.tap("#video");
       await waitFor("back to 1x", async () => (await phone.getAttribute("#player", "data-zoom")) === "1.00");
