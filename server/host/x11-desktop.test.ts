@@ -3,12 +3,13 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { promisify } from "node:util";
 import { PNG } from "pngjs";
-import x11, { type XClient, type XDisplay, type XEvent } from "x11";
 import { noisyPng } from "../../e2e/lib/png-fixture.js";
+import { BUTTON_PRESS, BUTTON_RELEASE, KEY_PRESS, KEY_RELEASE, SHIFT_MASK, TestClient } from "../../e2e/lib/x-test-client.js";
 import { startXvfb, type TestDisplay } from "../../e2e/lib/xvfb.js";
 import { createLogger } from "../log.js";
 import { clipboardImageLines } from "../protocol/clipboard-image.js";
 import { clipboardMessages, type ClipboardContent } from "./clipboard.js";
+import type { XEvent } from "x11";
 import { X11Desktop, type CursorShape } from "./x11-desktop.js";
 
 const log = createLogger("silent");
@@ -20,72 +21,6 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   while (!(await check())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const KEY_PRESS = 2;
-const KEY_RELEASE = 3;
-const BUTTON_PRESS = 4;
-const BUTTON_RELEASE = 5;
-const SHIFT_MASK = 1;
-
-/** A plain X client: one full-screen window at 0,0 recording the input events it gets. */
-class TestClient {
-  readonly events: XEvent[] = [];
-
-  private constructor(
-    readonly X: XClient,
-    readonly d: XDisplay,
-    readonly window: number,
-  ) {
-    X.on("event", (ev: XEvent) => this.events.push(ev));
-  }
-
-  static async open(display: string): Promise<TestClient> {
-    const { X, d } = await new Promise<{ X: XClient; d: XDisplay }>((resolve, reject) => {
-      const X = x11.createClient({ display, shm: false }, (err, d) => (err ? reject(err) : resolve({ X, d })));
-      X.on("error", (err: Error) => reject(err));
-    });
-    const screen = d.screen[0];
-    const window = X.AllocID();
-    const em = x11.eventMask;
-    X.CreateWindow(window, screen.root, 0, 0, screen.pixel_width, screen.pixel_height, 0, 0, 1, 0, {
-      backgroundPixel: screen.white_pixel,
-      eventMask: em.KeyPress | em.KeyRelease | em.ButtonPress | em.ButtonRelease | em.PointerMotion,
-    });
-    X.MapWindow(window);
-    X.SetInputFocus(window, 1);
-    await X.sync();
-    return new TestClient(X, d, window);
-  }
-
-  of(type: number): XEvent[] {
-    return this.events.filter((e) => e.type === type);
-  }
-
-  /** The keysyms of `keycode` in the keyboard mapping as it is now. */
-  async keysyms(keycode: number): Promise<number[]> {
-    return new Promise((resolve, reject) =>
-      this.X.GetKeyboardMapping(keycode, 1, (err, rows) => {
-        if (err) reject(err);
-        else resolve(rows[0]);
-        return true;
-      }),
-    );
-  }
-
-  /** Gives the window a glyph cursor from the standard "cursor" font. */
-  async defineGlyphCursor(glyph: number): Promise<void> {
-    const font = this.X.AllocID();
-    const cursor = this.X.AllocID();
-    this.X.OpenFont(font, "cursor");
-    this.X.CreateGlyphCursor(cursor, font, font, glyph, glyph + 1, { R: 0, G: 0, B: 0 }, { R: 0xffff, G: 0xffff, B: 0xffff });
-    this.X.ChangeWindowAttributes(this.window, { cursor });
-    await this.X.sync();
-  }
-
-  close(): void {
-    this.X.terminate();
   }
 }
 
