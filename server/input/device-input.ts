@@ -11,6 +11,8 @@ export interface DeviceInputEvents {
   ask: [from: string, holder: string];
   /** The holder refused `to`'s ask. */
   refused: [to: string, holder: string];
+  /** The holder now goes by another name (control did not change hands). */
+  renamed: [holder: string];
   /** A valid device → viewers message, as the text to forward. */
   message: [text: string, message: DeviceMessage];
 }
@@ -111,7 +113,7 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     if (this.names.get(peerId) === name) return;
     if (name === undefined) this.names.delete(peerId);
     else this.names.set(peerId, name);
-    if (this.arbiter.holder === peerId) this.emit("control", peerId);
+    if (this.arbiter.holder === peerId) this.emit("renamed", peerId);
   }
 
   /** `peerId` gives control up, or left (its ask goes too). */

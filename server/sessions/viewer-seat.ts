@@ -61,6 +61,8 @@ export class ViewerSeat {
     this.inputBucket = o.inputBucket;
     this.listener = o.listener;
     this.device.input.on("control", this.onControl);
+    // A renamed holder is news to every viewer, told as control is (but it is no change of control).
+    this.device.input.on("renamed", this.onControl);
     this.device.input.on("message", this.onDeviceMessage);
     if (o.name !== undefined) this.device.input.setName(o.peerId, o.name);
     this.device.input.on("ask", this.onAsk);
@@ -134,6 +136,7 @@ export class ViewerSeat {
     this.setTransport(undefined);
     this._closed = true;
     this.device.input.off("control", this.onControl);
+    this.device.input.off("renamed", this.onControl);
     this.device.input.off("message", this.onDeviceMessage);
     this.device.input.off("ask", this.onAsk);
     this.device.input.off("refused", this.onRefused);
