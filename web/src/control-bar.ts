@@ -1,4 +1,5 @@
 import { byId } from "./dom.js";
+import { LockedPointer } from "./locked-pointer.js";
 import type { TalkState } from "./talk.js";
 
 /** Who controls the watched device, from this viewer's point of view. */
@@ -174,8 +175,7 @@ export class ControlBar {
     this.talk.hidden = v.kind !== "self" || lost !== undefined || !this.canTalk;
     this.quality.hidden = v.kind !== "self" || lost !== undefined;
     // Relative mouse for games and 3D: a mouse's option, not a finger's.
-    this.pointerLock.hidden =
-      v.kind !== "self" || lost !== undefined || document.body.dataset.touch === "true" || typeof Element.prototype.requestPointerLock !== "function";
+    this.pointerLock.hidden = v.kind !== "self" || lost !== undefined || document.body.dataset.touch === "true" || !LockedPointer.supported;
     this.toggle.textContent = v.kind === "self" ? "Release" : v.kind === "other" ? "Ask for control" : "Take control";
     this.toggle.classList.toggle("primary", v.kind !== "self");
     // Held by someone else: asking is how to get it; the button says why when it cannot.
