@@ -95,6 +95,9 @@ test("an agent publishes its display; viewers see it, drive it, share its clipbo
     try {
       await page.click("#control-toggle");
       await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+      // The agent answers echo requests: the round trip viewer → server → agent → server → viewer.
+      const rtt = await page.waitForSelector("#player[data-input-round-trip]", { timeout: 10_000 });
+      t.diagnostic(`input round trip through the agent: ${await rtt.getAttribute("data-input-round-trip")} ms`);
       // Control makes the display the player's size (--allow-resize), through the agent; the stream follows.
       const want = await page.evaluate(() => {
         const st = (globalThis as unknown as { document: { querySelector(q: string): { clientWidth: number; clientHeight: number } } }).document.querySelector(

@@ -231,6 +231,11 @@ test("only the holder drives the device; state and clipboards reach every viewer
     await b.waitForSelector(`#player[data-control="other"][data-control-holder="${aId}"]`, { timeout: 5000 });
     assert.match((await b.textContent("#control-status")) ?? "", /^Viewer [0-9a-f]{6} controls$/);
     assert.equal(await b.textContent("#control-toggle"), "Ask for control", "B can only ask while A holds it");
+    // The holder measures its input round trip (the device page answers p,N at once); a watcher does not.
+    const rtt = await a.waitForSelector("#player[data-input-round-trip]", { timeout: 10_000 });
+    t.diagnostic(`A's input round trip: ${await rtt.getAttribute("data-input-round-trip")} ms`);
+    assert.match((await a.textContent("#latency")) ?? "", /input \d+ ms/);
+    assert.equal(await b.getAttribute("#player", "data-input-round-trip"), null);
 
     // B's clicks and keys send nothing, and lines it forces onto its channel are refused by the server.
     await sizesAgree(b, device);

@@ -73,6 +73,11 @@ test(
         await waitFor("a picture", async () => (await page.evaluate(centreColour, "#video")) !== null, { timeoutMs: 15_000 });
         await page.click("#control-toggle");
         await page.waitForSelector('#player[data-control="self"]', { timeout: 5000 });
+        // The desktop answers the holder's echo requests: its input round trip shows beside the playout delay.
+        const rtt = await page.waitForSelector("#player[data-input-round-trip]", { timeout: 10_000 });
+        t.diagnostic(
+          `input round trip to the desktop: ${await rtt.getAttribute("data-input-round-trip")} ms; media bar: ${await page.textContent("#latency")}`,
+        );
         // A click at the picture's point (160, 120) of 640×480, wherever the player puts the picture.
         // The desktop's pointer shape (XFIXES, as PNG) is the controller's pointer over the picture.
         await waitFor("the desktop's pointer shape as the picture's cursor", () =>

@@ -114,3 +114,30 @@ test(
       await waitFor("landscape asked for", async () => (await phone.evaluate<string[]>("window.orientationCalls")).join() === "landscape");
     }),
 );
+
+test("a phone on its side: the picture comes first and fits the screen whole, its buttons inside it, no stats over it", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const device = await pages.device("side-cam", "Side cam");
+    await devicePublishing(device);
+    const phone = await pages.viewer("side-cam", "phone-landscape", {}, { ...PHONE, viewport: { width: 844, height: 390 } });
+    await framesAdvance(phone, 5, 15_000);
+    await phone.tap("#control-toggle");
+    await phone.waitForSelector('#player[data-control="self"]', { timeout: 10_000 });
+    assert.equal(await phone.getAttribute("#player", "data-stats"), "off", "the stats overlay starts off on a short screen");
+    await phone.evaluate(`document.querySelector(".stage").scrollIntoView({ block: "start" })`);
+    const box = await phone.evaluate<{ stage: number[]; player: number[]; list: number[]; controls: number[]; height: number }>(`(() => {
+      const r = (s) => { const b = document.querySelector(s).getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+      return { stage: r(".stage"), player: r("#player"), list: r("#devices"), controls: r(".controls"), height: innerHeight };
+    })()`);
+    t.diagnostic(JSON.stringify(box));
+    const [left, top, right, bottom] = box.stage;
+    assert.ok(top >= -1 && bottom <= box.height + 1, `the picture fits the screen's height: ${top}…${bottom} of ${box.height}`);
+    assert.ok(box.list[1] >= box.player[3] - 1, "the device list comes after the player");
+    const [cl, ct, cr, cb] = box.controls;
+    assert.ok(
+      cl >= left - 1 && cr <= right + 1 && ct >= top - 1 && cb <= bottom + 1,
+      `the media bar stays inside the picture: ${box.controls} in ${box.stage}`,
+    );
+    await screenshot(phone, "phone-landscape");
+  }),
+);

@@ -7,7 +7,7 @@ import { DesktopCapture } from "../host/desktop-capture.js";
 import { DesktopControl } from "../host/desktop-control.js";
 import { IdleRate } from "../host/idle-rate.js";
 import { PointerFollower } from "../host/pointer-follower.js";
-import { mergeCursor } from "../input/device-input.js";
+import { mergeCursor, STICKY_MESSAGES } from "../input/device-input.js";
 import { X11Desktop } from "../host/x11-desktop.js";
 import type { Logger } from "../log.js";
 import { CLOSE_CODES, PROTOCOL_VERSION, type IceServer, type ServerMessage } from "../protocol/messages.js";
@@ -208,8 +208,12 @@ class AgentSession {
         })
       : undefined;
     this.audio = audio;
-    const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) =>
-      this.capture?.adjust(request),
+    const control = new DesktopControl(
+      desktop,
+      { input: this.o.allowInput, resize: this.o.allowResize },
+      this.o.log,
+      (request) => this.capture?.adjust(request),
+      (message) => this.toViewers(message),
     );
     this.control = control;
     const peer = new DevicePeer(
@@ -289,7 +293,7 @@ class AgentSession {
   private toViewers(message: { type: string; [field: string]: unknown }): void {
     const text = JSON.stringify(message);
     if (message.type === "cursor") this.sticky.set("cursor", mergeCursor(this.sticky.get("cursor"), message));
-    else if (message.type !== "clipboard") this.sticky.set(message.type, text);
+    else if (STICKY_MESSAGES.has(message.type)) this.sticky.set(message.type, text);
     this.peer?.sendInput(text);
   }
 

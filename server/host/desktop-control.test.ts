@@ -26,12 +26,26 @@ const until = async (what: string, check: () => boolean) => {
 describe("DesktopControl", () => {
   test("input lines are injected only with input allowed; resizes only with resize allowed", () => {
     const none = recorder();
-    const c = new DesktopControl(none.desktop, { input: false, resize: false }, createLogger("silent"), () => {}, 0);
+    const c = new DesktopControl(
+      none.desktop,
+      { input: false, resize: false },
+      createLogger("silent"),
+      () => {},
+      () => {},
+      0,
+    );
     assert.equal(c.line("m,1,1,0,0"), false);
     assert.equal(c.line("r,800x600"), false);
     assert.deepEqual([none.injected, none.resizes.length], [[], 0]);
     const both = recorder();
-    const d = new DesktopControl(both.desktop, { input: true, resize: true }, createLogger("silent"), () => {}, 0);
+    const d = new DesktopControl(
+      both.desktop,
+      { input: true, resize: true },
+      createLogger("silent"),
+      () => {},
+      () => {},
+      0,
+    );
     assert.equal(d.line("kd,97"), true);
     assert.equal(d.line("r,800x600"), true);
     assert.equal(d.line("r,800"), false, "a malformed resize is refused");
@@ -40,7 +54,14 @@ describe("DesktopControl", () => {
 
   test("one resize at a time: requests made meanwhile collapse into the latest", async () => {
     const r = recorder();
-    const c = new DesktopControl(r.desktop, { input: false, resize: true }, createLogger("silent"), () => {}, 0);
+    const c = new DesktopControl(
+      r.desktop,
+      { input: false, resize: true },
+      createLogger("silent"),
+      () => {},
+      () => {},
+      0,
+    );
     c.line("r,800x600");
     for (const w of [900, 1000, 1100]) c.line(`r,${w}x600`);
     assert.equal(r.resizes.length, 1);
@@ -57,11 +78,35 @@ describe("DesktopControl", () => {
   test("frame-rate and bitrate requests go to the stream whatever else is allowed", () => {
     const r = recorder();
     const asked: Array<{ fps?: number; bitrateKbps?: number }> = [];
-    const c = new DesktopControl(r.desktop, { input: false, resize: false }, createLogger("silent"), (s) => asked.push(s), 0);
+    const c = new DesktopControl(
+      r.desktop,
+      { input: false, resize: false },
+      createLogger("silent"),
+      (s) => asked.push(s),
+      () => {},
+      0,
+    );
     assert.equal(c.line("_arg_fps,15"), true);
     assert.equal(c.line("vb,1500"), true);
     assert.equal(c.line("vb,"), false);
     assert.deepEqual(asked, [{ fps: 15 }, { bitrateKbps: 1500 }]);
+    assert.deepEqual(r.injected, []);
+  });
+
+  test("p,N is answered with a pong whatever is allowed, and never injected", () => {
+    const r = recorder();
+    const replies: unknown[] = [];
+    const c = new DesktopControl(
+      r.desktop,
+      { input: false, resize: false },
+      createLogger("silent"),
+      () => {},
+      (m) => replies.push(m),
+      0,
+    );
+    assert.equal(c.line("p,42"), true);
+    assert.equal(c.line("p,x"), false);
+    assert.deepEqual(replies, [{ type: "pong", n: 42 }]);
     assert.deepEqual(r.injected, []);
   });
 });

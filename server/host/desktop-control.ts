@@ -15,13 +15,17 @@ export interface DesktopPermissions {
 /** Where frame-rate and bitrate requests go: the capture, which holds them to its limits. */
 export type StreamSettings = (request: { fps?: number; bitrateKbps?: number }) => void;
 
+/** What a desktop says back to its viewers: the answer to a `p,N` line. */
+export type DesktopReply = (message: { type: "pong"; n: number }) => void;
+
 /**
  * The control holder's lines for one desktop, in the server (`--source x11`)
  * and in the agent alike: `_arg_fps,N` and `vb,KBPS` set the stream's frame
  * rate and bitrate (within the server's limits, no restart); `r,WxH`
  * resizes the display, at most once a second and only the latest request
- * (a player being dragged asks many times); everything else is injected.
- * Resizes and injection only when allowed.
+ * (a player being dragged asks many times); `p,N` is answered with a `pong`
+ * (the holder's input round trip, whatever it may inject); everything else
+ * is injected. Resizes and injection only when allowed.
  */
 export class DesktopControl {
   private resizing = false;
@@ -33,6 +37,7 @@ export class DesktopControl {
     private readonly allow: DesktopPermissions,
     private readonly log: Logger,
     private readonly settings: StreamSettings = () => {},
+    private readonly reply: DesktopReply = () => {},
     private readonly intervalMs = RESIZE_INTERVAL_MS,
   ) {}
 
@@ -43,6 +48,11 @@ export class DesktopControl {
     if (setting) {
       const n = Number(setting[2]);
       this.settings(setting[1] === "vb" ? { bitrateKbps: n } : { fps: n });
+      return true;
+    }
+    const ping = /^p,(\d{1,10})$/.exec(text);
+    if (ping) {
+      this.reply({ type: "pong", n: Number(ping[1]) });
       return true;
     }
     if (text.startsWith("r,")) {

@@ -122,7 +122,13 @@ export class HostDevice implements DevicePublisher, RawPictures {
     this.device.attach(this);
     if (this.o.audio) this.startAudio();
     this.startCapture(desktop);
-    const control = new DesktopControl(desktop, { input: this.o.allowInput, resize: this.o.allowResize }, this.o.log, (request) => this.adjust(request));
+    const control = new DesktopControl(
+      desktop,
+      { input: this.o.allowInput, resize: this.o.allowResize },
+      this.o.log,
+      (request) => this.adjust(request),
+      (message) => this.toViewers(message),
+    );
     this.control = control;
     this.pointer = new PointerFollower(
       desktop,

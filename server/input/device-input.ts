@@ -34,7 +34,7 @@ export function mergeCursor(previous: string | undefined, message: object): stri
 }
 
 /** Messages replayed to a viewer that joins later: the latest of each type (cursor fields merged). */
-const STICKY: ReadonlySet<string> = new Set(["state", "resolution", "cursor"]);
+export const STICKY_MESSAGES: ReadonlySet<string> = new Set(["state", "resolution", "cursor"]);
 const TYPES: ReadonlySet<string> = new Set(DEVICE_MESSAGE_TYPES);
 
 /**
@@ -164,7 +164,7 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     }
     // A cursor message may carry only the shape or only the position: a late viewer gets both.
     if (message.type === "cursor") this.sticky.set("cursor", mergeCursor(this.sticky.get("cursor"), message));
-    else if (STICKY.has(message.type)) this.sticky.set(message.type, text);
+    else if (STICKY_MESSAGES.has(message.type)) this.sticky.set(message.type, text);
     this.emit("message", text, message);
     return undefined;
   }

@@ -29,6 +29,8 @@ describe("checkInputLine", () => {
     ["t,cancel,9,0,0", "touch"],
     ["_arg_fps,15", "settings"],
     ["vb,2500", "settings"],
+    ["p,0", "ping"],
+    ["p,2147483647", "ping"],
   ];
   for (const [line, kind] of valid) {
     test(`accepts ${line.slice(0, 40)} as ${kind}`, () => assert.deepEqual(checkInputLine(line, SIZE), { ok: true, kind }));
@@ -82,6 +84,9 @@ describe("checkInputLine", () => {
     ["t,start,0,2000,1", "out_of_range"],
     ["m".padEnd(MAX_LINE_BYTES + 1, "0"), "too_long"],
     ["_arg_fps,0", "out_of_range"],
+    ["p,2147483648", "out_of_range"],
+    ["p,-1", "out_of_range"],
+    ["p", "field_count"],
     ["_arg_fps,500", "out_of_range"],
     ["_arg_fps,30,1", "field_count"],
     ["vb,fast", "not_a_number"],

@@ -13,7 +13,7 @@ export const MAX_DIMENSION = 16_384;
 export const MAX_CLIPBOARD_BYTES = 48 * 1024;
 
 /** Kinds of input lines, for counting. */
-export type InputKind = "pointer" | "key" | "release_all" | "clipboard" | "resize" | "touch" | "settings";
+export type InputKind = "pointer" | "key" | "release_all" | "clipboard" | "resize" | "touch" | "settings" | "ping";
 
 /** Why a line was refused; bounded, so it can be a metric label. */
 export type InputRejection = "too_long" | "unknown_command" | "field_count" | "not_a_number" | "out_of_range" | "bad_base64" | "bad_phase";
@@ -37,6 +37,8 @@ export const MAX_FPS = 240;
 export const MAX_BITRATE_KBPS = 1_000_000;
 /** Largest relative move in one `m2` line, pixels. */
 export const MAX_RELATIVE = 4096;
+/** Largest echo number in a `p` line (fits a signed 32-bit integer). */
+export const MAX_PING = 2 ** 31 - 1;
 /** X11 keysyms are 29-bit values; Unicode keysyms reach 0x0110ffff. */
 const MAX_KEYSYM = 0x1fffffff;
 
@@ -57,7 +59,8 @@ function inStream(x: number, y: number, size: StreamSize | undefined): boolean {
  * Validates one input line:
  * `m,x,y,buttonMask,scroll[,seq]` · `m2,dx,dy,buttonMask,scroll` (relative) · `kd,keysym` · `ku,keysym` · `kr` · `cw,<base64>` ·
  * `ci,part,parts,<base64>` (a PNG for the clipboard, in parts: protocol/clipboard-image.ts) ·
- * `r,WxH` · `t,phase,id,x,y` · `_arg_fps,N` · `vb,KBPS` (Selkies' frame-rate and video-bitrate requests).
+ * `r,WxH` · `t,phase,id,x,y` · `_arg_fps,N` · `vb,KBPS` (Selkies' frame-rate and video-bitrate requests) ·
+ * `p,N` (asks the device to answer `{"type":"pong","n":N}`: the input round trip).
  */
 export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
   if (line.length > MAX_LINE_BYTES || Buffer.byteLength(line) > MAX_LINE_BYTES) return reject("too_long");
@@ -131,6 +134,13 @@ export function checkInputLine(line: string, size?: StreamSize): InputVerdict {
       if (n === undefined) return reject("not_a_number");
       if (n < 1 || n > (fields[0] === "vb" ? MAX_BITRATE_KBPS : MAX_FPS)) return reject("out_of_range");
       return { ok: true, kind: "settings" };
+    }
+    case "p": {
+      if (fields.length !== 2) return reject("field_count");
+      const n = int(fields[1]);
+      if (n === undefined) return reject("not_a_number");
+      if (n < 0 || n > MAX_PING) return reject("out_of_range");
+      return { ok: true, kind: "ping" };
     }
     default:
       return reject("unknown_command");

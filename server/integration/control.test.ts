@@ -147,6 +147,26 @@ describe("control and input over data channels", () => {
     await bob.signaling.next("control", (m) => m.holder === bobId, 5000, mark);
   });
 
+  test("echo requests reach the device and its pong every viewer, but do not keep an idle holder", async () => {
+    const stream = bob.streams.get("board")!;
+    const bobId = (await bob.signaling.next("welcome")).peerId;
+    const before = device.inputLines.length;
+    const mark = bob.signaling.received.length;
+    // Only pings, for longer than the 2 s idle limit.
+    const pinging = setInterval(() => stream.input!.send("p,7"), 250);
+    try {
+      await waitFor(() => device.inputLines.slice(before).includes("p,7"), 5000, "the echo request at the device");
+      await device.sendMessage({ type: "pong", n: 7 });
+      for (const v of [alice, bob]) await waitFor(() => v.streams.get("board")!.inputMessages.includes('{"type":"pong","n":7}'), 5000, "the pong");
+      await bob.signaling.next("control", (m) => m.holder === null, 6000, mark);
+    } finally {
+      clearInterval(pinging);
+    }
+    assert.match(await server.app.metrics.text(), /tessera_input_lines_total\{result="forwarded",reason="ping"\} [1-9]/);
+    bob.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    await bob.signaling.next("control", (m) => m.holder === bobId, 5000, mark);
+  });
+
   test("control hands over when the holder leaves, and the device is told to release what it held", async () => {
     const b = bob.streams.get("board")!.input!;
     b.send("m,101,102,1,0"); // bob presses a button and leaves without releasing it

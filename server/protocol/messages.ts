@@ -238,7 +238,7 @@ export type ServerMessage =
 // ---- the `input` data channel ---------------------------------------------
 
 /** Types of the JSON messages a device sends to its viewers on `input`. */
-export const DEVICE_MESSAGE_TYPES = ["cursor", "clipboard", "state", "resolution"] as const;
+export const DEVICE_MESSAGE_TYPES = ["cursor", "clipboard", "state", "resolution", "pong"] as const;
 export type DeviceMessageType = (typeof DEVICE_MESSAGE_TYPES)[number];
 
 /** Largest device → viewer message, bytes. */

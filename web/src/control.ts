@@ -16,6 +16,7 @@ import { RemoteInput } from "./remote-input.js";
 import { ResizeFollower } from "./resize-follow.js";
 import { PushToTalk, type TalkState } from "./talk.js";
 import { FullscreenPlayer } from "./fullscreen.js";
+import { InputEcho } from "./input-echo.js";
 
 /** Input lines kept for `window.tessera.sentLines`. */
 const SENT_KEPT = 200;
@@ -90,11 +91,21 @@ export class Controller {
   private readonly resizer: ResizeFollower;
   /** The user just asked for control: focus the picture when it is granted. */
   private wantsFocus = false;
+  private readonly echo: InputEcho;
 
+  /** `roundTrip` hears the input round trip while this viewer controls (undefined otherwise, or before the device answers). */
   constructor(
     private readonly picture: Picture,
     private readonly signal: (msg: ClientMessage) => boolean,
+    roundTrip: (ms: number | undefined) => void = () => {},
   ) {
+    // On the reliable lane, like keys, and not in sentLines: it is not the user's input.
+    this.echo = new InputEcho((line) => {
+      const channel = this._channel;
+      if (!channel || channel.readyState !== "open") return false;
+      channel.send(line);
+      return true;
+    }, roundTrip);
     this.bar = new ControlBar({
       toggle: () => this.toggle(),
       talk: (down) => (down ? void this.talk.press() : this.talk.release()),
@@ -122,6 +133,11 @@ export class Controller {
       () => this._resolution,
     );
     this.watch(undefined);
+  }
+
+  /** The input round trip while in control, ms (undefined when not measured). */
+  get roundTripMs(): number | undefined {
+    return this.echo.ms;
   }
 
   /** True while this viewer holds control. */
@@ -357,6 +373,7 @@ export class Controller {
       this.resizable = msg.resizable === true;
       this.resizer.setActive(this.resizing);
     }
+    if (msg.type === "pong") return this.echo.answer(msg.n);
     if (msg.type === "cursor") {
       this.showCursor(msg);
       this.cursor.show(msg);
@@ -408,6 +425,7 @@ export class Controller {
     this.fullscreen.setControlling(mine);
     this.cursor.setControlling(mine);
     this.softKeys.setActive(mine && this.bar.reachable);
+    this.echo.setActive(mine && this.bar.reachable);
     this.resizer.setActive(this.resizing);
     if (!mine) {
       this.talk.stop();

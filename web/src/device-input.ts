@@ -2,7 +2,7 @@ import type { DeviceMessage } from "../../server/protocol/messages.js";
 import { fromStreamPixels } from "./coords.js";
 import { byId, el, videoGeometry } from "./dom.js";
 import type { FrameSize } from "./frame-size.js";
-import { parseInputLine, type InputLine } from "./input-lines.js";
+import { parseInputLine, pingNumber, type InputLine } from "./input-lines.js";
 
 /** Lines shown on the page. */
 const SHOWN = 20;
@@ -108,6 +108,9 @@ export class DeviceInputPanel {
   }
 
   private receive(text: string): void {
+    // The holder measuring its round trip: answered at once, not shown.
+    const ping = pingNumber(text);
+    if (ping !== undefined) return void this.send({ type: "pong", n: ping });
     this.lines.push(text);
     if (this.lines.length > KEPT) this.lines.splice(0, this.lines.length - KEPT);
     const line = parseInputLine(text);

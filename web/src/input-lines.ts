@@ -57,6 +57,17 @@ export function clipboardLine(text: string): string {
   return `cw,${toBase64(new TextEncoder().encode(text))}`;
 }
 
+/** `p,N`: asks the device to answer `{"type":"pong","n":N}`. */
+export function pingLine(n: number): string {
+  return `p,${n}`;
+}
+
+/** The N of a `p,N` line; undefined for any other line. */
+export function pingNumber(line: string): number | undefined {
+  const m = /^p,(\d{1,10})$/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** `r,WxH`. */
 export function resizeLine(width: number, height: number): string {
   return `r,${width}x${height}`;
@@ -206,7 +217,7 @@ export function decodeClipboard(base64: string): string | undefined {
   }
 }
 
-const DEVICE_TYPES: ReadonlySet<string> = new Set<DeviceMessageType>(["cursor", "clipboard", "state", "resolution"]);
+const DEVICE_TYPES: ReadonlySet<string> = new Set<DeviceMessageType>(["cursor", "clipboard", "state", "resolution", "pong"]);
 
 /** A device → viewers message from its JSON text; undefined when it is not one. */
 export function parseDeviceMessage(text: string): DeviceMessage | undefined {

@@ -31,6 +31,8 @@ const FALLBACK_WHY: Record<string, string> = {
 const STATS_KEY = "tessera.stats";
 /** Below this width the stats overlay starts off: it would cover most of a phone's picture. */
 const STATS_MIN_WIDTH = 700;
+/** Nor on a window this short (a phone on its side). */
+const STATS_MIN_HEIGHT = 500;
 
 /**
  * The player panel: one persistent <video> (WebRTC) and a <canvas> (the
@@ -54,6 +56,10 @@ export class PlayerView {
   private readonly statsToggle = byId<HTMLButtonElement>("stats-toggle");
   private readonly transportNote = byId("transport-note");
   private readonly retry = byId<HTMLButtonElement>("retry-webrtc");
+  private readonly latency = byId("latency");
+  private sample: StatsSample | undefined;
+  /** The input round trip while this viewer controls, ms. */
+  private inputMs: number | undefined;
   private name = "";
   /** What the last `lost` event said. */
   private lost: string | undefined;
@@ -80,7 +86,7 @@ export class PlayerView {
     this.video.addEventListener("volumechange", () => this.renderMute());
     this.retry.addEventListener("click", () => events.retry());
     let stats = localStorage.getItem(STATS_KEY);
-    stats ??= window.innerWidth >= STATS_MIN_WIDTH ? "on" : "off";
+    stats ??= window.innerWidth >= STATS_MIN_WIDTH && window.innerHeight >= STATS_MIN_HEIGHT ? "on" : "off";
     this.setStatsShown(stats === "on");
     this.statsToggle.addEventListener("click", () => {
       const on = this.root.dataset.stats !== "on";
@@ -163,12 +169,33 @@ export class PlayerView {
   }
 
   renderStats(sample: StatsSample | undefined): void {
+    this.sample = sample;
+    this.renderLatency();
     if (!sample) {
       this.statsBox.replaceChildren();
       return;
     }
-    const rows = statsRows(sample).flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]);
+    const rows = statsRows(sample, this.inputMs).flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]);
     this.statsBox.replaceChildren(...rows);
+  }
+
+  /** The input round trip while this viewer controls the device (undefined otherwise). */
+  setInputRoundTrip(ms: number | undefined): void {
+    this.inputMs = ms;
+    this.renderLatency();
+  }
+
+  /** The media bar's latency figure: the browser's playout delay, and the input round trip while in control. */
+  private renderLatency(): void {
+    const delay = this.sample?.delayMs;
+    const parts = [
+      ...(delay == null ? [] : [`delay ${Math.round(delay)} ms`]),
+      ...(this.inputMs === undefined ? [] : [`input ${Math.round(this.inputMs)} ms`]),
+    ];
+    this.latency.textContent = parts.join(" · ");
+    this.latency.hidden = parts.length === 0;
+    if (this.inputMs === undefined) delete this.root.dataset.inputRoundTrip;
+    else this.root.dataset.inputRoundTrip = String(Math.round(this.inputMs));
   }
 
   private renderMute(): void {

@@ -116,8 +116,8 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
   };
 }
 
-/** The sample as label/value rows for the overlay. */
-export function statsRows(s: StatsSample): [string, string][] {
+/** The sample as label/value rows for the overlay; `inputMs` is the input round trip while in control. */
+export function statsRows(s: StatsSample, inputMs?: number): [string, string][] {
   const f = (v: number | null, digits = 0, unit = "") => (v === null ? "–" : `${v.toFixed(digits)}${unit}`);
   const transport = s.transport === "webrtc" ? `WebRTC${s.route ? ` · ${s.route}` : ""}` : s.transport === "ws_jpeg" ? "WebSocket · JPEG" : "WebSocket · H.264";
   return [
@@ -128,6 +128,7 @@ export function statsRows(s: StatsSample): [string, string][] {
     ["codec", [s.videoCodec, s.audioCodec].flatMap((c) => (c ? [codecLabel(c)] : [])).join(" + ") || "–"],
     ["rtt", f(s.rttMs, 0, " ms")],
     ["delay", f(s.delayMs, 0, " ms")],
+    ...(inputMs === undefined ? [] : [["input", f(inputMs, 0, " ms")] as [string, string]]),
     ["lost", f(s.packetsLost, 0)],
   ];
 }

@@ -100,7 +100,11 @@ const list = new DeviceList(
   (id) => void forget(id),
 );
 const status = byId("signaling-state");
-const control = new Controller(player.picture, (m) => signaling.send(m));
+const control = new Controller(
+  player.picture,
+  (m) => signaling.send(m),
+  (ms) => player.setInputRoundTrip(ms),
+);
 const session = pageSession();
 const ice = new RtcConfigSource(undefined, undefined, async (url) => fetch(url, { credentials: "same-origin", headers: await session.headers() }));
 const choice = transportFromQuery(location.search);
