@@ -266,8 +266,8 @@ export interface Screen {
   hasTouch?: boolean;
   isMobile?: boolean;
 }
-/** The pages' default window. */
-export const DESKTOP: Screen = { viewport: { width: 1000, height: 640 } };
+/** The pages' default window: a laptop's. */
+export const DESKTOP: Screen = { viewport: { width: 1280, height: 800 } };
 /** A phone held upright, with touch. */
 export const PHONE: Screen = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true };
 
