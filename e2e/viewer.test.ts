@@ -57,13 +57,14 @@ test("a second viewer joining late shows a picture within 1 s of its connection"
   }),
 );
 
-test("watching moves the relay's metrics: viewers, packets and bytes out, forward latency", { timeout: 30_000 }, (t) =>
+test("watching moves the relay's metrics: viewers, packets and bytes out, forward latency; Chromium is served by the fast path", { timeout: 30_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const server = env().server;
     const before = {
       packets: await readMetric(server, "tessera_rtp_packets_total", { direction: "out", kind: "video" }),
       bytes: await readMetric(server, "tessera_rtp_payload_bytes_total", { direction: "out" }),
       latency: await readMetric(server, "tessera_forward_latency_seconds_count"),
+      werift: await readMetric(server, "tessera_rtp_werift_path_packets_total", { kind: "video" }),
     };
     const page = await pages.viewer("test");
     await framesAdvance(page, 60, 10_000);
@@ -72,11 +73,16 @@ test("watching moves the relay's metrics: viewers, packets and bytes out, forwar
       packets: await readMetric(server, "tessera_rtp_packets_total", { direction: "out", kind: "video" }),
       bytes: await readMetric(server, "tessera_rtp_payload_bytes_total", { direction: "out" }),
       latency: await readMetric(server, "tessera_forward_latency_seconds_count"),
+      werift: await readMetric(server, "tessera_rtp_werift_path_packets_total", { kind: "video" }),
     };
     t.diagnostic(`over two seconds of video: ${after.packets - before.packets} packets, ${after.bytes - before.bytes} bytes out`);
     assert.ok(after.packets - before.packets >= 60, "at least a packet per frame went out");
     assert.ok(after.bytes - before.bytes > 10_000, "bytes out moved");
     assert.ok(after.latency - before.latency >= after.packets - before.packets, "every forwarded packet's latency was observed");
+    // Chromium negotiates what the fast path writes (its SRTP profile, mid and abs-send-time): werift's own send carries at most the first few.
+    const viaWerift = after.werift - before.werift;
+    t.diagnostic(`${viaWerift} video packets went through werift's sendRtp`);
+    assert.ok(viaWerift <= 0.1 * (after.packets - before.packets), `${viaWerift} of ${after.packets - before.packets} packets took werift's path`);
   }),
 );
 

@@ -18,6 +18,7 @@ export const METRIC_TYPES = {
   tessera_forward_latency_seconds: "histogram",
   tessera_keyframe_requests_total: "counter",
   tessera_nacks_received_total: "counter",
+  tessera_rtp_werift_path_packets_total: "counter",
   tessera_retransmissions_sent_total: "counter",
   tessera_rtp_packets_lost_total: "counter",
   tessera_fallback_frames_total: "counter",
@@ -149,6 +150,7 @@ export class Metrics {
   private readonly framesPushed: Counter<"result">;
   private readonly snapshotsCreated: Counter;
   private readonly nacks: Counter;
+  private readonly weriftPath: Counter<"kind">;
   private readonly signalingErrors: Counter<"code">;
   private readonly unhandledRejections: Counter;
   private readonly signalingMessages: Counter<"type">;
@@ -188,6 +190,12 @@ export class Metrics {
       name: "tessera_rtp_payload_bytes_total",
       help: "RTP payload bytes by direction and kind",
       labelNames: ["direction", "kind"],
+      registers: [r],
+    });
+    this.weriftPath = new Counter({
+      name: "tessera_rtp_werift_path_packets_total",
+      help: "RTP packets to viewers sent through werift's sendRtp instead of the fast path (only while a viewer's DTLS is not up yet)",
+      labelNames: ["kind"],
       registers: [r],
     });
     this.forwardLatency = new Histogram({
@@ -334,6 +342,9 @@ export class Metrics {
     c.outPackets.inc();
     c.outBytes.inc(bytes);
     this.forwardLatency.observe(latencyMs / 1000);
+  }
+  sentThroughWerift(kind: "video" | "audio"): void {
+    this.weriftPath.inc({ kind });
   }
   keyframeRequestFromViewer(type: "pli" | "fir"): void {
     this.keyframeRequests.inc({ direction: "received", type });

@@ -60,6 +60,16 @@ describe("relay with real werift peers", () => {
     assert.equal(jumps, 0, "no jumps in the viewer's sequence numbers");
   });
 
+  test("once DTLS is up, packets take the fast path: werift's own send carries only a viewer's first few", async () => {
+    const sum = (text: string, name: string, filter = "") =>
+      [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)`, "gm"))].filter((m) => m[1].includes(filter)).reduce((n, m) => n + Number(m[2]), 0);
+    const text = await server.app.metrics.text();
+    const out = sum(text, "tessera_rtp_packets_total", 'direction="out"');
+    const viaWerift = sum(text, "tessera_rtp_werift_path_packets_total");
+    assert.ok(out > 200, `${out} packets out`);
+    assert.ok(viaWerift <= 0.1 * out, `${viaWerift} of ${out} packets went through werift's sendRtp`);
+  });
+
   test("a viewer's NACK is answered from the relay's cache and never reaches the device", async () => {
     const stream = viewers[1].streams.get("cam")!;
     const nacksAtDevice = device.nacks;

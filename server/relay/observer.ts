@@ -7,6 +7,8 @@ export interface RelayObserver {
   packetIn(kind: "video" | "audio", bytes: number): void;
   /** A packet was written towards a viewer; latencyMs is from relay ingress. */
   packetOut(kind: "video" | "audio", bytes: number, latencyMs: number): void;
+  /** A packet towards a viewer took werift's own send path (before DTLS is up), not the fast path. */
+  sentThroughWerift(kind: "video" | "audio"): void;
   /** The server asked a device for a keyframe: an RTCP PLI, or an event to a local encoder (test device, frame devices). */
   keyframeRequestToDevice(by: "pli" | "encoder"): void;
   keyframeRequestFromViewer(type: "pli" | "fir"): void;
@@ -22,6 +24,7 @@ export interface RelayObserver {
 export const nullObserver: RelayObserver = {
   packetIn() {},
   packetOut() {},
+  sentThroughWerift() {},
   keyframeRequestToDevice() {},
   keyframeRequestFromViewer() {},
   nackReceived() {},

@@ -33,9 +33,9 @@ export interface SubscriberEvents {
 /**
  * The server side of one viewer's connection to one device: sendonly tracks
  * carrying the device's media. Each track is a DownTrack whose packets go out
- * through a werift sender; the sender gives each viewer its own SSRC, answers
- * NACKs from its retransmission cache and sends sender reports, so RTCP ends
- * at this hop.
+ * through a werift sender's connection (fast-sender.ts once DTLS is up); each
+ * viewer has its own SSRC, NACKs are answered from the packets as sent, and
+ * werift sends the sender reports, so RTCP ends at this hop.
  */
 export class Subscriber {
   readonly downTracks: DownTrack[] = [];
@@ -63,7 +63,8 @@ export class Subscriber {
     for (const codec of codecs) {
       const transceiver = this.pc.addTransceiver(codec.kind, { direction: "sendonly" });
       const sender = transceiver.sender;
-      const down = new DownTrack(codec, senderSink(sender, codec.kind, this.observer, this.log));
+      const sink = senderSink(sender, codec.kind, this.observer, this.log);
+      const down = new DownTrack(codec, sink);
       this.listeners.on(sender.onPictureLossIndication, () => {
         this.observer.keyframeRequestFromViewer("pli");
         down.requestKeyframe();
@@ -86,7 +87,9 @@ export class Subscriber {
       let resent = 0;
       this.listeners.on(sender.onGenericNack, (nack) => {
         this.observer.nackReceived(nack.lost.length);
-        // werift resends what its cache holds before it emits the event; its count is not in its typings.
+        // werift resends what its own cache holds (the packets sent before the fast path took over)
+        // before it emits the event, the fast path the rest; the count is not in werift's typings.
+        sink.resend(nack.lost);
         const total = (sender as unknown as { retransmittedPacketsSent: number }).retransmittedPacketsSent ?? 0;
         if (total > resent) this.observer.retransmitted(total - resent);
         resent = total;

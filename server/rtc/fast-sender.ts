@@ -1,0 +1,263 @@
+import type { Socket } from "node:dgram";
+import { isIP } from "node:net";
+import type { RTCRtpSender } from "werift";
+import { SrtpProtector } from "./srtp-protect.js";
+
+/** Header extensions the server negotiates with viewers (peer-config.ts). */
+const EXT_MID = "urn:ietf:params:rtp-hdrext:sdes:mid";
+const EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+/** Packets kept, as sent, for NACKs: about 0.8 s of 720p30 video (werift keeps 128). */
+const HISTORY = 256;
+/** Seconds from 1900 (NTP) to 1970 (Unix). */
+const NTP_EPOCH_OFFSET = 2_208_988_800;
+/** How often the sender report's NTP/RTP timestamp pair is refreshed, ms. */
+const SR_CLOCK_MS = 20;
+
+/**
+ * The parts of a werift 0.25 sender this path reads and keeps up to date.
+ * They are not in werift's typings; `FastSender.bind` checks each one and
+ * leaves the sender to werift when any is missing.
+ */
+interface SsrcState {
+  rolloverCounter: number;
+}
+interface LocalSrtpContext {
+  profile: number;
+  srtpSessionKey: Buffer;
+  srtpSessionSalt: Buffer;
+  srtpSessionAuthTag?: Buffer;
+  getSrtpSsrcState(ssrc: number): SsrcState;
+  updateRolloverCount(sequenceNumber: number, state: SsrcState): void;
+}
+/** The ICE candidate pair in use, and the connection that chose it. */
+interface IcePair {
+  protocol: { type?: string; transport?: { type?: string; closed?: boolean; socket?: Socket } };
+  remoteAddr: [string, number];
+  packetsSent: number;
+  bytesSent: number;
+}
+interface IceConnection {
+  nominated?: IcePair;
+  canSendApplicationData?(): boolean;
+  send(data: Buffer): Promise<void>;
+}
+interface SenderInternals {
+  ssrc: number;
+  codec?: { payloadType: number };
+  mid?: string;
+  rtxPayloadType?: number;
+  headerExtensions: Array<{ id: number; uri: string }>;
+  dtlsTransport: {
+    state: string;
+    srtp?: { localContext?: LocalSrtpContext };
+    iceTransport: { connection: IceConnection };
+    bytesSent: number;
+    packetsSent: number;
+  };
+  ntpTimestamp: bigint;
+  rtpTimestamp: number;
+  packetCount: number;
+  octetCount: number;
+  headerBytesSent: number;
+  retransmittedPacketsSent: number;
+  retransmittedBytesSent: number;
+  runRtcp(): Promise<void>;
+}
+
+/** What one packet needs on this path. */
+export interface FastPacket {
+  payload: Buffer;
+  marker: boolean;
+}
+
+/**
+ * The relay's way out to one viewer track, after DTLS: the RTP header is
+ * written once into the buffer that goes to the socket, the payload
+ * encrypted after it (srtp-protect.ts), with no RtpPacket objects, clones or
+ * promise chains per packet, and the datagram written straight to the nominated pair's UDP
+ * socket. werift still owns everything else on the connection: ICE, DTLS,
+ * RTCP in both directions (its sender reports read the counters kept here,
+ * its SRTP context keeps the rollover counter both paths share). NACKs are
+ * answered from the packets as they were sent, byte for byte (a packet
+ * encrypted again under the same sequence number would reuse its GCM nonce).
+ */
+export class FastSender {
+  private readonly history: Array<Buffer | undefined> = new Array<Buffer | undefined>(HISTORY);
+  private readonly historySeq = new Int32Array(HISTORY).fill(-1);
+  private protector: SrtpProtector | undefined;
+  private context: LocalSrtpContext | undefined;
+  private header: Buffer | undefined;
+  /** Where the abs-send-time value goes in the header, or -1. */
+  private absOffset = -1;
+  private rtcpStarted = false;
+  /** The pair whose UDP socket this path writes to directly, as last checked. */
+  private pair: IcePair | undefined;
+  private direct: Socket | undefined;
+  private clockAt = -Infinity;
+
+  constructor(private readonly sender: RTCRtpSender) {}
+
+  /** True once the connection is up and this path can carry the sender's packets. */
+  get ready(): boolean {
+    return this.protector !== undefined || this.bind();
+  }
+
+  /**
+   * Sends one packet; returns the datagram's size, or 0 when this path
+   * cannot (yet) and the caller should let werift send it.
+   */
+  send(packet: FastPacket, sequenceNumber: number, timestamp: number): number {
+    if (!this.ready) return 0;
+    const s = this.sender as unknown as SenderInternals;
+    const template = this.header as Buffer;
+    const payload = packet.payload;
+    const headerBytes = template.length;
+    const out = Buffer.allocUnsafe(headerBytes + payload.length + (this.protector as SrtpProtector).trailer);
+    template.copy(out, 0);
+    out[1] = (packet.marker ? 0x80 : 0) | (out[1] & 0x7f);
+    out.writeUInt16BE(sequenceNumber, 2);
+    out.writeUInt32BE(timestamp >>> 0, 4);
+    const now = performance.now();
+    if (this.absOffset >= 0) out.writeUIntBE(absSendTime(now), this.absOffset, 3);
+    const context = this.context as LocalSrtpContext;
+    const state = context.getSrtpSsrcState(s.ssrc);
+    context.updateRolloverCount(sequenceNumber, state);
+    (this.protector as SrtpProtector).protect(out, headerBytes, payload, s.ssrc, sequenceNumber, state.rolloverCounter);
+
+    const slot = sequenceNumber % HISTORY;
+    this.history[slot] = out;
+    this.historySeq[slot] = sequenceNumber;
+    // What werift's sender reports and stats read.
+    if (now - this.clockAt >= SR_CLOCK_MS) {
+      this.clockAt = now;
+      s.ntpTimestamp = ntpTime(now);
+      s.rtpTimestamp = timestamp >>> 0;
+    }
+    s.packetCount = (s.packetCount + 1) >>> 0;
+    s.octetCount += payload.length;
+    s.headerBytesSent += headerBytes;
+    this.transmit(out);
+    if (!this.rtcpStarted) {
+      this.rtcpStarted = true;
+      s.runRtcp().catch(() => undefined);
+    }
+    return out.length;
+  }
+
+  /** Resends what is still kept of `lost`, as first sent; returns how many went out. */
+  resend(lost: readonly number[]): number {
+    const s = this.sender as unknown as SenderInternals;
+    let sent = 0;
+    for (const seq of lost) {
+      const slot = seq % HISTORY;
+      const packet = this.history[slot];
+      if (!packet || this.historySeq[slot] !== seq) continue;
+      this.transmit(packet);
+      s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
+      s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Hands a datagram to the pair ICE nominated: straight to its UDP socket
+   * for a host or server-reflexive pair (what werift's three async layers
+   * end in), through werift for TURN and TCP.
+   */
+  private transmit(datagram: Buffer): void {
+    const dtls = (this.sender as unknown as SenderInternals).dtlsTransport;
+    dtls.bytesSent += datagram.length;
+    dtls.packetsSent++;
+    const connection = dtls.iceTransport.connection;
+    const pair = connection.nominated;
+    if (pair !== this.pair) {
+      this.pair = pair;
+      const transport = pair?.protocol.transport;
+      this.direct = pair?.protocol.type === "stun" && transport?.type === "udp" && isIP(pair.remoteAddr[0]) ? transport.socket : undefined;
+    }
+    const socket = this.direct;
+    if (!socket || !pair || pair.protocol.transport?.closed || connection.canSendApplicationData?.() !== true) {
+      connection.send(datagram).catch(() => undefined);
+      return;
+    }
+    socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
+    pair.packetsSent++;
+    pair.bytesSent += datagram.length;
+  }
+
+  /** Takes the keys and header layout from werift once DTLS is up; false while it is not. */
+  private bind(): boolean {
+    const s = this.sender as unknown as Partial<SenderInternals>;
+    const dtls = s.dtlsTransport;
+    const context = dtls?.state === "connected" ? dtls.srtp?.localContext : undefined;
+    if (!context || !s.codec || typeof s.ssrc !== "number" || s.rtxPayloadType !== undefined) return false;
+    if (typeof context.getSrtpSsrcState !== "function" || typeof context.updateRolloverCount !== "function" || typeof s.runRtcp !== "function") return false;
+    try {
+      this.protector = new SrtpProtector({
+        profile: context.profile,
+        key: context.srtpSessionKey,
+        salt: context.srtpSessionSalt,
+        authKey: context.srtpSessionAuthTag,
+      });
+    } catch {
+      return false;
+    }
+    this.context = context;
+    const layout = headerTemplate(s.codec.payloadType, s.ssrc, s.headerExtensions ?? [], s.mid);
+    this.header = layout.header;
+    this.absOffset = layout.absOffset;
+    return true;
+  }
+}
+
+/**
+ * The fixed part of every header this sender writes: version 2, the
+ * payload type and SSRC, and the one-byte header extensions (RFC 8285)
+ * negotiated here: mid, and abs-send-time (filled per packet).
+ */
+export function headerTemplate(
+  payloadType: number,
+  ssrc: number,
+  extensions: ReadonlyArray<{ id: number; uri: string }>,
+  mid: string | undefined,
+): { header: Buffer; absOffset: number } {
+  const elements: Array<{ id: number; value: Buffer }> = [];
+  for (const e of [...extensions].sort((a, b) => a.id - b.id)) {
+    if (e.id < 1 || e.id > 14) continue;
+    if (e.uri === EXT_MID && mid) elements.push({ id: e.id, value: Buffer.from(mid, "ascii").subarray(0, 16) });
+    if (e.uri === EXT_ABS_SEND_TIME) elements.push({ id: e.id, value: Buffer.alloc(3) });
+  }
+  const extBytes = elements.reduce((n, e) => n + 1 + e.value.length, 0);
+  const padded = Math.ceil(extBytes / 4) * 4;
+  const header = Buffer.alloc(12 + (elements.length ? 4 + padded : 0));
+  header[0] = elements.length ? 0x90 : 0x80;
+  header[1] = payloadType & 0x7f;
+  header.writeUInt32BE(ssrc >>> 0, 8);
+  let absOffset = -1;
+  if (elements.length) {
+    header.writeUInt16BE(0xbede, 12);
+    header.writeUInt16BE(padded / 4, 14);
+    let at = 16;
+    for (const e of elements) {
+      header[at++] = (e.id << 4) | (e.value.length - 1);
+      if (e.value.length === 3 && extensions.some((x) => x.id === e.id && x.uri === EXT_ABS_SEND_TIME)) absOffset = at;
+      e.value.copy(header, at);
+      at += e.value.length;
+    }
+  }
+  return { header, absOffset };
+}
+
+/** abs-send-time: seconds in 6.18 fixed point, 24 bits (wraps every 64 s). */
+export function absSendTime(nowMs: number): number {
+  return Math.floor(((performance.timeOrigin + nowMs) / 1000) * 262_144) & 0xffffff;
+}
+
+/** The NTP timestamp (RFC 3550 §4) of `performance.now()` = nowMs. */
+export function ntpTime(nowMs: number): bigint {
+  const unixMs = performance.timeOrigin + nowMs;
+  const seconds = Math.floor(unixMs / 1000);
+  const fraction = Math.floor(((unixMs - seconds * 1000) / 1000) * 2 ** 32);
+  return (BigInt(seconds + NTP_EPOCH_OFFSET) << 32n) | BigInt(fraction >>> 0);
+}

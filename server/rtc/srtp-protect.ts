@@ -1,0 +1,84 @@
+import { createCipheriv, createHmac } from "node:crypto";
+
+/**
+ * SRTP protection of outgoing RTP (RFC 3711 AES_CM_128_HMAC_SHA1_80, RFC 7714
+ * AEAD_AES_128_GCM) for the relay's fast path: the packet is laid out once
+ * in the buffer that goes to the socket, with one cipher object per packet
+ * and no other copies. Pure (no I/O); byte-for-byte what werift's SRTP
+ * context writes, which srtp-protect.test.ts checks.
+ */
+
+/** DTLS-SRTP protection profiles (RFC 5764, RFC 7714), as negotiated. */
+export const PROFILE_AES128_CM_HMAC_SHA1_80 = 0x0001;
+export const PROFILE_AEAD_AES_128_GCM = 0x0007;
+
+/** The session keys of one direction (derived from the DTLS master secret). */
+export interface SrtpSessionKeys {
+  profile: number;
+  /** AES-128 session key. */
+  key: Buffer;
+  /** Session salt: 14 bytes for AES-CM, 12 for GCM. */
+  salt: Buffer;
+  /** HMAC-SHA1 session key (AES-CM only). */
+  authKey?: Buffer;
+}
+
+/** Bytes an SRTP packet carries after the payload: the authentication tag. */
+export function srtpTrailerBytes(profile: number): number {
+  return profile === PROFILE_AEAD_AES_128_GCM ? 16 : 10;
+}
+
+/** Writes RTP packets protected with one session's keys. */
+export class SrtpProtector {
+  readonly trailer: number;
+  private readonly iv: Buffer;
+  private readonly roc = Buffer.alloc(4);
+
+  constructor(private readonly keys: SrtpSessionKeys) {
+    if (keys.profile !== PROFILE_AEAD_AES_128_GCM && keys.profile !== PROFILE_AES128_CM_HMAC_SHA1_80)
+      throw new Error(`unsupported SRTP profile ${keys.profile}`);
+    if (keys.profile === PROFILE_AES128_CM_HMAC_SHA1_80 && !keys.authKey) throw new Error("AES-CM needs an authentication key");
+    this.trailer = srtpTrailerBytes(keys.profile);
+    this.iv = Buffer.alloc(keys.profile === PROFILE_AEAD_AES_128_GCM ? 12 : 16);
+  }
+
+  /**
+   * Protects the packet in `out`: its first `headerBytes` are the RTP header,
+   * `payload` is encrypted after them and the tag follows, so `out` must be
+   * exactly headerBytes + payload.length + trailer long. `roc` is the
+   * rollover counter of the packet's sequence number.
+   */
+  protect(out: Buffer, headerBytes: number, payload: Buffer, ssrc: number, seq: number, roc: number): Buffer {
+    const { key, salt } = this.keys;
+    const iv = this.iv;
+    if (this.keys.profile === PROFILE_AEAD_AES_128_GCM) {
+      // RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the salt.
+      iv.writeUInt16BE(0, 0);
+      iv.writeUInt32BE(ssrc, 2);
+      iv.writeUInt32BE(roc, 6);
+      iv.writeUInt16BE(seq, 10);
+      for (let i = 0; i < 12; i++) iv[i] ^= salt[i];
+      const cipher = createCipheriv("aes-128-gcm", key, iv);
+      cipher.setAAD(out.subarray(0, headerBytes));
+      cipher.update(payload).copy(out, headerBytes);
+      cipher.final();
+      cipher.getAuthTag().copy(out, headerBytes + payload.length);
+      return out;
+    }
+    // RFC 3711 §4.1.1: IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16).
+    salt.copy(iv, 0, 0, 14);
+    iv[14] = iv[15] = 0;
+    iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
+    iv.writeUInt32BE((iv.readUInt32BE(8) ^ roc) >>> 0, 8);
+    iv.writeUInt16BE(iv.readUInt16BE(12) ^ seq, 12);
+    const cipher = createCipheriv("aes-128-ctr", key, iv);
+    cipher.update(payload).copy(out, headerBytes);
+    const end = headerBytes + payload.length;
+    this.roc.writeUInt32BE(roc, 0);
+    const hmac = createHmac("sha1", this.keys.authKey as Buffer);
+    hmac.update(out.subarray(0, end));
+    hmac.update(this.roc);
+    hmac.digest().copy(out, end, 0, 10);
+    return out;
+  }
+}
