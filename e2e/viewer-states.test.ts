@@ -3,12 +3,13 @@
  * control out and says so everywhere; on the WebSocket stream the page says
  * why and offers WebRTC again; mute and volume show only with sound; the
  * stats overlay has a switch; the address keeps the transport from device
- * to device.
+ * to device; while WebRTC connects the device's latest picture stands in.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { devicePublishing, framesAdvance, useEnv, waitFor, withPages } from "./harness.js";
 import { screenshot } from "./lib/screenshots.js";
+import { testJpeg } from "./lib/jpeg-fixture.js";
 
 const env = useEnv();
 
@@ -107,5 +108,51 @@ test("an offline device can be removed from the list by its account, and comes b
     const again = await pages.device("forget-cam", "Forget cam", "device-again");
     await devicePublishing(again);
     await viewer.waitForSelector(`${row}[data-online="true"]`, { timeout: 10_000 });
+  }),
+);
+
+test("while WebRTC connects, the device's latest picture stands in; the first frame takes its place", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const base = env().server.url;
+    // A frame device with one red picture (a camera app pushing JPEGs).
+    const push = () =>
+      fetch(`${base}api/devices/still-cam/frames`, { method: "POST", headers: { "Content-Type": "image/jpeg" }, body: testJpeg(320, 240, "0xffff0000") });
+    assert.equal((await push()).status, 201);
+    // This viewer's WebRTC never connects: its answer is never applied.
+    const stuck = await pages.viewer(undefined, "stuck");
+    await stuck.addInitScript("RTCPeerConnection.prototype.setRemoteDescription = () => new Promise(() => {});");
+    await stuck.goto(`${base}?device=still-cam&transport=webrtc`);
+    await stuck.waitForSelector('#player[data-still="true"]', { timeout: 10_000 });
+    assert.equal(await stuck.textContent("#player-state"), "Connecting");
+    const colour = await stuck.evaluate<number[]>(`(async () => {
+      const img = new Image();
+      img.src = document.querySelector("#video").poster;
+      await img.decode();
+      const c = document.createElement("canvas");
+      c.width = img.naturalWidth; c.height = img.naturalHeight;
+      const g = c.getContext("2d");
+      g.drawImage(img, 0, 0);
+      return [...g.getImageData(160, 120, 1, 1).data.slice(0, 3), img.naturalWidth, img.naturalHeight];
+    })()`);
+    t.diagnostic(`the still: rgb(${colour.slice(0, 3).join(", ")}), ${colour[3]}x${colour[4]}`);
+    assert.deepEqual(colour.slice(3), [320, 240]);
+    assert.ok(colour[0] > 200 && colour[1] < 60 && colour[2] < 60, `red: ${colour.slice(0, 3)}`);
+    await screenshot(stuck, "still-while-connecting");
+
+    // A viewer whose WebRTC connects drops the still at the first frame.
+    const pushing = setInterval(() => void push().catch(() => undefined), 500);
+    try {
+      const viewer = await pages.viewer("still-cam", "plays");
+      await framesAdvance(viewer, 2, 15_000);
+      await waitFor("the still gone once video plays", async () => (await viewer.getAttribute("#player", "data-still")) === null);
+      assert.equal(await viewer.getAttribute("#video", "poster"), null);
+      // Another device: the last one's still goes (the new one's may come).
+      const red = await stuck.getAttribute("#video", "poster");
+      await stuck.click('#devices button[data-device-id="test"]');
+      await waitFor("the red still gone", async () => (await stuck.getAttribute("#video", "poster")) !== red);
+      assert.equal(await stuck.evaluate(`fetch(${JSON.stringify(red)}).then(() => "kept", () => "revoked")`), "revoked", "its object URL was released");
+    } finally {
+      clearInterval(pushing);
+    }
   }),
 );

@@ -26,6 +26,9 @@
  *   `#volume`) and `#player[data-audio]`
  * - `#pointer-lock` and `#player[data-pointer-locked]` ("true" | "false")
  * - `#player[data-zoom]`: the local pinch zoom, "1.00" to "4.00"
+ * - `#player[data-still]` ("true" while the device's latest picture stands in
+ *   as `#video`'s poster, before its first frame); `[data-input-round-trip]`
+ *   (ms, while in control) and `#latency`
  * - `#scale` and `#player[data-scale]` ("resize" | "fit" | "native"),
  *   `#scroller` (the picture's box, scrolling in 1:1)
  * - `body[data-touch]` ("true" on touch screens); `#soft-keyboard`,
@@ -54,6 +57,7 @@ import type { TalkState } from "./talk.js";
 import { touchScreen } from "./soft-keyboard.js";
 import { followNameField, storedName } from "./viewer-name.js";
 import { Viewing } from "./viewing.js";
+import { StillPicture } from "./still.js";
 import type { WatchTimeline } from "./watch.js";
 
 /** What `window.tessera` exposes on the viewer page. */
@@ -107,6 +111,7 @@ const control = new Controller(
 );
 const session = pageSession();
 const ice = new RtcConfigSource(undefined, undefined, async (url) => fetch(url, { credentials: "same-origin", headers: await session.headers() }));
+const still = new StillPicture(player.video, byId("player"), () => session.headers());
 const choice = transportFromQuery(location.search);
 const fellBack = new Set<string>();
 let watch: Viewing | undefined;
@@ -198,6 +203,7 @@ function select(deviceId: string | undefined, push: boolean, transport?: Transpo
   watch = undefined;
   list.select(deviceId);
   player.show(deviceId, list.all.find((d) => d.id === deviceId)?.name);
+  void still.show(deviceId);
   if (push) {
     // The transport and codec asked for stay in the address from device to device.
     const params = new URLSearchParams(location.search);
