@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { waitFor } from "../../e2e/lib/signaling-client.js";
+import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { seqDiff } from "../relay/rtp.js";
 import { startServer, type Running } from "./fixture.js";
@@ -63,10 +63,14 @@ describe("relay with real werift peers", () => {
   test("once DTLS is up, packets take the fast path: werift's own send carries only a viewer's first few", async () => {
     const sum = (text: string, name: string, filter = "") =>
       [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)`, "gm"))].filter((m) => m[1].includes(filter)).reduce((n, m) => n + Number(m[2]), 0);
-    const text = await server.app.metrics.text();
+    let text = "";
+    await waitForAsync(
+      async () => sum((text = await server.app.metrics.text()), "tessera_rtp_packets_total", 'direction="out"') > 200,
+      10_000,
+      "200 packets out",
+    );
     const out = sum(text, "tessera_rtp_packets_total", 'direction="out"');
     const viaWerift = sum(text, "tessera_rtp_werift_path_packets_total");
-    assert.ok(out > 200, `${out} packets out`);
     assert.ok(viaWerift <= 0.1 * out, `${viaWerift} of ${out} packets went through werift's sendRtp`);
   });
 
