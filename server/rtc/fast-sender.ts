@@ -97,9 +97,20 @@ export class FastSender {
 
   constructor(private readonly sender: RTCRtpSender) {}
 
-  /** True once the connection is up and this path can carry the sender's packets. */
+  /** The codec the header template was made for. */
+  private codec: object | undefined;
+
+  /**
+   * True while the connection is up and this path can carry the sender's
+   * packets: bound to the current DTLS session's keys and the current codec
+   * (bound again when either changes).
+   */
   get ready(): boolean {
-    return this.protector !== undefined || this.bind();
+    const s = this.sender as unknown as Partial<SenderInternals>;
+    const dtls = s.dtlsTransport;
+    if (this.context !== undefined && dtls?.state === "connected" && dtls.srtp?.localContext === this.context && s.codec === this.codec) return true;
+    this.protector = this.context = undefined;
+    return this.bind();
   }
 
   /**
@@ -204,6 +215,7 @@ export class FastSender {
       return false;
     }
     this.context = context;
+    this.codec = s.codec;
     const layout = headerTemplate(s.codec.payloadType, s.ssrc, s.headerExtensions ?? [], s.mid);
     this.header = layout.header;
     this.absOffset = layout.absOffset;
