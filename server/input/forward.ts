@@ -10,7 +10,8 @@ export type InputLane = "input" | "pointer";
 /**
  * One input line from a viewer: only the controlling viewer's valid lines
  * reach the device, within its rate, in the order `order` keeps across the
- * viewer's lanes; all but `p` (an echo request) count as the holder's activity. Every line is counted, forwarded or dropped by reason.
+ * viewer's lanes; all but `p` (an echo request) count as the holder's
+ * activity. Every line is counted, forwarded or dropped by reason.
  */
 export function forwardInput(metrics: Metrics, device: Device, peerId: string, bucket: TokenBucket, order: PointerOrder, lane: InputLane, line: string): void {
   if (!bucket.take(performance.now())) return metrics.inputDropped("rate_limited");

@@ -105,6 +105,7 @@ export const NameSchema = z.object({ type: z.literal("name"), name: viewerName }
  * it, answer another viewer's ask (`hand_over` or `refuse`, naming it in `to`).
  */
 export const CONTROL_ACTIONS = ["request", "release", "hand_over", "refuse"] as const;
+export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 /** A viewer's peer id, as `welcome` gives it. */
 const peerIdSchema = z.string().min(1).max(64);
 export const ControlSchema = z.object({

@@ -1,7 +1,4 @@
-import type { ClientMessage, ControlState, DeviceMessage, ErrorMessage } from "../../server/protocol/messages.js";
-
-/** What a viewer may do about control (server/protocol/messages.ts CONTROL_ACTIONS). */
-type ControlAction = "request" | "release" | "hand_over" | "refuse";
+import type { ClientMessage, ControlAction, ControlState, DeviceMessage, ErrorMessage } from "../../server/protocol/messages.js";
 import { ControlBar, viewerLabel, type ControlView } from "./control-bar.js";
 import { DevicePanels } from "./device-panels.js";
 import { byId } from "./dom.js";
