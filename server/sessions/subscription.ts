@@ -137,7 +137,8 @@ export class Subscription {
     this.device.off("offline", this.onOffline);
     this.device.setTalkSource(this.viewer.peerId, undefined);
     this.dropSubscriber();
-    this.seat.close();
+    // Watching again (a new connection after a lost one) is the same viewer: control stays with it.
+    this.seat.close(reason === "re-watched");
     this.onEnded(reason);
   }
 

@@ -67,6 +67,21 @@ describe("ViewerSeat", () => {
     metrics.close();
   });
 
+  test("a seat closed for the same viewer's new seat (a watch again) keeps its control", () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const device = new Device("acct", "cam", "Cam", "camera", 60_000);
+    const a = seat(device, metrics, "a");
+    a.s.control("request");
+    a.s.close(true);
+    const again = seat(device, metrics, "a");
+    assert.equal(device.input.holder, "a", "control did not change hands");
+    assert.deepEqual(again.heard.control, [], "nobody was told of a change");
+    assert.doesNotThrow(() => again.s.control("release"));
+    assert.equal(device.input.holder, null);
+    again.s.close();
+    metrics.close();
+  });
+
   test("hand-off: an ask reaches the holder only; the holder hands over (its keys released on the device) or refuses", () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const device = new Device("acct", "cam", "Cam", "camera", 60_000);

@@ -130,8 +130,11 @@ export class ViewerSeat {
     if (transport) this.metrics.viewerConnected(transport);
   }
 
-  /** Gives the seat up; idempotent. */
-  close(): void {
+  /**
+   * Gives the seat up; idempotent. `keepControl`: the same viewer takes a new
+   * seat at once (a `watch` again), so control it holds stays with its peer id.
+   */
+  close(keepControl = false): void {
     if (this._closed) return;
     this.setTransport(undefined);
     this._closed = true;
@@ -140,7 +143,7 @@ export class ViewerSeat {
     this.device.input.off("message", this.onDeviceMessage);
     this.device.input.off("ask", this.onAsk);
     this.device.input.off("refused", this.onRefused);
-    this.device.input.release(this.peerId);
+    if (!keepControl) this.device.input.release(this.peerId);
     this.device.input.setName(this.peerId, undefined);
     this.device.viewerDelta(-1);
   }

@@ -63,6 +63,8 @@ export class Controller {
   private holder: string | null | undefined;
   /** The holder's name, when it gave one. */
   private holderName: string | undefined;
+  /** The last `control` signaling said, kept while the fallback socket is in use (the page may come back to WebRTC). */
+  private signaled: ControlState | undefined;
   private _channel: InputChannel | undefined;
   /** The WebRTC `pointer` lane beside `input`, when there is one. */
   private pointer: RTCDataChannel | undefined;
@@ -176,6 +178,7 @@ export class Controller {
   /** Our peer id from `welcome`; a new socket is a new session, so the holder is unknown until it is re-sent. */
   setPeerId(peerId: string): void {
     this.peerId = peerId;
+    this.signaled = undefined;
     // Over the fallback socket the holder comes from that socket, which did not change.
     if (isSocket(this._channel)) return;
     this.holder = undefined;
@@ -190,6 +193,7 @@ export class Controller {
     this.talk.stop();
     this.deviceId = deviceId;
     this.holder = undefined;
+    this.signaled = undefined;
     this._resolution = undefined;
     this.resizable = false;
     this.picture.video.parentElement?.style.removeProperty("--remote-cursor");
@@ -216,8 +220,9 @@ export class Controller {
     const modeChanged = isSocket(old) !== isSocket(channel);
     this._channel = channel;
     if (modeChanged) {
-      // Control is held per session: whoever held it on one transport does not on the other.
-      this.holder = undefined;
+      // Control is held per connection: on the socket it says who holds it; back on WebRTC, signaling did.
+      this.holder = isSocket(channel) ? undefined : this.signaled?.holder;
+      this.holderName = isSocket(channel) ? undefined : this.signaled?.holderName;
       this.update();
     }
     if (!channel || isSocket(channel)) return;
@@ -245,9 +250,11 @@ export class Controller {
     this.bar.setTalkAvailable(sender !== undefined);
   }
 
-  /** A `control` message from the signaling server (ignored while the fallback socket is in use: it says). */
+  /** A `control` message from the signaling server (kept, not shown, while the fallback socket is in use: it says). */
   controlChanged(msg: ControlState): void {
-    if (msg.deviceId !== this.deviceId || isSocket(this._channel)) return;
+    if (msg.deviceId !== this.deviceId) return;
+    this.signaled = msg;
+    if (isSocket(this._channel)) return;
     this.holder = msg.holder;
     this.holderName = msg.holderName;
     this.update();

@@ -24,8 +24,17 @@ const FALLBACK_WHY: Record<string, string> = {
   not_connected: "WebRTC did not connect within 4 s",
   failed: "the WebRTC connection failed",
   no_codec: "this browser cannot decode the device's video over WebRTC",
+  lost: "the WebRTC connection was lost (trying it again in the background)",
+  stalled: "the WebRTC picture stalled while data still came (trying it again in the background)",
   asked: "as the address asks",
 };
+
+/** The last change of transport as the stats overlay words it. */
+function switchLabel(s: { to: Transport; reason: string; controlKept?: boolean }): string {
+  const to = s.to === "webrtc" ? "WebRTC" : "WebSocket";
+  const control = s.controlKept === undefined ? "" : s.controlKept ? ", control kept" : ", control lost";
+  return `to ${to} (${s.reason === "probe" ? "probe passed" : s.reason}${control})`;
+}
 
 /** Where the stats overlay's on/off choice is kept. */
 const STATS_KEY = "tessera.stats";
@@ -60,6 +69,8 @@ export class PlayerView {
   private sample: StatsSample | undefined;
   /** The input round trip while this viewer controls, ms. */
   private inputMs: number | undefined;
+  /** The last change of transport, in words. */
+  private switched: string | undefined;
   private name = "";
   /** What the last `lost` event said. */
   private lost: string | undefined;
@@ -104,6 +115,8 @@ export class PlayerView {
     this.name = deviceId ? (name ?? deviceId) : "";
     this.title.textContent = deviceId ? this.name : "No device selected";
     this.setFallback(undefined);
+    this.switched = undefined;
+    delete this.root.dataset.switched;
     if (!deviceId) {
       this.setTransport("webrtc");
       this.video.srcObject = null;
@@ -136,6 +149,13 @@ export class PlayerView {
   setFallback(reason: string | undefined): void {
     this.transportNote.hidden = this.retry.hidden = reason === undefined;
     this.transportNote.textContent = reason === undefined ? "" : `WebSocket stream: ${FALLBACK_WHY[reason] ?? reason}`;
+  }
+
+  /** The page changed transport (and why): the stats overlay says so, `#player[data-switched]` is "to:reason". */
+  setSwitch(s: { to: Transport; reason: string; controlKept?: boolean }): void {
+    this.switched = switchLabel(s);
+    this.root.dataset.switched = `${s.to}:${s.reason}`;
+    this.renderStats(this.sample);
   }
 
   attach(stream: MediaStream): void {
@@ -175,7 +195,7 @@ export class PlayerView {
       this.statsBox.replaceChildren();
       return;
     }
-    const rows = statsRows(sample, this.inputMs).flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]);
+    const rows = statsRows(sample, this.inputMs, this.switched).flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]);
     this.statsBox.replaceChildren(...rows);
   }
 

@@ -32,6 +32,8 @@ export interface StatsSample {
   /** inbound-rtp jitterBufferDelay (s) and jitterBufferEmittedCount. */
   jitterDelay: number | null;
   jitterEmitted: number | null;
+  /** Everything received on the connection so far (media, RTCP, data), bytes: silence means the link is gone. */
+  transportBytes: number | null;
 }
 
 export type StatsReport = Record<string, unknown> & { id: string; type: string };
@@ -92,6 +94,9 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
     if (jitterEmitted > n0) delayMs = ((jitterDelay - d0) * 1000) / (jitterEmitted - n0);
   }
   const pair = selectedPair(reports);
+  let transportBytes: number | null = null;
+  for (const r of reports.values()) if (r.type === "transport") transportBytes = num(r.bytesReceived) ?? transportBytes;
+  transportBytes ??= num(pair?.bytesReceived);
   const rtt = num(pair?.currentRoundTripTime);
   const local = pair && reports.get(String(pair.localCandidateId));
   return {
@@ -113,11 +118,15 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
     audioBytes,
     jitterDelay,
     jitterEmitted,
+    transportBytes,
   };
 }
 
-/** The sample as label/value rows for the overlay; `inputMs` is the input round trip while in control. */
-export function statsRows(s: StatsSample, inputMs?: number): [string, string][] {
+/**
+ * The sample as label/value rows for the overlay; `inputMs` is the input
+ * round trip while in control, `switched` the last change of transport.
+ */
+export function statsRows(s: StatsSample, inputMs?: number, switched?: string): [string, string][] {
   const f = (v: number | null, digits = 0, unit = "") => (v === null ? "–" : `${v.toFixed(digits)}${unit}`);
   const transport = s.transport === "webrtc" ? `WebRTC${s.route ? ` · ${s.route}` : ""}` : s.transport === "ws_jpeg" ? "WebSocket · JPEG" : "WebSocket · H.264";
   return [
@@ -130,5 +139,6 @@ export function statsRows(s: StatsSample, inputMs?: number): [string, string][] 
     ["delay", f(s.delayMs, 0, " ms")],
     ...(inputMs === undefined ? [] : [["input", f(inputMs, 0, " ms")] as [string, string]]),
     ["lost", f(s.packetsLost, 0)],
+    ...(switched === undefined ? [] : [["switched", switched] as [string, string]]),
   ];
 }

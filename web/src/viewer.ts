@@ -10,7 +10,8 @@
  *   (RTCPeerConnectionState or "none"; the fallback socket's state in the same
  *   words), `data-device-state` ("unknown" | "online" | "offline"),
  *   `data-error` (error code, absent when none), `data-transport` ("webrtc" |
- *   "ws_jpeg" | "ws_h264")
+ *   "ws_jpeg" | "ws_h264"), `data-switched` ("to:reason" of the last change
+ *   of transport, e.g. "ws_jpeg:stalled" or "webrtc:probe")
  * - `?transport=auto|webrtc|ws` (default auto) and `&codec=jpeg|h264` pick how
  *   the picture arrives; `#canvas` shows the WebSocket fallback
  * - `#devices button[data-device-id][data-online]`: one per listed device
@@ -39,7 +40,8 @@
  *   watchers, with `data-hotspot-x`/`-y`)
  * - `window.tessera`: `{ deviceId, pc, stats, timeline, devices, signaling,
  *   peerId, control, input, pointer, sentLines, resolution, deviceState,
- *   deviceClipboard, talk, transport, fallback }`, read live (getters);
+ *   deviceClipboard, talk, transport, fallback, probing, switches }`, read
+ *   live (getters);
  *   `timeline` holds performance.now() milestones.
  */
 import type { DeviceInfo, DeviceMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
@@ -56,7 +58,7 @@ import type { StatsSample } from "./stats.js";
 import type { TalkState } from "./talk.js";
 import { touchScreen } from "./soft-keyboard.js";
 import { followNameField, storedName } from "./viewer-name.js";
-import { Viewing } from "./viewing.js";
+import { Viewing, type FallbackCause, type TransportSwitch } from "./viewing.js";
 import { StillPicture } from "./still.js";
 import type { WatchTimeline } from "./watch.js";
 
@@ -88,6 +90,10 @@ export interface ViewerHooks {
   /** The WebSocket fallback, while in use. */
   readonly fallback:
     { peerId: string | undefined; framesPainted: number; stream: StreamMessage | undefined; socket: string; reason: string | undefined } | undefined;
+  /** True while WebRTC is tried again behind the fallback stream. */
+  readonly probing: boolean;
+  /** Every change of transport in this document, oldest first. */
+  readonly switches: readonly TransportSwitch[];
 }
 
 declare global {
@@ -113,7 +119,9 @@ const session = pageSession();
 const ice = new RtcConfigSource(undefined, undefined, async (url) => fetch(url, { credentials: "same-origin", headers: await session.headers() }));
 const still = new StillPicture(player.video, byId("player"), () => session.headers());
 const choice = transportFromQuery(location.search);
-const fellBack = new Set<string>();
+const fellBack = new Map<string, FallbackCause>();
+/** Every change of transport in this document, oldest first (tests read them). */
+const switches: TransportSwitch[] = [];
 let watch: Viewing | undefined;
 let peerId: string | undefined;
 
@@ -153,14 +161,17 @@ function route(msg: Exclude<ServerMessage, Welcome>): void {
       if (watch && msg.deviceId === watch.deviceId) watch.handle(msg);
       return;
     case "control":
+      watch?.controlChanged(msg);
       control.controlChanged(msg);
       return;
     case "control_request":
-      if (msg.deviceId === watch?.deviceId) control.asked(msg.from, msg.fromName);
+      // The page's own other transport asking is control moving with it (web/src/control-carry.ts).
+      if (msg.deviceId === watch?.deviceId && !watch.asked(msg.from)) control.asked(msg.from, msg.fromName);
       return;
     case "error":
-      if (msg.ref === "control") control.refused(msg);
-      else if (watch && (msg.deviceId === undefined || msg.deviceId === watch.deviceId)) watch.handle(msg);
+      if (msg.ref === "control") {
+        if (!watch?.refused(msg.code)) control.refused(msg);
+      } else if (watch && (msg.deviceId === undefined || msg.deviceId === watch.deviceId)) watch.handle(msg);
       else console.warn("tessera: server error", msg);
       return;
     case "answer":
@@ -219,6 +230,11 @@ function select(deviceId: string | undefined, push: boolean, transport?: Transpo
     player,
     control,
     fellBack,
+    peerId: () => peerId,
+    switched: (s) => {
+      switches.push(s);
+      player.setSwitch(s);
+    },
     hello: async () => {
       const token = await session.token();
       const name = storedName();
@@ -286,6 +302,10 @@ const hooks: ViewerHooks = {
     const f = watch?.fallbackWatch;
     return f && { peerId: f.peerId, framesPainted: f.framesPainted, stream: f.stream, socket: f.socketState, reason: watch?.fallbackReason };
   },
+  get probing() {
+    return watch?.probing ?? false;
+  },
+  switches,
 };
 window.tessera = hooks;
 

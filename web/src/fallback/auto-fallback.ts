@@ -2,18 +2,34 @@
  * When `?transport=auto` gives up on WebRTC for the WebSocket fallback. Pure:
  * timers are injected, so e2e/fallback-wire.test.ts drives it exactly.
  *
- * Rules: after an answer, the peer connection must reach "connected" within
- * CONNECT_DEADLINE_MS; after `watch`, an offer must come within the same time
- * while the device is online; a connection that fails twice without
- * connecting in between is given up; and so is WebRTC at once when the
- * browser can decode none of the device's video codecs.
+ * Rules, while connecting: after an answer, the peer connection must reach
+ * "connected" within CONNECT_DEADLINE_MS; after `watch`, an offer must come
+ * within the same time while the device is online; a connection that fails
+ * twice without connecting in between is given up; and so is WebRTC at once
+ * when the browser can decode none of the device's video codecs.
+ *
+ * And for the rest of the session: a connection that worked and is not
+ * connected again within LOST_MS ("lost", e.g. UDP blocked from now on), and
+ * a picture that makes no progress for STALL_MS while media still arrives
+ * ("stalled": the link carries too little for a whole frame, or loss beats
+ * the repairs). A device that sends nothing (a still screen) is neither.
+ * Browsers take about 8 s to call a dead link "disconnected"; the server's
+ * RTCP sender reports arrive at least every 1.5 s on a live one, so a
+ * connection that heard nothing at all for SILENT_MS is lost sooner.
  */
 import { isFallbackCodec, type FallbackCodec } from "../../../server/protocol/fallback.js";
+import type { StatsSample } from "../stats-summary.js";
 
 /** How long WebRTC gets to connect (or the server to offer) before the fallback, ms. */
 export const CONNECT_DEADLINE_MS = 4000;
 /** Failures in a row (without "connected" between) that end WebRTC. */
 export const MAX_FAILURES = 2;
+/** How long a connection that worked may stay away from "connected", ms. */
+export const LOST_MS = 6000;
+/** How long the picture may make no progress while media arrives, ms. */
+export const STALL_MS = 4000;
+/** How long a connection that has heard from the server may hear nothing at all, ms. */
+export const SILENT_MS = 3500;
 
 /** Timer functions (window.setTimeout in the page, fakes in tests). */
 export interface Timers {
@@ -22,7 +38,7 @@ export interface Timers {
 }
 
 /** Why the fallback was chosen. */
-export type FallbackReason = "no_offer" | "not_connected" | "failed" | "no_codec";
+export type FallbackReason = "no_offer" | "not_connected" | "failed" | "no_codec" | "lost" | "stalled";
 
 /** Watches one Watch's progress and calls `fallback` once when WebRTC should be given up. */
 export class FallbackTrigger {
@@ -31,11 +47,21 @@ export class FallbackTrigger {
   private failures = 0;
   private device: "unknown" | "online" | "offline" = "unknown";
   private fired = false;
+  /** Set while a connection that worked is away from "connected". */
+  private lostTimer: unknown;
+  private connected = false;
+  /** The last sample with progress (a frame decoded), or the first since connecting. */
+  private progress: { at: number; frames: number; bytes: number } | undefined;
+  /** The last sample in which the connection received anything, and that total. */
+  private heard: { at: number; bytes: number } | undefined;
 
   constructor(
     private readonly timers: Timers,
     private readonly fallback: (reason: FallbackReason) => void,
     private readonly deadlineMs = CONNECT_DEADLINE_MS,
+    private readonly lostMs = LOST_MS,
+    private readonly stallMs = STALL_MS,
+    private readonly silentMs = SILENT_MS,
   ) {}
 
   /** `watch` went to the server: an offer should follow. */
@@ -58,9 +84,38 @@ export class FallbackTrigger {
     if (state === "connected") {
       this.failures = 0;
       this.disarm();
-    } else if (state === "failed") {
-      if (++this.failures >= MAX_FAILURES) this.fire("failed");
+      this.clearLost();
+      this.connected = true;
+      this.progress = undefined;
+      this.heard = undefined;
+      return;
     }
+    if (state === "failed" && ++this.failures >= MAX_FAILURES) return this.fire("failed");
+    if (this.connected && this.lostTimer === undefined && !this.fired) {
+      this.lostTimer = this.timers.set(() => {
+        this.lostTimer = undefined;
+        if (this.device !== "offline") this.fire("lost");
+      }, this.lostMs);
+    }
+    this.connected = false;
+  }
+
+  /** A stats sample of the current connection (every second). */
+  sample(s: Pick<StatsSample, "at" | "framesDecoded" | "videoBytes" | "transportBytes">): void {
+    if (!this.connected || this.fired) return;
+    if (s.transportBytes !== null && this.device !== "offline") {
+      const h = this.heard;
+      if (!h || s.transportBytes > h.bytes) this.heard = { at: s.at, bytes: s.transportBytes };
+      else if (h.bytes > 0 && s.at - h.at >= this.silentMs) return this.fire("lost");
+    } else this.heard = undefined;
+    const frames = s.framesDecoded ?? 0;
+    const bytes = s.videoBytes ?? 0;
+    const p = this.progress;
+    if (!p || frames > p.frames || this.device === "offline") {
+      this.progress = { at: s.at, frames, bytes };
+      return;
+    }
+    if (s.at - p.at >= this.stallMs && bytes > p.bytes) this.fire("stalled");
   }
 
   /** The browser cannot decode the video the server offers: WebRTC cannot show it. */
@@ -77,12 +132,20 @@ export class FallbackTrigger {
   /** Signaling went away: nothing is expected until the next `watch`. */
   pause(): void {
     this.disarm();
+    this.clearLost();
+    this.connected = false;
   }
 
   /** Stops for good; idempotent. */
   close(): void {
     this.fired = true;
     this.disarm();
+    this.clearLost();
+  }
+
+  private clearLost(): void {
+    if (this.lostTimer !== undefined) this.timers.clear(this.lostTimer);
+    this.lostTimer = undefined;
   }
 
   private arm(kind: "offer" | "connect"): void {
@@ -107,6 +170,7 @@ export class FallbackTrigger {
     if (this.fired) return;
     this.fired = true;
     this.disarm();
+    this.clearLost();
     this.fallback(reason);
   }
 }

@@ -35,5 +35,6 @@ export function fallbackSample(codec: FallbackCodec, c: FallbackCounters, prev: 
     audioBytes: null,
     jitterDelay: null,
     jitterEmitted: null,
+    transportBytes: null,
   };
 }

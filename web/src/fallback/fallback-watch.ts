@@ -18,6 +18,8 @@ const STATS_INTERVAL_MS = 1000;
 
 /** What a FallbackWatch tells the view. */
 export interface FallbackWatchEvents {
+  /** `ready` came: `peerId` names this viewer on the socket. */
+  ready?(peerId: string): void;
   /** The socket's state in the player's words: connecting, connected (stream ready), disconnected, failed. */
   connectionState(state: RTCPeerConnectionState | "none"): void;
   deviceState(state: DeviceState): void;
@@ -153,6 +155,7 @@ export class FallbackWatch {
         this.events.error(null);
         this.events.deviceState("online");
         this.events.connectionState("connecting");
+        this.events.ready?.(m.peerId);
         return;
       case "control":
         this.events.control(m.holder, m.holderName);
