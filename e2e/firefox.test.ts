@@ -317,35 +317,58 @@ test("the device page in Firefox publishes its fake camera as VP8 and a Firefox 
   }),
 );
 
-test(
-  "an H.264-only device in Firefox (no H.264 in its WebRTC here): the viewer sees it cannot decode it and switches to the WebSocket stream by itself",
-  { timeout: 60_000 },
-  async (t) => {
-    const ns = netns!;
-    const h264 = await startServer({ wrap: [...ns.exec], iceHost: ns.address, args: ["--host", ns.address, "--insecure-no-auth", "--source-codec", "h264"] });
-    try {
-      await withFirefox(
-        t,
-        async (open) => {
-          const t0 = Date.now();
-          const page = await open("?device=test", "viewer-h264", VIEWER_PROBE);
-          const v = await waitFor(
-            "the WebSocket stream painting",
-            async () => {
-              const s = await page.evaluate(readViewer);
-              return s.fallback && s.fallback.framesPainted >= 10 ? s : undefined;
-            },
-            { timeoutMs: 20_000 },
-          );
-          t.diagnostic(`Firefox on an H.264 device: ${v.transport} (reason ${v.fallback?.reason}), 10 pictures painted ${Date.now() - t0} ms after opening`);
-          assert.match(v.transport ?? "", /^ws_/);
-          assert.equal(v.fallback?.reason, "no_codec", "given up because of the codec, not a timeout");
-          assert.equal(v.connectionState, null, "no WebRTC connection is left");
-        },
-        h264,
-      );
-    } finally {
-      await h264.close();
-    }
-  },
-);
+for (const transcode of ["on", "off"] as const) {
+  test(
+    transcode === "on"
+      ? "an H.264-only device in Firefox (no H.264 in its WebRTC here): the server transcodes it to VP8 and Firefox plays it over WebRTC"
+      : "an H.264-only device in Firefox with --transcode off: the viewer sees it cannot decode it and switches to the WebSocket stream by itself",
+    { timeout: 60_000 },
+    async (t) => {
+      const ns = netns!;
+      const h264 = await startServer({
+        wrap: [...ns.exec],
+        iceHost: ns.address,
+        args: ["--host", ns.address, "--insecure-no-auth", "--source-codec", "h264", "--transcode", transcode],
+      });
+      try {
+        await withFirefox(
+          t,
+          async (open) => {
+            const t0 = Date.now();
+            const page = await open("?device=test", `viewer-h264-${transcode}`, VIEWER_PROBE);
+            if (transcode === "on") {
+              const stats = await waitFor(
+                "WebRTC frames of the transcoded video",
+                async () => {
+                  const v = await page.evaluate(readViewer);
+                  return v.transport === "webrtc" && v.stats?.framesDecoded && v.stats.framesDecoded >= 30 ? v.stats : undefined;
+                },
+                { timeoutMs: 30_000 },
+              );
+              t.diagnostic(
+                `Firefox on an H.264 device: ${stats.videoCodec} over WebRTC, ${stats.framesDecoded} frames ${Date.now() - t0} ms after opening, ${stats.width}x${stats.height}`,
+              );
+              assert.equal(stats.videoCodec?.toLowerCase(), "video/vp8");
+              return;
+            }
+            const v = await waitFor(
+              "the WebSocket stream painting",
+              async () => {
+                const s = await page.evaluate(readViewer);
+                return s.fallback && s.fallback.framesPainted >= 10 ? s : undefined;
+              },
+              { timeoutMs: 20_000 },
+            );
+            t.diagnostic(`Firefox on an H.264 device: ${v.transport} (reason ${v.fallback?.reason}), 10 pictures painted ${Date.now() - t0} ms after opening`);
+            assert.match(v.transport ?? "", /^ws_/);
+            assert.equal(v.fallback?.reason, "no_codec", "given up because of the codec, not a timeout");
+            assert.equal(v.connectionState, null, "no WebRTC connection is left");
+          },
+          h264,
+        );
+      } finally {
+        await h264.close();
+      }
+    },
+  );
+}

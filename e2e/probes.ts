@@ -23,7 +23,7 @@ export interface ViewerView {
   deviceId: string | null;
   connectionState: string | null;
   timeline: { watchSentAt: number | null; offerAt: number | null; answerSentAt: number | null; connectedAt: number | null; offers: number } | null;
-  stats: { fps: number | null; videoCodec: string | null; width: number | null; transport: string } | null;
+  stats: { fps: number | null; videoCodec: string | null; width: number | null; height: number | null; framesDecoded: number | null; transport: string } | null;
   /** "webrtc" | "ws_jpeg" | "ws_h264", null before a device is watched. */
   transport: string | null;
   /** The WebSocket fallback, while in use. */

@@ -117,13 +117,45 @@ export const RTP_DECODE_ELEMENTS = { src: "rtpin", sink: "frames" } as const;
  * The basis of every consumer that needs pictures from a device's RTP.
  */
 export function rtpDecodeDescription(codec: RtpVideoCodec, payloadType = 96): string {
+  return `${rtpToI420(RTP_DECODE_ELEMENTS.src, codec, payloadType)} ! appsink name=${RTP_DECODE_ELEMENTS.sink} sync=false max-buffers=5 drop=true`;
+}
+
+/** An appsrc taking the codec's RTP, depayloaded and decoded to I420. */
+function rtpToI420(srcName: string, codec: RtpVideoCodec, payloadType: number): string {
   const name = codec === "vp8" ? "VP8" : "H264";
   const depayDecode = codec === "vp8" ? "rtpvp8depay ! vp8dec" : "rtph264depay ! h264parse ! avdec_h264";
   return (
-    `appsrc name=${RTP_DECODE_ELEMENTS.src} is-live=true do-timestamp=true format=time ` +
+    `appsrc name=${srcName} is-live=true do-timestamp=true format=time ` +
     `caps="application/x-rtp,media=video,encoding-name=${name},clock-rate=90000,payload=${payloadType}" ! ` +
-    `rtpjitterbuffer latency=0 ! ${depayDecode} ! videoconvert ! video/x-raw,format=I420 ! ` +
-    `appsink name=${RTP_DECODE_ELEMENTS.sink} sync=false max-buffers=5 drop=true`
+    `rtpjitterbuffer latency=0 ! ${depayDecode} ! videoconvert ! video/x-raw,format=I420`
+  );
+}
+
+/** Element names of the transcoder. */
+export const TRANSCODE_ELEMENTS = { src: "rtpin", sink: "rtpout" } as const;
+
+/**
+ * A device's video RTP in (appsrc) → decoded → VP8 → RTP out (appsink), for
+ * WebRTC viewers that cannot decode the device's codec (every browser
+ * decodes VP8). One per device, shared by all such viewers.
+ */
+export function transcodeToVp8Description(o: {
+  from: RtpVideoCodec;
+  bitrateKbps: number;
+  payloadType?: number;
+  mtu?: number;
+  seqnumOffset?: number;
+  timestampOffset?: number;
+}): string {
+  const E = TRANSCODE_ELEMENTS;
+  return (
+    `${rtpToI420(E.src, o.from, 96)} ! queue max-size-buffers=2 leaky=downstream ! ` +
+    `vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${o.bitrateKbps * 1000} keyframe-max-dist=3000 ` +
+    `lag-in-frames=0 error-resilient=partitions threads=2 ! ` +
+    `rtpvp8pay pt=${o.payloadType ?? 96} mtu=${o.mtu ?? 1200} picture-id-mode=15-bit` +
+    (o.seqnumOffset !== undefined ? ` seqnum-offset=${o.seqnumOffset}` : "") +
+    (o.timestampOffset !== undefined ? ` timestamp-offset=${o.timestampOffset}` : "") +
+    ` ! appsink name=${E.sink} sync=false emit-signals=false max-buffers=500 drop=true`
   );
 }
 

@@ -11,6 +11,7 @@ import {
   jpegToRtpDescription,
   rtpDecodeDescription,
   testSourceDescription,
+  transcodeToVp8Description,
   x264StripeDescription,
   type RtpVideoCodec,
 } from "./descriptions.js";
@@ -18,7 +19,8 @@ import { desktopAudioDescription, desktopCaptureDescription, desktopTalkbackDesc
 import { elementsOf } from "./elements.js";
 
 /** A media feature that runs GStreamer pipelines. */
-export type MediaFeature = "test-device" | "host-capture" | "camera-capture" | "host-audio" | "fallback-jpeg" | "fallback-h264" | "frame-devices" | "snapshots";
+export type MediaFeature =
+  "test-device" | "host-capture" | "camera-capture" | "host-audio" | "fallback-jpeg" | "fallback-h264" | "frame-devices" | "snapshots" | "transcode";
 
 /** Each feature and what it is for people, in doctor's words. */
 export const MEDIA_FEATURES: Readonly<Record<MediaFeature, string>> = {
@@ -30,6 +32,7 @@ export const MEDIA_FEATURES: Readonly<Record<MediaFeature, string>> = {
   "fallback-h264": "WebSocket fallback, H.264 stripes",
   "frame-devices": "JPEG frame devices",
   snapshots: "snapshots and frame.jpg",
+  transcode: "transcoding for WebRTC viewers that cannot decode a device's codec (--transcode on)",
 };
 
 /** Pictures from any device: RTP in either codec, or pushed JPEGs. */
@@ -58,6 +61,8 @@ function featurePipelines(feature: MediaFeature, sourceCodec?: RtpVideoCodec): s
       return [jpegDecodeDescription(), jpegToRtpDescription({ bitrateKbps: 500 })];
     case "snapshots":
       return [...deviceDecoders(), jpegStripeDescription(64, 16)];
+    case "transcode":
+      return [transcodeToVp8Description({ from: "h264", bitrateKbps: 1500 })];
   }
 }
 

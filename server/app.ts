@@ -37,6 +37,7 @@ import { resolveIceHosts, type RtcSettings } from "./rtc/peer-config.js";
 import type { SessionContext } from "./sessions/context.js";
 import { SignalingConnection, type Authenticate } from "./signaling/connection.js";
 import { LocalSources } from "./sources/local-sources.js";
+import { TRANSCODE_BITRATE_KBPS, Transcoders } from "./sources/transcoder.js";
 import { runningPipelines } from "../pipelines/pipeline.js";
 
 export { LOCAL_ACCOUNT } from "./auth/authenticator.js";
@@ -140,6 +141,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     rtcConfigurationFor: (account) => ice.configuration(account),
     trackSettleMs: 1500,
     inputRate: config.inputRate,
+    ...(config.transcode === "on" ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode")) } : {}),
   };
   const auth = deps.authenticator ?? authenticatorFor(config, (reason) => metrics.authFailure(reason), log);
   const keys = openDeviceKeys(config.dataDir, (reason) => metrics.authFailure(reason));
@@ -329,6 +331,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       keys.close();
       grabber?.close();
       fallback.close();
+      ctx.transcoders?.close();
       localSources?.close();
       ice.close();
       if (ownMetrics) metrics.close();

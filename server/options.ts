@@ -323,6 +323,13 @@ export const OPTIONS = {
     default: 30,
     help: "the most frames per second a fallback viewer gets, whatever its `SETTINGS` ask",
   }),
+  transcode: option({
+    flag: "--transcode",
+    arg: "on|off",
+    schema: z.enum(["on", "off"]),
+    default: "on",
+    help: "a WebRTC viewer whose browser cannot decode a device's video (Firefox without H.264) gets it as VP8, transcoded once per device while such viewers watch; `off` leaves those viewers to the WebSocket stream",
+  }),
   maxFrameBytes: option({
     flag: "--max-frame-bytes",
     arg: "N",

@@ -284,9 +284,9 @@ export class WeriftViewer {
     return new WeriftViewer(signaling, opts.decode ?? false, opts);
   }
 
-  /** Asks to watch a device; the stream fills as media arrives. */
-  watch(deviceId: string): void {
-    this.signaling.send({ type: "watch", deviceId });
+  /** Asks to watch a device (saying which video codecs it receives, when given); the stream fills as media arrives. */
+  watch(deviceId: string, codecs?: string[]): void {
+    this.signaling.send({ type: "watch", deviceId, ...(codecs ? { codecs } : {}) });
   }
 
   private async answer(deviceId: string, sdp: string, offerId: number): Promise<void> {

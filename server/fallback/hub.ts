@@ -4,38 +4,7 @@ import type { Logger } from "../log.js";
 import { PictureSource } from "./picture-source.js";
 import type { FallbackCodec } from "../protocol/fallback.js";
 import { FallbackSource, type SourceSettings } from "./source.js";
-
-/** A map whose entries live while someone holds them: created by the first acquire, closed by the last release. */
-class Held<K, V extends { close(): void; readonly closed: boolean }> {
-  private readonly entries = new Map<K, { value: V; holders: number }>();
-
-  acquire(key: K, create: () => V): V {
-    let e = this.entries.get(key);
-    if (!e || e.value.closed) {
-      e = { value: create(), holders: 0 };
-      this.entries.set(key, e);
-    }
-    e.holders++;
-    return e.value;
-  }
-
-  /** Lets go of `value`; true when that was the last holder and it is closed now. */
-  release(key: K, value: V): boolean {
-    const e = this.entries.get(key);
-    if (!e || e.value !== value) return false;
-    if (--e.holders > 0) return false;
-    this.entries.delete(key);
-    value.close();
-    return true;
-  }
-
-  close(): void {
-    for (const e of this.entries.values()) e.value.close();
-    this.entries.clear();
-  }
-}
-
-const deviceKey = (device: Device) => `${device.account}\u0000${device.id}`;
+import { deviceKey, Held } from "../held.js";
 
 /**
  * The running fallback pipelines: one PictureSource (decoder) per device,

@@ -94,7 +94,15 @@ export const ClientCandidateSchema = z.object({
   deviceId: id.optional(),
   candidate: IceCandidateSchema.nullable(),
 });
-export const WatchSchema = z.object({ type: z.literal("watch"), deviceId: id });
+export const WatchSchema = z.object({
+  type: z.literal("watch"),
+  deviceId: id,
+  /** The video codecs the viewer's browser receives over WebRTC (lower-case names), when it says. */
+  codecs: z
+    .array(z.string().regex(/^[a-z0-9-]{1,16}$/, "expected lower-case codec names such as vp8"))
+    .max(16)
+    .optional(),
+});
 export const UnwatchSchema = z.object({ type: z.literal("unwatch"), deviceId: id });
 export const KeyframeSchema = z.object({ type: z.literal("keyframe"), deviceId: id });
 export const ByeSchema = z.object({ type: z.literal("bye") });

@@ -3,6 +3,7 @@ import type { DeviceRegistry } from "../devices/registry.js";
 import type { Logger } from "../log.js";
 import type { RtcConfiguration } from "../../turn/ice-config.js";
 import type { RtcSettings } from "../rtc/peer-config.js";
+import type { Transcoders } from "../sources/transcoder.js";
 
 /** What every session needs from the app; built once by createApp. */
 export interface SessionContext {
@@ -17,6 +18,8 @@ export interface SessionContext {
   readonly trackSettleMs: number;
   /** Input lines per second per viewer (sustained); bursts of half that pass. */
   readonly inputRate: number;
+  /** VP8 for viewers that cannot decode a device's codec (`--transcode on`). */
+  readonly transcoders?: Transcoders;
 }
 
 /** The sending side of a signaling connection, as sessions see it. */

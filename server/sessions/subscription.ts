@@ -4,6 +4,7 @@ import type { TokenBucket } from "../input/rate-limiter.js";
 import type { ControlState, IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
+import { TRANSCODABLE, type Transcoder } from "../sources/transcoder.js";
 import type { Peer, SessionContext } from "./context.js";
 import { ViewerSeat, type ControlAction } from "./viewer-seat.js";
 
@@ -39,12 +40,15 @@ export class Subscription {
   private offerId = -1;
   private _closed = false;
   private readonly seat: ViewerSeat;
+  /** The device's video as VP8, while this viewer cannot decode the device's own codec. */
+  private transcoder: Transcoder | undefined;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.deviceOnline(tracks);
   private readonly onOffline = () => this.deviceOffline();
 
   /**
    * @param inputBucket the viewer's input rate limit, shared by all its subscriptions
    * @param nextOfferId numbers offers uniquely within the viewer's connection
+   * @param receivable the video codecs the viewer can receive (lower-case names), when it said
    */
   constructor(
     private readonly ctx: SessionContext,
@@ -52,6 +56,7 @@ export class Subscription {
     readonly device: Device,
     inputBucket: TokenBucket,
     private readonly nextOfferId: () => number,
+    private readonly receivable: ReadonlySet<string> | undefined,
     private readonly onEnded: (reason: SubscriptionEnd) => void,
   ) {
     this.seat = new ViewerSeat({
@@ -137,13 +142,38 @@ export class Subscription {
     this.device.off("offline", this.onOffline);
     this.device.setTalkSource(this.viewer.peerId, undefined);
     this.dropSubscriber();
+    this.useTranscoder(false);
     // Watching again (a new connection after a lost one) is the same viewer: control stays with it.
     this.seat.close(reason === "re-watched");
     this.onEnded(reason);
   }
 
-  private negotiate(tracks: readonly UpTrack[]): void {
+  /**
+   * The tracks this viewer gets for the device's `tracks`: its own, but for
+   * a video codec the viewer said it cannot receive, which is transcoded to
+   * VP8 when it can be (otherwise the offer names the device's codec, and
+   * the viewer falls back to the WebSocket stream).
+   */
+  private forViewer(tracks: readonly UpTrack[]): readonly UpTrack[] {
+    const codecOf = (t: UpTrack) => t.codec.mimeType.split("/")[1] ?? "";
+    const needs = (t: UpTrack) =>
+      t.kind === "video" && this.receivable !== undefined && !this.receivable.has(codecOf(t)) && this.receivable.has("vp8") && TRANSCODABLE.has(codecOf(t));
+    const transcoded = this.ctx.transcoders !== undefined && tracks.some(needs);
+    this.useTranscoder(transcoded);
+    return transcoded && this.transcoder ? tracks.map((t) => (needs(t) ? this.transcoder!.video : t)) : tracks;
+  }
+
+  private useTranscoder(on: boolean): void {
+    if (on && !this.transcoder) this.transcoder = this.ctx.transcoders?.acquire(this.device);
+    else if (!on && this.transcoder) {
+      this.ctx.transcoders?.release(this.transcoder);
+      this.transcoder = undefined;
+    }
+  }
+
+  private negotiate(deviceTracks: readonly UpTrack[]): void {
     this.dropSubscriber();
+    const tracks = this.forViewer(deviceTracks);
     this.sources = tracks;
     this.codecs = tracks.map((t) => t.codec);
     const subscriber = new Subscriber(
@@ -197,13 +227,14 @@ export class Subscription {
     });
   }
 
-  private deviceOnline(tracks: readonly UpTrack[]): void {
+  private deviceOnline(deviceTracks: readonly UpTrack[]): void {
+    const tracks = this.forViewer(deviceTracks);
     if (this.subscriber && compatible(this.codecs, tracks)) {
       this.sources = tracks;
       this.attachSources();
       this.viewer.send({ type: "watching", deviceId: this.device.id, waiting: false });
     } else {
-      this.negotiate(tracks);
+      this.negotiate(deviceTracks);
     }
   }
 

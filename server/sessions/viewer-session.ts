@@ -30,7 +30,7 @@ export class ViewerSession {
   async handle(msg: ClientMessage): Promise<void> {
     switch (msg.type) {
       case "watch":
-        return this.watch(msg.deviceId);
+        return this.watch(msg.deviceId, msg.codecs);
       case "unwatch":
         this.subscriptions.get(msg.deviceId)?.close("unwatched");
         return;
@@ -66,7 +66,7 @@ export class ViewerSession {
     for (const s of [...this.subscriptions.values()]) s.close("viewer left");
   }
 
-  private watch(deviceId: string): void {
+  private watch(deviceId: string, codecs: readonly string[] | undefined): void {
     const device = this.ctx.registry.get(this.peer.account, deviceId);
     if (!device) throw notFound(`no device '${deviceId}'`);
     this.subscriptions.get(deviceId)?.close("re-watched");
@@ -77,6 +77,7 @@ export class ViewerSession {
       device,
       this.inputBucket,
       () => this.offers++,
+      codecs && new Set(codecs),
       (reason) => {
         if (this.subscriptions.get(deviceId) !== sub) return;
         this.subscriptions.delete(deviceId);

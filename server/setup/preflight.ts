@@ -84,8 +84,14 @@ export function missingElementsLine(missing: readonly string[]): string {
 }
 
 /** The media features a configuration turns on. */
-export function configuredFeatures(config: { source: readonly SourceSpec[]; audio?: "none" | "pulse" }): MediaFeature[] {
-  const always: MediaFeature[] = ["fallback-jpeg", "fallback-h264", "frame-devices", "snapshots"];
+export function configuredFeatures(config: { source: readonly SourceSpec[]; audio?: "none" | "pulse"; transcode?: "on" | "off" }): MediaFeature[] {
+  const always: MediaFeature[] = [
+    "fallback-jpeg",
+    "fallback-h264",
+    "frame-devices",
+    "snapshots",
+    ...(config.transcode === "off" ? [] : (["transcode"] as const)),
+  ];
   const has = (kind: SourceSpec["kind"]) => config.source.some((s) => s.kind === kind);
   const host: MediaFeature[] = has("x11") ? ["host-capture", ...(config.audio === "pulse" ? (["host-audio"] as const) : [])] : [];
   return [...(has("test") ? (["test-device"] as const) : []), ...host, ...(has("v4l2") ? (["camera-capture"] as const) : []), ...always];

@@ -42,6 +42,9 @@ function receivableVideoCodecs(): Set<string> | undefined {
   return caps ? new Set(caps.codecs.map((c) => c.mimeType.split("/")[1]?.toLowerCase() ?? "")) : undefined;
 }
 
+/** Entries of a receiver's capabilities that are not codecs of their own. */
+const NOT_CODECS = new Set(["rtx", "red", "ulpfec", "flexfec-03"]);
+
 /** Messages addressed to one watched device. */
 export type WatchMessage = Extract<ServerMessage, { type: "offer" | "candidate" | "device_offline" | "watching" | "unwatched" | "error" }>;
 
@@ -92,7 +95,10 @@ export class Watch {
   start(): void {
     if (this._closed) return;
     clearTimeout(this.retryTimer);
-    if (this.send({ type: "watch", deviceId: this.deviceId })) {
+    // What this browser decodes, so the server can offer a device's video as VP8 when it cannot decode the device's own codec.
+    const receivable = receivableVideoCodecs();
+    const codecs = receivable && [...receivable].filter((c) => !NOT_CODECS.has(c)).slice(0, 16);
+    if (this.send({ type: "watch", deviceId: this.deviceId, ...(codecs?.length ? { codecs } : {}) })) {
       this.timeline.watchSentAt = performance.now();
       this.events.progress?.("watch");
     }
