@@ -19,6 +19,7 @@ export const METRIC_TYPES = {
   tessera_keyframe_requests_total: "counter",
   tessera_nacks_received_total: "counter",
   tessera_rtp_werift_path_packets_total: "counter",
+  tessera_layer_switches_total: "counter",
   tessera_retransmissions_sent_total: "counter",
   tessera_rtp_packets_lost_total: "counter",
   tessera_fallback_frames_total: "counter",
@@ -151,6 +152,7 @@ export class Metrics {
   private readonly snapshotsCreated: Counter;
   private readonly nacks: Counter;
   private readonly weriftPath: Counter<"kind">;
+  private readonly layerSwitches: Counter<"direction">;
   private readonly signalingErrors: Counter<"code">;
   private readonly unhandledRejections: Counter;
   private readonly signalingMessages: Counter<"type">;
@@ -196,6 +198,12 @@ export class Metrics {
       name: "tessera_rtp_werift_path_packets_total",
       help: "RTP packets to viewers sent through werift's sendRtp instead of the fast path (only while a viewer's DTLS is not up yet)",
       labelNames: ["kind"],
+      registers: [r],
+    });
+    this.layerSwitches = new Counter({
+      name: "tessera_layer_switches_total",
+      help: "Simulcast layer switches of viewers' video, by direction",
+      labelNames: ["direction"],
       registers: [r],
     });
     this.forwardLatency = new Histogram({
@@ -345,6 +353,9 @@ export class Metrics {
   }
   sentThroughWerift(kind: "video" | "audio"): void {
     this.weriftPath.inc({ kind });
+  }
+  layerSwitch(direction: "up" | "down"): void {
+    this.layerSwitches.inc({ direction });
   }
   keyframeRequestFromViewer(type: "pli" | "fir"): void {
     this.keyframeRequests.inc({ direction: "received", type });

@@ -10,6 +10,9 @@ export interface InboundVideo {
   packetsReceived: number;
   nackCount: number;
   pliCount: number;
+  keyFramesDecoded: number;
+  /** Width of the frames decoded now (0 before any). */
+  frameWidth: number;
 }
 
 /** The inbound video RTP stream of the page's `window.tessera.pc` (zeros before there is one). */
@@ -30,6 +33,8 @@ export function inboundVideo(page: Page): Promise<InboundVideo> {
       packetsReceived: n("packetsReceived"),
       nackCount: n("nackCount"),
       pliCount: n("pliCount"),
+      keyFramesDecoded: n("keyFramesDecoded"),
+      frameWidth: n("frameWidth"),
     };
   });
 }

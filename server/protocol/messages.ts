@@ -106,6 +106,9 @@ export const WatchSchema = z.object({
 export const UnwatchSchema = z.object({ type: z.literal("unwatch"), deviceId: id });
 export const KeyframeSchema = z.object({ type: z.literal("keyframe"), deviceId: id });
 export const ByeSchema = z.object({ type: z.literal("bye") });
+const pixels = z.number().int().min(1).max(16384);
+/** Viewer → server: the size, in device pixels, at which it shows a watched device's picture (the simulcast layer follows). */
+export const ViewSchema = z.object({ type: z.literal("view"), deviceId: id, width: pixels, height: pixels });
 /** Viewer → server: the name other viewers see for it (instead of "Viewer 1a2b3c"). */
 export const NameSchema = z.object({ type: z.literal("name"), name: viewerName });
 /**
@@ -135,6 +138,7 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
   ByeSchema,
   ControlSchema,
   NameSchema,
+  ViewSchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;

@@ -74,4 +74,34 @@ describe("DownTrack", () => {
     assert.throws(() => down.setSource(up), /closed/);
     up.close();
   });
+
+  test("switchLayer: the current layer flows until the new one's keyframe, then only the new one, numbered on", () => {
+    let bRequests = 0;
+    const a = new UpTrack({ id: "a", codec: VP8, requestKeyframe: () => {} });
+    const b = new UpTrack({ id: "b", codec: VP8, requestKeyframe: () => bRequests++ });
+    const { down, out } = collect(VP8);
+    down.setSource(a);
+    a.push(100, 0, true, KEY);
+    down.switchLayer(b);
+    assert.equal(bRequests, 1, "the new layer is asked for a keyframe");
+    assert.equal(down.pendingTrack, b);
+    b.push(500, 9000, true, DELTA); // not a keyframe: not yet
+    a.push(101, 3000, true, DELTA); // still the current layer
+    b.push(501, 12000, false, KEY); // the switch
+    a.push(102, 6000, true, DELTA); // dropped from now on
+    b.push(502, 12000, true, DELTA);
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [100, 101, 102, 103],
+      "one continuous sequence",
+    );
+    assert.equal(down.upTrack, b);
+    assert.equal(down.pendingTrack, undefined);
+    assert.equal(a.downTracks.has(down), false, "the old layer let go");
+    // Back to a layer it is already on: nothing pending.
+    down.switchLayer(b);
+    assert.equal(down.pendingTrack, undefined);
+    a.close();
+    b.close();
+  });
 });

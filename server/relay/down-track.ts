@@ -1,5 +1,6 @@
 import { RtpRewriter } from "./rewriter.js";
 import type { RelayPacket, TrackCodec, UpTrack } from "./up-track.js";
+import { Vp8Munger } from "./vp8.js";
 
 /** Where a DownTrack delivers rewritten packets (a werift sender, in practice). */
 export interface DownSink {
@@ -19,13 +20,18 @@ export interface DownTrackStats {
 /**
  * One viewer's copy of one device track. Survives its source: when the
  * device reconnects, `setSource` attaches the new UpTrack and the rewriter
- * keeps the viewer's sequence and timestamps continuous. Video starts only
- * at a keyframe.
+ * keeps the viewer's sequence and timestamps continuous (and, for VP8, the
+ * picture ID and TL0PICIDX). Video starts only at a keyframe. `switchLayer`
+ * moves to another simulcast layer without a gap: the current one is
+ * forwarded until the new one's keyframe arrives.
  */
 export class DownTrack {
   readonly stats: DownTrackStats = { packetsOut: 0, bytesOut: 0, droppedWaitingKeyframe: 0, droppedStale: 0 };
   private readonly rewriter: RtpRewriter;
   private source: UpTrack | undefined;
+  /** The layer being switched to, attached until its keyframe comes. */
+  private pending: UpTrack | undefined;
+  private readonly vp8: Vp8Munger | undefined;
   private waitingKeyframe: boolean;
   private _closed = false;
 
@@ -34,6 +40,7 @@ export class DownTrack {
     private readonly sink: DownSink,
   ) {
     this.rewriter = new RtpRewriter(codec.clockRate);
+    this.vp8 = codec.mimeType === "video/vp8" ? new Vp8Munger() : undefined;
     this.waitingKeyframe = codec.kind === "video";
   }
 
@@ -50,6 +57,11 @@ export class DownTrack {
     return this.source;
   }
 
+  /** The layer this track is switching to, until its keyframe arrives. */
+  get pendingTrack(): UpTrack | undefined {
+    return this.pending;
+  }
+
   /** Attaches a (new) source; video waits for its next keyframe, which is requested. */
   setSource(up: UpTrack): void {
     if (this._closed) throw new Error("DownTrack is closed");
@@ -58,10 +70,33 @@ export class DownTrack {
     this.source = up;
     up.attachDown(this);
     this.rewriter.switchSource();
+    this.vp8?.switchSource();
     if (this.codec.kind === "video") {
       this.waitingKeyframe = true;
       up.requestKeyframe();
     }
+  }
+
+  /**
+   * Moves to `up` (another layer of the same picture) at its next keyframe,
+   * which is requested; until then the current source keeps flowing. Without
+   * a flowing source this is setSource.
+   */
+  switchLayer(up: UpTrack): void {
+    if (this._closed || up === this.pending) return;
+    if (up === this.source) {
+      this.dropPending();
+      return;
+    }
+    if (!this.source || this.waitingKeyframe || this.codec.kind !== "video") {
+      this.dropPending();
+      this.setSource(up);
+      return;
+    }
+    this.dropPending();
+    this.pending = up;
+    up.attachDown(this);
+    up.requestKeyframe();
   }
 
   /** Detaches from the current source without closing; the track goes quiet. */
@@ -74,8 +109,18 @@ export class DownTrack {
     this.source?.requestKeyframe();
   }
 
-  /** Called by the UpTrack for every packet. */
-  forward(packet: RelayPacket): void {
+  /** Called by the UpTrack (`from`) for every packet. */
+  forward(packet: RelayPacket, from?: UpTrack): void {
+    if (from !== undefined && from !== this.source) {
+      if (from !== this.pending || !packet.keyframe) return;
+      // The new layer's keyframe: it is the source from here on.
+      this.source?.detachDown(this);
+      this.source = from;
+      this.pending = undefined;
+      this.rewriter.switchSource();
+      this.vp8?.switchSource();
+      this.waitingKeyframe = false;
+    }
     if (this.waitingKeyframe) {
       if (!packet.keyframe) {
         this.stats.droppedWaitingKeyframe++;
@@ -91,12 +136,14 @@ export class DownTrack {
     }
     this.stats.packetsOut++;
     this.stats.bytesOut += packet.payload.length;
-    this.sink.send(packet, out.sequenceNumber, out.timestamp);
+    const payload = this.vp8 ? this.vp8.munge(packet.payload) : packet.payload;
+    this.sink.send(payload === packet.payload ? packet : { ...packet, payload }, out.sequenceNumber, out.timestamp);
   }
 
   /** Called by the UpTrack when it closes. */
   sourceClosed(up: UpTrack): void {
     if (this.source === up) this.source = undefined;
+    if (this.pending === up) this.pending = undefined;
   }
 
   /** Detaches from the source and stops forwarding; idempotent. */
@@ -107,7 +154,13 @@ export class DownTrack {
   }
 
   private detach(): void {
+    this.dropPending();
     this.source?.detachDown(this);
     this.source = undefined;
+  }
+
+  private dropPending(): void {
+    this.pending?.detachDown(this);
+    this.pending = undefined;
   }
 }

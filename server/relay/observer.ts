@@ -18,6 +18,8 @@ export interface RelayObserver {
   retransmitted(count: number): void;
   /** Packets lost on the way to a viewer (from its receiver reports) or from a device (seen by the server). */
   packetsLost(reporter: "viewer" | "device", count: number): void;
+  /** A viewer's video moved to a higher or lower simulcast layer. */
+  layerSwitch(direction: "up" | "down"): void;
 }
 
 /** An observer that ignores everything. */
@@ -30,4 +32,5 @@ export const nullObserver: RelayObserver = {
   nackReceived() {},
   retransmitted() {},
   packetsLost() {},
+  layerSwitch() {},
 };

@@ -2,6 +2,12 @@ import { KeyframeRequester, realTimers, type Timers } from "./keyframe-requester
 import { isKeyframeStart } from "./keyframe.js";
 import type { DownTrack } from "./down-track.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
+import { vp8KeyframeSize } from "./vp8.js";
+
+/** How long a track may stay silent and still count as sending, ms (a paused simulcast layer stops). */
+const ACTIVE_MS = 1000;
+/** The bitrate estimate's window, ms. */
+const RATE_WINDOW_MS = 500;
 
 /** One RTP packet as the relay passes it on. `payload` is shared by every viewer: never mutate it. */
 export interface RelayPacket {
@@ -48,6 +54,14 @@ export class UpTrack {
   readonly downTracks = new Set<DownTrack>();
   private readonly keyframes: KeyframeRequester;
   private _closed = false;
+  /** The simulcast layers this track is one of (itself included), when it is one. */
+  private _layers: readonly UpTrack[] | undefined;
+  /** The picture size its last VP8 keyframe announced. */
+  private _frameSize: { width: number; height: number } | undefined;
+  private windowStart = 0;
+  private windowBytes = 0;
+  private rateBps = 0;
+  private lastPacketAt = -Infinity;
 
   readonly id: string;
   readonly codec: TrackCodec;
@@ -80,6 +94,26 @@ export class UpTrack {
     return this._closed;
   }
 
+  /** The simulcast layers of this track's picture (this one among them), or undefined when it has none. */
+  get layers(): readonly UpTrack[] | undefined {
+    return this._layers;
+  }
+
+  /** Makes `layers` (this track among them) the layers of one picture. */
+  setLayers(layers: readonly UpTrack[]): void {
+    this._layers = layers;
+  }
+
+  /** The size of its pictures, once a VP8 keyframe said. */
+  get frameSize(): { width: number; height: number } | undefined {
+    return this._frameSize;
+  }
+
+  /** The incoming bitrate, bits/s; 0 once it stopped sending. */
+  bitrate(now = performance.now()): number {
+    return now - this.lastPacketAt > ACTIVE_MS ? 0 : this.rateBps;
+  }
+
   /** Feeds one packet from the source to every viewer. */
   push(sequenceNumber: number, timestamp: number, marker: boolean, payload: Buffer, receivedAt = performance.now()): void {
     if (this._closed) return;
@@ -92,7 +126,27 @@ export class UpTrack {
       keyframe: this.codec.kind === "video" && isKeyframeStart(this.codec.mimeType, payload),
       receivedAt,
     };
-    for (const down of this.downTracks) down.forward(packet);
+    this.measure(packet);
+    for (const down of this.downTracks) down.forward(packet, this);
+  }
+
+  private measure(p: RelayPacket): void {
+    if (p.receivedAt - this.lastPacketAt > ACTIVE_MS) {
+      // Back after a pause: start the estimate over.
+      this.windowStart = p.receivedAt;
+      this.windowBytes = 0;
+      this.rateBps = 0;
+    }
+    this.lastPacketAt = p.receivedAt;
+    this.windowBytes += p.payload.length;
+    const elapsed = p.receivedAt - this.windowStart;
+    if (elapsed >= RATE_WINDOW_MS) {
+      const rate = (this.windowBytes * 8000) / elapsed;
+      this.rateBps = this.rateBps === 0 ? rate : 0.7 * this.rateBps + 0.3 * rate;
+      this.windowStart = p.receivedAt;
+      this.windowBytes = 0;
+    }
+    if (p.keyframe && this.codec.mimeType === "video/vp8") this._frameSize = vp8KeyframeSize(p.payload) ?? this._frameSize;
   }
 
   /** A DownTrack starts taking this track's packets. */

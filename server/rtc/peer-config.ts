@@ -1,5 +1,5 @@
 import { networkInterfaces } from "node:os";
-import { RTCRtpCodecParameters, useAbsSendTime, useSdesMid, type PeerConfig, type RTCIceServer } from "werift";
+import { RTCRtpCodecParameters, useAbsSendTime, useSdesMid, useSdesRTPStreamId, type PeerConfig, type RTCIceServer } from "werift";
 import type { TrackCodec } from "../relay/up-track.js";
 
 /** The ICE settings every server-side peer uses. */
@@ -70,13 +70,17 @@ const NO_STUN: RTCIceServer = { urls: "stun:127.0.0.1:9" };
 
 const isStun = (server: RTCIceServer) => (Array.isArray(server.urls) ? server.urls : [server.urls]).some((u) => /^stuns?:/i.test(u));
 
-/** werift configuration for a server peer: ICE pinned to the configured hosts, no public STUN. */
-export function peerConfig(rtc: RtcSettings, codecs: Partial<PeerConfig["codecs"]>): Partial<PeerConfig> {
+/**
+ * werift configuration for a server peer: ICE pinned to the configured
+ * hosts, no public STUN. A peer `receiving` a device's media also takes
+ * rtp-stream-id: simulcast layers arrive told apart by rid.
+ */
+export function peerConfig(rtc: RtcSettings, codecs: Partial<PeerConfig["codecs"]>, receiving = false): Partial<PeerConfig> {
   const servers = [...rtc.iceServers];
   const hasStun = servers.some(isStun);
   const config: Partial<PeerConfig> = {
     codecs,
-    headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
+    headerExtensions: { video: [useSdesMid(), useAbsSendTime(), ...(receiving ? [useSdesRTPStreamId()] : [])], audio: [useSdesMid()] },
     iceServers: hasStun ? servers : [NO_STUN, ...servers],
     iceUseIpv6: false,
     iceUseTcp: false,

@@ -11,6 +11,7 @@ import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { localSdpForClients, offeredCodecOrder } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
+import { rembPacket } from "./remb.js";
 import { peerConfig, publishCodecs, toTrackCodec, type RtcSettings } from "./peer-config.js";
 
 /** What a Publisher tells its owner. */
@@ -29,6 +30,17 @@ let nextTrackId = 0;
 
 /** How often the device's inbound loss is read, ms. */
 const LOSS_SAMPLE_MS = 5000;
+/** How often a device hears how much video it may send (REMB), ms. */
+const REMB_MS = 1000;
+/**
+ * The video bitrate a device may send, bits/s, told by REMB: room for a
+ * 1080p picture, or three simulcast layers. A browser's send-side estimate
+ * needs feedback to leave its start value (about 300 kb/s, where its
+ * encoder halves the picture and drops the top layer); werift's receiver
+ * sends none it acts on, so the server says what it can take, as Janus
+ * does, and the browser's loss-based control does the rest.
+ */
+export const PUBLISH_MAX_BITRATE = 6_000_000;
 
 /**
  * The server side of a device's WebRTC connection: answers the device's
@@ -50,6 +62,9 @@ export class Publisher {
   private lossTimer: NodeJS.Timeout | undefined;
   /** Cumulative packets lost per SSRC, as last reported to the observer. */
   private readonly lostReported = new Map<number, number>();
+  /** The SSRCs of each video section, for REMB. */
+  private readonly videoSsrcs = new Map<RTCRtpTransceiver, () => number[]>();
+  private rembTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly rtc: RtcSettings,
@@ -84,7 +99,7 @@ export class Publisher {
     if (this._closed) throw new Error("publisher is closed");
     if (this.pc) throw new Error("the publisher has answered already");
     checkRemoteSdp(offerSdp, "offer");
-    const pc = new RTCPeerConnection(peerConfig(this.rtc, publishCodecs(offeredCodecOrder(offerSdp, "video"))));
+    const pc = new RTCPeerConnection(peerConfig(this.rtc, publishCodecs(offeredCodecOrder(offerSdp, "video")), true));
     this.pc = pc;
     this.iceRestarts = new AnswererIceRestarts(pc, (sdp) => localSdpForClients(sdp, this.rtc));
     this.listeners.on(pc.onTrack, (track: MediaStreamTrack) => this.trackStarted(pc, track));
@@ -145,6 +160,7 @@ export class Publisher {
     if (this._closed) return;
     this._closed = true;
     clearInterval(this.lossTimer);
+    clearInterval(this.rembTimer);
     this.listeners.clear();
     this._talkback?.close();
     for (const t of this.upTracks.values()) t.close();
@@ -176,6 +192,9 @@ export class Publisher {
   private trackStarted(pc: RTCPeerConnection, track: MediaStreamTrack): void {
     const transceiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
     if (!transceiver) return;
+    // Simulcast: werift tells one track per section; its receiver holds one per rid.
+    const layers = transceiver.receiver.tracks.filter((t) => t.rid !== undefined);
+    if (transceiver.kind === "video" && layers.length > 1) return this.layersStarted(transceiver, layers);
     let up: UpTrack | undefined;
     this.listeners.on(track.onReceiveRtp, (rtp) => {
       if (!up) {
@@ -184,6 +203,50 @@ export class Publisher {
       }
       up.push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
     });
+  }
+
+  /**
+   * A simulcast section: one UpTrack per layer (rid), made together at the
+   * first packet of any, told to each other as layers of one picture. The
+   * relay publishes the last layer the device listed (by convention its
+   * highest; each viewer's layer is then chosen by size and bandwidth).
+   */
+  private layersStarted(t: RTCRtpTransceiver, tracks: MediaStreamTrack[]): void {
+    let ups: UpTrack[] | undefined;
+    // werift does not set a rid track's SSRC: each layer's comes with its packets (for its PLIs).
+    const ssrcs: (number | undefined)[] = tracks.map(() => undefined);
+    tracks.forEach((track, i) => {
+      this.listeners.on(track.onReceiveRtp, (rtp) => {
+        ssrcs[i] = rtp.header.ssrc;
+        if (!ups) {
+          const made = tracks.map((tr, j) => this.newUpTrack(t, rtp.header.payloadType, `:${tr.rid}`, () => ssrcs[j]));
+          if (made.some((u) => !u)) return;
+          ups = made as UpTrack[];
+          for (const u of ups) u.setLayers(ups);
+          this.log.info("device simulcast", { layers: tracks.map((tr) => tr.rid).join(",") });
+          this.events.onTrack(ups[ups.length - 1]);
+        }
+        ups[i].push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
+      });
+    });
+  }
+
+  /** From now on the device hears, every REMB_MS, that it may send PUBLISH_MAX_BITRATE on this section's SSRCs. */
+  private tellBitrate(t: RTCRtpTransceiver, ssrcs: () => number[]): void {
+    this.videoSsrcs.set(t, ssrcs);
+    if (this.rembTimer) return;
+    const send = () => {
+      for (const [tr, of] of this.videoSsrcs) {
+        const list = of();
+        if (list.length === 0) continue;
+        tr.receiver.dtlsTransport
+          ?.sendRtcp([rembPacket(tr.receiver.rtcpSsrc, list, PUBLISH_MAX_BITRATE)])
+          .catch((err: unknown) => this.log.debug("REMB failed", { err: errorText(err) }));
+      }
+    };
+    this.rembTimer = setInterval(send, REMB_MS);
+    this.rembTimer.unref();
+    send();
   }
 
   /** Reports packets the device's streams lost on the way in, from werift's receiver statistics. */
@@ -204,6 +267,15 @@ export class Publisher {
   }
 
   private createUpTrack(t: RTCRtpTransceiver, track: MediaStreamTrack, payloadType: number): UpTrack | undefined {
+    const up = this.newUpTrack(t, payloadType, "", () => track.ssrc);
+    if (!up) return undefined;
+    this.log.info("device track", { kind: up.kind, codec: up.codec.mimeType });
+    this.events.onTrack(up);
+    return up;
+  }
+
+  /** The relay's handle on one received track (`key` tells a simulcast layer from its section's others). */
+  private newUpTrack(t: RTCRtpTransceiver, payloadType: number, key: string, ssrc: () => number | undefined): UpTrack | undefined {
     if (this._closed) return undefined;
     const codec = t.codecs.find((c) => c.payloadType === payloadType);
     if (!codec) {
@@ -212,23 +284,22 @@ export class Publisher {
     }
     const kind = t.kind === "video" ? "video" : "audio";
     const receiver = t.receiver;
-    const ssrc = track.ssrc;
     const up = new UpTrack({
       id: `up${++nextTrackId}`,
       codec: toTrackCodec(kind, codec),
       requestKeyframe: () => {
-        if (ssrc !== undefined) receiver.sendRtcpPLI(ssrc).catch((err: unknown) => this.log.debug("PLI failed", { err: errorText(err) }));
+        const target = ssrc();
+        if (target !== undefined) receiver.sendRtcpPLI(target).catch((err: unknown) => this.log.debug("PLI failed", { err: errorText(err) }));
       },
       observer: this.observer,
     });
-    this.upTracks.set(t.mid ?? up.id, up);
+    this.upTracks.set((t.mid ?? up.id) + key, up);
+    if (kind === "video") this.tellBitrate(t, () => [ssrc()].filter((s): s is number => s !== undefined));
     if (!this.lossTimer && this.pc) {
       const pc = this.pc;
       this.lossTimer = setInterval(() => this.sampleLoss(pc), LOSS_SAMPLE_MS);
       this.lossTimer.unref();
     }
-    this.log.info("device track", { kind, codec: up.codec.mimeType });
-    this.events.onTrack(up);
     return up;
   }
 }

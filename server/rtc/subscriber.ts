@@ -1,4 +1,4 @@
-import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RTCRtpTransceiver } from "werift";
+import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RTCRtpSender, type RTCRtpTransceiver } from "werift";
 import { badRequest } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { IceCandidate } from "../protocol/messages.js";
@@ -39,6 +39,8 @@ export interface SubscriberEvents {
  */
 export class Subscriber {
   readonly downTracks: DownTrack[] = [];
+  /** The werift sender of each down track, in the same order. */
+  private readonly senders: RTCRtpSender[] = [];
   private readonly pc: RTCPeerConnection;
   private readonly listeners: Listeners;
   /** Trickled candidates this viewer may still add. */
@@ -95,6 +97,7 @@ export class Subscriber {
         resent = total;
       });
       this.downTracks.push(down);
+      this.senders.push(sender);
     }
     // The viewer's microphone arrives on the last audio section, the only one the server receives.
     const talk = this.pc.addTransceiver("audio", { direction: "recvonly" });
@@ -126,6 +129,12 @@ export class Subscriber {
 
   get closed(): boolean {
     return this._closed;
+  }
+
+  /** The viewer's estimate of the bandwidth it has for down track `i` (its REMB), bits/s, once it sent one. */
+  estimatedBitrate(i: number): number | undefined {
+    const remb = this.senders[i]?.receiverEstimatedMaxBitrate;
+    return remb && remb > 0n ? Number(remb) : undefined;
   }
 
   /** Creates the server's offer, with every candidate in it. */

@@ -5,6 +5,7 @@ import type { ControlState, IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
 import { TRANSCODABLE, type Transcoder } from "../sources/transcoder.js";
+import { LayerFollower } from "../relay/layer-follower.js";
 import type { Peer, SessionContext } from "./context.js";
 import { ViewerSeat, type ControlAction } from "./viewer-seat.js";
 
@@ -42,6 +43,10 @@ export class Subscription {
   private readonly seat: ViewerSeat;
   /** The device's video as VP8, while this viewer cannot decode the device's own codec. */
   private transcoder: Transcoder | undefined;
+  /** The size the viewer shows the picture at (device pixels), when it said. */
+  private view: { width: number; height: number } | undefined;
+  /** Keep each video track on the simulcast layer this viewer should get. */
+  private followers: LayerFollower[] = [];
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.deviceOnline(tracks);
   private readonly onOffline = () => this.deviceOffline();
 
@@ -99,6 +104,12 @@ export class Subscription {
   /** The viewer goes by `name` now. */
   rename(name: string): void {
     this.seat.rename(name);
+  }
+
+  /** The viewer shows the picture at `width`×`height` device pixels now: its simulcast layer follows. */
+  setView(width: number, height: number): void {
+    this.view = { width, height };
+    for (const f of this.followers) f.check();
   }
 
   private controlState(holder: string | null): ControlState {
@@ -220,11 +231,18 @@ export class Subscription {
   }
 
   private attachSources(): void {
-    if (!this.subscriber || !this.connected) return;
-    this.subscriber.downTracks.forEach((down, i) => {
+    const subscriber = this.subscriber;
+    if (!subscriber || !this.connected) return;
+    subscriber.downTracks.forEach((down, i) => {
       const up = this.sources[i];
-      if (up && !up.closed) down.setSource(up);
+      if (!up || up.closed) return;
+      // A simulcast source: stay on the viewer's current layer of the same picture rather than its top one.
+      if (!(down.upTrack && up.layers?.includes(down.upTrack))) down.setSource(up);
+      if (up.layers && down.kind === "video" && !this.followers.some((f) => f.down === down)) {
+        this.followers.push(new LayerFollower(down, () => ({ renderWidth: this.view?.width, bandwidth: subscriber.estimatedBitrate(i) }), this.ctx.metrics));
+      }
     });
+    for (const f of this.followers) f.check();
   }
 
   private deviceOnline(deviceTracks: readonly UpTrack[]): void {
@@ -244,6 +262,8 @@ export class Subscription {
   }
 
   private dropSubscriber(): void {
+    for (const f of this.followers) f.close();
+    this.followers = [];
     const s = this.subscriber;
     this.subscriber = undefined;
     this.seat.setTransport(undefined);

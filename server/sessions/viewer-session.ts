@@ -48,6 +48,9 @@ export class ViewerSession {
       case "name":
         this.rename(msg.name);
         return;
+      case "view":
+        this.subscription(msg.deviceId).setView(msg.width, msg.height);
+        return;
       default:
         throw badRequest(`a viewer does not send '${msg.type}'`);
     }

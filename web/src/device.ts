@@ -189,6 +189,7 @@ async function publish(source: Source): Promise<void> {
       talkback: setTalkback,
     },
     ice,
+    new URLSearchParams(location.search).get("simulcast") !== "0",
   );
   publisher = pub;
   frameSize = new SentFrameSize(

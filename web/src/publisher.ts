@@ -32,6 +32,18 @@ export function orderCodecs<T extends { mimeType: string }>(codecs: readonly T[]
 }
 
 /**
+ * The simulcast layers a video track is sent as, lowest first: a quarter,
+ * half and full size. The server gives each viewer the one its picture size
+ * and bandwidth call for; the browser leaves out layers its encoder cannot
+ * afford (or a picture too small to split).
+ */
+export const SIMULCAST_LAYERS: RTCRtpEncodingParameters[] = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", maxBitrate: 2_500_000 },
+];
+
+/**
  * Publishes one MediaStream to the server: each `start()` builds a fresh
  * sendonly RTCPeerConnection, with a receive-only audio section for the
  * controlling viewer's voice and the `input` data channel, and sends its
@@ -51,6 +63,8 @@ export class Publisher {
     private readonly send: (msg: ClientMessage) => boolean,
     private readonly events: PublisherEvents,
     private readonly ice: RtcConfigSource,
+    /** Send video as simulcast layers (SIMULCAST_LAYERS) when the browser can. */
+    private readonly simulcast = true,
   ) {}
 
   get pc(): RTCPeerConnection | undefined {
@@ -101,6 +115,19 @@ export class Publisher {
     this.dropPc();
   }
 
+  /** A sendonly section for `track`: video in simulcast layers where the browser takes them, else one encoding. */
+  private addTransceiver(pc: RTCPeerConnection, track: MediaStreamTrack): RTCRtpTransceiver {
+    const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [this.stream] };
+    if (track.kind === "video" && this.simulcast) {
+      try {
+        return pc.addTransceiver(track, { ...init, sendEncodings: SIMULCAST_LAYERS });
+      } catch (err) {
+        console.info("tessera: this browser does not send simulcast; one layer", err);
+      }
+    }
+    return pc.addTransceiver(track, init);
+  }
+
   private async offer(): Promise<void> {
     const config = await this.ice.get();
     if (this._closed) return;
@@ -108,7 +135,7 @@ export class Publisher {
     const pc = new RTCPeerConnection(config);
     this._pc = pc;
     for (const track of this.stream.getTracks()) {
-      const t = pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
+      const t = this.addTransceiver(pc, track);
       if (track.kind === "video") preferCodecs(t);
     }
     // Both go into the first offer, so the server can route talk-back and input without renegotiating.

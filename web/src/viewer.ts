@@ -241,8 +241,21 @@ function select(deviceId: string | undefined, push: boolean, transport?: Transpo
       return { type: "hello", ...(token ? { token } : {}), ...(name ? { name } : {}) };
     },
   });
+  watch.sendView(viewSize());
   if (signaling.state === "open") watch.start();
 }
+
+/** The size the picture is shown at, in device pixels (a simulcast device's layer follows it). */
+function viewSize(): { width: number; height: number } | undefined {
+  const v = player.video;
+  const dpr = window.devicePixelRatio || 1;
+  return v.clientWidth > 0 && v.clientHeight > 0 ? { width: Math.round(v.clientWidth * dpr), height: Math.round(v.clientHeight * dpr) } : undefined;
+}
+let viewTimer: number | undefined;
+new ResizeObserver(() => {
+  clearTimeout(viewTimer);
+  viewTimer = window.setTimeout(() => watch?.sendView(viewSize()), 300);
+}).observe(player.video);
 
 followNameField(byId<HTMLInputElement>("viewer-name"), (name) => {
   signaling.send({ type: "name", name });

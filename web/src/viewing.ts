@@ -75,6 +75,7 @@ export class Viewing {
   private _transport: Transport = "webrtc";
   private _fallbackReason: FallbackCause | undefined;
   private closed = false;
+  private viewSize: { width: number; height: number } | undefined;
 
   constructor(
     readonly deviceId: string,
@@ -132,6 +133,18 @@ export class Viewing {
   start(): void {
     this.watch?.start();
     this.probe?.watch.start();
+  }
+
+  /**
+   * Tells the server the size the picture is shown at (device pixels), so
+   * a simulcast device's layer follows; sent on WebRTC only, after every
+   * answer (a new subscription) and when the size changes.
+   */
+  sendView(size: { width: number; height: number } | undefined): void {
+    this.viewSize = size;
+    // Before an answer the server has no subscription to size.
+    if (!this.watch || this.watch.timeline.answerSentAt === null || !size || size.width < 1 || size.height < 1) return;
+    this.deps.signal({ type: "view", deviceId: this.deviceId, width: Math.min(16384, size.width), height: Math.min(16384, size.height) });
   }
 
   /** A signaling message for this device. */
@@ -234,7 +247,10 @@ export class Viewing {
         if (!live()) return;
         if (step === "watch") this.trigger?.watchSent();
         else if (step === "offer") this.trigger?.offered();
-        else this.trigger?.answered();
+        else {
+          this.trigger?.answered();
+          this.sendView(this.viewSize);
+        }
       },
       unplayable: (codecs) => {
         if (probing()) return this.failProbe("no_codec");
@@ -387,6 +403,7 @@ export class Viewing {
     if (p.stream) player.attach(p.stream);
     player.setConnection(p.watch.pc?.connectionState ?? "connected");
     player.renderStats(p.watch.stats);
+    this.sendView(this.viewSize);
     control.setChannel(p.input, p.pointer);
     control.setTalkSender(p.talk);
     this.trigger = this.newTrigger();

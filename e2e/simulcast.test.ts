@@ -1,0 +1,90 @@
+/**
+ * Simulcast in Chromium: the device page publishes its camera in three
+ * layers (a quarter, half and full size), and each viewer gets the layer
+ * its picture size calls for. A viewer whose player shrinks moves down to a
+ * small layer and back up when it grows, at keyframes, while its decoder
+ * never stops: frames keep coming through every switch.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Page } from "playwright-core";
+import { devicePublishing, framesAdvance, readMetric, useEnv, waitFor, withPages } from "./harness.js";
+import { inboundVideo } from "./lib/inbound-video.js";
+
+const env = useEnv();
+
+/** The width of the frames the viewer decodes now. */
+const frameWidth = async (page: Page): Promise<number> => (await inboundVideo(page)).frameWidth;
+
+test("a simulcast device: a small player gets a small layer, a large one the top layer, switching without a stall", { timeout: 90_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const e = env();
+    const device = await pages.device("layers-cam", "Layers cam");
+    await devicePublishing(device);
+    await waitFor(
+      "the server to see three layers",
+      async () => (e.server.logs.some((l) => l.includes("device simulcast") && l.includes("q,h,f")) ? true : undefined),
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    // The top layer is the camera's own size; the others a half and a quarter of it.
+    const captured = Number(await device.evaluate(`document.querySelector("#preview").videoWidth`));
+    t.diagnostic(`the device captures ${captured} px wide`);
+    const viewer = await pages.viewer("layers-cam");
+    await framesAdvance(viewer, 10, 20_000);
+    const seen: number[] = [];
+    const big = await waitFor(
+      "the top layer",
+      async () => {
+        const w = await frameWidth(viewer);
+        seen.push(w);
+        return w >= captured ? w : undefined;
+      },
+      { timeoutMs: 20_000 },
+    ).catch(async (err: Error) => {
+      const out = await device.evaluate(`(async () => {
+        const rows = [];
+        (await globalThis.tessera.pc.getStats()).forEach((s) => {
+          if (s.type === "outbound-rtp" && s.kind === "video") rows.push([s.rid, s.frameWidth, s.bytesSent, s.framesPerSecond, s.qualityLimitationReason, s.active].join("/"));
+          if (s.type === "candidate-pair" && s.nominated) rows.push("out " + s.availableOutgoingBitrate);
+        });
+        return rows.join("; ");
+      })()`);
+      throw new Error(`${err.message}; widths seen ${[...new Set(seen)].join(", ")}; device: ${String(out)}`);
+    });
+
+    const downBefore = await readMetric(e.server, "tessera_layer_switches_total", { direction: "down" });
+    const before = await inboundVideo(viewer);
+    await viewer.setViewportSize({ width: 420, height: 700 });
+    const small = await waitFor(
+      "a smaller layer for the small player",
+      async () => {
+        const w = await frameWidth(viewer);
+        return w > 0 && w <= big / 2 ? w : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    await framesAdvance(viewer, 10, 10_000);
+    const mid = await inboundVideo(viewer);
+    t.diagnostic(
+      `top layer ${big} px wide; with a 420 px window ${small} px; ${mid.framesDecoded - before.framesDecoded} frames decoded across the switch, ${(mid.totalFreezesDuration - before.totalFreezesDuration).toFixed(2)} s frozen`,
+    );
+    assert.ok((await readMetric(e.server, "tessera_layer_switches_total", { direction: "down" })) > downBefore, "the switch is counted");
+    assert.equal(mid.keyFramesDecoded > before.keyFramesDecoded, true, "the new layer started at a keyframe");
+
+    await viewer.setViewportSize({ width: 1280, height: 800 });
+    const back = await waitFor(
+      "the top layer again",
+      async () => {
+        const w = await frameWidth(viewer);
+        return w >= big ? w : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    await framesAdvance(viewer, 10, 10_000);
+    const end = await inboundVideo(viewer);
+    t.diagnostic(`back to ${back} px; ${(end.totalFreezesDuration - before.totalFreezesDuration).toFixed(2)} s frozen over both switches`);
+    assert.ok(end.framesDecoded > mid.framesDecoded, "the decoder kept going");
+  }),
+);

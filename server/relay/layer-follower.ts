@@ -1,0 +1,68 @@
+import type { DownTrack } from "./down-track.js";
+import { chooseLayer, layerOrder, STAY_HEADROOM, type LayerInfo, type ViewerWants } from "./layer-select.js";
+import type { RelayObserver } from "./observer.js";
+import type { UpTrack } from "./up-track.js";
+
+/** How often a viewer's layer is chosen again, ms. */
+export const LAYER_CHECK_MS = 1000;
+/** How long a viewer stays below a layer it was congested on before trying it again, ms; doubled when the try congests at once. */
+export const CLIMB_HOLD_MS = 10_000;
+const MAX_CLIMB_HOLD_MS = 80_000;
+/** A congestion this soon after a climb means the climb did not fit, ms. */
+const CLIMB_FAILED_WITHIN_MS = 15_000;
+
+const info = (t: UpTrack, now: number): LayerInfo => ({ width: t.frameSize?.width, bitrate: t.bitrate(now) });
+
+/**
+ * Keeps one viewer's video DownTrack on the simulcast layer chooseLayer picks
+ * for it, from what the viewer wants (its rendered width, its bandwidth
+ * estimate) and what each layer carries now. A switch happens at the new
+ * layer's keyframe (DownTrack.switchLayer). After a move down for
+ * congestion it holds before climbing again (CLIMB_HOLD_MS, doubling while
+ * climbs keep congesting): without padding probes, trying is how it learns
+ * the link has room again. Does nothing for a source without layers.
+ */
+export class LayerFollower {
+  private readonly timer: NodeJS.Timeout;
+  private holdUntil = -Infinity;
+  private holdMs = CLIMB_HOLD_MS;
+  private climbedAt = -Infinity;
+
+  constructor(
+    readonly down: DownTrack,
+    private readonly wants: () => ViewerWants,
+    private readonly observer: RelayObserver,
+    intervalMs = LAYER_CHECK_MS,
+  ) {
+    this.timer = setInterval(() => this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Chooses now (also done every interval). */
+  check(now = performance.now()): void {
+    const current = this.down.pendingTrack ?? this.down.upTrack;
+    const layers = current?.layers;
+    if (!current || !layers || layers.length < 2) return;
+    const ordered = layerOrder(layers.map((t) => info(t, now))).map((i) => layers[i]);
+    const at = ordered.indexOf(current);
+    const wants = this.wants();
+    const target = chooseLayer(
+      ordered.map((t) => info(t, now)),
+      { ...wants, mayClimb: now >= this.holdUntil },
+      at,
+    );
+    if (target < 0 || target === at) return;
+    const congested = wants.bandwidth !== undefined && at >= 0 && current.bitrate(now) > wants.bandwidth * STAY_HEADROOM;
+    if (target < at && congested) {
+      this.holdMs = now - this.climbedAt < CLIMB_FAILED_WITHIN_MS ? Math.min(MAX_CLIMB_HOLD_MS, this.holdMs * 2) : CLIMB_HOLD_MS;
+      this.holdUntil = now + this.holdMs;
+    }
+    if (target > at) this.climbedAt = now;
+    this.observer.layerSwitch(target > at ? "up" : "down");
+    this.down.switchLayer(ordered[target]);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
