@@ -21,8 +21,8 @@ const hook = (page: Page, name: string) => page.evaluate((n) => (globalThis as u
 const deviceLines = (page: Page) => page.evaluate(() => [...(globalThis as unknown as { tessera: { inputLines: string[] } }).tessera.inputLines]);
 
 /** A device page publishing, and viewers of it with their `input` channel open. */
-async function setup(pages: Pages, id: string, viewers: string[]): Promise<{ device: Page; views: Page[] }> {
-  const device = await pages.device(id, `Control ${id}`);
+async function setup(pages: Pages, id: string, viewers: string[], extra: Record<string, string> = {}): Promise<{ device: Page; views: Page[] }> {
+  const device = await pages.device(id, `Control ${id}`, "device", "", extra);
   await devicePublishing(device);
   const views: Page[] = [];
   for (const label of viewers) {
@@ -61,11 +61,15 @@ async function linesAfter(device: Page, from: number, what: string, done: (lines
 /** Waits until the viewer decodes exactly the size the device last reported (the server bounds coordinates by it). */
 async function sizesAgree(viewer: Page, device: Page): Promise<void> {
   await waitFor(
-    "the viewer's video size to match the device's reported resolution",
+    "the viewer to know the device's reported resolution, and its video to have that shape",
     async () => {
       const g = await viewer.evaluate(viewerGeometry);
       const r = (await hook(device, "resolution")) as { width: number; height: number } | undefined;
-      return r !== undefined && g.videoWidth === r.width && g.videoHeight === r.height;
+      // The video may be a smaller simulcast layer: the same picture, so the same shape.
+      const shape = await viewer.evaluate<number>(
+        `(() => { const v = document.querySelector("#video"); return v.videoHeight > 0 ? v.videoWidth / v.videoHeight : 0; })()`,
+      );
+      return r !== undefined && g.videoWidth === r.width && g.videoHeight === r.height && Math.abs(shape - r.width / r.height) < 0.02;
     },
     { timeoutMs: 10_000 },
   );
@@ -120,10 +124,11 @@ async function setVideoBox(viewer: Page, width: number, height: number): Promise
 
 test("the controller's clicks, wheel and touches arrive in stream pixels at two element sizes, its keys as keysyms", { timeout: 40_000 }, (t) =>
   withPages(t, env(), async (pages) => {
+    // Simulcast: a box smaller than the picture gets a smaller layer, and coordinates must stay the device's.
     const {
       device,
       views: [viewer],
-    } = await setup(pages, "ctl-map", ["viewer"]);
+    } = await setup(pages, "ctl-map", ["viewer"], { simulcast: "1" });
     assert.equal(await viewer.textContent("#control-status"), "Nobody controls");
     await takeControl(viewer);
     assert.equal(await viewer.textContent("#control-status"), "You control this device");

@@ -240,7 +240,7 @@ test("Firefox waits for a device that is not there yet, past the fallback deadli
     assert.deepEqual(player, { "data-transport": "webrtc", "data-error": null }, "still on WebRTC, no error");
     assert.equal((await viewer.evaluate(readElement, { selector: "#player-state", attrs: ["#text"] }))?.["#text"], "Waiting");
 
-    await open("device.html?id=ff-wait&name=Late%20Firefox&source=camera&autostart=1", "device", DEVICE_PROBE);
+    await open("device.html?id=ff-wait&name=Late%20Firefox&source=camera&autostart=1&simulcast=0", "device", DEVICE_PROBE);
     const t1 = Date.now();
     const start = (await probe(viewer)).frames;
     const outcome = await waitFor(

@@ -220,9 +220,10 @@ export class Pages {
   }
 
   /** A device page publishing the fake camera as `id`; `fragment` (e.g. `key=tk_…`) goes after `#`. */
-  async device(id: string, name: string, label = "device", fragment = ""): Promise<Page> {
+  async device(id: string, name: string, label = "device", fragment = "", extra: Record<string, string> = {}): Promise<Page> {
     const page = await this.newPage(label, { video: "#preview", watch: ["body"], attributes: ["data-state", "data-connection-state"] });
-    const params = new URLSearchParams({ id, name, source: "camera", autostart: "1" });
+    // One layer unless a test asks for simulcast: three encoders per device page are a lot for 2 cores beside the rest.
+    const params = new URLSearchParams({ id, name, source: "camera", autostart: "1", simulcast: "0", ...extra });
     await page.goto(`${this.env.server.url}device.html?${params.toString()}${fragment ? `#${fragment}` : ""}`);
     return page;
   }

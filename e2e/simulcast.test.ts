@@ -19,7 +19,7 @@ const frameWidth = async (page: Page): Promise<number> => (await inboundVideo(pa
 test("a simulcast device: a small player gets a small layer, a large one the top layer, switching without a stall", { timeout: 90_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const e = env();
-    const device = await pages.device("layers-cam", "Layers cam");
+    const device = await pages.device("layers-cam", "Layers cam", "device", "", { simulcast: "1" });
     await devicePublishing(device);
     await waitFor(
       "the server to see three layers",

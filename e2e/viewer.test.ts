@@ -92,7 +92,7 @@ test(
   (t) =>
     withPages(t, env(), async (pages) => {
       // A device of another size than the test pattern's 1280×720: the tiles' requests run in parallel.
-      const device = await pages.device("grid-cam", "Grid cam");
+      const device = await pages.device("grid-cam", "Grid cam", "device", "", { size: "640x480" });
       await devicePublishing(device);
       const page = await pages.grid();
       const tile = page.locator('.tile[data-device-id="test"]');

@@ -240,6 +240,17 @@ export function droppedUdp(netns: Netns): number {
 const TC = "/usr/sbin/tc";
 
 /**
+ * Holds what the namespace sends out of `dev` (one side of a veth pair) to
+ * `kbit` kbit/s with a token bucket, or lifts the limit with 0: a thin link
+ * towards whatever is on the other side.
+ */
+export function limitLink(netns: Netns, dev: string, kbit: number): void {
+  if (kbit > 0)
+    ip("netns", "exec", netns.name, TC, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", `${kbit}kbit`, "burst", "32kbit", "latency", "300ms");
+  else spawnSync(IP, ["netns", "exec", netns.name, TC, "qdisc", "del", "dev", dev, "root"], { encoding: "utf8" }); // none to delete is fine
+}
+
+/**
  * Holds everything sent inside the namespace to `kbit` kbit/s (a token bucket
  * on its loopback, whose MTU drops to Ethernet's 1500 meanwhile: a bucket
  * smaller than a packet would never pass it), or lifts the limit with 0.

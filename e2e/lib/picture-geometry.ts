@@ -4,15 +4,22 @@
  * to check what the app sends.
  */
 
-/** Reads, in the page, what the test needs to compute stream pixels on its own. */
+/**
+ * Reads, in the page, what the test needs to compute stream pixels on its
+ * own: the video's box, and the stream size coordinates refer to, which is
+ * the device's reported resolution when it gave one (a simulcast viewer may
+ * receive a smaller layer of the same picture), else the video's own size.
+ */
 export function viewerGeometry(): { left: number; top: number; width: number; height: number; videoWidth: number; videoHeight: number } {
-  const video = (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector("#video") as {
+  const g = globalThis as unknown as { document: { querySelector(s: string): unknown }; tessera?: { resolution?: { width: number; height: number } } };
+  const video = g.document.querySelector("#video") as {
     getBoundingClientRect(): { left: number; top: number; width: number; height: number };
     videoWidth: number;
     videoHeight: number;
   };
   const r = video.getBoundingClientRect();
-  return { left: r.left, top: r.top, width: r.width, height: r.height, videoWidth: video.videoWidth, videoHeight: video.videoHeight };
+  const size = g.tessera?.resolution ?? { width: video.videoWidth, height: video.videoHeight };
+  return { left: r.left, top: r.top, width: r.width, height: r.height, videoWidth: size.width, videoHeight: size.height };
 }
 
 /** The client position of the picture point (fx, fy) (fractions of its width and height), and the stream pixel it is. */

@@ -10,6 +10,10 @@ export const CLIMB_HOLD_MS = 10_000;
 const MAX_CLIMB_HOLD_MS = 80_000;
 /** A congestion this soon after a climb means the climb did not fit, ms. */
 const CLIMB_FAILED_WITHIN_MS = 15_000;
+/** How far back the estimate's recent peak is taken from, ms. */
+const PEAK_WINDOW_MS = 4000;
+/** An estimate this far below its recent peak is falling: the link is congested. */
+const FALLING = 0.9;
 
 const info = (t: UpTrack, now: number): LayerInfo => ({ width: t.frameSize?.width, bitrate: t.bitrate(now) });
 
@@ -17,16 +21,22 @@ const info = (t: UpTrack, now: number): LayerInfo => ({ width: t.frameSize?.widt
  * Keeps one viewer's video DownTrack on the simulcast layer chooseLayer picks
  * for it, from what the viewer wants (its rendered width, its bandwidth
  * estimate) and what each layer carries now. A switch happens at the new
- * layer's keyframe (DownTrack.switchLayer). After a move down for
- * congestion it holds before climbing again (CLIMB_HOLD_MS, doubling while
- * climbs keep congesting): without padding probes, trying is how it learns
- * the link has room again. Does nothing for a source without layers.
+ * layer's keyframe (DownTrack.switchLayer). The estimate counts only
+ * while it falls (below FALLING of its peak over PEAK_WINDOW_MS): a browser's
+ * REMB follows what it receives, rising slowly after a climb, and is cut
+ * when its link overuses; a low but rising estimate is no congestion. After
+ * a move down for congestion it holds before climbing again (CLIMB_HOLD_MS,
+ * doubling while climbs keep congesting): without padding probes, trying is
+ * how it learns the link has room again. Does nothing for a source without
+ * layers.
  */
 export class LayerFollower {
   private readonly timer: NodeJS.Timeout;
   private holdUntil = -Infinity;
   private holdMs = CLIMB_HOLD_MS;
   private climbedAt = -Infinity;
+  /** Recent estimates, oldest first. */
+  private readonly estimates: { at: number; bps: number }[] = [];
 
   constructor(
     readonly down: DownTrack,
@@ -45,7 +55,7 @@ export class LayerFollower {
     if (!current || !layers || layers.length < 2) return;
     const ordered = layerOrder(layers.map((t) => info(t, now))).map((i) => layers[i]);
     const at = ordered.indexOf(current);
-    const wants = this.wants();
+    const wants = this.falling(this.wants(), now);
     const target = chooseLayer(
       ordered.map((t) => info(t, now)),
       { ...wants, mayClimb: now >= this.holdUntil },
@@ -64,5 +74,15 @@ export class LayerFollower {
 
   close(): void {
     clearInterval(this.timer);
+  }
+
+  /** `wants` with its bandwidth only while the estimate is falling from its recent peak. */
+  private falling(wants: ViewerWants, now: number): ViewerWants {
+    const bw = wants.bandwidth;
+    if (bw === undefined) return wants;
+    while (this.estimates.length > 0 && now - this.estimates[0].at > PEAK_WINDOW_MS) this.estimates.shift();
+    const peak = this.estimates.reduce((m, e) => Math.max(m, e.bps), bw);
+    this.estimates.push({ at: now, bps: bw });
+    return bw < peak * FALLING ? wants : { ...wants, bandwidth: undefined };
   }
 }

@@ -195,6 +195,7 @@ export class Controller {
     this.holder = undefined;
     this.signaled = undefined;
     this._resolution = undefined;
+    this.picture.setSourceSize(undefined);
     this.resizable = false;
     this.picture.video.parentElement?.style.removeProperty("--remote-cursor");
     this.panels.clear();
@@ -374,6 +375,8 @@ export class Controller {
     if (!msg) return;
     if (msg.type === "resolution" && Number.isInteger(msg.width) && Number.isInteger(msg.height)) {
       this._resolution = { width: msg.width as number, height: msg.height as number };
+      // Coordinates are the device's pixels, whichever simulcast layer this viewer receives.
+      this.picture.setSourceSize(this._resolution);
       this.resizable = msg.resizable === true;
       this.resizer.setActive(this.resizing);
     }

@@ -1,7 +1,8 @@
 /**
  * The device page (`/device.html`): turns this browser into a device that
  * publishes its camera or screen. URL parameters drive it for tests and
- * kiosks: `?id=X&name=Y&source=camera|screen&autostart=1`.
+ * kiosks: `?id=X&name=Y&source=camera|screen&autostart=1`, and
+ * `&size=WxH` (the camera's size, default 1280x720), `&simulcast=0` (one layer).
  *
  * Test hooks (e2e/ relies on these; keep them stable):
  * - `document.body.dataset.state`: "idle" | "capturing" | "connecting" |
@@ -136,10 +137,16 @@ function showError(err: Pick<ErrorMessage, "code" | "message">): void {
   message.textContent = `${err.message} (${err.code})`;
 }
 
+/** `?size=WxH`: the camera size asked for (default 1280x720). */
+function cameraSize(): { width: number; height: number } {
+  const m = /^(\d{2,4})x(\d{2,4})$/.exec(new URLSearchParams(location.search).get("size") ?? "");
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: 1280, height: 720 };
+}
+
 async function capture(source: Source): Promise<MediaStream> {
   if (source === "screen") return navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 30 }, audio: true });
   try {
-    return await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+    return await navigator.mediaDevices.getUserMedia({ video: cameraSize(), audio: true });
   } catch (err) {
     // A camera without a microphone still publishes.
     if (err instanceof DOMException && (err.name === "NotFoundError" || err.name === "NotReadableError")) {
