@@ -76,6 +76,8 @@ export class Viewing {
   private _fallbackReason: FallbackCause | undefined;
   private closed = false;
   private viewSize: { width: number; height: number } | undefined;
+  /** The server still holds this page's WebRTC watch for a move of control: `unwatch` is owed. */
+  private unwatchOwed = false;
 
   constructor(
     readonly deviceId: string,
@@ -178,6 +180,7 @@ export class Viewing {
     this.closed = true;
     this.trigger?.close();
     this.carry?.cancel();
+    if (this.unwatchOwed) this.deps.signal({ type: "unwatch", deviceId: this.deviceId });
     this.stopProbe(unwatch);
     this.watch?.close(unwatch);
     this.watch = undefined;
@@ -295,11 +298,13 @@ export class Viewing {
     this.fallback = fallback;
     control.setChannel(fallback.channel);
     if (held) {
+      this.unwatchOwed = true;
       this.carry = new ControlCarry({
         to: () => fallback.peerId,
         request: () => fallback.channel.control("request"),
         handOver: (to) => this.deps.signal({ type: "control", action: "hand_over", deviceId: this.deviceId, to }),
         done: (moved) => {
+          this.unwatchOwed = false;
           this.deps.signal({ type: "unwatch", deviceId: this.deviceId });
           this.switched(reason, moved);
         },
