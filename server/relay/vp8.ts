@@ -91,12 +91,48 @@ function wrapDiff(a: number, b: number, mask: number): number {
   return ((((a - b) & mask) + half) & mask) - half;
 }
 
+/** Where a payload's picture ID and TL0PICIDX are; one reused per munger, so the per-packet path allocates nothing. */
+interface IdSpots {
+  pidBits: 0 | 7 | 15;
+  pidAt: number;
+  pid: number;
+  tl0At: number;
+  tl0: number;
+}
+
+/** Fills `s` with the payload's picture ID and TL0PICIDX places; false when it has no picture ID (or is too short). */
+function locateIds(p: Buffer, s: IdSpots): boolean {
+  if (p.length < 3 || (p[0] & 0x80) === 0 || (p[1] & 0x80) === 0) return false;
+  const x = p[1];
+  let i = 2;
+  s.pidAt = i;
+  if (p[i] & 0x80) {
+    if (p.length < i + 2) return false;
+    s.pidBits = 15;
+    s.pid = ((p[i] & 0x7f) << 8) | p[i + 1];
+    i += 2;
+  } else {
+    s.pidBits = 7;
+    s.pid = p[i] & 0x7f;
+    i += 1;
+  }
+  s.tl0At = -1;
+  s.tl0 = 0;
+  if (x & 0x40) {
+    if (p.length < i + 1) return false;
+    s.tl0At = i;
+    s.tl0 = p[i];
+  }
+  return true;
+}
+
 /**
  * One viewer's picture IDs and TL0PICIDX across source switches. Within a
  * source, output = input + offset (mod the field's width); at the first
  * packet after `switchSource` (a keyframe) the offsets are chosen so the
  * viewer's picture ID continues at last + 1 and TL0PICIDX at last + 1. The
- * shared payload is never written: a changed packet is a copy.
+ * shared payload is never written: a changed packet is a copy. Runs per
+ * packet per viewer: no allocation unless a packet changes.
  */
 export class Vp8Munger {
   private pidOffset = 0;
@@ -104,6 +140,7 @@ export class Vp8Munger {
   private lastPid: number | undefined;
   private lastTl0: number | undefined;
   private switching = false;
+  private readonly spots: IdSpots = { pidBits: 0, pidAt: 0, pid: 0, tl0At: -1, tl0: 0 };
 
   /** The next packet comes from a new source (and starts a keyframe). */
   switchSource(): void {
@@ -112,25 +149,25 @@ export class Vp8Munger {
 
   /** The payload to send for `payload`: the same buffer when nothing changes, else a rewritten copy. */
   munge(payload: Buffer): Buffer {
-    const d = parseVp8Descriptor(payload);
-    if (!d || d.pictureIdBits === 0) return payload;
-    const pidMask = d.pictureIdBits === 15 ? 0x7fff : 0x7f;
+    const d = this.spots;
+    if (!locateIds(payload, d)) return payload;
+    const pidMask = d.pidBits === 15 ? 0x7fff : 0x7f;
     if (this.switching) {
       this.switching = false;
-      this.pidOffset = this.lastPid === undefined ? 0 : (this.lastPid + 1 - d.pictureId) & 0x7fff;
-      this.tl0Offset = this.lastTl0 === undefined || d.tl0At < 0 ? 0 : (this.lastTl0 + 1 - d.tl0PicIdx) & 0xff;
+      this.pidOffset = this.lastPid === undefined ? 0 : (this.lastPid + 1 - d.pid) & 0x7fff;
+      this.tl0Offset = this.lastTl0 === undefined || d.tl0At < 0 ? 0 : (this.lastTl0 + 1 - d.tl0) & 0xff;
     }
-    const pid = (d.pictureId + this.pidOffset) & pidMask;
+    const pid = (d.pid + this.pidOffset) & pidMask;
     if (this.lastPid === undefined || wrapDiff(pid, this.lastPid & pidMask, pidMask) > 0) this.lastPid = pid;
-    let tl0 = d.tl0PicIdx;
+    let tl0 = d.tl0;
     if (d.tl0At >= 0) {
-      tl0 = (d.tl0PicIdx + this.tl0Offset) & 0xff;
+      tl0 = (d.tl0 + this.tl0Offset) & 0xff;
       if (this.lastTl0 === undefined || wrapDiff(tl0, this.lastTl0, 0xff) > 0) this.lastTl0 = tl0;
     }
-    if (pid === d.pictureId && tl0 === d.tl0PicIdx) return payload;
+    if (pid === d.pid && tl0 === d.tl0) return payload;
     const out = Buffer.from(payload);
-    if (d.pictureIdBits === 15) out.writeUInt16BE(0x8000 | pid, d.pictureIdAt);
-    else out[d.pictureIdAt] = pid;
+    if (d.pidBits === 15) out.writeUInt16BE(0x8000 | pid, d.pidAt);
+    else out[d.pidAt] = pid;
     if (d.tl0At >= 0) out[d.tl0At] = tl0;
     return out;
   }
