@@ -288,6 +288,8 @@ export class Viewing {
     const watch = this.watch;
     this.watch = undefined;
     watch?.close(!held);
+    // Its events stop with it: talk-back (WebRTC only) goes now.
+    if (watch) control.setTalkSender(undefined);
     const codec = this.codec ?? ((await h264Supported()) ? "h264" : "jpeg");
     if (this.closed) return;
     this._transport = codec === "jpeg" ? "ws_jpeg" : "ws_h264";
