@@ -223,8 +223,6 @@ export class Publisher {
           if (made.some((u) => !u)) return;
           ups = made as UpTrack[];
           for (const u of ups) u.setLayers(ups);
-          // One REMB for the section names every layer's SSRC.
-          this.tellBitrate(t, () => ssrcs.filter((s): s is number => s !== undefined));
           this.log.info("device simulcast", { layers: tracks.map((tr) => tr.rid).join(",") });
           this.events.onTrack(ups[ups.length - 1]);
         }
@@ -296,7 +294,7 @@ export class Publisher {
       observer: this.observer,
     });
     this.upTracks.set((t.mid ?? up.id) + key, up);
-    if (kind === "video" && key === "") this.tellBitrate(t, () => [ssrc()].filter((s): s is number => s !== undefined));
+    if (kind === "video") this.tellBitrate(t, () => [ssrc()].filter((s): s is number => s !== undefined));
     if (!this.lossTimer && this.pc) {
       const pc = this.pc;
       this.lossTimer = setInterval(() => this.sampleLoss(pc), LOSS_SAMPLE_MS);
