@@ -124,11 +124,10 @@ async function setVideoBox(viewer: Page, width: number, height: number): Promise
 
 test("the controller's clicks, wheel and touches arrive in stream pixels at two element sizes, its keys as keysyms", { timeout: 40_000 }, (t) =>
   withPages(t, env(), async (pages) => {
-    // Simulcast: a box smaller than the picture gets a smaller layer, and coordinates must stay the device's.
     const {
       device,
       views: [viewer],
-    } = await setup(pages, "ctl-map", ["viewer"], { simulcast: "1" });
+    } = await setup(pages, "ctl-map", ["viewer"]);
     assert.equal(await viewer.textContent("#control-status"), "Nobody controls");
     await takeControl(viewer);
     assert.equal(await viewer.textContent("#control-status"), "You control this device");
