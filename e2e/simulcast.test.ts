@@ -72,6 +72,19 @@ test("a simulcast device: a small player gets a small layer, a large one the top
     );
     assert.ok((await readMetric(e.server, "tessera_layer_switches_total", { direction: "down" })) > downBefore, "the switch is counted");
     assert.equal(mid.keyFramesDecoded > before.keyFramesDecoded, true, "the new layer started at a keyframe");
+    // The server tells the page which layer it gets; the stats overlay shows it.
+    const shown = await waitFor(
+      "the page told of its lower layer",
+      async () => {
+        const r = await viewer.evaluate<[string | undefined, string | undefined]>(
+          `[document.querySelector("#player").dataset.layer, document.querySelector("#stats").textContent]`,
+        );
+        return r[0] && r[0] !== "3/3" ? r : undefined;
+      },
+      { timeoutMs: 5000 },
+    );
+    t.diagnostic(`#player[data-layer] ${shown[0]}; overlay: ${shown[1]}`);
+    assert.match(shown[1] ?? "", /layer\d of 3 · \d+×\d+/, "the overlay names the layer and its size");
 
     await viewer.setViewportSize({ width: 1280, height: 800 });
     const back = await waitFor(

@@ -38,6 +38,20 @@ describe("summarize", () => {
     assert.equal(rows.video, "1000 kb/s");
     assert.equal(rows.size, "1280×720");
     assert.equal(rows.lost, "3");
+    assert.equal(rows.layer, undefined, "no layer row without the server's `layer`");
+  });
+
+  test("the server's layer and bandwidth estimate show while on WebRTC, not on the WebSocket stream", () => {
+    const s = summarize(report(125_000, 30, "host"), summarize(report(0, 0, "host"), undefined, 1000), 2000);
+    const layer = { layer: 1, layers: 3, width: 640, height: 360, estimate: 812_000 };
+    const rows = Object.fromEntries(statsRows(s, { layer }));
+    assert.equal(rows.layer, "2 of 3 · 640×360");
+    assert.equal(rows.estimate, "0.81 Mb/s");
+    assert.equal(Object.fromEntries(statsRows(s, { layer: { ...layer, estimate: 2_450_000 } })).estimate, "2.5 Mb/s");
+    assert.equal(Object.fromEntries(statsRows(s, { layer: { layer: 0, layers: 2 } })).estimate, undefined, "no estimate row before the viewer sent one");
+    const socket = Object.fromEntries(statsRows({ ...s, transport: "ws_jpeg" }, { layer }));
+    assert.equal(socket.layer, undefined);
+    assert.equal(socket.estimate, undefined);
   });
 
   test("the playout delay is the jitter buffer's average wait over the interval", () => {

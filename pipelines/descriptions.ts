@@ -3,6 +3,7 @@
  * Tessera runs is described here, so the strings can be read and tested in
  * one place.
  */
+import { SIMULCAST_LAYERS } from "../server/protocol/simulcast.js";
 
 /** Video codecs a pipeline can produce as RTP. */
 export type RtpVideoCodec = "vp8" | "h264";
@@ -35,6 +36,11 @@ export interface TestSourceOptions {
    * per 2 s on a 2-core machine; benches that need a steady rate use one.
    */
   encoderThreads: number;
+  /**
+   * VP8 only: also encode the lower simulcast layers (SIMULCAST_LAYERS), each
+   * behind a valve that stays shut until a viewer needs the layer.
+   */
+  simulcast: boolean;
 }
 
 /** Defaults: 1280×720 at 30 fps, VP8 at 2.5 Mb/s, a keyframe every second. */
@@ -52,7 +58,13 @@ export const TEST_SOURCE_DEFAULTS: TestSourceOptions = {
   pattern: "ball motion=sweep background-color=0xff203040",
   runningTime: true,
   encoderThreads: 2,
+  simulcast: false,
 };
+
+/** The nearest even number of pixels (I420 needs even sizes). */
+function even(pixels: number): number {
+  return Math.max(2, 2 * Math.round(pixels / 2));
+}
 
 /** Element names the test source exposes to code. */
 export const TEST_SOURCE_ELEMENTS = { videoSink: "vsink", audioSink: "asink" } as const;
@@ -61,12 +73,17 @@ function quote(text: string): string {
   return `"${text.replace(/["\\]/g, "")}"`;
 }
 
-function videoEncoder(o: TestSourceOptions): string {
+/** Element names of one lower simulcast layer of the test source: its valve and its RTP appsink. */
+export function testSourceLayerElements(rid: string): { valve: string; sink: string } {
+  return { valve: `valve-${rid}`, sink: `vsink-${rid}` };
+}
+
+function videoEncoder(o: TestSourceOptions, bitrateKbps = o.bitrateKbps, threads = o.encoderThreads): string {
   switch (o.codec) {
     case "vp8":
       return (
-        `vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${o.bitrateKbps * 1000} ` +
-        `keyframe-max-dist=${o.keyframeInterval} error-resilient=partitions lag-in-frames=0 threads=${o.encoderThreads} ! ` +
+        `vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${bitrateKbps * 1000} ` +
+        `keyframe-max-dist=${o.keyframeInterval} error-resilient=partitions lag-in-frames=0 threads=${threads} ! ` +
         `rtpvp8pay mtu=${o.mtu} pt=${o.videoPayloadType} picture-id-mode=15-bit`
       );
     case "h264":
@@ -99,10 +116,24 @@ export function testPictureDescription(options: Partial<TestSourceOptions> = {})
 export function testSourceDescription(options: Partial<TestSourceOptions> = {}): string {
   const o = { ...TEST_SOURCE_DEFAULTS, ...options };
   const sink = (name: string) => `appsink name=${name} sync=false emit-signals=false max-buffers=200 drop=true`;
+  const queue = `queue max-size-buffers=2 leaky=downstream ! `;
+  const layers = o.simulcast && o.codec === "vp8" ? SIMULCAST_LAYERS.filter((l) => l.scaleDownBy > 1) : [];
+  // Each lower layer: tee → valve (shut until a viewer needs it) → scaled → its own encoder.
+  const lower = layers.map((l) => {
+    const e = testSourceLayerElements(l.rid);
+    const size = `width=${even(o.width / l.scaleDownBy)},height=${even(o.height / l.scaleDownBy)}`;
+    return (
+      `vt. ! ${queue}valve name=${e.valve} drop=true drop-mode=forward-sticky-events ! videoscale ! video/x-raw,${size} ! ` +
+      // async=false: a sink that gets no buffer while its valve is shut must not hold the pipeline out of PLAYING.
+      `${videoEncoder(o, Math.round(l.maxBitrate / 1000), 1)} ! ${sink(e.sink)} async=false `
+    );
+  });
   return [
     testPictureDescription(o),
-    `queue max-size-buffers=2 leaky=downstream ! `,
+    layers.length > 0 ? `tee name=vt vt. ! ` : "",
+    queue,
     `${videoEncoder(o)} ! ${sink(TEST_SOURCE_ELEMENTS.videoSink)} `,
+    ...lower,
     `audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=48000,channels=2 ! `,
     `audioconvert ! audioresample ! opusenc bitrate=64000 frame-size=20 ! `,
     `rtpopuspay pt=${o.audioPayloadType} ! ${sink(TEST_SOURCE_ELEMENTS.audioSink)}`,

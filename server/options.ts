@@ -201,6 +201,13 @@ export const OPTIONS = {
     default: "moving",
     help: "its picture: a moving ball, or a still screen with a ticking clock",
   }),
+  sourceSimulcast: option({
+    flag: "--source-simulcast",
+    arg: "on|off",
+    schema: z.enum(["on", "off"]),
+    default: "on",
+    help: "the test device (VP8) also offers a half- and a quarter-size layer, each encoded only while a viewer's size or bandwidth calls for it",
+  }),
   iceHosts: option({
     flag: "--ice-host",
     arg: "ADDR",

@@ -23,6 +23,7 @@ import {
   type TestSourceOptions,
 } from "../../pipelines/descriptions.js";
 import { isKeyframeStart } from "../../server/relay/keyframe.js";
+import { vp8KeyframeSize } from "../../server/relay/vp8.js";
 import { peerConfig } from "../../server/rtc/peer-config.js";
 import { SignalingClient } from "./signaling-client.js";
 
@@ -214,6 +215,8 @@ export class ReceivedStream {
   /** Sequence numbers seen, to check continuity. */
   readonly videoSeqs: number[] = [];
   readonly videoSsrcs = new Set<number>();
+  /** The picture size the last VP8 keyframe announced. */
+  keyframeSize: { width: number; height: number } | undefined;
   private decoder: GstPipeline | undefined;
   /** The video receiver and the SSRC it receives, once media flows. */
   videoReceiver: RTCRtpReceiver | undefined;
@@ -244,6 +247,7 @@ export class ReceivedStream {
     }
     this.videoPackets++;
     this.videoBytes += rtp.payload.length;
+    if (this.videoCodec === "video/vp8") this.keyframeSize = vp8KeyframeSize(rtp.payload) ?? this.keyframeSize;
     if (this.videoSeqs.length < 100_000) this.videoSeqs.push(rtp.header.sequenceNumber);
     this.videoSsrcs.add(rtp.header.ssrc);
     this.decoder?.pushTo(RTP_DECODE_ELEMENTS.src, rtp.serialize());

@@ -235,6 +235,21 @@ export interface ControlRequest {
   /** The asker's name, when it gave one. */
   fromName?: string;
 }
+/**
+ * To a viewer of a simulcast device over WebRTC: the layer it gets now (0 is
+ * the lowest of `layers`), its picture size, and the viewer's bandwidth
+ * estimate the server holds (REMB, bits/s). Sent when the layer changes or the
+ * estimate moves by a tenth; the stats overlay shows it.
+ */
+export interface LayerState {
+  type: "layer";
+  deviceId: string;
+  layer: number;
+  layers: number;
+  width?: number;
+  height?: number;
+  estimate?: number;
+}
 export interface ErrorMessage {
   type: "error";
   code: ErrorCode;
@@ -246,7 +261,18 @@ export interface ErrorMessage {
 
 /** Every message the server sends on `/ws`. */
 export type ServerMessage =
-  Welcome | ServerAnswer | ServerOffer | ServerCandidate | DevicesUpdate | DeviceOffline | Watching | Unwatched | ControlState | ControlRequest | ErrorMessage;
+  | Welcome
+  | ServerAnswer
+  | ServerOffer
+  | ServerCandidate
+  | DevicesUpdate
+  | DeviceOffline
+  | Watching
+  | Unwatched
+  | ControlState
+  | ControlRequest
+  | LayerState
+  | ErrorMessage;
 
 // ---- the `input` data channel ---------------------------------------------
 

@@ -15,7 +15,25 @@ const PEAK_WINDOW_MS = 4000;
 /** An estimate this far below its recent peak is falling: the link is congested. */
 const FALLING = 0.9;
 
-const info = (t: UpTrack, now: number): LayerInfo => ({ width: t.frameSize?.width, bitrate: t.bitrate(now) });
+/** A layer as the chooser sees it; one encoded on demand counts at its target while it is off. */
+/** What a viewer is told of its layer (LayerState without its envelope). */
+export interface LayerReport {
+  /** 0 is the lowest. */
+  layer: number;
+  layers: number;
+  width?: number;
+  height?: number;
+  /** The viewer's bandwidth estimate, bits/s. */
+  estimate?: number;
+}
+
+/** An estimate is told again when it moved by this share of the last one told. */
+const ESTIMATE_STEP = 0.1;
+
+const info = (t: UpTrack, now: number): LayerInfo => ({
+  width: t.frameSize?.width ?? t.onDemand?.width,
+  bitrate: t.bitrate(now) || (t.onDemand?.bitrate ?? 0),
+});
 
 /**
  * Keeps one viewer's video DownTrack on the simulcast layer chooseLayer picks
@@ -27,7 +45,9 @@ const info = (t: UpTrack, now: number): LayerInfo => ({ width: t.frameSize?.widt
  * when its link overuses; a low but rising estimate is no congestion. After
  * a move down for congestion it holds before climbing again (CLIMB_HOLD_MS,
  * doubling while climbs keep congesting): without padding probes, trying is
- * how it learns the link has room again. Does nothing for a source without
+ * how it learns the link has room again. A layer its source encodes only on
+ * demand (UpTrack.onDemand) counts as available at its target bitrate: the
+ * switch attaches it, which starts it. Does nothing for a source without
  * layers.
  */
 export class LayerFollower {
@@ -37,11 +57,14 @@ export class LayerFollower {
   private climbedAt = -Infinity;
   /** Recent estimates, oldest first. */
   private readonly estimates: { at: number; bps: number }[] = [];
+  private told: LayerReport | undefined;
 
+  /** @param report hears the layer the viewer gets and its estimate, when either changes */
   constructor(
     readonly down: DownTrack,
     private readonly wants: () => ViewerWants,
     private readonly observer: RelayObserver,
+    private readonly report: (r: LayerReport) => void = () => {},
     intervalMs = LAYER_CHECK_MS,
   ) {
     this.timer = setInterval(() => this.check(), intervalMs);
@@ -55,7 +78,9 @@ export class LayerFollower {
     if (!current || !layers || layers.length < 2) return;
     const ordered = layerOrder(layers.map((t) => info(t, now))).map((i) => layers[i]);
     const at = ordered.indexOf(current);
-    const wants = this.falling(this.wants(), now);
+    const asked = this.wants();
+    this.tell(ordered, asked.bandwidth);
+    const wants = this.falling(asked, now);
     const target = chooseLayer(
       ordered.map((t) => info(t, now)),
       { ...wants, mayClimb: now >= this.holdUntil },
@@ -74,6 +99,24 @@ export class LayerFollower {
 
   close(): void {
     clearInterval(this.timer);
+  }
+
+  /** Reports the layer flowing to the viewer and its estimate, when either changed. */
+  private tell(ordered: readonly UpTrack[], estimate: number | undefined): void {
+    const flowing = this.down.upTrack;
+    const layer = flowing ? ordered.indexOf(flowing) : -1;
+    if (!flowing || layer < 0) return;
+    const last = this.told;
+    const moved = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? a !== b : Math.abs(a - b) >= ESTIMATE_STEP * b);
+    const size = flowing.frameSize ?? flowing.onDemand;
+    if (last && last.layer === layer && last.layers === ordered.length && last.width === size?.width && !moved(estimate, last.estimate)) return;
+    this.told = {
+      layer,
+      layers: ordered.length,
+      ...(size ? { width: size.width, height: size.height } : {}),
+      ...(estimate !== undefined ? { estimate: Math.round(estimate) } : {}),
+    };
+    this.report(this.told);
   }
 
   /** `wants` with its bandwidth only while the estimate is falling from its recent peak. */

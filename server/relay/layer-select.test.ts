@@ -48,7 +48,7 @@ describe("chooseLayer", () => {
 });
 
 describe("layerOrder", () => {
-  test("by width when known, else by bitrate, else as given", () => {
+  test("by width when every width is known, else by bitrate, else as given", () => {
     assert.deepEqual(layerOrder([LAYERS[2], LAYERS[0], LAYERS[1]]), [1, 2, 0]);
     const unknown = [
       { width: undefined, bitrate: 900 },
@@ -61,6 +61,22 @@ describe("layerOrder", () => {
         { width: undefined, bitrate: 0 },
       ]),
       [0, 1],
+    );
+    // The top layer's width is not known yet: never sorted below the ones whose width is.
+    assert.deepEqual(
+      layerOrder([
+        { width: 160, bitrate: 150_000 },
+        { width: 320, bitrate: 500_000 },
+        { width: undefined, bitrate: 1_800_000 },
+      ]),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      layerOrder([
+        { width: 1280, bitrate: 2_000_000 },
+        { width: undefined, bitrate: 150_000 },
+      ]),
+      [1, 0],
     );
   });
 });

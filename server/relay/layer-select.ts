@@ -35,16 +35,17 @@ export const STAY_HEADROOM = 0.95;
 /** A picture within this share of the rendered width counts as wide enough. */
 const WIDE_ENOUGH = 0.9;
 
-/** Orders layers lowest first: by width where both are known, else by bitrate, else as given. */
+/**
+ * Orders layers lowest first: by width when every width is known, else by
+ * bitrate when every layer sends, else as given (a device lists its layers
+ * lowest first). Never mixes the two: a layer whose keyframe has not come
+ * yet must not sort below one whose width is known.
+ */
 export function layerOrder(layers: readonly LayerInfo[]): number[] {
-  return layers
-    .map((l, i) => ({ l, i }))
-    .sort((a, b) => {
-      if (a.l.width !== undefined && b.l.width !== undefined && a.l.width !== b.l.width) return a.l.width - b.l.width;
-      if (a.l.bitrate > 0 && b.l.bitrate > 0 && a.l.width === undefined) return a.l.bitrate - b.l.bitrate;
-      return a.i - b.i;
-    })
-    .map((x) => x.i);
+  const order = layers.map((_, i) => i);
+  if (layers.every((l) => l.width !== undefined)) return order.sort((a, b) => layers[a].width! - layers[b].width! || a - b);
+  if (layers.every((l) => l.bitrate > 0)) return order.sort((a, b) => layers[a].bitrate - layers[b].bitrate || a - b);
+  return order;
 }
 
 /**

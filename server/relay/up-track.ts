@@ -44,6 +44,19 @@ export interface UpTrackOptions {
   timers?: Timers;
   /** Hears how many DownTracks it feeds whenever that changes (a source that encodes on demand). */
   onConsumers?: (count: number) => void;
+  /**
+   * A layer encoded on demand: what it carries once a DownTrack attaches
+   * (onConsumers starts it). The relay may choose it while it sends nothing.
+   */
+  onDemand?: OnDemandLayer;
+}
+
+/** What a simulcast layer encoded on demand carries when it runs. */
+export interface OnDemandLayer {
+  width: number;
+  height: number;
+  /** Its target bitrate, bits/s. */
+  bitrate: number;
 }
 
 /**
@@ -65,6 +78,7 @@ export class UpTrack {
 
   readonly id: string;
   readonly codec: TrackCodec;
+  readonly onDemand: OnDemandLayer | undefined;
   private readonly observer: RelayObserver;
   private readonly onConsumers: (count: number) => void;
 
@@ -73,6 +87,7 @@ export class UpTrack {
     this.codec = o.codec;
     this.observer = o.observer ?? nullObserver;
     this.onConsumers = o.onConsumers ?? (() => {});
+    this.onDemand = o.onDemand;
     const { requestKeyframe } = o;
     const observer = this.observer;
     const by = o.keyframeBy ?? "pli";
@@ -109,9 +124,11 @@ export class UpTrack {
     return this._frameSize;
   }
 
-  /** The incoming bitrate, bits/s; 0 once it stopped sending. */
+  /** The incoming bitrate, bits/s; 0 only while it sends nothing. */
   bitrate(now = performance.now()): number {
-    return now - this.lastPacketAt > ACTIVE_MS ? 0 : this.rateBps;
+    if (now - this.lastPacketAt > ACTIVE_MS) return 0;
+    // In its first window: what came so far over a whole window (low, but not "silent").
+    return this.rateBps > 0 ? this.rateBps : (this.windowBytes * 8000) / RATE_WINDOW_MS;
   }
 
   /** Feeds one packet from the source to every viewer. */

@@ -5,7 +5,7 @@ import type { ControlState, IceCandidate } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
 import { TRANSCODABLE, type Transcoder } from "../sources/transcoder.js";
-import { LayerFollower } from "../relay/layer-follower.js";
+import { LayerFollower, type LayerReport } from "../relay/layer-follower.js";
 import type { Peer, SessionContext } from "./context.js";
 import { ViewerSeat, type ControlAction } from "./viewer-seat.js";
 
@@ -239,7 +239,9 @@ export class Subscription {
       // A simulcast source: stay on the viewer's current layer of the same picture rather than its top one.
       if (!(down.upTrack && up.layers?.includes(down.upTrack))) down.setSource(up);
       if (up.layers && down.kind === "video" && !this.followers.some((f) => f.down === down)) {
-        this.followers.push(new LayerFollower(down, () => ({ renderWidth: this.view?.width, bandwidth: subscriber.estimatedBitrate(i) }), this.ctx.metrics));
+        const wants = () => ({ renderWidth: this.view?.width, bandwidth: subscriber.estimatedBitrate(i) });
+        const report = (r: LayerReport) => this.viewer.send({ type: "layer", deviceId: this.device.id, ...r });
+        this.followers.push(new LayerFollower(down, wants, this.ctx.metrics, report));
       }
     });
     for (const f of this.followers) f.check();

@@ -12,7 +12,7 @@ export const STILL_PICTURE = { pattern: "solid-color foreground-color=0xff336699
 
 type SourceConfig = Pick<
   Config,
-  "source" | "sourceCodec" | "sourceMotion" | "sourceEncoder" | "sourceFps" | "sourceBitrate" | "allowInput" | "allowResize" | "audio"
+  "source" | "sourceCodec" | "sourceMotion" | "sourceSimulcast" | "sourceEncoder" | "sourceFps" | "sourceBitrate" | "allowInput" | "allowResize" | "audio"
 >;
 
 /**
@@ -29,6 +29,7 @@ export class LocalSources {
       const device = registry.ensure(account, "test", "Test pattern", "test");
       this.test = new TestDevice(device, observer, log.child("test-device"), {
         codec: config.sourceCodec,
+        simulcast: config.sourceSimulcast === "on",
         ...(config.sourceMotion === "still" ? STILL_PICTURE : {}),
       });
       this.test.start();

@@ -1,20 +1,36 @@
 import { GstPipeline } from "../../pipelines/pipeline.js";
-import { TEST_SOURCE_DEFAULTS, TEST_SOURCE_ELEMENTS, testSourceDescription, type TestSourceOptions } from "../../pipelines/descriptions.js";
+import {
+  TEST_SOURCE_DEFAULTS,
+  TEST_SOURCE_ELEMENTS,
+  testSourceDescription,
+  testSourceLayerElements,
+  type TestSourceOptions,
+} from "../../pipelines/descriptions.js";
 import type { Device, DevicePublisher } from "../devices/device.js";
 import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack } from "../relay/up-track.js";
+import { SIMULCAST_LAYERS } from "../protocol/simulcast.js";
 import { LOCAL_OPUS, localVideoCodec } from "./rtp-codecs.js";
 
 /**
  * The built-in test device: a GStreamer pipeline whose RTP goes straight into
  * the relay, no WebRTC hop. Keyframe requests become force-key-unit events
  * on the encoder. One pipeline for the life of the server.
+ *
+ * With `simulcast` (VP8), it also offers the lower layers of
+ * SIMULCAST_LAYERS, encoded only while some viewer takes them: a layer's
+ * valve opens at its first DownTrack and shuts after its last, so a server
+ * whose viewers all want the full picture runs one encoder.
  */
 export class TestDevice implements DevicePublisher {
   private readonly pipeline: GstPipeline;
   private readonly video: UpTrack;
+  /** The lower simulcast layers, each with the appsink it is fed from. */
+  private readonly lower: { track: UpTrack; sink: string }[] = [];
+  /** The rids of the lower layers being encoded now. */
+  private readonly running = new Set<string>();
   private readonly audio: UpTrack;
   private _closed = false;
 
@@ -39,6 +55,27 @@ export class TestDevice implements DevicePublisher {
       keyframeBy: "encoder",
       observer,
     });
+    if (o.simulcast && o.codec === "vp8") {
+      for (const layer of SIMULCAST_LAYERS.filter((l) => l.scaleDownBy > 1)) {
+        const e = testSourceLayerElements(layer.rid);
+        const track = new UpTrack({
+          id: `test-video-${layer.rid}`,
+          codec: this.video.codec,
+          requestKeyframe: () => this.pipeline.forceKeyUnit(e.sink),
+          keyframeBy: "encoder",
+          observer,
+          onDemand: {
+            width: Math.round(o.width / layer.scaleDownBy),
+            height: Math.round(o.height / layer.scaleDownBy),
+            bitrate: layer.maxBitrate,
+          },
+          onConsumers: (count) => this.run(layer.rid, count > 0),
+        });
+        this.lower.push({ track, sink: e.sink });
+      }
+      const layers = [...this.lower.map((l) => l.track), this.video];
+      for (const t of layers) t.setLayers(layers);
+    }
     this.audio = new UpTrack({
       id: "test-audio",
       codec: LOCAL_OPUS,
@@ -53,6 +90,7 @@ export class TestDevice implements DevicePublisher {
     this.pipeline.start();
     this.pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => this.feed(this.video, buf));
     this.pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => this.feed(this.audio, buf));
+    for (const l of this.lower) this.pipeline.pullFrom(l.sink, (buf) => this.feed(l.track, buf));
     this.device.publish(this, [this.video, this.audio]);
   }
 
@@ -64,7 +102,27 @@ export class TestDevice implements DevicePublisher {
     this.pipeline.close();
     this.device.detach(this);
     this.video.close();
+    for (const l of this.lower) l.track.close();
     this.audio.close();
+  }
+
+  /** Which lower layers are being encoded now (their rids). */
+  get runningLayers(): string[] {
+    return [...this.running];
+  }
+
+  /** Opens or shuts a lower layer's valve; an opened layer starts with a keyframe. */
+  private run(rid: string, on: boolean): void {
+    if (this._closed || this.running.has(rid) === on) return;
+    const e = testSourceLayerElements(rid);
+    this.pipeline.setProperty(e.valve, "drop", !on);
+    if (on) {
+      this.running.add(rid);
+      this.pipeline.forceKeyUnit(e.sink);
+    } else {
+      this.running.delete(rid);
+    }
+    this.log.debug(on ? "test device layer started" : "test device layer stopped", { rid });
   }
 
   private feed(track: UpTrack, buf: Buffer): void {

@@ -1,4 +1,4 @@
-import type { ErrorMessage } from "../../server/protocol/messages.js";
+import type { ErrorMessage, LayerState } from "../../server/protocol/messages.js";
 import { byId, el } from "./dom.js";
 import { Picture } from "./picture.js";
 import { statsRows, type StatsSample } from "./stats.js";
@@ -71,6 +71,8 @@ export class PlayerView {
   private inputMs: number | undefined;
   /** The last change of transport, in words. */
   private switched: string | undefined;
+  /** The simulcast layer the server sends this viewer, and its estimate of the viewer's bandwidth. */
+  private layer: LayerState | undefined;
   private name = "";
   /** What the last `lost` event said. */
   private lost: string | undefined;
@@ -117,6 +119,7 @@ export class PlayerView {
     this.setFallback(undefined);
     this.switched = undefined;
     delete this.root.dataset.switched;
+    this.setLayer(undefined);
     if (!deviceId) {
       this.setTransport("webrtc");
       this.video.srcObject = null;
@@ -158,6 +161,14 @@ export class PlayerView {
     this.renderStats(this.sample);
   }
 
+  /** The server's `layer` for the watched device (undefined when none): the overlay shows it, `#player[data-layer]` is "layer/layers" (1 lowest). */
+  setLayer(layer: LayerState | undefined): void {
+    this.layer = layer;
+    if (layer) this.root.dataset.layer = `${layer.layer + 1}/${layer.layers}`;
+    else delete this.root.dataset.layer;
+    this.renderStats(this.sample);
+  }
+
   attach(stream: MediaStream): void {
     this.video.srcObject = stream;
     stream.addEventListener("addtrack", () => this.renderAudio());
@@ -195,7 +206,10 @@ export class PlayerView {
       this.statsBox.replaceChildren();
       return;
     }
-    const rows = statsRows(sample, this.inputMs, this.switched).flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]);
+    const rows = statsRows(sample, { inputMs: this.inputMs, switched: this.switched, layer: this.layer }).flatMap(([k, v]) => [
+      el("dt", "", k),
+      el("dd", "", v),
+    ]);
     this.statsBox.replaceChildren(...rows);
   }
 

@@ -1,4 +1,5 @@
 import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/protocol/messages.js";
+import { SIMULCAST_LAYERS } from "../../server/protocol/simulcast.js";
 import type { RtcConfigSource } from "./rtc-config.js";
 import { candidateJson, supervise, trickle } from "./peer-connection.js";
 
@@ -32,16 +33,15 @@ export function orderCodecs<T extends { mimeType: string }>(codecs: readonly T[]
 }
 
 /**
- * The simulcast layers a video track is sent as, lowest first: a quarter,
- * half and full size. The server gives each viewer the one its picture size
- * and bandwidth call for; the browser leaves out layers its encoder cannot
- * afford (or a picture too small to split).
+ * The simulcast layers a video track is sent as (server/protocol/simulcast.ts).
+ * The browser leaves out layers its encoder cannot afford (or a picture too
+ * small to split).
  */
-export const SIMULCAST_LAYERS: RTCRtpEncodingParameters[] = [
-  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-  { rid: "f", maxBitrate: 2_500_000 },
-];
+export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_LAYERS.map((l) => ({
+  rid: l.rid,
+  maxBitrate: l.maxBitrate,
+  ...(l.scaleDownBy > 1 ? { scaleResolutionDownBy: l.scaleDownBy } : {}),
+}));
 
 /**
  * Publishes one MediaStream to the server: each `start()` builds a fresh
@@ -63,7 +63,7 @@ export class Publisher {
     private readonly send: (msg: ClientMessage) => boolean,
     private readonly events: PublisherEvents,
     private readonly ice: RtcConfigSource,
-    /** Send video as simulcast layers (SIMULCAST_LAYERS) when the browser can. */
+    /** Send video as simulcast layers (SIMULCAST_ENCODINGS) when the browser can. */
     private readonly simulcast = true,
   ) {}
 
@@ -120,7 +120,7 @@ export class Publisher {
     const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [this.stream] };
     if (track.kind === "video" && this.simulcast) {
       try {
-        return pc.addTransceiver(track, { ...init, sendEncodings: SIMULCAST_LAYERS });
+        return pc.addTransceiver(track, { ...init, sendEncodings: SIMULCAST_ENCODINGS });
       } catch (err) {
         console.info("tessera: this browser does not send simulcast; one layer", err);
       }

@@ -1,3 +1,4 @@
+import type { LayerState } from "../../server/protocol/messages.js";
 import { codecLabel } from "./format.js";
 
 /** Pure: turning getStats() reports into samples and overlay rows (unit-tested in e2e/stats.test.ts). */
@@ -122,23 +123,35 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
   };
 }
 
-/**
- * The sample as label/value rows for the overlay; `inputMs` is the input
- * round trip while in control, `switched` the last change of transport.
- */
-export function statsRows(s: StatsSample, inputMs?: number, switched?: string): [string, string][] {
+/** What the overlay shows beside a sample. */
+export interface OverlayExtras {
+  /** The input round trip while in control, ms. */
+  inputMs?: number;
+  /** The last change of transport, in words. */
+  switched?: string;
+  /** The server's `layer` (shown while on WebRTC). */
+  layer?: Omit<LayerState, "type" | "deviceId">;
+}
+
+/** The sample as label/value rows for the overlay. */
+export function statsRows(s: StatsSample, extras: OverlayExtras = {}): [string, string][] {
+  const { inputMs, switched } = extras;
+  const layer = s.transport === "webrtc" ? extras.layer : undefined;
   const f = (v: number | null, digits = 0, unit = "") => (v === null ? "–" : `${v.toFixed(digits)}${unit}`);
   const transport = s.transport === "webrtc" ? `WebRTC${s.route ? ` · ${s.route}` : ""}` : s.transport === "ws_jpeg" ? "WebSocket · JPEG" : "WebSocket · H.264";
+  const row = (label: string, value: string): [string, string] => [label, value];
   return [
     ["via", transport],
     ["video", `${f(s.videoKbps, 0, " kb/s")}`],
     ["fps", f(s.fps, 0)],
     ["size", s.width && s.height ? `${s.width}×${s.height}` : "–"],
+    ...(layer ? [row("layer", `${layer.layer + 1} of ${layer.layers}${layer.width && layer.height ? ` · ${layer.width}×${layer.height}` : ""}`)] : []),
+    ...(layer?.estimate !== undefined ? [row("estimate", `${(layer.estimate / 1e6).toFixed(layer.estimate < 1e6 ? 2 : 1)} Mb/s`)] : []),
     ["codec", [s.videoCodec, s.audioCodec].flatMap((c) => (c ? [codecLabel(c)] : [])).join(" + ") || "–"],
     ["rtt", f(s.rttMs, 0, " ms")],
     ["delay", f(s.delayMs, 0, " ms")],
-    ...(inputMs === undefined ? [] : [["input", f(inputMs, 0, " ms")] as [string, string]]),
+    ...(inputMs === undefined ? [] : [row("input", f(inputMs, 0, " ms"))]),
     ["lost", f(s.packetsLost, 0)],
-    ...(switched === undefined ? [] : [["switched", switched] as [string, string]]),
+    ...(switched === undefined ? [] : [row("switched", switched)]),
   ];
 }

@@ -160,6 +160,9 @@ function route(msg: Exclude<ServerMessage, Welcome>): void {
     case "unwatched":
       if (watch && msg.deviceId === watch.deviceId) watch.handle(msg);
       return;
+    case "layer":
+      if (msg.deviceId === watch?.deviceId) player.setLayer(msg);
+      return;
     case "control":
       watch?.controlChanged(msg);
       control.controlChanged(msg);
