@@ -14,6 +14,7 @@ import { annexBNals, avcCodecString } from "../web/src/fallback/avc.js";
 import { fallbackSample } from "../web/src/fallback/fallback-stats.js";
 import { FRAME_STALE_MS, FrameAcks } from "../web/src/fallback/frame-acks.js";
 import { fallbackUrl, FINAL_CLOSE_CODES, parseFallbackText, parseStripe } from "../web/src/fallback/stripe-wire.js";
+import { statsRows } from "../web/src/stats-summary.js";
 
 describe("parseStripe", () => {
   test("reads a JPEG stripe the server wrote, payload as a view", () => {
@@ -68,6 +69,8 @@ describe("parseFallbackText", () => {
     ],
     ['{"type":"device_offline"}', { type: "device_offline" }],
     ['{"type":"device_online"}', { type: "device_online" }],
+    ['{"type":"pace","fps":4,"tier":1,"tiers":3}', { type: "pace", fps: 4, tier: 1, tiers: 3 }],
+    ['{"type":"pace","fps":"4","tier":1,"tiers":3}', undefined],
     ['{"type":"error","code":"not_found","message":"no device"}', { type: "error", code: "not_found", message: "no device" }],
     ['{"type":"resolution","width":640,"height":480}', { type: "device", text: '{"type":"resolution","width":640,"height":480}' }],
     ['{"type":"cursor","x":1}', { type: "device", text: '{"type":"cursor","x":1}' }],
@@ -281,4 +284,10 @@ test("fallbackSample: fps and kb/s over the interval, no RTT", () => {
   assert.equal(second.rttMs, null);
   assert.equal(second.width, 1280);
   assert.equal(fallbackSample("h264", { bytes: 0, frames: 0, width: null, height: null }, undefined, 0).videoCodec, "video/H264");
+});
+
+test("fallbackSample: the server's pace shows in the overlay", () => {
+  const paced = fallbackSample("jpeg", { bytes: 0, frames: 0, width: 1280, height: 720, pace: { fps: 4, tier: 1, tiers: 3 } }, undefined, 0);
+  assert.equal(Object.fromEntries(statsRows(paced)).pace, "4 fps · quality 2 of 3");
+  assert.equal(Object.fromEntries(statsRows(fallbackSample("jpeg", { bytes: 0, frames: 0, width: null, height: null }, undefined, 0))).pace, undefined);
 });

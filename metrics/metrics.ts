@@ -28,6 +28,7 @@ export const METRIC_TYPES = {
   tessera_fallback_paint_overs_total: "counter",
   tessera_fallback_frame_latency_seconds: "histogram",
   tessera_fallback_backpressure_pauses_total: "counter",
+  tessera_fallback_tier_switches_total: "counter",
   tessera_pipelines_active: "gauge",
   tessera_input_lines_total: "counter",
   tessera_control_changes_total: "counter",
@@ -146,6 +147,7 @@ export class Metrics {
   private readonly fallbackBytes: Counter<"codec">;
   private readonly paintOvers: Counter;
   private readonly backpressurePauses: Counter<"reason">;
+  private readonly fallbackTiers: Counter<"direction">;
   private readonly authFailures: Counter<"reason">;
   private readonly fallbackLatencyHist: Histogram;
   private readonly framesPushed: Counter<"result">;
@@ -248,6 +250,12 @@ export class Metrics {
       registers: [r],
     });
     this.paintOvers = new Counter({ name: "tessera_fallback_paint_overs_total", help: "Static JPEG stripes re-sent at high quality", registers: [r] });
+    this.fallbackTiers = new Counter({
+      name: "tessera_fallback_tier_switches_total",
+      help: "Fallback viewers moved to a lower or higher quality tier by their pacer",
+      labelNames: ["direction"],
+      registers: [r],
+    });
     this.backpressurePauses = new Counter({
       name: "tessera_fallback_backpressure_pauses_total",
       help: "Times a fallback viewer was paused because it fell behind, by reason",
@@ -387,6 +395,9 @@ export class Metrics {
   }
   fallbackPaused(reason: PauseReason): void {
     this.backpressurePauses.inc({ reason });
+  }
+  fallbackTier(direction: "up" | "down"): void {
+    this.fallbackTiers.inc({ direction });
   }
   authFailure(reason: AuthFailureReason): void {
     this.authFailures.inc({ reason });

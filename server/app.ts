@@ -260,7 +260,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     maxFps: config.fallbackMaxFps,
     authenticate: async (token: string | undefined) => ({ account: await auth.socket(token) }),
     findDevice: (account: string, id: string) => registry.get(account, id),
-    acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: FallbackCodec) => fallback.acquire(device, codec),
+    acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: FallbackCodec, tier: number) => fallback.acquire(device, codec, tier),
     release: (source: Parameters<FallbackHub["release"]>[0]) => fallback.release(source),
   };
 

@@ -18,6 +18,11 @@ export class FallbackClient {
   /** Ack every frame as its first stripe arrives (a viewer that keeps up). */
   autoAck = true;
   private lastAcked = -1;
+  /** A simulated slow link (simulateLink): bytes per second, and when it is free again. */
+  private linkRate = 0;
+  private linkFreeAt = 0;
+  private linkAck: { frameId: number; timer: NodeJS.Timeout } | undefined;
+  private readonly linkTimers = new Set<NodeJS.Timeout>();
   private readonly ws: WebSocket;
   readonly opened: Promise<void>;
 
@@ -39,12 +44,18 @@ export class FallbackClient {
       this.bytes += buf.length;
       const stripe = parseStripe(Buffer.from(buf));
       this.stripes.push({ stripe, bytes: buf.length, at: performance.now() });
-      if (this.autoAck && stripe.frameId !== this.lastAcked) {
+      if (this.linkRate > 0) {
+        this.throughLink(stripe.frameId, buf.length);
+      } else if (this.autoAck && stripe.frameId !== this.lastAcked) {
         this.lastAcked = stripe.frameId;
         this.ws.send(ackLine(stripe.frameId));
       }
     });
-    this.ws.on("close", (code) => (this.closeCode = code));
+    this.ws.on("close", (code) => {
+      this.closeCode = code;
+      for (const t of this.linkTimers) clearTimeout(t);
+      this.linkTimers.clear();
+    });
     this.ws.on("error", () => {});
   }
 
@@ -74,6 +85,31 @@ export class FallbackClient {
 
   ack(frameId: number): void {
     this.ws.send(ackLine(frameId));
+  }
+
+  /**
+   * Acks as a viewer behind a link of `bytesPerSecond` would: each frame
+   * once its last stripe would have crossed the link, queued behind the
+   * frames before it.
+   */
+  simulateLink(bytesPerSecond: number): void {
+    this.linkRate = bytesPerSecond;
+  }
+
+  private throughLink(frameId: number, bytes: number): void {
+    const now = performance.now();
+    this.linkFreeAt = Math.max(now, this.linkFreeAt) + (bytes * 1000) / this.linkRate;
+    // Another stripe of the frame waiting: its ack moves to this one's delivery.
+    if (this.linkAck?.frameId === frameId) {
+      clearTimeout(this.linkAck.timer);
+      this.linkTimers.delete(this.linkAck.timer);
+    }
+    const timer = setTimeout(() => {
+      this.linkTimers.delete(timer);
+      if (this.ws.readyState === WebSocket.OPEN) this.ws.send(ackLine(frameId));
+    }, this.linkFreeAt - now);
+    this.linkTimers.add(timer);
+    this.linkAck = { frameId, timer };
   }
 
   close(): void {

@@ -3,14 +3,16 @@ import type { PushedFrames } from "../frames/frame-device.js";
 import type { Logger } from "../log.js";
 import { PictureSource } from "./picture-source.js";
 import type { FallbackCodec } from "../protocol/fallback.js";
-import { FallbackSource, type SourceSettings } from "./source.js";
+import { FallbackSource, tierSettings, type SourceSettings } from "./source.js";
 import { deviceKey, Held } from "../held.js";
+
+const sourceKey = (device: Device, codec: FallbackCodec, tier: number) => `${deviceKey(device)}\u0000${codec}\u0000${tier}`;
 
 /**
  * The running fallback pipelines: one PictureSource (decoder) per device,
  * held by that device's stripe sources and by picture grabs, and one
- * FallbackSource (stripe encoders) per device and codec, held by its
- * viewers. Each starts with its first holder and stops with its last.
+ * FallbackSource (stripe encoders) per device, codec and quality tier,
+ * held by its viewers. Each starts with its first holder and stops with its last.
  */
 export class FallbackHub {
   private readonly pictures = new Held<string, PictureSource>();
@@ -32,18 +34,18 @@ export class FallbackHub {
     this.pictures.release(deviceKey(pictures.device), pictures);
   }
 
-  /** The device's stripe stream in a codec, started on first use; give it back with release. */
-  acquire(device: Device, codec: FallbackCodec): FallbackSource {
-    return this.sources.acquire(`${deviceKey(device)}\u0000${codec}`, () => {
-      this.log.info("fallback stream started", { device: device.id, codec });
-      return new FallbackSource(this.acquirePictures(device), codec, this.settings, this.log);
+  /** The device's stripe stream in a codec and quality tier, started on first use; give it back with release. */
+  acquire(device: Device, codec: FallbackCodec, tier = 0): FallbackSource {
+    return this.sources.acquire(sourceKey(device, codec, tier), () => {
+      this.log.info("fallback stream started", { device: device.id, codec, tier });
+      return new FallbackSource(this.acquirePictures(device), codec, tierSettings(this.settings, tier), this.log, tier);
     });
   }
 
   release(source: FallbackSource): void {
-    if (!this.sources.release(`${deviceKey(source.device)}\u0000${source.codec}`, source)) return;
+    if (!this.sources.release(sourceKey(source.device, source.codec, source.tier), source)) return;
     this.releasePictures(source.pictures);
-    this.log.info("fallback stream stopped", { device: source.device.id, codec: source.codec });
+    this.log.info("fallback stream stopped", { device: source.device.id, codec: source.codec, tier: source.tier });
   }
 
   close(): void {

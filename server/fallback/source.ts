@@ -58,6 +58,24 @@ export const SOURCE_DEFAULTS: SourceSettings = {
   maxPicture: { width: 4096, height: 4096 },
 };
 
+/**
+ * The encoder settings of a quality tier (Pacer): tier 0 is `base`; each
+ * lower tier halves the JPEG quality (and softens the paint-over), adds 6 to
+ * the x264 CRF or halves its bitrate.
+ */
+export function tierSettings(base: SourceSettings, tier: number): SourceSettings {
+  if (tier <= 0) return base;
+  const scale = 0.5 ** tier;
+  const jpegQuality = Math.max(5, Math.round(base.jpegQuality * scale));
+  return {
+    ...base,
+    jpegQuality,
+    paintOverQuality: Math.max(jpegQuality, Math.round(base.paintOverQuality * (1 - tier / 4))),
+    h264Crf: Math.min(51, base.h264Crf + 6 * tier),
+    ...(base.h264BitrateKbps !== undefined ? { h264BitrateKbps: Math.max(50, Math.round(base.h264BitrateKbps * scale)) } : {}),
+  };
+}
+
 /** Who hears about a source's frames. */
 export interface FrameListener {
   onFrame(frame: EncodedFrame): void;
@@ -77,7 +95,8 @@ const MAX_H264_STRIPES = 8;
  * changed stripes are encoded (JPEG with paint-over, or one x264 encoder per
  * stripe). The latest encoding of every JPEG stripe is kept, so a viewer
  * that needs a full picture gets one without re-encoding. Lives while it has
- * viewers.
+ * viewers. A device may have one per codec and quality tier: viewers on a
+ * slow link share a lower tier's.
  */
 export class FallbackSource implements PictureListener {
   private readonly listeners = new Set<FrameListener>();
@@ -94,11 +113,13 @@ export class FallbackSource implements PictureListener {
   private busy = false;
   private _closed = false;
 
+  /** @param tier the quality tier it encodes at (its settings are already the tier's) */
   constructor(
     readonly pictures: PictureSource,
     readonly codec: FallbackCodec,
     private settings: SourceSettings,
     private readonly log: Logger,
+    readonly tier = 0,
   ) {
     this.tracker = new StripeTracker({
       stripeHeight: settings.stripeHeight,

@@ -10,6 +10,7 @@ import { nextFrameId, streamMessage, type FallbackCodec } from "../protocol/fall
 import { CLOSE_CODES, CONTROL_ACTIONS, HELLO_TIMEOUT_MS, viewerName } from "../protocol/messages.js";
 import { ViewerSeat } from "../sessions/viewer-seat.js";
 import { FlowControl } from "./backpressure.js";
+import { Pacer, QUALITY_TIERS } from "./pacer.js";
 import type { EncodedFrame, EncodedStripe, FallbackSource, FrameListener } from "./source.js";
 import { encodeH264Stripe, encodeJpegStripe, parseClientMessage } from "./wire.js";
 
@@ -40,8 +41,8 @@ export interface FallbackViewerDeps {
   authenticate(token: string | undefined): Promise<{ account: string }>;
   /** The account's device, or undefined (also for another account's device). */
   findDevice(account: string, deviceId: string): Device | undefined;
-  /** The shared source of a device's stream in a codec, started on first use. */
-  acquire(device: Device, codec: FallbackCodec): FallbackSource;
+  /** The shared source of a device's stream in a codec and quality tier, started on first use. */
+  acquire(device: Device, codec: FallbackCodec, tier: number): FallbackSource;
   /** Gives a source back; the last viewer leaving stops it. */
   release(source: FallbackSource): void;
 }
@@ -52,7 +53,10 @@ export interface FallbackViewerDeps {
  * acks (FlowControl) and fps cap, and may control the device with the same
  * input lines and arbitration as a WebRTC viewer. A viewer that falls behind
  * is paused, loses what was queued, and gets a whole picture when it
- * catches up; it never slows the source or other viewers.
+ * catches up; it never slows the source or other viewers. Its Pacer adapts
+ * it to its link: the frame rate, then the quality tier (a lower tier's
+ * source, shared with other slow viewers) follow its ack round trip; it is
+ * told in `pace`.
  */
 export class FallbackViewer implements FrameListener {
   readonly peerId = `fb-${randomUUID()}`;
@@ -62,7 +66,12 @@ export class FallbackViewer implements FrameListener {
   private readonly bucket: TokenBucket;
   private frameId = 0xffff;
   private lastSize = "";
+  /** The frame rate this viewer asked for (capped by the server). */
+  private fpsCap: number;
+  /** The frame rate it is sent at: its cap, or less while its link is slow. */
   private fps: number;
+  private readonly pacer: Pacer;
+  private device: Device | undefined;
   /** The fps cap as a token bucket: bursts of two frames pass, so jitter at the cap costs nothing. */
   private fpsTokens = 2;
   private fpsRefilledAt = performance.now();
@@ -83,7 +92,8 @@ export class FallbackViewer implements FrameListener {
     private readonly codec: FallbackCodec,
     private readonly deps: FallbackViewerDeps,
   ) {
-    this.fps = deps.maxFps;
+    this.fps = this.fpsCap = deps.maxFps;
+    this.pacer = new Pacer(deps.maxFps, performance.now());
     this.bucket = inputBucket(deps.inputRate);
     this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
     ws.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
@@ -107,12 +117,17 @@ export class FallbackViewer implements FrameListener {
       case "ack":
         this.flow.ack(msg.frameId);
         if (this.flow.takeRefresh()) this.needFull = true;
+        this.adapt(false);
         return;
       case "keyframe":
         this.needFull = true;
         return;
       case "settings":
-        if (msg.settings.fps !== undefined) this.fps = Math.min(msg.settings.fps, this.deps.maxFps);
+        if (msg.settings.fps !== undefined) {
+          this.fpsCap = Math.min(msg.settings.fps, this.deps.maxFps);
+          this.pacer.setMaxFps(this.fpsCap);
+          this.fps = this.pacer.pace.fps;
+        }
         this.source?.apply(msg.settings);
         return;
       case "input":
@@ -178,7 +193,8 @@ export class FallbackViewer implements FrameListener {
     this.sendJson(this.controlState(seat.holder));
     for (const text of seat.replay()) this.sendText(text);
     if (!device.online) this.sendJson({ type: "device_offline" });
-    this.source = this.deps.acquire(device, this.codec);
+    this.device = device;
+    this.source = this.deps.acquire(device, this.codec, 0);
     this.source.add(this);
     this.needFull = true;
     this.source.requestIdr();
@@ -205,7 +221,10 @@ export class FallbackViewer implements FrameListener {
     if (this.fpsTokens < 1) return this.skipped(frame);
     if (!this.flow.canSend() || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       const reason = this.flow.takePause() ?? (this.ws.bufferedAmount > MAX_BUFFERED_BYTES ? "limit" : undefined);
-      if (reason) this.deps.metrics.fallbackPaused(reason);
+      if (reason) {
+        this.deps.metrics.fallbackPaused(reason);
+        this.adapt(true);
+      }
       this.needFull = true;
       return this.skipped(frame);
     }
@@ -228,6 +247,26 @@ export class FallbackViewer implements FrameListener {
     this.fpsTokens -= 1;
     this.deps.metrics.fallbackFrame(this.codec, stripes.length, bytes, paintOvers);
     if (frame.ingressAt !== undefined) this.deps.metrics.fallbackLatency(performance.now() - frame.ingressAt);
+  }
+
+  /** Lets the pacer see the link (after an ack, or a pause); follows a new pace. */
+  private adapt(paused: boolean): void {
+    const pace = this.pacer.update({ rttMs: this.flow.rttMs, deliveredFps: this.flow.deliveredFps, paused }, performance.now());
+    if (!pace) return;
+    this.fps = pace.fps;
+    if (this.device && this.source && pace.tier !== this.source.tier) {
+      // Another tier's source: a whole picture from it, then its changes.
+      const old = this.source;
+      this.source = this.deps.acquire(this.device, this.codec, pace.tier);
+      this.source.add(this);
+      old.remove(this);
+      this.deps.release(old);
+      this.needFull = true;
+      this.dirty.clear();
+      this.source.requestIdr();
+      this.deps.metrics.fallbackTier(pace.tier > old.tier ? "down" : "up");
+    }
+    this.sendJson({ type: "pace", fps: pace.fps, tier: pace.tier, tiers: QUALITY_TIERS });
   }
 
   /** JPEG: every stripe changed since the last send, at its latest encoding; all of them when a whole picture is owed. */

@@ -35,6 +35,15 @@ export interface StatsSample {
   jitterEmitted: number | null;
   /** Everything received on the connection so far (media, RTCP, data), bytes: silence means the link is gone. */
   transportBytes: number | null;
+  /** On the WebSocket stream: the server's pace for this viewer (`pace`), once it sent one. */
+  pace?: FallbackPace;
+}
+
+/** The fallback stream's pace for one viewer: the frame rate it is sent at and its quality tier (0 the top). */
+export interface FallbackPace {
+  fps: number;
+  tier: number;
+  tiers: number;
 }
 
 export type StatsReport = Record<string, unknown> & { id: string; type: string };
@@ -150,6 +159,7 @@ export function statsRows(s: StatsSample, extras: OverlayExtras = {}): [string, 
     ["codec", [s.videoCodec, s.audioCodec].flatMap((c) => (c ? [codecLabel(c)] : [])).join(" + ") || "–"],
     ["rtt", f(s.rttMs, 0, " ms")],
     ["delay", f(s.delayMs, 0, " ms")],
+    ...(s.pace && s.transport !== "webrtc" ? [row("pace", `${s.pace.fps} fps · quality ${s.pace.tiers - s.pace.tier} of ${s.pace.tiers}`)] : []),
     ...(inputMs === undefined ? [] : [row("input", f(inputMs, 0, " ms"))]),
     ["lost", f(s.packetsLost, 0)],
     ...(switched === undefined ? [] : [row("switched", switched)]),

@@ -1,6 +1,6 @@
 /** The fallback stream's stats overlay sample. Pure: counters and clock passed in. */
 import type { FallbackCodec } from "../../../server/protocol/fallback.js";
-import type { StatsSample } from "../stats-summary.js";
+import type { FallbackPace, StatsSample } from "../stats-summary.js";
 
 /** Running totals a FallbackWatch keeps. */
 export interface FallbackCounters {
@@ -10,6 +10,8 @@ export interface FallbackCounters {
   frames: number;
   width: number | null;
   height: number | null;
+  /** The server's latest `pace` for this viewer. */
+  pace?: FallbackPace;
 }
 
 /** One second's sample: fps and kb/s are deltas against `prev`; no RTT over the socket. */
@@ -36,5 +38,6 @@ export function fallbackSample(codec: FallbackCodec, c: FallbackCounters, prev: 
     jitterDelay: null,
     jitterEmitted: null,
     transportBytes: null,
+    ...(c.pace ? { pace: c.pace } : {}),
   };
 }

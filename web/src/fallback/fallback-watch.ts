@@ -176,6 +176,9 @@ export class FallbackWatch {
       case "device_online":
         this.events.deviceState("online");
         return;
+      case "pace":
+        this.counters.pace = { fps: m.fps, tier: m.tier, tiers: m.tiers };
+        return;
       case "error":
         if (m.code === "busy") return this.events.refused(m);
         this.gotError = true;

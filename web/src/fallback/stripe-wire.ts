@@ -45,6 +45,7 @@ export type FallbackMessage =
   | StreamMessage
   | { type: "device_offline" }
   | { type: "device_online" }
+  | { type: "pace"; fps: number; tier: number; tiers: number }
   | { type: "error"; code: string; message: string }
   /** A device message (cursor, clipboard, state, resolution): the raw text, for the same handler as the data channel's. */
   | { type: "device"; text: string };
@@ -76,6 +77,9 @@ export function parseFallbackText(text: string): FallbackMessage | undefined {
     case "device_offline":
     case "device_online":
       return { type: o.type };
+    case "pace":
+      if (!isU16(o.fps) || !isU16(o.tier) || !isU16(o.tiers)) return undefined;
+      return { type: "pace", fps: o.fps, tier: o.tier, tiers: o.tiers };
     case "error":
       return { type: "error", code: typeof o.code === "string" ? o.code : "internal", message: typeof o.message === "string" ? o.message : "" };
     default:
