@@ -46,6 +46,8 @@ describe("summarize", () => {
     const layer = { layer: 1, layers: 3, width: 640, height: 360, estimate: 812_000 };
     const rows = Object.fromEntries(statsRows(s, { layer }));
     assert.equal(rows.layer, "2 of 3 · 640×360");
+    assert.equal(Object.fromEntries(statsRows(s, { layer: { ...layer, temporal: 0, temporalLayers: 3 } })).layer, "2 of 3 · 640×360 · ¼ of the frames");
+    assert.equal(Object.fromEntries(statsRows(s, { layer: { ...layer, temporal: 2, temporalLayers: 3 } })).layer, "2 of 3 · 640×360");
     assert.equal(rows.estimate, "0.81 Mb/s");
     assert.equal(Object.fromEntries(statsRows(s, { layer: { ...layer, estimate: 2_450_000 } })).estimate, "2.5 Mb/s");
     assert.equal(Object.fromEntries(statsRows(s, { layer: { layer: 0, layers: 2 } })).estimate, undefined, "no estimate row before the viewer sent one");

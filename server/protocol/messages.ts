@@ -249,6 +249,9 @@ export interface LayerState {
   width?: number;
   height?: number;
   estimate?: number;
+  /** For a layer sent in VP8 temporal layers: the highest forwarded (0 the base, a quarter of the frames of L1T3) of `temporalLayers`. */
+  temporal?: number;
+  temporalLayers?: number;
 }
 export interface ErrorMessage {
   type: "error";

@@ -15,7 +15,12 @@ export interface DownTrackStats {
   droppedWaitingKeyframe: number;
   /** Packets dropped because they belonged before a source switch. */
   droppedStale: number;
+  /** VP8 packets of temporal layers this viewer does not get. */
+  droppedTemporal: number;
 }
+
+/** Forward every temporal layer. */
+export const ALL_TEMPORAL: number = 3;
 
 /**
  * One viewer's copy of one device track. Survives its source: when the
@@ -23,16 +28,25 @@ export interface DownTrackStats {
  * keeps the viewer's sequence and timestamps continuous (and, for VP8, the
  * picture ID and TL0PICIDX). Video starts only at a keyframe. `switchLayer`
  * moves to another simulcast layer without a gap: the current one is
- * forwarded until the new one's keyframe arrives.
+ * forwarded until the new one's keyframe arrives. `setTemporal` limits a
+ * VP8 source with temporal layers to the lower ones (fewer frames per
+ * second, no keyframe needed): down at the next frame, up at a layer sync
+ * frame or keyframe; dropped frames leave no gap in the viewer's sequence
+ * numbers or picture IDs.
  */
 export class DownTrack {
-  readonly stats: DownTrackStats = { packetsOut: 0, bytesOut: 0, droppedWaitingKeyframe: 0, droppedStale: 0 };
+  readonly stats: DownTrackStats = { packetsOut: 0, bytesOut: 0, droppedWaitingKeyframe: 0, droppedStale: 0, droppedTemporal: 0 };
   private readonly rewriter: RtpRewriter;
   private source: UpTrack | undefined;
   /** The layer being switched to, attached until its keyframe comes. */
   private pending: UpTrack | undefined;
   private readonly vp8: Vp8Munger | undefined;
   private waitingKeyframe: boolean;
+  /** The highest VP8 temporal layer wanted, and the one forwarded now (they differ until a frame lets it change). */
+  private temporalTarget = ALL_TEMPORAL;
+  private temporalNow = ALL_TEMPORAL;
+  /** The frame under way is a temporal layer not forwarded: its packets are dropped. */
+  private droppingFrame = false;
   private _closed = false;
 
   constructor(
@@ -99,6 +113,19 @@ export class DownTrack {
     up.requestKeyframe();
   }
 
+  /** The highest temporal layer the viewer gets (ALL_TEMPORAL for every one). */
+  get temporal(): number {
+    return this.temporalTarget;
+  }
+
+  /** Forwards temporal layers 0..`tid` only; a climb waits for a sync frame, and asks for a keyframe. */
+  setTemporal(tid: number): void {
+    const target = Math.max(0, Math.min(ALL_TEMPORAL, tid));
+    if (target === this.temporalTarget) return;
+    this.temporalTarget = target;
+    if (target > this.temporalNow) this.source?.requestKeyframe();
+  }
+
   /** Detaches from the current source without closing; the track goes quiet. */
   clearSource(): void {
     this.detach();
@@ -128,6 +155,7 @@ export class DownTrack {
       }
       this.waitingKeyframe = false;
     }
+    if (packet.temporal >= 0 && this.dropsTemporal(packet)) return;
     // The packet's arrival time is the wall clock the rewriter needs: no clock read per viewer.
     const out = this.rewriter.rewrite(packet.sequenceNumber, packet.timestamp, packet.receivedAt);
     if (!out) {
@@ -138,6 +166,28 @@ export class DownTrack {
     this.stats.bytesOut += packet.payload.length;
     const payload = this.vp8 ? this.vp8.munge(packet.payload) : packet.payload;
     this.sink.send(payload === packet.payload ? packet : { ...packet, payload }, out.sequenceNumber, out.timestamp);
+  }
+
+  /**
+   * Whether this VP8 packet belongs to a temporal layer the viewer does not
+   * get (and is dropped, its numbers closed over). The layer forwarded
+   * changes only at a frame's first packet: down at once, up at a keyframe or
+   * at a layer sync frame of a layer within the target.
+   */
+  private dropsTemporal(packet: RelayPacket): boolean {
+    const tid = packet.temporal & 3;
+    if (packet.temporal & 8) {
+      if (this.temporalTarget < this.temporalNow) this.temporalNow = this.temporalTarget;
+      else if (this.temporalTarget > this.temporalNow && (packet.keyframe || (packet.temporal & 4 && tid <= this.temporalTarget))) {
+        this.temporalNow = this.temporalTarget;
+      }
+      this.droppingFrame = tid > this.temporalNow;
+      if (this.droppingFrame) this.vp8?.dropPicture(packet.payload);
+    }
+    if (!this.droppingFrame) return false;
+    this.rewriter.drop(packet.sequenceNumber);
+    this.stats.droppedTemporal++;
+    return true;
   }
 
   /** Called by the UpTrack when it closes. */

@@ -1,4 +1,4 @@
-import type { DownTrack } from "./down-track.js";
+import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { chooseLayer, layerOrder, STAY_HEADROOM, type LayerInfo, type ViewerWants } from "./layer-select.js";
 import type { RelayObserver } from "./observer.js";
 import type { UpTrack } from "./up-track.js";
@@ -25,6 +25,9 @@ export interface LayerReport {
   height?: number;
   /** The viewer's bandwidth estimate, bits/s. */
   estimate?: number;
+  /** For a layer with VP8 temporal layers: the highest one forwarded (0 the base) of `temporalLayers`. */
+  temporal?: number;
+  temporalLayers?: number;
 }
 
 /** An estimate is told again when it moved by this share of the last one told. */
@@ -81,6 +84,7 @@ export class LayerFollower {
     const asked = this.wants();
     this.tell(ordered, asked.bandwidth);
     const wants = this.falling(asked, now);
+    if (this.temporalStep(ordered, at, wants.bandwidth, now)) return;
     const target = chooseLayer(
       ordered.map((t) => info(t, now)),
       { ...wants, mayClimb: now >= this.holdUntil },
@@ -88,13 +92,49 @@ export class LayerFollower {
     );
     if (target < 0 || target === at) return;
     const congested = wants.bandwidth !== undefined && at >= 0 && current.bitrate(now) > wants.bandwidth * STAY_HEADROOM;
-    if (target < at && congested) {
-      this.holdMs = now - this.climbedAt < CLIMB_FAILED_WITHIN_MS ? Math.min(MAX_CLIMB_HOLD_MS, this.holdMs * 2) : CLIMB_HOLD_MS;
-      this.holdUntil = now + this.holdMs;
-    }
+    if (target < at && congested) this.congested(now);
     if (target > at) this.climbedAt = now;
     this.observer.layerSwitch(target > at ? "up" : "down");
     this.down.switchLayer(ordered[target]);
+  }
+
+  /**
+   * Temporal layers, for a layer that has them: when even the lowest
+   * spatial layer does not fit a falling estimate, the viewer gets fewer
+   * frames (the most temporal layers that fit, else the base); once calm,
+   * it climbs back one temporal layer at a time after the hold, before any
+   * spatial layer. True while the temporal layers decide (no spatial move).
+   */
+  private temporalStep(ordered: readonly UpTrack[], at: number, bandwidth: number | undefined, now: number): boolean {
+    const layer = ordered[at];
+    if (!layer || layer !== this.down.upTrack || layer.temporalLayers < 2) return false;
+    const top = layer.temporalLayers - 1;
+    const tid = Math.min(this.down.temporal, top);
+    const lowest = ordered.findIndex((t) => info(t, now).bitrate > 0) === at;
+    let next = tid;
+    if (bandwidth !== undefined && lowest && layer.temporalBitrate(tid, now) > bandwidth * STAY_HEADROOM) {
+      next = 0;
+      for (let t = tid - 1; t > 0; t--) {
+        if (layer.temporalBitrate(t, now) <= bandwidth * STAY_HEADROOM) {
+          next = t;
+          break;
+        }
+      }
+    } else if (bandwidth === undefined && tid < top && now >= this.holdUntil) {
+      next = tid + 1;
+    }
+    if (next !== tid) {
+      if (next < tid) this.congested(now);
+      else this.climbedAt = now;
+      this.down.setTemporal(next >= top ? ALL_TEMPORAL : next);
+    }
+    return Math.min(this.down.temporal, top) < top;
+  }
+
+  /** A move down for congestion: hold before climbing, longer when a climb just failed. */
+  private congested(now: number): void {
+    this.holdMs = now - this.climbedAt < CLIMB_FAILED_WITHIN_MS ? Math.min(MAX_CLIMB_HOLD_MS, this.holdMs * 2) : CLIMB_HOLD_MS;
+    this.holdUntil = now + this.holdMs;
   }
 
   close(): void {
@@ -109,12 +149,24 @@ export class LayerFollower {
     const last = this.told;
     const moved = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? a !== b : Math.abs(a - b) >= ESTIMATE_STEP * b);
     const size = flowing.frameSize ?? flowing.onDemand;
-    if (last && last.layer === layer && last.layers === ordered.length && last.width === size?.width && !moved(estimate, last.estimate)) return;
+    const tl = flowing.temporalLayers;
+    const temporal = tl > 1 ? Math.min(this.down.temporal, tl - 1) : undefined;
+    if (
+      last &&
+      last.layer === layer &&
+      last.layers === ordered.length &&
+      last.width === size?.width &&
+      last.temporal === temporal &&
+      !moved(estimate, last.estimate)
+    ) {
+      return;
+    }
     this.told = {
       layer,
       layers: ordered.length,
       ...(size ? { width: size.width, height: size.height } : {}),
       ...(estimate !== undefined ? { estimate: Math.round(estimate) } : {}),
+      ...(temporal !== undefined ? { temporal, temporalLayers: tl } : {}),
     };
     this.report(this.told);
   }

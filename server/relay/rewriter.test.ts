@@ -69,4 +69,18 @@ describe("RtpRewriter", () => {
     r.switchSource();
     assert.equal(r.rewrite(9, 1000, 50)!.timestamp, 1001);
   });
+
+  test("dropped packets leave no gap; a late packet from before a drop keeps its own number", () => {
+    const r = new RtpRewriter(90000);
+    assert.equal(r.rewrite(100, 0, 0)!.sequenceNumber, 100);
+    r.drop(101);
+    r.drop(102);
+    assert.equal(r.rewrite(104, 0, 1)!.sequenceNumber, 102, "103 is a loss the viewer still sees; the drops are not");
+    assert.equal(r.rewrite(103, 0, 2)!.sequenceNumber, 101, "a late packet: numbered as it would have been");
+    r.drop(99);
+    assert.equal(r.rewrite(105, 0, 3)!.sequenceNumber, 103, "a drop older than the newest changes nothing");
+    r.switchSource();
+    r.rewrite(5000, 0, 4);
+    assert.equal(r.rewrite(5001, 0, 5)!.sequenceNumber, 105);
+  });
 });

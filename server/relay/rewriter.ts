@@ -23,6 +23,10 @@ export class RtpRewriter {
   private highestOutSeq: number | undefined;
   private lastOutTs: number | undefined;
   private lastOutAtMs = 0;
+  /** The newest input sequence number of this epoch, forwarded or dropped. */
+  private highestInSeq = 0;
+  /** Input sequence numbers dropped in this epoch (temporal layers not forwarded), oldest first. */
+  private readonly dropped: number[] = [];
 
   /** @param clockRate the track's RTP clock rate (90000 video, 48000 Opus). */
   constructor(private readonly clockRate: number) {}
@@ -30,6 +34,20 @@ export class RtpRewriter {
   /** Starts a new source epoch: the next packet re-anchors the offsets. */
   switchSource(): void {
     this.epochStarted = false;
+    this.dropped.length = 0;
+  }
+
+  /**
+   * The packet `sequenceNumber` is not forwarded (a frame of a temporal
+   * layer the viewer does not get): later packets close the gap, so the
+   * viewer sees no loss. A late one from before the epoch's newest is ignored.
+   */
+  drop(sequenceNumber: number): void {
+    if (!this.epochStarted || seqDiff(sequenceNumber, this.highestInSeq) <= 0) return;
+    this.highestInSeq = sequenceNumber;
+    this.seqOffset = seqAdd(this.seqOffset, -1);
+    this.dropped.push(sequenceNumber);
+    if (this.dropped.length > 512) this.dropped.shift();
   }
 
   /** Rewrites one packet's numbers, or returns undefined when it must be dropped. */
@@ -45,10 +63,15 @@ export class RtpRewriter {
       }
       this.epochStarted = true;
       this.epochFirstSeq = sequenceNumber;
+      this.highestInSeq = sequenceNumber;
     } else if (seqDiff(sequenceNumber, this.epochFirstSeq) < 0) {
       return undefined;
     }
-    const outSeq = seqAdd(sequenceNumber, this.seqOffset);
+    let offset = this.seqOffset;
+    if (seqDiff(sequenceNumber, this.highestInSeq) > 0) this.highestInSeq = sequenceNumber;
+    // A late packet from before a drop keeps the number it would have had.
+    else for (let i = this.dropped.length - 1; i >= 0 && seqDiff(this.dropped[i], sequenceNumber) > 0; i--) offset = seqAdd(offset, 1);
+    const outSeq = seqAdd(sequenceNumber, offset);
     const outTs = tsAdd(timestamp, this.tsOffset);
     if (this.highestOutSeq === undefined || seqDiff(outSeq, this.highestOutSeq) > 0) {
       this.highestOutSeq = outSeq;

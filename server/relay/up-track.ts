@@ -2,7 +2,7 @@ import { KeyframeRequester, realTimers, type Timers } from "./keyframe-requester
 import { isKeyframeStart } from "./keyframe.js";
 import type { DownTrack } from "./down-track.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
-import { vp8KeyframeSize } from "./vp8.js";
+import { vp8KeyframeSize, vp8Temporal } from "./vp8.js";
 
 /** How long a track may stay silent and still count as sending, ms (a paused simulcast layer stops). */
 const ACTIVE_MS = 1000;
@@ -17,6 +17,8 @@ export interface RelayPacket {
   payload: Buffer;
   /** True when the packet starts a video keyframe. */
   keyframe: boolean;
+  /** VP8 temporal layer as vp8Temporal reads it (TID, +4 layer sync, +8 frame start), or -1 without one. */
+  temporal: number;
   /** performance.now() when the packet entered the relay. */
   receivedAt: number;
 }
@@ -74,6 +76,10 @@ export class UpTrack {
   private windowStart = 0;
   private windowBytes = 0;
   private rateBps = 0;
+  /** Per VP8 temporal layer: bytes in the window, and the smoothed share of the rate. */
+  private readonly tidBytes = [0, 0, 0, 0];
+  private readonly tidShare = [0, 0, 0, 0];
+  private _temporalLayers = 0;
   private lastPacketAt = -Infinity;
 
   readonly id: string;
@@ -124,6 +130,23 @@ export class UpTrack {
     return this._frameSize;
   }
 
+  /** How many VP8 temporal layers its packets carry (0 when they carry no TID). */
+  get temporalLayers(): number {
+    return this._temporalLayers;
+  }
+
+  /**
+   * The bitrate of temporal layers 0..`tid` together, bits/s: what a viewer
+   * forwarded only those gets. The whole bitrate for a track without them.
+   */
+  temporalBitrate(tid: number, now = performance.now()): number {
+    const all = this.bitrate(now);
+    if (this._temporalLayers === 0 || tid >= this._temporalLayers - 1) return all;
+    let share = 0;
+    for (let t = 0; t <= tid; t++) share += this.tidShare[t];
+    return all * share;
+  }
+
   /** The incoming bitrate, bits/s; 0 only while it sends nothing. */
   bitrate(now = performance.now()): number {
     if (now - this.lastPacketAt > ACTIVE_MS) return 0;
@@ -135,12 +158,14 @@ export class UpTrack {
   push(sequenceNumber: number, timestamp: number, marker: boolean, payload: Buffer, receivedAt = performance.now()): void {
     if (this._closed) return;
     this.observer.packetIn(this.codec.kind, payload.length);
+    const vp8 = this.codec.mimeType === "video/vp8";
     const packet: RelayPacket = {
       sequenceNumber,
       timestamp,
       marker,
       payload,
       keyframe: this.codec.kind === "video" && isKeyframeStart(this.codec.mimeType, payload),
+      temporal: vp8 ? vp8Temporal(payload) : -1,
       receivedAt,
     };
     this.measure(packet);
@@ -156,10 +181,23 @@ export class UpTrack {
     }
     this.lastPacketAt = p.receivedAt;
     this.windowBytes += p.payload.length;
+    if (p.temporal >= 0) {
+      const tid = p.temporal & 3;
+      this.tidBytes[tid] += p.payload.length;
+      if (tid >= this._temporalLayers) this._temporalLayers = tid + 1;
+    }
     const elapsed = p.receivedAt - this.windowStart;
     if (elapsed >= RATE_WINDOW_MS) {
       const rate = (this.windowBytes * 8000) / elapsed;
-      this.rateBps = this.rateBps === 0 ? rate : 0.7 * this.rateBps + 0.3 * rate;
+      const first = this.rateBps === 0;
+      this.rateBps = first ? rate : 0.7 * this.rateBps + 0.3 * rate;
+      if (this._temporalLayers > 0 && this.windowBytes > 0) {
+        for (let t = 0; t < 4; t++) {
+          const share = this.tidBytes[t] / this.windowBytes;
+          this.tidShare[t] = first ? share : 0.7 * this.tidShare[t] + 0.3 * share;
+          this.tidBytes[t] = 0;
+        }
+      }
       this.windowStart = p.receivedAt;
       this.windowBytes = 0;
     }

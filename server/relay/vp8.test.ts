@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseVp8Descriptor, vp8KeyframeSize, Vp8Munger } from "./vp8.js";
+import { DownTrack } from "./down-track.js";
+import { UpTrack } from "./up-track.js";
+import { parseVp8Descriptor, vp8KeyframeSize, Vp8Munger, vp8Temporal } from "./vp8.js";
 
 /** A VP8 payload: descriptor with a 15- or 7-bit picture ID, TL0PICIDX and TID, then `body`. */
 function vp8(o: { pid: number; bits?: 7 | 15; tl0?: number; tid?: number; sync?: boolean; start?: boolean; body?: Buffer }): Buffer {
@@ -101,5 +103,102 @@ describe("Vp8Munger", () => {
     assert.equal(pidOf(m.munge(vp8({ pid: 301 }))), 12, "late, but mapped with the same offset");
     m.switchSource();
     assert.equal(pidOf(m.munge(vp8({ pid: 5 }))), 14, "continues after the highest sent");
+  });
+});
+
+describe("temporal layers", () => {
+  test("vp8Temporal reads TID, layer sync and frame start without allocating; -1 without a T bit", () => {
+    assert.equal(vp8Temporal(vp8({ pid: 5, tl0: 1, tid: 2, sync: true, start: true })), 2 | 4 | 8);
+    assert.equal(vp8Temporal(vp8({ pid: 5, bits: 7, tid: 1 })), 1);
+    assert.equal(vp8Temporal(vp8({ pid: 5, tl0: 1 })), -1);
+    assert.equal(vp8Temporal(Buffer.from([0x80, 0x20])), -1, "too short for its T byte");
+  });
+
+  /** Frames of an L1T3 stream after a keyframe: TIDs 0,2,1,2 repeating, two packets each; sync on the first of each layer. */
+  function stream(up: UpTrack, frames: Array<{ tid: number; sync?: boolean; key?: boolean }>, from: { seq: number; pid: number; tl0: number }): void {
+    for (const f of frames) {
+      if (f.tid === 0) from.tl0 = (from.tl0 + 1) & 0xff;
+      const body = f.key ? keyframeBody(640, 360) : Buffer.from([1, 2, 3]);
+      up.push(from.seq++ & 0xffff, from.pid * 3000, false, vp8({ pid: from.pid, tl0: from.tl0, tid: f.tid, sync: f.sync, start: true, body }));
+      up.push(from.seq++ & 0xffff, from.pid * 3000, true, vp8({ pid: from.pid, tl0: from.tl0, tid: f.tid, body: Buffer.from([9]) }));
+      from.pid = (from.pid + 1) & 0x7fff;
+    }
+  }
+
+  test("a viewer limited to the base layer gets a quarter of the frames, with no gap in sequence numbers or picture IDs; a climb waits for a sync frame", () => {
+    let keyframes = 0;
+    let clock = 0;
+    const timers = { now: () => clock, setTimeout: () => 0, clearTimeout: () => {} };
+    const up = new UpTrack({ id: "v", codec: { kind: "video", mimeType: "video/vp8", clockRate: 90000 }, requestKeyframe: () => keyframes++, timers });
+    const out: Array<{ seq: number; pid: number; tid: number }> = [];
+    const down = new DownTrack(up.codec, {
+      send: (p, seq) => {
+        const d = parseVp8Descriptor(p.payload)!;
+        out.push({ seq, pid: d.pictureId, tid: d.tid });
+      },
+    });
+    down.setSource(up);
+    down.setTemporal(0);
+    const at = { seq: 65530, pid: 0x7ffd, tl0: 254 };
+    stream(up, [{ tid: 0, key: true, sync: true }, { tid: 2, sync: true }, { tid: 1, sync: true }, { tid: 2 }], at);
+    for (let i = 0; i < 3; i++) stream(up, [{ tid: 0 }, { tid: 2 }, { tid: 1 }, { tid: 2 }], at);
+    assert.deepEqual(
+      out.map((o) => o.tid),
+      [0, 0, 0, 0, 0, 0, 0, 0],
+      "only base-layer frames, both packets of each",
+    );
+    const consecutive = (xs: number[], mask: number) => xs.slice(1).every((x, i) => x === ((xs[i] + 1) & mask));
+    assert.ok(
+      consecutive(
+        out.map((o) => o.seq),
+        0xffff,
+      ),
+      `sequence numbers without a gap (across the wrap): ${out.map((o) => o.seq).join(",")}`,
+    );
+    assert.ok(consecutive([...new Set(out.map((o) => o.pid))], 0x7fff), "picture IDs without a gap (across the wrap)");
+    assert.equal(down.stats.droppedTemporal, 24);
+
+    // All layers again: frames above the base wait for a layer sync frame.
+    const before = keyframes;
+    clock += 1000;
+    down.setTemporal(2);
+    assert.equal(keyframes, before + 1, "a climb asks for a keyframe");
+    const n = out.length;
+    stream(up, [{ tid: 0 }, { tid: 2 }, { tid: 1, sync: true }, { tid: 2 }, { tid: 0 }, { tid: 2 }], at);
+    assert.deepEqual(
+      out
+        .slice(n)
+        .filter((_, i) => i % 2 === 0)
+        .map((o) => o.tid),
+      [0, 1, 2, 0, 2],
+      "the TL2 frame before the sync frame is still dropped",
+    );
+    assert.ok(
+      consecutive(
+        out.map((o) => o.seq),
+        0xffff,
+      ),
+      "still no gap",
+    );
+    assert.ok(consecutive([...new Set(out.map((o) => o.pid))], 0x7fff), "picture IDs still continuous");
+    up.close();
+  });
+
+  test("the relay measures each temporal layer's share of the rate", () => {
+    const up = new UpTrack({ id: "v", codec: { kind: "video", mimeType: "video/vp8", clockRate: 90000 }, requestKeyframe: () => {} });
+    const at = { seq: 1, pid: 1, tl0: 0 };
+    let t = 0;
+    // 2 s of 30 fps: base frames carry 3 times the bytes of the others.
+    for (let i = 0; i < 60; i++, t += 33) {
+      const tid = [0, 2, 1, 2][i % 4];
+      up.push(at.seq++, i * 3000, true, vp8({ pid: at.pid++, tl0: 0, tid, start: true, body: Buffer.alloc(tid === 0 ? 300 : 100) }), t);
+    }
+    assert.equal(up.temporalLayers, 3);
+    const all = up.temporalBitrate(2, t);
+    const base = up.temporalBitrate(0, t);
+    const two = up.temporalBitrate(1, t);
+    assert.ok(all > 0);
+    assert.ok(Math.abs(base / all - 306 / 612) < 0.05, `the base layer is half the bytes (${(base / all).toFixed(2)})`);
+    assert.ok(base < two && two < all);
   });
 });

@@ -75,6 +75,25 @@ export function parseVp8Descriptor(p: Buffer): Vp8Descriptor | undefined {
   return d;
 }
 
+/**
+ * The temporal layer of a VP8 packet, without allocating: -1 when it has no
+ * TID (no T bit, too short); else the TID, plus 4 when the layer sync bit
+ * is set and 8 when the packet starts a frame. Read once per packet, shared
+ * by every viewer.
+ */
+export function vp8Temporal(p: Buffer): number {
+  if (p.length < 2 || (p[0] & 0x80) === 0) return -1;
+  const x = p[1];
+  if ((x & 0x20) === 0) return -1;
+  let i = 2;
+  if (x & 0x80) i += p.length > i && p[i] & 0x80 ? 2 : 1;
+  if (x & 0x40) i += 1;
+  if (p.length <= i) return -1;
+  const t = p[i];
+  const frameStart = (p[0] & 0x10) !== 0 && (p[0] & 0x07) === 0;
+  return (t >> 6) | (t & 0x20 ? 4 : 0) | (frameStart ? 8 : 0);
+}
+
 /** The picture size a VP8 keyframe's first packet announces (RFC 6386 §9.1), or undefined for any other packet. */
 export function vp8KeyframeSize(p: Buffer): { width: number; height: number } | undefined {
   const d = parseVp8Descriptor(p);
@@ -140,11 +159,26 @@ export class Vp8Munger {
   private lastPid: number | undefined;
   private lastTl0: number | undefined;
   private switching = false;
+  /** Input picture IDs dropped (temporal layers not forwarded) since the last switch, oldest first. */
+  private readonly dropped: number[] = [];
   private readonly spots: IdSpots = { pidBits: 0, pidAt: 0, pid: 0, tl0At: -1, tl0: 0 };
 
   /** The next packet comes from a new source (and starts a keyframe). */
   switchSource(): void {
     this.switching = true;
+    this.dropped.length = 0;
+  }
+
+  /**
+   * The picture starting with `payload` is not forwarded (a temporal layer
+   * the viewer does not get): later picture IDs close the gap.
+   */
+  dropPicture(payload: Buffer): void {
+    const d = this.spots;
+    if (this.switching || !locateIds(payload, d)) return;
+    this.pidOffset = (this.pidOffset - 1) & 0x7fff;
+    this.dropped.push(d.pid);
+    if (this.dropped.length > 64) this.dropped.shift();
   }
 
   /** The payload to send for `payload`: the same buffer when nothing changes, else a rewritten copy. */
@@ -157,7 +191,10 @@ export class Vp8Munger {
       this.pidOffset = this.lastPid === undefined ? 0 : (this.lastPid + 1 - d.pid) & 0x7fff;
       this.tl0Offset = this.lastTl0 === undefined || d.tl0At < 0 ? 0 : (this.lastTl0 + 1 - d.tl0) & 0xff;
     }
-    const pid = (d.pid + this.pidOffset) & pidMask;
+    // A late packet of a picture from before a drop keeps the number it had.
+    let offset = this.pidOffset;
+    for (let i = this.dropped.length - 1; i >= 0 && wrapDiff(this.dropped[i], d.pid, pidMask) > 0; i--) offset = (offset + 1) & 0x7fff;
+    const pid = (d.pid + offset) & pidMask;
     if (this.lastPid === undefined || wrapDiff(pid, this.lastPid & pidMask, pidMask) > 0) this.lastPid = pid;
     let tl0 = d.tl0;
     if (d.tl0At >= 0) {

@@ -44,6 +44,13 @@ export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_LAYERS.
 }));
 
 /**
+ * Each layer also in three temporal layers (VP8 L1T3: a quarter, half and
+ * all of the frames), so the server can halve or quarter a viewer's frame
+ * rate without a keyframe. Browsers that refuse it send SIMULCAST_ENCODINGS.
+ */
+export const TEMPORAL_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: "L1T3" }));
+
+/**
  * Publishes one MediaStream to the server: each `start()` builds a fresh
  * sendonly RTCPeerConnection, with a receive-only audio section for the
  * controlling viewer's voice and the `input` data channel, and sends its
@@ -119,10 +126,12 @@ export class Publisher {
   private addTransceiver(pc: RTCPeerConnection, track: MediaStreamTrack): RTCRtpTransceiver {
     const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [this.stream] };
     if (track.kind === "video" && this.simulcast) {
-      try {
-        return pc.addTransceiver(track, { ...init, sendEncodings: SIMULCAST_ENCODINGS });
-      } catch (err) {
-        console.info("tessera: this browser does not send simulcast; one layer", err);
+      for (const sendEncodings of [TEMPORAL_ENCODINGS, SIMULCAST_ENCODINGS]) {
+        try {
+          return pc.addTransceiver(track, { ...init, sendEncodings });
+        } catch (err) {
+          console.info(`tessera: this browser does not send ${sendEncodings === TEMPORAL_ENCODINGS ? "temporal layers" : "simulcast; one layer"}`, err);
+        }
       }
     }
     return pc.addTransceiver(track, init);

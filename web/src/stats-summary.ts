@@ -132,6 +132,13 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
   };
 }
 
+/** "2 of 3 · 640×360", and "· ¼ of the frames" while the server forwards fewer temporal layers. */
+function layerText(l: Omit<LayerState, "type" | "deviceId">): string {
+  const size = l.width && l.height ? ` · ${l.width}×${l.height}` : "";
+  const share = l.temporal !== undefined && l.temporalLayers && l.temporal < l.temporalLayers - 1 ? 2 ** (l.temporal - (l.temporalLayers - 1)) : 1;
+  return `${l.layer + 1} of ${l.layers}${size}${share < 1 ? ` · ${share === 0.5 ? "½" : share === 0.25 ? "¼" : share.toFixed(2)} of the frames` : ""}`;
+}
+
 /** What the overlay shows beside a sample. */
 export interface OverlayExtras {
   /** The input round trip while in control, ms. */
@@ -154,7 +161,7 @@ export function statsRows(s: StatsSample, extras: OverlayExtras = {}): [string, 
     ["video", `${f(s.videoKbps, 0, " kb/s")}`],
     ["fps", f(s.fps, 0)],
     ["size", s.width && s.height ? `${s.width}×${s.height}` : "–"],
-    ...(layer ? [row("layer", `${layer.layer + 1} of ${layer.layers}${layer.width && layer.height ? ` · ${layer.width}×${layer.height}` : ""}`)] : []),
+    ...(layer ? [row("layer", layerText(layer))] : []),
     ...(layer?.estimate !== undefined ? [row("estimate", `${(layer.estimate / 1e6).toFixed(layer.estimate < 1e6 ? 2 : 1)} Mb/s`)] : []),
     ["codec", [s.videoCodec, s.audioCodec].flatMap((c) => (c ? [codecLabel(c)] : [])).join(" + ") || "–"],
     ["rtt", f(s.rttMs, 0, " ms")],

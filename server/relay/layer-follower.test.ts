@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { nullObserver } from "./observer.js";
+import { ALL_TEMPORAL, DownTrack } from "./down-track.js";
+import { LayerFollower } from "./layer-follower.js";
+import { UpTrack } from "./up-track.js";
+
+const VP8 = { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 };
+
+/** A VP8 frame's first packet: 15-bit picture ID, TL0PICIDX, TID; a keyframe of `size` when given. */
+function frame(pid: number, tid: number, bytes: number, size?: { width: number; height: number }): Buffer {
+  const head = Buffer.from([0x90, 0xe0, 0x80 | (pid >> 8), pid & 0xff, 0, tid << 6]);
+  const body = Buffer.alloc(Math.max(12, bytes));
+  body[0] = 1; // a delta frame
+  if (size) {
+    body[0] = 0x10;
+    body.set([0x9d, 0x01, 0x2a], 3);
+    body.writeUInt16LE(size.width, 6);
+    body.writeUInt16LE(size.height, 8);
+  }
+  return Buffer.concat([head, body]);
+}
+
+/** Feeds `up` 30 frames/s in L1T3 (TIDs 0,2,1,2; base frames twice the bytes) at `bps`, from `t0` for `ms`. */
+function feed(up: UpTrack, state: { seq: number; pid: number }, bps: number, t0: number, ms: number, size: { width: number; height: number }): void {
+  const perGroup = bps / 8 / 7.5; // bytes per 4 frames
+  for (let t = t0; t < t0 + ms; t += 1000 / 30) {
+    const tid = [0, 2, 1, 2][state.pid % 4];
+    const bytes = tid === 0 ? (perGroup * 2) / 5 : perGroup / 5;
+    up.push(state.seq++ & 0xffff, state.pid * 3000, true, frame(state.pid & 0x7fff, tid, bytes, state.pid % 30 === 0 ? size : undefined), t);
+    state.pid++;
+  }
+}
+
+describe("LayerFollower and temporal layers", () => {
+  test("when even the lowest layer does not fit a falling estimate, the viewer gets fewer temporal layers; calm, it climbs them back first", () => {
+    const q = new UpTrack({ id: "q", codec: VP8, requestKeyframe: () => {} });
+    const f = new UpTrack({ id: "f", codec: VP8, requestKeyframe: () => {} });
+    q.setLayers([q, f]);
+    f.setLayers([q, f]);
+    const qs = { seq: 1, pid: 0 };
+    const fs = { seq: 1, pid: 0 };
+    const QS = { width: 320, height: 180 };
+    const FS = { width: 1280, height: 720 };
+    feed(q, qs, 150_000, 0, 2000, QS);
+    feed(f, fs, 2_000_000, 0, 2000, FS);
+    const down = new DownTrack(VP8, { send: () => {} });
+    down.setSource(q);
+    let bandwidth: number | undefined = 200_000;
+    const follower = new LayerFollower(
+      down,
+      () => ({ renderWidth: 300, bandwidth }),
+      nullObserver,
+      () => {},
+      1e9,
+    );
+    try {
+      follower.check(2000);
+      assert.equal(down.temporal, ALL_TEMPORAL, "the estimate fits: every frame");
+      // The estimate falls below the lowest layer's rate: fewer frames, no spatial move (there is none lower).
+      bandwidth = 90_000;
+      feed(q, qs, 150_000, 2000, 1000, QS);
+      feed(f, fs, 2_000_000, 2000, 1000, FS);
+      follower.check(3000);
+      assert.ok(down.temporal < 2, `fewer temporal layers (${down.temporal})`);
+      assert.ok(q.temporalBitrate(down.temporal, 3000) <= 90_000 * 0.95 || down.temporal === 0, "the most that fit, or the base");
+      assert.equal(down.upTrack, q);
+      const low = down.temporal;
+      // Calm (a steady estimate) for longer than the hold: the temporal layers come back one at a time, before any spatial climb.
+      let t = 3000;
+      const seen: number[] = [low];
+      for (; t < 30_000; t += 1000) {
+        feed(q, qs, 150_000, t, 1000, QS);
+        feed(f, fs, 2_000_000, t, 1000, FS);
+        follower.check(t + 1000);
+        if (seen[seen.length - 1] !== down.temporal) seen.push(down.temporal);
+      }
+      assert.deepEqual(seen, low === 0 ? [0, 1, ALL_TEMPORAL] : [1, ALL_TEMPORAL], `one temporal layer at a time: ${seen.join(" → ")}`);
+      assert.equal(down.temporal, ALL_TEMPORAL);
+    } finally {
+      follower.close();
+      q.close();
+      f.close();
+    }
+  });
+});
