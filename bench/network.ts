@@ -68,6 +68,8 @@ interface Row {
   g2gP50: number;
   g2gP95: number;
   g2gMissed: number;
+  /** The width of the frames the viewer decoded at the end (the simulcast layer it got). */
+  width: number;
 }
 
 async function measure(profile: Profile, server: TestServer, browser: Browser, netns: Netns, win: ColourWindow, desktop: string): Promise<Row> {
@@ -102,6 +104,7 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, n
       g2gP50: percentile(delays, 0.5),
       g2gP95: percentile(delays, 0.95),
       g2gMissed: missed,
+      width: b.frameWidth,
     };
   } finally {
     await context.close().catch(() => undefined);
@@ -141,10 +144,12 @@ async function main(): Promise<void> {
   console.log(
     `network profiles, server and Chromium in a namespace; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
   );
-  console.log("profile | viewer fps | video kb/s | frozen % | packets lost for good / received | NACKs | PLIs | glass-to-glass p50/p95 ms (missed flips)");
+  console.log(
+    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received | NACKs | PLIs | glass-to-glass p50/p95 ms (missed flips)",
+  );
   for (const r of rows)
     console.log(
-      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed})`,
+      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed})`,
     );
 }
 

@@ -3,7 +3,7 @@
  * Tessera runs is described here, so the strings can be read and tested in
  * one place.
  */
-import { SIMULCAST_LAYERS } from "../server/protocol/simulcast.js";
+import { SIMULCAST_LAYERS, type SimulcastLayer } from "../server/protocol/simulcast.js";
 
 /** Video codecs a pipeline can produce as RTP. */
 export type RtpVideoCodec = "vp8" | "h264";
@@ -73,9 +73,36 @@ function quote(text: string): string {
   return `"${text.replace(/["\\]/g, "")}"`;
 }
 
-/** Element names of one lower simulcast layer of the test source: its valve and its RTP appsink. */
-export function testSourceLayerElements(rid: string): { valve: string; sink: string } {
+/** The simulcast layers below the full picture, lowest first: what a server-side source encodes on demand. */
+export const LOWER_LAYERS: readonly SimulcastLayer[] = SIMULCAST_LAYERS.filter((l) => l.scaleDownBy > 1);
+
+/** Element names of one lower simulcast layer's branch: its valve and its RTP appsink. */
+export function lowerLayerElements(rid: string): { valve: string; sink: string } {
   return { valve: `valve-${rid}`, sink: `vsink-${rid}` };
+}
+
+/** A lower layer's picture size for a full picture of `size` (even, as I420 needs). */
+export function lowerLayerSize(size: { width: number; height: number }, layer: SimulcastLayer): { width: number; height: number } {
+  return { width: even(size.width / layer.scaleDownBy), height: even(size.height / layer.scaleDownBy) };
+}
+
+/**
+ * One branch per lower layer from the tee named `tee` (raw I420 of `size`):
+ * a valve, shut until a viewer takes the layer (sticky events still pass, so
+ * it starts at once), the picture scaled down, `encoder(kbps)` (encoder and
+ * payloader) and an appsink. `async=false`: a sink that gets no buffer while
+ * its valve is shut must not hold the pipeline out of PLAYING.
+ */
+export function lowerLayerBranches(tee: string, size: { width: number; height: number }, encoder: (bitrateKbps: number) => string): string {
+  return LOWER_LAYERS.map((l) => {
+    const e = lowerLayerElements(l.rid);
+    const s = lowerLayerSize(size, l);
+    return (
+      `${tee}. ! queue max-size-buffers=2 leaky=downstream ! valve name=${e.valve} drop=true drop-mode=forward-sticky-events ! ` +
+      `videoscale ! video/x-raw,width=${s.width},height=${s.height} ! ${encoder(Math.round(l.maxBitrate / 1000))} ! ` +
+      `appsink name=${e.sink} sync=false async=false emit-signals=false max-buffers=200 drop=true `
+    );
+  }).join("");
 }
 
 function videoEncoder(o: TestSourceOptions, bitrateKbps = o.bitrateKbps, threads = o.encoderThreads): string {
@@ -116,24 +143,13 @@ export function testPictureDescription(options: Partial<TestSourceOptions> = {})
 export function testSourceDescription(options: Partial<TestSourceOptions> = {}): string {
   const o = { ...TEST_SOURCE_DEFAULTS, ...options };
   const sink = (name: string) => `appsink name=${name} sync=false emit-signals=false max-buffers=200 drop=true`;
-  const queue = `queue max-size-buffers=2 leaky=downstream ! `;
-  const layers = o.simulcast && o.codec === "vp8" ? SIMULCAST_LAYERS.filter((l) => l.scaleDownBy > 1) : [];
-  // Each lower layer: tee → valve (shut until a viewer needs it) → scaled → its own encoder.
-  const lower = layers.map((l) => {
-    const e = testSourceLayerElements(l.rid);
-    const size = `width=${even(o.width / l.scaleDownBy)},height=${even(o.height / l.scaleDownBy)}`;
-    return (
-      `vt. ! ${queue}valve name=${e.valve} drop=true drop-mode=forward-sticky-events ! videoscale ! video/x-raw,${size} ! ` +
-      // async=false: a sink that gets no buffer while its valve is shut must not hold the pipeline out of PLAYING.
-      `${videoEncoder(o, Math.round(l.maxBitrate / 1000), 1)} ! ${sink(e.sink)} async=false `
-    );
-  });
+  const layered = o.simulcast && o.codec === "vp8";
   return [
     testPictureDescription(o),
-    layers.length > 0 ? `tee name=vt vt. ! ` : "",
-    queue,
+    layered ? `tee name=vt vt. ! ` : "",
+    `queue max-size-buffers=2 leaky=downstream ! `,
     `${videoEncoder(o)} ! ${sink(TEST_SOURCE_ELEMENTS.videoSink)} `,
-    ...lower,
+    layered ? lowerLayerBranches("vt", o, (kbps) => videoEncoder(o, kbps, 1)) : "",
     `audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=48000,channels=2 ! `,
     `audioconvert ! audioresample ! opusenc bitrate=64000 frame-size=20 ! `,
     `rtpopuspay pt=${o.audioPayloadType} ! ${sink(TEST_SOURCE_ELEMENTS.audioSink)}`,

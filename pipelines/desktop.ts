@@ -3,7 +3,7 @@
  * pictures beside it for the WebSocket fallback, and the rule that picks
  * the encoder. Pure functions, like descriptions.ts.
  */
-import type { RtpVideoCodec } from "./descriptions.js";
+import { lowerLayerBranches, type RtpVideoCodec } from "./descriptions.js";
 
 /** Encoders a desktop can be captured with: hardware ones first in preference, the software ones always. */
 export const DESKTOP_ENCODERS = ["nvh264enc", "vah264enc", "x264enc", "vp8enc"] as const;
@@ -46,6 +46,11 @@ export interface DesktopCaptureOptions {
   mtu: number;
   /** Encoder threads (software encoders). */
   threads: number;
+  /**
+   * The display's size, when its lower simulcast layers are to be offered
+   * (VP8 only): each encoded on demand (lowerLayerBranches).
+   */
+  layerSize?: { width: number; height: number };
   /** First RTP sequence number and timestamp, to continue an earlier capture's stream (a restart after a resize); random when absent. */
   seqnumOffset?: number;
   timestampOffset?: number;
@@ -82,6 +87,15 @@ export const ENCODER_BITRATE: Readonly<Record<DesktopEncoder, { property: string
   vp8enc: { property: "target-bitrate", perKbps: 1000 },
 };
 
+/** VP8 at `bitrateKbps` (CBR, low delay, a small buffer so a still screen's next change goes out at once) and its payloader. */
+function vp8Chain(o: DesktopCaptureOptions, bitrateKbps: number, threads: number, name?: string): string {
+  return (
+    `vp8enc${name ? ` name=${name}` : ""} deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${bitrateKbps * 1000} keyframe-max-dist=${o.keyframeInterval} ` +
+    `buffer-size=1000 buffer-initial-size=500 buffer-optimal-size=600 ` +
+    `error-resilient=partitions lag-in-frames=0 threads=${threads} ! rtpvp8pay mtu=${o.mtu} pt=${o.payloadType} picture-id-mode=15-bit`
+  );
+}
+
 /** The encoder and payloader: low delay, no B-frames, constrained baseline for H.264. */
 function encoderChain(o: DesktopCaptureOptions): string {
   const e = DESKTOP_ELEMENTS.encoder;
@@ -91,11 +105,7 @@ function encoderChain(o: DesktopCaptureOptions): string {
   const h264Pay = `video/x-h264,profile=constrained-baseline,stream-format=byte-stream ! rtph264pay mtu=${o.mtu} pt=${o.payloadType} config-interval=-1 aggregate-mode=zero-latency${offsets}`;
   switch (o.encoder) {
     case "vp8enc":
-      return (
-        `vp8enc name=${e} deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${o.bitrateKbps * 1000} keyframe-max-dist=${o.keyframeInterval} ` +
-        `buffer-size=1000 buffer-initial-size=500 buffer-optimal-size=600 ` +
-        `error-resilient=partitions lag-in-frames=0 threads=${o.threads} ! rtpvp8pay mtu=${o.mtu} pt=${o.payloadType} picture-id-mode=15-bit${offsets}`
-      );
+      return `${vp8Chain(o, o.bitrateKbps, o.threads, e)}${offsets}`;
     case "x264enc":
       return (
         `x264enc name=${e} tune=zerolatency speed-preset=ultrafast bitrate=${o.bitrateKbps} key-int-max=${o.keyframeInterval} ` +
@@ -133,7 +143,8 @@ export function desktopCaptureDescription(options: Pick<DesktopCaptureOptions, "
     sourceChain(o, display) +
     `videorate name=${E.rate} max-rate=${o.fps} drop-only=true ! videoconvert ! video/x-raw,format=I420 ! tee name=t ` +
     `t. ! ${leaky} ! ${encoderChain(o)} ! appsink name=${E.rtpSink} sync=false emit-signals=false max-buffers=500 drop=true ` +
-    `t. ! ${leaky} ! valve name=${E.rawValve} drop=true ! appsink name=${E.rawSink} sync=false async=false emit-signals=false max-buffers=1 drop=true`
+    `t. ! ${leaky} ! valve name=${E.rawValve} drop=true ! appsink name=${E.rawSink} sync=false async=false emit-signals=false max-buffers=1 drop=true` +
+    (o.layerSize && o.encoder === "vp8enc" ? ` ${lowerLayerBranches("t", o.layerSize, (kbps) => vp8Chain(o, kbps, 1))}` : "")
   );
 }
 

@@ -206,7 +206,7 @@ export const OPTIONS = {
     arg: "on|off",
     schema: z.enum(["on", "off"]),
     default: "on",
-    help: "the test device (VP8) also offers a half- and a quarter-size layer, each encoded only while a viewer's size or bandwidth calls for it",
+    help: "the test device and `x11` displays (with VP8) also offer a half- and a quarter-size layer, each encoded only while a viewer's size or bandwidth calls for it",
   }),
   iceHosts: option({
     flag: "--ice-host",

@@ -1,6 +1,8 @@
 import { DESKTOP_ELEMENTS, ENCODER_BITRATE, desktopCaptureDescription, type DesktopCaptureOptions } from "../../pipelines/desktop.js";
 import { fromGstI420, type I420Picture } from "../../pipelines/i420.js";
 import { GstPipeline } from "../../pipelines/pipeline.js";
+import { OnDemandLayers, type OnDemandLayersOptions } from "../sources/on-demand-layers.js";
+import { localVideoCodec } from "../sources/rtp-codecs.js";
 import { IDLE_FPS } from "./idle-rate.js";
 
 /** What a capture hands on. */
@@ -24,7 +26,8 @@ export interface CaptureLimits {
  * pictures for the fallback (only while wanted; the valve is closed
  * otherwise), keyframes on request, and frame rate and bitrate that follow
  * requests without a restart. The same class runs inside the server and in
- * the desktop agent.
+ * the desktop agent. With `layerSize` (VP8, in the server) it also offers the
+ * lower simulcast layers, each encoded only while a viewer takes it (`layers`).
  */
 export class DesktopCapture {
   private readonly pipeline: GstPipeline;
@@ -34,15 +37,22 @@ export class DesktopCapture {
   private last: { seq: number; ts: number; at: number } | undefined;
   private _fps: number;
   private _bitrateKbps: number;
+  /** The lower simulcast layers' tracks, when the capture offers them. */
+  readonly layers: OnDemandLayers | undefined;
 
+  /** @param layerTracks how the lower layers' tracks are made, when `options.layerSize` asks for them */
   constructor(
     readonly options: DesktopCaptureOptions,
     private readonly sinks: DesktopCaptureSinks,
     readonly limits: CaptureLimits = { maxFps: options.fps, maxBitrateKbps: options.bitrateKbps },
+    layerTracks?: Omit<OnDemandLayersOptions, "codec" | "size">,
   ) {
     this._fps = options.fps;
     this._bitrateKbps = options.bitrateKbps;
     this.pipeline = new GstPipeline(desktopCaptureDescription(options), { kind: "desktop_capture", onError: (message) => sinks.onError(message) });
+    if (options.layerSize && options.encoder === "vp8enc" && layerTracks) {
+      this.layers = new OnDemandLayers(this.pipeline, { ...layerTracks, codec: localVideoCodec("vp8"), size: options.layerSize });
+    }
   }
 
   get closed(): boolean {
@@ -68,6 +78,7 @@ export class DesktopCapture {
       if (!this.rawWanted || typeof width !== "number" || typeof height !== "number") return;
       this.sinks.onPicture(fromGstI420(buf, width, height));
     });
+    this.layers?.start();
   }
 
   /**
@@ -121,5 +132,6 @@ export class DesktopCapture {
 
   close(): void {
     this.pipeline.close();
+    this.layers?.close();
   }
 }

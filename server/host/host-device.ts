@@ -30,6 +30,8 @@ export interface HostDeviceOptions {
   audio: boolean;
   /** First wait before trying a display again after it went away, ms (doubles to 30 s). */
   retryMs?: number;
+  /** Offer a display captured with VP8 as simulcast: its lower layers each encoded only while a viewer takes it (--source-simulcast). */
+  simulcast?: boolean;
 }
 
 const MAX_RETRY_MS = 30_000;
@@ -170,8 +172,14 @@ export class HostDevice implements DevicePublisher, RawPictures {
   private startCapture(desktop: X11Desktop | undefined): void {
     const old = { capture: this.capture, video: this.video };
     const display = this.o.capture.display;
+    const layerSize = desktop && this.o.simulcast ? desktop.size : undefined;
     const capture = new DesktopCapture(
-      { ...this.o.capture, fps: old.capture?.fps ?? this.o.capture.fps, bitrateKbps: old.capture?.bitrateKbps ?? this.o.capture.bitrateKbps },
+      {
+        ...this.o.capture,
+        fps: old.capture?.fps ?? this.o.capture.fps,
+        bitrateKbps: old.capture?.bitrateKbps ?? this.o.capture.bitrateKbps,
+        ...(layerSize ? { layerSize } : {}),
+      },
       {
         onRtp: (buf) => {
           const rtp = parseRtp(buf);
@@ -189,6 +197,7 @@ export class HostDevice implements DevicePublisher, RawPictures {
         },
       },
       this.o.limits,
+      { idPrefix: `host-video-${this.device.id}`, observer: this.o.observer, log: this.o.log, wake: () => this.idle?.wake() },
     );
     this.capture = capture;
     this.video = new UpTrack({
@@ -202,6 +211,7 @@ export class HostDevice implements DevicePublisher, RawPictures {
       keyframeBy: "encoder",
       observer: this.o.observer,
     });
+    capture.layers?.join(this.video);
     capture.start();
     this.idle?.wake();
     if (this.pictureListeners.size > 0) capture.wantPictures(true);

@@ -3,7 +3,8 @@
  * simulcast offers a quarter- and a half-size layer, each encoded only while
  * a viewer takes it. Two werift viewers: one shows the picture small and
  * gets the small layer, started for it; the other keeps the full picture;
- * the small layer stops after its last viewer.
+ * the small layer stops after its last viewer. A host display (Xvfb)
+ * offers the same.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -14,6 +15,7 @@ import { LOCAL_ACCOUNT } from "../app.js";
 import type { LayerState } from "../protocol/messages.js";
 import { createLogger } from "../log.js";
 import { TestDevice } from "../sources/test-device.js";
+import { startXvfb, type TestDisplay } from "../../e2e/lib/xvfb.js";
 import { startServer, type Running } from "./fixture.js";
 
 describe("a test device's layers, encoded on demand", () => {
@@ -89,6 +91,44 @@ describe("a test device's layers, encoded on demand", () => {
     } finally {
       await small.close();
       await full.close();
+    }
+  });
+});
+
+describe("a host display's layers, encoded on demand", () => {
+  let display: TestDisplay;
+  let server: Running;
+
+  before(async () => {
+    display = await startXvfb({ width: 640, height: 360 });
+    server = await startServer({ source: [{ kind: "x11", display: display.display, deviceId: "screen" }] });
+    await waitFor(() => server.app.registry.get(LOCAL_ACCOUNT, "screen")?.online, 15_000, "the display online");
+  });
+
+  after(async () => {
+    await server?.stop();
+    await display?.close();
+  });
+
+  test("a viewer showing the display small gets its quarter layer, started for it, even on a still screen", async (t) => {
+    const viewer = await WeriftViewer.connect(server.wsUrl);
+    try {
+      const told: LayerState[] = [];
+      viewer.signaling.onMessage((m) => {
+        if (m.type === "layer") told.push(m);
+      });
+      viewer.watch("screen");
+      const s = await waitFor(() => viewer.streams.get("screen"), 5000, "an offer");
+      await waitFor(() => s.keyframeSize, 10_000, "a keyframe");
+      assert.deepEqual(s.keyframeSize, { width: 640, height: 360 });
+      const sent = performance.now();
+      viewer.signaling.send({ type: "view", deviceId: "screen", width: 150, height: 84 });
+      await waitFor(() => s.keyframeSize?.width === 160, 10_000, "the 160×90 layer");
+      t.diagnostic(`on the quarter layer ${(performance.now() - sent).toFixed(0)} ms after its view`);
+      assert.deepEqual(s.keyframeSize, { width: 160, height: 90 });
+      await waitFor(() => told.find((m) => m.layer === 0 && m.layers === 3), 5000, "told of the lowest of three layers");
+    } finally {
+      await viewer.close();
     }
   });
 });

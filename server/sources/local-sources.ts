@@ -59,6 +59,7 @@ export class LocalSources {
         audio: config.audio === "pulse" && !where.camera,
         observer,
         log: log.child(where.scope),
+        simulcast: config.sourceSimulcast === "on",
       });
       host.start();
       this.hosts.push(host);

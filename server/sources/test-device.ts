@@ -1,17 +1,11 @@
 import { GstPipeline } from "../../pipelines/pipeline.js";
-import {
-  TEST_SOURCE_DEFAULTS,
-  TEST_SOURCE_ELEMENTS,
-  testSourceDescription,
-  testSourceLayerElements,
-  type TestSourceOptions,
-} from "../../pipelines/descriptions.js";
+import { TEST_SOURCE_DEFAULTS, TEST_SOURCE_ELEMENTS, testSourceDescription, type TestSourceOptions } from "../../pipelines/descriptions.js";
 import type { Device, DevicePublisher } from "../devices/device.js";
 import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack } from "../relay/up-track.js";
-import { SIMULCAST_LAYERS } from "../protocol/simulcast.js";
+import { OnDemandLayers } from "./on-demand-layers.js";
 import { LOCAL_OPUS, localVideoCodec } from "./rtp-codecs.js";
 
 /**
@@ -27,10 +21,8 @@ import { LOCAL_OPUS, localVideoCodec } from "./rtp-codecs.js";
 export class TestDevice implements DevicePublisher {
   private readonly pipeline: GstPipeline;
   private readonly video: UpTrack;
-  /** The lower simulcast layers, each with the appsink it is fed from. */
-  private readonly lower: { track: UpTrack; sink: string }[] = [];
-  /** The rids of the lower layers being encoded now. */
-  private readonly running = new Set<string>();
+  /** The lower simulcast layers, encoded on demand (with `simulcast`). */
+  private readonly lower: OnDemandLayers | undefined;
   private readonly audio: UpTrack;
   private _closed = false;
 
@@ -56,25 +48,8 @@ export class TestDevice implements DevicePublisher {
       observer,
     });
     if (o.simulcast && o.codec === "vp8") {
-      for (const layer of SIMULCAST_LAYERS.filter((l) => l.scaleDownBy > 1)) {
-        const e = testSourceLayerElements(layer.rid);
-        const track = new UpTrack({
-          id: `test-video-${layer.rid}`,
-          codec: this.video.codec,
-          requestKeyframe: () => this.pipeline.forceKeyUnit(e.sink),
-          keyframeBy: "encoder",
-          observer,
-          onDemand: {
-            width: Math.round(o.width / layer.scaleDownBy),
-            height: Math.round(o.height / layer.scaleDownBy),
-            bitrate: layer.maxBitrate,
-          },
-          onConsumers: (count) => this.run(layer.rid, count > 0),
-        });
-        this.lower.push({ track, sink: e.sink });
-      }
-      const layers = [...this.lower.map((l) => l.track), this.video];
-      for (const t of layers) t.setLayers(layers);
+      this.lower = new OnDemandLayers(this.pipeline, { idPrefix: "test-video", codec: this.video.codec, size: o, observer, log });
+      this.lower.join(this.video);
     }
     this.audio = new UpTrack({
       id: "test-audio",
@@ -90,7 +65,7 @@ export class TestDevice implements DevicePublisher {
     this.pipeline.start();
     this.pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => this.feed(this.video, buf));
     this.pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => this.feed(this.audio, buf));
-    for (const l of this.lower) this.pipeline.pullFrom(l.sink, (buf) => this.feed(l.track, buf));
+    this.lower?.start();
     this.device.publish(this, [this.video, this.audio]);
   }
 
@@ -102,27 +77,13 @@ export class TestDevice implements DevicePublisher {
     this.pipeline.close();
     this.device.detach(this);
     this.video.close();
-    for (const l of this.lower) l.track.close();
+    this.lower?.close();
     this.audio.close();
   }
 
   /** Which lower layers are being encoded now (their rids). */
   get runningLayers(): string[] {
-    return [...this.running];
-  }
-
-  /** Opens or shuts a lower layer's valve; an opened layer starts with a keyframe. */
-  private run(rid: string, on: boolean): void {
-    if (this._closed || this.running.has(rid) === on) return;
-    const e = testSourceLayerElements(rid);
-    this.pipeline.setProperty(e.valve, "drop", !on);
-    if (on) {
-      this.running.add(rid);
-      this.pipeline.forceKeyUnit(e.sink);
-    } else {
-      this.running.delete(rid);
-    }
-    this.log.debug(on ? "test device layer started" : "test device layer stopped", { rid });
+    return this.lower?.runningLayers ?? [];
   }
 
   private feed(track: UpTrack, buf: Buffer): void {
