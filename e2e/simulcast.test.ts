@@ -76,15 +76,17 @@ test("a simulcast device: a small player gets a small layer, a large one the top
     const shown = await waitFor(
       "the page told of its lower layer",
       async () => {
-        const r = await viewer.evaluate<[string | undefined, string | undefined]>(
-          `[document.querySelector("#player").dataset.layer, document.querySelector("#stats").textContent]`,
+        const r = await viewer.evaluate<[string | undefined, string | undefined, string | undefined]>(
+          `[document.querySelector("#player").dataset.layer, document.querySelector("#stats").textContent, document.querySelector("#player").dataset.temporal]`,
         );
         return r[0] && r[0] !== "3/3" ? r : undefined;
       },
       { timeoutMs: 5000 },
     );
-    t.diagnostic(`#player[data-layer] ${shown[0]}; overlay: ${shown[1]}`);
+    t.diagnostic(`#player[data-layer] ${shown[0]}, [data-temporal] ${shown[2]}; overlay: ${shown[1]}`);
     assert.match(shown[1] ?? "", /layer\d of 3 · \d+×\d+/, "the overlay names the layer and its size");
+    // The device page sends each layer in three temporal layers (L1T3), and the relay reads them: all forwarded here.
+    assert.equal(shown[2], "3/3", "the layer comes in three temporal layers, all of them forwarded");
 
     await viewer.setViewportSize({ width: 1280, height: 800 });
     const back = await waitFor(

@@ -161,11 +161,17 @@ export class PlayerView {
     this.renderStats(this.sample);
   }
 
-  /** The server's `layer` for the watched device (undefined when none): the overlay shows it, `#player[data-layer]` is "layer/layers" (1 lowest). */
+  /**
+   * The server's `layer` for the watched device (undefined when none): the
+   * overlay shows it; `#player[data-layer]` is "layer/layers" (1 lowest) and,
+   * for a layer in temporal layers, `data-temporal` "forwarded/all".
+   */
   setLayer(layer: LayerState | undefined): void {
     this.layer = layer;
     if (layer) this.root.dataset.layer = `${layer.layer + 1}/${layer.layers}`;
     else delete this.root.dataset.layer;
+    if (layer?.temporal !== undefined && layer.temporalLayers) this.root.dataset.temporal = `${layer.temporal + 1}/${layer.temporalLayers}`;
+    else delete this.root.dataset.temporal;
     this.renderStats(this.sample);
   }
 
