@@ -113,10 +113,33 @@ test("a 100 kbit/s link: the viewer leaves WebRTC for the WebSocket stream, and 
       limitLink(ns, "va", 100);
       try {
         const t0 = Date.now();
-        await a.waitForSelector('#player[data-transport^="ws_"]', { state: "attached", timeout: 60_000 });
+        // What the viewer went through on the way: its layer, temporal layers and decoded frames, each second.
+        const timeline: string[] = [];
+        let last = "";
+        let samples = 0;
+        await waitFor(
+          "the viewer on the WebSocket stream",
+          async () => {
+            const [transport, layer, temporal] = await a.evaluate<[string?, string?, string?]>(
+              `(() => { const d = document.querySelector("#player").dataset; return [d.transport, d.layer, d.temporal]; })()`,
+            );
+            const frames =
+              transport === "webrtc"
+                ? await inboundVideo(a).then(
+                    (v) => v.framesDecoded,
+                    () => -1,
+                  )
+                : -1;
+            const now = `${transport} layer ${layer ?? "–"} temporal ${temporal ?? "–"}`;
+            if (now !== last || samples++ % 3 === 0) timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)} s ${now} frames ${frames}`);
+            last = now;
+            return transport?.startsWith("ws_") ? true : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000 },
+        );
         const movedMs = Date.now() - t0;
         const v = await viewerState(a);
-        t.diagnostic(`100 kbit/s: on ${v.transport} after ${movedMs} ms (reason ${v.fallback?.reason})`);
+        t.diagnostic(`100 kbit/s: on ${v.transport} after ${movedMs} ms (reason ${v.fallback?.reason}); on the way: ${timeline.join("; ")}`);
         assert.ok(["stalled", "lost", "not_connected", "failed"].includes(v.fallback?.reason ?? ""), `reason ${v.fallback?.reason}`);
         await waitFor("a picture on the canvas", async () => ((await viewerState(a)).fallback?.framesPainted ? true : undefined), { timeoutMs: 30_000 });
       } finally {
