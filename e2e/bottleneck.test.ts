@@ -51,7 +51,7 @@ const topWidth = (device: Page): Promise<number> =>
 
 test(
   "a 400 kbit/s link to one of two viewers: it drops to a lower layer, the other keeps the top one, and it climbs back once the link is free",
-  { timeout: 150_000 },
+  { timeout: 240_000 },
   (t) =>
     withPages(t, { server: server!, browser: near! }, (nearPages) =>
       withPages(t, { server: server!, browser: far! }, async (farPages) => {
@@ -60,7 +60,8 @@ test(
         await devicePublishing(device);
         const b = await nearPages.viewer("bw-cam", "viewer-near");
         const a = await farPages.viewer("bw-cam", "viewer-far");
-        await Promise.all([framesAdvance(a, 10, 20_000), framesAdvance(b, 10, 20_000)]);
+        // Generous: on a loaded machine the first frames through the namespaces have taken over 20 s.
+        await Promise.all([framesAdvance(a, 10, 45_000), framesAdvance(b, 10, 45_000)]);
         const onTop = async (p: Page) => {
           const top = await topWidth(device);
           return top > 0 && (await frameWidth(p)) >= top ? true : undefined;
@@ -140,7 +141,7 @@ test("a 100 kbit/s link: the viewer leaves WebRTC for the WebSocket stream, and 
         const movedMs = Date.now() - t0;
         const v = await viewerState(a);
         t.diagnostic(`100 kbit/s: on ${v.transport} after ${movedMs} ms (reason ${v.fallback?.reason}); on the way: ${timeline.join("; ")}`);
-        assert.ok(["stalled", "lost", "not_connected", "failed"].includes(v.fallback?.reason ?? ""), `reason ${v.fallback?.reason}`);
+        assert.ok(["too_slow", "stalled", "lost", "not_connected", "failed"].includes(v.fallback?.reason ?? ""), `reason ${v.fallback?.reason}`);
         await waitFor("a picture on the canvas", async () => ((await viewerState(a)).fallback?.framesPainted ? true : undefined), { timeoutMs: 30_000 });
       } finally {
         limitLink(ns, "va", 0);

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { FallbackTrigger, LOST_MS, SILENT_MS, STALL_MS, type FallbackReason } from "../web/src/fallback/auto-fallback.js";
+import { CRAWL_MS, FallbackTrigger, LOST_MS, SILENT_MS, STALL_MS, type FallbackReason } from "../web/src/fallback/auto-fallback.js";
 import { FIRST_PROBE_MS, MAX_PROBE_MS, PROBE_FRAMES, PROBE_QUIET_MS, ProbeBackoff, ProbeJudge, STABLE_MS } from "../web/src/fallback/probe-back.js";
 import { ControlCarry } from "../web/src/control-carry.js";
 import { canvasMoves, framesAdvance, useEnv, viewerState, waitFor, withPages, type Env } from "./harness.js";
@@ -90,6 +90,31 @@ describe("FallbackTrigger during the session", () => {
     assert.deepEqual(fired, []);
     trigger.sample({ at: 1000 + STALL_MS, framesDecoded: 130, videoBytes: 1.31e6, transportBytes: null });
     assert.deepEqual(fired, ["stalled"]);
+  });
+  test("on a link the server calls too slow for its smallest layer, a picture crawling below CRAWL_FPS for CRAWL_MS: too_slow", () => {
+    const { trigger, fired } = connected();
+    // One frame a second, as at 100 kbit/s on the smallest layer's base temporal layer.
+    const at = (s: number) => trigger.sample({ at: s * 1000, framesDecoded: 100 + s, videoBytes: 1e5 * (s + 1), transportBytes: null });
+    for (let s = 0; s <= 10; s++) at(s);
+    assert.deepEqual(fired, [], "crawling is not enough while the server says nothing");
+    trigger.linkTooSlow(true);
+    at(11);
+    at(11 + CRAWL_MS / 1000 - 1);
+    assert.deepEqual(fired, []);
+    at(11 + CRAWL_MS / 1000);
+    assert.deepEqual(fired, ["too_slow"]);
+  });
+  test("too slow, but the picture keeps its frame rate, or the server takes it back: not too_slow", () => {
+    const a = connected();
+    a.trigger.linkTooSlow(true);
+    for (let s = 0; s <= 20; s++) a.trigger.sample({ at: s * 1000, framesDecoded: 10 * s, videoBytes: 1e5 * (s + 1), transportBytes: null });
+    assert.deepEqual(a.fired, [], "10 frames a second is no crawl");
+    const b = connected();
+    b.trigger.linkTooSlow(true);
+    for (let s = 0; s <= 3; s++) b.trigger.sample({ at: s * 1000, framesDecoded: s, videoBytes: 1e5 * (s + 1), transportBytes: null });
+    b.trigger.linkTooSlow(false);
+    for (let s = 4; s <= 20; s++) b.trigger.sample({ at: s * 1000, framesDecoded: s, videoBytes: 1e5 * (s + 1), transportBytes: null });
+    assert.deepEqual(b.fired, []);
   });
   test("a device that sends nothing (a still screen) is not a stall; nor is one offline", () => {
     const { trigger, fired } = connected();

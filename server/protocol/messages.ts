@@ -252,6 +252,8 @@ export interface LayerState {
   /** For a layer sent in VP8 temporal layers: the highest forwarded (0 the base, a quarter of the frames of L1T3) of `temporalLayers`. */
   temporal?: number;
   temporalLayers?: number;
+  /** True while the viewer gets the lowest layer's fewest frames because its estimate cannot carry even that layer whole. */
+  linkTooSlow?: boolean;
 }
 export interface ErrorMessage {
   type: "error";

@@ -28,6 +28,12 @@ export interface LayerReport {
   /** For a layer with VP8 temporal layers: the highest one forwarded (0 the base) of `temporalLayers`. */
   temporal?: number;
   temporalLayers?: number;
+  /**
+   * True while the viewer is held to the lowest layer's fewest frames
+   * because its estimate cannot carry that layer whole: the page then gives
+   * WebRTC up if the picture crawls.
+   */
+  linkTooSlow?: boolean;
 }
 
 /** An estimate is told again when it moved by this share of the last one told. */
@@ -82,7 +88,7 @@ export class LayerFollower {
     const ordered = layerOrder(layers.map((t) => info(t, now))).map((i) => layers[i]);
     const at = ordered.indexOf(current);
     const asked = this.wants();
-    this.tell(ordered, asked.bandwidth);
+    this.tell(ordered, asked.bandwidth, now);
     const wants = this.falling(asked, now);
     if (this.temporalStep(ordered, at, wants.bandwidth, now)) return;
     const target = chooseLayer(
@@ -142,7 +148,7 @@ export class LayerFollower {
   }
 
   /** Reports the layer flowing to the viewer and its estimate, when either changed. */
-  private tell(ordered: readonly UpTrack[], estimate: number | undefined): void {
+  private tell(ordered: readonly UpTrack[], estimate: number | undefined, now: number): void {
     const flowing = this.down.upTrack;
     const layer = flowing ? ordered.indexOf(flowing) : -1;
     if (!flowing || layer < 0) return;
@@ -151,12 +157,16 @@ export class LayerFollower {
     const size = flowing.frameSize ?? flowing.onDemand;
     const tl = flowing.temporalLayers;
     const temporal = tl > 1 ? Math.min(this.down.temporal, tl - 1) : undefined;
+    const lowest = ordered.findIndex((t) => info(t, now).bitrate > 0) === layer;
+    // Held to the lowest layer's base temporal layer (only congestion puts it there), or, without temporal layers, below its rate.
+    const tooSlow = lowest && (temporal !== undefined ? temporal === 0 : estimate !== undefined && estimate < flowing.bitrate(now) * STAY_HEADROOM);
     if (
       last &&
       last.layer === layer &&
       last.layers === ordered.length &&
       last.width === size?.width &&
       last.temporal === temporal &&
+      (last.linkTooSlow ?? false) === tooSlow &&
       !moved(estimate, last.estimate)
     ) {
       return;
@@ -167,6 +177,7 @@ export class LayerFollower {
       ...(size ? { width: size.width, height: size.height } : {}),
       ...(estimate !== undefined ? { estimate: Math.round(estimate) } : {}),
       ...(temporal !== undefined ? { temporal, temporalLayers: tl } : {}),
+      ...(tooSlow ? { linkTooSlow: true } : {}),
     };
     this.report(this.told);
   }

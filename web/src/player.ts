@@ -26,6 +26,7 @@ const FALLBACK_WHY: Record<string, string> = {
   no_codec: "this browser cannot decode the device's video over WebRTC",
   lost: "the WebRTC connection was lost (trying it again in the background)",
   stalled: "the WebRTC picture stalled while data still came (trying it again in the background)",
+  too_slow: "the link cannot carry even the smallest WebRTC picture (trying it again in the background)",
   asked: "as the address asks",
 };
 

@@ -161,7 +161,9 @@ function route(msg: Exclude<ServerMessage, Welcome>): void {
       if (watch && msg.deviceId === watch.deviceId) watch.handle(msg);
       return;
     case "layer":
-      if (msg.deviceId === watch?.deviceId) player.setLayer(msg);
+      if (msg.deviceId !== watch?.deviceId) return;
+      player.setLayer(msg);
+      watch.layerState(msg);
       return;
     case "control":
       watch?.controlChanged(msg);

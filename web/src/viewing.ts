@@ -366,6 +366,20 @@ export class Viewing {
     probe.watch.start();
   }
 
+  /**
+   * The server's `layer` for this device's WebRTC connection: a link too slow
+   * for even the smallest layer counts against WebRTC (FallbackTrigger), and
+   * fails a probe at once.
+   */
+  layerState(l: { linkTooSlow?: boolean }): void {
+    const tooSlow = l.linkTooSlow === true;
+    if (this.probe) {
+      if (tooSlow) this.failProbe();
+      return;
+    }
+    this.trigger?.linkTooSlow(tooSlow);
+  }
+
   /** A probe failed (or could never pass): try later, or never again. */
   private failProbe(never?: "no_codec"): void {
     this.stopProbe(true);

@@ -15,7 +15,10 @@
  * the repairs). A device that sends nothing (a still screen) is neither.
  * Browsers take about 8 s to call a dead link "disconnected"; the server's
  * RTCP sender reports arrive at least every 1.5 s on a live one, so a
- * connection that heard nothing at all for SILENT_MS is lost sooner.
+ * connection that heard nothing at all for SILENT_MS is lost sooner. And
+ * "too_slow": the server says the link cannot carry even its smallest layer
+ * whole (`layer` linkTooSlow: the viewer gets that layer's fewest frames),
+ * and the picture crawls below CRAWL_FPS for CRAWL_MS.
  */
 import { isFallbackCodec, type FallbackCodec } from "../../../server/protocol/fallback.js";
 import type { StatsSample } from "../stats-summary.js";
@@ -30,6 +33,10 @@ export const LOST_MS = 6000;
 export const STALL_MS = 4000;
 /** How long a connection that has heard from the server may hear nothing at all, ms. */
 export const SILENT_MS = 3500;
+/** Below this frame rate, on a link the server calls too slow, the picture crawls. */
+export const CRAWL_FPS = 3;
+/** How long it may crawl before WebRTC is given up, ms. */
+export const CRAWL_MS = 4000;
 
 /** Timer functions (window.setTimeout in the page, fakes in tests). */
 export interface Timers {
@@ -38,7 +45,7 @@ export interface Timers {
 }
 
 /** Why the fallback was chosen. */
-export type FallbackReason = "no_offer" | "not_connected" | "failed" | "no_codec" | "lost" | "stalled";
+export type FallbackReason = "no_offer" | "not_connected" | "failed" | "no_codec" | "lost" | "stalled" | "too_slow";
 
 /** Watches one Watch's progress and calls `fallback` once when WebRTC should be given up. */
 export class FallbackTrigger {
@@ -54,6 +61,10 @@ export class FallbackTrigger {
   private progress: { at: number; frames: number; bytes: number } | undefined;
   /** The last sample in which the connection received anything, and that total. */
   private heard: { at: number; bytes: number } | undefined;
+  /** The server says the link cannot carry even its smallest layer. */
+  private tooSlow = false;
+  /** Samples (time, frames decoded) since the server called the link too slow, oldest first. */
+  private readonly slowSamples: { at: number; frames: number }[] = [];
 
   constructor(
     private readonly timers: Timers,
@@ -88,6 +99,7 @@ export class FallbackTrigger {
       this.connected = true;
       this.progress = undefined;
       this.heard = undefined;
+      this.slowSamples.length = 0;
       return;
     }
     if (state === "failed" && ++this.failures >= MAX_FAILURES) return this.fire("failed");
@@ -110,12 +122,28 @@ export class FallbackTrigger {
     } else this.heard = undefined;
     const frames = s.framesDecoded ?? 0;
     const bytes = s.videoBytes ?? 0;
+    if (this.tooSlow && this.crawls(s.at, frames)) return this.fire("too_slow");
     const p = this.progress;
     if (!p || frames > p.frames || this.device === "offline") {
       this.progress = { at: s.at, frames, bytes };
       return;
     }
     if (s.at - p.at >= this.stallMs && bytes > p.bytes) this.fire("stalled");
+  }
+
+  /** What the server's `layer` says: the link cannot (or can again) carry even the smallest layer whole. */
+  linkTooSlow(on: boolean): void {
+    this.tooSlow = on;
+    if (!on) this.slowSamples.length = 0;
+  }
+
+  /** Whether, over the last CRAWL_MS on a too-slow link, fewer than CRAWL_FPS frames a second were decoded (frames come in bursts there). */
+  private crawls(at: number, frames: number): boolean {
+    const w = this.slowSamples;
+    w.push({ at, frames });
+    while (w.length > 1 && at - w[1].at >= CRAWL_MS) w.shift();
+    const first = w[0];
+    return at - first.at >= CRAWL_MS && ((frames - first.frames) * 1000) / (at - first.at) < CRAWL_FPS;
   }
 
   /** The browser cannot decode the video the server offers: WebRTC cannot show it. */
