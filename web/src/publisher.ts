@@ -46,9 +46,16 @@ export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_LAYERS.
 /**
  * Each layer also in three temporal layers (VP8 L1T3: a quarter, half and
  * all of the frames), so the server can halve or quarter a viewer's frame
- * rate without a keyframe. Browsers that refuse it send SIMULCAST_ENCODINGS.
+ * rate without a keyframe. Browsers that do not list L1T3 for VP8 among
+ * their sender capabilities (Firefox), or refuse it, send SIMULCAST_ENCODINGS.
  */
 export const TEMPORAL_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: "L1T3" }));
+
+/** Whether this browser says it can send VP8 in L1T3 (RTCRtpSender.getCapabilities' scalabilityModes). */
+function sendsTemporalLayers(): boolean {
+  const codecs = RTCRtpSender.getCapabilities?.("video")?.codecs ?? [];
+  return codecs.some((c) => c.mimeType.toLowerCase() === "video/vp8" && (c as { scalabilityModes?: string[] }).scalabilityModes?.includes("L1T3") === true);
+}
 
 /**
  * Publishes one MediaStream to the server: each `start()` builds a fresh
@@ -126,7 +133,7 @@ export class Publisher {
   private addTransceiver(pc: RTCPeerConnection, track: MediaStreamTrack): RTCRtpTransceiver {
     const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [this.stream] };
     if (track.kind === "video" && this.simulcast) {
-      for (const sendEncodings of [TEMPORAL_ENCODINGS, SIMULCAST_ENCODINGS]) {
+      for (const sendEncodings of sendsTemporalLayers() ? [TEMPORAL_ENCODINGS, SIMULCAST_ENCODINGS] : [SIMULCAST_ENCODINGS]) {
         try {
           return pc.addTransceiver(track, { ...init, sendEncodings });
         } catch (err) {
