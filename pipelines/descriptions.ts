@@ -3,7 +3,6 @@
  * Tessera runs is described here, so the strings can be read and tested in
  * one place.
  */
-import { SIMULCAST_LAYERS, type SimulcastLayer } from "../server/protocol/simulcast.js";
 
 /** Video codecs a pipeline can produce as RTP. */
 export type RtpVideoCodec = "vp8" | "h264";
@@ -37,10 +36,20 @@ export interface TestSourceOptions {
    */
   encoderThreads: number;
   /**
-   * VP8 only: also encode the lower simulcast layers (SIMULCAST_LAYERS), each
-   * behind a valve that stays shut until a viewer needs the layer.
+   * Lower simulcast layers to encode besides the full picture (VP8 only),
+   * each behind a valve that stays shut until a viewer needs the layer.
    */
-  simulcast: boolean;
+  lowerLayers: readonly ScaledLayer[];
+}
+
+/** A simulcast layer below the full picture, as a pipeline needs it. */
+export interface ScaledLayer {
+  /** Names its elements (lowerLayerElements). */
+  rid: string;
+  /** The full picture's width and height divided by this. */
+  scaleDownBy: number;
+  /** Its target bitrate, bits/s. */
+  maxBitrate: number;
 }
 
 /** Defaults: 1280×720 at 30 fps, VP8 at 2.5 Mb/s, a keyframe every second. */
@@ -58,7 +67,7 @@ export const TEST_SOURCE_DEFAULTS: TestSourceOptions = {
   pattern: "ball motion=sweep background-color=0xff203040",
   runningTime: true,
   encoderThreads: 2,
-  simulcast: false,
+  lowerLayers: [],
 };
 
 /** The nearest even number of pixels (I420 needs even sizes). */
@@ -73,36 +82,40 @@ function quote(text: string): string {
   return `"${text.replace(/["\\]/g, "")}"`;
 }
 
-/** The simulcast layers below the full picture, lowest first: what a server-side source encodes on demand. */
-export const LOWER_LAYERS: readonly SimulcastLayer[] = SIMULCAST_LAYERS.filter((l) => l.scaleDownBy > 1);
-
 /** Element names of one lower simulcast layer's branch: its valve and its RTP appsink. */
 export function lowerLayerElements(rid: string): { valve: string; sink: string } {
   return { valve: `valve-${rid}`, sink: `vsink-${rid}` };
 }
 
 /** A lower layer's picture size for a full picture of `size` (even, as I420 needs). */
-export function lowerLayerSize(size: { width: number; height: number }, layer: SimulcastLayer): { width: number; height: number } {
+export function lowerLayerSize(size: { width: number; height: number }, layer: ScaledLayer): { width: number; height: number } {
   return { width: even(size.width / layer.scaleDownBy), height: even(size.height / layer.scaleDownBy) };
 }
 
 /**
- * One branch per lower layer from the tee named `tee` (raw I420 of `size`):
+ * One branch per layer of `layers` from the tee named `tee` (raw I420 of `size`):
  * a valve, shut until a viewer takes the layer (sticky events still pass, so
  * it starts at once), the picture scaled down, `encoder(kbps)` (encoder and
  * payloader) and an appsink. `async=false`: a sink that gets no buffer while
  * its valve is shut must not hold the pipeline out of PLAYING.
  */
-export function lowerLayerBranches(tee: string, size: { width: number; height: number }, encoder: (bitrateKbps: number) => string): string {
-  return LOWER_LAYERS.map((l) => {
-    const e = lowerLayerElements(l.rid);
-    const s = lowerLayerSize(size, l);
-    return (
-      `${tee}. ! queue max-size-buffers=2 leaky=downstream ! valve name=${e.valve} drop=true drop-mode=forward-sticky-events ! ` +
-      `videoscale ! video/x-raw,width=${s.width},height=${s.height} ! ${encoder(Math.round(l.maxBitrate / 1000))} ! ` +
-      `appsink name=${e.sink} sync=false async=false emit-signals=false max-buffers=200 drop=true `
-    );
-  }).join("");
+export function lowerLayerBranches(
+  tee: string,
+  size: { width: number; height: number },
+  layers: readonly ScaledLayer[],
+  encoder: (bitrateKbps: number) => string,
+): string {
+  return layers
+    .map((l) => {
+      const e = lowerLayerElements(l.rid);
+      const s = lowerLayerSize(size, l);
+      return (
+        `${tee}. ! queue max-size-buffers=2 leaky=downstream ! valve name=${e.valve} drop=true drop-mode=forward-sticky-events ! ` +
+        `videoscale ! video/x-raw,width=${s.width},height=${s.height} ! ${encoder(Math.round(l.maxBitrate / 1000))} ! ` +
+        `appsink name=${e.sink} sync=false async=false emit-signals=false max-buffers=200 drop=true `
+      );
+    })
+    .join("");
 }
 
 function videoEncoder(o: TestSourceOptions, bitrateKbps = o.bitrateKbps, threads = o.encoderThreads): string {
@@ -143,13 +156,13 @@ export function testPictureDescription(options: Partial<TestSourceOptions> = {})
 export function testSourceDescription(options: Partial<TestSourceOptions> = {}): string {
   const o = { ...TEST_SOURCE_DEFAULTS, ...options };
   const sink = (name: string) => `appsink name=${name} sync=false emit-signals=false max-buffers=200 drop=true`;
-  const layered = o.simulcast && o.codec === "vp8";
+  const layered = o.lowerLayers.length > 0 && o.codec === "vp8";
   return [
     testPictureDescription(o),
     layered ? `tee name=vt vt. ! ` : "",
     `queue max-size-buffers=2 leaky=downstream ! `,
     `${videoEncoder(o)} ! ${sink(TEST_SOURCE_ELEMENTS.videoSink)} `,
-    layered ? lowerLayerBranches("vt", o, (kbps) => videoEncoder(o, kbps, 1)) : "",
+    layered ? lowerLayerBranches("vt", o, o.lowerLayers, (kbps) => videoEncoder(o, kbps, 1)) : "",
     `audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=48000,channels=2 ! `,
     `audioconvert ! audioresample ! opusenc bitrate=64000 frame-size=20 ! `,
     `rtpopuspay pt=${o.audioPayloadType} ! ${sink(TEST_SOURCE_ELEMENTS.audioSink)}`,

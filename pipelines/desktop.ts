@@ -3,7 +3,7 @@
  * pictures beside it for the WebSocket fallback, and the rule that picks
  * the encoder. Pure functions, like descriptions.ts.
  */
-import { lowerLayerBranches, type RtpVideoCodec } from "./descriptions.js";
+import { lowerLayerBranches, type RtpVideoCodec, type ScaledLayer } from "./descriptions.js";
 
 /** Encoders a desktop can be captured with: hardware ones first in preference, the software ones always. */
 export const DESKTOP_ENCODERS = ["nvh264enc", "vah264enc", "x264enc", "vp8enc"] as const;
@@ -47,10 +47,10 @@ export interface DesktopCaptureOptions {
   /** Encoder threads (software encoders). */
   threads: number;
   /**
-   * The display's size, when its lower simulcast layers are to be offered
-   * (VP8 only): each encoded on demand (lowerLayerBranches).
+   * Lower simulcast layers to offer (VP8 only), at the display's size: each
+   * encoded on demand (lowerLayerBranches).
    */
-  layerSize?: { width: number; height: number };
+  layers?: { size: { width: number; height: number }; lower: readonly ScaledLayer[] };
   /** First RTP sequence number and timestamp, to continue an earlier capture's stream (a restart after a resize); random when absent. */
   seqnumOffset?: number;
   timestampOffset?: number;
@@ -144,7 +144,7 @@ export function desktopCaptureDescription(options: Pick<DesktopCaptureOptions, "
     `videorate name=${E.rate} max-rate=${o.fps} drop-only=true ! videoconvert ! video/x-raw,format=I420 ! tee name=t ` +
     `t. ! ${leaky} ! ${encoderChain(o)} ! appsink name=${E.rtpSink} sync=false emit-signals=false max-buffers=500 drop=true ` +
     `t. ! ${leaky} ! valve name=${E.rawValve} drop=true ! appsink name=${E.rawSink} sync=false async=false emit-signals=false max-buffers=1 drop=true` +
-    (o.layerSize && o.encoder === "vp8enc" ? ` ${lowerLayerBranches("t", o.layerSize, (kbps) => vp8Chain(o, kbps, 1))}` : "")
+    (o.layers && o.encoder === "vp8enc" ? ` ${lowerLayerBranches("t", o.layers.size, o.layers.lower, (kbps) => vp8Chain(o, kbps, 1))}` : "")
   );
 }
 

@@ -66,9 +66,7 @@ export class FallbackViewer implements FrameListener {
   private readonly bucket: TokenBucket;
   private frameId = 0xffff;
   private lastSize = "";
-  /** The frame rate this viewer asked for (capped by the server). */
-  private fpsCap: number;
-  /** The frame rate it is sent at: its cap, or less while its link is slow. */
+  /** The frame rate it is sent at: what it asked for (capped by the server), or less while its link is slow. */
   private fps: number;
   private readonly pacer: Pacer;
   private device: Device | undefined;
@@ -92,7 +90,7 @@ export class FallbackViewer implements FrameListener {
     private readonly codec: FallbackCodec,
     private readonly deps: FallbackViewerDeps,
   ) {
-    this.fps = this.fpsCap = deps.maxFps;
+    this.fps = deps.maxFps;
     this.pacer = new Pacer(deps.maxFps, performance.now());
     this.bucket = inputBucket(deps.inputRate);
     this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
@@ -124,8 +122,7 @@ export class FallbackViewer implements FrameListener {
         return;
       case "settings":
         if (msg.settings.fps !== undefined) {
-          this.fpsCap = Math.min(msg.settings.fps, this.deps.maxFps);
-          this.pacer.setMaxFps(this.fpsCap);
+          this.pacer.setMaxFps(Math.min(msg.settings.fps, this.deps.maxFps));
           this.fps = this.pacer.pace.fps;
         }
         this.source?.apply(msg.settings);

@@ -26,7 +26,7 @@ export interface CaptureLimits {
  * pictures for the fallback (only while wanted; the valve is closed
  * otherwise), keyframes on request, and frame rate and bitrate that follow
  * requests without a restart. The same class runs inside the server and in
- * the desktop agent. With `layerSize` (VP8, in the server) it also offers the
+ * the desktop agent. With `layers` (VP8, in the server) it also offers the
  * lower simulcast layers, each encoded only while a viewer takes it (`layers`).
  */
 export class DesktopCapture {
@@ -40,7 +40,7 @@ export class DesktopCapture {
   /** The lower simulcast layers' tracks, when the capture offers them. */
   readonly layers: OnDemandLayers | undefined;
 
-  /** @param layerTracks how the lower layers' tracks are made, when `options.layerSize` asks for them */
+  /** @param layerTracks how the lower layers' tracks are made, when `options.layers` asks for them */
   constructor(
     readonly options: DesktopCaptureOptions,
     private readonly sinks: DesktopCaptureSinks,
@@ -50,8 +50,8 @@ export class DesktopCapture {
     this._fps = options.fps;
     this._bitrateKbps = options.bitrateKbps;
     this.pipeline = new GstPipeline(desktopCaptureDescription(options), { kind: "desktop_capture", onError: (message) => sinks.onError(message) });
-    if (options.layerSize && options.encoder === "vp8enc" && layerTracks) {
-      this.layers = new OnDemandLayers(this.pipeline, { ...layerTracks, codec: localVideoCodec("vp8"), size: options.layerSize });
+    if (options.layers && options.encoder === "vp8enc" && layerTracks) {
+      this.layers = new OnDemandLayers(this.pipeline, { ...layerTracks, codec: localVideoCodec("vp8"), size: options.layers.size });
     }
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack } from "../relay/up-track.js";
+import { LOWER_LAYERS } from "../protocol/simulcast.js";
 import { DownTrack } from "../relay/down-track.js";
 import { LOCAL_OPUS, localVideoCodec } from "../sources/rtp-codecs.js";
 import { clipboardMessages } from "./clipboard.js";
@@ -172,13 +173,13 @@ export class HostDevice implements DevicePublisher, RawPictures {
   private startCapture(desktop: X11Desktop | undefined): void {
     const old = { capture: this.capture, video: this.video };
     const display = this.o.capture.display;
-    const layerSize = desktop && this.o.simulcast ? desktop.size : undefined;
+    const layers = desktop && this.o.simulcast ? { size: desktop.size, lower: LOWER_LAYERS } : undefined;
     const capture = new DesktopCapture(
       {
         ...this.o.capture,
         fps: old.capture?.fps ?? this.o.capture.fps,
         bitrateKbps: old.capture?.bitrateKbps ?? this.o.capture.bitrateKbps,
-        ...(layerSize ? { layerSize } : {}),
+        ...(layers ? { layers } : {}),
       },
       {
         onRtp: (buf) => {

@@ -19,3 +19,6 @@ export const SIMULCAST_LAYERS: readonly SimulcastLayer[] = [
   { rid: "h", scaleDownBy: 2, maxBitrate: 500_000 },
   { rid: "f", scaleDownBy: 1, maxBitrate: 2_500_000 },
 ];
+
+/** The layers below the full picture, lowest first: what a server-side source encodes on demand. */
+export const LOWER_LAYERS: readonly SimulcastLayer[] = SIMULCAST_LAYERS.filter((l) => l.scaleDownBy > 1);

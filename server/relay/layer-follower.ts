@@ -1,3 +1,4 @@
+import type { LayerState } from "../protocol/messages.js";
 import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { chooseLayer, layerOrder, STAY_HEADROOM, type LayerInfo, type ViewerWants } from "./layer-select.js";
 import type { RelayObserver } from "./observer.js";
@@ -15,30 +16,13 @@ const PEAK_WINDOW_MS = 4000;
 /** An estimate this far below its recent peak is falling: the link is congested. */
 const FALLING = 0.9;
 
-/** A layer as the chooser sees it; one encoded on demand counts at its target while it is off. */
-/** What a viewer is told of its layer (LayerState without its envelope). */
-export interface LayerReport {
-  /** 0 is the lowest. */
-  layer: number;
-  layers: number;
-  width?: number;
-  height?: number;
-  /** The viewer's bandwidth estimate, bits/s. */
-  estimate?: number;
-  /** For a layer with VP8 temporal layers: the highest one forwarded (0 the base) of `temporalLayers`. */
-  temporal?: number;
-  temporalLayers?: number;
-  /**
-   * True while the viewer is held to the lowest layer's fewest frames
-   * because its estimate cannot carry that layer whole: the page then gives
-   * WebRTC up if the picture crawls.
-   */
-  linkTooSlow?: boolean;
-}
+/** What a viewer is told of its layer: the `layer` message without its envelope. */
+export type LayerReport = Omit<LayerState, "type" | "deviceId">;
 
 /** An estimate is told again when it moved by this share of the last one told. */
 const ESTIMATE_STEP = 0.1;
 
+/** A layer as the chooser sees it; one encoded on demand counts at its target while it is off. */
 const info = (t: UpTrack, now: number): LayerInfo => ({
   width: t.frameSize?.width ?? t.onDemand?.width,
   bitrate: t.bitrate(now) || (t.onDemand?.bitrate ?? 0),

@@ -1,6 +1,7 @@
-import { LOWER_LAYERS, lowerLayerElements, lowerLayerSize } from "../../pipelines/descriptions.js";
+import { lowerLayerElements, lowerLayerSize } from "../../pipelines/descriptions.js";
 import type { GstPipeline } from "../../pipelines/pipeline.js";
 import type { Logger } from "../log.js";
+import { LOWER_LAYERS } from "../protocol/simulcast.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack, type TrackCodec } from "../relay/up-track.js";

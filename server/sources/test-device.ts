@@ -4,6 +4,7 @@ import type { Device, DevicePublisher } from "../devices/device.js";
 import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
+import { LOWER_LAYERS } from "../protocol/simulcast.js";
 import { UpTrack } from "../relay/up-track.js";
 import { OnDemandLayers } from "./on-demand-layers.js";
 import { LOCAL_OPUS, localVideoCodec } from "./rtp-codecs.js";
@@ -30,9 +31,10 @@ export class TestDevice implements DevicePublisher {
     private readonly device: Device,
     observer: RelayObserver,
     private readonly log: Logger,
-    options: Partial<TestSourceOptions> = {},
+    options: Partial<TestSourceOptions> & { simulcast?: boolean } = {},
   ) {
-    const o = { ...TEST_SOURCE_DEFAULTS, ...options };
+    const layered = options.simulcast === true && (options.codec ?? TEST_SOURCE_DEFAULTS.codec) === "vp8";
+    const o = { ...TEST_SOURCE_DEFAULTS, ...options, lowerLayers: layered ? LOWER_LAYERS : [] };
     this.pipeline = new GstPipeline(testSourceDescription(o), {
       kind: "test_source",
       onError: (message) => {
@@ -47,7 +49,7 @@ export class TestDevice implements DevicePublisher {
       keyframeBy: "encoder",
       observer,
     });
-    if (o.simulcast && o.codec === "vp8") {
+    if (layered) {
       this.lower = new OnDemandLayers(this.pipeline, { idPrefix: "test-video", codec: this.video.codec, size: o, observer, log });
       this.lower.join(this.video);
     }
