@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DownTrack } from "./down-track.js";
+import { DownTrack, KEYFRAME_RETRY_MS } from "./down-track.js";
 import { UpTrack, type TrackCodec } from "./up-track.js";
 
 const VP8: TrackCodec = { kind: "video", mimeType: "video/vp8", clockRate: 90000 };
@@ -31,6 +31,46 @@ describe("DownTrack", () => {
     );
     assert.equal(down.stats.droppedWaitingKeyframe, 2);
     up.close();
+  });
+
+  test("a keyframe that does not come is asked for again after KEYFRAME_RETRY_MS, not sooner; the same for a layer switched to", () => {
+    let clock = 0;
+    const timers = { now: () => clock, setTimeout: () => 0, clearTimeout: () => {} };
+    let requests = 0;
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers });
+    const { down, out } = collect(VP8);
+    const t0 = performance.now();
+    down.setSource(up);
+    assert.equal(requests, 1);
+    clock = 10_000; // the source's own 500 ms coalescing is not what is tested
+    up.push(1, 0, true, DELTA, t0 + KEYFRAME_RETRY_MS / 2);
+    assert.equal(requests, 1, "a delta frame soon after the request: still waiting");
+    up.push(2, 3000, true, DELTA, t0 + KEYFRAME_RETRY_MS + 50);
+    assert.equal(requests, 2, "asked again once the wait passed KEYFRAME_RETRY_MS");
+    up.push(3, 6000, true, DELTA, t0 + KEYFRAME_RETRY_MS + 100);
+    assert.equal(requests, 2, "and not again for every packet");
+    up.push(4, 9000, true, KEY, t0 + KEYFRAME_RETRY_MS + 150);
+    up.push(5, 12000, true, DELTA, t0 + 5 * KEYFRAME_RETRY_MS);
+    assert.equal(requests, 2, "flowing: nothing more asked");
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [4, 5],
+    );
+
+    let bRequests = 0;
+    clock = 20_000;
+    const b = new UpTrack({ id: "b", codec: VP8, requestKeyframe: () => bRequests++, timers });
+    const t1 = performance.now();
+    down.switchLayer(b);
+    assert.equal(bRequests, 1);
+    clock = 30_000;
+    b.push(50, 0, true, DELTA, t1 + 10);
+    assert.equal(bRequests, 1);
+    b.push(51, 3000, true, DELTA, t1 + KEYFRAME_RETRY_MS + 10);
+    assert.equal(bRequests, 2, "the pending layer is asked again");
+    assert.equal(down.pendingTrack, b);
+    up.close();
+    b.close();
   });
 
   test("audio flows at once", () => {

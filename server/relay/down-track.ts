@@ -19,6 +19,12 @@ export interface DownTrackStats {
   droppedTemporal: number;
 }
 
+/**
+ * A keyframe asked for and not come after this long is asked for again, ms:
+ * a request can be lost, or reach a layer the device has paused.
+ */
+export const KEYFRAME_RETRY_MS = 1000;
+
 /** Forward every temporal layer. */
 export const ALL_TEMPORAL: number = 3;
 
@@ -42,6 +48,8 @@ export class DownTrack {
   private pending: UpTrack | undefined;
   private readonly vp8: Vp8Munger | undefined;
   private waitingKeyframe: boolean;
+  /** When the keyframe waited for (of the source or the pending layer) was last asked for, performance.now() ms. */
+  private keyframeAskedAt = -Infinity;
   /** The highest VP8 temporal layer wanted, and the one forwarded now (they differ until a frame lets it change). */
   private temporalTarget = ALL_TEMPORAL;
   private temporalNow = ALL_TEMPORAL;
@@ -87,7 +95,7 @@ export class DownTrack {
     this.vp8?.switchSource();
     if (this.codec.kind === "video") {
       this.waitingKeyframe = true;
-      up.requestKeyframe();
+      this.askKeyframe(up);
     }
   }
 
@@ -110,7 +118,7 @@ export class DownTrack {
     this.dropPending();
     this.pending = up;
     up.attachDown(this);
-    up.requestKeyframe();
+    this.askKeyframe(up);
   }
 
   /** The highest temporal layer the viewer gets (ALL_TEMPORAL for every one). */
@@ -139,7 +147,11 @@ export class DownTrack {
   /** Called by the UpTrack (`from`) for every packet. */
   forward(packet: RelayPacket, from?: UpTrack): void {
     if (from !== undefined && from !== this.source) {
-      if (from !== this.pending || !packet.keyframe) return;
+      if (from !== this.pending) return;
+      if (!packet.keyframe) {
+        this.askKeyframeAgain(from, packet.receivedAt);
+        return;
+      }
       // The new layer's keyframe: it is the source from here on.
       this.source?.detachDown(this);
       this.source = from;
@@ -151,6 +163,7 @@ export class DownTrack {
     if (this.waitingKeyframe) {
       if (!packet.keyframe) {
         this.stats.droppedWaitingKeyframe++;
+        this.askKeyframeAgain(this.source, packet.receivedAt);
         return;
       }
       this.waitingKeyframe = false;
@@ -166,6 +179,16 @@ export class DownTrack {
     this.stats.bytesOut += packet.payload.length;
     const payload = this.vp8 ? this.vp8.munge(packet.payload) : packet.payload;
     this.sink.send(payload === packet.payload ? packet : { ...packet, payload }, out.sequenceNumber, out.timestamp);
+  }
+
+  private askKeyframe(up: UpTrack, now = performance.now()): void {
+    this.keyframeAskedAt = now;
+    up.requestKeyframe();
+  }
+
+  /** Asks `up` again when the keyframe waited for has not come within KEYFRAME_RETRY_MS (`now`: a packet's arrival). */
+  private askKeyframeAgain(up: UpTrack | undefined, now: number): void {
+    if (up && now - this.keyframeAskedAt >= KEYFRAME_RETRY_MS) this.askKeyframe(up, now);
   }
 
   /**
