@@ -24,7 +24,7 @@ before(async () => {
   pair = await createNetnsPair("bw");
   const ns = pair.server;
   // A namespace only this test reaches: no sign-in off loopback is fine here.
-  server = await startServer({ wrap: [...ns.exec], iceHost: ns.address, args: ["--host", ns.address, "--insecure-no-auth"] });
+  server = await startServer({ wrap: [...ns.exec], iceHost: ns.address, args: ["--host", ns.address, "--insecure-no-auth", "--source", "none"] });
   // The device page's camera needs a secure context: the namespace's address is not loopback.
   const origin = new URL(server.url).origin;
   [near, far] = await Promise.all([launchBrowser(ns.exec, [`--unsafely-treat-insecure-origin-as-secure=${origin}`]), launchBrowser(pair.client.exec)]);

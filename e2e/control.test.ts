@@ -10,7 +10,8 @@ import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 import { measureAudio } from "./probes.js";
 import { screenshot } from "./lib/screenshots.js";
 
-const env = useEnv();
+// No built-in test device: its 720p encoder would take most of a core from the browsers here.
+const env = useEnv(() => ["--source", "none"]);
 
 /** Coordinates may be off by rounding (fractional CSS pixels): the brief allows ±2 stream pixels. */
 const TOLERANCE = 2;

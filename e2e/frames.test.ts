@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { canvasMoves, framesAdvance, useEnv, viewerState, withPages } from "./harness.js";
 
-const env = useEnv();
+// No built-in test device: its 720p encoder would take most of a core from the browsers here.
+const env = useEnv(() => ["--source", "none"]);
 const dir = mkdtempSync(join(tmpdir(), "tessera-e2e-frames-"));
 let frames: Buffer[] = [];
 let timer: NodeJS.Timeout | undefined;

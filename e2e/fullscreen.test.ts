@@ -10,7 +10,8 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, useEnv, waitFor, withPages } from "./harness.js";
 
-const env = useEnv();
+// No built-in test device: its 720p encoder would take most of a core from the browsers here.
+const env = useEnv(() => ["--source", "none"]);
 
 /** The page's fullscreen state: the element shown fullscreen, the player's mirror attributes, and the keyboard lock calls so far. */
 const state = (page: Page) =>

@@ -15,7 +15,7 @@ import { inboundVideo } from "./lib/inbound-video.js";
 import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 
 let netns: Netns | undefined;
-const env = useEnv(() => [], {
+const env = useEnv(() => ["--source", "none"], {
   enter: async () => (netns = await createNetns("lossy")).exec,
   leave: async () => netns?.destroy(),
 });
@@ -84,8 +84,9 @@ test("with 5% of UDP lost, video keeps playing: the loss is repaired by NACK, th
       const lost = end.packetsLost - start.packetsLost;
       assert.ok(dropped > 0, "packets were dropped");
       assert.ok(end.nackCount > start.nackCount, "the viewer asked for retransmissions");
-      // Repaired: what the link lost (both hops) came again; what Chromium counts lost for good stays near none.
-      assert.ok(lost <= 0.005 * received, `${lost} of ${received} packets lost for good`);
+      // Repaired: what the link lost (both hops) came again. Unrepaired, the viewer's hop alone would lose about half of
+      // what nftables dropped; a retransmission lost again, or late behind a stall of the loaded machine, is all that may stay lost.
+      assert.ok(lost <= 0.1 * dropped, `${lost} packets lost for good of ${dropped} dropped (${received} received)`);
       assert.ok((end.framesDecoded - start.framesDecoded) / seconds >= 15, "the picture kept its frame rate");
       // Playing, not smooth (see MAX_FROZEN): the smoothness figure is bench:network's.
       assert.ok(frozen <= MAX_FROZEN * seconds, `frozen ${frozen.toFixed(2)} s of ${seconds.toFixed(1)} s`);

@@ -26,7 +26,7 @@ after(async () => {
 
 test("the device page and the viewer reconnect by themselves after the server restarts", { timeout: 60_000 }, async (t) => {
   if (!browser) throw new Error("no browser");
-  let server: TestServer = await startServer();
+  let server: TestServer = await startServer({ args: ["--source", "none"] });
   const port = Number(new URL(server.url).port);
   const env: Env = {
     browser,
@@ -53,7 +53,7 @@ test("the device page and the viewer reconnect by themselves after the server re
       assert.equal(await viewer.getAttribute("#control", "data-reachable"), "false");
       assert.equal(await viewer.isDisabled("#control-toggle"), true);
       const t0 = Date.now();
-      server = await startServer({ port });
+      server = await startServer({ port, args: ["--source", "none"] });
       await waitFor("the device to offer again", async () => (await deviceState(device)).offers > offersBefore, { timeoutMs: 15_000 });
       await devicePublishing(device);
       const mark = (await probe(viewer)).frames;

@@ -11,7 +11,26 @@ import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, readMetric, useEnv, waitFor, withPages } from "./harness.js";
 import { inboundVideo } from "./lib/inbound-video.js";
 
-const env = useEnv();
+// No built-in test device: its 720p encoder would take most of a core from the browsers here.
+const env = useEnv(() => ["--source", "none"]);
+
+/** What the device page sends per layer (rid/width/bytes/fps/limitation/active) and its estimate of the way out, for a failure report. */
+const deviceLayers = (device: Page): Promise<string> =>
+  device.evaluate(`(async () => {
+    const rows = [];
+    (await globalThis.tessera.pc.getStats()).forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video") rows.push([s.rid, s.frameWidth, s.bytesSent, s.framesPerSecond, s.qualityLimitationReason, s.active].join("/"));
+      if (s.type === "candidate-pair" && s.nominated) rows.push("out " + s.availableOutgoingBitrate);
+    });
+    return rows.join("; ");
+  })()`);
+
+/** framesAdvance, and on a timeout what the viewer and the device page say. */
+const advancing = (viewer: Page, device: Page, count: number, timeoutMs: number) =>
+  framesAdvance(viewer, count, timeoutMs).catch(async (err: Error) => {
+    const state = await viewer.evaluate(`JSON.stringify(document.querySelector("#player")?.dataset ?? {})`);
+    throw new Error(`${err.message}; viewer ${String(state)}; inbound ${JSON.stringify(await inboundVideo(viewer))}; device: ${await deviceLayers(device)}`);
+  });
 
 /** The width of the frames the viewer decodes now. */
 const frameWidth = async (page: Page): Promise<number> => (await inboundVideo(page)).frameWidth;
@@ -32,7 +51,7 @@ test("a simulcast device: a small player gets a small layer, a large one the top
     const captured = Number(await device.evaluate(`document.querySelector("#preview").videoWidth`));
     t.diagnostic(`the device captures ${captured} px wide`);
     const viewer = await pages.viewer("layers-cam");
-    await framesAdvance(viewer, 10, 20_000);
+    await advancing(viewer, device, 10, 20_000);
     const seen: number[] = [];
     const big = await waitFor(
       "the top layer",
@@ -43,15 +62,7 @@ test("a simulcast device: a small player gets a small layer, a large one the top
       },
       { timeoutMs: 20_000 },
     ).catch(async (err: Error) => {
-      const out = await device.evaluate(`(async () => {
-        const rows = [];
-        (await globalThis.tessera.pc.getStats()).forEach((s) => {
-          if (s.type === "outbound-rtp" && s.kind === "video") rows.push([s.rid, s.frameWidth, s.bytesSent, s.framesPerSecond, s.qualityLimitationReason, s.active].join("/"));
-          if (s.type === "candidate-pair" && s.nominated) rows.push("out " + s.availableOutgoingBitrate);
-        });
-        return rows.join("; ");
-      })()`);
-      throw new Error(`${err.message}; widths seen ${[...new Set(seen)].join(", ")}; device: ${String(out)}`);
+      throw new Error(`${err.message}; widths seen ${[...new Set(seen)].join(", ")}; device: ${await deviceLayers(device)}`);
     });
 
     const downBefore = await readMetric(e.server, "tessera_layer_switches_total", { direction: "down" });
@@ -65,7 +76,7 @@ test("a simulcast device: a small player gets a small layer, a large one the top
       },
       { timeoutMs: 20_000 },
     );
-    await framesAdvance(viewer, 10, 10_000);
+    await advancing(viewer, device, 10, 10_000);
     const mid = await inboundVideo(viewer);
     t.diagnostic(
       `top layer ${big} px wide; with a 420 px window ${small} px; ${mid.framesDecoded - before.framesDecoded} frames decoded across the switch, ${(mid.totalFreezesDuration - before.totalFreezesDuration).toFixed(2)} s frozen`,
@@ -97,7 +108,7 @@ test("a simulcast device: a small player gets a small layer, a large one the top
       },
       { timeoutMs: 20_000 },
     );
-    await framesAdvance(viewer, 10, 10_000);
+    await advancing(viewer, device, 10, 10_000);
     const end = await inboundVideo(viewer);
     t.diagnostic(`back to ${back} px; ${(end.totalFreezesDuration - before.totalFreezesDuration).toFixed(2)} s frozen over both switches`);
     assert.ok(end.framesDecoded > mid.framesDecoded, "the decoder kept going");
