@@ -40,6 +40,13 @@ export interface TestSourceOptions {
    * each behind a valve that stays shut until a viewer needs the layer.
    */
   lowerLayers: readonly ScaledLayer[];
+  /**
+   * The full picture's encoder behind a valve too (TEST_SOURCE_ELEMENTS.videoValve),
+   * and the picture itself (pattern, overlays, conversion) behind another
+   * (pictureValve), both shut until something takes the video: a source
+   * nobody watches neither draws nor encodes.
+   */
+  videoOnDemand: boolean;
 }
 
 /** A simulcast layer below the full picture, as a pipeline needs it. */
@@ -68,6 +75,7 @@ export const TEST_SOURCE_DEFAULTS: TestSourceOptions = {
   runningTime: true,
   encoderThreads: 2,
   lowerLayers: [],
+  videoOnDemand: false,
 };
 
 /** The nearest even number of pixels (I420 needs even sizes). */
@@ -76,7 +84,7 @@ function even(pixels: number): number {
 }
 
 /** Element names the test source exposes to code. */
-export const TEST_SOURCE_ELEMENTS = { videoSink: "vsink", audioSink: "asink" } as const;
+export const TEST_SOURCE_ELEMENTS = { videoSink: "vsink", videoValve: "vvalve", pictureValve: "pvalve", audioSink: "asink" } as const;
 
 function quote(text: string): string {
   return `"${text.replace(/["\\]/g, "")}"`;
@@ -142,6 +150,7 @@ export function testPictureDescription(options: Partial<TestSourceOptions> = {})
   return [
     `videotestsrc is-live=true pattern=${o.pattern} ! `,
     `video/x-raw,width=${o.width},height=${o.height},framerate=${o.fps}/1 ! `,
+    o.videoOnDemand ? `valve name=${TEST_SOURCE_ELEMENTS.pictureValve} drop=true drop-mode=forward-sticky-events ! ` : "",
     o.runningTime ? `timeoverlay halignment=left valignment=top font-desc="Sans 28" ! ` : "",
     `clockoverlay halignment=right valignment=top time-format="%H:%M:%S" font-desc="Sans 28" ! `,
     `textoverlay text=${quote(o.label)} valignment=bottom font-desc="Sans 24" ! `,
@@ -161,7 +170,9 @@ export function testSourceDescription(options: Partial<TestSourceOptions> = {}):
     testPictureDescription(o),
     layered ? `tee name=vt vt. ! ` : "",
     `queue max-size-buffers=2 leaky=downstream ! `,
-    `${videoEncoder(o)} ! ${sink(TEST_SOURCE_ELEMENTS.videoSink)} `,
+    // As a lower layer's branch (lowerLayerBranches): sticky events pass the shut valve, and the sink does not wait for a buffer.
+    o.videoOnDemand ? `valve name=${TEST_SOURCE_ELEMENTS.videoValve} drop=true drop-mode=forward-sticky-events ! ` : "",
+    `${videoEncoder(o)} ! ${sink(TEST_SOURCE_ELEMENTS.videoSink)}${o.videoOnDemand ? " async=false" : ""} `,
     layered ? lowerLayerBranches("vt", o, o.lowerLayers, (kbps) => videoEncoder(o, kbps, 1)) : "",
     `audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=48000,channels=2 ! `,
     `audioconvert ! audioresample ! opusenc bitrate=64000 frame-size=20 ! `,

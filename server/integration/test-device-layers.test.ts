@@ -36,7 +36,7 @@ describe("a test device's layers, encoded on demand", () => {
   });
 
   test("a small viewer gets the quarter layer, started for it; a full-size one keeps the top; the layer stops after its viewer", async (t) => {
-    assert.deepEqual(device.runningLayers, [], "no lower layer is encoded before a viewer needs it");
+    assert.deepEqual(device.runningLayers, [], "nothing is encoded before a viewer needs it, not even the full picture");
     const small = await WeriftViewer.connect(server.wsUrl);
     const full = await WeriftViewer.connect(server.wsUrl);
     try {
@@ -56,7 +56,7 @@ describe("a test device's layers, encoded on demand", () => {
       await waitFor(() => a.keyframeSize?.width === 160, 10_000, "the small viewer on the 160×90 layer");
       const down = performance.now() - viewSent;
       assert.deepEqual(a.keyframeSize, { width: 160, height: 90 });
-      assert.deepEqual(device.runningLayers, ["q"], "only the layer a viewer takes is encoded");
+      assert.deepEqual(device.runningLayers, ["q", "f"], "only the layers viewers take are encoded");
       // The viewer is told which layer it gets (its stats overlay shows it).
       const lowest = await waitFor(() => told.find((m) => m.layer === 0), 5000, "a `layer` message naming the lowest layer");
       assert.deepEqual(
@@ -78,7 +78,7 @@ describe("a test device's layers, encoded on demand", () => {
       // Shown larger: it climbs to the half layer, which starts, and the quarter one stops.
       small.signaling.send({ type: "view", deviceId: "layered", width: 320, height: 180 });
       await waitFor(() => a.keyframeSize?.width === 320, 10_000, "the viewer on the 320×180 layer");
-      await waitFor(() => device.runningLayers.join() === "h", 5000, "the quarter layer stopped, the half one running");
+      await waitFor(() => device.runningLayers.join() === "h,f", 5000, "the quarter layer stopped, the half one running");
 
       const metrics = parseMetrics(await (await fetch(`${server.httpUrl}/metrics`)).text());
       assert.ok(sumOf(metrics, "tessera_layer_switches_total", { direction: "down" }) >= 1, "the move down is counted");
@@ -86,8 +86,10 @@ describe("a test device's layers, encoded on demand", () => {
 
       const left = performance.now();
       await small.close();
-      await waitFor(() => device.runningLayers.length === 0, 5000, "no lower layer encoded after its last viewer left");
+      await waitFor(() => device.runningLayers.join() === "f", 5000, "no lower layer encoded after its last viewer left");
       t.diagnostic(`on the quarter layer ${down.toFixed(0)} ms after its view; layer stopped ${(performance.now() - left).toFixed(0)} ms after it left`);
+      await full.close();
+      await waitFor(() => device.runningLayers.length === 0, 5000, "the full picture stopped after its last viewer left");
     } finally {
       await small.close();
       await full.close();

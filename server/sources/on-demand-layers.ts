@@ -16,6 +16,8 @@ export interface OnDemandLayersOptions {
   log: Logger;
   /** Called when a layer starts or wants a keyframe: a source that idles (a still screen) sends its next frame now. */
   wake?: () => void;
+  /** Called when a layer has started or stopped (runningLayers tells which run), before its first frame is asked for. */
+  onChange?: () => void;
 }
 
 /**
@@ -90,12 +92,12 @@ export class OnDemandLayers {
     if (this.closed || this.pipeline.closed || this.running.has(rid) === on) return;
     const e = lowerLayerElements(rid);
     this.pipeline.setProperty(e.valve, "drop", !on);
+    if (on) this.running.add(rid);
+    else this.running.delete(rid);
+    o.onChange?.();
     if (on) {
-      this.running.add(rid);
       o.wake?.();
       this.pipeline.forceKeyUnit(e.sink);
-    } else {
-      this.running.delete(rid);
     }
     o.log.debug(on ? "layer started" : "layer stopped", { rid });
   }

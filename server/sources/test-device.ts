@@ -12,7 +12,12 @@ import { LOCAL_OPUS, localVideoCodec } from "./rtp-codecs.js";
 /**
  * The built-in test device: a GStreamer pipeline whose RTP goes straight into
  * the relay, no WebRTC hop. Keyframe requests become force-key-unit events
- * on the encoder. One pipeline for the life of the server.
+ * on the encoder. One pipeline for the life of the server, whose video is
+ * encoded only while something takes it (a viewer, the fallback's decoder
+ * for frame.jpg and the WebSocket stream, a WHEP client): its valve opens at
+ * the first DownTrack, with a keyframe, and shuts after the last; the
+ * picture itself is drawn only while some layer is encoded. An idle server
+ * spends no core on a 720p picture.
  *
  * With `simulcast` (VP8), it also offers the lower layers of
  * SIMULCAST_LAYERS, encoded only while some viewer takes them: a layer's
@@ -25,6 +30,7 @@ export class TestDevice implements DevicePublisher {
   /** The lower simulcast layers, encoded on demand (with `simulcast`). */
   private readonly lower: OnDemandLayers | undefined;
   private readonly audio: UpTrack;
+  private videoRunning = false;
   private _closed = false;
 
   constructor(
@@ -34,7 +40,7 @@ export class TestDevice implements DevicePublisher {
     options: Partial<TestSourceOptions> & { simulcast?: boolean } = {},
   ) {
     const layered = options.simulcast === true && (options.codec ?? TEST_SOURCE_DEFAULTS.codec) === "vp8";
-    const o = { ...TEST_SOURCE_DEFAULTS, ...options, lowerLayers: layered ? LOWER_LAYERS : [] };
+    const o = { ...TEST_SOURCE_DEFAULTS, ...options, lowerLayers: layered ? LOWER_LAYERS : [], videoOnDemand: true };
     this.pipeline = new GstPipeline(testSourceDescription(o), {
       kind: "test_source",
       onError: (message) => {
@@ -48,9 +54,18 @@ export class TestDevice implements DevicePublisher {
       requestKeyframe: () => this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink),
       keyframeBy: "encoder",
       observer,
+      onDemand: { width: o.width, height: o.height, bitrate: o.bitrateKbps * 1000 },
+      onConsumers: (count) => this.runVideo(count > 0),
     });
     if (layered) {
-      this.lower = new OnDemandLayers(this.pipeline, { idPrefix: "test-video", codec: this.video.codec, size: o, observer, log });
+      this.lower = new OnDemandLayers(this.pipeline, {
+        idPrefix: "test-video",
+        codec: this.video.codec,
+        size: o,
+        observer,
+        log,
+        onChange: () => this.drawPicture(),
+      });
       this.lower.join(this.video);
     }
     this.audio = new UpTrack({
@@ -83,9 +98,24 @@ export class TestDevice implements DevicePublisher {
     this.audio.close();
   }
 
-  /** Which lower layers are being encoded now (their rids). */
+  /** Which layers are being encoded now (their rids; the full picture's is "f"). */
   get runningLayers(): string[] {
-    return this.lower?.runningLayers ?? [];
+    return [...(this.lower?.runningLayers ?? []), ...(this.videoRunning ? ["f"] : [])];
+  }
+
+  /** The picture is drawn while any layer is encoded. */
+  private drawPicture(): void {
+    if (this._closed || this.pipeline.closed) return;
+    this.pipeline.setProperty(TEST_SOURCE_ELEMENTS.pictureValve, "drop", this.runningLayers.length === 0);
+  }
+
+  private runVideo(on: boolean): void {
+    if (this._closed || this.pipeline.closed || this.videoRunning === on) return;
+    this.videoRunning = on;
+    this.drawPicture();
+    this.pipeline.setProperty(TEST_SOURCE_ELEMENTS.videoValve, "drop", !on);
+    if (on) this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
+    this.log.debug(on ? "video started" : "video stopped");
   }
 
   private feed(track: UpTrack, buf: Buffer): void {
