@@ -1,0 +1,149 @@
+/**
+ * Time to first frame for a viewer joining a device that is already being
+ * watched, over WebRTC in Chromium. One viewer keeps watching; `--joins`
+ * times a new viewer page opens, and its milestones are read from the page
+ * (performance.now(), so one clock): the `watch` sent, the connection up,
+ * the first frame presented (requestVideoFrameCallback), plus what its
+ * getStats() says of the first seconds (NACKs, PLIs, packets lost). Two
+ * devices: the built-in test device (1280×720 VP8 from GStreamer, a
+ * keyframe forced by the relay) and a device page publishing Chromium's
+ * fake camera (640×360 VP8, a keyframe asked for with a PLI).
+ *
+ *   npm run bench:join -- --joins 15
+ */
+import { parseArgs } from "node:util";
+import { devicePublishing, framesAdvance, launchBrowser, Pages, probe, startServer, viewerState, waitFor, type Env } from "../e2e/harness.js";
+import { inboundVideo } from "../e2e/lib/inbound-video.js";
+import { exitBounded } from "./exit.js";
+import { percentile } from "./glass.js";
+import { machineInfo } from "./proc.js";
+
+const { values } = parseArgs({ options: { joins: { type: "string", default: "15" }, json: { type: "boolean", default: false } } });
+const joins = Number(values.joins);
+if (!Number.isInteger(joins) || joins < 3 || joins > 200) throw new Error("--joins: expected 3-200");
+
+/** One join's milestones, ms. */
+interface Join {
+  watchToOffer: number;
+  offerToAnswer: number;
+  answerToConnected: number;
+  connectedToFirstFrame: number;
+  watchToFirstFrame: number;
+  nacks: number;
+  lost: number;
+}
+
+async function joinOnce(pages: Pages, deviceId: string, label: string): Promise<Join> {
+  const late = await pages.viewer(deviceId, label);
+  const shown = await waitFor(
+    `${label}'s first frame`,
+    async () => {
+      const p = await probe(late);
+      return p.firstFrameAt !== null ? p : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
+  const { timeline } = await viewerState(late);
+  if (timeline?.connectedAt == null || timeline.watchSentAt == null || timeline.offerAt == null || timeline.answerSentAt == null)
+    throw new Error(`${label} recorded no milestones`);
+  const first = shown.firstFrameAt ?? NaN;
+  const stats = await inboundVideo(late);
+  return {
+    watchToOffer: timeline.offerAt - timeline.watchSentAt,
+    offerToAnswer: timeline.answerSentAt - timeline.offerAt,
+    answerToConnected: timeline.connectedAt - timeline.answerSentAt,
+    connectedToFirstFrame: first - timeline.connectedAt,
+    watchToFirstFrame: first - timeline.watchSentAt,
+    nacks: stats.nackCount,
+    lost: stats.packetsLost,
+  };
+}
+
+interface Row {
+  device: string;
+  joins: number;
+  watchToOffer: [number, number];
+  offerToAnswer: [number, number];
+  answerToConnected: [number, number];
+  connectedToFirstFrame: [number, number];
+  watchToFirstFrame: [number, number];
+  /** Joins whose viewer sent NACKs in its first moments. */
+  withNacks: number;
+}
+
+async function measure(env: Env, device: string, deviceId: string): Promise<Row> {
+  const keeper = new Pages(env);
+  try {
+    const first = await keeper.viewer(deviceId, "first");
+    await framesAdvance(first, 30, 20_000);
+    const all: Join[] = [];
+    for (let i = 0; i < joins; i++) {
+      const pages = new Pages(env);
+      try {
+        all.push(await joinOnce(pages, deviceId, `join${i}`));
+      } finally {
+        await pages.close();
+      }
+    }
+    const p = (k: keyof Join): [number, number] => {
+      const xs = all.map((j) => j[k]);
+      return [percentile(xs, 0.5), percentile(xs, 0.95)];
+    };
+    return {
+      device,
+      joins: all.length,
+      watchToOffer: p("watchToOffer"),
+      offerToAnswer: p("offerToAnswer"),
+      answerToConnected: p("answerToConnected"),
+      connectedToFirstFrame: p("connectedToFirstFrame"),
+      watchToFirstFrame: p("watchToFirstFrame"),
+      withNacks: all.filter((j) => j.nacks > 0).length,
+    };
+  } finally {
+    await keeper.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const server = await startServer();
+  const browser = await launchBrowser().catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
+  const env: Env = { server, browser };
+  const devicePages = new Pages(env);
+  try {
+    const rows: Row[] = [await measure(env, "test device (1280×720, GStreamer)", "test")];
+    const page = await devicePages.device("bench-join-cam", "Join bench cam");
+    await devicePublishing(page);
+    rows.push(await measure(env, "device page (640×360, Chromium)", "bench-join-cam"));
+
+    const m = machineInfo();
+    const ms = ([a, b]: [number, number]) => `${a.toFixed(0)} / ${b.toFixed(0)}`;
+    process.stdout.write(
+      `time to first frame for a joining WebRTC viewer (Chromium, loopback), p50 / p95 ms over ${joins} joins\n` +
+        `machine   ${m.cpuModel}, ${m.cores} cores, Node ${m.node}\ndate      ${new Date().toISOString()}\n\n` +
+        `| device | watch → offer | offer → answer | answer → connected | connected → first frame | watch → first frame | joins with NACKs |\n|---|---|---|---|---|---|---|\n` +
+        rows
+          .map(
+            (r) =>
+              `| ${r.device} | ${ms(r.watchToOffer)} | ${ms(r.offerToAnswer)} | ${ms(r.answerToConnected)} | ${ms(r.connectedToFirstFrame)} | ${ms(r.watchToFirstFrame)} | ${r.withNacks} of ${r.joins} |`,
+          )
+          .join("\n") +
+        "\n",
+    );
+    if (values.json) process.stdout.write(JSON.stringify({ date: new Date().toISOString(), machine: m, rows }) + "\n");
+  } finally {
+    await devicePages.close();
+    await browser.close().catch(() => undefined);
+    await server.close();
+  }
+}
+
+main().then(
+  () => exitBounded(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:join: ${(err as Error).stack ?? String(err)}\n`);
+    exitBounded(1);
+  },
+);
