@@ -47,6 +47,12 @@ export interface TestSourceOptions {
    * nobody watches neither draws nor encodes.
    */
   videoOnDemand: boolean;
+  /**
+   * VP8 leaves as whole encoded frames (one appsink buffer each) for the
+   * caller to packetize, rather than as RTP from rtpvp8pay: one pull per
+   * frame instead of one per packet.
+   */
+  vp8Frames: boolean;
 }
 
 /** A simulcast layer below the full picture, as a pipeline needs it. */
@@ -76,6 +82,7 @@ export const TEST_SOURCE_DEFAULTS: TestSourceOptions = {
   encoderThreads: 2,
   lowerLayers: [],
   videoOnDemand: false,
+  vp8Frames: false,
 };
 
 /** The nearest even number of pixels (I420 needs even sizes). */
@@ -131,8 +138,8 @@ function videoEncoder(o: TestSourceOptions, bitrateKbps = o.bitrateKbps, threads
     case "vp8":
       return (
         `vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${bitrateKbps * 1000} ` +
-        `keyframe-max-dist=${o.keyframeInterval} error-resilient=partitions lag-in-frames=0 threads=${threads} ! ` +
-        `rtpvp8pay mtu=${o.mtu} pt=${o.videoPayloadType} picture-id-mode=15-bit`
+        `keyframe-max-dist=${o.keyframeInterval} error-resilient=partitions lag-in-frames=0 threads=${threads}` +
+        (o.vp8Frames ? "" : ` ! rtpvp8pay mtu=${o.mtu} pt=${o.videoPayloadType} picture-id-mode=15-bit`)
       );
     case "h264":
       return (

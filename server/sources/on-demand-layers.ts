@@ -5,6 +5,7 @@ import { LOWER_LAYERS } from "../protocol/simulcast.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack, type TrackCodec } from "../relay/up-track.js";
+import { Vp8Packetizer } from "./vp8-packetizer.js";
 
 /** How the layers' tracks are made. */
 export interface OnDemandLayersOptions {
@@ -18,6 +19,8 @@ export interface OnDemandLayersOptions {
   wake?: () => void;
   /** Called when a layer has started or stopped (runningLayers tells which run), before its first frame is asked for. */
   onChange?: () => void;
+  /** The layers' appsinks give whole VP8 frames (to packetize at this MTU) rather than RTP. */
+  vp8FramesMtu?: number;
 }
 
 /**
@@ -36,7 +39,7 @@ export class OnDemandLayers {
 
   constructor(
     private readonly pipeline: GstPipeline,
-    o: OnDemandLayersOptions,
+    private readonly o: OnDemandLayersOptions,
   ) {
     for (const layer of LOWER_LAYERS) {
       const e = lowerLayerElements(layer.rid);
@@ -67,8 +70,14 @@ export class OnDemandLayers {
 
   /** Feeds each layer from its appsink; after the pipeline started. */
   start(): void {
+    const mtu = this.o.vp8FramesMtu;
     this.sinks.forEach((sink, i) => {
       const track = this.tracks[i];
+      if (mtu !== undefined) {
+        const packetizer = new Vp8Packetizer(mtu);
+        this.pipeline.pullFrom(sink, (frame) => packetizer.push(track, frame));
+        return;
+      }
       this.pipeline.pullFrom(sink, (buf) => {
         const rtp = parseRtp(buf);
         if (rtp) track.push(rtp.sequenceNumber, rtp.timestamp, rtp.marker, rtp.payload);

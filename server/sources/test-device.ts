@@ -7,6 +7,7 @@ import { parseRtp } from "../relay/rtp.js";
 import { LOWER_LAYERS } from "../protocol/simulcast.js";
 import { UpTrack } from "../relay/up-track.js";
 import { OnDemandLayers } from "./on-demand-layers.js";
+import { Vp8Packetizer } from "./vp8-packetizer.js";
 import { LOCAL_OPUS, localVideoCodec } from "./rtp-codecs.js";
 
 /**
@@ -31,6 +32,8 @@ export class TestDevice implements DevicePublisher {
   private readonly lower: OnDemandLayers | undefined;
   private readonly audio: UpTrack;
   private videoRunning = false;
+  /** Packetizes the full picture's VP8 frames (undefined for H.264, which comes as RTP). */
+  private readonly vp8: Vp8Packetizer | undefined;
   private _closed = false;
 
   constructor(
@@ -41,6 +44,9 @@ export class TestDevice implements DevicePublisher {
   ) {
     const layered = options.simulcast === true && (options.codec ?? TEST_SOURCE_DEFAULTS.codec) === "vp8";
     const o = { ...TEST_SOURCE_DEFAULTS, ...options, lowerLayers: layered ? LOWER_LAYERS : [], videoOnDemand: true };
+    // VP8 is packetized here, a frame per pull (Vp8Packetizer); H.264 comes as RTP from rtph264pay.
+    o.vp8Frames = o.codec === "vp8";
+    this.vp8 = o.vp8Frames ? new Vp8Packetizer(o.mtu) : undefined;
     this.pipeline = new GstPipeline(testSourceDescription(o), {
       kind: "test_source",
       onError: (message) => {
@@ -65,6 +71,7 @@ export class TestDevice implements DevicePublisher {
         observer,
         log,
         onChange: () => this.drawPicture(),
+        vp8FramesMtu: o.vp8Frames ? o.mtu : undefined,
       });
       this.lower.join(this.video);
     }
@@ -80,7 +87,8 @@ export class TestDevice implements DevicePublisher {
   start(): void {
     this.device.attach(this);
     this.pipeline.start();
-    this.pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => this.feed(this.video, buf));
+    const vp8 = this.vp8;
+    this.pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, vp8 ? (frame) => vp8.push(this.video, frame) : (buf) => this.feed(this.video, buf));
     this.pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => this.feed(this.audio, buf));
     this.lower?.start();
     this.device.publish(this, [this.video, this.audio]);
