@@ -22,9 +22,18 @@ describe(`the Grafana dashboard (${DASHBOARD_PATH})`, () => {
     assert.deepEqual(ds && { type: ds.type, query: ds.query }, { type: "datasource", query: "prometheus" });
   });
 
-  test("has the rows Overview, Relay, Fallback, Control & input, Auth & signaling, Host, Frame devices, in that order", () => {
+  test("has the rows Overview, Relay, Fallback, Control & input, Auth & signaling, Host, Frame devices, Cluster, in that order", () => {
     const rows = dashboard.panels.filter((p) => p.type === "row").map((p) => p.title);
-    assert.deepEqual(rows, ["Overview", "Relay", "Fallback", "Control & input", "Auth & signaling", "Host", "Frame devices, WHIP/WHEP, snapshots"]);
+    assert.deepEqual(rows, [
+      "Overview",
+      "Relay",
+      "Fallback",
+      "Control & input",
+      "Auth & signaling",
+      "Host",
+      "Frame devices, WHIP/WHEP, snapshots",
+      "Cluster (--redis)",
+    ]);
     assert.equal(dashboard.panels[0].type, "row", "every panel sits under a row");
   });
 

@@ -36,6 +36,9 @@ export const METRIC_TYPES = {
   tessera_auth_failures_total: "counter",
   tessera_frames_pushed_total: "counter",
   tessera_wish_sessions: "gauge",
+  tessera_cluster_nodes: "gauge",
+  tessera_cluster_legs_open: "gauge",
+  tessera_cluster_redis_errors_total: "counter",
   tessera_snapshots_created_total: "counter",
   tessera_signaling_errors_total: "counter",
   tessera_signaling_messages_total: "counter",
@@ -118,9 +121,16 @@ export interface MetricsCollectors {
   pipelines(): ReadonlyMap<string, number>;
   /** Open WHIP and WHEP sessions. */
   wishSessions(): { whip: number; whep: number };
+  /** With `--redis`: relay legs open from this node, and live nodes in the cluster (this one included). */
+  cluster(): { legs: number; nodes: number };
 }
 
-const NO_COLLECTORS: MetricsCollectors = { devicesOnline: () => 0, pipelines: () => new Map(), wishSessions: () => ({ whip: 0, whep: 0 }) };
+const NO_COLLECTORS: MetricsCollectors = {
+  devicesOnline: () => 0,
+  pipelines: () => new Map(),
+  wishSessions: () => ({ whip: 0, whep: 0 }),
+  cluster: () => ({ legs: 0, nodes: 0 }),
+};
 
 /** Buckets for forward latency inside the relay, seconds (50 µs … 100 ms). */
 const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
@@ -157,6 +167,7 @@ export class Metrics {
   private readonly layerSwitches: Counter<"direction">;
   private readonly signalingErrors: Counter<"code">;
   private readonly unhandledRejections: Counter;
+  private readonly redisErrors: Counter;
   private readonly signalingMessages: Counter<"type">;
   private readonly inputLines: Counter<"result" | "reason">;
   private readonly controlChanges: Counter;
@@ -295,6 +306,27 @@ export class Metrics {
         this.set({ protocol: "whep" }, n.whep);
       },
     });
+    new Gauge({
+      name: "tessera_cluster_legs_open",
+      help: "Relay legs this node has open to the nodes that hold the devices its viewers watch (with --redis)",
+      registers: [r],
+      collect() {
+        this.set(collectors().cluster().legs);
+      },
+    });
+    new Gauge({
+      name: "tessera_cluster_nodes",
+      help: "Live nodes in the cluster as this node last read them, itself included (with --redis; 0 alone)",
+      registers: [r],
+      collect() {
+        this.set(collectors().cluster().nodes);
+      },
+    });
+    this.redisErrors = new Counter({
+      name: "tessera_cluster_redis_errors_total",
+      help: "Failed Redis connections and commands (with --redis)",
+      registers: [r],
+    });
     this.snapshotsCreated = new Counter({ name: "tessera_snapshots_created_total", help: "Signed snapshot URLs created", registers: [r] });
     this.authFailures = new Counter({ name: "tessera_auth_failures_total", help: "Refused credentials, by reason", labelNames: ["reason"], registers: [r] });
     this.inputLines = new Counter({
@@ -416,6 +448,9 @@ export class Metrics {
   }
   deviceMessage(result: "forwarded" | "too_long" | "not_json" | "bad_type"): void {
     this.deviceMessages.inc({ result });
+  }
+  redisError(): void {
+    this.redisErrors.inc();
   }
   unhandledRejection(): void {
     this.unhandledRejections.inc();

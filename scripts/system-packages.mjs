@@ -21,7 +21,7 @@ export const RUNTIME_PACKAGES = [
   "gstreamer1.0-tools",
 ];
 
-/** What `npm test` needs beyond that: browsers, network namespaces (and nftables to drop packets in them), coturn, Prometheus, openssl for test certificates, X displays and clients for host mode. */
+/** What `npm test` needs beyond that: browsers, network namespaces (and nftables to drop packets in them), coturn, Prometheus, redis-server for the cluster tests, openssl for test certificates, X displays and clients for host mode. */
 export const TEST_PACKAGES = [
   "chromium",
   "firefox-esr",
@@ -29,6 +29,7 @@ export const TEST_PACKAGES = [
   "nftables",
   "coturn",
   "prometheus",
+  "redis-server",
   "openssl",
   "xvfb",
   "tigervnc-standalone-server",

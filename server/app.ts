@@ -39,6 +39,8 @@ import { SignalingConnection, type Authenticate } from "./signaling/connection.j
 import { LocalSources } from "./sources/local-sources.js";
 import { TRANSCODE_BITRATE_KBPS, Transcoders } from "./sources/transcoder.js";
 import { runningPipelines } from "../pipelines/pipeline.js";
+import type { Cluster } from "./cluster/cluster.js";
+import { RemoteDevices } from "./cluster/remote-devices.js";
 
 export { LOCAL_ACCOUNT } from "./auth/authenticator.js";
 
@@ -55,7 +57,9 @@ export interface App {
   callback(): ReturnType<Koa["callback"]>;
   /** The HTTP server's 'upgrade' listener; `/ws` is signaling, anything else is refused. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Closes sockets, peers and pipelines. */
+  /** With a cluster: starts announcing this node, reachable by the other nodes at `url`. */
+  joinCluster(url: string): void;
+  /** Closes sockets, peers and pipelines (and leaves the cluster). */
   close(): Promise<void>;
 }
 
@@ -65,6 +69,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Replaces the authenticator `--auth` would build. */
   authenticator?: Authenticator;
+  /** The cluster this node belongs to (`--redis`), connected. */
+  cluster?: Cluster;
 }
 
 /** The device key store under the data directory; throws ConfigError when it cannot be opened. */
@@ -143,11 +149,16 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     inputRate: config.inputRate,
     ...(config.transcode === "on" ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode")) } : {}),
   };
-  const auth = deps.authenticator ?? authenticatorFor(config, (reason) => metrics.authFailure(reason), log);
+  const cluster = deps.cluster;
+  const auth = deps.authenticator ?? authenticatorFor(config, (reason) => metrics.authFailure(reason), log, cluster?.secrets.session);
   const keys = openDeviceKeys(config.dataDir, (reason) => metrics.authFailure(reason));
   const authenticateDevice = deviceAuthenticator((token) => auth.socket(token), keys);
-  const authenticate: Authenticate = async (hello, holder) =>
-    hello.role === "device" && hello.device ? authenticateDevice(hello, hello.device.id, holder) : { account: await auth.socket(hello.token) };
+  /** A relay leg from another node of the cluster acts for the account its token names. */
+  const legAccount = (hello: Parameters<Authenticate>[0]) => (cluster && hello.role === "viewer" && hello.token ? cluster.legAccount(hello.token) : undefined);
+  const authenticate: Authenticate = async (hello, holder) => {
+    if (hello.role === "device" && hello.device) return authenticateDevice(hello, hello.device.id, holder);
+    return { account: legAccount(hello) ?? (await auth.socket(hello.token)) };
+  };
   const credentials = (ctx: Koa.Context) => ({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
   const authConfig = authConfigFor(auth.mode, firebaseWeb, emulatorHost);
   // The server's own devices belong to the one local account, or to --source-account.
@@ -212,7 +223,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const framesApi = framesRouter({ frames, registry, maxFrameBytes: config.maxFrameBytes, accountOf, latestJpegOf });
   koa.use(framesApi.routes());
   koa.use(framesApi.allowedMethods());
-  const snapshots = new SnapshotStore(config.dataDir, loadSecret(config.dataDir, "snapshot-secret"));
+  const snapshots = new SnapshotStore(config.dataDir, cluster?.secrets.snapshot ?? loadSecret(config.dataDir, "snapshot-secret"));
   const snapshotApi = snapshotRouter({
     store: snapshots,
     accountOf,
@@ -265,6 +276,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   };
 
   const localSources = sourceAccount ? new LocalSources(config, registry, sourceAccount, metrics, log) : undefined;
+  const remote = cluster ? new RemoteDevices(cluster, ctx, () => connections.size + fallbackViewers.size) : undefined;
+  if (cluster) {
+    cluster.observe({ redisError: () => metrics.redisError() });
+    metrics.collectFrom({ cluster: () => ({ legs: remote?.openLegs ?? 0, nodes: cluster.nodes.length }) });
+  }
 
   let closed = false;
   return {
@@ -320,9 +336,14 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
         },
       ],
     ),
+    joinCluster(url) {
+      remote?.join(url);
+    },
     async close() {
       if (closed) return;
       closed = true;
+      remote?.close();
+      const leaving = cluster?.close();
       for (const c of connections) c.close(CLOSE_CODES.goingAway, "server shutting down");
       for (const v of fallbackViewers) v.close(CLOSE_CODES.goingAway, "server shutting down");
       for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, "server shutting down");
@@ -337,6 +358,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       if (ownMetrics) metrics.close();
       for (const d of registry.all()) d.removeAllListeners("online");
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await leaving;
     },
   };
 }

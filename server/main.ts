@@ -3,7 +3,9 @@
 import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { ConfigError, loadConfig } from "./config.js";
+import { hostname } from "node:os";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import type { Cluster } from "./cluster/cluster.js";
 import { doctorCommand } from "./setup/doctor.js";
 import { preflight } from "./setup/preflight.js";
 import { readTls, watchTls } from "./tls.js";
@@ -26,6 +28,25 @@ function openDashboard(url: string, log: { info(m: string, f?: object): void; wa
   const child = spawn("xdg-open", [url], { stdio: "ignore", detached: true });
   child.on("error", (err) => log.warn("could not open the dashboard", { err: err.message }));
   child.unref();
+}
+
+/** With `--redis`: the cluster, connected (its shared secrets read); a Redis that does not answer stops start-up. */
+async function joinRedis(config: Config): Promise<Cluster | undefined> {
+  if (!config.redis) return undefined;
+  const { Cluster, redactUrl } = await import("./cluster/cluster.js");
+  const { createLogger } = await import("./log.js");
+  const log = createLogger(config.logLevel).child("cluster");
+  try {
+    return await Cluster.connect(config.redis, log);
+  } catch (err) {
+    throw new ConfigError("--redis", `cannot join the cluster at ${redactUrl(config.redis)}: ${(err as Error).message}`);
+  }
+}
+
+/** How other nodes reach a node listening on `host`: a wildcard address becomes this machine's name. */
+function reachableHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return hostname();
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 async function main(): Promise<void> {
@@ -76,7 +97,7 @@ async function main(): Promise<void> {
     tls = config.tlsCert ? readTls(config.tlsCert, config.tlsKey) : undefined;
     // Loaded only now: the app loads the native addons the preflight has just checked.
     const { createApp } = await import("./app.js");
-    app = createApp(config);
+    app = createApp(config, { cluster: await joinRedis(config) });
     if (config.auth === "none" && config.insecureNoAuth) {
       app.log.warn(`!!! --insecure-no-auth: anyone who reaches ${config.host}:${config.port} sees, watches and controls every device, with no sign-in !!!`);
     }
@@ -108,6 +129,7 @@ async function main(): Promise<void> {
     const addr = server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;
     app.log.info(`listening on ${scheme}://${config.host}:${port}/`);
+    if (config.redis) app.joinCluster(config.nodeUrl || `${scheme}://${reachableHost(config.host)}:${port}`);
     if (config.display) openDashboard(`${scheme}://${config.host}:${port}/grid.html`, app.log);
   });
 

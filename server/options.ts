@@ -441,6 +441,24 @@ export const OPTIONS = {
     help: "serve HTTPS and WSS on the same port with this PEM certificate (chain) and `--tls-key`; both files are re-read when they change (a renewal), and a pair that does not load keeps the previous one",
   }),
   tlsKey: option({ flag: "--tls-key", arg: "FILE", schema: z.string(), default: "", help: "the PEM private key of `--tls-cert`" }),
+  redis: option({
+    flag: "--redis",
+    arg: "URL",
+    schema: z.string().superRefine((s, ctx) => {
+      if (s !== "" && !/^rediss?:\/\/[^\s]+$/.test(s)) ctx.addIssue({ code: "custom", message: "expected a Redis URL such as redis://127.0.0.1:6379" });
+    }),
+    default: "",
+    defaultText: "off",
+    help: "join a cluster of Tessera nodes that share this Redis server (see [Clusters](#clusters)): a viewer reaches a device on any node, relayed from the node that holds it. Without it the node runs alone",
+  }),
+  nodeUrl: option({
+    flag: "--node-url",
+    arg: "URL",
+    schema: originSchema(true),
+    default: "",
+    defaultText: "this node's --host and port",
+    help: "with `--redis`: the origin other nodes reach this node at (relay legs), e.g. `http://10.0.0.5:8080`; needed when `--host` is a wildcard address",
+  }),
   display: option({
     flag: "--display",
     short: "d",

@@ -12,7 +12,8 @@ import { SessionTokens } from "./session-tokens.js";
 import { UsersFile } from "./users-file.js";
 
 /** The authenticator for the configuration; throws ConfigError when its files cannot be used. */
-export function authenticatorFor(config: Config, authFailure: (reason: AuthFailureReason) => void, log: Logger): Authenticator {
+/** @param sharedSecret signs session tokens instead of the data directory's secret (a cluster's, shared by every node) */
+export function authenticatorFor(config: Config, authFailure: (reason: AuthFailureReason) => void, log: Logger, sharedSecret?: Buffer): Authenticator {
   switch (config.auth) {
     case "none":
       return new NoAuthenticator();
@@ -21,7 +22,7 @@ export function authenticatorFor(config: Config, authFailure: (reason: AuthFailu
       const users = new UsersFile(config.dataDir);
       try {
         ensureDataDir(config.dataDir);
-        secret = loadSessionSecret(config.dataDir);
+        secret = sharedSecret ?? loadSessionSecret(config.dataDir);
         if (users.list().length === 0) log.warn(`no users in ${users.path} yet: add one with 'tessera users add NAME'`);
       } catch (err) {
         throw new ConfigError("--data-dir", (err as Error).message);

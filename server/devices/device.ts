@@ -8,6 +8,8 @@ import type { UpTrack } from "../relay/up-track.js";
 /** Whatever publishes a device's media: a WebRTC peer or a local pipeline. */
 export interface DevicePublisher {
   close(reason: string): void;
+  /** True for a relay leg from the node that holds the device (a cluster): the device is not this node's own. */
+  readonly relayed?: boolean;
 }
 
 /** Raw pictures a publisher has without decoding anything (a captured screen), for the fallback. */
@@ -41,6 +43,8 @@ export class Device extends SafeEmitter<DeviceEvents> {
   private talkSink: DownTrack | undefined;
   /** Each viewer's microphone track, by peer id; only the controller's reaches the device. */
   private readonly talkSources = new Map<string, UpTrack>();
+  /** The node that holds the device, while another node of the cluster does (its media comes over a relay leg). */
+  private _home: string | undefined;
 
   constructor(
     readonly account: string,
@@ -97,6 +101,23 @@ export class Device extends SafeEmitter<DeviceEvents> {
     return this.upTracks;
   }
 
+  /** The id of the node that holds the device, when another node does; undefined when it is this node's own (or nobody's). */
+  get home(): string | undefined {
+    return this._home;
+  }
+
+  /** Another node holds the device now (its id), or no longer (undefined). */
+  setHome(node: string | undefined): void {
+    if (node === this._home) return;
+    this._home = node;
+    this.emit("changed");
+  }
+
+  /** Online here, or on the node that holds it. */
+  get listedOnline(): boolean {
+    return this.online || this._home !== undefined;
+  }
+
   get viewers(): number {
     return this._viewers;
   }
@@ -147,7 +168,7 @@ export class Device extends SafeEmitter<DeviceEvents> {
     return {
       id: this.id,
       name: this.name,
-      online: this.online,
+      online: this.listedOnline,
       kind: this.kind,
       tracks: this.upTracks.map((t) => ({ kind: t.kind, codec: t.codec.mimeType })),
       viewers: this._viewers,

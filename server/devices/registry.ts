@@ -59,7 +59,7 @@ export class DeviceRegistry extends SafeEmitter<RegistryEvents> {
     const key = DeviceRegistry.key(account, id);
     const device = this.devices.get(key);
     if (!device) throw notFound(`no device '${id}'`);
-    if (device.online) throw busy(`device '${id}' is online; only an offline device can be removed`);
+    if (device.listedOnline) throw busy(`device '${id}' is online; only an offline device can be removed`);
     if (device.viewers > 0) throw busy(`device '${id}' is being watched (a viewer waits for it)`);
     this.devices.delete(key);
     device.input.close();
@@ -73,7 +73,7 @@ export class DeviceRegistry extends SafeEmitter<RegistryEvents> {
     return out.sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 
-  /** Number of devices online, over all accounts (for metrics; no ids). */
+  /** Number of devices online on this node, over all accounts (for metrics; no ids). */
   onlineCount(): number {
     let n = 0;
     for (const d of this.devices.values()) if (d.online) n++;

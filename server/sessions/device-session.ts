@@ -14,6 +14,8 @@ export interface DeviceSessionOptions {
   deviceId: string;
   name: string;
   kind: DeviceKind;
+  /** A relay leg from the node that holds the device (a cluster), not the device itself. */
+  relayed?: boolean;
   /** Called whenever a publisher of this session closes (WHIP: the session's one connection ended). */
   onPublisherClosed?: () => void;
 }
@@ -33,11 +35,13 @@ export class DeviceSession {
   private readonly ctx: SessionContext;
   private readonly peer: Peer;
   private readonly onPublisherClosed: () => void;
+  private readonly relayed: boolean;
 
   constructor(o: DeviceSessionOptions) {
     this.ctx = o.ctx;
     this.peer = o.peer;
     this.onPublisherClosed = o.onPublisherClosed ?? (() => {});
+    this.relayed = o.relayed ?? false;
     this.device = o.ctx.registry.ensure(o.peer.account, o.deviceId, o.name, o.kind);
   }
 
@@ -122,7 +126,7 @@ export class DeviceSession {
       this.ctx.metrics,
       this.ctx.log.child(`device:${this.device.id}`),
     );
-    const handle: DevicePublisher = { close: (reason) => publisher.close(reason) };
+    const handle: DevicePublisher = { close: (reason) => publisher.close(reason), relayed: this.relayed };
     this.publisher = publisher;
     this.publishHandle = handle;
     this.device.attach(handle);

@@ -49,6 +49,7 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
     ],
   },
   { label: "coturn (TURN tests)", tools: [{ program: "/usr/bin/turnserver", package: "coturn" }] },
+  { label: "Redis (cluster tests)", tools: [{ program: "/usr/bin/redis-server", package: "redis-server" }] },
   {
     label: "Prometheus (metrics tests)",
     tools: [

@@ -1,0 +1,128 @@
+/**
+ * Three Tessera processes sharing a real redis-server on loopback: a device
+ * held by one node plays on the others through relay legs; nodes that die or
+ * lose Redis behave as docs/cluster.md says.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { RedisServer } from "./lib/redis.js";
+import { waitForAsync } from "./lib/signaling-client.js";
+import { WeriftDevice, WeriftViewer } from "./lib/werift-peers.js";
+import { readMetric, startServer, type TestServer } from "./harness.js";
+import { NODE_TTL_MS } from "../server/cluster/cluster.js";
+
+let redis: RedisServer;
+const nodes: TestServer[] = [];
+const opened: { close(): Promise<void> }[] = [];
+
+/** The node's `/ws`. */
+const ws = (node: TestServer) => `${node.url.replace(/^http/, "ws")}ws`;
+
+/** The devices a node lists (every node serves the one local account here: `--auth none`). */
+async function listed(node: TestServer): Promise<{ id: string; online: boolean; viewers: number }[]> {
+  return ((await (await fetch(`${node.url}api/devices`)).json()) as { devices: { id: string; online: boolean; viewers: number }[] }).devices;
+}
+
+/** Waits until `node` lists `id` online (a node learns of another's device through Redis). */
+async function listedOnline(node: TestServer, id: string): Promise<void> {
+  await waitForAsync(async () => (await listed(node)).find((d) => d.id === id && d.online), 10_000, `${id} listed online on ${node.url}`);
+}
+
+async function startNode(): Promise<TestServer> {
+  const node = await startServer({ args: ["--redis", redis.url, "--source", "none"] });
+  nodes.push(node);
+  return node;
+}
+
+/** A werift viewer on `node` watching `id`, decoding what arrives. */
+async function watch(node: TestServer, id: string): Promise<WeriftViewer> {
+  const viewer = await WeriftViewer.connect(ws(node), { decode: true });
+  opened.push(viewer);
+  viewer.watch(id);
+  return viewer;
+}
+
+/** Waits until `viewer` has decoded `count` more frames of `id` than it had. */
+async function decodes(viewer: WeriftViewer, id: string, count: number, timeoutMs = 20_000): Promise<void> {
+  const start = viewer.streams.get(id)?.decodedFrames ?? 0;
+  await waitForAsync(async () => (viewer.streams.get(id)?.decodedFrames ?? 0) >= start + count, timeoutMs, `${count} frames of ${id}`);
+}
+
+before(async () => {
+  redis = await RedisServer.start();
+  await Promise.all([startNode(), startNode(), startNode()]);
+});
+after(async () => {
+  for (const o of opened.reverse()) await o.close().catch(() => undefined);
+  for (const n of nodes) await n.close();
+  await redis.close();
+});
+
+test("a device held by node A plays on nodes B and C, one relay leg per node however many watch", { timeout: 90_000 }, async () => {
+  const [a, b, c] = nodes;
+  const device = await WeriftDevice.publish(ws(a), { id: "cam-a", name: "Camera A" });
+  opened.push(device);
+  await Promise.all([listedOnline(b, "cam-a"), listedOnline(c, "cam-a")]);
+  assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 0, "no leg before anyone watches");
+  const onB = await watch(b, "cam-a");
+  const onB2 = await watch(b, "cam-a");
+  const onC = await watch(c, "cam-a");
+  await Promise.all([decodes(onB, "cam-a", 20), decodes(onB2, "cam-a", 20), decodes(onC, "cam-a", 20)]);
+  assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 1, "two viewers on B share one leg");
+  assert.equal(await readMetric(c, "tessera_cluster_legs_open"), 1);
+  assert.equal(await readMetric(a, "tessera_cluster_nodes"), 3);
+  // Node A sees two viewers of its device: the legs of B and C.
+  const onA = (await listed(a)).find((d) => d.id === "cam-a");
+  assert.equal(onA?.viewers, 2);
+  // The last viewer on B leaves: B's leg closes; C plays on.
+  await onB.close();
+  await onB2.close();
+  await waitForAsync(async () => (await readMetric(b, "tessera_cluster_legs_open")) === 0, 10_000, "B's leg closed");
+  await decodes(onC, "cam-a", 10);
+});
+
+test(
+  "node A dies: its device leaves every listing within the TTL, reconnects to node B and plays on C again without a new watch",
+  { timeout: 90_000 },
+  async () => {
+    const [a, b, c] = nodes;
+    const device = await WeriftDevice.publish(ws(a), { id: "cam-move", name: "Moving camera" });
+    opened.push(device);
+    await listedOnline(c, "cam-move");
+    const onC = await watch(c, "cam-move");
+    await decodes(onC, "cam-move", 10);
+    const killedAt = Date.now();
+    await a.close("SIGKILL");
+    await device.close();
+    await waitForAsync(async () => !(await listed(c)).find((d) => d.id === "cam-move")?.online, NODE_TTL_MS + 4000, "cam-move offline on C");
+    const gone = Date.now() - killedAt;
+    // The TTL, plus up to one heartbeat for C to read the directory again.
+    assert.ok(gone <= NODE_TTL_MS + NODE_TTL_MS / 3 + 1000, `listed for ${gone} ms after node A died`);
+    const again = await WeriftDevice.publish(ws(b), { id: "cam-move", name: "Moving camera" });
+    opened.push(again);
+    // The same viewer, the same watch: C relays it from B now.
+    await decodes(onC, "cam-move", 10);
+    assert.equal(await readMetric(c, "tessera_cluster_nodes"), 2);
+  },
+);
+
+test("Redis goes away: nodes keep serving their own devices, count the failure, and rejoin when it returns", { timeout: 90_000 }, async () => {
+  const [, b, c] = nodes;
+  const device = await WeriftDevice.publish(ws(b), { id: "cam-b", name: "Camera B" });
+  opened.push(device);
+  const local = await watch(b, "cam-b");
+  await decodes(local, "cam-b", 10);
+  const errorsBefore = await readMetric(b, "tessera_cluster_redis_errors_total");
+  await redis.stop();
+  await waitForAsync(async () => (await readMetric(b, "tessera_cluster_redis_errors_total")) > errorsBefore, 10_000, "B counting Redis errors");
+  await decodes(local, "cam-b", 20);
+  await redis.run();
+  // An empty Redis (no persistence): the nodes announce themselves again.
+  await waitForAsync(async () => (await readMetric(c, "tessera_cluster_nodes")) === 2, 15_000, "C sees both nodes again");
+  assert.ok((await listed(c)).find((d) => d.id === "cam-b")?.online, "B's device is listed on C again");
+  // And a node that joins now shares the secrets the others kept (its legs are accepted).
+  const d = await startNode();
+  await listedOnline(d, "cam-b");
+  const onD = await watch(d, "cam-b");
+  await decodes(onD, "cam-b", 10);
+});

@@ -1,0 +1,127 @@
+/**
+ * One relay leg: this node watches a device on the node that holds it, as a
+ * viewer of that node's signaling (`/ws`, hello with a cluster token), and
+ * publishes what it receives into the local Device, as a device would. The
+ * home node's Subscription rewrites, caches for NACK and answers keyframe
+ * requests for the leg like for any viewer; here a DeviceSession's Publisher
+ * terminates the connection, so loss repair and PLIs stay hop by hop.
+ */
+import { randomUUID } from "node:crypto";
+import { WebSocket } from "ws";
+import type { Device } from "../devices/device.js";
+import type { Logger } from "../log.js";
+import { PROTOCOL_VERSION, type IceCandidate, type ServerMessage } from "../protocol/messages.js";
+import type { Peer, SessionContext } from "../sessions/context.js";
+import { DeviceSession } from "../sessions/device-session.js";
+
+/** What a leg needs to know. */
+export interface RelayLegOptions {
+  ctx: SessionContext;
+  device: Device;
+  /** The home node's origin (http or https). */
+  url: string;
+  /** The hello token acting for the device's account. */
+  token: string;
+  /** This node's id, for the home node's logs (the leg's viewer name). */
+  nodeId: string;
+  log: Logger;
+  /** The leg ended (any reason; called once). */
+  onClosed: (reason: string) => void;
+}
+
+/** How long the home node may take to send its first offer, ms. */
+const OFFER_TIMEOUT_MS = 10_000;
+
+/** Messages the home node sends a viewer that the leg acts on. */
+type HomeMessage = Extract<ServerMessage, { type: "welcome" | "offer" | "candidate" | "unwatched" | "error" | "watching" }>;
+
+export class RelayLeg {
+  private readonly ws: WebSocket;
+  private session: DeviceSession | undefined;
+  private closed = false;
+  private offerTimer: NodeJS.Timeout;
+  /** Offers are applied one at a time, in order. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: RelayLegOptions) {
+    const wsUrl = new URL("/ws", o.url);
+    wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
+    this.ws = new WebSocket(wsUrl, { handshakeTimeout: 5000 });
+    this.offerTimer = setTimeout(() => this.close("the home node sent no offer"), OFFER_TIMEOUT_MS);
+    this.ws.on("open", () => this.send({ type: "hello", role: "viewer", protocol: PROTOCOL_VERSION, token: o.token, name: `relay ${o.nodeId}`.slice(0, 40) }));
+    this.ws.on("message", (data: Buffer) => this.receive(data.toString("utf8")));
+    this.ws.on("close", (code, reason) => this.close(`home node closed the leg (${code} ${String(reason)})`));
+    this.ws.on("error", (err) => this.close(`home node unreachable: ${err.message}`));
+  }
+
+  /** Ends the leg and takes the relayed tracks off the device; idempotent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.offerTimer);
+    this.session?.close(reason);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    this.o.log.debug("relay leg closed", { device: this.o.device.id, reason });
+    this.o.onClosed(reason);
+  }
+
+  private send(message: object): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  private receive(text: string): void {
+    if (this.closed) return;
+    let msg: HomeMessage;
+    try {
+      msg = JSON.parse(text) as HomeMessage;
+    } catch {
+      return this.close("home node sent malformed JSON");
+    }
+    const deviceId = this.o.device.id;
+    switch (msg.type) {
+      case "welcome":
+        this.send({ type: "watch", deviceId });
+        return;
+      case "offer":
+        if (msg.deviceId !== deviceId) return;
+        this.queue = this.queue.then(() => this.applyOffer(msg.sdp, msg.offerId));
+        return;
+      case "candidate":
+        if (msg.deviceId === deviceId) this.queue = this.queue.then(() => this.addCandidate(msg.candidate));
+        return;
+      case "unwatched":
+        if (msg.deviceId === deviceId) this.close(`home node ended the watch: ${msg.reason}`);
+        return;
+      case "error":
+        this.o.log.warn("home node refused the relay leg", { device: deviceId, code: msg.code, message: msg.message });
+        if (msg.code === "unauthorized" || msg.code === "forbidden" || msg.code === "not_found") this.close(`home node refused: ${msg.code}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async applyOffer(sdp: string, offerId: number): Promise<void> {
+    if (this.closed) return;
+    clearTimeout(this.offerTimer);
+    const device = this.o.device;
+    if (!this.session) {
+      const peer: Peer = { peerId: `leg-${randomUUID()}`, account: device.account, send: () => {} };
+      this.session = new DeviceSession({ ctx: this.o.ctx, peer, deviceId: device.id, name: device.name, kind: device.kind, relayed: true });
+    }
+    try {
+      const answer = await this.session.offer(sdp);
+      if (answer !== undefined && !this.closed) this.send({ type: "answer", deviceId: device.id, sdp: answer, offerId });
+    } catch (err) {
+      this.close(`offer from the home node failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async addCandidate(candidate: IceCandidate | null): Promise<void> {
+    try {
+      await this.session?.addCandidate(candidate);
+    } catch (err) {
+      this.o.log.debug("relay leg candidate refused", { err: (err as Error).message });
+    }
+  }
+}
