@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { FallbackClient } from "./lib/fallback-client.js";
 import { RedisServer } from "./lib/redis.js";
 import { waitForAsync } from "./lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "./lib/werift-peers.js";
@@ -79,7 +80,61 @@ test("a device held by node A plays on nodes B and C, one relay leg per node how
   await onB2.close();
   await waitForAsync(async () => (await readMetric(b, "tessera_cluster_legs_open")) === 0, 10_000, "B's leg closed");
   await decodes(onC, "cam-a", 10);
+  // A WebSocket fallback viewer on B: its stream is built on B, from a leg opened again for it.
+  const stream = new FallbackClient(`${ws(b)}/stream/cam-a?codec=jpeg`);
+  opened.push({ close: async () => stream.close() });
+  await waitForAsync(async () => new Set(stream.stripes.map((s) => s.stripe.frameId)).size >= 5, 20_000, "5 fallback frames on B");
+  assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 1);
 });
+
+test(
+  "control across nodes: held on B, asked from C, handed over; C's lines reach the device on A in order, and its state reaches C",
+  { timeout: 90_000 },
+  async () => {
+    const [a, b, c] = nodes;
+    const device = await WeriftDevice.publish(ws(a), { id: "board", name: "Board", dataChannel: true });
+    opened.push(device);
+    await device.sendMessage({ type: "resolution", width: 1280, height: 720 });
+    await Promise.all([listedOnline(b, "board"), listedOnline(c, "board")]);
+    const [onB, onC] = await Promise.all([WeriftViewer.connect(ws(b)), WeriftViewer.connect(ws(c))]);
+    opened.push(onB, onC);
+    onB.watch("board");
+    onC.watch("board");
+    const inputOf = (v: WeriftViewer) =>
+      waitForAsync(async () => (v.streams.get("board")?.input?.readyState === "open" ? v.streams.get("board")?.input : undefined), 15_000, "input channel");
+    const [inB, inC] = await Promise.all([inputOf(onB), inputOf(onC)]);
+    const bId = (await onB.signaling.next("welcome")).peerId;
+    const cId = (await onC.signaling.next("welcome")).peerId;
+    onB.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    await onB.signaling.next("control", (m) => m.holder === bId);
+    // C sees B's viewer hold it; asking gets busy while B's viewer is asked.
+    await onC.signaling.next("control", (m) => m.holder === bId);
+    const markB = onB.signaling.received.length;
+    const markC = onC.signaling.received.length;
+    onC.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    assert.equal((await onC.signaling.next("error", (m) => m.ref === "control", 5000, markC)).code, "busy");
+    const ask = await onB.signaling.next("control_request", () => true, 5000, markB);
+    assert.equal(ask.from, cId);
+    onB.signaling.send({ type: "control", action: "hand_over", deviceId: "board", to: cId });
+    await onC.signaling.next("control", (m) => m.holder === cId, 5000, markC);
+    await onB.signaling.next("control", (m) => m.holder === cId, 5000, markB);
+    const before = device.inputLines.length;
+    inB.send("kd,66"); // no longer the holder: dropped
+    const lines = Array.from({ length: 40 }, (_, i) => `m,${10 + i},${20 + i},0,0`);
+    for (const line of lines) inC.send(line);
+    await waitForAsync(async () => device.inputLines.filter((l) => l.startsWith("m,")).length >= lines.length, 10_000, "C's lines at the device");
+    assert.deepEqual(
+      device.inputLines.slice(before).filter((l) => l !== "kr"),
+      lines,
+      "every line of C's holder, in order, and nothing of B's",
+    );
+    await device.sendMessage({ type: "state", leds: [true], battery: 0.5 });
+    await waitForAsync(async () => onC.streams.get("board")?.inputMessages.some((m) => m.includes('"battery":0.5')), 5000, "the device's state on C");
+    // Released on C: free everywhere.
+    onC.signaling.send({ type: "control", action: "release", deviceId: "board" });
+    await onB.signaling.next("control", (m) => m.holder === null, 5000, markB);
+  },
+);
 
 test(
   "node A dies: its device leaves every listing within the TTL, reconnects to node B and plays on C again without a new watch",

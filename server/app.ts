@@ -157,7 +157,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const legAccount = (hello: Parameters<Authenticate>[0]) => (cluster && hello.role === "viewer" && hello.token ? cluster.legAccount(hello.token) : undefined);
   const authenticate: Authenticate = async (hello, holder) => {
     if (hello.role === "device" && hello.device) return authenticateDevice(hello, hello.device.id, holder);
-    return { account: legAccount(hello) ?? (await auth.socket(hello.token)) };
+    const leg = legAccount(hello);
+    return leg !== undefined ? { account: leg, relayLeg: true } : { account: await auth.socket(hello.token) };
   };
   const credentials = (ctx: Koa.Context) => ({ authorization: ctx.get("Authorization") || undefined, address: ctx.request.ip });
   const authConfig = authConfigFor(auth.mode, firebaseWeb, emulatorHost);

@@ -5,10 +5,16 @@
  * home node's Subscription rewrites, caches for NACK and answers keyframe
  * requests for the leg like for any viewer; here a DeviceSession's Publisher
  * terminates the connection, so loss repair and PLIs stay hop by hop.
+ *
+ * Control is decided on the home node too: the leg carries this node's
+ * viewers' control actions there (`control` with `onBehalf`), its answers
+ * back into the device's DeviceInput (which follows the home node's holder),
+ * and the holder's input lines over the leg's `input` data channel.
  */
 import { randomUUID } from "node:crypto";
 import { WebSocket } from "ws";
 import type { Device } from "../devices/device.js";
+import type { RemoteControl } from "../input/device-input.js";
 import type { Logger } from "../log.js";
 import { PROTOCOL_VERSION, type IceCandidate, type ServerMessage } from "../protocol/messages.js";
 import type { Peer, SessionContext } from "../sessions/context.js";
@@ -33,25 +39,38 @@ export interface RelayLegOptions {
 const OFFER_TIMEOUT_MS = 10_000;
 
 /** Messages the home node sends a viewer that the leg acts on. */
-type HomeMessage = Extract<ServerMessage, { type: "welcome" | "offer" | "candidate" | "unwatched" | "error" | "watching" }>;
+type HomeMessage = Extract<ServerMessage, { type: "welcome" | "offer" | "candidate" | "unwatched" | "error" | "watching" | "control" | "control_request" }>;
 
-export class RelayLeg {
+/** Control actions sent before the home node welcomed the leg wait, up to this many. */
+const MAX_QUEUED = 64;
+
+export class RelayLeg implements RemoteControl {
   private readonly ws: WebSocket;
   private session: DeviceSession | undefined;
   private closed = false;
   private offerTimer: NodeJS.Timeout;
   /** Offers are applied one at a time, in order. */
   private queue: Promise<void> = Promise.resolve();
+  /** Messages for the home node before it welcomed the leg (and the watch went out). */
+  private waiting: object[] | undefined = [];
 
   constructor(private readonly o: RelayLegOptions) {
     const wsUrl = new URL("/ws", o.url);
     wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
     this.ws = new WebSocket(wsUrl, { handshakeTimeout: 5000 });
     this.offerTimer = setTimeout(() => this.close("the home node sent no offer"), OFFER_TIMEOUT_MS);
-    this.ws.on("open", () => this.send({ type: "hello", role: "viewer", protocol: PROTOCOL_VERSION, token: o.token, name: `relay ${o.nodeId}`.slice(0, 40) }));
+    this.ws.on("open", () =>
+      this.ws.send(JSON.stringify({ type: "hello", role: "viewer", protocol: PROTOCOL_VERSION, token: o.token, name: `relay ${o.nodeId}`.slice(0, 40) })),
+    );
     this.ws.on("message", (data: Buffer) => this.receive(data.toString("utf8")));
     this.ws.on("close", (code, reason) => this.close(`home node closed the leg (${code} ${String(reason)})`));
     this.ws.on("error", (err) => this.close(`home node unreachable: ${err.message}`));
+    o.device.input.setRemote(this);
+  }
+
+  /** A viewer of this node acts on control: the home node decides. */
+  control(peerId: string, name: string | undefined, action: "request" | "release" | "hand_over" | "refuse", to?: string): void {
+    this.send({ type: "control", action, deviceId: this.o.device.id, onBehalf: peerId, ...(name ? { name } : {}), ...(to ? { to } : {}) });
   }
 
   /** Ends the leg and takes the relayed tracks off the device; idempotent. */
@@ -59,6 +78,7 @@ export class RelayLeg {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.offerTimer);
+    this.o.device.input.setRemote(undefined);
     this.session?.close(reason);
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
     this.o.log.debug("relay leg closed", { device: this.o.device.id, reason });
@@ -66,6 +86,10 @@ export class RelayLeg {
   }
 
   private send(message: object): void {
+    if (this.waiting) {
+      if (this.waiting.length < MAX_QUEUED) this.waiting.push(message);
+      return;
+    }
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
@@ -79,8 +103,17 @@ export class RelayLeg {
     }
     const deviceId = this.o.device.id;
     switch (msg.type) {
-      case "welcome":
-        this.send({ type: "watch", deviceId });
+      case "welcome": {
+        const waiting = this.waiting ?? [];
+        this.waiting = undefined;
+        for (const m of [{ type: "watch", deviceId }, ...waiting]) this.send(m);
+        return;
+      }
+      case "control":
+        if (msg.deviceId === deviceId) this.o.device.input.follow(msg.holder, msg.holderName);
+        return;
+      case "control_request":
+        if (msg.deviceId === deviceId && msg.onBehalf) this.o.device.input.askFrom(msg.from, msg.onBehalf, msg.fromName);
         return;
       case "offer":
         if (msg.deviceId !== deviceId) return;
@@ -93,6 +126,7 @@ export class RelayLeg {
         if (msg.deviceId === deviceId) this.close(`home node ended the watch: ${msg.reason}`);
         return;
       case "error":
+        if (msg.onBehalf && msg.ref === "control") return this.o.device.input.refusedThere(msg.onBehalf, msg.message);
         this.o.log.warn("home node refused the relay leg", { device: deviceId, code: msg.code, message: msg.message });
         if (msg.code === "unauthorized" || msg.code === "forbidden" || msg.code === "not_found") this.close(`home node refused: ${msg.code}`);
         return;

@@ -182,6 +182,7 @@ export class FallbackViewer implements FrameListener {
         onDeviceMessage: (text) => this.sendText(text),
         onAsk: (from) => this.sendJson({ type: "control_request", from, ...named("fromName", this.seat?.nameOf(from)) }),
         onRefused: () => this.sendJson({ type: "error", code: "busy", ref: "control", message: `the viewer controlling '${this.deviceId}' keeps control` }),
+        onBusy: (message) => this.sendJson({ type: "error", code: "busy", ref: "control", message }),
       },
     });
     this.seat = seat;

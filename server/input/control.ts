@@ -68,6 +68,14 @@ export class ControlArbiter {
     return null;
   }
 
+  /** Sets the holder as another arbiter decided it (a device held by another node); a change when it differs. */
+  follow(holder: string | null, nowMs: number): ControlChange | null {
+    this.lastActivity = nowMs;
+    if (this._holder === holder) return null;
+    this._holder = holder;
+    return { holder };
+  }
+
   /** When the current holder would expire, or undefined when free. */
   expiresAt(): number | undefined {
     return this._holder === null ? undefined : this.lastActivity + this.idleMs;

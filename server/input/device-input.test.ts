@@ -30,3 +30,72 @@ describe("DeviceInput: device messages", () => {
     input.close();
   });
 });
+
+describe("DeviceInput: control decided by the node that holds the device", () => {
+  /** A DeviceInput following a home node that records what it was asked. */
+  function remote() {
+    let now = 0;
+    const input = new DeviceInput(1000, () => now);
+    const toDevice: string[] = [];
+    input.setChannel((line) => toDevice.push(line) > 0);
+    const asked: string[] = [];
+    input.setRemote({ control: (peerId, name, action, to) => asked.push([peerId, name ?? "", action, to ?? ""].join(" ")) });
+    const heard: string[] = [];
+    input.on("control", (h) => heard.push(`control ${h}`));
+    input.on("ask", (from, holder) => heard.push(`ask ${from} ${holder}`));
+    input.on("busy", (to, message) => heard.push(`busy ${to} ${message}`));
+    return { input, asked, heard, toDevice, advance: (ms: number) => (now += ms) };
+  }
+
+  test("a request goes to the home node and grants nothing here until it says so", () => {
+    const { input, asked, heard } = remote();
+    input.setName("v1", "Vera");
+    assert.equal(input.request("v1"), true, "not refused here: the answer comes from the home node");
+    assert.deepEqual(asked, ["v1 Vera request "]);
+    assert.equal(input.holder, null);
+    assert.equal(input.use("v1"), false);
+    input.follow("v1");
+    assert.equal(input.holder, "v1");
+    assert.equal(input.use("v1"), true);
+    assert.deepEqual(heard, ["control v1"]);
+  });
+
+  test("the home node's holder is followed (with its name); idleness is timed there, and nothing is released here", () => {
+    const { input, heard, toDevice, advance } = remote();
+    input.follow("far", "Faye");
+    assert.equal(input.nameOf("far"), "Faye");
+    input.follow("v1");
+    advance(10_000);
+    assert.equal(input.use("v1"), true, "no idle expiry on a follower");
+    input.follow(null);
+    assert.deepEqual(heard, ["control far", "control v1", "control null"]);
+    assert.deepEqual(toDevice, [], "the home node sends kr and button-ups, not this node");
+  });
+
+  test("asks, hand-overs, refusals and releases travel to the home node; its refusals come back as busy", () => {
+    const { input, asked, heard } = remote();
+    input.follow("v1");
+    input.askFrom("far", "v1", "Faye");
+    assert.equal(input.nameOf("far"), "Faye");
+    assert.ok(heard.includes("ask far v1"));
+    assert.equal(input.handOver("v1", "nobody"), false, "only an ask that came can be answered");
+    assert.equal(input.handOver("v1", "far"), true);
+    input.askFrom("far2", "v1");
+    assert.equal(input.refuse("v1", "far2"), true);
+    input.release("v1");
+    input.refusedThere("v2", "kept");
+    assert.deepEqual(asked, ["v1  hand_over far", "v1  refuse far2", "v1  release "]);
+    assert.ok(heard.includes("busy v2 kept"));
+  });
+
+  test("back to deciding here (the leg ended): control is free, and a request is granted here", () => {
+    const { input, heard } = remote();
+    input.follow("v1");
+    input.setRemote(undefined);
+    assert.equal(input.holder, null);
+    assert.equal(input.request("v2"), true);
+    assert.equal(input.holder, "v2");
+    assert.deepEqual(heard.slice(-2), ["control null", "control v2"]);
+    input.close();
+  });
+});

@@ -11,6 +11,8 @@ export interface DeviceInputEvents {
   ask: [from: string, holder: string];
   /** The holder refused `to`'s ask. */
   refused: [to: string, holder: string];
+  /** `to` asked for control of a device another node holds and was told no there (its holder is asked, or kept control), in `message`. */
+  busy: [to: string, message: string];
   /** The holder now goes by another name (control did not change hands). */
   renamed: [holder: string];
   /** A valid device → viewers message, as the text to forward. */
@@ -38,6 +40,15 @@ export const STICKY_MESSAGES: ReadonlySet<string> = new Set(["state", "resolutio
 const TYPES: ReadonlySet<string> = new Set(DEVICE_MESSAGE_TYPES);
 
 /**
+ * Where control of a device another node holds is decided: that node, over
+ * the relay leg. Actions go there on behalf of a local viewer; its answers
+ * come back through `follow`, `askFrom`, `refusedTo` and `busyFor`.
+ */
+export interface RemoteControl {
+  control(peerId: string, name: string | undefined, action: "request" | "release" | "hand_over" | "refuse", to?: string): void;
+}
+
+/**
  * The input side of one device: who controls it, the channel to the device
  * (while one is open), the stream size that bounds pointer coordinates, and
  * the device's latest state for viewers that arrive later. Outlives the
@@ -57,6 +68,8 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   private previousHolder: string | null = null;
   /** Who asked for control while it was held, since it last changed hands. */
   private readonly asks = new Set<string>();
+  /** Set while another node holds the device: control is decided there, this arbiter follows. */
+  private remote: RemoteControl | undefined;
 
   constructor(
     idleMs: number,
@@ -75,8 +88,49 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     return this.size;
   }
 
+  /** Control is decided by the node that holds the device from now on (or here again, with undefined: control is then free). */
+  setRemote(remote: RemoteControl | undefined): void {
+    if (remote === this.remote) return;
+    this.remote = remote;
+    this.asks.clear();
+    const r = this.arbiter.follow(null, this.now());
+    if (r) this.changed(null);
+  }
+
+  /** True while another node decides control. */
+  get decidedElsewhere(): boolean {
+    return this.remote !== undefined;
+  }
+
+  /** The node that holds the device says who controls it now (and the holder's name, when it has one). */
+  follow(holder: string | null, name?: string): void {
+    if (!this.remote) return;
+    if (holder !== null && name !== undefined && this.names.get(holder) !== name) this.names.set(holder, name);
+    const r = this.arbiter.follow(holder, this.now());
+    if (r) this.changed(r.holder);
+  }
+
+  /** The node that holds the device: `from` asks our `holder` to hand over. */
+  askFrom(from: string, holder: string, fromName?: string): void {
+    if (!this.remote || this.arbiter.holder !== holder) return;
+    if (fromName !== undefined) this.names.set(from, fromName);
+    this.asks.add(from);
+    this.emit("ask", from, holder);
+  }
+
+  /** The node that holds the device turned our viewer `to` down, saying `message` (the holder is asked, or kept control). */
+  refusedThere(to: string, message: string): void {
+    if (this.remote) this.emit("busy", to, message);
+  }
+
   /** `peerId` asks for control: true when it holds it afterwards; otherwise the holder is asked to hand over. */
   request(peerId: string): boolean {
+    if (this.remote) {
+      // Decided there: the answer comes back as a control change, or `busy`/`refused`.
+      if (this.arbiter.holder === peerId) return true;
+      this.remote.control(peerId, this.names.get(peerId), "request");
+      return true;
+    }
     const r = this.arbiter.request(peerId, this.now());
     if (r !== "busy") {
       if (r) this.changed(r.holder);
@@ -91,6 +145,11 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   /** The holder hands control to `to`, who asked for it: false when `holder` does not hold it or `to` did not ask. */
   handOver(holder: string, to: string): boolean {
     if (!this.asks.has(to)) return false;
+    if (this.remote) {
+      if (this.arbiter.holder !== holder) return false;
+      this.remote.control(holder, this.names.get(holder), "hand_over", to);
+      return true;
+    }
     const r = this.arbiter.transfer(holder, to, this.now());
     if (r) this.changed(r.holder);
     return r !== null;
@@ -99,7 +158,8 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   /** The holder turns `to`'s ask down: false when `holder` does not hold control or `to` did not ask. */
   refuse(holder: string, to: string): boolean {
     if (this.arbiter.holder !== holder || !this.asks.delete(to)) return false;
-    this.emit("refused", to, holder);
+    if (this.remote) this.remote.control(holder, this.names.get(holder), "refuse", to);
+    else this.emit("refused", to, holder);
     return true;
   }
 
@@ -119,12 +179,18 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
   /** `peerId` gives control up, or left (its ask goes too). */
   release(peerId: string): void {
     this.asks.delete(peerId);
+    if (this.remote) {
+      // Told there even when it holds nothing here: its pending ask goes too.
+      this.remote.control(peerId, undefined, "release");
+      return;
+    }
     const r = this.arbiter.release(peerId);
     if (r) this.changed(r.holder);
   }
 
-  /** True when `peerId` holds control now (and marks it active). */
+  /** True when `peerId` holds control now (and marks it active; another node, holding the device, times its idleness). */
   use(peerId: string): boolean {
+    if (this.remote) return this.arbiter.holder === peerId;
     return this.arbiter.use(peerId, this.now());
   }
 
@@ -184,6 +250,12 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     // Control is granted when free or handed over, so any change ends a
     // holder: whatever it left pressed must not stay so.
     this.asks.clear();
+    // The node that holds the device releases what the holder left pressed, and times idleness.
+    if (this.remote) {
+      this.previousHolder = holder;
+      this.emit("control", holder);
+      return;
+    }
     if (this.previousHolder !== null) {
       this.toDevice("kr");
       const p = this.lastPointer;

@@ -124,6 +124,10 @@ export const ControlSchema = z.object({
   action: z.enum(CONTROL_ACTIONS),
   deviceId: id,
   to: peerIdSchema.optional(),
+  /** From a relay leg of another node of the cluster only: the action is that node's viewer's (its peer id), not the leg's. */
+  onBehalf: peerIdSchema.optional(),
+  /** With `onBehalf`: the name that viewer goes by. */
+  name: viewerName.optional(),
 });
 
 /** Every message a client may send after `hello`. */
@@ -234,6 +238,8 @@ export interface ControlRequest {
   from: string;
   /** The asker's name, when it gave one. */
   fromName?: string;
+  /** To a relay leg: the viewer of its node that is asked (the holder). */
+  onBehalf?: string;
 }
 /**
  * To a viewer of a simulcast device over WebRTC: the layer it gets now (0 is
@@ -262,6 +268,8 @@ export interface ErrorMessage {
   /** The `type` of the message that caused the error, when there was one. */
   ref?: string;
   deviceId?: string;
+  /** To a relay leg: the viewer of its node the error is for. */
+  onBehalf?: string;
 }
 
 /** Every message the server sends on `/ws`. */

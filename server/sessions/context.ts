@@ -28,5 +28,7 @@ export interface Peer {
   readonly account: string;
   /** The name a viewer gave itself (`hello` or `name`), if any. */
   name?: string;
+  /** True for a relay leg of another node of the cluster: it may act on behalf of that node's viewers. */
+  readonly relayLeg?: boolean;
   send(message: import("../protocol/messages.js").ServerMessage): void;
 }

@@ -1,7 +1,8 @@
 import type { Device } from "../devices/device.js";
 import type { InputLane } from "../input/forward.js";
-import type { TokenBucket } from "../input/rate-limiter.js";
-import type { ControlState, IceCandidate } from "../protocol/messages.js";
+import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
+import { TesseraError } from "../errors.js";
+import type { ControlState, IceCandidate, ServerMessage } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
 import { TRANSCODABLE, type Transcoder } from "../sources/transcoder.js";
@@ -41,6 +42,8 @@ export class Subscription {
   private offerId = -1;
   private _closed = false;
   private readonly seat: ViewerSeat;
+  /** With a relay leg as the viewer: seats of its node's viewers that act on control, by peer id. */
+  private readonly remoteSeats = new Map<string, ViewerSeat>();
   /** The device's video as VP8, while this viewer cannot decode the device's own codec. */
   private transcoder: Transcoder | undefined;
   /** The size the viewer shows the picture at (device pixels), when it said. */
@@ -79,6 +82,7 @@ export class Subscription {
         },
         onRefused: () =>
           viewer.send({ type: "error", code: "busy", ref: "control", deviceId: device.id, message: `the viewer controlling '${device.id}' keeps control` }),
+        onBusy: (message) => viewer.send({ type: "error", code: "busy", ref: "control", deviceId: device.id, message }),
       },
     });
     device.on("online", this.onOnline);
@@ -101,6 +105,53 @@ export class Subscription {
     this.seat.control(action, to);
   }
 
+  /**
+   * This viewer is a relay leg: a viewer of its node (`peerId`) acts on
+   * control. It gets a seat of its own here, under this device's one
+   * arbitration, kept while it holds or asks for control; asks and refusals
+   * for it go back over the leg, naming it in `onBehalf`.
+   */
+  controlFor(peerId: string, name: string | undefined, action: ControlAction, to?: string): void {
+    let seat = this.remoteSeats.get(peerId);
+    if (!seat) {
+      if (action !== "request") return;
+      const deviceId = this.device.id;
+      const send = (message: ServerMessage) => this.viewer.send(message);
+      seat = new ViewerSeat({
+        device: this.device,
+        peerId,
+        name,
+        metrics: this.ctx.metrics,
+        inputBucket: inputBucket(this.ctx.inputRate),
+        counted: false,
+        listener: {
+          // The leg's own seat tells it of every change and device message.
+          onControl: () => {},
+          onDeviceMessage: () => {},
+          onAsk: (from) => {
+            const fromName = seat?.nameOf(from);
+            send({ type: "control_request", deviceId, from, ...(fromName ? { fromName } : {}), onBehalf: peerId });
+          },
+          onRefused: () =>
+            send({ type: "error", code: "busy", ref: "control", deviceId, message: `the viewer controlling '${deviceId}' keeps control`, onBehalf: peerId }),
+          onBusy: (message) => send({ type: "error", code: "busy", ref: "control", deviceId, message, onBehalf: peerId }),
+        },
+      });
+      this.remoteSeats.set(peerId, seat);
+    }
+    try {
+      seat.control(action, to);
+    } catch (err) {
+      if (!(err instanceof TesseraError && err.code === "busy")) throw err;
+      this.viewer.send({ type: "error", code: "busy", ref: "control", deviceId: this.device.id, message: err.message, onBehalf: peerId });
+    }
+    // Done with control: the seat goes (a viewer that asked and waits keeps it).
+    if (action === "release" || (action === "hand_over" && seat.holder !== peerId)) {
+      seat.close();
+      this.remoteSeats.delete(peerId);
+    }
+  }
+
   /** The viewer goes by `name` now. */
   rename(name: string): void {
     this.seat.rename(name);
@@ -117,9 +168,11 @@ export class Subscription {
     return { type: "control", deviceId: this.device.id, holder, ...(holderName ? { holderName } : {}) };
   }
 
-  /** One input line from this viewer's `input` (reliable) or `pointer` (unordered) data channel. */
+  /** One input line from this viewer's `input` (reliable) or `pointer` (unordered) data channel; from a relay leg, its node's holder's. */
   input(line: string, lane: InputLane = "input"): void {
-    this.seat.input(line, lane);
+    const holder = this.seat.holder;
+    const remote = holder === null ? undefined : this.remoteSeats.get(holder);
+    (remote ?? this.seat).input(line, lane);
   }
 
   /**
@@ -156,6 +209,8 @@ export class Subscription {
     this.useTranscoder(false);
     // Watching again (a new connection after a lost one) is the same viewer: control stays with it.
     this.seat.close(reason === "re-watched");
+    for (const seat of this.remoteSeats.values()) seat.close();
+    this.remoteSeats.clear();
     this.onEnded(reason);
   }
 

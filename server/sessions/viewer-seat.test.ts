@@ -19,6 +19,7 @@ function seat(device: Device, metrics: Metrics, peerId: string) {
       onDeviceMessage: (t) => heard.messages.push(t),
       onAsk: (from) => heard.asks.push(from),
       onRefused: (holder) => heard.refused.push(holder),
+      onBusy: (message) => heard.refused.push(message),
     },
   });
   return { s, heard };

@@ -15,6 +15,8 @@ export interface SeatListener {
   onAsk(from: string): void;
   /** The holder kept control when this viewer asked for it. */
   onRefused(holder: string): void;
+  /** This viewer asked for control of a device another node holds and was told no there (`message` says why). */
+  onBusy(message: string): void;
 }
 
 /** What a viewer may do about control; `hand_over` and `refuse` answer an ask and name its viewer in `to`. */
@@ -31,6 +33,8 @@ export interface ViewerSeatOptions {
   /** The viewer's input rate limit (one per viewer connection, shared by its seats). */
   inputBucket: TokenBucket;
   listener: SeatListener;
+  /** Counted among the device's viewers (default); a seat kept for a viewer of another node is not. */
+  counted?: boolean;
 }
 
 /**
@@ -53,6 +57,8 @@ export class ViewerSeat {
   private readonly onDeviceMessage = (text: string) => this.listener.onDeviceMessage(text);
   private readonly onAsk = (from: string, holder: string) => holder === this.peerId && this.listener.onAsk(from);
   private readonly onRefused = (to: string, holder: string) => to === this.peerId && this.listener.onRefused(holder);
+  private readonly onBusy = (to: string, message: string) => to === this.peerId && this.listener.onBusy(message);
+  private readonly counted: boolean;
 
   constructor(o: ViewerSeatOptions) {
     this.device = o.device;
@@ -67,7 +73,9 @@ export class ViewerSeat {
     if (o.name !== undefined) this.device.input.setName(o.peerId, o.name);
     this.device.input.on("ask", this.onAsk);
     this.device.input.on("refused", this.onRefused);
-    this.device.viewerDelta(1);
+    this.device.input.on("busy", this.onBusy);
+    this.counted = o.counted ?? true;
+    if (this.counted) this.device.viewerDelta(1);
   }
 
   get closed(): boolean {
@@ -143,8 +151,9 @@ export class ViewerSeat {
     this.device.input.off("message", this.onDeviceMessage);
     this.device.input.off("ask", this.onAsk);
     this.device.input.off("refused", this.onRefused);
+    this.device.input.off("busy", this.onBusy);
     if (!keepControl) this.device.input.release(this.peerId);
     this.device.input.setName(this.peerId, undefined);
-    this.device.viewerDelta(-1);
+    if (this.counted) this.device.viewerDelta(-1);
   }
 }

@@ -43,7 +43,9 @@ export class ViewerSession {
         this.subscription(msg.deviceId).requestKeyframe();
         return;
       case "control":
-        this.subscription(msg.deviceId).control(msg.action, msg.to);
+        if (msg.onBehalf === undefined) this.subscription(msg.deviceId).control(msg.action, msg.to);
+        else if (this.peer.relayLeg) this.subscription(msg.deviceId).controlFor(msg.onBehalf, msg.name, msg.action, msg.to);
+        else throw badRequest("only a relay leg of the cluster acts on behalf of another viewer");
         return;
       case "name":
         this.rename(msg.name);

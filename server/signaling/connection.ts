@@ -12,7 +12,7 @@ import { parseClientMessage } from "./parse.js";
  * Decides which account a hello belongs to, or throws unauthorized/forbidden/busy.
  * A device that presented a key holds it until `release`; `holder` is told when its account takes the key back.
  */
-export type Authenticate = (hello: Hello, holder: KeyHolder) => Promise<{ account: string; release?: () => void }>;
+export type Authenticate = (hello: Hello, holder: KeyHolder) => Promise<{ account: string; release?: () => void; relayLeg?: boolean }>;
 
 /** Malformed messages (bad_request) tolerated on one connection before it is closed as abusive. */
 export const MAX_BAD_MESSAGES = 50;
@@ -26,6 +26,7 @@ export class SignalingConnection implements Peer {
   readonly peerId = randomUUID();
   /** A viewer's name for other viewers (`hello` or `name`). */
   name: string | undefined;
+  private _relayLeg = false;
   private _account = "";
   private session: DeviceSession | ViewerSession | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
@@ -49,6 +50,10 @@ export class SignalingConnection implements Peer {
 
   get account(): string {
     return this._account;
+  }
+
+  get relayLeg(): boolean {
+    return this._relayLeg;
   }
 
   send(message: ServerMessage): void {
@@ -100,7 +105,8 @@ export class SignalingConnection implements Peer {
     const holder: KeyHolder = {
       evict: (reason) => this.close(closeCodeForEviction(reason), `device key ${reason}`),
     };
-    const { account, release } = await this.authenticate(msg, holder);
+    const { account, release, relayLeg } = await this.authenticate(msg, holder);
+    this._relayLeg = relayLeg === true;
     this.releaseKey = release;
     if (this.closed) return release?.();
     const ice = await this.ctx.rtcConfigurationFor(account);
