@@ -4,8 +4,11 @@
  * lose Redis behave as docs/cluster.md says.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
+import { WebSocket } from "ws";
+import { inspectJpeg } from "../server/frames/jpeg.js";
 import { FallbackClient } from "./lib/fallback-client.js";
+import { testJpeg } from "./lib/jpeg-fixture.js";
 import { RedisServer } from "./lib/redis.js";
 import { waitForAsync } from "./lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "./lib/werift-peers.js";
@@ -53,38 +56,73 @@ before(async () => {
   redis = await RedisServer.start();
   await Promise.all([startNode(), startNode(), startNode()]);
 });
+// Each test's peers go when it ends: their encoders and decoders would load the machine for the next.
+afterEach(async () => {
+  for (const o of opened.splice(0).reverse()) await o.close().catch(() => undefined);
+});
 after(async () => {
-  for (const o of opened.reverse()) await o.close().catch(() => undefined);
   for (const n of nodes) await n.close();
   await redis.close();
 });
 
-test("a device held by node A plays on nodes B and C, one relay leg per node however many watch", { timeout: 90_000 }, async () => {
-  const [a, b, c] = nodes;
-  const device = await WeriftDevice.publish(ws(a), { id: "cam-a", name: "Camera A" });
-  opened.push(device);
-  await Promise.all([listedOnline(b, "cam-a"), listedOnline(c, "cam-a")]);
-  assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 0, "no leg before anyone watches");
-  const onB = await watch(b, "cam-a");
-  const onB2 = await watch(b, "cam-a");
-  const onC = await watch(c, "cam-a");
-  await Promise.all([decodes(onB, "cam-a", 20), decodes(onB2, "cam-a", 20), decodes(onC, "cam-a", 20)]);
-  assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 1, "two viewers on B share one leg");
-  assert.equal(await readMetric(c, "tessera_cluster_legs_open"), 1);
-  assert.equal(await readMetric(a, "tessera_cluster_nodes"), 3);
-  // Node A sees two viewers of its device: the legs of B and C.
-  const onA = (await listed(a)).find((d) => d.id === "cam-a");
-  assert.equal(onA?.viewers, 2);
-  // The last viewer on B leaves: B's leg closes; C plays on.
-  await onB.close();
-  await onB2.close();
-  await waitForAsync(async () => (await readMetric(b, "tessera_cluster_legs_open")) === 0, 10_000, "B's leg closed");
-  await decodes(onC, "cam-a", 10);
-  // A WebSocket fallback viewer on B: its stream is built on B, from a leg opened again for it.
-  const stream = new FallbackClient(`${ws(b)}/stream/cam-a?codec=jpeg`);
-  opened.push({ close: async () => stream.close() });
-  await waitForAsync(async () => new Set(stream.stripes.map((s) => s.stripe.frameId)).size >= 5, 20_000, "5 fallback frames on B");
-  assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 1);
+test(
+  "a device held by node A plays on nodes B and C, one relay leg per node however many watch; its fallback stream and frame.jpg elsewhere",
+  { timeout: 90_000 },
+  async () => {
+    const [a, b, c] = nodes;
+    const device = await WeriftDevice.publish(ws(a), { id: "cam-a", name: "Camera A" });
+    opened.push(device);
+    await Promise.all([listedOnline(b, "cam-a"), listedOnline(c, "cam-a")]);
+    assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 0, "no leg before anyone watches");
+    const onB = await watch(b, "cam-a");
+    const onB2 = await watch(b, "cam-a");
+    const onC = await watch(c, "cam-a");
+    await Promise.all([decodes(onB, "cam-a", 20), decodes(onB2, "cam-a", 20), decodes(onC, "cam-a", 20)]);
+    assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 1, "two viewers on B share one leg");
+    assert.equal(await readMetric(c, "tessera_cluster_legs_open"), 1);
+    assert.equal(await readMetric(a, "tessera_cluster_nodes"), 3);
+    // Node A sees two viewers of its device: the legs of B and C.
+    const onA = (await listed(a)).find((d) => d.id === "cam-a");
+    assert.equal(onA?.viewers, 2);
+    // The last viewer on B leaves: B's leg closes; C plays on.
+    await onB.close();
+    await onB2.close();
+    await waitForAsync(async () => (await readMetric(b, "tessera_cluster_legs_open")) === 0, 10_000, "B's leg closed");
+    await decodes(onC, "cam-a", 10);
+    // A WebSocket fallback viewer on B: its stream is built on B, from a leg opened again for it.
+    const stream = new FallbackClient(`${ws(b)}/stream/cam-a?codec=jpeg`);
+    opened.push({ close: async () => stream.close() });
+    await waitForAsync(async () => new Set(stream.stripes.map((s) => s.stripe.frameId)).size >= 5, 20_000, "5 fallback frames on B");
+    assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 1);
+    // Its latest picture: decoded on its node A, served by C.
+    const frame = await fetch(`${c.url}api/devices/cam-a/frame.jpg`);
+    assert.equal(frame.status, 200);
+    assert.equal(frame.headers.get("content-type"), "image/jpeg");
+    const verdict = inspectJpeg(Buffer.from(await frame.arrayBuffer()));
+    assert.ok(verdict.ok && verdict.width === 1280 && verdict.height === 720, JSON.stringify(verdict));
+  },
+);
+
+test("frames: a JPEG pushed to node A is the frame.jpg, the snapshot and the pull on node C", { timeout: 60_000 }, async () => {
+  const [a, , c] = nodes;
+  const jpeg = testJpeg(320, 240);
+  const pushed = await fetch(`${a.url}api/devices/pic/frames`, { method: "POST", body: jpeg, headers: { "Content-Type": "image/jpeg" } });
+  assert.equal(pushed.status, 201);
+  await listedOnline(c, "pic");
+  const onC = await fetch(`${c.url}api/devices/pic/frame.jpg`);
+  assert.equal(onC.status, 200);
+  assert.deepEqual(Buffer.from(await onC.arrayBuffer()), jpeg, "the very frame pushed to A");
+  const snapshot = await fetch(`${c.url}api/devices/pic/snapshots`, { method: "POST" });
+  assert.equal(snapshot.status, 201);
+  const { url } = (await snapshot.json()) as { url: string };
+  assert.deepEqual(Buffer.from(await (await fetch(url)).arrayBuffer()), jpeg, "C's signed snapshot URL serves it");
+  const pull = new WebSocket(`${ws(c)}/stream/pic?mode=pull`);
+  opened.push({ close: async () => pull.close() });
+  const pulled = new Promise<Buffer>((resolve) => pull.on("message", (data, binary) => binary && resolve(data as Buffer)));
+  await new Promise((resolve) => pull.once("open", resolve));
+  pull.send(JSON.stringify({ type: "hello" }));
+  pull.send(JSON.stringify({ action: "pull" }));
+  assert.deepEqual(await pulled, jpeg, "a pull on C gets it");
 });
 
 test(
@@ -92,7 +130,7 @@ test(
   { timeout: 90_000 },
   async () => {
     const [a, b, c] = nodes;
-    const device = await WeriftDevice.publish(ws(a), { id: "board", name: "Board", dataChannel: true });
+    const device = await WeriftDevice.publish(ws(a), { id: "board", name: "Board", dataChannel: true, source: { width: 320, height: 240 } });
     opened.push(device);
     await device.sendMessage({ type: "resolution", width: 1280, height: 720 });
     await Promise.all([listedOnline(b, "board"), listedOnline(c, "board")]);

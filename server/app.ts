@@ -182,7 +182,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const ownNames = [config.publicUrl ? new URL(config.publicUrl).hostname : "", config.host].filter(Boolean);
   const hostRefused = () => metrics.authFailure("bad_host");
   if (auth.mode === "none") koa.use(hostGuard(ownNames, hostRefused));
-  koa.use(authMiddleware(auth, keys));
+  // Another node of the cluster fetching a frame acts for the account its token names.
+  koa.use(authMiddleware(auth, keys, cluster && ((token) => cluster.legAccount(token))));
   const api = apiRouter({
     registry,
     metrics,
@@ -213,10 +214,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   registry.on("created", (device) => device.input.on("control", () => metrics.controlChanged()));
   let grabber: PictureGrabber | undefined;
   /** The latest frame of any device of the account: pushed frames as they are, RTP devices decoded and encoded. */
-  const latestJpegOf = async (account: string, id: string) => {
+  const latestJpegOf = async (account: string, id: string, here = false) => {
     const pushed = frames.get(account, id)?.ring.latest;
     if (pushed) return { jpeg: pushed.jpeg, etag: `"f${pushed.seq}"`, width: pushed.width, height: pushed.height };
     const device = registry.get(account, id);
+    if (device?.home !== undefined && remote && !here) return remote.latestJpegOf(device);
     if (!device?.online || !device.tracks.some((t) => t.kind === "video")) return undefined;
     grabber ??= new PictureGrabber(fallback);
     return grabber.jpegOf(device);

@@ -5,6 +5,7 @@
  * leg open per remote device while anyone here watches it.
  */
 import type { Device } from "../devices/device.js";
+import { inspectJpeg } from "../frames/jpeg.js";
 import type { Logger } from "../log.js";
 import type { SessionContext } from "../sessions/context.js";
 import type { Cluster } from "./cluster.js";
@@ -13,6 +14,10 @@ import { RelayLeg } from "./relay-leg.js";
 
 /** How long a leg that ended while still needed waits before it is opened again, ms. */
 const REOPEN_MS = 1000;
+/** How long the home node may take to hand over a device's latest frame, ms. */
+const FRAME_FETCH_MS = 5000;
+/** The largest frame taken from a home node, bytes. */
+const MAX_FETCHED_FRAME = 16 * 1024 * 1024;
 
 export class RemoteDevices {
   private readonly legs = new Map<Device, RelayLeg>();
@@ -39,6 +44,34 @@ export class RemoteDevices {
   /** Starts announcing this node at `url`. */
   join(url: string): void {
     this.cluster.join(url, () => ({ devices: this.localDevices(), viewers: this.viewers() }));
+  }
+
+  /**
+   * The latest frame of a device another node holds, as that node serves it
+   * (`frame.jpg`: a pushed frame, or its video decoded there): one copy per
+   * frame, kept where the device is. Undefined when the device is not
+   * remote, has no frame, or its node does not answer.
+   */
+  async latestJpegOf(device: Device): Promise<{ jpeg: Buffer; etag: string; width: number; height: number } | undefined> {
+    const home = this.remote.get(heldKey(device.account, device.id))?.node;
+    if (!home) return undefined;
+    const url = new URL(`/api/devices/${encodeURIComponent(device.id)}/frame.jpg`, home.url);
+    try {
+      const res = await fetch(url, {
+        headers: { Authorization: `Bearer ${this.cluster.legToken(device.account)}` },
+        signal: AbortSignal.timeout(FRAME_FETCH_MS),
+      });
+      if (res.status === 404) return undefined;
+      if (!res.ok) throw new Error(`GET frame.jpg answered ${res.status}`);
+      if (Number(res.headers.get("Content-Length") ?? 0) > MAX_FETCHED_FRAME) throw new Error("frame too large");
+      const jpeg = Buffer.from(await res.arrayBuffer());
+      const verdict = inspectJpeg(jpeg);
+      if (!verdict.ok) throw new Error(verdict.message);
+      return { jpeg, etag: res.headers.get("ETag") ?? `"n${jpeg.length}"`, width: verdict.width, height: verdict.height };
+    } catch (err) {
+      this.log.warn("could not fetch a frame from the device's node", { device: device.id, home: home.id, err: (err as Error).message });
+      return undefined;
+    }
   }
 
   /** Legs open now. */

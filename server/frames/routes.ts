@@ -18,7 +18,8 @@ export interface FrameRouteDeps {
   maxFrameBytes: number;
   accountOf(ctx: Context): string;
   /** The latest frame of an RTP device as JPEG (decoded from its stream), or undefined when it has none yet. */
-  latestJpegOf(account: string, deviceId: string): Promise<{ jpeg: Buffer; etag: string } | undefined>;
+  /** `here`: only what this node has, never asked of another node (the request came from one). */
+  latestJpegOf(account: string, deviceId: string, here?: boolean): Promise<{ jpeg: Buffer; etag: string } | undefined>;
 }
 
 /** `X-Frame-Timestamp`: ms since the epoch, or an ISO 8601 date; absent is fine. */
@@ -60,8 +61,8 @@ export function framesRouter(deps: FrameRouteDeps): Router {
     const pushed = deps.frames.get(account, id)?.ring.latest;
     const latest = pushed
       ? { jpeg: pushed.jpeg, etag: `"f${pushed.seq}"` }
-      : deps.registry.get(account, id)?.online
-        ? await deps.latestJpegOf(account, id)
+      : deps.registry.get(account, id)?.listedOnline
+        ? await deps.latestJpegOf(account, id, ctx.state.fromNode === true)
         : undefined;
     if (!latest) throw notFound(`no frame of device '${id}'`);
     ctx.set("Cache-Control", "no-cache");

@@ -64,9 +64,17 @@ export function hostGuard(names: readonly string[], refused: () => void) {
  * through the error middleware. Pages are protected only when the mode says
  * so (Basic: the browser asks once and then sends the credentials itself).
  */
-export function authMiddleware(auth: Authenticator, keys: DeviceKeys) {
+/** @param nodeAccount with a cluster: the account another node's token acts for, or undefined when it is none */
+export function authMiddleware(auth: Authenticator, keys: DeviceKeys, nodeAccount?: (token: string) => string | undefined) {
   return async (ctx: Context, next: Next) => {
     const bearer = /^Bearer (\S{1,8192})$/.exec(ctx.get("Authorization"))?.[1];
+    const node = bearer !== undefined && nodeAccount ? nodeAccount(bearer) : undefined;
+    if (node !== undefined) {
+      ctx.state.account = node;
+      ctx.state.fromNode = true;
+      await next();
+      return;
+    }
     if (looksLikeKey(bearer)) {
       const scope = keyScopeOf(ctx);
       if (!scope)
