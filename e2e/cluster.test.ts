@@ -81,6 +81,12 @@ test(
     assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 1, "two viewers on B share one leg");
     assert.equal(await readMetric(c, "tessera_cluster_legs_open"), 1);
     assert.equal(await readMetric(a, "tessera_cluster_nodes"), 3);
+    // The local account of --auth none is the admin: B shows every node, with A holding the device.
+    const view = (await (await fetch(`${b.url}api/cluster`)).json()) as { redis: string; nodes: { url: string; devices: number }[]; legs: number };
+    assert.equal(view.redis, "up");
+    assert.equal(view.nodes.length, 3);
+    assert.equal(view.nodes.find((n) => a.url.startsWith(n.url))?.devices, 1);
+    assert.equal(view.legs, 1);
     // Node A sees two viewers of its device: the legs of B and C.
     const onA = (await listed(a)).find((d) => d.id === "cam-a");
     assert.equal(onA?.viewers, 2);

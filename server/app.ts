@@ -193,6 +193,14 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     rtcConfiguration: (account) => ice.configuration(account),
     metricsToken: config.metricsToken,
     authConfig,
+    isAdmin: (account) => config.adminAccounts.includes(account) || (auth.mode === "none" && account === LOCAL_ACCOUNT),
+    cluster: () =>
+      cluster && {
+        node: cluster.nodeId,
+        redis: cluster.reachable ? "up" : "down",
+        nodes: cluster.nodes.map((n) => ({ id: n.id, url: n.url, devices: n.devices, viewers: n.viewers, startedAt: new Date(n.startedAt).toISOString() })),
+        legs: remote?.openLegs ?? 0,
+      },
     notReady: () => {
       if (closed) return "shutting down";
       return sourceAccount ? localSources?.notReady(registry, sourceAccount) : undefined;

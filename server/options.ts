@@ -171,6 +171,15 @@ export const OPTIONS = {
     defaultText: "the local account",
     help: "the account the server's own devices belong to with `--auth basic` (a user name) or `firebase` (a uid); with `--auth none` they belong to the one local account, and otherwise without it they are not published",
   }),
+  adminAccounts: option({
+    flag: "--admin-account",
+    arg: "NAME",
+    list: true,
+    schema: z.array(z.string().min(1).max(128, "expected at most 128 characters")),
+    default: [],
+    defaultText: "none (with `--auth none`, the one local account)",
+    help: "an account (a user name with `--auth basic`, a uid with `firebase`) that may see the cluster's nodes and their load (`GET /api/cluster`); repeatable",
+  }),
   allowInput: option({
     flag: "--allow-input",
     switch: true,

@@ -3,7 +3,7 @@ import Router from "@koa/router";
 import type { Context, Next } from "koa";
 import type { Metrics } from "../../metrics/metrics.js";
 import type { DeviceRegistry } from "../devices/registry.js";
-import { toClientError } from "../errors.js";
+import { forbidden, toClientError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { SessionGrant } from "../auth/authenticator.js";
 import type { AuthConfig } from "../auth/firebase-web-config.js";
@@ -26,6 +26,19 @@ export interface ApiDeps {
   notReady(): string | undefined;
   /** How the pages sign in (GET /api/auth-config, open). */
   authConfig: AuthConfig;
+  /** Whether an account may see the cluster (`--admin-account`). */
+  isAdmin(account: string): boolean;
+  /** The cluster's nodes as this node last read them (undefined without `--redis`). */
+  cluster(): ClusterView | undefined;
+}
+
+/** `GET /api/cluster`: the nodes, this one marked, and whether Redis answers. */
+export interface ClusterView {
+  node: string;
+  redis: "up" | "down";
+  nodes: { id: string; url: string; devices: number; viewers: number; startedAt: string }[];
+  /** Relay legs open from this node. */
+  legs: number;
 }
 
 /** Constant-time comparison of a presented secret with the expected one. */
@@ -63,6 +76,11 @@ export function apiRouter(deps: ApiDeps): Router {
   router.delete("/api/devices/:id", (ctx) => {
     deps.registry.forget(deps.accountOf(ctx), ctx.params.id);
     ctx.status = 204;
+  });
+  router.get("/api/cluster", (ctx) => {
+    if (!deps.isAdmin(deps.accountOf(ctx))) throw forbidden("only an admin account (--admin-account) sees the cluster");
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = deps.cluster() ?? { node: null, redis: "off", nodes: [], legs: 0 };
   });
   router.get("/api/auth-config", (ctx) => {
     ctx.set("Cache-Control", "no-store");

@@ -41,7 +41,7 @@ describe("--auth basic", () => {
     dataDir = join(mkdtempSync(join(tmpdir(), "tessera-basic-")), "data");
     const users = new UsersFile(dataDir);
     for (const [name, pw] of Object.entries(PASSWORDS)) await users.set(name, pw);
-    server = await startServer({ auth: "basic", dataDir, source: [{ kind: "test" }] });
+    server = await startServer({ auth: "basic", dataDir, source: [{ kind: "test" }], adminAccounts: ["alice"] });
   });
 
   after(async () => {
@@ -146,6 +146,15 @@ describe("--auth basic", () => {
     } finally {
       await turn.stop();
     }
+  });
+
+  test("GET /api/cluster: an --admin-account sees it (no cluster here), any other account gets 403", async () => {
+    const admin = await fetch(`${server.httpUrl}/api/cluster`, { headers: basic("alice", PASSWORDS.alice) });
+    assert.equal(admin.status, 200);
+    assert.deepEqual(await admin.json(), { node: null, redis: "off", nodes: [], legs: 0 });
+    const other = await fetch(`${server.httpUrl}/api/cluster`, { headers: basic("bob", PASSWORDS.bob) });
+    assert.equal(other.status, 403);
+    assert.equal(((await other.json()) as { error: { code: string } }).error.code, "forbidden");
   });
 
   test("failed logins are rate limited per address: 429 with Retry-After, even for the right password", async () => {
