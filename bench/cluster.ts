@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { RedisServer } from "../e2e/lib/redis.js";
 import { waitFor, waitForAsync } from "../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../e2e/lib/werift-peers.js";
-import { exitBounded } from "./exit.js";
+import { bounded, runBench } from "./run.js";
 import { clockTicksPerSecond, machineBusy, machineInfo, machineTicks, processCpuSeconds } from "./proc.js";
 import { parseMetrics, sumOf } from "./prom.js";
 import { ServerProcess } from "./server-process.js";
@@ -200,18 +200,6 @@ class Bench {
   }
 }
 
-/** Runs `fn`, giving up after `ms` so a hung close cannot keep the bench alive. */
-async function bounded(what: string, ms: number, fn: () => Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([fn(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms)))]);
-  } catch (err) {
-    process.stderr.write(`[bench] ${what}: ${(err as Error).message ?? String(err)}\n`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function print(r: Report): void {
   const f = (x: number) => x.toFixed(1);
   const lines = [
@@ -235,28 +223,8 @@ async function main(): Promise<void> {
     process.stderr.write(`bench:cluster: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const bench = new Bench(opts);
-  const budgetS = 120 + 4 * (2 * opts.warmup + opts.seconds) + 3 * opts.viewers;
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:cluster: gave up after ${budgetS} s\n`);
-    void bench.close().finally(() => exitBounded(1));
-  }, budgetS * 1000);
-  const interrupt = () => void bench.close().finally(() => exitBounded(130));
-  process.once("SIGINT", interrupt);
-  process.once("SIGTERM", interrupt);
-  let code = 0;
-  try {
-    const report = await bench.run();
-    print(report);
-    if (opts.json) process.stdout.write(JSON.stringify(report) + "\n");
-  } catch (err) {
-    process.stderr.write(`bench:cluster: ${(err as Error).stack ?? String(err)}\n`);
-    code = 1;
-  } finally {
-    await bench.close();
-    clearTimeout(watchdog);
-  }
-  exitBounded(code);
+  // Bound the whole run: set-up, warm-ups, windows, connecting viewers, closing.
+  await runBench("bench:cluster", new Bench(opts), 120 + 4 * (2 * opts.warmup + opts.seconds) + 3 * opts.viewers, print, opts.json);
 }
 
 void main();

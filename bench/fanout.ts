@@ -17,7 +17,7 @@ import { WeriftDevice, WeriftViewer, type ReceivedStream } from "../e2e/lib/weri
 import { seqDiff } from "../server/relay/rtp.js";
 import { clockTicksPerSecond, machineBusy, machineInfo, machineTicks, processCpuSeconds, processRssBytes, type MachineTicks } from "./proc.js";
 import { bucketDelta, bucketQuantile, bucketsOf, parseMetrics, sumOf, type Sample } from "./prom.js";
-import { exitBounded } from "./exit.js";
+import { bounded, runBench } from "./run.js";
 import { ServerProcess } from "./server-process.js";
 
 const DEVICE_ID = "bench";
@@ -105,18 +105,6 @@ interface Window {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Runs `fn`, giving up after `ms` so a hung close cannot keep the bench alive. */
-async function bounded(what: string, ms: number, fn: () => Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([fn(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms)))]);
-  } catch (err) {
-    process.stderr.write(`[bench] ${what}: ${(err as Error).message ?? String(err)}\n`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 class Bench {
   readonly ticks = clockTicksPerSecond();
@@ -380,31 +368,8 @@ async function main(): Promise<void> {
     // The device's pipeline holds three threadpool threads (two appsink pulls, the bus).
     log("warning: UV_THREADPOOL_SIZE is below 8; the publisher's pipeline may stall (npm run bench:fanout sets 16)");
   }
-  const bench = new Bench(opts);
-  // Bound the whole run: set-up, warm-ups, both windows, connecting viewers, closing.
-  const budgetS = 60 + 2 * opts.warmup + opts.baseline + opts.seconds + 2 * opts.viewers;
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:fanout: gave up after ${budgetS} s\n`);
-    void bench.close().finally(() => exitBounded(1));
-  }, budgetS * 1000);
-  const interrupt = () => void bench.close().finally(() => exitBounded(130));
-  process.once("SIGINT", interrupt);
-  process.once("SIGTERM", interrupt);
-
-  let code = 0;
-  try {
-    const report = await bench.run();
-    print(report);
-    if (opts.json) process.stdout.write(JSON.stringify(report) + "\n");
-  } catch (err) {
-    process.stderr.write(`bench:fanout: ${(err as Error).stack ?? String(err)}\n`);
-    code = 1;
-  } finally {
-    await bench.close();
-    clearTimeout(watchdog);
-  }
-  // werift keeps an ICE consent timer for ~30 s after close: do not wait for it.
-  exitBounded(code);
+  // Bound the whole run: set-up, warm-ups, windows, connecting viewers, closing.
+  await runBench("bench:fanout", new Bench(opts), 60 + 2 * opts.warmup + opts.baseline + opts.seconds + 2 * opts.viewers, print, opts.json);
 }
 
 void main();

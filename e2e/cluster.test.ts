@@ -12,7 +12,7 @@ import { testJpeg } from "./lib/jpeg-fixture.js";
 import { RedisServer } from "./lib/redis.js";
 import { waitForAsync } from "./lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "./lib/werift-peers.js";
-import { readMetric, startServer, type TestServer } from "./harness.js";
+import { devicePublishing, framesAdvance, launchBrowser, Pages, readMetric, startServer, type TestServer } from "./harness.js";
 import { NODE_TTL_MS } from "../server/cluster/cluster.js";
 
 let redis: RedisServer;
@@ -108,6 +108,30 @@ test(
     assert.ok(verdict.ok && verdict.width === 1280 && verdict.height === 720, JSON.stringify(verdict));
   },
 );
+
+test("Chromium: a device page on node A plays in viewer pages on nodes B and C", { timeout: 90_000 }, async (t) => {
+  const [a, b, c] = nodes;
+  const browser = await launchBrowser();
+  opened.push({ close: () => browser.close() });
+  const [pagesA, pagesB, pagesC] = [a, b, c].map((server) => new Pages({ server, browser }));
+  opened.push(pagesA, pagesB, pagesC);
+  const device = await pagesA.device("chromium-cam", "Chromium camera");
+  await devicePublishing(device);
+  await Promise.all([listedOnline(b, "chromium-cam"), listedOnline(c, "chromium-cam")]);
+  const [viewerB, viewerC] = await Promise.all([pagesB.viewer("chromium-cam", "viewer on B"), pagesC.viewer("chromium-cam", "viewer on C")]);
+  try {
+    for (const [name, page] of [
+      ["B", viewerB],
+      ["C", viewerC],
+    ] as const) {
+      const { ms, width, height } = await framesAdvance(page, 30, 20_000);
+      t.diagnostic(`viewer on ${name}: 30 frames in ${ms} ms, ${width}x${height}`);
+    }
+  } catch (err) {
+    t.diagnostic(pagesC.report());
+    throw err;
+  }
+});
 
 test("frames: a JPEG pushed to node A is the frame.jpg, the snapshot and the pull on node C", { timeout: 60_000 }, async () => {
   const [a, , c] = nodes;
