@@ -150,7 +150,9 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     ...(config.transcode === "on" ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode")) } : {}),
   };
   const cluster = deps.cluster;
-  const auth = deps.authenticator ?? authenticatorFor(config, (reason) => metrics.authFailure(reason), log, cluster?.secrets.session);
+  const auth =
+    deps.authenticator ??
+    authenticatorFor(config, (reason) => metrics.authFailure(reason), log, cluster && { secret: cluster.secrets.session, limits: cluster.loginLimits() });
   const keys = openDeviceKeys(config.dataDir, (reason) => metrics.authFailure(reason));
   const authenticateDevice = deviceAuthenticator((token) => auth.socket(token), keys);
   /** A relay leg from another node of the cluster acts for the account its token names. */

@@ -8,7 +8,7 @@ import type { AuthFailureReason } from "../../metrics/metrics.js";
 import { createHmac } from "node:crypto";
 import { rateLimited } from "../errors.js";
 import { refuse, REALM, type Authenticator, type HttpCredentials, type SessionGrant } from "./authenticator.js";
-import type { LoginLimiter } from "./login-limiter.js";
+import type { LoginLimits } from "./login-limiter.js";
 import type { SessionTokens } from "./session-tokens.js";
 import type { UsersFile } from "./users-file.js";
 
@@ -32,7 +32,7 @@ export function parseBasic(header: string | undefined): { name: string; password
 export interface BasicDeps {
   users: UsersFile;
   tokens: SessionTokens;
-  limiter: LoginLimiter;
+  limiter: LoginLimits;
   /** Counts a refusal by reason (tessera_auth_failures_total). */
   authFailure: (reason: AuthFailureReason) => void;
   now?: () => number;
@@ -54,7 +54,7 @@ export class BasicAuthenticator implements Authenticator {
     const creds = parseBasic(authorization);
     // No credentials is the browser's first request, not a failed login: challenge it, count nothing.
     if (!creds) refuse("no_credentials", "sign in with your Tessera user name and password", BASIC_CHALLENGE, () => {});
-    const wait = this.deps.limiter.retryAfter(address, this.now());
+    const wait = await this.deps.limiter.retryAfter(address, this.now());
     if (wait > 0) {
       this.deps.authFailure("rate_limited");
       throw rateLimited("too many failed sign-ins from this address; try again later", wait);
@@ -65,7 +65,7 @@ export class BasicAuthenticator implements Authenticator {
     if (seen !== undefined && seen > this.now()) return creds.name;
     const result = await this.deps.users.check(creds.name, creds.password);
     if (result !== "ok") {
-      this.deps.limiter.failed(address, this.now());
+      await this.deps.limiter.failed(address, this.now());
       refuse(result, "wrong user name or password", BASIC_CHALLENGE, this.deps.authFailure);
     }
     if (key) this.remember(key);

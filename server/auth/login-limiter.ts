@@ -10,8 +10,16 @@ interface Bucket {
   at: number;
 }
 
+/** What BasicAuthenticator asks of a limiter: this node's LoginLimiter, or one a cluster shares. */
+export interface LoginLimits {
+  /** Seconds until `address` may try again; 0 when it may now. */
+  retryAfter(address: string, nowMs: number): number | Promise<number>;
+  /** Records a failed login from `address`. */
+  failed(address: string, nowMs: number): void | Promise<void>;
+}
+
 /** Rate limits failed logins by address. */
-export class LoginLimiter {
+export class LoginLimiter implements LoginLimits {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(

@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import { SafeEmitter } from "../events.js";
 import type { Logger } from "../log.js";
 import { SessionTokens } from "../auth/session-tokens.js";
+import { SharedLoginLimits } from "./login-limits.js";
 import { deviceField, deviceValue, mergeHolders, parseDevice, parseNode, type DeviceEntry, type HeldDevice, type NodeEntry } from "./directory.js";
 
 /** Every key Tessera writes starts with this. */
@@ -68,6 +69,7 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
   private heldSignature = "";
   private nodeList: NodeEntry[] = [];
   private up = true;
+  private limits: SharedLoginLimits | undefined;
   /** Until when (unix ms) devices missing from a re-read are kept: Redis came back empty and the other nodes are re-announcing. */
   private graceUntil = 0;
   private observer: ClusterObserver = { redisError: () => {} };
@@ -153,6 +155,11 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
   /** Whether Redis answered last time. */
   get reachable(): boolean {
     return this.up;
+  }
+
+  /** Failed sign-ins counted across the cluster (falls back to this node's own count while Redis is away). */
+  loginLimits(): SharedLoginLimits {
+    return (this.limits ??= new SharedLoginLimits(this.redis, PREFIX));
   }
 
   /** A token a relay leg from this node says hello with, acting for `account`. */
