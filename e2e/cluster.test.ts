@@ -204,6 +204,22 @@ test(
   },
 );
 
+test("a device relayed to node B that then connects to B itself is B's own there: the leg closes and B's viewer plays on", { timeout: 60_000 }, async () => {
+  const [a, b] = nodes;
+  const onA = await WeriftDevice.publish(ws(a), { id: "cam-both", name: "Both" });
+  opened.push(onA);
+  await listedOnline(b, "cam-both");
+  const viewer = await watch(b, "cam-both");
+  await decodes(viewer, "cam-both", 10);
+  assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 1);
+  const onB = await WeriftDevice.publish(ws(b), { id: "cam-both", name: "Both" });
+  opened.push(onB);
+  await waitForAsync(async () => (await readMetric(b, "tessera_cluster_legs_open")) === 0, 10_000, "B's leg closed");
+  await decodes(viewer, "cam-both", 20);
+  assert.equal(await readMetric(b, "tessera_cluster_legs_open"), 0, "the leg did not come back to take the device over");
+  assert.ok(onB.packetsSent > 0);
+});
+
 test(
   "node A dies: its device leaves every listing within the TTL, reconnects to node B and plays on C again without a new watch",
   { timeout: 90_000 },

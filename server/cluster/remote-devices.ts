@@ -19,6 +19,9 @@ const FRAME_FETCH_MS = 5000;
 /** The largest frame taken from a home node, bytes. */
 const MAX_FETCHED_FRAME = 16 * 1024 * 1024;
 
+/** Whether `device` is published on this node itself (not fed by a relay leg). */
+const ownHere = (device: Device) => device.online && !device.currentPublisher?.relayed;
+
 export class RemoteDevices {
   private readonly legs = new Map<Device, RelayLeg>();
   /** Remote devices as last applied, by heldKey. */
@@ -91,7 +94,7 @@ export class RemoteDevices {
     const out: DeviceEntry[] = [];
     const seen = new Set<string>();
     for (const d of this.ctx.registry.all()) {
-      if (!d.online || d.currentPublisher?.relayed) continue;
+      if (!ownHere(d)) continue;
       const key = heldKey(d.account, d.id);
       seen.add(key);
       let since = this.since.get(key);
@@ -105,11 +108,13 @@ export class RemoteDevices {
   /** A device's viewers, publisher or listing changed. */
   private deviceChanged(device: Device): void {
     if (this.closed) return;
-    const own = device.online && !device.currentPublisher?.relayed;
+    const own = ownHere(device);
     const key = heldKey(device.account, device.id);
     // Whether it is ours changed: tell the cluster.
     if (own !== this.since.has(key)) this.cluster.announce();
-    this.syncLeg(device);
+    // It connected here while relayed from another node: the leg must not take it back.
+    if (own) this.stopRelaying(device, "the device is published on this node");
+    else this.syncLeg(device);
   }
 
   /** The directory of other nodes' devices changed. */
@@ -122,7 +127,10 @@ export class RemoteDevices {
     for (const [key, entry] of held) {
       const existing = registry.get(entry.account, entry.id);
       // Published here too (it reconnected to this node): this node's own copy wins here.
-      if (existing?.online && !existing.currentPublisher?.relayed) continue;
+      if (existing && ownHere(existing)) {
+        this.stopRelaying(existing, "the device is published on this node");
+        continue;
+      }
       const before = previous.get(key);
       const device =
         existing && existing.name === entry.name && existing.kind === entry.kind ? existing : registry.ensure(entry.account, entry.id, entry.name, entry.kind);
@@ -137,6 +145,12 @@ export class RemoteDevices {
       device.setHome(undefined);
       this.legs.get(device)?.close("the device left the cluster");
     }
+  }
+
+  /** The device is no longer relayed to this node: no home elsewhere, no leg. */
+  private stopRelaying(device: Device, reason: string): void {
+    device.setHome(undefined);
+    this.legs.get(device)?.close(reason);
   }
 
   /** Opens the device's leg while it is remote and watched here; closes it otherwise. */

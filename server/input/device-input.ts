@@ -42,7 +42,7 @@ const TYPES: ReadonlySet<string> = new Set(DEVICE_MESSAGE_TYPES);
 /**
  * Where control of a device another node holds is decided: that node, over
  * the relay leg. Actions go there on behalf of a local viewer; its answers
- * come back through `follow`, `askFrom`, `refusedTo` and `busyFor`.
+ * come back through `follow`, `askFrom` and `refusedThere`.
  */
 export interface RemoteControl {
   control(peerId: string, name: string | undefined, action: "request" | "release" | "hand_over" | "refuse", to?: string): void;
@@ -95,11 +95,6 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     this.asks.clear();
     const r = this.arbiter.follow(null, this.now());
     if (r) this.changed(null);
-  }
-
-  /** True while another node decides control. */
-  get decidedElsewhere(): boolean {
-    return this.remote !== undefined;
   }
 
   /** The node that holds the device says who controls it now (and the holder's name, when it has one). */
