@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { RedisServer } from "../e2e/lib/redis.js";
 import { waitFor, waitForAsync } from "../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../e2e/lib/werift-peers.js";
-import { bounded, runBench } from "./run.js";
+import { bounded, intArg as int, runBench } from "./run.js";
 import { clockTicksPerSecond, machineBusy, machineInfo, machineTicks, processCpuSeconds } from "./proc.js";
 import { parseMetrics, sumOf } from "./prom.js";
 import { ServerProcess } from "./server-process.js";
@@ -48,11 +48,6 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write("usage: npm run bench:cluster -- [--viewers 6] [--seconds 15] [--warmup 5] [--json]\n");
     process.exit(0);
   }
-  const int = (name: string, raw: string, min: number, max: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new TypeError(`--${name}: expected an integer ${min}..${max}, got ${raw}`);
-    return n;
-  };
   const viewers = int("viewers", values.viewers, 3, 48);
   if (viewers % 3 !== 0) throw new TypeError(`--viewers: expected a multiple of 3 (spread evenly over three nodes), got ${viewers}`);
   return Object.freeze({ viewers, seconds: int("seconds", values.seconds, 3, 120), warmup: int("warmup", values.warmup, 0, 60), json: values.json });

@@ -17,7 +17,7 @@ import { WeriftDevice, WeriftViewer, type ReceivedStream } from "../e2e/lib/weri
 import { seqDiff } from "../server/relay/rtp.js";
 import { clockTicksPerSecond, machineBusy, machineInfo, machineTicks, processCpuSeconds, processRssBytes, type MachineTicks } from "./proc.js";
 import { bucketDelta, bucketQuantile, bucketsOf, parseMetrics, sumOf, type Sample } from "./prom.js";
-import { bounded, runBench } from "./run.js";
+import { bounded, intArg as int, runBench } from "./run.js";
 import { ServerProcess } from "./server-process.js";
 
 const DEVICE_ID = "bench";
@@ -64,11 +64,6 @@ function parseOptions(argv: string[]): Options {
     );
     process.exit(0);
   }
-  const int = (name: string, raw: string, min: number, max: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new TypeError(`--${name}: expected an integer ${min}..${max}, got ${raw}`);
-    return n;
-  };
   if (values.codec !== "vp8" && values.codec !== "h264") throw new TypeError(`--codec: expected vp8 or h264, got ${values.codec}`);
   // Viewers keep at most 100,000 sequence numbers: bounds keep warm-up + window under that.
   const seconds = int("seconds", values.seconds, 1, 180);

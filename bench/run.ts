@@ -48,3 +48,10 @@ export async function bounded(what: string, ms: number, fn: () => Promise<unknow
     clearTimeout(timer);
   }
 }
+
+/** An integer option of a bench (`--name raw`) within [min, max]; a TypeError naming it otherwise. */
+export function intArg(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new TypeError(`--${name}: expected an integer ${min}..${max}, got ${raw}`);
+  return n;
+}
