@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
@@ -48,6 +48,9 @@ const child = spawn(
     "--test-concurrency=1",
     // werift leaves a 30 s ICE consent timer armed after close(); do not wait for it.
     "--test-force-exit",
+    // ...and make that exit lose no result on its way to this process (see the file).
+    "--import",
+    pathToFileURL(join(root, "scripts", "test-child.mjs")).href,
     "--test-reporter=spec",
     ...files,
   ],
