@@ -10,7 +10,8 @@ import { inspectJpeg } from "../server/frames/jpeg.js";
 import { FallbackClient } from "./lib/fallback-client.js";
 import { testJpeg } from "./lib/jpeg-fixture.js";
 import { RedisServer } from "./lib/redis.js";
-import { waitForAsync } from "./lib/signaling-client.js";
+import { SignalingClient, waitForAsync } from "./lib/signaling-client.js";
+import type { KeyInfo } from "../server/keys/device-keys.js";
 import { WeriftDevice, WeriftViewer } from "./lib/werift-peers.js";
 import { devicePublishing, framesAdvance, launchBrowser, Pages, readMetric, startServer, type TestServer } from "./harness.js";
 import { NODE_TTL_MS } from "../server/cluster/cluster.js";
@@ -50,6 +51,27 @@ async function watch(node: TestServer, id: string): Promise<WeriftViewer> {
 async function decodes(viewer: WeriftViewer, id: string, count: number, timeoutMs = 20_000): Promise<void> {
   const start = viewer.streams.get(id)?.decodedFrames ?? 0;
   await waitForAsync(async () => (viewer.streams.get(id)?.decodedFrames ?? 0) >= start + count, timeoutMs, `${count} frames of ${id}`);
+}
+
+/** A device hello on `node` presenting `key`: "welcome", or the close code and error code of the refusal. */
+async function helloWithKey(
+  node: TestServer,
+  key: string,
+  id: string,
+): Promise<{ client: SignalingClient; outcome: "welcome" | { close: number; code?: string } }> {
+  const client = await SignalingClient.connect(ws(node));
+  opened.push({ close: async () => client.close() });
+  client.send({ type: "hello", role: "device", protocol: 1, key, device: { id } });
+  const outcome = await Promise.race([
+    client.next("welcome").then(() => "welcome" as const),
+    client.closed().then((close) => ({ close, code: client.received.find((m) => m.type === "error")?.code as string | undefined })),
+  ]);
+  return { client, outcome };
+}
+
+/** Key `id` as `node` lists it. */
+async function keyOn(node: TestServer, id: string): Promise<KeyInfo | undefined> {
+  return ((await (await fetch(`${node.url}api/keys`)).json()) as { keys: KeyInfo[] }).keys.find((k) => k.id === id);
 }
 
 before(async () => {
@@ -221,12 +243,62 @@ test("a device relayed to node B that then connects to B itself is B's own there
 });
 
 test(
-  "node A dies: its device leaves every listing within the TTL, reconnects to node B and plays on C again without a new watch",
+  "device keys: a key made on A works on every node; held on A it is busy on C; the same device moving to B takes it over; released on C, revoked on B",
+  { timeout: 60_000 },
+  async () => {
+    const [a, b, c] = nodes;
+    const made = await fetch(`${a.url}api/keys`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ label: "roaming" }),
+    });
+    assert.equal(made.status, 201);
+    const { id, key } = (await made.json()) as KeyInfo & { key: string };
+    const first = await helloWithKey(a, key, "kc-1");
+    assert.equal(first.outcome, "welcome");
+
+    assert.deepEqual((await helloWithKey(c, key, "kc-2")).outcome, { close: 4409, code: "busy" }, "another device on C");
+    const push = await fetch(`${c.url}api/devices/kc-2/frames`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${key}`, "Content-Type": "image/jpeg" },
+      body: testJpeg(64, 48),
+    });
+    assert.equal(push.status, 409, "a frame push to C as another device");
+    const listedOnC = await keyOn(c, id);
+    assert.equal(listedOnC?.state, "reserved", "C lists A's reservation");
+    assert.equal(listedOnC?.reservedBy, "kc-1");
+
+    // The same device connecting to B (a reconnect landing elsewhere) takes its key over; A lets its old connection go.
+    const moved = await helloWithKey(b, key, "kc-1");
+    assert.equal(moved.outcome, "welcome");
+    assert.equal(await first.client.closed(), 4409);
+
+    // Released from C: B's connection goes, and the key is free everywhere.
+    assert.equal((await fetch(`${c.url}api/keys/${id}/release`, { method: "POST" })).status, 200);
+    assert.equal(await moved.client.closed(), 4410);
+    await waitForAsync(async () => (await keyOn(a, id))?.state === "free", 5000, "the key free on A");
+    const onC = await helloWithKey(c, key, "kc-2");
+    assert.equal(onC.outcome, "welcome", "C's device may use it now");
+
+    // Revoked from B: C's connection goes, and no node takes the key again.
+    assert.equal((await fetch(`${b.url}api/keys/${id}`, { method: "DELETE" })).status, 200);
+    assert.equal(await onC.client.closed(), 4403);
+    await waitForAsync(async () => (await keyOn(a, id))?.state === "revoked", 5000, "the key revoked on A");
+    assert.deepEqual((await helloWithKey(a, key, "kc-3")).outcome, { close: 4401, code: "unauthorized" });
+  },
+);
+
+test(
+  "node A dies: its device leaves every listing within the TTL, reconnects to node B and plays on C again without a new watch; A's key reservations end",
   { timeout: 90_000 },
   async () => {
     const [a, b, c] = nodes;
     const device = await WeriftDevice.publish(ws(a), { id: "cam-move", name: "Moving camera" });
     opened.push(device);
+    const made = await fetch(`${b.url}api/keys`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    const { id: keyId, key } = (await made.json()) as KeyInfo & { key: string };
+    assert.equal((await helloWithKey(a, key, "kd-1")).outcome, "welcome");
+    assert.equal((await keyOn(c, keyId))?.reservedBy, "kd-1");
     await listedOnline(c, "cam-move");
     const onC = await watch(c, "cam-move");
     await decodes(onC, "cam-move", 10);
@@ -237,6 +309,9 @@ test(
     const gone = Date.now() - killedAt;
     // The TTL, plus up to one heartbeat for C to read the directory again.
     assert.ok(gone <= NODE_TTL_MS + NODE_TTL_MS / 3 + 1000, `listed for ${gone} ms after node A died`);
+    // Its holds expired with it: another device may take the key on C.
+    assert.equal((await keyOn(c, keyId))?.state, "free");
+    assert.equal((await helloWithKey(c, key, "kd-2")).outcome, "welcome");
     const again = await WeriftDevice.publish(ws(b), { id: "cam-move", name: "Moving camera" });
     opened.push(again);
     // The same viewer, the same watch: C relays it from B now.
@@ -252,10 +327,22 @@ test("Redis goes away: nodes keep serving their own devices, count the failure, 
   const local = await watch(b, "cam-b");
   await decodes(local, "cam-b", 10);
   const errorsBefore = await readMetric(b, "tessera_cluster_redis_errors_total");
+  const held = (await (await fetch(`${b.url}api/keys`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).json()) as KeyInfo & {
+    key: string;
+  };
+  const holder = await helloWithKey(c, held.key, "kh-1");
+  assert.equal(holder.outcome, "welcome");
   await redis.stop();
   await waitForAsync(async () => (await readMetric(b, "tessera_cluster_redis_errors_total")) > errorsBefore, 10_000, "B counting Redis errors");
   await decodes(local, "cam-b", 20);
+  // A key made while Redis is away stays B's until Redis returns.
+  const made = await fetch(`${b.url}api/keys`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+  assert.equal(made.status, 201, "keys are made without Redis");
+  const { id: keyId, key } = (await made.json()) as KeyInfo & { key: string };
+  // ...and a key revoked on B meanwhile: C hears of it when Redis returns, and evicts its holder.
+  assert.equal((await fetch(`${b.url}api/keys/${held.id}`, { method: "DELETE" })).status, 200);
   await redis.run();
+  assert.equal(await holder.client.closed(), 4403);
   // An empty Redis (no persistence): the nodes announce themselves again.
   await waitForAsync(async () => (await readMetric(c, "tessera_cluster_nodes")) === 2, 15_000, "C sees both nodes again");
   assert.ok((await listed(c)).find((d) => d.id === "cam-b")?.online, "B's device is listed on C again");
@@ -264,4 +351,7 @@ test("Redis goes away: nodes keep serving their own devices, count the failure, 
   await listedOnline(d, "cam-b");
   const onD = await watch(d, "cam-b");
   await decodes(onD, "cam-b", 10);
+  // B wrote its keys back to the empty Redis: the new node knows the key made during the outage, and every older one.
+  assert.equal((await keyOn(d, keyId))?.state, "free");
+  assert.equal((await helloWithKey(d, key, "kd-3")).outcome, "welcome");
 });

@@ -154,6 +154,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     deps.authenticator ??
     authenticatorFor(config, (reason) => metrics.authFailure(reason), log, cluster && { secret: cluster.secrets.session, limits: cluster.loginLimits() });
   const keys = openDeviceKeys(config.dataDir, (reason) => metrics.authFailure(reason));
+  if (cluster) keys.shareWith(cluster.shareKeys(keys));
   const authenticateDevice = deviceAuthenticator((token) => auth.socket(token), keys);
   /** A relay leg from another node of the cluster acts for the account its token names. */
   const legAccount = (hello: Parameters<Authenticate>[0]) => (cluster && hello.role === "viewer" && hello.token ? cluster.legAccount(hello.token) : undefined);

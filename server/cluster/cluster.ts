@@ -12,6 +12,7 @@ import { SafeEmitter } from "../events.js";
 import type { Logger } from "../log.js";
 import { SessionTokens } from "../auth/session-tokens.js";
 import { SharedLoginLimits } from "./login-limits.js";
+import { SharedKeys, type KeyHost } from "./shared-keys.js";
 import { deviceField, deviceValue, mergeHolders, parseDevice, parseNode, type DeviceEntry, type HeldDevice, type NodeEntry } from "./directory.js";
 
 /** Every key Tessera writes starts with this. */
@@ -19,6 +20,7 @@ const PREFIX = "tessera:";
 const nodeKey = (id: string) => `${PREFIX}node:${id}`;
 const devicesKey = (id: string) => `${PREFIX}devices:${id}`;
 const CHANNEL = `${PREFIX}directory`;
+const KEYS_CHANNEL = SharedKeys.channel(PREFIX);
 /** How long a node's entries outlive its last heartbeat, ms; heartbeats come three times as often. */
 export const NODE_TTL_MS = 6000;
 /** How long the first connection to Redis may take before start-up fails, ms. */
@@ -70,6 +72,7 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
   private nodeList: NodeEntry[] = [];
   private up = true;
   private limits: SharedLoginLimits | undefined;
+  private keys: SharedKeys | undefined;
   /** Until when (unix ms) devices missing from a re-read are kept: Redis came back empty and the other nodes are re-announcing. */
   private graceUntil = 0;
   private observer: ClusterObserver = { redisError: () => {} };
@@ -87,8 +90,9 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
       client.on("error", (err: Error) => this.redisFailed(err));
       client.on("ready", () => this.redisBack());
     }
-    sub.on("message", (_channel: string, from: string) => {
-      if (from !== this.nodeId) this.soon("refresh", () => this.refresh());
+    sub.on("message", (channel: string, message: string) => {
+      if (channel === KEYS_CHANNEL) this.keys?.heard(message);
+      else if (message !== this.nodeId) this.soon("refresh", () => this.refresh());
     });
   }
 
@@ -114,7 +118,7 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
         snapshot: await sharedSecret(redis, "snapshot"),
         cluster: await sharedSecret(redis, "cluster"),
       };
-      await sub.subscribe(CHANNEL);
+      await sub.subscribe(CHANNEL, KEYS_CHANNEL);
       return new Cluster(redis, sub, secrets, log);
     } catch (err) {
       quit();
@@ -133,7 +137,8 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
     this.local = local;
     this.heartbeat = setInterval(() => void this.beat(false), NODE_TTL_MS / 3);
     this.heartbeat.unref();
-    void this.beat(true);
+    // Keys made while this node was away (or on nodes that left) are merged before it announces itself.
+    void (this.keys?.sync() ?? Promise.resolve()).then(() => this.beat(true));
   }
 
   /** This node's devices changed: tell the others now (coalesced). */
@@ -160,6 +165,11 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
   /** Failed sign-ins counted across the cluster (falls back to this node's own count while Redis is away). */
   loginLimits(): SharedLoginLimits {
     return (this.limits ??= new SharedLoginLimits(this.redis, PREFIX));
+  }
+
+  /** Device keys and their reservations shared with every node, `host` being this node's store. */
+  shareKeys(host: KeyHost): SharedKeys {
+    return (this.keys ??= new SharedKeys(this.redis, PREFIX, this.nodeId, NODE_TTL_MS, host, (err) => this.redisFailed(err)));
   }
 
   /** A token a relay leg from this node says hello with, acting for `account`. */
@@ -219,6 +229,7 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
       this.redisFailed(err as Error);
       return;
     }
+    await this.keys?.refresh();
     await this.refresh();
   }
 
@@ -288,7 +299,9 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
     this.log.info("Redis is reachable again; rejoining the cluster");
     this.graceUntil = Date.now() + NODE_TTL_MS;
     this.emit("redis", true);
-    void this.restoreSecrets().then(() => this.beat(true));
+    void this.restoreSecrets()
+      .then(() => this.keys?.sync())
+      .then(() => this.beat(true));
   }
 }
 

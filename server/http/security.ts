@@ -79,7 +79,7 @@ export function authMiddleware(auth: Authenticator, keys: DeviceKeys, nodeAccoun
       const scope = keyScopeOf(ctx);
       if (!scope)
         keys.refuse("key_not_publishing", "a device key only publishes (WHIP ingest, frame pushes, /api/rtc-config); use an account's credentials here");
-      ctx.state.account = keys.verify(bearer, scope.deviceId).account;
+      ctx.state.account = (await keys.verify(bearer, scope.deviceId)).account;
       ctx.state.deviceKey = bearer;
       await next();
       return;

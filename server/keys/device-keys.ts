@@ -9,6 +9,12 @@
  * SHA-256 (a random 256-bit secret needs no slow hash). Everything lives in
  * one SQLite file under the data directory; reservations are also held in
  * memory, because they end with connections, and a restart clears them.
+ *
+ * In a cluster (`--redis`) the store is shared through a KeyShare
+ * (server/cluster/shared-keys.ts): every node keeps every key in its own
+ * SQLite file, a key made or revoked on one node reaches the others at
+ * once, and a reservation is held cluster-wide, so a key in use on one node
+ * is busy on every other.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync } from "node:fs";
@@ -72,6 +78,46 @@ interface Row {
   last_device: string | null;
 }
 
+/** A key as nodes of a cluster exchange it: the stored row, the secret's hash in hex. */
+export interface KeyRecord {
+  id: string;
+  account: string;
+  label: string;
+  hash: string;
+  deviceId: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+  lastSeen: number | null;
+  lastDevice: string | null;
+}
+
+/** A reservation as the cluster sees it. */
+export interface KeyHold {
+  deviceId: string;
+  /** Unix ms. */
+  since: number;
+}
+
+/**
+ * How a cluster shares keys and reservations (server/cluster/shared-keys.ts).
+ * Its methods never throw: while the shared store is unreachable they do
+ * nothing (or find nothing), and the store catches up when it returns.
+ */
+export interface KeyShare {
+  /** Tells every node of a key made, revoked or used here (merged with what the cluster has). */
+  put(record: KeyRecord): Promise<void>;
+  /** A key another node made that this node has not heard of yet. */
+  get(id: string): Promise<KeyRecord | undefined>;
+  /** Holds key `id` for `deviceId` on this node cluster-wide; the other device holding it, when it is busy. */
+  hold(id: string, hold: KeyHold): Promise<KeyHold | undefined>;
+  /** Gives up this node's hold of `id` for `deviceId`. */
+  drop(id: string, deviceId: string): Promise<void>;
+  /** Ends the hold of `id` wherever it is, evicting its holder there. */
+  evict(id: string, reason: EvictReason): Promise<void>;
+  /** The cluster-wide holds of these keys. */
+  holds(ids: string[]): Promise<Map<string, KeyHold>>;
+}
+
 /** True for a string shaped like a device key (the secret still has to match). */
 export function looksLikeKey(token: string | undefined): token is string {
   return token !== undefined && token.startsWith(KEY_PREFIX);
@@ -84,6 +130,17 @@ export function keyIdOf(keyOrId: string): string | undefined {
 }
 
 const hashOf = (secret: string) => createHash("sha256").update(secret).digest();
+const recordOf = (row: Row): KeyRecord => ({
+  id: row.id,
+  account: row.account,
+  label: row.label,
+  hash: row.hash.toString("hex"),
+  deviceId: row.device_id,
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
+  lastSeen: row.last_seen,
+  lastDevice: row.last_device,
+});
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export interface DeviceKeysOptions {
@@ -98,6 +155,7 @@ export interface DeviceKeysOptions {
 export class DeviceKeys {
   private readonly db: Database.Database;
   private readonly reservations = new Map<string, { deviceId: string; since: number; holder: KeyHolder }>();
+  private share: KeyShare | undefined;
   private readonly now: () => number;
   private readonly refused: (reason: KeyRefusal) => void;
   private readonly stmt: {
@@ -107,6 +165,8 @@ export class DeviceKeys {
     count: Database.Statement<[string], { n: number }>;
     revoke: Database.Statement;
     seen: Database.Statement;
+    merge: Database.Statement;
+    all: Database.Statement<[], Row>;
   };
 
   constructor(options: DeviceKeysOptions) {
@@ -128,6 +188,16 @@ export class DeviceKeys {
       count: this.db.prepare("SELECT count(*) AS n FROM device_keys WHERE account = ? AND revoked_at IS NULL"),
       revoke: this.db.prepare("UPDATE device_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
       seen: this.db.prepare("UPDATE device_keys SET last_seen = ?, last_device = ? WHERE id = ?"),
+      // Another node's copy of a key: a key is never unrevoked, and the latest use wins.
+      merge: this.db.prepare(`
+        INSERT INTO device_keys (id, account, label, hash, device_id, created_at, revoked_at, last_seen, last_device)
+          VALUES (@id, @account, @label, @hash, @deviceId, @createdAt, @revokedAt, @lastSeen, @lastDevice)
+        ON CONFLICT (id) DO UPDATE SET
+          revoked_at = coalesce(min(revoked_at, excluded.revoked_at), revoked_at, excluded.revoked_at),
+          last_device = CASE WHEN coalesce(excluded.last_seen, 0) > coalesce(last_seen, 0) THEN excluded.last_device ELSE last_device END,
+          last_seen = CASE WHEN coalesce(excluded.last_seen, 0) > coalesce(last_seen, 0) THEN excluded.last_seen ELSE last_seen END
+      `),
+      all: this.db.prepare("SELECT * FROM device_keys"),
     };
   }
 
@@ -152,8 +222,13 @@ export class DeviceKeys {
     `);
   }
 
+  /** Shares keys and reservations with the other nodes of a cluster from now on. */
+  shareWith(share: KeyShare): void {
+    this.share = share;
+  }
+
   /** Makes a key for `account`; the answer is the only time its secret is seen. */
-  create(account: string, label: string, deviceId: string | null): KeyInfo & { key: string } {
+  async create(account: string, label: string, deviceId: string | null): Promise<KeyInfo & { key: string }> {
     if (this.stmt.count.get(account)!.n >= MAX_KEYS_PER_ACCOUNT) {
       throw forbidden(`an account may hold at most ${MAX_KEYS_PER_ACCOUNT} keys that are not revoked`);
     }
@@ -161,26 +236,34 @@ export class DeviceKeys {
     const secret = randomBytes(32).toString("base64url");
     const createdAt = this.now();
     this.stmt.insert.run({ id, account, label, hash: hashOf(secret), deviceId, createdAt });
-    return { key: `${id}.${secret}`, ...this.info(this.stmt.byId.get(id)!) };
+    const row = this.stmt.byId.get(id)!;
+    await this.share?.put(recordOf(row));
+    return { key: `${id}.${secret}`, ...this.info(row) };
   }
 
   /** The account's keys, oldest first. */
-  list(account: string): KeyInfo[] {
-    return this.stmt.byAccount.all(account).map((row) => this.info(row));
+  async list(account: string): Promise<KeyInfo[]> {
+    const rows = this.stmt.byAccount.all(account);
+    const elsewhere = await this.share?.holds(rows.filter((r) => r.revoked_at === null && !this.reservations.has(r.id)).map((r) => r.id));
+    return rows.map((row) => this.info(row, elsewhere?.get(row.id)));
   }
 
-  /** Revokes a key of the account (by id or full key) and evicts the device holding it; not_found for any other. */
-  revoke(account: string, keyOrId: string): KeyInfo {
+  /** Revokes a key of the account (by id or full key) and evicts the device holding it, on any node; not_found for any other. */
+  async revoke(account: string, keyOrId: string): Promise<KeyInfo> {
     const row = this.ownRow(account, keyOrId);
     this.stmt.revoke.run(this.now(), row.id);
     this.evict(row.id, "revoked");
-    return this.info(this.stmt.byId.get(row.id)!);
+    const revoked = this.stmt.byId.get(row.id)!;
+    await this.share?.put(recordOf(revoked));
+    await this.share?.evict(row.id, "revoked");
+    return this.info(revoked);
   }
 
-  /** Frees a key of the account, evicting the device holding it; not_found for any other. */
-  release(account: string, keyOrId: string): KeyInfo {
+  /** Frees a key of the account, evicting the device holding it on any node; not_found for any other. */
+  async release(account: string, keyOrId: string): Promise<KeyInfo> {
     const row = this.ownRow(account, keyOrId);
     this.evict(row.id, "released");
+    await this.share?.evict(row.id, "released");
     return this.info(this.stmt.byId.get(row.id)!);
   }
 
@@ -188,9 +271,9 @@ export class DeviceKeys {
    * Checks a presented key for `deviceId` without reserving it (a stateless
    * push): its account, or a refusal. A key reserved by another device is busy.
    */
-  verify(key: string, deviceId?: string): { account: string; keyId: string } {
-    const row = this.check(key, deviceId);
-    const held = this.reservations.get(row.id);
+  async verify(key: string, deviceId?: string): Promise<{ account: string; keyId: string }> {
+    const row = await this.check(key, deviceId);
+    const held = this.reservations.get(row.id) ?? (deviceId !== undefined ? (await this.share?.holds([row.id]))?.get(row.id) : undefined);
     if (deviceId !== undefined && held && held.deviceId !== deviceId) this.refuse("key_busy", `this key is in use by device '${held.deviceId}'`);
     if (deviceId !== undefined) this.stmt.seen.run(this.now(), deviceId, row.id);
     return { account: row.account, keyId: row.id };
@@ -201,23 +284,53 @@ export class DeviceKeys {
    * device holds is busy; the same device connecting again takes it over
    * (the new connection wins, as for device ids), evicting the old holder.
    */
-  claim(key: string, deviceId: string, holder: KeyHolder): Reservation {
-    const row = this.check(key, deviceId);
+  async claim(key: string, deviceId: string, holder: KeyHolder): Promise<Reservation> {
+    const row = await this.check(key, deviceId);
+    const busyIf = (held: KeyHold | undefined) => {
+      if (held && held.deviceId !== deviceId) this.refuse("key_busy", `this key is in use by device '${held.deviceId}' since ${iso(held.since)}`);
+    };
+    busyIf(this.reservations.get(row.id));
+    const since = this.now();
+    // Another node's device may hold it; the same device there is replaced (its node evicts it).
+    busyIf(await this.share?.hold(row.id, { deviceId, since }));
     const held = this.reservations.get(row.id);
-    if (held && held.deviceId !== deviceId) this.refuse("key_busy", `this key is in use by device '${held.deviceId}' since ${iso(held.since)}`);
-    if (held) this.evict(row.id, "replaced");
-    const entry = { deviceId, since: this.now(), holder };
+    busyIf(held);
+    if (held) this.evict(row.id, "replaced", false);
+    const entry = { deviceId, since, holder };
     this.reservations.set(row.id, entry);
-    this.stmt.seen.run(entry.since, deviceId, row.id);
+    this.seen(row.id, deviceId, since);
     return {
       account: row.account,
       keyId: row.id,
       end: () => {
         if (this.reservations.get(row.id) !== entry) return;
         this.reservations.delete(row.id);
-        this.stmt.seen.run(this.now(), deviceId, row.id);
+        void this.share?.drop(row.id, deviceId);
+        this.seen(row.id, deviceId, this.now());
       },
     };
+  }
+
+  /** Another node's copy of a key (a KeyShare heard of it); a key revoked there evicts its holder here. */
+  merge(record: KeyRecord): void {
+    this.stmt.merge.run({ ...record, hash: Buffer.from(record.hash, "hex") });
+    if (record.revokedAt !== null) this.evict(record.id, "revoked", false);
+  }
+
+  /** Every key this node knows, for a KeyShare to bring the cluster up to date. */
+  records(): KeyRecord[] {
+    return this.stmt.all.all().map(recordOf);
+  }
+
+  /** The reservations held on this node, for a KeyShare to keep them held cluster-wide. */
+  heldHere(): Map<string, KeyHold> {
+    return new Map([...this.reservations].map(([id, r]) => [id, { deviceId: r.deviceId, since: r.since }]));
+  }
+
+  /** Evicts the holder of `id` on this node, when it is `deviceId` (any holder without one): another node took or ended the hold. */
+  evictHere(id: string, reason: EvictReason, deviceId?: string): void {
+    const held = this.reservations.get(id);
+    if (held && (deviceId === undefined || held.deviceId === deviceId)) this.evict(id, reason, false);
   }
 
   /** Closes the store; reservations end with it. */
@@ -226,9 +339,15 @@ export class DeviceKeys {
     if (this.db.open) this.db.close();
   }
 
-  private check(key: string, deviceId: string | undefined): Row {
+  private async check(key: string, deviceId: string | undefined): Promise<Row> {
     const m = KEY_PATTERN.exec(key);
-    const row = m ? this.stmt.byId.get(m[1]) : undefined;
+    let row = m ? this.stmt.byId.get(m[1]) : undefined;
+    if (m && !row && this.share) {
+      // Made on another node a moment ago, before its news arrived here.
+      const record = await this.share.get(m[1]);
+      if (record) this.merge(record);
+      row = this.stmt.byId.get(m[1]);
+    }
     if (!m || !row || !timingSafeEqual(row.hash, hashOf(m[2]))) this.refuse("key_unknown", "unknown device key");
     if (row.revoked_at !== null) this.refuse("key_revoked", "this device key was revoked");
     if (row.device_id !== null && deviceId !== undefined && row.device_id !== deviceId) {
@@ -252,16 +371,25 @@ export class DeviceKeys {
     return row;
   }
 
-  private evict(id: string, reason: EvictReason): void {
+  /** Ends the reservation here; `drop` also gives up its cluster-wide hold (not when another node took it). */
+  private evict(id: string, reason: EvictReason, drop = true): void {
     const held = this.reservations.get(id);
     if (!held) return;
     this.reservations.delete(id);
-    this.stmt.seen.run(this.now(), held.deviceId, id);
+    if (drop) void this.share?.drop(id, held.deviceId);
+    this.seen(id, held.deviceId, this.now());
     held.holder.evict(reason);
   }
 
-  private info(row: Row): KeyInfo {
-    const held = this.reservations.get(row.id);
+  /** Records the latest use of a key, here and (in a cluster) for the other nodes' lists. */
+  private seen(id: string, deviceId: string, at: number): void {
+    this.stmt.seen.run(at, deviceId, id);
+    const row = this.share && this.stmt.byId.get(id);
+    if (row) void this.share?.put(recordOf(row));
+  }
+
+  private info(row: Row, elsewhere?: KeyHold): KeyInfo {
+    const held = this.reservations.get(row.id) ?? elsewhere;
     return {
       id: row.id,
       label: row.label,
@@ -296,7 +424,7 @@ export function deviceAuthenticator(socketAuth: (token: string | undefined) => P
   return async (creds: DeviceCredentials, deviceId: string, holder: KeyHolder): Promise<DeviceGrant> => {
     if (creds.key !== undefined) {
       if (creds.token !== undefined) throw badRequest("present a token or a device key, not both");
-      const reservation = keys.claim(creds.key, deviceId, holder);
+      const reservation = await keys.claim(creds.key, deviceId, holder);
       return { account: reservation.account, release: reservation.end };
     }
     return { account: await socketAuth(creds.token), release: () => {} };

@@ -47,22 +47,22 @@ export function keyRouter(deps: KeyRouteDeps): Router {
     const { label, deviceId } = parsed.data;
     ctx.set("Cache-Control", "no-store");
     ctx.status = 201;
-    ctx.body = deps.keys.create(deps.accountOf(ctx), label ?? deviceId ?? "device key", deviceId ?? null);
+    ctx.body = await deps.keys.create(deps.accountOf(ctx), label ?? deviceId ?? "device key", deviceId ?? null);
   });
 
-  router.get("/api/keys", (ctx) => {
+  router.get("/api/keys", async (ctx) => {
     ctx.set("Cache-Control", "no-store");
-    ctx.body = { keys: deps.keys.list(deps.accountOf(ctx)) };
+    ctx.body = { keys: await deps.keys.list(deps.accountOf(ctx)) };
   });
 
-  router.delete("/api/keys/:key", (ctx) => {
+  router.delete("/api/keys/:key", async (ctx) => {
     sameOrigin(ctx);
-    ctx.body = deps.keys.revoke(deps.accountOf(ctx), ctx.params.key);
+    ctx.body = await deps.keys.revoke(deps.accountOf(ctx), ctx.params.key);
   });
 
-  router.post("/api/keys/:key/release", (ctx) => {
+  router.post("/api/keys/:key/release", async (ctx) => {
     sameOrigin(ctx);
-    ctx.body = deps.keys.release(deps.accountOf(ctx), ctx.params.key);
+    ctx.body = await deps.keys.release(deps.accountOf(ctx), ctx.params.key);
   });
 
   return router;

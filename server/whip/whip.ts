@@ -53,7 +53,7 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
     const peer: Peer = { peerId: `whip-${randomBytes(8).toString("hex")}`, account, send: () => {} };
     // A device key is held by this session until it ends; its account may take it back (release, revoke).
     const key = deviceKeyOf(ctx);
-    const reservation = key ? deps.keys.claim(key, deviceId, { evict: (reason) => session.close(`device key ${reason}`) }) : undefined;
+    const reservation = key ? await deps.keys.claim(key, deviceId, { evict: (reason) => session.close(`device key ${reason}`) }) : undefined;
     const session = new DeviceSession({
       ctx: deps.ctx,
       peer,
