@@ -168,6 +168,13 @@ test("frames: a JPEG pushed to node A is the frame.jpg, the snapshot and the pul
   assert.equal(snapshot.status, 201);
   const { url } = (await snapshot.json()) as { url: string };
   assert.deepEqual(Buffer.from(await (await fetch(url)).arrayBuffer()), jpeg, "C's signed snapshot URL serves it");
+  // Behind one address any node may be asked: A has no such file and asks the others.
+  const onA = new URL(new URL(url).pathname + new URL(url).search, a.url);
+  const fromA = await fetch(onA);
+  assert.equal(fromA.status, 200);
+  assert.deepEqual(Buffer.from(await fromA.arrayBuffer()), jpeg, "the same snapshot through node A");
+  onA.searchParams.set("sig", "A".repeat(43));
+  assert.equal((await fetch(onA)).status, 403, "a bad signature is refused before any node is asked");
   const pull = new WebSocket(`${ws(c)}/stream/pic?mode=pull`);
   opened.push({ close: async () => pull.close() });
   const pulled = new Promise<Buffer>((resolve) => pull.on("message", (data, binary) => binary && resolve(data as Buffer)));
@@ -209,6 +216,7 @@ test(
     await onC.signaling.next("control", (m) => m.holder === cId, 5000, markC);
     await onB.signaling.next("control", (m) => m.holder === cId, 5000, markB);
     const before = device.inputLines.length;
+    const sentBefore = await readMetric(c, "tessera_cluster_input_lines_total");
     inB.send("kd,66"); // no longer the holder: dropped
     const lines = Array.from({ length: 40 }, (_, i) => `m,${10 + i},${20 + i},0,0`);
     for (const line of lines) inC.send(line);
@@ -218,6 +226,7 @@ test(
       lines,
       "every line of C's holder, in order, and nothing of B's",
     );
+    assert.ok((await readMetric(c, "tessera_cluster_input_lines_total")) >= sentBefore + lines.length, "C counts the lines it sent over its leg");
     await device.sendMessage({ type: "state", leds: [true], battery: 0.5 });
     await waitForAsync(async () => onC.streams.get("board")?.inputMessages.some((m) => m.includes('"battery":0.5')), 5000, "the device's state on C");
     // Released on C: free everywhere.

@@ -39,6 +39,7 @@ export const METRIC_TYPES = {
   tessera_cluster_nodes: "gauge",
   tessera_cluster_legs_open: "gauge",
   tessera_cluster_redis_errors_total: "counter",
+  tessera_cluster_input_lines_total: "counter",
   tessera_snapshots_created_total: "counter",
   tessera_signaling_errors_total: "counter",
   tessera_signaling_messages_total: "counter",
@@ -168,6 +169,7 @@ export class Metrics {
   private readonly signalingErrors: Counter<"code">;
   private readonly unhandledRejections: Counter;
   private readonly redisErrors: Counter;
+  private readonly clusterInputLines: Counter;
   private readonly signalingMessages: Counter<"type">;
   private readonly inputLines: Counter<"result" | "reason">;
   private readonly controlChanges: Counter;
@@ -327,6 +329,11 @@ export class Metrics {
       help: "Failed Redis connections and commands (with --redis)",
       registers: [r],
     });
+    this.clusterInputLines = new Counter({
+      name: "tessera_cluster_input_lines_total",
+      help: "Input lines sent over relay legs to the node holding the device (with --redis)",
+      registers: [r],
+    });
     this.snapshotsCreated = new Counter({ name: "tessera_snapshots_created_total", help: "Signed snapshot URLs created", registers: [r] });
     this.authFailures = new Counter({ name: "tessera_auth_failures_total", help: "Refused credentials, by reason", labelNames: ["reason"], registers: [r] });
     this.inputLines = new Counter({
@@ -451,6 +458,10 @@ export class Metrics {
   }
   redisError(): void {
     this.redisErrors.inc();
+  }
+  /** An input line of a viewer here sent over a relay leg to the device's node. */
+  clusterInputLine(): void {
+    this.clusterInputLines.inc();
   }
   unhandledRejection(): void {
     this.unhandledRejections.inc();

@@ -247,6 +247,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     maxTtl: config.snapshotMaxTtl,
     refused: (reason) => metrics.authFailure(`snapshot_${reason}`),
     created: () => metrics.snapshotCreated(),
+    // A snapshot made on another node (behind one address, any node may be asked for it).
+    ...(cluster ? { elsewhere: async (name: string, query: string) => remote?.snapshotElsewhere(name, query) } : {}),
   });
   koa.use(snapshotApi.routes());
   koa.use(snapshotApi.allowedMethods());

@@ -9,7 +9,8 @@ import { inspectJpeg } from "../frames/jpeg.js";
 import type { Logger } from "../log.js";
 import type { SessionContext } from "../sessions/context.js";
 import type { Cluster } from "./cluster.js";
-import { heldKey, type DeviceEntry, type HeldDevice } from "./directory.js";
+import { SNAPSHOT_ASKED_BY_NODE } from "../snapshots/routes.js";
+import { heldKey, type DeviceEntry, type HeldDevice, type NodeEntry } from "./directory.js";
 import { RelayLeg } from "./relay-leg.js";
 
 /** How long a leg that ended while still needed waits before it is opened again, ms. */
@@ -73,6 +74,28 @@ export class RemoteDevices {
       return { jpeg, etag: res.headers.get("ETag") ?? `"n${jpeg.length}"`, width: verdict.width, height: verdict.height };
     } catch (err) {
       this.log.warn("could not fetch a frame from the device's node", { device: device.id, home: home.id, err: (err as Error).message });
+      return undefined;
+    }
+  }
+
+  /**
+   * A snapshot another node stored (`GET /snapshots/{name}` there, with the
+   * same signed query: every node checks it with the shared secret): the
+   * first node that has it, or undefined.
+   */
+  async snapshotElsewhere(name: string, query: string): Promise<Buffer | undefined> {
+    const others = this.cluster.nodes.filter((n) => n.id !== this.cluster.nodeId);
+    const ask = async (node: NodeEntry) => {
+      const res = await fetch(new URL(`/snapshots/${encodeURIComponent(name)}?${query}`, node.url), {
+        headers: { [SNAPSHOT_ASKED_BY_NODE]: "1" },
+        signal: AbortSignal.timeout(FRAME_FETCH_MS),
+      });
+      if (!res.ok || Number(res.headers.get("Content-Length") ?? 0) > MAX_FETCHED_FRAME) throw new Error(`answered ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
+    };
+    try {
+      return await Promise.any(others.map(ask));
+    } catch {
       return undefined;
     }
   }

@@ -107,7 +107,10 @@ export class DeviceSession {
           }
         },
         onInputChannel: (send) => {
-          if (publisher === this.publisher) this.device.input.setChannel(send);
+          if (publisher !== this.publisher) return;
+          // A relay leg's channel carries lines to the device's own node.
+          const metrics = this.ctx.metrics;
+          this.device.input.setChannel(this.relayed && send ? (line) => (metrics.clusterInputLine(), send(line)) : send);
         },
         onDeviceMessage: (text) => {
           const refused = this.device.input.fromDevice(text);

@@ -16,7 +16,12 @@ export interface SnapshotRouteDeps {
   /** Counted refusals of snapshot URLs (`expired`, `bad_signature`). */
   refused(reason: "expired" | "bad_signature"): void;
   created(): void;
+  /** With a cluster: a snapshot another node stored, asked of the other nodes with the request's signed query. */
+  elsewhere?(name: string, query: string): Promise<Buffer | undefined>;
 }
+
+/** Sent by a node asking the others for a snapshot: answer from this node's own store only. */
+export const SNAPSHOT_ASKED_BY_NODE = "X-Tessera-Node";
 
 /**
  * `POST /api/devices/{id}/snapshots` stores the device's current frame and
@@ -42,9 +47,14 @@ export function snapshotRouter(deps: SnapshotRouteDeps): Router {
       expiresAt: new Date(snap.expires * 1000).toISOString(),
     };
   });
-  router.get("/snapshots/:name", (ctx) => {
+  router.get("/snapshots/:name", async (ctx) => {
     const q = (k: string) => (typeof ctx.query[k] === "string" ? ctx.query[k] : undefined);
-    const result = deps.store.open(ctx.params.name, q("expires"), q("sig"));
+    let result = deps.store.open(ctx.params.name, q("expires"), q("sig"));
+    // Signed (checked above) but not here: another node of the cluster made it.
+    if ("refused" in result && result.refused === "gone" && deps.elsewhere && !ctx.get(SNAPSHOT_ASKED_BY_NODE)) {
+      const jpeg = await deps.elsewhere(ctx.params.name, ctx.querystring);
+      if (jpeg) result = { jpeg };
+    }
     if ("refused" in result) {
       if (result.refused === "gone") throw notFound("this snapshot is gone");
       deps.refused(result.refused);
