@@ -1,6 +1,7 @@
-import { lstatSync, readFileSync, watch, type FSWatcher } from "node:fs";
+import { lstatSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { z } from "zod";
+import { readJsonFile } from "../server/auth/data-dir.js";
 import { invalidIceUri, type IceServerEntry } from "./ice-config.js";
 
 const uri = z.string().superRefine((s, ctx) => {
@@ -30,13 +31,7 @@ export function readIceServersFile(path: string): IceServerEntry[] {
   if (stat.isSymbolicLink()) throw new Error(`${path} is a symlink; name the file itself`);
   if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
   if (stat.mode & 0o002) throw new Error(`${path} is world-writable; chmod o-w it first`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new Error(`${path}: not JSON (${(err as Error).message})`, { cause: err });
-  }
-  const parsed = fileSchema.safeParse(json);
+  const parsed = fileSchema.safeParse(readJsonFile(path));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";

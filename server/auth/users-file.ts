@@ -3,10 +3,10 @@
  * scrypt hashes. The server re-reads it when it changes on disk, so `tessera
  * users add|remove` takes effect without a restart.
  */
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ensureDataDir, writeFileAtomic } from "./data-dir.js";
+import { ensureDataDir, readJsonFile, writeFileAtomic } from "./data-dir.js";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "./passwords.js";
 
 /** User names: they become account ids (in TURN usernames and logs), so a small safe alphabet. */
@@ -40,7 +40,7 @@ export class UsersFile {
       throw err;
     }
     if (this.cached?.stamp === stamp) return this.cached.data;
-    const parsed = FileSchema.safeParse(JSON.parse(readFileSync(this.path, "utf8")));
+    const parsed = FileSchema.safeParse(readJsonFile(this.path));
     if (!parsed.success) throw new Error(`${this.path}: ${parsed.error.issues[0].message} at ${parsed.error.issues[0].path.join(".")}`);
     this.cached = { stamp, data: parsed.data };
     return parsed.data;

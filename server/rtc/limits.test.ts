@@ -23,6 +23,12 @@ describe("checkRemoteSdp", () => {
     ["not SDP", "hello", "bad_request: the offer is not an SDP session description"],
     ["not a string", 42, "bad_request: the offer is not an SDP session description"],
     ["no media section", head, "bad_request: the offer is not an SDP session description"],
+    // Found by the fuzzer: werift failed deep in createAnswer (a 500) on a section without its mid.
+    [
+      "a section without a=mid",
+      head + section(0) + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n",
+      "bad_request: media section 1 of the offer has no a=mid",
+    ],
     [`${MAX_MEDIA_SECTIONS} sections`, head + Array.from({ length: MAX_MEDIA_SECTIONS }, (_, i) => section(i)).join(""), "ok"],
     [
       "one section too many",

@@ -13,6 +13,19 @@ export const MAX_MEDIA_SECTIONS = 16;
 /** Most candidates one description (or ICE fragment) may carry. */
 export const MAX_SDP_CANDIDATES = 64;
 
+/** ICE credentials as RFC 8839 writes them: ice-chars, a username fragment of 4 to 256, a password of 22 to 256. */
+export const ICE_UFRAG = /^[A-Za-z0-9+/]{4,256}$/;
+export const ICE_PWD = /^[A-Za-z0-9+/]{22,256}$/;
+
+/** Throws bad_request unless every `a=ice-ufrag`/`a=ice-pwd` line of `sdp` is well-formed (werift fails on an empty one after taking it). */
+export function checkIceCredentials(sdp: string, what: string): void {
+  for (const m of sdp.matchAll(/^a=ice-(ufrag|pwd):(.*?)\r?$/gm)) {
+    if (!(m[1] === "ufrag" ? ICE_UFRAG : ICE_PWD).test(m[2])) {
+      throw badRequest(`the ${what}'s a=ice-${m[1]} is not ${m[1] === "ufrag" ? "4 to 256" : "22 to 256"} letters, digits, '+' or '/'`);
+    }
+  }
+}
+
 /** Throws bad_request unless `sdp` is an SDP description within the bounds; `what` names it ("offer", "answer"). */
 export function checkRemoteSdp(sdp: unknown, what: string): asserts sdp is string {
   if (typeof sdp !== "string" || !/^v=0\r?\n/.test(sdp) || !/\r?\nm=(audio|video|application) /.test(sdp)) {
@@ -23,6 +36,13 @@ export function checkRemoteSdp(sdp: unknown, what: string): asserts sdp is strin
   if (sections > MAX_MEDIA_SECTIONS) throw badRequest(`the ${what} has ${sections} media sections; at most ${MAX_MEDIA_SECTIONS}`);
   const candidates = sdp.match(/^a=candidate:/gm)?.length ?? 0;
   if (candidates > MAX_SDP_CANDIDATES) throw badRequest(`the ${what} has ${candidates} candidates; at most ${MAX_SDP_CANDIDATES}`);
+  // werift matches sections to transceivers by mid, and fails deep inside (after the description was taken) without one.
+  const untagged = sdp
+    .split(/\r?\n(?=m=)/)
+    .slice(1)
+    .findIndex((section) => !/^a=mid:\S/m.test(section));
+  if (untagged >= 0) throw badRequest(`media section ${untagged} of the ${what} has no a=mid`);
+  checkIceCredentials(sdp, what);
 }
 
 /** Settings of a CandidateBudget. */

@@ -124,7 +124,12 @@ export class Publisher {
       this._talkback = new DownTrack(toTrackCodec("audio", talk.codecs[0]), senderSink(talk.sender, "audio", this.observer, this.log));
     }
     this._expectedTracks = media.length;
-    await pc.setLocalDescription(await pc.createAnswer());
+    try {
+      await pc.setLocalDescription(await pc.createAnswer());
+    } catch (err) {
+      // What werift could not answer is the offer's doing (found by the fuzzer: sections it cannot match).
+      throw badRequest(`offer rejected: ${errorText(err)}`);
+    }
     const local = pc.localDescription;
     if (!local) throw new Error("no local description");
     return localSdpForClients(local.sdp, this.rtc);

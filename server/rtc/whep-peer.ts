@@ -76,7 +76,11 @@ export class WhepPeer {
       this.downs.push(down);
     }
     if (this.downs.length === 0) throw unsupported("the offer receives none of the device's codecs");
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    try {
+      await this.pc.setLocalDescription(await this.pc.createAnswer());
+    } catch (err) {
+      throw badRequest(`offer rejected: ${errorText(err)}`);
+    }
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description");
     return localSdpForClients(local.sdp, this.rtc);

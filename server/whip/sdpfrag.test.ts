@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { TesseraError } from "../errors.js";
 import { iceServerLinks, parseSdpFragment } from "./sdpfrag.js";
 
 describe("parseSdpFragment", () => {
@@ -26,6 +27,26 @@ describe("parseSdpFragment", () => {
         ["1", 1, "198.51.100.2"],
       ],
     );
+  });
+});
+
+describe("parseSdpFragment: ICE credentials", () => {
+  // Found by the fuzzer: an empty a=ice-ufrag restarted ICE into a werift TypeError, a 500.
+  test("a username fragment or password that is empty or not ice-chars is bad_request", () => {
+    for (const frag of [
+      "a=ice-ufrag:\r\na=ice-pwd:0123456789abcdefghijkl\r\n",
+      " a=ice-ufrag:\r\n",
+      "a=ice-ufrag:ab\r\n",
+      "a=ice-ufrag:abcd\r\na=ice-pwd:short\r\n",
+      "a=ice-ufrag:ab cd\r\n",
+    ]) {
+      assert.throws(
+        () => parseSdpFragment(frag),
+        (err: TesseraError) => err.code === "bad_request" && /a=ice-(ufrag|pwd)/.test(err.message),
+        JSON.stringify(frag),
+      );
+    }
+    assert.equal(parseSdpFragment("a=ice-ufrag:ab+/\r\na=ice-pwd:0123456789abcdefghij+/\r\n").ufrag, "ab+/");
   });
 });
 

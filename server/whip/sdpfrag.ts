@@ -1,5 +1,5 @@
 import { badRequest } from "../errors.js";
-import { MAX_SDP_CANDIDATES } from "../rtc/limits.js";
+import { ICE_PWD, ICE_UFRAG, MAX_SDP_CANDIDATES } from "../rtc/limits.js";
 
 /** What a trickle-ICE SDP fragment (RFC 8840, `application/trickle-ice-sdpfrag`) carries. */
 export interface SdpFragment {
@@ -27,6 +27,9 @@ export function parseSdpFragment(text: string): SdpFragment {
     else if (line === "a=end-of-candidates") out.end = true;
   }
   if (out.candidates.length > MAX_SDP_CANDIDATES) throw badRequest(`the fragment has ${out.candidates.length} candidates; at most ${MAX_SDP_CANDIDATES}`);
+  // Found by the fuzzer: an empty a=ice-ufrag restarted ICE into a werift TypeError (a 500).
+  if (out.ufrag !== undefined && !ICE_UFRAG.test(out.ufrag)) throw badRequest("the fragment's a=ice-ufrag is not 4 to 256 letters, digits, '+' or '/'");
+  if (out.pwd !== undefined && !ICE_PWD.test(out.pwd)) throw badRequest("the fragment's a=ice-pwd is not 22 to 256 letters, digits, '+' or '/'");
   return out;
 }
 

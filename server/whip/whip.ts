@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import Router from "@koa/router";
 import type { Context } from "koa";
-import { busy, notFound, TesseraError } from "../errors.js";
+import { badRequest, busy, notFound } from "../errors.js";
 import type { Peer, SessionContext } from "../sessions/context.js";
 import { DeviceSession } from "../sessions/device-session.js";
 import { checkDeviceId } from "../http/body.js";
@@ -70,7 +70,12 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
       reservation?.end();
       throw err;
     }
-    if (answer === undefined) throw new TesseraError("internal", "the session ended before it was answered", 500);
+    // Its connection failed while it was being answered: nothing in the offer can be reached (found by the fuzzer).
+    if (answer === undefined) {
+      session.close("connection failed");
+      reservation?.end();
+      throw badRequest("the offer's connection failed before it was answered: check its ICE candidates");
+    }
     const id = randomBytes(12).toString("base64url");
     const etag = newEtag();
     resources.set(id, { account, deviceId, session, etag });
