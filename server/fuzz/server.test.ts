@@ -51,6 +51,11 @@ class Sock {
   get open(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
   }
+  /** The close code, once the closing handshake is over. */
+  async closed(): Promise<number> {
+    if (this.ws.readyState !== WebSocket.CLOSED) await new Promise((resolve) => this.ws.once("close", resolve));
+    return this.closeCode ?? 0;
+  }
   /** Resolves once the server has read everything sent before (a ping is answered after the frames ahead of it), or the socket closed. */
   async flushed(): Promise<void> {
     if (!this.open) return;
@@ -122,9 +127,10 @@ describe("fuzz: the running server", () => {
       for (let i = 0; i < cases.length; i++) {
         if (!sock?.open) {
           if (sock) {
+            const code = await sock.closed();
             assertClearErrors(sock.received, `socket ${opened}`);
             answers += sock.received.length;
-            closes.set(sock.closeCode ?? 0, (closes.get(sock.closeCode ?? 0) ?? 0) + 1);
+            closes.set(code, (closes.get(code) ?? 0) + 1);
           }
           sock = await Sock.open(server.wsUrl);
           opened++;
@@ -213,8 +219,9 @@ describe("fuzz: the running server", () => {
       for (let i = 0; i < cases.length; i++) {
         if (!sock?.open) {
           if (sock) {
+            const code = await sock.closed();
             assertClearErrors(sock.received, "fallback");
-            closes.set(sock.closeCode ?? 0, (closes.get(sock.closeCode ?? 0) ?? 0) + 1);
+            closes.set(code, (closes.get(code) ?? 0) + 1);
           }
           sock = await Sock.open(`${server.wsUrl}/stream/fuzz-fb`);
           sock.ws.send(JSON.stringify({ type: "hello" }));
