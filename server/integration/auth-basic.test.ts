@@ -113,6 +113,21 @@ describe("--auth basic", () => {
     assert.equal(await helloWith(server, s.token), 4401);
   });
 
+  test("a session token ends with its user's password: a new password, or the name removed and added again with the same one", async () => {
+    const users = new UsersFile(dataDir);
+    await users.set("mover", "first-password-1");
+    const first = await session(server, basic("mover", "first-password-1"));
+    assert.equal(await helloWith(server, first.token), "welcome");
+    await users.set("mover", "second-password-2");
+    assert.equal(await helloWith(server, first.token), 4401, "the old password's token");
+    const second = await session(server, basic("mover", "second-password-2"));
+    assert.equal(await helloWith(server, second.token), "welcome");
+    users.remove("mover");
+    await users.set("mover", "second-password-2");
+    assert.equal(await helloWith(server, second.token), 4401, "the token of the user who was removed, though the name is back with the same password");
+    assert.equal(await helloWith(server, (await session(server, basic("mover", "second-password-2"))).token), "welcome");
+  });
+
   test("WebSocket upgrades from another origin are refused with 403 before the upgrade", async () => {
     const origin = await new Promise<number>((resolve, reject) => {
       const ws = new WebSocket(server.wsUrl, { origin: "https://evil.example" });
