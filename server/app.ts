@@ -25,7 +25,7 @@ import { whepRouter } from "./whip/whep.js";
 import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
 import { upgradeRouter } from "./http/upgrades.js";
-import { accountIfKnown, accountOf, authMiddleware, HOST_REFUSED, hostGuard, securityHeaders } from "./http/security.js";
+import { accountIfKnown, accountOf, authMiddleware, HOST_REFUSED, hostGuard, originGuard, securityHeaders } from "./http/security.js";
 import { LOCAL_ACCOUNT, type Authenticator } from "./auth/authenticator.js";
 import { authenticatorFor } from "./auth/from-config.js";
 import { authConfigFor, firebaseConnectSources, loadFirebaseWebConfig } from "./auth/firebase-web-config.js";
@@ -185,6 +185,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const ownNames = [config.publicUrl ? new URL(config.publicUrl).hostname : "", config.host].filter(Boolean);
   const hostRefused = () => metrics.authFailure("bad_host");
   if (auth.mode === "none") koa.use(hostGuard(ownNames, hostRefused));
+  // No page of another site changes anything here with the browser's ambient credentials (or none).
+  koa.use(originGuard(config.allowedOrigins, () => metrics.authFailure("bad_origin")));
   // Another node of the cluster fetching a frame acts for the account its token names.
   koa.use(authMiddleware(auth, keys, cluster && ((token) => cluster.legAccount(token))));
   const api = apiRouter({
@@ -211,7 +213,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
   koa.use(api.routes());
   koa.use(api.allowedMethods());
-  const keyApi = keyRouter({ keys, accountOf, allowedOrigins: config.allowedOrigins });
+  const keyApi = keyRouter({ keys, accountOf });
   koa.use(keyApi.routes());
   koa.use(keyApi.allowedMethods());
   const frames = new FrameDevices({

@@ -335,7 +335,7 @@ export const OPTIONS = {
     schema: z.array(originSchema(false)),
     default: [],
     defaultText: "none",
-    help: "origins besides the server's own whose pages may open its WebSockets and call WHIP/WHEP",
+    help: "origins besides the server's own whose pages may open its WebSockets, call WHIP/WHEP and change things (sessions, keys, frames, snapshots)",
   }),
   trustProxy: option({
     flag: "--trust-proxy",

@@ -135,15 +135,16 @@ export class FallbackViewer implements FrameListener {
   }
 
   private json(text: string): void {
+    // Before hello, anything but a hello ends the socket (4400); after it, a bad message is only refused.
+    const bad = (message: string) =>
+      this.helloTimer !== undefined ? this.refuse(badRequest(message)) : this.sendJson({ type: "error", code: "bad_request", message });
     let parsed;
     try {
       parsed = jsonMessage.safeParse(JSON.parse(text));
     } catch {
-      return this.sendJson({ type: "error", code: "bad_request", message: "malformed JSON" });
+      return bad("malformed JSON");
     }
-    if (!parsed.success) {
-      return this.sendJson({ type: "error", code: "bad_request", message: `expected hello or control: ${parsed.error.issues[0].message}` });
-    }
+    if (!parsed.success) return bad(`expected hello or control: ${parsed.error.issues[0].message}`);
     const msg = parsed.data;
     if (msg.type === "hello") {
       if (this.seat || this.helloTimer === undefined) return this.sendJson({ type: "error", code: "bad_request", message: "hello was already said" });

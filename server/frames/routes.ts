@@ -90,6 +90,7 @@ export function ingestSocket(
   deps: { frames: FrameDevices; maxFrameBytes: number; authenticate(creds: DeviceCredentials, deviceId: string, holder: KeyHolder): Promise<DeviceGrant> },
 ): void {
   let account: string | undefined;
+  let helloSaid = false;
   let release = () => {};
   ws.on("close", () => release());
   const send = (msg: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg));
@@ -98,6 +99,11 @@ export function ingestSocket(
     send({ type: "error", code, message });
   };
   const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
+  /** Anything but a hello first: an error, and the socket closes (as on /ws). */
+  const refuseBeforeHello = (message: string) => {
+    fail(badRequest(message));
+    ws.close(CLOSE_CODES.protocolError, "hello first");
+  };
   ws.on("close", () => clearTimeout(helloTimer));
   if (!ID_PATTERN.test(deviceId)) {
     fail(badRequest(`device ${ID_RULE}`));
@@ -113,7 +119,9 @@ export function ingestSocket(
       } catch {
         parsed = undefined;
       }
-      if (!parsed?.success || account !== undefined) return fail(badRequest(account ? "hello was already said" : 'the first message is {"type":"hello"}'));
+      if (helloSaid) return fail(badRequest("hello was already said"));
+      if (!parsed?.success) return refuseBeforeHello('the first message is {"type":"hello"}');
+      helloSaid = true;
       clearTimeout(helloTimer);
       const holder: KeyHolder = {
         evict: (reason) => ws.close(closeCodeForEviction(reason), `device key ${reason}`),
@@ -132,7 +140,8 @@ export function ingestSocket(
         });
       return;
     }
-    if (account === undefined) return fail(badRequest("say hello before sending frames"));
+    if (!helloSaid) return refuseBeforeHello("say hello before sending frames");
+    if (account === undefined) return fail(badRequest("wait for ready before sending frames"));
     if (buf.length > deps.maxFrameBytes) {
       deps.frames.count("too_large");
       return fail(tooLarge(`a frame may be at most ${deps.maxFrameBytes} bytes`));

@@ -3,7 +3,7 @@ import Router from "@koa/router";
 import type { Context, Next } from "koa";
 import type { Metrics } from "../../metrics/metrics.js";
 import type { DeviceRegistry } from "../devices/registry.js";
-import { forbidden, toClientError } from "../errors.js";
+import { badRequest, forbidden, toClientError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { SessionGrant } from "../auth/authenticator.js";
 import type { AuthConfig } from "../auth/firebase-web-config.js";
@@ -52,10 +52,17 @@ function sameSecret(given: string, expected: string): boolean {
 export function errorMiddleware(log: Logger) {
   return async (ctx: Context, next: Next) => {
     try {
+      // A path that is not valid percent-encoding is the client's mistake, not a 500 from whatever decodes it first.
+      try {
+        decodeURIComponent(ctx.path);
+      } catch {
+        throw badRequest("the path is not valid percent-encoding");
+      }
       await next();
     } catch (err) {
       const { code, message, status, headers } = toClientError(err);
-      if (status >= 500) log.error("request failed", { path: ctx.path, err });
+      // A path is the client's own text: logged cut short.
+      if (status >= 500) log.error("request failed", { path: ctx.path.slice(0, 200), err });
       ctx.status = status;
       ctx.set(headers);
       ctx.body = { error: { code, message } };

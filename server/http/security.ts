@@ -1,7 +1,7 @@
 /** HTTP middleware for who may call: security headers on every answer, and the caller's account. */
 import type { Context, Next } from "koa";
 import type { Authenticator } from "../auth/authenticator.js";
-import { hostServedWithoutAuth } from "../auth/origin.js";
+import { hostServedWithoutAuth, originAllowed } from "../auth/origin.js";
 import { forbidden } from "../errors.js";
 import { looksLikeKey, type DeviceKeys } from "../keys/device-keys.js";
 
@@ -41,6 +41,36 @@ export function securityHeaders(connectSources: readonly string[] = []) {
       "X-Content-Type-Options": "nosniff",
       "Referrer-Policy": "no-referrer",
     });
+    // Over HTTPS (ours, or a proxy's with --trust-proxy): browsers keep to it for a year.
+    if (ctx.secure) ctx.set("Strict-Transport-Security", "max-age=31536000");
+    await next();
+  };
+}
+
+/** Methods that change nothing (and need no Origin check). */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Refuses (403) a request that changes something when it comes from a page
+ * of another origin: the browser would send Basic credentials (or, with
+ * `--auth none`, nothing is needed) along with a form post or a no-cors
+ * fetch. The server's own origin and `--allowed-origins` get in, and so does
+ * a request with a Bearer credential, which a browser never adds by itself.
+ * WHIP and WHEP have their own policy (crossOriginPolicy, with CORS).
+ */
+export function originGuard(allowedOrigins: readonly string[], refused: () => void) {
+  return async (ctx: Context, next: Next) => {
+    const origin = ctx.get("Origin");
+    if (
+      origin &&
+      !SAFE_METHODS.has(ctx.method) &&
+      !/^\/wh[ie]p\//.test(ctx.path) &&
+      !/^Bearer \S/.test(ctx.get("Authorization")) &&
+      !originAllowed(origin, ctx.host, allowedOrigins)
+    ) {
+      refused();
+      throw forbidden("a page of another origin may not change anything here (see --allowed-origins)");
+    }
     await next();
   };
 }

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { createApp, type App } from "../app.js";
+import { createApp, type App, type AppDeps } from "../app.js";
 import { DEFAULTS, type Config } from "../config.js";
 import { createLogger } from "../log.js";
 
@@ -17,7 +17,7 @@ export interface Running {
 }
 
 /** Starts createApp on 127.0.0.1:0. */
-export async function startServer(overrides: Partial<Config> = {}): Promise<Running> {
+export async function startServer(overrides: Partial<Config> = {}, deps: AppDeps = {}): Promise<Running> {
   // A private data dir per server unless the test names one: snapshots and secrets never land in the checkout.
   const ownDataDir = overrides.dataDir === undefined ? mkdtempSync(join(tmpdir(), "tessera-data-")) : undefined;
   const config: Config = Object.freeze({
@@ -28,7 +28,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     ...(ownDataDir ? { dataDir: ownDataDir } : {}),
     ...overrides,
   });
-  const app = createApp(config, { log: createLogger(process.env.TESSERA_TEST_LOG === "1" ? "debug" : "error") });
+  const app = createApp(config, { log: createLogger(process.env.TESSERA_TEST_LOG === "1" ? "debug" : "error"), ...deps });
   const handle = app.callback();
   const server = createServer((req, res) => void handle(req, res));
   server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));

@@ -134,14 +134,20 @@ describe("JPEG frame devices and pull access", () => {
       assert.match(text, new RegExp(`tessera_frames_pushed_total\\{result="${result}"\\} [1-9]`), result);
   });
 
-  test("the socket ingest acks every frame and refuses a bad one without closing", async () => {
+  test("the socket ingest acks every frame and refuses a bad one without closing; a frame before hello closes it (4400)", async () => {
+    const early = new WebSocket(`${server.wsUrl}/ingest/cam2`);
+    const earlyGot: Array<Record<string, unknown>> = [];
+    early.on("message", (d) => earlyGot.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>));
+    await new Promise((r) => early.once("open", r));
+    early.send(frames[0]);
+    assert.equal(await new Promise((resolve) => early.once("close", resolve)), 4400);
+    assert.equal(earlyGot[0]?.code, "bad_request", "told why before the close");
+
     const ws = new WebSocket(`${server.wsUrl}/ingest/cam2`);
     closers.push(() => ws.close());
     const got: Array<Record<string, unknown>> = [];
     ws.on("message", (d) => got.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>));
     await new Promise((r) => ws.once("open", r));
-    ws.send(frames[0]);
-    await waitFor(() => got.find((m) => m.type === "error"), 5000, "a refusal before hello");
     ws.send(JSON.stringify({ type: "hello" }));
     await waitFor(() => got.find((m) => m.type === "ready"), 5000, "ready");
     for (const f of frames.slice(0, 5)) ws.send(f);

@@ -1,8 +1,7 @@
 import Router from "@koa/router";
 import type { Context } from "koa";
 import { z } from "zod";
-import { badRequest, forbidden } from "../errors.js";
-import { originAllowed } from "../auth/origin.js";
+import { badRequest } from "../errors.js";
 import { readBody, requireContentType } from "../http/body.js";
 import { ID_PATTERN, ID_RULE } from "../protocol/messages.js";
 import type { DeviceKeys } from "./device-keys.js";
@@ -11,8 +10,6 @@ import type { DeviceKeys } from "./device-keys.js";
 export interface KeyRouteDeps {
   keys: DeviceKeys;
   accountOf(ctx: Context): string;
-  /** Origins besides the server's own that may call state-changing routes from a page (--allowed-origins). */
-  allowedOrigins: readonly string[];
 }
 
 const CreateSchema = z.strictObject({
@@ -22,18 +19,13 @@ const CreateSchema = z.strictObject({
 
 /**
  * `/api/keys`: an account creates device keys, lists them with their state,
- * revokes them and releases the reservation of a connected device. `{key}`
+ * revokes them and releases the reservation of a connected device (a page
+ * of another origin may not: originGuard). `{key}`
  * in a path is the key's id (`tk_…`, as listed) or the whole key.
  */
 export function keyRouter(deps: KeyRouteDeps): Router {
   const router = new Router();
-  // A page of another site could make the browser send Basic credentials with a form post.
-  const sameOrigin = (ctx: Context) => {
-    if (!originAllowed(ctx.get("Origin") || undefined, ctx.host, deps.allowedOrigins)) throw forbidden("this page's origin may not change device keys");
-  };
-
   router.post("/api/keys", async (ctx) => {
-    sameOrigin(ctx);
     requireContentType(ctx, "application/json");
     let body: unknown;
     try {
@@ -56,12 +48,10 @@ export function keyRouter(deps: KeyRouteDeps): Router {
   });
 
   router.delete("/api/keys/:key", async (ctx) => {
-    sameOrigin(ctx);
     ctx.body = await deps.keys.revoke(deps.accountOf(ctx), ctx.params.key);
   });
 
   router.post("/api/keys/:key/release", async (ctx) => {
-    sameOrigin(ctx);
     ctx.body = await deps.keys.release(deps.accountOf(ctx), ctx.params.key);
   });
 

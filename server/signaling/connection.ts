@@ -74,6 +74,8 @@ export class SignalingConnection implements Peer {
       msg = parseClientMessage(data.toString("utf8"));
     } catch (err) {
       this.fail(err, undefined);
+      // Garbage instead of a hello ends the socket, as any other message before it does.
+      if (!this.helloSeen) this.close(CLOSE_CODES.protocolError, "hello first");
       return;
     }
     this.ctx.metrics.signalingMessage(msg.type);
