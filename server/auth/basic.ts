@@ -5,7 +5,7 @@
  * client address.
  */
 import type { AuthFailureReason } from "../../metrics/metrics.js";
-import { createHash, createHmac } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { rateLimited } from "../errors.js";
 import { refuse, REALM, type Authenticator, type HttpCredentials, type SessionGrant } from "./authenticator.js";
 import type { LoginLimits } from "./login-limiter.js";
@@ -87,21 +87,16 @@ export class BasicAuthenticator implements Authenticator {
     const result = this.deps.tokens.verify(token, this.now());
     if (result === "expired_token") refuse(result, "the session token expired; get a new one from POST /api/session", undefined, count);
     if (result === "bad_token") refuse(result, "invalid session token", undefined, count);
-    // A removed user's tokens die with them, and so do the tokens of a password they no longer have
-    // (a new password, or the name added again: each hash has its own salt).
-    const hash = this.deps.users.hashOf(result.account);
-    if (!hash) refuse("unknown_user", "invalid session token", undefined, count);
-    if (result.gen !== generationOf(hash)) refuse("bad_token", "this session token ended with its user's password; sign in again", undefined, count);
+    // A removed user's tokens die with them, and so do tokens issued before the user's password was last set
+    // (a new password, or the name added again). Salt-free, so a token works on every node of a cluster
+    // whose users were added on each node before it was issued.
+    const since = this.deps.users.passwordSetAt(result.account);
+    if (since === undefined) refuse("unknown_user", "invalid session token", undefined, count);
+    if (result.issuedAt < since) refuse("bad_token", "this session token ended with its user's password; sign in again", undefined, count);
     return result.account;
   }
 
   session(account: string): SessionGrant {
-    const hash = this.deps.users.hashOf(account);
-    return { account, ...this.deps.tokens.issue(account, this.now(), hash && generationOf(hash)) };
+    return { account, ...this.deps.tokens.issue(account, this.now()) };
   }
-}
-
-/** What a session token carries of its user's stored password hash: enough to tell a new one, nothing to attack it with. */
-function generationOf(hash: string): string {
-  return createHash("sha256").update(hash).digest("base64url").slice(0, 16);
 }

@@ -6,13 +6,13 @@ const T0 = Date.UTC(2026, 0, 1);
 const tokens = new SessionTokens(Buffer.alloc(32, 7));
 
 describe("SessionTokens", () => {
-  test("a token names its account until it expires, an hour later", () => {
+  test("a token names its account and when it was issued until it expires, an hour later", () => {
     const { token, expiresAt } = tokens.issue("alice", T0);
     assert.equal(expiresAt, T0 + 3600_000);
     assert.ok(SessionTokens.looksLikeOurs(token));
     for (const [at, want] of [
-      [T0, { account: "alice" }],
-      [expiresAt - 1, { account: "alice" }],
+      [T0, { account: "alice", issuedAt: T0 }],
+      [expiresAt - 1, { account: "alice", issuedAt: T0 }],
       [expiresAt, "expired_token"],
       [expiresAt + 86400_000, "expired_token"],
     ] as const) {

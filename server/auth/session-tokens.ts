@@ -1,8 +1,8 @@
 /**
  * Short-lived session tokens for the WebSockets: `ts1.<payload>.<mac>`, the
- * payload `{"sub": account, "exp": unix seconds, "gen"?: text}` in base64url
- * (`gen` ties a token to what its issuer says about the account then, e.g.
- * the user's password record) and the MAC
+ * payload `{"sub": account, "exp": unix seconds, "iat": unix ms}` in
+ * base64url (`iat` lets a token end with its user's password: see
+ * BasicAuthenticator) and the MAC
  * HMAC-SHA256 over `ts1.<payload>` with the server's secret. Pure apart from
  * the secret: the caller passes the time.
  */
@@ -39,16 +39,16 @@ export class SessionTokens {
     return token.startsWith(PREFIX);
   }
 
-  /** A token naming `account` (and `gen`, when given), valid for ttlMs from `nowMs` (whole seconds, rounded down). */
-  issue(account: string, nowMs: number, gen?: string): IssuedToken {
+  /** A token naming `account`, issued at `nowMs`, valid for ttlMs from then (whole seconds, rounded down). */
+  issue(account: string, nowMs: number): IssuedToken {
     const exp = Math.floor((nowMs + this.ttlMs) / 1000);
-    const payload = Buffer.from(JSON.stringify({ sub: account, exp, ...(gen === undefined ? {} : { gen }) })).toString("base64url");
+    const payload = Buffer.from(JSON.stringify({ sub: account, exp, iat: Math.floor(nowMs) })).toString("base64url");
     const signed = PREFIX + payload;
     return { token: `${signed}.${this.mac(signed).toString("base64url")}`, expiresAt: exp * 1000 };
   }
 
-  /** The account a token names (and its `gen`), or why it is refused. */
-  verify(token: string, nowMs: number): { account: string; gen?: string } | TokenRefusal {
+  /** The account a token names and when it was issued (unix ms; 0 for a token from before `iat`), or why it is refused. */
+  verify(token: string, nowMs: number): { account: string; issuedAt: number } | TokenRefusal {
     const m = /^(ts1\.([A-Za-z0-9_-]{1,2048}))\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return "bad_token";
     // Compared as text: base64url's last character has spare bits, and only the one spelling we issue is valid.
@@ -61,9 +61,9 @@ export class SessionTokens {
     } catch {
       return "bad_token";
     }
-    const { sub, exp, gen } = (claims ?? {}) as { sub?: unknown; exp?: unknown; gen?: unknown };
-    if (typeof sub !== "string" || sub === "" || typeof exp !== "number" || (gen !== undefined && typeof gen !== "string")) return "bad_token";
+    const { sub, exp, iat } = (claims ?? {}) as { sub?: unknown; exp?: unknown; iat?: unknown };
+    if (typeof sub !== "string" || sub === "" || typeof exp !== "number" || (iat !== undefined && typeof iat !== "number")) return "bad_token";
     if (exp * 1000 <= nowMs) return "expired_token";
-    return gen === undefined ? { account: sub } : { account: sub, gen };
+    return { account: sub, issuedAt: iat ?? 0 };
   }
 }

@@ -61,6 +61,13 @@ export class UsersFile {
     return Object.hasOwn(this.read().users, name);
   }
 
+  /** When the user's password was last set (added, or changed), unix ms; undefined for no such user. */
+  passwordSetAt(name: string): number | undefined {
+    if (!Object.hasOwn(this.read().users, name)) return undefined;
+    const at = Date.parse(this.read().users[name].created);
+    return Number.isFinite(at) ? at : 0;
+  }
+
   /** The stored hash of a user (for caching checks), or undefined. */
   hashOf(name: string): string | undefined {
     return Object.hasOwn(this.read().users, name) ? this.read().users[name].hash : undefined;
