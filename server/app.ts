@@ -365,6 +365,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       for (const c of connections) c.close(CLOSE_CODES.goingAway, "server shutting down");
       for (const v of fallbackViewers) v.close(CLOSE_CODES.goingAway, "server shutting down");
       for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, "server shutting down");
+      whip.close();
+      whep.close();
       frames.close();
       snapshots.close();
       keys.close();

@@ -210,3 +210,42 @@ describe("WHEP playback", () => {
     );
   });
 });
+
+describe("WHIP and WHEP at shutdown", () => {
+  test("closing the app ends every WHIP and WHEP session: nothing is relayed to the player any more", async () => {
+    const server = await startServer({ source: [{ kind: "none" }] });
+    const device = await WeriftDevice.publish(server.wsUrl, { id: "shutcam", whip: `${server.httpUrl}/whip/shutcam` });
+    const player = new RTCPeerConnection(peerConfig({ iceHosts: ["127.0.0.1"], iceServers: [] }, publishCodecs()));
+    try {
+      let video = 0;
+      let lastVideoAt = performance.now();
+      player.addTransceiver("video", { direction: "recvonly" });
+      player.onTrack.subscribe((track) =>
+        track.onReceiveRtp.subscribe(() => {
+          video++;
+          lastVideoAt = performance.now();
+        }),
+      );
+      const online = async () => ((await (await fetch(`${server.httpUrl}/api/devices`)).json()) as { devices: Array<{ id: string; online: boolean }> }).devices;
+      await waitForAsync(async () => (await online()).find((d) => d.id === "shutcam" && d.online), 10_000, "the WHIP device online");
+      await player.setLocalDescription(await player.createOffer());
+      const res = await fetch(`${server.httpUrl}/whep/shutcam`, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp" },
+        body: player.localDescription!.sdp,
+      });
+      assert.equal(res.status, 201, await res.clone().text());
+      await player.setRemoteDescription({ type: "answer", sdp: await res.text() });
+      await waitFor(() => video > 10, 15_000, "the player's video");
+      await server.stop();
+      // werift's clients notice a closed peer only when ICE consent runs out (30 s); what shows at once is that
+      // the server relays nothing more: the publisher's packets (it keeps sending) no longer reach the player.
+      await waitFor(() => performance.now() - lastVideoAt > 1500, 10_000, `the player's video to stop (${video} packets so far)`);
+      assert.ok(device.packetsSent > 0);
+    } finally {
+      await player.close();
+      device.whipResource = undefined;
+      await device.close();
+    }
+  });
+});

@@ -30,10 +30,15 @@ interface Session {
  * the device's tracks; `PATCH` trickles candidates; `DELETE` ends it. The
  * player keeps playing across device reconnects.
  */
-export function whepRouter(deps: WhepDeps): Router & { sessions(): number } {
-  const router = new Router() as Router & { sessions(): number };
+export function whepRouter(deps: WhepDeps): Router & { sessions(): number; close(): void } {
+  const router = new Router() as Router & { sessions(): number; close(): void };
   const sessions = new Map<string, Session>();
   router.sessions = () => sessions.size;
+  /** Ends every session (the server is shutting down): each player's peer connection closes, which it sees. */
+  router.close = () => {
+    for (const s of sessions.values()) s.peer.close("server shutting down");
+    sessions.clear();
+  };
   router.use(crossOriginPolicy(deps.crossOrigin));
 
   router.options("/whep/:id", (ctx) => endpointOptions(ctx, deps.accountIfKnown(ctx), deps.ctx.rtcConfigurationFor));

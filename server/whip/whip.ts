@@ -33,10 +33,15 @@ interface Resource {
  * the device publish like any other; the session resource takes trickled
  * candidates (`PATCH`) and ends with `DELETE`.
  */
-export function whipRouter(deps: WhipDeps): Router & { sessions(): number } {
-  const router = new Router() as Router & { sessions(): number };
+export function whipRouter(deps: WhipDeps): Router & { sessions(): number; close(): void } {
+  const router = new Router() as Router & { sessions(): number; close(): void };
   const resources = new Map<string, Resource>();
   router.sessions = () => [...resources.values()].filter((r) => r.session.active).length;
+  /** Ends every session (the server is shutting down): each publisher's peer connection closes, which its client sees. */
+  router.close = () => {
+    for (const r of resources.values()) r.session.close("server shutting down");
+    resources.clear();
+  };
   router.use(crossOriginPolicy(deps.crossOrigin));
 
   router.options("/whip/:id", (ctx) => endpointOptions(ctx, deps.accountIfKnown(ctx), deps.ctx.rtcConfigurationFor));
