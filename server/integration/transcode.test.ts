@@ -38,7 +38,13 @@ describe("transcoding to VP8", () => {
       both.watch("h264-cam", ["vp8", "h264"]);
       const a = await waitFor(() => vp8Only.streams.get("h264-cam"), 5000, "an offer to the VP8 viewer");
       const b = await waitFor(() => both.streams.get("h264-cam"), 5000, "an offer to the other viewer");
-      await waitFor(() => a.decodedFrames >= 10 && b.decodedFrames >= 10, 20_000, "10 decoded frames at each viewer");
+      await waitFor(() => a.decodedFrames >= 10 && b.decodedFrames >= 10, 20_000, "10 decoded frames at each viewer").catch((err: Error) => {
+        // Once (a fresh-clone run under load) one of them got too few: say which, and whether packets came at all.
+        throw new Error(
+          `${err.message}: VP8 viewer ${a.decodedFrames} frames of ${a.videoPackets} packets (${a.videoCodec}), ` +
+            `H.264 viewer ${b.decodedFrames} frames of ${b.videoPackets} packets (${b.videoCodec}), ${transcoders()} transcoder(s)`,
+        );
+      });
       assert.equal(a.videoCodec, "video/vp8");
       assert.equal(a.firstVideoWasKeyframe, true, "the VP8 stream starts at a keyframe");
       assert.equal(b.videoCodec, "video/h264");
