@@ -1,7 +1,7 @@
 import { lstatSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { z } from "zod";
-import { readJsonFile } from "../server/auth/data-dir.js";
+import { readJsonFile } from "./json-file.js";
 import { invalidIceUri, type IceServerEntry } from "./ice-config.js";
 
 const uri = z.string().superRefine((s, ctx) => {

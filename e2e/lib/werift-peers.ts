@@ -24,7 +24,7 @@ import {
 } from "../../pipelines/descriptions.js";
 import { isKeyframeStart } from "../../server/relay/keyframe.js";
 import { vp8KeyframeSize } from "../../server/relay/vp8.js";
-import { peerConfig } from "../../server/rtc/peer-config.js";
+import { peerConfig, publishCodecs } from "../../server/rtc/peer-config.js";
 import { SignalingClient } from "./signaling-client.js";
 
 /** The server's own peer settings pinned to loopback: no STUN query leaves the machine. */
@@ -328,5 +328,20 @@ export class WeriftViewer {
       s.close();
       await s.pc.close();
     }
+  }
+}
+
+/** A device's offer as werift makes it (VP8 and H.264 video, Opus audio, the input data channel): what the fuzzers mutate. */
+export async function weriftOffer(): Promise<string> {
+  const pc = new RTCPeerConnection({ codecs: publishCodecs(), iceUseIpv6: false });
+  try {
+    pc.addTransceiver("video", { direction: "sendonly" });
+    pc.addTransceiver("audio", { direction: "sendrecv" });
+    pc.createDataChannel("input");
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    return pc.localDescription?.sdp ?? offer.sdp;
+  } finally {
+    await pc.close();
   }
 }

@@ -6,7 +6,8 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ensureDataDir, readJsonFile, writeFileAtomic } from "./data-dir.js";
+import { readJsonFile } from "../../turn/json-file.js";
+import { ensureDataDir, writeFileAtomic } from "./data-dir.js";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "./passwords.js";
 
 /** User names: they become account ids (in TURN usernames and logs), so a small safe alphabet. */

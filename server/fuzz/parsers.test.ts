@@ -28,7 +28,7 @@ import { readIceServersFile } from "../../turn/file-source.js";
 import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
 import { assertClearRefusal, fuzz, MAX_MESSAGE_CHARS, mutatedBytes, mutatedLines, RUNS, refusedClearly } from "./fuzz.js";
 import { KNOWN_TYPES, wsMessage } from "./arbitraries.js";
-import { weriftOffer } from "./fixtures.js";
+import { weriftOffer } from "../../e2e/lib/werift-peers.js";
 
 describe(`fuzz: parsers (${RUNS} cases each)`, () => {
   test("/ws signaling messages: a valid message or bad_request naming what is wrong", () => {

@@ -14,7 +14,7 @@ import { ERROR_CODES } from "../protocol/messages.js";
 import { startServer, type Running } from "../integration/fixture.js";
 import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
 import { wsMessage } from "./arbitraries.js";
-import { weriftOffer } from "./fixtures.js";
+import { weriftOffer } from "../../e2e/lib/werift-peers.js";
 import { MAX_MESSAGE_CHARS, mutatedBytes, mutatedLines, RUNS, SEED } from "./fuzz.js";
 
 /**
