@@ -22,7 +22,7 @@ describe(`the Grafana dashboard (${DASHBOARD_PATH})`, () => {
     assert.deepEqual(ds && { type: ds.type, query: ds.query }, { type: "datasource", query: "prometheus" });
   });
 
-  test("has the rows Overview, Relay, Fallback, Control & input, Auth & signaling, Host, Frame devices, Cluster, in that order", () => {
+  test("has the rows Overview, Relay, Fallback, Control & input, Auth & signaling, Host, Frame devices, Cluster, Limits, in that order", () => {
     const rows = dashboard.panels.filter((p) => p.type === "row").map((p) => p.title);
     assert.deepEqual(rows, [
       "Overview",
@@ -33,6 +33,7 @@ describe(`the Grafana dashboard (${DASHBOARD_PATH})`, () => {
       "Host",
       "Frame devices, WHIP/WHEP, snapshots",
       "Cluster (--redis)",
+      "Limits (--limit)",
     ]);
     assert.equal(dashboard.panels[0].type, "row", "every panel sits under a row");
   });

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { NO_COLLECTORS, registerCollectedGauges, type MetricsCollectors } from "./gauges.js";
 import { SystemSampler } from "./system.js";
+
+export type { MetricsCollectors } from "./gauges.js";
 
 /** Prometheus metric types, as `# TYPE` lines name them. */
 export type MetricType = "counter" | "gauge" | "histogram";
@@ -36,6 +39,8 @@ export const METRIC_TYPES = {
   tessera_auth_failures_total: "counter",
   tessera_frames_pushed_total: "counter",
   tessera_wish_sessions: "gauge",
+  tessera_limit_in_use: "gauge",
+  tessera_limit_refusals_total: "counter",
   tessera_cluster_nodes: "gauge",
   tessera_cluster_legs_open: "gauge",
   tessera_cluster_redis_errors_total: "counter",
@@ -111,28 +116,6 @@ export type InputDropReason =
 /** Why a fallback viewer was paused (tessera_fallback_backpressure_pauses_total{reason}). */
 export type PauseReason = "backlog" | "silence" | "limit";
 
-/**
- * Figures read when Prometheus scrapes rather than pushed as they change:
- * whoever owns the figure hands Metrics a function for it.
- */
-export interface MetricsCollectors {
-  /** Devices publishing now, over all accounts. */
-  devicesOnline(): number;
-  /** GStreamer pipelines running in this process, by kind. */
-  pipelines(): ReadonlyMap<string, number>;
-  /** Open WHIP and WHEP sessions. */
-  wishSessions(): { whip: number; whep: number };
-  /** With `--redis`: relay legs open from this node, and live nodes in the cluster (this one included). */
-  cluster(): { legs: number; nodes: number };
-}
-
-const NO_COLLECTORS: MetricsCollectors = {
-  devicesOnline: () => 0,
-  pipelines: () => new Map(),
-  wishSessions: () => ({ whip: 0, whep: 0 }),
-  cluster: () => ({ legs: 0, nodes: 0 }),
-};
-
 /** Buckets for forward latency inside the relay, seconds (50 µs … 100 ms). */
 const FORWARD_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
 
@@ -174,6 +157,7 @@ export class Metrics {
   private readonly inputLines: Counter<"result" | "reason">;
   private readonly controlChanges: Counter;
   private readonly deviceMessages: Counter<"result">;
+  private readonly limitRefusals: Counter<"limit" | "scope">;
   /** Labelled children bound once: packetIn/packetOut run per packet. */
   private readonly perKind: Record<
     "video" | "audio",
@@ -187,15 +171,7 @@ export class Metrics {
       for (const name of MISNAMED_DEFAULTS) r.removeSingleMetric(`tessera_${name}`);
     }
     this.system = new SystemSampler(r);
-    const collectors = () => this.collectors;
-    new Gauge({
-      name: "tessera_devices_online",
-      help: "Devices currently publishing",
-      registers: [r],
-      collect() {
-        this.set(collectors().devicesOnline());
-      },
-    });
+    registerCollectedGauges(r, () => this.collectors);
     this.viewers = new Gauge({ name: "tessera_viewers", help: "Connected viewer subscriptions", labelNames: ["transport"], registers: [r] });
     this.rtpPackets = new Counter({
       name: "tessera_rtp_packets_total",
@@ -275,16 +251,6 @@ export class Metrics {
       labelNames: ["reason"],
       registers: [r],
     });
-    new Gauge({
-      name: "tessera_pipelines_active",
-      help: "GStreamer pipelines running in this process, by kind",
-      labelNames: ["kind"],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [kind, n] of collectors().pipelines()) this.set({ kind }, n);
-      },
-    });
     this.fallbackLatencyHist = new Histogram({
       name: "tessera_fallback_frame_latency_seconds",
       help: "From a frame's last packet entering the server to its stripes written to a fallback viewer's socket",
@@ -293,36 +259,9 @@ export class Metrics {
     });
     this.framesPushed = new Counter({
       name: "tessera_frames_pushed_total",
-      help: "JPEG frames pushed by frame devices: stored, or refused (not_jpeg, truncated, too_large, busy)",
+      help: "JPEG frames pushed by frame devices: stored, or refused (not_jpeg, truncated, too_large, busy, limit)",
       labelNames: ["result"],
       registers: [r],
-    });
-    new Gauge({
-      name: "tessera_wish_sessions",
-      help: "Open WHIP and WHEP sessions",
-      labelNames: ["protocol"],
-      registers: [r],
-      collect() {
-        const n = collectors().wishSessions();
-        this.set({ protocol: "whip" }, n.whip);
-        this.set({ protocol: "whep" }, n.whep);
-      },
-    });
-    new Gauge({
-      name: "tessera_cluster_legs_open",
-      help: "Relay legs this node has open to the nodes that hold the devices its viewers watch (with --redis)",
-      registers: [r],
-      collect() {
-        this.set(collectors().cluster().legs);
-      },
-    });
-    new Gauge({
-      name: "tessera_cluster_nodes",
-      help: "Live nodes in the cluster as this node last read them, itself included (with --redis; 0 alone)",
-      registers: [r],
-      collect() {
-        this.set(collectors().cluster().nodes);
-      },
     });
     this.redisErrors = new Counter({
       name: "tessera_cluster_redis_errors_total",
@@ -367,6 +306,12 @@ export class Metrics {
       name: "tessera_signaling_errors_total",
       help: "Signaling errors sent to clients, by code",
       labelNames: ["code"],
+      registers: [r],
+    });
+    this.limitRefusals = new Counter({
+      name: "tessera_limit_refusals_total",
+      help: "Requests refused by a limit (--limit, --account-limit), by limit and scope (account or node)",
+      labelNames: ["limit", "scope"],
       registers: [r],
     });
     this.signalingMessages = new Counter({
@@ -423,7 +368,7 @@ export class Metrics {
     this.fallbackBytes.inc({ codec }, bytes);
     if (paintOvers > 0) this.paintOvers.inc(paintOvers);
   }
-  framePushed(result: "stored" | "not_jpeg" | "truncated" | "too_large" | "busy"): void {
+  framePushed(result: "stored" | "not_jpeg" | "truncated" | "too_large" | "busy" | "limit"): void {
     this.framesPushed.inc({ result });
   }
   snapshotCreated(): void {
@@ -469,6 +414,10 @@ export class Metrics {
   /** `code` is one of the protocol's error codes, so the label stays bounded. */
   signalingError(code: string): void {
     this.signalingErrors.inc({ code });
+  }
+  /** `limit` is one of the limit names, so the label stays bounded. */
+  limitRefused(limit: string, scope: "account" | "node"): void {
+    this.limitRefusals.inc({ limit, scope });
   }
   /** `type` is a validated message type, so the label stays bounded. */
   signalingMessage(type: string): void {

@@ -41,6 +41,7 @@ import { TRANSCODE_BITRATE_KBPS, Transcoders } from "./sources/transcoder.js";
 import { runningPipelines } from "../pipelines/pipeline.js";
 import type { Cluster } from "./cluster/cluster.js";
 import { RemoteDevices } from "./cluster/remote-devices.js";
+import { COUNTED_LIMITS, Limits } from "./limits.js";
 
 export { LOCAL_ACCOUNT } from "./auth/authenticator.js";
 
@@ -138,6 +139,9 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const metrics = deps.metrics ?? new Metrics();
   if (ownMetrics) metrics.startSystemSampling((err) => log.debug("system metrics read failed", { err: String(err) }));
   const registry = new DeviceRegistry(config.controlIdleSeconds * 1000);
+  const limits = new Limits({ node: config.limits, account: config.accountLimits, refused: (name, scope) => metrics.limitRefused(name, scope) });
+  /** A pipeline started for viewers of a device counts against its account's and the node's `pipelines` limits. */
+  const pipelineLease = (device: { account: string }) => limits.take("pipelines", device.account);
   const ice = iceProvider(config, log);
   const ctx: SessionContext = {
     registry,
@@ -147,7 +151,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     rtcConfigurationFor: (account) => ice.configuration(account),
     trackSettleMs: 1500,
     inputRate: config.inputRate,
-    ...(config.transcode === "on" ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode")) } : {}),
+    limits,
+    ...(config.transcode === "on" ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode"), pipelineLease) } : {}),
   };
   const cluster = deps.cluster;
   const auth =
@@ -222,6 +227,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     log: log.child("frames"),
     maxSize: config.maxFrameSize,
     count: (result) => metrics.framePushed(result),
+    limits,
   });
   // Once per change, whichever transport its viewers use.
   registry.on("created", (device) => device.input.on("control", () => metrics.controlChanged()));
@@ -263,6 +269,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     devicesOnline: () => registry.onlineCount(),
     pipelines: runningPipelines,
     wishSessions: () => ({ whip: whip.sessions(), whep: whep.sessions() }),
+    limitsInUse: () => new Map(COUNTED_LIMITS.map((name) => [name, limits.inUse(name)])),
   });
   koa.use(whep.routes());
   koa.use(whep.allowedMethods());
@@ -280,6 +287,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     },
     log.child("fallback"),
     (device) => frames.get(device.account, device.id),
+    pipelineLease,
   );
   const fallbackViewers = new Set<FallbackViewer>();
   const fallbackDeps = {
@@ -291,6 +299,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     findDevice: (account: string, id: string) => registry.get(account, id),
     acquire: (device: Parameters<FallbackHub["acquire"]>[0], codec: FallbackCodec, tier: number) => fallback.acquire(device, codec, tier),
     release: (source: Parameters<FallbackHub["release"]>[0]) => fallback.release(source),
+    lease: (account: string) => limits.take("fallback-viewers", account),
   };
 
   const localSources = sourceAccount ? new LocalSources(config, registry, sourceAccount, metrics, log) : undefined;

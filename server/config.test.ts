@@ -30,6 +30,20 @@ describe("loadConfig", () => {
     assert.deepEqual(load([], { TESSERA_ICE_HOST: "127.0.0.1, 10.0.0.2" }).iceHosts, ["127.0.0.1", "10.0.0.2"]);
   });
 
+  test("--limit and --account-limit repeat, over their defaults; the environment takes a comma list", () => {
+    const c = load(["--limit", "devices=10", "--limit", "pipelines=0", "--account-limit", "whip=2"]);
+    assert.equal(c.limits.devices, 10);
+    assert.equal(c.limits.pipelines, 0);
+    assert.equal(c.limits.viewers, DEFAULTS.limits.viewers);
+    assert.equal(c.accountLimits.whip, 2);
+    assert.equal(c.accountLimits.devices, 0);
+    assert.equal(load([], { TESSERA_ACCOUNT_LIMIT: "frames=5,viewers=3" }).accountLimits.viewers, 3);
+    assert.throws(
+      () => load(["--limit", "cameras=1"]),
+      (err: unknown) => err instanceof ConfigError && /--limit/.test(err.message),
+    );
+  });
+
   test("ICE options: port range, public address, interfaces, REST source", () => {
     const c = load([
       "--ice-port-range",

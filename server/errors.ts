@@ -69,6 +69,8 @@ export function closeCodeFor(code: ErrorCode): number {
       return CLOSE_CODES.busy;
     case "not_found":
       return CLOSE_CODES.notFound;
+    case "limit":
+      return CLOSE_CODES.limit;
     default:
       return CLOSE_CODES.protocolError;
   }

@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { invalidIceUri } from "../turn/ice-config.js";
+import { LIMIT_NAMES, type LimitName, type LimitValues } from "./limits.js";
 
 /** An integer option within [min, max], with `unit` in its error messages. */
 export const integer = (unit: string, min: number, max: number) =>
@@ -97,3 +98,22 @@ export const sourceList = z.array(sourceSpec).superRefine((list, ctx) => {
   const ids = list.map((s) => (s.kind === "x11" || s.kind === "v4l2" ? s.deviceId : s.kind));
   if (new Set(ids).size !== ids.length) ctx.addIssue({ code: "custom", message: "a source is given twice" });
 });
+
+/** `NAME=N` limits (or {NAME: N} in a config file) over `defaults`; N is 0 (no limit) to 1,000,000. */
+export const limitList = (defaults: LimitValues) =>
+  z.union([z.array(z.string()), z.record(z.string(), z.number())]).transform((v, ctx): LimitValues => {
+    const out: Record<LimitName, number> = { ...defaults };
+    const pairs = Array.isArray(v) ? v.map((s) => s.split("=")) : Object.entries(v).map(([k, n]) => [k, String(n)]);
+    for (const [name, value, ...rest] of pairs) {
+      const n = Number(value);
+      if (!(LIMIT_NAMES as readonly string[]).includes(name) || rest.length > 0 || value === undefined || !/^\d{1,7}$/.test(value) || n > 1_000_000) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected NAME=N with NAME one of ${LIMIT_NAMES.join(", ")} and N 0-1000000 (0: no limit), got ${JSON.stringify(pairs.length ? [name, value, ...rest].join("=") : "").slice(0, 60)}`,
+        });
+        return z.NEVER;
+      }
+      out[name as LimitName] = n;
+    }
+    return Object.freeze(out);
+  });

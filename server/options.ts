@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { LOG_LEVELS } from "./log.js";
-import { flag, iceUri, integer, ipv4, originSchema, pictureSize, portRange, sourceList } from "./option-values.js";
+import { flag, iceUri, integer, ipv4, limitList, originSchema, pictureSize, portRange, sourceList } from "./option-values.js";
+import { ACCOUNT_LIMIT_DEFAULTS, LIMIT_NAMES, NODE_LIMIT_DEFAULTS } from "./limits.js";
 
 export type { SourceSpec } from "./option-values.js";
 
@@ -360,6 +361,24 @@ export const OPTIONS = {
     help: "serve HTTPS and WSS on the same port with this PEM certificate (chain) and `--tls-key`; both files are re-read when they change (a renewal), and a pair that does not load keeps the previous one",
   }),
   tlsKey: option({ flag: "--tls-key", arg: "FILE", schema: z.string(), default: "", help: "the PEM private key of `--tls-cert`" }),
+  limits: option({
+    flag: "--limit",
+    arg: "NAME=N",
+    list: true,
+    schema: limitList(NODE_LIMIT_DEFAULTS),
+    default: [],
+    defaultText: LIMIT_NAMES.map((n) => `\`${n}=${NODE_LIMIT_DEFAULTS[n]}\``).join(", "),
+    help: "the most this node serves at once, over all accounts (`0`: no limit): `devices` publishing, WebRTC `viewers`, `fallback-viewers` (WebSocket streams), `whip` (WHIP and WHEP sessions), `pipelines` started for viewers, pushed `frames` per second. Beyond it a request is refused with `limit` (HTTP 503, close code 4429); see [Limits](#limits)",
+  }),
+  accountLimits: option({
+    flag: "--account-limit",
+    arg: "NAME=N",
+    list: true,
+    schema: limitList(ACCOUNT_LIMIT_DEFAULTS),
+    default: [],
+    defaultText: "none",
+    help: "the same limits for each account on this node (HTTP 429 beyond them), e.g. `--account-limit devices=20 --account-limit pipelines=4`",
+  }),
   redis: option({
     flag: "--redis",
     arg: "URL",

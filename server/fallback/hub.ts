@@ -5,6 +5,7 @@ import { PictureSource } from "./picture-source.js";
 import type { FallbackCodec } from "../protocol/fallback.js";
 import { FallbackSource, tierSettings, type SourceSettings } from "./source.js";
 import { deviceKey, Held } from "../held.js";
+import { NO_LEASE, type Lease } from "../limits.js";
 
 const sourceKey = (device: Device, codec: FallbackCodec, tier: number) => `${deviceKey(device)}\u0000${codec}\u0000${tier}`;
 
@@ -23,23 +24,34 @@ export class FallbackHub {
     private readonly log: Logger,
     /** The pushed JPEGs of a device that publishes frames, if it does. */
     private readonly pushedFramesOf: (device: Device) => PushedFrames | undefined = () => undefined,
+    /** Counts each decoder and stripe encoder set against the pipeline limits (throws when refused). */
+    private readonly lease: (device: Device) => Lease = () => NO_LEASE,
   ) {}
 
-  /** The device's decoded pictures, started on first use; give them back with releasePictures. */
+  /** The device's decoded pictures, started on first use; give them back with releasePictures. Throws a `limit` error when no pipeline may start. */
   acquirePictures(device: Device): PictureSource {
-    return this.pictures.acquire(deviceKey(device), () => new PictureSource(device, this.settings.maxPicture, this.log, () => this.pushedFramesOf(device)));
+    return this.pictures.acquire(
+      deviceKey(device),
+      () => new PictureSource(device, this.settings.maxPicture, this.log, () => this.pushedFramesOf(device)),
+      () => this.lease(device),
+    );
   }
 
   releasePictures(pictures: PictureSource): void {
     this.pictures.release(deviceKey(pictures.device), pictures);
   }
 
-  /** The device's stripe stream in a codec and quality tier, started on first use; give it back with release. */
+  /** The device's stripe stream in a codec and quality tier, started on first use; give it back with release. Throws a `limit` error when no pipeline may start. */
   acquire(device: Device, codec: FallbackCodec, tier = 0): FallbackSource {
-    return this.sources.acquire(sourceKey(device, codec, tier), () => {
-      this.log.info("fallback stream started", { device: device.id, codec, tier });
-      return new FallbackSource(this.acquirePictures(device), codec, tierSettings(this.settings, tier), this.log, tier);
-    });
+    return this.sources.acquire(
+      sourceKey(device, codec, tier),
+      () => {
+        const pictures = this.acquirePictures(device);
+        this.log.info("fallback stream started", { device: device.id, codec, tier });
+        return new FallbackSource(pictures, codec, tierSettings(this.settings, tier), this.log, tier);
+      },
+      () => this.lease(device),
+    );
   }
 
   release(source: FallbackSource): void {

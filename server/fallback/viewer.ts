@@ -5,6 +5,7 @@ import type { Metrics } from "../../metrics/metrics.js";
 import type { Device } from "../devices/device.js";
 import { badRequest, closeCodeFor, closeReason, notFound, toClientError } from "../errors.js";
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
+import type { Lease } from "../limits.js";
 import type { Logger } from "../log.js";
 import { nextFrameId, streamMessage, type FallbackCodec } from "../protocol/fallback.js";
 import { CLOSE_CODES, CONTROL_ACTIONS, HELLO_TIMEOUT_MS, viewerName } from "../protocol/messages.js";
@@ -45,6 +46,8 @@ export interface FallbackViewerDeps {
   acquire(device: Device, codec: FallbackCodec, tier: number): FallbackSource;
   /** Gives a source back; the last viewer leaving stops it. */
   release(source: FallbackSource): void;
+  /** Counts this viewer against the `fallback-viewers` limits of its account; throws a `limit` error when refused. */
+  lease(account: string): Lease;
 }
 
 /**
@@ -83,6 +86,8 @@ export class FallbackViewer implements FrameListener {
   private lastIdrAsk = -Infinity;
   private helloTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** This socket counted against the `fallback-viewers` limits, from hello. */
+  private lease: Lease | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -172,6 +177,8 @@ export class FallbackViewer implements FrameListener {
     if (this.closed) return;
     const device = this.deps.findDevice(account, this.deviceId);
     if (!device) throw notFound(`no device '${this.deviceId}'`);
+    this.lease = this.deps.lease(account);
+    const source = this.deps.acquire(device, this.codec, 0);
     const seat = new ViewerSeat({
       device,
       peerId: this.peerId,
@@ -193,7 +200,7 @@ export class FallbackViewer implements FrameListener {
     for (const text of seat.replay()) this.sendText(text);
     if (!device.online) this.sendJson({ type: "device_offline" });
     this.device = device;
-    this.source = this.deps.acquire(device, this.codec, 0);
+    this.source = source;
     this.source.add(this);
     this.needFull = true;
     this.source.requestIdr();
@@ -256,7 +263,14 @@ export class FallbackViewer implements FrameListener {
     if (this.device && this.source && pace.tier !== this.source.tier) {
       // Another tier's source: a whole picture from it, then its changes.
       const old = this.source;
-      this.source = this.deps.acquire(this.device, this.codec, pace.tier);
+      try {
+        this.source = this.deps.acquire(this.device, this.codec, pace.tier);
+      } catch (err) {
+        // No pipeline may start for that tier (a limit): stay on this one.
+        this.deps.log.debug("fallback tier unavailable", { device: this.deviceId, tier: pace.tier, err: toClientError(err).message });
+        this.sendJson({ type: "pace", fps: pace.fps, tier: old.tier, tiers: QUALITY_TIERS });
+        return;
+      }
       this.source.add(this);
       old.remove(this);
       this.deps.release(old);
@@ -351,5 +365,6 @@ export class FallbackViewer implements FrameListener {
       this.deps.release(this.source);
     }
     this.seat?.close();
+    this.lease?.release();
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { FRAME_DEVICE_DEFAULTS, FrameDevice, type FrameDeviceOptions } from "./frame-device.js";
 import { inspectJpeg } from "./jpeg.js";
+import { Limits, type Lease } from "../limits.js";
 import type { StoredFrame } from "./ring.js";
 
 /** What FrameDevices works with. */
@@ -15,8 +16,13 @@ export interface FrameDevicesDeps {
   /** The largest picture a push may claim in its header (--max-frame-size). */
   maxSize: { width: number; height: number };
   /** Counts every push by outcome. */
-  count?: (result: "stored" | "not_jpeg" | "truncated" | "too_large" | "busy") => void;
+  count?: (result: PushResult) => void;
+  /** The `frames` rate and `devices` limits (none when not given). */
+  limits?: Limits;
 }
+
+/** What became of one pushed frame. */
+export type PushResult = "stored" | "not_jpeg" | "truncated" | "too_large" | "busy" | "limit";
 
 /** The frame devices of every account. */
 export class FrameDevices {
@@ -26,6 +32,7 @@ export class FrameDevices {
   private readonly log: Logger;
   private readonly options: FrameDeviceOptions;
   private readonly maxSize: { width: number; height: number };
+  private readonly limits: Limits;
   /** Counts every push by outcome (the routes count refusals they make themselves). */
   readonly count: NonNullable<FrameDevicesDeps["count"]>;
 
@@ -36,6 +43,7 @@ export class FrameDevices {
     this.options = deps.options ?? FRAME_DEVICE_DEFAULTS;
     this.maxSize = deps.maxSize;
     this.count = deps.count ?? (() => {});
+    this.limits = deps.limits ?? Limits.none();
   }
 
   private static key(account: string, id: string): string {
@@ -53,9 +61,16 @@ export class FrameDevices {
    * Refuses (nothing stored) a body that is not a whole JPEG (415/400) and a
    * device id another publisher (a WebRTC device) holds now (409), and a
    * picture larger than `maxSize` (413), checked in the header before any
-   * decoder allocates for it.
+   * decoder allocates for it. Beyond the account's or node's `frames` rate
+   * or `devices` limit it throws a `limit` error.
    */
   push(account: string, id: string, jpeg: Buffer, deviceTimestamp: number | undefined): StoredFrame {
+    try {
+      this.limits.spend("frames", account);
+    } catch (err) {
+      this.count("limit");
+      throw err;
+    }
     const verdict = inspectJpeg(jpeg);
     if (!verdict.ok) {
       this.count(verdict.code);
@@ -73,8 +88,16 @@ export class FrameDevices {
         this.count("busy");
         throw busy(`device '${id}' is publishing over WebRTC`);
       }
+      let lease: Lease;
+      try {
+        lease = this.limits.take("devices", account);
+      } catch (err) {
+        this.count("limit");
+        throw err;
+      }
       const device = this.registry.ensure(account, id, existing?.name ?? id, existing?.kind ?? "camera");
       fd = new FrameDevice(device, this.observer, this.log, this.options, (d) => {
+        lease.release();
         if (this.devices.get(key) === d) this.devices.delete(key);
       });
       this.devices.set(key, fd);

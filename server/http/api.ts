@@ -62,7 +62,8 @@ export function errorMiddleware(log: Logger) {
     } catch (err) {
       const { code, message, status, headers } = toClientError(err);
       // A path is the client's own text: logged cut short.
-      if (status >= 500) log.error("request failed", { path: ctx.path.slice(0, 200), err });
+      // A limit is the server working as configured (counted in tessera_limit_refusals_total), not a failure.
+      if (status >= 500 && code !== "limit") log.error("request failed", { path: ctx.path.slice(0, 200), err });
       ctx.status = status;
       ctx.set(headers);
       ctx.body = { error: { code, message } };

@@ -12,7 +12,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** Error codes carried by `error` messages. */
-export const ERROR_CODES = ["unauthorized", "forbidden", "not_found", "bad_request", "busy", "rate_limited", "unsupported", "too_large", "internal"] as const;
+export const ERROR_CODES = ["unauthorized", "forbidden", "not_found", "bad_request", "busy", "rate_limited", "unsupported", "too_large", "limit", "internal"] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** WebSocket close codes used by the server. */
@@ -29,6 +29,8 @@ export const CLOSE_CODES = {
   /** The account released the device key this connection held. */
   keyReleased: 4410,
   tooLarge: 4413,
+  /** Refused by a configured limit of the account or the node (`--limit`, `--account-limit`): try again later. */
+  limit: 4429,
 } as const;
 
 /** Time a client has to say hello on any of the server's sockets, ms; then it is closed with 4408. */

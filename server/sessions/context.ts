@@ -4,6 +4,7 @@ import type { Logger } from "../log.js";
 import type { RtcConfiguration } from "../../turn/ice-config.js";
 import type { RtcSettings } from "../rtc/peer-config.js";
 import type { Transcoders } from "../sources/transcoder.js";
+import type { Limits } from "../limits.js";
 
 /** What every session needs from the app; built once by createApp. */
 export interface SessionContext {
@@ -20,6 +21,8 @@ export interface SessionContext {
   readonly inputRate: number;
   /** VP8 for viewers that cannot decode a device's codec (`--transcode on`). */
   readonly transcoders?: Transcoders;
+  /** What this node and each account may use (`--limit`, `--account-limit`). */
+  readonly limits: Limits;
 }
 
 /** The sending side of a signaling connection, as sessions see it. */

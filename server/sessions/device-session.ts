@@ -1,5 +1,6 @@
 import type { Device, DevicePublisher } from "../devices/device.js";
 import { badRequest } from "../errors.js";
+import { NO_LEASE, type Lease } from "../limits.js";
 import type { ClientMessage, DeviceKind, IceCandidate } from "../protocol/messages.js";
 import type { UpTrack } from "../relay/up-track.js";
 import type { IceEnd } from "../rtc/ice-restart.js";
@@ -31,17 +32,22 @@ export class DeviceSession {
   private readonly device: Device;
   private settleTimer: NodeJS.Timeout | undefined;
   private _closed = false;
+  /** This device counted against the `devices` limits while the session lasts. */
+  private readonly lease: Lease;
 
   private readonly ctx: SessionContext;
   private readonly peer: Peer;
   private readonly onPublisherClosed: () => void;
   private readonly relayed: boolean;
 
+  /** Throws a `limit` error when the account or this node has its most devices already. */
   constructor(o: DeviceSessionOptions) {
     this.ctx = o.ctx;
     this.peer = o.peer;
     this.onPublisherClosed = o.onPublisherClosed ?? (() => {});
     this.relayed = o.relayed ?? false;
+    // A relay leg stands for a device another node counts.
+    this.lease = this.relayed ? NO_LEASE : o.ctx.limits.take("devices", o.peer.account);
     this.device = o.ctx.registry.ensure(o.peer.account, o.deviceId, o.name, o.kind);
   }
 
@@ -89,6 +95,7 @@ export class DeviceSession {
     clearTimeout(this.settleTimer);
     this.publisher?.close(reason);
     this.publisher = undefined;
+    this.lease.release();
   }
 
   /** Applies a (new) offer from the device; resolves to the answer, or undefined when the session closed meanwhile. */

@@ -1,7 +1,7 @@
 import type { Device } from "../devices/device.js";
 import type { InputLane } from "../input/forward.js";
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
-import { TesseraError } from "../errors.js";
+import { TesseraError, toClientError } from "../errors.js";
 import type { ControlState, IceCandidate, ServerMessage } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
@@ -230,8 +230,14 @@ export class Subscription {
   }
 
   private useTranscoder(on: boolean): void {
-    if (on && !this.transcoder) this.transcoder = this.ctx.transcoders?.acquire(this.device);
-    else if (!on && this.transcoder) {
+    if (on && !this.transcoder) {
+      try {
+        this.transcoder = this.ctx.transcoders?.acquire(this.device);
+      } catch (err) {
+        // No pipeline may start (a limit): the viewer is offered the device's codec and falls back to the WebSocket stream.
+        this.ctx.log.info("no transcoder for a viewer", { device: this.device.id, err: toClientError(err).message });
+      }
+    } else if (!on && this.transcoder) {
       this.ctx.transcoders?.release(this.transcoder);
       this.transcoder = undefined;
     }

@@ -1,5 +1,6 @@
 import { badRequest, notFound } from "../errors.js";
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
+import { NO_LEASE } from "../limits.js";
 import type { ClientMessage } from "../protocol/messages.js";
 import type { Peer, SessionContext } from "./context.js";
 import { ENDS_BY_VIEWER, Subscription } from "./subscription.js";
@@ -76,6 +77,8 @@ export class ViewerSession {
     if (!device) throw notFound(`no device '${deviceId}'`);
     this.subscriptions.get(deviceId)?.close("re-watched");
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) throw badRequest(`at most ${MAX_SUBSCRIPTIONS} devices per connection`);
+    // A relay leg carries viewers another node counts.
+    const lease = this.peer.relayLeg ? NO_LEASE : this.ctx.limits.take("viewers", this.peer.account);
     const sub: Subscription = new Subscription(
       this.ctx,
       this.peer,
@@ -84,6 +87,7 @@ export class ViewerSession {
       () => this.offers++,
       codecs && new Set(codecs),
       (reason) => {
+        lease.release();
         if (this.subscriptions.get(deviceId) !== sub) return;
         this.subscriptions.delete(deviceId);
         if (!this._closed && !ENDS_BY_VIEWER.has(reason)) this.peer.send({ type: "unwatched", deviceId, reason });

@@ -2,6 +2,7 @@ import { TRANSCODE_ELEMENTS as E, transcodeToVp8Description } from "../../pipeli
 import { GstPipeline } from "../../pipelines/pipeline.js";
 import type { Device } from "../devices/device.js";
 import { deviceKey, Held } from "../held.js";
+import { NO_LEASE, type Lease } from "../limits.js";
 import type { Logger } from "../log.js";
 import { DownTrack } from "../relay/down-track.js";
 import type { RelayObserver } from "../relay/observer.js";
@@ -111,10 +112,17 @@ export class Transcoders {
     private readonly bitrateKbps: number,
     private readonly observer: RelayObserver,
     private readonly log: Logger,
+    /** Counts a transcoder against the pipeline limits (throws when refused). */
+    private readonly lease: (device: Device) => Lease = () => NO_LEASE,
   ) {}
 
+  /** The device's transcoder, started by its first viewer; throws a `limit` error when no pipeline may start. */
   acquire(device: Device): Transcoder {
-    return this.held.acquire(deviceKey(device), () => new Transcoder(device, this.bitrateKbps, this.observer, this.log));
+    return this.held.acquire(
+      deviceKey(device),
+      () => new Transcoder(device, this.bitrateKbps, this.observer, this.log),
+      () => this.lease(device),
+    );
   }
 
   release(transcoder: Transcoder): void {

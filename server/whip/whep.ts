@@ -50,13 +50,21 @@ export function whepRouter(deps: WhepDeps): Router & { sessions(): number; close
     const offer = await readText(ctx, "application/sdp");
     const device = deps.ctx.registry.get(account, deviceId);
     if (!device?.online) throw notFound(`device '${deviceId}' is not publishing`);
+    const lease = deps.ctx.limits.take("whip", account);
     const id = randomBytes(12).toString("base64url");
     const onOnline = (tracks: readonly UpTrack[]) => peer.attach(tracks);
-    const peer: WhepPeer = new WhepPeer(deps.ctx.rtc, device.tracks, deps.ctx.metrics, deps.ctx.log.child(`whep:${deviceId}`), () => {
-      sessions.delete(id);
-      device.off("online", onOnline);
-      device.viewerDelta(-1);
-    });
+    let peer: WhepPeer;
+    try {
+      peer = new WhepPeer(deps.ctx.rtc, device.tracks, deps.ctx.metrics, deps.ctx.log.child(`whep:${deviceId}`), () => {
+        sessions.delete(id);
+        device.off("online", onOnline);
+        device.viewerDelta(-1);
+        lease.release();
+      });
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
     device.on("online", onOnline);
     device.viewerDelta(1);
     let answer: string;

@@ -25,6 +25,8 @@ interface Resource {
   account: string;
   deviceId: string;
   session: DeviceSession;
+  /** Ends the session and frees what it holds (its device key, its place under the limits). */
+  end(reason: string): void;
   etag: string;
 }
 
@@ -39,7 +41,7 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number; close
   router.sessions = () => [...resources.values()].filter((r) => r.session.active).length;
   /** Ends every session (the server is shutting down): each publisher's peer connection closes, which its client sees. */
   router.close = () => {
-    for (const r of resources.values()) r.session.close("server shutting down");
+    for (const r of resources.values()) r.end("server shutting down");
     resources.clear();
   };
   router.use(crossOriginPolicy(deps.crossOrigin));
@@ -56,34 +58,46 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number; close
     if (live || existing?.online) throw busy(`device '${deviceId}' is already publishing`);
     for (const [key, r] of resources) if (!r.session.active) resources.delete(key);
     const peer: Peer = { peerId: `whip-${randomBytes(8).toString("hex")}`, account, send: () => {} };
+    const lease = deps.ctx.limits.take("whip", account);
     // A device key is held by this session until it ends; its account may take it back (release, revoke).
-    const key = deviceKeyOf(ctx);
-    const reservation = key ? await deps.keys.claim(key, deviceId, { evict: (reason) => session.close(`device key ${reason}`) }) : undefined;
-    const session = new DeviceSession({
-      ctx: deps.ctx,
-      peer,
-      deviceId,
-      name: existing?.name ?? deviceId,
-      kind: existing?.kind ?? "other",
-      onPublisherClosed: () => reservation?.end(),
-    });
+    let reservation: Awaited<ReturnType<DeviceKeys["claim"]>> | undefined;
+    let session: DeviceSession | undefined;
+    /** The session ends with its connection: the device goes offline, its key and its place under the limits are free. */
+    const end = (reason: string) => {
+      session?.close(reason);
+      reservation?.end();
+      lease.release();
+    };
+    try {
+      const key = deviceKeyOf(ctx);
+      reservation = key ? await deps.keys.claim(key, deviceId, { evict: (why) => end(`device key ${why}`) }) : undefined;
+      session = new DeviceSession({
+        ctx: deps.ctx,
+        peer,
+        deviceId,
+        name: existing?.name ?? deviceId,
+        kind: existing?.kind ?? "other",
+        onPublisherClosed: () => end("connection ended"),
+      });
+    } catch (err) {
+      end("refused");
+      throw err;
+    }
     let answer: string | undefined;
     try {
       answer = await session.offer(offer);
     } catch (err) {
-      session.close("offer refused");
-      reservation?.end();
+      end("offer refused");
       throw err;
     }
     // Its connection failed while it was being answered: nothing in the offer can be reached (found by the fuzzer).
     if (answer === undefined) {
-      session.close("connection failed");
-      reservation?.end();
+      end("connection failed");
       throw badRequest("the offer's connection failed before it was answered: check its ICE candidates");
     }
     const id = randomBytes(12).toString("base64url");
     const etag = newEtag();
-    resources.set(id, { account, deviceId, session, etag });
+    resources.set(id, { account, deviceId, session, end, etag });
     await setIceLinks(ctx, account, deps.ctx.rtcConfigurationFor);
     ctx.status = 201;
     ctx.set("Location", `/whip/${encodeURIComponent(deviceId)}/${id}`);
@@ -108,7 +122,7 @@ export function whipRouter(deps: WhipDeps): Router & { sessions(): number; close
   router.delete("/whip/:id/:session", (ctx) => {
     const r = resourceOf(ctx);
     resources.delete(ctx.params.session);
-    r.session.close("WHIP session deleted");
+    r.end("WHIP session deleted");
     ctx.status = 200;
   });
 
