@@ -12,7 +12,18 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** Error codes carried by `error` messages. */
-export const ERROR_CODES = ["unauthorized", "forbidden", "not_found", "bad_request", "busy", "rate_limited", "unsupported", "too_large", "limit", "internal"] as const;
+export const ERROR_CODES = [
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "bad_request",
+  "busy",
+  "rate_limited",
+  "unsupported",
+  "too_large",
+  "limit",
+  "internal",
+] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** WebSocket close codes used by the server. */
