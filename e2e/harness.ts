@@ -35,8 +35,20 @@ export interface TestServer {
   readonly url: string;
   /** Every stderr/stdout line so far (for failure reports). */
   readonly logs: string[];
-  /** Stops the server (SIGTERM: graceful; SIGKILL: a crash) and waits for it to exit. */
-  close(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Stops the server (SIGTERM: graceful; SIGKILL: a crash) and waits for it
+   * to exit, killing it after `killAfterMs` (default 3 s); resolves with how
+   * it exited and how long that took.
+   */
+  close(signal?: NodeJS.Signals, killAfterMs?: number): Promise<ServerExit>;
+}
+
+/** How a server process ended. */
+export interface ServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** From the stop signal to the exit, ms (0 when it had already exited). */
+  ms: number;
 }
 
 /**
@@ -88,21 +100,24 @@ export async function startServer({ port = 0, args = [] as string[], iceHost = "
   return {
     url,
     logs,
-    close: async (signal: NodeJS.Signals = "SIGTERM") => {
+    close: async (signal: NodeJS.Signals = "SIGTERM", killAfterMs = 3000) => {
       process.off("exit", killOnExit);
-      await stopChild(child, signal);
+      const exit = await stopChild(child, signal, killAfterMs);
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      return exit;
     },
   };
 }
 
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals, killAfterMs: number): Promise<ServerExit> {
+  if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode, ms: 0 };
+  const t0 = performance.now();
+  const exited = new Promise<ServerExit>((resolve) => child.once("exit", (code, sig) => resolve({ code, signal: sig, ms: performance.now() - t0 })));
   child.kill(signal);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-  await exited;
+  const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+  const exit = await exited;
   clearTimeout(timer);
+  return exit;
 }
 
 /**

@@ -371,7 +371,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       closed = true;
       remote?.close();
       const leaving = cluster?.close();
-      for (const c of connections) c.close(CLOSE_CODES.goingAway, "server shutting down");
+      for (const c of connections) c.goodbye();
       for (const v of fallbackViewers) v.close(CLOSE_CODES.goingAway, "server shutting down");
       for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, "server shutting down");
       whip.close();

@@ -285,9 +285,16 @@ export interface ErrorMessage {
   onBehalf?: string;
 }
 
+/** The server is going away (shutting down); the socket closes with 1001 next. Reconnect: a restarted server serves again. */
+export interface ServerBye {
+  type: "bye";
+  reason: string;
+}
+
 /** Every message the server sends on `/ws`. */
 export type ServerMessage =
   | Welcome
+  | ServerBye
   | ServerAnswer
   | ServerOffer
   | ServerCandidate

@@ -162,6 +162,12 @@ export class SignalingConnection implements Peer {
     if (code === "bad_request" && ++this.badMessages > MAX_BAD_MESSAGES) this.close(CLOSE_CODES.protocolError, "too many bad messages");
   }
 
+  /** The server is shutting down: says `bye`, then closes with 1001. */
+  goodbye(): void {
+    this.send({ type: "bye", reason: "server shutting down" });
+    this.close(CLOSE_CODES.goingAway, "server shutting down");
+  }
+
   /** Closes the socket with a code; cleanup follows from the close event. */
   close(code: number, reason: string): void {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);

@@ -44,6 +44,8 @@ export class SignalingClient {
   private retryTimer: number | undefined;
   private _state: SignalingState = "connecting";
   private _closed = false;
+  /** Why the server said it is going away (`bye`), for the reconnecting state. */
+  private byeReason: string | undefined;
 
   constructor(
     private readonly url: string,
@@ -104,7 +106,8 @@ export class SignalingClient {
         this.setState("closed", ev.reason || `closed (${ev.code})`);
         return;
       }
-      this.scheduleReconnect(ev.reason || `closed (${ev.code})`);
+      this.scheduleReconnect(this.byeReason ?? (ev.reason || `closed (${ev.code})`));
+      this.byeReason = undefined;
     };
   }
 
@@ -128,6 +131,9 @@ export class SignalingClient {
       this.attempt = 0;
       this.setState("open");
       this.events.welcome(msg);
+    } else if (msg.type === "bye") {
+      // The server is going away (a restart): the close that follows says so, and the page reconnects as for any lost socket.
+      this.byeReason = msg.reason;
     } else {
       this.events.message(msg);
     }
