@@ -28,7 +28,7 @@ class PictureDecoder {
     onPicture: (picture: I420Picture) => void,
     options: DecoderOptions,
   ) {
-    this.pipeline = new GstPipeline(description, { kind: "decode", onError: options.onError });
+    this.pipeline = new GstPipeline(description, { kind: "decode", reuse: true, onError: options.onError });
     this.pipeline.start();
     this.pipeline.pullFrom(elements.sink, (buf, caps) => {
       const { width, height } = caps;

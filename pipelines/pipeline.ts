@@ -1,16 +1,44 @@
 import { createRequire } from "node:module";
 import type GstModule from "gstreamer-superficial";
-import type { GstElement } from "gstreamer-superficial";
+import type { GstBusMessage, GstElement } from "gstreamer-superficial";
 
 // The package's main is a native addon, which only require() can load.
 const gstreamer = createRequire(import.meta.url)("gstreamer-superficial") as typeof GstModule;
 
-/** What a running pipeline reports about itself. */
+/** What a running pipeline reports about itself, and how it may be kept. */
 export interface PipelineEvents {
   /** A bus error or unexpected end of stream; the pipeline is closed after it. */
   onError?: (message: string) => void;
   /** What the pipeline does, for runningPipelines() (e.g. "decode"). */
   kind?: string;
+  /**
+   * Once closed cleanly, keep the stopped pipeline for the next one made from
+   * the same description. Only for pipelines whose owners set every property
+   * they change for each buffer (decoders, stripe encoders): a reused one
+   * keeps its elements' properties.
+   */
+  reuse?: boolean;
+}
+
+type NativePipeline = InstanceType<typeof gstreamer.Pipeline>;
+
+/**
+ * Stopped pipelines kept for reuse, by description. gstreamer-superficial
+ * never frees a pipeline (its destructor does not unref it, and pollBus
+ * keeps a reference for good): each one created stays in memory, several
+ * MB for a 720p decoder (measured: 150 fallback viewers joining and
+ * leaving grew the server by 580 MB). Reusing stopped ones bounds that by
+ * how many ever ran at once.
+ */
+const idle = new Map<string, Array<{ native: NativePipeline; elements: Map<string, GstElement> }>>();
+/** Most stopped pipelines kept per description; beyond, one is dropped (and stays in memory, as every pipeline used to). */
+const MAX_IDLE_PER_DESCRIPTION = 64;
+
+/** Stopped pipelines kept for reuse in this process (for tests and metrics). */
+export function idlePipelines(): number {
+  let n = 0;
+  for (const list of idle.values()) n += list.length;
+  return n;
 }
 
 const running = new Map<string, number>();
@@ -22,20 +50,36 @@ export function runningPipelines(): ReadonlyMap<string, number> {
 
 /**
  * Owns one running GStreamer pipeline: starts it, pulls buffers from its
- * appsinks, pushes into its appsrcs, and stops it once. gstreamer-superficial
- * leaks a little per pipeline created, so owners keep pipelines long-lived.
+ * appsinks, pushes into its appsrcs, and stops it once. With `reuse`, the
+ * stopped pipeline goes back to a pool once nothing of this owner can touch
+ * it any more (its bus poll and appsink pulls have ended), and the next
+ * GstPipeline of the same description takes it instead of a new one.
  */
 export class GstPipeline {
-  private readonly pipeline: InstanceType<typeof gstreamer.Pipeline>;
-  private readonly elements = new Map<string, GstElement>();
+  private readonly pipeline: NativePipeline;
+  private readonly elements: Map<string, GstElement>;
   private _closed = false;
   private started = false;
+  /** The bus poll still runs (it ends at the first message after stop()). */
+  private polling = false;
+  /** appsink pulls queued or running; each ends (with no buffer) once the pipeline stops. */
+  private pulls = 0;
+  /** Closed cleanly: the pipeline may be reused. */
+  private reusable = false;
+  private recycled = false;
 
   constructor(
     readonly description: string,
     private readonly events: PipelineEvents = {},
   ) {
+    const kept = events.reuse ? idle.get(description)?.pop() : undefined;
+    if (kept) {
+      this.pipeline = kept.native;
+      this.elements = kept.elements;
+      return;
+    }
     this.pipeline = new gstreamer.Pipeline(description);
+    this.elements = new Map();
     // pollBus blocks a threadpool thread in gst_bus_timed_pop until a message
     // comes. A poll that starts after stop() (it waited for a free thread)
     // would find a flushed bus and block forever, and process exit would hang
@@ -56,17 +100,30 @@ export class GstPipeline {
     const kind = this.events.kind ?? "other";
     running.set(kind, (running.get(kind) ?? 0) + 1);
     this.pipeline.play();
-    this.pipeline.pollBus((msg) => {
-      if (this._closed) return;
-      if (msg.type === "error" || msg.type === "eos") {
-        const text = `${msg.type}${msg._src_element_name ? ` in ${msg._src_element_name}` : ""}: ${msg.message ?? ""}`;
-        try {
-          this.events.onError?.(text);
-        } finally {
-          this.close();
-        }
-      }
-    });
+    this.polling = true;
+    // gstreamer-superficial keeps a poll's callback for good: it reaches this owner only through `ref`, cleared once the poll ends, so a closed owner (and what it holds) can be collected.
+    const ref: { owner: GstPipeline | undefined } = { owner: this };
+    this.pipeline.pollBus((msg) => ref.owner?.busMessage(msg, ref));
+  }
+
+  /** One message of the bus poll; the first one after stop() is the last the poll delivers. */
+  private busMessage(msg: GstBusMessage, ref: { owner: GstPipeline | undefined }): void {
+    if (this._closed) {
+      this.polling = false;
+      ref.owner = undefined;
+      this.recycle();
+      return;
+    }
+    if (msg.type !== "error" && msg.type !== "eos") return;
+    const text = `${msg.type}${msg._src_element_name ? ` in ${msg._src_element_name}` : ""}: ${msg.message ?? ""}`;
+    try {
+      this.events.onError?.(text);
+    } finally {
+      // Stopped here, the poll ends after this message.
+      this.close(false);
+      this.polling = false;
+      ref.owner = undefined;
+    }
   }
 
   /**
@@ -79,10 +136,17 @@ export class GstPipeline {
   pullFrom(sinkName: string, onBuffer: (buf: Buffer, caps: Record<string, unknown>) => void): void {
     if (!this.started) throw new Error("start the pipeline before pulling from it");
     const sink = this.element(sinkName);
-    if (typeof sink.pull !== "function") throw new TypeError(`${sinkName} is not an appsink`);
-    const pull = sink.pull.bind(sink);
+    const appsinkPull = sink.pull?.bind(sink);
+    if (typeof appsinkPull !== "function") throw new TypeError(`${sinkName} is not an appsink`);
+    const pull = (then: typeof next) => {
+      this.pulls++;
+      appsinkPull((buf, caps) => {
+        this.pulls--;
+        then(buf, caps);
+      });
+    };
     const next = (buf: Buffer | undefined, caps?: Record<string, unknown>) => {
-      if (this._closed || !buf) return;
+      if (this._closed || !buf) return this.recycle();
       try {
         onBuffer(buf, caps ?? {});
       } catch (err) {
@@ -116,8 +180,8 @@ export class GstPipeline {
     this.element(elementName)[property] = value;
   }
 
-  /** Stops the pipeline; idempotent. */
-  close(): void {
+  /** Stops the pipeline; idempotent. `reusable` false: it failed or stalled, so it is not kept for reuse. */
+  close(reusable = true): void {
     if (this._closed) return;
     this._closed = true;
     if (this.started) {
@@ -125,6 +189,18 @@ export class GstPipeline {
       running.set(kind, (running.get(kind) ?? 1) - 1);
     }
     this.pipeline.stop();
+    this.reusable = reusable && this.events.reuse === true;
+    this.recycle();
+  }
+
+  /** Puts the stopped pipeline back in the pool once no poll or pull of this owner is left. */
+  private recycle(): void {
+    if (!this._closed || !this.reusable || this.recycled || this.polling || this.pulls > 0) return;
+    this.recycled = true;
+    const list = idle.get(this.description) ?? [];
+    if (list.length >= MAX_IDLE_PER_DESCRIPTION) return;
+    list.push({ native: this.pipeline, elements: this.elements });
+    idle.set(this.description, list);
   }
 
   // findChild() wraps the element anew and takes a GStreamer reference each

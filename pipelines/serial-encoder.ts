@@ -1,5 +1,13 @@
 import { GstPipeline } from "./pipeline.js";
 
+/**
+ * The error of a closed encoder, made once: an Error keeps the objects of
+ * the stack it was made on (V8 formats its stack lazily), and one made in
+ * close() would keep the closing owner, with its last pictures, as long as
+ * this encoder is referenced.
+ */
+const CLOSED = new Error("encoder is closed");
+
 /** How long one picture may take before the encoder counts as stuck, ms. */
 const STALL_MS = 2000;
 
@@ -29,7 +37,7 @@ export class SerialEncoder {
     sinkName: string,
     kind: "jpeg_encode" | "h264_encode",
   ) {
-    this.pipeline = new GstPipeline(description, { kind, onError: (message) => this.fail(new Error(message)) });
+    this.pipeline = new GstPipeline(description, { kind, reuse: true, onError: (message) => this.fail(new Error(message)) });
     this.pipeline.start();
     this.pipeline.pullFrom(sinkName, (buf) => this.onOutput(buf));
   }
@@ -54,7 +62,7 @@ export class SerialEncoder {
 
   /** Stops the pipeline and rejects pending pictures; idempotent. */
   close(): void {
-    this.fail(new Error("encoder is closed"));
+    this.fail(CLOSED, true);
   }
 
   private pushHead(): void {
@@ -78,11 +86,12 @@ export class SerialEncoder {
     if (this.jobs.length) this.pushHead();
   }
 
-  private fail(err: Error): void {
+  /** Ends the encoder; only a clean close (no error, no stall, nothing in flight) leaves its pipeline fit for reuse. */
+  private fail(err: Error, clean = false): void {
     if (this.closeError) return;
     clearTimeout(this.stallTimer);
     this.closeError = err;
-    this.pipeline.close();
+    this.pipeline.close(clean && this.jobs.length === 0);
     for (const job of this.jobs.splice(0)) job.reject(err);
   }
 }
