@@ -24,6 +24,7 @@ const BENCHES: Readonly<Record<string, { json: boolean }>> = {
   input: { json: true },
   join: { json: true },
   cluster: { json: true },
+  churn: { json: true },
   host: { json: false },
   network: { json: false },
 };

@@ -15,6 +15,8 @@ export interface MetricsCollectors {
   cluster(): { legs: number; nodes: number };
   /** What each limit (--limit) counts in use on this node, by limit name. */
   limitsInUse(): ReadonlyMap<string, number>;
+  /** WebRTC peer connections open in this process by role, and werift event subscriptions held. */
+  rtc(): { peers: ReadonlyMap<string, number>; listeners: number };
 }
 
 export const NO_COLLECTORS: MetricsCollectors = {
@@ -23,6 +25,7 @@ export const NO_COLLECTORS: MetricsCollectors = {
   wishSessions: () => ({ whip: 0, whep: 0 }),
   cluster: () => ({ legs: 0, nodes: 0 }),
   limitsInUse: () => new Map(),
+  rtc: () => ({ peers: new Map(), listeners: 0 }),
 };
 
 /** A gauge set from `read` at each scrape, one series per label value (reset first, so gone ones vanish). */
@@ -74,5 +77,13 @@ export function registerCollectedGauges(r: Registry, collectors: () => MetricsCo
     "Live nodes in the cluster as this node last read them, itself included (with --redis; 0 alone)",
     () => collectors().cluster().nodes,
   );
+  byLabel(
+    r,
+    "tessera_peer_connections",
+    "WebRTC peer connections open in this process, by role (publisher, subscriber, whep)",
+    "role",
+    () => collectors().rtc().peers,
+  );
+  single(r, "tessera_werift_listeners", "werift event subscriptions the server holds (peers, tracks, channels)", () => collectors().rtc().listeners);
   byLabel(r, "tessera_limit_in_use", "What each limit (--limit) counts in use on this node, by limit", "limit", () => collectors().limitsInUse());
 }

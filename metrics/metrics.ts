@@ -40,6 +40,8 @@ export const METRIC_TYPES = {
   tessera_frames_pushed_total: "counter",
   tessera_wish_sessions: "gauge",
   tessera_limit_in_use: "gauge",
+  tessera_peer_connections: "gauge",
+  tessera_werift_listeners: "gauge",
   tessera_limit_refusals_total: "counter",
   tessera_cluster_nodes: "gauge",
   tessera_cluster_legs_open: "gauge",

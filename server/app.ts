@@ -42,6 +42,7 @@ import { runningPipelines } from "../pipelines/pipeline.js";
 import type { Cluster } from "./cluster/cluster.js";
 import { RemoteDevices } from "./cluster/remote-devices.js";
 import { COUNTED_LIMITS, Limits } from "./limits.js";
+import { rtcCensus } from "./rtc/census.js";
 
 export { LOCAL_ACCOUNT } from "./auth/authenticator.js";
 
@@ -270,6 +271,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     pipelines: runningPipelines,
     wishSessions: () => ({ whip: whip.sessions(), whep: whep.sessions() }),
     limitsInUse: () => new Map(COUNTED_LIMITS.map((name) => [name, limits.inUse(name)])),
+    rtc: rtcCensus,
   });
   koa.use(whep.routes());
   koa.use(whep.allowedMethods());

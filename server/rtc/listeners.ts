@@ -1,4 +1,5 @@
 import type { Logger } from "../log.js";
+import { listenersChanged } from "./census.js";
 
 /** werift's Event.subscribe result. */
 interface Subscription {
@@ -30,11 +31,14 @@ export class Listeners {
       }
     });
     this.unsubscribes.push(unSubscribe);
+    listenersChanged(1);
   }
 
   /** Drops every subscription. */
   clear(): void {
-    for (const u of this.unsubscribes.splice(0)) {
+    const dropped = this.unsubscribes.splice(0);
+    listenersChanged(-dropped.length);
+    for (const u of dropped) {
       try {
         u();
       } catch {

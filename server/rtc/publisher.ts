@@ -13,6 +13,7 @@ import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
 import { rembPacket } from "./remb.js";
 import { peerConfig, publishCodecs, toTrackCodec, type RtcSettings } from "./peer-config.js";
+import { peerOpened } from "./census.js";
 
 /** What a Publisher tells its owner. */
 export interface PublisherEvents {
@@ -50,6 +51,8 @@ export const PUBLISH_MAX_BITRATE = 6_000_000;
  */
 export class Publisher {
   private pc: RTCPeerConnection | undefined;
+  /** Uncounts the peer connection in the census (rtc/census.ts). */
+  private uncount: () => void = () => {};
   private iceRestarts: AnswererIceRestarts | undefined;
   private readonly listeners: Listeners;
   private readonly upTracks = new Map<string, UpTrack>();
@@ -101,6 +104,7 @@ export class Publisher {
     checkRemoteSdp(offerSdp, "offer");
     const pc = new RTCPeerConnection(peerConfig(this.rtc, publishCodecs(offeredCodecOrder(offerSdp, "video")), true));
     this.pc = pc;
+    this.uncount = peerOpened("publisher");
     this.iceRestarts = new AnswererIceRestarts(pc, (sdp) => localSdpForClients(sdp, this.rtc));
     this.listeners.on(pc.onTrack, (track: MediaStreamTrack) => this.trackStarted(pc, track));
     this.listeners.on(pc.onDataChannel, (channel: RTCDataChannel) => this.dataChannel(channel));
@@ -171,6 +175,7 @@ export class Publisher {
     for (const t of this.upTracks.values()) t.close();
     this.upTracks.clear();
     this.pc?.close().catch((err: unknown) => this.log.debug("publisher close", { err: errorText(err) }));
+    this.uncount();
     this.events.onClosed(reason);
   }
 

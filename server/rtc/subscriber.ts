@@ -11,6 +11,7 @@ import { errorText } from "./errors.js";
 import { senderSink } from "./sender-sink.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { localSdpForClients } from "./sdp.js";
+import { peerOpened } from "./census.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -42,6 +43,8 @@ export class Subscriber {
   /** The werift sender of each down track, in the same order. */
   private readonly senders: RTCRtpSender[] = [];
   private readonly pc: RTCPeerConnection;
+  /** Uncounts the peer connection in the census (rtc/census.ts). */
+  private readonly uncount = peerOpened("subscriber");
   private readonly listeners: Listeners;
   /** Trickled candidates this viewer may still add. */
   private readonly candidates = new CandidateBudget();
@@ -183,6 +186,7 @@ export class Subscriber {
     for (const d of this.downTracks) d.close();
     this.talk?.close();
     this.pc.close().catch((err: unknown) => this.log.debug("subscriber close", { err: errorText(err) }));
+    this.uncount();
     this.events.onClosed(reason);
   }
 

@@ -12,6 +12,7 @@ import { peerConfig, subscribeCodec, type RtcSettings } from "./peer-config.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { localSdpForClients } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
+import { peerOpened } from "./census.js";
 
 /**
  * A WHEP player's connection (RFC 9725 conventions): the player offers,
@@ -21,6 +22,8 @@ import { senderSink } from "./sender-sink.js";
  */
 export class WhepPeer {
   private readonly pc: RTCPeerConnection;
+  /** Uncounts the peer connection in the census (rtc/census.ts). */
+  private readonly uncount = peerOpened("whep");
   private readonly iceRestarts: AnswererIceRestarts;
   private readonly listeners: Listeners;
   private readonly downs: DownTrack[] = [];
@@ -124,6 +127,7 @@ export class WhepPeer {
     this.listeners.clear();
     for (const d of this.downs) d.close();
     this.pc.close().catch((err: unknown) => this.log.debug("whep close", { err: errorText(err) }));
+    this.uncount();
     this.onClosed(reason);
   }
 }
