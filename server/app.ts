@@ -153,7 +153,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     trackSettleMs: 1500,
     inputRate: config.inputRate,
     limits,
-    ...(config.transcode === "on" ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode"), pipelineLease) } : {}),
+    ...(config.transcode === "on" ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode"), config.maxFrameSize, pipelineLease) } : {}),
   };
   const cluster = deps.cluster;
   const auth =

@@ -269,7 +269,7 @@ export const OPTIONS = {
     arg: "WxH",
     schema: pictureSize,
     default: "4096x4096",
-    help: "the largest picture a frame device may push, read from the JPEG's header before anything decodes it (a 5 KB JPEG may claim 16000x16000); decoded pictures larger than this are dropped too",
+    help: "the largest picture the server decodes: a frame device's JPEG (read from its header), and a WebRTC device's VP8 keyframe or H.264 SPS when the fallback or a transcoder decodes it (read from the RTP payload), before any decoder allocates (a few bytes may claim 16000x16000); decoded pictures larger than this are dropped too",
   }),
   snapshotTtl: option({
     flag: "--snapshot-ttl",

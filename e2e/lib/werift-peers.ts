@@ -50,6 +50,8 @@ const ATTEMPTS = 3;
 /** Options of WeriftDevice.publish. */
 interface PublishOptions {
   id: string;
+  /** Changes each video RTP packet (header included) before it is sent: a device that lies in its bitstream. */
+  rewriteVideo?: (rtp: Buffer) => Buffer;
   name?: string;
   codec?: "vp8" | "h264";
   source?: Partial<TestSourceOptions>;
@@ -124,7 +126,7 @@ export class WeriftDevice {
     pipeline.start();
     pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => {
       device.packetsSent++;
-      device.video?.writeRtp(buf);
+      device.video?.writeRtp(opts.rewriteVideo ? opts.rewriteVideo(buf) : buf);
     });
     pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => device.audio?.writeRtp(buf));
     return device;

@@ -4,6 +4,7 @@ import type { PushedFrames } from "../frames/frame-device.js";
 import type { StoredFrame } from "../frames/ring.js";
 import type { Logger } from "../log.js";
 import { DownTrack } from "../relay/down-track.js";
+import { PictureGuard } from "../relay/picture-guard.js";
 import { writeRtp } from "../relay/rtp.js";
 import type { UpTrack } from "../relay/up-track.js";
 import type { I420Frame } from "./stripes.js";
@@ -31,6 +32,8 @@ const SSRC = 0x7e55e4a;
 export class PictureSource {
   private readonly listeners = new Set<PictureListener>();
   private readonly down: DownTrack;
+  /** Holds back pictures whose bitstream announces more than maxPicture, before the decoder allocates for them. */
+  private readonly guard: PictureGuard;
   private decoder: RtpDecoder | JpegDecoder | undefined;
   /** What the decoder takes: the RTP codec, or "jpeg" for pushed frames. */
   private decoderInput: "vp8" | "h264" | "jpeg" | undefined;
@@ -53,10 +56,14 @@ export class PictureSource {
     /** The device's pushed JPEGs while it is a frame device (looked up on every (re)connect). */
     private readonly pushedFrames: () => PushedFrames | undefined = () => undefined,
   ) {
+    this.guard = new PictureGuard(maxPicture, (size) =>
+      this.log.warn("fallback: the device announces a picture larger than --max-frame-size; not decoded", { device: device.id, ...size }),
+    );
     this.down = new DownTrack(
       { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
       {
         send: (p, seq, ts) => {
+          if (!this.guard.admit(`video/${this.decoderInput}`, p)) return;
           if (p.marker && this.frameEnds.push(p.receivedAt) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
           this.decoder?.push(writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload));
         },

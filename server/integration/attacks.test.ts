@@ -13,6 +13,9 @@ import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { SignalingClient, waitFor } from "../../e2e/lib/signaling-client.js";
 import { WeriftDevice } from "../../e2e/lib/werift-peers.js";
+import { FallbackClient } from "../../e2e/lib/fallback-client.js";
+import { createLogger } from "../log.js";
+import { parseVp8Descriptor } from "../relay/vp8.js";
 import { UsersFile } from "../auth/users-file.js";
 import { MAX_MEDIA_SECTIONS } from "../rtc/limits.js";
 import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
@@ -296,6 +299,50 @@ describe("pictures larger than --max-frame-size", () => {
       assert.match(await server.app.metrics.text(), /tessera_frames_pushed_total\{result="too_large"\} 3/);
       assert.equal((await push(jpegClaiming(64, 48))).status, 201, "a real one still goes in");
     } finally {
+      await server.stop();
+    }
+  });
+
+  test("a WebRTC device whose VP8 keyframes claim 16000x16000: its fallback decoder never sees them, and takes the stream again once they are honest", async () => {
+    const lines: string[] = [];
+    const server = await startServer(
+      {},
+      {
+        log: createLogger("warn", "tessera", (line) => {
+          lines.push(line);
+          return true;
+        }),
+      },
+    );
+    let lying = true;
+    const device = await WeriftDevice.publish(server.wsUrl, {
+      id: "vp8-liar",
+      source: { width: 320, height: 180, keyframeInterval: 10 },
+      // Rewrites the size fields of each keyframe's first packet (RFC 7741 descriptor, then the frame tag and start code).
+      rewriteVideo: (rtp) => {
+        const at = 12 + (rtp[0] & 0x0f) * 4 + (rtp[0] & 0x10 ? 4 + rtp.readUInt16BE(14 + (rtp[0] & 0x0f) * 4) * 4 : 0);
+        const d = parseVp8Descriptor(rtp.subarray(at));
+        const h = at + (d?.length ?? 0);
+        if (lying && d?.frameStart && (rtp[h] & 1) === 0 && rtp[h + 3] === 0x9d && rtp[h + 4] === 0x01 && rtp[h + 5] === 0x2a) {
+          const out = Buffer.from(rtp);
+          out.writeUInt16LE(16000, h + 6);
+          out.writeUInt16LE(16000, h + 8);
+          return out;
+        }
+        return rtp;
+      },
+    });
+    const viewer = new FallbackClient(`${server.wsUrl}/stream/vp8-liar?codec=jpeg`);
+    try {
+      await waitFor(() => lines.find((l) => /announces a picture larger than --max-frame-size/.test(l) && /16000/.test(l)), 15_000, "the refusal logged");
+      assert.equal(viewer.stripes.length, 0, "nothing decoded from the lying keyframes");
+      lying = false;
+      await waitFor(() => viewer.stripes.length > 0, 15_000, "stripes once the keyframes are honest");
+      const stream = viewer.texts.find((t) => t.type === "stream");
+      assert.deepEqual([stream?.width, stream?.height], [320, 180]);
+    } finally {
+      viewer.close();
+      await device.close();
       await server.stop();
     }
   });

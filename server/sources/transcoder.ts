@@ -5,6 +5,7 @@ import { deviceKey, Held } from "../held.js";
 import { NO_LEASE, type Lease } from "../limits.js";
 import type { Logger } from "../log.js";
 import { DownTrack } from "../relay/down-track.js";
+import { PictureGuard } from "../relay/picture-guard.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp, writeRtp } from "../relay/rtp.js";
 import { UpTrack } from "../relay/up-track.js";
@@ -44,6 +45,8 @@ export class Transcoder {
     private readonly bitrateKbps: number,
     observer: RelayObserver,
     private readonly log: Logger,
+    /** Pictures whose SPS announces more are not decoded (--max-frame-size). */
+    maxPicture: { readonly width: number; readonly height: number },
   ) {
     this.video = new UpTrack({
       id: `transcode-${device.id}`,
@@ -52,8 +55,13 @@ export class Transcoder {
       keyframeBy: "encoder",
       observer,
     });
+    const guard = new PictureGuard(maxPicture, (size) =>
+      log.warn("transcoder: the device announces a picture larger than --max-frame-size; not decoded", { device: device.id, ...size }),
+    );
     this.down = new DownTrack(VP8, {
-      send: (p, seq, ts) => this.pipeline?.pushTo(E.src, writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload)),
+      send: (p, seq, ts) => {
+        if (guard.admit("video/h264", p)) this.pipeline?.pushTo(E.src, writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload));
+      },
     });
     device.on("online", this.onOnline);
     if (device.online) this.attach(device.tracks);
@@ -112,6 +120,7 @@ export class Transcoders {
     private readonly bitrateKbps: number,
     private readonly observer: RelayObserver,
     private readonly log: Logger,
+    private readonly maxPicture: { readonly width: number; readonly height: number },
     /** Counts a transcoder against the pipeline limits (throws when refused). */
     private readonly lease: (device: Device) => Lease = () => NO_LEASE,
   ) {}
@@ -120,7 +129,7 @@ export class Transcoders {
   acquire(device: Device): Transcoder {
     return this.held.acquire(
       deviceKey(device),
-      () => new Transcoder(device, this.bitrateKbps, this.observer, this.log),
+      () => new Transcoder(device, this.bitrateKbps, this.observer, this.log, this.maxPicture),
       () => this.lease(device),
     );
   }
