@@ -49,6 +49,7 @@ export const METRIC_TYPES = {
   tessera_cluster_input_lines_total: "counter",
   tessera_snapshots_created_total: "counter",
   tessera_signaling_errors_total: "counter",
+  tessera_sockets_timed_out_total: "counter",
   tessera_signaling_messages_total: "counter",
   tessera_unhandled_rejections_total: "counter",
   tessera_system_cpu_load_ratio: "gauge",
@@ -160,6 +161,7 @@ export class Metrics {
   private readonly controlChanges: Counter;
   private readonly deviceMessages: Counter<"result">;
   private readonly limitRefusals: Counter<"limit" | "scope">;
+  private readonly socketsTimedOut: Counter;
   /** Labelled children bound once: packetIn/packetOut run per packet. */
   private readonly perKind: Record<
     "video" | "audio",
@@ -310,6 +312,11 @@ export class Metrics {
       labelNames: ["code"],
       registers: [r],
     });
+    this.socketsTimedOut = new Counter({
+      name: "tessera_sockets_timed_out_total",
+      help: "WebSockets closed because they answered no ping within --socket-timeout",
+      registers: [r],
+    });
     this.limitRefusals = new Counter({
       name: "tessera_limit_refusals_total",
       help: "Requests refused by a limit (--limit, --account-limit), by limit and scope (account or node)",
@@ -416,6 +423,9 @@ export class Metrics {
   /** `code` is one of the protocol's error codes, so the label stays bounded. */
   signalingError(code: string): void {
     this.signalingErrors.inc({ code });
+  }
+  socketTimedOut(): void {
+    this.socketsTimedOut.inc();
   }
   /** `limit` is one of the limit names, so the label stays bounded. */
   limitRefused(limit: string, scope: "account" | "node"): void {

@@ -24,7 +24,7 @@ import { SnapshotStore } from "./snapshots/store.js";
 import { whepRouter } from "./whip/whep.js";
 import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
-import { upgradeRouter } from "./http/upgrades.js";
+import { keepAlive, upgradeRouter } from "./http/upgrades.js";
 import { accountIfKnown, accountOf, authMiddleware, HOST_REFUSED, hostGuard, originGuard, securityHeaders } from "./http/security.js";
 import { LOCAL_ACCOUNT, type Authenticator } from "./auth/authenticator.js";
 import { authenticatorFor } from "./auth/from-config.js";
@@ -153,7 +153,9 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     trackSettleMs: 1500,
     inputRate: config.inputRate,
     limits,
-    ...(config.transcode === "on" ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode"), config.maxFrameSize, pipelineLease) } : {}),
+    ...(config.transcode === "on"
+      ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode"), config.maxFrameSize, pipelineLease) }
+      : {}),
   };
   const cluster = deps.cluster;
   const auth =
@@ -278,6 +280,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });
+  const stopKeepAlive = keepAlive(wss, config.socketTimeoutSeconds * 1000, () => metrics.socketTimedOut());
   const connections = new Set<SignalingConnection>();
   const fallback = new FallbackHub(
     {
@@ -371,6 +374,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     async close() {
       if (closed) return;
       closed = true;
+      stopKeepAlive();
       remote?.close();
       const leaving = cluster?.close();
       for (const c of connections) c.goodbye();

@@ -117,7 +117,14 @@ async function main(): Promise<void> {
   });
   const handle = app.callback();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
-  const server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest);
+  // A client that trickles its request (a byte at a time) holds a socket only so long.
+  // (Node checks these every connectionsCheckingInterval, 30 s unless told.)
+  const timeouts = {
+    headersTimeout: Math.round((config.socketTimeoutSeconds * 1000) / 3),
+    requestTimeout: config.socketTimeoutSeconds * 1000,
+    connectionsCheckingInterval: 1000,
+  };
+  const server = tls ? createHttpsServer({ ...tls, ...timeouts }, onRequest) : createServer(timeouts, onRequest);
   if (tls) watchTls(server as HttpsServer, config.tlsCert, config.tlsKey, app.log);
   const scheme = tls ? "https" : "http";
   server.on("upgrade", (req, socket, head) => app.handleUpgrade(req, socket, head));

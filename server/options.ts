@@ -145,6 +145,13 @@ export const OPTIONS = {
     default: 300,
     help: "seconds without input before a controlling viewer loses control",
   }),
+  socketTimeoutSeconds: option({
+    flag: "--socket-timeout",
+    arg: "S",
+    schema: integer("seconds", 2, 3600),
+    default: 30,
+    help: "a WebSocket (signaling, fallback stream, ingest) that answers no ping for S seconds is closed (pings go every S/2; browsers answer them by themselves); an HTTP request must send its headers within S/3 seconds and all of it within S",
+  }),
   inputRate: option({
     flag: "--input-rate",
     arg: "N",

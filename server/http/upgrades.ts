@@ -15,6 +15,31 @@ export interface UpgradeRoute {
   open(ws: WebSocket, params: string[], url: URL, req: IncomingMessage): void;
 }
 
+/**
+ * Closes sockets that stopped answering: every `timeoutMs / 2` each socket
+ * on `wss` is pinged, and one that has not answered the previous ping is
+ * terminated (its close event does the cleanup). Catches peers that
+ * vanished without a FIN and clients that stopped reading (a paused socket
+ * reads no ping). Returns the stop function.
+ */
+export function keepAlive(wss: WebSocketServer, timeoutMs: number, onDead: () => void = () => {}): () => void {
+  const answered = new WeakMap<WebSocket, boolean>();
+  const timer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (answered.get(ws) === false) {
+        onDead();
+        ws.terminate();
+        continue;
+      }
+      if (!answered.has(ws)) ws.on("pong", () => answered.set(ws, true));
+      answered.set(ws, false);
+      ws.ping();
+    }
+  }, timeoutMs / 2);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** A check every upgrade passes before its route: a refusal's status and text, or undefined to go on. */
 export type UpgradeGuard = (req: IncomingMessage) => { status: 403 | 404 | 503; text: string } | undefined;
 
