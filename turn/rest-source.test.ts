@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { TurnRestSource, type Fetch } from "./rest-source.js";
+import { TurnRestSource, WAIT_AFTER_FAILURE_MS, type Fetch } from "./rest-source.js";
 
 const T0 = 1_800_000_000_000;
 
@@ -51,12 +51,46 @@ describe("TurnRestSource", () => {
   test("a failing or malformed service gives no servers and an error, and recovers", async () => {
     const s = service((n) => (n === 1 ? 503 : n === 2 ? { username: "u" } : answer(n)));
     const errors: string[] = [];
-    const src = new TurnRestSource({ url: "http://127.0.0.1:1/", key: "k", fetch: s.fetch, now: () => T0, onError: (m) => errors.push(m) });
+    let now = T0;
+    const src = new TurnRestSource({ url: "http://127.0.0.1:1/", key: "k", fetch: s.fetch, now: () => now, onError: (m) => errors.push(m) });
     assert.deepEqual(await src.servers("bob"), []);
+    now += WAIT_AFTER_FAILURE_MS;
     assert.deepEqual(await src.servers("bob"), []);
+    now += WAIT_AFTER_FAILURE_MS;
     assert.match(errors[0], /HTTP 503/);
     assert.match(errors[1], /unexpected answer: password/);
     assert.equal((await src.servers("bob"))[0].credential, "p3");
+  });
+
+  test("after a failure nobody waits for the service until WAIT_AFTER_FAILURE_MS has passed; then one request tries it again", async () => {
+    let now = T0;
+    let hang = true;
+    const asked: string[] = [];
+    // A service that never answers: the request ends only by its own timeout.
+    const fetch: Fetch = (url, init) => {
+      asked.push(url);
+      if (!hang) return Promise.resolve({ ok: true, status: 200, json: async () => answer(asked.length) });
+      return new Promise((_, reject) => {
+        // AbortSignal.timeout's timer does not hold the event loop open; this one does, until the abort.
+        const open = setTimeout(() => {}, 5000);
+        init.signal.addEventListener("abort", () => {
+          clearTimeout(open);
+          reject(new Error("timed out"));
+        });
+      });
+    };
+    const src = new TurnRestSource({ url: "http://127.0.0.1:1/", key: "k", fetch, now: () => now, timeoutMs: 50 });
+    const t0 = performance.now();
+    assert.deepEqual(await src.servers("dave"), []);
+    assert.ok(performance.now() - t0 >= 40, "the first request waited for the timeout");
+    const t1 = performance.now();
+    for (const account of ["dave", "erin", "frank"]) assert.deepEqual(await src.servers(account), []);
+    assert.ok(performance.now() - t1 < 40, "later ones answered at once");
+    assert.equal(asked.length, 1, "and asked nothing of the service");
+    hang = false;
+    now += WAIT_AFTER_FAILURE_MS;
+    assert.equal((await src.servers("erin"))[0].username, "2:alice", "tried again once the wait is over");
+    assert.equal((await src.servers("frank"))[0].username, "3:alice", "and waited on again once it answers");
   });
 
   test("concurrent requests for one account share one fetch", async () => {

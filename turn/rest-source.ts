@@ -32,6 +32,13 @@ interface Entry {
   expiresAt: number;
 }
 
+/**
+ * After a failed fetch, nobody waits for the service for this long, ms:
+ * requests get what is cached (maybe nothing) at once, so a hung service
+ * costs one connection its timeout every so often, not every connection.
+ */
+export const WAIT_AFTER_FAILURE_MS = 10_000;
+
 /** Accounts whose credentials are kept; the oldest goes first beyond this. */
 const MAX_ACCOUNTS = 10_000;
 
@@ -47,16 +54,19 @@ export class TurnRestSource {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly fetch: Fetch;
   private readonly now: () => number;
+  /** When the service last failed (ms), or -Infinity while it answers. */
+  private failedAt = -Infinity;
 
   constructor(private readonly options: TurnRestSourceOptions) {
     this.fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
     this.now = options.now ?? Date.now;
   }
 
-  /** The account's servers, fetching them first when nothing valid is cached. */
+  /** The account's servers, fetching them first when nothing valid is cached (unless the service failed lately: then none, at once). */
   async servers(account: string): Promise<IceServerEntry[]> {
     const entry = this.fresh(account);
     if (entry) return entry.servers;
+    if (this.now() - this.failedAt < WAIT_AFTER_FAILURE_MS) return [];
     await this.refresh(account);
     return this.fresh(account)?.servers ?? [];
   }
@@ -89,11 +99,15 @@ export class TurnRestSource {
     if (pending) return pending;
     const run = this.load(account)
       .then((loaded) => {
+        this.failedAt = -Infinity;
         this.cache.delete(account);
         this.cache.set(account, loaded);
         if (this.cache.size > MAX_ACCOUNTS) this.cache.delete(this.cache.keys().next().value as string);
       })
-      .catch((err: unknown) => this.options.onError?.(`TURN REST ${redact(this.options.url)}: ${(err as Error).message}`))
+      .catch((err: unknown) => {
+        this.failedAt = this.now();
+        this.options.onError?.(`TURN REST ${redact(this.options.url)}: ${(err as Error).message}`);
+      })
       .finally(() => this.inflight.delete(account));
     this.inflight.set(account, run);
     return run;
