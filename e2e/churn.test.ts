@@ -15,9 +15,13 @@ import { after, before, describe, test } from "node:test";
 import { census, churn, settle, type ChurnKind } from "../bench/churn-cycles.js";
 import { ServerProcess } from "../bench/server-process.js";
 
-/** Cycles per kind here, and the RSS growth allowed for them (MB): well under what a per-cycle leak of the old size would add. */
+/**
+ * Cycles per kind here, and the RSS growth allowed for them (MB): about half
+ * what the old per-cycle leak would add (60 fallback viewers: ~235 MB), with
+ * room for the heap a busy machine has not collected yet (37-70 MB seen).
+ */
 const PLAN: Array<{ kind: ChurnKind; cycles: number; maxGrowthMb: number }> = [
-  { kind: "fallback-viewer", cycles: 60, maxGrowthMb: 60 },
+  { kind: "fallback-viewer", cycles: 60, maxGrowthMb: 120 },
   { kind: "webrtc-viewer", cycles: 30, maxGrowthMb: 60 },
   { kind: "device", cycles: 8, maxGrowthMb: 40 },
   { kind: "whip", cycles: 8, maxGrowthMb: 40 },

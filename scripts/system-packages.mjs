@@ -21,7 +21,7 @@ export const RUNTIME_PACKAGES = [
   "gstreamer1.0-tools",
 ];
 
-/** What `npm test` needs beyond that: browsers, network namespaces (and nftables to drop packets in them), coturn, Prometheus, redis-server for the cluster tests, openssl for test certificates, X displays and clients for host mode. */
+/** What `npm test` needs beyond that: browsers, network namespaces (and nftables to drop packets in them), coturn, Prometheus, redis-server for the cluster tests, openssl for test certificates, X displays and clients for host mode, mount for the storage fault tests' tmpfs. */
 export const TEST_PACKAGES = [
   "chromium",
   "firefox-esr",
@@ -37,6 +37,7 @@ export const TEST_PACKAGES = [
   "xclip",
   "x11-utils",
   "pulseaudio",
+  "mount",
 ];
 
 /** The packages of `names` dpkg does not have installed, or undefined on a system without dpkg. */

@@ -16,7 +16,8 @@ import { PictureGrabber } from "./fallback/grabber.js";
 import { FrameDevices } from "./frames/frame-devices.js";
 import { pullSocket } from "./frames/pull.js";
 import { framesRouter, ingestSocket } from "./frames/routes.js";
-import { loadSecret } from "./auth/data-dir.js";
+import { accessSync, constants } from "node:fs";
+import { ensureDataDir, loadSecret } from "./auth/data-dir.js";
 import { deviceAuthenticator, DeviceKeys, type KeyRefusal } from "./keys/device-keys.js";
 import { keyRouter } from "./keys/routes.js";
 import { snapshotRouter } from "./snapshots/routes.js";
@@ -75,12 +76,42 @@ export interface AppDeps {
   cluster?: Cluster;
 }
 
-/** The device key store under the data directory; throws ConfigError when it cannot be opened. */
-function openDeviceKeys(dataDir: string, refused: (reason: KeyRefusal) => void): DeviceKeys {
+/** Makes sure the data directory exists and can be written; throws ConfigError naming --data-dir with the reason. */
+function checkDataDir(dir: string): void {
   try {
-    return new DeviceKeys({ dataDir, refused });
+    ensureDataDir(dir);
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === "EROFS" ? "it is on a read-only file system" : e.code === "ENOSPC" ? "its file system is full" : e.message;
+    throw new ConfigError("--data-dir", `${dir} cannot be written (${e.code ?? "error"}): ${why}; keys, users and snapshots live there`);
+  }
+}
+
+/** The device key store under the data directory; throws ConfigError when it cannot be opened. */
+function openDeviceKeys(dataDir: string, refused: (reason: KeyRefusal) => void, storageError: (message: string) => void): DeviceKeys {
+  try {
+    return new DeviceKeys({ dataDir, refused, storageError });
   } catch (err) {
     throw new ConfigError("--data-dir", `cannot open the device key store: ${(err as Error).message}`);
+  }
+}
+
+/** The snapshot store under the data directory; throws ConfigError naming --data-dir when its folder cannot be made. */
+function openSnapshots(dataDir: string, secret: Buffer): SnapshotStore {
+  try {
+    return new SnapshotStore(dataDir, secret);
+  } catch (err) {
+    throw new ConfigError("--data-dir", `cannot keep snapshots: ${(err as Error).message}`);
+  }
+}
+
+/** A secret under the data directory (made on first start); throws ConfigError naming --data-dir when it cannot be read or written. */
+function dataDirSecret(dataDir: string, name: string): Buffer {
+  try {
+    return loadSecret(dataDir, name);
+  } catch (err) {
+    throw new ConfigError("--data-dir", `cannot keep ${name}: ${(err as Error).message}`);
   }
 }
 
@@ -139,6 +170,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const ownMetrics = deps.metrics === undefined;
   const metrics = deps.metrics ?? new Metrics();
   if (ownMetrics) metrics.startSystemSampling((err) => log.debug("system metrics read failed", { err: String(err) }));
+  checkDataDir(config.dataDir);
   const registry = new DeviceRegistry(config.controlIdleSeconds * 1000);
   const limits = new Limits({ node: config.limits, account: config.accountLimits, refused: (name, scope) => metrics.limitRefused(name, scope) });
   /** A pipeline started for viewers of a device counts against its account's and the node's `pipelines` limits. */
@@ -161,7 +193,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const auth =
     deps.authenticator ??
     authenticatorFor(config, (reason) => metrics.authFailure(reason), log, cluster && { secret: cluster.secrets.session, limits: cluster.loginLimits() });
-  const keys = openDeviceKeys(config.dataDir, (reason) => metrics.authFailure(reason));
+  const keys = openDeviceKeys(
+    config.dataDir,
+    (reason) => metrics.authFailure(reason),
+    (message) => log.warn(message),
+  );
   if (cluster) keys.shareWith(cluster.shareKeys(keys));
   const authenticateDevice = deviceAuthenticator((token) => auth.socket(token), keys);
   /** A relay leg from another node of the cluster acts for the account its token names. */
@@ -248,7 +284,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const framesApi = framesRouter({ frames, registry, maxFrameBytes: config.maxFrameBytes, accountOf, latestJpegOf });
   koa.use(framesApi.routes());
   koa.use(framesApi.allowedMethods());
-  const snapshots = new SnapshotStore(config.dataDir, cluster?.secrets.snapshot ?? loadSecret(config.dataDir, "snapshot-secret"));
+  const snapshots = openSnapshots(config.dataDir, cluster?.secrets.snapshot ?? dataDirSecret(config.dataDir, "snapshot-secret"));
   const snapshotApi = snapshotRouter({
     store: snapshots,
     accountOf,

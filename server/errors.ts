@@ -36,6 +36,38 @@ export const busy = (message: string) => new TesseraError("busy", message, 409);
 /** The request is understood but not supported (e.g. a codec). */
 export const unsupported = (message: string) => new TesseraError("unsupported", message, 422);
 
+/** Why writing to the data directory failed, by the error's code (Node's errno codes, SQLite's result codes). */
+function storageTrouble(code: string): "full" | "read-only" | "not writable" | "failing" | undefined {
+  if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return "full";
+  if (code === "EROFS" || code === "SQLITE_READONLY" || code.startsWith("SQLITE_READONLY_")) return "read-only";
+  if (code === "EACCES" || code === "EPERM" || code === "SQLITE_CANTOPEN") return "not writable";
+  if (code === "EIO" || code.startsWith("SQLITE_IOERR")) return "failing";
+  return undefined;
+}
+
+/**
+ * A failed write to the data directory as the error a client sees
+ * (`storage`: 507 when it is full, 503 otherwise), saying what was not
+ * stored; undefined when `err` is no storage failure.
+ */
+export function storageError(err: unknown, what: string): TesseraError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  const trouble = typeof code === "string" ? storageTrouble(code) : undefined;
+  if (!trouble) return undefined;
+  return new TesseraError("storage", `the server's data directory is ${trouble} (${code}): ${what} was not stored`, trouble === "full" ? 507 : 503, true, {
+    "Retry-After": "60",
+  });
+}
+
+/** Runs a write to the data directory; a storage failure becomes storageError's `storage` error, anything else is thrown as it is. */
+export function storing<T>(what: string, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    throw storageError(err, what) ?? err;
+  }
+}
+
 /** A body or message beyond the configured size. */
 export const tooLarge = (message: string) => new TesseraError("too_large", message, 413);
 

@@ -22,7 +22,12 @@ export function writeFileAtomic(file: string, data: string | Buffer): void {
     throw err;
   }
   closeSync(fd);
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    unlinkSync(tmp);
+    throw err;
+  }
 }
 
 /**

@@ -62,8 +62,10 @@ export function errorMiddleware(log: Logger) {
     } catch (err) {
       const { code, message, status, headers } = toClientError(err);
       // A path is the client's own text: logged cut short.
-      // A limit is the server working as configured (counted in tessera_limit_refusals_total), not a failure.
-      if (status >= 500 && code !== "limit") log.error("request failed", { path: ctx.path.slice(0, 200), err });
+      // A limit is the server working as configured (counted in tessera_limit_refusals_total); a full or
+      // read-only data directory is the operator's to fix, not a fault of the request.
+      if (code === "storage") log.warn("request refused: data directory", { path: ctx.path.slice(0, 200), err: (err as Error).message });
+      else if (status >= 500 && code !== "limit") log.error("request failed", { path: ctx.path.slice(0, 200), err });
       ctx.status = status;
       ctx.set(headers);
       ctx.body = { error: { code, message } };

@@ -20,7 +20,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { badRequest, busy, forbidden, notFound, TesseraError } from "../errors.js";
+import { badRequest, busy, forbidden, notFound, storageError, storing, TesseraError } from "../errors.js";
 import { ensureDataDir } from "../auth/data-dir.js";
 
 /** The prefix that tells a device key from a user token. */
@@ -146,6 +146,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export interface DeviceKeysOptions {
   /** A directory for `tessera.db`, or `:memory:`. */
   dataDir: string;
+  /** Told when a write that is only informative fails (the data directory is full or read-only), once until one succeeds again. */
+  storageError?: (message: string) => void;
   /** Counts each refusal. */
   refused?: (reason: KeyRefusal) => void;
   /** Unix ms; injectable for tests. */
@@ -158,6 +160,9 @@ export class DeviceKeys {
   private share: KeyShare | undefined;
   private readonly now: () => number;
   private readonly refused: (reason: KeyRefusal) => void;
+  private readonly onStorageError: (message: string) => void;
+  /** The last informative write failed (told once until one succeeds). */
+  private seenFailing = false;
   private readonly stmt: {
     insert: Database.Statement;
     byId: Database.Statement<[string], Row>;
@@ -172,6 +177,7 @@ export class DeviceKeys {
   constructor(options: DeviceKeysOptions) {
     this.now = options.now ?? Date.now;
     this.refused = options.refused ?? (() => {});
+    this.onStorageError = options.storageError ?? (() => {});
     const file = options.dataDir === ":memory:" ? ":memory:" : join(ensureDataDir(options.dataDir), "tessera.db");
     this.db = new Database(file);
     // Hashes only, but still nobody else's business; the directory is 0700 too.
@@ -235,7 +241,7 @@ export class DeviceKeys {
     const id = `${KEY_PREFIX}${randomBytes(6).toString("hex")}`;
     const secret = randomBytes(32).toString("base64url");
     const createdAt = this.now();
-    this.stmt.insert.run({ id, account, label, hash: hashOf(secret), deviceId, createdAt });
+    storing("the new key", () => this.stmt.insert.run({ id, account, label, hash: hashOf(secret), deviceId, createdAt }));
     const row = this.stmt.byId.get(id)!;
     await this.share?.put(recordOf(row));
     return { key: `${id}.${secret}`, ...this.info(row) };
@@ -251,7 +257,7 @@ export class DeviceKeys {
   /** Revokes a key of the account (by id or full key) and evicts the device holding it, on any node; not_found for any other. */
   async revoke(account: string, keyOrId: string): Promise<KeyInfo> {
     const row = this.ownRow(account, keyOrId);
-    this.stmt.revoke.run(this.now(), row.id);
+    storing("the revocation", () => this.stmt.revoke.run(this.now(), row.id));
     this.evict(row.id, "revoked");
     const revoked = this.stmt.byId.get(row.id)!;
     await this.share?.put(recordOf(revoked));
@@ -275,7 +281,7 @@ export class DeviceKeys {
     const row = await this.check(key, deviceId);
     const held = this.reservations.get(row.id) ?? (deviceId !== undefined ? (await this.share?.holds([row.id]))?.get(row.id) : undefined);
     if (deviceId !== undefined && held && held.deviceId !== deviceId) this.refuse("key_busy", `this key is in use by device '${held.deviceId}'`);
-    if (deviceId !== undefined) this.stmt.seen.run(this.now(), deviceId, row.id);
+    if (deviceId !== undefined) this.markSeen(row.id, deviceId, this.now());
     return { account: row.account, keyId: row.id };
   }
 
@@ -313,7 +319,7 @@ export class DeviceKeys {
 
   /** Another node's copy of a key (a KeyShare heard of it); a key revoked there evicts its holder here. */
   merge(record: KeyRecord): void {
-    this.stmt.merge.run({ ...record, hash: Buffer.from(record.hash, "hex") });
+    storing("a key shared by another node", () => this.stmt.merge.run({ ...record, hash: Buffer.from(record.hash, "hex") }));
     if (record.revokedAt !== null) this.evict(record.id, "revoked", false);
   }
 
@@ -383,9 +389,23 @@ export class DeviceKeys {
 
   /** Records the latest use of a key, here and (in a cluster) for the other nodes' lists. */
   private seen(id: string, deviceId: string, at: number): void {
-    this.stmt.seen.run(at, deviceId, id);
+    this.markSeen(id, deviceId, at);
     const row = this.share && this.stmt.byId.get(id);
     if (row) void this.share?.put(recordOf(row));
+  }
+
+  /** Notes a key's latest use. Only informative: a data directory that cannot take it (full, read-only) costs the note, never the device its connection. */
+  private markSeen(id: string, deviceId: string, at: number): void {
+    try {
+      this.stmt.seen.run(at, deviceId, id);
+    } catch (err) {
+      const refused = storageError(err, "a key's last use");
+      if (!refused) throw err;
+      if (!this.seenFailing) this.onStorageError(refused.message);
+      this.seenFailing = true;
+      return;
+    }
+    this.seenFailing = false;
   }
 
   private info(row: Row, elsewhere?: KeyHold): KeyInfo {

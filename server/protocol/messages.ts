@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   "unsupported",
   "too_large",
   "limit",
+  "storage",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -59,6 +59,13 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
   },
   { label: "openssl (TLS test certificates)", tools: [{ program: "openssl", package: "openssl" }] },
   {
+    label: "tmpfs mounts (storage fault tests)",
+    tools: [
+      { program: "mount", package: "mount" },
+      { program: "umount", package: "mount" },
+    ],
+  },
+  {
     label: "X displays and clients (host mode tests)",
     tools: [
       { program: "Xvfb", package: "xvfb" },

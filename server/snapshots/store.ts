@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDataDir, writeFileAtomic } from "../auth/data-dir.js";
+import { storing } from "../errors.js";
 import { checkSnapshot, signSnapshot } from "./signing.js";
 
 /** A stored snapshot and the signed path that serves it. */
@@ -38,7 +39,7 @@ export class SnapshotStore {
   save(jpeg: Buffer, lifetimeSeconds: number): Snapshot {
     const expires = Math.floor(this.now() / 1000) + lifetimeSeconds;
     const name = `${expires}-${randomBytes(16).toString("base64url")}.jpg`;
-    writeFileAtomic(join(this.dir, name), jpeg);
+    storing("the snapshot", () => writeFileAtomic(join(this.dir, name), jpeg));
     const path = `/snapshots/${name}`;
     return { pathAndQuery: `${path}?expires=${expires}&sig=${signSnapshot(this.secret, path, expires)}`, expires };
   }
@@ -59,7 +60,13 @@ export class SnapshotStore {
   /** Deletes every expired snapshot. */
   sweep(): void {
     const nowS = this.now() / 1000;
-    for (const f of readdirSync(this.dir)) {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return; // the directory went away (or cannot be read): nothing to sweep now
+    }
+    for (const f of names) {
       const m = NAME.exec(f);
       if (m && Number(m[1]) <= nowS) {
         try {
