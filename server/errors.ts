@@ -51,8 +51,9 @@ function storageTrouble(code: string): "full" | "read-only" | "not writable" | "
  * stored; undefined when `err` is no storage failure.
  */
 export function storageError(err: unknown, what: string): TesseraError | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  const trouble = typeof code === "string" ? storageTrouble(code) : undefined;
+  const raw = (err as { code?: unknown } | null)?.code;
+  const code = typeof raw === "string" ? raw : "";
+  const trouble = storageTrouble(code);
   if (!trouble) return undefined;
   return new TesseraError("storage", `the server's data directory is ${trouble} (${code}): ${what} was not stored`, trouble === "full" ? 507 : 503, true, {
     "Retry-After": "60",
