@@ -33,6 +33,7 @@ export const METRIC_TYPES = {
   tessera_fallback_backpressure_pauses_total: "counter",
   tessera_fallback_tier_switches_total: "counter",
   tessera_pipelines_active: "gauge",
+  tessera_pipeline_restarts_total: "counter",
   tessera_input_lines_total: "counter",
   tessera_control_changes_total: "counter",
   tessera_device_messages_total: "counter",
@@ -162,6 +163,7 @@ export class Metrics {
   private readonly deviceMessages: Counter<"result">;
   private readonly limitRefusals: Counter<"limit" | "scope">;
   private readonly socketsTimedOut: Counter;
+  private readonly pipelineRestarts: Counter<"kind">;
   /** Labelled children bound once: packetIn/packetOut run per packet. */
   private readonly perKind: Record<
     "video" | "audio",
@@ -312,6 +314,12 @@ export class Metrics {
       labelNames: ["code"],
       registers: [r],
     });
+    this.pipelineRestarts = new Counter({
+      name: "tessera_pipeline_restarts_total",
+      help: "Failed GStreamer pipelines made again (with backoff), by kind",
+      labelNames: ["kind"],
+      registers: [r],
+    });
     this.socketsTimedOut = new Counter({
       name: "tessera_sockets_timed_out_total",
       help: "WebSockets closed because they answered no ping within --socket-timeout",
@@ -423,6 +431,9 @@ export class Metrics {
   /** `code` is one of the protocol's error codes, so the label stays bounded. */
   signalingError(code: string): void {
     this.signalingErrors.inc({ code });
+  }
+  pipelineRestarted(kind: "decode"): void {
+    this.pipelineRestarts.inc({ kind });
   }
   socketTimedOut(): void {
     this.socketsTimedOut.inc();

@@ -329,6 +329,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     log.child("fallback"),
     (device) => frames.get(device.account, device.id),
     pipelineLease,
+    () => metrics.pipelineRestarted("decode"),
   );
   const fallbackViewers = new Set<FallbackViewer>();
   const fallbackDeps = {

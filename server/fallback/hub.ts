@@ -26,13 +26,15 @@ export class FallbackHub {
     private readonly pushedFramesOf: (device: Device) => PushedFrames | undefined = () => undefined,
     /** Counts each decoder and stripe encoder set against the pipeline limits (throws when refused). */
     private readonly lease: (device: Device) => Lease = () => NO_LEASE,
+    /** Told each time a failed decoder is made again. */
+    private readonly decoderRestarted: () => void = () => {},
   ) {}
 
   /** The device's decoded pictures, started on first use; give them back with releasePictures. Throws a `limit` error when no pipeline may start. */
   acquirePictures(device: Device): PictureSource {
     return this.pictures.acquire(
       deviceKey(device),
-      () => new PictureSource(device, this.settings.maxPicture, this.log, () => this.pushedFramesOf(device)),
+      () => new PictureSource(device, this.settings.maxPicture, this.log, () => this.pushedFramesOf(device), this.decoderRestarted),
       () => this.lease(device),
     );
   }

@@ -17,6 +17,9 @@ export interface PictureListener {
 }
 
 const RTP_PAYLOAD_TYPE = 96;
+/** A failed decoder is made again after this long, ms; the wait doubles while it fails before a picture, up to RESTART_MAX_MS. */
+export const RESTART_MIN_MS = 250;
+const RESTART_MAX_MS = 30_000;
 /** Frame-end times remembered for latency; more means the decoder dropped some. */
 const MAX_FRAMES_IN_DECODER = 16;
 const SSRC = 0x7e55e4a;
@@ -45,6 +48,9 @@ export class PictureSource {
   /** An oversized picture was reported once; a device sending them is not logged per frame. */
   private oversizeLogged = false;
   private _closed = false;
+  /** The wait before the next restart of a failed decoder, ms. */
+  private restartMs = RESTART_MIN_MS;
+  private restartTimer: NodeJS.Timeout | undefined;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
   private readonly onOffline = () => this.emitState(false);
 
@@ -55,6 +61,8 @@ export class PictureSource {
     private readonly log: Logger,
     /** The device's pushed JPEGs while it is a frame device (looked up on every (re)connect). */
     private readonly pushedFrames: () => PushedFrames | undefined = () => undefined,
+    /** Told each time a failed decoder is made again. */
+    private readonly restarted: () => void = () => {},
   ) {
     this.guard = new PictureGuard(maxPicture, (size) =>
       this.log.warn("fallback: the device announces a picture larger than --max-frame-size; not decoded", { device: device.id, ...size }),
@@ -95,6 +103,7 @@ export class PictureSource {
   close(): void {
     if (this._closed) return;
     this._closed = true;
+    clearTimeout(this.restartTimer);
     this.device.off("online", this.onOnline);
     this.device.off("offline", this.onOffline);
     this.down.close();
@@ -149,8 +158,33 @@ export class PictureSource {
     this.decoder?.close();
     this.decoderInput = input;
     const onPicture = (picture: I420Frame) => this.onPicture(picture, this.frameEnds.shift());
-    const onError = (message: string) => this.log.warn("fallback decoder stopped", { message });
+    const onError = (message: string) => {
+      this.log.warn("fallback decoder failed; making it again", { device: this.device.id, message, inMs: this.restartMs });
+      this.scheduleRestart(input);
+    };
     this.decoder = input === "jpeg" ? new JpegDecoder(onPicture, { onError }) : new RtpDecoder(input, onPicture, { payloadType: RTP_PAYLOAD_TYPE, onError });
+  }
+
+  /**
+   * Makes a failed decoder again after the backoff (a corrupt frame, a
+   * bitstream the decoder gave up on). An RTP decoder starts at the next
+   * keyframe, which is asked for; a JPEG one with the next pushed frame (the
+   * latest may be the one that failed).
+   */
+  private scheduleRestart(input: "vp8" | "h264" | "jpeg"): void {
+    if (this._closed || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this._closed || this.decoderInput !== input) return;
+      this.restarted();
+      this.useDecoder(input);
+      const up = this.down.upTrack;
+      if (input !== "jpeg" && up) {
+        this.down.clearSource();
+        this.down.setSource(up);
+      }
+    }, this.restartMs);
+    this.restartMs = Math.min(RESTART_MAX_MS, this.restartMs * 2);
   }
 
   private emitState(online: boolean): void {
@@ -166,6 +200,7 @@ export class PictureSource {
       return;
     }
     this.decoded++;
+    this.restartMs = RESTART_MIN_MS;
     this.lastPicture = picture;
     for (const l of this.listeners) l.onPicture(picture, ingressAt);
   }

@@ -230,6 +230,27 @@ describe("JPEG frame devices and pull access", () => {
     await waitFor(() => stream.decodedFrames >= 1, 10_000, "the WebRTC viewer's first picture");
   });
 
+  test("a frame that passes the header checks but breaks the decoder (cut at its scan): the fallback decoder is made again, counted, and the next frame shows", async () => {
+    const red = testJpeg(320, 240, "0xffff0000");
+    const green = testJpeg(320, 240, "0xff00ff00");
+    const restarts = async () => Number(/tessera_pipeline_restarts_total\{kind="decode"\} (\d+)/.exec(await server.app.metrics.text())?.[1] ?? 0);
+    assert.equal((await post("brokencam", red)).status, 201);
+    const fb = new FallbackClient(`${server.wsUrl}/stream/brokencam?codec=jpeg`);
+    closers.push(() => fb.close());
+    await waitFor(() => fb.frames().length >= 1, 10_000, "a first fallback frame");
+    const before = await restarts();
+    // Cut right after its start-of-scan marker, end marker kept: jpegdec stops with "Internal data stream error".
+    const broken = Buffer.concat([red.subarray(0, red.indexOf(Buffer.of(0xff, 0xda)) + 2), Buffer.of(0xff, 0xd9)]);
+    assert.equal((await post("brokencam", broken)).status, 201, "it passes the header checks");
+    await waitForAsync(async () => (await restarts()) > before, 10_000, "the decoder made again");
+    const shown = fb.frames().length;
+    assert.equal((await post("brokencam", green)).status, 201);
+    const stripe = await waitFor(() => fb.frames().length > shown && fb.frames().at(-1)?.[0], 10_000, "the next frame on the fallback stream");
+    const yuv = await meanYuv(stripe.kind === "jpeg" ? stripe.jpeg : Buffer.alloc(0));
+    // Green in BT.601: Y ≈ 145, U ≈ 54, V ≈ 34.
+    assert.ok(Math.abs(yuv.y - 145) < 15 && Math.abs(yuv.u - 54) < 15 && Math.abs(yuv.v - 34) < 15, `green stripe, got ${JSON.stringify(yuv)}`);
+  });
+
   test("at 2 Hz a viewer joining late still gets a picture at once (the latest frame re-encoded as a keyframe)", async () => {
     const pusher = pushAt("cam2hz", 2);
     await waitForAsync(async () => (await fetch(`${server.httpUrl}/api/devices/cam2hz/frame.jpg`)).ok, 5000, "the first frame");
