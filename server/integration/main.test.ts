@@ -98,16 +98,18 @@ describe("the entry point", () => {
     }
   });
 
-  test("--tls-cert/--tls-key: HTTPS and WSS on one port, a renewed certificate is served without a restart", async () => {
+  test("--tls-cert/--tls-key: HTTPS and WSS on one port, a renewed certificate is served without a restart, a bad pair is not", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tessera-tls-"));
-    const makeCert = (cn: string) => {
+    /** Makes a certificate for `cn`; `certOnly` replaces the certificate and leaves the old key (a renewal gone wrong), returning the new key's path. */
+    const makeCert = (cn: string, certOnly = false) => {
       execFileSync(
         "openssl",
         ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${cn}`, "-keyout", join(dir, "new.key"), "-out", join(dir, "new.pem")],
         { stdio: "ignore" },
       );
-      renameSync(join(dir, "new.key"), join(dir, "key.pem"));
+      if (!certOnly) renameSync(join(dir, "new.key"), join(dir, "key.pem"));
       renameSync(join(dir, "new.pem"), join(dir, "cert.pem"));
+      return join(dir, "new.key");
     };
     makeCert("first.tessera.test");
     const r = run(["--port", "0", "--source", "none", "--tls-cert", join(dir, "cert.pem"), "--tls-key", join(dir, "key.pem")]);
@@ -134,6 +136,13 @@ describe("the entry point", () => {
       assert.equal(welcome, "welcome", "WSS on the same port");
       makeCert("renewed.tessera.test");
       await waitForAsync(async () => (await servedName(port)) === "renewed.tessera.test", 10_000, "the renewed certificate");
+      // A renewal with a bad pair (the new certificate, the old key) is not taken: the last good pair is served.
+      const newKey = makeCert("mismatched.tessera.test", true);
+      await waitFor(() => /TLS certificate not reloaded; keeping the previous one/.test(r.stderr) || undefined, 10_000, "the bad pair refused");
+      assert.match(r.stderr, /key values mismatch/);
+      assert.equal(await servedName(port), "renewed.tessera.test");
+      renameSync(newKey, join(dir, "key.pem"));
+      await waitForAsync(async () => (await servedName(port)) === "mismatched.tessera.test", 10_000, "the pair once its key arrived");
     } finally {
       r.child.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
