@@ -118,7 +118,7 @@ test("an agent publishes its display; viewers see it, drive it, share its clipbo
           ),
         { timeoutMs: 15_000 },
       );
-      const box = await page.evaluate(pictureBox);
+      const box = await page.evaluate(pictureBox, want);
       const target = { x: Math.round(want.width * 0.75), y: Math.round(want.height * 0.75) };
       await page.mouse.click(box.left + (target.x + 0.5) * box.scale, box.top + (target.y + 0.5) * box.scale);
       const press = await waitFor("the agent's display to get the click", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));

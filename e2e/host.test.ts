@@ -13,13 +13,15 @@ import { clipboardBothWays } from "./lib/clipboard-check.js";
 import { centreColour, drawnPointer, EventLog, paint, pictureBox, showsColour } from "./lib/x-display.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
+/** The test display's size: the device's pixels, whatever layer a viewer receives. */
+const DISPLAY = { width: 640, height: 480 };
 let display: TestDisplay | undefined;
 const x = (): TestDisplay => {
   if (!display) throw new Error("Xvfb did not start");
   return display;
 };
 const env = useEnv(async () => {
-  display = await startXvfb({ width: 640, height: 480 });
+  display = await startXvfb(DISPLAY);
   return ["--source", `x11:${display.display}`, "--allow-input"];
 });
 after(() => display?.close());
@@ -86,7 +88,7 @@ test(
             return g.getComputedStyle(g.document.querySelector("#video")).cursor.startsWith('url("data:image/png;base64,');
           }),
         );
-        const box = await page.evaluate(pictureBox);
+        const box = await page.evaluate(pictureBox, DISPLAY);
         await page.mouse.click(box.left + 160.5 * box.scale, box.top + 120.5 * box.scale);
         const press = await waitFor("a ButtonPress on the display", () => log.events.find((e) => e.type === "ButtonPress" && e.button === 1));
         assert.ok(Math.abs((press.x ?? -99) - 160) <= 1 && Math.abs((press.y ?? -99) - 120) <= 1, `clicked at (${press.x},${press.y}), expected (160,120) ±1`);
@@ -99,11 +101,11 @@ test(
         );
         // A watching browser draws the desktop's pointer where it is; the controller, whose own pointer has the shape, does not.
         const drawn = await waitFor("the watcher's page to draw the pointer at (160, 120)", async () => {
-          const p = await watching.evaluate(drawnPointer);
+          const p = await watching.evaluate(drawnPointer, DISPLAY);
           return p && Math.abs(p.x - 160) <= 2 && Math.abs(p.y - 120) <= 2 ? p : undefined;
         });
         t.diagnostic(`the watcher draws the pointer's hotspot at (${drawn.x.toFixed(1)}, ${drawn.y.toFixed(1)})`);
-        assert.equal(await page.evaluate(drawnPointer), null, "the controller's page draws none");
+        assert.equal(await page.evaluate(drawnPointer, DISPLAY), null, "the controller's page draws none");
         await page.mouse.wheel(0, 120);
         await waitFor("a wheel-down button (5)", () => log.events.some((e) => e.type === "ButtonPress" && e.button === 5));
         await page.keyboard.type("aB");

@@ -55,31 +55,35 @@ export async function showsColour(page: Page, selector: string, rgb: readonly nu
   return Date.now() - t0;
 }
 
-/** In the page: where the <video>'s picture is drawn (letterboxed inside the element) and its scale. */
-export function pictureBox(): { left: number; top: number; scale: number } {
-  type Video = { getBoundingClientRect(): { left: number; top: number; width: number; height: number }; videoWidth: number; videoHeight: number };
+/**
+ * In the page: where the <video>'s picture is drawn (letterboxed inside the
+ * element) and its scale in the device's pixels (`size`, the display's): the
+ * video itself may be a smaller simulcast layer of the same picture.
+ */
+export function pictureBox(size: { width: number; height: number }): { left: number; top: number; scale: number } {
+  type Video = { getBoundingClientRect(): { left: number; top: number; width: number; height: number } };
   const v = (globalThis as unknown as { document: { querySelector(s: string): Video } }).document.querySelector("#video");
   const r = v.getBoundingClientRect();
-  const scale = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
-  return { left: r.left + (r.width - v.videoWidth * scale) / 2, top: r.top + (r.height - v.videoHeight * scale) / 2, scale };
+  const scale = Math.min(r.width / size.width, r.height / size.height);
+  return { left: r.left + (r.width - size.width * scale) / 2, top: r.top + (r.height - size.height * scale) / 2, scale };
 }
 
 /**
- * In the page: where the drawn device pointer's hotspot is, in stream pixels
- * of the picture (from `#remote-cursor`'s box, its `data-hotspot-*` and the
- * picture's box), or null while it is hidden.
+ * In the page: where the drawn device pointer's hotspot is, in the device's
+ * pixels (`size`) of the picture (from `#remote-cursor`'s box, its
+ * `data-hotspot-*` and the picture's box), or null while it is hidden.
  */
-export function drawnPointer(): { x: number; y: number } | null {
+export function drawnPointer(size: { width: number; height: number }): { x: number; y: number } | null {
   type El = { hidden: boolean; dataset: Record<string, string | undefined>; getBoundingClientRect(): { left: number; top: number } };
   const c = (globalThis as unknown as { document: { querySelector(s: string): El | null } }).document.querySelector("#remote-cursor");
   if (!c || c.hidden) return null;
   // pictureBox, inlined: a page function cannot reach the module's other functions.
-  type Video = { getBoundingClientRect(): { left: number; top: number; width: number; height: number }; videoWidth: number; videoHeight: number };
+  type Video = { getBoundingClientRect(): { left: number; top: number; width: number; height: number } };
   const v = (globalThis as unknown as { document: { querySelector(s: string): Video } }).document.querySelector("#video");
   const r = v.getBoundingClientRect();
-  const scale = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
-  const left = r.left + (r.width - v.videoWidth * scale) / 2;
-  const top = r.top + (r.height - v.videoHeight * scale) / 2;
+  const scale = Math.min(r.width / size.width, r.height / size.height);
+  const left = r.left + (r.width - size.width * scale) / 2;
+  const top = r.top + (r.height - size.height * scale) / 2;
   const box = c.getBoundingClientRect();
   return {
     x: (box.left - left) / scale + Number(c.dataset.hotspotX ?? 0),
