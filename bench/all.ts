@@ -25,6 +25,7 @@ const BENCHES: Readonly<Record<string, { json: boolean }>> = {
   join: { json: true },
   cluster: { json: true },
   churn: { json: true },
+  "versus-janus": { json: true },
   host: { json: false },
   network: { json: false },
 };

@@ -3,8 +3,8 @@
  * (Linux only): CPU time, resident memory, whole-machine busy time, and a
  * description of the hardware for the report.
  */
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { cpus } from "node:os";
 
 /** Clock ticks per second that /proc/<pid>/stat counts in (`getconf CLK_TCK`, normally 100). */
@@ -80,4 +80,42 @@ export function machineInfo(): MachineInfo {
     // not Linux.
   }
   return { cpuModel, cores: cpus().length, node: process.version, kernel };
+}
+
+/**
+ * Datagrams the kernel dropped on `pid`'s own UDP sockets because their
+ * receive buffers were full (the `drops` column of /proc/<pid>/net/udp and
+ * udp6, for the socket inodes among the process's file descriptors): a load
+ * generator that reads this can tell its own overload from a server's loss.
+ */
+export function udpDrops(pid: number): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  let drops = 0;
+  for (const table of ["udp", "udp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length >= 13 && inodes.has(f[9])) drops += Number(f[12]);
+    }
+  }
+  return drops;
+}
+
+/** Pins every thread of `pid` to `core` (taskset -a); threads it starts later inherit it. */
+export function pin(pid: number, core: number): void {
+  const r = spawnSync("taskset", ["-a", "-p", "-c", String(core), String(pid)], { encoding: "utf8" });
+  if (r.error || r.status !== 0) throw new Error(`taskset ${pid} to core ${core}: ${r.error?.message ?? r.stderr.trim()}`);
 }

@@ -33,12 +33,15 @@ export class ServerProcess {
   }
 
   /**
-   * Starts `node dist/server/main.js` with `args` and resolves once it
+   * Starts `node dist/server/main.js` with `args` (under `wrap`, a prefix that
+   * execs, such as `taskset -c 0`) and resolves once it
    * printed its listening line. Lines at WARN or above are copied to our
    * stderr; everything else is dropped.
    */
-  static start(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 10_000): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
+  static start(args: readonly string[], env: NodeJS.ProcessEnv, opts: { timeoutMs?: number; wrap?: readonly string[] } = {}): Promise<ServerProcess> {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const [program, ...rest] = [...(opts.wrap ?? []), process.execPath, MAIN, ...args];
+    const child = spawn(program, rest, { env, stdio: ["ignore", "ignore", "pipe"] });
     return new Promise((resolve, reject) => {
       let done = false;
       const fail = (err: Error) => {

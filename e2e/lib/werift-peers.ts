@@ -27,8 +27,8 @@ import { vp8KeyframeSize } from "../../server/relay/vp8.js";
 import { peerConfig, publishCodecs } from "../../server/rtc/peer-config.js";
 import { SignalingClient } from "./signaling-client.js";
 
-/** The server's own peer settings pinned to loopback: no STUN query leaves the machine. */
-const loopback = (codecs: ReturnType<typeof codecsFor>) => peerConfig({ iceHosts: ["127.0.0.1"], iceServers: [] }, codecs);
+/** The server's own peer settings pinned to one address (loopback unless told): no STUN query leaves the machine. */
+const pinned = (codecs: ReturnType<typeof codecsFor>, host = "127.0.0.1") => peerConfig({ iceHosts: [host], iceServers: [] }, codecs);
 
 const FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
 const H264_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
@@ -60,6 +60,8 @@ interface PublishOptions {
   /** A device key instead of a token (hello `key`, or the WHIP Bearer token). */
   key?: string;
   whip?: string;
+  /** The one address the device's ICE gathers (default 127.0.0.1). */
+  iceHost?: string;
 }
 
 /**
@@ -77,7 +79,9 @@ export class WeriftDevice {
   readonly inputLines: string[] = [];
   /** The `input` data channel, when asked for. */
   input: RTCDataChannel | undefined;
+  /** Video packets sent. */
   packetsSent = 0;
+  audioPacketsSent = 0;
   /** The WHIP session resource, for a device that published over WHIP. */
   whipResource: string | undefined;
   /** The Authorization header of the WHIP session, for its DELETE. */
@@ -128,13 +132,16 @@ export class WeriftDevice {
       device.packetsSent++;
       device.video?.writeRtp(opts.rewriteVideo ? opts.rewriteVideo(buf) : buf);
     });
-    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => device.audio?.writeRtp(buf));
+    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => {
+      device.audioPacketsSent++;
+      device.audio?.writeRtp(buf);
+    });
     return device;
   }
 
   /** A new peer connection, its offer and the server's answer. */
   private async negotiate(codec: "vp8" | "h264", opts: PublishOptions): Promise<void> {
-    const pc = new RTCPeerConnection(loopback(codecsFor(codec)));
+    const pc = new RTCPeerConnection(pinned(codecsFor(codec), opts.iceHost));
     this.pc = pc;
     const video = new MediaStreamTrack({ kind: "video" });
     const audio = new MediaStreamTrack({ kind: "audio" });
@@ -255,6 +262,14 @@ export class ReceivedStream {
     this.decoder?.pushTo(RTP_DECODE_ELEMENTS.src, rtp.serialize());
   }
 
+  /** A video packet seen only by its RTP header (sequence number and SSRC sent in the clear): see receiveMedia's headersOnly. */
+  onVideoHeader(sequenceNumber: number, ssrc: number, payloadBytes: number): void {
+    this.videoPackets++;
+    this.videoBytes += payloadBytes;
+    if (this.videoSeqs.length < 100_000) this.videoSeqs.push(sequenceNumber);
+    this.videoSsrcs.add(ssrc);
+  }
+
   private startDecoder(codec: "vp8" | "h264", pt: number): void {
     this.decoder = new GstPipeline(rtpDecodeDescription(codec, pt));
     this.decoder.start();
@@ -266,13 +281,75 @@ export class ReceivedStream {
   }
 }
 
+/** How a WeriftViewer's peer connections are made. */
+interface ViewerOptions {
+  iceServers?: { urls: string | string[]; username?: string; credential?: string }[];
+  /** iceTransportPolicy "relay". */
+  relay?: boolean;
+  /** The one address the viewer's ICE gathers (default 127.0.0.1). */
+  iceHost?: string;
+  /** Once connected, count RTP by its headers only (see receiveMedia): a load generator for benches. */
+  headersOnly?: boolean;
+}
+
+/** The answering side's codecs (VP8 and H.264 video, Opus), ICE pinned to `host`: a viewer's peer of its own, e.g. for another server's offer. */
+export function viewerPeerConfig(host?: string): ReturnType<typeof pinned> {
+  return pinned(codecsFor("both"), host);
+}
+
+/**
+ * Feeds what `pc` receives into `stream`. With `headersOnly`, once the
+ * connection is up each SRTP packet is counted by its RTP header (sent in the
+ * clear: sequence number, SSRC, payload type) and dropped there, neither
+ * decrypted nor handed to werift; RTCP, STUN and DTLS still reach werift. That
+ * makes a viewer cost a few microseconds per packet instead of werift's whole
+ * receive path, so a bench's viewers cost less than the server they load.
+ * Such a viewer sends no NACKs or receiver reports: a loss it sees is never repaired.
+ */
+export function receiveMedia(pc: RTCPeerConnection, stream: ReceivedStream, headersOnly: boolean): void {
+  pc.onTrack.subscribe((track) => {
+    const transceiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
+    track.onReceiveRtp.subscribe((rtp) => {
+      if (track.kind === "video") {
+        stream.videoReceiver ??= transceiver?.receiver;
+        const codec = transceiver?.codecs.find((c) => c.payloadType === rtp.header.payloadType);
+        stream.onVideo(rtp, codec?.mimeType ?? "video/vp8");
+      } else stream.audioPackets++;
+    });
+  });
+  if (!headersOnly) return;
+  const sub = pc.connectionStateChange.subscribe((state) => {
+    if (state !== "connected") return;
+    sub.unSubscribe();
+    const videoPts = new Set(
+      pc
+        .getTransceivers()
+        .filter((t) => t.kind === "video")
+        .flatMap((t) => t.codecs.map((c) => c.payloadType)),
+    );
+    const connection = pc.getTransceivers()[0]?.receiver.dtlsTransport.iceTransport.connection;
+    if (!connection) return;
+    const deliver = connection.onData.execute;
+    connection.onData.execute = (data: Buffer) => {
+      // RTP (version 2, not an RTCP packet type 192..223): count the header, drop the rest.
+      if (data.length >= 12 && data[0] >> 6 === 2 && (data[1] < 192 || data[1] > 223)) {
+        const headerEnd = 12 + 4 * (data[0] & 0x0f);
+        if (videoPts.has(data[1] & 0x7f)) stream.onVideoHeader(data.readUInt16BE(2), data.readUInt32BE(8), data.length - headerEnd);
+        else stream.audioPackets++;
+        return;
+      }
+      deliver(data);
+    };
+  });
+}
+
 /** A viewer that watches devices through werift. */
 export class WeriftViewer {
   readonly streams = new Map<string, ReceivedStream>();
   private constructor(
     readonly signaling: SignalingClient,
     private readonly decode: boolean,
-    private readonly ice: { iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean } = {},
+    private readonly ice: ViewerOptions = {},
   ) {
     signaling.onMessage((m) => {
       if (m.type === "offer") this.answer(m.deviceId, m.sdp, m.offerId).catch((err) => console.error("viewer answer failed", err));
@@ -280,10 +357,7 @@ export class WeriftViewer {
   }
 
   /** `iceServers` and `relay` (iceTransportPolicy "relay") reach the viewer's peer connections. */
-  static async connect(
-    wsUrl: string,
-    opts: { decode?: boolean; iceServers?: { urls: string | string[]; username?: string; credential?: string }[]; relay?: boolean; token?: string } = {},
-  ): Promise<WeriftViewer> {
+  static async connect(wsUrl: string, opts: ViewerOptions & { decode?: boolean; token?: string } = {}): Promise<WeriftViewer> {
     const signaling = await SignalingClient.connect(wsUrl);
     signaling.send({ type: "hello", role: "viewer", protocol: 1, ...(opts.token ? { token: opts.token } : {}) });
     await signaling.next("welcome");
@@ -298,22 +372,13 @@ export class WeriftViewer {
   private async answer(deviceId: string, sdp: string, offerId: number): Promise<void> {
     void this.streams.get(deviceId)?.pc.close();
     this.streams.get(deviceId)?.close();
-    const config = loopback(codecsFor("both"));
+    const config = pinned(codecsFor("both"), this.ice.iceHost);
     if (this.ice.iceServers?.length) config.iceServers = this.ice.iceServers;
     if (this.ice.relay) config.iceTransportPolicy = "relay";
     const pc = new RTCPeerConnection(config);
     const stream = new ReceivedStream(pc, this.decode);
     this.streams.set(deviceId, stream);
-    pc.onTrack.subscribe((track) => {
-      const transceiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
-      track.onReceiveRtp.subscribe((rtp) => {
-        if (track.kind === "video") {
-          stream.videoReceiver ??= transceiver?.receiver;
-          const codec = transceiver?.codecs.find((c) => c.payloadType === rtp.header.payloadType);
-          stream.onVideo(rtp, codec?.mimeType ?? "video/vp8");
-        } else stream.audioPackets++;
-      });
-    });
+    receiveMedia(pc, stream, this.ice.headersOnly ?? false);
     pc.onDataChannel.subscribe((channel) => {
       if (channel.label !== "input") return;
       stream.input = channel;

@@ -105,6 +105,27 @@ describe("relay with real werift peers", () => {
     assert.ok(stream.videoPackets > packetsWhenOffline);
   });
 
+  test("a headers-only viewer (the fan-out benches' load) counts every packet by its RTP header and hands none to werift", async () => {
+    const viewer = await WeriftViewer.connect(server.wsUrl, { headersOnly: true });
+    try {
+      viewer.watch("cam");
+      const stream = await waitFor(() => viewer.streams.get("cam"), 5000, "offer");
+      await waitFor(() => stream.pc.connectionState === "connected", 10_000, "connected");
+      const dtls = stream.pc.getTransceivers()[0].receiver.dtlsTransport;
+      const [seenByWerift, counted] = [dtls.packetsReceived, stream.videoPackets];
+      await waitFor(() => stream.videoPackets > counted + 200, 10_000, "200 more video packets counted");
+      // Only RTCP (sender reports, a few a second) still goes through werift's SRTP path.
+      assert.ok(dtls.packetsReceived - seenByWerift < 30, `werift saw ${dtls.packetsReceived - seenByWerift} packets meanwhile`);
+      assert.equal(stream.videoSsrcs.size, 1);
+      assert.ok(stream.audioPackets > 0, "audio counted apart from video, by payload type");
+      const seqs = stream.videoSeqs.slice(-200);
+      for (let i = 1; i < seqs.length; i++) assert.ok(Math.abs(seqDiff(seqs[i], seqs[i - 1])) <= 5, `sequence jump ${seqs[i - 1]} → ${seqs[i]}`);
+    } finally {
+      await viewer.close();
+      await waitFor(() => server.app.registry.get("local", "cam")!.viewers === 2, 5000, "the other two viewers only");
+    }
+  });
+
   test("viewers leaving release their down tracks and the viewer count", async () => {
     const dev = server.app.registry.get("local", "cam")!;
     assert.equal(dev.viewers, 2);
