@@ -40,7 +40,9 @@ export class ServerProcess {
    */
   static start(args: readonly string[], env: NodeJS.ProcessEnv, opts: { timeoutMs?: number; wrap?: readonly string[] } = {}): Promise<ServerProcess> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const [program, ...rest] = [...(opts.wrap ?? []), process.execPath, MAIN, ...args];
+    // e.g. TESSERA_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under a bench's load.
+    const nodeArgs = (process.env.TESSERA_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const [program, ...rest] = [...(opts.wrap ?? []), process.execPath, ...nodeArgs, MAIN, ...args];
     const child = spawn(program, rest, { env, stdio: ["ignore", "ignore", "pipe"] });
     return new Promise((resolve, reject) => {
       let done = false;

@@ -8,6 +8,9 @@ const EXT_MID = "urn:ietf:params:rtp-hdrext:sdes:mid";
 const EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 /** Packets kept, as sent, for NACKs: about 0.8 s of 720p30 video (werift keeps 128). */
 const HISTORY = 256;
+/** History slot sizes: a 1200-byte-MTU video packet with its header and tag fits the large one, an Opus packet the small one. */
+const SLOT_LARGE = 1500;
+const SLOT_SMALL = 320;
 /** Seconds from 1900 (NTP) to 1970 (Unix). */
 const NTP_EPOCH_OFFSET = 2_208_988_800;
 /** How often the sender report's NTP/RTP timestamp pair is refreshed, ms. */
@@ -83,6 +86,13 @@ export interface FastPacket {
  */
 export class FastSender {
   private readonly history: Array<Buffer | undefined> = new Array<Buffer | undefined>(HISTORY);
+  /**
+   * The history's memory, one slot per history entry, so that no buffer is
+   * allocated per packet (and none is left for the garbage collector): made
+   * at the first packet sent straight to a socket, slots sized for it.
+   */
+  private slab: Buffer | undefined;
+  private slotBytes = 0;
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
   private protector: SrtpProtector | undefined;
   private context: LocalSrtpContext | undefined;
@@ -123,7 +133,7 @@ export class FastSender {
     const template = this.header as Buffer;
     const payload = packet.payload;
     const headerBytes = template.length;
-    const out = Buffer.allocUnsafe(headerBytes + payload.length + (this.protector as SrtpProtector).trailer);
+    const out = this.datagram(sequenceNumber % HISTORY, headerBytes + payload.length + (this.protector as SrtpProtector).trailer);
     template.copy(out, 0);
     out[1] = (packet.marker ? 0x80 : 0) | (out[1] & 0x7f);
     out.writeUInt16BE(sequenceNumber, 2);
@@ -153,6 +163,24 @@ export class FastSender {
       s.runRtcp().catch(() => undefined);
     }
     return out.length;
+  }
+
+  /**
+   * The buffer for one datagram of `size` bytes: its history slot when it
+   * fits and the datagram goes straight to a socket with nothing queued
+   * there (the kernel has taken every earlier datagram, so the slot's last
+   * one is gone), else a new buffer.
+   */
+  private datagram(slot: number, size: number): Buffer {
+    const socket = this.direct;
+    if (socket === undefined || socket.getSendQueueCount() !== 0) return Buffer.allocUnsafe(size);
+    if (this.slab === undefined) {
+      this.slotBytes = size <= SLOT_SMALL ? SLOT_SMALL : SLOT_LARGE;
+      this.slab = Buffer.allocUnsafeSlow(HISTORY * this.slotBytes);
+    }
+    if (size > this.slotBytes) return Buffer.allocUnsafe(size);
+    const at = slot * this.slotBytes;
+    return this.slab.subarray(at, at + size);
   }
 
   /** Resends what is still kept of `lost`, as first sent; returns how many went out. */
