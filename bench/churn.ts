@@ -5,19 +5,26 @@
  * pipelines, limits in use, Node's active UDP/TCP sockets and timers)
  * back where it was.
  *
- *   npm run bench:churn -- --viewers 1000 --fallback 1000 --devices 200 --whip 200
+ * First, what an idle WebRTC viewer costs: `--idle` viewers connect, one
+ * after another, to a device that has stopped sending (a still screen), and
+ * RSS is read before, with all of them connected, and after they left.
+ *
+ *   npm run bench:churn -- --idle 200 --viewers 1000 --fallback 1000 --devices 200 --whip 200
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { waitFor } from "../e2e/lib/signaling-client.js";
+import { WeriftDevice, WeriftViewer } from "../e2e/lib/werift-peers.js";
 import { census, churn, settle, type ChurnKind } from "./churn-cycles.js";
-import { machineInfo } from "./proc.js";
+import { machineInfo, processRssBytes } from "./proc.js";
 import { intArg, runBench } from "./run.js";
 import { ServerProcess } from "./server-process.js";
 
 const { values } = parseArgs({
   options: {
+    idle: { type: "string", default: "200" },
     viewers: { type: "string", default: "1000" },
     fallback: { type: "string", default: "1000" },
     devices: { type: "string", default: "200" },
@@ -33,6 +40,7 @@ const plan: Array<[ChurnKind, number]> = [
   ["whip", intArg("whip", values.whip, 0, 10_000)],
 ];
 const settleS = intArg("settle", values.settle, 1, 600);
+const idleViewers = intArg("idle", values.idle, 0, 2000);
 /** Cycles of each kind before the baseline: first-use allocations (codecs, pools) are not leaks. */
 const WARMUP = 5;
 
@@ -50,6 +58,15 @@ interface Row {
   left: Record<string, { base: number; now: number }>;
 }
 
+/** RSS with no viewer, with `viewers` idle viewers connected, and after they left. */
+interface Idle {
+  viewers: number;
+  rssBaseMb: number;
+  rssConnectedMb: number;
+  rssPerViewerMb: number;
+  rssAfterMb: number;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
 
@@ -57,12 +74,13 @@ class ChurnBench {
   private server: ServerProcess | undefined;
   private readonly dataDir = mkdtempSync(join(tmpdir(), "tessera-churn-"));
 
-  async run(): Promise<{ machine: ReturnType<typeof machineInfo>; rows: Row[] }> {
+  async run(): Promise<Report> {
     const server = await ServerProcess.start(["--port", "0", "--source", "test", "--ice-host", "127.0.0.1", "--data-dir", this.dataDir], {
       ...process.env,
       UV_THREADPOOL_SIZE: "128",
     });
     this.server = server;
+    const idle = idleViewers > 0 ? await this.idle(server, idleViewers) : undefined;
     const rows: Row[] = [];
     for (const [kind, n] of plan) {
       if (n === 0) continue;
@@ -88,7 +106,45 @@ class ChurnBench {
         left: after.left,
       });
     }
-    return { machine: machineInfo(), rows };
+    return { machine: machineInfo(), idle, rows };
+  }
+
+  /** Idle viewers of a device that stopped sending: RSS before, with all connected (ICE and DTLS up), and once they left. */
+  private async idle(server: ServerProcess, n: number): Promise<Idle> {
+    const device = await WeriftDevice.publish(server.wsUrl, { id: "still", source: { width: 320, height: 180 } });
+    const viewers: WeriftViewer[] = [];
+    try {
+      // Its tracks reach the server with their first packets; then it goes quiet.
+      await waitFor(() => device.packetsSent > 30 && device.audioPacketsSent > 10, 10_000, "the device's first packets");
+      device.paused = true;
+      const base = await settle(server, await census(server), 2000);
+      for (let i = 0; i < n; i++) {
+        const v = await WeriftViewer.connect(server.wsUrl);
+        viewers.push(v);
+        v.watch("still");
+        await waitFor(() => v.streams.get("still")?.pc.connectionState === "connected", 10_000, `idle viewer ${i + 1} connected`);
+        if ((i + 1) % 50 === 0) process.stderr.write(`[churn] idle: ${i + 1}/${n} viewers connected\n`);
+      }
+      // Let timers and first-use allocations settle, then read RSS a few times.
+      const samples: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        samples.push(processRssBytes(server.pid));
+      }
+      const connected = median(samples);
+      for (const v of viewers.splice(0)) await v.close();
+      const after = await settle(server, base.census, settleS * 1000);
+      return {
+        viewers: n,
+        rssBaseMb: mb(base.census.rssBytes),
+        rssConnectedMb: mb(connected),
+        rssPerViewerMb: Math.round(((connected - base.census.rssBytes) / n / 1048576) * 100) / 100,
+        rssAfterMb: mb(after.census.rssBytes),
+      };
+    } finally {
+      for (const v of viewers) await v.close();
+      await device.close();
+    }
   }
 
   async close(): Promise<void> {
@@ -97,9 +153,20 @@ class ChurnBench {
   }
 }
 
-function print(report: { machine: ReturnType<typeof machineInfo>; rows: Row[] }): void {
+interface Report {
+  machine: ReturnType<typeof machineInfo>;
+  idle: Idle | undefined;
+  rows: Row[];
+}
+
+function print(report: Report): void {
   const m = report.machine;
   process.stdout.write(`churn on ${m.cpuModel} (${m.cores} cores), Node ${m.node}\n`);
+  const i = report.idle;
+  if (i)
+    process.stdout.write(
+      `idle WebRTC viewers: ${i.viewers}; RSS ${i.rssBaseMb} MB before, ${i.rssConnectedMb} MB with all connected (${i.rssPerViewerMb} MB per viewer), ${i.rssAfterMb} MB after they left\n`,
+    );
   process.stdout.write(
     "| kind | cycles | cycle p50 ms | RSS base MB | RSS after MB | growth | JS heap MB | counts back | not back |\n|---|---|---|---|---|---|---|---|---|\n",
   );

@@ -82,6 +82,8 @@ export class WeriftDevice {
   /** Video packets sent. */
   packetsSent = 0;
   audioPacketsSent = 0;
+  /** While true, nothing is sent (a screen that stopped changing); the connection stays up. */
+  paused = false;
   /** The WHIP session resource, for a device that published over WHIP. */
   whipResource: string | undefined;
   /** The Authorization header of the WHIP session, for its DELETE. */
@@ -129,10 +131,12 @@ export class WeriftDevice {
     }
     pipeline.start();
     pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => {
+      if (device.paused) return;
       device.packetsSent++;
       device.video?.writeRtp(opts.rewriteVideo ? opts.rewriteVideo(buf) : buf);
     });
     pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => {
+      if (device.paused) return;
       device.audioPacketsSent++;
       device.audio?.writeRtp(buf);
     });
