@@ -432,7 +432,7 @@ export class Metrics {
   signalingError(code: string): void {
     this.signalingErrors.inc({ code });
   }
-  pipelineRestarted(kind: "decode"): void {
+  pipelineRestarted(kind: "decode" | "transcode"): void {
     this.pipelineRestarts.inc({ kind });
   }
   socketTimedOut(): void {

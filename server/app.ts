@@ -186,7 +186,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     inputRate: config.inputRate,
     limits,
     ...(config.transcode === "on"
-      ? { transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode"), config.maxFrameSize, pipelineLease) }
+      ? {
+          transcoders: new Transcoders(TRANSCODE_BITRATE_KBPS, metrics, log.child("transcode"), config.maxFrameSize, pipelineLease, () =>
+            metrics.pipelineRestarted("transcode"),
+          ),
+        }
       : {}),
   };
   const cluster = deps.cluster;

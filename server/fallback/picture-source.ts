@@ -1,3 +1,4 @@
+import { Backoff, PIPELINE_RESTART } from "../backoff.js";
 import { JpegDecoder, RtpDecoder } from "../../pipelines/picture-decoders.js";
 import type { Device } from "../devices/device.js";
 import type { PushedFrames } from "../frames/frame-device.js";
@@ -17,9 +18,6 @@ export interface PictureListener {
 }
 
 const RTP_PAYLOAD_TYPE = 96;
-/** A failed decoder is made again after this long, ms; the wait doubles while it fails before a picture, up to RESTART_MAX_MS. */
-export const RESTART_MIN_MS = 250;
-const RESTART_MAX_MS = 30_000;
 /** Frame-end times remembered for latency; more means the decoder dropped some. */
 const MAX_FRAMES_IN_DECODER = 16;
 const SSRC = 0x7e55e4a;
@@ -48,8 +46,8 @@ export class PictureSource {
   /** An oversized picture was reported once; a device sending them is not logged per frame. */
   private oversizeLogged = false;
   private _closed = false;
-  /** The wait before the next restart of a failed decoder, ms. */
-  private restartMs = RESTART_MIN_MS;
+  /** The waits before restarts of a failed decoder: doubling while it fails before a picture. */
+  private readonly restarts = new Backoff(PIPELINE_RESTART.minMs, PIPELINE_RESTART.maxMs);
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
   private readonly onOffline = () => this.emitState(false);
@@ -159,7 +157,7 @@ export class PictureSource {
     this.decoderInput = input;
     const onPicture = (picture: I420Frame) => this.onPicture(picture, this.frameEnds.shift());
     const onError = (message: string) => {
-      this.log.warn("fallback decoder failed; making it again", { device: this.device.id, message, inMs: this.restartMs });
+      this.log.warn("fallback decoder failed; making it again", { device: this.device.id, message, inMs: this.restarts.peek() });
       this.scheduleRestart(input);
     };
     this.decoder = input === "jpeg" ? new JpegDecoder(onPicture, { onError }) : new RtpDecoder(input, onPicture, { payloadType: RTP_PAYLOAD_TYPE, onError });
@@ -183,8 +181,7 @@ export class PictureSource {
         this.down.clearSource();
         this.down.setSource(up);
       }
-    }, this.restartMs);
-    this.restartMs = Math.min(RESTART_MAX_MS, this.restartMs * 2);
+    }, this.restarts.take());
   }
 
   private emitState(online: boolean): void {
@@ -200,7 +197,7 @@ export class PictureSource {
       return;
     }
     this.decoded++;
-    this.restartMs = RESTART_MIN_MS;
+    this.restarts.reset();
     this.lastPicture = picture;
     for (const l of this.listeners) l.onPicture(picture, ingressAt);
   }

@@ -1,5 +1,6 @@
 import { TRANSCODE_ELEMENTS as E, transcodeToVp8Description } from "../../pipelines/descriptions.js";
 import { GstPipeline } from "../../pipelines/pipeline.js";
+import { Backoff, PIPELINE_RESTART } from "../backoff.js";
 import type { Device } from "../devices/device.js";
 import { deviceKey, Held } from "../held.js";
 import { NO_LEASE, type Lease } from "../limits.js";
@@ -15,8 +16,6 @@ const SSRC = 0x7c0de;
 const VP8 = { kind: "video", mimeType: "video/vp8", clockRate: 90000 } as const;
 /** The transcoded stream's bitrate, kbit/s: about what a 720p VP8 picture needs. */
 export const TRANSCODE_BITRATE_KBPS = 1500;
-/** How long after an error the pipeline is rebuilt, ms. */
-const REBUILD_MS = 1000;
 
 /** The video codecs a transcoder takes in: what devices publish and GStreamer decodes here. */
 export const TRANSCODABLE = new Set(["h264"]);
@@ -28,7 +27,8 @@ export const TRANSCODABLE = new Set(["h264"]);
  * → rtpvp8pay pipeline into an UpTrack that viewers subscribe to like any
  * other. Follows the device across reconnects (its DownTrack keeps the
  * decoder's input continuous); the pipeline starts with the first device
- * track it can take and is rebuilt only after an error.
+ * track it can take and is rebuilt only after an error: after 250 ms, the
+ * wait doubling (up to 30 s) while it fails before sending anything.
  */
 export class Transcoder {
   /** The VP8 track viewers subscribe to; lives as long as the transcoder. */
@@ -38,6 +38,8 @@ export class Transcoder {
   /** The last sequence number and timestamp sent, so a rebuilt pipeline continues them. */
   private last: { seq: number; ts: number } | undefined;
   private _closed = false;
+  private readonly restarts = new Backoff(PIPELINE_RESTART.minMs, PIPELINE_RESTART.maxMs);
+  private rebuildTimer: NodeJS.Timeout | undefined;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
 
   constructor(
@@ -47,6 +49,8 @@ export class Transcoder {
     private readonly log: Logger,
     /** Pictures whose SPS announces more are not decoded (--max-frame-size). */
     maxPicture: { readonly width: number; readonly height: number },
+    /** Called each time a failed pipeline is made again. */
+    private readonly onRestart: () => void = () => undefined,
   ) {
     this.video = new UpTrack({
       id: `transcode-${device.id}`,
@@ -76,6 +80,7 @@ export class Transcoder {
     if (this._closed) return;
     this._closed = true;
     this.device.off("online", this.onOnline);
+    clearTimeout(this.rebuildTimer);
     this.down.close();
     this.pipeline?.close();
     this.pipeline = undefined;
@@ -94,16 +99,25 @@ export class Transcoder {
     const p = new GstPipeline(transcodeToVp8Description({ from: "h264", bitrateKbps: this.bitrateKbps, payloadType: RTP_PAYLOAD_TYPE, ...continueFrom }), {
       kind: "transcode",
       onError: (message) => {
-        this.log.warn("transcoder stopped; rebuilt in a second", { device: this.device.id, message });
-        if (this.pipeline === p) this.pipeline = undefined;
+        if (this.pipeline !== p) return;
+        const inMs = this.restarts.take();
+        this.log.warn("transcoder failed; making it again", { device: this.device.id, message, inMs });
+        this.pipeline = undefined;
         p.close();
-        setTimeout(() => this.device.online && this.attach(this.device.tracks), REBUILD_MS).unref();
+        clearTimeout(this.rebuildTimer);
+        this.rebuildTimer = setTimeout(() => {
+          this.rebuildTimer = undefined;
+          if (this._closed || !this.device.online) return;
+          this.onRestart();
+          this.attach(this.device.tracks);
+        }, inMs).unref();
       },
     });
     p.start();
     p.pullFrom(E.sink, (buf) => {
       const rtp = parseRtp(buf);
       if (!rtp || this.pipeline !== p) return;
+      this.restarts.reset();
       this.last = { seq: rtp.sequenceNumber, ts: rtp.timestamp };
       this.video.push(rtp.sequenceNumber, rtp.timestamp, rtp.marker, rtp.payload);
     });
@@ -123,13 +137,15 @@ export class Transcoders {
     private readonly maxPicture: { readonly width: number; readonly height: number },
     /** Counts a transcoder against the pipeline limits (throws when refused). */
     private readonly lease: (device: Device) => Lease = () => NO_LEASE,
+    /** Called each time a failed transcoder pipeline is made again. */
+    private readonly onRestart: () => void = () => undefined,
   ) {}
 
   /** The device's transcoder, started by its first viewer; throws a `limit` error when no pipeline may start. */
   acquire(device: Device): Transcoder {
     return this.held.acquire(
       deviceKey(device),
-      () => new Transcoder(device, this.bitrateKbps, this.observer, this.log, this.maxPicture),
+      () => new Transcoder(device, this.bitrateKbps, this.observer, this.log, this.maxPicture, this.onRestart),
       () => this.lease(device),
     );
   }
