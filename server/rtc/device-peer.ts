@@ -2,6 +2,7 @@ import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RTCDat
 import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
 import type { IceCandidate, IceServer } from "../protocol/messages.js";
 import { peerConfig } from "./peer-config.js";
+import { keepEarlyDtls } from "./early-dtls.js";
 
 const FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
 
@@ -64,6 +65,7 @@ export class DevicePeer {
   /** The offer, with every candidate gathered. */
   async offer(): Promise<string> {
     await this.pc.setLocalDescription(await this.pc.createOffer());
+    keepEarlyDtls(this.pc);
     return this.pc.localDescription!.sdp;
   }
 

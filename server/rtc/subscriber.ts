@@ -12,6 +12,7 @@ import { senderSink } from "./sender-sink.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { localSdpForClients } from "./sdp.js";
 import { peerOpened } from "./census.js";
+import { keepEarlyDtls } from "./early-dtls.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -144,6 +145,7 @@ export class Subscriber {
   async offer(): Promise<string> {
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
+    keepEarlyDtls(this.pc);
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description");
     return localSdpForClients(local.sdp, this.rtc);
