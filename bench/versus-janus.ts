@@ -15,9 +15,10 @@
  * servers. Tessera's device publishes over WebRTC (SRTP in); Janus's
  * mountpoint takes the same stream as plain RTP, so its input costs less,
  * which the "minus baseline" figures take out. Needs root, iproute2 and
- * Debian's `janus` (installed here when root, else the command is printed).
+ * Debian's `janus` (`npm run bench:versus-janus` installs it, as the other
+ * set-up, through scripts/bootstrap.mjs --bench).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createNetnsPair, netnsUnavailable } from "../e2e/lib/netns.js";
@@ -170,23 +171,17 @@ function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-/** Outside the namespaces: install Janus if we may, make the namespaces, run this file in the client one, tear them down. */
+/** Outside the namespaces: make them, run this file in the client one, tear them down. */
 async function outside(argv: string[]): Promise<never> {
   const why = netnsUnavailable();
   if (why) {
     process.stderr.write(`bench:versus-janus: ${why}\n`);
     process.exit(2);
   }
-  if (janusMissing()) {
-    log("installing Janus (apt-get install --no-install-recommends janus)");
-    const r = spawnSync("apt-get", ["install", "-y", "--no-install-recommends", "janus"], {
-      stdio: "inherit",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    if (r.status !== 0 || janusMissing()) {
-      process.stderr.write(`bench:versus-janus: ${janusMissing() ?? "apt-get install janus failed"}\n`);
-      process.exit(2);
-    }
+  const missing = janusMissing();
+  if (missing) {
+    process.stderr.write(`bench:versus-janus: ${missing} (npm run bench:versus-janus installs it when run as root)\n`);
+    process.exit(2);
   }
   const pair = await createNetnsPair("bj");
   const child = spawn(pair.client.exec[0], [...pair.client.exec.slice(1), process.execPath, fileURLToPath(import.meta.url), ...argv], {

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Idempotent set-up for `npm start` (--runtime) and `npm test` (--test):
+// Idempotent set-up for `npm start` (--runtime), `npm test` (--test) and the benches that need more (--bench):
 // system packages, npm packages, then a build when sources changed.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BUILD_PACKAGES, RUNTIME_PACKAGES, TEST_PACKAGES, missingDebianPackages } from "./system-packages.mjs";
+import { BENCH_PACKAGES, BUILD_PACKAGES, RUNTIME_PACKAGES, TEST_PACKAGES, missingDebianPackages } from "./system-packages.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const forTests = process.argv.includes("--test");
+const forBench = process.argv.includes("--bench");
+const forTests = forBench || process.argv.includes("--test");
 
 /** Native addons npm builds from source here (allowScripts in package.json), and the file each build leaves. */
 const NATIVE_ADDONS = {
@@ -62,6 +63,6 @@ function ensureNodeModules() {
 }
 
 const systemPackages = [...BUILD_PACKAGES, ...RUNTIME_PACKAGES];
-ensurePackages(forTests ? [...systemPackages, ...TEST_PACKAGES] : systemPackages);
+ensurePackages(forTests ? [...systemPackages, ...TEST_PACKAGES, ...(forBench ? BENCH_PACKAGES : [])] : systemPackages);
 ensureNodeModules();
 execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });

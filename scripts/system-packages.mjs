@@ -40,6 +40,9 @@ export const TEST_PACKAGES = [
   "mount",
 ];
 
+/** What the benches need beyond `npm test`'s: Janus, which bench:versus-janus runs beside Tessera. */
+export const BENCH_PACKAGES = ["janus"];
+
 /** The packages of `names` dpkg does not have installed, or undefined on a system without dpkg. */
 export function missingDebianPackages(names) {
   if (!existsSync("/usr/bin/dpkg-query")) return undefined;

@@ -58,6 +58,7 @@ export const TOOL_FEATURES: readonly ToolFeature[] = [
     ],
   },
   { label: "openssl (TLS test certificates)", tools: [{ program: "openssl", package: "openssl" }] },
+  { label: "Janus (bench:versus-janus only)", tools: [{ program: "/usr/bin/janus", package: "janus" }] },
   {
     label: "tmpfs mounts (storage fault tests)",
     tools: [

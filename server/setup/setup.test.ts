@@ -21,10 +21,11 @@ interface SystemPackages {
   BUILD_PACKAGES: string[];
   RUNTIME_PACKAGES: string[];
   TEST_PACKAGES: string[];
+  BENCH_PACKAGES: string[];
 }
 const lists = (await import(pathToFileURL(join(ROOT, "scripts/system-packages.mjs")).href)) as SystemPackages;
 const serverPackages = new Set([...lists.BUILD_PACKAGES, ...lists.RUNTIME_PACKAGES, GSTREAMER_CORE_PACKAGE]);
-const testPackages = new Set([...serverPackages, ...lists.TEST_PACKAGES]);
+const testPackages = new Set([...serverPackages, ...lists.TEST_PACKAGES, ...lists.BENCH_PACKAGES]);
 
 /** Every .ts source file of the project (not node_modules, dist or the browser bundle's pages). */
 function sources(dir = ROOT, out: string[] = []): string[] {
@@ -184,8 +185,8 @@ describe("set-up: the bootstrap installs everything the code uses", () => {
 
   test("each program the code spawns is in doctor's list, from the package it names, which the bootstrap installs", () => {
     const listed = new Map(TOOL_FEATURES.flatMap((f) => f.tools).map((t) => [basename(t.program), t]));
-    // Part of every Debian system (stdbuf: coreutils) or of Node itself, or optional (xdg-open only opens a dashboard when there is a desktop).
-    const base = new Set(["sh", "npm", "node", "dpkg", "dpkg-query", "getconf", "xdg-open", "stdbuf"]);
+    // Part of every Debian system (stdbuf: coreutils, taskset: util-linux) or of Node itself, or optional (xdg-open only opens a dashboard when there is a desktop).
+    const base = new Set(["sh", "npm", "node", "dpkg", "dpkg-query", "getconf", "xdg-open", "stdbuf", "taskset"]);
     const spawned = new Set<string>();
     for (const file of sources()) {
       const code = readFileSync(file, "utf8");
@@ -202,6 +203,8 @@ describe("set-up: the bootstrap installs everything the code uses", () => {
     const owners = packagesOfFiles([...paths.values()].filter((p): p is string => p !== undefined));
     for (const [tool, path] of paths) {
       const pkg = path ? owners.get(path) : undefined;
+      // The benches' own packages are installed by their bootstrap (--bench), not by npm test's.
+      if (!path && lists.BENCH_PACKAGES.includes(tool.package)) continue;
       if (!path) problems.push(`${tool.program} is not on this machine (package ${tool.package})`);
       else if (pkg !== tool.package) problems.push(`${tool.program}: listed as ${tool.package}, dpkg says ${pkg ?? "no package"}`);
       else if (!testPackages.has(pkg)) problems.push(`${tool.program}: ${pkg} is not in scripts/system-packages.mjs`);
