@@ -11,6 +11,7 @@ import { waitFor } from "../e2e/lib/signaling-client.js";
 import { seqDiff } from "../server/relay/rtp.js";
 import { clockTicksPerSecond, machineBusy, machineInfo, machineTicks, processCpuSeconds, processRssBytes, udpDrops, type MachineTicks } from "./proc.js";
 import type { Sample } from "./prom.js";
+import { intArg } from "./run.js";
 
 /** Sequence-gap loss above which stepping stops: the server (or the machine) no longer keeps up. */
 export const LOSS_STOP_PCT = 0.1;
@@ -49,6 +50,38 @@ export interface StepOptions {
   seconds: number;
   warmup: number;
   baseline: number;
+}
+
+/** The parseArgs options every stepping bench takes besides `--viewers` (whose default is the bench's own). */
+export const STEP_ARGS = {
+  seconds: { type: "string", default: "20" },
+  warmup: { type: "string", default: "5" },
+  baseline: { type: "string" },
+  pin: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** The stepping options from what parseArgs read; a TypeError names the option that is wrong. */
+export function stepOptions(values: { viewers: string; seconds: string; warmup: string; baseline?: string; pin: boolean }): StepOptions & { pin: boolean } {
+  const steps = values.viewers.split(",").map((n) => intArg("viewers", n.trim(), 1, 1000));
+  if (steps.some((n, i) => i > 0 && n <= steps[i - 1])) throw new TypeError(`--viewers: expected ascending counts, got ${values.viewers}`);
+  if (values.pin && machineInfo().cores < 2) throw new TypeError("--pin: needs two cores");
+  // Viewers keep at most SEQ_CAP sequence numbers: bounds keep warm-ups and windows under that.
+  const seconds = intArg("seconds", values.seconds, 1, 180);
+  return {
+    steps,
+    seconds,
+    warmup: intArg("warmup", values.warmup, 0, 60),
+    baseline: intArg("baseline", values.baseline ?? String(seconds), 1, 180),
+    pin: values.pin,
+  };
+}
+
+/** Seconds one server's run may take at most: warm-ups, the baseline, every window, and connecting the viewers. */
+export function stepsBudgetSeconds(o: StepOptions): number {
+  const n = o.steps.length;
+  return (1 + n) * o.warmup + o.baseline + n * (o.seconds + 10) + o.steps[n - 1];
 }
 
 /** Everything read at one instant. */

@@ -18,7 +18,20 @@
  * server runs on core 0 and the bench on core 1 (taskset).
  */
 import { parseArgs } from "node:util";
-import { FanoutRun, LOSS_STOP_PCT, fmt, stepDetails, type FanoutServer, type Step, type Steps, type Window } from "./fanout-steps.js";
+import {
+  FanoutRun,
+  LOSS_STOP_PCT,
+  STEP_ARGS,
+  fmt,
+  stepDetails,
+  stepOptions,
+  stepsBudgetSeconds,
+  type FanoutServer,
+  type StepOptions,
+  type Step,
+  type Steps,
+  type Window,
+} from "./fanout-steps.js";
 import { machineInfo, pin } from "./proc.js";
 import { bucketDelta, bucketQuantile, bucketsOf, sumOf } from "./prom.js";
 import { bounded, intArg as int, runBench } from "./run.js";
@@ -34,12 +47,7 @@ const LATENCY = "tessera_forward_latency_seconds";
 const BYTES = "tessera_rtp_payload_bytes_total";
 
 /** Bench options, parsed once. */
-interface Options {
-  /** Viewer counts to step through, ascending. */
-  steps: number[];
-  seconds: number;
-  warmup: number;
-  baseline: number;
+interface Options extends StepOptions {
   codec: "vp8" | "h264";
   /** Encoder target, kb/s. */
   bitrate: number;
@@ -57,14 +65,9 @@ function parseOptions(argv: string[]): Options {
     strict: true,
     options: {
       viewers: { type: "string", default: "1,16,100" },
-      seconds: { type: "string", default: "20" },
-      warmup: { type: "string", default: "5" },
-      baseline: { type: "string" },
       codec: { type: "string", default: "vp8" },
       bitrate: { type: "string", default: "2500" },
-      pin: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...STEP_ARGS,
     },
   });
   if (values.help) {
@@ -72,19 +75,10 @@ function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   if (values.codec !== "vp8" && values.codec !== "h264") throw new TypeError(`--codec: expected vp8 or h264, got ${values.codec}`);
-  const steps = values.viewers.split(",").map((n) => int("viewers", n.trim(), 1, 1000));
-  if (steps.some((n, i) => i > 0 && n <= steps[i - 1])) throw new TypeError(`--viewers: expected ascending counts, got ${values.viewers}`);
-  if (values.pin && machineInfo().cores < 2) throw new TypeError("--pin: needs two cores");
-  // Viewers keep at most 100,000 sequence numbers: bounds keep warm-up + window under that.
-  const seconds = int("seconds", values.seconds, 1, 180);
   return Object.freeze({
-    steps,
-    seconds,
-    warmup: int("warmup", values.warmup, 0, 60),
-    baseline: int("baseline", values.baseline ?? String(seconds), 1, 180),
+    ...stepOptions(values),
     codec: values.codec,
     bitrate: int("bitrate", values.bitrate, 100, 20_000),
-    pin: values.pin,
     json: values.json,
   });
 }
@@ -203,14 +197,7 @@ async function main(): Promise<void> {
     log("warning: UV_THREADPOOL_SIZE is below 8; the publisher's pipeline may stall (npm run bench:fanout sets 16)");
   }
   // Bound the whole run: set-up, warm-ups, windows, connecting viewers, closing.
-  const viewers = opts.steps[opts.steps.length - 1];
-  await runBench(
-    "bench:fanout",
-    new Bench(opts),
-    60 + (1 + opts.steps.length) * opts.warmup + opts.baseline + opts.steps.length * (opts.seconds + 10) + viewers,
-    print,
-    opts.json,
-  );
+  await runBench("bench:fanout", new Bench(opts), 60 + stepsBudgetSeconds(opts), print, opts.json);
 }
 
 void main();

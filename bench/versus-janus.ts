@@ -22,10 +22,21 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createNetnsPair, netnsUnavailable } from "../e2e/lib/netns.js";
-import { FanoutRun, LOSS_STOP_PCT, fmt, stepDetails, type FanoutServer, type Steps } from "./fanout-steps.js";
+import {
+  FanoutRun,
+  LOSS_STOP_PCT,
+  STEP_ARGS,
+  fmt,
+  stepDetails,
+  stepOptions,
+  stepsBudgetSeconds,
+  type FanoutServer,
+  type StepOptions,
+  type Steps,
+} from "./fanout-steps.js";
 import { janusMissing, startJanus } from "./janus-target.js";
 import { machineInfo, pin } from "./proc.js";
-import { bounded, intArg as int, runBench } from "./run.js";
+import { bounded, runBench } from "./run.js";
 import { startTessera } from "./tessera-target.js";
 
 const INSIDE = "TESSERA_BENCH_NETNS";
@@ -33,11 +44,7 @@ const SERVER_HOST = "10.99.1.1";
 const PEER_HOST = "10.99.1.2";
 const SOURCE = { pattern: "smpte horizontal-speed=10", bitrateKbps: 2500, encoderThreads: 1 };
 
-interface Options {
-  steps: number[];
-  seconds: number;
-  warmup: number;
-  baseline: number;
+interface Options extends StepOptions {
   pin: boolean;
   json: boolean;
 }
@@ -45,35 +52,12 @@ interface Options {
 const USAGE = "usage: npm run bench:versus-janus -- [--viewers 16,100] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--pin] [--json]\n";
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      viewers: { type: "string", default: "16,100" },
-      seconds: { type: "string", default: "20" },
-      warmup: { type: "string", default: "5" },
-      baseline: { type: "string" },
-      pin: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseArgs({ args: argv, strict: true, options: { viewers: { type: "string", default: "16,100" }, ...STEP_ARGS } });
   if (values.help) {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const steps = values.viewers.split(",").map((n) => int("viewers", n.trim(), 1, 1000));
-  if (steps.some((n, i) => i > 0 && n <= steps[i - 1])) throw new TypeError(`--viewers: expected ascending counts, got ${values.viewers}`);
-  if (values.pin && machineInfo().cores < 2) throw new TypeError("--pin: needs two cores");
-  const seconds = int("seconds", values.seconds, 1, 180);
-  return Object.freeze({
-    steps,
-    seconds,
-    warmup: int("warmup", values.warmup, 0, 60),
-    baseline: int("baseline", values.baseline ?? String(seconds), 1, 180),
-    pin: values.pin,
-    json: values.json,
-  });
+  return Object.freeze({ ...stepOptions(values), json: values.json });
 }
 
 type Findings = Omit<Steps, "baseline" | "window">;
@@ -202,8 +186,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (!process.env[INSIDE]) return void (await outside(process.argv.slice(2)));
-  const top = opts.steps[opts.steps.length - 1];
-  const perServer = 30 + (1 + opts.steps.length) * opts.warmup + opts.baseline + opts.steps.length * (opts.seconds + 10) + top;
+  const perServer = 30 + stepsBudgetSeconds(opts);
   await runBench("bench:versus-janus", new Versus(opts), 2 * perServer, print, opts.json);
 }
 
