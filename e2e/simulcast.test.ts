@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { devicePublishing, framesAdvance, readMetric, useEnv, waitFor, withPages } from "./harness.js";
+import { devicePublishing, framesAdvance, readMetric, type TestServer, useEnv, waitFor, withPages } from "./harness.js";
 import { inboundVideo } from "./lib/inbound-video.js";
 
 // No built-in test device: its 720p encoder would take most of a core from the browsers here.
@@ -25,11 +25,24 @@ const deviceLayers = (device: Page): Promise<string> =>
     return rows.join("; ");
   })()`);
 
-/** framesAdvance, and on a timeout what the viewer and the device page say. */
-const advancing = (viewer: Page, device: Page, count: number, timeoutMs: number) =>
+/** What the server counted of loss and repair, for a failure report. */
+const serverRepair = async (server: TestServer): Promise<string> => {
+  const lost = (reporter: string) => readMetric(server, "tessera_rtp_packets_lost_total", { reporter });
+  return [
+    `nacks ${await readMetric(server, "tessera_nacks_received_total")}`,
+    `resent ${await readMetric(server, "tessera_retransmissions_sent_total")}`,
+    `lost by viewers ${await lost("viewer")}, by the device ${await lost("device")}`,
+    `through werift ${await readMetric(server, "tessera_rtp_werift_path_packets_total")}`,
+  ].join(", ");
+};
+
+/** framesAdvance, and on a timeout what the viewer, the device page and the server say. */
+const advancing = (server: TestServer, viewer: Page, device: Page, count: number, timeoutMs: number) =>
   framesAdvance(viewer, count, timeoutMs).catch(async (err: Error) => {
     const state = await viewer.evaluate(`JSON.stringify(document.querySelector("#player")?.dataset ?? {})`);
-    throw new Error(`${err.message}; viewer ${String(state)}; inbound ${JSON.stringify(await inboundVideo(viewer))}; device: ${await deviceLayers(device)}`);
+    throw new Error(
+      `${err.message}; viewer ${String(state)}; inbound ${JSON.stringify(await inboundVideo(viewer))}; device: ${await deviceLayers(device)}; server: ${await serverRepair(server)}`,
+    );
   });
 
 /** The width of the frames the viewer decodes now. */
@@ -51,7 +64,7 @@ test("a simulcast device: a small player gets a small layer, a large one the top
     const captured = Number(await device.evaluate(`document.querySelector("#preview").videoWidth`));
     t.diagnostic(`the device captures ${captured} px wide`);
     const viewer = await pages.viewer("layers-cam");
-    await advancing(viewer, device, 10, 20_000);
+    await advancing(e.server, viewer, device, 10, 20_000);
     const seen: number[] = [];
     const big = await waitFor(
       "the top layer",
@@ -76,7 +89,7 @@ test("a simulcast device: a small player gets a small layer, a large one the top
       },
       { timeoutMs: 20_000 },
     );
-    await advancing(viewer, device, 10, 10_000);
+    await advancing(e.server, viewer, device, 10, 10_000);
     const mid = await inboundVideo(viewer);
     t.diagnostic(
       `top layer ${big} px wide; with a 420 px window ${small} px; ${mid.framesDecoded - before.framesDecoded} frames decoded across the switch, ${(mid.totalFreezesDuration - before.totalFreezesDuration).toFixed(2)} s frozen`,
@@ -108,7 +121,7 @@ test("a simulcast device: a small player gets a small layer, a large one the top
       },
       { timeoutMs: 20_000 },
     );
-    await advancing(viewer, device, 10, 10_000);
+    await advancing(e.server, viewer, device, 10, 10_000);
     const end = await inboundVideo(viewer);
     t.diagnostic(`back to ${back} px; ${(end.totalFreezesDuration - before.totalFreezesDuration).toFixed(2)} s frozen over both switches`);
     assert.ok(end.framesDecoded > mid.framesDecoded, "the decoder kept going");

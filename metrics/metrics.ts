@@ -21,6 +21,7 @@ export const METRIC_TYPES = {
   tessera_forward_latency_seconds: "histogram",
   tessera_keyframe_requests_total: "counter",
   tessera_nacks_received_total: "counter",
+  tessera_nacks_sent_total: "counter",
   tessera_rtp_werift_path_packets_total: "counter",
   tessera_layer_switches_total: "counter",
   tessera_retransmissions_sent_total: "counter",
@@ -151,6 +152,7 @@ export class Metrics {
   private readonly framesPushed: Counter<"result">;
   private readonly snapshotsCreated: Counter;
   private readonly nacks: Counter;
+  private readonly nacksSent: Counter;
   private readonly weriftPath: Counter<"kind">;
   private readonly layerSwitches: Counter<"direction">;
   private readonly signalingErrors: Counter<"code">;
@@ -303,6 +305,7 @@ export class Metrics {
     this.perKind = { video: bind("video"), audio: bind("audio") };
     for (const transport of ["webrtc", "ws_jpeg", "ws_h264"] as const) this.viewers.set({ transport }, 0);
     this.nacks = new Counter({ name: "tessera_nacks_received_total", help: "Packets NACKed by viewers", registers: [r] });
+    this.nacksSent = new Counter({ name: "tessera_nacks_sent_total", help: "Packets the server NACKed to devices (lost on their way in)", registers: [r] });
     this.unhandledRejections = new Counter({
       name: "tessera_unhandled_rejections_total",
       help: "Promises rejected with nobody to handle them (logged; the server carries on)",
@@ -405,6 +408,9 @@ export class Metrics {
   }
   nackReceived(count: number): void {
     this.nacks.inc(count);
+  }
+  nackToDevice(count: number): void {
+    this.nacksSent.inc(count);
   }
   inputForwarded(kind: string): void {
     this.inputLines.inc({ result: "forwarded", reason: kind });

@@ -14,6 +14,8 @@ export interface RelayObserver {
   keyframeRequestFromViewer(type: "pli" | "fir"): void;
   /** A viewer NACKed `count` packets. */
   nackReceived(count: number): void;
+  /** The server asked a device to resend `count` packets it lost on the way in (an RTCP NACK). */
+  nackToDevice(count: number): void;
   /** `count` packets were resent from the sender's cache in answer to NACKs. */
   retransmitted(count: number): void;
   /** Packets lost on the way to a viewer (from its receiver reports) or from a device (seen by the server). */
@@ -30,6 +32,7 @@ export const nullObserver: RelayObserver = {
   keyframeRequestToDevice() {},
   keyframeRequestFromViewer() {},
   nackReceived() {},
+  nackToDevice() {},
   retransmitted() {},
   packetsLost() {},
   layerSwitch() {},

@@ -1,5 +1,6 @@
 import { KeyframeRequester, realTimers, type Timers } from "./keyframe-requester.js";
 import { isKeyframeStart } from "./keyframe.js";
+import { NACK_RETRY_MS, NackGenerator } from "./nack-generator.js";
 import type { DownTrack } from "./down-track.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
 import { vp8KeyframeSize, vp8Temporal } from "./vp8.js";
@@ -42,6 +43,11 @@ export interface UpTrackOptions {
   requestKeyframe: () => void;
   /** How requestKeyframe asks, for tessera_keyframe_requests_total{type}: an RTCP PLI (default) or a local encoder's event. */
   keyframeBy?: "pli" | "encoder";
+  /**
+   * Asks the source to send these packets again (an RTCP NACK): given, the
+   * track watches its sequence numbers for gaps (nack-generator.ts).
+   */
+  nack?: (lost: number[]) => void;
   observer?: RelayObserver;
   timers?: Timers;
   /** Hears how many DownTracks it feeds whenever that changes (a source that encodes on demand). */
@@ -81,6 +87,9 @@ export class UpTrack {
   private readonly tidShare = [0, 0, 0, 0];
   private _temporalLayers = 0;
   private lastPacketAt = -Infinity;
+  /** Upstream repair, when the source can resend. */
+  private readonly repair: { gaps: NackGenerator; send: (lost: number[]) => void; timer: unknown } | undefined;
+  private readonly timers: Timers;
 
   readonly id: string;
   readonly codec: TrackCodec;
@@ -97,14 +106,16 @@ export class UpTrack {
     const { requestKeyframe } = o;
     const observer = this.observer;
     const by = o.keyframeBy ?? "pli";
+    this.timers = o.timers ?? realTimers;
     this.keyframes = new KeyframeRequester(
       () => {
         observer.keyframeRequestToDevice(by);
         requestKeyframe();
       },
       500,
-      o.timers ?? realTimers,
+      this.timers,
     );
+    this.repair = o.nack ? { gaps: new NackGenerator(), send: o.nack, timer: undefined } : undefined;
   }
 
   get kind(): "video" | "audio" {
@@ -169,7 +180,33 @@ export class UpTrack {
       receivedAt,
     };
     this.measure(packet);
+    if (this.repair) {
+      if (this.repair.gaps.received(sequenceNumber, packet.keyframe, receivedAt)) this.askAgain(receivedAt);
+      else if (this.repair.gaps.pending > 0) this.askAgainLater();
+    }
     for (const down of this.downTracks) down.forward(packet, this);
+  }
+
+  /** Asks the source for the missing packets that are due. */
+  private askAgain(now: number): void {
+    const repair = this.repair;
+    if (!repair || this._closed) return;
+    const lost = repair.gaps.due(now);
+    if (lost.length > 0) {
+      this.observer.nackToDevice(lost.length);
+      repair.send(lost);
+    }
+    this.askAgainLater();
+  }
+
+  /** Runs askAgain once NACK_RETRY_MS from now while packets are missing (also when the source goes quiet). */
+  private askAgainLater(): void {
+    const repair = this.repair;
+    if (!repair || repair.timer !== undefined || repair.gaps.pending === 0) return;
+    repair.timer = this.timers.setTimeout(() => {
+      repair.timer = undefined;
+      this.askAgain(this.timers.now());
+    }, NACK_RETRY_MS);
   }
 
   private measure(p: RelayPacket): void {
@@ -226,6 +263,7 @@ export class UpTrack {
     if (this._closed) return;
     this._closed = true;
     this.keyframes.close();
+    if (this.repair?.timer !== undefined) this.timers.clearTimeout(this.repair.timer);
     for (const down of [...this.downTracks]) down.sourceClosed(this);
     this.downTracks.clear();
   }

@@ -187,7 +187,9 @@ export class FastSender {
   resend(lost: readonly number[]): number {
     const s = this.sender as unknown as SenderInternals;
     let sent = 0;
-    for (const seq of lost) {
+    for (const number of lost) {
+      // werift reads a NACK's bitmask without wrapping: 65535 + 2 means 1.
+      const seq = number & 0xffff;
       const slot = seq % HISTORY;
       const packet = this.history[slot];
       if (!packet || this.historySeq[slot] !== seq) continue;

@@ -1,5 +1,13 @@
 import { AnswererIceRestarts, type LocalIceParameters, type RemoteIceRestart } from "./ice-restart.js";
-import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RTCRtpTransceiver } from "werift";
+import {
+  GenericNack,
+  RTCPeerConnection,
+  RtcpTransportLayerFeedback,
+  type MediaStreamTrack,
+  type RTCDataChannel,
+  type RTCRtpReceiver,
+  type RTCRtpTransceiver,
+} from "werift";
 import { badRequest, unsupported } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { IceCandidate } from "../protocol/messages.js";
@@ -46,8 +54,10 @@ export const PUBLISH_MAX_BITRATE = 6_000_000;
 /**
  * The server side of a device's WebRTC connection: answers the device's
  * offer, receives its tracks and turns each into an UpTrack. werift's
- * receiver terminates RTCP towards the device (receiver reports, NACKs for
- * its own losses); PLI is sent when the relay asks for a keyframe.
+ * receiver terminates RTCP towards the device (receiver reports); the
+ * relay's UpTracks find the packets each stream lost (one generator per
+ * SSRC, so per simulcast layer) and NACKs go from here, as does a PLI when
+ * the relay asks for a keyframe.
  */
 export class Publisher {
   private pc: RTCPeerConnection | undefined;
@@ -259,6 +269,17 @@ export class Publisher {
     send();
   }
 
+  /** Asks the device to resend `lost` of its stream `ssrc`. */
+  private sendNack(receiver: RTCRtpReceiver, ssrc: number | undefined, lost: number[]): void {
+    if (ssrc === undefined || !receiver.dtlsTransport) return;
+    const feedback = new GenericNack({ senderSsrc: receiver.rtcpSsrc, mediaSourceSsrc: ssrc, lost });
+    receiver.dtlsTransport
+      .sendRtcp([new RtcpTransportLayerFeedback({ feedback })])
+      .catch((err: unknown) => this.log.debug("NACK failed", { err: errorText(err) }));
+    // What werift's inbound-rtp stats count as nackCount.
+    (receiver as unknown as Partial<WeriftReceiverNack>).nack?.onPacketLost.execute(feedback);
+  }
+
   /** Reports packets the device's streams lost on the way in, from werift's receiver statistics. */
   private sampleLoss(pc: RTCPeerConnection): void {
     for (const t of pc.getTransceivers()) {
@@ -294,6 +315,7 @@ export class Publisher {
     }
     const kind = t.kind === "video" ? "video" : "audio";
     const receiver = t.receiver;
+    const nack = kind === "video" && codec.rtcpFeedback.some((f) => f.type === "nack" && !f.parameter) && takeNacks(receiver);
     const up = new UpTrack({
       id: `up${++nextTrackId}`,
       codec: toTrackCodec(kind, codec),
@@ -301,6 +323,7 @@ export class Publisher {
         const target = ssrc();
         if (target !== undefined) receiver.sendRtcpPLI(target).catch((err: unknown) => this.log.debug("PLI failed", { err: errorText(err) }));
       },
+      nack: nack ? (lost) => this.sendNack(receiver, ssrc(), lost) : undefined,
       observer: this.observer,
     });
     this.upTracks.set((t.mid ?? up.id) + key, up);
@@ -312,4 +335,24 @@ export class Publisher {
     }
     return up;
   }
+}
+
+/** The loss detector werift 0.25 keeps per receiver (not in its typings). */
+interface WeriftReceiverNack {
+  nack: { addPacket(packet: unknown): void; onPacketLost: { execute(nack: GenericNack): void } };
+}
+
+/**
+ * Silences werift's own loss detector on `receiver`, so the UpTracks' take
+ * its place; false when werift's internals are not as expected (werift's
+ * then stays). It keeps one sequence space for the whole receiver, while a
+ * simulcast section carries one per layer, and names in its NACKs the SSRC
+ * of whichever packet came last; and it gives up on a packet after ten
+ * requests 5 ms apart, less than most round trips.
+ */
+function takeNacks(receiver: RTCRtpReceiver): boolean {
+  const nack = (receiver as unknown as Partial<WeriftReceiverNack>).nack;
+  if (typeof nack?.addPacket !== "function" || typeof nack.onPacketLost?.execute !== "function") return false;
+  nack.addPacket = () => undefined;
+  return true;
 }
