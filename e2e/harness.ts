@@ -124,10 +124,12 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals, killAfterM
  * Launches the system Chromium with fake media devices and loopback WebRTC.
  * `wrap` (e.g. `ip netns exec NS`) runs it inside a network namespace:
  * Playwright drives it over a pipe, so a wrapper script is all it takes.
- * `extraArgs` go after the usual flags.
+ * `extraArgs` go after the usual flags; an `--enable-features=X` among them
+ * drops the usual `--disable-features=X`.
  */
 export async function launchBrowser(wrap: readonly string[] = [], extraArgs: readonly string[] = []): Promise<Browser> {
-  const args = [...CHROMIUM_ARGS, ...extraArgs];
+  const enabled = extraArgs.filter((a) => a.startsWith("--enable-features=")).map((a) => a.replace("--enable-features=", "--disable-features="));
+  const args = [...CHROMIUM_ARGS.filter((a) => !enabled.includes(a)), ...extraArgs];
   if (wrap.length === 0) return chromium.launch({ executablePath: CHROMIUM_PATH, args });
   const dir = mkdtempSync(join(tmpdir(), "tessera-chromium-"));
   const wrapper = join(dir, "chromium");

@@ -5,6 +5,7 @@
  * candidates. DTLS and SRTP carry on over the new ICE pair; tracks stay.
  */
 import type { RTCPeerConnection } from "werift";
+import { isMdnsCandidate } from "./mdns.js";
 
 /** New remote ICE credentials, and the candidates that came with them. */
 export interface RemoteIceRestart {
@@ -95,7 +96,7 @@ export class AnswererIceRestarts {
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description after the restart");
-    for (const c of restart.candidates) await this.pc.addIceCandidate(c);
+    for (const c of restart.candidates) if (!isMdnsCandidate(c.candidate)) await this.pc.addIceCandidate(c);
     this.waitingForCandidates = restart.candidates.length === 0;
     if (!this.waitingForCandidates) startRenewedTransports(this.pc);
     return localIceParameters(this.forClients(local.sdp));

@@ -16,6 +16,7 @@ import { DownTrack } from "../relay/down-track.js";
 import { UpTrack } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
+import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { localSdpForClients, offeredCodecOrder } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
@@ -123,7 +124,7 @@ export class Publisher {
       if (state === "failed" || state === "closed") this.close(`connection ${state}`);
     });
     try {
-      await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      await pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) });
     } catch (err) {
       throw badRequest(`offer rejected: ${errorText(err)}`);
     }
@@ -166,6 +167,7 @@ export class Publisher {
     if (this._closed || !candidate || candidate.candidate === "") return;
     if (!this.pc) throw badRequest("candidate before offer");
     this.candidates.take();
+    if (isMdnsCandidate(candidate.candidate)) return;
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {

@@ -10,6 +10,7 @@ import { peerConfig, publishCodecs, subscribeCodec, toTrackCodec, type RtcSettin
 import { errorText } from "./errors.js";
 import { senderSink } from "./sender-sink.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
+import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { localSdpForClients } from "./sdp.js";
 import { peerOpened } from "./census.js";
 import { keepEarlyDtls } from "./early-dtls.js";
@@ -156,7 +157,7 @@ export class Subscriber {
     if (this._closed) throw new Error("subscriber is closed");
     checkRemoteSdp(answerSdp, "answer");
     try {
-      await this.pc.setRemoteDescription({ type: "answer", sdp: answerSdp });
+      await this.pc.setRemoteDescription({ type: "answer", sdp: withoutMdnsCandidates(answerSdp) });
     } catch (err) {
       throw badRequest(`answer rejected: ${errorText(err)}`);
     }
@@ -166,6 +167,7 @@ export class Subscriber {
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     if (this._closed || !candidate || candidate.candidate === "") return;
     this.candidates.take();
+    if (isMdnsCandidate(candidate.candidate)) return;
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {

@@ -10,6 +10,7 @@ import { errorText } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import { peerConfig, subscribeCodec, type RtcSettings } from "./peer-config.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
+import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { localSdpForClients } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 import { peerOpened } from "./census.js";
@@ -57,7 +58,7 @@ export class WhepPeer {
   async answer(offerSdp: string): Promise<string> {
     checkRemoteSdp(offerSdp, "offer");
     try {
-      await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      await this.pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) });
     } catch (err) {
       throw badRequest(`offer rejected: ${errorText(err)}`);
     }
@@ -113,6 +114,7 @@ export class WhepPeer {
   async addCandidate(candidate: IceCandidate): Promise<void> {
     if (this._closed) return;
     this.candidates.take();
+    if (isMdnsCandidate(candidate.candidate)) return;
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {
