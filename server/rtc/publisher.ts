@@ -17,6 +17,7 @@ import { UpTrack } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
+import { fixSctpReassembly } from "./sctp-reassembly.js";
 import { localSdpForClients, offeredCodecOrder } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
@@ -128,6 +129,7 @@ export class Publisher {
     } catch (err) {
       throw badRequest(`offer rejected: ${errorText(err)}`);
     }
+    fixSctpReassembly(pc);
     // offerDirection is ours as the device proposed it: "recvonly" where the
     // device sends, "sendonly" where it wants to receive (talk-back audio).
     const media = pc.getTransceivers().filter((t) => t.codecs.length > 0 && (t.offerDirection === "recvonly" || t.offerDirection === "sendrecv"));

@@ -11,6 +11,7 @@ import { errorText } from "./errors.js";
 import { senderSink } from "./sender-sink.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
+import { fixSctpReassembly } from "./sctp-reassembly.js";
 import { localSdpForClients } from "./sdp.js";
 import { peerOpened } from "./census.js";
 import { keepEarlyDtls } from "./early-dtls.js";
@@ -108,6 +109,7 @@ export class Subscriber {
     const talk = this.pc.addTransceiver("audio", { direction: "recvonly" });
     this.listeners.on(talk.onTrack, (track: MediaStreamTrack) => this.talkStarted(track, talk));
     this.input = this.pc.createDataChannel("input", { ordered: true });
+    fixSctpReassembly(this.pc);
     this.listeners.on(this.input.stateChanged, (state: string) => {
       if (state === "open") this.events.onInputOpen();
     });
