@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DownTrack, KEYFRAME_RETRY_MS } from "./down-track.js";
+import { DownTrack, HOLD_MAX_MS, KEYFRAME_RETRY_MS } from "./down-track.js";
 import { UpTrack, type TrackCodec } from "./up-track.js";
 
 const VP8: TrackCodec = { kind: "video", mimeType: "video/vp8", clockRate: 90000 };
@@ -79,6 +79,100 @@ describe("DownTrack", () => {
     down.setSource(up);
     up.push(7, 960, false, Buffer.from([1]));
     assert.equal(out.length, 1);
+    up.close();
+  });
+
+  test("held: the video from the newest keyframe goes out at release, in order, numbered on and stamped as arriving then", () => {
+    let requests = 0;
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++ });
+    const out: Array<{ seq: number; receivedAt: number }> = [];
+    const down = new DownTrack(VP8, { send: (p, seq) => out.push({ seq, receivedAt: p.receivedAt }) });
+    down.hold();
+    down.setSource(up);
+    assert.equal(requests, 1, "the keyframe is asked for while the viewer connects");
+    const t0 = performance.now() - 100;
+    up.push(1, 0, true, DELTA, t0);
+    up.push(2, 3000, true, KEY, t0 + 1);
+    up.push(3, 6000, true, DELTA, t0 + 2);
+    up.push(4, 9000, true, KEY, t0 + 3);
+    up.push(5, 12000, true, DELTA, t0 + 4);
+    assert.equal(out.length, 0, "nothing goes out while held");
+    const releasedAt = performance.now();
+    down.release();
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [4, 5],
+      "only from the newest keyframe",
+    );
+    assert.ok(
+      out.every((o) => o.receivedAt >= releasedAt),
+      "stamped at release",
+    );
+    up.push(6, 15000, true, DELTA);
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [4, 5, 6],
+    );
+    assert.equal(requests, 1, "the keyframe held was enough");
+    assert.equal(down.stats.packetsOut, 3, "counted when sent, not when held");
+    up.close();
+  });
+
+  test("released before its keyframe came: the one on its way is waited for, not asked for twice", () => {
+    let clock = 0;
+    const timers = { now: () => clock, setTimeout: () => 0, clearTimeout: () => {} };
+    let requests = 0;
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers });
+    const { down, out } = collect(VP8);
+    down.hold();
+    down.setSource(up);
+    clock = 10_000; // past the source's 500 ms coalescing: a second request would go out at once
+    down.release();
+    up.push(1, 0, true, DELTA);
+    assert.equal(requests, 1);
+    up.push(2, 3000, true, KEY);
+    assert.equal(out.length, 1);
+    up.close();
+  });
+
+  test("held longer than HOLD_MAX_MS: the viewer starts at a later keyframe, asked for at release and not while it connects", () => {
+    let clock = 0;
+    const timers = { now: () => clock, setTimeout: () => 0, clearTimeout: () => {} };
+    let requests = 0;
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers });
+    const { down, out } = collect(VP8);
+    down.hold();
+    down.setSource(up);
+    assert.equal(requests, 1);
+    clock = 10_000; // past the source's 500 ms coalescing
+    const t0 = performance.now();
+    up.push(1, 0, true, KEY, t0);
+    up.push(2, 3000, true, DELTA, t0 + HOLD_MAX_MS / 2);
+    up.push(3, 6000, true, DELTA, t0 + HOLD_MAX_MS + 1);
+    for (let i = 0; i < 10; i++) up.push(4 + i, 9000 + i * 3000, true, DELTA, t0 + HOLD_MAX_MS + (i + 1) * KEYFRAME_RETRY_MS);
+    assert.equal(requests, 1, "a viewer still connecting costs the device no keyframes");
+    down.release();
+    assert.equal(out.length, 0, "the stale frames are not sent");
+    assert.equal(requests, 2, "asked for at release");
+    up.push(20, 60000, true, KEY);
+    up.push(21, 63000, true, DELTA);
+    assert.equal(out.length, 2);
+    up.close();
+  });
+
+  test("held: audio is dropped, not kept, and flows after release", () => {
+    const up = new UpTrack({ id: "a", codec: OPUS, requestKeyframe: () => {} });
+    const { down, out } = collect(OPUS);
+    down.hold();
+    down.setSource(up);
+    up.push(7, 960, false, Buffer.from([1]));
+    down.release();
+    assert.equal(out.length, 0);
+    up.push(8, 1920, false, Buffer.from([2]));
+    assert.deepEqual(
+      out.map((o) => o.payload[0]),
+      [2],
+    );
     up.close();
   });
 

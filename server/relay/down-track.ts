@@ -25,6 +25,15 @@ export interface DownTrackStats {
  */
 export const KEYFRAME_RETRY_MS = 1000;
 
+/**
+ * While held (the viewer's connection is not up yet), video from its newest
+ * keyframe on is kept to go out the moment it is, for at most this long
+ * (ms) and this many packets; past either, the viewer starts at a later
+ * keyframe instead of being sent a stale burst.
+ */
+export const HOLD_MAX_MS = 300;
+export const HOLD_MAX_PACKETS = 400;
+
 /** Forward every temporal layer. */
 export const ALL_TEMPORAL: number = 3;
 
@@ -38,7 +47,9 @@ export const ALL_TEMPORAL: number = 3;
  * VP8 source with temporal layers to the lower ones (fewer frames per
  * second, no keyframe needed): down at the next frame, up at a layer sync
  * frame or keyframe; dropped frames leave no gap in the viewer's sequence
- * numbers or picture IDs.
+ * numbers or picture IDs. `hold` keeps what would go out until `release`:
+ * attached while the viewer still connects, the keyframe asked for is on its
+ * way during ICE and DTLS rather than after them.
  */
 export class DownTrack {
   readonly stats: DownTrackStats = { packetsOut: 0, bytesOut: 0, droppedWaitingKeyframe: 0, droppedStale: 0, droppedTemporal: 0 };
@@ -55,6 +66,8 @@ export class DownTrack {
   private temporalNow = ALL_TEMPORAL;
   /** The frame under way is a temporal layer not forwarded: its packets are dropped. */
   private droppingFrame = false;
+  /** What was to go out while held (video from its newest keyframe; audio is dropped), or undefined when not held. */
+  private held: Array<{ packet: RelayPacket; sequenceNumber: number; timestamp: number }> | undefined;
   private _closed = false;
 
   constructor(
@@ -134,6 +147,27 @@ export class DownTrack {
     if (target > this.temporalNow) this.source?.requestKeyframe();
   }
 
+  /** Keeps packets instead of sending them, until release(). */
+  hold(): void {
+    if (!this._closed) this.held ??= [];
+  }
+
+  /**
+   * Sends what was held, in order and stamped as arriving now (the relay's
+   * forward latency counts this hop, not the wait for the connection), and
+   * forwards from here on. Video whose held keyframe was dropped for age asks for another.
+   */
+  release(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    if (this._closed) return;
+    const now = performance.now();
+    for (const h of held) this.send({ ...h.packet, receivedAt: now }, h.sequenceNumber, h.timestamp);
+    // A keyframe still on its way is waited for; one dropped for age is asked for again now.
+    if (this.waitingKeyframe && this.codec.kind === "video") this.askKeyframeAgain(this.source, now);
+  }
+
   /** Detaches from the current source without closing; the track goes quiet. */
   clearSource(): void {
     this.detach();
@@ -175,10 +209,35 @@ export class DownTrack {
       this.stats.droppedStale++;
       return;
     }
+    const payload = this.vp8 ? this.vp8.munge(packet.payload) : packet.payload;
+    const sent = payload === packet.payload ? packet : { ...packet, payload };
+    if (this.held) this.keep(sent, out.sequenceNumber, out.timestamp);
+    else this.send(sent, out.sequenceNumber, out.timestamp);
+  }
+
+  private send(packet: RelayPacket, sequenceNumber: number, timestamp: number): void {
     this.stats.packetsOut++;
     this.stats.bytesOut += packet.payload.length;
-    const payload = this.vp8 ? this.vp8.munge(packet.payload) : packet.payload;
-    this.sink.send(payload === packet.payload ? packet : { ...packet, payload }, out.sequenceNumber, out.timestamp);
+    this.sink.send(packet, sequenceNumber, timestamp);
+  }
+
+  /**
+   * Keeps a packet while held: video from the newest keyframe on, within
+   * HOLD_MAX_MS and HOLD_MAX_PACKETS (past them the viewer waits for the
+   * next keyframe, asked for at release: a viewer that never connects costs
+   * the device no keyframes). Audio is not kept: it has no start to wait for.
+   */
+  private keep(packet: RelayPacket, sequenceNumber: number, timestamp: number): void {
+    const held = this.held as NonNullable<typeof this.held>;
+    if (this.codec.kind !== "video") return;
+    if (packet.keyframe) held.length = 0;
+    held.push({ packet, sequenceNumber, timestamp });
+    if (held.length > HOLD_MAX_PACKETS || packet.receivedAt - held[0].packet.receivedAt > HOLD_MAX_MS) {
+      held.length = 0;
+      this.waitingKeyframe = true;
+      // Asked for again at release, not before.
+      this.keyframeAskedAt = -Infinity;
+    }
   }
 
   private askKeyframe(up: UpTrack, now = performance.now()): void {
@@ -186,9 +245,9 @@ export class DownTrack {
     up.requestKeyframe();
   }
 
-  /** Asks `up` again when the keyframe waited for has not come within KEYFRAME_RETRY_MS (`now`: a packet's arrival). */
+  /** Asks `up` again when the keyframe waited for has not come within KEYFRAME_RETRY_MS (`now`: a packet's arrival); not while held. */
   private askKeyframeAgain(up: UpTrack | undefined, now: number): void {
-    if (up && now - this.keyframeAskedAt >= KEYFRAME_RETRY_MS) this.askKeyframe(up, now);
+    if (up && !this.held && now - this.keyframeAskedAt >= KEYFRAME_RETRY_MS) this.askKeyframe(up, now);
   }
 
   /**
@@ -223,6 +282,7 @@ export class DownTrack {
   close(): void {
     if (this._closed) return;
     this._closed = true;
+    this.held = undefined;
     this.detach();
   }
 

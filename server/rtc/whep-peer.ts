@@ -45,7 +45,6 @@ export class WhepPeer {
     this.iceRestarts = new AnswererIceRestarts(this.pc, (sdp) => localSdpForClients(sdp, this.rtc));
     this.listeners = new Listeners(log);
     this.listeners.on(this.pc.connectionStateChange, (state: string) => {
-      if (state === "connected") this.attach(this.tracks);
       if (state === "failed" || state === "closed") this.close(`connection ${state}`);
     });
   }
@@ -73,6 +72,9 @@ export class WhepPeer {
       const up = free.splice(i, 1)[0];
       t.setDirection("sendonly");
       const down = new DownTrack(up.codec, senderSink(t.sender, up.kind, this.observer, this.log));
+      // Attached once answered, it keeps what comes until DTLS is up (the keyframe is on its way meanwhile).
+      down.hold();
+      this.listeners.on(t.sender.onReady, () => down.release());
       this.listeners.on(t.sender.onPictureLossIndication, () => {
         this.observer.keyframeRequestFromViewer("pli");
         down.requestKeyframe();
@@ -87,6 +89,7 @@ export class WhepPeer {
     }
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description");
+    this.attach(this.tracks);
     return localSdpForClients(local.sdp, this.rtc);
   }
 

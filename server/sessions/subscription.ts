@@ -39,6 +39,8 @@ export class Subscription {
   private codecs: TrackCodec[] = [];
   private sources: readonly UpTrack[] = [];
   private connected = false;
+  /** The viewer answered the current offer: its DownTracks take the sources (held until DTLS is up). */
+  private answered = false;
   private offerId = -1;
   private _closed = false;
   private readonly seat: ViewerSeat;
@@ -186,7 +188,12 @@ export class Subscription {
       this.ctx.log.debug("dropped an answer to a replaced offer", { device: this.device.id, offerId, current: this.offerId });
       return;
     }
-    await this.subscriber.accept(sdp);
+    const subscriber = this.subscriber;
+    await subscriber.accept(sdp);
+    // The keyframe a video DownTrack asks for when it attaches is on its way while ICE and DTLS finish.
+    if (subscriber !== this.subscriber || this.answered) return;
+    this.answered = true;
+    this.attachSources();
   }
 
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
@@ -257,7 +264,6 @@ export class Subscription {
           if (state === "connected" && !this.connected) {
             this.connected = true;
             this.seat.setTransport("webrtc");
-            this.attachSources();
           }
         },
         onInputOpen: () => {
@@ -293,7 +299,7 @@ export class Subscription {
 
   private attachSources(): void {
     const subscriber = this.subscriber;
-    if (!subscriber || !this.connected) return;
+    if (!subscriber || !this.answered) return;
     subscriber.downTracks.forEach((down, i) => {
       const up = this.sources[i];
       if (!up || up.closed) return;
@@ -331,6 +337,7 @@ export class Subscription {
     this.subscriber = undefined;
     this.seat.setTransport(undefined);
     this.connected = false;
+    this.answered = false;
     s?.close("replaced");
   }
 }
