@@ -30,6 +30,8 @@ export class SerialEncoder {
   private readonly jobs: Job[] = [];
   private stallTimer: NodeJS.Timeout | undefined;
   private closeError: Error | undefined;
+  /** Closed with a picture in the pipeline: it is stopped once that picture is out, so it can be reused. */
+  private draining = false;
 
   constructor(
     description: string,
@@ -60,9 +62,18 @@ export class SerialEncoder {
     });
   }
 
-  /** Stops the pipeline and rejects pending pictures; idempotent. */
+  /**
+   * Rejects pending pictures and stops the pipeline; idempotent. A picture
+   * already in the pipeline is let out first (within the stall time), so
+   * the stopped pipeline holds nothing of it and can be reused: about one
+   * close in six came mid-picture when fallback viewers joined and left.
+   */
   close(): void {
-    this.fail(CLOSED, true);
+    if (this.closeError) return;
+    if (this.jobs.length === 0) return this.fail(CLOSED, true);
+    this.closeError = CLOSED;
+    this.draining = true;
+    for (const job of this.jobs.splice(0)) job.reject(CLOSED);
   }
 
   private pushHead(): void {
@@ -80,6 +91,11 @@ export class SerialEncoder {
 
   private onOutput(buf: Buffer): void {
     clearTimeout(this.stallTimer);
+    if (this.draining) {
+      this.draining = false;
+      this.pipeline.close(true);
+      return;
+    }
     const job = this.jobs.shift();
     if (!job) return;
     job.resolve(buf);
@@ -88,6 +104,12 @@ export class SerialEncoder {
 
   /** Ends the encoder; only a clean close (no error, no stall, nothing in flight) leaves its pipeline fit for reuse. */
   private fail(err: Error, clean = false): void {
+    if (this.draining) {
+      // The picture let out on close never came (a stall, or the pipeline failed): not fit for reuse.
+      this.draining = false;
+      this.pipeline.close(false);
+      return;
+    }
     if (this.closeError) return;
     clearTimeout(this.stallTimer);
     this.closeError = err;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { JpegStripeEncoder } from "./jpeg-stripe-encoder.js";
-import { GstPipeline } from "./pipeline.js";
+import { GstPipeline, idlePipelines } from "./pipeline.js";
 import { annexBNalTypes, X264StripeEncoder } from "./x264-stripe-encoder.js";
 
 /** A packed I420 stripe with a diagonal luma pattern shifted by `phase`. */
@@ -62,6 +62,28 @@ describe("JpegStripeEncoder", () => {
     }
     t.diagnostic(`JPEG q40 1280x64: median ${median(times).toFixed(2)} ms, ${bytes} B`);
     assert.ok(median(times) < 10);
+  });
+
+  test("closed mid-picture, an encoder lets that picture out and leaves its pipeline for reuse, holding nothing of it", async () => {
+    const size = { width: 320, height: 48 };
+    const a = { data: stripe(320, 48, 7), ...size };
+    const b = { data: stripe(320, 48, 99), ...size };
+    const closing = new JpegStripeEncoder();
+    await closing.encode(a, 50);
+    const idleBefore = idlePipelines();
+    const inFlight = closing.encode(b, 50);
+    closing.close();
+    await assert.rejects(inFlight, /closed/);
+    const deadline = performance.now() + 5000;
+    while (idlePipelines() <= idleBefore && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(idlePipelines() > idleBefore, "the pipeline went back to the pool");
+    // The next encoder of that size takes the pooled pipeline: its first output is its own picture, not the one let out.
+    const next = new JpegStripeEncoder();
+    try {
+      assert.deepEqual(await next.encode(a, 50), await jpeg.encode(a, 50));
+    } finally {
+      next.close();
+    }
   });
 
   test("refuses bad quality, wrong sizes, and work after close", async () => {
