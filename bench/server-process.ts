@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { serverMallocTunables } from "../server/setup/malloc.js";
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), "../server/main.js");
 const LISTENING = /listening on (http:\/\/[^/\s]+)\//;
@@ -43,7 +44,8 @@ export class ServerProcess {
     // e.g. TESSERA_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under a bench's load.
     const nodeArgs = (process.env.TESSERA_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
     const [program, ...rest] = [...(opts.wrap ?? []), process.execPath, ...nodeArgs, MAIN, ...args];
-    const child = spawn(program, rest, { env, stdio: ["ignore", "ignore", "pipe"] });
+    // The malloc settings `npm start` gives the server, unless the caller chose its own.
+    const child = spawn(program, rest, { env: { GLIBC_TUNABLES: serverMallocTunables(), ...env }, stdio: ["ignore", "ignore", "pipe"] });
     return new Promise((resolve, reject) => {
       let done = false;
       const fail = (err: Error) => {

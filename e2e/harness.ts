@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, type TestContext } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { installProbe, readDevice, readProbe, readViewer, type DeviceView, type ProbeState, type ViewerView } from "./probes.js";
+import { serverMallocTunables } from "../server/setup/malloc.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SERVER_MAIN = `${ROOT}dist/server/main.js`;
@@ -65,7 +66,7 @@ export async function startServer({ port = 0, args = [] as string[], iceHost = "
   const command = [...wrap, process.execPath, SERVER_MAIN, "--port", String(port), "--ice-host", iceHost, ...(dataDir ? ["--data-dir", dataDir] : []), ...args];
   const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, UV_THREADPOOL_SIZE: "128", ...env },
+    env: { GLIBC_TUNABLES: serverMallocTunables(), ...process.env, UV_THREADPOOL_SIZE: "128", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const killOnExit = () => child.kill("SIGKILL");
