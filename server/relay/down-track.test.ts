@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DownTrack, HOLD_MAX_MS, KEYFRAME_RETRY_MS } from "./down-track.js";
+import { fakeTimers } from "./fake-timers.js";
 import { UpTrack, type TrackCodec } from "./up-track.js";
 
 const VP8: TrackCodec = { kind: "video", mimeType: "video/vp8", clockRate: 90000 };
@@ -119,14 +120,13 @@ describe("DownTrack", () => {
   });
 
   test("released before its keyframe came: the one on its way is waited for, not asked for twice", () => {
-    let clock = 0;
-    const timers = { now: () => clock, setTimeout: () => 0, clearTimeout: () => {} };
+    const clock = fakeTimers();
     let requests = 0;
-    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers });
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers: clock.timers });
     const { down, out } = collect(VP8);
     down.hold();
     down.setSource(up);
-    clock = 10_000; // past the source's 500 ms coalescing: a second request would go out at once
+    clock.advance(10_000); // past the source's 500 ms coalescing: a second request would go out at once
     down.release();
     up.push(1, 0, true, DELTA);
     assert.equal(requests, 1);
@@ -136,15 +136,14 @@ describe("DownTrack", () => {
   });
 
   test("held longer than HOLD_MAX_MS: the viewer starts at a later keyframe, asked for at release and not while it connects", () => {
-    let clock = 0;
-    const timers = { now: () => clock, setTimeout: () => 0, clearTimeout: () => {} };
+    const clock = fakeTimers();
     let requests = 0;
-    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers });
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers: clock.timers });
     const { down, out } = collect(VP8);
     down.hold();
     down.setSource(up);
     assert.equal(requests, 1);
-    clock = 10_000; // past the source's 500 ms coalescing
+    clock.advance(10_000); // past the source's 500 ms coalescing
     const t0 = performance.now();
     up.push(1, 0, true, KEY, t0);
     up.push(2, 3000, true, DELTA, t0 + HOLD_MAX_MS / 2);

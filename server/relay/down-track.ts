@@ -228,8 +228,8 @@ export class DownTrack {
    * the device no keyframes). Audio is not kept: it has no start to wait for.
    */
   private keep(packet: RelayPacket, sequenceNumber: number, timestamp: number): void {
-    const held = this.held as NonNullable<typeof this.held>;
     if (this.codec.kind !== "video") return;
+    const held = this.held as NonNullable<typeof this.held>;
     if (packet.keyframe) held.length = 0;
     held.push({ packet, sequenceNumber, timestamp });
     if (held.length > HOLD_MAX_PACKETS || packet.receivedAt - held[0].packet.receivedAt > HOLD_MAX_MS) {
