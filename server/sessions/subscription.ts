@@ -264,6 +264,7 @@ export class Subscription {
           if (state === "connected" && !this.connected) {
             this.connected = true;
             this.seat.setTransport("webrtc");
+            this.attachSources();
           }
         },
         onInputOpen: () => {
@@ -305,7 +306,8 @@ export class Subscription {
       if (!up || up.closed) return;
       // A simulcast source: stay on the viewer's current layer of the same picture rather than its top one.
       if (!(down.upTrack && up.layers?.includes(down.upTrack))) down.setSource(up);
-      if (up.layers && down.kind === "video" && !this.followers.some((f) => f.down === down)) {
+      // Layers are chosen once connected: before, a still source's own layer has sent nothing yet and would look idle.
+      if (this.connected && up.layers && down.kind === "video" && !this.followers.some((f) => f.down === down)) {
         const wants = () => ({ renderWidth: this.view?.width, bandwidth: subscriber.estimatedBitrate(i) });
         const report = (r: LayerReport) => this.viewer.send({ type: "layer", deviceId: this.device.id, ...r });
         this.followers.push(new LayerFollower(down, wants, this.ctx.metrics, report));
