@@ -9,6 +9,10 @@
  * after another, to a device that has stopped sending (a still screen), and
  * RSS is read before, with all of them connected, and after they left.
  *
+ * Every RSS before and after is read just after a full garbage collection
+ * in the server (through its inspector), so what it shows is memory still
+ * held, not garbage V8 had not come round to yet.
+ *
  *   npm run bench:churn -- --idle 200 --viewers 1000 --fallback 1000 --devices 200 --whip 200
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -17,7 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { waitFor } from "../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../e2e/lib/werift-peers.js";
-import { census, churn, settle, type ChurnKind } from "./churn-cycles.js";
+import { census, churn, settle, type Census, type ChurnKind } from "./churn-cycles.js";
 import { machineInfo, processRssBytes } from "./proc.js";
 import { intArg, runBench } from "./run.js";
 import { ServerProcess } from "./server-process.js";
@@ -67,6 +71,12 @@ interface Idle {
   rssAfterMb: number;
 }
 
+/** The server's census just after a full garbage collection. */
+async function collected(server: ServerProcess): Promise<Census> {
+  await server.collectGarbage();
+  return census(server);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
 
@@ -75,10 +85,14 @@ class ChurnBench {
   private readonly dataDir = mkdtempSync(join(tmpdir(), "tessera-churn-"));
 
   async run(): Promise<Report> {
-    const server = await ServerProcess.start(["--port", "0", "--source", "test", "--ice-host", "127.0.0.1", "--data-dir", this.dataDir], {
-      ...process.env,
-      UV_THREADPOOL_SIZE: "128",
-    });
+    const server = await ServerProcess.start(
+      ["--port", "0", "--source", "test", "--ice-host", "127.0.0.1", "--data-dir", this.dataDir],
+      {
+        ...process.env,
+        UV_THREADPOOL_SIZE: "128",
+      },
+      { inspector: true },
+    );
     this.server = server;
     const idle = idleViewers > 0 ? await this.idle(server, idleViewers) : undefined;
     const rows: Row[] = [];
@@ -87,12 +101,14 @@ class ChurnBench {
       await churn(server, kind, WARMUP);
       // The baseline once the warm-up's own leftovers are gone (werift ends a closed peer's timers within ~30 s).
       const idle = await settle(server, await census(server), 1000);
-      const base = (await settle(server, idle.census, settleS * 1000)).census;
+      await settle(server, idle.census, settleS * 1000);
+      const base = await collected(server);
       process.stderr.write(`[churn] ${kind}: ${n} cycles from RSS ${mb(base.rssBytes)} MB\n`);
       const times = await churn(server, kind, n, (done) => {
         if (done % 100 === 0) process.stderr.write(`[churn] ${kind}: ${done}/${n}\n`);
       });
-      const after = await settle(server, base, settleS * 1000);
+      const settled = await settle(server, base, settleS * 1000);
+      const after = { ...settled, census: await collected(server) };
       rows.push({
         kind,
         cycles: n,
@@ -117,7 +133,8 @@ class ChurnBench {
       // Its tracks reach the server with their first packets; then it goes quiet.
       await waitFor(() => device.packetsSent > 30 && device.audioPacketsSent > 10, 10_000, "the device's first packets");
       device.paused = true;
-      const base = await settle(server, await census(server), 2000);
+      await settle(server, await census(server), 2000);
+      const base = await collected(server);
       for (let i = 0; i < n; i++) {
         const v = await WeriftViewer.connect(server.wsUrl);
         viewers.push(v);
@@ -126,6 +143,7 @@ class ChurnBench {
         if ((i + 1) % 50 === 0) process.stderr.write(`[churn] idle: ${i + 1}/${n} viewers connected\n`);
       }
       // Let timers and first-use allocations settle, then read RSS a few times.
+      await server.collectGarbage();
       const samples: number[] = [];
       for (let i = 0; i < 5; i++) {
         await new Promise((r) => setTimeout(r, 1000));
@@ -133,13 +151,14 @@ class ChurnBench {
       }
       const connected = median(samples);
       for (const v of viewers.splice(0)) await v.close();
-      const after = await settle(server, base.census, settleS * 1000);
+      await settle(server, base, settleS * 1000);
+      const after = await collected(server);
       return {
         viewers: n,
-        rssBaseMb: mb(base.census.rssBytes),
+        rssBaseMb: mb(base.rssBytes),
         rssConnectedMb: mb(connected),
-        rssPerViewerMb: Math.round(((connected - base.census.rssBytes) / n / 1048576) * 100) / 100,
-        rssAfterMb: mb(after.census.rssBytes),
+        rssPerViewerMb: Math.round(((connected - base.rssBytes) / n / 1048576) * 100) / 100,
+        rssAfterMb: mb(after.rssBytes),
       };
     } finally {
       for (const v of viewers) await v.close();
