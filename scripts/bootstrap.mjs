@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { applyAddonFixes } from "./addon-fixes.mjs";
 import { BENCH_PACKAGES, BUILD_PACKAGES, RUNTIME_PACKAGES, TEST_PACKAGES, missingDebianPackages } from "./system-packages.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -51,15 +52,21 @@ function ensureNodeModules() {
   const fields = JSON.stringify([pkg.dependencies, pkg.devDependencies, pkg.allowScripts, pkg.overrides]);
   const want = hashOf("package-lock.json") + createHash("sha256").update(fields).digest("hex");
   const missingAddons = () => Object.keys(NATIVE_ADDONS).filter((pkg) => !existsSync(join(root, "node_modules", pkg, NATIVE_ADDONS[pkg])));
-  if (existsSync(stamp) && readFileSync(stamp, "utf8") === want && missingAddons().length === 0) return;
-  say("installing npm packages (npm ci)");
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
-  for (const pkg of missingAddons()) {
-    say(`building ${pkg}`);
+  const installed = existsSync(stamp) && readFileSync(stamp, "utf8") === want && missingAddons().length === 0;
+  if (!installed) {
+    say("installing npm packages (npm ci)");
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  }
+  // Addon sources with a fix not yet in them (scripts/addon-fixes.mjs) are rebuilt, like any addon npm left unbuilt.
+  const fixed = applyAddonFixes(join(root, "node_modules"), (msg) => say(msg));
+  for (const pkg of new Set([...fixed, ...missingAddons()])) {
+    say(`building ${pkg}${fixed.includes(pkg) ? " (with Tessera's fixes)" : ""}`);
     execFileSync("npm", ["rebuild", pkg], { cwd: root, stdio: "inherit" });
   }
-  mkdirSync(dirname(stamp), { recursive: true });
-  writeFileSync(stamp, want);
+  if (!installed) {
+    mkdirSync(dirname(stamp), { recursive: true });
+    writeFileSync(stamp, want);
+  }
 }
 
 const systemPackages = [...BUILD_PACKAGES, ...RUNTIME_PACKAGES];
