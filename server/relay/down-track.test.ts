@@ -135,7 +135,7 @@ describe("DownTrack", () => {
     up.close();
   });
 
-  test("held longer than HOLD_MAX_MS: the viewer starts at a later keyframe, asked for at release and not while it connects", () => {
+  test("held longer than HOLD_MAX_MS: stale frames are dropped and a fresh keyframe asked for at once; after a second time, only at release", () => {
     const clock = fakeTimers();
     let requests = 0;
     const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers: clock.timers });
@@ -148,14 +148,38 @@ describe("DownTrack", () => {
     up.push(1, 0, true, KEY, t0);
     up.push(2, 3000, true, DELTA, t0 + HOLD_MAX_MS / 2);
     up.push(3, 6000, true, DELTA, t0 + HOLD_MAX_MS + 1);
-    for (let i = 0; i < 10; i++) up.push(4 + i, 9000 + i * 3000, true, DELTA, t0 + HOLD_MAX_MS + (i + 1) * KEYFRAME_RETRY_MS);
-    assert.equal(requests, 1, "a viewer still connecting costs the device no keyframes");
+    assert.equal(requests, 2, "the first time, a fresh keyframe is asked for at once");
+    clock.advance(10_000);
+    up.push(4, 9000, true, KEY, t0 + 1000);
+    up.push(5, 12000, true, DELTA, t0 + 1000 + HOLD_MAX_MS + 1);
+    for (let i = 0; i < 10; i++) up.push(6 + i, 15000 + i * 3000, true, DELTA, t0 + 1000 + HOLD_MAX_MS + (i + 1) * KEYFRAME_RETRY_MS);
+    assert.equal(requests, 2, "a viewer still connecting costs the device at most two keyframes");
     down.release();
     assert.equal(out.length, 0, "the stale frames are not sent");
-    assert.equal(requests, 2, "asked for at release");
+    assert.equal(requests, 3, "asked for at release");
     up.push(20, 60000, true, KEY);
     up.push(21, 63000, true, DELTA);
     assert.equal(out.length, 2);
+    up.close();
+  });
+
+  test("held longer than HOLD_MAX_MS, released before the fresh keyframe came: it is waited for, not asked for again", () => {
+    const clock = fakeTimers();
+    let requests = 0;
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => requests++, timers: clock.timers });
+    const { down, out } = collect(VP8);
+    down.hold();
+    down.setSource(up);
+    clock.advance(10_000);
+    const t0 = performance.now();
+    up.push(1, 0, true, KEY, t0);
+    up.push(2, 3000, true, DELTA, t0 + HOLD_MAX_MS + 1);
+    assert.equal(requests, 2);
+    clock.advance(10_000);
+    down.release();
+    assert.equal(requests, 2);
+    up.push(3, 6000, true, KEY);
+    assert.equal(out.length, 1);
     up.close();
   });
 

@@ -68,6 +68,8 @@ export class DownTrack {
   private droppingFrame = false;
   /** What was to go out while held (video from its newest keyframe; audio is dropped), or undefined when not held. */
   private held: Array<{ packet: RelayPacket; sequenceNumber: number; timestamp: number }> | undefined;
+  /** This hold already dropped what it kept for age once (and asked for a fresh keyframe then). */
+  private heldOverflowed = false;
   private _closed = false;
 
   constructor(
@@ -149,7 +151,9 @@ export class DownTrack {
 
   /** Keeps packets instead of sending them, until release(). */
   hold(): void {
-    if (!this._closed) this.held ??= [];
+    if (this._closed || this.held) return;
+    this.held = [];
+    this.heldOverflowed = false;
   }
 
   /**
@@ -223,9 +227,10 @@ export class DownTrack {
 
   /**
    * Keeps a packet while held: video from the newest keyframe on, within
-   * HOLD_MAX_MS and HOLD_MAX_PACKETS (past them the viewer waits for the
-   * next keyframe, asked for at release: a viewer that never connects costs
-   * the device no keyframes). Audio is not kept: it has no start to wait for.
+   * HOLD_MAX_MS and HOLD_MAX_PACKETS. Past them the viewer waits for the
+   * next keyframe, asked for at once the first time and at release after
+   * that: a viewer that never connects costs the device at most two
+   * keyframes. Audio is not kept: it has no start to wait for.
    */
   private keep(packet: RelayPacket, sequenceNumber: number, timestamp: number): void {
     if (this.codec.kind !== "video") return;
@@ -235,8 +240,14 @@ export class DownTrack {
     if (held.length > HOLD_MAX_PACKETS || packet.receivedAt - held[0].packet.receivedAt > HOLD_MAX_MS) {
       held.length = 0;
       this.waitingKeyframe = true;
-      // Asked for again at release, not before.
-      this.keyframeAskedAt = -Infinity;
+      if (!this.heldOverflowed && this.source) {
+        // The first time, a fresh keyframe is asked for now: it is likely held when the connection comes up.
+        this.heldOverflowed = true;
+        this.askKeyframe(this.source, packet.receivedAt);
+      } else {
+        // After that, at release, not before.
+        this.keyframeAskedAt = -Infinity;
+      }
     }
   }
 

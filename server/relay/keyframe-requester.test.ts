@@ -62,4 +62,53 @@ describe("KeyframeRequester", () => {
     assert.equal(sent, 1);
     assert.equal(pending(), 0);
   });
+
+  test("a keyframe answers the requests folded so far: the one due at the interval's end is dropped", () => {
+    const { timers, advance } = fakeTimers();
+    let sent = 0;
+    const k = new KeyframeRequester(() => sent++, 500, timers);
+    k.request();
+    advance(100);
+    k.request();
+    k.keyframeArrived();
+    advance(1000);
+    assert.equal(sent, 1);
+    assert.equal(k.coalesced, 1, "the request that waited was answered");
+  });
+
+  test("once the last request was answered, the next goes after the shorter gap, not the whole interval", () => {
+    const { timers, advance } = fakeTimers();
+    const at: number[] = [];
+    const k = new KeyframeRequester(() => at.push(timers.now()), 500, timers, 200);
+    const t0 = timers.now();
+    k.request();
+    advance(100);
+    k.keyframeArrived();
+    k.request();
+    assert.equal(at.length, 1, "not closer than the gap");
+    advance(99);
+    assert.equal(at.length, 1);
+    advance(1);
+    assert.deepEqual(
+      at.map((t) => t - t0),
+      [0, 200],
+    );
+    // Unanswered, the next waits the whole interval again.
+    k.request();
+    advance(499);
+    assert.equal(at.length, 2);
+    advance(1);
+    assert.equal(at.length, 3);
+  });
+
+  test("answered at once: a request well after the gap goes out immediately", () => {
+    const { timers, advance } = fakeTimers();
+    let sent = 0;
+    const k = new KeyframeRequester(() => sent++, 500, timers, 200);
+    k.request();
+    k.keyframeArrived();
+    advance(250);
+    k.request();
+    assert.equal(sent, 2);
+  });
 });

@@ -13,33 +13,42 @@ export const realTimers: Timers = {
 };
 
 /**
- * Coalesces keyframe requests for one source: at most one request goes to the
- * device per interval; requests inside the interval collapse into one that is
- * sent when the interval ends.
+ * Coalesces keyframe requests for one source. A request is sent at once
+ * when none was sent for `intervalMs`; inside that, requests collapse into
+ * one sent when the interval ends. A keyframe arriving answers every
+ * request made before it (each waits for the next keyframe, whoever asked):
+ * the collapsed request is dropped, and the next one may go `answeredGapMs`
+ * after the last instead of the whole interval. So a viewer that joins just
+ * after another viewer's keyframe came waits for one encoder round trip,
+ * not for the rest of the interval, while the device still sees at most
+ * one request outstanding and none closer than `answeredGapMs`.
  */
 export class KeyframeRequester {
   private lastSentAt = -Infinity;
+  /** A keyframe arrived since the last request was sent. */
+  private answered = false;
   private pending: unknown;
   private closed = false;
   /** Requests that reached the device. */
   sent = 0;
-  /** Requests that were folded into another. */
+  /** Requests that were folded into another (or answered by a keyframe before they went out). */
   coalesced = 0;
 
   constructor(
     private readonly send: () => void,
     private readonly intervalMs = 500,
     private readonly timers: Timers = realTimers,
+    private readonly answeredGapMs = Math.min(200, intervalMs),
   ) {}
 
-  /** Asks for a keyframe now, or at the end of the current interval. */
+  /** Asks for a keyframe now, or when the current interval ends. */
   request(): void {
     if (this.closed) return;
     if (this.pending !== undefined) {
       this.coalesced++;
       return;
     }
-    const wait = this.lastSentAt + this.intervalMs - this.timers.now();
+    const wait = this.lastSentAt + (this.answered ? this.answeredGapMs : this.intervalMs) - this.timers.now();
     if (wait <= 0) {
       this.fire();
       return;
@@ -48,6 +57,15 @@ export class KeyframeRequester {
       this.pending = undefined;
       this.fire();
     }, wait);
+  }
+
+  /** A keyframe came from the source: it answers every request so far. */
+  keyframeArrived(): void {
+    this.answered = true;
+    if (this.pending === undefined) return;
+    this.timers.clearTimeout(this.pending);
+    this.pending = undefined;
+    this.coalesced++;
   }
 
   /** Stops any pending request; later requests are ignored. */
@@ -60,6 +78,7 @@ export class KeyframeRequester {
   private fire(): void {
     if (this.closed) return;
     this.lastSentAt = this.timers.now();
+    this.answered = false;
     this.sent++;
     this.send();
   }

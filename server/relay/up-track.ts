@@ -180,6 +180,7 @@ export class UpTrack {
       receivedAt,
     };
     this.measure(packet);
+    if (packet.keyframe) this.keyframes.keyframeArrived();
     if (this.repair) {
       if (this.repair.gaps.received(sequenceNumber, packet.keyframe, receivedAt)) this.askAgain(receivedAt);
       else if (this.repair.gaps.pending > 0) this.askAgainLater();
@@ -253,7 +254,7 @@ export class UpTrack {
     if (this.downTracks.delete(down)) this.onConsumers(this.downTracks.size);
   }
 
-  /** Asks the source for a keyframe, coalesced to one per 500 ms. */
+  /** Asks the source for a keyframe, coalesced (keyframe-requester.ts): at most one per 500 ms, or 200 ms once the last was answered. */
   requestKeyframe(): void {
     if (this.codec.kind === "video") this.keyframes.request();
   }

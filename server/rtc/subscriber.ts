@@ -73,7 +73,7 @@ export class Subscriber {
       const sender = transceiver.sender;
       const sink = senderSink(sender, codec.kind, this.observer, this.log);
       const down = new DownTrack(codec, sink);
-      // Attached as soon as the viewer answers (Subscription), it keeps what comes until DTLS is up.
+      // Attached when the offer is made (Subscription), it keeps what comes until DTLS is up.
       down.hold();
       this.listeners.on(sender.onReady, () => down.release());
       this.listeners.on(sender.onPictureLossIndication, () => {

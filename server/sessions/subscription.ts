@@ -39,8 +39,6 @@ export class Subscription {
   private codecs: TrackCodec[] = [];
   private sources: readonly UpTrack[] = [];
   private connected = false;
-  /** The viewer answered the current offer: its DownTracks take the sources (held until DTLS is up). */
-  private answered = false;
   private offerId = -1;
   private _closed = false;
   private readonly seat: ViewerSeat;
@@ -188,12 +186,7 @@ export class Subscription {
       this.ctx.log.debug("dropped an answer to a replaced offer", { device: this.device.id, offerId, current: this.offerId });
       return;
     }
-    const subscriber = this.subscriber;
-    await subscriber.accept(sdp);
-    // The keyframe a video DownTrack asks for when it attaches is on its way while ICE and DTLS finish.
-    if (subscriber !== this.subscriber || this.answered) return;
-    this.answered = true;
-    this.attachSources();
+    await this.subscriber.accept(sdp);
   }
 
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
@@ -286,6 +279,9 @@ export class Subscription {
       this.ctx.log,
     );
     this.subscriber = subscriber;
+    // Its DownTracks take the sources now, held until DTLS is up: the keyframe each video track asks
+    // for is on its way while the offer, the answer, ICE and DTLS go back and forth.
+    this.attachSources();
     const offerId = (this.offerId = this.nextOfferId());
     subscriber
       .offer()
@@ -300,7 +296,7 @@ export class Subscription {
 
   private attachSources(): void {
     const subscriber = this.subscriber;
-    if (!subscriber || !this.answered) return;
+    if (!subscriber) return;
     subscriber.downTracks.forEach((down, i) => {
       const up = this.sources[i];
       if (!up || up.closed) return;
@@ -339,7 +335,6 @@ export class Subscription {
     this.subscriber = undefined;
     this.seat.setTransport(undefined);
     this.connected = false;
-    this.answered = false;
     s?.close("replaced");
   }
 }
