@@ -9,7 +9,11 @@
  * keyframe forced by the relay) and a device page publishing Chromium's
  * fake camera (640×360 VP8, a keyframe asked for with a PLI).
  *
- *   npm run bench:join -- --joins 15
+ * With `--pin` the server (and the test device's encoder in it) runs on core
+ * 0 and Chromium on core 1 (`taskset`), as if the viewers were on machines of
+ * their own; without it they share both cores.
+ *
+ *   npm run bench:join -- --joins 15 [--pin]
  */
 import { parseArgs } from "node:util";
 import { devicePublishing, framesAdvance, launchBrowser, Pages, probe, startServer, viewerState, waitFor, type Env } from "../e2e/harness.js";
@@ -18,7 +22,9 @@ import { exitBounded } from "./exit.js";
 import { percentile } from "./glass.js";
 import { machineInfo } from "./proc.js";
 
-const { values } = parseArgs({ options: { joins: { type: "string", default: "15" }, json: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { joins: { type: "string", default: "15" }, pin: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
+});
 const joins = Number(values.joins);
 if (!Number.isInteger(joins) || joins < 3 || joins > 200) throw new Error("--joins: expected 3-200");
 
@@ -105,8 +111,8 @@ async function measure(env: Env, device: string, deviceId: string): Promise<Row>
 }
 
 async function main(): Promise<void> {
-  const server = await startServer();
-  const browser = await launchBrowser().catch(async (err: unknown) => {
+  const server = await startServer({ wrap: values.pin ? ["taskset", "-c", "0"] : [] });
+  const browser = await launchBrowser(values.pin ? ["taskset", "-c", "1"] : []).catch(async (err: unknown) => {
     await server.close();
     throw err;
   });
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
     const m = machineInfo();
     const ms = ([a, b]: [number, number]) => `${a.toFixed(0)} / ${b.toFixed(0)}`;
     process.stdout.write(
-      `time to first frame for a joining WebRTC viewer (Chromium, loopback), p50 / p95 ms over ${joins} joins\n` +
+      `time to first frame for a joining WebRTC viewer (Chromium, loopback${values.pin ? "; server on core 0, Chromium on core 1" : ""}), p50 / p95 ms over ${joins} joins\n` +
         `machine   ${m.cpuModel}, ${m.cores} cores, Node ${m.node}\ndate      ${new Date().toISOString()}\n\n` +
         `| device | watch → offer | offer → answer | answer → connected | connected → first frame | watch → first frame | joins with NACKs |\n|---|---|---|---|---|---|---|\n` +
         rows
@@ -132,7 +138,7 @@ async function main(): Promise<void> {
           .join("\n") +
         "\n",
     );
-    if (values.json) process.stdout.write(JSON.stringify({ date: new Date().toISOString(), machine: m, rows }) + "\n");
+    if (values.json) process.stdout.write(JSON.stringify({ date: new Date().toISOString(), machine: m, pinned: values.pin, rows }) + "\n");
   } finally {
     await devicePages.close();
     await browser.close().catch(() => undefined);
