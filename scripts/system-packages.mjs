@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 // set-up test (server/setup.test.ts) and `tessera doctor` read too. `--no-install-recommends`
 // is used, so every package a plugin or tool needs is named here, not left to Recommends.
 
-/** What node-gyp needs to build the native addons (gstreamer-superficial, better-sqlite3). */
+/** What node-gyp needs to build the native addons (gstreamer-superficial, better-sqlite3), and gcc (which g++ brings) for the relay fast path's C part. */
 export const BUILD_PACKAGES = ["g++", "make", "python3", "libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"];
 
 /** What the server's pipelines need (pipelines/requirements.ts names the package of each element). */

@@ -6,6 +6,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import { hostname } from "node:os";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { nativeFastPathStatus } from "./rtc/native.js";
 import { doctorCommand } from "./setup/doctor.js";
 import { preflight } from "./setup/preflight.js";
 import { readTls, watchTls } from "./tls.js";
@@ -136,6 +137,8 @@ async function main(): Promise<void> {
     const addr = server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;
     app.log.info(`listening on ${scheme}://${config.host}:${port}/`);
+    if (nativeFastPathStatus !== "native")
+      app.log.warn("the relay's native fast path is not in use; it runs the TypeScript path", { reason: nativeFastPathStatus });
     if (config.redis) app.joinCluster(config.nodeUrl || `${scheme}://${reachableHost(config.host)}:${port}`);
     if (config.display) openDashboard(`${scheme}://${config.host}:${port}/grid.html`, app.log);
   });

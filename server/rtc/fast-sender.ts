@@ -1,6 +1,7 @@
 import type { Socket } from "node:dgram";
 import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
+import { ipv4Number, nativeFastPath, pendingSends, udpDescriptor } from "./native.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
 /** Header extensions the server negotiates with viewers (peer-config.ts). */
@@ -103,6 +104,11 @@ export class FastSender {
   /** The pair whose UDP socket this path writes to directly, as last checked. */
   private pair: IcePair | undefined;
   private direct: Socket | undefined;
+  /** With the native fast path, the direct socket's descriptor and the pair's IPv4 address as a number. */
+  private directFd: number | undefined;
+  private directIp = 0;
+  /** With the native fast path, the direct socket's sends still on their way (by anyone); a sendto waits for them. */
+  private sends: { readonly count: number } | undefined;
   private clockAt = -Infinity;
 
   constructor(private readonly sender: RTCRtpSender) {}
@@ -133,7 +139,8 @@ export class FastSender {
     const template = this.header as Buffer;
     const payload = packet.payload;
     const headerBytes = template.length;
-    const out = this.datagram(sequenceNumber % HISTORY, headerBytes + payload.length + (this.protector as SrtpProtector).trailer);
+    const idle = this.idle();
+    const out = this.datagram(sequenceNumber % HISTORY, headerBytes + payload.length + (this.protector as SrtpProtector).trailer, idle);
     template.copy(out, 0);
     out[1] = (packet.marker ? 0x80 : 0) | (out[1] & 0x7f);
     out.writeUInt16BE(sequenceNumber, 2);
@@ -157,7 +164,7 @@ export class FastSender {
     s.packetCount = (s.packetCount + 1) >>> 0;
     s.octetCount += payload.length;
     s.headerBytesSent += headerBytes;
-    this.transmit(out);
+    this.transmit(out, idle);
     if (!this.rtcpStarted) {
       this.rtcpStarted = true;
       s.runRtcp().catch(() => undefined);
@@ -171,9 +178,8 @@ export class FastSender {
    * there (the kernel has taken every earlier datagram, so the slot's last
    * one is gone), else a new buffer.
    */
-  private datagram(slot: number, size: number): Buffer {
-    const socket = this.direct;
-    if (socket === undefined || socket.getSendQueueCount() !== 0) return Buffer.allocUnsafe(size);
+  private datagram(slot: number, size: number, idle: boolean): Buffer {
+    if (!idle) return Buffer.allocUnsafe(size);
     if (this.slab === undefined) {
       this.slotBytes = size <= SLOT_SMALL ? SLOT_SMALL : SLOT_LARGE;
       this.slab = Buffer.allocUnsafeSlow(HISTORY * this.slotBytes);
@@ -193,7 +199,7 @@ export class FastSender {
       const slot = seq % HISTORY;
       const packet = this.history[slot];
       if (!packet || this.historySeq[slot] !== seq) continue;
-      this.transmit(packet);
+      this.transmit(packet, this.idle());
       s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
       s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
       sent++;
@@ -204,27 +210,64 @@ export class FastSender {
   /**
    * Hands a datagram to the pair ICE nominated: straight to its UDP socket
    * for a host or server-reflexive pair (what werift's three async layers
-   * end in), through werift for TURN and TCP.
+   * end in), through werift for TURN and TCP. With the native fast path, an
+   * IPv4 pair's datagram is one sendto on the socket's descriptor while
+   * nothing waits in libuv's queue for it (so the order holds); when the
+   * socket is full, it goes the dgram way and is queued there.
    */
-  private transmit(datagram: Buffer): void {
+  private transmit(datagram: Buffer, idle: boolean): void {
     const dtls = (this.sender as unknown as SenderInternals).dtlsTransport;
     dtls.bytesSent += datagram.length;
     dtls.packetsSent++;
     const connection = dtls.iceTransport.connection;
     const pair = connection.nominated;
     if (pair !== this.pair) {
-      this.pair = pair;
-      const transport = pair?.protocol.transport;
-      this.direct = pair?.protocol.type === "stun" && transport?.type === "udp" && isIP(pair.remoteAddr[0]) ? transport.socket : undefined;
+      this.follow(pair);
+      idle = this.idle();
     }
     const socket = this.direct;
     if (!socket || !pair || pair.protocol.transport?.closed || connection.canSendApplicationData?.() !== true) {
       connection.send(datagram).catch(() => undefined);
       return;
     }
-    socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
+    if (!idle || !this.sentDirectly(datagram, pair.remoteAddr[1])) socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
     pair.packetsSent++;
     pair.bytesSent += datagram.length;
+  }
+
+  /**
+   * True when no datagram waits in dgram (its address lookup takes a tick)
+   * or in libuv's queue: the kernel took every earlier one.
+   */
+  private idle(): boolean {
+    const socket = this.direct;
+    return socket !== undefined && (this.sends === undefined || this.sends.count === 0) && socket.getSendQueueCount() === 0;
+  }
+
+  /** Takes the nominated pair: which socket (and, natively, which descriptor and address) this path writes to. */
+  private follow(pair: IcePair | undefined): void {
+    this.pair = pair;
+    const transport = pair?.protocol.transport;
+    this.direct = pair?.protocol.type === "stun" && transport?.type === "udp" && isIP(pair.remoteAddr[0]) ? transport.socket : undefined;
+    const ip = pair ? ipv4Number(pair.remoteAddr[0]) : undefined;
+    // dgram sockets carry their family as `type` (not in Node's typings).
+    const udp4 = (this.direct as unknown as { type?: string } | undefined)?.type === "udp4";
+    this.directFd = nativeFastPath && this.direct && udp4 && ip !== undefined ? udpDescriptor(this.direct) : undefined;
+    this.directIp = ip ?? 0;
+    this.sends = this.directFd !== undefined && this.direct ? pendingSends(this.direct) : undefined;
+  }
+
+  /** The native sendto, when it applies (an IPv4 pair, the socket idle) and the kernel takes the datagram now. */
+  private sentDirectly(datagram: Buffer, port: number): boolean {
+    const fd = this.directFd;
+    if (fd === undefined) return false;
+    try {
+      return (nativeFastPath as NonNullable<typeof nativeFastPath>).sendTo(fd, datagram, port, this.directIp);
+    } catch {
+      // e.g. the descriptor was closed under us: dgram reports it its own way.
+      this.directFd = undefined;
+      return false;
+    }
   }
 
   /** Takes the keys and header layout from werift once DTLS is up; false while it is not. */

@@ -6,6 +6,9 @@ import type { RelayPacket } from "../relay/up-track.js";
 import { errorText } from "./errors.js";
 import { FastSender } from "./fast-sender.js";
 
+/** How long a werift send may stay unsettled before the fast path stops waiting for it, ms. */
+const WERIFT_SETTLE_MS = 500;
+
 /** A DownSink that also answers NACKs from what it sent. */
 export interface SenderSink extends DownSink {
   /** Resends the packets of `lost` it still keeps; returns how many. */
@@ -21,17 +24,37 @@ export interface SenderSink extends DownSink {
  */
 export function senderSink(sender: RTCRtpSender, kind: "video" | "audio", observer: RelayObserver, log: Logger): SenderSink {
   const fast = new FastSender(sender);
+  /**
+   * Packets werift is still sending: its path takes a few turns of the event
+   * loop, so the fast path (whose datagram leaves at once) waits for them,
+   * or a viewer's first keyframe could arrive after the packets behind it.
+   * A send werift never settles stops counting after WERIFT_SETTLE_MS.
+   */
+  let viaWerift = 0;
+  let lastViaWerift = 0;
+  const settled = () => {
+    viaWerift--;
+  };
   return {
     send(packet: RelayPacket, sequenceNumber: number, timestamp: number): void {
-      if (fast.send(packet, sequenceNumber, timestamp) > 0) {
-        observer.packetOut(kind, packet.payload.length, performance.now() - packet.receivedAt);
+      const now = performance.now();
+      if ((viaWerift === 0 || now - lastViaWerift > WERIFT_SETTLE_MS) && fast.send(packet, sequenceNumber, timestamp) > 0) {
+        observer.packetOut(kind, packet.payload.length, now - packet.receivedAt);
         return;
       }
       observer.sentThroughWerift(kind);
+      viaWerift++;
+      lastViaWerift = now;
       const header = new RtpHeader({ sequenceNumber, timestamp, marker: packet.marker, payloadType: 0 });
       sender.sendRtp(new RtpPacket(header, packet.payload)).then(
-        () => observer.packetOut(kind, packet.payload.length, performance.now() - packet.receivedAt),
-        (err: unknown) => log.debug("sendRtp failed", { err: errorText(err) }),
+        () => {
+          settled();
+          observer.packetOut(kind, packet.payload.length, performance.now() - packet.receivedAt);
+        },
+        (err: unknown) => {
+          settled();
+          log.debug("sendRtp failed", { err: errorText(err) });
+        },
       );
     },
     resend: (lost) => fast.resend(lost),

@@ -3,27 +3,36 @@ import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession } from "werift";
 import { absSendTime, headerTemplate, ntpTime } from "./fast-sender.js";
+import { nativeFastPath, nativeFastPathStatus, type NativeFastPath } from "./native.js";
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, SrtpProtector } from "./srtp-protect.js";
 
 /** werift's own SRTP session for a random master key: the reference the fast path must match byte for byte. */
-function reference(profile: number) {
+function reference(profile: number, native: NativeFastPath | null) {
   const salt = () => randomBytes(profile === ProtectionProfileAeadAes128Gcm ? 12 : 14);
   const session = new SrtpSession({
     keys: { localMasterKey: randomBytes(16), localMasterSalt: salt(), remoteMasterKey: randomBytes(16), remoteMasterSalt: salt() },
     profile,
   });
   const c = (session as unknown as { localContext: { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer } }).localContext;
-  return { context: session, protector: new SrtpProtector({ profile, key: c.srtpSessionKey, salt: c.srtpSessionSalt, authKey: c.srtpSessionAuthTag }) };
+  const keys = { profile, key: c.srtpSessionKey, salt: c.srtpSessionSalt, authKey: c.srtpSessionAuthTag };
+  return { context: session, protector: new SrtpProtector(keys, native) };
 }
 
+test("the native fast path is built and loads on this machine", () => {
+  assert.equal(nativeFastPathStatus, "native");
+});
+
 describe("SrtpProtector", () => {
-  for (const [name, profile] of [
-    ["AEAD_AES_128_GCM", PROFILE_AEAD_AES_128_GCM],
-    ["AES128_CM_HMAC_SHA1_80", PROFILE_AES128_CM_HMAC_SHA1_80],
+  for (const [name, profile, native] of [
+    ["AEAD_AES_128_GCM", PROFILE_AEAD_AES_128_GCM, null],
+    ["AES128_CM_HMAC_SHA1_80", PROFILE_AES128_CM_HMAC_SHA1_80, null],
+    ["AEAD_AES_128_GCM, native", PROFILE_AEAD_AES_128_GCM, nativeFastPath ?? null],
+    ["AES128_CM_HMAC_SHA1_80, native", PROFILE_AES128_CM_HMAC_SHA1_80, nativeFastPath ?? null],
   ] as const) {
     test(`${name}: the same bytes as werift's SRTP context, across a sequence number rollover`, () => {
-      assert.equal(profile, name === "AEAD_AES_128_GCM" ? ProtectionProfileAeadAes128Gcm : ProtectionProfileAes128CmHmacSha1_80);
-      const { context, protector } = reference(profile);
+      assert.equal(profile, name.startsWith("AEAD_AES_128_GCM") ? ProtectionProfileAeadAes128Gcm : ProtectionProfileAes128CmHmacSha1_80);
+      const { context, protector } = reference(profile, native);
+      assert.equal(protector.isNative, native !== null);
       const ssrc = 0x8badf00d;
       const state = { rolloverCounter: 0, lastSequenceNumber: 0 } as never;
       const ctx = (context as unknown as { localContext: object }).localContext as { updateRolloverCount(seq: number, s: { rolloverCounter: number }): void };
@@ -48,6 +57,16 @@ describe("SrtpProtector", () => {
   test("an unknown profile or a missing AES-CM authentication key is refused", () => {
     assert.throws(() => new SrtpProtector({ profile: 2, key: Buffer.alloc(16), salt: Buffer.alloc(14) }), /unsupported SRTP profile 2/);
     assert.throws(() => new SrtpProtector({ profile: PROFILE_AES128_CM_HMAC_SHA1_80, key: Buffer.alloc(16), salt: Buffer.alloc(14) }), /authentication key/);
+  });
+
+  test("the native path refuses bad keys and a wrongly sized packet with an error, not a crash", () => {
+    const native = nativeFastPath as NativeFastPath;
+    assert.throws(() => native.newProtector(PROFILE_AEAD_AES_128_GCM, Buffer.alloc(15), Buffer.alloc(12), undefined), /key must be 16 bytes/);
+    assert.throws(() => native.newProtector(PROFILE_AEAD_AES_128_GCM, Buffer.alloc(16), Buffer.alloc(11), undefined), /GCM salt is 12 bytes/);
+    assert.throws(() => native.newProtector(9, Buffer.alloc(16), Buffer.alloc(12), undefined), /unsupported SRTP profile/);
+    const protector = new SrtpProtector({ profile: PROFILE_AEAD_AES_128_GCM, key: Buffer.alloc(16), salt: Buffer.alloc(12) }, native);
+    assert.throws(() => protector.protect(Buffer.alloc(12 + 100), 12, Buffer.alloc(100), 1, 2, 0), /header \+ payload \+ tag/);
+    assert.throws(() => native.protect({}, Buffer.alloc(128), 12, Buffer.alloc(100), 1, 2, 0), /bad argument/);
   });
 });
 

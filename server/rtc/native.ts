@@ -1,0 +1,100 @@
+import type { Socket } from "node:dgram";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The relay fast path's native part (server/rtc/native/fastpath.c, built by
+ * scripts/build.mjs next to this module): SRTP protection with contexts
+ * made once per session, and a datagram written straight to a UDP socket's
+ * descriptor. Optional: without it (not built, or TESSERA_NATIVE=0) the
+ * TypeScript path does the same work with Node's crypto and dgram.
+ */
+export interface NativeFastPath {
+  /** A session's protection contexts (OpenSSL), freed with the returned handle. */
+  newProtector(profile: number, key: Buffer, salt: Buffer, authKey: Buffer | undefined): object;
+  /** As SrtpProtector.protect: `out` holds the header; payload and tag are written after it. */
+  protect(protector: object, out: Buffer, headerBytes: number, payload: Buffer, ssrc: number, seq: number, roc: number): void;
+  /** sendto(2) without waiting: true when the kernel took the datagram, false when the socket is full. */
+  sendTo(fd: number, datagram: Buffer, port: number, ipv4: number): boolean;
+}
+
+/** Where the build puts the compiled addon. */
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL("./native/fastpath.node", import.meta.url));
+
+function load(): { addon?: NativeFastPath; reason: string } {
+  if (process.env.TESSERA_NATIVE === "0") return { reason: "turned off (TESSERA_NATIVE=0)" };
+  if (!existsSync(NATIVE_ADDON_PATH)) return { reason: `not built (${NATIVE_ADDON_PATH} is missing; scripts/build.mjs makes it with gcc)` };
+  try {
+    return { addon: createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeFastPath, reason: "native" };
+  } catch (err) {
+    return { reason: `could not be loaded: ${(err as Error).message}` };
+  }
+}
+
+const loaded = load();
+
+/** The native fast path, or undefined (see nativeFastPathStatus for why). */
+export const nativeFastPath: NativeFastPath | undefined = loaded.addon;
+
+/** "native", or why the TypeScript path runs instead. */
+export const nativeFastPathStatus: string = loaded.reason;
+
+/** The OS descriptor of a bound UDP socket, or undefined where Node does not expose one. */
+export function udpDescriptor(socket: Socket): number | undefined {
+  // Node keeps its UDP handle under an internal symbol; `_handle` is the deprecated way to it.
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === "state symbol");
+  const handle = state ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[state]?.handle : undefined;
+  const fd = handle?.fd;
+  return typeof fd === "number" && fd >= 0 ? fd : undefined;
+}
+
+/** A dotted IPv4 address as the 32-bit number sendTo takes, or undefined for anything else. */
+export function ipv4Number(address: string): number | undefined {
+  const parts = address.split(".");
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
+    n = n * 256 + Number(p);
+  }
+  return n;
+}
+
+/** Sends a socket has been given and not yet finished, by socket (see pendingSends). */
+const inFlight = new WeakMap<Socket, { count: number }>();
+
+/**
+ * Counts the sends made on `socket` from now on (by anyone: werift's DTLS,
+ * STUN and RTCP too) until each one's callback: a dgram send waits a tick
+ * for its address lookup, so a direct sendto would overtake it, and a
+ * viewer's first SRTP packets must not pass the DTLS flight that lets it
+ * read them. Sends made before the first call cannot be seen: the count
+ * starts at one until the event loop has gone round once (they have been
+ * handed to libuv by then). Wraps the socket's `send` once.
+ */
+export function pendingSends(socket: Socket): { readonly count: number } {
+  const known = inFlight.get(socket);
+  if (known) return known;
+  const counter = { count: 1 };
+  setImmediate(() => counter.count--);
+  const send = socket.send.bind(socket) as (...a: unknown[]) => void;
+  const done = (callback: unknown) => (err: Error | null, bytes: number) => {
+    counter.count--;
+    if (typeof callback === "function") (callback as (err: Error | null, bytes: number) => void)(err, bytes);
+  };
+  socket.send = function (...args: unknown[]) {
+    const last = args[args.length - 1];
+    if (typeof last === "function") args[args.length - 1] = done(last);
+    else args.push(done(undefined));
+    counter.count++;
+    try {
+      return send(...args);
+    } catch (err) {
+      counter.count--;
+      throw err;
+    }
+  } as typeof socket.send;
+  inFlight.set(socket, counter);
+  return counter;
+}
