@@ -1,7 +1,7 @@
 import type { Socket } from "node:dgram";
 import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
-import { ipv4Number, nativeFastPath, pendingSends, udpDescriptor } from "./native.js";
+import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
 /** Header extensions the server negotiates with viewers (peer-config.ts). */
@@ -47,7 +47,7 @@ interface IceConnection {
 }
 interface SenderInternals {
   ssrc: number;
-  codec?: { payloadType: number };
+  codec?: { payloadType: number; mimeType?: string };
   mid?: string;
   rtxPayloadType?: number;
   headerExtensions: Array<{ id: number; uri: string }>;
@@ -95,6 +95,11 @@ export class FastSender {
   private slab: Buffer | undefined;
   private slotBytes = 0;
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
+  /** Sizes of the datagrams the native route left in their slots (history[slot] is then undefined). */
+  private readonly historyBytes = new Int32Array(HISTORY);
+  /** The native route (native.ts: header, protection, slot and sendto in one call), and the descriptor it sends on (-1: none). */
+  private route: object | undefined;
+  private routeFd = -1;
   private protector: SrtpProtector | undefined;
   private context: LocalSrtpContext | undefined;
   private header: Buffer | undefined;
@@ -136,24 +141,17 @@ export class FastSender {
   send(packet: FastPacket, sequenceNumber: number, timestamp: number): number {
     if (!this.ready) return 0;
     const s = this.sender as unknown as SenderInternals;
-    const template = this.header as Buffer;
+    const connection = s.dtlsTransport.iceTransport.connection;
+    if (connection.nominated !== this.pair) this.follow(connection.nominated);
     const payload = packet.payload;
-    const headerBytes = template.length;
-    const idle = this.idle();
-    const out = this.datagram(sequenceNumber % HISTORY, headerBytes + payload.length + (this.protector as SrtpProtector).trailer, idle);
-    template.copy(out, 0);
-    out[1] = (packet.marker ? 0x80 : 0) | (out[1] & 0x7f);
-    out.writeUInt16BE(sequenceNumber, 2);
-    out.writeUInt32BE(timestamp >>> 0, 4);
     const now = performance.now();
-    if (this.absOffset >= 0) out.writeUIntBE(absSendTime(now), this.absOffset, 3);
     const context = this.context as LocalSrtpContext;
     const state = context.getSrtpSsrcState(s.ssrc);
     context.updateRolloverCount(sequenceNumber, state);
-    (this.protector as SrtpProtector).protect(out, headerBytes, payload, s.ssrc, sequenceNumber, state.rolloverCounter);
-
     const slot = sequenceNumber % HISTORY;
-    this.history[slot] = out;
+    const idle = this.idle();
+    const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(packet, sequenceNumber, timestamp, now, state.rolloverCounter, connection) : 0;
+    const size = sent !== 0 ? sent : this.sendWritten(packet, sequenceNumber, timestamp, now, state.rolloverCounter, idle);
     this.historySeq[slot] = sequenceNumber;
     // What werift's sender reports and stats read.
     if (now - this.clockAt >= SR_CLOCK_MS) {
@@ -163,12 +161,66 @@ export class FastSender {
     }
     s.packetCount = (s.packetCount + 1) >>> 0;
     s.octetCount += payload.length;
-    s.headerBytesSent += headerBytes;
-    this.transmit(out, idle);
+    s.headerBytesSent += (this.header as Buffer).length;
     if (!this.rtcpStarted) {
       this.rtcpStarted = true;
       s.runRtcp().catch(() => undefined);
     }
+    return size;
+  }
+
+  /**
+   * The native route: header, protection, history slot and sendto in one
+   * call. Returns the datagram's size, or 0 when the packet does not fit a
+   * slot (the caller writes it the other way).
+   */
+  private sendNative(packet: FastPacket, seq: number, timestamp: number, now: number, roc: number, connection: IceConnection): number {
+    const pair = this.pair as IcePair;
+    const send = !pair.protocol.transport?.closed && connection.canSendApplicationData?.() === true;
+    const flags = (packet.marker ? RTP_MARKER : 0) | (send ? RTP_SEND : 0);
+    const abs = this.absOffset >= 0 ? absSendTime(now) : 0;
+    const result = (nativeFastPath as NativeFastPath).sendRtp(this.route as object, packet.payload, seq, timestamp >>> 0, abs, roc, flags);
+    if (result === 0) return 0;
+    const size = result > 0 ? result : -result;
+    const slot = seq % HISTORY;
+    this.history[slot] = undefined;
+    this.historyBytes[slot] = size;
+    const dtls = (this.sender as unknown as SenderInternals).dtlsTransport;
+    dtls.bytesSent += size;
+    dtls.packetsSent++;
+    if (result > 0) {
+      pair.packetsSent++;
+      pair.bytesSent += size;
+      return size;
+    }
+    // Written, not sent: the connection cannot take it now, or the socket is full (dgram queues it),
+    // or its descriptor failed (the route forgot it; dgram reports the error its own way).
+    if (!send) {
+      connection.send(this.kept(slot) as Buffer).catch(() => undefined);
+      return size;
+    }
+    (this.direct as Socket).send(this.kept(slot) as Buffer, pair.remoteAddr[1], pair.remoteAddr[0]);
+    pair.packetsSent++;
+    pair.bytesSent += size;
+    return size;
+  }
+
+  /** The TypeScript way (and the native one for what a route cannot take): the packet laid out in a buffer, protected, then sent. */
+  private sendWritten(packet: FastPacket, sequenceNumber: number, timestamp: number, now: number, roc: number, idle: boolean): number {
+    const s = this.sender as unknown as SenderInternals;
+    const template = this.header as Buffer;
+    const payload = packet.payload;
+    const headerBytes = template.length;
+    const slot = sequenceNumber % HISTORY;
+    const out = this.datagram(slot, headerBytes + payload.length + (this.protector as SrtpProtector).trailer, idle);
+    template.copy(out, 0);
+    out[1] = (packet.marker ? 0x80 : 0) | (out[1] & 0x7f);
+    out.writeUInt16BE(sequenceNumber, 2);
+    out.writeUInt32BE(timestamp >>> 0, 4);
+    if (this.absOffset >= 0) out.writeUIntBE(absSendTime(now), this.absOffset, 3);
+    (this.protector as SrtpProtector).protect(out, headerBytes, payload, s.ssrc, sequenceNumber, roc);
+    this.history[slot] = out;
+    this.transmit(out, idle);
     return out.length;
   }
 
@@ -180,13 +232,27 @@ export class FastSender {
    */
   private datagram(slot: number, size: number, idle: boolean): Buffer {
     if (!idle) return Buffer.allocUnsafe(size);
+    const slab = this.slabFor(size);
+    if (size > this.slotBytes) return Buffer.allocUnsafe(size);
+    const at = slot * this.slotBytes;
+    return slab.subarray(at, at + size);
+  }
+
+  /** The history's slab, made for the first datagram written into it (slots sized for its kind of packet). */
+  private slabFor(size: number): Buffer {
     if (this.slab === undefined) {
       this.slotBytes = size <= SLOT_SMALL ? SLOT_SMALL : SLOT_LARGE;
       this.slab = Buffer.allocUnsafeSlow(HISTORY * this.slotBytes);
     }
-    if (size > this.slotBytes) return Buffer.allocUnsafe(size);
+    return this.slab;
+  }
+
+  /** A history entry as sent: its own buffer, or the bytes the native route left in its slot. */
+  private kept(slot: number): Buffer | undefined {
+    const own = this.history[slot];
+    if (own !== undefined || this.slab === undefined) return own;
     const at = slot * this.slotBytes;
-    return this.slab.subarray(at, at + size);
+    return this.historyBytes[slot] > 0 ? this.slab.subarray(at, at + this.historyBytes[slot]) : undefined;
   }
 
   /** Resends what is still kept of `lost`, as first sent; returns how many went out. */
@@ -197,8 +263,8 @@ export class FastSender {
       // werift reads a NACK's bitmask without wrapping: 65535 + 2 means 1.
       const seq = number & 0xffff;
       const slot = seq % HISTORY;
-      const packet = this.history[slot];
-      if (!packet || this.historySeq[slot] !== seq) continue;
+      const packet = this.historySeq[slot] === seq ? this.kept(slot) : undefined;
+      if (!packet) continue;
       this.transmit(packet, this.idle());
       s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
       s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
@@ -237,11 +303,14 @@ export class FastSender {
 
   /**
    * True when no datagram waits in dgram (its address lookup takes a tick)
-   * or in libuv's queue: the kernel took every earlier one.
+   * or in libuv's queue: the kernel took every earlier one. With the native
+   * part, every send on the socket is counted until its callback, which
+   * comes after libuv's queue lets it go: the count alone answers.
    */
   private idle(): boolean {
     const socket = this.direct;
-    return socket !== undefined && (this.sends === undefined || this.sends.count === 0) && socket.getSendQueueCount() === 0;
+    if (socket === undefined) return false;
+    return this.sends !== undefined ? this.sends.count === 0 : socket.getSendQueueCount() === 0;
   }
 
   /** Takes the nominated pair: which socket (and, natively, which descriptor and address) this path writes to. */
@@ -255,6 +324,24 @@ export class FastSender {
     this.directFd = nativeFastPath && this.direct && udp4 && ip !== undefined ? udpDescriptor(this.direct) : undefined;
     this.directIp = ip ?? 0;
     this.sends = this.directFd !== undefined && this.direct ? pendingSends(this.direct) : undefined;
+    this.routeTo();
+  }
+
+  /** Points the native route (made here once the slab exists) at the current descriptor and pair, or nowhere. */
+  private routeTo(): void {
+    const native = nativeFastPath;
+    const handle = this.protector?.nativeHandle;
+    const fd = this.directFd ?? -1;
+    this.routeFd = -1;
+    if (native === undefined || handle === undefined || (fd < 0 && this.route === undefined)) return;
+    if (this.route === undefined) {
+      const s = this.sender as unknown as SenderInternals;
+      const audio = s.codec?.mimeType?.toLowerCase().startsWith("audio/") === true;
+      const slab = this.slabFor(audio ? 0 : SLOT_LARGE);
+      this.route = native.newRoute(handle, slab, this.slotBytes, this.header as Buffer, this.absOffset, s.ssrc);
+    }
+    native.routeTo(this.route, fd, fd >= 0 ? (this.pair as IcePair).remoteAddr[1] : 0, this.directIp);
+    this.routeFd = fd;
   }
 
   /** The native sendto, when it applies (an IPv4 pair, the socket idle) and the kernel takes the datagram now. */
@@ -292,6 +379,9 @@ export class FastSender {
     const layout = headerTemplate(s.codec.payloadType, s.ssrc, s.headerExtensions ?? [], s.mid);
     this.header = layout.header;
     this.absOffset = layout.absOffset;
+    // A new session or codec: a new route, pointed where the old one was.
+    this.route = undefined;
+    this.routeTo();
     return true;
   }
 }

@@ -6,18 +6,49 @@ import { fileURLToPath } from "node:url";
 /**
  * The relay fast path's native part (server/rtc/native/fastpath.c, built by
  * scripts/build.mjs next to this module): SRTP protection with contexts
- * made once per session, and a datagram written straight to a UDP socket's
- * descriptor. Optional: without it (not built, or TESSERA_NATIVE=0) the
+ * made once per session, a datagram written straight to a UDP socket's
+ * descriptor, and both at once for a viewer's packet (header, protection,
+ * history slot and sendto in one call). Optional: without it (not built, or TESSERA_NATIVE=0) the
  * TypeScript path does the same work with Node's crypto and dgram.
  */
 export interface NativeFastPath {
   /** A session's protection contexts (OpenSSL), freed with the returned handle. */
   newProtector(profile: number, key: Buffer, salt: Buffer, authKey: Buffer | undefined): object;
+  /** The same for opening the other direction's packets (unprotect). */
+  newUnprotector(profile: number, key: Buffer, salt: Buffer, authKey: Buffer | undefined): object;
+  /**
+   * Checks an SRTP packet's tag and decrypts it: `out`, the packet minus its
+   * tag long, gets the header (its first headerBytes) and the payload. False
+   * when the tag does not match.
+   */
+  unprotect(unprotector: object, packet: Buffer, headerBytes: number, out: Buffer, ssrc: number, seq: number, roc: number): boolean;
   /** As SrtpProtector.protect: `out` holds the header; payload and tag are written after it. */
   protect(protector: object, out: Buffer, headerBytes: number, payload: Buffer, ssrc: number, seq: number, roc: number): void;
   /** sendto(2) without waiting: true when the kernel took the datagram, false when the socket is full. */
   sendTo(fd: number, datagram: Buffer, port: number, ipv4: number): boolean;
+  /**
+   * One viewer sender's route: its protector, the slab its packets are kept
+   * in for NACKs (whole slots of slotBytes; a packet's slot is its sequence
+   * number modulo the slot count), its header template with where
+   * abs-send-time goes (-1: nowhere), its SSRC. Sends nowhere until routeTo.
+   */
+  newRoute(protector: object, slab: Buffer, slotBytes: number, header: Buffer, absOffset: number, ssrc: number): object;
+  /** Where the route's packets go from here on: a UDP socket's descriptor (-1: nowhere) and an IPv4 peer. */
+  routeTo(route: object, fd: number, port: number, ipv4: number): void;
+  /**
+   * Writes one packet into its slot (header from the template, then the
+   * protected payload) and, with flags bit 1, sends it; flags bit 0 is the
+   * marker. Returns the datagram's size when sent, minus its size when only
+   * written (not asked to send, no descriptor, socket full, or a send error,
+   * after which the route forgets its descriptor), 0 when it does not fit a
+   * slot (nothing written).
+   */
+  sendRtp(route: object, payload: Buffer, seq: number, timestamp: number, absSendTime: number, roc: number, flags: number): number;
 }
+
+/** sendRtp's flags. */
+export const RTP_MARKER = 1;
+export const RTP_SEND = 2;
 
 /** Where the build puts the compiled addon. */
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL("./native/fastpath.node", import.meta.url));

@@ -19,6 +19,7 @@ import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { fixSctpReassembly } from "./sctp-reassembly.js";
 import { localSdpForClients, offeredCodecOrder } from "./sdp.js";
+import { openSrtpNatively } from "./srtp-receive.js";
 import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
 import { rembPacket } from "./remb.js";
@@ -147,6 +148,7 @@ export class Publisher {
       // What werift could not answer is the offer's doing (found by the fuzzer: sections it cannot match).
       throw badRequest(`offer rejected: ${errorText(err)}`);
     }
+    openSrtpNatively(pc);
     const local = pc.localDescription;
     if (!local) throw new Error("no local description");
     return localSdpForClients(local.sdp, this.rtc);

@@ -57,6 +57,11 @@ export class SrtpProtector {
     return this.handle !== undefined;
   }
 
+  /** The native contexts (what a native route protects with), when native. */
+  get nativeHandle(): object | undefined {
+    return this.handle;
+  }
+
   /**
    * Protects the packet in `out`: its first `headerBytes` are the RTP header,
    * `payload` is encrypted after them and the tag follows, so `out` must be

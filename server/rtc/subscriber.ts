@@ -15,6 +15,7 @@ import { fixSctpReassembly } from "./sctp-reassembly.js";
 import { localSdpForClients } from "./sdp.js";
 import { peerOpened } from "./census.js";
 import { keepEarlyDtls } from "./early-dtls.js";
+import { openSrtpNatively } from "./srtp-receive.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -152,6 +153,7 @@ export class Subscriber {
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
     keepEarlyDtls(this.pc);
+    openSrtpNatively(this.pc);
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description");
     return localSdpForClients(local.sdp, this.rtc);

@@ -19,6 +19,7 @@
 
 #include <node_api.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
@@ -27,6 +28,7 @@
 
 typedef struct {
   int profile;
+  int decrypts; /* made by newUnprotector: opens packets instead of sealing them */
   EVP_CIPHER_CTX *cipher;
   EVP_MAC_CTX *mac; /* AES-CM only */
   unsigned char salt[14];
@@ -60,8 +62,8 @@ static int buffer_arg(napi_env env, napi_value v, unsigned char **data, size_t *
   return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
 }
 
-/* newProtector(profile, key, salt, authKey?) → an external holding the session's contexts. */
-static napi_value new_protector(napi_env env, napi_callback_info info) {
+/* newProtector(profile, key, salt, authKey?) → an external holding the session's contexts; newUnprotector the same, for the other way. */
+static napi_value make_protector(napi_env env, napi_callback_info info, int decrypts) {
   size_t argc = 4;
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -85,10 +87,13 @@ static napi_value new_protector(napi_env env, napi_callback_info info) {
   Protector *p = calloc(1, sizeof(Protector));
   if (!p) THROW("fastpath: out of memory");
   p->profile = profile;
+  p->decrypts = decrypts;
   memcpy(p->salt, salt, saltLen);
   p->cipher = EVP_CIPHER_CTX_new();
   const EVP_CIPHER *kind = profile == PROFILE_AEAD_AES_128_GCM ? EVP_aes_128_gcm() : EVP_aes_128_ctr();
-  int ok = p->cipher && EVP_EncryptInit_ex(p->cipher, kind, NULL, key, NULL) == 1;
+  /* AES-CM's counter mode is the same both ways; GCM's opening checks the tag. */
+  int ok = p->cipher && (decrypts && profile == PROFILE_AEAD_AES_128_GCM ? EVP_DecryptInit_ex(p->cipher, kind, NULL, key, NULL)
+                                                                           : EVP_EncryptInit_ex(p->cipher, kind, NULL, key, NULL)) == 1;
   if (ok && profile == PROFILE_AEAD_AES_128_GCM) ok = EVP_CIPHER_CTX_ctrl(p->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1;
   if (ok && auth) {
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -109,6 +114,91 @@ static napi_value new_protector(napi_env env, napi_callback_info info) {
   return external;
 }
 
+static napi_value new_protector(napi_env env, napi_callback_info info) {
+  return make_protector(env, info, 0);
+}
+
+static napi_value new_unprotector(napi_env env, napi_callback_info info) {
+  return make_protector(env, info, 1);
+}
+
+/* The IV of one packet (RFC 7714 §8.1 for GCM, 12 bytes; RFC 3711 §4.1.1 for AES-CM, 16). */
+static void packet_iv(const Protector *p, unsigned char iv[16], uint32_t ssrc, uint32_t seq, uint32_t roc) {
+  if (p->profile == PROFILE_AEAD_AES_128_GCM) {
+    /* 00 00 || SSRC || ROC || SEQ, XOR the salt. */
+    iv[0] = iv[1] = 0;
+    iv[2] = ssrc >> 24, iv[3] = ssrc >> 16, iv[4] = ssrc >> 8, iv[5] = ssrc;
+    iv[6] = roc >> 24, iv[7] = roc >> 16, iv[8] = roc >> 8, iv[9] = roc;
+    iv[10] = seq >> 8, iv[11] = seq;
+    for (int i = 0; i < 12; i++) iv[i] ^= p->salt[i];
+    return;
+  }
+  /* (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16). */
+  memcpy(iv, p->salt, 14);
+  iv[14] = iv[15] = 0;
+  iv[4] ^= ssrc >> 24, iv[5] ^= ssrc >> 16, iv[6] ^= ssrc >> 8, iv[7] ^= ssrc;
+  iv[8] ^= roc >> 24, iv[9] ^= roc >> 16, iv[10] ^= roc >> 8, iv[11] ^= roc;
+  iv[12] ^= seq >> 8, iv[13] ^= seq;
+}
+
+/* AES-CM's tag: HMAC-SHA1 over the packet (header and encrypted payload) and the ROC, first 10 bytes. 0 when OpenSSL failed. */
+static int cm_tag(Protector *p, const unsigned char *packet, size_t len, uint32_t roc, unsigned char digest[20]) {
+  unsigned char rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
+  size_t digestLen;
+  return EVP_MAC_init(p->mac, NULL, 0, NULL) == 1 && EVP_MAC_update(p->mac, packet, len) == 1 && EVP_MAC_update(p->mac, rocBytes, 4) == 1 &&
+         EVP_MAC_final(p->mac, digest, &digestLen, 20) == 1;
+}
+
+/*
+ * Encrypts `payload` into out + headerBytes and writes the tag after it;
+ * `out` holds the RTP header in its first headerBytes. 0 when OpenSSL failed.
+ */
+static int seal(Protector *p, unsigned char *out, size_t headerBytes, const unsigned char *payload, size_t payloadLen, uint32_t ssrc,
+                uint32_t seq, uint32_t roc) {
+  int n;
+  unsigned char iv[16];
+  packet_iv(p, iv, ssrc, seq, roc);
+  if (p->profile == PROFILE_AEAD_AES_128_GCM) {
+    unsigned char end[16];
+    return EVP_EncryptInit_ex(p->cipher, NULL, NULL, NULL, iv) == 1 && EVP_EncryptUpdate(p->cipher, NULL, &n, out, (int)headerBytes) == 1 &&
+           EVP_EncryptUpdate(p->cipher, out + headerBytes, &n, payload, (int)payloadLen) == 1 && EVP_EncryptFinal_ex(p->cipher, end, &n) == 1 &&
+           EVP_CIPHER_CTX_ctrl(p->cipher, EVP_CTRL_GCM_GET_TAG, 16, out + headerBytes + payloadLen) == 1;
+  }
+  size_t end = headerBytes + payloadLen;
+  unsigned char digest[20];
+  if (EVP_EncryptInit_ex(p->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(p->cipher, out + headerBytes, &n, payload, (int)payloadLen) != 1 ||
+      !cm_tag(p, out, end, roc, digest))
+    return 0;
+  memcpy(out + end, digest, 10);
+  return 1;
+}
+
+/*
+ * Opens one SRTP packet: checks its tag and decrypts its payload into
+ * out + headerBytes, after a copy of its header. 0 when the tag does not
+ * match (nothing in `out` is to be used).
+ */
+static int open_packet(Protector *p, const unsigned char *packet, size_t len, size_t headerBytes, unsigned char *out, uint32_t ssrc, uint32_t seq,
+                       uint32_t roc) {
+  int n;
+  unsigned char iv[16];
+  packet_iv(p, iv, ssrc, seq, roc);
+  memcpy(out, packet, headerBytes);
+  if (p->profile == PROFILE_AEAD_AES_128_GCM) {
+    size_t payloadLen = len - 16 - headerBytes;
+    unsigned char tag[16], end[16];
+    memcpy(tag, packet + len - 16, 16);
+    return EVP_DecryptInit_ex(p->cipher, NULL, NULL, NULL, iv) == 1 && EVP_DecryptUpdate(p->cipher, NULL, &n, packet, (int)headerBytes) == 1 &&
+           EVP_DecryptUpdate(p->cipher, out + headerBytes, &n, packet + headerBytes, (int)payloadLen) == 1 &&
+           EVP_CIPHER_CTX_ctrl(p->cipher, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1 && EVP_DecryptFinal_ex(p->cipher, end, &n) == 1;
+  }
+  unsigned char digest[20];
+  size_t body = len - 10;
+  if (!cm_tag(p, packet, body, roc, digest) || CRYPTO_memcmp(digest, packet + body, 10) != 0) return 0;
+  return EVP_EncryptInit_ex(p->cipher, NULL, NULL, NULL, iv) == 1 &&
+         EVP_EncryptUpdate(p->cipher, out + headerBytes, &n, packet + headerBytes, (int)(body - headerBytes)) == 1;
+}
+
 /*
  * protect(protector, out, headerBytes, payload, ssrc, seq, roc): `out`
  * holds the RTP header in its first headerBytes; the payload is encrypted
@@ -123,6 +213,7 @@ static napi_value protect(napi_env env, napi_callback_info info) {
   bool tagged = false;
   if (napi_check_object_type_tag(env, argv[0], &PROTECTOR_TAG, &tagged) != napi_ok || !tagged) THROW("fastpath: bad argument (not a protector)");
   CHECK(napi_get_value_external(env, argv[0], (void **)&p));
+  if (p->decrypts) THROW("fastpath: bad argument (an unprotector cannot protect)");
   unsigned char *out, *payload;
   size_t outLen, payloadLen;
   int32_t headerBytes;
@@ -135,38 +226,57 @@ static napi_value protect(napi_env env, napi_callback_info info) {
   size_t tag = p->profile == PROFILE_AEAD_AES_128_GCM ? 16 : 10;
   if (headerBytes < 12 || (size_t)headerBytes + payloadLen + tag != outLen) THROW("fastpath: out must be header + payload + tag long");
   if (payloadLen > (size_t)0x7fffffff) THROW("fastpath: payload too large");
-  int n;
-  unsigned char iv[16];
-  if (p->profile == PROFILE_AEAD_AES_128_GCM) {
-    /* RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the salt. */
-    iv[0] = iv[1] = 0;
-    iv[2] = ssrc >> 24, iv[3] = ssrc >> 16, iv[4] = ssrc >> 8, iv[5] = ssrc;
-    iv[6] = roc >> 24, iv[7] = roc >> 16, iv[8] = roc >> 8, iv[9] = roc;
-    iv[10] = seq >> 8, iv[11] = seq;
-    for (int i = 0; i < 12; i++) iv[i] ^= p->salt[i];
-    unsigned char end[16];
-    if (EVP_EncryptInit_ex(p->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(p->cipher, NULL, &n, out, headerBytes) != 1 ||
-        EVP_EncryptUpdate(p->cipher, out + headerBytes, &n, payload, (int)payloadLen) != 1 || EVP_EncryptFinal_ex(p->cipher, end, &n) != 1 ||
-        EVP_CIPHER_CTX_ctrl(p->cipher, EVP_CTRL_GCM_GET_TAG, 16, out + headerBytes + payloadLen) != 1)
-      THROW("fastpath: AES-GCM failed");
-    return NULL;
-  }
-  /* RFC 3711 §4.1.1: IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16). */
-  memcpy(iv, p->salt, 14);
-  iv[14] = iv[15] = 0;
-  iv[4] ^= ssrc >> 24, iv[5] ^= ssrc >> 16, iv[6] ^= ssrc >> 8, iv[7] ^= ssrc;
-  iv[8] ^= roc >> 24, iv[9] ^= roc >> 16, iv[10] ^= roc >> 8, iv[11] ^= roc;
-  iv[12] ^= seq >> 8, iv[13] ^= seq;
-  size_t end = headerBytes + payloadLen;
-  unsigned char rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
-  unsigned char digest[20];
-  size_t digestLen;
-  if (EVP_EncryptInit_ex(p->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(p->cipher, out + headerBytes, &n, payload, (int)payloadLen) != 1 ||
-      EVP_MAC_init(p->mac, NULL, 0, NULL) != 1 || EVP_MAC_update(p->mac, out, end) != 1 || EVP_MAC_update(p->mac, rocBytes, 4) != 1 ||
-      EVP_MAC_final(p->mac, digest, &digestLen, sizeof digest) != 1)
-    THROW("fastpath: AES-CM or HMAC-SHA1 failed");
-  memcpy(out + end, digest, 10);
+  if (!seal(p, out, (size_t)headerBytes, payload, payloadLen, ssrc, seq, roc)) THROW("fastpath: SRTP protection failed");
   return NULL;
+}
+
+/*
+ * unprotect(unprotector, packet, headerBytes, out, ssrc, seq, roc) → true
+ * when the packet's tag matched and `out` (packet minus tag long) holds its
+ * header and decrypted payload; false when it did not match.
+ */
+static napi_value unprotect(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) THROW("fastpath: unprotect(unprotector, packet, headerBytes, out, ssrc, seq, roc)");
+  Protector *p;
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, argv[0], &PROTECTOR_TAG, &tagged) != napi_ok || !tagged) THROW("fastpath: bad argument (not an unprotector)");
+  CHECK(napi_get_value_external(env, argv[0], (void **)&p));
+  if (!p->decrypts) THROW("fastpath: bad argument (not an unprotector)");
+  unsigned char *packet, *out;
+  size_t len, outLen;
+  int32_t headerBytes;
+  uint32_t ssrc, seq, roc;
+  if (!buffer_arg(env, argv[1], &packet, &len) || !buffer_arg(env, argv[3], &out, &outLen)) THROW("fastpath: packet and out must be Buffers");
+  CHECK(napi_get_value_int32(env, argv[2], &headerBytes));
+  CHECK(napi_get_value_uint32(env, argv[4], &ssrc));
+  CHECK(napi_get_value_uint32(env, argv[5], &seq));
+  CHECK(napi_get_value_uint32(env, argv[6], &roc));
+  size_t tag = p->profile == PROFILE_AEAD_AES_128_GCM ? 16 : 10;
+  if (len > (size_t)0x7fffffff || headerBytes < 12 || (size_t)headerBytes + tag > len || outLen != len - tag)
+    THROW("fastpath: out must be the packet minus its tag, the header inside the packet");
+  napi_value result;
+  napi_get_boolean(env, open_packet(p, packet, len, (size_t)headerBytes, out, ssrc, seq & 0xffff, roc), &result);
+  return result;
+}
+
+static void address(struct sockaddr_in *to, uint32_t port, uint32_t ip) {
+  memset(to, 0, sizeof *to);
+  to->sin_family = AF_INET;
+  to->sin_port = htons((uint16_t)port);
+  to->sin_addr.s_addr = htonl(ip);
+}
+
+/* One sendto without waiting: 1 when the kernel took the datagram (or a firewall rule dropped it, EPERM), 0 when the socket is full, -1 on any other error (errno). */
+static int send_datagram(int fd, const struct sockaddr_in *to, const unsigned char *data, size_t len) {
+  ssize_t sent;
+  do sent = sendto(fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof *to);
+  while (sent < 0 && errno == EINTR);
+  if (sent >= 0 || errno == EPERM) return 1;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return 0;
+  return -1;
 }
 
 /*
@@ -191,20 +301,162 @@ static napi_value send_to(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[3], &ip));
   if (fd < 0 || port == 0 || port > 65535) THROW("fastpath: bad descriptor or port");
   struct sockaddr_in to;
-  memset(&to, 0, sizeof to);
-  to.sin_family = AF_INET;
-  to.sin_port = htons((uint16_t)port);
-  to.sin_addr.s_addr = htonl(ip);
-  ssize_t sent;
-  do sent = sendto(fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
-  while (sent < 0 && errno == EINTR);
+  address(&to, port, ip);
+  int sent = send_datagram(fd, &to, data, len);
+  if (sent < 0) THROW(strerror(errno));
   napi_value result;
-  if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-    napi_get_boolean(env, false, &result);
+  napi_get_boolean(env, sent == 1, &result);
+  return result;
+}
+
+/*
+ * A route: everything one viewer's sender needs to write, protect and send
+ * a packet in one call, with numbers for arguments (no Buffer but the
+ * payload is looked up per packet). The header template, SSRC and slab are
+ * the sender's; the slab is the history the packets are kept in for NACKs,
+ * `slots` slots of slotBytes, a packet's slot its sequence number modulo
+ * slots. Holds references to the protector and the slab while it lives.
+ */
+#define HEADER_MAX 64
+typedef struct {
+  Protector *protector;
+  napi_ref protectorRef;
+  unsigned char *slab;
+  napi_ref slabRef;
+  uint32_t slotBytes, slots;
+  unsigned char header[HEADER_MAX];
+  uint32_t headerBytes;
+  int32_t absOffset;
+  uint32_t ssrc;
+  int fd;
+  struct sockaddr_in to;
+} Route;
+
+static const napi_type_tag ROUTE_TAG = {0x7465737365726132ULL, 0x726f757465727470ULL};
+
+static void route_free(napi_env env, void *data, void *hint) {
+  (void)hint;
+  Route *r = data;
+  if (r->protectorRef) napi_delete_reference(env, r->protectorRef);
+  if (r->slabRef) napi_delete_reference(env, r->slabRef);
+  free(r);
+}
+
+static Route *route_arg(napi_env env, napi_value v) {
+  bool tagged = false;
+  Route *r;
+  if (napi_check_object_type_tag(env, v, &ROUTE_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, v, (void **)&r) != napi_ok) return NULL;
+  return r;
+}
+
+/* newRoute(protector, slab, slotBytes, header, absOffset, ssrc) → an external; it sends nowhere until routeTo. */
+static napi_value new_route(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) THROW("fastpath: newRoute(protector, slab, slotBytes, header, absOffset, ssrc)");
+  Protector *p;
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, argv[0], &PROTECTOR_TAG, &tagged) != napi_ok || !tagged) THROW("fastpath: bad argument (not a protector)");
+  CHECK(napi_get_value_external(env, argv[0], (void **)&p));
+  if (p->decrypts) THROW("fastpath: bad argument (an unprotector cannot protect)");
+  unsigned char *slab, *header;
+  size_t slabLen, headerLen;
+  uint32_t slotBytes, ssrc;
+  int32_t absOffset;
+  if (!buffer_arg(env, argv[1], &slab, &slabLen) || !buffer_arg(env, argv[3], &header, &headerLen)) THROW("fastpath: the slab and header must be Buffers");
+  CHECK(napi_get_value_uint32(env, argv[2], &slotBytes));
+  CHECK(napi_get_value_int32(env, argv[4], &absOffset));
+  CHECK(napi_get_value_uint32(env, argv[5], &ssrc));
+  if (slotBytes == 0 || slabLen % slotBytes != 0 || slabLen / slotBytes == 0) THROW("fastpath: the slab must be whole slots");
+  if (headerLen < 12 || headerLen > HEADER_MAX || headerLen + 16 >= slotBytes) THROW("fastpath: the header must be 12 to 64 bytes and fit a slot");
+  if (absOffset >= 0 && (size_t)absOffset + 3 > headerLen) THROW("fastpath: abs-send-time lies outside the header");
+  Route *r = calloc(1, sizeof(Route));
+  if (!r) THROW("fastpath: out of memory");
+  r->protector = p;
+  r->slab = slab;
+  r->slotBytes = slotBytes;
+  r->slots = (uint32_t)(slabLen / slotBytes);
+  memcpy(r->header, header, headerLen);
+  r->headerBytes = (uint32_t)headerLen;
+  r->absOffset = absOffset;
+  r->ssrc = ssrc;
+  r->fd = -1;
+  napi_value external;
+  if (napi_create_reference(env, argv[0], 1, &r->protectorRef) != napi_ok || napi_create_reference(env, argv[1], 1, &r->slabRef) != napi_ok ||
+      napi_create_external(env, r, route_free, NULL, &external) != napi_ok) {
+    route_free(env, r, NULL);
+    THROW("fastpath: could not make the route");
+  }
+  if (napi_type_tag_object(env, external, &ROUTE_TAG) != napi_ok) THROW("fastpath: could not tag the route");
+  return external;
+}
+
+/* routeTo(route, fd, port, ipv4): where sendRtp sends from here on; fd -1 sends nowhere. */
+static napi_value route_to(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) THROW("fastpath: routeTo(route, fd, port, ipv4)");
+  Route *r = route_arg(env, argv[0]);
+  if (!r) THROW("fastpath: bad argument (not a route)");
+  int32_t fd;
+  uint32_t port, ip;
+  CHECK(napi_get_value_int32(env, argv[1], &fd));
+  CHECK(napi_get_value_uint32(env, argv[2], &port));
+  CHECK(napi_get_value_uint32(env, argv[3], &ip));
+  if (fd >= 0 && (port == 0 || port > 65535)) THROW("fastpath: bad port");
+  r->fd = fd < 0 ? -1 : fd;
+  address(&r->to, port, ip);
+  return NULL;
+}
+
+/*
+ * sendRtp(route, payload, seq, timestamp, absSendTime, roc, flags) → the
+ * datagram's size when it was written into its slot and sent; minus its
+ * size when written but not sent (flags bit 1 clear, no descriptor, the
+ * socket full, or a send error: the descriptor is then forgotten and the
+ * caller sends the slot's bytes its own way, which reports the error);
+ * 0 when it does not fit a slot (nothing written). Flags: bit 0 the
+ * marker, bit 1 send.
+ */
+static napi_value send_rtp(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) THROW("fastpath: sendRtp(route, payload, seq, timestamp, absSendTime, roc, flags)");
+  Route *r = route_arg(env, argv[0]);
+  if (!r) THROW("fastpath: bad argument (not a route)");
+  unsigned char *payload;
+  size_t payloadLen;
+  uint32_t seq, ts, abs, roc, flags;
+  if (!buffer_arg(env, argv[1], &payload, &payloadLen)) THROW("fastpath: the payload must be a Buffer");
+  CHECK(napi_get_value_uint32(env, argv[2], &seq));
+  CHECK(napi_get_value_uint32(env, argv[3], &ts));
+  CHECK(napi_get_value_uint32(env, argv[4], &abs));
+  CHECK(napi_get_value_uint32(env, argv[5], &roc));
+  CHECK(napi_get_value_uint32(env, argv[6], &flags));
+  napi_value result;
+  size_t tag = r->protector->profile == PROFILE_AEAD_AES_128_GCM ? 16 : 10;
+  size_t size = r->headerBytes + payloadLen + tag;
+  if (size > r->slotBytes) {
+    napi_create_int32(env, 0, &result);
     return result;
   }
-  if (sent < 0 && errno != EPERM) THROW(strerror(errno));
-  napi_get_boolean(env, true, &result);
+  seq &= 0xffff;
+  unsigned char *out = r->slab + (size_t)(seq % r->slots) * r->slotBytes;
+  memcpy(out, r->header, r->headerBytes);
+  out[1] = (unsigned char)((flags & 1 ? 0x80 : 0) | (out[1] & 0x7f));
+  out[2] = seq >> 8, out[3] = seq;
+  out[4] = ts >> 24, out[5] = ts >> 16, out[6] = ts >> 8, out[7] = ts;
+  if (r->absOffset >= 0) out[r->absOffset] = abs >> 16, out[r->absOffset + 1] = abs >> 8, out[r->absOffset + 2] = abs;
+  if (!seal(r->protector, out, r->headerBytes, payload, payloadLen, r->ssrc, seq, roc)) THROW("fastpath: SRTP protection failed");
+  int sent = 0;
+  if ((flags & 2) && r->fd >= 0) {
+    sent = send_datagram(r->fd, &r->to, out, size);
+    if (sent < 0) r->fd = -1;
+  }
+  napi_create_int32(env, sent == 1 ? (int32_t)size : -(int32_t)size, &result);
   return result;
 }
 
@@ -212,7 +464,12 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"newProtector", NULL, new_protector, NULL, NULL, NULL, napi_default, NULL},
       {"protect", NULL, protect, NULL, NULL, NULL, napi_default, NULL},
+      {"newUnprotector", NULL, new_unprotector, NULL, NULL, NULL, napi_default, NULL},
+      {"unprotect", NULL, unprotect, NULL, NULL, NULL, napi_default, NULL},
       {"sendTo", NULL, send_to, NULL, NULL, NULL, napi_default, NULL},
+      {"newRoute", NULL, new_route, NULL, NULL, NULL, napi_default, NULL},
+      {"routeTo", NULL, route_to, NULL, NULL, NULL, napi_default, NULL},
+      {"sendRtp", NULL, send_rtp, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,0 +1,125 @@
+import type { RTCPeerConnection } from "werift";
+import { listenersChanged } from "./census.js";
+import { nativeFastPath, type NativeFastPath } from "./native.js";
+import { srtpTrailerBytes } from "./srtp-protect.js";
+
+/** The werift 0.25 internals read here; none is in its typings, and each is checked before use. */
+interface Subscription {
+  unSubscribe(): void;
+}
+interface RolloverState {
+  rolloverCounter: number;
+  lastSequenceNumber: number;
+  rolloverHasProcessed?: boolean;
+}
+interface RemoteContext {
+  profile: number;
+  srtpSessionKey: Buffer;
+  srtpSessionSalt: Buffer;
+  srtpSessionAuthTag?: Buffer;
+  srtpSSRCStates: Record<number, (RolloverState & { ssrc: number }) | undefined>;
+  updateRolloverCount(sequenceNumber: number, state: RolloverState): void;
+}
+interface SrtpSessionInternals {
+  remoteContext?: RemoteContext;
+  decrypt?: (packet: Buffer) => Buffer;
+}
+interface TransportInternals {
+  srtp?: SrtpSessionInternals;
+  onStateChange?: { subscribe(fn: (state: string) => void): Subscription };
+}
+
+/** Sessions whose decrypt is the native one. */
+const opened = new WeakSet<object>();
+
+/**
+ * Opens the SRTP that `pc`'s peer sends (a device's media, a viewer's
+ * microphone) with the native fast path instead of werift's decrypt, which
+ * parses every header twice and makes a cipher object per packet: about a
+ * quarter of the CPU a publishing device costs the server. Each DTLS
+ * transport's session is taken over when it connects (and again after a
+ * new handshake); werift still does the rest (RTP parsing, RTCP, stats).
+ * Without the native part this does nothing. Call after setLocalDescription.
+ */
+export function openSrtpNatively(pc: RTCPeerConnection, native: NativeFastPath | undefined = nativeFastPath): void {
+  if (native === undefined) return;
+  for (const transport of (pc as unknown as { dtlsTransports?: TransportInternals[] }).dtlsTransports ?? []) {
+    const onStateChange = transport.onStateChange;
+    if (!onStateChange) continue;
+    if (transport.srtp) takeOver(transport.srtp, native);
+    const subscription = onStateChange.subscribe((state) => {
+      if (state === "connected" && transport.srtp) takeOver(transport.srtp, native);
+      if (state === "closed" || state === "failed") {
+        subscription.unSubscribe();
+        listenersChanged(-1);
+      }
+    });
+    listenersChanged(1);
+  }
+}
+
+/** True when `session`'s packets are opened natively. */
+export function isOpenedNatively(session: object | undefined): boolean {
+  return session !== undefined && opened.has(session);
+}
+
+/**
+ * Replaces one werift SRTP session's decrypt: the header is measured once,
+ * the rollover counter advanced as werift does (and kept only when the
+ * packet is genuine), the packet opened natively into a new buffer. A
+ * packet the native part does not take (malformed, or a tag that does not
+ * match) goes to werift's own decrypt, which drops it the way werift does.
+ */
+export function takeOver(session: SrtpSessionInternals, native: NativeFastPath): boolean {
+  const context = session.remoteContext;
+  const original = session.decrypt;
+  if (opened.has(session)) return true;
+  if (!context || typeof original !== "function" || typeof context.updateRolloverCount !== "function" || typeof context.srtpSSRCStates !== "object") return false;
+  let handle: object;
+  try {
+    handle = native.newUnprotector(context.profile, context.srtpSessionKey, context.srtpSessionSalt, context.srtpSessionAuthTag);
+  } catch {
+    return false;
+  }
+  const trailer = srtpTrailerBytes(context.profile);
+  const next: RolloverState = { rolloverCounter: 0, lastSequenceNumber: 0, rolloverHasProcessed: undefined };
+  session.decrypt = (packet: Buffer): Buffer => {
+    const headerBytes = rtpHeaderBytes(packet, trailer);
+    if (headerBytes < 0) return original(packet);
+    const ssrc = packet.readUInt32BE(8);
+    const seq = packet.readUInt16BE(2);
+    const state = context.srtpSSRCStates[ssrc];
+    next.rolloverCounter = state?.rolloverCounter ?? 0;
+    next.lastSequenceNumber = state?.lastSequenceNumber ?? 0;
+    next.rolloverHasProcessed = state?.rolloverHasProcessed;
+    context.updateRolloverCount(seq, next);
+    const out = Buffer.allocUnsafe(packet.length - trailer);
+    if (!native.unprotect(handle, packet, headerBytes, out, ssrc, seq, next.rolloverCounter)) return original(packet);
+    if (state) {
+      state.rolloverCounter = next.rolloverCounter;
+      state.lastSequenceNumber = next.lastSequenceNumber;
+      state.rolloverHasProcessed = next.rolloverHasProcessed;
+    } else {
+      context.srtpSSRCStates[ssrc] = { ssrc, ...next };
+    }
+    return out;
+  };
+  opened.add(session);
+  return true;
+}
+
+/**
+ * The length of an SRTP packet's RTP header (fixed part, CSRCs, header
+ * extension), or -1 when it is not an RTP version 2 header that ends before
+ * the `trailer` bytes of tag.
+ */
+export function rtpHeaderBytes(packet: Buffer, trailer: number): number {
+  const end = packet.length - trailer;
+  if (end < 12 || packet[0] >> 6 !== 2) return -1;
+  let n = 12 + 4 * (packet[0] & 0x0f);
+  if (packet[0] & 0x10) {
+    if (n + 4 > end) return -1;
+    n += 4 + 4 * packet.readUInt16BE(n + 2);
+  }
+  return n <= end ? n : -1;
+}
