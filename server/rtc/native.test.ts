@@ -84,7 +84,15 @@ describe("a native route: header, protection, history slot and sendto in one cal
       const typescript = new SrtpProtector(keys, null);
       const handle = new SrtpProtector(keys, native).nativeHandle as object;
       const ssrc = 0xfeedc0de;
-      const { header, absOffset } = headerTemplate(96, ssrc, [{ id: 1, uri: MID }, { id: 3, uri: ABS }], "0");
+      const { header, absOffset } = headerTemplate(
+        96,
+        ssrc,
+        [
+          { id: 1, uri: MID },
+          { id: 3, uri: ABS },
+        ],
+        "0",
+      );
       const slab = Buffer.alloc(SLOT * SLOTS);
       const route = native.newRoute(handle, slab, SLOT, header, absOffset, ssrc);
       /** What the TypeScript path writes for the same packet. */
@@ -102,7 +110,11 @@ describe("a native route: header, protection, history slot and sendto in one cal
       try {
         const payload = randomBytes(1100);
         const abs = absSendTime(performance.now());
-        assert.equal(native.sendRtp(route, payload, 7, 90_000, abs, 0, RTP_MARKER | RTP_SEND), -expected(payload, 7, 90_000, abs, 0, true).length, "no descriptor yet: written, not sent");
+        assert.equal(
+          native.sendRtp(route, payload, 7, 90_000, abs, 0, RTP_MARKER | RTP_SEND),
+          -expected(payload, 7, 90_000, abs, 0, true).length,
+          "no descriptor yet: written, not sent",
+        );
         native.routeTo(route, udpDescriptor(from) as number, to.address().port, 0x7f000001);
         const got = once(to, "message");
         const want = expected(payload, 65535, 0xffffffff, abs, 3, false);

@@ -33,7 +33,7 @@ describe("incoming SRTP opened natively", () => {
       const opened = session as unknown as Decrypting;
       const ssrc = 0x5eed1e55;
       for (const seq of [65530, 65533, 65535, 0, 1, 3]) {
-        const payload = randomBytes(200 + seq % 900);
+        const payload = randomBytes(200 + (seq % 900));
         const header = new RtpHeader({ sequenceNumber: seq, timestamp: 3000 * seq, marker: seq === 0, payloadType: 96, ssrc });
         if (seq === 65533) header.csrc = [1, 2];
         if (seq === 1) {
@@ -49,7 +49,9 @@ describe("incoming SRTP opened natively", () => {
         const packet = from.encrypt(seq === 3 ? Buffer.concat([payload, Buffer.from([0, 0, 3])]) : payload, header);
         assert.deepEqual(opened.decrypt(packet), reference.decrypt(packet), `seq ${seq}`);
       }
-      const state = (session as unknown as { remoteContext: { srtpSSRCStates: Record<number, { rolloverCounter: number }> } }).remoteContext.srtpSSRCStates[ssrc];
+      const state = (session as unknown as { remoteContext: { srtpSSRCStates: Record<number, { rolloverCounter: number }> } }).remoteContext.srtpSSRCStates[
+        ssrc
+      ];
       assert.equal(state.rolloverCounter, 1, "the rollover counter moved as werift's does");
       const forged = from.encrypt(randomBytes(100), new RtpHeader({ sequenceNumber: 4, timestamp: 1, payloadType: 96, ssrc }));
       forged[forged.length - 1] ^= 1;
@@ -61,9 +63,12 @@ describe("incoming SRTP opened natively", () => {
 
   test("a session werift's internals do not match is left alone", () => {
     const native = nativeFastPath as NativeFastPath;
-    assert.equal(takeOver({} as never, native), false);
+    assert.equal(takeOver({}, native), false);
     const decrypt = (p: Buffer) => p;
-    const session = { decrypt, remoteContext: { profile: 99, srtpSessionKey: Buffer.alloc(16), srtpSessionSalt: Buffer.alloc(12), srtpSSRCStates: {}, updateRolloverCount() {} } };
+    const session = {
+      decrypt,
+      remoteContext: { profile: 99, srtpSessionKey: Buffer.alloc(16), srtpSessionSalt: Buffer.alloc(12), srtpSSRCStates: {}, updateRolloverCount() {} },
+    };
     assert.equal(takeOver(session, native), false, "an unknown profile");
     assert.equal(session.decrypt, decrypt);
   });

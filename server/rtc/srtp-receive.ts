@@ -74,7 +74,8 @@ export function takeOver(session: SrtpSessionInternals, native: NativeFastPath):
   const context = session.remoteContext;
   const original = session.decrypt;
   if (opened.has(session)) return true;
-  if (!context || typeof original !== "function" || typeof context.updateRolloverCount !== "function" || typeof context.srtpSSRCStates !== "object") return false;
+  if (!context || typeof original !== "function" || typeof context.updateRolloverCount !== "function" || typeof context.srtpSSRCStates !== "object")
+    return false;
   let handle: object;
   try {
     handle = native.newUnprotector(context.profile, context.srtpSessionKey, context.srtpSessionSalt, context.srtpSessionAuthTag);
