@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { nullObserver } from "./observer.js";
 import { ALL_TEMPORAL, DownTrack } from "./down-track.js";
-import { LayerFollower } from "./layer-follower.js";
+import { CLIMB_SETTLE_MS, LayerFollower } from "./layer-follower.js";
 import { UpTrack } from "./up-track.js";
 
 const VP8 = { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 };
@@ -81,6 +81,94 @@ describe("LayerFollower and temporal layers", () => {
       follower.close();
       q.close();
       f.close();
+    }
+  });
+});
+
+describe("LayerFollower and the loss a viewer reports", () => {
+  const QS = { width: 320, height: 180 };
+  const HS = { width: 640, height: 360 };
+  const FS = { width: 1280, height: 720 };
+  /** Three layers fed at 150 kb/s, 500 kb/s and 2 Mb/s until `until`, ms. */
+  function threeLayers() {
+    const [q, h, f] = ["q", "h", "f"].map((id) => new UpTrack({ id, codec: VP8, requestKeyframe: () => {} }));
+    for (const t of [q, h, f]) t.setLayers([q, h, f]);
+    const states = [q, h, f].map(() => ({ seq: 1, pid: 0 }));
+    let fed = 0;
+    const until = (ms: number) => {
+      feed(q, states[0], 150_000, fed, ms - fed, QS);
+      feed(h, states[1], 500_000, fed, ms - fed, HS);
+      feed(f, states[2], 2_000_000, fed, ms - fed, FS);
+      fed = ms;
+    };
+    return { q, h, f, until, close: () => [q, h, f].forEach((t) => t.close()) };
+  }
+
+  test("a link that loses much of what it carries moves the viewer down while its estimate stands still", () => {
+    const { q, h, f, until, close } = threeLayers();
+    const down = new DownTrack(VP8, { send: () => {} });
+    down.setSource(f);
+    let loss = 0;
+    const follower = new LayerFollower(
+      down,
+      () => ({ renderWidth: 1280, bandwidth: 3_000_000, loss }),
+      nullObserver,
+      () => {},
+      1e9,
+    );
+    try {
+      until(2000);
+      follower.check(2000);
+      assert.equal(down.pendingTrack ?? down.upTrack, f, "no loss: the top layer");
+      loss = 0.05;
+      until(3000);
+      follower.check(3000);
+      assert.equal(down.pendingTrack ?? down.upTrack, f, "some loss: no move down");
+      // 30 % lost: 2 Mb/s less 15 % no longer fits (the estimate, 3 Mb/s, has not moved).
+      loss = 0.3;
+      until(4000);
+      follower.check(4000);
+      assert.equal(down.pendingTrack ?? down.upTrack, h, "much loss: down to the layer that fits what is left");
+      assert.ok(q, "the smallest layer stays available");
+    } finally {
+      follower.close();
+      close();
+    }
+  });
+
+  test("loss above 2 % holds a climb; once calm, layers are climbed one at a time, CLIMB_SETTLE_MS apart", () => {
+    const { q, h, f, until, close } = threeLayers();
+    const down = new DownTrack(VP8, { send: () => {} });
+    down.setSource(q);
+    let loss = 0.05;
+    const follower = new LayerFollower(
+      down,
+      () => ({ renderWidth: 1280, bandwidth: 3_000_000, loss }),
+      nullObserver,
+      () => {},
+      1e9,
+    );
+    const moves: Array<{ at: number; to: UpTrack }> = [];
+    let last: UpTrack | undefined = q;
+    try {
+      for (let t = 1000; t <= 40_000; t += 500) {
+        if (t === 20_000) loss = 0;
+        until(t);
+        follower.check(t);
+        const now = down.pendingTrack ?? down.upTrack;
+        if (now !== last) moves.push({ at: t, to: now as UpTrack });
+        last = now;
+      }
+      assert.deepEqual(
+        moves.map((m) => m.to),
+        [h, f],
+        "up one layer at a time",
+      );
+      assert.ok(moves[0].at >= 20_000, `no climb while 5 % was lost (first at ${moves[0].at} ms)`);
+      assert.ok(moves[1].at - moves[0].at >= CLIMB_SETTLE_MS, `the second climb ${moves[1].at - moves[0].at} ms after the first`);
+    } finally {
+      follower.close();
+      close();
     }
   });
 });

@@ -16,6 +16,20 @@ const PEAK_WINDOW_MS = 4000;
 /** An estimate this far below its recent peak is falling: the link is congested. */
 const FALLING = 0.9;
 
+/**
+ * Loss the viewer reports (its RTCP receiver reports) above which its link
+ * counts as congested whatever its estimate says, and the rate it is given
+ * is cut by half the loss (libwebrtc's loss-based rule). A browser's REMB
+ * can sit still on a link that drops most of what is sent (seen at 100
+ * kbit/s: steady, while 60 % of packets were lost), and a still estimate
+ * reads as room to climb.
+ */
+export const LOSS_CONGESTED = 0.1;
+/** Loss above which the viewer does not climb (libwebrtc lets the rate grow only below 2 %). */
+export const LOSS_CALM = 0.02;
+/** After a climb the next one waits this long, so that a climb which does not fit shows in the estimate or the loss first, ms. */
+export const CLIMB_SETTLE_MS = 2000;
+
 /** What a viewer is told of its layer: the `layer` message without its envelope. */
 export type LayerReport = Omit<LayerState, "type" | "deviceId">;
 
@@ -35,10 +49,14 @@ const info = (t: UpTrack, now: number): LayerInfo => ({
  * layer's keyframe (DownTrack.switchLayer). The estimate counts only
  * while it falls (below FALLING of its peak over PEAK_WINDOW_MS): a browser's
  * REMB follows what it receives, rising slowly after a climb, and is cut
- * when its link overuses; a low but rising estimate is no congestion. After
- * a move down for congestion it holds before climbing again (CLIMB_HOLD_MS,
- * doubling while climbs keep congesting): without padding probes, trying is
- * how it learns the link has room again. A layer its source encodes only on
+ * when its link overuses; a low but rising estimate is no congestion. Loss
+ * the viewer reports counts too (LOSS_CONGESTED, LOSS_CALM): a link that
+ * drops much of what it carries is congested whatever the estimate says,
+ * and one that drops some is no place to climb. After a move down for
+ * congestion it holds before climbing again (CLIMB_HOLD_MS, doubling while
+ * climbs keep congesting), and each climb waits CLIMB_SETTLE_MS after the
+ * last: without padding probes, trying is how it learns the link has room
+ * again. A layer its source encodes only on
  * demand (UpTrack.onDemand) counts as available at its target bitrate: the
  * switch attaches it, which starts it. Does nothing for a source without
  * layers.
@@ -73,11 +91,13 @@ export class LayerFollower {
     const at = ordered.indexOf(current);
     const asked = this.wants();
     this.tell(ordered, asked.bandwidth, now);
-    const wants = this.falling(asked, now);
-    if (this.temporalStep(ordered, at, wants.bandwidth, now)) return;
+    const wants = this.lossy(this.falling(asked, now), current, now);
+    const loss = asked.loss ?? 0;
+    const mayClimb = now >= this.holdUntil && now - this.climbedAt >= CLIMB_SETTLE_MS && loss <= LOSS_CALM;
+    if (this.temporalStep(ordered, at, wants.bandwidth, mayClimb, now)) return;
     const target = chooseLayer(
       ordered.map((t) => info(t, now)),
-      { ...wants, mayClimb: now >= this.holdUntil },
+      { ...wants, mayClimb },
       at,
     );
     if (target < 0 || target === at) return;
@@ -95,7 +115,7 @@ export class LayerFollower {
    * it climbs back one temporal layer at a time after the hold, before any
    * spatial layer. True while the temporal layers decide (no spatial move).
    */
-  private temporalStep(ordered: readonly UpTrack[], at: number, bandwidth: number | undefined, now: number): boolean {
+  private temporalStep(ordered: readonly UpTrack[], at: number, bandwidth: number | undefined, mayClimb: boolean, now: number): boolean {
     const layer = ordered[at];
     if (!layer || layer !== this.down.upTrack || layer.temporalLayers < 2) return false;
     const top = layer.temporalLayers - 1;
@@ -110,7 +130,7 @@ export class LayerFollower {
           break;
         }
       }
-    } else if (bandwidth === undefined && tid < top && now >= this.holdUntil) {
+    } else if (bandwidth === undefined && tid < top && mayClimb) {
       next = tid + 1;
     }
     if (next !== tid) {
@@ -164,6 +184,21 @@ export class LayerFollower {
       ...(tooSlow ? { linkTooSlow: true } : {}),
     };
     this.report(this.told);
+  }
+
+  /**
+   * `wants` with the bandwidth a lossy link leaves (LOSS_CONGESTED): what
+   * flows now (the temporal layers forwarded, else the layer) less half
+   * the loss, when that is below the estimate.
+   */
+  private lossy(wants: ViewerWants, current: UpTrack, now: number): ViewerWants {
+    const loss = wants.loss ?? 0;
+    if (loss <= LOSS_CONGESTED) return wants;
+    const flowing = this.down.upTrack;
+    const top = (flowing?.temporalLayers ?? 1) - 1;
+    const rate = flowing && top > 0 && this.down.temporal < top ? flowing.temporalBitrate(this.down.temporal, now) : current.bitrate(now);
+    const left = rate * (1 - 0.5 * Math.min(1, loss));
+    return left > 0 && left < (wants.bandwidth ?? Infinity) ? { ...wants, bandwidth: left } : wants;
   }
 
   /** `wants` with its bandwidth only while the estimate is falling from its recent peak. */

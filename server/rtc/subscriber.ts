@@ -142,6 +142,12 @@ export class Subscriber {
     return this._closed;
   }
 
+  /** The share of down track `i`'s packets the viewer reported lost in its latest receiver report (0–1), once it sent one. */
+  lossFraction(i: number): number | undefined {
+    const loss = (this.senders[i] as unknown as { remoteFractionLost?: unknown } | undefined)?.remoteFractionLost;
+    return typeof loss === "number" && loss >= 0 ? loss : undefined;
+  }
+
   /** The viewer's estimate of the bandwidth it has for down track `i` (its REMB), bits/s, once it sent one. */
   estimatedBitrate(i: number): number | undefined {
     const remb = this.senders[i]?.receiverEstimatedMaxBitrate;

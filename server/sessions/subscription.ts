@@ -304,7 +304,7 @@ export class Subscription {
       if (!(down.upTrack && up.layers?.includes(down.upTrack))) down.setSource(up);
       // Layers are chosen once connected: before, a still source's own layer has sent nothing yet and would look idle.
       if (this.connected && up.layers && down.kind === "video" && !this.followers.some((f) => f.down === down)) {
-        const wants = () => ({ renderWidth: this.view?.width, bandwidth: subscriber.estimatedBitrate(i) });
+        const wants = () => ({ renderWidth: this.view?.width, bandwidth: subscriber.estimatedBitrate(i), loss: subscriber.lossFraction(i) });
         const report = (r: LayerReport) => this.viewer.send({ type: "layer", deviceId: this.device.id, ...r });
         this.followers.push(new LayerFollower(down, wants, this.ctx.metrics, report));
       }
