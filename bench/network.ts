@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, startServer, waitFor, type TestServer } from "../e2e/harness.js";
-import { inboundVideo } from "../e2e/lib/inbound-video.js";
+import { inboundVideo, type InboundVideo } from "../e2e/lib/inbound-video.js";
 import { createNetns, dropUdp, limitRate, type Netns } from "../e2e/lib/netns.js";
 import { startXvfb } from "../e2e/lib/xvfb.js";
 import { exitBounded } from "./exit.js";
@@ -65,11 +65,41 @@ interface Row {
   received: number;
   nacks: number;
   plis: number;
+  /** Times the page made its connection anew in the window. */
+  reconnects: number;
   g2gP50: number;
   g2gP95: number;
   g2gMissed: number;
   /** The width of the frames the viewer decoded at the end (the simulcast layer it got). */
   width: number;
+}
+
+/** The getStats counters a window adds up. */
+const COUNTERS = ["framesDecoded", "bytesReceived", "totalFreezesDuration", "packetsLost", "packetsReceived", "nackCount", "pliCount"] as const;
+
+/**
+ * What the page's inbound video counted over `ms`, read each second: when
+ * the page makes its connection anew (its counters start again from zero)
+ * the new connection's counts are added, not the drop subtracted, and the
+ * reconnect is counted. Also the frame width at the end.
+ */
+async function countOver(page: Page, ms: number): Promise<{ sum: Record<(typeof COUNTERS)[number], number>; reconnects: number; width: number; dt: number }> {
+  const sum = Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Record<(typeof COUNTERS)[number], number>;
+  // Between two connections the page has none to read: zeros, and the next one counts from there.
+  const none: InboundVideo = { ...sum, freezeCount: 0, keyFramesDecoded: 0, frameWidth: 0 };
+  const read = () => inboundVideo(page).catch(() => none);
+  let last = await read();
+  let reconnects = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    await sleep(Math.min(1000, ms - (performance.now() - t0)));
+    const now = await read();
+    const anew = now.packetsReceived < last.packetsReceived || now.framesDecoded < last.framesDecoded;
+    if (anew) reconnects++;
+    for (const k of COUNTERS) sum[k] += anew ? now[k] : now[k] - last[k];
+    last = now;
+  }
+  return { sum, reconnects, width: last.frameWidth, dt: (performance.now() - t0) / 1000 };
 }
 
 async function measure(profile: Profile, server: TestServer, browser: Browser, netns: Netns, win: ColourWindow, desktop: string): Promise<Row> {
@@ -80,11 +110,7 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, n
     const page = await context.newPage();
     await playing(page, `${server.url}?device=test&transport=webrtc`);
     await sleep(3000); // the sender's estimate settles on the link
-    const a = await inboundVideo(page);
-    const t0 = performance.now();
-    await sleep(seconds * 1000);
-    const dt = (performance.now() - t0) / 1000;
-    const b = await inboundVideo(page);
+    const { sum, reconnects, width, dt } = await countOver(page, seconds * 1000);
     await page.close();
 
     const g2g = await context.newPage();
@@ -94,17 +120,18 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, n
     const delays = await glassToGlass(g2g, win, flips, 5000, () => missed++);
     return {
       profile: profile.name,
-      fps: (b.framesDecoded - a.framesDecoded) / dt,
-      kbps: ((b.bytesReceived - a.bytesReceived) * 8) / dt / 1000,
-      frozenPct: ((b.totalFreezesDuration - a.totalFreezesDuration) / dt) * 100,
-      lost: b.packetsLost - a.packetsLost,
-      received: b.packetsReceived - a.packetsReceived,
-      nacks: b.nackCount - a.nackCount,
-      plis: b.pliCount - a.pliCount,
+      fps: sum.framesDecoded / dt,
+      kbps: (sum.bytesReceived * 8) / dt / 1000,
+      frozenPct: (sum.totalFreezesDuration / dt) * 100,
+      lost: sum.packetsLost,
+      received: sum.packetsReceived,
+      nacks: sum.nackCount,
+      plis: sum.pliCount,
+      reconnects,
       g2gP50: percentile(delays, 0.5),
       g2gP95: percentile(delays, 0.95),
       g2gMissed: missed,
-      width: b.frameWidth,
+      width,
     };
   } finally {
     await context.close().catch(() => undefined);
@@ -145,11 +172,11 @@ async function main(): Promise<void> {
     `network profiles, server and Chromium in a namespace; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
   );
   console.log(
-    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received | NACKs | PLIs | glass-to-glass p50/p95 ms (missed flips)",
+    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received | NACKs | PLIs | reconnects | glass-to-glass p50/p95 ms (missed flips)",
   );
   for (const r of rows)
     console.log(
-      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed})`,
+      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${r.reconnects} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed})`,
     );
 }
 
