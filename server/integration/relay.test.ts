@@ -74,14 +74,20 @@ describe("relay with real werift peers", () => {
     assert.ok(viaWerift <= 0.1 * out, `${viaWerift} of ${out} packets went through werift's sendRtp`);
   });
 
-  test("a viewer's NACK is answered from the relay's cache and never reaches the device", async () => {
+  test("a viewer's NACK is answered from the relay's cache, once per round trip, and never reaches the device", async () => {
     const stream = viewers[1].streams.get("cam")!;
     const nacksAtDevice = device.nacks;
     const seqs = stream.videoSeqs;
     const wanted = [seqs[seqs.length - 3], seqs[seqs.length - 2]];
     const count = (seq: number) => stream.videoSeqs.filter((s) => s === seq).length;
     await stream.nack(wanted);
+    await stream.nack(wanted); // asked again at once, within a round trip: not answered twice
     await waitFor(() => wanted.every((s) => count(s) === 2), 3000, "retransmissions of the NACKed packets");
+    const mark = stream.videoPackets;
+    await waitFor(() => stream.videoPackets > mark + 30, 5000, "30 more packets");
+    assert.deepEqual(wanted.map(count), [2, 2], "one copy per round trip");
+    await stream.nack(wanted); // a round trip later: answered again
+    await waitFor(() => wanted.every((s) => count(s) === 3), 3000, "the packets resent once more");
     assert.equal(device.nacks, nacksAtDevice, "the device saw no NACK");
     const text = await server.app.metrics.text();
     assert.match(text, /tessera_nacks_received_total [1-9]/);

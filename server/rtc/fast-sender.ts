@@ -12,6 +12,14 @@ const HISTORY = 256;
 /** History slot sizes: a 1200-byte-MTU video packet with its header and tag fits the large one, an Opus packet the small one. */
 const SLOT_LARGE = 1500;
 const SLOT_SMALL = 320;
+/**
+ * A packet is resent at most once per round trip (at least this often
+ * apart, ms), as libwebrtc's sender does: a browser asks again for what it
+ * still misses every round trip or so, and on a thin link answering every
+ * ask filled it with copies of the same old packets (seen at 100 kbit/s:
+ * 30 NACKs a second, no keyframe getting through for 25 s).
+ */
+const MIN_RESEND_GAP_MS = 100;
 /** Seconds from 1900 (NTP) to 1970 (Unix). */
 const NTP_EPOCH_OFFSET = 2_208_988_800;
 /** How often the sender report's NTP/RTP timestamp pair is refreshed, ms. */
@@ -65,6 +73,8 @@ interface SenderInternals {
   headerBytesSent: number;
   retransmittedPacketsSent: number;
   retransmittedBytesSent: number;
+  /** Round trip time from the viewer's receiver reports, seconds, once known. */
+  rtt?: number;
   runRtcp(): Promise<void>;
 }
 
@@ -95,6 +105,8 @@ export class FastSender {
   private slab: Buffer | undefined;
   private slotBytes = 0;
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
+  /** When each kept packet was last resent (performance.now()), -Infinity for never. */
+  private readonly resentAt = new Float64Array(HISTORY).fill(-Infinity);
   /** Sizes of the datagrams the native route left in their slots (history[slot] is then undefined). */
   private readonly historyBytes = new Int32Array(HISTORY);
   /** The native route (native.ts: header, protection, slot and sendto in one call), and the descriptor it sends on (-1: none). */
@@ -153,6 +165,7 @@ export class FastSender {
     const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(packet, sequenceNumber, timestamp, now, state.rolloverCounter, connection) : 0;
     const size = sent !== 0 ? sent : this.sendWritten(packet, sequenceNumber, timestamp, now, state.rolloverCounter, idle);
     this.historySeq[slot] = sequenceNumber;
+    this.resentAt[slot] = -Infinity;
     // What werift's sender reports and stats read.
     if (now - this.clockAt >= SR_CLOCK_MS) {
       this.clockAt = now;
@@ -255,16 +268,22 @@ export class FastSender {
     return this.historyBytes[slot] > 0 ? this.slab.subarray(at, at + this.historyBytes[slot]) : undefined;
   }
 
-  /** Resends what is still kept of `lost`, as first sent; returns how many went out. */
-  resend(lost: readonly number[]): number {
+  /**
+   * Resends what is still kept of `lost`, as first sent, except a packet
+   * resent less than a round trip ago (MIN_RESEND_GAP_MS at least); returns
+   * how many went out.
+   */
+  resend(lost: readonly number[], now = performance.now()): number {
     const s = this.sender as unknown as SenderInternals;
+    const gap = Math.max(MIN_RESEND_GAP_MS, (s.rtt ?? 0) * 1000);
     let sent = 0;
     for (const number of lost) {
       // werift reads a NACK's bitmask without wrapping: 65535 + 2 means 1.
       const seq = number & 0xffff;
       const slot = seq % HISTORY;
       const packet = this.historySeq[slot] === seq ? this.kept(slot) : undefined;
-      if (!packet) continue;
+      if (!packet || now - this.resentAt[slot] < gap) continue;
+      this.resentAt[slot] = now;
       this.transmit(packet, this.idle());
       s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
       s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
