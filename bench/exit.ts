@@ -2,11 +2,12 @@
  * Exiting a process that ran GStreamer pipelines, bounded in time.
  *
  * process.exit() joins every libuv threadpool thread. gstreamer-superficial's
- * pollBus() waits on the bus with no timeout, and a stopped pipeline flushes
- * its bus, so a poll that was already waiting when the pipeline stopped never
- * returns: exit then hangs for good (seen once in ~20 bench runs on a loaded
- * machine). A guard process watches a pipe from us; if we are still alive
- * `graceMs` after asking to exit, it kills us.
+ * pollBus() and appsink pull waited with no timeout, so a quiet pipeline's
+ * poll never returned and exit hung for good (seen once in ~20 bench runs on
+ * a loaded machine). scripts/addon-fixes.mjs bounds both waits to 250 ms;
+ * should an upstream release change those lines (the fix is then reported
+ * and not applied), a guard process still watches a pipe from us, and if we
+ * are alive `graceMs` after asking to exit, it kills us.
  */
 import { spawn } from "node:child_process";
 

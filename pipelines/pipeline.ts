@@ -80,11 +80,12 @@ export class GstPipeline {
     }
     this.pipeline = new gstreamer.Pipeline(description);
     this.elements = new Map();
-    // pollBus blocks a threadpool thread in gst_bus_timed_pop until a message
-    // comes. A poll that starts after stop() (it waited for a free thread)
-    // would find a flushed bus and block forever, and process exit would hang
-    // joining that thread. Unflushed, the bus keeps stop()'s state-change
-    // messages, so a late poll returns one and sees the pipeline stopped.
+    // pollBus waits in a threadpool thread for the next message, 250 ms at
+    // most (scripts/addon-fixes.mjs), and polls again while the pipeline is
+    // not stopped. A poll that starts after stop() (it waited for a free
+    // thread) finds the pipeline stopped and ends without a message unless
+    // the bus keeps stop()'s state-change messages: unflushed, it does, and
+    // the owner hears that its poll ended.
     (this.pipeline as unknown as Record<string, unknown>)["auto-flush-bus"] = false;
   }
 
@@ -131,7 +132,8 @@ export class GstPipeline {
    * fields of its caps (e.g. `width`, `height`), until the pipeline closes.
    * Only after start(): a pull on a stopped appsink returns nothing at once,
    * which would end the loop silently. Each pending pull holds a libuv
-   * threadpool thread.
+   * threadpool thread for at most 250 ms (scripts/addon-fixes.mjs), so exit
+   * never waits on one; a pull that timed out is asked again.
    */
   pullFrom(sinkName: string, onBuffer: (buf: Buffer, caps: Record<string, unknown>) => void): void {
     if (!this.started) throw new Error("start the pipeline before pulling from it");
@@ -146,7 +148,12 @@ export class GstPipeline {
       });
     };
     const next = (buf: Buffer | undefined, caps?: Record<string, unknown>) => {
-      if (this._closed || !buf) return this.recycle();
+      if (this._closed) return this.recycle();
+      if (!buf) {
+        // No buffer: the pull timed out on a quiet pipeline (ask again), or the sink reached its end.
+        if (sink["eos"] === true) return this.recycle();
+        return pull(next);
+      }
       try {
         onBuffer(buf, caps ?? {});
       } catch (err) {

@@ -32,6 +32,18 @@ export const ADDON_FIXES = {
         "\tif(GST_STATE(br->obj->pipeline) != GST_STATE_NULL)\n\t\tuv_queue_work(Nan::GetCurrentEventLoop(), &br->request, _doPollBus, _polledBus);\n" +
         "\telse {\n\t\tNan::HandleScope scope;\n\t\tdelete br;\n\t}\n}\n",
     },
+    {
+      file: "Pipeline.cpp",
+      why: "a bus poll waited with no timeout, so a quiet pipeline's poll held its threadpool thread for good and process.exit() (which joins those threads) hung; it also kept a reference to the bus per poll",
+      from: "\tif(!bus) return;\n\tbr->msg = gst_bus_timed_pop(bus, GST_CLOCK_TIME_NONE);\n}\n",
+      to: "\tbr->msg = NULL;\n\tif(!bus) return;\n\tbr->msg = gst_bus_timed_pop(bus, 250 * GST_MSECOND);\n\tgst_object_unref(bus);\n}\n",
+    },
+    {
+      file: "GObjectWrap.cpp",
+      why: "an appsink pull waited with no timeout, so a pull on a running pipeline with no data held its threadpool thread for good and process.exit() hung (a pull that times out answers with no buffer, like one on a stopped pipeline)",
+      from: "\t\t\tsample = gst_app_sink_pull_sample(appsink);\n",
+      to: "\t\t\tsample = gst_app_sink_try_pull_sample(appsink, 250 * GST_MSECOND);\n",
+    },
   ],
 };
 
