@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { setInterval, clearInterval } from "node:timers";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -54,8 +55,40 @@ const child = spawn(
     "--test-reporter=spec",
     ...files,
   ],
-  { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "128" } },
+  {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "128" },
+    // Its own process group, so a hung run can be stopped with everything it started.
+    detached: true,
+  },
 );
+// Every test reports within its own timeout (90 s at most), so a run silent for much
+// longer is stuck (e.g. a file's process that never ends): stop it rather than wait
+// for an outer limit, and fail.
+const SILENCE_MS = Number(process.env.TESSERA_TEST_SILENCE_MS ?? 300_000);
+let lastOutput = Date.now();
+let hung = false;
+const watchdog = setInterval(() => {
+  if (Date.now() - lastOutput < SILENCE_MS) return;
+  hung = true;
+  process.stdout.write(`\nno test output for ${Math.round(SILENCE_MS / 1000)} s: the run is stuck; stopping it\n`);
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+}, 1000);
+const stop = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+  process.exit(1);
+};
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));
 // The spec reporter prints its "ℹ pass N" summary before repeating the failures, so the
 // counts are read from every line as it goes by, not from the end of the output.
 let partial = "";
@@ -63,6 +96,7 @@ let passed = 0;
 let failed = 0;
 let cancelled = 0;
 child.stdout.on("data", (chunk) => {
+  lastOutput = Date.now();
   process.stdout.write(chunk);
   const lines = (partial + chunk.toString()).split("\n");
   partial = lines.pop() ?? "";
@@ -74,6 +108,8 @@ child.stdout.on("data", (chunk) => {
   }
 });
 const status = await new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+clearInterval(watchdog);
+if (hung) failed++;
 // A cancelled test (its suite's hook failed, or the file crashed) did not pass either.
 failed += cancelled;
 if (status !== 0 && failed === 0) failed = 1;
