@@ -59,8 +59,10 @@ describe("a real Prometheus scraping /metrics", () => {
     assert.ok(out > 0);
     assert.ok((await until('sum(tessera_viewers{job="tessera"})', (v) => v > 0)) >= 1);
     assert.equal(await until('tessera_devices_online{job="tessera"}', (v) => v > 0), 1);
-    // The rate over scrapes too: two scrapes a second apart, both with traffic.
-    await until('sum(rate(tessera_rtp_payload_bytes_total{job="tessera",direction="in"}[5s]))', (v) => v > 0);
+    // The rate over scrapes too: two scrapes with traffic in the window. Scrapes are 1 s
+    // apart when the machine is idle; a loaded one delays them (once, a [5s] window
+    // held fewer than two samples for 10 s), so the window and the wait are wider.
+    await until('sum(rate(tessera_rtp_payload_bytes_total{job="tessera",direction="in"}[15s]))', (v) => v > 0, 20_000);
   });
 
   test("with --metrics-token, only the job with the right bearer token scrapes", async () => {
