@@ -56,6 +56,16 @@ static void protector_free(napi_env env, void *data, void *hint) {
     if ((call) != napi_ok) THROW("fastpath: bad argument"); \
   } while (0)
 
+/* The protector argument `v`, one that seals (decrypts 0) or opens (1); NULL once it has thrown. */
+static Protector *protector_arg(napi_env env, napi_value v, int decrypts) {
+  bool tagged = false;
+  Protector *p;
+  if (napi_check_object_type_tag(env, v, &PROTECTOR_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, v, (void **)&p) != napi_ok)
+    THROW(decrypts ? "fastpath: bad argument (not an unprotector)" : "fastpath: bad argument (not a protector)");
+  if (p->decrypts != decrypts) THROW(decrypts ? "fastpath: bad argument (not an unprotector)" : "fastpath: bad argument (an unprotector cannot protect)");
+  return p;
+}
+
 static int buffer_arg(napi_env env, napi_value v, unsigned char **data, size_t *len) {
   bool is;
   if (napi_is_buffer(env, v, &is) != napi_ok || !is) return 0;
@@ -209,11 +219,8 @@ static napi_value protect(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7) THROW("fastpath: protect(protector, out, headerBytes, payload, ssrc, seq, roc)");
-  Protector *p;
-  bool tagged = false;
-  if (napi_check_object_type_tag(env, argv[0], &PROTECTOR_TAG, &tagged) != napi_ok || !tagged) THROW("fastpath: bad argument (not a protector)");
-  CHECK(napi_get_value_external(env, argv[0], (void **)&p));
-  if (p->decrypts) THROW("fastpath: bad argument (an unprotector cannot protect)");
+  Protector *p = protector_arg(env, argv[0], 0);
+  if (!p) return NULL;
   unsigned char *out, *payload;
   size_t outLen, payloadLen;
   int32_t headerBytes;
@@ -240,11 +247,8 @@ static napi_value unprotect(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7) THROW("fastpath: unprotect(unprotector, packet, headerBytes, out, ssrc, seq, roc)");
-  Protector *p;
-  bool tagged = false;
-  if (napi_check_object_type_tag(env, argv[0], &PROTECTOR_TAG, &tagged) != napi_ok || !tagged) THROW("fastpath: bad argument (not an unprotector)");
-  CHECK(napi_get_value_external(env, argv[0], (void **)&p));
-  if (!p->decrypts) THROW("fastpath: bad argument (not an unprotector)");
+  Protector *p = protector_arg(env, argv[0], 1);
+  if (!p) return NULL;
   unsigned char *packet, *out;
   size_t len, outLen;
   int32_t headerBytes;
@@ -355,11 +359,8 @@ static napi_value new_route(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 6) THROW("fastpath: newRoute(protector, slab, slotBytes, header, absOffset, ssrc)");
-  Protector *p;
-  bool tagged = false;
-  if (napi_check_object_type_tag(env, argv[0], &PROTECTOR_TAG, &tagged) != napi_ok || !tagged) THROW("fastpath: bad argument (not a protector)");
-  CHECK(napi_get_value_external(env, argv[0], (void **)&p));
-  if (p->decrypts) THROW("fastpath: bad argument (an unprotector cannot protect)");
+  Protector *p = protector_arg(env, argv[0], 0);
+  if (!p) return NULL;
   unsigned char *slab, *header;
   size_t slabLen, headerLen;
   uint32_t slotBytes, ssrc;
