@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { nullObserver } from "./observer.js";
 import { ALL_TEMPORAL, DownTrack } from "./down-track.js";
-import { CLIMB_SETTLE_MS, LayerFollower } from "./layer-follower.js";
+import { CLIMB_SETTLE_MS, JOIN_MS, LayerFollower } from "./layer-follower.js";
 import { UpTrack } from "./up-track.js";
 
 const VP8 = { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 };
@@ -133,6 +133,45 @@ describe("LayerFollower and the loss a viewer reports", () => {
     } finally {
       follower.close();
       close();
+    }
+  });
+
+  test("soon after a viewer's first estimate, one far below what it is sent moves it down at once; one a little below, or a low one later, does not", () => {
+    for (const [first, later, expected] of [
+      [400_000, undefined, "q"], // a thin link: 400 kb/s against the 2 Mb/s top layer, the 150 kb/s layer fits
+      [1_500_000, undefined, "f"], // not far below the 2 Mb/s sent: the estimate still climbs there
+      [3_000_000, 400_000, "f"], // after JOIN_MS a low estimate that has not fallen does not count
+    ] as const) {
+      const layers = threeLayers();
+      const down = new DownTrack(VP8, { send: () => {} });
+      down.setSource(layers.f);
+      let bandwidth: number = first;
+      const follower = new LayerFollower(
+        down,
+        () => ({ renderWidth: 1280, bandwidth }),
+        nullObserver,
+        () => {},
+        1e9,
+      );
+      try {
+        layers.until(2000);
+        if (later !== undefined) {
+          follower.check(2000);
+          layers.until(2000 + JOIN_MS + 1000);
+          // Low from here on, without a fall from a peak in the last PEAK_WINDOW_MS to read as congestion.
+          bandwidth = later;
+          follower.check(2000 + JOIN_MS + 1000);
+          layers.until(2000 + JOIN_MS + 6000);
+          follower.check(2000 + JOIN_MS + 6000);
+        } else {
+          follower.check(2000);
+        }
+        const id = (down.pendingTrack ?? down.upTrack)?.id;
+        assert.equal(id, expected, `first estimate ${first}${later !== undefined ? `, then ${later}` : ""}`);
+      } finally {
+        follower.close();
+        layers.close();
+      }
     }
   });
 
