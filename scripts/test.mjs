@@ -8,7 +8,8 @@ import { setInterval, clearInterval } from "node:timers";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(root, "dist");
+// TESSERA_TEST_DIST: another tree of built tests (the runner's own test uses it).
+const dist = process.env.TESSERA_TEST_DIST ?? join(root, "dist");
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -113,5 +114,7 @@ if (hung) failed++;
 // A cancelled test (its suite's hook failed, or the file crashed) did not pass either.
 failed += cancelled;
 if (status !== 0 && failed === 0) failed = 1;
+// Files to run and no result from any: something kept the tests from running at all.
+if (files.length > 0 && passed + failed === 0) failed = 1;
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 process.exit(status === 0 && failed === 0 ? 0 : 1);
