@@ -83,4 +83,29 @@ describe("RtpRewriter", () => {
     r.rewrite(5000, 0, 4);
     assert.equal(r.rewrite(5001, 0, 5)!.sequenceNumber, 105);
   });
+
+  test("an epoch longer than the sequence circle keeps going; a packet far behind the newest is dropped", () => {
+    const r = new RtpRewriter(90000);
+    let prev = r.rewrite(1000, 0, 0)!.sequenceNumber;
+    // Three times round the 16-bit circle in one epoch: every packet goes out, one after the other.
+    for (let i = 1; i < 3 * 65536; i++) {
+      const out = r.rewrite((1000 + i) & 0xffff, i * 3000, i);
+      assert.ok(out, `packet ${i} forwarded`);
+      assert.equal(seqDiff(out.sequenceNumber, prev), 1);
+      prev = out.sequenceNumber;
+    }
+    const newest = (1000 + 3 * 65536 - 1) & 0xffff;
+    assert.ok(r.rewrite((newest - 100) & 0xffff, 0, 0), "a late packet within the window goes out");
+    assert.equal(r.rewrite((newest - 20000) & 0xffff, 0, 0), undefined, "one 20000 behind does not");
+  });
+
+  test("drops long past do not shift the numbers of late packets round the circle later", () => {
+    const r = new RtpRewriter(90000);
+    r.rewrite(0, 0, 0);
+    r.rewrite(1, 0, 0);
+    r.drop(2);
+    for (let i = 3; i < 40000; i++) r.rewrite(i, 0, 0);
+    // Output = input - 1 now; a late packet keeps that offset, 32768 on from the drop too.
+    assert.equal(r.rewrite(39990, 0, 0)!.sequenceNumber, 39989);
+  });
 });

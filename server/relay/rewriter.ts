@@ -1,5 +1,13 @@
 import { seqAdd, seqDiff, tsAdd } from "./rtp.js";
 
+/**
+ * How far behind the newest input a late packet may be and still go out,
+ * in sequence numbers. Older is dropped: past half the 16-bit circle "older"
+ * could not be told from "newer", and an epoch's start would seem to lie
+ * ahead again every 32768 packets.
+ */
+const LATE_WINDOW = 0x4000;
+
 /** What the rewriter decided for one incoming packet. */
 export type Rewrite = { sequenceNumber: number; timestamp: number } | undefined;
 
@@ -14,15 +22,17 @@ export type Rewrite = { sequenceNumber: number; timestamp: number } | undefined;
  * timestamp advances by the wall time that passed (at least one tick).
  * Packets that belong before the first forwarded packet of an epoch are
  * dropped: their output numbers would collide with what was already sent.
+ * So are packets more than LATE_WINDOW behind the newest input.
  */
 export class RtpRewriter {
   private seqOffset = 0;
   private tsOffset = 0;
   private epochStarted = false;
-  private epochFirstSeq = 0;
   private highestOutSeq: number | undefined;
   private lastOutTs: number | undefined;
   private lastOutAtMs = 0;
+  /** The oldest input sequence number still forwarded: the epoch's first, then LATE_WINDOW behind the newest. */
+  private oldestInSeq = 0;
   /** The newest input sequence number of this epoch, forwarded or dropped. */
   private highestInSeq = 0;
   /** Input sequence numbers dropped in this epoch (temporal layers not forwarded), oldest first. */
@@ -44,7 +54,7 @@ export class RtpRewriter {
    */
   drop(sequenceNumber: number): void {
     if (!this.epochStarted || seqDiff(sequenceNumber, this.highestInSeq) <= 0) return;
-    this.highestInSeq = sequenceNumber;
+    this.advance(sequenceNumber);
     this.seqOffset = seqAdd(this.seqOffset, -1);
     this.dropped.push(sequenceNumber);
     if (this.dropped.length > 512) this.dropped.shift();
@@ -62,13 +72,13 @@ export class RtpRewriter {
         this.tsOffset = tsAdd(tsAdd(this.lastOutTs, elapsedTicks), -timestamp);
       }
       this.epochStarted = true;
-      this.epochFirstSeq = sequenceNumber;
+      this.oldestInSeq = sequenceNumber;
       this.highestInSeq = sequenceNumber;
-    } else if (seqDiff(sequenceNumber, this.epochFirstSeq) < 0) {
+    } else if (seqDiff(sequenceNumber, this.oldestInSeq) < 0) {
       return undefined;
     }
     let offset = this.seqOffset;
-    if (seqDiff(sequenceNumber, this.highestInSeq) > 0) this.highestInSeq = sequenceNumber;
+    if (seqDiff(sequenceNumber, this.highestInSeq) > 0) this.advance(sequenceNumber);
     // A late packet from before a drop keeps the number it would have had.
     else for (let i = this.dropped.length - 1; i >= 0 && seqDiff(this.dropped[i], sequenceNumber) > 0; i--) offset = seqAdd(offset, 1);
     const outSeq = seqAdd(sequenceNumber, offset);
@@ -79,5 +89,13 @@ export class RtpRewriter {
       this.lastOutAtMs = nowMs;
     }
     return { sequenceNumber: outSeq, timestamp: outTs };
+  }
+
+  /** `sequenceNumber` is the newest input: the late window and the drops it covers follow it. */
+  private advance(sequenceNumber: number): void {
+    this.highestInSeq = sequenceNumber;
+    const horizon = seqAdd(sequenceNumber, -LATE_WINDOW);
+    if (seqDiff(horizon, this.oldestInSeq) > 0) this.oldestInSeq = horizon;
+    while (this.dropped.length > 0 && seqDiff(this.dropped[0], this.oldestInSeq) < 0) this.dropped.shift();
   }
 }

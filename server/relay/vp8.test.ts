@@ -104,6 +104,20 @@ describe("Vp8Munger", () => {
     m.switchSource();
     assert.equal(pidOf(m.munge(vp8({ pid: 5 }))), 14, "continues after the highest sent");
   });
+  test("a dropped picture long past does not shift later picture IDs when the ID goes round (7 and 15 bits)", () => {
+    for (const bits of [7, 15] as const) {
+      const m = new Vp8Munger();
+      m.munge(vp8({ pid: 0, bits }));
+      m.dropPicture(vp8({ pid: 1, bits }));
+      let prev = pidOf(m.munge(vp8({ pid: 2, bits })));
+      const circle = bits === 15 ? 0x8000 : 0x80;
+      for (let pid = 3; pid < 3 * circle; pid++) {
+        const out = pidOf(m.munge(vp8({ pid: pid % circle, bits })));
+        assert.equal(out, (prev + 1) % circle, `${bits}-bit picture ${pid}`);
+        prev = out;
+      }
+    }
+  });
 });
 
 describe("temporal layers", () => {

@@ -177,8 +177,19 @@ export class Vp8Munger {
     const d = this.spots;
     if (this.switching || !locateIds(payload, d)) return;
     this.pidOffset = (this.pidOffset - 1) & 0x7fff;
+    this.forgetDrops(d.pid, d.pidBits === 15 ? 0x7fff : 0x7f);
     this.dropped.push(d.pid);
     if (this.dropped.length > 64) this.dropped.shift();
+  }
+
+  /**
+   * Forgets drops more than a quarter of the picture ID's circle behind
+   * `pid`: past half of it they would seem to lie ahead of every picture and
+   * shift its number (a 7-bit ID goes round in about four seconds).
+   */
+  private forgetDrops(pid: number, pidMask: number): void {
+    const window = (pidMask + 1) >> 2;
+    while (this.dropped.length > 0 && wrapDiff(pid, this.dropped[0], pidMask) > window) this.dropped.shift();
   }
 
   /** The payload to send for `payload`: the same buffer when nothing changes, else a rewritten copy. */
@@ -191,6 +202,7 @@ export class Vp8Munger {
       this.pidOffset = this.lastPid === undefined ? 0 : (this.lastPid + 1 - d.pid) & 0x7fff;
       this.tl0Offset = this.lastTl0 === undefined || d.tl0At < 0 ? 0 : (this.lastTl0 + 1 - d.tl0) & 0xff;
     }
+    this.forgetDrops(d.pid, pidMask);
     // A late packet of a picture from before a drop keeps the number it had.
     let offset = this.pidOffset;
     for (let i = this.dropped.length - 1; i >= 0 && wrapDiff(this.dropped[i], d.pid, pidMask) > 0; i--) offset = (offset + 1) & 0x7fff;
