@@ -1,6 +1,7 @@
 import { networkInterfaces } from "node:os";
 import { RTCRtpCodecParameters, useAbsSendTime, useSdesMid, useSdesRTPStreamId, type PeerConfig, type RTCIceServer } from "werift";
 import type { TrackCodec } from "../relay/up-track.js";
+import { fixRtcpCompound } from "./rtcp-compound.js";
 
 /** The ICE settings every server-side peer uses. */
 export interface RtcSettings {
@@ -76,6 +77,8 @@ const isStun = (server: RTCIceServer) => (Array.isArray(server.urls) ? server.ur
  * rtp-stream-id: simulcast layers arrive told apart by rid.
  */
 export function peerConfig(rtc: RtcSettings, codecs: Partial<PeerConfig["codecs"]>, receiving = false): Partial<PeerConfig> {
+  // Every peer connection is made with this config: werift's RTCP reading is fixed before the first one.
+  fixRtcpCompound();
   const servers = [...rtc.iceServers];
   const hasStun = servers.some(isStun);
   const config: Partial<PeerConfig> = {
