@@ -93,6 +93,19 @@ describe("relay with real werift peers", () => {
     assert.match(text, /tessera_nacks_received_total [1-9]/);
   });
 
+  test("a NACK for a packet sent before the last 256 is answered too, written again byte for byte: the viewer's SRTP takes it", async () => {
+    const stream = viewers[1].streams.get("cam")!;
+    await waitFor(() => stream.videoSeqs.length >= 400, 30_000, "400 video packets");
+    const seqs = stream.videoSeqs;
+    const newest = seqs[seqs.length - 1];
+    const old = seqs.find((s) => seqDiff(newest, s) > 300 && seqDiff(newest, s) < 800);
+    assert.ok(old !== undefined, "a packet 300 to 800 back");
+    const count = () => stream.videoSeqs.filter((s) => s === old).length;
+    const before = count();
+    await stream.nack([old]);
+    await waitFor(() => count() === before + 1, 3000, `the retransmission of ${old} (${seqDiff(newest, old)} back)`);
+  });
+
   test("the device coming back under the same id resumes every viewer on its existing connection", async () => {
     const viewer = viewers[0];
     const stream = viewer.streams.get("cam")!;

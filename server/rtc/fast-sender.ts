@@ -2,6 +2,7 @@ import type { Socket } from "node:dgram";
 import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
+import { SentPackets } from "./sent-packets.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
 /** Header extensions the server negotiates with viewers (peer-config.ts). */
@@ -9,6 +10,13 @@ const EXT_MID = "urn:ietf:params:rtp-hdrext:sdes:mid";
 const EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 /** Packets kept, as sent, for NACKs: about 0.8 s of 720p30 video (werift keeps 128). */
 const HISTORY = 256;
+/**
+ * Packets kept by reference for NACKs past the history: what is needed to
+ * write one again byte for byte (the relay's payloads are never reused).
+ * About 4 s of 720p30 video: a viewer on a starved machine reads its
+ * socket late and asks late, and a keyframe it waits for comes whole.
+ */
+const REFERENCES = 1024;
 /** History slot sizes: a 1200-byte-MTU video packet with its header and tag fits the large one, an Opus packet the small one. */
 const SLOT_LARGE = 1500;
 const SLOT_SMALL = 320;
@@ -92,8 +100,10 @@ export interface FastPacket {
  * socket. werift still owns everything else on the connection: ICE, DTLS,
  * RTCP in both directions (its sender reports read the counters kept here,
  * its SRTP context keeps the rollover counter both paths share). NACKs are
- * answered from the packets as they were sent, byte for byte (a packet
- * encrypted again under the same sequence number would reuse its GCM nonce).
+ * answered with the packets as they were sent, byte for byte: the newest
+ * kept as sent, older ones written again from a reference with the header
+ * fields they had (anything different encrypted under the same sequence
+ * number would reuse its GCM nonce).
  */
 export class FastSender {
   private readonly history: Array<Buffer | undefined> = new Array<Buffer | undefined>(HISTORY);
@@ -105,10 +115,10 @@ export class FastSender {
   private slab: Buffer | undefined;
   private slotBytes = 0;
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
-  /** When each kept packet was last resent (performance.now()), -Infinity for never. */
-  private readonly resentAt = new Float64Array(HISTORY).fill(-Infinity);
   /** Sizes of the datagrams the native route left in their slots (history[slot] is then undefined). */
   private readonly historyBytes = new Int32Array(HISTORY);
+  /** The last REFERENCES packets sent, to be written again for NACKs past the history; when each was resent. */
+  private readonly sent = new SentPackets(REFERENCES);
   /** The native route (native.ts: header, protection, slot and sendto in one call), and the descriptor it sends on (-1: none). */
   private route: object | undefined;
   private routeFd = -1;
@@ -160,12 +170,13 @@ export class FastSender {
     const context = this.context as LocalSrtpContext;
     const state = context.getSrtpSsrcState(s.ssrc);
     context.updateRolloverCount(sequenceNumber, state);
-    const slot = sequenceNumber % HISTORY;
+    const roc = state.rolloverCounter;
+    const abs = this.absOffset >= 0 ? absSendTime(now) : 0;
     const idle = this.idle();
-    const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(packet, sequenceNumber, timestamp, now, state.rolloverCounter, connection) : 0;
-    const size = sent !== 0 ? sent : this.sendWritten(packet, sequenceNumber, timestamp, now, state.rolloverCounter, idle);
-    this.historySeq[slot] = sequenceNumber;
-    this.resentAt[slot] = -Infinity;
+    const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(packet, sequenceNumber, timestamp, abs, roc, connection) : 0;
+    const size = sent !== 0 ? sent : this.sendWritten(packet, sequenceNumber, timestamp, abs, roc, idle);
+    this.historySeq[sequenceNumber % HISTORY] = sequenceNumber;
+    this.sent.remember(sequenceNumber, payload, packet.marker, timestamp, abs, roc);
     // What werift's sender reports and stats read.
     if (now - this.clockAt >= SR_CLOCK_MS) {
       this.clockAt = now;
@@ -187,11 +198,10 @@ export class FastSender {
    * call. Returns the datagram's size, or 0 when the packet does not fit a
    * slot (the caller writes it the other way).
    */
-  private sendNative(packet: FastPacket, seq: number, timestamp: number, now: number, roc: number, connection: IceConnection): number {
+  private sendNative(packet: FastPacket, seq: number, timestamp: number, abs: number, roc: number, connection: IceConnection): number {
     const pair = this.pair as IcePair;
     const send = !pair.protocol.transport?.closed && connection.canSendApplicationData?.() === true;
     const flags = (packet.marker ? RTP_MARKER : 0) | (send ? RTP_SEND : 0);
-    const abs = this.absOffset >= 0 ? absSendTime(now) : 0;
     const result = (nativeFastPath as NativeFastPath).sendRtp(this.route as object, packet.payload, seq, timestamp >>> 0, abs, roc, flags);
     if (result === 0) return 0;
     const size = result > 0 ? result : -result;
@@ -219,22 +229,41 @@ export class FastSender {
   }
 
   /** The TypeScript way (and the native one for what a route cannot take): the packet laid out in a buffer, protected, then sent. */
-  private sendWritten(packet: FastPacket, sequenceNumber: number, timestamp: number, now: number, roc: number, idle: boolean): number {
-    const s = this.sender as unknown as SenderInternals;
-    const template = this.header as Buffer;
-    const payload = packet.payload;
-    const headerBytes = template.length;
+  private sendWritten(packet: FastPacket, sequenceNumber: number, timestamp: number, abs: number, roc: number, idle: boolean): number {
     const slot = sequenceNumber % HISTORY;
-    const out = this.datagram(slot, headerBytes + payload.length + (this.protector as SrtpProtector).trailer, idle);
-    template.copy(out, 0);
-    out[1] = (packet.marker ? 0x80 : 0) | (out[1] & 0x7f);
-    out.writeUInt16BE(sequenceNumber, 2);
-    out.writeUInt32BE(timestamp >>> 0, 4);
-    if (this.absOffset >= 0) out.writeUIntBE(absSendTime(now), this.absOffset, 3);
-    (this.protector as SrtpProtector).protect(out, headerBytes, payload, s.ssrc, sequenceNumber, roc);
+    const out = this.datagram(slot, this.datagramBytes(packet.payload), idle);
+    this.write(out, packet.payload, packet.marker, sequenceNumber, timestamp, abs, roc);
     this.history[slot] = out;
     this.transmit(out, idle);
     return out.length;
+  }
+
+  /** The size of the datagram carrying `payload`. */
+  private datagramBytes(payload: Buffer): number {
+    return (this.header as Buffer).length + payload.length + (this.protector as SrtpProtector).trailer;
+  }
+
+  /** Lays out one packet in `out` (datagramBytes long) from the header template, and protects it. */
+  private write(out: Buffer, payload: Buffer, marker: boolean, sequenceNumber: number, timestamp: number, abs: number, roc: number): void {
+    const template = this.header as Buffer;
+    template.copy(out, 0);
+    out[1] = (marker ? 0x80 : 0) | (out[1] & 0x7f);
+    out.writeUInt16BE(sequenceNumber, 2);
+    out.writeUInt32BE(timestamp >>> 0, 4);
+    if (this.absOffset >= 0) out.writeUIntBE(abs, this.absOffset, 3);
+    (this.protector as SrtpProtector).protect(out, template.length, payload, (this.sender as unknown as SenderInternals).ssrc, sequenceNumber, roc);
+  }
+
+  /**
+   * A packet past the history, written again from its reference exactly as
+   * it was first sent (the same header and abs-send-time under the same
+   * keys: the same bytes, so no GCM nonce is used for anything else).
+   */
+  private rewritten(entry: number): Buffer {
+    const sent = this.sent;
+    const out = Buffer.allocUnsafe(this.datagramBytes(sent.payload(entry)));
+    this.write(out, sent.payload(entry), sent.marker(entry), sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
+    return out;
   }
 
   /**
@@ -269,21 +298,22 @@ export class FastSender {
   }
 
   /**
-   * Resends what is still kept of `lost`, as first sent, except a packet
-   * resent less than a round trip ago (MIN_RESEND_GAP_MS at least); returns
-   * how many went out.
+   * Resends what is still kept of `lost`, as first sent (from the history,
+   * or written again from its reference), except a packet resent less than
+   * a round trip ago (MIN_RESEND_GAP_MS at least); returns how many went out.
    */
   resend(lost: readonly number[], now = performance.now()): number {
     const s = this.sender as unknown as SenderInternals;
+    if (this.header === undefined || this.protector === undefined) return 0;
     const gap = Math.max(MIN_RESEND_GAP_MS, (s.rtt ?? 0) * 1000);
     let sent = 0;
     for (const number of lost) {
       // werift reads a NACK's bitmask without wrapping: 65535 + 2 means 1.
       const seq = number & 0xffff;
+      const entry = this.sent.takeForResend(seq, now, gap);
+      if (entry < 0) continue;
       const slot = seq % HISTORY;
-      const packet = this.historySeq[slot] === seq ? this.kept(slot) : undefined;
-      if (!packet || now - this.resentAt[slot] < gap) continue;
-      this.resentAt[slot] = now;
+      const packet = (this.historySeq[slot] === seq ? this.kept(slot) : undefined) ?? this.rewritten(entry);
       this.transmit(packet, this.idle());
       s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
       s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
@@ -398,6 +428,8 @@ export class FastSender {
     const layout = headerTemplate(s.codec.payloadType, s.ssrc, s.headerExtensions ?? [], s.mid);
     this.header = layout.header;
     this.absOffset = layout.absOffset;
+    // What was sent under other keys or another header is not written again.
+    this.sent.clear();
     // A new session or codec: a new route, pointed where the old one was.
     this.route = undefined;
     this.routeTo();
