@@ -117,8 +117,8 @@ export class FastSender {
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
   /** Sizes of the datagrams the native route left in their slots (history[slot] is then undefined). */
   private readonly historyBytes = new Int32Array(HISTORY);
-  /** The last REFERENCES packets sent, to be written again for NACKs past the history; when each was resent. */
-  private readonly sent = new SentPackets(REFERENCES);
+  /** The last packets sent (REFERENCES of video, HISTORY of audio), to be written again for NACKs past the history; when each was resent. Made at bind. */
+  private sent: SentPackets | undefined;
   /** The native route (native.ts: header, protection, slot and sendto in one call), and the descriptor it sends on (-1: none). */
   private route: object | undefined;
   private routeFd = -1;
@@ -176,7 +176,7 @@ export class FastSender {
     const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(packet, sequenceNumber, timestamp, abs, roc, connection) : 0;
     const size = sent !== 0 ? sent : this.sendWritten(packet, sequenceNumber, timestamp, abs, roc, idle);
     this.historySeq[sequenceNumber % HISTORY] = sequenceNumber;
-    this.sent.remember(sequenceNumber, payload, packet.marker, timestamp, abs, roc);
+    (this.sent as SentPackets).remember(sequenceNumber, payload, packet.marker, timestamp, abs, roc);
     // What werift's sender reports and stats read.
     if (now - this.clockAt >= SR_CLOCK_MS) {
       this.clockAt = now;
@@ -260,7 +260,7 @@ export class FastSender {
    * keys: the same bytes, so no GCM nonce is used for anything else).
    */
   private rewritten(entry: number): Buffer {
-    const sent = this.sent;
+    const sent = this.sent as SentPackets;
     const out = Buffer.allocUnsafe(this.datagramBytes(sent.payload(entry)));
     this.write(out, sent.payload(entry), sent.marker(entry), sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
     return out;
@@ -304,13 +304,14 @@ export class FastSender {
    */
   resend(lost: readonly number[], now = performance.now()): number {
     const s = this.sender as unknown as SenderInternals;
-    if (this.header === undefined || this.protector === undefined) return 0;
+    const kept = this.sent;
+    if (kept === undefined || this.header === undefined || this.protector === undefined) return 0;
     const gap = Math.max(MIN_RESEND_GAP_MS, (s.rtt ?? 0) * 1000);
     let sent = 0;
     for (const number of lost) {
       // werift reads a NACK's bitmask without wrapping: 65535 + 2 means 1.
       const seq = number & 0xffff;
-      const entry = this.sent.takeForResend(seq, now, gap);
+      const entry = kept.takeForResend(seq, now, gap);
       if (entry < 0) continue;
       const slot = seq % HISTORY;
       const packet = (this.historySeq[slot] === seq ? this.kept(slot) : undefined) ?? this.rewritten(entry);
@@ -429,7 +430,7 @@ export class FastSender {
     this.header = layout.header;
     this.absOffset = layout.absOffset;
     // What was sent under other keys or another header is not written again.
-    this.sent.clear();
+    this.sent = new SentPackets(s.codec.mimeType?.toLowerCase().startsWith("audio/") === true ? HISTORY : REFERENCES);
     // A new session or codec: a new route, pointed where the old one was.
     this.route = undefined;
     this.routeTo();

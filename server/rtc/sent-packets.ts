@@ -68,10 +68,4 @@ export class SentPackets {
   roc(i: number): number {
     return this.rocs[i];
   }
-
-  /** Forgets everything (a new session: what was sent before is not written again). */
-  clear(): void {
-    this.seqs.fill(-1);
-    this.payloads.fill(undefined);
-  }
 }
