@@ -7,8 +7,10 @@
 import {
   GenericNack,
   MediaStreamTrack,
+  PictureLossIndication,
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RtcpPayloadSpecificFeedback,
   RtcpTransportLayerFeedback,
   type RTCDataChannel,
   type RTCRtpReceiver,
@@ -224,6 +226,10 @@ export class ReceivedStream {
   firstVideoWasKeyframe: boolean | undefined;
   firstVideoAt: number | undefined;
   decodedFrames = 0;
+  /** PLIs sent: a decoding viewer asks for a keyframe when nothing decoded for a second while video comes, as a browser does. */
+  plisSent = 0;
+  private decodedAt = 0;
+  private pliAt = -Infinity;
   videoCodec: string | undefined;
   /** Sequence numbers seen, to check continuity. */
   readonly videoSeqs: number[] = [];
@@ -264,6 +270,18 @@ export class ReceivedStream {
     if (this.videoSeqs.length < 100_000) this.videoSeqs.push(rtp.header.sequenceNumber);
     this.videoSsrcs.add(rtp.header.ssrc);
     this.decoder?.pushTo(RTP_DECODE_ELEMENTS.src, rtp.serialize());
+    if (this.decoder) this.askKeyframeWhenStuck(rtp.header.ssrc);
+  }
+
+  /** Sends a PLI when no frame decoded for a second (once a second at most): a lost keyframe is not waited out. */
+  private askKeyframeWhenStuck(ssrc: number): void {
+    const now = performance.now();
+    const receiver = this.videoReceiver;
+    if (!receiver || now - Math.max(this.decodedAt, this.firstVideoAt ?? now) < 1000 || now - this.pliAt < 1000) return;
+    this.pliAt = now;
+    this.plisSent++;
+    const feedback = new PictureLossIndication({ senderSsrc: receiver.rtcpSsrc, mediaSsrc: ssrc });
+    receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback })]).catch(() => undefined);
   }
 
   /** A video packet seen only by its RTP header (sequence number and SSRC sent in the clear): see receiveMedia's headersOnly. */
@@ -277,7 +295,10 @@ export class ReceivedStream {
   private startDecoder(codec: "vp8" | "h264", pt: number): void {
     this.decoder = new GstPipeline(rtpDecodeDescription(codec, pt));
     this.decoder.start();
-    this.decoder.pullFrom(RTP_DECODE_ELEMENTS.sink, () => this.decodedFrames++);
+    this.decoder.pullFrom(RTP_DECODE_ELEMENTS.sink, () => {
+      this.decodedFrames++;
+      this.decodedAt = performance.now();
+    });
   }
 
   close(): void {

@@ -41,8 +41,8 @@ describe("transcoding to VP8", () => {
       await waitFor(() => a.decodedFrames >= 10 && b.decodedFrames >= 10, 20_000, "10 decoded frames at each viewer").catch((err: Error) => {
         // Once (a fresh-clone run under load) one of them got too few: say which, and whether packets came at all.
         throw new Error(
-          `${err.message}: VP8 viewer ${a.decodedFrames} frames of ${a.videoPackets} packets (${a.videoCodec}), ` +
-            `H.264 viewer ${b.decodedFrames} frames of ${b.videoPackets} packets (${b.videoCodec}), ${transcoders()} transcoder(s)`,
+          `${err.message}: VP8 viewer ${a.decodedFrames} frames of ${a.videoPackets} packets (${a.videoCodec}, ${a.plisSent} PLIs), ` +
+            `H.264 viewer ${b.decodedFrames} frames of ${b.videoPackets} packets (${b.videoCodec}, ${b.plisSent} PLIs), ${transcoders()} transcoder(s)`,
         );
       });
       assert.equal(a.videoCodec, "video/vp8");
