@@ -1,23 +1,26 @@
 /**
  * Tessera on poor networks: what a WebRTC viewer sees under each link profile.
  *
- * The server and Chromium run in a network namespace of the bench's own;
- * each profile is applied there (loss: nftables drops that share of every
- * UDP packet; rate: a token bucket on the namespace's loopback holds all of
- * its traffic to that rate; this kernel has no netem, so no jitter). Per
- * profile a fresh viewer watches the built-in test device (always moving)
- * for `--seconds` to read frame rate, bitrate, frozen time and what was lost
- * for good from getStats(), then another watches a private Xvfb display
- * captured by the same server, whose colour flips give glass-to-glass
- * delays (bench/glass.ts).
+ * The server runs in one network namespace of the bench's own and Chromium
+ * in another, joined by the delay line (e2e/lib/delay-line.ts: `tc netem`'s
+ * delay, jitter and loss in user space, as this kernel has no netem). A
+ * profile is one or more of, joined by "+": lossN (N% of the packets lost
+ * each way), jitterN (each packet delayed 40 ms ± N ms each way, drawn on its
+ * own, so packets overtake one another), rateN (a token bucket holds what
+ * goes to the viewer to N kbit/s), or clean. Per profile a fresh viewer
+ * watches the built-in test device (always moving) for `--seconds` to read
+ * frame rate, bitrate, frozen time and what was lost for good from
+ * getStats(), then another watches a private Xvfb display captured by the
+ * same server, whose colour flips give glass-to-glass delays (bench/glass.ts).
  *
- *   npm run bench:network -- --seconds 15 --flips 20 [--profiles clean,loss5,loss20,rate2000,rate400]
+ *   npm run bench:network -- --seconds 15 --flips 20 [--profiles clean,loss5,loss20,loss5+jitter30,rate2000,rate400]
  */
 import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, startServer, waitFor, type TestServer } from "../e2e/harness.js";
+import { createDelayLinePair, DELAY_LINE_DEV, type DelayLinePair } from "../e2e/lib/delay-line.js";
 import { inboundVideo, type InboundVideo } from "../e2e/lib/inbound-video.js";
-import { createNetns, dropUdp, limitRate, type Netns } from "../e2e/lib/netns.js";
+import { limitLink } from "../e2e/lib/netns.js";
 import { startXvfb } from "../e2e/lib/xvfb.js";
 import { exitBounded } from "./exit.js";
 import { ColourWindow, glassArgs, glassToGlass, percentile, watchColours } from "./glass.js";
@@ -28,19 +31,26 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "15" },
     flips: { type: "string", default: "20" },
     size: { type: "string", default: "1280x720" },
-    profiles: { type: "string", default: "clean,loss5,loss20,rate2000,rate400" },
+    profiles: { type: "string", default: "clean,loss5,loss20,loss5+jitter30,rate2000,rate400" },
   },
 });
 const { seconds, flips, width, height } = glassArgs(values);
 
-type Profile = { name: string; lossPct: number; rateKbit: number };
+/** The mean one-way delay a jitterN profile spreads around, ms. */
+const JITTER_MEAN_MS = 40;
+type Profile = { name: string; lossPct: number; rateKbit: number; delayMs: number; jitterMs: number };
 const profiles: Profile[] = values.profiles.split(",").map((name) => {
-  if (name === "clean") return { name, lossPct: 0, rateKbit: 0 };
-  const loss = /^loss(\d{1,2})$/.exec(name);
-  if (loss) return { name, lossPct: Number(loss[1]), rateKbit: 0 };
-  const rate = /^rate(\d{2,6})$/.exec(name);
-  if (rate) return { name, lossPct: 0, rateKbit: Number(rate[1]) };
-  throw new Error(`--profiles: ${name} is not clean, lossN (percent) or rateN (kbit/s)`);
+  const p: Profile = { name, lossPct: 0, rateKbit: 0, delayMs: 0, jitterMs: 0 };
+  for (const part of name.split("+")) {
+    const m = /^(clean|loss|jitter|rate)(\d{0,6})$/.exec(part);
+    const n = Number(m?.[2]);
+    if (m?.[1] === "clean" && m[2] === "") continue;
+    if (m?.[1] === "loss" && m[2] !== "" && n <= 100) p.lossPct = n;
+    else if (m?.[1] === "jitter" && m[2] !== "" && n <= JITTER_MEAN_MS) [p.delayMs, p.jitterMs] = [JITTER_MEAN_MS, n];
+    else if (m?.[1] === "rate" && n >= 10) p.rateKbit = n;
+    else throw new Error(`--profiles: ${part} (in ${name}) is not clean, lossN (percent), jitterN (ms, at most ${JITTER_MEAN_MS}) or rateN (kbit/s)`);
+  }
+  return p;
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -86,7 +96,7 @@ const COUNTERS = ["framesDecoded", "bytesReceived", "totalFreezesDuration", "pac
 async function countOver(page: Page, ms: number): Promise<{ sum: Record<(typeof COUNTERS)[number], number>; reconnects: number; width: number; dt: number }> {
   const sum = Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Record<(typeof COUNTERS)[number], number>;
   // Between two connections the page has none to read: zeros, and the next one counts from there.
-  const none: InboundVideo = { ...sum, freezeCount: 0, keyFramesDecoded: 0, frameWidth: 0 };
+  const none: InboundVideo = { ...sum, freezeCount: 0, keyFramesDecoded: 0, frameWidth: 0, jitterMs: 0, rttMs: 0 };
   const read = () => inboundVideo(page).catch(() => none);
   let last = await read();
   let reconnects = 0;
@@ -102,9 +112,10 @@ async function countOver(page: Page, ms: number): Promise<{ sum: Record<(typeof 
   return { sum, reconnects, width: last.frameWidth, dt: (performance.now() - t0) / 1000 };
 }
 
-async function measure(profile: Profile, server: TestServer, browser: Browser, netns: Netns, win: ColourWindow, desktop: string): Promise<Row> {
-  dropUdp(netns, profile.lossPct);
-  limitRate(netns, profile.rateKbit);
+async function measure(profile: Profile, server: TestServer, browser: Browser, link: DelayLinePair, win: ColourWindow, desktop: string): Promise<Row> {
+  const each = { delayMs: profile.delayMs, jitterMs: profile.jitterMs, lossPct: profile.lossPct };
+  await Promise.all([link.set("client", each), link.set("server", each)]);
+  limitLink(link.server, DELAY_LINE_DEV, profile.rateKbit);
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     const page = await context.newPage();
@@ -135,28 +146,32 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, n
     };
   } finally {
     await context.close().catch(() => undefined);
-    dropUdp(netns, 0);
-    limitRate(netns, 0);
+    const clean = { delayMs: 0, jitterMs: 0, lossPct: 0 };
+    await Promise.all([link.set("client", clean), link.set("server", clean)]);
+    limitLink(link.server, DELAY_LINE_DEV, 0);
   }
 }
 
 async function main(): Promise<void> {
-  const netns = await createNetns("bench-net");
+  const link = await createDelayLinePair("bench-net");
   const display = await startXvfb({ width, height });
   let server: TestServer | undefined;
   let browser: Browser | undefined;
   let win: ColourWindow | undefined;
   const rows: Row[] = [];
   try {
+    // Namespaces only the bench reaches: no sign-in off loopback is fine here.
+    const host = link.server.address;
     server = await startServer({
-      wrap: [...netns.exec],
-      args: ["--source", "test", "--source", `x11:${display.display}`, "--source-encoder", "software"],
+      wrap: [...link.server.exec],
+      iceHost: host,
+      args: ["--host", host, "--insecure-no-auth", "--source", "test", "--source", `x11:${display.display}`, "--source-encoder", "software"],
       env: display.env,
     });
-    browser = await launchBrowser(netns.exec);
+    browser = await launchBrowser(link.client.exec);
     win = await ColourWindow.open(display.display, width, height);
     for (const p of profiles) {
-      rows.push(await measure(p, server, browser, netns, win, `x11-${display.display.slice(1)}`));
+      rows.push(await measure(p, server, browser, link, win, `x11-${display.display.slice(1)}`));
       console.error(`bench:network: ${p.name} done`);
     }
   } finally {
@@ -164,12 +179,12 @@ async function main(): Promise<void> {
     await browser?.close().catch(() => undefined);
     await server?.close();
     await display.close();
-    await netns.destroy();
+    await link.destroy();
   }
   const m = machineInfo();
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
   console.log(
-    `network profiles, server and Chromium in a namespace; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
+    `network profiles, server and Chromium in two namespaces joined by the delay line; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
   );
   console.log(
     "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received | NACKs | PLIs | reconnects | glass-to-glass p50/p95 ms (missed flips)",

@@ -343,9 +343,8 @@ export function devicePublishing(page: Page, timeoutMs = 15_000): Promise<Device
   );
 }
 
-/** The value of one Prometheus sample from the server's /metrics, 0 when absent; `labels` must all match. */
-export async function readMetric(server: TestServer, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${server.url}metrics`)).text();
+/** The sum of the samples of `name` in a /metrics text whose labels include all of `labels` (0 when none). */
+function sumMetric(text: string, name: string, labels: Record<string, string>): number {
   let total = 0;
   for (const line of text.split("\n")) {
     const m = /^([a-z_:][a-z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/i.exec(line);
@@ -354,6 +353,16 @@ export async function readMetric(server: TestServer, name: string, labels: Recor
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
   }
   return total;
+}
+
+/** The value of one Prometheus sample from the server's /metrics, 0 when absent; `labels` must all match. */
+export async function readMetric(server: TestServer, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return sumMetric(await (await fetch(`${server.url}metrics`)).text(), name, labels);
+}
+
+/** As readMetric, fetched by a page of the server's: for a server in a network namespace the test process cannot reach. */
+export async function readMetricFromPage(page: Page, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return sumMetric(await page.evaluate(async () => (await fetch("/metrics")).text()), name, labels);
 }
 
 /** In the page: a cheap hash of the canvas pixels (every 7th byte), and its size. */

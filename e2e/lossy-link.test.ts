@@ -1,8 +1,8 @@
 /**
  * Tessera on a lossy link, in Chromium: the server, the device page and the
  * viewer run inside a network namespace this file creates, where nftables
- * drops a share of every UDP packet (this machine's kernel has no netem, so
- * no jitter; see e2e/lib/netns.ts). Video must keep playing through NACK and
+ * drops a share of every UDP packet (jitter is jitter.test.ts's, over the
+ * delay line: this machine's kernel has no netem). Video must keep playing through NACK and
  * PLI (a simulcast device's lower layers too: the server asks for each
  * layer's lost packets on its own), and the controller's drags must land
  * where they were made while pointer moves travel on the unordered
@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { devicePublishing, framesAdvance, useEnv, waitFor, withPages, type Env } from "./harness.js";
+import { devicePublishing, framesAdvance, readMetricFromPage, useEnv, waitFor, withPages, type Env } from "./harness.js";
 import { createNetns, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
 import { inboundVideo } from "./lib/inbound-video.js";
 import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
@@ -38,21 +38,6 @@ const WINDOW_S = 30;
  * Repair itself is checked exactly: packets lost for good.
  */
 const MAX_FROZEN = 0.25;
-
-/** One Prometheus sample, fetched by the page (the test itself cannot reach into the namespace). */
-function metricFromPage(page: Page, name: string, labels: Record<string, string>): Promise<number> {
-  return page.evaluate(
-    async ({ name, labels }) => {
-      const text = await (await fetch("/metrics")).text();
-      const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      return text
-        .split("\n")
-        .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && want.every((w) => l.includes(w)))
-        .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
-    },
-    { name, labels },
-  );
-}
 
 test("with 5% of UDP lost, video keeps playing: the loss is repaired by NACK, the frame rate holds", { timeout: 90_000 }, (t) =>
   withPages(t, ready().env, async (pages) => {
@@ -149,7 +134,7 @@ test("with 20% of UDP lost, a drag presses and releases where it was made, and s
     ).then((p) => assert.deepEqual(p, { ordered: false, maxRetransmits: 0 }, "the pointer lane is unordered and never resends"));
 
     const [a, b, c] = [await pictureAt(viewer, 0.2, 0.3), await pictureAt(viewer, 0.7, 0.6), await pictureAt(viewer, 0.4, 0.8)];
-    const forwardedBefore = await metricFromPage(viewer, "tessera_input_lines_total", { result: "forwarded", reason: "pointer" });
+    const forwardedBefore = await readMetricFromPage(viewer, "tessera_input_lines_total", { result: "forwarded", reason: "pointer" });
     const mark = (await deviceLines(device)).length;
     const sentMark = (await sentLines(viewer)).length;
     dropUdp(netns, 20);
@@ -176,8 +161,8 @@ test("with 20% of UDP lost, a drag presses and releases where it was made, and s
       const press = pointer.findIndex((l) => l.split(",")[3] === "1");
       const release = pointer.findIndex((l, i) => i > press && l.split(",")[3] === "0");
       const sent = (await sentLines(viewer)).slice(sentMark);
-      const forwarded = (await metricFromPage(viewer, "tessera_input_lines_total", { result: "forwarded", reason: "pointer" })) - forwardedBefore;
-      const stale = await metricFromPage(viewer, "tessera_input_lines_total", { result: "dropped", reason: "stale" });
+      const forwarded = (await readMetricFromPage(viewer, "tessera_input_lines_total", { result: "forwarded", reason: "pointer" })) - forwardedBefore;
+      const stale = await readMetricFromPage(viewer, "tessera_input_lines_total", { result: "dropped", reason: "stale" });
       t.diagnostic(
         `20% UDP loss (${droppedInDrag} packets dropped in the drag, ${droppedInBlackout} in the blackout, ${droppedUdp(netns)} after): the page sent ${sent.length} pointer lines ${sent.filter((l) => l.split(",").length === 6).length} numbered, the device got ${pointer.length} ` +
           `(${forwarded} forwarded, ${stale} stale dropped); press ${pointer[press]}, release ${pointer[release]}, last ${pointer.at(-1)}`,
@@ -240,7 +225,7 @@ test("a simulcast device on a 5% lossy link: the layer a small player gets is re
       const top = Number(await device.evaluate(`document.querySelector("#preview").videoWidth`));
       return w > 0 && w < top ? w : undefined;
     });
-    const nacksBefore = await metricFromPage(viewer, "tessera_nacks_sent_total", {});
+    const nacksBefore = await readMetricFromPage(viewer, "tessera_nacks_sent_total", {});
     dropUdp(netns, 5);
     try {
       const t0 = Date.now();
@@ -256,7 +241,7 @@ test("a simulcast device on a 5% lossy link: the layer a small player gets is re
       const seconds = (Date.now() - t0) / 1000;
       const received = end.packetsReceived - start.packetsReceived;
       const lost = end.packetsLost - start.packetsLost;
-      const nacksToDevice = (await metricFromPage(viewer, "tessera_nacks_sent_total", {})) - nacksBefore;
+      const nacksToDevice = (await readMetricFromPage(viewer, "tessera_nacks_sent_total", {})) - nacksBefore;
       const dropped = droppedUdp(netns);
       t.diagnostic(
         `a ${width} px layer, 5% UDP loss for ${seconds.toFixed(1)} s: ${dropped} packets dropped; the viewer received ${received} and lost ${lost} for good, ` +

@@ -48,6 +48,20 @@ if (existsSync(nativeSrc) && Math.max(mtime(nativeSrc), mtime(fileURLToPath(impo
   }
 }
 
+// The tests' and benches' link emulator (e2e/lib/delay-line.c): delay, jitter and loss between two network
+// namespaces, as `tc netem` would on a kernel that has it. The tests that need it say so when it is missing.
+const delaySrc = join(root, "e2e/lib/delay-line.c");
+const delayOut = join(root, "dist/e2e/lib/delay-line");
+if (existsSync(delaySrc) && Math.max(mtime(delaySrc), mtime(fileURLToPath(import.meta.url))) > mtime(delayOut)) {
+  process.stdout.write("[build] delay line\n");
+  mkdirSync(dirname(delayOut), { recursive: true });
+  try {
+    execFileSync("gcc", ["-O2", "-Wall", "-Wextra", delaySrc, "-o", delayOut], { stdio: ["ignore", "inherit", "inherit"] });
+  } catch (err) {
+    process.stdout.write(`[build] delay line not built (${err.message.split("\n")[0]}); the jitter test and profile cannot run\n`);
+  }
+}
+
 const webOut = join(root, "dist/web");
 const webStamp = join(webOut, "viewer.js");
 if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) > mtime(webStamp)) {

@@ -13,6 +13,10 @@ export interface InboundVideo {
   keyFramesDecoded: number;
   /** Width of the frames decoded now (0 before any). */
   frameWidth: number;
+  /** The RTP interarrival jitter the browser estimates now (RFC 3550), ms. */
+  jitterMs: number;
+  /** The selected candidate pair's current round trip, ms (0 before one is known). */
+  rttMs: number;
 }
 
 /** The inbound video RTP stream of the page's `window.tessera.pc` (zeros before there is one). */
@@ -20,8 +24,10 @@ export function inboundVideo(page: Page): Promise<InboundVideo> {
   return page.evaluate(async () => {
     const pc = (globalThis as unknown as { tessera: { pc: { getStats(): Promise<Map<string, Record<string, unknown>>> } } }).tessera.pc;
     let v: Record<string, unknown> | undefined;
+    let pair: Record<string, unknown> | undefined;
     (await pc.getStats()).forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "video") v = s;
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s;
     });
     const n = (k: string) => Number(v?.[k] ?? 0);
     return {
@@ -35,6 +41,8 @@ export function inboundVideo(page: Page): Promise<InboundVideo> {
       pliCount: n("pliCount"),
       keyFramesDecoded: n("keyFramesDecoded"),
       frameWidth: n("frameWidth"),
+      jitterMs: n("jitter") * 1000,
+      rttMs: Number(pair?.currentRoundTripTime ?? 0) * 1000,
     };
   });
 }

@@ -98,7 +98,7 @@ function removeStale(tag: string): void {
  * at once; `address` is what the caller will give it. Torn down on any way
  * out of the process.
  */
-function openNetns(tag: string, address: string): Netns {
+export function openNetns(tag: string, address: string): Netns {
   const why = netnsUnavailable();
   if (why) throw new Error(`cannot run this test: ${why}`);
   const name = `tessera-${tag}-${process.pid}`;
@@ -149,7 +149,7 @@ function openNetns(tag: string, address: string): Netns {
 }
 
 /** Runs `ip ARGS` inside each step's namespace; a failure destroys `all` and throws. */
-async function wire(all: Netns[], steps: Array<[Netns, ...string[]]>): Promise<void> {
+export async function wire(all: Netns[], steps: Array<[Netns, ...string[]]>): Promise<void> {
   try {
     for (const [ns, ...args] of steps) ip("netns", "exec", ns.name, IP, ...args);
   } catch (err) {

@@ -1,0 +1,98 @@
+/**
+ * A viewer on a link with loss and jitter, in Chromium: the server (its
+ * moving test device, VP8) runs in one network namespace, the browser in
+ * another, joined by the delay line (e2e/lib/delay-line.ts). Each way, every
+ * packet waits 40 ms ± 30 ms, drawn on its own, so packets overtake one
+ * another, and 5% are lost: what `tc netem delay 40ms 30ms loss 5%` does
+ * (this kernel has no netem). Video must keep playing: NACKs repair the
+ * loss, the browser's jitter buffer absorbs the spread and the reordering.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { Browser } from "playwright-core";
+import { framesAdvance, launchBrowser, readMetricFromPage, startServer, waitFor, withPages, type TestServer } from "./harness.js";
+import { createDelayLinePair, type DelayLinePair, type LinkProfile } from "./lib/delay-line.js";
+import { inboundVideo } from "./lib/inbound-video.js";
+
+let pair: DelayLinePair | undefined;
+let server: TestServer | undefined;
+let browser: Browser | undefined;
+
+before(async () => {
+  pair = await createDelayLinePair("jitter");
+  const ns = pair.server;
+  // A namespace only this test reaches: no sign-in off loopback is fine here.
+  server = await startServer({ wrap: [...ns.exec], iceHost: ns.address, args: ["--host", ns.address, "--insecure-no-auth", "--source", "test"] });
+  browser = await launchBrowser(pair.client.exec);
+});
+
+after(async () => {
+  await browser?.close().catch(() => undefined);
+  await server?.close();
+  await pair?.destroy();
+});
+
+const LINK: LinkProfile = { delayMs: 40, jitterMs: 30, lossPct: 5 };
+/** How long the video is watched on that link, s. */
+const WINDOW_S = 30;
+/** As in lossy-link.test.ts: playing, not smooth, beside the rest of the suite on 2 cores; bench:network has the smoothness figure. */
+const MAX_FROZEN = 0.25;
+
+test("with 5% loss and 40 ± 30 ms of delay each way, video keeps playing: NACK repairs, the jitter buffer absorbs", { timeout: 120_000 }, (t) =>
+  withPages(t, { server: server!, browser: browser! }, async (pages) => {
+    const link = pair!;
+    const viewer = await pages.viewer("test");
+    await framesAdvance(viewer, 10, 30_000);
+    await Promise.all([link.set("client", LINK), link.set("server", LINK)]);
+    try {
+      const before = await link.counts();
+      const server = async () => ({
+        nacked: await readMetricFromPage(viewer, "tessera_nacks_received_total"),
+        resent: await readMetricFromPage(viewer, "tessera_retransmissions_sent_total"),
+      });
+      const serverBefore = await server();
+      // The browser's own view of the link shows the delay line: a round trip of about 80 ms, and spread arrivals.
+      const felt = await waitFor(
+        "the viewer's round trip and jitter to show the link",
+        async () => {
+          const s = await inboundVideo(viewer);
+          return s.rttMs >= 40 && s.jitterMs >= 5 ? s : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 250 },
+      );
+      const t0 = Date.now();
+      const start = await inboundVideo(viewer);
+      const end = await waitFor(
+        `${WINDOW_S} s of playing video`,
+        async () => {
+          const s = await inboundVideo(viewer);
+          return Date.now() - t0 >= WINDOW_S * 1000 && s.framesDecoded > start.framesDecoded ? s : undefined;
+        },
+        { timeoutMs: (WINDOW_S + 15) * 1000, intervalMs: 250 },
+      );
+      const seconds = (Date.now() - t0) / 1000;
+      const after = await link.counts();
+      const serverAfter = await server();
+      const dropped = after.toClient.dropped - before.toClient.dropped;
+      const received = end.packetsReceived - start.packetsReceived;
+      const lost = end.packetsLost - start.packetsLost;
+      const frozen = end.totalFreezesDuration - start.totalFreezesDuration;
+      const fps = (end.framesDecoded - start.framesDecoded) / seconds;
+      t.diagnostic(
+        `40 ± 30 ms and 5% loss each way for ${seconds.toFixed(1)} s: round trip ${felt.rttMs.toFixed(0)} ms, jitter ${end.jitterMs.toFixed(1)} ms; ` +
+          `${dropped} packets dropped towards the viewer, ${after.toServer.dropped - before.toServer.dropped} towards the server; ` +
+          `the viewer received ${received} and lost ${lost} for good, sent ${end.nackCount - start.nackCount} NACKs and ${end.pliCount - start.pliCount} PLIs; ` +
+          `the server had ${serverAfter.nacked - serverBefore.nacked} packets NACKed and resent ${serverAfter.resent - serverBefore.resent}; ` +
+          `${end.freezeCount - start.freezeCount} freezes, ${(frozen * 1000).toFixed(0)} ms frozen (${((100 * frozen) / seconds).toFixed(2)}%); ${fps.toFixed(1)} frames/s`,
+      );
+      assert.ok(dropped > 0, "the link dropped packets towards the viewer");
+      assert.ok(end.nackCount > start.nackCount, "the viewer asked for retransmissions");
+      // A retransmission lost again (5% of them), or one later than the jitter buffer waits, is all that may stay lost.
+      assert.ok(lost <= 0.15 * dropped, `${lost} packets lost for good of ${dropped} dropped (${received} received)`);
+      assert.ok(fps >= 15, `the picture kept its frame rate (${fps.toFixed(1)} frames/s)`);
+      assert.ok(frozen <= MAX_FROZEN * seconds, `frozen ${frozen.toFixed(2)} s of ${seconds.toFixed(1)} s`);
+    } finally {
+      await Promise.all([link.set("client", { delayMs: 0, jitterMs: 0, lossPct: 0 }), link.set("server", { delayMs: 0, jitterMs: 0, lossPct: 0 })]);
+    }
+  }),
+);
