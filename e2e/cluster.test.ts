@@ -13,7 +13,7 @@ import { RedisServer } from "./lib/redis.js";
 import { SignalingClient, waitForAsync } from "./lib/signaling-client.js";
 import type { KeyInfo } from "../server/keys/device-keys.js";
 import { WeriftDevice, WeriftViewer } from "./lib/werift-peers.js";
-import { devicePublishing, framesAdvance, launchBrowser, Pages, readMetric, startServer, type TestServer } from "./harness.js";
+import { devicePublishing, framesAdvance, launchBrowser, Pages, readMetric, startServer, viewerState, type TestServer } from "./harness.js";
 import { NODE_TTL_MS } from "../server/cluster/cluster.js";
 
 let redis: RedisServer;
@@ -150,7 +150,15 @@ test("Chromium: a device page on node A plays in viewer pages on nodes B and C",
       t.diagnostic(`viewer on ${name}: 30 frames in ${ms} ms, ${width}x${height}`);
     }
   } catch (err) {
-    t.diagnostic(pagesC.report());
+    // Each node's pages and log: which viewer stalled, and what its page and node saw.
+    for (const [name, pages, viewer] of [
+      ["A", pagesA, undefined],
+      ["B", pagesB, viewerB],
+      ["C", pagesC, viewerC],
+    ] as const) {
+      const state = viewer ? JSON.stringify(await viewerState(viewer).catch((e: unknown) => String(e))) : "(the device's node)";
+      t.diagnostic(`=== node ${name}: viewer state ${state}\n${pages.report()}`);
+    }
     throw err;
   }
 });
