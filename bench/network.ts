@@ -54,7 +54,9 @@ const profiles: Profile[] = values.profiles.split(",").map((name) => {
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function playing(page: Page, url: string): Promise<void> {
+/** Opens the viewer page and waits for its video; returns the ms from opening to the first frame (page load included). */
+async function playing(page: Page, url: string): Promise<number> {
+  const t0 = performance.now();
   await page.goto(url);
   await waitFor(
     "WebRTC video",
@@ -64,6 +66,7 @@ async function playing(page: Page, url: string): Promise<void> {
       ),
     { timeoutMs: 60_000 },
   );
+  return performance.now() - t0;
 }
 
 interface Row {
@@ -80,6 +83,8 @@ interface Row {
   g2gP50: number;
   g2gP95: number;
   g2gMissed: number;
+  /** From opening a viewer page to its first frame, ms: the bench's two viewers of the profile. */
+  joinMs: number[];
   /** The width of the frames the viewer decoded at the end (the simulcast layer it got). */
   width: number;
 }
@@ -119,13 +124,13 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     const page = await context.newPage();
-    await playing(page, `${server.url}?device=test&transport=webrtc`);
+    const joinMs = [await playing(page, `${server.url}?device=test&transport=webrtc`)];
     await sleep(3000); // the sender's estimate settles on the link
     const { sum, reconnects, width, dt } = await countOver(page, seconds * 1000);
     await page.close();
 
     const g2g = await context.newPage();
-    await playing(g2g, `${server.url}?device=${desktop}&transport=webrtc`);
+    joinMs.push(await playing(g2g, `${server.url}?device=${desktop}&transport=webrtc`));
     await g2g.evaluate(watchColours, "#video");
     let missed = 0;
     const delays = await glassToGlass(g2g, win, flips, 5000, () => missed++);
@@ -142,6 +147,7 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
       g2gP50: percentile(delays, 0.5),
       g2gP95: percentile(delays, 0.95),
       g2gMissed: missed,
+      joinMs,
       width,
     };
   } finally {
@@ -187,11 +193,11 @@ async function main(): Promise<void> {
     `network profiles, server and Chromium in two namespaces joined by the delay line; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
   );
   console.log(
-    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received | NACKs | PLIs | reconnects | glass-to-glass p50/p95 ms (missed flips)",
+    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received | NACKs | PLIs | reconnects | glass-to-glass p50/p95 ms (missed flips) | page to first frame ms (two viewers)",
   );
   for (const r of rows)
     console.log(
-      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${r.reconnects} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed})`,
+      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${r.reconnects} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed}) | ${r.joinMs.map((ms) => f(ms)).join(", ")}`,
     );
 }
 
