@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { framesAdvance, launchBrowser, readMetricFromPage, startServer, waitFor, withPages, type TestServer } from "./harness.js";
 import { createDelayLinePair, type DelayLinePair, type LinkProfile } from "./lib/delay-line.js";
-import { inboundVideo } from "./lib/inbound-video.js";
+import { inboundVideo, watchVideo } from "./lib/inbound-video.js";
 
 let pair: DelayLinePair | undefined;
 let server: TestServer | undefined;
@@ -60,17 +60,7 @@ test("with 5% loss and 40 ± 30 ms of delay each way, video keeps playing: NACK 
         },
         { timeoutMs: 20_000, intervalMs: 250 },
       );
-      const t0 = Date.now();
-      const start = await inboundVideo(viewer);
-      const end = await waitFor(
-        `${WINDOW_S} s of playing video`,
-        async () => {
-          const s = await inboundVideo(viewer);
-          return Date.now() - t0 >= WINDOW_S * 1000 && s.framesDecoded > start.framesDecoded ? s : undefined;
-        },
-        { timeoutMs: (WINDOW_S + 15) * 1000, intervalMs: 250 },
-      );
-      const seconds = (Date.now() - t0) / 1000;
+      const { start, end, seconds } = await watchVideo(viewer, WINDOW_S);
       const after = await link.counts();
       const serverAfter = await server();
       const dropped = after.toClient.dropped - before.toClient.dropped;

@@ -13,7 +13,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, readMetricFromPage, useEnv, waitFor, withPages, type Env } from "./harness.js";
 import { createNetns, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
-import { inboundVideo } from "./lib/inbound-video.js";
+import { inboundVideo, watchVideo } from "./lib/inbound-video.js";
 import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 
 let netns: Netns | undefined;
@@ -48,18 +48,8 @@ test("with 5% of UDP lost, video keeps playing: the loss is repaired by NACK, th
     await framesAdvance(viewer, 10, 15_000);
     dropUdp(netns, 5);
     try {
-      const t0 = Date.now();
-      const start = await inboundVideo(viewer);
       // 30 s of playing video: one short freeze is 0.7% of that.
-      const end = await waitFor(
-        `${WINDOW_S} s of playing video`,
-        async () => {
-          const s = await inboundVideo(viewer);
-          return Date.now() - t0 >= WINDOW_S * 1000 && s.framesDecoded > start.framesDecoded ? s : undefined;
-        },
-        { timeoutMs: (WINDOW_S + 15) * 1000, intervalMs: 250 },
-      );
-      const seconds = (Date.now() - t0) / 1000;
+      const { start, end, seconds } = await watchVideo(viewer, WINDOW_S);
       const frozen = end.totalFreezesDuration - start.totalFreezesDuration;
       const dropped = droppedUdp(netns);
       t.diagnostic(
@@ -228,17 +218,7 @@ test("a simulcast device on a 5% lossy link: the layer a small player gets is re
     const nacksBefore = await readMetricFromPage(viewer, "tessera_nacks_sent_total", {});
     dropUdp(netns, 5);
     try {
-      const t0 = Date.now();
-      const start = await inboundVideo(viewer);
-      const end = await waitFor(
-        `${WINDOW_S / 2} s of playing video`,
-        async () => {
-          const s = await inboundVideo(viewer);
-          return Date.now() - t0 >= (WINDOW_S / 2) * 1000 && s.framesDecoded > start.framesDecoded ? s : undefined;
-        },
-        { timeoutMs: (WINDOW_S / 2 + 15) * 1000, intervalMs: 250 },
-      );
-      const seconds = (Date.now() - t0) / 1000;
+      const { start, end, seconds } = await watchVideo(viewer, WINDOW_S / 2);
       const received = end.packetsReceived - start.packetsReceived;
       const lost = end.packetsLost - start.packetsLost;
       const nacksToDevice = (await readMetricFromPage(viewer, "tessera_nacks_sent_total", {})) - nacksBefore;

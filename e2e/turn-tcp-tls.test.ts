@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { framesAdvance, launchBrowser, startServer, viewerState, withPages, type TestServer } from "./harness.js";
+import { framesAdvance, launchBrowser, startServer, viewerState, waitFor, withPages, type TestServer } from "./harness.js";
 import { startCoturn, type Coturn } from "./lib/coturn.js";
 import { createNetnsPair, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
 
@@ -98,7 +98,16 @@ for (const via of ["tcp", "tls"] as const) {
     await withPages(t, { server, browser: browser! }, async (pages) => {
       const page = await pages.viewer("test", `viewer-${via}`, { transport: "auto" });
       const { ms } = await framesAdvance(page, 30, 30_000);
-      const local = await selectedLocal(page);
+      // Media can flow over the nominated pair before its last check has
+      // answered (Chromium then reports it "in-progress"); wait for that.
+      const local = await waitFor(
+        "the selected pair to succeed",
+        async () => {
+          const l = await selectedLocal(page);
+          return l.state === "succeeded" && l;
+        },
+        { timeoutMs: 10_000 },
+      ).catch(() => selectedLocal(page));
       const v = await viewerState(page);
       const tl = v.timeline;
       const connectMs = tl?.connectedAt != null && tl.answerSentAt != null ? (tl.connectedAt - tl.answerSentAt).toFixed(0) : "?";

@@ -1,5 +1,6 @@
 /** A viewer page's inbound video statistics (getStats), as the lossy-link test and bench:network read them. */
 import type { Page } from "playwright-core";
+import { waitFor } from "../harness.js";
 
 export interface InboundVideo {
   framesDecoded: number;
@@ -45,4 +46,23 @@ export function inboundVideo(page: Page): Promise<InboundVideo> {
       rttMs: Number(pair?.currentRoundTripTime ?? 0) * 1000,
     };
   });
+}
+
+/**
+ * Reads the page's inbound video now and again once `windowS` seconds have
+ * passed and it has decoded a frame since: the two ends of a window of
+ * playing video, and the window's real length in seconds.
+ */
+export async function watchVideo(page: Page, windowS: number): Promise<{ start: InboundVideo; end: InboundVideo; seconds: number }> {
+  const t0 = Date.now();
+  const start = await inboundVideo(page);
+  const end = await waitFor(
+    `${windowS} s of playing video`,
+    async () => {
+      const s = await inboundVideo(page);
+      return Date.now() - t0 >= windowS * 1000 && s.framesDecoded > start.framesDecoded ? s : undefined;
+    },
+    { timeoutMs: (windowS + 15) * 1000, intervalMs: 250 },
+  );
+  return { start, end, seconds: (Date.now() - t0) / 1000 };
 }

@@ -240,28 +240,12 @@ export function droppedUdp(netns: Netns): number {
 const TC = "/usr/sbin/tc";
 
 /**
- * Holds what the namespace sends out of `dev` (one side of a veth pair) to
- * `kbit` kbit/s with a token bucket, or lifts the limit with 0: a thin link
- * towards whatever is on the other side.
+ * Holds what the namespace sends out of `dev` (its end of a veth pair, or
+ * the delay line's TUN device) to `kbit` kbit/s with a token bucket, or
+ * lifts the limit with 0: a thin link towards whatever is on the other side.
  */
 export function limitLink(netns: Netns, dev: string, kbit: number): void {
   if (kbit > 0)
     ip("netns", "exec", netns.name, TC, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", `${kbit}kbit`, "burst", "32kbit", "latency", "300ms");
   else spawnSync(IP, ["netns", "exec", netns.name, TC, "qdisc", "del", "dev", dev, "root"], { encoding: "utf8" }); // none to delete is fine
-}
-
-/**
- * Holds everything sent inside the namespace to `kbit` kbit/s (a token bucket
- * on its loopback, whose MTU drops to Ethernet's 1500 meanwhile: a bucket
- * smaller than a packet would never pass it), or lifts the limit with 0.
- */
-export function limitRate(netns: Netns, kbit: number): void {
-  const run = (...args: string[]) => ip("netns", "exec", netns.name, ...args);
-  if (kbit > 0) {
-    run(IP, "link", "set", "lo", "mtu", "1500");
-    run(TC, "qdisc", "replace", "dev", "lo", "root", "tbf", "rate", `${kbit}kbit`, "burst", "32kbit", "latency", "300ms");
-  } else {
-    spawnSync(IP, ["netns", "exec", netns.name, TC, "qdisc", "del", "dev", "lo", "root"], { encoding: "utf8" }); // none to delete is fine
-    run(IP, "link", "set", "lo", "mtu", "65536");
-  }
 }
