@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { nullObserver } from "./observer.js";
 import { ALL_TEMPORAL, DownTrack } from "./down-track.js";
-import { CLIMB_SETTLE_MS, JOIN_MS, LayerFollower } from "./layer-follower.js";
+import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS, LayerFollower } from "./layer-follower.js";
 import { UpTrack } from "./up-track.js";
 
 const VP8 = { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 };
@@ -205,6 +205,40 @@ describe("LayerFollower and the loss a viewer reports", () => {
       );
       assert.ok(moves[0].at >= 20_000, `no climb while 5 % was lost (first at ${moves[0].at} ms)`);
       assert.ok(moves[1].at - moves[0].at >= CLIMB_SETTLE_MS, `the second climb ${moves[1].at - moves[0].at} ms after the first`);
+    } finally {
+      follower.close();
+      close();
+    }
+  });
+
+  test("an estimate that falls is acted on when it arrives, not at the next interval; one that does not fall waits", () => {
+    const { h, f, until, close } = threeLayers();
+    const down = new DownTrack(VP8, { send: () => {} });
+    down.setSource(f);
+    let bandwidth = 3_000_000;
+    const follower = new LayerFollower(
+      down,
+      () => ({ renderWidth: 1280, bandwidth }),
+      nullObserver,
+      () => {},
+      1e9,
+    );
+    const on = () => down.pendingTrack ?? down.upTrack;
+    try {
+      until(2000);
+      follower.check(2000);
+      until(8000);
+      follower.check(8000); // after JOIN_MS: only a fall from the recent peak counts
+      assert.equal(on(), f);
+      bandwidth = 1_000_000; // 2 Mb/s no longer fits, 500 kb/s does
+      follower.estimated(8000 + EARLY_CHECK_GAP_MS / 2);
+      assert.equal(on(), f, "too soon after the last choice");
+      bandwidth = 2_900_000; // within FALLING of the peak: no choice made now
+      follower.estimated(8000 + EARLY_CHECK_GAP_MS);
+      assert.equal(on(), f, "not falling");
+      bandwidth = 1_000_000;
+      follower.estimated(8000 + EARLY_CHECK_GAP_MS);
+      assert.equal(on(), h, "down at once, a half interval before the timer");
     } finally {
       follower.close();
       close();

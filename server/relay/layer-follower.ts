@@ -6,6 +6,13 @@ import type { UpTrack } from "./up-track.js";
 
 /** How often a viewer's layer is chosen again, ms. */
 export const LAYER_CHECK_MS = 1000;
+/**
+ * A falling estimate has the layer chosen at once rather than at the next
+ * interval, but no sooner than this after the last choice, ms: a browser
+ * sends a REMB as soon as its estimate drops (libwebrtc: by 3 %), several a
+ * second while its link stays congested.
+ */
+export const EARLY_CHECK_GAP_MS = 250;
 /** How long a viewer stays below a layer it was congested on before trying it again, ms; doubled when the try congests at once. */
 export const CLIMB_HOLD_MS = 10_000;
 const MAX_CLIMB_HOLD_MS = 80_000;
@@ -71,7 +78,8 @@ const info = (t: UpTrack, now: number): LayerInfo => ({
  * congestion it holds before climbing again (CLIMB_HOLD_MS, doubling while
  * climbs keep congesting), and each climb waits CLIMB_SETTLE_MS after the
  * last: without padding probes, trying is how it learns the link has room
- * again. A layer its source encodes only on
+ * again. A falling estimate is acted on when it arrives (estimated), the
+ * rest once a second. A layer its source encodes only on
  * demand (UpTrack.onDemand) counts as available at its target bitrate: the
  * switch attaches it, which starts it. Does nothing for a source without
  * layers.
@@ -86,6 +94,7 @@ export class LayerFollower {
   /** Recent estimates, oldest first. */
   private readonly estimates: { at: number; bps: number }[] = [];
   private told: LayerReport | undefined;
+  private checkedAt = -Infinity;
 
   /** @param report hears the layer the viewer gets and its estimate, when either changes */
   constructor(
@@ -99,8 +108,17 @@ export class LayerFollower {
     this.timer.unref();
   }
 
+  /** A new estimate came from the viewer: chooses now when it is falling (EARLY_CHECK_GAP_MS), else waits for the interval. */
+  estimated(now = performance.now()): void {
+    const bw = this.wants().bandwidth;
+    if (bw === undefined || now - this.checkedAt < EARLY_CHECK_GAP_MS) return;
+    const peak = this.estimates.reduce((m, e) => (now - e.at <= PEAK_WINDOW_MS ? Math.max(m, e.bps) : m), 0);
+    if (bw < peak * FALLING) this.check(now);
+  }
+
   /** Chooses now (also done every interval). */
   check(now = performance.now()): void {
+    this.checkedAt = now;
     const current = this.down.pendingTrack ?? this.down.upTrack;
     const layers = current?.layers;
     if (!current || !layers || layers.length < 2) return;

@@ -22,6 +22,8 @@ const RTCP_SR = 200;
 const RTCP_RR = 201;
 const RTCP_PSFB = 206;
 const FIR_FMT = 4;
+/** The REMB feedback format of PSFB (draft-alvestrand-rmcat-remb). */
+const REMB_FMT = 15;
 
 /** What a Subscriber tells its owner. */
 export interface SubscriberEvents {
@@ -33,6 +35,8 @@ export interface SubscriberEvents {
   onInput(line: string, lane: "input" | "pointer"): void;
   /** The viewer started sending its microphone (talk-back). */
   onTalkTrack(track: UpTrack): void;
+  /** A new bandwidth estimate (REMB) from the viewer for down track `down` (estimatedBitrate has it). */
+  onEstimate?(down: DownTrack): void;
 }
 
 /**
@@ -84,10 +88,13 @@ export class Subscriber {
       let lostReported = 0;
       this.listeners.on(sender.onRtcp, (rtcp) => {
         // FIR is not surfaced by werift as an event; treat it like PLI.
-        if (rtcp.type === RTCP_PSFB && (rtcp as { feedback?: { count?: number } }).feedback?.count === FIR_FMT) {
+        const psfb = rtcp.type === RTCP_PSFB ? (rtcp as { feedback?: { count?: number } }).feedback?.count : undefined;
+        if (psfb === FIR_FMT) {
           this.observer.keyframeRequestFromViewer("fir");
           down.requestKeyframe();
         }
+        // werift has stored the estimate (receiverEstimatedMaxBitrate) before this event.
+        if (psfb === REMB_FMT) this.events.onEstimate?.(down);
         if (rtcp.type === RTCP_SR || rtcp.type === RTCP_RR) {
           const report = (rtcp as { reports?: Array<{ ssrc: number; packetsLost: number }> }).reports?.find((r) => r.ssrc === sender.ssrc);
           if (report && report.packetsLost > lostReported) {
