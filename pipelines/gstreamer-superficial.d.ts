@@ -9,7 +9,8 @@ declare module "gstreamer-superficial" {
   }
   export interface GstElement {
     [property: string]: unknown;
-    pull?(cb: (buf: Buffer | undefined, caps?: Record<string, unknown>) => void): void;
+    /** With `into` (scripts/addon-fixes.mjs), a buffer that fits is copied into it and `bytes` says how much. */
+    pull?(cb: (buf: Buffer | undefined, caps?: Record<string, unknown>, bytes?: number) => void, into?: Buffer): void;
     push?(buf: Buffer, pts?: Buffer): void;
   }
   export class Pipeline {

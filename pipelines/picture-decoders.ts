@@ -14,10 +14,16 @@ export interface RtpDecoderOptions extends DecoderOptions {
   payloadType?: number;
 }
 
+/** Pictures a decoder's buffers go round before one is written again (GstPipeline.pullFrom's `reuse`). */
+export const DECODER_BUFFERS = 3;
+
 /**
  * A GStreamer pipeline that takes coded buffers in and gives packed I420
  * pictures out. Sizes come from each picture's caps, so a resolution change
  * shows in the next picture; odd sizes lose their last column or row.
+ * Pictures share DECODER_BUFFERS buffers: one is written again that many
+ * pictures later, so a consumer keeps only the newest picture beyond its
+ * call (the picture sources do) and copies any other it holds on to.
  */
 class PictureDecoder {
   private readonly pipeline: GstPipeline;
@@ -30,13 +36,17 @@ class PictureDecoder {
   ) {
     this.pipeline = new GstPipeline(description, { kind: "decode", reuse: true, onError: options.onError });
     this.pipeline.start();
-    this.pipeline.pullFrom(elements.sink, (buf, caps) => {
-      const { width, height } = caps;
-      if (typeof width !== "number" || typeof height !== "number") {
-        throw new TypeError(`decoded picture without a size in its caps: ${JSON.stringify(caps)}`);
-      }
-      onPicture(fromGstI420(buf, width, height));
-    });
+    this.pipeline.pullFrom(
+      elements.sink,
+      (buf, caps) => {
+        const { width, height } = caps;
+        if (typeof width !== "number" || typeof height !== "number") {
+          throw new TypeError(`decoded picture without a size in its caps: ${JSON.stringify(caps)}`);
+        }
+        onPicture(fromGstI420(buf, width, height));
+      },
+      { reuse: DECODER_BUFFERS },
+    );
   }
 
   get closed(): boolean {

@@ -41,6 +41,42 @@ test("a pull that found nothing within its timeout asks again: a buffer pushed l
   assert.equal(idlePipelines(), before + 1, "the closed pipeline was kept for reuse (its pull loop and bus poll ended)");
 });
 
+test("pullFrom with reuse copies buffers into a ring of that many: the same memory comes back every n buffers, each with its own bytes", async () => {
+  const p = new GstPipeline(QUIET, { kind: "test" });
+  p.start();
+  const got: Array<{ text: string; memory: ArrayBufferLike; offset: number }> = [];
+  let wake: (() => void) | undefined;
+  p.pullFrom(
+    "sink",
+    (buf) => {
+      got.push({ text: buf.toString(), memory: buf.buffer, offset: buf.byteOffset });
+      wake?.();
+    },
+    { reuse: 2 },
+  );
+  try {
+    // Sizes go up and down: a buffer that does not fit its slot takes the slot's place; a smaller one is copied in.
+    const sent = ["aaaa", "bbbb", "cc", "dddddd", "eeee", "ffffff", "g"];
+    for (const text of sent) {
+      const arrived = new Promise<void>((resolve) => (wake = resolve));
+      p.pushTo("src", Buffer.from(text));
+      await Promise.race([arrived, delay(5000).then(() => assert.fail(`${text} never came out`))]);
+    }
+    assert.deepEqual(
+      got.map((g) => g.text),
+      sent,
+      "each buffer as it was pushed, not what a later one wrote over it",
+    );
+    const same = (i: number, j: number) => got[i].memory === got[j].memory && got[i].offset === got[j].offset;
+    // Slot 0: aaaa (new), cc (copied in), eeee (copied in), g; slot 1: bbbb (new), dddddd (too big: new), ffffff (copied in).
+    assert.ok(same(0, 2) && same(2, 4) && same(4, 6), "slot 0 reused");
+    assert.ok(!same(1, 3) && same(3, 5), "slot 1 replaced by a larger buffer, then reused");
+    assert.ok(!same(0, 1), "two slots");
+  } finally {
+    p.close();
+  }
+});
+
 /** Runs `body` (after `p` is made from `description`) in a child process and returns how long its exit took after it said "exiting". */
 async function exitTime(description: string, body: string): Promise<number> {
   const pipelineModule = new URL("./pipeline.js", import.meta.url).href;

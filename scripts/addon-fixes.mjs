@@ -44,6 +44,55 @@ export const ADDON_FIXES = {
       from: "\t\t\tsample = gst_app_sink_pull_sample(appsink);\n",
       to: "\t\t\tsample = gst_app_sink_try_pull_sample(appsink, 250 * GST_MSECOND);\n",
     },
+    {
+      file: "GObjectWrap.cpp",
+      why: "an appsink pull answered with a new Buffer per sample (1.4 MB per 720p frame, 30 a second, which V8 pays back in major GCs); pull(cb, into) now copies a sample that fits into the caller's Buffer and answers (into, bytes)",
+      from: '\t\tPullWorker(Nan::Callback *callback, GstAppSink *appsink)\n\t\t: AsyncWorker(callback,"node-gst-superficial.PullWorker"), appsink(appsink) {};\n',
+      to:
+        "\t\tPullWorker(Nan::Callback *callback, GstAppSink *appsink, Local<Value> into)\n" +
+        '\t\t: AsyncWorker(callback,"node-gst-superficial.PullWorker"), appsink(appsink), hasInto(node::Buffer::HasInstance(into)) {\n' +
+        '\t\t\tif (hasInto) SaveToPersistent("into", into);\n' +
+        "\t\t};\n",
+    },
+    {
+      file: "GObjectWrap.cpp",
+      why: "(the same) the copy into the caller's Buffer",
+      from: "\t\t\t\tbuf = gstsample_to_v8(sample);\n\t\t\t\tgst_sample_unref(sample);\n",
+      to:
+        "\t\t\t\tGstBuffer *gbuf = gst_sample_get_buffer(sample);\n" +
+        "\t\t\t\tGstMapInfo map;\n" +
+        "\t\t\t\tif (hasInto && gbuf && gst_buffer_map(gbuf, &map, GST_MAP_READ)) {\n" +
+        '\t\t\t\t\tLocal<Object> into = Nan::To<Object>(GetFromPersistent("into")).ToLocalChecked();\n' +
+        "\t\t\t\t\tif (map.size <= node::Buffer::Length(into)) {\n" +
+        "\t\t\t\t\t\tmemcpy(node::Buffer::Data(into), map.data, map.size);\n" +
+        "\t\t\t\t\t\tbuf = into;\n" +
+        "\t\t\t\t\t\tbytes = Nan::New<Number>((double) map.size);\n" +
+        "\t\t\t\t\t}\n" +
+        "\t\t\t\t\tgst_buffer_unmap(gbuf, &map);\n" +
+        "\t\t\t\t}\n" +
+        "\t\t\t\tif (buf.IsEmpty()) buf = gstsample_to_v8(sample);\n" +
+        "\t\t\t\tgst_sample_unref(sample);\n",
+    },
+    {
+      file: "GObjectWrap.cpp",
+      why: "(the same) the byte count, the third argument",
+      from: "\t\t\tLocal<Value> argv[] = { buf, caps };\n\t\t\tcallback->Call(2, argv, async_resource);\n\t\t}\n\n\tprivate:\n\t\tGstAppSink *appsink;\n",
+      to:
+        "\t\t\tLocal<Value> argv[] = { buf, caps, bytes.IsEmpty() ? Nan::Undefined().As<Value>() : bytes };\n" +
+        "\t\t\tcallback->Call(3, argv, async_resource);\n\t\t}\n\n\tprivate:\n\t\tGstAppSink *appsink;\n\t\tbool hasInto;\n",
+    },
+    {
+      file: "GObjectWrap.cpp",
+      why: "(the same) the declaration of the byte count",
+      from: "\t\t\tLocal<Value> buf;\n\t\t\tLocal<Object> caps = Nan::New<Object>();\n",
+      to: "\t\t\tLocal<Value> buf;\n\t\t\tLocal<Value> bytes;\n\t\t\tLocal<Object> caps = Nan::New<Object>();\n",
+    },
+    {
+      file: "GObjectWrap.cpp",
+      why: "(the same) pull's second argument",
+      from: "\tAsyncQueueWorker(new PullWorker(callback, GST_APP_SINK(obj->obj)));\n",
+      to: "\tAsyncQueueWorker(new PullWorker(callback, GST_APP_SINK(obj->obj), info[1]));\n",
+    },
   ],
 };
 

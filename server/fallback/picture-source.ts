@@ -12,7 +12,12 @@ import type { I420Frame } from "./stripes.js";
 
 /** Who hears about a device's decoded pictures. */
 export interface PictureListener {
-  /** A decoded picture; `ingressAt` is performance.now() when its last packet entered the relay, when known. */
+  /**
+   * A decoded picture; `ingressAt` is performance.now() when its last packet
+   * entered the relay, when known. Its buffer is the decoder's and is written
+   * again a few pictures later (DECODER_BUFFERS): keep only the newest, copy
+   * any other.
+   */
   onPicture(picture: I420Frame, ingressAt: number | undefined): void;
   onDeviceState(online: boolean): void;
 }

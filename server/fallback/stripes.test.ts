@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { chooseStripeHeight, extractStripe, type I420Frame, i420Size, StripeTracker, stripeLayout } from "./stripes.js";
+import { chooseStripeHeight, extractStripe, type I420Frame, i420Size, StripeTracker, stripeLayout, withinTolerance } from "./stripes.js";
 
 /** A frame whose every byte tells where it came from: plane, row and column. */
 function labelledFrame(width: number, height: number): I420Frame {
@@ -181,5 +181,56 @@ describe("StripeTracker", () => {
     for (let i = 0; i < rounds; i++) t.update(f);
     const perFrame = (performance.now() - start) / rounds;
     assert.ok(perFrame < 1, `${perFrame.toFixed(3)} ms per frame`);
+  });
+});
+
+describe("withinTolerance", () => {
+  /** The rule, one sample at a time. */
+  const reference = (a: Buffer, b: Buffer, start: number, end: number, tolerance: number) => {
+    for (let i = start; i < end; i++) if (Math.abs(a[i] - b[i]) > tolerance) return false;
+    return true;
+  };
+
+  test("agrees with the sample-by-sample rule at every alignment, length, tolerance and difference", () => {
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) as number;
+    const backing = Buffer.alloc(256);
+    let disagreements = 0;
+    let within = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const len = Math.floor(random() * 40);
+      // Views at each offset into one allocation: aligned alike, or not.
+      const a = backing.subarray(Math.floor(random() * 8), 200);
+      const b = Buffer.alloc(192).subarray(Math.floor(random() * 8));
+      const start = Math.floor(random() * 5);
+      const tolerance = Math.floor(random() * 40);
+      for (let i = 0; i < start + len; i++) {
+        a[i] = Math.floor(random() * 256);
+        const d = random() < 0.5 ? 0 : Math.round((random() - 0.5) * 2 * (tolerance + 3));
+        b[i] = Math.max(0, Math.min(255, a[i] + d));
+      }
+      const want = reference(a, b, start, start + len, tolerance);
+      if (withinTolerance(a, b, start, start + len, tolerance) !== want) disagreements++;
+      if (want) within++;
+    }
+    assert.equal(disagreements, 0);
+    assert.ok(within > 2000 && within < 18_000, `both answers were tried (${within} within)`);
+  });
+
+  test("a difference just past the tolerance, in either direction and in any sample of a word, is found", () => {
+    for (const tolerance of [0, 1, 16, 254]) {
+      for (let at = 0; at < 8; at++) {
+        for (const sign of [1, -1]) {
+          const a = Buffer.alloc(8, 128);
+          const b = Buffer.alloc(8, 128);
+          b[at] = Math.max(0, Math.min(255, 128 + sign * (tolerance + 1)));
+          const over = Math.abs(a[at] - b[at]) > tolerance;
+          assert.equal(withinTolerance(a, b, 0, 8, tolerance), !over, `tolerance ${tolerance}, sample ${at}, ${sign > 0 ? "above" : "below"}`);
+          b[at] = Math.max(0, Math.min(255, 128 + sign * tolerance));
+          assert.equal(withinTolerance(a, b, 0, 8, tolerance), true);
+        }
+      }
+    }
+    assert.throws(() => withinTolerance(Buffer.alloc(4), Buffer.alloc(4), 0, 4, -1), /tolerance/);
   });
 });
