@@ -15,13 +15,13 @@ export interface RtpDecoderOptions extends DecoderOptions {
 }
 
 /** Pictures a decoder's buffers go round before one is written again (GstPipeline.pullFrom's `reuse`). */
-export const DECODER_BUFFERS = 3;
+export const PICTURE_BUFFERS = 3;
 
 /**
  * A GStreamer pipeline that takes coded buffers in and gives packed I420
  * pictures out. Sizes come from each picture's caps, so a resolution change
  * shows in the next picture; odd sizes lose their last column or row.
- * Pictures share DECODER_BUFFERS buffers: one is written again that many
+ * Pictures share PICTURE_BUFFERS buffers: one is written again that many
  * pictures later, so a consumer keeps only the newest picture beyond its
  * call (the picture sources do) and copies any other it holds on to.
  */
@@ -45,7 +45,7 @@ class PictureDecoder {
         }
         onPicture(fromGstI420(buf, width, height));
       },
-      { reuse: DECODER_BUFFERS },
+      { reuse: PICTURE_BUFFERS },
     );
   }
 

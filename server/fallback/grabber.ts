@@ -46,7 +46,7 @@ export class PictureGrabber {
     }
     if (!latest) return undefined;
     const { picture: frame, number } = latest;
-    // A copy: the decoder writes its buffers again a few pictures later (DECODER_BUFFERS), and the encoder may queue this one.
+    // A copy: the decoder writes its buffers again a few pictures later (PICTURE_BUFFERS), and the encoder may queue this one.
     const data = Buffer.from(frame.data.subarray(0, (frame.width * frame.height * 3) / 2));
     const jpeg = await encoder.encode({ data, width: frame.width, height: frame.height }, this.quality);
     return { jpeg, etag: `"d${number}"` };

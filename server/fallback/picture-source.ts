@@ -15,7 +15,7 @@ export interface PictureListener {
   /**
    * A decoded picture; `ingressAt` is performance.now() when its last packet
    * entered the relay, when known. Its buffer is the decoder's and is written
-   * again a few pictures later (DECODER_BUFFERS): keep only the newest, copy
+   * again a few pictures later (PICTURE_BUFFERS): keep only the newest, copy
    * any other.
    */
   onPicture(picture: I420Frame, ingressAt: number | undefined): void;

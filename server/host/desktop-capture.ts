@@ -1,6 +1,7 @@
 import { DESKTOP_ELEMENTS, ENCODER_BITRATE, desktopCaptureDescription, type DesktopCaptureOptions } from "../../pipelines/desktop.js";
 import { fromGstI420, type I420Picture } from "../../pipelines/i420.js";
 import { GstPipeline } from "../../pipelines/pipeline.js";
+import { PICTURE_BUFFERS } from "../../pipelines/picture-decoders.js";
 import { OnDemandLayers, type OnDemandLayersOptions } from "../sources/on-demand-layers.js";
 import { localVideoCodec } from "../sources/rtp-codecs.js";
 import { IDLE_FPS } from "./idle-rate.js";
@@ -9,7 +10,7 @@ import { IDLE_FPS } from "./idle-rate.js";
 export interface DesktopCaptureSinks {
   /** One RTP packet of the encoded screen. */
   onRtp(packet: Buffer): void;
-  /** One raw picture, while someone asked for them (rawPictures). */
+  /** One raw picture, while someone asked for them (rawPictures); its buffer is written again PICTURE_BUFFERS pictures later. */
   onPicture(picture: I420Picture): void;
   /** The pipeline stopped (the display went away, an encoder failed); the capture is closed. */
   onError(message: string): void;
@@ -73,11 +74,15 @@ export class DesktopCapture {
       if (buf.length >= 12) this.last = { seq: buf.readUInt16BE(2), ts: buf.readUInt32BE(4), at: performance.now() };
       this.sinks.onRtp(buf);
     });
-    this.pipeline.pullFrom(DESKTOP_ELEMENTS.rawSink, (buf, caps) => {
-      const { width, height } = caps;
-      if (!this.rawWanted || typeof width !== "number" || typeof height !== "number") return;
-      this.sinks.onPicture(fromGstI420(buf, width, height));
-    });
+    this.pipeline.pullFrom(
+      DESKTOP_ELEMENTS.rawSink,
+      (buf, caps) => {
+        const { width, height } = caps;
+        if (!this.rawWanted || typeof width !== "number" || typeof height !== "number") return;
+        this.sinks.onPicture(fromGstI420(buf, width, height));
+      },
+      { reuse: PICTURE_BUFFERS },
+    ); // not the RTP sink's: the relay keeps packets for resends
     this.layers?.start();
   }
 
