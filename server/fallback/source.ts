@@ -110,6 +110,12 @@ export class FallbackSource implements PictureListener {
   private latestLayout: { width: number; height: number; stripeHeight: number; layout: readonly StripeRows[] } | undefined;
   private pending: { frame: I420Frame; ingressAt: number | undefined } | undefined;
   private lastFrame: I420Frame | undefined;
+  /**
+   * Each stripe's input to its encoder, reused frame after frame: a frame's
+   * encodings all finish (drain) before the next frame's stripes are cut,
+   * and an encoder copies its input into GStreamer when it takes it.
+   */
+  private stripeInputs: Buffer[] = [];
   private busy = false;
   private _closed = false;
 
@@ -237,7 +243,7 @@ export class FallbackSource implements PictureListener {
       const { jpegQuality, paintOverQuality } = this.settings;
       const job = (index: number, paintOver: boolean) => {
         const rows = layout[index];
-        const data = extractStripe(frame, rows);
+        const data = this.cut(frame, index, rows);
         return this.jpeg
           .encode({ data, width: frame.width, height: rows.height }, paintOver ? paintOverQuality : jpegQuality)
           .then((jpeg) => ({ index, rows, data: jpeg, idr: false, paintOver }));
@@ -253,7 +259,7 @@ export class FallbackSource implements PictureListener {
         if (!rows) continue;
         const idr = this.idrWanted.delete(index);
         jobs.push(
-          encoders[index].encode(extractStripe(frame, rows), { idr }).then((r) => {
+          encoders[index].encode(this.cut(frame, index, rows), { idr }).then((r) => {
             // x264 may apply a forced keyframe a picture late: keep asking until one comes.
             if (idr && !r.idr) this.idrWanted.add(index);
             return { index, rows, data: r.annexB, idr: r.idr, paintOver: false };
@@ -265,6 +271,14 @@ export class FallbackSource implements PictureListener {
     const stripes = await Promise.all(jobs);
     for (const s of stripes) this.latest.set(s.index, s);
     return { width: frame.width, height: frame.height, stripeHeight, layout, stripes, decodedAt, ingressAt };
+  }
+
+  /** Stripe `index` of `frame`, in that stripe's reused input buffer (stripeInputs). */
+  private cut(frame: I420Frame, index: number, rows: StripeRows): Buffer {
+    const into = this.stripeInputs[index];
+    const data = extractStripe(frame, rows, into);
+    if (!into || into.length < data.length) this.stripeInputs[index] = data;
+    return data;
   }
 
   /** One x264 encoder per stripe of this layout; replaced when the size or settings change. */

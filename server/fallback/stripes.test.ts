@@ -95,6 +95,20 @@ describe("stripe layout", () => {
     assert.deepEqual(Buffer.concat([y, u, v]), f.data);
   });
 
+  test("a stripe is cut into the buffer given when it fits (a view of it), else into a new one", () => {
+    const f = labelledFrame(48, 100);
+    const stripes = stripeLayout(f.height, 32);
+    const [first, last] = [stripes[0], stripes[stripes.length - 1]]; // 32 rows; the 4 left over
+    const into = Buffer.alloc(i420Size(48, 32) + 7, 0xee);
+    const a = extractStripe(f, last, into);
+    assert.equal(a.buffer, into.buffer);
+    assert.equal(a.byteOffset, into.byteOffset);
+    assert.deepEqual(a, extractStripe(f, last));
+    const b = extractStripe(f, first, into.subarray(0, 10));
+    assert.notEqual(b.buffer, into.buffer, "too small: a new buffer");
+    assert.deepEqual(b, extractStripe(f, first));
+  });
+
   test("refuses frames with odd sizes or too few bytes", () => {
     assert.throws(() => extractStripe({ data: Buffer.alloc(1000), width: 15, height: 10 }, { y: 0, height: 10 }), /even/);
     assert.throws(() => extractStripe({ data: Buffer.alloc(10), width: 16, height: 16 }, { y: 0, height: 16 }), /needs 384 bytes, got 10/);

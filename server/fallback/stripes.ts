@@ -82,10 +82,15 @@ function planeRanges(width: number, height: number, s: StripeRows): Array<[numbe
   ];
 }
 
-/** Copies a stripe out of a frame as its own I420 picture (width × stripe height). */
-export function extractStripe(frame: I420Frame, stripe: StripeRows): Buffer {
+/**
+ * Copies a stripe out of a frame as its own I420 picture (width × stripe
+ * height), into `into` when it is large enough (the result is then a view
+ * of it), else into a new Buffer.
+ */
+export function extractStripe(frame: I420Frame, stripe: StripeRows, into?: Buffer): Buffer {
   checkFrame(frame);
-  const out = Buffer.allocUnsafe(i420Size(frame.width, stripe.height));
+  const size = i420Size(frame.width, stripe.height);
+  const out = into && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
   let at = 0;
   for (const [a, b] of planeRanges(frame.width, frame.height, stripe)) {
     frame.data.copy(out, at, a, b);
