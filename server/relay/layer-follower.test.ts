@@ -3,9 +3,17 @@ import { describe, test } from "node:test";
 import { nullObserver } from "./observer.js";
 import { ALL_TEMPORAL, DownTrack } from "./down-track.js";
 import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS, LayerFollower } from "./layer-follower.js";
+import type { ViewerWants } from "./layer-select.js";
 import { UpTrack } from "./up-track.js";
 
 const VP8 = { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 };
+
+/** A viewer's DownTrack on `source`, and a LayerFollower for it that chooses only when the test calls check() or estimated(). */
+function following(source: UpTrack, wants: () => ViewerWants): { down: DownTrack; follower: LayerFollower } {
+  const down = new DownTrack(VP8, { send: () => {} });
+  down.setSource(source);
+  return { down, follower: new LayerFollower(down, wants, nullObserver, () => {}, 1e9) };
+}
 
 /** A VP8 frame's first packet: 15-bit picture ID, TL0PICIDX, TID; a keyframe of `size` when given. */
 function frame(pid: number, tid: number, bytes: number, size?: { width: number; height: number }): Buffer {
@@ -44,16 +52,8 @@ describe("LayerFollower and temporal layers", () => {
     const FS = { width: 1280, height: 720 };
     feed(q, qs, 150_000, 0, 2000, QS);
     feed(f, fs, 2_000_000, 0, 2000, FS);
-    const down = new DownTrack(VP8, { send: () => {} });
-    down.setSource(q);
     let bandwidth: number | undefined = 200_000;
-    const follower = new LayerFollower(
-      down,
-      () => ({ renderWidth: 300, bandwidth }),
-      nullObserver,
-      () => {},
-      1e9,
-    );
+    const { down, follower } = following(q, () => ({ renderWidth: 300, bandwidth }));
     try {
       follower.check(2000);
       assert.equal(down.temporal, ALL_TEMPORAL, "the estimate fits: every frame");
@@ -106,16 +106,8 @@ describe("LayerFollower and the loss a viewer reports", () => {
 
   test("a link that loses much of what it carries moves the viewer down while its estimate stands still", () => {
     const { q, h, f, until, close } = threeLayers();
-    const down = new DownTrack(VP8, { send: () => {} });
-    down.setSource(f);
     let loss = 0;
-    const follower = new LayerFollower(
-      down,
-      () => ({ renderWidth: 1280, bandwidth: 3_000_000, loss }),
-      nullObserver,
-      () => {},
-      1e9,
-    );
+    const { down, follower } = following(f, () => ({ renderWidth: 1280, bandwidth: 3_000_000, loss }));
     try {
       until(2000);
       follower.check(2000);
@@ -143,16 +135,8 @@ describe("LayerFollower and the loss a viewer reports", () => {
       [3_000_000, 400_000, "f"], // after JOIN_MS a low estimate that has not fallen does not count
     ] as const) {
       const layers = threeLayers();
-      const down = new DownTrack(VP8, { send: () => {} });
-      down.setSource(layers.f);
       let bandwidth: number = first;
-      const follower = new LayerFollower(
-        down,
-        () => ({ renderWidth: 1280, bandwidth }),
-        nullObserver,
-        () => {},
-        1e9,
-      );
+      const { down, follower } = following(layers.f, () => ({ renderWidth: 1280, bandwidth }));
       try {
         layers.until(2000);
         if (later !== undefined) {
@@ -177,16 +161,8 @@ describe("LayerFollower and the loss a viewer reports", () => {
 
   test("loss above 2 % holds a climb; once calm, layers are climbed one at a time, CLIMB_SETTLE_MS apart", () => {
     const { q, h, f, until, close } = threeLayers();
-    const down = new DownTrack(VP8, { send: () => {} });
-    down.setSource(q);
     let loss = 0.05;
-    const follower = new LayerFollower(
-      down,
-      () => ({ renderWidth: 1280, bandwidth: 3_000_000, loss }),
-      nullObserver,
-      () => {},
-      1e9,
-    );
+    const { down, follower } = following(q, () => ({ renderWidth: 1280, bandwidth: 3_000_000, loss }));
     const moves: Array<{ at: number; to: UpTrack }> = [];
     let last: UpTrack | undefined = q;
     try {
@@ -213,16 +189,8 @@ describe("LayerFollower and the loss a viewer reports", () => {
 
   test("an estimate that falls is acted on when it arrives, not at the next interval; one that does not fall waits", () => {
     const { h, f, until, close } = threeLayers();
-    const down = new DownTrack(VP8, { send: () => {} });
-    down.setSource(f);
     let bandwidth = 3_000_000;
-    const follower = new LayerFollower(
-      down,
-      () => ({ renderWidth: 1280, bandwidth }),
-      nullObserver,
-      () => {},
-      1e9,
-    );
+    const { down, follower } = following(f, () => ({ renderWidth: 1280, bandwidth }));
     const on = () => down.pendingTrack ?? down.upTrack;
     try {
       until(2000);
