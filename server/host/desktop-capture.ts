@@ -74,6 +74,7 @@ export class DesktopCapture {
       if (buf.length >= 12) this.last = { seq: buf.readUInt16BE(2), ts: buf.readUInt32BE(4), at: performance.now() };
       this.sinks.onRtp(buf);
     });
+    // Raw pictures go round a ring of reused buffers; the RTP sink's do not (the relay keeps packets for resends).
     this.pipeline.pullFrom(
       DESKTOP_ELEMENTS.rawSink,
       (buf, caps) => {
@@ -82,7 +83,7 @@ export class DesktopCapture {
         this.sinks.onPicture(fromGstI420(buf, width, height));
       },
       { reuse: PICTURE_BUFFERS },
-    ); // not the RTP sink's: the relay keeps packets for resends
+    );
     this.layers?.start();
   }
 
