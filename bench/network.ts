@@ -17,7 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, startServer, waitFor, type TestServer } from "../e2e/harness.js";
+import { launchBrowser, readMetricFromPage, startServer, waitFor, type TestServer } from "../e2e/harness.js";
 import { createDelayLinePair, DELAY_LINE_DEV, type DelayLinePair } from "../e2e/lib/delay-line.js";
 import { inboundVideo, type InboundVideo } from "../e2e/lib/inbound-video.js";
 import { limitLink } from "../e2e/lib/netns.js";
@@ -87,7 +87,13 @@ interface Row {
   joinMs: number[];
   /** The width of the frames the viewer decoded at the end (the simulcast layer it got). */
   width: number;
+  /** The server's probes of the viewer's link before a climb, from its join to the window's end: had room, congested. */
+  probes: [number, number];
 }
+
+/** The server's count of probes by outcome (room, congested), read by a page of its own. */
+const probeCounts = (page: Page): Promise<number[]> =>
+  Promise.all(["room", "congested"].map((outcome) => readMetricFromPage(page, "tessera_bandwidth_probes_total", { outcome })));
 
 /** The getStats counters a window adds up. */
 const COUNTERS = ["framesDecoded", "bytesReceived", "totalFreezesDuration", "packetsLost", "packetsReceived", "nackCount", "pliCount"] as const;
@@ -125,8 +131,10 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
   try {
     const page = await context.newPage();
     const joinMs = [await playing(page, `${server.url}?device=test&transport=webrtc`)];
+    const probesBefore = await probeCounts(page);
     await sleep(3000); // the sender's estimate settles on the link
     const { sum, reconnects, width, dt } = await countOver(page, seconds * 1000);
+    const probesAfter = await probeCounts(page);
     await page.close();
 
     const g2g = await context.newPage();
@@ -149,6 +157,7 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
       g2gMissed: missed,
       joinMs,
       width,
+      probes: [probesAfter[0] - probesBefore[0], probesAfter[1] - probesBefore[1]],
     };
   } finally {
     await context.close().catch(() => undefined);
@@ -193,11 +202,11 @@ async function main(): Promise<void> {
     `network profiles, server and Chromium in two namespaces joined by the delay line; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
   );
   console.log(
-    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received | NACKs | PLIs | reconnects | glass-to-glass p50/p95 ms (missed flips) | page to first frame ms (two viewers)",
+    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received (padding included) | NACKs | PLIs | reconnects | probes with room / congested | glass-to-glass p50/p95 ms (missed flips) | page to first frame ms (two viewers)",
   );
   for (const r of rows)
     console.log(
-      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${r.reconnects} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed}) | ${r.joinMs.map((ms) => f(ms)).join(", ")}`,
+      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${r.reconnects} | ${r.probes[0]} / ${r.probes[1]} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed}) | ${r.joinMs.map((ms) => f(ms)).join(", ")}`,
     );
 }
 

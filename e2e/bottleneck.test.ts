@@ -4,14 +4,25 @@
  * joined by a veth pair (e2e/lib/netns.ts); a token bucket on the server's
  * side of the pair holds everything towards A to 400 kbit/s. A's browser
  * cuts its bandwidth estimate (REMB) and the relay moves A to a lower layer
- * while B keeps the top one; once the limit is lifted A climbs back. At
+ * while B keeps the top one; once the limit is lifted A climbs back, each
+ * climb after a probe with padding has shown the link has room. At
  * 100 kbit/s not even the smallest layer fits: the viewer leaves WebRTC for
  * the WebSocket stream, and probes its way back once the link is free.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { devicePublishing, framesAdvance, launchBrowser, startServer, viewerState, waitFor, withPages, type TestServer } from "./harness.js";
+import {
+  devicePublishing,
+  framesAdvance,
+  launchBrowser,
+  readMetricFromPage,
+  startServer,
+  viewerState,
+  waitFor,
+  withPages,
+  type TestServer,
+} from "./harness.js";
 import { inboundVideo } from "./lib/inbound-video.js";
 import { createNetnsPair, limitLink, type Netns } from "./lib/netns.js";
 
@@ -88,8 +99,13 @@ test(
           limitLink(ns, "va", 0);
         }
         const t1 = Date.now();
+        const probed = await readMetricFromPage(b, "tessera_bandwidth_probes_total", { outcome: "room" });
         await waitFor("the far viewer back on the top layer", () => onTop(a), { timeoutMs: 60_000, intervalMs: 250 });
-        t.diagnostic(`limit lifted: A back on ${await frameWidth(a)} px after ${Date.now() - t1} ms`);
+        const rooms = (await readMetricFromPage(b, "tessera_bandwidth_probes_total", { outcome: "room" })) - probed;
+        const congested = await readMetricFromPage(b, "tessera_bandwidth_probes_total", { outcome: "congested" });
+        t.diagnostic(`limit lifted: A back on ${await frameWidth(a)} px after ${Date.now() - t1} ms; probes with room ${rooms}, congested ${congested}`);
+        // Each climb back waited for padding to show the link had room for it (VP8 layers can be probed).
+        assert.ok(rooms >= 1, "the climb back was probed");
         await framesAdvance(a, 10, 15_000);
       }),
     ),

@@ -48,6 +48,7 @@ describe("summarize", () => {
     assert.equal(rows.layer, "2 of 3 · 640×360");
     assert.equal(Object.fromEntries(statsRows(s, { layer: { ...layer, temporal: 0, temporalLayers: 3 } })).layer, "2 of 3 · 640×360 · ¼ of the frames");
     assert.equal(Object.fromEntries(statsRows(s, { layer: { ...layer, temporal: 2, temporalLayers: 3 } })).layer, "2 of 3 · 640×360");
+    assert.equal(Object.fromEntries(statsRows(s, { layer: { ...layer, probing: true } })).layer, "2 of 3 · 640×360 · probing");
     assert.equal(rows.estimate, "0.81 Mb/s");
     assert.equal(Object.fromEntries(statsRows(s, { layer: { ...layer, estimate: 2_450_000 } })).estimate, "2.5 Mb/s");
     assert.equal(Object.fromEntries(statsRows(s, { layer: { layer: 0, layers: 2 } })).estimate, undefined, "no estimate row before the viewer sent one");

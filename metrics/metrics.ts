@@ -25,6 +25,7 @@ export const METRIC_TYPES = {
   tessera_nacks_sent_total: "counter",
   tessera_rtp_werift_path_packets_total: "counter",
   tessera_layer_switches_total: "counter",
+  tessera_bandwidth_probes_total: "counter",
   tessera_retransmissions_sent_total: "counter",
   tessera_rtp_packets_lost_total: "counter",
   tessera_fallback_frames_total: "counter",
@@ -156,6 +157,7 @@ export class Metrics {
   private readonly nacksSent: Counter;
   private readonly weriftPath: Counter<"kind">;
   private readonly layerSwitches: Counter<"direction">;
+  private readonly probes: Counter<"outcome">;
   private readonly signalingErrors: Counter<"code">;
   private readonly unhandledRejections: Counter;
   private readonly redisErrors: Counter;
@@ -213,6 +215,12 @@ export class Metrics {
       name: "tessera_layer_switches_total",
       help: "Simulcast layer switches of viewers' video, by direction",
       labelNames: ["direction"],
+      registers: [r],
+    });
+    this.probes = new Counter({
+      name: "tessera_bandwidth_probes_total",
+      help: "Probes of a viewer's link with padding before a climb to a higher layer, by outcome (room: it climbed; congested: it stayed)",
+      labelNames: ["outcome"],
       registers: [r],
     });
     this.forwardLatency = new PacketHistogram(
@@ -390,6 +398,9 @@ export class Metrics {
   }
   layerSwitch(direction: "up" | "down"): void {
     this.layerSwitches.inc({ direction });
+  }
+  bandwidthProbe(outcome: "room" | "congested"): void {
+    this.probes.inc({ outcome });
   }
   keyframeRequestFromViewer(type: "pli" | "fir"): void {
     this.keyframeRequests.inc({ direction: "received", type });

@@ -274,6 +274,8 @@ export interface LayerState {
   temporalLayers?: number;
   /** True while the viewer gets the lowest layer's fewest frames because its estimate cannot carry even that layer whole. */
   linkTooSlow?: boolean;
+  /** True while the server probes the viewer's link with padding before a climb to a higher layer. */
+  probing?: boolean;
 }
 export interface ErrorMessage {
   type: "error";

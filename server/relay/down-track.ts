@@ -1,11 +1,23 @@
 import { RtpRewriter } from "./rewriter.js";
+import { seqDiff } from "./rtp.js";
 import type { RelayPacket, TrackCodec, UpTrack } from "./up-track.js";
 import { Vp8Munger } from "./vp8.js";
 
 /** Where a DownTrack delivers rewritten packets (a werift sender, in practice). */
 export interface DownSink {
   send(packet: RelayPacket, sequenceNumber: number, timestamp: number): void;
+  /**
+   * Sends one padding-only packet (PADDING_BYTES of padding) under these
+   * numbers; false when it cannot now (nothing sent). A sink without it
+   * cannot probe.
+   */
+  sendPadding?(sequenceNumber: number, timestamp: number): boolean;
 }
+
+/** Padding bytes in one padding-only packet (RTP counts padding in one byte). */
+export const PADDING_BYTES = 255;
+/** At most this many padding packets go out after one frame, so a probe resumes after a pause in the video without a burst. */
+const MAX_PADDING_BURST = 64;
 
 /** Counters of one down track. */
 export interface DownTrackStats {
@@ -17,6 +29,8 @@ export interface DownTrackStats {
   droppedStale: number;
   /** VP8 packets of temporal layers this viewer does not get. */
   droppedTemporal: number;
+  /** Padding-only packets sent to probe the viewer's link. */
+  paddingOut: number;
 }
 
 /**
@@ -52,7 +66,7 @@ export const ALL_TEMPORAL: number = 3;
  * way during ICE and DTLS rather than after them.
  */
 export class DownTrack {
-  readonly stats: DownTrackStats = { packetsOut: 0, bytesOut: 0, droppedWaitingKeyframe: 0, droppedStale: 0, droppedTemporal: 0 };
+  readonly stats: DownTrackStats = { packetsOut: 0, bytesOut: 0, droppedWaitingKeyframe: 0, droppedStale: 0, droppedTemporal: 0, paddingOut: 0 };
   private readonly rewriter: RtpRewriter;
   private source: UpTrack | undefined;
   /** The layer being switched to, attached until its keyframe comes. */
@@ -71,6 +85,14 @@ export class DownTrack {
   /** This hold already dropped what it kept for age once (and asked for a fresh keyframe then). */
   private heldOverflowed = false;
   private _closed = false;
+  /** The newest sequence number sent: padding follows only a frame's last packet that is also the newest. */
+  private newestOut: number | undefined;
+  /** A probe under way: the padding rate it ramps to (bits/s, 0 for none), when it started, its ramp, when padding last went out and the bytes owed since. */
+  private probeBps = 0;
+  private probeStartedAt = 0;
+  private probeRampMs = 0;
+  private paddedAt = 0;
+  private paddingOwed = 0;
 
   constructor(
     readonly codec: TrackCodec,
@@ -215,8 +237,65 @@ export class DownTrack {
     }
     const payload = this.vp8 ? this.vp8.munge(packet.payload) : packet.payload;
     const sent = payload === packet.payload ? packet : { ...packet, payload };
-    if (this.held) this.keep(sent, out.sequenceNumber, out.timestamp);
-    else this.send(sent, out.sequenceNumber, out.timestamp);
+    if (this.held) {
+      this.keep(sent, out.sequenceNumber, out.timestamp);
+      return;
+    }
+    this.send(sent, out.sequenceNumber, out.timestamp);
+    if (this.newestOut === undefined || seqDiff(out.sequenceNumber, this.newestOut) > 0) {
+      this.newestOut = out.sequenceNumber;
+      if (this.probeBps > 0 && packet.marker) this.padAfterFrame(packet.receivedAt);
+    }
+  }
+
+  /**
+   * Whether this track can probe its viewer's link with padding: its sink
+   * sends padding, and its codec's receivers assemble frames by picture ID
+   * (VP8, VP9), so a padding packet lost on the way stalls nothing.
+   * (A browser finds H.264 frames by contiguous sequence numbers.)
+   */
+  get canProbe(): boolean {
+    const mime = this.codec.mimeType;
+    return this.sink.sendPadding !== undefined && (mime === "video/vp8" || mime === "video/vp9");
+  }
+
+  /**
+   * Probes the viewer's link: from `now`, padding-only packets follow each
+   * frame at a rate that ramps from 0 to `bps` over `rampMs`, then stays,
+   * until stopProbe(). What the viewer's bandwidth estimate and loss do
+   * meanwhile tell whether its link has room for that much more.
+   */
+  probe(bps: number, rampMs: number, now = performance.now()): void {
+    if (!this.canProbe || this._closed) return;
+    this.probeBps = Math.max(0, bps);
+    this.probeStartedAt = this.paddedAt = now;
+    this.probeRampMs = Math.max(1, rampMs);
+    this.paddingOwed = 0;
+  }
+
+  stopProbe(): void {
+    this.probeBps = 0;
+  }
+
+  /** The padding owed since the last frame's, sent after a frame whose last packet is the newest out. */
+  private padAfterFrame(now: number): void {
+    const sink = this.sink;
+    if (!sink.sendPadding) return;
+    const ramp = Math.min(1, (now - this.probeStartedAt) / this.probeRampMs);
+    // At most 100 ms of padding is owed: a pause in the video is not made up for.
+    this.paddingOwed += (this.probeBps * ramp * Math.min(100, Math.max(0, now - this.paddedAt))) / 8000;
+    this.paddedAt = now;
+    for (let n = 0; n < MAX_PADDING_BURST && this.paddingOwed >= PADDING_BYTES; n++) {
+      const out = this.rewriter.pad();
+      if (!out || !sink.sendPadding(out.sequenceNumber, out.timestamp)) {
+        this.paddingOwed = 0;
+        return;
+      }
+      this.newestOut = out.sequenceNumber;
+      this.paddingOwed -= PADDING_BYTES;
+      this.stats.paddingOut++;
+    }
+    this.paddingOwed = Math.min(this.paddingOwed, PADDING_BYTES);
   }
 
   private send(packet: RelayPacket, sequenceNumber: number, timestamp: number): void {
@@ -294,6 +373,7 @@ export class DownTrack {
     if (this._closed) return;
     this._closed = true;
     this.held = undefined;
+    this.probeBps = 0;
     this.detach();
   }
 

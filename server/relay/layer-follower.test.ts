@@ -1,44 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { nullObserver } from "./observer.js";
-import { ALL_TEMPORAL, DownTrack } from "./down-track.js";
-import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS, LayerFollower } from "./layer-follower.js";
-import type { ViewerWants } from "./layer-select.js";
+import { ALL_TEMPORAL } from "./down-track.js";
+import { FS, QS, VP8, feed, following, threeLayers } from "./layer-fixtures.js";
+import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS } from "./layer-follower.js";
 import { UpTrack } from "./up-track.js";
-
-const VP8 = { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 };
-
-/** A viewer's DownTrack on `source`, and a LayerFollower for it that chooses only when the test calls check() or estimated(). */
-function following(source: UpTrack, wants: () => ViewerWants): { down: DownTrack; follower: LayerFollower } {
-  const down = new DownTrack(VP8, { send: () => {} });
-  down.setSource(source);
-  return { down, follower: new LayerFollower(down, wants, nullObserver, () => {}, 1e9) };
-}
-
-/** A VP8 frame's first packet: 15-bit picture ID, TL0PICIDX, TID; a keyframe of `size` when given. */
-function frame(pid: number, tid: number, bytes: number, size?: { width: number; height: number }): Buffer {
-  const head = Buffer.from([0x90, 0xe0, 0x80 | (pid >> 8), pid & 0xff, 0, tid << 6]);
-  const body = Buffer.alloc(Math.max(12, bytes));
-  body[0] = 1; // a delta frame
-  if (size) {
-    body[0] = 0x10;
-    body.set([0x9d, 0x01, 0x2a], 3);
-    body.writeUInt16LE(size.width, 6);
-    body.writeUInt16LE(size.height, 8);
-  }
-  return Buffer.concat([head, body]);
-}
-
-/** Feeds `up` 30 frames/s in L1T3 (TIDs 0,2,1,2; base frames twice the bytes) at `bps`, from `t0` for `ms`. */
-function feed(up: UpTrack, state: { seq: number; pid: number }, bps: number, t0: number, ms: number, size: { width: number; height: number }): void {
-  const perGroup = bps / 8 / 7.5; // bytes per 4 frames
-  for (let t = t0; t < t0 + ms; t += 1000 / 30) {
-    const tid = [0, 2, 1, 2][state.pid % 4];
-    const bytes = tid === 0 ? (perGroup * 2) / 5 : perGroup / 5;
-    up.push(state.seq++ & 0xffff, state.pid * 3000, true, frame(state.pid & 0x7fff, tid, bytes, state.pid % 30 === 0 ? size : undefined), t);
-    state.pid++;
-  }
-}
 
 describe("LayerFollower and temporal layers", () => {
   test("when even the lowest layer does not fit a falling estimate, the viewer gets fewer temporal layers; calm, it climbs them back first", () => {
@@ -48,8 +13,6 @@ describe("LayerFollower and temporal layers", () => {
     f.setLayers([q, f]);
     const qs = { seq: 1, pid: 0 };
     const fs = { seq: 1, pid: 0 };
-    const QS = { width: 320, height: 180 };
-    const FS = { width: 1280, height: 720 };
     feed(q, qs, 150_000, 0, 2000, QS);
     feed(f, fs, 2_000_000, 0, 2000, FS);
     let bandwidth: number | undefined = 200_000;
@@ -86,24 +49,6 @@ describe("LayerFollower and temporal layers", () => {
 });
 
 describe("LayerFollower and the loss a viewer reports", () => {
-  const QS = { width: 320, height: 180 };
-  const HS = { width: 640, height: 360 };
-  const FS = { width: 1280, height: 720 };
-  /** Three layers fed at 150 kb/s, 500 kb/s and 2 Mb/s until `until`, ms. */
-  function threeLayers() {
-    const [q, h, f] = ["q", "h", "f"].map((id) => new UpTrack({ id, codec: VP8, requestKeyframe: () => {} }));
-    for (const t of [q, h, f]) t.setLayers([q, h, f]);
-    const states = [q, h, f].map(() => ({ seq: 1, pid: 0 }));
-    let fed = 0;
-    const until = (ms: number) => {
-      feed(q, states[0], 150_000, fed, ms - fed, QS);
-      feed(h, states[1], 500_000, fed, ms - fed, HS);
-      feed(f, states[2], 2_000_000, fed, ms - fed, FS);
-      fed = ms;
-    };
-    return { q, h, f, until, close: () => [q, h, f].forEach((t) => t.close()) };
-  }
-
   test("a link that loses much of what it carries moves the viewer down while its estimate stands still", () => {
     const { q, h, f, until, close } = threeLayers();
     let loss = 0;
@@ -199,13 +144,13 @@ describe("LayerFollower and the loss a viewer reports", () => {
       follower.check(8000); // after JOIN_MS: only a fall from the recent peak counts
       assert.equal(on(), f);
       bandwidth = 1_000_000; // 2 Mb/s no longer fits, 500 kb/s does
-      follower.estimated(8000 + EARLY_CHECK_GAP_MS / 2);
+      follower.feedback("estimate", 8000 + EARLY_CHECK_GAP_MS / 2);
       assert.equal(on(), f, "too soon after the last choice");
       bandwidth = 2_900_000; // within FALLING of the peak: no choice made now
-      follower.estimated(8000 + EARLY_CHECK_GAP_MS);
+      follower.feedback("estimate", 8000 + EARLY_CHECK_GAP_MS);
       assert.equal(on(), f, "not falling");
       bandwidth = 1_000_000;
-      follower.estimated(8000 + EARLY_CHECK_GAP_MS);
+      follower.feedback("estimate", 8000 + EARLY_CHECK_GAP_MS);
       assert.equal(on(), h, "down at once, a half interval before the timer");
     } finally {
       follower.close();

@@ -16,7 +16,63 @@ export const EARLY_CHECK_GAP_MS = 250;
 /** How long a viewer stays below a layer it was congested on before trying it again, ms; doubled when the try congests at once. */
 export const CLIMB_HOLD_MS = 10_000;
 const MAX_CLIMB_HOLD_MS = 80_000;
-/** A congestion this soon after a climb means the climb did not fit, ms. */
+/**
+ * With probes (DownTrack.canProbe) a climb that does not fit costs the
+ * viewer a short queue, not a frozen picture, so the hold after a move
+ * down is this, ms, and after a probe that congested it doubles up to
+ * PROBE_HOLD_MAX_MS: a link freed at any time is found within about
+ * PROBE_HOLD_MAX_MS plus a probe.
+ */
+export const PROBE_HOLD_MS = 5000;
+export const PROBE_HOLD_MAX_MS = 10_000;
+/**
+ * A probe's padding ramps from nothing to what the climb adds over
+ * PROBE_RAMP_MS, then stays there PROBE_FULL_MS, ms: ramped, a link
+ * without room shows it (the estimate falls, at once checked) before the
+ * padding has filled its queue for long. Then the padding stops and the
+ * verdict waits for the viewer's next receiver report, at most
+ * PROBE_REPORT_MS: its loss covers the probe at full rate. (Without the
+ * wait, a probe at 2 Mbit/s over a 640 px layer found room: the queue
+ * filled in the last few hundred ms, and the report saying so came after
+ * the verdict.)
+ */
+export const PROBE_RAMP_MS = 1000;
+export const PROBE_FULL_MS = 700;
+export const PROBE_REPORT_MS = 1500;
+/**
+ * A probe pads this much above what the climb adds. A receiver's estimate
+ * is cut only once the queue at the bottleneck grows: probing at just what
+ * the climb adds, a link that lacks a few percent showed nothing within a
+ * probe (bench:network at 2 Mbit/s: probes found room for the 2.5 Mb/s
+ * layer over a 640 px one, and the climbs congested), so the probe asks
+ * for more; a link it finds too thin by the margin keeps the viewer a
+ * layer lower than it could carry, which is the safe side.
+ */
+const PROBE_MARGIN = 1.5;
+/** What a probe found holds this long for the climb, ms (the next choice, normally). */
+const PROBED_VALID_MS = 1500;
+/**
+ * A probe has found no room when the estimate goes below this share of
+ * the highest it was since the probe started. A receiver's estimate does
+ * not fall while its link carries what arrives (it holds, or rises with
+ * the padding); on overuse it is cut to about 85 % of what arrives, which
+ * can still be above where it was before the probe, and less than a tenth
+ * below its peak (FALLING).
+ */
+const PROBE_FELL = 0.95;
+/**
+ * After a probe that congested, the loss the viewer reports is not acted
+ * on for this long, ms: a report covering the probe counts the padding
+ * the link dropped, not a link that drops video.
+ */
+const LOSS_AFTER_PROBE_MS = 1500;
+/**
+ * A congestion this soon after a climb means the climb did not fit, ms,
+ * probed or not: a probe misses a link that lacks only a little behind a
+ * deep queue (bench:network at 2 Mbit/s with 300 ms of queue: the REMB sat
+ * below the link's rate, so overuse did not cut it, and the queue took the
+ * padding without loss; the climb then congested).
+ */
 const CLIMB_FAILED_WITHIN_MS = 15_000;
 /** How far back the estimate's recent peak is taken from, ms. */
 const PEAK_WINDOW_MS = 4000;
@@ -77,8 +133,16 @@ const info = (t: UpTrack, now: number): LayerInfo => ({
  * and one that drops some is no place to climb. After a move down for
  * congestion it holds before climbing again (CLIMB_HOLD_MS, doubling while
  * climbs keep congesting), and each climb waits CLIMB_SETTLE_MS after the
- * last: without padding probes, trying is how it learns the link has room
- * again. A falling estimate is acted on when it arrives (estimated), the
+ * last. A climb the estimate does not already carry is probed first where
+ * the track can pad (VP8, VP9): padding for what the climb adds, ramped
+ * (PROBE_RAMP_MS, PROBE_FULL_MS), for the layer the viewer's size asks for
+ * (one layer up after a probe that found no room); the climb goes there
+ * when, meanwhile, the estimate did not fall (PROBE_FELL) and the loss
+ * stayed calm, else the viewer stays and probes again after a hold
+ * (PROBE_HOLD_MS up to PROBE_HOLD_MAX_MS, shorter than a climb's: a probe
+ * that finds no room freezes nothing). Without padding, trying is how it
+ * learns the link has room again. Feedback is acted on when it arrives
+ * (`feedback`: during a probe always, otherwise a falling estimate), the
  * rest once a second. A layer its source encodes only on
  * demand (UpTrack.onDemand) counts as available at its target bitrate: the
  * switch attaches it, which starts it. Does nothing for a source without
@@ -89,12 +153,26 @@ export class LayerFollower {
   private holdUntil = -Infinity;
   private holdMs = CLIMB_HOLD_MS;
   private climbedAt = -Infinity;
+  /** When the last climb that tried the link (not one its estimate carried) was. */
+  private triedAt = -Infinity;
   /** When the viewer's first estimate came. */
   private firstEstimateAt: number | undefined;
   /** Recent estimates, oldest first. */
   private readonly estimates: { at: number; bps: number }[] = [];
   private told: LayerReport | undefined;
   private checkedAt = -Infinity;
+  /**
+   * The probe under way: the layer it would climb to, when its padding
+   * stops, whether a receiver report came after that, and the viewer's
+   * highest estimate since it started.
+   */
+  private probing: { layer: UpTrack; padUntil: number; reported: boolean; peak: number | undefined } | undefined;
+  /** Loss reports are not acted on until then (LOSS_AFTER_PROBE_MS). */
+  private lossIgnoredUntil = -Infinity;
+  /** The layer the last probe found room for, and when, until the climb to it. */
+  private probed: { layer: UpTrack; at: number } | undefined;
+  /** The last probe found no room: the next probes for one layer up, not for the layer the viewer's size asks for. */
+  private probeStep = false;
 
   /** @param report hears the layer the viewer gets and its estimate, when either changes */
   constructor(
@@ -108,8 +186,17 @@ export class LayerFollower {
     this.timer.unref();
   }
 
-  /** A new estimate came from the viewer: chooses now when it is falling (EARLY_CHECK_GAP_MS), else waits for the interval. */
-  estimated(now = performance.now()): void {
+  /**
+   * Feedback came from the viewer (`estimate`: a REMB; `report`: a receiver
+   * report and its loss): during a probe, chooses now; otherwise when the
+   * estimate is falling (EARLY_CHECK_GAP_MS), else waits for the interval.
+   */
+  feedback(kind: "estimate" | "report", now = performance.now()): void {
+    if (this.probing) {
+      if (kind === "report" && now >= this.probing.padUntil) this.probing.reported = true;
+      this.check(now);
+      return;
+    }
     const bw = this.wants().bandwidth;
     if (bw === undefined || now - this.checkedAt < EARLY_CHECK_GAP_MS) return;
     const peak = this.estimates.reduce((m, e) => (now - e.at <= PEAK_WINDOW_MS ? Math.max(m, e.bps) : m), 0);
@@ -126,21 +213,46 @@ export class LayerFollower {
     const at = ordered.indexOf(current);
     const asked = this.wants();
     this.tell(ordered, asked.bandwidth, now);
-    const wants = this.lossy(this.falling(asked, current, now), current, now);
+    const wants = now < this.lossIgnoredUntil ? this.falling(asked, current, now) : this.lossy(this.falling(asked, current, now), current, now);
     const loss = asked.loss ?? 0;
+    if (this.probing) {
+      const { peak } = this.probing;
+      const bw = asked.bandwidth;
+      const fell = peak !== undefined && bw !== undefined && bw < peak * PROBE_FELL;
+      if (bw !== undefined && (peak === undefined || bw > peak)) this.probing.peak = bw;
+      if (fell || wants.bandwidth !== undefined || loss > LOSS_CALM) {
+        // The link had no room for the climb: stay (or move down, below), and probe again after a hold.
+        this.endProbe("congested");
+        this.congested(now, true);
+        this.lossIgnoredUntil = now + LOSS_AFTER_PROBE_MS;
+      } else if (now < this.probing.padUntil) {
+        return;
+      } else if (!this.probing.reported && now < this.probing.padUntil + PROBE_REPORT_MS) {
+        // The padding stops; the verdict waits for the loss the next report gives.
+        this.down.stopProbe();
+        return;
+      } else {
+        this.probed = { layer: this.probing.layer, at: now };
+        this.endProbe("room");
+      }
+      this.tell(ordered, asked.bandwidth, now);
+    }
     const mayClimb = now >= this.holdUntil && now - this.climbedAt >= CLIMB_SETTLE_MS && loss <= LOSS_CALM;
     if (this.temporalStep(ordered, at, wants.bandwidth, mayClimb, now)) return;
-    const target = chooseLayer(
-      ordered.map((t) => info(t, now)),
-      { ...wants, mayClimb },
-      at,
-    );
+    const infos = ordered.map((t) => info(t, now));
+    const target = chooseLayer(infos, { ...wants, mayClimb }, at);
     if (target < 0 || target === at) return;
     const congested = wants.bandwidth !== undefined && at >= 0 && current.bitrate(now) > wants.bandwidth * STAY_HEADROOM;
     if (target < at && congested) this.congested(now);
-    if (target > at) this.climbedAt = now;
-    this.observer.layerSwitch(target > at ? "up" : "down");
-    this.down.switchLayer(ordered[target]);
+    let to = target;
+    if (target > at) {
+      to = this.climbTo(ordered, infos, at, target, wants, asked.bandwidth, now);
+      if (to < 0) return;
+      this.climbedAt = now;
+    }
+    this.probed = undefined;
+    this.observer.layerSwitch(to > at ? "up" : "down");
+    this.down.switchLayer(ordered[to]);
   }
 
   /**
@@ -170,20 +282,79 @@ export class LayerFollower {
     }
     if (next !== tid) {
       if (next < tid) this.congested(now);
-      else this.climbedAt = now;
+      else {
+        this.climbedAt = this.triedAt = now;
+      }
       this.down.setTemporal(next >= top ? ALL_TEMPORAL : next);
     }
     return Math.min(this.down.temporal, top) < top;
   }
 
-  /** A move down for congestion: hold before climbing, longer when a climb just failed. */
-  private congested(now: number): void {
-    this.holdMs = now - this.climbedAt < CLIMB_FAILED_WITHIN_MS ? Math.min(MAX_CLIMB_HOLD_MS, this.holdMs * 2) : CLIMB_HOLD_MS;
+  /**
+   * Where a climb from `at` goes (chooseLayer said `target`, one layer up),
+   * or -1 when a probe of the viewer's link starts first (the climb waits
+   * for its outcome). A track that can pad probes for what the climb adds:
+   * straight to the layer the viewer's size asks for, or one layer up when
+   * the last probe found no room. No probe is needed when the viewer's
+   * estimate already carries the layer, or when a probe just found room
+   * (the climb goes to the layer probed).
+   */
+  private climbTo(
+    ordered: readonly UpTrack[],
+    infos: readonly LayerInfo[],
+    at: number,
+    target: number,
+    wants: ViewerWants,
+    estimate: number | undefined,
+    now: number,
+  ): number {
+    const probed = this.probed !== undefined && now - this.probed.at <= PROBED_VALID_MS ? ordered.indexOf(this.probed.layer) : -1;
+    if (probed >= target) {
+      this.triedAt = now;
+      return probed;
+    }
+    // chooseLayer with no current layer: the one the viewer's size asks for.
+    const to = !this.down.canProbe || this.probeStep ? target : Math.max(target, chooseLayer(infos, wants, -1));
+    const need = infos[to].bitrate;
+    if (estimate !== undefined && estimate >= need) return to;
+    const adds = need - ordered[at].bitrate(now);
+    if (!this.down.canProbe || adds <= 0) {
+      // Untried: the climb itself is the try.
+      this.triedAt = now;
+      return to;
+    }
+    this.probing = { layer: ordered[to], padUntil: now + PROBE_RAMP_MS + PROBE_FULL_MS, reported: false, peak: estimate };
+    this.down.probe(adds * PROBE_MARGIN, PROBE_RAMP_MS, now);
+    this.tell(ordered, estimate, now);
+    return -1;
+  }
+
+  private endProbe(outcome: "room" | "congested"): void {
+    this.probing = undefined;
+    this.probeStep = outcome === "congested";
+    this.down.stopProbe();
+    this.observer.bandwidthProbe(outcome);
+  }
+
+  /**
+   * A move down for congestion, or a probe that found no room (`probe`):
+   * hold before climbing (or probing) again, longer when a climb or probe
+   * just failed.
+   */
+  private congested(now: number, probe = false): void {
+    const base = this.down.canProbe ? PROBE_HOLD_MS : CLIMB_HOLD_MS;
+    const climbFailed = !probe && now - this.triedAt < CLIMB_FAILED_WITHIN_MS;
+    if (probe) this.holdMs = Math.min(PROBE_HOLD_MAX_MS, Math.max(base, this.holdMs * 2));
+    else this.holdMs = climbFailed ? Math.min(MAX_CLIMB_HOLD_MS, this.holdMs * 2) : base;
+    // A climb that did not fit, probed or not: the next probe asks for one layer up.
+    if (climbFailed) this.probeStep = true;
     this.holdUntil = now + this.holdMs;
   }
 
   close(): void {
     clearInterval(this.timer);
+    this.probing = undefined;
+    this.down.stopProbe();
   }
 
   /** Reports the layer flowing to the viewer and its estimate, when either changed. */
@@ -197,6 +368,7 @@ export class LayerFollower {
     const tl = flowing.temporalLayers;
     const temporal = tl > 1 ? Math.min(this.down.temporal, tl - 1) : undefined;
     const lowest = ordered.findIndex((t) => info(t, now).bitrate > 0) === layer;
+    const probing = this.probing !== undefined;
     // Held to the lowest layer's base temporal layer (only congestion puts it there), or, without temporal layers, below its rate.
     const tooSlow = lowest && (temporal !== undefined ? temporal === 0 : estimate !== undefined && estimate < flowing.bitrate(now) * STAY_HEADROOM);
     if (
@@ -206,6 +378,7 @@ export class LayerFollower {
       last.width === size?.width &&
       last.temporal === temporal &&
       (last.linkTooSlow ?? false) === tooSlow &&
+      (last.probing ?? false) === probing &&
       !moved(estimate, last.estimate)
     ) {
       return;
@@ -217,6 +390,7 @@ export class LayerFollower {
       ...(estimate !== undefined ? { estimate: Math.round(estimate) } : {}),
       ...(temporal !== undefined ? { temporal, temporalLayers: tl } : {}),
       ...(tooSlow ? { linkTooSlow: true } : {}),
+      ...(probing ? { probing: true } : {}),
     };
     this.report(this.told);
   }

@@ -22,6 +22,8 @@ export interface RelayObserver {
   packetsLost(reporter: "viewer" | "device", count: number): void;
   /** A viewer's video moved to a higher or lower simulcast layer. */
   layerSwitch(direction: "up" | "down"): void;
+  /** A probe of a viewer's link with padding ended: it had room (the viewer climbed), or it congested (it stays). */
+  bandwidthProbe(outcome: "room" | "congested"): void;
 }
 
 /** An observer that ignores everything. */
@@ -36,4 +38,5 @@ export const nullObserver: RelayObserver = {
   retransmitted() {},
   packetsLost() {},
   layerSwitch() {},
+  bandwidthProbe() {},
 };

@@ -108,4 +108,20 @@ describe("RtpRewriter", () => {
     // Output = input - 1 now; a late packet keeps that offset, 32768 on from the drop too.
     assert.equal(r.rewrite(39990, 0, 0)!.sequenceNumber, 39989);
   });
+
+  test("padding takes the next number past any loss and the newest timestamp; late packets keep theirs, and it wraps", () => {
+    const r = new RtpRewriter(90000);
+    assert.equal(r.pad(), undefined, "nothing to follow yet");
+    r.rewrite(65533, 3000, 0);
+    r.rewrite(65535, 6000, 33); // 65534 lost on the way in: its number stays free for it
+    assert.deepEqual(r.pad(), { sequenceNumber: 0, timestamp: 6000 });
+    assert.deepEqual(r.pad(), { sequenceNumber: 1, timestamp: 6000 });
+    assert.equal(r.rewrite(65534, 3000, 40)!.sequenceNumber, 65534, "the late packet keeps its number");
+    r.drop(0);
+    assert.deepEqual(r.rewrite(1, 9000, 66), { sequenceNumber: 2, timestamp: 9000 }, "after the padding and the drop");
+    assert.equal(r.rewrite(65535, 6000, 70)!.sequenceNumber, 65535, "a duplicate from before the padding: its own number");
+    assert.deepEqual(r.pad(), { sequenceNumber: 3, timestamp: 9000 });
+    r.switchSource();
+    assert.equal(r.rewrite(500, 0, 100)!.sequenceNumber, 4, "a new epoch continues after the padding");
+  });
 });

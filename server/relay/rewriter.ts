@@ -20,7 +20,8 @@ export type Rewrite = { sequenceNumber: number; timestamp: number } | undefined;
  * survive and NACKs keep meaning. At the first packet of a new epoch the
  * offsets are chosen so the output sequence continues at last+1 and the
  * timestamp advances by the wall time that passed (at least one tick).
- * Packets that belong before the first forwarded packet of an epoch are
+ * Padding packets (`pad`) and dropped packets (`drop`) move the offset by
+ * one each. Packets that belong before the first forwarded packet of an epoch are
  * dropped: their output numbers would collide with what was already sent.
  * So are packets more than LATE_WINDOW behind the newest input.
  */
@@ -37,6 +38,8 @@ export class RtpRewriter {
   private highestInSeq = 0;
   /** Input sequence numbers dropped in this epoch (temporal layers not forwarded), oldest first. */
   private readonly dropped: number[] = [];
+  /** For each padding packet sent in this epoch, the first input sequence number after it, oldest first. */
+  private readonly padded: number[] = [];
 
   /** @param clockRate the track's RTP clock rate (90000 video, 48000 Opus). */
   constructor(private readonly clockRate: number) {}
@@ -45,6 +48,25 @@ export class RtpRewriter {
   switchSource(): void {
     this.epochStarted = false;
     this.dropped.length = 0;
+    this.padded.length = 0;
+  }
+
+  /**
+   * Numbers for a padding-only packet sent now, after everything so far
+   * (`pad` does not check that a frame ended: the caller does): the next
+   * sequence number past the newest input's (and past any lost before it,
+   * whose numbers stay theirs), and the newest timestamp. Later packets
+   * shift up by one; late ones from before it keep their numbers.
+   * Undefined before the epoch's first packet.
+   */
+  pad(): Rewrite {
+    if (!this.epochStarted || this.lastOutTs === undefined) return undefined;
+    const sequenceNumber = seqAdd(seqAdd(this.highestInSeq, this.seqOffset), 1);
+    this.seqOffset = seqAdd(this.seqOffset, 1);
+    this.padded.push(seqAdd(this.highestInSeq, 1));
+    if (this.padded.length > 512) this.padded.shift();
+    if (this.highestOutSeq === undefined || seqDiff(sequenceNumber, this.highestOutSeq) > 0) this.highestOutSeq = sequenceNumber;
+    return { sequenceNumber, timestamp: this.lastOutTs };
   }
 
   /**
@@ -79,8 +101,11 @@ export class RtpRewriter {
     }
     let offset = this.seqOffset;
     if (seqDiff(sequenceNumber, this.highestInSeq) > 0) this.advance(sequenceNumber);
-    // A late packet from before a drop keeps the number it would have had.
-    else for (let i = this.dropped.length - 1; i >= 0 && seqDiff(this.dropped[i], sequenceNumber) > 0; i--) offset = seqAdd(offset, 1);
+    else {
+      // A late packet from before a drop or a padding packet keeps the number it would have had.
+      for (let i = this.dropped.length - 1; i >= 0 && seqDiff(this.dropped[i], sequenceNumber) > 0; i--) offset = seqAdd(offset, 1);
+      for (let i = this.padded.length - 1; i >= 0 && seqDiff(this.padded[i], sequenceNumber) > 0; i--) offset = seqAdd(offset, -1);
+    }
     const outSeq = seqAdd(sequenceNumber, offset);
     const outTs = tsAdd(timestamp, this.tsOffset);
     if (this.highestOutSeq === undefined || seqDiff(outSeq, this.highestOutSeq) > 0) {
@@ -97,5 +122,6 @@ export class RtpRewriter {
     const horizon = seqAdd(sequenceNumber, -LATE_WINDOW);
     if (seqDiff(horizon, this.oldestInSeq) > 0) this.oldestInSeq = horizon;
     while (this.dropped.length > 0 && seqDiff(this.dropped[0], this.oldestInSeq) < 0) this.dropped.shift();
+    while (this.padded.length > 0 && seqDiff(this.padded[0], this.oldestInSeq) < 0) this.padded.shift();
   }
 }

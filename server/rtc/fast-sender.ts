@@ -1,7 +1,8 @@
 import type { Socket } from "node:dgram";
 import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
-import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
+import { PADDING_BYTES } from "../relay/down-track.js";
+import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
 import { SentPackets } from "./sent-packets.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
@@ -94,7 +95,14 @@ interface SenderInternals {
 export interface FastPacket {
   payload: Buffer;
   marker: boolean;
+  /** The payload ends in RTP padding (its last byte counts it): the header's padding bit is set. */
+  padding?: boolean;
 }
+
+/** A padding-only payload of PADDING_BYTES, its last byte their count; shared and never written to. */
+const PADDING_PAYLOAD = Buffer.alloc(PADDING_BYTES);
+PADDING_PAYLOAD[PADDING_BYTES - 1] = PADDING_BYTES;
+const PADDING: FastPacket = { payload: PADDING_PAYLOAD, marker: false, padding: true };
 
 /**
  * The relay's way out to one viewer track, after DTLS: the RTP header is
@@ -177,10 +185,12 @@ export class FastSender {
     const roc = state.rolloverCounter;
     const abs = this.absOffset >= 0 ? absSendTime(now) : 0;
     const idle = this.idle();
-    const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(packet, sequenceNumber, timestamp, abs, roc, connection) : 0;
-    const size = sent !== 0 ? sent : this.sendWritten(packet, sequenceNumber, timestamp, abs, roc, idle);
+    const bits = headerBits(packet);
+    const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(payload, bits, sequenceNumber, timestamp, abs, roc, connection) : 0;
+    const size = sent !== 0 ? sent : this.sendWritten(payload, bits, sequenceNumber, timestamp, abs, roc, idle);
     this.historySeq[sequenceNumber % HISTORY] = sequenceNumber;
-    (this.sent as SentPackets).remember(sequenceNumber, payload, packet.marker, timestamp, abs, roc);
+    // Padding is not resent: on a link a probe found congested, resends would only add to it.
+    if ((bits & RTP_PADDING) === 0) (this.sent as SentPackets).remember(sequenceNumber, payload, packet.marker, timestamp, abs, roc);
     // What werift's sender reports and stats read.
     if (now - this.clockAt >= SR_CLOCK_MS) {
       this.clockAt = now;
@@ -188,7 +198,8 @@ export class FastSender {
       s.rtpTimestamp = timestamp >>> 0;
     }
     s.packetCount = (s.packetCount + 1) >>> 0;
-    s.octetCount += payload.length;
+    // Padding is not counted in a sender report's octets (RFC 3550 §6.4.1).
+    if ((bits & RTP_PADDING) === 0) s.octetCount += payload.length;
     s.headerBytesSent += (this.header as Buffer).length;
     if (!this.rtcpStarted) {
       this.rtcpStarted = true;
@@ -198,15 +209,24 @@ export class FastSender {
   }
 
   /**
+   * Sends one padding-only packet (PADDING_BYTES of padding) under
+   * `sequenceNumber`, stamped `timestamp` (the last frame's): what a probe of
+   * the viewer's link is made of. Only on this path: false, and nothing
+   * sent, while it is not ready. Never resent (a NACK for it goes unanswered).
+   */
+  sendPadding(sequenceNumber: number, timestamp: number): boolean {
+    return this.send(PADDING, sequenceNumber, timestamp) > 0;
+  }
+
+  /**
    * The native route: header, protection, history slot and sendto in one
    * call. Returns the datagram's size, or 0 when the packet does not fit a
    * slot (the caller writes it the other way).
    */
-  private sendNative(packet: FastPacket, seq: number, timestamp: number, abs: number, roc: number, connection: IceConnection): number {
+  private sendNative(payload: Buffer, bits: number, seq: number, timestamp: number, abs: number, roc: number, connection: IceConnection): number {
     const pair = this.pair as IcePair;
     const send = !pair.protocol.transport?.closed && connection.canSendApplicationData?.() === true;
-    const flags = (packet.marker ? RTP_MARKER : 0) | (send ? RTP_SEND : 0);
-    const result = (nativeFastPath as NativeFastPath).sendRtp(this.route as object, packet.payload, seq, timestamp >>> 0, abs, roc, flags);
+    const result = (nativeFastPath as NativeFastPath).sendRtp(this.route as object, payload, seq, timestamp >>> 0, abs, roc, bits | (send ? RTP_SEND : 0));
     if (result === 0) return 0;
     const size = result > 0 ? result : -result;
     const slot = seq % HISTORY;
@@ -233,10 +253,10 @@ export class FastSender {
   }
 
   /** The TypeScript way (and the native one for what a route cannot take): the packet laid out in a buffer, protected, then sent. */
-  private sendWritten(packet: FastPacket, sequenceNumber: number, timestamp: number, abs: number, roc: number, idle: boolean): number {
+  private sendWritten(payload: Buffer, bits: number, sequenceNumber: number, timestamp: number, abs: number, roc: number, idle: boolean): number {
     const slot = sequenceNumber % HISTORY;
-    const out = this.datagram(slot, this.datagramBytes(packet.payload), idle);
-    this.write(out, packet.payload, packet.marker, sequenceNumber, timestamp, abs, roc);
+    const out = this.datagram(slot, this.datagramBytes(payload), idle);
+    this.write(out, payload, bits, sequenceNumber, timestamp, abs, roc);
     this.history[slot] = out;
     this.transmit(out, idle);
     return out.length;
@@ -248,10 +268,11 @@ export class FastSender {
   }
 
   /** Lays out one packet in `out` (datagramBytes long) from the header template, and protects it. */
-  private write(out: Buffer, payload: Buffer, marker: boolean, sequenceNumber: number, timestamp: number, abs: number, roc: number): void {
+  private write(out: Buffer, payload: Buffer, bits: number, sequenceNumber: number, timestamp: number, abs: number, roc: number): void {
     const template = this.header as Buffer;
     template.copy(out, 0);
-    out[1] = (marker ? 0x80 : 0) | (out[1] & 0x7f);
+    if (bits & RTP_PADDING) out[0] |= 0x20;
+    out[1] = (bits & RTP_MARKER ? 0x80 : 0) | (out[1] & 0x7f);
     out.writeUInt16BE(sequenceNumber, 2);
     out.writeUInt32BE(timestamp >>> 0, 4);
     if (this.absOffset >= 0) out.writeUIntBE(abs, this.absOffset, 3);
@@ -266,7 +287,7 @@ export class FastSender {
   private rewritten(entry: number): Buffer {
     const sent = this.sent as SentPackets;
     const out = Buffer.allocUnsafe(this.datagramBytes(sent.payload(entry)));
-    this.write(out, sent.payload(entry), sent.marker(entry), sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
+    this.write(out, sent.payload(entry), sent.marker(entry) ? RTP_MARKER : 0, sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
     return out;
   }
 
@@ -479,6 +500,9 @@ export function headerTemplate(
   }
   return { header, absOffset };
 }
+
+/** A packet's header bits as sendRtp and write() take them. */
+const headerBits = (packet: FastPacket): number => (packet.marker ? RTP_MARKER : 0) | (packet.padding === true ? RTP_PADDING : 0);
 
 /** abs-send-time: seconds in 6.18 fixed point, 24 bits (wraps every 64 s). */
 export function absSendTime(nowMs: number): number {

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { describe, test } from "node:test";
 import { randomBytes } from "node:crypto";
 import { absSendTime, headerTemplate } from "./fast-sender.js";
-import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
+import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, SrtpProtector, type SrtpSessionKeys } from "./srtp-protect.js";
 
 async function bound(): Promise<Socket> {
@@ -96,9 +96,10 @@ describe("a native route: header, protection, history slot and sendto in one cal
       const slab = Buffer.alloc(SLOT * SLOTS);
       const route = native.newRoute(handle, slab, SLOT, header, absOffset, ssrc);
       /** What the TypeScript path writes for the same packet. */
-      const expected = (payload: Buffer, seq: number, ts: number, abs: number, roc: number, marker: boolean) => {
+      const expected = (payload: Buffer, seq: number, ts: number, abs: number, roc: number, marker: boolean, padding = false) => {
         const out = Buffer.alloc(header.length + payload.length + typescript.trailer);
         header.copy(out);
+        if (padding) out[0] |= 0x20;
         out[1] = (marker ? 0x80 : 0) | 96;
         out.writeUInt16BE(seq, 2);
         out.writeUInt32BE(ts, 4);
@@ -126,6 +127,11 @@ describe("a native route: header, protection, history slot and sendto in one cal
         const quiet = expected(payload, 2, 1234, abs, 4, true);
         assert.equal(native.sendRtp(route, payload, 2, 1234, abs, 4, RTP_MARKER), -quiet.length, "not asked to send");
         assert.deepEqual(slot(2, quiet.length), quiet);
+        const pad = Buffer.alloc(255);
+        pad[254] = 255;
+        const padded = expected(pad, 4, 1234, abs, 4, false, true);
+        assert.equal(native.sendRtp(route, pad, 4, 1234, abs, 4, RTP_PADDING), -padded.length);
+        assert.deepEqual(slot(4, padded.length), padded, "the padding bit set, under protection");
         assert.equal(native.sendRtp(route, randomBytes(SLOT), 3, 0, abs, 0, RTP_SEND), 0, "too large for a slot: nothing written");
       } finally {
         from.close();

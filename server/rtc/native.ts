@@ -38,7 +38,7 @@ export interface NativeFastPath {
   /**
    * Writes one packet into its slot (header from the template, then the
    * protected payload) and, with flags bit 1, sends it; flags bit 0 is the
-   * marker. Returns the datagram's size when sent, minus its size when only
+   * marker, bit 2 the padding bit. Returns the datagram's size when sent, minus its size when only
    * written (not asked to send, no descriptor, socket full, or a send error,
    * after which the route forgets its descriptor), 0 when it does not fit a
    * slot (nothing written).
@@ -49,6 +49,8 @@ export interface NativeFastPath {
 /** sendRtp's flags. */
 export const RTP_MARKER = 1;
 export const RTP_SEND = 2;
+/** The header's padding bit: the payload ends in padding (a padding-only packet, in practice). */
+export const RTP_PADDING = 4;
 
 /** Where the build puts the compiled addon. */
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL("./native/fastpath.node", import.meta.url));

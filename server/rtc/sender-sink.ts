@@ -58,5 +58,6 @@ export function senderSink(sender: RTCRtpSender, kind: "video" | "audio", observ
       );
     },
     resend: (lost) => fast.resend(lost),
+    sendPadding: (sequenceNumber, timestamp) => fast.sendPadding(sequenceNumber, timestamp),
   };
 }

@@ -35,8 +35,8 @@ export interface SubscriberEvents {
   onInput(line: string, lane: "input" | "pointer"): void;
   /** The viewer started sending its microphone (talk-back). */
   onTalkTrack(track: UpTrack): void;
-  /** A new bandwidth estimate (REMB) from the viewer for down track `down` (estimatedBitrate has it). */
-  onEstimate?(down: DownTrack): void;
+  /** Feedback from the viewer on down track `down`: a new bandwidth estimate (REMB; estimatedBitrate has it) or a report of its loss (lossFraction has it). */
+  onFeedback?(down: DownTrack, kind: "estimate" | "report"): void;
 }
 
 /**
@@ -94,13 +94,14 @@ export class Subscriber {
           down.requestKeyframe();
         }
         // werift has stored the estimate (receiverEstimatedMaxBitrate) before this event.
-        if (psfb === REMB_FMT) this.events.onEstimate?.(down);
+        if (psfb === REMB_FMT) this.events.onFeedback?.(down, "estimate");
         if (rtcp.type === RTCP_SR || rtcp.type === RTCP_RR) {
           const report = (rtcp as { reports?: Array<{ ssrc: number; packetsLost: number }> }).reports?.find((r) => r.ssrc === sender.ssrc);
           if (report && report.packetsLost > lostReported) {
             this.observer.packetsLost("viewer", report.packetsLost - lostReported);
             lostReported = report.packetsLost;
           }
+          if (report) this.events.onFeedback?.(down, "report");
         }
       });
       let resent = 0;

@@ -269,7 +269,7 @@ export class Subscription {
         onTalkTrack: (track) => {
           if (subscriber === this.subscriber) this.device.setTalkSource(this.viewer.peerId, track);
         },
-        onEstimate: (down) => this.followers.find((f) => f.down === down)?.estimated(),
+        onFeedback: (down, kind) => this.followers.find((f) => f.down === down)?.feedback(kind),
         onClosed: (reason) => {
           if (subscriber !== this.subscriber) return;
           this.ctx.log.debug("viewer connection ended", { device: this.device.id, reason });

@@ -132,11 +132,12 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
   };
 }
 
-/** "2 of 3 · 640×360", and "· ¼ of the frames" while the server forwards fewer temporal layers. */
+/** "2 of 3 · 640×360", "· ¼ of the frames" while the server forwards fewer temporal layers, "· probing" while it probes the link before a climb. */
 function layerText(l: Omit<LayerState, "type" | "deviceId">): string {
   const size = l.width && l.height ? ` · ${l.width}×${l.height}` : "";
   const share = l.temporal !== undefined && l.temporalLayers && l.temporal < l.temporalLayers - 1 ? 2 ** (l.temporal - (l.temporalLayers - 1)) : 1;
-  return `${l.layer + 1} of ${l.layers}${size}${share < 1 ? ` · ${share === 0.5 ? "½" : share === 0.25 ? "¼" : share.toFixed(2)} of the frames` : ""}`;
+  const frames = share < 1 ? ` · ${share === 0.5 ? "½" : share === 0.25 ? "¼" : share.toFixed(2)} of the frames` : "";
+  return `${l.layer + 1} of ${l.layers}${size}${frames}${l.probing === true ? " · probing" : ""}`;
 }
 
 /** What the overlay shows beside a sample. */

@@ -419,7 +419,7 @@ static napi_value route_to(napi_env env, napi_callback_info info) {
  * socket full, or a send error: the descriptor is then forgotten and the
  * caller sends the slot's bytes its own way, which reports the error);
  * 0 when it does not fit a slot (nothing written). Flags: bit 0 the
- * marker, bit 1 send.
+ * marker, bit 1 send, bit 2 the padding bit (the payload ends in padding).
  */
 static napi_value send_rtp(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -447,6 +447,7 @@ static napi_value send_rtp(napi_env env, napi_callback_info info) {
   seq &= 0xffff;
   unsigned char *out = r->slab + (size_t)(seq % r->slots) * r->slotBytes;
   memcpy(out, r->header, r->headerBytes);
+  out[0] = (unsigned char)((flags & 4 ? 0x20 : 0) | (out[0] & 0xdf));
   out[1] = (unsigned char)((flags & 1 ? 0x80 : 0) | (out[1] & 0x7f));
   out[2] = seq >> 8, out[3] = seq;
   out[4] = ts >> 24, out[5] = ts >> 16, out[6] = ts >> 8, out[7] = ts;

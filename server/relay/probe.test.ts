@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { DownTrack, PADDING_BYTES, type DownSink } from "./down-track.js";
+import { FS, VP8, following, frame, threeLayers } from "./layer-fixtures.js";
+import { PROBE_FULL_MS, PROBE_HOLD_MAX_MS, PROBE_HOLD_MS, PROBE_RAMP_MS, PROBE_REPORT_MS } from "./layer-follower.js";
+import { nullObserver, type RelayObserver } from "./observer.js";
+import { seqDiff } from "./rtp.js";
+import { UpTrack } from "./up-track.js";
+
+type Out = { seq: number; ts: number; marker: boolean; padding: boolean; at: number };
+
+/** A sink that records media and padding in the order they go out; `clock` stamps them. */
+function recording(clock: { now: number }): { sink: DownSink; out: Out[] } {
+  const out: Out[] = [];
+  return {
+    out,
+    sink: {
+      send: (p, seq, ts) => out.push({ seq, ts, marker: p.marker, padding: false, at: clock.now }),
+      sendPadding: (seq, ts) => out.push({ seq, ts, marker: false, padding: true, at: clock.now }) > 0,
+    },
+  };
+}
+
+/** A VP8 packet that continues a frame (no start bit). */
+const rest = (pid: number): Buffer => Buffer.concat([Buffer.from([0x80, 0xe0, 0x80 | (pid >> 8), pid & 0xff, 0, 0]), Buffer.alloc(300)]);
+
+describe("padding probes", () => {
+  test("padding goes out only between frames, ramps to the rate asked, keeps the viewer's numbers contiguous and stops when told", () => {
+    const clock = { now: 0 };
+    const { sink, out } = recording(clock);
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => {} });
+    const down = new DownTrack(VP8, sink);
+    assert.ok(down.canProbe);
+    down.setSource(up);
+    let seq = 65000; // wraps on the way
+    let pid = 0;
+    /** 30 frames/s of three packets each (about 220 kb/s) from `from` to `to`, ms. */
+    const frames = (from: number, to: number) => {
+      for (let t = from; t < to; t += 1000 / 30, pid++) {
+        clock.now = t;
+        up.push(seq++ & 0xffff, pid * 3000, false, frame(pid, 0, 300, pid === 0 ? FS : undefined), t);
+        up.push(seq++ & 0xffff, pid * 3000, false, rest(pid), t);
+        up.push(seq++ & 0xffff, pid * 3000, true, rest(pid), t);
+      }
+    };
+    frames(0, 1000);
+    assert.equal(down.stats.paddingOut, 0, "no probe, no padding");
+    down.probe(800_000, 1000, 1000);
+    frames(1000, 3000);
+    down.stopProbe();
+    const stoppedAt = out.length;
+    frames(3000, 4000);
+
+    for (let i = 1; i < out.length; i++) assert.equal(seqDiff(out[i].seq, out[i - 1].seq), 1, `contiguous at ${i}`);
+    const pads = out.filter((o) => o.padding);
+    assert.equal(pads.length, down.stats.paddingOut);
+    for (let i = 0; i < out.length; i++) {
+      if (!out[i].padding) continue;
+      const before = out[i - 1];
+      assert.ok(before.padding || before.marker, "padding only after a frame's last packet");
+      let media = i - 1;
+      while (out[media].padding) media--;
+      assert.equal(out[i].ts, out[media].ts, "stamped with the last frame's timestamp");
+    }
+    const bits = (from: number, to: number) => pads.filter((p) => p.at >= from && p.at < to).length * PADDING_BYTES * 8;
+    assert.ok(bits(1000, 1250) < 0.3 * 800_000 * 0.25, `ramping up: ${bits(1000, 1250)} bits in the first 250 ms`);
+    const full = bits(2000, 3000);
+    assert.ok(full > 0.8 * 800_000 && full < 1.2 * 800_000, `at the rate asked once ramped: ${full} bit/s`);
+    assert.equal(out.slice(stoppedAt).filter((o) => o.padding).length, 0, "none after stopProbe");
+    up.close();
+  });
+
+  test("only a VP8 or VP9 track whose sink pads can probe, and a held track sends no padding", () => {
+    const clock = { now: 0 };
+    const h264 = new DownTrack({ kind: "video", mimeType: "video/h264", clockRate: 90000 }, recording(clock).sink);
+    assert.equal(h264.canProbe, false, "a browser finds H.264 frames by contiguous numbers: a lost padding packet would stall them");
+    assert.equal(new DownTrack(VP8, { send: () => {} }).canProbe, false, "a sink without padding");
+    const { sink, out } = recording(clock);
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => {} });
+    const down = new DownTrack(VP8, sink);
+    down.setSource(up);
+    down.hold();
+    down.probe(1_000_000, 1, 0);
+    for (let pid = 0; pid < 10; pid++) up.push(pid + 1, pid * 3000, true, frame(pid, 0, 300, pid === 0 ? FS : undefined), pid * 33);
+    assert.equal(out.length, 0);
+    assert.equal(down.stats.paddingOut, 0);
+    up.close();
+  });
+});
+
+describe("LayerFollower probes before it climbs", () => {
+  const probes = (outcomes: string[]): RelayObserver => ({ ...nullObserver, bandwidthProbe: (o) => outcomes.push(o) });
+
+  test("a climb the estimate does not carry waits for a probe; with no fall and no loss meanwhile, it goes straight to the layer the viewer's size asks for", () => {
+    const layers = threeLayers();
+    const clock = { now: 0 };
+    const { sink, out } = recording(clock);
+    const outcomes: string[] = [];
+    // A steady estimate above the 150 kb/s layer but below the 500 kb/s one.
+    const told: boolean[] = [];
+    const { down, follower } = following(
+      layers.q,
+      () => ({ renderWidth: 1280, bandwidth: 300_000 }),
+      sink,
+      probes(outcomes),
+      (r) => told.push(r.probing === true),
+    );
+    const on = () => down.pendingTrack ?? down.upTrack;
+    try {
+      layers.until(2000);
+      follower.check(2000);
+      assert.equal(on(), layers.q, "no climb yet: a probe first");
+      layers.until(3000);
+      follower.check(3000);
+      assert.equal(on(), layers.q, "still probing");
+      assert.ok(down.stats.paddingOut > 0, "padding is going out");
+      const end = 2000 + PROBE_RAMP_MS + PROBE_FULL_MS;
+      layers.until(end);
+      follower.check(end);
+      assert.equal(on(), layers.q, "the padding stops; the verdict waits for the next receiver report");
+      layers.until(end + 300);
+      follower.feedback("report", end + 300);
+      assert.equal(on(), layers.f, "room: up to the 1280 px layer at once");
+      assert.deepEqual(outcomes, ["room"]);
+      assert.deepEqual(told, [false, true, false], "the viewer is told when the probe starts and when it ends");
+      // The padding was what the climb adds (1.85 Mb/s) and half as much again once ramped (timestamps: the frames' clock, 90 kHz from 0).
+      const padded = out.filter((o) => o.padding && o.ts / 90 >= 2000 + PROBE_RAMP_MS).length * PADDING_BYTES * 8;
+      const rate = padded / (PROBE_FULL_MS / 1000);
+      assert.ok(rate > 2_400_000 && rate < 3_200_000, `padding at ${Math.round(rate)} bit/s at full`);
+      const sent = down.stats.paddingOut;
+      layers.until(end + 2000);
+      assert.equal(down.stats.paddingOut, sent, "no padding after the probe");
+    } finally {
+      follower.close();
+      layers.close();
+    }
+  });
+
+  test("a probe whose estimate falls even a little ends at once without a climb; the next, only after a hold, probes one layer up", () => {
+    const layers = threeLayers();
+    const clock = { now: 0 };
+    const { sink } = recording(clock);
+    const outcomes: string[] = [];
+    let bandwidth = 300_000;
+    const { down, follower } = following(layers.q, () => ({ renderWidth: 1280, bandwidth }), sink, probes(outcomes));
+    const on = () => down.pendingTrack ?? down.upTrack;
+    try {
+      layers.until(2000);
+      follower.check(2000);
+      layers.until(2800);
+      // The padding filled the link's queue: the viewer's estimate is cut a little (not by a tenth: no fall from its peak by that measure).
+      bandwidth = 280_000;
+      follower.feedback("estimate", 2800);
+      assert.deepEqual(outcomes, ["congested"], "ended when the estimate fell, not at the probe's end");
+      const sent = down.stats.paddingOut;
+      assert.ok(sent > 0);
+      // Padding seen in the frames after a check: a probe started at that check.
+      let probedAt: number | undefined;
+      let padded = sent;
+      for (let t = 3000; t <= 2800 + PROBE_HOLD_MAX_MS + 5000; t += 500) {
+        layers.until(t);
+        if (probedAt === undefined && down.stats.paddingOut > padded) probedAt = t - 500;
+        padded = down.stats.paddingOut;
+        follower.check(t);
+      }
+      assert.equal(on(), layers.h, "a later probe found room for one layer up (the estimate steady at 280 kb/s, nothing lost)");
+      assert.ok(probedAt !== undefined, "probed again");
+      const gap = probedAt - 2800;
+      assert.ok(gap >= PROBE_HOLD_MS && gap <= PROBE_HOLD_MAX_MS + 1000, `the next probe ${gap} ms after the one that congested`);
+      assert.deepEqual(outcomes, ["congested", "room"]);
+    } finally {
+      follower.close();
+      layers.close();
+    }
+  });
+
+  test("an estimate that rose with the padding and is then cut, though still above where it started, ends the probe", () => {
+    const layers = threeLayers();
+    const clock = { now: 0 };
+    const outcomes: string[] = [];
+    let bandwidth = 300_000;
+    const { down, follower } = following(layers.q, () => ({ renderWidth: 1280, bandwidth }), recording(clock).sink, probes(outcomes));
+    try {
+      layers.until(2000);
+      follower.check(2000);
+      layers.until(2400);
+      bandwidth = 600_000; // the link carries the padding so far: the estimate rises with it
+      follower.feedback("estimate", 2400);
+      layers.until(2800);
+      bandwidth = 550_000; // overuse: cut to about what arrives, not a tenth below the peak
+      follower.feedback("estimate", 2800);
+      assert.deepEqual(outcomes, ["congested"]);
+      assert.equal(down.pendingTrack ?? down.upTrack, layers.q, "no climb");
+    } finally {
+      follower.close();
+      layers.close();
+    }
+  });
+
+  test("the loss in the first receiver report after the padding stops decides; without one, the probe ends PROBE_REPORT_MS later", () => {
+    for (const lossAfter of [0.2, undefined]) {
+      const layers = threeLayers();
+      const outcomes: string[] = [];
+      let loss = 0;
+      const { down, follower } = following(layers.q, () => ({ renderWidth: 1280, bandwidth: 300_000, loss }), recording({ now: 0 }).sink, probes(outcomes));
+      try {
+        layers.until(2000);
+        follower.check(2000);
+        const end = 2000 + PROBE_RAMP_MS + PROBE_FULL_MS;
+        layers.until(end);
+        follower.check(end);
+        if (lossAfter !== undefined) {
+          loss = lossAfter; // the report covers the probe at full rate: the link dropped padding
+          follower.feedback("report", end + 400);
+          assert.deepEqual(outcomes, ["congested"]);
+          assert.equal(down.pendingTrack ?? down.upTrack, layers.q, "no climb");
+        } else {
+          layers.until(end + PROBE_REPORT_MS - 1);
+          follower.check(end + PROBE_REPORT_MS - 1);
+          assert.deepEqual(outcomes, [], "still waiting for a report");
+          layers.until(end + PROBE_REPORT_MS);
+          follower.check(end + PROBE_REPORT_MS);
+          assert.deepEqual(outcomes, ["room"]);
+          assert.equal(down.pendingTrack ?? down.upTrack, layers.f);
+        }
+      } finally {
+        follower.close();
+        layers.close();
+      }
+    }
+  });
+});
