@@ -213,14 +213,14 @@ export class LayerFollower {
     const at = ordered.indexOf(current);
     const asked = this.wants();
     this.tell(ordered, asked.bandwidth, now);
-    const wants = now < this.lossIgnoredUntil ? this.falling(asked, current, now) : this.lossy(this.falling(asked, current, now), current, now);
+    const falling = this.falling(asked, current, now);
     const loss = asked.loss ?? 0;
     if (this.probing) {
       const { peak } = this.probing;
       const bw = asked.bandwidth;
       const fell = peak !== undefined && bw !== undefined && bw < peak * PROBE_FELL;
       if (bw !== undefined && (peak === undefined || bw > peak)) this.probing.peak = bw;
-      if (fell || wants.bandwidth !== undefined || loss > LOSS_CALM) {
+      if (fell || falling.bandwidth !== undefined || loss > LOSS_CALM) {
         // The link had no room for the climb: stay (or move down, below), and probe again after a hold.
         this.endProbe("congested");
         this.congested(now, true);
@@ -237,6 +237,8 @@ export class LayerFollower {
       }
       this.tell(ordered, asked.bandwidth, now);
     }
+    // Loss a probe caused is not the link dropping video (LOSS_AFTER_PROBE_MS).
+    const wants = now < this.lossIgnoredUntil ? falling : this.lossy(falling, current, now);
     const mayClimb = now >= this.holdUntil && now - this.climbedAt >= CLIMB_SETTLE_MS && loss <= LOSS_CALM;
     if (this.temporalStep(ordered, at, wants.bandwidth, mayClimb, now)) return;
     const infos = ordered.map((t) => info(t, now));

@@ -202,7 +202,8 @@ describe("LayerFollower probes before it climbs", () => {
       const layers = threeLayers();
       const outcomes: string[] = [];
       let loss = 0;
-      const { down, follower } = following(layers.q, () => ({ renderWidth: 1280, bandwidth: 300_000, loss }), recording({ now: 0 }).sink, probes(outcomes));
+      // On the 640 px layer (500 kb/s), probing for the 1280 px one.
+      const { down, follower } = following(layers.h, () => ({ renderWidth: 1280, bandwidth: 600_000, loss }), recording({ now: 0 }).sink, probes(outcomes));
       try {
         layers.until(2000);
         follower.check(2000);
@@ -213,7 +214,7 @@ describe("LayerFollower probes before it climbs", () => {
           loss = lossAfter; // the report covers the probe at full rate: the link dropped padding
           follower.feedback("report", end + 400);
           assert.deepEqual(outcomes, ["congested"]);
-          assert.equal(down.pendingTrack ?? down.upTrack, layers.q, "no climb");
+          assert.equal(down.pendingTrack ?? down.upTrack, layers.h, "no climb, and no move down for the padding the link dropped");
         } else {
           layers.until(end + PROBE_REPORT_MS - 1);
           follower.check(end + PROBE_REPORT_MS - 1);
