@@ -133,8 +133,9 @@ const info = (t: UpTrack, now: number): LayerInfo => ({
  * and one that drops some is no place to climb. After a move down for
  * congestion it holds before climbing again (CLIMB_HOLD_MS, doubling while
  * climbs keep congesting), and each climb waits CLIMB_SETTLE_MS after the
- * last. A climb the estimate does not already carry is probed first where
- * the track can pad (VP8, VP9): padding for what the climb adds, ramped
+ * last. After a move down for congestion (until a probe finds room), a
+ * climb the estimate does not already carry is probed first where the
+ * track can pad (VP8, VP9): padding for what the climb adds, ramped
  * (PROBE_RAMP_MS, PROBE_FULL_MS), for the layer the viewer's size asks for
  * (one layer up after a probe that found no room); the climb goes there
  * when, meanwhile, the estimate did not fall (PROBE_FELL) and the loss
@@ -173,6 +174,13 @@ export class LayerFollower {
   private probed: { layer: UpTrack; at: number } | undefined;
   /** The last probe found no room: the next probes for one layer up, not for the layer the viewer's size asks for. */
   private probeStep = false;
+  /**
+   * Climbs are probed only after a move down for congestion, until a probe
+   * finds room: a climb for another reason (a layer back after its encoder
+   * restarted, a larger player) goes ahead at once, as before probes. (Probing
+   * those too held a host display's viewer on a smaller layer past a resize.)
+   */
+  private probeClimbs = false;
 
   /** @param report hears the layer the viewer gets and its estimate, when either changes */
   constructor(
@@ -313,14 +321,16 @@ export class LayerFollower {
     const probed = this.probed !== undefined && now - this.probed.at <= PROBED_VALID_MS ? ordered.indexOf(this.probed.layer) : -1;
     if (probed >= target) {
       this.triedAt = now;
+      this.probeClimbs = false;
       return probed;
     }
+    const probes = this.down.canProbe && this.probeClimbs;
     // chooseLayer with no current layer: the one the viewer's size asks for.
-    const to = !this.down.canProbe || this.probeStep ? target : Math.max(target, chooseLayer(infos, wants, -1));
+    const to = !probes || this.probeStep ? target : Math.max(target, chooseLayer(infos, wants, -1));
     const need = infos[to].bitrate;
     if (estimate !== undefined && estimate >= need) return to;
     const adds = need - ordered[at].bitrate(now);
-    if (!this.down.canProbe || adds <= 0) {
+    if (!probes || adds <= 0) {
       // Untried: the climb itself is the try.
       this.triedAt = now;
       return to;
@@ -346,6 +356,7 @@ export class LayerFollower {
   private congested(now: number, probe = false): void {
     const base = this.down.canProbe ? PROBE_HOLD_MS : CLIMB_HOLD_MS;
     const climbFailed = !probe && now - this.triedAt < CLIMB_FAILED_WITHIN_MS;
+    this.probeClimbs = true;
     if (probe) this.holdMs = Math.min(PROBE_HOLD_MAX_MS, Math.max(base, this.holdMs * 2));
     else this.holdMs = climbFailed ? Math.min(MAX_CLIMB_HOLD_MS, this.holdMs * 2) : base;
     // A climb that did not fit, probed or not: the next probe asks for one layer up.
