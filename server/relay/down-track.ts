@@ -1,5 +1,4 @@
 import { RtpRewriter } from "./rewriter.js";
-import { seqDiff } from "./rtp.js";
 import type { RelayPacket, TrackCodec, UpTrack } from "./up-track.js";
 import { Vp8Munger } from "./vp8.js";
 
@@ -85,8 +84,6 @@ export class DownTrack {
   /** This hold already dropped what it kept for age once (and asked for a fresh keyframe then). */
   private heldOverflowed = false;
   private _closed = false;
-  /** The newest sequence number sent: padding follows only a frame's last packet that is also the newest. */
-  private newestOut: number | undefined;
   /** A probe under way: the padding rate it ramps to (bits/s, 0 for none), when it started, its ramp, when padding last went out and the bytes owed since. */
   private probeBps = 0;
   private probeStartedAt = 0;
@@ -242,10 +239,8 @@ export class DownTrack {
       return;
     }
     this.send(sent, out.sequenceNumber, out.timestamp);
-    if (this.newestOut === undefined || seqDiff(out.sequenceNumber, this.newestOut) > 0) {
-      this.newestOut = out.sequenceNumber;
-      if (this.probeBps > 0 && packet.marker) this.padAfterFrame(packet.receivedAt);
-    }
+    // Padding follows a frame's last packet when that is the newest out, not a late one.
+    if (this.probeBps > 0 && packet.marker && this.rewriter.isNewest(out.sequenceNumber)) this.padAfterFrame(packet.receivedAt);
   }
 
   /**
@@ -291,7 +286,6 @@ export class DownTrack {
         this.paddingOwed = 0;
         return;
       }
-      this.newestOut = out.sequenceNumber;
       this.paddingOwed -= PADDING_BYTES;
       this.stats.paddingOut++;
     }

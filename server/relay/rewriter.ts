@@ -82,6 +82,11 @@ export class RtpRewriter {
     if (this.dropped.length > 512) this.dropped.shift();
   }
 
+  /** Whether output number `sequenceNumber` is the newest given out (by rewrite or pad) so far. */
+  isNewest(sequenceNumber: number): boolean {
+    return sequenceNumber === this.highestOutSeq;
+  }
+
   /** Rewrites one packet's numbers, or returns undefined when it must be dropped. */
   rewrite(sequenceNumber: number, timestamp: number, nowMs: number): Rewrite {
     if (!this.epochStarted) {
