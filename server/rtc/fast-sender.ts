@@ -3,12 +3,11 @@ import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
 import { PADDING_BYTES } from "../relay/down-track.js";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
+import { absSendTime, headerTemplate, ntpTime } from "./rtp-header.js";
+import type { IceConnection, IcePair, LocalSrtpContext, SenderInternals } from "./sender-internals.js";
 import { SentPackets } from "./sent-packets.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
-/** Header extensions the server negotiates with viewers (peer-config.ts). */
-const EXT_MID = "urn:ietf:params:rtp-hdrext:sdes:mid";
-const EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 /** Packets kept, as sent, for NACKs: about 0.8 s of 720p30 video (werift keeps 128). */
 const HISTORY = 256;
 /**
@@ -33,63 +32,8 @@ const SLOT_SMALL = 320;
  * 40 ± 30 ms each way, 2.0–7.3 % frozen with it, 1.2–1.8 % with half.
  */
 const MIN_RESEND_GAP_MS = 30;
-/** Seconds from 1900 (NTP) to 1970 (Unix). */
-const NTP_EPOCH_OFFSET = 2_208_988_800;
 /** How often the sender report's NTP/RTP timestamp pair is refreshed, ms. */
 const SR_CLOCK_MS = 20;
-
-/**
- * The parts of a werift 0.25 sender this path reads and keeps up to date.
- * They are not in werift's typings; `FastSender.bind` checks each one and
- * leaves the sender to werift when any is missing.
- */
-interface SsrcState {
-  rolloverCounter: number;
-}
-interface LocalSrtpContext {
-  profile: number;
-  srtpSessionKey: Buffer;
-  srtpSessionSalt: Buffer;
-  srtpSessionAuthTag?: Buffer;
-  getSrtpSsrcState(ssrc: number): SsrcState;
-  updateRolloverCount(sequenceNumber: number, state: SsrcState): void;
-}
-/** The ICE candidate pair in use, and the connection that chose it. */
-interface IcePair {
-  protocol: { type?: string; transport?: { type?: string; closed?: boolean; socket?: Socket } };
-  remoteAddr: [string, number];
-  packetsSent: number;
-  bytesSent: number;
-}
-interface IceConnection {
-  nominated?: IcePair;
-  canSendApplicationData?(): boolean;
-  send(data: Buffer): Promise<void>;
-}
-interface SenderInternals {
-  ssrc: number;
-  codec?: { payloadType: number; mimeType?: string };
-  mid?: string;
-  rtxPayloadType?: number;
-  headerExtensions: Array<{ id: number; uri: string }>;
-  dtlsTransport: {
-    state: string;
-    srtp?: { localContext?: LocalSrtpContext };
-    iceTransport: { connection: IceConnection };
-    bytesSent: number;
-    packetsSent: number;
-  };
-  ntpTimestamp: bigint;
-  rtpTimestamp: number;
-  packetCount: number;
-  octetCount: number;
-  headerBytesSent: number;
-  retransmittedPacketsSent: number;
-  retransmittedBytesSent: number;
-  /** Round trip time from the viewer's receiver reports, seconds, once known. */
-  rtt?: number;
-  runRtcp(): Promise<void>;
-}
 
 /** What one packet needs on this path. */
 export interface FastPacket {
@@ -463,56 +407,5 @@ export class FastSender {
   }
 }
 
-/**
- * The fixed part of every header this sender writes: version 2, the
- * payload type and SSRC, and the one-byte header extensions (RFC 8285)
- * negotiated here: mid, and abs-send-time (filled per packet).
- */
-export function headerTemplate(
-  payloadType: number,
-  ssrc: number,
-  extensions: ReadonlyArray<{ id: number; uri: string }>,
-  mid: string | undefined,
-): { header: Buffer; absOffset: number } {
-  const elements: Array<{ id: number; value: Buffer }> = [];
-  for (const e of [...extensions].sort((a, b) => a.id - b.id)) {
-    if (e.id < 1 || e.id > 14) continue;
-    if (e.uri === EXT_MID && mid) elements.push({ id: e.id, value: Buffer.from(mid, "ascii").subarray(0, 16) });
-    if (e.uri === EXT_ABS_SEND_TIME) elements.push({ id: e.id, value: Buffer.alloc(3) });
-  }
-  const extBytes = elements.reduce((n, e) => n + 1 + e.value.length, 0);
-  const padded = Math.ceil(extBytes / 4) * 4;
-  const header = Buffer.alloc(12 + (elements.length ? 4 + padded : 0));
-  header[0] = elements.length ? 0x90 : 0x80;
-  header[1] = payloadType & 0x7f;
-  header.writeUInt32BE(ssrc >>> 0, 8);
-  let absOffset = -1;
-  if (elements.length) {
-    header.writeUInt16BE(0xbede, 12);
-    header.writeUInt16BE(padded / 4, 14);
-    let at = 16;
-    for (const e of elements) {
-      header[at++] = (e.id << 4) | (e.value.length - 1);
-      if (e.value.length === 3 && extensions.some((x) => x.id === e.id && x.uri === EXT_ABS_SEND_TIME)) absOffset = at;
-      e.value.copy(header, at);
-      at += e.value.length;
-    }
-  }
-  return { header, absOffset };
-}
-
 /** A packet's header bits as sendRtp and write() take them. */
 const headerBits = (packet: FastPacket): number => (packet.marker ? RTP_MARKER : 0) | (packet.padding === true ? RTP_PADDING : 0);
-
-/** abs-send-time: seconds in 6.18 fixed point, 24 bits (wraps every 64 s). */
-export function absSendTime(nowMs: number): number {
-  return Math.floor(((performance.timeOrigin + nowMs) / 1000) * 262_144) & 0xffffff;
-}
-
-/** The NTP timestamp (RFC 3550 §4) of `performance.now()` = nowMs. */
-export function ntpTime(nowMs: number): bigint {
-  const unixMs = performance.timeOrigin + nowMs;
-  const seconds = Math.floor(unixMs / 1000);
-  const fraction = Math.floor(((unixMs - seconds * 1000) / 1000) * 2 ** 32);
-  return (BigInt(seconds + NTP_EPOCH_OFFSET) << 32n) | BigInt(fraction >>> 0);
-}

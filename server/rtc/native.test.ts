@@ -3,7 +3,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { describe, test } from "node:test";
 import { randomBytes } from "node:crypto";
-import { absSendTime, headerTemplate } from "./fast-sender.js";
+import { absSendTime, headerTemplate } from "./rtp-header.js";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, SrtpProtector, type SrtpSessionKeys } from "./srtp-protect.js";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession } from "werift";
-import { absSendTime, headerTemplate, ntpTime } from "./fast-sender.js";
+import { absSendTime, headerTemplate, ntpTime } from "./rtp-header.js";
 import { nativeFastPath, nativeFastPathStatus, type NativeFastPath } from "./native.js";
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, SrtpProtector } from "./srtp-protect.js";
 

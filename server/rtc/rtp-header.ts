@@ -1,0 +1,56 @@
+/** Header extensions the server negotiates with viewers (peer-config.ts). */
+const EXT_MID = "urn:ietf:params:rtp-hdrext:sdes:mid";
+const EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+/** Seconds from 1900 (NTP) to 1970 (Unix). */
+const NTP_EPOCH_OFFSET = 2_208_988_800;
+
+/**
+ * The fixed part of every header this sender writes: version 2, the
+ * payload type and SSRC, and the one-byte header extensions (RFC 8285)
+ * negotiated here: mid, and abs-send-time (filled per packet).
+ */
+export function headerTemplate(
+  payloadType: number,
+  ssrc: number,
+  extensions: ReadonlyArray<{ id: number; uri: string }>,
+  mid: string | undefined,
+): { header: Buffer; absOffset: number } {
+  const elements: Array<{ id: number; value: Buffer }> = [];
+  for (const e of [...extensions].sort((a, b) => a.id - b.id)) {
+    if (e.id < 1 || e.id > 14) continue;
+    if (e.uri === EXT_MID && mid) elements.push({ id: e.id, value: Buffer.from(mid, "ascii").subarray(0, 16) });
+    if (e.uri === EXT_ABS_SEND_TIME) elements.push({ id: e.id, value: Buffer.alloc(3) });
+  }
+  const extBytes = elements.reduce((n, e) => n + 1 + e.value.length, 0);
+  const padded = Math.ceil(extBytes / 4) * 4;
+  const header = Buffer.alloc(12 + (elements.length ? 4 + padded : 0));
+  header[0] = elements.length ? 0x90 : 0x80;
+  header[1] = payloadType & 0x7f;
+  header.writeUInt32BE(ssrc >>> 0, 8);
+  let absOffset = -1;
+  if (elements.length) {
+    header.writeUInt16BE(0xbede, 12);
+    header.writeUInt16BE(padded / 4, 14);
+    let at = 16;
+    for (const e of elements) {
+      header[at++] = (e.id << 4) | (e.value.length - 1);
+      if (e.value.length === 3 && extensions.some((x) => x.id === e.id && x.uri === EXT_ABS_SEND_TIME)) absOffset = at;
+      e.value.copy(header, at);
+      at += e.value.length;
+    }
+  }
+  return { header, absOffset };
+}
+
+/** abs-send-time: seconds in 6.18 fixed point, 24 bits (wraps every 64 s). */
+export function absSendTime(nowMs: number): number {
+  return Math.floor(((performance.timeOrigin + nowMs) / 1000) * 262_144) & 0xffffff;
+}
+
+/** The NTP timestamp (RFC 3550 §4) of `performance.now()` = nowMs. */
+export function ntpTime(nowMs: number): bigint {
+  const unixMs = performance.timeOrigin + nowMs;
+  const seconds = Math.floor(unixMs / 1000);
+  const fraction = Math.floor(((unixMs - seconds * 1000) / 1000) * 2 ** 32);
+  return (BigInt(seconds + NTP_EPOCH_OFFSET) << 32n) | BigInt(fraction >>> 0);
+}

@@ -1,0 +1,54 @@
+import type { Socket } from "node:dgram";
+
+/**
+ * The parts of a werift 0.25 sender this path reads and keeps up to date.
+ * They are not in werift's typings; `FastSender.bind` checks each one and
+ * leaves the sender to werift when any is missing.
+ */
+export interface SsrcState {
+  rolloverCounter: number;
+}
+export interface LocalSrtpContext {
+  profile: number;
+  srtpSessionKey: Buffer;
+  srtpSessionSalt: Buffer;
+  srtpSessionAuthTag?: Buffer;
+  getSrtpSsrcState(ssrc: number): SsrcState;
+  updateRolloverCount(sequenceNumber: number, state: SsrcState): void;
+}
+/** The ICE candidate pair in use, and the connection that chose it. */
+export interface IcePair {
+  protocol: { type?: string; transport?: { type?: string; closed?: boolean; socket?: Socket } };
+  remoteAddr: [string, number];
+  packetsSent: number;
+  bytesSent: number;
+}
+export interface IceConnection {
+  nominated?: IcePair;
+  canSendApplicationData?(): boolean;
+  send(data: Buffer): Promise<void>;
+}
+export interface SenderInternals {
+  ssrc: number;
+  codec?: { payloadType: number; mimeType?: string };
+  mid?: string;
+  rtxPayloadType?: number;
+  headerExtensions: Array<{ id: number; uri: string }>;
+  dtlsTransport: {
+    state: string;
+    srtp?: { localContext?: LocalSrtpContext };
+    iceTransport: { connection: IceConnection };
+    bytesSent: number;
+    packetsSent: number;
+  };
+  ntpTimestamp: bigint;
+  rtpTimestamp: number;
+  packetCount: number;
+  octetCount: number;
+  headerBytesSent: number;
+  retransmittedPacketsSent: number;
+  retransmittedBytesSent: number;
+  /** Round trip time from the viewer's receiver reports, seconds, once known. */
+  rtt?: number;
+  runRtcp(): Promise<void>;
+}
