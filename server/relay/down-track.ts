@@ -11,12 +11,24 @@ export interface DownSink {
    * cannot probe.
    */
   sendPadding?(sequenceNumber: number, timestamp: number): boolean;
+  /**
+   * Sends a sender report now, besides the regular ones: the viewer's
+   * answer gives a round trip. False when it cannot now.
+   */
+  senderReport?(): boolean;
 }
 
 /** Padding bytes in one padding-only packet (RTP counts padding in one byte). */
 export const PADDING_BYTES = 255;
 /** At most this many padding packets go out after one frame, so a probe resumes after a pause in the video without a burst. */
 const MAX_PADDING_BURST = 64;
+/**
+ * While a probe pads, a sender report goes out this often, ms, so that the
+ * round trips the viewer answers with show a queue the padding builds at
+ * its bottleneck within a few hundred ms (the regular ones come every
+ * 0.5–1.5 s, and a probe lasts 1.7 s).
+ */
+export const PROBE_REPORT_EVERY_MS = 200;
 
 /** Counters of one down track. */
 export interface DownTrackStats {
@@ -90,6 +102,8 @@ export class DownTrack {
   private probeRampMs = 0;
   private paddedAt = 0;
   private paddingOwed = 0;
+  /** When the probe last had a sender report sent (PROBE_REPORT_EVERY_MS). */
+  private probeReportAt = -Infinity;
 
   constructor(
     readonly codec: TrackCodec,
@@ -257,13 +271,15 @@ export class DownTrack {
   /**
    * Probes the viewer's link: from `now`, padding-only packets follow each
    * frame at a rate that ramps from 0 to `bps` over `rampMs`, then stays,
-   * until stopProbe(). What the viewer's bandwidth estimate and loss do
-   * meanwhile tell whether its link has room for that much more.
+   * until stopProbe(), with a sender report every PROBE_REPORT_EVERY_MS.
+   * What the viewer's bandwidth estimate, loss and round trips do meanwhile
+   * tell whether its link has room for that much more.
    */
   probe(bps: number, rampMs: number, now = performance.now()): void {
     if (!this.canProbe || this._closed) return;
     this.probeBps = Math.max(0, bps);
     this.probeStartedAt = this.paddedAt = now;
+    this.probeReportAt = -Infinity;
     this.probeRampMs = Math.max(1, rampMs);
     this.paddingOwed = 0;
   }
@@ -280,6 +296,7 @@ export class DownTrack {
     // At most 100 ms of padding is owed: a pause in the video is not made up for.
     this.paddingOwed += (this.probeBps * ramp * Math.min(100, Math.max(0, now - this.paddedAt))) / 8000;
     this.paddedAt = now;
+    if (now - this.probeReportAt >= PROBE_REPORT_EVERY_MS && sink.senderReport?.()) this.probeReportAt = now;
     for (let n = 0; n < MAX_PADDING_BURST && this.paddingOwed >= PADDING_BYTES; n++) {
       const out = this.rewriter.pad();
       if (!out || !sink.sendPadding(out.sequenceNumber, out.timestamp)) {

@@ -2,6 +2,7 @@ import type { LayerState } from "../protocol/messages.js";
 import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { chooseLayer, layerOrder, STAY_HEADROOM, type LayerInfo, type ViewerWants } from "./layer-select.js";
 import type { RelayObserver } from "./observer.js";
+import { LOSS_WINDOW_MS } from "./loss-meter.js";
 import type { UpTrack } from "./up-track.js";
 
 /** How often a viewer's layer is chosen again, ms. */
@@ -49,6 +50,28 @@ export const PROBE_REPORT_MS = 1500;
  * layer lower than it could carry, which is the safe side.
  */
 const PROBE_MARGIN = 1.5;
+/**
+ * A probe has found no room when a round trip measured from a sender report
+ * sent after it started is this much longer than the longest in the
+ * ROUND_TRIP_WINDOW_MS before it, ms: its padding is queueing at the
+ * bottleneck. A deep queue takes the padding without loss, and a receiver's
+ * estimate that sits below the link's rate is not cut, so neither shows it
+ * (bench:network at 2 Mbit/s with 300 ms of queue: the round trip went from
+ * 3 to 276 ms while the reports said no loss and the estimate held; the
+ * climb then congested). Measured against the longest, not the shortest, so
+ * that a link's own jitter does not read as a queue.
+ */
+export const PROBE_QUEUE_MS = 50;
+/** How far back the round trips a probe is measured against go, ms. */
+export const ROUND_TRIP_WINDOW_MS = 10_000;
+/**
+ * A queue that a congestion filled (a climb that did not fit, a probe
+ * without room) is taken to have drained this long after the move down or
+ * the probe's end, ms: round trips measured before then are not what the
+ * link's jitter gives, and a probe is not measured against them (one was
+ * measured against the 726 ms of the probe before it).
+ */
+export const QUEUE_DRAIN_MS = 1000;
 /** What a probe found holds this long for the climb, ms (the next choice, normally). */
 const PROBED_VALID_MS = 1500;
 /**
@@ -63,7 +86,12 @@ const PROBE_FELL = 0.95;
 /**
  * After a probe that congested, the loss the viewer reports is not acted
  * on for this long, ms: a report covering the probe counts the padding
- * the link dropped, not a link that drops video.
+ * the link dropped, not a link that drops video. After a move down for
+ * congestion, for LOSS_WINDOW_MS + QUEUE_DRAIN_MS: the old layer flows
+ * until the new one's keyframe, its queue drains, and the loss measured
+ * over the last second still counts what it dropped (acted on after one
+ * second, it moved a viewer two layers down, to the smallest, for one
+ * climb that did not fit, and for a join on a 2 Mbit/s link).
  */
 const LOSS_AFTER_PROBE_MS = 1500;
 /**
@@ -138,9 +166,10 @@ const info = (t: UpTrack, now: number): LayerInfo => ({
  * track can pad (VP8, VP9): padding for what the climb adds, ramped
  * (PROBE_RAMP_MS, PROBE_FULL_MS), for the layer the viewer's size asks for
  * (one layer up after a probe that found no room); the climb goes there
- * when, meanwhile, the estimate did not fall (PROBE_FELL) and the loss
- * stayed calm, else the viewer stays and probes again after a hold
- * (PROBE_HOLD_MS up to PROBE_HOLD_MAX_MS, shorter than a climb's: a probe
+ * when, meanwhile, the estimate did not fall (PROBE_FELL), the round trip
+ * did not grow (PROBE_QUEUE_MS) and the loss stayed calm, else the viewer
+ * stays and probes again after a hold (PROBE_HOLD_MS up to
+ * PROBE_HOLD_MAX_MS, shorter than a climb's: a probe
  * that finds no room freezes nothing). Without padding, trying is how it
  * learns the link has room again. Feedback is acted on when it arrives
  * (`feedback`: during a probe always, otherwise a falling estimate), the
@@ -167,9 +196,14 @@ export class LayerFollower {
    * stops, whether a receiver report came after that, and the viewer's
    * highest estimate since it started.
    */
-  private probing: { layer: UpTrack; padUntil: number; reported: boolean; peak: number | undefined } | undefined;
-  /** Loss reports are not acted on until then (LOSS_AFTER_PROBE_MS). */
+  private probing:
+    { layer: UpTrack; startedAt: number; padUntil: number; reported: boolean; peak: number | undefined; rttCeiling: number | undefined } | undefined;
+  /** Round trips the viewer measured lately (ROUND_TRIP_WINDOW_MS), when the sender report each answers went out, oldest first. */
+  private readonly roundTrips: { sentAt: number; ms: number }[] = [];
+  /** Loss reports are not acted on until then (LOSS_AFTER_PROBE_MS, LOSS_WINDOW_MS). */
   private lossIgnoredUntil = -Infinity;
+  /** Round trips whose sender report went out before this may have queued behind a congestion (QUEUE_DRAIN_MS). */
+  private drainedAt = -Infinity;
   /** The layer the last probe found room for, and when, until the climb to it. */
   private probed: { layer: UpTrack; at: number } | undefined;
   /** The last probe found no room: the next probes for one layer up, not for the layer the viewer's size asks for. */
@@ -196,10 +230,15 @@ export class LayerFollower {
 
   /**
    * Feedback came from the viewer (`estimate`: a REMB; `report`: a receiver
-   * report and its loss): during a probe, chooses now; otherwise when the
-   * estimate is falling (EARLY_CHECK_GAP_MS), else waits for the interval.
+   * report and its loss, with the round trip it measured, ms, if any):
+   * during a probe, chooses now; otherwise when the estimate is falling
+   * (EARLY_CHECK_GAP_MS), else waits for the interval.
    */
-  feedback(kind: "estimate" | "report", now = performance.now()): void {
+  feedback(kind: "estimate" | "report", now = performance.now(), rttMs?: number): void {
+    if (rttMs !== undefined) {
+      this.roundTrips.push({ sentAt: now - rttMs, ms: rttMs });
+      while (this.roundTrips.length > 0 && this.roundTrips[0].sentAt < now - ROUND_TRIP_WINDOW_MS) this.roundTrips.shift();
+    }
     if (this.probing) {
       if (kind === "report" && now >= this.probing.padUntil) this.probing.reported = true;
       this.check(now);
@@ -224,11 +263,12 @@ export class LayerFollower {
     const falling = this.falling(asked, current, now);
     const loss = asked.loss ?? 0;
     if (this.probing) {
-      const { peak } = this.probing;
+      const { peak, startedAt, rttCeiling } = this.probing;
       const bw = asked.bandwidth;
       const fell = peak !== undefined && bw !== undefined && bw < peak * PROBE_FELL;
       if (bw !== undefined && (peak === undefined || bw > peak)) this.probing.peak = bw;
-      if (fell || falling.bandwidth !== undefined || loss > LOSS_CALM) {
+      const queued = rttCeiling !== undefined && this.roundTrips.some((r) => r.sentAt >= startedAt && r.ms > rttCeiling + PROBE_QUEUE_MS);
+      if (fell || queued || falling.bandwidth !== undefined || loss > LOSS_CALM) {
         // The link had no room for the climb: stay (or move down, below), and probe again after a hold.
         this.endProbe("congested");
         this.congested(now, true);
@@ -335,7 +375,9 @@ export class LayerFollower {
       this.triedAt = now;
       return to;
     }
-    this.probing = { layer: ordered[to], padUntil: now + PROBE_RAMP_MS + PROBE_FULL_MS, reported: false, peak: estimate };
+    const since = Math.max(now - ROUND_TRIP_WINDOW_MS, this.drainedAt);
+    const rttCeiling = this.roundTrips.reduce<number | undefined>((m, r) => (r.sentAt >= since ? Math.max(m ?? 0, r.ms) : m), undefined);
+    this.probing = { layer: ordered[to], startedAt: now, padUntil: now + PROBE_RAMP_MS + PROBE_FULL_MS, reported: false, peak: estimate, rttCeiling };
     this.down.probe(adds * PROBE_MARGIN, PROBE_RAMP_MS, now);
     this.tell(ordered, estimate, now);
     return -1;
@@ -362,6 +404,8 @@ export class LayerFollower {
     // A climb that did not fit, probed or not: the next probe asks for one layer up.
     if (climbFailed) this.probeStep = true;
     this.holdUntil = now + this.holdMs;
+    this.drainedAt = now + QUEUE_DRAIN_MS;
+    this.lossIgnoredUntil = Math.max(this.lossIgnoredUntil, now + LOSS_WINDOW_MS + QUEUE_DRAIN_MS);
   }
 
   close(): void {

@@ -26,7 +26,7 @@ export interface ViewerWants {
   renderWidth?: number;
   /** Its estimated bandwidth for this video, bits/s. */
   bandwidth?: number;
-  /** The share of this video's packets it reported lost in its latest receiver report (0–1). */
+  /** The share of this video's packets it lost lately, from its receiver reports (0–1, LossMeter). */
   loss?: number;
   /** May it move above its current layer now (false during a hold after congestion)? Default true. */
   mayClimb?: boolean;

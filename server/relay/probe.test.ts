@@ -1,22 +1,25 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DownTrack, PADDING_BYTES, type DownSink } from "./down-track.js";
+import { DownTrack, PADDING_BYTES, PROBE_REPORT_EVERY_MS, type DownSink } from "./down-track.js";
 import { FS, VP8, following, frame, threeLayers } from "./layer-fixtures.js";
-import { PROBE_FULL_MS, PROBE_HOLD_MAX_MS, PROBE_HOLD_MS, PROBE_RAMP_MS, PROBE_REPORT_MS } from "./layer-follower.js";
+import { PROBE_FULL_MS, PROBE_HOLD_MAX_MS, PROBE_HOLD_MS, PROBE_QUEUE_MS, PROBE_RAMP_MS, PROBE_REPORT_MS } from "./layer-follower.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
 import { seqDiff } from "./rtp.js";
 import { UpTrack } from "./up-track.js";
 
 type Out = { seq: number; ts: number; marker: boolean; padding: boolean; at: number };
 
-/** A sink that records media and padding in the order they go out; `clock` stamps them. */
-function recording(clock: { now: number }): { sink: DownSink; out: Out[] } {
+/** A sink that records media and padding in the order they go out, and when sender reports were asked for; `clock` stamps them. */
+function recording(clock: { now: number }): { sink: DownSink; out: Out[]; reports: number[] } {
   const out: Out[] = [];
+  const reports: number[] = [];
   return {
     out,
+    reports,
     sink: {
       send: (p, seq, ts) => out.push({ seq, ts, marker: p.marker, padding: false, at: clock.now }),
       sendPadding: (seq, ts) => out.push({ seq, ts, marker: false, padding: true, at: clock.now }) > 0,
+      senderReport: () => reports.push(clock.now) > 0,
     },
   };
 }
@@ -27,7 +30,7 @@ const rest = (pid: number): Buffer => Buffer.concat([Buffer.from([0x80, 0xe0, 0x
 describe("padding probes", () => {
   test("padding goes out only between frames, ramps to the rate asked, keeps the viewer's numbers contiguous and stops when told", () => {
     const clock = { now: 0 };
-    const { sink, out } = recording(clock);
+    const { sink, out, reports } = recording(clock);
     const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => {} });
     const down = new DownTrack(VP8, sink);
     assert.ok(down.canProbe);
@@ -67,6 +70,14 @@ describe("padding probes", () => {
     const full = bits(2000, 3000);
     assert.ok(full > 0.8 * 800_000 && full < 1.2 * 800_000, `at the rate asked once ramped: ${full} bit/s`);
     assert.equal(out.slice(stoppedAt).filter((o) => o.padding).length, 0, "none after stopProbe");
+    // A sender report every PROBE_REPORT_EVERY_MS while the probe pads, for round trips that show a queue early; none before or after.
+    assert.ok(reports.length > 0 && reports.every((at) => at >= 1000 && at < 3000), `${reports}`);
+    const gaps = reports.slice(1).map((at, i) => at - reports[i]);
+    assert.ok(
+      gaps.every((g) => g >= PROBE_REPORT_EVERY_MS && g < PROBE_REPORT_EVERY_MS + 50),
+      `${gaps}`,
+    );
+    assert.ok(reports.length >= 2000 / (PROBE_REPORT_EVERY_MS + 50) - 1, `${reports.length} reports`);
     up.close();
   });
 
@@ -234,6 +245,46 @@ describe("LayerFollower probes before it climbs", () => {
           assert.deepEqual(outcomes, [], "still waiting for a report");
           layers.until(end + PROBE_REPORT_MS);
           follower.check(end + PROBE_REPORT_MS);
+          assert.deepEqual(outcomes, ["room"]);
+          assert.equal(down.pendingTrack ?? down.upTrack, layers.f);
+        }
+      } finally {
+        follower.close();
+        layers.close();
+      }
+    }
+  });
+
+  test("a round trip that grows past the link's own jitter while the probe pads ends it, though the estimate holds and nothing is lost", () => {
+    // Round trips before the probe spread 20–130 ms (a jittery link); then one taken during the probe.
+    for (const [during, outcome] of [
+      [130 + PROBE_QUEUE_MS - 10, "room"],
+      [130 + PROBE_QUEUE_MS + 100, "congested"],
+    ] as const) {
+      const layers = threeLayers();
+      const outcomes: string[] = [];
+      const { down, follower } = following(layers.f, () => ({ renderWidth: 1280, bandwidth: 300_000, loss: 0 }), recording({ now: 0 }).sink, probes(outcomes));
+      try {
+        layers.until(2000);
+        follower.check(2000);
+        // A round trip longer than the window (a bogus answer) is dropped, harmlessly.
+        follower.feedback("report", 2400, 60_000);
+        [20, 130, 60, 90, 45].forEach((ms, i) => follower.feedback("report", 2500 + i * 1000, ms));
+        layers.until(T);
+        follower.check(T);
+        // A long round trip from a sender report sent before the probe does not count.
+        follower.feedback("report", T + 100, 250);
+        layers.until(T + 1200);
+        assert.ok(down.stats.paddingOut > 0, "probing");
+        follower.feedback("report", T + 1200, during);
+        const end = T + PROBE_RAMP_MS + PROBE_FULL_MS;
+        if (outcome === "congested") {
+          assert.deepEqual(outcomes, ["congested"], `a round trip of ${during} ms`);
+          assert.equal(down.pendingTrack ?? down.upTrack, layers.q, "no climb");
+        } else {
+          assert.deepEqual(outcomes, [], `a round trip of ${during} ms is within the link's jitter`);
+          layers.until(end + 300);
+          follower.feedback("report", end + 300);
           assert.deepEqual(outcomes, ["room"]);
           assert.equal(down.pendingTrack ?? down.upTrack, layers.f);
         }

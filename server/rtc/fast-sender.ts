@@ -5,6 +5,7 @@ import { PADDING_BYTES } from "../relay/down-track.js";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
 import { absSendTime, headerTemplate, ntpTime } from "./rtp-header.js";
 import type { IceConnection, IcePair, LocalSrtpContext, SenderInternals } from "./sender-internals.js";
+import { sendSenderReport } from "./sender-report.js";
 import { SentPackets } from "./sent-packets.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
@@ -160,6 +161,11 @@ export class FastSender {
    */
   sendPadding(sequenceNumber: number, timestamp: number): boolean {
     return this.send(PADDING, sequenceNumber, timestamp) > 0;
+  }
+
+  /** Sends a sender report now (sender-report.ts): false until this path has sent media. */
+  senderReport(): boolean {
+    return this.rtcpStarted && sendSenderReport(this.sender as unknown as SenderInternals);
   }
 
   /**

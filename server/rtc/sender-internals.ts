@@ -30,7 +30,7 @@ export interface IceConnection {
 }
 export interface SenderInternals {
   ssrc: number;
-  codec?: { payloadType: number; mimeType?: string };
+  codec?: { payloadType: number; mimeType?: string; clockRate?: number };
   mid?: string;
   rtxPayloadType?: number;
   headerExtensions: Array<{ id: number; uri: string }>;
@@ -40,6 +40,7 @@ export interface SenderInternals {
     iceTransport: { connection: IceConnection };
     bytesSent: number;
     packetsSent: number;
+    sendRtcp(packets: unknown[]): Promise<void>;
   };
   ntpTimestamp: bigint;
   rtpTimestamp: number;
@@ -51,4 +52,8 @@ export interface SenderInternals {
   /** Round trip time from the viewer's receiver reports, seconds, once known. */
   rtt?: number;
   runRtcp(): Promise<void>;
+  cname?: string;
+  /** The middle 32 bits of the NTP time in the last sender report, and when (Unix seconds) it went out: a receiver report answering it gives the round trip. */
+  lastSRtimestamp?: number;
+  lastSentSRTimestamp?: number;
 }

@@ -59,5 +59,6 @@ export function senderSink(sender: RTCRtpSender, kind: "video" | "audio", observ
     },
     resend: (lost) => fast.resend(lost),
     sendPadding: (sequenceNumber, timestamp) => fast.sendPadding(sequenceNumber, timestamp),
+    senderReport: () => fast.senderReport(),
   };
 }

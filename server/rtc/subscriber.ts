@@ -3,11 +3,13 @@ import { badRequest } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { IceCandidate } from "../protocol/messages.js";
 import { DownTrack } from "../relay/down-track.js";
+import { LossMeter } from "../relay/loss-meter.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { UpTrack, type TrackCodec } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
 import { peerConfig, publishCodecs, subscribeCodec, toTrackCodec, type RtcSettings } from "./peer-config.js";
 import { errorText } from "./errors.js";
+import { roundTrips, type ReportBlock } from "./sender-report.js";
 import { senderSink } from "./sender-sink.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
@@ -35,8 +37,13 @@ export interface SubscriberEvents {
   onInput(line: string, lane: "input" | "pointer"): void;
   /** The viewer started sending its microphone (talk-back). */
   onTalkTrack(track: UpTrack): void;
-  /** Feedback from the viewer on down track `down`: a new bandwidth estimate (REMB; estimatedBitrate has it) or a report of its loss (lossFraction has it). */
-  onFeedback?(down: DownTrack, kind: "estimate" | "report"): void;
+  /**
+   * Feedback from the viewer on down track `down`: a new bandwidth estimate
+   * (REMB; estimatedBitrate has it) or a receiver report (lossFraction has
+   * the loss), with the round trip it gives, ms, when it is the first to
+   * answer one of the server's recent sender reports (sender-report.ts).
+   */
+  onFeedback?(down: DownTrack, kind: "estimate" | "report", rttMs?: number): void;
 }
 
 /**
@@ -50,6 +57,8 @@ export class Subscriber {
   readonly downTracks: DownTrack[] = [];
   /** The werift sender of each down track, in the same order. */
   private readonly senders: RTCRtpSender[] = [];
+  /** The loss each down track's viewer reports, in the same order. */
+  private readonly losses: LossMeter[] = [];
   private readonly pc: RTCPeerConnection;
   /** Uncounts the peer connection in the census (rtc/census.ts). */
   private readonly uncount = peerOpened("subscriber");
@@ -86,6 +95,8 @@ export class Subscriber {
         down.requestKeyframe();
       });
       let lostReported = 0;
+      const loss = new LossMeter();
+      const roundTrip = roundTrips(sender);
       this.listeners.on(sender.onRtcp, (rtcp) => {
         // FIR is not surfaced by werift as an event; treat it like PLI.
         const psfb = rtcp.type === RTCP_PSFB ? (rtcp as { feedback?: { count?: number } }).feedback?.count : undefined;
@@ -96,12 +107,15 @@ export class Subscriber {
         // werift has stored the estimate (receiverEstimatedMaxBitrate) before this event.
         if (psfb === REMB_FMT) this.events.onFeedback?.(down, "estimate");
         if (rtcp.type === RTCP_SR || rtcp.type === RTCP_RR) {
-          const report = (rtcp as { reports?: Array<{ ssrc: number; packetsLost: number }> }).reports?.find((r) => r.ssrc === sender.ssrc);
+          const report = (rtcp as { reports?: ReportBlock[] }).reports?.find((r) => r.ssrc === sender.ssrc);
           if (report && report.packetsLost > lostReported) {
             this.observer.packetsLost("viewer", report.packetsLost - lostReported);
             lostReported = report.packetsLost;
           }
-          if (report) this.events.onFeedback?.(down, "report");
+          if (report) {
+            loss.add(report, performance.now());
+            this.events.onFeedback?.(down, "report", roundTrip(report));
+          }
         }
       });
       let resent = 0;
@@ -116,6 +130,7 @@ export class Subscriber {
       });
       this.downTracks.push(down);
       this.senders.push(sender);
+      this.losses.push(loss);
     }
     // The viewer's microphone arrives on the last audio section, the only one the server receives.
     const talk = this.pc.addTransceiver("audio", { direction: "recvonly" });
@@ -150,10 +165,9 @@ export class Subscriber {
     return this._closed;
   }
 
-  /** The share of down track `i`'s packets the viewer reported lost in its latest receiver report (0–1), once it sent one. */
+  /** The share of down track `i`'s packets the viewer lost lately (0–1, LossMeter), once it reported. */
   lossFraction(i: number): number | undefined {
-    const loss = (this.senders[i] as unknown as { remoteFractionLost?: unknown } | undefined)?.remoteFractionLost;
-    return typeof loss === "number" && loss >= 0 ? loss : undefined;
+    return this.losses[i]?.loss;
   }
 
   /** The viewer's estimate of the bandwidth it has for down track `i` (its REMB), bits/s, once it sent one. */

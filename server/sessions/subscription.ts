@@ -269,7 +269,7 @@ export class Subscription {
         onTalkTrack: (track) => {
           if (subscriber === this.subscriber) this.device.setTalkSource(this.viewer.peerId, track);
         },
-        onFeedback: (down, kind) => this.followers.find((f) => f.down === down)?.feedback(kind),
+        onFeedback: (down, kind, rttMs) => this.followers.find((f) => f.down === down)?.feedback(kind, performance.now(), rttMs),
         onClosed: (reason) => {
           if (subscriber !== this.subscriber) return;
           this.ctx.log.debug("viewer connection ended", { device: this.device.id, reason });
