@@ -132,6 +132,38 @@ describe("LayerFollower and the loss a viewer reports", () => {
     }
   });
 
+  test("a climb the estimate carried that meets loss within seconds counts as a climb that did not fit: the hold before the next doubles", () => {
+    const { q, h, f, until, close } = threeLayers();
+    let loss = 0;
+    // The estimate carries the 640 px layer (500 kb/s), not the 1280 px one; the viewer's size asks for 1280.
+    const { down, follower } = following(q, () => ({ renderWidth: 1280, bandwidth: 800_000, loss }));
+    const moves: Array<{ at: number; to: UpTrack }> = [];
+    let last: UpTrack | undefined = q;
+    try {
+      for (let t = 1000; t <= 60_000; t += 500) {
+        // A link that drops (or seems to drop: reordering) a fifth of the 640 px layer's packets, for 1.5 s after each climb to it.
+        const climbed = moves.at(-1);
+        loss = climbed?.to === h && t - climbed.at >= 1000 && t - climbed.at <= 2500 ? 0.2 : 0;
+        until(t);
+        follower.check(t);
+        const now = down.pendingTrack ?? down.upTrack;
+        if (now !== last) moves.push({ at: t, to: now as UpTrack });
+        last = now;
+      }
+      const ups = moves.filter((m) => m.to === h).map((m) => m.at);
+      const downs = moves.filter((m) => m.to === q).map((m) => m.at);
+      assert.ok(ups.length >= 2 && downs.length >= 2, `up and down again: ${moves.map((m) => `${m.to.id}@${m.at}`).join(" ")}`);
+      assert.ok(!moves.some((m) => m.to === f), "never the layer the estimate does not carry");
+      // Each climb back waits for a hold twice the last: 20 s after the first failed climb, 40 s after the second.
+      const holds = downs.slice(0, -1).map((d, i) => ups[i + 1] - d);
+      assert.ok(holds[0] >= 20_000, `the first climb back ${holds[0]} ms after the move down`);
+      if (holds.length > 1) assert.ok(holds[1] >= 40_000, `the second ${holds[1]} ms after`);
+    } finally {
+      follower.close();
+      close();
+    }
+  });
+
   test("an estimate that falls is acted on when it arrives, not at the next interval; one that does not fall waits", () => {
     const { h, f, until, close } = threeLayers();
     let bandwidth = 3_000_000;

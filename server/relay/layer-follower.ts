@@ -96,10 +96,14 @@ const PROBE_FELL = 0.95;
 const LOSS_AFTER_PROBE_MS = 1500;
 /**
  * A congestion this soon after a climb means the climb did not fit, ms,
- * probed or not: a probe misses a link that lacks only a little behind a
- * deep queue (bench:network at 2 Mbit/s with 300 ms of queue: the REMB sat
- * below the link's rate, so overuse did not cut it, and the queue took the
- * padding without loss; the climb then congested).
+ * whether it was probed, carried by the viewer's estimate or tried blind:
+ * a probe misses a link that lacks only a little behind a deep queue
+ * (bench:network at 2 Mbit/s with 300 ms of queue: the REMB sat below the
+ * link's rate, so overuse did not cut it, and the queue took the padding
+ * without loss; the climb then congested). And the loss a browser reports
+ * reads high on a link that reorders (loss-meter.ts), so a climb its
+ * estimate carried met "loss" within seconds: without the doubling, a
+ * viewer behind 5 % loss and 40 ± 30 ms went up and down every 5–10 s.
  */
 const CLIMB_FAILED_WITHIN_MS = 15_000;
 /** How far back the estimate's recent peak is taken from, ms. */
@@ -181,10 +185,9 @@ const info = (t: UpTrack, now: number): LayerInfo => ({
 export class LayerFollower {
   private readonly timer: NodeJS.Timeout;
   private holdUntil = -Infinity;
-  private holdMs = CLIMB_HOLD_MS;
+  /** The last hold after a congestion, ms (0 before any). */
+  private holdMs = 0;
   private climbedAt = -Infinity;
-  /** When the last climb that tried the link (not one its estimate carried) was. */
-  private triedAt = -Infinity;
   /** When the viewer's first estimate came. */
   private firstEstimateAt: number | undefined;
   /** Recent estimates, oldest first. */
@@ -333,7 +336,7 @@ export class LayerFollower {
     if (next !== tid) {
       if (next < tid) this.congested(now);
       else {
-        this.climbedAt = this.triedAt = now;
+        this.climbedAt = now;
       }
       this.down.setTemporal(next >= top ? ALL_TEMPORAL : next);
     }
@@ -360,7 +363,6 @@ export class LayerFollower {
   ): number {
     const probed = this.probed !== undefined && now - this.probed.at <= PROBED_VALID_MS ? ordered.indexOf(this.probed.layer) : -1;
     if (probed >= target) {
-      this.triedAt = now;
       this.probeClimbs = false;
       return probed;
     }
@@ -370,11 +372,8 @@ export class LayerFollower {
     const need = infos[to].bitrate;
     if (estimate !== undefined && estimate >= need) return to;
     const adds = need - ordered[at].bitrate(now);
-    if (!probes || adds <= 0) {
-      // Untried: the climb itself is the try.
-      this.triedAt = now;
-      return to;
-    }
+    // Untried: the climb itself is the try.
+    if (!probes || adds <= 0) return to;
     const since = Math.max(now - ROUND_TRIP_WINDOW_MS, this.drainedAt);
     const rttCeiling = this.roundTrips.reduce<number | undefined>((m, r) => (r.sentAt >= since ? Math.max(m ?? 0, r.ms) : m), undefined);
     this.probing = { layer: ordered[to], startedAt: now, padUntil: now + PROBE_RAMP_MS + PROBE_FULL_MS, reported: false, peak: estimate, rttCeiling };
@@ -397,10 +396,10 @@ export class LayerFollower {
    */
   private congested(now: number, probe = false): void {
     const base = this.down.canProbe ? PROBE_HOLD_MS : CLIMB_HOLD_MS;
-    const climbFailed = !probe && now - this.triedAt < CLIMB_FAILED_WITHIN_MS;
+    const climbFailed = !probe && now - this.climbedAt < CLIMB_FAILED_WITHIN_MS;
     this.probeClimbs = true;
     if (probe) this.holdMs = Math.min(PROBE_HOLD_MAX_MS, Math.max(base, this.holdMs * 2));
-    else this.holdMs = climbFailed ? Math.min(MAX_CLIMB_HOLD_MS, this.holdMs * 2) : base;
+    else this.holdMs = climbFailed ? Math.min(MAX_CLIMB_HOLD_MS, Math.max(base, this.holdMs) * 2) : base;
     // A climb that did not fit, probed or not: the next probe asks for one layer up.
     if (climbFailed) this.probeStep = true;
     this.holdUntil = now + this.holdMs;

@@ -295,6 +295,34 @@ describe("LayerFollower probes before it climbs", () => {
     }
   });
 
+  test("a climb that congests soon after doubles the hold from a probing track's own (PROBE_HOLD_MS), not a blind climb's", () => {
+    const layers = threeLayers();
+    const outcomes: string[] = [];
+    let bandwidth = 300_000;
+    const { down, follower } = following(layers.q, () => ({ renderWidth: 1280, bandwidth }), recording({ now: 0 }).sink, probes(outcomes));
+    try {
+      layers.until(2000);
+      follower.check(2000);
+      assert.equal(down.pendingTrack ?? down.upTrack, layers.h, "up one layer at once: a climb the estimate does not carry, tried");
+      layers.until(4000);
+      bandwidth = 200_000;
+      follower.check(4000);
+      assert.equal(down.pendingTrack, layers.q, "moved down: the climb did not fit");
+      let probedAt: number | undefined;
+      for (let t = 4500; t <= 30_000 && probedAt === undefined; t += 500) {
+        layers.until(t);
+        if (down.stats.paddingOut > 0) probedAt = t - 500;
+        follower.check(t);
+      }
+      assert.ok(probedAt !== undefined, "probed again");
+      const gap = probedAt - 4000;
+      assert.ok(gap >= 2 * PROBE_HOLD_MS && gap <= 2 * PROBE_HOLD_MS + 1000, `the first probe ${gap} ms after the climb congested (the hold doubled once)`);
+    } finally {
+      follower.close();
+      layers.close();
+    }
+  });
+
   test("a climb with no congestion before it (a layer back after a restart, a larger player) is not probed", () => {
     const layers = threeLayers();
     const outcomes: string[] = [];
