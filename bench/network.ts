@@ -96,7 +96,16 @@ const probeCounts = (page: Page): Promise<number[]> =>
   Promise.all(["room", "congested"].map((outcome) => readMetricFromPage(page, "tessera_bandwidth_probes_total", { outcome })));
 
 /** The getStats counters a window adds up. */
-const COUNTERS = ["framesDecoded", "bytesReceived", "totalFreezesDuration", "packetsLost", "packetsReceived", "nackCount", "pliCount"] as const;
+const COUNTERS = [
+  "framesDecoded",
+  "bytesReceived",
+  "totalFreezesDuration",
+  "packetsLost",
+  "retransmittedPacketsReceived",
+  "packetsReceived",
+  "nackCount",
+  "pliCount",
+] as const;
 
 /**
  * What the page's inbound video counted over `ms`, read each second: when
@@ -147,7 +156,8 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
       fps: sum.framesDecoded / dt,
       kbps: (sum.bytesReceived * 8) / dt / 1000,
       frozenPct: (sum.totalFreezesDuration / dt) * 100,
-      lost: sum.packetsLost,
+      // Lost for good: with RTX, packetsLost counts what the link lost of the video's own packets, repaired or not.
+      lost: sum.packetsLost - sum.retransmittedPacketsReceived,
       received: sum.packetsReceived,
       nacks: sum.nackCount,
       plis: sum.pliCount,

@@ -13,7 +13,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, readMetricFromPage, useEnv, waitFor, withPages, type Env } from "./harness.js";
 import { createNetns, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
-import { inboundVideo, watchVideo } from "./lib/inbound-video.js";
+import { inboundVideo, lostForGood, watchVideo } from "./lib/inbound-video.js";
 import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 
 let netns: Netns | undefined;
@@ -53,12 +53,12 @@ test("with 5% of UDP lost, video keeps playing: the loss is repaired by NACK, th
       const frozen = end.totalFreezesDuration - start.totalFreezesDuration;
       const dropped = droppedUdp(netns);
       t.diagnostic(
-        `5% UDP loss for ${seconds.toFixed(1)} s: ${dropped} packets dropped; the viewer received ${end.packetsReceived - start.packetsReceived} and lost ${end.packetsLost - start.packetsLost} for good, ` +
+        `5% UDP loss for ${seconds.toFixed(1)} s: ${dropped} packets dropped; the viewer received ${end.packetsReceived - start.packetsReceived} and lost ${lostForGood(start, end)} for good, ` +
           `sent ${end.nackCount - start.nackCount} NACKs and ${end.pliCount - start.pliCount} PLIs; ${end.freezeCount - start.freezeCount} freezes, ` +
           `${(frozen * 1000).toFixed(0)} ms frozen (${((100 * frozen) / seconds).toFixed(2)}%); ${((end.framesDecoded - start.framesDecoded) / seconds).toFixed(1)} frames/s`,
       );
       const received = end.packetsReceived - start.packetsReceived;
-      const lost = end.packetsLost - start.packetsLost;
+      const lost = lostForGood(start, end);
       assert.ok(dropped > 0, "packets were dropped");
       assert.ok(end.nackCount > start.nackCount, "the viewer asked for retransmissions");
       // Repaired: what the link lost (both hops) came again. Unrepaired, the viewer's hop alone would lose about half of
@@ -220,7 +220,7 @@ test("a simulcast device on a 5% lossy link: the layer a small player gets is re
     try {
       const { start, end, seconds } = await watchVideo(viewer, WINDOW_S / 2);
       const received = end.packetsReceived - start.packetsReceived;
-      const lost = end.packetsLost - start.packetsLost;
+      const lost = lostForGood(start, end);
       const nacksToDevice = (await readMetricFromPage(viewer, "tessera_nacks_sent_total", {})) - nacksBefore;
       const dropped = droppedUdp(netns);
       t.diagnostic(

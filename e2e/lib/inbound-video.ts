@@ -7,8 +7,11 @@ export interface InboundVideo {
   bytesReceived: number;
   totalFreezesDuration: number;
   freezeCount: number;
+  /** Packets of the video's own SSRC that never came (resends on RTX do not lower it; resends on the same SSRC do). */
   packetsLost: number;
   packetsReceived: number;
+  /** Packets that came again on RTX (0 without RTX). */
+  retransmittedPacketsReceived: number;
   nackCount: number;
   pliCount: number;
   keyFramesDecoded: number;
@@ -38,6 +41,7 @@ export function inboundVideo(page: Page): Promise<InboundVideo> {
       freezeCount: n("freezeCount"),
       packetsLost: n("packetsLost"),
       packetsReceived: n("packetsReceived"),
+      retransmittedPacketsReceived: n("retransmittedPacketsReceived"),
       nackCount: n("nackCount"),
       pliCount: n("pliCount"),
       keyFramesDecoded: n("keyFramesDecoded"),
@@ -65,4 +69,14 @@ export async function watchVideo(page: Page, windowS: number): Promise<{ start: 
     { timeoutMs: (windowS + 15) * 1000, intervalMs: 250 },
   );
   return { start, end, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * Packets lost for good between two readings: the video's own lost less
+ * what came again on RTX (a resend on the video's own SSRC already lowers
+ * packetsLost). Below zero when resends of packets that were only late
+ * arrive as duplicates.
+ */
+export function lostForGood(start: InboundVideo, end: InboundVideo): number {
+  return end.packetsLost - start.packetsLost - (end.retransmittedPacketsReceived - start.retransmittedPacketsReceived);
 }

@@ -84,6 +84,8 @@ export class FastSender {
   private header: Buffer | undefined;
   /** Where the abs-send-time value goes in the header, or -1. */
   private absOffset = -1;
+  /** With RTX (the viewer took it), the header resends go under: its payload type and SSRC. */
+  private rtx: { header: Buffer; absOffset: number; ssrc: number } | undefined;
   private rtcpStarted = false;
   /** The pair whose UDP socket this path writes to directly, as last checked. */
   private pair: IcePair | undefined;
@@ -217,16 +219,27 @@ export class FastSender {
     return (this.header as Buffer).length + payload.length + (this.protector as SrtpProtector).trailer;
   }
 
-  /** Lays out one packet in `out` (datagramBytes long) from the header template, and protects it. */
-  private write(out: Buffer, payload: Buffer, bits: number, sequenceNumber: number, timestamp: number, abs: number, roc: number): void {
-    const template = this.header as Buffer;
+  /** Lays out one packet in `out` from the header template (the video's, or `under` another SSRC's), and protects it. */
+  private write(
+    out: Buffer,
+    payload: Buffer,
+    bits: number,
+    sequenceNumber: number,
+    timestamp: number,
+    abs: number,
+    roc: number,
+    under?: { header: Buffer; absOffset: number; ssrc: number },
+  ): void {
+    const template = under ? under.header : (this.header as Buffer);
+    const absOffset = under ? under.absOffset : this.absOffset;
     template.copy(out, 0);
     if (bits & RTP_PADDING) out[0] |= 0x20;
     out[1] = (bits & RTP_MARKER ? 0x80 : 0) | (out[1] & 0x7f);
     out.writeUInt16BE(sequenceNumber, 2);
     out.writeUInt32BE(timestamp >>> 0, 4);
-    if (this.absOffset >= 0) out.writeUIntBE(abs, this.absOffset, 3);
-    (this.protector as SrtpProtector).protect(out, template.length, payload, (this.sender as unknown as SenderInternals).ssrc, sequenceNumber, roc);
+    if (absOffset >= 0) out.writeUIntBE(abs, absOffset, 3);
+    const ssrc = under?.ssrc ?? (this.sender as unknown as SenderInternals).ssrc;
+    (this.protector as SrtpProtector).protect(out, template.length, payload, ssrc, sequenceNumber, roc);
   }
 
   /**
@@ -238,6 +251,33 @@ export class FastSender {
     const sent = this.sent as SentPackets;
     const out = Buffer.allocUnsafe(this.datagramBytes(sent.payload(entry)));
     this.write(out, sent.payload(entry), sent.marker(entry) ? RTP_MARKER : 0, sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
+    return out;
+  }
+
+  /**
+   * Packet `entry` again as an RTX packet (RFC 4588): its own sequence
+   * number, then its payload, under the RTX payload type and SSRC, the next
+   * RTX sequence number (werift's counter, which its own resends take too)
+   * and the abs-send-time of now (a new packet on the wire: the viewer's
+   * estimate reads its send time). The viewer's receiver reports then count
+   * only what its link lost of the video's own packets, and none of the
+   * resends (loss-meter.ts).
+   */
+  private retransmission(entry: number, now: number): Buffer {
+    const s = this.sender as unknown as SenderInternals;
+    const sent = this.sent as SentPackets;
+    const rtx = this.rtx as NonNullable<typeof this.rtx>;
+    const original = sent.payload(entry);
+    const payload = Buffer.allocUnsafe(2 + original.length);
+    payload.writeUInt16BE(sent.seq(entry), 0);
+    original.copy(payload, 2);
+    const seq = (s.rtxSequenceNumber as number) & 0xffff;
+    s.rtxSequenceNumber = (seq + 1) & 0xffff;
+    const context = this.context as LocalSrtpContext;
+    const state = context.getSrtpSsrcState(rtx.ssrc);
+    context.updateRolloverCount(seq, state);
+    const out = Buffer.allocUnsafe(rtx.header.length + payload.length + (this.protector as SrtpProtector).trailer);
+    this.write(out, payload, sent.marker(entry) ? RTP_MARKER : 0, seq, sent.timestamp(entry), absSendTime(now), state.rolloverCounter, rtx);
     return out;
   }
 
@@ -273,9 +313,10 @@ export class FastSender {
   }
 
   /**
-   * Resends what is still kept of `lost`, as first sent (from the history,
-   * or written again from its reference), except a packet resent less than
-   * half a round trip ago (MIN_RESEND_GAP_MS at least); returns how many went out.
+   * Resends what is still kept of `lost`, except a packet resent less than
+   * half a round trip ago (MIN_RESEND_GAP_MS at least); returns how many
+   * went out. With RTX each goes as an RTX packet (`retransmission`), else as
+   * first sent (from the history, or written again from its reference).
    */
   resend(lost: readonly number[], now = performance.now()): number {
     const s = this.sender as unknown as SenderInternals;
@@ -289,7 +330,7 @@ export class FastSender {
       const entry = kept.takeForResend(seq, now, gap);
       if (entry < 0) continue;
       const slot = seq % HISTORY;
-      const packet = (this.historySeq[slot] === seq ? this.kept(slot) : undefined) ?? this.rewritten(entry);
+      const packet = this.rtx ? this.retransmission(entry, now) : ((this.historySeq[slot] === seq ? this.kept(slot) : undefined) ?? this.rewritten(entry));
       this.transmit(packet, this.idle());
       s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
       s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
@@ -387,7 +428,9 @@ export class FastSender {
     const s = this.sender as unknown as Partial<SenderInternals>;
     const dtls = s.dtlsTransport;
     const context = dtls?.state === "connected" ? dtls.srtp?.localContext : undefined;
-    if (!context || !s.codec || typeof s.ssrc !== "number" || s.rtxPayloadType !== undefined) return false;
+    if (!context || !s.codec || typeof s.ssrc !== "number") return false;
+    const rtx = s.rtxPayloadType;
+    if (rtx !== undefined && (typeof s.rtxSsrc !== "number" || typeof s.rtxSequenceNumber !== "number")) return false;
     if (typeof context.getSrtpSsrcState !== "function" || typeof context.updateRolloverCount !== "function" || typeof s.runRtcp !== "function") return false;
     try {
       this.protector = new SrtpProtector({
@@ -404,6 +447,12 @@ export class FastSender {
     const layout = headerTemplate(s.codec.payloadType, s.ssrc, s.headerExtensions ?? [], s.mid);
     this.header = layout.header;
     this.absOffset = layout.absOffset;
+    if (rtx !== undefined) {
+      const ssrc = s.rtxSsrc as number;
+      this.rtx = { ...headerTemplate(rtx, ssrc, s.headerExtensions ?? [], s.mid), ssrc };
+    } else {
+      this.rtx = undefined;
+    }
     // What was sent under other keys or another header is not written again.
     this.sent = new SentPackets(s.codec.mimeType?.toLowerCase().startsWith("audio/") === true ? HISTORY : REFERENCES);
     // A new session or codec: a new route, pointed where the old one was.

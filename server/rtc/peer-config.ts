@@ -61,6 +61,17 @@ export function subscribeCodec(codec: TrackCodec): RTCRtpCodecParameters {
 }
 
 /**
+ * The RTX codec (RFC 4588) a viewer is offered right after each video
+ * codec: werift gives it the next payload type and `apt=` the one before.
+ * Resends then go on an SSRC of their own (fast-sender.ts), so the loss the
+ * viewer's receiver reports count is what its link dropped of the video's
+ * own packets, untouched by resends arriving (loss-meter.ts).
+ */
+export function retransmissionCodec(): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90000 });
+}
+
+/**
  * werift queries a public STUN server whenever none is configured. A server
  * without STUN/TURN of its own names the discard port on loopback instead and
  * does not wait for the answer that never comes: nothing leaves the machine,

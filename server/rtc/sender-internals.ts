@@ -32,7 +32,10 @@ export interface SenderInternals {
   ssrc: number;
   codec?: { payloadType: number; mimeType?: string; clockRate?: number };
   mid?: string;
+  /** RTX (RFC 4588), when the viewer took it: its payload type, SSRC and next sequence number (werift's own resends use it too). */
   rtxPayloadType?: number;
+  rtxSsrc?: number;
+  rtxSequenceNumber?: number;
   headerExtensions: Array<{ id: number; uri: string }>;
   dtlsTransport: {
     state: string;

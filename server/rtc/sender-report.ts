@@ -64,8 +64,6 @@ export function sendSenderReport(s: SenderInternals, nowMs = performance.now()):
 /** A receiver report block as werift parses it (RFC 3550 6.4.1). */
 export interface ReportBlock extends ReportCounts {
   ssrc: number;
-  /** Packets lost since the stream began (expected less received, resends included). */
-  packetsLost: number;
   /** The middle 32 bits of the NTP time in the sender report it answers, 0 for none. */
   lsr: number;
   /** How long the viewer held that sender report before this report, 1/65536 s. */

@@ -7,9 +7,10 @@ import { LossMeter } from "../relay/loss-meter.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { UpTrack, type TrackCodec } from "../relay/up-track.js";
 import { Listeners } from "./listeners.js";
-import { peerConfig, publishCodecs, subscribeCodec, toTrackCodec, type RtcSettings } from "./peer-config.js";
+import { peerConfig, publishCodecs, retransmissionCodec, subscribeCodec, toTrackCodec, type RtcSettings } from "./peer-config.js";
 import { errorText } from "./errors.js";
 import { roundTrips, type ReportBlock } from "./sender-report.js";
+import type { SenderInternals } from "./sender-internals.js";
 import { senderSink } from "./sender-sink.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
@@ -76,7 +77,7 @@ export class Subscriber {
     private readonly observer: RelayObserver,
     private readonly log: Logger,
   ) {
-    const video = codecs.filter((c) => c.kind === "video").map(subscribeCodec);
+    const video = codecs.filter((c) => c.kind === "video").flatMap((c) => [subscribeCodec(c), retransmissionCodec()]);
     const audio = codecs.filter((c) => c.kind === "audio").map(subscribeCodec);
     // Talk-back needs Opus even when the device publishes no audio.
     if (audio.length === 0) audio.push(...publishCodecs().audio);
@@ -113,7 +114,9 @@ export class Subscriber {
             lostReported = report.packetsLost;
           }
           if (report) {
-            loss.add(report, performance.now());
+            // Resent on RTX, nothing the viewer gets again lowers its count of lost packets: the meter reads that count.
+            const internals = sender as unknown as SenderInternals;
+            loss.add(report, performance.now(), internals.rtxPayloadType !== undefined, internals.retransmittedPacketsSent ?? 0);
             this.events.onFeedback?.(down, "report", roundTrip(report));
           }
         }
@@ -165,9 +168,16 @@ export class Subscriber {
     return this._closed;
   }
 
-  /** The share of down track `i`'s packets the viewer lost lately (0–1, LossMeter), once it reported. */
+  /**
+   * The share of down track `i`'s packets the viewer lost lately, or that
+   * the relay had to send it again, whichever is more (0–1, LossMeter), once
+   * it reported: a packet asked for again, lost or only late, is one its
+   * link did not deliver in time, and its resend is load on that link too.
+   */
   lossFraction(i: number): number | undefined {
-    return this.losses[i]?.loss;
+    const meter = this.losses[i];
+    const loss = meter?.loss;
+    return loss === undefined ? undefined : Math.max(loss, meter.resendShare);
   }
 
   /** The viewer's estimate of the bandwidth it has for down track `i` (its REMB), bits/s, once it sent one. */

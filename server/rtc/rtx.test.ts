@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { RTCPeerConnection, type RTCRtpCodecParameters, type RtpPacket } from "werift";
+import { FastSender } from "./fast-sender.js";
+import { peerConfig, retransmissionCodec, subscribeCodec } from "./peer-config.js";
+import type { SenderInternals } from "./sender-internals.js";
+
+async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const VP8 = { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 };
+/** A VP8 packet whose payload names its sequence number. */
+const payloadOf = (seq: number) => Buffer.from([0x90, 0x80, 0x80 | ((seq >> 8) & 0x7f), seq & 0xff, 0, 0, seq & 0xff, (seq >> 8) & 0xff, 1, 2, 3]);
+
+for (const viewerTakesRtx of [true, false]) {
+  test(`NACKed packets go again ${viewerTakesRtx ? "as RTX packets on an SSRC of their own, when the viewer takes RTX" : "on the video's own SSRC, when the viewer takes no RTX"}: the viewer gets each one whole under its own number`, async (t) => {
+    const rtc = { iceHosts: ["127.0.0.1"], iceServers: [] };
+    const codecs = (rtx: boolean): RTCRtpCodecParameters[] => [subscribeCodec(VP8), ...(rtx ? [retransmissionCodec()] : [])];
+    const server = new RTCPeerConnection(peerConfig(rtc, { video: codecs(true), audio: [] }));
+    const viewer = new RTCPeerConnection(peerConfig(rtc, { video: codecs(viewerTakesRtx), audio: [] }));
+    t.after(() => Promise.all([server.close(), viewer.close()]));
+    const sender = server.addTransceiver("video", { direction: "sendonly" }).sender;
+    const got: RtpPacket[] = [];
+    viewer.addTransceiver("video", { direction: "recvonly" }).onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => got.push(p)));
+    await server.setLocalDescription(await server.createOffer());
+    await viewer.setRemoteDescription(server.localDescription!);
+    await viewer.setLocalDescription(await viewer.createAnswer());
+    await server.setRemoteDescription(viewer.localDescription!);
+    const internals = sender as unknown as SenderInternals;
+    assert.equal(internals.rtxPayloadType !== undefined, viewerTakesRtx, "RTX negotiated only when the viewer takes it");
+
+    const fast = new FastSender(sender);
+    await until("the fast path ready", () => fast.ready, 10_000);
+    const first = 65_530; // the RTX and video numbers both wrap within the test
+    internals.rtxSequenceNumber = 65_535;
+    for (let seq = first; seq < first + 12; seq++) assert.ok(fast.send({ payload: payloadOf(seq & 0xffff), marker: true }, seq & 0xffff, seq * 3000) > 0);
+    await until("the packets", () => got.length >= 12, 5000);
+
+    const again = [65_533, 2];
+    assert.equal(fast.resend(again), 2, "both still kept: both go");
+    await until("the resends", () => got.length >= 14, 5000);
+    const resent = got.slice(12);
+    assert.deepEqual(
+      resent.map((p) => p.header.sequenceNumber),
+      again,
+      "each under the number it was first sent with",
+    );
+    for (const p of resent) {
+      assert.deepEqual(p.payload, payloadOf(p.header.sequenceNumber), "the payload it was first sent with");
+      assert.equal(
+        p.header.timestamp,
+        (p.header.sequenceNumber < 100 ? p.header.sequenceNumber + 65_536 : p.header.sequenceNumber) * 3000,
+        "and its timestamp",
+      );
+    }
+    if (viewerTakesRtx) assert.equal(internals.rtxSequenceNumber, 1, "two RTX numbers taken, wrapping");
+    assert.equal(internals.retransmittedPacketsSent, 2);
+  });
+}
