@@ -1,9 +1,36 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ALL_TEMPORAL } from "./down-track.js";
+import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { FS, QS, VP8, feed, following, threeLayers } from "./layer-fixtures.js";
-import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS } from "./layer-follower.js";
+import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS, type LayerFollower } from "./layer-follower.js";
 import { UpTrack } from "./up-track.js";
+
+type Move = { at: number; to: UpTrack };
+
+/**
+ * Feeds the layers (`until`) and has `follower` choose every 500 ms from
+ * 1 s to `endMs`, calling `before(t, moves)` first each time; returns the
+ * moves of `down`'s layer (the one switched to, pending or not), in order.
+ */
+function movesOver(
+  endMs: number,
+  until: (ms: number) => void,
+  down: DownTrack,
+  follower: LayerFollower,
+  before: (t: number, moves: readonly Move[]) => void,
+): Move[] {
+  const moves: Move[] = [];
+  let last = down.pendingTrack ?? down.upTrack;
+  for (let t = 1000; t <= endMs; t += 500) {
+    before(t, moves);
+    until(t);
+    follower.check(t);
+    const now = down.pendingTrack ?? down.upTrack;
+    if (now && now !== last) moves.push({ at: t, to: now });
+    last = now;
+  }
+  return moves;
+}
 
 describe("LayerFollower and temporal layers", () => {
   test("when even the lowest layer does not fit a falling estimate, the viewer gets fewer temporal layers; calm, it climbs them back first", () => {
@@ -108,17 +135,10 @@ describe("LayerFollower and the loss a viewer reports", () => {
     const { q, h, f, until, close } = threeLayers();
     let loss = 0.05;
     const { down, follower } = following(q, () => ({ renderWidth: 1280, bandwidth: 3_000_000, loss }));
-    const moves: Array<{ at: number; to: UpTrack }> = [];
-    let last: UpTrack | undefined = q;
     try {
-      for (let t = 1000; t <= 40_000; t += 500) {
+      const moves = movesOver(40_000, until, down, follower, (t) => {
         if (t === 20_000) loss = 0;
-        until(t);
-        follower.check(t);
-        const now = down.pendingTrack ?? down.upTrack;
-        if (now !== last) moves.push({ at: t, to: now as UpTrack });
-        last = now;
-      }
+      });
       assert.deepEqual(
         moves.map((m) => m.to),
         [h, f],
@@ -137,19 +157,12 @@ describe("LayerFollower and the loss a viewer reports", () => {
     let loss = 0;
     // The estimate carries the 640 px layer (500 kb/s), not the 1280 px one; the viewer's size asks for 1280.
     const { down, follower } = following(q, () => ({ renderWidth: 1280, bandwidth: 800_000, loss }));
-    const moves: Array<{ at: number; to: UpTrack }> = [];
-    let last: UpTrack | undefined = q;
     try {
-      for (let t = 1000; t <= 60_000; t += 500) {
+      const moves = movesOver(60_000, until, down, follower, (t, sofar) => {
         // A link that drops (or seems to drop: reordering) a fifth of the 640 px layer's packets, for 1.5 s after each climb to it.
-        const climbed = moves.at(-1);
+        const climbed = sofar.at(-1);
         loss = climbed?.to === h && t - climbed.at >= 1000 && t - climbed.at <= 2500 ? 0.2 : 0;
-        until(t);
-        follower.check(t);
-        const now = down.pendingTrack ?? down.upTrack;
-        if (now !== last) moves.push({ at: t, to: now as UpTrack });
-        last = now;
-      }
+      });
       const ups = moves.filter((m) => m.to === h).map((m) => m.at);
       const downs = moves.filter((m) => m.to === q).map((m) => m.at);
       assert.ok(ups.length >= 2 && downs.length >= 2, `up and down again: ${moves.map((m) => `${m.to.id}@${m.at}`).join(" ")}`);
