@@ -100,10 +100,11 @@ const LOSS_AFTER_PROBE_MS = 1500;
  * a probe misses a link that lacks only a little behind a deep queue
  * (bench:network at 2 Mbit/s with 300 ms of queue: the REMB sat below the
  * link's rate, so overuse did not cut it, and the queue took the padding
- * without loss; the climb then congested). And the loss a browser reports
- * reads high on a link that reorders (loss-meter.ts), so a climb its
- * estimate carried met "loss" within seconds: without the doubling, a
- * viewer behind 5 % loss and 40 ± 30 ms went up and down every 5–10 s.
+ * without loss; the climb then congested). And on a link that reorders, a
+ * climb its estimate carried meets "loss" within seconds (a browser asks
+ * again for packets that are only late, and the relay's resends count like
+ * loss: loss-meter.ts): without the doubling, a viewer behind 5 % loss and
+ * 40 ± 30 ms went up and down every 5–10 s.
  */
 const CLIMB_FAILED_WITHIN_MS = 15_000;
 /** How far back the estimate's recent peak is taken from, ms. */
