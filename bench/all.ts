@@ -23,6 +23,7 @@ const BENCHES: Readonly<Record<string, { json: boolean }>> = {
   fallback: { json: true },
   input: { json: true },
   join: { json: true },
+  latency: { json: true },
   cluster: { json: true },
   churn: { json: true },
   "versus-janus": { json: true },

@@ -95,10 +95,12 @@ if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) >
   }
 }
 
-// E2e-only pages (third-party WHIP/WHEP client libraries driven by e2e/whip.test.ts); never served by the app.
+// E2e- and bench-only pages, never served by the app: third-party WHIP/WHEP client libraries driven by
+// e2e/whip.test.ts, and the time-stamped picture bench/latency.ts injects into pages (a classic script).
 const pagesSrc = join(root, "e2e/pages");
 const pagesOut = join(root, "dist/e2e-pages");
-if (existsSync(pagesSrc) && Math.max(newest(pagesSrc), mtime(join(root, "e2e/interop-api.ts"))) > mtime(join(pagesOut, "interop.js"))) {
+const pagesNewest = Math.max(newest(pagesSrc), mtime(join(root, "e2e/interop-api.ts")), mtime(join(root, "e2e/stamp-api.ts")));
+if (existsSync(pagesSrc) && pagesNewest > Math.min(mtime(join(pagesOut, "interop.js")), mtime(join(pagesOut, "stamp.js")))) {
   process.stdout.write("[build] e2e pages\n");
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", pagesSrc], { stdio: "inherit" });
   mkdirSync(pagesOut, { recursive: true });
@@ -108,6 +110,14 @@ if (existsSync(pagesSrc) && Math.max(newest(pagesSrc), mtime(join(root, "e2e/int
     format: "esm",
     target: ["chrome110"],
     sourcemap: true,
+    outdir: pagesOut,
+    logLevel: "warning",
+  });
+  await esbuild.build({
+    entryPoints: { stamp: join(pagesSrc, "stamp.ts") },
+    bundle: true,
+    format: "iife",
+    target: ["chrome110"],
     outdir: pagesOut,
     logLevel: "warning",
   });

@@ -1,0 +1,60 @@
+/**
+ * The time-stamped picture that `npm run bench:latency` measures
+ * glass-to-glass with (e2e/pages/stamp.ts, bench/stamp-pages.ts): a device
+ * page publishes it as its camera, and the time drawn into it reads back
+ * on Tessera's viewer page over WebRTC and over the jpeg-striped fallback,
+ * and on the direct pair the bench compares against. Every frame read is a
+ * new one, and every delay is positive and, on loopback, under a second.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Page } from "playwright-core";
+import { callStamp, openDirectPair, openStampPublisher, watchStamps } from "../bench/stamp-pages.js";
+import { useEnv, waitFor, withPages } from "./harness.js";
+import type { StampReadings } from "./stamp-api.js";
+
+const env = useEnv();
+const FRAMES = 20;
+
+/** Waits until `page` has read FRAMES stamped frames; checks what it read. */
+async function readsStamps(page: Page, label: string): Promise<StampReadings> {
+  const r = await waitFor(
+    `${label}: ${FRAMES} stamped frames`,
+    async () => {
+      const r = await callStamp(page, "readings", false);
+      return r.frames >= FRAMES ? r : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+  assert.equal(r.delays.length, r.frames, `${label}: one delay per new frame`);
+  assert.ok(
+    r.delays.every((d) => d > 0 && d < 1000),
+    `${label}: delays within (0, 1000) ms: ${r.delays.map((d) => d.toFixed(0)).join(" ")}`,
+  );
+  assert.equal(r.width, 640, `${label}: frames of the canvas's width`);
+  return r;
+}
+
+test("the stamped canvas reads back through Tessera over WebRTC and the jpeg fallback, and over a direct pair", { timeout: 120_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const publisher = await openStampPublisher(env(), "stamped", 640, 360);
+    try {
+      const webrtc = await pages.viewer("stamped", "webrtc");
+      await watchStamps(webrtc, "#video");
+      const w = await readsStamps(webrtc, "WebRTC");
+      // Every frame of a video is whole: both copies of the stamp agree.
+      assert.ok(w.unreadable <= 2, `WebRTC: ${w.unreadable} frames with copies that disagree`);
+      const jpeg = await pages.viewer("stamped", "jpeg", { transport: "ws", codec: "jpeg" });
+      await watchStamps(jpeg, "#canvas");
+      await readsStamps(jpeg, "jpeg-striped");
+    } finally {
+      await publisher.close();
+    }
+    const pair = await openDirectPair(env().browser, 640, 360);
+    try {
+      await readsStamps(pair.receiver, "direct");
+    } finally {
+      await pair.close();
+    }
+  }),
+);
