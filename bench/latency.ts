@@ -11,7 +11,7 @@
  * transport is measured `--rounds` times in turn (the device page closed
  * while the direct pair runs), each for `--seconds` after a warm-up.
  *
- *   npm run bench:latency -- --seconds 15 --rounds 2 [--size 1280x720] [--json]
+ *   npm run bench:latency -- --seconds 15 --rounds 2 [--size 1280x720] [--paths webrtc,jpeg,x264,direct] [--json]
  */
 import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
@@ -26,22 +26,6 @@ const DEVICE_ID = "bench-latency";
 const WARMUP_MS = 5_000;
 const FIRST_FRAME_TIMEOUT_MS = 30_000;
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "15" },
-    rounds: { type: "string", default: "2" },
-    size: { type: "string", default: "1280x720" },
-    json: { type: "boolean", default: false },
-  },
-});
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const [width, height] = values.size.split("x").map(Number);
-if (!(seconds >= 3 && seconds <= 120)) throw new Error("--seconds: expected 3-120");
-if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new Error("--rounds: expected 1-10");
-if (!(width >= 320 && height >= 240 && width <= 1920 && height <= 1080 && width % 2 === 0 && height % 2 === 0))
-  throw new Error("--size: expected even WxH within 320x240-1920x1080");
-
 type Path = "direct" | "webrtc" | "jpeg" | "x264";
 const PATHS: Record<Path, string> = {
   direct: "Chromium → Chromium, two pages, no server (VP8)",
@@ -49,6 +33,40 @@ const PATHS: Record<Path, string> = {
   jpeg: "Chromium → Tessera → viewer page, jpeg-striped",
   x264: "Chromium → Tessera → viewer page, x264-striped",
 };
+const USAGE = "usage: npm run bench:latency -- [--seconds 15] [--rounds 2] [--size 1280x720] [--paths webrtc,jpeg,x264,direct] [--json]\n";
+
+/** The command line, checked; throws naming the option that is wrong. */
+function options() {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: "string", default: "15" },
+      rounds: { type: "string", default: "2" },
+      size: { type: "string", default: "1280x720" },
+      paths: { type: "string", default: "webrtc,jpeg,x264,direct" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const seconds = Number(values.seconds);
+  const rounds = Number(values.rounds);
+  const [width, height] = values.size.split("x").map(Number);
+  if (!(seconds >= 3 && seconds <= 120)) throw new Error("--seconds: expected 3-120");
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new Error("--rounds: expected 1-10");
+  if (!(width >= 320 && height >= 240 && width <= 1920 && height <= 1080 && width % 2 === 0 && height % 2 === 0))
+    throw new Error("--size: expected even WxH within 320x240-1920x1080");
+  const paths = values.paths.split(",") as Path[];
+  if (paths.some((p) => !(p in PATHS))) throw new Error(`--paths: expected some of ${Object.keys(PATHS).join(",")}, got ${values.paths}`);
+  return { seconds, rounds, width, height, paths, json: values.json };
+}
+
+let parsed: ReturnType<typeof options>;
+try {
+  parsed = options();
+} catch (err) {
+  process.stderr.write(`bench:latency: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { seconds, rounds, width, height, paths } = parsed;
+const viaServer = (["webrtc", "jpeg", "x264"] as const).filter((p) => paths.includes(p));
 
 /** One measured window of one path. */
 interface Window {
@@ -158,33 +176,35 @@ interface Row {
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function summarise(windows: Window[]): Row[] {
-  return (Object.keys(PATHS) as Path[]).map((path) => {
-    const mine = windows.filter((w) => w.path === path);
-    const delays = mine.flatMap((w) => w.readings.delays);
-    const frames = mine.reduce((n, w) => n + w.readings.frames, 0);
-    return {
-      path,
-      what: PATHS[path],
-      frames,
-      framesPerSecond: frames / (mine.length * seconds),
-      p50: percentile(delays, 0.5),
-      p95: percentile(delays, 0.95),
-      mean: mean(delays),
-      pageToFirstFrame:
-        path === "direct"
-          ? NaN
-          : percentile(
-              mine.map((w) => w.readings.pageToFirstFrame ?? NaN),
-              0.5,
-            ),
-      roundP50: mine.map((w) => percentile(w.readings.delays, 0.5)),
-      unreadable: mine.reduce((n, w) => n + w.readings.unreadable, 0),
-      width: mine.at(-1)?.readings.width ?? 0,
-      kbps: mean(mine.map((w) => w.kbps)),
-      jitterBufferMs: mean(mine.map((w) => w.jitterBufferMs)),
-      decodeMs: mean(mine.map((w) => w.decodeMs)),
-    };
-  });
+  return (Object.keys(PATHS) as Path[])
+    .filter((path) => paths.includes(path))
+    .map((path) => {
+      const mine = windows.filter((w) => w.path === path);
+      const delays = mine.flatMap((w) => w.readings.delays);
+      const frames = mine.reduce((n, w) => n + w.readings.frames, 0);
+      return {
+        path,
+        what: PATHS[path],
+        frames,
+        framesPerSecond: frames / (mine.length * seconds),
+        p50: percentile(delays, 0.5),
+        p95: percentile(delays, 0.95),
+        mean: mean(delays),
+        pageToFirstFrame:
+          path === "direct"
+            ? NaN
+            : percentile(
+                mine.map((w) => w.readings.pageToFirstFrame ?? NaN),
+                0.5,
+              ),
+        roundP50: mine.map((w) => percentile(w.readings.delays, 0.5)),
+        unreadable: mine.reduce((n, w) => n + w.readings.unreadable, 0),
+        width: mine.at(-1)?.readings.width ?? 0,
+        kbps: mean(mine.map((w) => w.kbps)),
+        jitterBufferMs: mean(mine.map((w) => w.jitterBufferMs)),
+        decodeMs: mean(mine.map((w) => w.decodeMs)),
+      };
+    });
 }
 
 async function main(): Promise<void> {
@@ -197,17 +217,21 @@ async function main(): Promise<void> {
   const windows: Window[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
-      const publisher = await openStampPublisher(env, DEVICE_ID, width, height);
-      try {
-        for (const path of ["webrtc", "jpeg", "x264"] as const) {
-          process.stderr.write(`[bench] round ${round}: ${PATHS[path]}\n`);
-          windows.push(await viaTessera(env, path, round));
+      if (viaServer.length > 0) {
+        const publisher = await openStampPublisher(env, DEVICE_ID, width, height);
+        try {
+          for (const path of viaServer) {
+            process.stderr.write(`[bench] round ${round}: ${PATHS[path]}\n`);
+            windows.push(await viaTessera(env, path, round));
+          }
+        } finally {
+          await publisher.close();
         }
-      } finally {
-        await publisher.close();
       }
-      process.stderr.write(`[bench] round ${round}: ${PATHS.direct}\n`);
-      windows.push(await direct(browser, round));
+      if (paths.includes("direct")) {
+        process.stderr.write(`[bench] round ${round}: ${PATHS.direct}\n`);
+        windows.push(await direct(browser, round));
+      }
     }
   } finally {
     await browser.close().catch(() => undefined);
@@ -229,7 +253,7 @@ async function main(): Promise<void> {
         .join("\n") +
       "\n",
   );
-  if (values.json) process.stdout.write(JSON.stringify({ date: new Date().toISOString(), machine: m, width, height, seconds, rounds, rows }) + "\n");
+  if (parsed.json) process.stdout.write(JSON.stringify({ date: new Date().toISOString(), machine: m, width, height, seconds, rounds, rows }) + "\n");
 }
 
 main().then(
