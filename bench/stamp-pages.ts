@@ -23,6 +23,9 @@ export const callStamp = <K extends keyof StampApi>(page: Page, method: K, ...ar
     unknown[],
   ]) as Promise<Awaited<ReturnType<StampApi[K]>>>;
 
+/** Init scripts that read the stamp off `selector` (a <video> or <canvas>) from a page's first frame on. */
+export const stampWatcher = (selector: string): string[] => [stampScript(), `tesseraStamp.watch(${JSON.stringify(selector)})`];
+
 /** Starts reading the stamp off `selector` (a <video> or <canvas>) in an open page. */
 export async function watchStamps(page: Page, selector: string): Promise<void> {
   await page.evaluate(stampScript());

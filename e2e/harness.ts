@@ -221,7 +221,14 @@ export class Pages {
    * 2-core machine a connection now and then takes longer than the app's 4 s before its automatic
    * fallback; that fallback is tested on its own (fallback.test.ts passes `transport: "auto"`).
    */
-  async viewer(deviceId?: string, label = "viewer", extra: Record<string, string> = {}, screen: Screen = DESKTOP): Promise<Page> {
+  async viewer(
+    deviceId?: string,
+    label = "viewer",
+    extra: Record<string, string> = {},
+    screen: Screen = DESKTOP,
+    /** Scripts run in the page before its own, in order. */
+    initScripts: readonly string[] = [],
+  ): Promise<Page> {
     const page = await this.newPage(
       label,
       {
@@ -231,6 +238,7 @@ export class Pages {
       },
       screen,
     );
+    for (const content of initScripts) await page.addInitScript({ content });
     const params = new URLSearchParams({ ...(deviceId ? { device: deviceId } : {}), transport: "webrtc", ...extra });
     const query = params.toString();
     await page.goto(this.env.server.url + (query ? `?${query}` : ""));

@@ -4,20 +4,30 @@
  * page publishes it as its camera, and the time drawn into it reads back
  * on Tessera's viewer page over WebRTC and over the jpeg-striped fallback,
  * and on the direct pair the bench compares against. Every frame read is a
- * new one, and every delay is positive and, on loopback, under a second.
+ * new one, every delay is positive, and their median on loopback is under
+ * half a second.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { callStamp, openDirectPair, openStampPublisher, watchStamps } from "../bench/stamp-pages.js";
-import { useEnv, waitFor, withPages } from "./harness.js";
+import { callStamp, openDirectPair, openStampPublisher, stampWatcher, watchStamps } from "../bench/stamp-pages.js";
+import { DESKTOP, useEnv, waitFor, withPages } from "./harness.js";
 import type { StampReadings } from "./stamp-api.js";
 
 const env = useEnv();
 const FRAMES = 20;
 
-/** Waits until `page` has read FRAMES stamped frames; checks what it read. */
+/**
+ * Waits for `page`'s first stamped frame, then for FRAMES more; checks what
+ * it read. (A fallback stream's first frames can come a second or two late
+ * while its pipeline starts: they are not what this checks.)
+ */
 async function readsStamps(page: Page, label: string): Promise<StampReadings> {
+  await waitFor(`${label}: the first stamped frame`, async () => (await callStamp(page, "readings", false)).firstAt !== null, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  });
+  await callStamp(page, "readings", true);
   const r = await waitFor(
     `${label}: ${FRAMES} stamped frames`,
     async () => {
@@ -26,11 +36,14 @@ async function readsStamps(page: Page, label: string): Promise<StampReadings> {
     },
     { timeoutMs: 30_000, intervalMs: 100 },
   );
+  const delays = r.delays.map((d) => d.toFixed(0)).join(" ");
   assert.equal(r.delays.length, r.frames, `${label}: one delay per new frame`);
   assert.ok(
-    r.delays.every((d) => d > 0 && d < 1000),
-    `${label}: delays within (0, 1000) ms: ${r.delays.map((d) => d.toFixed(0)).join(" ")}`,
+    r.delays.every((d) => d > 0),
+    `${label}: every frame shown after it was drawn: ${delays}`,
   );
+  const sorted = [...r.delays].sort((a, b) => a - b);
+  assert.ok(sorted[Math.floor(sorted.length / 2)] < 500, `${label}: a median delay under 500 ms on loopback: ${delays}`);
   assert.equal(r.width, 640, `${label}: frames of the canvas's width`);
   return r;
 }
@@ -39,8 +52,8 @@ test("the stamped canvas reads back through Tessera over WebRTC and the jpeg fal
   withPages(t, env(), async (pages) => {
     const publisher = await openStampPublisher(env(), "stamped", 640, 360);
     try {
-      const webrtc = await pages.viewer("stamped", "webrtc");
-      await watchStamps(webrtc, "#video");
+      // The watcher as the bench installs it (an init script, before the page's own), and as added to a page already open.
+      const webrtc = await pages.viewer("stamped", "webrtc", {}, DESKTOP, stampWatcher("#video"));
       const w = await readsStamps(webrtc, "WebRTC");
       // Every frame of a video is whole: both copies of the stamp agree.
       assert.ok(w.unreadable <= 2, `WebRTC: ${w.unreadable} frames with copies that disagree`);

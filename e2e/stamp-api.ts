@@ -22,7 +22,7 @@ export interface StampReadings {
 export interface StampApi {
   /** Makes the page's getUserMedia return the stamped canvas (width × height) for video. */
   replaceCamera(width: number, height: number): void;
-  /** Reads the stamp off every frame the element (a <video> or <canvas>) shows. */
+  /** Reads the stamp off every frame the element (a <video> or <canvas>) shows; waits for the element to exist. */
   watch(selector: string): void;
   /**
    * A direct connection between two pages, with candidates in the descriptions (no trickling):

@@ -145,9 +145,11 @@ const api: StampApi = {
   },
 
   watch(selector) {
+    // Called from an init script, before the page has its elements: looks again every animation frame.
     const el = document.querySelector(selector);
     if (el instanceof HTMLVideoElement) watchVideo(el);
     else if (el instanceof HTMLCanvasElement) watchCanvas(el);
+    else if (el === null) requestAnimationFrame(() => api.watch(selector));
     else throw new Error(`${selector}: no video or canvas`);
   },
 
