@@ -19,8 +19,8 @@ const FRAMES = 20;
 
 /**
  * Waits for `page`'s first stamped frame, then for FRAMES more; checks what
- * it read. (A fallback stream's first frames can come a second or two late
- * while its pipeline starts: they are not what this checks.)
+ * it read. (A joining fallback viewer's first frames come a second or two
+ * late, while its page is still starting: they are not what this checks.)
  */
 async function readsStamps(page: Page, label: string): Promise<StampReadings> {
   await waitFor(`${label}: the first stamped frame`, async () => (await callStamp(page, "readings", false)).firstAt !== null, {
