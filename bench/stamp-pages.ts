@@ -6,11 +6,10 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { devicePublishing, type Env } from "../e2e/harness.js";
+import { DESKTOP, devicePublishing, type Env } from "../e2e/harness.js";
 import type { StampApi } from "../e2e/stamp-api.js";
 
 const STAMP_SCRIPT = fileURLToPath(new URL("../e2e-pages/stamp.js", import.meta.url));
-const WINDOW = { viewport: { width: 1280, height: 800 } };
 
 let source: string | undefined;
 /** The bundled page script (scripts/build.mjs makes it). */
@@ -34,7 +33,7 @@ export async function watchStamps(page: Page, selector: string): Promise<void> {
 
 /** The device page publishing the stamped canvas (width × height) as its camera under `id`, in a context of its own. */
 export async function openStampPublisher(env: Env, id: string, width: number, height: number): Promise<{ page: Page; close(): Promise<void> }> {
-  const context = await env.browser.newContext(WINDOW);
+  const context = await env.browser.newContext(DESKTOP);
   try {
     const page = await context.newPage();
     await page.addInitScript({ content: stampScript() });
@@ -58,7 +57,7 @@ export async function openDirectPair(browser: Browser, width: number, height: nu
   const contexts: BrowserContext[] = [];
   const close = () => Promise.all(contexts.map((c) => c.close())).then(() => undefined);
   try {
-    for (let i = 0; i < 2; i++) contexts.push(await browser.newContext(WINDOW));
+    for (let i = 0; i < 2; i++) contexts.push(await browser.newContext(DESKTOP));
     const [sender, receiver] = await Promise.all(contexts.map((c) => c.newPage()));
     await Promise.all([sender.evaluate(stampScript()), receiver.evaluate(stampScript())]);
     const offer = await callStamp(sender, "offer", width, height);
