@@ -52,6 +52,40 @@ describe("fallback stream through real pipelines", () => {
     });
   }
 
+  test("a burst of frames pushed at once comes out as one picture per frame, none dropped", async () => {
+    // The picture source pairs each picture with its frame's arrival, in order (fallback latency):
+    // a decoder that dropped pictures of a backlog would shift every pairing after it for good.
+    const frames = 40;
+    const packets: Buffer[] = [];
+    let markers = 0;
+    const source = rtpSource("vp8", 160, 96, frames + 10);
+    try {
+      source.start();
+      source.pullFrom("rtp", (rtp) => {
+        if (markers >= frames) return;
+        packets.push(Buffer.from(rtp));
+        if (rtp[1] & 0x80) markers++;
+      });
+      const deadline = performance.now() + 10_000;
+      while (markers < frames && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      source.close();
+    }
+    assert.equal(markers, frames, "the test pattern's frames as RTP");
+    let pictures = 0;
+    const errors: string[] = [];
+    const decoder = new RtpDecoder("vp8", () => pictures++, { onError: (m) => errors.push(m) });
+    try {
+      for (const p of packets) decoder.push(p);
+      const deadline = performance.now() + 10_000;
+      while (pictures < frames && performance.now() < deadline && errors.length === 0) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      decoder.close();
+    }
+    assert.deepEqual(errors, []);
+    assert.equal(pictures, frames);
+  });
+
   test("decoded VP8 → stripes → JPEG stripe messages that parse back", async () => {
     const pictures = await decodedPictures("vp8", 320, 200, 5);
     const tracker = new StripeTracker();
