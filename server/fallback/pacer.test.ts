@@ -47,6 +47,27 @@ describe("Pacer", () => {
     assert.equal(p.pace.fps, 14);
   });
 
+  test("a page still loading (late acks, a pause) keeps most of its frame rate; a link that stays slow is paced after the start-up", () => {
+    const loading: PaceSample = { rttMs: 900, deliveredFps: 3, paused: false };
+    const p = new Pacer(30, 0);
+    p.update({ rttMs: 40, deliveredFps: undefined, paused: false }, 0);
+    let t = run(p, 100, 1200, loading);
+    assert.equal(p.pace.fps, 30, "late acks alone change nothing while it starts");
+    p.update({ ...loading, paused: true }, t);
+    assert.equal(p.pace.fps, 21, "a pause: a step down from the current rate, not to below the 3 frames/s drawn");
+    t = run(p, t + 100, 500, loading);
+    assert.equal(p.pace.fps, 21);
+    // Past the start-up, the same late acks are queueing: below the drawn rate.
+    run(p, t, 1000, loading);
+    assert.equal(p.pace.fps, MIN_FPS);
+    // A page that finished loading climbs back from the step down alone.
+    const q = new Pacer(30, 0);
+    q.update({ rttMs: 40, deliveredFps: undefined, paused: false }, 0);
+    q.update({ ...loading, paused: true }, 1000);
+    run(q, 1100, 4000, calm);
+    assert.ok(q.pace.fps > 21, `climbing back (${q.pace.fps} fps)`);
+  });
+
   test("a calm link earns the frame rate back step by step, then the quality after a hold", () => {
     const p = new Pacer(30, 0);
     let t = run(p, 0, 2000, calm);

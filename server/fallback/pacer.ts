@@ -8,8 +8,10 @@
  * for the same picture). A calm link earns the frame rate back step by step,
  * then, after a hold, the quality. A quality climb that congests at once
  * doubles its hold, up to 80 s, so a link that cannot carry it is not
- * retried every few seconds. Pure: the caller passes the clock; unit-tested
- * in pacer.test.ts.
+ * retried every few seconds. The first 2 s after the first ack are a
+ * start-up, while the page may still be loading: only flow control's pauses
+ * count, each a step down from the current rate. Pure: the caller passes the
+ * clock; unit-tested in pacer.test.ts.
  */
 
 /** What the pacer knows of the viewer at one moment. */
@@ -45,6 +47,16 @@ const CALM_STEP_MS = 2000;
 /** After a tier change, hold this long before climbing a tier; doubles while climbs congest. */
 const TIER_HOLD_MS = 10_000;
 const MAX_TIER_HOLD_MS = 80_000;
+/**
+ * For this long after the first ack, ms, the pacer does not trust what it
+ * measures: a page that just opened the stream is often still loading, and
+ * draws and acks slowly while it does (traced: joining pages paused for
+ * backlog 1–1.4 s in and were cut to the 3 frames/s they had drawn, then took
+ * 14–16 s to climb back). Round trips are not acted on then, and a pause
+ * from flow control lowers the frame rate from where it is, not to below
+ * the drawn rate.
+ */
+const START_GRACE_MS = 2000;
 /** A congestion this soon after a tier climb means the climb did not fit, ms. */
 const CLIMB_FAILED_WITHIN_MS = 5000;
 
@@ -57,6 +69,8 @@ export class Pacer {
   private tierChangedAt = -Infinity;
   private climbedAt = -Infinity;
   private tierHoldMs = TIER_HOLD_MS;
+  /** When the first round trip came. */
+  private firstRttAt: number | undefined;
 
   constructor(
     private maxFps: number,
@@ -81,20 +95,23 @@ export class Pacer {
     if (s.rttMs === undefined) return undefined;
     while (this.rtts.length > 0 && now - this.rtts[0].at > BASE_WINDOW_MS) this.rtts.shift();
     this.rtts.push({ at: now, ms: s.rttMs });
-    if (now - this.decidedAt < DECIDE_MS && !s.paused) return undefined;
+    this.firstRttAt ??= now;
+    const starting = now - this.firstRttAt < START_GRACE_MS;
+    if (!s.paused && (now - this.decidedAt < DECIDE_MS || starting)) return undefined;
     this.decidedAt = now;
     const base = Math.min(...this.rtts.map((r) => r.ms));
     const congested = s.paused || s.rttMs - base > Math.max(QUEUE_MS, base);
     const before = `${this.fps}/${this.tier}`;
-    if (congested) this.slowDown(s, now);
+    if (congested) this.slowDown(starting ? undefined : s.deliveredFps, now);
     else this.speedUp(now);
     return `${this.fps}/${this.tier}` === before ? undefined : this.pace;
   }
 
-  private slowDown(s: PaceSample, now: number): void {
+  /** `drawnFps`: what the viewer draws, when known and trusted. */
+  private slowDown(drawnFps: number | undefined, now: number): void {
     this.calmSince = now;
     if (this.fps > FLOOR_FPS || this.tier === QUALITY_TIERS - 1) {
-      const drawn = s.deliveredFps ?? this.fps;
+      const drawn = drawnFps ?? this.fps;
       this.fps = Math.max(MIN_FPS, Math.min(this.maxFps, Math.floor(Math.min(this.fps, drawn) * 0.7)));
       return;
     }
