@@ -73,8 +73,15 @@ export class FallbackViewer implements FrameListener {
   private fps: number;
   private readonly pacer: Pacer;
   private device: Device | undefined;
-  /** The fps cap as a token bucket: bursts of two frames pass, so jitter at the cap costs nothing. */
-  private fpsTokens = 2;
+  /**
+   * The fps cap as a token bucket: bursts of a few frames pass, so jitter at
+   * the cap costs nothing. JPEG allows two; H.264 four, since a frame skipped
+   * there costs every viewer of the stream a set of IDRs (traced with two:
+   * one or two extra sets in the second after a viewer joined, the source's
+   * frames coming unevenly).
+   */
+  private readonly fpsBurst: number;
+  private fpsTokens: number;
   private fpsRefilledAt = performance.now();
   /** A whole picture is owed (join, keyframe request, recovery from a pause). */
   private needFull = true;
@@ -96,6 +103,7 @@ export class FallbackViewer implements FrameListener {
     private readonly deps: FallbackViewerDeps,
   ) {
     this.fps = deps.maxFps;
+    this.fpsBurst = this.fpsTokens = codec === "h264" ? 4 : 2;
     this.pacer = new Pacer(deps.maxFps, performance.now());
     this.bucket = inputBucket(deps.inputRate);
     this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
@@ -203,7 +211,7 @@ export class FallbackViewer implements FrameListener {
     this.source = source;
     this.source.add(this);
     this.needFull = true;
-    this.source.requestIdr();
+    this.askForAllIdrs();
   }
 
   onDeviceState(online: boolean): void {
@@ -222,7 +230,7 @@ export class FallbackViewer implements FrameListener {
     }
     for (const s of frame.stripes) this.dirty.add(s.index);
     const now = performance.now();
-    this.fpsTokens = Math.min(2, this.fpsTokens + ((now - this.fpsRefilledAt) * this.fps) / 1000);
+    this.fpsTokens = Math.min(this.fpsBurst, this.fpsTokens + ((now - this.fpsRefilledAt) * this.fps) / 1000);
     this.fpsRefilledAt = now;
     if (this.fpsTokens < 1) return this.skipped(frame);
     if (!this.flow.canSend() || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
@@ -276,7 +284,7 @@ export class FallbackViewer implements FrameListener {
       this.deps.release(old);
       this.needFull = true;
       this.dirty.clear();
-      this.source.requestIdr();
+      this.askForAllIdrs();
       this.deps.metrics.fallbackTier(pace.tier > old.tier ? "down" : "up");
     }
     this.sendJson({ type: "pace", fps: pace.fps, tier: pace.tier, tiers: QUALITY_TIERS });
@@ -298,19 +306,23 @@ export class FallbackViewer implements FrameListener {
     return out;
   }
 
-  /** H.264: this frame's stripes, except deltas of stripes still waiting for their IDR. */
+  /**
+   * H.264: this frame's stripes, except deltas of stripes still waiting for
+   * their IDR. IDRs are asked for after this frame is looked at: it may be
+   * the one the viewer's hello asked for, and an ask for IDRs it already
+   * carries would cost every viewer of the stream another set.
+   */
   private h264Stripes(frame: EncodedFrame): EncodedStripe[] {
     if (this.needFull) {
       this.needFull = false;
       frame.layout.forEach((_, i) => this.awaitingIdr.add(i));
-      this.askForIdr(true);
     }
     this.dirty.clear();
     const out = frame.stripes.filter((s) => {
       if (s.idr) this.awaitingIdr.delete(s.index);
       return !this.awaitingIdr.has(s.index);
     });
-    this.askForIdr(false);
+    this.askForIdr();
     return out;
   }
 
@@ -318,20 +330,26 @@ export class FallbackViewer implements FrameListener {
   private skipped(frame: EncodedFrame): void {
     if (this.codec !== "h264" || frame.stripes.length === 0) return;
     for (const s of frame.stripes) this.awaitingIdr.add(s.index);
-    this.askForIdr(false);
+    this.askForIdr();
   }
 
   /**
-   * Asks the source for IDRs of the stripes this viewer waits on: at once
-   * when `now`, else at most every 300 ms while any is missing (an IDR
-   * encoded for it may have gone by in a frame it skipped).
+   * Asks the source for IDRs of the stripes this viewer waits on, at most
+   * every 300 ms while any is missing (an IDR encoded for it may have gone
+   * by in a frame it skipped). Every viewer of the stream gets them.
    */
-  private askForIdr(now: boolean): void {
+  private askForIdr(): void {
     if (this.awaitingIdr.size === 0) return;
     const t = performance.now();
-    if (!now && t - this.lastIdrAsk < IDR_ASK_INTERVAL_MS) return;
+    if (t - this.lastIdrAsk < IDR_ASK_INTERVAL_MS) return;
     this.lastIdrAsk = t;
     this.source?.requestIdr(this.awaitingIdr);
+  }
+
+  /** Asks the source for IDRs of every stripe (a new viewer, a new tier), and counts it as an ask. */
+  private askForAllIdrs(): void {
+    this.lastIdrAsk = performance.now();
+    this.source?.requestIdr();
   }
 
   private sendJson(msg: object): void {

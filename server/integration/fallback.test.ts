@@ -123,6 +123,24 @@ describe("the WebSocket fallback stream", () => {
     c.close();
   });
 
+  test("h264: a viewer joining a running stream costs the others one IDR per stripe, not two", async () => {
+    const a = open("test?codec=h264");
+    await waitFor(() => a.frames().length >= 20, 15_000, "the first viewer playing");
+    const mark = performance.now();
+    const b = open("test?codec=h264");
+    await waitFor(() => b.frames().length >= 20, 15_000, "the joining viewer playing");
+    // The stream's own keyframes are 10 s apart (X264_STRIPE_DEFAULTS) and restart at a forced one: none falls in here.
+    const idrTimes = (c: FallbackClient) =>
+      c.stripes.filter(({ stripe, at }) => at > mark && stripe.kind === "h264" && stripe.idr && stripe.y === 0).map(({ at }) => Math.round(at - mark));
+    assert.equal(
+      idrTimes(a).length,
+      1,
+      `one set of IDRs at the first viewer, ms after the join: ${idrTimes(a).join(", ")} (the joining one's: ${idrTimes(b).join(", ")})`,
+    );
+    a.close();
+    b.close();
+  });
+
   test("a viewer that stops acking is paused with a bounded backlog, and gets a whole picture when it acks again", async () => {
     const pausesBefore = await metric(server, "tessera_fallback_backpressure_pauses_total");
     const c = open("test?codec=jpeg");
