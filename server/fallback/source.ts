@@ -114,6 +114,8 @@ export class FallbackSource implements PictureListener {
   private lastFrame: I420Frame | undefined;
   /** When the last picture came, performance.now(). */
   private lastPictureAt = -Infinity;
+  /** Set while IDRs wait for the source to be quiet or for its next picture. */
+  private quietTimer: NodeJS.Timeout | undefined;
   /**
    * Each stripe's input to its encoder, reused frame after frame: a frame's
    * encodings all finish (drain) before the next frame's stripes are cut,
@@ -173,19 +175,35 @@ export class FallbackSource implements PictureListener {
   /**
    * H.264: the next encoding of these stripes (all when omitted) is an IDR.
    * A source whose pictures keep coming carries it in its next one; a quiet
-   * one (a still screen) encodes its last picture again. Encoding it again
-   * while pictures come would be an extra frame, and a viewer at its
-   * frame-rate cap skips the frame after one, which costs every viewer
-   * another set of IDRs (traced: four sets for one viewer joining).
+   * one (a still screen) encodes its last picture again, now or once it has
+   * been quiet for QUIET_MS. Encoding it again while pictures come would be
+   * an extra frame, and a viewer at its frame-rate cap skips the frame after
+   * one, which costs every viewer another set of IDRs (traced: four sets
+   * for one viewer joining).
    */
   requestIdr(indices?: Iterable<number>): void {
     if (this.codec !== "h264") return;
     const all = this.latestLayout?.layout.map((_, i) => i) ?? [];
     for (const i of indices ?? all) this.idrWanted.add(i);
-    if (!this.busy && !this.pending && this.lastFrame && performance.now() - this.lastPictureAt > QUIET_MS) {
+    this.encodeLastIfQuiet();
+  }
+
+  /** IDRs are wanted: encodes the last picture again if no picture came for QUIET_MS and none is being encoded, else looks again later. */
+  private encodeLastIfQuiet(): void {
+    if (this._closed || this.idrWanted.size === 0 || !this.lastFrame) return;
+    const quietFor = performance.now() - this.lastPictureAt;
+    if (quietFor >= QUIET_MS && !this.busy && !this.pending) {
       this.pending = { frame: this.lastFrame, ingressAt: undefined };
       void this.drain();
+      return;
     }
+    this.quietTimer ??= setTimeout(
+      () => {
+        this.quietTimer = undefined;
+        this.encodeLastIfQuiet();
+      },
+      quietFor >= QUIET_MS ? QUIET_MS : QUIET_MS - quietFor + 1,
+    );
   }
 
   /** Applies a viewer's encoder settings to the source (shared by its viewers). */
@@ -202,6 +220,7 @@ export class FallbackSource implements PictureListener {
   close(): void {
     if (this._closed) return;
     this._closed = true;
+    clearTimeout(this.quietTimer);
     this.pictures.remove(this);
     this.jpeg.close();
     for (const e of this.h264) e.close();

@@ -158,8 +158,10 @@ describe("the WebSocket fallback stream", () => {
     );
     const framesWhilePaused = c.frames().length;
     const unacked = framesWhilePaused - stalledAt;
-    // Paused once 2 s of frames at its measured rate are unacked, or after 4 s without an ack (unit-tested apart).
-    assert.ok(unacked >= 30 && unacked <= 140, `between 1 and 4.5 s of frames (at 30 fps) went unacked before the pause: ${unacked}`);
+    // Paused once 2 s of frames at its measured rate are unacked, or after 4 s without an ack (the rule is unit-tested in
+    // backpressure.test.ts): at most 4.5 s of frames at 30 fps. No lower bound here: on a machine busy with other tests
+    // the frames come at 5 fps or less, and faster again after the stall, so the rate the pause is measured against moves.
+    assert.ok(unacked >= 1 && unacked <= 140, `${unacked} frames went unacked before the pause (at most 4.5 s of frames at 30 fps)`);
     assert.ok(c.bytes < 16 * 1024 * 1024, `bounded: ${c.bytes} bytes`);
     assert.ok((await metric(server, "tessera_fallback_backpressure_pauses_total")) > pausesBefore, "the pause is counted");
     c.ack(paused.stripe.frameId);
