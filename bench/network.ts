@@ -116,7 +116,16 @@ const COUNTERS = [
 async function countOver(page: Page, ms: number): Promise<{ sum: Record<(typeof COUNTERS)[number], number>; reconnects: number; width: number; dt: number }> {
   const sum = Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Record<(typeof COUNTERS)[number], number>;
   // Between two connections the page has none to read: zeros, and the next one counts from there.
-  const none: InboundVideo = { ...sum, freezeCount: 0, keyFramesDecoded: 0, frameWidth: 0, jitterMs: 0, rttMs: 0 };
+  const none: InboundVideo = {
+    ...sum,
+    freezeCount: 0,
+    keyFramesDecoded: 0,
+    frameWidth: 0,
+    jitterMs: 0,
+    rttMs: 0,
+    jitterBufferDelay: 0,
+    jitterBufferEmittedCount: 0,
+  };
   const read = () => inboundVideo(page).catch(() => none);
   let last = await read();
   let reconnects = 0;

@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { framesAdvance, launchBrowser, readMetricFromPage, startServer, waitFor, withPages, type TestServer } from "./harness.js";
 import { createDelayLinePair, type DelayLinePair, type LinkProfile } from "./lib/delay-line.js";
-import { inboundVideo, lostForGood, watchVideo } from "./lib/inbound-video.js";
+import { inboundVideo, jitterBufferMs, lostForGood, watchVideo } from "./lib/inbound-video.js";
 
 let pair: DelayLinePair | undefined;
 let server: TestServer | undefined;
@@ -43,6 +43,9 @@ test("with 5% loss and 40 ± 30 ms of delay each way, video keeps playing: NACK 
     const link = pair!;
     const viewer = await pages.viewer("test");
     await framesAdvance(viewer, 10, 30_000);
+    // On the clean link the server tells Chromium to show frames at once (playout-delay 0–0).
+    const clean = await watchVideo(viewer, 3);
+    const cleanBufferMs = jitterBufferMs(clean.start, clean.end);
     await Promise.all([link.set("client", LINK), link.set("server", LINK)]);
     try {
       const before = await link.counts();
@@ -68,12 +71,14 @@ test("with 5% loss and 40 ± 30 ms of delay each way, video keeps playing: NACK 
       const lost = lostForGood(start, end);
       const frozen = end.totalFreezesDuration - start.totalFreezesDuration;
       const fps = (end.framesDecoded - start.framesDecoded) / seconds;
+      const lossyBufferMs = jitterBufferMs(start, end);
       t.diagnostic(
         `40 ± 30 ms and 5% loss each way for ${seconds.toFixed(1)} s: round trip ${felt.rttMs.toFixed(0)} ms, jitter ${end.jitterMs.toFixed(1)} ms; ` +
           `${dropped} packets dropped towards the viewer, ${after.toServer.dropped - before.toServer.dropped} towards the server; ` +
           `the viewer received ${received} and lost ${lost} for good, sent ${end.nackCount - start.nackCount} NACKs and ${end.pliCount - start.pliCount} PLIs; ` +
           `the server had ${serverAfter.nacked - serverBefore.nacked} packets NACKed and resent ${serverAfter.resent - serverBefore.resent}; ` +
-          `${end.freezeCount - start.freezeCount} freezes, ${(frozen * 1000).toFixed(0)} ms frozen (${((100 * frozen) / seconds).toFixed(2)}%); ${fps.toFixed(1)} frames/s`,
+          `${end.freezeCount - start.freezeCount} freezes, ${(frozen * 1000).toFixed(0)} ms frozen (${((100 * frozen) / seconds).toFixed(2)}%); ${fps.toFixed(1)} frames/s; ` +
+          `a frame waited ${cleanBufferMs.toFixed(1)} ms in the jitter buffer on the clean link, ${lossyBufferMs.toFixed(1)} ms on this one`,
       );
       assert.ok(dropped > 0, "the link dropped packets towards the viewer");
       assert.ok(end.nackCount > start.nackCount, "the viewer asked for retransmissions");
@@ -81,6 +86,10 @@ test("with 5% loss and 40 ± 30 ms of delay each way, video keeps playing: NACK 
       assert.ok(lost <= 0.15 * dropped, `${lost} packets lost for good of ${dropped} dropped (${received} received)`);
       assert.ok(fps >= 15, `the picture kept its frame rate (${fps.toFixed(1)} frames/s)`);
       assert.ok(frozen <= MAX_FROZEN * seconds, `frozen ${frozen.toFixed(2)} s of ${seconds.toFixed(1)} s`);
+      // Zero playout delay on the clean link (unless the viewer already had to ask for a packet there), the browser's own buffer on this one.
+      if (clean.end.nackCount === 0) assert.ok(cleanBufferMs < 4, `a frame waited ${cleanBufferMs.toFixed(1)} ms in the jitter buffer on the clean link`);
+      else t.diagnostic(`the viewer sent ${clean.end.nackCount} NACKs on the clean link: its jitter buffer was already its own`);
+      assert.ok(lossyBufferMs >= 15, `a frame waited ${lossyBufferMs.toFixed(1)} ms in the jitter buffer on the lossy link: the server handed it back`);
     } finally {
       await Promise.all([link.set("client", { delayMs: 0, jitterMs: 0, lossPct: 0 }), link.set("server", { delayMs: 0, jitterMs: 0, lossPct: 0 })]);
     }

@@ -149,6 +149,7 @@ function rtcSettings(config: Config, ice: IceProvider): RtcSettings {
     },
     portRange: config.icePortRange,
     publicIp: config.publicIp || undefined,
+    playoutDelay: config.playoutDelay,
   };
 }
 

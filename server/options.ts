@@ -264,6 +264,13 @@ export const OPTIONS = {
     default: "on",
     help: "a WebRTC viewer whose browser cannot decode a device's video (Firefox without H.264) gets it as VP8, transcoded once per device while such viewers watch; `off` leaves those viewers to the WebSocket stream",
   }),
+  playoutDelay: option({
+    flag: "--playout-delay",
+    arg: "auto|browser",
+    schema: z.enum(["auto", "browser"]),
+    default: "auto",
+    help: "auto: a WebRTC viewer's browser shows each video frame as soon as it is decoded while the viewer's link is clean (no NACK for 10 s; longer each time it was not), and buffers as it likes otherwise (the playout-delay header extension, where the browser takes it); browser: always as it likes",
+  }),
   maxFrameBytes: option({
     flag: "--max-frame-bytes",
     arg: "N",

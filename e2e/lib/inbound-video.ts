@@ -21,6 +21,9 @@ export interface InboundVideo {
   jitterMs: number;
   /** The selected candidate pair's current round trip, ms (0 before one is known). */
   rttMs: number;
+  /** Seconds frames spent in the jitter buffer, summed, and how many frames left it. */
+  jitterBufferDelay: number;
+  jitterBufferEmittedCount: number;
 }
 
 /** The inbound video RTP stream of the page's `window.tessera.pc` (zeros before there is one). */
@@ -48,6 +51,8 @@ export function inboundVideo(page: Page): Promise<InboundVideo> {
       frameWidth: n("frameWidth"),
       jitterMs: n("jitter") * 1000,
       rttMs: Number(pair?.currentRoundTripTime ?? 0) * 1000,
+      jitterBufferDelay: n("jitterBufferDelay"),
+      jitterBufferEmittedCount: n("jitterBufferEmittedCount"),
     };
   });
 }
@@ -79,4 +84,9 @@ export async function watchVideo(page: Page, windowS: number): Promise<{ start: 
  */
 export function lostForGood(start: InboundVideo, end: InboundVideo): number {
   return end.packetsLost - start.packetsLost - (end.retransmittedPacketsReceived - start.retransmittedPacketsReceived);
+}
+
+/** How long a frame waited in the jitter buffer between two readings, ms on average (NaN when none left it). */
+export function jitterBufferMs(start: InboundVideo, end: InboundVideo): number {
+  return (1000 * (end.jitterBufferDelay - start.jitterBufferDelay)) / (end.jitterBufferEmittedCount - start.jitterBufferEmittedCount);
 }

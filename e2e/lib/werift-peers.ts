@@ -233,6 +233,10 @@ export class ReceivedStream {
   videoCodec: string | undefined;
   /** Sequence numbers seen, to check continuity. */
   readonly videoSeqs: number[] = [];
+  /** Each of those packets' playout-delay value (the extension's 24 bits), -1 for none. */
+  readonly videoPlayoutDelays: number[] = [];
+  /** The playout-delay extension's id in this connection (0: not negotiated), once looked up. */
+  private playoutDelayId: number | undefined;
   readonly videoSsrcs = new Set<number>();
   /** The picture size the last VP8 keyframe announced. */
   keyframeSize: { width: number; height: number } | undefined;
@@ -267,10 +271,22 @@ export class ReceivedStream {
     this.videoPackets++;
     this.videoBytes += rtp.payload.length;
     if (this.videoCodec === "video/vp8") this.keyframeSize = vp8KeyframeSize(rtp.payload) ?? this.keyframeSize;
-    if (this.videoSeqs.length < 100_000) this.videoSeqs.push(rtp.header.sequenceNumber);
+    if (this.videoSeqs.length < 100_000) {
+      this.videoSeqs.push(rtp.header.sequenceNumber);
+      this.videoPlayoutDelays.push(this.playoutDelayOf(rtp));
+    }
     this.videoSsrcs.add(rtp.header.ssrc);
     this.decoder?.pushTo(RTP_DECODE_ELEMENTS.src, rtp.serialize());
     if (this.decoder) this.askKeyframeWhenStuck(rtp.header.ssrc);
+  }
+
+  private playoutDelayOf(rtp: RtpPacket): number {
+    if (this.playoutDelayId === undefined) {
+      const m = /^a=extmap:(\d+)(?:\/\w+)? http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay\r?$/m.exec(this.pc.localDescription?.sdp ?? "");
+      this.playoutDelayId = m ? Number(m[1]) : 0;
+    }
+    const ext = rtp.header.extensions.find((e) => e.id === this.playoutDelayId);
+    return ext?.payload.length === 3 ? ext.payload.readUIntBE(0, 3) : -1;
   }
 
   /** Sends a PLI when no frame decoded for a second (once a second at most): a lost keyframe is not waited out. */

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { seqDiff } from "../relay/rtp.js";
+import { BROWSER_DELAY, ZERO_DELAY } from "../rtc/playout-delay.js";
 import { startServer, type Running } from "./fixture.js";
 
 describe("relay with real werift peers", () => {
@@ -106,6 +107,36 @@ describe("relay with real werift peers", () => {
     const before = count();
     await stream.nack([old]);
     await waitFor(() => count() === before + 1, 3000, `the retransmission of ${old} (${seqDiff(newest, old)} back)`);
+  });
+
+  test("video carries zero playout delay while the viewer's link is clean; its first NACK hands the buffer back, and a packet written again keeps the delay it first went with", async (t) => {
+    // A viewer of its own, gone after this test: the ones after it count two.
+    const viewer = await WeriftViewer.connect(server.wsUrl);
+    t.after(() => viewer.close());
+    viewer.watch("cam");
+    const stream = await waitFor(() => viewer.streams.get("cam"), 5000, "offer");
+    await waitFor(() => stream.videoSeqs.length >= 400, 30_000, "400 video packets");
+    const delays = stream.videoPlayoutDelays;
+    // Before DTLS a viewer's first packets may go through werift's own send, which does not write the extension.
+    const fast = delays.filter((d) => d !== -1);
+    assert.ok(fast.length > 300, `${fast.length} packets carried the extension`);
+    assert.ok(
+      fast.every((d) => d === ZERO_DELAY),
+      "every one zero on a clean link",
+    );
+    const seqs = stream.videoSeqs;
+    const newest = seqs[seqs.length - 1];
+    const old = seqs.find((s) => seqDiff(newest, s) > 300 && seqDiff(newest, s) < 800);
+    assert.ok(old !== undefined, "a packet 300 to 800 back");
+    const mark = seqs.length;
+    await stream.nack([old]);
+    const copy = await waitFor(() => seqs.slice(mark).indexOf(old) + 1 || undefined, 3000, `the retransmission of ${old}`);
+    assert.equal(delays[mark + copy - 1], ZERO_DELAY, "written again with the delay it first had (the same bytes under the same nonce)");
+    await waitFor(() => delays.length > mark + copy + 20, 5000, "20 more packets");
+    assert.ok(
+      delays.slice(mark + copy).every((d) => d === BROWSER_DELAY),
+      "after the NACK, the browser's own delay",
+    );
   });
 
   test("the device coming back under the same id resumes every viewer on its existing connection", async () => {

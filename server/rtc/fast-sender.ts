@@ -3,7 +3,8 @@ import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
 import { PADDING_BYTES } from "../relay/down-track.js";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
-import { absSendTime, headerTemplate, ntpTime } from "./rtp-header.js";
+import { BROWSER_DELAY, PlayoutDelayPolicy, ZERO_DELAY } from "./playout-delay.js";
+import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
 import type { IceConnection, IcePair, LocalSrtpContext, SenderInternals } from "./sender-internals.js";
 import { sendSenderReport } from "./sender-report.js";
 import { SentPackets } from "./sent-packets.js";
@@ -35,6 +36,8 @@ const SLOT_SMALL = 320;
 const MIN_RESEND_GAP_MS = 30;
 /** How often the sender report's NTP/RTP timestamp pair is refreshed, ms. */
 const SR_CLOCK_MS = 20;
+/** A header bit of this path only (not the native route's): the packet carries zero playout delay. */
+const ZERO_PLAYOUT = 8;
 
 /** What one packet needs on this path. */
 export interface FastPacket {
@@ -84,8 +87,14 @@ export class FastSender {
   private header: Buffer | undefined;
   /** Where the abs-send-time value goes in the header, or -1. */
   private absOffset = -1;
+  /** Where the playout delay goes in the header, or -1 (the viewer did not take the extension). */
+  private playoutOffset = -1;
+  /** The playout delay the header template (and so the native route) carries: ZERO_PLAYOUT or 0. */
+  private templatePlayout = 0;
+  /** Zero playout delay while the viewer's link is clean (playout-delay.ts). */
+  private readonly playout = new PlayoutDelayPolicy();
   /** With RTX (the viewer took it), the header resends go under: its payload type and SSRC. */
-  private rtx: { header: Buffer; absOffset: number; ssrc: number } | undefined;
+  private rtx: (HeaderLayout & { ssrc: number }) | undefined;
   private rtcpStarted = false;
   /** The pair whose UDP socket this path writes to directly, as last checked. */
   private pair: IcePair | undefined;
@@ -132,12 +141,12 @@ export class FastSender {
     const roc = state.rolloverCounter;
     const abs = this.absOffset >= 0 ? absSendTime(now) : 0;
     const idle = this.idle();
-    const bits = headerBits(packet);
+    const bits = headerBits(packet) | this.playoutBit(now);
     const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(payload, bits, sequenceNumber, timestamp, abs, roc, connection) : 0;
     const size = sent !== 0 ? sent : this.sendWritten(payload, bits, sequenceNumber, timestamp, abs, roc, idle);
     this.historySeq[sequenceNumber % HISTORY] = sequenceNumber;
     // Padding is not resent: on a link a probe found congested, resends would only add to it.
-    if ((bits & RTP_PADDING) === 0) (this.sent as SentPackets).remember(sequenceNumber, payload, packet.marker, timestamp, abs, roc);
+    if ((bits & RTP_PADDING) === 0) (this.sent as SentPackets).remember(sequenceNumber, payload, bits, timestamp, abs, roc);
     // What werift's sender reports and stats read.
     if (now - this.clockAt >= SR_CLOCK_MS) {
       this.clockAt = now;
@@ -178,7 +187,9 @@ export class FastSender {
   private sendNative(payload: Buffer, bits: number, seq: number, timestamp: number, abs: number, roc: number, connection: IceConnection): number {
     const pair = this.pair as IcePair;
     const send = !pair.protocol.transport?.closed && connection.canSendApplicationData?.() === true;
-    const result = (nativeFastPath as NativeFastPath).sendRtp(this.route as object, payload, seq, timestamp >>> 0, abs, roc, bits | (send ? RTP_SEND : 0));
+    // The route's template carries the playout delay (playoutBit keeps it current).
+    const flags = (bits & (RTP_MARKER | RTP_PADDING)) | (send ? RTP_SEND : 0);
+    const result = (nativeFastPath as NativeFastPath).sendRtp(this.route as object, payload, seq, timestamp >>> 0, abs, roc, flags);
     if (result === 0) return 0;
     const size = result > 0 ? result : -result;
     const slot = seq % HISTORY;
@@ -228,29 +239,32 @@ export class FastSender {
     timestamp: number,
     abs: number,
     roc: number,
-    under?: { header: Buffer; absOffset: number; ssrc: number },
+    under?: HeaderLayout & { ssrc: number },
   ): void {
     const template = under ? under.header : (this.header as Buffer);
     const absOffset = under ? under.absOffset : this.absOffset;
+    const playoutOffset = under ? under.playoutOffset : this.playoutOffset;
     template.copy(out, 0);
     if (bits & RTP_PADDING) out[0] |= 0x20;
     out[1] = (bits & RTP_MARKER ? 0x80 : 0) | (out[1] & 0x7f);
     out.writeUInt16BE(sequenceNumber, 2);
     out.writeUInt32BE(timestamp >>> 0, 4);
     if (absOffset >= 0) out.writeUIntBE(abs, absOffset, 3);
+    if (playoutOffset >= 0) out.writeUIntBE(bits & ZERO_PLAYOUT ? ZERO_DELAY : BROWSER_DELAY, playoutOffset, 3);
     const ssrc = under?.ssrc ?? (this.sender as unknown as SenderInternals).ssrc;
     (this.protector as SrtpProtector).protect(out, template.length, payload, ssrc, sequenceNumber, roc);
   }
 
   /**
    * A packet past the history, written again from its reference exactly as
-   * it was first sent (the same header and abs-send-time under the same
-   * keys: the same bytes, so no GCM nonce is used for anything else).
+   * it was first sent (the same header bits, playout delay and abs-send-time
+   * under the same keys: the same bytes, so no GCM nonce is used for
+   * anything else).
    */
   private rewritten(entry: number): Buffer {
     const sent = this.sent as SentPackets;
     const out = Buffer.allocUnsafe(this.datagramBytes(sent.payload(entry)));
-    this.write(out, sent.payload(entry), sent.marker(entry) ? RTP_MARKER : 0, sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
+    this.write(out, sent.payload(entry), sent.bits(entry), sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
     return out;
   }
 
@@ -277,7 +291,7 @@ export class FastSender {
     const state = context.getSrtpSsrcState(rtx.ssrc);
     context.updateRolloverCount(seq, state);
     const out = Buffer.allocUnsafe(rtx.header.length + payload.length + (this.protector as SrtpProtector).trailer);
-    this.write(out, payload, sent.marker(entry) ? RTP_MARKER : 0, seq, sent.timestamp(entry), absSendTime(now), state.rolloverCounter, rtx);
+    this.write(out, payload, (sent.bits(entry) & RTP_MARKER) | this.playoutBit(now), seq, sent.timestamp(entry), absSendTime(now), state.rolloverCounter, rtx);
     return out;
   }
 
@@ -322,6 +336,8 @@ export class FastSender {
     const s = this.sender as unknown as SenderInternals;
     const kept = this.sent;
     if (kept === undefined || this.header === undefined || this.protector === undefined) return 0;
+    // The viewer misses packets: its jitter buffer is handed back before the resends go.
+    if (lost.length > 0) this.playout.nack(now);
     const gap = Math.max(MIN_RESEND_GAP_MS, (s.rtt ?? 0) * 500);
     let sent = 0;
     for (const number of lost) {
@@ -423,6 +439,26 @@ export class FastSender {
     }
   }
 
+  /**
+   * ZERO_PLAYOUT when a packet sent now goes with zero playout delay, else
+   * 0 (also without the extension). Keeps the header template, and so the
+   * native route made from it, carrying the same: a change makes the route
+   * anew (rare: the policy holds each state for seconds).
+   */
+  private playoutBit(now: number): number {
+    if (this.playoutOffset < 0) return 0;
+    const bit = this.playout.zeroDelay(now) ? ZERO_PLAYOUT : 0;
+    if (bit !== this.templatePlayout) {
+      this.templatePlayout = bit;
+      (this.header as Buffer).writeUIntBE(bit ? ZERO_DELAY : BROWSER_DELAY, this.playoutOffset, 3);
+      if (this.route !== undefined) {
+        this.route = undefined;
+        this.routeTo();
+      }
+    }
+    return bit;
+  }
+
   /** Takes the keys and header layout from werift once DTLS is up; false while it is not. */
   private bind(): boolean {
     const s = this.sender as unknown as Partial<SenderInternals>;
@@ -444,9 +480,11 @@ export class FastSender {
     }
     this.context = context;
     this.codec = s.codec;
-    const layout = headerTemplate(s.codec.payloadType, s.ssrc, s.headerExtensions ?? [], s.mid);
+    const layout = headerTemplate(s.codec.payloadType, s.ssrc, s.headerExtensions ?? [], s.mid, BROWSER_DELAY);
     this.header = layout.header;
     this.absOffset = layout.absOffset;
+    this.playoutOffset = layout.playoutOffset;
+    this.templatePlayout = 0;
     if (rtx !== undefined) {
       const ssrc = s.rtxSsrc as number;
       this.rtx = { ...headerTemplate(rtx, ssrc, s.headerExtensions ?? [], s.mid), ssrc };

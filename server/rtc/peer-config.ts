@@ -1,6 +1,15 @@
 import { networkInterfaces } from "node:os";
-import { RTCRtpCodecParameters, useAbsSendTime, useSdesMid, useSdesRTPStreamId, type PeerConfig, type RTCIceServer } from "werift";
+import {
+  RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
+  useAbsSendTime,
+  useSdesMid,
+  useSdesRTPStreamId,
+  type PeerConfig,
+  type RTCIceServer,
+} from "werift";
 import type { TrackCodec } from "../relay/up-track.js";
+import { PLAYOUT_DELAY_URI } from "./playout-delay.js";
 import { fixRtcpCompound } from "./rtcp-compound.js";
 
 /** The ICE settings every server-side peer uses. */
@@ -13,6 +22,8 @@ export interface RtcSettings {
   readonly portRange?: readonly [number, number];
   /** Address written into the server's host candidates instead of the real one (1:1 NAT). */
   readonly publicIp?: string;
+  /** "auto" (the default): video to viewers carries playout-delay (zero on a clean link, playout-delay.ts); "browser": it is not offered. */
+  readonly playoutDelay?: "auto" | "browser";
 }
 
 const VIDEO_FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }, { type: "goog-remb" }];
@@ -85,7 +96,8 @@ const isStun = (server: RTCIceServer) => (Array.isArray(server.urls) ? server.ur
 /**
  * werift configuration for a server peer: ICE pinned to the configured
  * hosts, no public STUN. A peer `receiving` a device's media also takes
- * rtp-stream-id: simulcast layers arrive told apart by rid.
+ * rtp-stream-id: simulcast layers arrive told apart by rid; one sending
+ * video offers playout-delay (unless `rtc.playoutDelay` is "browser").
  */
 export function peerConfig(rtc: RtcSettings, codecs: Partial<PeerConfig["codecs"]>, receiving = false): Partial<PeerConfig> {
   // Every peer connection is made with this config: werift's RTCP reading is fixed before the first one.
@@ -94,7 +106,14 @@ export function peerConfig(rtc: RtcSettings, codecs: Partial<PeerConfig["codecs"
   const hasStun = servers.some(isStun);
   const config: Partial<PeerConfig> = {
     codecs,
-    headerExtensions: { video: [useSdesMid(), useAbsSendTime(), ...(receiving ? [useSdesRTPStreamId()] : [])], audio: [useSdesMid()] },
+    headerExtensions: {
+      video: [
+        useSdesMid(),
+        useAbsSendTime(),
+        ...(receiving ? [useSdesRTPStreamId()] : rtc.playoutDelay === "browser" ? [] : [new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })]),
+      ],
+      audio: [useSdesMid()],
+    },
     iceServers: hasStun ? servers : [NO_STUN, ...servers],
     iceUseIpv6: false,
     iceUseTcp: false,

@@ -4,20 +4,23 @@ import { SentPackets } from "./sent-packets.js";
 
 test("SentPackets keeps the last `size` packets with their header fields, each resent at most once per gap", () => {
   const sent = new SentPackets(8);
-  for (let seq = 65530; seq < 65530 + 12; seq++) sent.remember(seq & 0xffff, Buffer.from([seq & 0xff]), seq % 2 === 0, seq * 3000, seq & 0xffffff, seq >> 16);
+  for (let seq = 65530; seq < 65530 + 12; seq++)
+    sent.remember(seq & 0xffff, Buffer.from([seq & 0xff]), seq % 2 === 0 ? 1 : 8, seq * 3000, seq & 0xffffff, seq >> 16);
   // 65530..65533 were pushed out by the 8 after them (the sequence wrapped on the way).
   assert.equal(sent.takeForResend(65533, 0, 100), -1);
   const i = sent.takeForResend(65534, 0, 100);
   assert.ok(i >= 0);
   assert.deepEqual(
-    [sent.seq(i), sent.payload(i)[0], sent.marker(i), sent.timestamp(i), sent.abs(i), sent.roc(i)],
-    [65534, 65534 & 0xff, true, (65534 * 3000) >>> 0, 65534, 0],
+    [sent.seq(i), sent.payload(i)[0], sent.bits(i), sent.timestamp(i), sent.abs(i), sent.roc(i)],
+    [65534, 65534 & 0xff, 1, (65534 * 3000) >>> 0, 65534, 0],
   );
+  const odd = sent.takeForResend(65535, 0, 100);
+  assert.equal(sent.bits(odd), 8, "the bits as given");
   const j = sent.takeForResend(3, 0, 100);
   assert.deepEqual([sent.seq(j), sent.roc(j)], [3, 1]);
   assert.equal(sent.takeForResend(3, 99, 100), -1, "not again within the gap");
   assert.equal(sent.takeForResend(3, 100, 100), j, "again after it");
   assert.equal(sent.takeForResend(6, 0, 100), -1, "never sent (its slot holds 65534)");
-  sent.remember(3, Buffer.from([7]), false, 1, 2, 1);
+  sent.remember(3, Buffer.from([7]), 0, 1, 2, 1);
   assert.equal(sent.takeForResend(3, 101, 100), j, "sent again under the same number: resendable at once");
 });

@@ -1,7 +1,8 @@
 /**
  * The last packets a sender sent, by reference: what is needed to write each
- * one again byte for byte (payload, marker, timestamp, abs-send-time and
- * SRTP rollover counter under its sequence number), and when each was last
+ * one again byte for byte (payload, header bits such as the marker,
+ * timestamp, abs-send-time and SRTP rollover counter under its sequence
+ * number), and when each was last
  * resent. Indexed by sequence number modulo the size; typed arrays, so a
  * packet remembered costs no allocation. The payloads are the relay's own,
  * never reused, so keeping a reference keeps the bytes.
@@ -12,7 +13,8 @@ export class SentPackets {
   private readonly timestamps: Uint32Array;
   private readonly absTimes: Uint32Array;
   private readonly rocs: Uint32Array;
-  private readonly markers: Uint8Array;
+  /** The header bits fast-sender.ts writes from (marker, playout delay). */
+  private readonly headerBits: Uint8Array;
   /** performance.now() of each entry's last resend, -Infinity for never. */
   private readonly resentAt: Float64Array;
 
@@ -22,19 +24,19 @@ export class SentPackets {
     this.timestamps = new Uint32Array(size);
     this.absTimes = new Uint32Array(size);
     this.rocs = new Uint32Array(size);
-    this.markers = new Uint8Array(size);
+    this.headerBits = new Uint8Array(size);
     this.resentAt = new Float64Array(size).fill(-Infinity);
   }
 
   /** Remembers a packet just sent (in place of the one `size` sequence numbers before it). */
-  remember(seq: number, payload: Buffer, marker: boolean, timestamp: number, abs: number, roc: number): void {
+  remember(seq: number, payload: Buffer, bits: number, timestamp: number, abs: number, roc: number): void {
     const i = seq % this.size;
     this.payloads[i] = payload;
     this.seqs[i] = seq;
     this.timestamps[i] = timestamp >>> 0;
     this.absTimes[i] = abs;
     this.rocs[i] = roc;
-    this.markers[i] = marker ? 1 : 0;
+    this.headerBits[i] = bits;
     this.resentAt[i] = -Infinity;
   }
 
@@ -56,8 +58,8 @@ export class SentPackets {
   seq(i: number): number {
     return this.seqs[i];
   }
-  marker(i: number): boolean {
-    return this.markers[i] === 1;
+  bits(i: number): number {
+    return this.headerBits[i];
   }
   timestamp(i: number): number {
     return this.timestamps[i];
