@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, readMetricFromPage, startServer, waitFor, type TestServer } from "../e2e/harness.js";
 import { createDelayLinePair, DELAY_LINE_DEV, type DelayLinePair } from "../e2e/lib/delay-line.js";
-import { inboundVideo, type InboundVideo } from "../e2e/lib/inbound-video.js";
+import { inboundVideo, NO_INBOUND_VIDEO } from "../e2e/lib/inbound-video.js";
 import { limitLink } from "../e2e/lib/netns.js";
 import { startXvfb } from "../e2e/lib/xvfb.js";
 import { exitBounded } from "./exit.js";
@@ -116,17 +116,7 @@ const COUNTERS = [
 async function countOver(page: Page, ms: number): Promise<{ sum: Record<(typeof COUNTERS)[number], number>; reconnects: number; width: number; dt: number }> {
   const sum = Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Record<(typeof COUNTERS)[number], number>;
   // Between two connections the page has none to read: zeros, and the next one counts from there.
-  const none: InboundVideo = {
-    ...sum,
-    freezeCount: 0,
-    keyFramesDecoded: 0,
-    frameWidth: 0,
-    jitterMs: 0,
-    rttMs: 0,
-    jitterBufferDelay: 0,
-    jitterBufferEmittedCount: 0,
-  };
-  const read = () => inboundVideo(page).catch(() => none);
+  const read = () => inboundVideo(page).catch(() => NO_INBOUND_VIDEO);
   let last = await read();
   let reconnects = 0;
   const t0 = performance.now();

@@ -26,6 +26,25 @@ export interface InboundVideo {
   jitterBufferEmittedCount: number;
 }
 
+/** Every count zero: what a page with no connection to read has. */
+export const NO_INBOUND_VIDEO: Readonly<InboundVideo> = Object.freeze({
+  framesDecoded: 0,
+  bytesReceived: 0,
+  totalFreezesDuration: 0,
+  freezeCount: 0,
+  packetsLost: 0,
+  packetsReceived: 0,
+  retransmittedPacketsReceived: 0,
+  nackCount: 0,
+  pliCount: 0,
+  keyFramesDecoded: 0,
+  frameWidth: 0,
+  jitterMs: 0,
+  rttMs: 0,
+  jitterBufferDelay: 0,
+  jitterBufferEmittedCount: 0,
+});
+
 /** The inbound video RTP stream of the page's `window.tessera.pc` (zeros before there is one). */
 export function inboundVideo(page: Page): Promise<InboundVideo> {
   return page.evaluate(async () => {
