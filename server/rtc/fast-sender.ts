@@ -7,11 +7,10 @@ import { BROWSER_DELAY, PlayoutDelayPolicy, ZERO_DELAY } from "./playout-delay.j
 import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
 import type { IceConnection, IcePair, LocalSrtpContext, SenderInternals } from "./sender-internals.js";
 import { sendSenderReport } from "./sender-report.js";
+import { HISTORY, SentDatagrams, SLOT_LARGE } from "./sent-datagrams.js";
 import { SentPackets } from "./sent-packets.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
-/** Packets kept, as sent, for NACKs: about 0.8 s of 720p30 video (werift keeps 128). */
-const HISTORY = 256;
 /**
  * Packets kept by reference for NACKs past the history: what is needed to
  * write one again byte for byte (the relay's payloads are never reused).
@@ -19,9 +18,6 @@ const HISTORY = 256;
  * socket late and asks late, and a keyframe it waits for comes whole.
  */
 const REFERENCES = 1024;
-/** History slot sizes: a 1200-byte-MTU video packet with its header and tag fits the large one, an Opus packet the small one. */
-const SLOT_LARGE = 1500;
-const SLOT_SMALL = 320;
 /**
  * A packet is resent at most once per half round trip (and at least this
  * often apart, ms). A browser asks again for what it still misses every
@@ -66,17 +62,8 @@ const PADDING: FastPacket = { payload: PADDING_PAYLOAD, marker: false, padding: 
  * number would reuse its GCM nonce).
  */
 export class FastSender {
-  private readonly history: Array<Buffer | undefined> = new Array<Buffer | undefined>(HISTORY);
-  /**
-   * The history's memory, one slot per history entry, so that no buffer is
-   * allocated per packet (and none is left for the garbage collector): made
-   * at the first packet sent straight to a socket, slots sized for it.
-   */
-  private slab: Buffer | undefined;
-  private slotBytes = 0;
-  private readonly historySeq = new Int32Array(HISTORY).fill(-1);
-  /** Sizes of the datagrams the native route left in their slots (history[slot] is then undefined). */
-  private readonly historyBytes = new Int32Array(HISTORY);
+  /** The last HISTORY datagrams as sent (the slab the native route writes into is theirs). */
+  private readonly history = new SentDatagrams();
   /** The last packets sent (REFERENCES of video, HISTORY of audio), to be written again for NACKs past the history; when each was resent. Made at bind. */
   private sent: SentPackets | undefined;
   /** The native route (native.ts: header, protection, slot and sendto in one call), and the descriptor it sends on (-1: none). */
@@ -144,7 +131,6 @@ export class FastSender {
     const bits = headerBits(packet) | this.playoutBit(now);
     const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(payload, bits, sequenceNumber, timestamp, abs, roc, connection) : 0;
     const size = sent !== 0 ? sent : this.sendWritten(payload, bits, sequenceNumber, timestamp, abs, roc, idle);
-    this.historySeq[sequenceNumber % HISTORY] = sequenceNumber;
     // Padding is not resent: on a link a probe found congested, resends would only add to it.
     if ((bits & RTP_PADDING) === 0) (this.sent as SentPackets).remember(sequenceNumber, payload, bits, timestamp, abs, roc);
     // What werift's sender reports and stats read.
@@ -192,9 +178,7 @@ export class FastSender {
     const result = (nativeFastPath as NativeFastPath).sendRtp(this.route as object, payload, seq, timestamp >>> 0, abs, roc, flags);
     if (result === 0) return 0;
     const size = result > 0 ? result : -result;
-    const slot = seq % HISTORY;
-    this.history[slot] = undefined;
-    this.historyBytes[slot] = size;
+    this.history.writtenInSlot(seq, size);
     const dtls = (this.sender as unknown as SenderInternals).dtlsTransport;
     dtls.bytesSent += size;
     dtls.packetsSent++;
@@ -206,10 +190,10 @@ export class FastSender {
     // Written, not sent: the connection cannot take it now, or the socket is full (dgram queues it),
     // or its descriptor failed (the route forgot it; dgram reports the error its own way).
     if (!send) {
-      connection.send(this.kept(slot) as Buffer).catch(() => undefined);
+      connection.send(this.history.get(seq) as Buffer).catch(() => undefined);
       return size;
     }
-    (this.direct as Socket).send(this.kept(slot) as Buffer, pair.remoteAddr[1], pair.remoteAddr[0]);
+    (this.direct as Socket).send(this.history.get(seq) as Buffer, pair.remoteAddr[1], pair.remoteAddr[0]);
     pair.packetsSent++;
     pair.bytesSent += size;
     return size;
@@ -217,10 +201,9 @@ export class FastSender {
 
   /** The TypeScript way (and the native one for what a route cannot take): the packet laid out in a buffer, protected, then sent. */
   private sendWritten(payload: Buffer, bits: number, sequenceNumber: number, timestamp: number, abs: number, roc: number, idle: boolean): number {
-    const slot = sequenceNumber % HISTORY;
-    const out = this.datagram(slot, this.datagramBytes(payload), idle);
+    const out = this.history.buffer(sequenceNumber, this.datagramBytes(payload), idle);
     this.write(out, payload, bits, sequenceNumber, timestamp, abs, roc);
-    this.history[slot] = out;
+    this.history.written(sequenceNumber, out);
     this.transmit(out, idle);
     return out.length;
   }
@@ -296,37 +279,6 @@ export class FastSender {
   }
 
   /**
-   * The buffer for one datagram of `size` bytes: its history slot when it
-   * fits and the datagram goes straight to a socket with nothing queued
-   * there (the kernel has taken every earlier datagram, so the slot's last
-   * one is gone), else a new buffer.
-   */
-  private datagram(slot: number, size: number, idle: boolean): Buffer {
-    if (!idle) return Buffer.allocUnsafe(size);
-    const slab = this.slabFor(size);
-    if (size > this.slotBytes) return Buffer.allocUnsafe(size);
-    const at = slot * this.slotBytes;
-    return slab.subarray(at, at + size);
-  }
-
-  /** The history's slab, made for the first datagram written into it (slots sized for its kind of packet). */
-  private slabFor(size: number): Buffer {
-    if (this.slab === undefined) {
-      this.slotBytes = size <= SLOT_SMALL ? SLOT_SMALL : SLOT_LARGE;
-      this.slab = Buffer.allocUnsafeSlow(HISTORY * this.slotBytes);
-    }
-    return this.slab;
-  }
-
-  /** A history entry as sent: its own buffer, or the bytes the native route left in its slot. */
-  private kept(slot: number): Buffer | undefined {
-    const own = this.history[slot];
-    if (own !== undefined || this.slab === undefined) return own;
-    const at = slot * this.slotBytes;
-    return this.historyBytes[slot] > 0 ? this.slab.subarray(at, at + this.historyBytes[slot]) : undefined;
-  }
-
-  /**
    * Resends what is still kept of `lost`, except a packet resent less than
    * half a round trip ago (MIN_RESEND_GAP_MS at least); returns how many
    * went out. With RTX each goes as an RTX packet (`retransmission`), else as
@@ -345,8 +297,7 @@ export class FastSender {
       const seq = number & 0xffff;
       const entry = kept.takeForResend(seq, now, gap);
       if (entry < 0) continue;
-      const slot = seq % HISTORY;
-      const packet = this.rtx ? this.retransmission(entry, now) : ((this.historySeq[slot] === seq ? this.kept(slot) : undefined) ?? this.rewritten(entry));
+      const packet = this.rtx ? this.retransmission(entry, now) : (this.history.get(seq) ?? this.rewritten(entry));
       this.transmit(packet, this.idle());
       s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
       s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
@@ -419,8 +370,8 @@ export class FastSender {
     if (this.route === undefined) {
       const s = this.sender as unknown as SenderInternals;
       const audio = s.codec?.mimeType?.toLowerCase().startsWith("audio/") === true;
-      const slab = this.slabFor(audio ? 0 : SLOT_LARGE);
-      this.route = native.newRoute(handle, slab, this.slotBytes, this.header as Buffer, this.absOffset, s.ssrc);
+      const slab = this.history.slabFor(audio ? 0 : SLOT_LARGE);
+      this.route = native.newRoute(handle, slab, this.history.slotBytes, this.header as Buffer, this.absOffset, s.ssrc);
     }
     native.routeTo(this.route, fd, fd >= 0 ? (this.pair as IcePair).remoteAddr[1] : 0, this.directIp);
     this.routeFd = fd;
