@@ -13,7 +13,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, readMetricFromPage, useEnv, waitFor, withPages, type Env } from "./harness.js";
 import { createNetns, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
-import { inboundVideo, lostForGood, watchVideo } from "./lib/inbound-video.js";
+import { inboundVideo, lostForGood, outboundLayers, watchVideo } from "./lib/inbound-video.js";
 import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 
 let netns: Netns | undefined;
@@ -218,7 +218,15 @@ test("a simulcast device on a 5% lossy link: the layer a small player gets is re
     const nacksBefore = await readMetricFromPage(viewer, "tessera_nacks_sent_total", {});
     dropUdp(netns, 5);
     try {
+      const sentBefore = await outboundLayers(device);
       const { start, end, seconds } = await watchVideo(viewer, WINDOW_S / 2);
+      // The layer the viewer plays is the one the device encodes at its width now (Chromium's encoder gives a lower
+      // layer fewer frames when the loaded machine is short of CPU: the rate to hold is the one it was sent at).
+      const sentAfter = await outboundLayers(device);
+      const layer = sentAfter.reduce((a, b) => (Math.abs(b.frameWidth - end.frameWidth) < Math.abs(a.frameWidth - end.frameWidth) ? b : a));
+      const sentFrames = layer.framesSent - (sentBefore.find((l) => l.rid === layer.rid)?.framesSent ?? 0);
+      const decoded = end.framesDecoded - start.framesDecoded;
+      const frozen = end.totalFreezesDuration - start.totalFreezesDuration;
       const received = end.packetsReceived - start.packetsReceived;
       const lost = lostForGood(start, end);
       const nacksToDevice = (await readMetricFromPage(viewer, "tessera_nacks_sent_total", {})) - nacksBefore;
@@ -226,13 +234,14 @@ test("a simulcast device on a 5% lossy link: the layer a small player gets is re
       t.diagnostic(
         `a ${width} px layer, 5% UDP loss for ${seconds.toFixed(1)} s: ${dropped} packets dropped; the viewer received ${received} and lost ${lost} for good, ` +
           `sent ${end.nackCount - start.nackCount} NACKs and ${end.pliCount - start.pliCount} PLIs; the server NACKed ${nacksToDevice} packets to the device; ` +
-          `${((end.framesDecoded - start.framesDecoded) / seconds).toFixed(1)} frames/s, ${(end.totalFreezesDuration - start.totalFreezesDuration).toFixed(2)} s frozen`,
+          `${(decoded / seconds).toFixed(1)} frames/s decoded of ${(sentFrames / seconds).toFixed(1)} sent on layer ${layer.rid}, ${frozen.toFixed(2)} s frozen`,
       );
       assert.ok(nacksToDevice > 0, "the server asked the device to resend what it lost");
       // Unrepaired, the device's hop alone would lose 5% of this layer's packets for good (about a third of what nftables
       // drops on both hops, for the lowest layer; more for the others); as in the first test, a retransmission lost again may stay lost.
       assert.ok(lost <= 0.1 * dropped, `${lost} packets lost for good of ${dropped} dropped (${received} received)`);
-      assert.ok((end.framesDecoded - start.framesDecoded) / seconds >= 10, "the picture kept going");
+      assert.ok(sentFrames > 0 && decoded >= 0.8 * sentFrames, `the picture kept going: ${decoded} frames decoded of ${sentFrames} sent on the layer`);
+      assert.ok(frozen <= MAX_FROZEN * seconds, `frozen ${frozen.toFixed(2)} s of ${seconds.toFixed(1)} s`);
     } finally {
       dropUdp(netns, 0);
     }

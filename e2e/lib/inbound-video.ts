@@ -109,3 +109,23 @@ export function lostForGood(start: InboundVideo, end: InboundVideo): number {
 export function jitterBufferMs(start: InboundVideo, end: InboundVideo): number {
   return (1000 * (end.jitterBufferDelay - start.jitterBufferDelay)) / (end.jitterBufferEmittedCount - start.jitterBufferEmittedCount);
 }
+
+/** One simulcast layer a device page sends: its rid, the width it is encoded at now and the frames sent so far. */
+export interface OutboundLayer {
+  rid: string;
+  frameWidth: number;
+  framesSent: number;
+}
+
+/** The video layers the page's `window.tessera.pc` sends (one without a rid when it does not use simulcast). */
+export function outboundLayers(page: Page): Promise<OutboundLayer[]> {
+  return page.evaluate(async () => {
+    const pc = (globalThis as unknown as { tessera: { pc: { getStats(): Promise<Map<string, Record<string, unknown>>> } } }).tessera.pc;
+    const layers: { rid: string; frameWidth: number; framesSent: number }[] = [];
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video")
+        layers.push({ rid: typeof s.rid === "string" ? s.rid : "", frameWidth: Number(s.frameWidth ?? 0), framesSent: Number(s.framesSent ?? 0) });
+    });
+    return layers;
+  });
+}
