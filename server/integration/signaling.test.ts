@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SignalingClient } from "../../e2e/lib/signaling-client.js";
 import { LOCAL_ACCOUNT } from "../app.js";
+import { NoAuthenticator } from "../auth/authenticator.js";
+import { MAX_EARLY_MESSAGES } from "../signaling/connection.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "../protocol/messages.js";
 import { startServer, type Running } from "./fixture.js";
 
@@ -151,5 +153,61 @@ describe("signaling refuses bad input without harm", () => {
 
   test("upgrades to other paths are refused", async () => {
     await assert.rejects(SignalingClient.connect(server.wsUrl.replace("/ws", "/nope")));
+  });
+});
+
+/** A hello the test lets through: everyone is the local account, once `open()` is called. */
+class GatedAuthenticator extends NoAuthenticator {
+  private release: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
+  override async socket(): Promise<string> {
+    await this.gate;
+    return LOCAL_ACCOUNT;
+  }
+  open(): void {
+    this.release();
+  }
+}
+
+describe("messages behind the hello wait for the welcome", () => {
+  let server: Running;
+  const auth = new GatedAuthenticator();
+  const clients: SignalingClient[] = [];
+  before(async () => {
+    server = await startServer({ source: [{ kind: "test" }] }, { authenticator: auth });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.stop();
+  });
+
+  /** How many messages of a type the server has taken in so far. */
+  async function counted(type: string): Promise<number> {
+    const m = new RegExp(`tessera_signaling_messages_total\\{type="${type}"\\} (\\d+)`).exec(await server.app.metrics.text());
+    return Number(m?.[1] ?? 0);
+  }
+
+  test("a watch sent right behind the hello is handled after the welcome; more than the limit are refused one by one", async () => {
+    const c = await SignalingClient.connect(server.wsUrl);
+    clients.push(c);
+    c.send({ type: "hello", role: "viewer", protocol: 1 });
+    c.send({ type: "watch", deviceId: "test" });
+    for (let i = 0; i < MAX_EARLY_MESSAGES; i++) c.send({ type: "name", name: `early ${i}` });
+    // The hello is held: the server has everything before it can answer any of it.
+    await waitUntil(() => c.received.some((m) => m.type === "error"));
+    assert.equal(await counted("watch"), 1);
+    assert.equal(await counted("name"), MAX_EARLY_MESSAGES);
+    const refused = c.received.filter((m) => m.type === "error");
+    assert.deepEqual(
+      refused.map((m) => [m.code, m.ref, m.message]),
+      [["bad_request", "name", `at most ${MAX_EARLY_MESSAGES} messages may wait for the welcome`]],
+      "the one over the limit",
+    );
+    assert.ok(!c.received.some((m) => m.type === "welcome"), "no welcome while the hello is held");
+    auth.open();
+    await c.next("offer", (m) => m.deviceId === "test");
+    const order = c.received.map((m) => m.type);
+    assert.ok(order.indexOf("welcome") < order.indexOf("offer"), `welcome first: ${order.join(", ")}`);
+    assert.equal(order.filter((t) => t === "error").length, 1, "nothing else refused");
   });
 });

@@ -16,6 +16,8 @@ export type Authenticate = (hello: Hello, holder: KeyHolder) => Promise<{ accoun
 
 /** Malformed messages (bad_request) tolerated on one connection before it is closed as abusive. */
 export const MAX_BAD_MESSAGES = 50;
+/** Messages a client may send behind its hello, before the welcome, to be handled once the hello is (a viewer's `watch`). */
+export const MAX_EARLY_MESSAGES = 16;
 
 /**
  * One `/ws` connection: waits for `hello`, authenticates it, then routes
@@ -34,6 +36,8 @@ export class SignalingConnection implements Peer {
   private unsubscribeDevices: (() => void) | undefined;
   private closed = false;
   private helloSeen = false;
+  /** What came behind the hello while it was being checked, in order; handled right after the welcome. */
+  private early: ClientMessage[] = [];
   /** Ends the device key reservation, when the device presented a key. */
   private releaseKey: (() => void) | undefined;
 
@@ -95,9 +99,19 @@ export class SignalingConnection implements Peer {
     }
     if (msg.type === "hello") return this.fail(badRequest("hello was already received"), "hello");
     if (msg.type === "bye") return this.close(CLOSE_CODES.normal, "bye");
-    if (!this.session) return this.fail(badRequest("hello is still being processed"), msg.type);
+    if (this.session) return this.route(this.session, msg);
+    if (this.early.length >= MAX_EARLY_MESSAGES) return this.fail(badRequest(`at most ${MAX_EARLY_MESSAGES} messages may wait for the welcome`), msg.type);
+    this.early.push(msg);
+  }
+
+  private route(session: DeviceSession | ViewerSession, msg: ClientMessage): void {
     const deviceId = "deviceId" in msg ? msg.deviceId : undefined;
-    this.session.handle(msg).catch((err: unknown) => this.fail(err, msg.type, deviceId));
+    session.handle(msg).catch((err: unknown) => this.fail(err, msg.type, deviceId));
+  }
+
+  /** Handles what waited behind the hello, now that there is a session to take it. */
+  private drainEarly(session: DeviceSession | ViewerSession): void {
+    for (const msg of this.early.splice(0)) if (!this.closed) this.route(session, msg);
   }
 
   private async hello(msg: Hello): Promise<void> {
@@ -120,6 +134,7 @@ export class SignalingConnection implements Peer {
       this.session = new DeviceSession({ ctx: this.ctx, peer: this, deviceId: id, name: name ?? id, kind: kind ?? "other" });
       this.send({ type: "welcome", peerId: this.peerId, account, role: "device", iceServers: ice.iceServers, iceTtl: ice.ttl });
       this.ctx.log.info("device connected", { device: id });
+      this.drainEarly(this.session);
     } else {
       this.name = msg.name;
       this.session = new ViewerSession(this.ctx, this);
@@ -133,6 +148,7 @@ export class SignalingConnection implements Peer {
         devices: this.ctx.registry.list(account),
       });
       this.followDevices();
+      this.drainEarly(this.session);
     }
   }
 
@@ -180,6 +196,7 @@ export class SignalingConnection implements Peer {
     clearTimeout(this.helloTimer);
     this.unsubscribeDevices?.();
     this.releaseKey?.();
+    this.early = [];
     if (this.session instanceof DeviceSession) {
       this.ctx.log.info("device disconnected", { device: this.session.deviceId });
       this.session.close("signaling closed");

@@ -123,18 +123,25 @@ const fellBack = new Map<string, FallbackCause>();
 /** Every change of transport in this document, oldest first (tests read them). */
 const switches: TransportSwitch[] = [];
 let watch: Viewing | undefined;
+/** The watch already sent behind this socket's hello: its welcome does not send it again. */
+let watchedEarly: Viewing | undefined;
 let peerId: string | undefined;
 
 const signaling = new SignalingClient(
   signalingUrl(),
   async () => ({ type: "hello", role: "viewer", protocol: PROTOCOL, token: await session.token(), name: storedName() }),
   {
+    opened() {
+      watch?.start();
+      watchedEarly = watch;
+    },
     welcome(msg: Welcome) {
       ice.seed(msg.iceServers, msg.iceTtl);
       peerId = msg.peerId;
       control.setPeerId(msg.peerId);
       showDevices(msg.devices ?? []);
-      watch?.start();
+      if (watch !== watchedEarly) watch?.start();
+      watchedEarly = undefined;
     },
     message: route,
     state(state, detail) {
