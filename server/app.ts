@@ -318,7 +318,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   });
   koa.use(whep.routes());
   koa.use(whep.allowedMethods());
-  koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0 }));
+  // The build writes each page file's `.br` and `.gz` next to it; koa-send picks one by Accept-Encoding, so caches must vary on it.
+  koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0, setHeaders: (res) => res.setHeader("Vary", "Accept-Encoding") }));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });
   const stopKeepAlive = keepAlive(wss, config.socketTimeoutSeconds * 1000, () => metrics.socketTimedOut());

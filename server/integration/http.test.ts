@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { get } from "node:http";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { WEB_ROOT } from "../app.js";
 import { waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { startServer } from "./fixture.js";
 
@@ -30,6 +35,52 @@ describe("operational endpoints", () => {
       assert.equal(right.status, 200);
       assert.match(await right.text(), /^# HELP tessera_/m);
       assert.equal((await fetch(`${server.httpUrl}/healthz`)).status, 200, "/healthz stays open");
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+/** A GET with exactly the Accept-Encoding given (fetch would add its own and decompress): status, headers, raw body. */
+function rawGet(url: string, acceptEncoding: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers: acceptEncoding ? { "Accept-Encoding": acceptEncoding } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    }).on("error", reject);
+  });
+}
+
+describe("the web app's files", () => {
+  test("go brotli- or gzip-compressed to a client that takes it, as they are to one that does not", async () => {
+    const server = await startServer();
+    try {
+      for (const [path, file, type] of [
+        ["/viewer.js", "viewer.js", /javascript/],
+        ["/style.css", "style.css", /css/],
+        ["/device.html", "device.html", /html/],
+      ] as const) {
+        const plain = readFileSync(join(WEB_ROOT, file));
+        const br = await rawGet(`${server.httpUrl}${path}`, "gzip, deflate, br");
+        assert.equal(br.status, 200);
+        assert.equal(br.headers["content-encoding"], "br", path);
+        assert.match(String(br.headers["content-type"]), type);
+        assert.match(String(br.headers.vary), /Accept-Encoding/);
+        assert.ok(br.body.length < plain.length / 2, `${path}: ${br.body.length} bytes for ${plain.length}`);
+        assert.deepEqual(brotliDecompressSync(br.body), plain, path);
+        const gz = await rawGet(`${server.httpUrl}${path}`, "gzip");
+        assert.equal(gz.headers["content-encoding"], "gzip", path);
+        assert.deepEqual(gunzipSync(gz.body), plain, path);
+        const identity = await rawGet(`${server.httpUrl}${path}`, "");
+        assert.equal(identity.headers["content-encoding"], undefined, path);
+        assert.deepEqual(identity.body, plain, path);
+      }
+      const page = await rawGet(`${server.httpUrl}/`, "gzip, br");
+      assert.equal(page.status, 200);
+      assert.equal(page.headers["content-encoding"], "br", "the viewer page at / too");
+      assert.deepEqual(brotliDecompressSync(page.body), readFileSync(join(WEB_ROOT, "index.html")));
     } finally {
       await server.stop();
     }
