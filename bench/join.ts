@@ -11,22 +11,34 @@
  *
  * With `--pin` the server (and the test device's encoder in it) runs on core
  * 0 and Chromium on core 1 (`taskset`), as if the viewers were on machines of
- * their own; without it they share both cores.
+ * their own; without it they share both cores. With `--rtt MS` the server
+ * and Chromium run in two network namespaces joined by the delay line
+ * (e2e/lib/delay-line.ts), MS/2 each way, for everything: page load,
+ * signaling, ICE, DTLS and media, as over a real network (the test device
+ * only: a page off loopback is no secure context, so it gets no camera).
  *
- *   npm run bench:join -- --joins 15 [--pin]
+ *   npm run bench:join -- --joins 15 [--pin] [--rtt 80]
  */
 import { parseArgs } from "node:util";
 import { devicePublishing, framesAdvance, launchBrowser, Pages, probe, startServer, viewerState, waitFor, type Env } from "../e2e/harness.js";
+import { createDelayLinePair, type DelayLinePair } from "../e2e/lib/delay-line.js";
 import { inboundVideo } from "../e2e/lib/inbound-video.js";
 import { exitBounded } from "./exit.js";
 import { percentile } from "./glass.js";
 import { machineInfo } from "./proc.js";
 
 const { values } = parseArgs({
-  options: { joins: { type: "string", default: "15" }, pin: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
+  options: {
+    joins: { type: "string", default: "15" },
+    pin: { type: "boolean", default: false },
+    rtt: { type: "string", default: "0" },
+    json: { type: "boolean", default: false },
+  },
 });
 const joins = Number(values.joins);
 if (!Number.isInteger(joins) || joins < 3 || joins > 200) throw new Error("--joins: expected 3-200");
+const rtt = Number(values.rtt);
+if (!Number.isInteger(rtt) || rtt < 0 || rtt > 1000) throw new Error("--rtt: expected 0-1000 (ms)");
 
 /** One join's milestones, ms. */
 interface Join {
@@ -35,6 +47,8 @@ interface Join {
   answerToConnected: number;
   connectedToFirstFrame: number;
   watchToFirstFrame: number;
+  /** From the page's navigation start (its performance.now() origin): page load and the hello included. */
+  pageToFirstFrame: number;
   nacks: number;
   lost: number;
 }
@@ -60,6 +74,7 @@ async function joinOnce(pages: Pages, deviceId: string, label: string): Promise<
     answerToConnected: timeline.connectedAt - timeline.answerSentAt,
     connectedToFirstFrame: first - timeline.connectedAt,
     watchToFirstFrame: first - timeline.watchSentAt,
+    pageToFirstFrame: first,
     nacks: stats.nackCount,
     lost: stats.packetsLost,
   };
@@ -73,6 +88,7 @@ interface Row {
   answerToConnected: [number, number];
   connectedToFirstFrame: [number, number];
   watchToFirstFrame: [number, number];
+  pageToFirstFrame: [number, number];
   /** Joins whose viewer sent NACKs in its first moments. */
   withNacks: number;
 }
@@ -103,6 +119,7 @@ async function measure(env: Env, device: string, deviceId: string): Promise<Row>
       answerToConnected: p("answerToConnected"),
       connectedToFirstFrame: p("connectedToFirstFrame"),
       watchToFirstFrame: p("watchToFirstFrame"),
+      pageToFirstFrame: p("pageToFirstFrame"),
       withNacks: all.filter((j) => j.nacks > 0).length,
     };
   } finally {
@@ -110,39 +127,64 @@ async function measure(env: Env, device: string, deviceId: string): Promise<Row>
   }
 }
 
+/** The server's and Chromium's wrap commands: the delay line's namespaces (--rtt), then the cores (--pin). */
+async function placement(): Promise<{ link?: DelayLinePair; server: Parameters<typeof startServer>[0]; browser: string[] }> {
+  const core = (n: number) => (values.pin ? ["taskset", "-c", String(n)] : []);
+  if (rtt === 0) return { server: { wrap: core(0) }, browser: core(1) };
+  const link = await createDelayLinePair("bench-join");
+  const each = { delayMs: rtt / 2, jitterMs: 0, lossPct: 0 };
+  await Promise.all([link.set("client", each), link.set("server", each)]);
+  // Namespaces only the bench reaches: no sign-in off loopback is fine here.
+  const host = link.server.address;
+  return {
+    link,
+    server: { wrap: [...link.server.exec, ...core(0)], iceHost: host, args: ["--host", host, "--insecure-no-auth"] },
+    browser: [...link.client.exec, ...core(1)],
+  };
+}
+
 async function main(): Promise<void> {
-  const server = await startServer({ wrap: values.pin ? ["taskset", "-c", "0"] : [] });
-  const browser = await launchBrowser(values.pin ? ["taskset", "-c", "1"] : []).catch(async (err: unknown) => {
+  const place = await placement();
+  const server = await startServer(place.server).catch(async (err: unknown) => {
+    await place.link?.destroy();
+    throw err;
+  });
+  const browser = await launchBrowser(place.browser).catch(async (err: unknown) => {
     await server.close();
+    await place.link?.destroy();
     throw err;
   });
   const env: Env = { server, browser };
   const devicePages = new Pages(env);
   try {
     const rows: Row[] = [await measure(env, "test device (1280×720, GStreamer)", "test")];
-    const page = await devicePages.device("bench-join-cam", "Join bench cam");
-    await devicePublishing(page);
-    rows.push(await measure(env, "device page (640×360, Chromium)", "bench-join-cam"));
+    // A device page off loopback is no secure context: Chromium gives it no camera, so over the delay line only the test device is measured.
+    if (rtt === 0) {
+      const page = await devicePages.device("bench-join-cam", "Join bench cam");
+      await devicePublishing(page);
+      rows.push(await measure(env, "device page (640×360, Chromium)", "bench-join-cam"));
+    }
 
     const m = machineInfo();
     const ms = ([a, b]: [number, number]) => `${a.toFixed(0)} / ${b.toFixed(0)}`;
     process.stdout.write(
-      `time to first frame for a joining WebRTC viewer (Chromium, loopback${values.pin ? "; server on core 0, Chromium on core 1" : ""}), p50 / p95 ms over ${joins} joins\n` +
+      `time to first frame for a joining WebRTC viewer (Chromium, ${rtt ? `${rtt} ms round trip over the delay line` : "loopback"}${values.pin ? "; server on core 0, Chromium on core 1" : ""}), p50 / p95 ms over ${joins} joins\n` +
         `machine   ${m.cpuModel}, ${m.cores} cores, Node ${m.node}\ndate      ${new Date().toISOString()}\n\n` +
-        `| device | watch → offer | offer → answer | answer → connected | connected → first frame | watch → first frame | joins with NACKs |\n|---|---|---|---|---|---|---|\n` +
+        `| device | watch → offer | offer → answer | answer → connected | connected → first frame | watch → first frame | page → first frame | joins with NACKs |\n|---|---|---|---|---|---|---|---|\n` +
         rows
           .map(
             (r) =>
-              `| ${r.device} | ${ms(r.watchToOffer)} | ${ms(r.offerToAnswer)} | ${ms(r.answerToConnected)} | ${ms(r.connectedToFirstFrame)} | ${ms(r.watchToFirstFrame)} | ${r.withNacks} of ${r.joins} |`,
+              `| ${r.device} | ${ms(r.watchToOffer)} | ${ms(r.offerToAnswer)} | ${ms(r.answerToConnected)} | ${ms(r.connectedToFirstFrame)} | ${ms(r.watchToFirstFrame)} | ${ms(r.pageToFirstFrame)} | ${r.withNacks} of ${r.joins} |`,
           )
           .join("\n") +
         "\n",
     );
-    if (values.json) process.stdout.write(JSON.stringify({ date: new Date().toISOString(), machine: m, pinned: values.pin, rows }) + "\n");
+    if (values.json) process.stdout.write(JSON.stringify({ date: new Date().toISOString(), machine: m, pinned: values.pin, rttMs: rtt, rows }) + "\n");
   } finally {
     await devicePages.close();
     await browser.close().catch(() => undefined);
     await server.close();
+    await place.link?.destroy();
   }
 }
 
