@@ -1,5 +1,6 @@
 import type { RTCPeerConnection } from "werift";
 import { listenersChanged } from "./census.js";
+import { skipHelloVerify } from "./hello-verify.js";
 
 /** The werift 0.25 internals read here; none is in its typings, and each is checked before use. */
 interface Subscription {
@@ -29,7 +30,8 @@ const isDtls = (data: Buffer) => data.length > 0 && data[0] > 19 && data[0] < 64
  * ClientHello, which Chromium sends in two fragments, and any resend) and
  * hands them, in order, to the DTLS server the moment `start()` has made it.
  * Call after setLocalDescription (the transports exist then); it lets go of
- * everything once DTLS starts, or when `pc` closes.
+ * everything once DTLS starts, or when `pc` closes. The DTLS server it finds
+ * also answers without a HelloVerifyRequest (hello-verify.ts).
  */
 export function keepEarlyDtls(pc: RTCPeerConnection): void {
   for (const transport of (pc as unknown as { dtlsTransports?: TransportInternals[] }).dtlsTransports ?? []) {
@@ -49,11 +51,13 @@ export function keepEarlyDtls(pc: RTCPeerConnection): void {
       onStateChange.subscribe((state) => {
         release();
         const records = kept.splice(0);
-        if (state !== "connecting" || records.length === 0) return;
+        if (state !== "connecting") return;
         // "connecting" is announced just before start() makes its DTLS server, synchronously: it exists by the next microtask.
         queueMicrotask(() => {
+          if (transport.state !== "connecting") return;
+          skipHelloVerify(transport.dtls);
           const deliver = transport.dtls?.transport?.socket?.onData;
-          if (transport.state === "connecting" && deliver) for (const record of records) deliver(record);
+          if (deliver) for (const record of records) deliver(record);
         });
       }),
     );
