@@ -206,7 +206,7 @@ async function publish(source: Source): Promise<void> {
   );
   setState("connecting");
   signaling = new SignalingClient(
-    signalingUrl(),
+    signalingUrl(location),
     async () => ({
       type: "hello",
       role: "device",

@@ -34,19 +34,30 @@ const FATAL_CLOSE_CODES = new Set([4401, 4403]);
 export const PROTOCOL: Hello["protocol"] = 1;
 
 /** `ws(s)://<this host>/ws`. */
-export function signalingUrl(loc: Location = location): string {
+export function signalingUrl(loc: { protocol: string; host: string }): string {
   return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws`;
 }
 
 /**
+ * How long an open socket waits for its hello to be made (a token request, or a sign-in form waiting for the user)
+ * before it is let go, well inside the server's 10 s hello timer; the hello then gets a socket of its own when ready.
+ */
+export const HELLO_WAIT_MS = 5000;
+
+/**
  * The `/ws` connection: says hello on every (re)connect, parses server
  * messages, and reconnects with exponential backoff and jitter until closed.
- * The backoff resets once a `welcome` arrives.
+ * The backoff resets once a `welcome` arrives. The socket opens while the
+ * hello is being made, so its handshake and the token's request overlap.
  */
 export class SignalingClient {
   private ws: WebSocket | undefined;
+  /** The socket the hello went on: nothing else is sent before it. */
+  private greeted: WebSocket | undefined;
+  /** Counts connection attempts: a hello made for an attempt given up since is not used. */
+  private generation = 0;
   private attempt = 0;
-  private retryTimer: number | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private _state: SignalingState = "connecting";
   private _closed = false;
   /** Why the server said it is going away (`bye`), for the reconnecting state. */
@@ -65,46 +76,66 @@ export class SignalingClient {
     return this._state;
   }
 
-  /** Sends if the socket is open; returns false otherwise (the caller re-sends after the next welcome). */
+  /** Sends if the socket is open and has said hello; returns false otherwise (the caller re-sends after the next welcome). */
   send(msg: ClientMessage): boolean {
-    if (this.ws?.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify(msg));
+    const ws = this.ws;
+    if (!ws || ws !== this.greeted || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
     return true;
   }
 
   /** Says bye and stops reconnecting; idempotent. */
   close(): void {
     if (this._closed) return;
+    this.send({ type: "bye" });
     this._closed = true;
     clearTimeout(this.retryTimer);
-    this.send({ type: "bye" });
     this.ws?.close(1000, "bye");
     this.setState("closed");
   }
 
   private connect(): void {
+    const generation = ++this.generation;
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
-    // The hello (with its token) is ready before the socket opens, so the server's hello timer never waits on it.
+    const early = this.open();
+    let made: Hello | undefined;
+    let waiting: ReturnType<typeof setTimeout> | undefined;
+    early.onopen = () => {
+      if (made) this.sayHello(early, made);
+      else waiting = setTimeout(() => this.letGo(early), HELLO_WAIT_MS);
+    };
     Promise.resolve()
       .then(() => this.hello())
       .then(
         (hello) => {
-          if (!this._closed) this.open(hello);
+          if (this._closed || generation !== this.generation) return;
+          made = hello;
+          clearTimeout(waiting);
+          if (this.ws === early) {
+            if (early.readyState === WebSocket.OPEN) this.sayHello(early, hello);
+          } else if (!this.ws) {
+            // The early socket was let go while the hello was being made: this one opens with it ready.
+            const ws = this.open();
+            ws.onopen = () => this.sayHello(ws, hello);
+          }
         },
         (err: unknown) => {
-          if (!this._closed) this.scheduleReconnect(`sign-in failed: ${(err as Error).message}`);
+          if (this._closed || generation !== this.generation) return;
+          clearTimeout(waiting);
+          this.letGo(early);
+          this.scheduleReconnect(`sign-in failed: ${(err as Error).message}`);
         },
       );
   }
 
-  private open(hello: Hello): void {
+  private open(): WebSocket {
     const ws = new WebSocket(this.url);
     this.ws = ws;
-    ws.onopen = () => {
-      ws.send(JSON.stringify(hello));
-      this.events.opened?.();
+    ws.onmessage = (ev) => {
+      if (this.ws === ws) this.receive(ev.data);
     };
-    ws.onmessage = (ev) => this.receive(ev.data);
+    // The close that follows an error says what happened (and a socket let go while connecting errs too).
+    ws.onerror = () => undefined;
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
@@ -117,13 +148,29 @@ export class SignalingClient {
       this.scheduleReconnect(this.byeReason ?? (ev.reason || `closed (${ev.code})`));
       this.byeReason = undefined;
     };
+    return ws;
+  }
+
+  private sayHello(ws: WebSocket, hello: Hello): void {
+    if (this.ws !== ws || this._closed) return;
+    ws.send(JSON.stringify(hello));
+    this.greeted = ws;
+    this.events.opened?.();
+  }
+
+  /** Closes a socket this client no longer wants, without taking it for a lost connection. */
+  private letGo(ws: WebSocket): void {
+    if (this.ws === ws) this.ws = undefined;
+    ws.onclose = null;
+    ws.close(1000, "hello not ready");
   }
 
   private scheduleReconnect(detail: string): void {
+    this.generation++;
     const delay = reconnectDelay(this.attempt);
     this.attempt++;
     this.setState("reconnecting", detail);
-    this.retryTimer = window.setTimeout(() => this.connect(), delay);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
   private receive(data: unknown): void {

@@ -128,7 +128,7 @@ let watchedEarly: Viewing | undefined;
 let peerId: string | undefined;
 
 const signaling = new SignalingClient(
-  signalingUrl(),
+  signalingUrl(location),
   async () => ({ type: "hello", role: "viewer", protocol: PROTOCOL, token: await session.token(), name: storedName() }),
   {
     opened() {
