@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,7 +18,7 @@ import { parseVp8Descriptor } from "../relay/vp8.js";
 import { UsersFile } from "../auth/users-file.js";
 import { MAX_MEDIA_SECTIONS } from "../rtc/limits.js";
 import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
-import { startServer, type Running } from "./fixture.js";
+import { rawRequest, startServer, type Running } from "./fixture.js";
 
 /** An SDP offer with `sections` video m-lines, each complete enough for a stack to parse (or, `bare`, the m-line alone). */
 function bloatedOffer(sections: number, bare = false): string {
@@ -45,22 +44,6 @@ async function healthz(server: Running): Promise<number> {
   const res = await fetch(`${server.httpUrl}/healthz`, { signal: AbortSignal.timeout(5000) });
   assert.equal(res.status, 200);
   return Date.now() - t;
-}
-
-/** A raw HTTP request with headers fetch() will not let a test set (Host). */
-function raw(
-  url: string,
-  headers: Record<string, string>,
-  method = "GET",
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 /** Opens a WebSocket upgrade with these headers; resolves "open" or the refusal's status. */
@@ -256,8 +239,9 @@ describe("DNS rebinding with --auth none", () => {
 
   test("a Host that is a foreign name is refused on the API, the pages and socket upgrades, even with a matching Origin", async () => {
     const rebound = { Host: `rebind.evil.example:${port}`, Origin: `http://rebind.evil.example:${port}` };
-    for (const path of ["/api/devices", "/", "/api/rtc-config"]) assert.equal((await raw(`${server.httpUrl}${path}`, rebound)).status, 403, path);
-    assert.equal((await raw(`${server.httpUrl}/whep/test`, rebound, "OPTIONS")).status, 403);
+    for (const path of ["/api/devices", "/", "/api/rtc-config"])
+      assert.equal((await rawRequest(`${server.httpUrl}${path}`, { headers: rebound })).status, 403, path);
+    assert.equal((await rawRequest(`${server.httpUrl}/whep/test`, { headers: rebound, method: "OPTIONS" })).status, 403);
     assert.equal(await upgrade(server.wsUrl, rebound), "403");
     assert.equal(await upgrade(`ws://127.0.0.1:${port}/ws/stream/test`, rebound), "403");
     assert.match(await server.app.metrics.text(), /tessera_auth_failures_total\{reason="bad_host"\} [1-9]/);
@@ -265,7 +249,7 @@ describe("DNS rebinding with --auth none", () => {
 
   test("addresses, localhost and the --public-url host are served", async () => {
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, "stream.example.org", `app.localhost:${port}`]) {
-      assert.equal((await raw(`${server.httpUrl}/api/devices`, { Host: host })).status, 200, host);
+      assert.equal((await rawRequest(`${server.httpUrl}/api/devices`, { headers: { Host: host } })).status, 200, host);
     }
     assert.equal(await upgrade(server.wsUrl, { Host: `localhost:${port}`, Origin: `http://localhost:${port}` }), "open");
   });

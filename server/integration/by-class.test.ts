@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { UsersFile } from "../auth/users-file.js";
 import { createLogger } from "../log.js";
-import { startServer, type Running } from "./fixture.js";
+import { rawRequest, startServer, type Running } from "./fixture.js";
 
 const PASSWORD = "by-class-password-1";
 const ALICE = { Authorization: `Basic ${Buffer.from(`alice:${PASSWORD}`).toString("base64")}` };
@@ -39,17 +38,9 @@ function stateChangingRoutes(): Array<{ method: string; path: string }> {
 }
 
 /** A raw request, so the path reaches the server exactly as written (fetch would normalise it). */
-function rawGet(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method: "GET", headers }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
+async function rawGet(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const res = await rawRequest(url, { path, headers });
+  return { status: res.status, body: res.body.toString() };
 }
 
 describe("by class", () => {

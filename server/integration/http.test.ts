@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { get } from "node:http";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { WEB_ROOT } from "../app.js";
 import { waitForAsync } from "../../e2e/lib/signaling-client.js";
-import { startServer } from "./fixture.js";
+import { rawRequest, startServer } from "./fixture.js";
 
 describe("operational endpoints", () => {
   test("/readyz is 200 once the test device's pipeline runs, 503 while shutting down", async () => {
@@ -41,17 +40,8 @@ describe("operational endpoints", () => {
   });
 });
 
-/** A GET with exactly the Accept-Encoding given (fetch would add its own and decompress): status, headers, raw body. */
-function rawGet(url: string, acceptEncoding: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    get(url, { headers: acceptEncoding ? { "Accept-Encoding": acceptEncoding } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    }).on("error", reject);
-  });
-}
+/** A GET with exactly the Accept-Encoding given (fetch would add its own and decompress). */
+const rawGet = (url: string, acceptEncoding: string) => rawRequest(url, { headers: acceptEncoding ? { "Accept-Encoding": acceptEncoding } : {} });
 
 describe("the web app's files", () => {
   test("go brotli- or gzip-compressed to a client that takes it, as they are to one that does not", async () => {
