@@ -65,7 +65,7 @@ if (existsSync(delaySrc) && Math.max(mtime(delaySrc), mtime(fileURLToPath(import
 
 const webOut = join(root, "dist/web");
 const webStamp = join(webOut, "viewer.js");
-if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) > mtime(webStamp)) {
+if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol")), mtime(fileURLToPath(import.meta.url))) > mtime(webStamp)) {
   process.stdout.write("[build] web\n");
   // esbuild only strips types; check them first.
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "web")], { stdio: "inherit" });
@@ -98,10 +98,11 @@ if (Math.max(newest(join(root, "web")), newest(join(root, "server/protocol"))) >
   }
   // Each page file also compressed, next to it: the server sends `.br` or `.gz` to a browser that takes it
   // (koa-send), so a page loads in fewer round trips. Written from scratch each build, never stale.
+  // (The old ones go first: removing them in the same pass could remove one this build just wrote.)
+  for (const name of readdirSync(webOut)) if (/\.(br|gz)$/.test(name)) rmSync(join(webOut, name));
   for (const name of readdirSync(webOut)) {
     const path = join(webOut, name);
-    if (/\.(br|gz)$/.test(name)) rmSync(path);
-    else if (/\.(html|js|css|svg)$/.test(name)) {
+    if (/\.(html|js|css|svg)$/.test(name)) {
       const bytes = readFileSync(path);
       writeFileSync(`${path}.br`, brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
       writeFileSync(`${path}.gz`, gzipSync(bytes, { level: 9 }));
