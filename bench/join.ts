@@ -42,6 +42,8 @@ if (!Number.isInteger(rtt) || rtt < 0 || rtt > 1000) throw new Error("--rtt: exp
 
 /** One join's milestones, ms. */
 interface Join {
+  /** From the page's navigation start to its `watch` going out: page load, sign-in and the socket. */
+  pageToWatch: number;
   watchToOffer: number;
   offerToAnswer: number;
   answerToConnected: number;
@@ -69,6 +71,7 @@ async function joinOnce(pages: Pages, deviceId: string, label: string): Promise<
   const first = shown.firstFrameAt ?? NaN;
   const stats = await inboundVideo(late);
   return {
+    pageToWatch: timeline.watchSentAt,
     watchToOffer: timeline.offerAt - timeline.watchSentAt,
     offerToAnswer: timeline.answerSentAt - timeline.offerAt,
     answerToConnected: timeline.connectedAt - timeline.answerSentAt,
@@ -83,6 +86,7 @@ async function joinOnce(pages: Pages, deviceId: string, label: string): Promise<
 interface Row {
   device: string;
   joins: number;
+  pageToWatch: [number, number];
   watchToOffer: [number, number];
   offerToAnswer: [number, number];
   answerToConnected: [number, number];
@@ -114,6 +118,7 @@ async function measure(env: Env, device: string, deviceId: string): Promise<Row>
     return {
       device,
       joins: all.length,
+      pageToWatch: p("pageToWatch"),
       watchToOffer: p("watchToOffer"),
       offerToAnswer: p("offerToAnswer"),
       answerToConnected: p("answerToConnected"),
@@ -170,11 +175,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `time to first frame for a joining WebRTC viewer (Chromium, ${rtt ? `${rtt} ms round trip over the delay line` : "loopback"}${values.pin ? "; server on core 0, Chromium on core 1" : ""}), p50 / p95 ms over ${joins} joins\n` +
         `machine   ${m.cpuModel}, ${m.cores} cores, Node ${m.node}\ndate      ${new Date().toISOString()}\n\n` +
-        `| device | watch → offer | offer → answer | answer → connected | connected → first frame | watch → first frame | page → first frame | joins with NACKs |\n|---|---|---|---|---|---|---|---|\n` +
+        `| device | page → watch | watch → offer | offer → answer | answer → connected | connected → first frame | watch → first frame | page → first frame | joins with NACKs |\n|---|---|---|---|---|---|---|---|---|\n` +
         rows
           .map(
             (r) =>
-              `| ${r.device} | ${ms(r.watchToOffer)} | ${ms(r.offerToAnswer)} | ${ms(r.answerToConnected)} | ${ms(r.connectedToFirstFrame)} | ${ms(r.watchToFirstFrame)} | ${ms(r.pageToFirstFrame)} | ${r.withNacks} of ${r.joins} |`,
+              `| ${r.device} | ${ms(r.pageToWatch)} | ${ms(r.watchToOffer)} | ${ms(r.offerToAnswer)} | ${ms(r.answerToConnected)} | ${ms(r.connectedToFirstFrame)} | ${ms(r.watchToFirstFrame)} | ${ms(r.pageToFirstFrame)} | ${r.withNacks} of ${r.joins} |`,
           )
           .join("\n") +
         "\n",
