@@ -48,6 +48,25 @@ describe("the web app's session token", () => {
     assert.equal(calls, 1);
   });
 
+  test("--auth none said by the server: no request for a session until a hello is refused", async () => {
+    let calls = 0;
+    const s = new SessionSource(
+      memoryStorage(),
+      () => undefined,
+      async () => (calls++, answer(200, { token: "t", expiresAt: null })),
+      undefined,
+      undefined,
+      async () => "none",
+    );
+    assert.equal(await s.token(), undefined);
+    assert.equal(await s.token(), undefined);
+    assert.equal(calls, 0);
+    // A server that refused the hello is no longer taken at its word.
+    s.invalidate();
+    assert.equal(await s.token(), "t");
+    assert.equal(calls, 1);
+  });
+
   test("a Bearer challenge asks for a Firebase ID token, keeps it and sends it as Bearer", async () => {
     const storage = memoryStorage();
     const seen: Array<string | undefined> = [];

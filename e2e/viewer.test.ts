@@ -29,6 +29,15 @@ test("the built-in test device plays in the viewer at /?device=test", { timeout:
     assert.match((await page.textContent("#stats")) ?? "", /WebRTC · host/, "the overlay names the transport");
     // The device list shows the test device online.
     await page.waitForSelector('#devices button[data-device-id="test"][data-online="true"]', { timeout: 5000 });
+    // The page learnt the sign-in mode once, from its HTML's preload (the app's own fetch took that answer), and
+    // with --auth none asked for no session.
+    const signIn = await page.evaluate(() =>
+      performance
+        .getEntriesByType("resource")
+        .filter((e) => /\/api\/(auth-config|session)$/.test(new URL(e.name).pathname))
+        .map((e) => `${(e as { initiatorType?: string }).initiatorType} ${new URL(e.name).pathname}`),
+    );
+    assert.deepEqual(signIn, ["link /api/auth-config"]);
     await screenshot(page, "playing");
   }),
 );

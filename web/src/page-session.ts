@@ -1,4 +1,4 @@
-import { adoptFragmentToken, SessionSource, type IdTokenSource } from "./session.js";
+import { adoptFragmentToken, SessionSource, type AuthMode, type IdTokenSource } from "./session.js";
 import type { FirebaseSignInConfig } from "./firebase-sign-in.js";
 
 /** The Firebase SDK sign-in bundle, next to the page's own; a URL esbuild leaves alone, so the SDK stays out of the page's bundle. */
@@ -6,8 +6,18 @@ const SIGN_IN_MODULE = new URL("firebase-sign-in.js", import.meta.url).href;
 
 /** What `GET /api/auth-config` answers. */
 interface AuthConfig {
-  mode: "none" | "basic" | "firebase";
+  mode: AuthMode;
   firebase?: FirebaseSignInConfig | null;
+}
+
+/** The server's answer to `GET /api/auth-config` (which the page's HTML preloads); undefined when it cannot say. */
+async function fetchAuthConfig(): Promise<AuthConfig | undefined> {
+  try {
+    const res = await fetch("/api/auth-config", { credentials: "same-origin" });
+    return res.ok ? ((await res.json()) as AuthConfig) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -15,16 +25,8 @@ interface AuthConfig {
  * SDK only then, and showing its form in the page's header); undefined when
  * it does not, or cannot say (the page then takes a token as before).
  */
-async function firebaseSignIn(): Promise<IdTokenSource | undefined> {
-  let config: AuthConfig;
-  try {
-    const res = await fetch("/api/auth-config", { credentials: "same-origin", cache: "no-store" });
-    if (!res.ok) return undefined;
-    config = (await res.json()) as AuthConfig;
-  } catch {
-    return undefined;
-  }
-  if (config.mode !== "firebase" || !config.firebase) return undefined;
+async function firebaseSignIn(config: AuthConfig | undefined): Promise<IdTokenSource | undefined> {
+  if (config?.mode !== "firebase" || !config.firebase) return undefined;
   const { startFirebaseSignIn } = (await import(SIGN_IN_MODULE)) as typeof import("./firebase-sign-in.js");
   return startFirebaseSignIn(config.firebase, document.querySelector<HTMLElement>("header.bar") ?? document.body);
 }
@@ -36,12 +38,15 @@ async function firebaseSignIn(): Promise<IdTokenSource | undefined> {
  */
 export function pageSession(): SessionSource {
   adoptFragmentToken(location, sessionStorage, (url) => history.replaceState(null, "", url));
+  let config: Promise<AuthConfig | undefined> | undefined;
+  const authConfig = () => (config ??= fetchAuthConfig());
   let signIn: Promise<IdTokenSource | undefined> | undefined;
   return new SessionSource(
     sessionStorage,
     () => window.prompt("This Tessera server signs in with Firebase. Paste a Firebase ID token:") ?? undefined,
     undefined,
     undefined,
-    () => (signIn ??= firebaseSignIn()),
+    () => (signIn ??= authConfig().then(firebaseSignIn)),
+    async () => (await authConfig())?.mode,
   );
 }

@@ -57,10 +57,15 @@ export interface IdTokenSource {
   idToken(refresh?: boolean): Promise<string>;
 }
 
+/** The server's sign-in mode, as `GET /api/auth-config` says it. */
+export type AuthMode = "none" | "basic" | "firebase";
+
 /** Keeps a session token fresh for hellos, and the headers the API wants. */
 export class SessionSource {
   private cached: { token: string | null; expiresAt: number | null } | undefined;
   private refreshIdToken = false;
+  /** Whether a server that said `--auth none` is taken at its word: until the first `invalidate()`. */
+  private trustNone = true;
 
   constructor(
     private readonly storage: TokenStorage,
@@ -70,6 +75,8 @@ export class SessionSource {
     private readonly now: () => number = () => Date.now(),
     /** The Firebase SDK sign-in when the server serves a web config, else undefined; asked on each use, so it should remember its answer. */
     private readonly signIn: () => Promise<IdTokenSource | undefined> = async () => undefined,
+    /** The server's sign-in mode, undefined when it cannot say; asked on each use, so it should remember its answer. */
+    private readonly authMode: () => Promise<AuthMode | undefined> = async () => undefined,
   ) {}
 
   /**
@@ -91,11 +98,13 @@ export class SessionSource {
   }
 
   /**
-   * The token for the next hello; undefined with `--auth none`. A token the
-   * tab was given wins; then the SDK's ID token (no request: the SDK keeps it
-   * fresh); else `POST /api/session`, again near expiry and after `invalidate()`.
+   * The token for the next hello; undefined with `--auth none`, which needs
+   * no request once the server has said so. A token the tab was given wins;
+   * then the SDK's ID token (no request: the SDK keeps it fresh); else
+   * `POST /api/session`, again near expiry and after `invalidate()`.
    */
   async token(): Promise<string | undefined> {
+    if (this.trustNone && (await this.authMode()) === "none") return undefined;
     if (!this.storage.getItem(STORAGE_KEY)) {
       const id = await this.signedInToken();
       if (id) return id;
@@ -139,6 +148,7 @@ export class SessionSource {
   /** Forgets the cached token (e.g. after the server refused it); the SDK is asked for a new ID token. */
   invalidate(): void {
     this.cached = undefined;
+    this.trustNone = false;
     this.refreshIdToken = true;
   }
 }
