@@ -2,7 +2,8 @@
  * The web app's signaling socket (web/src/signaling.ts) against a real
  * server: it opens while its hello is being made, says nothing before the
  * hello, lets a socket go whose hello takes too long (the server's hello
- * timer would close it) and says hello on a fresh one when ready. Runs in
+ * timer would close it) and says hello on a fresh one when ready, and takes
+ * up a socket the page opened before its script loaded. Runs in
  * Node with the `ws` client as the page's WebSocket.
  */
 import assert from "node:assert/strict";
@@ -43,15 +44,20 @@ describe("the web app's signaling socket", () => {
     await server.stop();
   });
 
-  function client(make: () => Promise<Hello>) {
+  function client(make: () => Promise<Hello>, headStart?: WebSocket) {
     const seen: Array<ServerMessage["type"] | "opened"> = [];
     const states: SignalingState[] = [];
-    const c = new SignalingClient(server.wsUrl, make, {
-      opened: () => seen.push("opened"),
-      welcome: (m) => seen.push(m.type),
-      message: (m) => seen.push(m.type),
-      state: (s) => states.push(s),
-    });
+    const c = new SignalingClient(
+      server.wsUrl,
+      make,
+      {
+        opened: () => seen.push("opened"),
+        welcome: (m) => seen.push(m.type),
+        message: (m) => seen.push(m.type),
+        state: (s) => states.push(s),
+      },
+      headStart as unknown as globalThis.WebSocket | undefined,
+    );
     clients.push(c);
     return { c, seen, states };
   }
@@ -81,6 +87,26 @@ describe("the web app's signaling socket", () => {
     await waitFor(() => seen.includes("welcome"), 5000, "the welcome on a fresh socket");
     assert.equal(c.state, "open");
     assert.equal(sockets.opened, mark.opened + 2);
+  });
+
+  test("a head start socket is taken up whether it is still opening or already open; one closed already is not", async () => {
+    for (const when of ["opening", "open", "closed"] as const) {
+      const mark = { ...sockets };
+      const head = new WebSocket(server.wsUrl);
+      if (when !== "opening") await new Promise((resolve) => head.once("open", resolve));
+      if (when === "closed") {
+        head.close();
+        await new Promise((resolve) => head.once("close", resolve));
+      }
+      const hello = heldHello();
+      const { c, seen } = client(hello.make, head);
+      hello.give();
+      await waitFor(() => seen.includes("welcome"), 5000, `the welcome (${when})`);
+      assert.equal(c.state, "open");
+      assert.equal(sockets.opened, mark.opened + (when === "closed" ? 2 : 1), `${when}: sockets opened`);
+      assert.equal(head.readyState === WebSocket.OPEN, when !== "closed", `${when}: the head start carries the session`);
+      c.close();
+    }
   });
 
   test("a hello that cannot be made lets the socket go and reconnects, making a new one", async () => {

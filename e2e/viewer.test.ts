@@ -1,14 +1,28 @@
 /** The viewer against the server's built-in test device (GStreamer VP8 + Opus, no WebRTC hop upstream). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { devicePublishing, framesAdvance, probe, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
+import { DESKTOP, devicePublishing, framesAdvance, probe, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
 import { screenshot } from "./lib/screenshots.js";
 
 const env = useEnv();
 
+/** Counts the page's WebSockets and Content-Security-Policy refusals (an init script: before the page's own). */
+const COUNT_SOCKETS_AND_REFUSALS = `(() => {
+  const counts = { sockets: 0, refused: [] };
+  window.pageCounts = counts;
+  document.addEventListener("securitypolicyviolation", (e) => counts.refused.push(e.violatedDirective));
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      counts.sockets++;
+    }
+  };
+})();`;
+
 test("the built-in test device plays in the viewer at /?device=test", { timeout: 30_000 }, (t) =>
   withPages(t, env(), async (pages) => {
-    const page = await pages.viewer("test");
+    const page = await pages.viewer("test", "viewer", {}, DESKTOP, [COUNT_SOCKETS_AND_REFUSALS]);
     // 30 new frames is one second of the 30 fps test pattern: the picture moves.
     const { ms, width, height } = await framesAdvance(page, 30, 10_000);
     t.diagnostic(`30 frames presented ${ms} ms after navigation settled; ${width}x${height}`);
@@ -38,6 +52,9 @@ test("the built-in test device plays in the viewer at /?device=test", { timeout:
         .map((e) => `${(e as { initiatorType?: string }).initiatorType} ${new URL(e.name).pathname}`),
     );
     assert.deepEqual(signIn, ["link /api/auth-config"]);
+    // The page's head opened the signaling socket (its inline script allowed by hash) and the app took it up.
+    const counts = await page.evaluate(() => (globalThis as unknown as { pageCounts: { sockets: number; refused: string[] } }).pageCounts);
+    assert.deepEqual(counts, { sockets: 1, refused: [] });
     await screenshot(page, "playing");
   }),
 );

@@ -26,7 +26,7 @@ import { whepRouter } from "./whip/whep.js";
 import { whipRouter } from "./whip/whip.js";
 import { apiRouter, errorMiddleware } from "./http/api.js";
 import { keepAlive, upgradeRouter } from "./http/upgrades.js";
-import { accountIfKnown, accountOf, authMiddleware, HOST_REFUSED, hostGuard, originGuard, securityHeaders } from "./http/security.js";
+import { accountIfKnown, accountOf, authMiddleware, HOST_REFUSED, hostGuard, inlineScriptHashes, originGuard, securityHeaders } from "./http/security.js";
 import { LOCAL_ACCOUNT, type Authenticator } from "./auth/authenticator.js";
 import { authenticatorFor } from "./auth/from-config.js";
 import { authConfigFor, firebaseConnectSources, loadFirebaseWebConfig } from "./auth/firebase-web-config.js";
@@ -228,7 +228,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     else log.warn("request failed", { err: err.message });
   });
   // The pages talk to Firebase only when they sign in with its SDK.
-  koa.use(securityHeaders(firebaseWeb ? firebaseConnectSources(emulatorHost) : []));
+  koa.use(securityHeaders(firebaseWeb ? firebaseConnectSources(emulatorHost) : [], inlineScriptHashes(WEB_ROOT)));
   koa.use(errorMiddleware(log));
   // Without sign-in, a rebound DNS name must not make another site's pages same-origin with us.
   const ownNames = [config.publicUrl ? new URL(config.publicUrl).hostname : "", config.host].filter(Boolean);

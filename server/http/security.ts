@@ -1,4 +1,7 @@
 /** HTTP middleware for who may call: security headers on every answer, and the caller's account. */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Context, Next } from "koa";
 import type { Authenticator } from "../auth/authenticator.js";
 import { hostServedWithoutAuth, originAllowed } from "../auth/origin.js";
@@ -9,17 +12,39 @@ import { looksLikeKey, type DeviceKeys } from "../keys/device-keys.js";
 const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/api/auth-config"]);
 
 /**
- * The Content-Security-Policy of every answer: only our own scripts and
- * styles; images from blob:/data: (the fallback viewer paints decoded
- * stripes); media from blob:; sockets back to this host only (and to
- * `connectSources`, e.g. Firebase's sign-in endpoints); no framing.
+ * The CSP sources (`'sha256-…'`) of the inline scripts (`<script>` with no
+ * attributes) in the pages of `dir`: the only inline scripts a page may run,
+ * whatever is injected into it. None when the directory cannot be read.
  */
-export function contentSecurityPolicy(host: string, connectSources: readonly string[] = []): string {
+export function inlineScriptHashes(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith(".html"));
+  } catch {
+    return [];
+  }
+  const hashes = new Set<string>();
+  for (const name of names) {
+    for (const m of readFileSync(join(dir, name), "utf8").matchAll(/<script>([\s\S]*?)<\/script>/g)) {
+      hashes.add(`'sha256-${createHash("sha256").update(m[1], "utf8").digest("base64")}'`);
+    }
+  }
+  return [...hashes].sort();
+}
+
+/**
+ * The Content-Security-Policy of every answer: only our own scripts (and
+ * the pages' own inline ones, `scriptHashes`) and styles; images from
+ * blob:/data: (the fallback viewer paints decoded stripes); media from
+ * blob:; sockets back to this host only (and to `connectSources`, e.g.
+ * Firebase's sign-in endpoints); no framing.
+ */
+export function contentSecurityPolicy(host: string, connectSources: readonly string[] = [], scriptHashes: readonly string[] = []): string {
   // The Host header is the client's own; keep it to host-name characters so it cannot add directives.
   const self = /^[A-Za-z0-9.\-:[\]]{1,260}$/.test(host) ? ` ws://${host} wss://${host}` : "";
   return [
     "default-src 'self'",
-    "script-src 'self'",
+    `script-src 'self'${scriptHashes.map((h) => ` ${h}`).join("")}`,
     "style-src 'self'",
     "img-src 'self' blob: data:",
     "media-src 'self' blob:",
@@ -32,11 +57,14 @@ export function contentSecurityPolicy(host: string, connectSources: readonly str
   ].join("; ");
 }
 
-/** Sets the security headers before anything else runs, so error answers carry them too; `connectSources` are origins the pages may also fetch from. */
-export function securityHeaders(connectSources: readonly string[] = []) {
+/**
+ * Sets the security headers before anything else runs, so error answers carry them too; `connectSources` are
+ * origins the pages may also fetch from, `scriptHashes` the pages' inline scripts (inlineScriptHashes).
+ */
+export function securityHeaders(connectSources: readonly string[] = [], scriptHashes: readonly string[] = []) {
   return async (ctx: Context, next: Next) => {
     ctx.set({
-      "Content-Security-Policy": contentSecurityPolicy(ctx.host, connectSources),
+      "Content-Security-Policy": contentSecurityPolicy(ctx.host, connectSources, scriptHashes),
       "X-Frame-Options": "DENY",
       "X-Content-Type-Options": "nosniff",
       "Referrer-Policy": "no-referrer",

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { WEB_ROOT } from "../app.js";
+import { inlineScriptHashes } from "../http/security.js";
 import { waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { rawRequest, startServer } from "./fixture.js";
 
@@ -73,6 +76,35 @@ describe("the web app's files", () => {
       assert.deepEqual(brotliDecompressSync(page.body), readFileSync(join(WEB_ROOT, "index.html")));
     } finally {
       await server.stop();
+    }
+  });
+
+  test("the viewer page's inline script, and only it, runs by its hash in the pages' Content-Security-Policy", async () => {
+    const server = await startServer();
+    try {
+      const res = await fetch(`${server.httpUrl}/`);
+      const html = await res.text();
+      const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+      assert.equal(inline.length, 1, "the viewer page opens its socket from one inline script");
+      const hash = createHash("sha256").update(inline[0]).digest("base64");
+      const scriptSrc = /script-src ([^;]*)/.exec(res.headers.get("content-security-policy") ?? "")?.[1];
+      assert.equal(scriptSrc, `'self' 'sha256-${hash}'`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("inlineScriptHashes: each attribute-less <script> of every page, once; none for a directory that cannot be read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-csp-"));
+    try {
+      const sha = (text: string) => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+      writeFileSync(join(dir, "a.html"), '<script>one()</script><script type="module" src="/a.js"></script><script>\n two();\n</script>');
+      writeFileSync(join(dir, "b.html"), "<script>one()</script>");
+      writeFileSync(join(dir, "c.txt"), "<script>three()</script>");
+      assert.deepEqual(inlineScriptHashes(dir), [sha("one()"), sha("\n two();\n")].sort());
+      assert.deepEqual(inlineScriptHashes(join(dir, "missing")), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

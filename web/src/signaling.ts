@@ -48,7 +48,9 @@ export const HELLO_WAIT_MS = 5000;
  * The `/ws` connection: says hello on every (re)connect, parses server
  * messages, and reconnects with exponential backoff and jitter until closed.
  * The backoff resets once a `welcome` arrives. The socket opens while the
- * hello is being made, so its handshake and the token's request overlap.
+ * hello is being made, so its handshake and the token's request overlap;
+ * the viewer page's head opens the first one before the page's script has
+ * even loaded (a head start).
  */
 export class SignalingClient {
   private ws: WebSocket | undefined;
@@ -68,6 +70,11 @@ export class SignalingClient {
     /** Builds the hello for each (re)connect; may fetch a fresh session token first. */
     private readonly hello: () => Hello | Promise<Hello>,
     private readonly events: SignalingEvents,
+    /**
+     * A socket to `url` opened before this client (the viewer page's head opens one while its script loads):
+     * the first connection takes it if it is still opening or open.
+     */
+    private headStart?: WebSocket,
   ) {
     this.connect();
   }
@@ -97,13 +104,16 @@ export class SignalingClient {
   private connect(): void {
     const generation = ++this.generation;
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
-    const early = this.open();
+    const early = this.open(this.takeHeadStart());
     let made: Hello | undefined;
     let waiting: ReturnType<typeof setTimeout> | undefined;
-    early.onopen = () => {
+    const opened = () => {
       if (made) this.sayHello(early, made);
       else waiting = setTimeout(() => this.letGo(early), HELLO_WAIT_MS);
     };
+    // A head start may have opened already: its open event has gone.
+    if (early.readyState === WebSocket.OPEN) opened();
+    else early.onopen = opened;
     Promise.resolve()
       .then(() => this.hello())
       .then(
@@ -128,8 +138,18 @@ export class SignalingClient {
       );
   }
 
-  private open(): WebSocket {
-    const ws = new WebSocket(this.url);
+  /** The head start socket, once, if it is to this client's URL and still opening or open. */
+  private takeHeadStart(): WebSocket | undefined {
+    const ws = this.headStart;
+    this.headStart = undefined;
+    if (!ws) return undefined;
+    if (ws.url === this.url && (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN)) return ws;
+    ws.close();
+    return undefined;
+  }
+
+  private open(given?: WebSocket): WebSocket {
+    const ws = given ?? new WebSocket(this.url);
     this.ws = ws;
     ws.onmessage = (ev) => {
       if (this.ws === ws) this.receive(ev.data);

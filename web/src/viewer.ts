@@ -127,6 +127,14 @@ let watch: Viewing | undefined;
 let watchedEarly: Viewing | undefined;
 let peerId: string | undefined;
 
+/** The signaling socket index.html's head opened while this script loaded, taken once. */
+function headStartSocket(): WebSocket | undefined {
+  const w = window as { tesseraSocket?: unknown };
+  const ws = w.tesseraSocket;
+  delete w.tesseraSocket;
+  return ws instanceof WebSocket ? ws : undefined;
+}
+
 const signaling = new SignalingClient(
   signalingUrl(location),
   async () => ({ type: "hello", role: "viewer", protocol: PROTOCOL, token: await session.token(), name: storedName() }),
@@ -153,6 +161,7 @@ const signaling = new SignalingClient(
       watch?.signalingState(state);
     },
   },
+  headStartSocket(),
 );
 
 function route(msg: Exclude<ServerMessage, Welcome>): void {
