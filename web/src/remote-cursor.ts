@@ -77,10 +77,16 @@ export class RemoteCursor {
   private place(): void {
     const { width, height } = this.picture.size;
     const stage = this.el.parentElement;
+    const at = this.at;
+    // Hidden for a reason the layout does not change: no measuring (each measure forces a layout, and a page
+    // that is starting calls this several times before its first frame).
+    if (this.controlling || !this.visible || !at || !stage || at.x >= width || at.y >= height) {
+      this.el.hidden = true;
+      return;
+    }
     const { rect, fit } = videoGeometry(this.picture.element);
     const box = pictureBox(rect, width, height, fit);
-    const at = this.at;
-    if (this.controlling || !this.visible || !at || !box || !stage || at.x >= width || at.y >= height) {
+    if (!box) {
       this.el.hidden = true;
       return;
     }

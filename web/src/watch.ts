@@ -36,10 +36,18 @@ export interface WatchEvents {
   unplayable(codecs: string[]): void;
 }
 
-/** The video codecs this browser receives over WebRTC (lower-case names), or undefined when it does not say. */
+let receivableCache: { codecs: Set<string> | undefined } | undefined;
+
+/**
+ * The video codecs this browser receives over WebRTC (lower-case names), or undefined when it does not say.
+ * Asked of the browser once (it takes Chromium several milliseconds, on the way to `watch` and to the answer).
+ */
 function receivableVideoCodecs(): Set<string> | undefined {
-  const caps = typeof RTCRtpReceiver.getCapabilities === "function" ? RTCRtpReceiver.getCapabilities("video") : null;
-  return caps ? new Set(caps.codecs.map((c) => c.mimeType.split("/")[1]?.toLowerCase() ?? "")) : undefined;
+  if (!receivableCache) {
+    const caps = typeof RTCRtpReceiver.getCapabilities === "function" ? RTCRtpReceiver.getCapabilities("video") : null;
+    receivableCache = { codecs: caps ? new Set(caps.codecs.map((c) => c.mimeType.split("/")[1]?.toLowerCase() ?? "")) : undefined };
+  }
+  return receivableCache.codecs;
 }
 
 /** Entries of a receiver's capabilities that are not codecs of their own. */
