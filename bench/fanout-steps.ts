@@ -15,6 +15,15 @@ import { intArg } from "./run.js";
 
 /** Sequence-gap loss above which stepping stops: the server (or the machine) no longer keeps up. */
 export const LOSS_STOP_PCT = 0.1;
+/**
+ * Delivery (received over published × viewers) below which stepping stops
+ * too, %: a viewer the server stops sending to, or sends whole frames less
+ * (a track waiting for a keyframe), leaves no gap in the sequence numbers it
+ * sees. A window's edges move the figure by a few tenths either way.
+ */
+export const DELIVERY_STOP_PCT = 99;
+/** A viewer that received less than this share of the publisher's video packets in a window is counted short. */
+const SHORT_VIEWER = 0.9;
 /** Viewers connected at once while stepping up. */
 const CONNECT_BATCH = 8;
 /** Sequence numbers a ReceivedStream keeps. */
@@ -125,6 +134,8 @@ export interface Step {
   lossSeqPct: number;
   /** Received over published × viewers. */
   deliveredPct: number;
+  /** Viewers that received less than 90 % of the publisher's video packets in the window. */
+  shortViewers: number;
   /** Datagrams the kernel dropped at full receive buffers in the window: the bench's sockets, the server's. */
   benchUdpDrops: number;
   serverUdpDrops: number;
@@ -141,7 +152,7 @@ export interface Steps {
   window: Window[];
   /** Why stepping ended before the last count, if it did. */
   stopped?: string;
-  /** The most viewers of a step with loss at or below LOSS_STOP_PCT, if any. */
+  /** The most viewers of a step with loss at or below LOSS_STOP_PCT and delivery at or above DELIVERY_STOP_PCT, if any. */
   maxViewersWithoutLoss: number | null;
 }
 
@@ -185,12 +196,13 @@ export class FanoutRun {
       steps.push(step);
       windows.push(w);
       this.log(`${s.label}: ${n} viewers: ${step.cpuUsPerPacketNet.toFixed(1)} µs/packet net, loss ${step.lossSeqPct.toFixed(3)} %`);
-      if (step.lossSeqPct > LOSS_STOP_PCT) {
-        stopped = `loss above ${LOSS_STOP_PCT} % at ${n} viewers`;
+      const failed = stepFailed(step);
+      if (failed) {
+        stopped = `${failed} at ${n} viewers`;
         break;
       }
     }
-    const clean = steps.filter((x) => x.lossSeqPct <= LOSS_STOP_PCT);
+    const clean = steps.filter((x) => stepFailed(x) === undefined);
     return {
       baseline,
       baselineCpuPct: baseCpuRate * 100,
@@ -273,16 +285,26 @@ function seqLoss(seqs: readonly number[]): { expected: number; lost: number } {
   return { expected, lost: expected - seen.size };
 }
 
+/** Why a step counts as lost, or undefined when the viewers got what was published. */
+function stepFailed(step: Step): string | undefined {
+  if (step.lossSeqPct > LOSS_STOP_PCT) return `loss above ${LOSS_STOP_PCT} %`;
+  if (step.deliveredPct < DELIVERY_STOP_PCT) return `delivery below ${DELIVERY_STOP_PCT} % (${step.shortViewers} viewers short)`;
+  return undefined;
+}
+
 function summarizeStep(baseCpuRate: number, baseRssBytes: number, w: Window, viewers: readonly FanoutViewer[]): Step {
   const t = windowSeconds(w);
   const cpuS = w.end.serverCpuS - w.start.serverCpuS;
   let received = 0;
   let expected = 0;
   let lost = 0;
+  let short = 0;
+  const publishedVideo = w.end.published.video - w.start.published.video;
   viewers.forEach(({ stream }, i) => {
     const a = w.start.viewers[i];
     const b = w.end.viewers[i];
     received += b.video - a.video + (b.audio - a.audio);
+    if (b.video - a.video < SHORT_VIEWER * publishedVideo) short++;
     if (b.seqs >= SEQ_CAP) throw new Error(`a viewer recorded ${SEQ_CAP} sequence numbers, its cap: use fewer steps or shorter windows`);
     const l = seqLoss(stream.videoSeqs.slice(a.seqs, b.seqs));
     expected += l.expected;
@@ -307,6 +329,7 @@ function summarizeStep(baseCpuRate: number, baseRssBytes: number, w: Window, vie
     otherCpuPct: busy * machineInfo().cores * 100 - (cpuS / t) * 100 - benchCpuUs / 1e4 / t,
     lossSeqPct: expected > 0 ? (lost / expected) * 100 : 0,
     deliveredPct: published > 0 ? (received / (published * viewers.length)) * 100 : 0,
+    shortViewers: short,
     benchUdpDrops: w.end.benchUdpDrops - w.start.benchUdpDrops,
     serverUdpDrops: w.end.serverUdpDrops - w.start.serverUdpDrops,
     rssPerViewerMB: (w.rssMeanBytes - baseRssBytes) / viewers.length / 2 ** 20,
@@ -324,7 +347,7 @@ export function stepDetails(label: string, steps: readonly Step[]): string {
       (s) =>
         `  ${label}, ${s.viewers} viewers: publisher ${fmt(s.inputPps)} packets/s (video ${fmt(s.inputVideoPps)}), ${fmt(s.keyframeRequestsPerS, 2)} keyframe requests/s; ` +
         `server ${fmt(s.serverCpuPct)} %, bench ${fmt(s.benchCpuPct)} %, others ${fmt(s.otherCpuPct)} % of a core (machine ${fmt(s.machineBusyPct)} % busy); ` +
-        `delivered ${fmt(s.deliveredPct, 2)} % of published × viewers; dropped at full UDP buffers: bench ${s.benchUdpDrops}, server ${s.serverUdpDrops}\n`,
+        `delivered ${fmt(s.deliveredPct, 2)} % of published × viewers (${s.shortViewers} viewers short of 90 %); dropped at full UDP buffers: bench ${s.benchUdpDrops}, server ${s.serverUdpDrops}\n`,
     )
     .join("");
 }

@@ -22,6 +22,8 @@ export interface TesseraTargetOptions {
    */
   serverHost?: string;
   peerHost?: string;
+  /** The device loops this many seconds of its encoder's output (WeriftDevice's replaySeconds) instead of encoding throughout. */
+  replaySeconds?: number;
   /** Runs the server under this prefix (e.g. `taskset -c 0`); it must exec, so the pid stays the server's. */
   wrap?: readonly string[];
 }
@@ -36,7 +38,14 @@ export async function startTessera(opts: TesseraTargetOptions): Promise<FanoutSe
   );
   let device: WeriftDevice;
   try {
-    device = await WeriftDevice.publish(server.wsUrl, { id: DEVICE_ID, name: "Fan-out bench", codec: opts.codec, source: opts.source, iceHost: opts.peerHost });
+    device = await WeriftDevice.publish(server.wsUrl, {
+      id: DEVICE_ID,
+      name: "Fan-out bench",
+      codec: opts.codec,
+      source: opts.source,
+      iceHost: opts.peerHost,
+      replaySeconds: opts.replaySeconds,
+    });
   } catch (err) {
     await server.stop();
     throw err;

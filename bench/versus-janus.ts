@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import { createNetnsPair, netnsUnavailable } from "../e2e/lib/netns.js";
 import {
   FanoutRun,
+  DELIVERY_STOP_PCT,
   LOSS_STOP_PCT,
   STEP_ARGS,
   fmt,
@@ -146,7 +147,7 @@ function print(r: Report): void {
       `\n| server | viewers | packets fwd/s | CPU µs/pkt raw | CPU µs/pkt − baseline | loss % | server CPU % | RSS/viewer MB |\n|---|---|---|---|---|---|---|---|\n` +
       `${row("Tessera", r.tessera)}\n${row("Janus", r.janus)}\n\n` +
       r.ratios.map((x) => `  Tessera/Janus CPU per packet at ${x.viewers} viewers: ${fmt(x.raw, 2)} raw, ${fmt(x.net, 2)} minus baseline\n`).join("") +
-      `  most viewers with loss ≤ ${LOSS_STOP_PCT} %: Tessera ${r.tessera.maxViewersWithoutLoss ?? "none"}, Janus ${r.janus.maxViewersWithoutLoss ?? "none"}` +
+      `  most viewers with loss ≤ ${LOSS_STOP_PCT} % and delivery ≥ ${DELIVERY_STOP_PCT} %: Tessera ${r.tessera.maxViewersWithoutLoss ?? "none"}, Janus ${r.janus.maxViewersWithoutLoss ?? "none"}` +
       `${r.maxViewersRatio === null ? "" : ` (ratio ${fmt(r.maxViewersRatio, 2)})`}\n`,
   );
 }

@@ -27,6 +27,7 @@ import {
 import { isKeyframeStart } from "../../server/relay/keyframe.js";
 import { vp8KeyframeSize } from "../../server/relay/vp8.js";
 import { peerConfig, publishCodecs } from "../../server/rtc/peer-config.js";
+import { REPLAY_SETTLE_MS, RtpRecorder, RtpReplay } from "./rtp-replay.js";
 import { SignalingClient } from "./signaling-client.js";
 
 /** The server's own peer settings pinned to one address (loopback unless told): no STUN query leaves the machine. */
@@ -64,6 +65,14 @@ interface PublishOptions {
   whip?: string;
   /** The one address the device's ICE gathers (default 127.0.0.1). */
   iceHost?: string;
+  /**
+   * Encodes for two seconds and then this many more (sending as it goes),
+   * then stops the encoder and sends what it made in those seconds again
+   * in a loop (rtp-replay.ts): a publisher whose CPU a bench's other work
+   * can have. A keyframe request restarts the loop at its first frame, a
+   * keyframe.
+   */
+  replaySeconds?: number;
 }
 
 /**
@@ -96,6 +105,13 @@ export class WeriftDevice {
   pc!: RTCPeerConnection;
   private video: MediaStreamTrack | undefined;
   private audio: MediaStreamTrack | undefined;
+  /** With replaySeconds, once the recording is made: the video loop and the audio one. */
+  private replays: RtpReplay[] = [];
+
+  /** Loops of the recorded video begun so far (restarts included); 0 while encoding. */
+  get replayLoops(): number {
+    return this.replays[0]?.loops ?? 0;
+  }
 
   private constructor(
     readonly signaling: SignalingClient | undefined,
@@ -131,18 +147,54 @@ export class WeriftDevice {
       // A new offer replaces the device's WebRTC session on the server.
       await device.pc.close();
     }
-    pipeline.start();
-    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => {
+    const sendVideo = (buf: Buffer) => {
       if (device.paused) return;
       device.packetsSent++;
       device.video?.writeRtp(opts.rewriteVideo ? opts.rewriteVideo(buf) : buf);
-    });
-    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => {
+    };
+    const sendAudio = (buf: Buffer) => {
       if (device.paused) return;
       device.audioPacketsSent++;
       device.audio?.writeRtp(buf);
+    };
+    const recorder = opts.replaySeconds ? new RtpRecorder(`video/${codec}`) : undefined;
+    pipeline.start();
+    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.videoSink, (buf) => {
+      recorder?.video(buf);
+      sendVideo(buf);
     });
+    pipeline.pullFrom(TEST_SOURCE_ELEMENTS.audioSink, (buf) => {
+      recorder?.audio(buf);
+      sendAudio(buf);
+    });
+    if (recorder) {
+      try {
+        await device.replay(recorder, (opts.replaySeconds ?? 0) * 1000, sendVideo, sendAudio);
+      } catch (err) {
+        await device.close();
+        throw err;
+      }
+    }
     return device;
+  }
+
+  /**
+   * Lets the encoder settle (its rate control's first seconds), records `ms`
+   * of what it makes from a keyframe on, closes it, and loops the recording
+   * (video and audio, each from its start).
+   */
+  private async replay(recorder: RtpRecorder, ms: number, sendVideo: (b: Buffer) => void, sendAudio: (b: Buffer) => void): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, REPLAY_SETTLE_MS));
+    recorder.recording = true;
+    this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    this.pipeline.close();
+    this.replays = [
+      new RtpReplay(recorder.videoPackets, sendVideo),
+      ...(recorder.audioPackets.count > 0 ? [new RtpReplay(recorder.audioPackets, sendAudio)] : []),
+    ];
+    const now = performance.now();
+    for (const r of this.replays) r.start(now);
   }
 
   /** A new peer connection, its offer and the server's answer. */
@@ -162,7 +214,8 @@ export class WeriftDevice {
     }
     vt.sender.onPictureLossIndication.subscribe(() => {
       this.plis++;
-      this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
+      if (this.replays.length > 0) this.replays[0].restart();
+      else this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
     });
     vt.sender.onGenericNack.subscribe(() => this.nacks++);
     await pc.setLocalDescription(await pc.createOffer());
@@ -210,6 +263,7 @@ export class WeriftDevice {
 
   /** Stops media and signaling. */
   async close(): Promise<void> {
+    for (const r of this.replays) r.stop();
     this.pipeline.close();
     this.signaling?.close();
     if (this.whipResource) await fetch(this.whipResource, { method: "DELETE", headers: this.whipAuth }).catch(() => undefined);
