@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { seqDiff } from "../relay/rtp.js";
 import { BROWSER_DELAY, ZERO_DELAY } from "../rtc/playout-delay.js";
+import { DEVICE_RECEIVE_BUFFER } from "../rtc/receive-buffer.js";
 import { startServer, type Running } from "./fixture.js";
+
+const run = promisify(execFile);
 
 describe("relay with real werift peers", () => {
   let server: Running;
@@ -176,6 +182,25 @@ describe("relay with real werift peers", () => {
       await viewer.close();
       await waitFor(() => server.app.registry.get("local", "cam")!.viewers === 2, 5000, "the other two viewers only");
     }
+  });
+
+  test("the server's socket for the device may queue a keyframe burst while it fans out: its receive buffer is enlarged", async () => {
+    // The device's nominated pair names the server's end of it; `ss` reads that socket's buffer (rb) from the kernel.
+    const connection = device.pc.getTransceivers()[0].sender.dtlsTransport.iceTransport.connection;
+    const [host, port] = connection.nominated!.remoteAddr;
+    const rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+    // Linux caps a request at rmem_max and doubles it for its own bookkeeping.
+    const expected = 2 * Math.min(DEVICE_RECEIVE_BUFFER, rmemMax);
+    const rb = await waitForAsync(
+      async () => {
+        const { stdout } = await run("ss", ["-u", "-a", "-n", "-m", "src", `${host}:${port}`]);
+        const m = /rb(\d+)/.exec(stdout);
+        return m && Number(m[1]) >= expected ? Number(m[1]) : undefined;
+      },
+      5000,
+      `a receive buffer of ${expected} bytes on ${host}:${port}`,
+    );
+    assert.ok(rb > Number(readFileSync("/proc/sys/net/core/rmem_default", "utf8")), "more than the default");
   });
 
   test("viewers leaving release their down tracks and the viewer count", async () => {

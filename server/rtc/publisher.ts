@@ -20,6 +20,7 @@ import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { fixSctpReassembly } from "./sctp-reassembly.js";
 import { localSdpForClients, offeredCodecOrder } from "./sdp.js";
 import { openSrtpNatively } from "./srtp-receive.js";
+import { enlargeReceiveBuffers } from "./receive-buffer.js";
 import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
 import { rembPacket } from "./remb.js";
@@ -123,6 +124,7 @@ export class Publisher {
     this.listeners.on(pc.onDataChannel, (channel: RTCDataChannel) => this.dataChannel(channel));
     this.listeners.on(pc.connectionStateChange, (state: string) => {
       this.log.debug("publisher connection", { state });
+      if (state === "connected") enlargeReceiveBuffers(pc, this.log);
       if (state === "failed" || state === "closed") this.close(`connection ${state}`);
     });
     try {
