@@ -33,21 +33,14 @@ function udpSockets(pc: RTCPeerConnection): Set<Socket> {
   return sockets;
 }
 
-/**
- * Gives the UDP sockets of a connected device's peer connection a receive
- * buffer of `bytes` (or what the kernel allows). Returns the sizes the
- * kernel granted (Linux reports double what is asked, for its bookkeeping).
- */
-export function enlargeReceiveBuffers(pc: RTCPeerConnection, log: Logger, bytes = DEVICE_RECEIVE_BUFFER): number[] {
-  const granted: number[] = [];
+/** Gives the UDP sockets of a connected device's peer connection a receive buffer of `bytes`, or what the kernel allows. */
+export function enlargeReceiveBuffers(pc: RTCPeerConnection, log: Logger, bytes = DEVICE_RECEIVE_BUFFER): void {
   for (const socket of udpSockets(pc)) {
     try {
       if (socket.getRecvBufferSize() < bytes) socket.setRecvBufferSize(bytes);
-      granted.push(socket.getRecvBufferSize());
     } catch (err) {
       // A socket closing under us, or a platform that refuses: the default stays.
       log.debug("device receive buffer unchanged", { err });
     }
   }
-  return granted;
 }
