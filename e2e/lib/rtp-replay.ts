@@ -12,7 +12,7 @@ import { isKeyframeStart } from "../../server/relay/keyframe.js";
 import { parseRtp } from "../../server/relay/rtp.js";
 
 /** How long a replaying device's encoder runs before its recording starts, ms: its rate control's first seconds. */
-export const REPLAY_SETTLE_MS = 2000;
+const REPLAY_SETTLE_MS = 2000;
 
 /** One recorded packet: its bytes and when it came, ms after the recording's first. */
 interface Recorded {
@@ -180,4 +180,27 @@ export class RtpReplay {
     this.seqBase = (this.lastSeq + 1) & 0xffff;
     this.tsBase = (this.lastTs + this.step.ticks) >>> 0;
   }
+}
+
+/**
+ * Lets an encoder settle, records `ms` of what it makes from a keyframe on
+ * (`recorder` must be fed by the encoder's output meanwhile), stops it, and
+ * starts looping the recording: video, and audio when there was any.
+ */
+export async function recordThenLoop(
+  recorder: RtpRecorder,
+  ms: number,
+  encoder: { forceKeyframe(): void; stop(): void },
+  send: { video: (packet: Buffer) => void; audio: (packet: Buffer) => void },
+): Promise<RtpReplay[]> {
+  await new Promise((resolve) => setTimeout(resolve, REPLAY_SETTLE_MS));
+  recorder.recording = true;
+  encoder.forceKeyframe();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  encoder.stop();
+  const replays = [new RtpReplay(recorder.videoPackets, send.video)];
+  if (recorder.audioPackets.count > 0) replays.push(new RtpReplay(recorder.audioPackets, send.audio));
+  const now = performance.now();
+  for (const r of replays) r.start(now);
+  return replays;
 }

@@ -27,7 +27,7 @@ import {
 import { isKeyframeStart } from "../../server/relay/keyframe.js";
 import { vp8KeyframeSize } from "../../server/relay/vp8.js";
 import { peerConfig, publishCodecs } from "../../server/rtc/peer-config.js";
-import { REPLAY_SETTLE_MS, RtpRecorder, RtpReplay } from "./rtp-replay.js";
+import { recordThenLoop, RtpRecorder, type RtpReplay } from "./rtp-replay.js";
 import { SignalingClient } from "./signaling-client.js";
 
 /** The server's own peer settings pinned to one address (loopback unless told): no STUN query leaves the machine. */
@@ -169,32 +169,14 @@ export class WeriftDevice {
     });
     if (recorder) {
       try {
-        await device.replay(recorder, (opts.replaySeconds ?? 0) * 1000, sendVideo, sendAudio);
+        const encoder = { forceKeyframe: () => pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink), stop: () => pipeline.close() };
+        device.replays = await recordThenLoop(recorder, (opts.replaySeconds ?? 0) * 1000, encoder, { video: sendVideo, audio: sendAudio });
       } catch (err) {
         await device.close();
         throw err;
       }
     }
     return device;
-  }
-
-  /**
-   * Lets the encoder settle (its rate control's first seconds), records `ms`
-   * of what it makes from a keyframe on, closes it, and loops the recording
-   * (video and audio, each from its start).
-   */
-  private async replay(recorder: RtpRecorder, ms: number, sendVideo: (b: Buffer) => void, sendAudio: (b: Buffer) => void): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, REPLAY_SETTLE_MS));
-    recorder.recording = true;
-    this.pipeline.forceKeyUnit(TEST_SOURCE_ELEMENTS.videoSink);
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    this.pipeline.close();
-    this.replays = [
-      new RtpReplay(recorder.videoPackets, sendVideo),
-      ...(recorder.audioPackets.count > 0 ? [new RtpReplay(recorder.audioPackets, sendAudio)] : []),
-    ];
-    const now = performance.now();
-    for (const r of this.replays) r.start(now);
   }
 
   /** A new peer connection, its offer and the server's answer. */
