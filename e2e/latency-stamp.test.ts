@@ -4,8 +4,8 @@
  * page publishes it as its camera, and the time drawn into it reads back
  * on Tessera's viewer page over WebRTC and over the jpeg-striped fallback,
  * and on the direct pair the bench compares against. Every frame read is a
- * new one, every delay is positive, and their median on loopback is under
- * half a second.
+ * new one, none is shown before it was drawn, and their median delay on
+ * loopback is under half a second.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -44,9 +44,10 @@ async function readsStamps(page: Page, label: string): Promise<StampReadings> {
   );
   const delays = r.delays.map((d) => d.toFixed(0)).join(" ");
   assert.equal(r.delays.length, r.frames, `${label}: one delay per new frame`);
+  // Not before: the stamp is the drawing's time floored to the ms, and a page that drew late in a display refresh can have its frame shown at the next one's expected time within that ms (seen: a delay of 0).
   assert.ok(
-    r.delays.every((d) => d > 0),
-    `${label}: every frame shown after it was drawn: ${delays}`,
+    r.delays.every((d) => d >= 0),
+    `${label}: no frame shown before it was drawn: ${delays}`,
   );
   const sorted = [...r.delays].sort((a, b) => a - b);
   assert.ok(sorted[Math.floor(sorted.length / 2)] < 500, `${label}: a median delay under 500 ms on loopback: ${delays}`);

@@ -5,11 +5,11 @@
 
 /** What a watcher has read since it started or was last reset. */
 export interface StampReadings {
-  /** now − stamp of each new frame read, ms. */
+  /** now − stamp of each new frame read, ms (negative for a frame shown before it was drawn). */
   delays: number[];
   /** Frames with a new stamp. */
   frames: number;
-  /** Frames whose two copies of the stamp disagreed (or read as a delay over 10 s). */
+  /** Frames whose two copies of the stamp disagreed (or read as a delay over 10 s either way). */
   unreadable: number;
   /** When the first frame was read (ms, the page's Date.now() clock), never reset. */
   firstAt: number | null;

@@ -94,8 +94,10 @@ function reader(): (el: HTMLVideoElement | HTMLCanvasElement, at: number) => voi
     }
     if (a === last) return;
     last = a;
-    const delay = (((at - a) % MOD) + MOD) % MOD;
-    if (delay > 10_000) {
+    // The stamp counts ms modulo MOD: the delay is the difference nearest zero, so a frame shown before it was drawn would read negative.
+    const wrapped = (((at - a) % MOD) + MOD) % MOD;
+    const delay = wrapped >= MOD / 2 ? wrapped - MOD : wrapped;
+    if (Math.abs(delay) > 10_000) {
       readings.unreadable++;
       return;
     }
