@@ -9,7 +9,7 @@
  */
 
 import { isKeyframeStart } from "../../server/relay/keyframe.js";
-import { parseRtp } from "../../server/relay/rtp.js";
+import { parseRtp, seqAdd, tsAdd } from "../../server/relay/rtp.js";
 
 /** How long a replaying device's encoder runs before its recording starts, ms: its rate control's first seconds. */
 const REPLAY_SETTLE_MS = 2000;
@@ -160,8 +160,8 @@ export class RtpReplay {
       const p = this.packets[i];
       if (this.loopStartedAt + p.at > now) return;
       this.next++;
-      const seq = (this.seqs[i] + this.seqBase) & 0xffff;
-      const ts = (this.tss[i] + this.tsBase) >>> 0;
+      const seq = seqAdd(this.seqs[i], this.seqBase);
+      const ts = tsAdd(this.tss[i], this.tsBase);
       p.data.writeUInt16BE(seq, 2);
       p.data.writeUInt32BE(ts, 4);
       this.lastSeq = seq;
@@ -177,8 +177,8 @@ export class RtpReplay {
     this.loopStartedAt = at;
     this.loops++;
     if (this.lastSeq === undefined) return;
-    this.seqBase = (this.lastSeq + 1) & 0xffff;
-    this.tsBase = (this.lastTs + this.step.ticks) >>> 0;
+    this.seqBase = seqAdd(this.lastSeq, 1);
+    this.tsBase = tsAdd(this.lastTs, this.step.ticks);
   }
 }
 
