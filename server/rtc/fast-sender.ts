@@ -5,7 +5,7 @@ import { PADDING_BYTES } from "../relay/down-track.js";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
 import { BROWSER_DELAY, PlayoutDelayPolicy, ZERO_DELAY } from "./playout-delay.js";
 import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
-import type { IceConnection, IcePair, LocalSrtpContext, SenderInternals } from "./sender-internals.js";
+import type { IceConnection, IcePair, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
 import { sendSenderReport } from "./sender-report.js";
 import { HISTORY, SentDatagrams, SLOT_LARGE } from "./sent-datagrams.js";
 import { SentPackets } from "./sent-packets.js";
@@ -71,6 +71,9 @@ export class FastSender {
   private routeFd = -1;
   private protector: SrtpProtector | undefined;
   private context: LocalSrtpContext | undefined;
+  /** The DTLS transport the keys came from, and the context's rollover state for the sender's SSRC (werift keeps one object per SSRC for good). */
+  private dtls: SenderInternals["dtlsTransport"] | undefined;
+  private ssrcState: SsrcState | undefined;
   private header: Buffer | undefined;
   /** Where the abs-send-time value goes in the header, or -1. */
   private absOffset = -1;
@@ -105,9 +108,10 @@ export class FastSender {
    */
   get ready(): boolean {
     const s = this.sender as unknown as Partial<SenderInternals>;
-    const dtls = s.dtlsTransport;
-    if (this.context !== undefined && dtls?.state === "connected" && dtls.srtp?.localContext === this.context && s.codec === this.codec) return true;
-    this.protector = this.context = undefined;
+    const dtls = this.dtls;
+    if (dtls !== undefined && s.dtlsTransport === dtls && dtls.state === "connected" && dtls.srtp?.localContext === this.context && s.codec === this.codec)
+      return true;
+    this.protector = this.context = this.dtls = this.ssrcState = undefined;
     return this.bind();
   }
 
@@ -122,9 +126,8 @@ export class FastSender {
     if (connection.nominated !== this.pair) this.follow(connection.nominated);
     const payload = packet.payload;
     const now = performance.now();
-    const context = this.context as LocalSrtpContext;
-    const state = context.getSrtpSsrcState(s.ssrc);
-    context.updateRolloverCount(sequenceNumber, state);
+    const state = this.ssrcState as SsrcState;
+    (this.context as LocalSrtpContext).updateRolloverCount(sequenceNumber, state);
     const roc = state.rolloverCounter;
     const abs = this.absOffset >= 0 ? absSendTime(now) : 0;
     const idle = this.idle();
@@ -430,6 +433,8 @@ export class FastSender {
       return false;
     }
     this.context = context;
+    this.dtls = dtls;
+    this.ssrcState = context.getSrtpSsrcState(s.ssrc);
     this.codec = s.codec;
     const layout = headerTemplate(s.codec.payloadType, s.ssrc, s.headerExtensions ?? [], s.mid, BROWSER_DELAY);
     this.header = layout.header;
