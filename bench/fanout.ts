@@ -7,7 +7,7 @@
  * and server memory per viewer.
  *
  *   npm run bench:fanout -- --viewers 1,16,100 --seconds 20 [--warmup 5]
- *     [--baseline S] [--codec vp8|h264] [--bitrate 2500] [--replay 10] [--pin] [--json]
+ *     [--baseline S] [--codec vp8|h264] [--bitrate 2500] [--pattern P] [--replay 10] [--pin] [--json]
  *
  * The viewers finish ICE and DTLS with werift, then count each packet by
  * its RTP header without decrypting it (receiveMedia's headersOnly), so they
@@ -47,6 +47,8 @@ import { startTessera } from "./tessera-target.js";
  * packets/s, and no lower even at a 1 Mb/s target.
  */
 const SOURCE_PATTERN = "smpte horizontal-speed=10";
+/** A videotestsrc pattern and its properties: words, `=`, digits, `-`, `_` and `.` only (it goes into a pipeline). */
+const PATTERN_SYNTAX = /^[a-z][a-z0-9]*(?: [a-z-]+=[a-z0-9_.-]+)*$/i;
 const LATENCY = "tessera_forward_latency_seconds";
 const BYTES = "tessera_rtp_payload_bytes_total";
 
@@ -55,6 +57,8 @@ interface Options extends StepOptions {
   codec: "vp8" | "h264";
   /** Encoder target, kb/s. */
   bitrate: number;
+  /** The publisher's videotestsrc pattern. */
+  pattern: string;
   /** Seconds of the encoder's output the publisher loops; 0: it encodes throughout. */
   replay: number;
   /** Server on core 0, bench on core 1. */
@@ -63,7 +67,7 @@ interface Options extends StepOptions {
 }
 
 const USAGE =
-  "usage: npm run bench:fanout -- [--viewers 1,16,100] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--codec vp8|h264] [--bitrate KBPS] [--replay SECONDS] [--pin] [--json]\n";
+  "usage: npm run bench:fanout -- [--viewers 1,16,100] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--codec vp8|h264] [--bitrate KBPS] [--pattern 'smpte75 horizontal-speed=10'] [--replay SECONDS] [--pin] [--json]\n";
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -73,6 +77,7 @@ function parseOptions(argv: string[]): Options {
       viewers: { type: "string", default: "1,16,100" },
       codec: { type: "string", default: "vp8" },
       bitrate: { type: "string", default: "2500" },
+      pattern: { type: "string", default: SOURCE_PATTERN },
       replay: { type: "string", default: "10" },
       ...STEP_ARGS,
     },
@@ -82,8 +87,11 @@ function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   if (values.codec !== "vp8" && values.codec !== "h264") throw new TypeError(`--codec: expected vp8 or h264, got ${values.codec}`);
+  if (!PATTERN_SYNTAX.test(values.pattern))
+    throw new TypeError(`--pattern: expected a videotestsrc pattern like "smpte horizontal-speed=10", got ${JSON.stringify(values.pattern)}`);
   return Object.freeze({
     ...stepOptions(values),
+    pattern: values.pattern,
     codec: values.codec,
     bitrate: int("bitrate", values.bitrate, 100, 20_000),
     replay: int("replay", values.replay, 0, 60),
@@ -105,6 +113,7 @@ interface Report extends Omit<Steps, "baseline" | "window" | "steps"> {
   machine: ReturnType<typeof machineInfo>;
   codec: string;
   targetKbps: number;
+  pattern: string;
   /** Seconds of encoder output the publisher looped, 0 for a live encoder. */
   replaySeconds: number;
   pinned: boolean;
@@ -144,7 +153,7 @@ class Bench {
     this.target = await startTessera({
       codec: o.codec,
       // One encoder thread: with two, libvpx's CBR swings between 0.4 and 8 Mb/s per 2 s on this machine.
-      source: { pattern: SOURCE_PATTERN, bitrateKbps: o.bitrate, encoderThreads: 1 },
+      source: { pattern: o.pattern, bitrateKbps: o.bitrate, encoderThreads: 1 },
       wrap: o.pin ? ["taskset", "-c", "0"] : undefined,
       replaySeconds: o.replay || undefined,
     });
@@ -156,6 +165,7 @@ class Bench {
       machine: machineInfo(),
       codec: o.codec,
       targetKbps: o.bitrate,
+      pattern: o.pattern,
       replaySeconds: o.replay,
       pinned: o.pin,
       ...rest,
@@ -175,10 +185,11 @@ class Bench {
 function print(r: Report): void {
   const m = r.machine;
   process.stdout.write(
-    `\nTessera fan-out bench, ${r.date}\n  ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; ${r.codec} at a ${r.targetKbps} kb/s target` +
+    `\nTessera fan-out bench, ${r.date}\n  ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; ${r.codec} of "${r.pattern}" at a ${r.targetKbps} kb/s target` +
       (r.replaySeconds > 0 ? `, ${r.replaySeconds} s of it looped` : ", encoded throughout") +
       `${r.pinned ? "; server on core 0, bench on core 1" : ""}\n  no viewers: server ${fmt(r.baselineCpuPct)} % of a core, ${fmt(r.rssBaselineMB)} MB RSS\n` +
       stepDetails("Tessera", r.steps) +
+      `  payload into the server: ${r.steps.map((s) => `${fmt(s.inputMbps, 2)}`).join(", ")} Mb/s\n` +
       (r.stopped ? `  stopped: ${r.stopped}\n` : ""),
   );
   process.stdout.write(
