@@ -37,7 +37,7 @@ import {
   type Window,
 } from "./fanout-steps.js";
 import { machineInfo, pin } from "./proc.js";
-import { bucketDelta, bucketQuantile, bucketsOf, sumOf } from "./prom.js";
+import { bucketDelta, bucketQuantile, bucketShareAtMost, bucketsOf, sumOf } from "./prom.js";
 import { bounded, intArg as int, runBench } from "./run.js";
 import { startTessera } from "./tessera-target.js";
 
@@ -105,6 +105,8 @@ interface TesseraStep extends Step {
   nacksPerS: number;
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
+  /** Forwards that took at most 1 ms, % (a bucket bound: exact, not interpolated). */
+  latencyWithin1msPct: number | null;
 }
 
 /** The whole run. */
@@ -127,12 +129,14 @@ function withMetrics(step: Step, w: Window): TesseraStep {
     const v = bucketQuantile(latency, q);
     return v === undefined ? null : v * 1000;
   };
+  const within1ms = bucketShareAtMost(latency, 0.001);
   return {
     ...step,
     inputMbps: (delta(BYTES, { direction: "in" }) * 8) / step.windowS / 1e6,
     nacksPerS: delta("tessera_nacks_received_total") / step.windowS,
     latencyP50Ms: ms(0.5),
     latencyP99Ms: ms(0.99),
+    latencyWithin1msPct: within1ms === undefined ? null : within1ms * 100,
   };
 }
 
@@ -189,7 +193,7 @@ function print(r: Report): void {
       (r.replaySeconds > 0 ? `, ${r.replaySeconds} s of it looped` : ", encoded throughout") +
       `${r.pinned ? "; server on core 0, bench on core 1" : ""}\n  no viewers: server ${fmt(r.baselineCpuPct)} % of a core, ${fmt(r.rssBaselineMB)} MB RSS\n` +
       stepDetails("Tessera", r.steps) +
-      `  payload into the server: ${r.steps.map((s) => `${fmt(s.inputMbps, 2)}`).join(", ")} Mb/s\n` +
+      `  payload into the server: ${r.steps.map((s) => `${fmt(s.inputMbps, 2)}`).join(", ")} Mb/s; forwards within 1 ms: ${r.steps.map((s) => `${fmt(s.latencyWithin1msPct, 2)}`).join(", ")} %\n` +
       (r.stopped ? `  stopped: ${r.stopped}\n` : ""),
   );
   process.stdout.write(

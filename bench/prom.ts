@@ -63,6 +63,13 @@ export function bucketDelta(before: Buckets, after: Buckets): Buckets {
   return { le: after.le, counts };
 }
 
+/** The share (0..1) of observations at most `le`, exact when `le` is a bucket bound; undefined with none or without that bound. */
+export function bucketShareAtMost(b: Buckets, le: number): number | undefined {
+  const total = b.counts[b.counts.length - 1] ?? 0;
+  const i = b.le.indexOf(le);
+  return total > 0 && i >= 0 ? b.counts[i] / total : undefined;
+}
+
 /**
  * The q-quantile (0..1) of cumulative buckets, interpolated linearly inside
  * the bucket that holds it (as PromQL's histogram_quantile does). Returns
