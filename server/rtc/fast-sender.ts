@@ -8,6 +8,7 @@ import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-h
 import type { IceConnection, IcePair, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
 import { sendSenderReport } from "./sender-report.js";
 import { HISTORY, SentDatagrams, SLOT_LARGE } from "./sent-datagrams.js";
+import { SendCounts } from "./send-counts.js";
 import { SentPackets } from "./sent-packets.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
@@ -108,14 +109,8 @@ export class FastSender {
   private sends: { readonly count: number } | undefined;
   /** When the last tick (TICK_MS) ran. */
   private tickAt = -Infinity;
-  /** Counts since the last tick, for werift's sender (packets, octets, header bytes), DTLS transport and nominated pair. */
-  private packets = 0;
-  private octets = 0;
-  private headerBytes = 0;
-  private dtlsDatagrams = 0;
-  private dtlsBytes = 0;
-  private pairDatagrams = 0;
-  private pairBytes = 0;
+  /** What was sent since the last tick, for werift's sender, DTLS transport and nominated pair. */
+  private readonly counts = new SendCounts();
 
   constructor(private readonly sender: RTCRtpSender) {}
 
@@ -158,10 +153,7 @@ export class FastSender {
     const size = sent !== 0 ? sent : this.sendWritten(payload, bits, sequenceNumber, timestamp, abs, roc, idle);
     // Padding is not resent: on a link a probe found congested, resends would only add to it.
     if ((bits & RTP_PADDING) === 0) (this.sent as SentPackets).remember(sequenceNumber, payload, bits, timestamp, abs, roc);
-    this.packets++;
-    // Padding is not counted in a sender report's octets (RFC 3550 §6.4.1).
-    if ((bits & RTP_PADDING) === 0) this.octets += payload.length;
-    this.headerBytes += (this.header as Buffer).length;
+    this.counts.packet(payload.length, (this.header as Buffer).length, (bits & RTP_PADDING) !== 0);
     if (tick) {
       // What werift's sender reports and stats read.
       const s = this.sender as unknown as SenderInternals;
@@ -177,26 +169,9 @@ export class FastSender {
     return size;
   }
 
-  /** Adds the counts kept since the last tick into werift's sender, DTLS transport and pair. */
+  /** Adds what was sent since the last tick into werift's sender, DTLS transport and pair. */
   private flush(): void {
-    if (this.packets === 0 && this.dtlsDatagrams === 0) return;
-    const s = this.sender as unknown as SenderInternals;
-    s.packetCount = (s.packetCount + this.packets) >>> 0;
-    s.octetCount += this.octets;
-    s.headerBytesSent += this.headerBytes;
-    this.packets = this.octets = this.headerBytes = 0;
-    const dtls = this.dtls;
-    if (dtls !== undefined) {
-      dtls.packetsSent += this.dtlsDatagrams;
-      dtls.bytesSent += this.dtlsBytes;
-    }
-    this.dtlsDatagrams = this.dtlsBytes = 0;
-    const pair = this.pair;
-    if (pair !== undefined) {
-      pair.packetsSent += this.pairDatagrams;
-      pair.bytesSent += this.pairBytes;
-    }
-    this.pairDatagrams = this.pairBytes = 0;
+    this.counts.flushInto(this.sender as unknown as SenderInternals, this.dtls, this.pair);
   }
 
   /**
@@ -229,22 +204,19 @@ export class FastSender {
     if (result === 0) return 0;
     const size = result > 0 ? result : -result;
     this.history.writtenInSlot(seq, size);
-    this.dtlsDatagrams++;
-    this.dtlsBytes += size;
     if (result > 0) {
-      this.pairDatagrams++;
-      this.pairBytes += size;
+      this.counts.datagram(size, true);
       return size;
     }
     // Written, not sent: the connection cannot take it now, or the socket is full (dgram queues it),
     // or its descriptor failed (the route forgot it; dgram reports the error its own way).
     if (!send) {
+      this.counts.datagram(size, false);
       connection.send(this.history.get(seq) as Buffer).catch(() => undefined);
       return size;
     }
     (this.direct as Socket).send(this.history.get(seq) as Buffer, pair.remoteAddr[1], pair.remoteAddr[0]);
-    this.pairDatagrams++;
-    this.pairBytes += size;
+    this.counts.datagram(size, true);
     return size;
   }
 
