@@ -20,6 +20,7 @@ const RESULTS = join(HERE, "../../bench/results");
 /** Each bench: whether it prints a JSON report with --json. */
 const BENCHES: Readonly<Record<string, { json: boolean }>> = {
   fanout: { json: true },
+  floor: { json: true },
   fallback: { json: true },
   input: { json: true },
   join: { json: true },
