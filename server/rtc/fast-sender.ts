@@ -336,10 +336,8 @@ export class FastSender {
    * socket is full, it goes the dgram way and is queued there.
    */
   private transmit(datagram: Buffer, idle: boolean): void {
-    const dtls = (this.sender as unknown as SenderInternals).dtlsTransport;
-    dtls.bytesSent += datagram.length;
-    dtls.packetsSent++;
-    const connection = dtls.iceTransport.connection;
+    // Only called bound (send after `ready`, resend with its keys): the connection is the bound transport's.
+    const connection = this.connection as IceConnection;
     const pair = connection.nominated;
     if (pair !== this.pair) {
       this.follow(pair);
@@ -347,12 +345,12 @@ export class FastSender {
     }
     const socket = this.direct;
     if (!socket || !pair || pair.protocol.transport?.closed || connection.canSendApplicationData?.() !== true) {
+      this.counts.datagram(datagram.length, false);
       connection.send(datagram).catch(() => undefined);
       return;
     }
     if (!idle || !this.sentDirectly(datagram, pair.remoteAddr[1])) socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
-    pair.packetsSent++;
-    pair.bytesSent += datagram.length;
+    this.counts.datagram(datagram.length, true);
   }
 
   /**
