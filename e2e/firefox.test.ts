@@ -148,7 +148,7 @@ async function apiDevice(id: string): Promise<{ id: string; name: string; online
 }
 
 /** In the page: the first video RTP stream of `window.tessera.pc` in `direction`, from getStats(). */
-function videoRtp(direction: "outbound-rtp" | "inbound-rtp"): Promise<RtpSummary | null> {
+function videoRtp(direction: "outbound-rtp" | "inbound-rtp" | "remote-outbound-rtp"): Promise<RtpSummary | null> {
   const pc = (globalThis as unknown as { tessera?: { pc?: { getStats(): Promise<Map<string, Record<string, unknown>>> } } }).tessera?.pc;
   if (!pc) return Promise.resolve(null);
   return pc.getStats().then((report) => {
@@ -190,6 +190,8 @@ test("Firefox plays the built-in test device (VP8) at /?device=test", { timeout:
     assert.equal(stats.videoCodec, "video/VP8");
     const inbound = await page.evaluate(videoRtp, "inbound-rtp");
     assert.equal(inbound?.mimeType, "video/VP8");
+    // The relay's own sender reports reach Firefox: what it read from them fills remote-outbound-rtp.
+    await waitFor("a sender report counting the video's bytes", async () => ((await page.evaluate(videoRtp, "remote-outbound-rtp"))?.bytes ?? 0) > 0);
     // The device list shows the test device online.
     await waitFor("the test device listed online", () =>
       page.evaluate(readElement, { selector: '#devices button[data-device-id="test"][data-online="true"]', attrs: [] }),

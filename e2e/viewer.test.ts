@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DESKTOP, devicePublishing, framesAdvance, probe, readMetric, useEnv, viewerState, waitFor, withPages } from "./harness.js";
+import { inboundVideo, reportedVideoPackets } from "./lib/inbound-video.js";
 import { screenshot } from "./lib/screenshots.js";
 
 const env = useEnv();
@@ -113,6 +114,13 @@ test("watching moves the relay's metrics: viewers, packets and bytes out, forwar
     const viaWerift = after.werift - before.werift;
     t.diagnostic(`${viaWerift} video packets went through werift's sendRtp`);
     assert.ok(viaWerift <= 0.1 * (after.packets - before.packets), `${viaWerift} of ${after.packets - before.packets} packets took werift's path`);
+    // Its sender reports (written and protected by the relay's own path, one every second or so) reach Chromium and count the packets.
+    const reported = await waitFor("a sender report counting the video's packets", async () => {
+      const n = await reportedVideoPackets(page);
+      return n > 0 ? n : undefined;
+    });
+    const received = (await inboundVideo(page)).packetsReceived;
+    assert.ok(reported <= received + 50, `a report counts ${reported} packets; ${received} received`);
   }),
 );
 

@@ -77,6 +77,23 @@ export function inboundVideo(page: Page): Promise<InboundVideo> {
 }
 
 /**
+ * What the page's `window.tessera.pc` learnt from the sender reports of its
+ * video (the remote-outbound-rtp stats, filled only from sender reports it
+ * decrypted and parsed): the packet count in the latest, 0 before one.
+ */
+export function reportedVideoPackets(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const pc = (globalThis as unknown as { tessera?: { pc?: { getStats(): Promise<Map<string, Record<string, unknown>>> } } }).tessera?.pc;
+    let packets = 0;
+    if (pc)
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === "remote-outbound-rtp" && s.kind === "video") packets = Number(s.packetsSent ?? 0);
+      });
+    return packets;
+  });
+}
+
+/**
  * Reads the page's inbound video now and again once `windowS` seconds have
  * passed and it has decoded a frame since: the two ends of a window of
  * playing video, and the window's real length in seconds.

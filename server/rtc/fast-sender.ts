@@ -5,8 +5,8 @@ import { PADDING_BYTES } from "../relay/down-track.js";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
 import { BROWSER_DELAY, PlayoutDelayPolicy, ZERO_DELAY } from "./playout-delay.js";
 import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
-import type { IceConnection, IcePair, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
-import { sendSenderReport } from "./sender-report.js";
+import type { IceConnection, IcePair, LocalSrtcpContext, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
+import { SenderReports } from "./sender-report.js";
 import { HISTORY, SentDatagrams, SLOT_LARGE } from "./sent-datagrams.js";
 import { SendCounts } from "./send-counts.js";
 import { SentPackets } from "./sent-packets.js";
@@ -40,7 +40,8 @@ const MIN_RESEND_GAP_MS = 30;
  * object, the native route and the connection's consent state (werift's
  * objects are a set of cache lines per viewer; at 200 viewers, perf put
  * touching them for every packet at one to three points of the relay's main
- * thread). A new DTLS session or codec is taken up within a tick.
+ * thread). A new DTLS session or codec is taken up within a tick. The
+ * tick also sends the sender reports when due (sender-report.ts).
  */
 const TICK_MS = 20;
 /** A header bit of this path only (not the native route's): the packet carries zero playout delay. */
@@ -98,7 +99,8 @@ export class FastSender {
   private readonly playout = new PlayoutDelayPolicy();
   /** With RTX (the viewer took it), the header resends go under: its payload type and SSRC. */
   private rtx: (HeaderLayout & { ssrc: number }) | undefined;
-  private rtcpStarted = false;
+  /** The sender reports of the bound DTLS session. Made at bind. */
+  private reports: SenderReports | undefined;
   /** The pair whose UDP socket this path writes to directly, as last checked. */
   private pair: IcePair | undefined;
   private direct: Socket | undefined;
@@ -155,16 +157,15 @@ export class FastSender {
     if ((bits & RTP_PADDING) === 0) (this.sent as SentPackets).remember(sequenceNumber, payload, bits, timestamp, abs, roc);
     this.counts.packet(payload.length, (this.header as Buffer).length, (bits & RTP_PADDING) !== 0);
     if (tick) {
-      // What werift's sender reports and stats read.
+      // What the sender reports and werift's stats read.
       const s = this.sender as unknown as SenderInternals;
       this.tickAt = now;
       s.ntpTimestamp = ntpTime(now);
       s.rtpTimestamp = timestamp >>> 0;
       this.flush();
-      if (!this.rtcpStarted) {
-        this.rtcpStarted = true;
-        s.runRtcp().catch(() => undefined);
-      }
+      const reports = this.reports as SenderReports;
+      // Unless werift's own loop of them runs (something went through its sendRtp): one sender's reports, not two.
+      if (reports.due(now) && s.rtcpRunning !== true) this.transmit(reports.datagram(s, s.ntpTimestamp, s.rtpTimestamp), this.idle());
     }
     return size;
   }
@@ -184,10 +185,23 @@ export class FastSender {
     return this.send(PADDING, sequenceNumber, timestamp) > 0;
   }
 
-  /** Sends a sender report now (sender-report.ts): false until this path has sent media. */
-  senderReport(): boolean {
+  /**
+   * Sends a sender report now, besides the ones every REPORT_MS: false
+   * until this path has sent media. It carries a time of its own, the RTP
+   * timestamp carried on from the last packet's at the codec's clock rate:
+   * reports carry the time of the tick before them, and one sent before the
+   * next tick would carry the same time as the last, leaving the viewer's
+   * answer ambiguous (seen in a test: round trips 300 ms short).
+   */
+  senderReport(now = performance.now()): boolean {
+    const s = this.sender as unknown as SenderInternals;
+    const clockRate = s.codec?.clockRate;
+    if (!clockRate || !this.ready || this.reports?.started !== true) return false;
     this.flush();
-    return this.rtcpStarted && sendSenderReport(this.sender as unknown as SenderInternals);
+    const ntp = ntpTime(now);
+    const rtp = s.rtpTimestamp + Math.round((Number(ntp - s.ntpTimestamp) / 2 ** 32) * clockRate);
+    this.transmit(this.reports.datagram(s, ntp, rtp), this.idle());
+    return true;
   }
 
   /**
@@ -439,7 +453,9 @@ export class FastSender {
     if (!dtls || !context || !s.codec || typeof s.ssrc !== "number") return false;
     const rtx = s.rtxPayloadType;
     if (rtx !== undefined && (typeof s.rtxSsrc !== "number" || typeof s.rtxSequenceNumber !== "number")) return false;
-    if (typeof context.getSrtpSsrcState !== "function" || typeof context.updateRolloverCount !== "function" || typeof s.runRtcp !== "function") return false;
+    const rtcp: LocalSrtcpContext | undefined = dtls.srtcp?.localContext;
+    if (typeof context.getSrtpSsrcState !== "function" || typeof context.updateRolloverCount !== "function" || typeof rtcp?.getSrtcpSsrcState !== "function")
+      return false;
     try {
       this.protector = new SrtpProtector({
         profile: context.profile,
@@ -447,6 +463,7 @@ export class FastSender {
         salt: context.srtpSessionSalt,
         authKey: context.srtpSessionAuthTag,
       });
+      this.reports = new SenderReports(rtcp, s.ssrc, s.cname);
     } catch {
       return false;
     }

@@ -24,6 +24,14 @@ export interface NativeFastPath {
   unprotect(unprotector: object, packet: Buffer, headerBytes: number, out: Buffer, ssrc: number, seq: number, roc: number): boolean;
   /** As SrtpProtector.protect: `out` holds the header; payload and tag are written after it. */
   protect(protector: object, out: Buffer, headerBytes: number, payload: Buffer, ssrc: number, seq: number, roc: number): void;
+  /**
+   * SRTCP protection in place (the protector made from the SRTCP session
+   * keys): `out` holds a compound RTCP packet in its first `length` bytes;
+   * what follows its first 8 is encrypted under `index` and the trailer
+   * (GCM: tag, E|index; AES-CM: E|index, tag) written after it, so `out` is
+   * exactly length + the trailer long (GCM 20 bytes, AES-CM 14).
+   */
+  protectRtcp(protector: object, out: Buffer, length: number, index: number): void;
   /** sendto(2) without waiting: true when the kernel took the datagram, false when the socket is full. */
   sendTo(fd: number, datagram: Buffer, port: number, ipv4: number): boolean;
   /**

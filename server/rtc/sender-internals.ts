@@ -16,6 +16,14 @@ export interface LocalSrtpContext {
   getSrtpSsrcState(ssrc: number): SsrcState;
   updateRolloverCount(sequenceNumber: number, state: SsrcState): void;
 }
+/** The SRTCP side of a DTLS session's keys, and its index per SSRC (werift counts one up per report it sends). */
+export interface LocalSrtcpContext {
+  profile: number;
+  srtcpSessionKey: Buffer;
+  srtcpSessionSalt: Buffer;
+  srtcpSessionAuthTag?: Buffer;
+  getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
+}
 /** The ICE candidate pair in use, and the connection that chose it. */
 export interface IcePair {
   protocol: { type?: string; transport?: { type?: string; closed?: boolean; socket?: Socket } };
@@ -40,6 +48,7 @@ export interface SenderInternals {
   dtlsTransport: {
     state: string;
     srtp?: { localContext?: LocalSrtpContext };
+    srtcp?: { localContext?: LocalSrtcpContext };
     iceTransport: { connection: IceConnection };
     bytesSent: number;
     packetsSent: number;
@@ -54,7 +63,8 @@ export interface SenderInternals {
   retransmittedBytesSent: number;
   /** Round trip time from the viewer's receiver reports, seconds, once known. */
   rtt?: number;
-  runRtcp(): Promise<void>;
+  /** werift's own loop of sender reports, which runs once anything is sent through werift's sendRtp. */
+  rtcpRunning?: boolean;
   cname?: string;
   /** The middle 32 bits of the NTP time in the last sender report, and when (Unix seconds) it went out: a receiver report answering it gives the round trip. */
   lastSRtimestamp?: number;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
-import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession } from "werift";
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtcpSession, SrtpSession } from "werift";
 import { absSendTime, headerTemplate, ntpTime } from "./rtp-header.js";
 import { nativeFastPath, nativeFastPathStatus, type NativeFastPath } from "./native.js";
-import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, SrtpProtector } from "./srtp-protect.js";
+import { nextSrtcpIndex, PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, SrtpProtector } from "./srtp-protect.js";
 
 /** werift's own SRTP session for a random master key: the reference the fast path must match byte for byte. */
 function reference(profile: number, native: NativeFastPath | null) {
@@ -54,6 +54,50 @@ describe("SrtpProtector", () => {
     });
   }
 
+  for (const [name, profile, native] of [
+    ["AEAD_AES_128_GCM", PROFILE_AEAD_AES_128_GCM, null],
+    ["AES128_CM_HMAC_SHA1_80", PROFILE_AES128_CM_HMAC_SHA1_80, null],
+    ["AEAD_AES_128_GCM, native", PROFILE_AEAD_AES_128_GCM, nativeFastPath ?? null],
+    ["AES128_CM_HMAC_SHA1_80, native", PROFILE_AES128_CM_HMAC_SHA1_80, nativeFastPath ?? null],
+  ] as const) {
+    test(`${name}: SRTCP, the same bytes as werift's SRTCP context, up to the last index`, () => {
+      const salt = () => randomBytes(profile === PROFILE_AEAD_AES_128_GCM ? 12 : 14);
+      const master = { key: randomBytes(16), salt: salt() };
+      const session = new SrtcpSession({
+        keys: { localMasterKey: master.key, localMasterSalt: master.salt, remoteMasterKey: randomBytes(16), remoteMasterSalt: salt() },
+        profile,
+      });
+      // The viewer's side of the same keys.
+      const viewer = new SrtcpSession({
+        keys: { localMasterKey: randomBytes(16), localMasterSalt: salt(), remoteMasterKey: master.key, remoteMasterSalt: master.salt },
+        profile,
+      });
+      type Keys = { srtcpSessionKey: Buffer; srtcpSessionSalt: Buffer; srtcpSessionAuthTag: Buffer };
+      const c = (session as unknown as { localContext: Keys & { getSrtcpSsrcState(ssrc: number): { srtcpIndex: number } } }).localContext;
+      const protector = new SrtpProtector({ profile, key: c.srtcpSessionKey, salt: c.srtcpSessionSalt, authKey: c.srtcpSessionAuthTag }, native);
+      assert.equal(protector.isNative, native !== null);
+      assert.equal(protector.rtcpTrailer, profile === PROFILE_AEAD_AES_128_GCM ? 20 : 14);
+      const ssrc = 0x8badf00d;
+      const state = c.getSrtcpSsrcState(ssrc);
+      let index = state.srtcpIndex;
+      // A sender report with one report block and a few bytes more, 8-byte header first.
+      const rtcp = Buffer.concat([Buffer.from([0x81, 200, 0, 12]), Buffer.from([0x8b, 0xad, 0xf0, 0x0d]), randomBytes(44)]);
+      for (const start of [0, 0x7ffffffc]) {
+        state.srtcpIndex = index = start;
+        for (let n = 0; n < 3; n++) {
+          const want = session.encrypt(rtcp);
+          index = nextSrtcpIndex(index);
+          const out = Buffer.alloc(rtcp.length + protector.rtcpTrailer);
+          rtcp.copy(out);
+          assert.deepEqual(protector.protectRtcp(out, rtcp.length, index), want, `index ${index}`);
+          assert.deepEqual(viewer.decrypt(want), rtcp, "werift reads it back");
+        }
+      }
+      assert.equal(index, 0x7fffffff, "the last index");
+      assert.equal(nextSrtcpIndex(index), 0, "then 0");
+    });
+  }
+
   test("an unknown profile or a missing AES-CM authentication key is refused", () => {
     assert.throws(() => new SrtpProtector({ profile: 2, key: Buffer.alloc(16), salt: Buffer.alloc(14) }), /unsupported SRTP profile 2/);
     assert.throws(() => new SrtpProtector({ profile: PROFILE_AES128_CM_HMAC_SHA1_80, key: Buffer.alloc(16), salt: Buffer.alloc(14) }), /authentication key/);
@@ -67,6 +111,8 @@ describe("SrtpProtector", () => {
     const protector = new SrtpProtector({ profile: PROFILE_AEAD_AES_128_GCM, key: Buffer.alloc(16), salt: Buffer.alloc(12) }, native);
     assert.throws(() => protector.protect(Buffer.alloc(12 + 100), 12, Buffer.alloc(100), 1, 2, 0), /header \+ payload \+ tag/);
     assert.throws(() => native.protect({}, Buffer.alloc(128), 12, Buffer.alloc(100), 1, 2, 0), /bad argument/);
+    assert.throws(() => protector.protectRtcp(Buffer.alloc(28 + 19), 28, 1), /packet \(8 bytes at least\) \+ trailer/);
+    assert.throws(() => protector.protectRtcp(Buffer.alloc(28 + 20), 28, 2 ** 31), /31 bits/);
   });
 });
 

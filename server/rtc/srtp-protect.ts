@@ -31,9 +31,19 @@ export function srtpTrailerBytes(profile: number): number {
   return profile === PROFILE_AEAD_AES_128_GCM ? 16 : 10;
 }
 
-/** Writes RTP packets protected with one session's keys. */
+/** Bytes an SRTCP packet carries after the RTCP: the tag and the E-flag with the SRTCP index (RFC 3711 §3.4, RFC 7714 §9). */
+function srtcpTrailerBytes(profile: number): number {
+  return srtpTrailerBytes(profile) + 4;
+}
+
+/** The SRTCP index after `index`: 31 bits, wrapping to 0 (RFC 3711 §3.4). */
+export const nextSrtcpIndex = (index: number): number => (index + 1) & 0x7fffffff;
+
+/** Writes RTP packets (or, made with the SRTCP session keys, RTCP packets) protected with one session's keys. */
 export class SrtpProtector {
   readonly trailer: number;
+  /** What protectRtcp writes after an RTCP packet. */
+  readonly rtcpTrailer: number;
   private readonly iv: Buffer;
   private readonly roc = Buffer.alloc(4);
   /** The native contexts, when the native fast path is given. */
@@ -48,6 +58,7 @@ export class SrtpProtector {
       throw new Error(`unsupported SRTP profile ${keys.profile}`);
     if (keys.profile === PROFILE_AES128_CM_HMAC_SHA1_80 && !keys.authKey) throw new Error("AES-CM needs an authentication key");
     this.trailer = srtpTrailerBytes(keys.profile);
+    this.rtcpTrailer = srtcpTrailerBytes(keys.profile);
     this.iv = Buffer.alloc(keys.profile === PROFILE_AEAD_AES_128_GCM ? 12 : 16);
     this.handle = native?.newProtector(keys.profile, keys.key, keys.salt, keys.authKey);
   }
@@ -89,13 +100,7 @@ export class SrtpProtector {
       cipher.getAuthTag().copy(out, headerBytes + payload.length);
       return out;
     }
-    // RFC 3711 §4.1.1: IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16).
-    salt.copy(iv, 0, 0, 14);
-    iv[14] = iv[15] = 0;
-    iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
-    iv.writeUInt32BE((iv.readUInt32BE(8) ^ roc) >>> 0, 8);
-    iv.writeUInt16BE(iv.readUInt16BE(12) ^ seq, 12);
-    const cipher = createCipheriv("aes-128-ctr", key, iv);
+    const cipher = createCipheriv("aes-128-ctr", key, this.counterIv(ssrc, seq, roc));
     cipher.update(payload).copy(out, headerBytes);
     const end = headerBytes + payload.length;
     this.roc.writeUInt32BE(roc, 0);
@@ -103,6 +108,61 @@ export class SrtpProtector {
     hmac.update(out.subarray(0, end));
     hmac.update(this.roc);
     hmac.digest().copy(out, end, 0, 10);
+    return out;
+  }
+
+  /** AES-CM's IV, RFC 3711 §4.1.1: (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16), the index as a rollover counter and a sequence number. */
+  private counterIv(ssrc: number, seq: number, roc: number): Buffer {
+    const iv = this.iv;
+    this.keys.salt.copy(iv, 0, 0, 14);
+    iv[14] = iv[15] = 0;
+    iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
+    iv.writeUInt32BE((iv.readUInt32BE(8) ^ roc) >>> 0, 8);
+    iv.writeUInt16BE(iv.readUInt16BE(12) ^ seq, 12);
+    return iv;
+  }
+
+  /**
+   * SRTCP, with a protector made from the SRTCP session keys: `out` holds a
+   * compound RTCP packet in its first `length` bytes (its first SSRC at
+   * bytes 4–7); what follows the first 8 bytes is encrypted in place under
+   * SRTCP index `index` and the trailer written after (`out` is exactly
+   * length + srtcpTrailerBytes long). GCM (RFC 7714 §9): the tag, then the
+   * E-flag and index, which are authenticated with the first 8 bytes.
+   * AES-CM (RFC 3711 §3.4): the E-flag and index, then HMAC-SHA1's first 10
+   * bytes over all before.
+   */
+  protectRtcp(out: Buffer, length: number, index: number): Buffer {
+    if (this.handle !== undefined) {
+      (this.native as NativeFastPath).protectRtcp(this.handle, out, length, index);
+      return out;
+    }
+    const ssrc = out.readUInt32BE(4);
+    const word = (0x80000000 | index) >>> 0;
+    const body = out.subarray(8, length);
+    if (this.keys.profile === PROFILE_AEAD_AES_128_GCM) {
+      // RFC 7714 §9.1: 00 00 || SSRC || 00 00 || index, XOR the salt.
+      const iv = this.iv;
+      iv.writeUInt16BE(0, 0);
+      iv.writeUInt32BE(ssrc, 2);
+      iv.writeUInt16BE(0, 6);
+      iv.writeUInt32BE(index, 8);
+      for (let i = 0; i < 12; i++) iv[i] ^= this.keys.salt[i];
+      out.writeUInt32BE(word, length + 16);
+      const cipher = createCipheriv("aes-128-gcm", this.keys.key, iv);
+      cipher.setAAD(Buffer.concat([out.subarray(0, 8), out.subarray(length + 16)]));
+      cipher.update(body).copy(out, 8);
+      cipher.final();
+      cipher.getAuthTag().copy(out, length);
+      return out;
+    }
+    const cipher = createCipheriv("aes-128-ctr", this.keys.key, this.counterIv(ssrc, index & 0xffff, index >>> 16));
+    cipher.update(body).copy(out, 8);
+    out.writeUInt32BE(word, length);
+    createHmac("sha1", this.keys.authKey as Buffer)
+      .update(out.subarray(0, length + 4))
+      .digest()
+      .copy(out, length + 4, 0, 10);
     return out;
   }
 }

@@ -238,6 +238,61 @@ static napi_value protect(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * protectRtcp(protector, out, length, index): `out` holds a compound RTCP
+ * packet in its first `length` bytes (its first SSRC at bytes 4–7); all
+ * after the first 8 bytes is encrypted in place under SRTCP index `index`
+ * and the trailer written after it (out is exactly length + trailer long):
+ * for GCM the tag, then E and the index (RFC 7714 §9, the E-flag and index
+ * authenticated with the first 8 bytes); for AES-CM E and the index, then
+ * the first 10 bytes of HMAC-SHA1 over everything before (RFC 3711 §3.4).
+ * The protector is one made from the SRTCP session keys. Its IV is the
+ * SRTP one with the index split as a rollover counter and a sequence
+ * number: the same 48-bit layout in both profiles.
+ */
+static napi_value protect_rtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) THROW("fastpath: protectRtcp(protector, out, length, index)");
+  Protector *p = protector_arg(env, argv[0], 0);
+  if (!p) return NULL;
+  unsigned char *out;
+  size_t outLen;
+  int32_t length;
+  uint32_t index;
+  if (!buffer_arg(env, argv[1], &out, &outLen)) THROW("fastpath: out must be a Buffer");
+  CHECK(napi_get_value_int32(env, argv[2], &length));
+  CHECK(napi_get_value_uint32(env, argv[3], &index));
+  int gcm = p->profile == PROFILE_AEAD_AES_128_GCM;
+  size_t trailer = gcm ? 20 : 14;
+  if (length < 8 || (size_t)length + trailer != outLen) THROW("fastpath: out must be the RTCP packet (8 bytes at least) + trailer long");
+  if (index > 0x7fffffff) THROW("fastpath: the SRTCP index is 31 bits");
+  uint32_t ssrc = (uint32_t)out[4] << 24 | (uint32_t)out[5] << 16 | (uint32_t)out[6] << 8 | out[7];
+  unsigned char word[4] = {0x80 | index >> 24, index >> 16, index >> 8, index};
+  unsigned char iv[16];
+  packet_iv(p, iv, ssrc, index & 0xffff, index >> 16);
+  size_t body = (size_t)length - 8;
+  int n, ok;
+  if (gcm) {
+    unsigned char end[16];
+    ok = EVP_EncryptInit_ex(p->cipher, NULL, NULL, NULL, iv) == 1 && EVP_EncryptUpdate(p->cipher, NULL, &n, out, 8) == 1 &&
+         EVP_EncryptUpdate(p->cipher, NULL, &n, word, 4) == 1 && EVP_EncryptUpdate(p->cipher, out + 8, &n, out + 8, (int)body) == 1 &&
+         EVP_EncryptFinal_ex(p->cipher, end, &n) == 1 && EVP_CIPHER_CTX_ctrl(p->cipher, EVP_CTRL_GCM_GET_TAG, 16, out + length) == 1;
+    memcpy(out + length + 16, word, 4);
+  } else {
+    unsigned char digest[20];
+    size_t digestLen;
+    ok = EVP_EncryptInit_ex(p->cipher, NULL, NULL, NULL, iv) == 1 && EVP_EncryptUpdate(p->cipher, out + 8, &n, out + 8, (int)body) == 1;
+    memcpy(out + length, word, 4);
+    ok = ok && EVP_MAC_init(p->mac, NULL, 0, NULL) == 1 && EVP_MAC_update(p->mac, out, (size_t)length + 4) == 1 &&
+         EVP_MAC_final(p->mac, digest, &digestLen, 20) == 1;
+    if (ok) memcpy(out + length + 4, digest, 10);
+  }
+  if (!ok) THROW("fastpath: SRTCP protection failed");
+  return NULL;
+}
+
+/*
  * unprotect(unprotector, packet, headerBytes, out, ssrc, seq, roc) → true
  * when the packet's tag matched and `out` (packet minus tag long) holds its
  * header and decrypted payload; false when it did not match.
@@ -466,6 +521,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"newProtector", NULL, new_protector, NULL, NULL, NULL, napi_default, NULL},
       {"protect", NULL, protect, NULL, NULL, NULL, napi_default, NULL},
+      {"protectRtcp", NULL, protect_rtcp, NULL, NULL, NULL, napi_default, NULL},
       {"newUnprotector", NULL, new_unprotector, NULL, NULL, NULL, napi_default, NULL},
       {"unprotect", NULL, unprotect, NULL, NULL, NULL, napi_default, NULL},
       {"sendTo", NULL, send_to, NULL, NULL, NULL, napi_default, NULL},
