@@ -22,6 +22,13 @@ export interface NativeFastPath {
    * when the tag does not match.
    */
   unprotect(unprotector: object, packet: Buffer, headerBytes: number, out: Buffer, ssrc: number, seq: number, roc: number): boolean;
+  /**
+   * Checks an SRTCP packet's tag (the unprotector made from the SRTCP
+   * session keys) and decrypts it when its E-flag says so: `out`, the packet
+   * minus its trailer long (GCM 20 bytes, AES-CM 14), gets the compound RTCP
+   * packet. False when the tag does not match.
+   */
+  unprotectRtcp(unprotector: object, packet: Buffer, out: Buffer): boolean;
   /** As SrtpProtector.protect: `out` holds the header; payload and tag are written after it. */
   protect(protector: object, out: Buffer, headerBytes: number, payload: Buffer, ssrc: number, seq: number, roc: number): void;
   /**

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createCipheriv, createHmac, randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
-import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession } from "werift";
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtcpSession, SrtpSession } from "werift";
 import { nativeFastPath, type NativeFastPath } from "./native.js";
-import { isOpenedNatively, rtpHeaderBytes, takeOver } from "./srtp-receive.js";
+import { isOpenedNatively, rtpHeaderBytes, takeOver, takeOverRtcp } from "./srtp-receive.js";
 
 /** Two werift SRTP sessions keyed for each other: what `from` encrypts, `to` decrypts. */
 function pair(profile: number) {
@@ -82,6 +82,87 @@ describe("incoming SRTP opened natively", () => {
     assert.throws(() => native.unprotect(opener, Buffer.alloc(40), 12, Buffer.alloc(40), 1, 1, 0), /minus its tag/);
     assert.throws(() => native.unprotect(opener, Buffer.alloc(20), 12, Buffer.alloc(4), 1, 1, 0), /minus its tag/);
     assert.equal(native.unprotect(opener, Buffer.alloc(40), 12, Buffer.alloc(24), 1, 1, 0), false, "a wrong tag");
+  });
+});
+
+type SrtcpKeys = { srtcpSessionKey: Buffer; srtcpSessionSalt: Buffer; srtcpSessionAuthTag: Buffer };
+
+/**
+ * An SRTCP packet sent unencrypted (E-flag clear, RFC 3711 §3.4), which
+ * werift never writes but reads: authenticated only, under `keys`.
+ */
+function unencrypted(profile: number, keys: SrtcpKeys, rtcp: Buffer, index: number): Buffer {
+  const word = Buffer.alloc(4);
+  word.writeUInt32BE(index);
+  if (profile === ProtectionProfileAes128CmHmacSha1_80) {
+    const body = Buffer.concat([rtcp, word]);
+    return Buffer.concat([body, createHmac("sha1", keys.srtcpSessionAuthTag).update(body).digest().subarray(0, 10)]);
+  }
+  // RFC 7714 §9.1: IV 00 00 || SSRC || 00 00 || index, XOR the salt; all of the packet and the word as AAD, nothing encrypted.
+  const iv = Buffer.alloc(12);
+  iv.writeUInt32BE(rtcp.readUInt32BE(4), 2);
+  iv.writeUInt32BE(index, 8);
+  for (let i = 0; i < 12; i++) iv[i] ^= keys.srtcpSessionSalt[i];
+  const cipher = createCipheriv("aes-128-gcm", keys.srtcpSessionKey, iv);
+  cipher.setAAD(Buffer.concat([rtcp, word]));
+  cipher.final();
+  return Buffer.concat([rtcp, cipher.getAuthTag(), word]);
+}
+
+describe("incoming SRTCP opened natively", () => {
+  for (const [name, profile] of [
+    ["AEAD_AES_128_GCM", ProtectionProfileAeadAes128Gcm],
+    ["AES128_CM_HMAC_SHA1_80", ProtectionProfileAes128CmHmacSha1_80],
+  ] as const) {
+    test(`${name}: the same packets as werift's decrypt, encrypted or not, up to the last index; a forged one is dropped as werift drops it`, () => {
+      const native = nativeFastPath as NativeFastPath;
+      const salt = () => randomBytes(profile === ProtectionProfileAeadAes128Gcm ? 12 : 14);
+      const [k1, s1, k2, s2] = [randomBytes(16), salt(), randomBytes(16), salt()];
+      const from = new SrtcpSession({ keys: { localMasterKey: k1, localMasterSalt: s1, remoteMasterKey: k2, remoteMasterSalt: s2 }, profile });
+      const to = () => new SrtcpSession({ keys: { localMasterKey: k2, localMasterSalt: s2, remoteMasterKey: k1, remoteMasterSalt: s1 }, profile });
+      const reference = to() as unknown as Decrypting;
+      const session = to();
+      assert.equal(takeOverRtcp(session as never, native), true);
+      assert.equal(isOpenedNatively(session), true);
+      const opened = session as unknown as Decrypting;
+      const keys = (from as unknown as { localContext: SrtcpKeys }).localContext;
+      const opener = native.newUnprotector(profile, keys.srtcpSessionKey, keys.srtcpSessionSalt, keys.srtcpSessionAuthTag);
+      const ssrc = 0x5eed1e55;
+      const state = (from as unknown as { localContext: { getSrtcpSsrcState(ssrc: number): { srtcpIndex: number } } }).localContext.getSrtcpSsrcState(ssrc);
+      const rtcp = (words: number) => Buffer.concat([Buffer.from([0x81, 201, 0, words]), Buffer.from([0x5e, 0xed, 0x1e, 0x55]), randomBytes(4 * words - 4)]);
+      for (const [index, words] of [
+        [0, 1],
+        [7, 7],
+        [0x7ffffffd, 13],
+      ]) {
+        state.srtcpIndex = index;
+        const packet = from.encrypt(rtcp(words));
+        const want = reference.decrypt(packet);
+        assert.deepEqual(opened.decrypt(packet), want, `index ${index + 1}, ${words} words`);
+        // Not by falling back to werift's: the native part opens it itself.
+        const out = Buffer.alloc(want.length);
+        assert.equal(native.unprotectRtcp(opener, packet, out), true);
+        assert.deepEqual(out, want);
+      }
+      const plain = rtcp(7);
+      const clear = unencrypted(profile, keys, plain, 0x12345);
+      assert.deepEqual(reference.decrypt(clear), plain, "werift reads a packet sent unencrypted");
+      const out = Buffer.alloc(plain.length);
+      assert.equal(native.unprotectRtcp(opener, clear, out), true);
+      assert.deepEqual(out, plain, "so does the native part");
+      const forged = from.encrypt(rtcp(7));
+      forged[12] ^= 1;
+      assert.throws(() => opened.decrypt(forged), /authenticate/);
+      assert.throws(() => opened.decrypt(Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1])), /authenticate/, "too short for the trailer: werift's answer");
+    });
+  }
+
+  test("unprotectRtcp refuses a wrongly sized packet with an error, and a wrong tag with false", () => {
+    const native = nativeFastPath as NativeFastPath;
+    const opener = native.newUnprotector(ProtectionProfileAeadAes128Gcm, Buffer.alloc(16), Buffer.alloc(12), undefined);
+    assert.throws(() => native.unprotectRtcp(opener, Buffer.alloc(27), Buffer.alloc(7)), /minus its trailer/);
+    assert.throws(() => native.unprotectRtcp(opener, Buffer.alloc(40), Buffer.alloc(40)), /minus its trailer/);
+    assert.equal(native.unprotectRtcp(opener, Buffer.alloc(40), Buffer.alloc(20)), false);
   });
 });
 

@@ -321,6 +321,56 @@ static napi_value unprotect(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * unprotectRtcp(unprotector, packet, out) → true when the SRTCP packet's
+ * tag matched and `out` (the packet minus its trailer long: GCM 20 bytes,
+ * AES-CM 14) holds the compound RTCP packet, decrypted when its E-flag
+ * says it was encrypted; false when the tag did not match. The unprotector
+ * is one made from the SRTCP session keys. The reverse of protectRtcp.
+ */
+static napi_value unprotect_rtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) THROW("fastpath: unprotectRtcp(unprotector, packet, out)");
+  Protector *p = protector_arg(env, argv[0], 1);
+  if (!p) return NULL;
+  unsigned char *packet, *out;
+  size_t len, outLen;
+  if (!buffer_arg(env, argv[1], &packet, &len) || !buffer_arg(env, argv[2], &out, &outLen)) THROW("fastpath: packet and out must be Buffers");
+  int gcm = p->profile == PROFILE_AEAD_AES_128_GCM;
+  size_t trailer = gcm ? 20 : 14;
+  if (len > (size_t)0x7fffffff || len < 8 + trailer || outLen != len - trailer) THROW("fastpath: out must be the SRTCP packet minus its trailer");
+  size_t body = len - trailer;
+  const unsigned char *word = gcm ? packet + len - 4 : packet + body;
+  uint32_t index = (uint32_t)(word[0] & 0x7f) << 24 | (uint32_t)word[1] << 16 | (uint32_t)word[2] << 8 | word[3];
+  int encrypted = word[0] >> 7;
+  uint32_t ssrc = (uint32_t)packet[4] << 24 | (uint32_t)packet[5] << 16 | (uint32_t)packet[6] << 8 | packet[7];
+  unsigned char iv[16];
+  packet_iv(p, iv, ssrc, index & 0xffff, index >> 16);
+  int n, ok;
+  memcpy(out, packet, encrypted ? 8 : body);
+  if (gcm) {
+    unsigned char tag[16], end[16];
+    memcpy(tag, packet + body, 16);
+    /* Encrypted: the first 8 bytes and the E|index word are authenticated; else all before the tag and the word. */
+    ok = EVP_DecryptInit_ex(p->cipher, NULL, NULL, NULL, iv) == 1 && EVP_DecryptUpdate(p->cipher, NULL, &n, packet, encrypted ? 8 : (int)body) == 1 &&
+         EVP_DecryptUpdate(p->cipher, NULL, &n, word, 4) == 1 &&
+         (!encrypted || EVP_DecryptUpdate(p->cipher, out + 8, &n, packet + 8, (int)(body - 8)) == 1) &&
+         EVP_CIPHER_CTX_ctrl(p->cipher, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1 && EVP_DecryptFinal_ex(p->cipher, end, &n) == 1;
+  } else {
+    unsigned char digest[20];
+    size_t digestLen;
+    ok = EVP_MAC_init(p->mac, NULL, 0, NULL) == 1 && EVP_MAC_update(p->mac, packet, len - 10) == 1 && EVP_MAC_final(p->mac, digest, &digestLen, 20) == 1 &&
+         CRYPTO_memcmp(digest, packet + len - 10, 10) == 0;
+    if (ok && encrypted)
+      ok = EVP_EncryptInit_ex(p->cipher, NULL, NULL, NULL, iv) == 1 && EVP_EncryptUpdate(p->cipher, out + 8, &n, packet + 8, (int)(body - 8)) == 1;
+  }
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 static void address(struct sockaddr_in *to, uint32_t port, uint32_t ip) {
   memset(to, 0, sizeof *to);
   to->sin_family = AF_INET;
@@ -524,6 +574,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"protectRtcp", NULL, protect_rtcp, NULL, NULL, NULL, napi_default, NULL},
       {"newUnprotector", NULL, new_unprotector, NULL, NULL, NULL, napi_default, NULL},
       {"unprotect", NULL, unprotect, NULL, NULL, NULL, napi_default, NULL},
+      {"unprotectRtcp", NULL, unprotect_rtcp, NULL, NULL, NULL, napi_default, NULL},
       {"sendTo", NULL, send_to, NULL, NULL, NULL, napi_default, NULL},
       {"newRoute", NULL, new_route, NULL, NULL, NULL, napi_default, NULL},
       {"routeTo", NULL, route_to, NULL, NULL, NULL, napi_default, NULL},
