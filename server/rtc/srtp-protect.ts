@@ -32,7 +32,7 @@ export function srtpTrailerBytes(profile: number): number {
 }
 
 /** Bytes an SRTCP packet carries after the RTCP: the tag and the E-flag with the SRTCP index (RFC 3711 §3.4, RFC 7714 §9). */
-function srtcpTrailerBytes(profile: number): number {
+export function srtcpTrailerBytes(profile: number): number {
   return srtpTrailerBytes(profile) + 4;
 }
 
@@ -127,7 +127,7 @@ export class SrtpProtector {
    * compound RTCP packet in its first `length` bytes (its first SSRC at
    * bytes 4–7); what follows the first 8 bytes is encrypted in place under
    * SRTCP index `index` and the trailer written after (`out` is exactly
-   * length + srtcpTrailerBytes long). GCM (RFC 7714 §9): the tag, then the
+   * length + rtcpTrailer long). GCM (RFC 7714 §9): the tag, then the
    * E-flag and index, which are authenticated with the first 8 bytes.
    * AES-CM (RFC 3711 §3.4): the E-flag and index, then HMAC-SHA1's first 10
    * bytes over all before.

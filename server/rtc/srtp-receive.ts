@@ -1,7 +1,7 @@
 import type { RTCPeerConnection } from "werift";
 import { listenersChanged } from "./census.js";
 import { nativeFastPath, type NativeFastPath } from "./native.js";
-import { srtpTrailerBytes } from "./srtp-protect.js";
+import { srtcpTrailerBytes, srtpTrailerBytes } from "./srtp-protect.js";
 
 /** The werift 0.25 internals read here; none is in its typings, and each is checked before use. */
 interface Subscription {
@@ -138,9 +138,9 @@ export function takeOverRtcp(session: SrtcpSessionInternals, native: NativeFastP
   } catch {
     return false;
   }
-  // The tag and the E-flag with the index (RFC 3711 §3.4, RFC 7714 §9), after at least the RTCP header and SSRC.
-  const trailer = srtpTrailerBytes(context.profile) + 4;
+  const trailer = srtcpTrailerBytes(context.profile);
   session.decrypt = (packet: Buffer): Buffer => {
+    // At least the RTCP header and SSRC before the trailer.
     if (packet.length < 8 + trailer) return original(packet);
     const out = Buffer.allocUnsafe(packet.length - trailer);
     return native.unprotectRtcp(handle, packet, out) ? out : original(packet);
