@@ -154,6 +154,14 @@ describe("incoming SRTCP opened natively", () => {
       forged[12] ^= 1;
       assert.throws(() => opened.decrypt(forged), /authenticate/);
       assert.throws(() => opened.decrypt(Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1])), /authenticate/, "too short for the trailer: werift's answer");
+      // Noise of every length up to a few hundred bytes, E-flag set or not: refused each time, never a crash.
+      for (let n = 0; n < 400; n++) {
+        const noise = randomBytes(n);
+        // Where the E-flag would be: before the index (GCM: the last 4 bytes; AES-CM: before the 10-byte tag).
+        const flag = n - (profile === ProtectionProfileAeadAes128Gcm ? 4 : 14);
+        if (flag >= 0) noise[flag] = n % 2 ? noise[flag] | 0x80 : noise[flag] & 0x7f;
+        assert.throws(() => opened.decrypt(noise), /authenticate/, `${n} bytes of noise`);
+      }
     });
   }
 
