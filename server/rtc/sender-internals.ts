@@ -52,7 +52,6 @@ export interface SenderInternals {
     iceTransport: { connection: IceConnection };
     bytesSent: number;
     packetsSent: number;
-    sendRtcp(packets: unknown[]): Promise<void>;
   };
   ntpTimestamp: bigint;
   rtpTimestamp: number;
