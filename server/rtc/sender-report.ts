@@ -138,8 +138,9 @@ export function writeSenderReport(out: Buffer, ssrc: number, ntp: bigint, rtp: n
 export function noteSenderReport(s: SenderInternals, ntp: bigint): void {
   const lsr = Number((ntp >> 16n) & 0xffffffffn);
   s.lastSRtimestamp = lsr;
-  s.lastSentSRTimestamp = Date.now() / 1000;
-  remember(s, lsr, Date.now());
+  const sentAt = Date.now();
+  s.lastSentSRTimestamp = sentAt / 1000;
+  remember(s, lsr, sentAt);
 }
 
 /** A receiver report block as werift parses it (RFC 3550 6.4.1). */
