@@ -1,6 +1,6 @@
 import type { RTCPeerConnection } from "werift";
 import { listenersChanged } from "./census.js";
-import { tolerateReordering } from "./dtls-reorder.js";
+import { tolerateLossyLinks } from "./dtls-lossy-link.js";
 import { skipHelloVerify } from "./hello-verify.js";
 
 /** The werift 0.25 internals read here; none is in its typings, and each is checked before use. */
@@ -34,7 +34,7 @@ const isDtls = (data: Buffer) => data.length > 0 && data[0] > 19 && data[0] < 64
  * everything once DTLS starts, or when `pc` closes. The DTLS server it finds
  * also answers without a HelloVerifyRequest (hello-verify.ts), and it or the
  * DTLS client takes handshake messages that come in pieces, out of order or
- * late (dtls-reorder.ts).
+ * late, and sends its flights packed (dtls-lossy-link.ts).
  */
 export function keepEarlyDtls(pc: RTCPeerConnection): void {
   for (const transport of (pc as unknown as { dtlsTransports?: TransportInternals[] }).dtlsTransports ?? []) {
@@ -59,7 +59,7 @@ export function keepEarlyDtls(pc: RTCPeerConnection): void {
         queueMicrotask(() => {
           if (transport.state !== "connecting") return;
           skipHelloVerify(transport.dtls);
-          tolerateReordering(transport.dtls);
+          tolerateLossyLinks(transport.dtls);
           const deliver = transport.dtls?.transport?.socket?.onData;
           if (deliver) for (const record of records) deliver(record);
         });
