@@ -19,6 +19,7 @@ import { localSdpForClients } from "./sdp.js";
 import { peerOpened } from "./census.js";
 import { keepEarlyDtls } from "./early-dtls.js";
 import { openSrtpNatively } from "./srtp-receive.js";
+import { whenPeerKeyed } from "./peer-keyed.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -88,9 +89,9 @@ export class Subscriber {
       const sender = transceiver.sender;
       const sink = senderSink(sender, codec.kind, this.observer, this.log);
       const down = new DownTrack(codec, sink);
-      // Attached when the offer is made (Subscription), it keeps what comes until DTLS is up.
+      // Attached when the offer is made (Subscription), it keeps what comes until the viewer holds the keys (peer-keyed.ts).
       down.hold();
-      this.listeners.on(sender.onReady, () => down.release());
+      this.listeners.on(sender.onReady, () => whenPeerKeyed(sender, () => down.release()));
       this.listeners.on(sender.onPictureLossIndication, () => {
         this.observer.keyframeRequestFromViewer("pli");
         down.requestKeyframe();

@@ -14,6 +14,7 @@ import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { localSdpForClients } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 import { peerOpened } from "./census.js";
+import { whenPeerKeyed } from "./peer-keyed.js";
 
 /**
  * A WHEP player's connection (RFC 9725 conventions): the player offers,
@@ -72,9 +73,9 @@ export class WhepPeer {
       const up = free.splice(i, 1)[0];
       t.setDirection("sendonly");
       const down = new DownTrack(up.codec, senderSink(t.sender, up.kind, this.observer, this.log));
-      // Attached once answered, it keeps what comes until DTLS is up (the keyframe is on its way meanwhile).
+      // Attached once answered, it keeps what comes until the player holds the keys (peer-keyed.ts; the keyframe is on its way meanwhile).
       down.hold();
-      this.listeners.on(t.sender.onReady, () => down.release());
+      this.listeners.on(t.sender.onReady, () => whenPeerKeyed(t.sender, () => down.release()));
       this.listeners.on(t.sender.onPictureLossIndication, () => {
         this.observer.keyframeRequestFromViewer("pli");
         down.requestKeyframe();
