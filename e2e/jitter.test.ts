@@ -100,9 +100,10 @@ test("with 5% loss and 40 ± 30 ms of delay each way, video keeps playing: NACK 
 const JOINS = 4;
 /**
  * Each must show video within this long of opening its page. Joins over
- * this link took 1.1–6.3 s in a probe of 100; a join whose DTLS handshake
- * failed (werift's, before dtls-lossy-link.ts: about 1 in 20 here) showed
- * its first frame only after the page started over, 11 s or more.
+ * this link took 1.1–6.3 s in a probe of 100; a join whose server lost the
+ * session's keys to a late ClientHello (werift's renegotiation, before
+ * dtls-lossy-link.ts) showed its first frame only after the page made a
+ * new connection, 11 s or more.
  */
 const JOIN_WITHIN_MS = 10_000;
 

@@ -1,7 +1,8 @@
 /**
  * What werift 0.25's DTLS gets wrong on a link that loses and reorders
  * packets, both seen joining Chromium viewers at 5 % loss and 40 ± 30 ms
- * each way (about 1 join in 20 each; the page started over after 9 s):
+ * each way (4 joins of 53 between them; the page made a new connection,
+ * after 9 s when the session's keys were gone):
  *
  * - It puts a fragmented handshake message together as soon as the last
  *   fragment it has buffered ends the message, whatever else it has: the
