@@ -83,7 +83,7 @@ export class HandshakeReassembly {
 }
 
 /** The largest datagram records are packed into: the size WebRTC stacks keep their packets under (Chromium's SCTP too), so that no path fragments it. */
-export const MAX_DATAGRAM = 1200;
+const MAX_DATAGRAM = 1200;
 
 /** Groups records, in order, into as few datagrams as fit in MAX_DATAGRAM each (a larger record goes alone). */
 export function packDatagrams(records: readonly Buffer[]): Buffer[] {
@@ -177,7 +177,10 @@ export function tolerateLossyLinks(socket: unknown): boolean {
   const reassembly = new HandshakeReassembly();
   s.handleFragmentHandshake = (messages) => messages.flatMap((m) => reassembly.take(m));
   s.onHandleHandshakes = (assembled) =>
-    handle.call(s, assembled.some((h) => lateClientHello(s, h)) ? assembled.filter((h) => !lateClientHello(s, h)) : assembled);
+    handle.call(
+      s,
+      assembled.filter((h) => !lateClientHello(s, h)),
+    );
   const renegotiation = s.renegotiation;
   if (typeof renegotiation === "function")
     s.renegotiation = () => {
