@@ -5,15 +5,27 @@ import type { Page } from "playwright-core";
 import { waitFor } from "../harness.js";
 import type { TestDisplay } from "./xvfb.js";
 
+/**
+ * An X client run to its end, at most X_CLIENT_TIMEOUT_MS: a display that stops answering fails
+ * the test that asked, where a wait without end would block the test process's event loop and
+ * with it every test timeout.
+ */
+const X_CLIENT_TIMEOUT_MS = 10_000;
+function xClient(display: TestDisplay, command: string, args: string[]): string {
+  const r = spawnSync(command, args, { env: display.env, encoding: "utf8", timeout: X_CLIENT_TIMEOUT_MS });
+  if (r.error) throw new Error(`${command} on ${display.display}: ${r.error.message}`);
+  assert.equal(r.status, 0, `${command}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /** Paints the root window one colour (no window manager, nothing covers it). */
 export function paint(display: TestDisplay, colour: string): void {
-  const r = spawnSync("xsetroot", ["-solid", colour], { env: display.env, encoding: "utf8" });
-  assert.equal(r.status, 0, `xsetroot: ${r.stderr}`);
+  xClient(display, "xsetroot", ["-solid", colour]);
 }
 
 /** The display's root window size as xwininfo reports it, "WxH". */
 export function rootSize(display: TestDisplay): string {
-  const out = spawnSync("xwininfo", ["-root"], { env: display.env, encoding: "utf8" }).stdout;
+  const out = xClient(display, "xwininfo", ["-root"]);
   return `${/Width: (\d+)/.exec(out)?.[1]}x${/Height: (\d+)/.exec(out)?.[1]}`;
 }
 
