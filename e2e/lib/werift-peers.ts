@@ -258,7 +258,11 @@ export class ReceivedStream {
   videoPackets = 0;
   audioPackets = 0;
   videoBytes = 0;
-  /** Was the first video packet the start of a keyframe? */
+  /** Padding-only video packets (not in videoPackets). */
+  paddingPackets = 0;
+  /** The sequence numbers of padding-only packets that came before the first video packet (the relay's lead-in). */
+  readonly leadIns: number[] = [];
+  /** Was the first video packet (padding aside) the start of a keyframe? */
   firstVideoWasKeyframe: boolean | undefined;
   firstVideoAt: number | undefined;
   decodedFrames = 0;
@@ -267,7 +271,7 @@ export class ReceivedStream {
   private decodedAt = 0;
   private pliAt = -Infinity;
   videoCodec: string | undefined;
-  /** Sequence numbers seen, to check continuity. */
+  /** Sequence numbers of the video packets seen (padding aside), to check continuity. */
   readonly videoSeqs: number[] = [];
   /** Each of those packets' playout-delay value (the extension's 24 bits), -1 for none. */
   readonly videoPlayoutDelays: number[] = [];
@@ -298,6 +302,12 @@ export class ReceivedStream {
   }
 
   onVideo(rtp: RtpPacket, mimeType: string): void {
+    if (rtp.header.padding && rtp.payload.length === 0) {
+      // Padding only (a lead-in or a probe): no media, as a browser takes it; not in videoSeqs (never resent).
+      if (this.firstVideoAt === undefined) this.leadIns.push(rtp.header.sequenceNumber);
+      this.paddingPackets++;
+      return;
+    }
     if (this.firstVideoWasKeyframe === undefined) {
       this.firstVideoWasKeyframe = isKeyframeStart(mimeType.toLowerCase(), rtp.payload);
       this.firstVideoAt = performance.now();

@@ -29,13 +29,20 @@ describe("relay with real werift peers", () => {
     await server?.stop();
   });
 
-  test("a viewer receives the device's video starting at a keyframe and decodes it", async () => {
+  test("a viewer receives the device's video starting at a keyframe and decodes it", async (t) => {
     const viewer = await WeriftViewer.connect(server.wsUrl, { decode: true });
     viewers.push(viewer);
     viewer.watch("cam");
     const stream = await waitFor(() => viewer.streams.get("cam"), 5000, "offer");
     await waitFor(() => stream.decodedFrames >= 10, 10_000, "10 decoded frames");
     assert.equal(stream.firstVideoWasKeyframe, true);
+    // A lead-in goes only when the keyframe was held before the viewer's keys came; if one came, it is numbered just below the keyframe.
+    const first = stream.videoSeqs[0];
+    assert.ok(
+      stream.leadIns.every((s) => seqDiff(first, s) === 1),
+      `lead-ins ${stream.leadIns.join(", ")} before the keyframe at ${first}`,
+    );
+    t.diagnostic(`${stream.leadIns.length} lead-ins before the keyframe`);
     assert.equal(stream.videoCodec, "video/vp8");
     assert.ok(stream.audioPackets > 0, "audio is forwarded too");
   });

@@ -119,6 +119,88 @@ describe("DownTrack", () => {
     up.close();
   });
 
+  test("held: the lead-in is one padding packet numbered just below the held keyframe, and only until something went out", () => {
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => undefined });
+    const out: Array<{ seq: number; ts: number; padding: boolean }> = [];
+    const down = new DownTrack(VP8, {
+      send: (_p, seq, ts) => out.push({ seq, ts, padding: false }),
+      sendPadding: (seq, ts) => out.push({ seq, ts, padding: true }) > 0,
+    });
+    down.hold();
+    down.setSource(up);
+    assert.equal(down.leadIn(), false, "nothing held yet: nothing to number it from");
+    const t0 = performance.now() - 200;
+    up.push(100, 0, true, DELTA, t0);
+    assert.equal(down.leadIn(), false, "video before the keyframe is not held");
+    up.push(101, 3000, true, KEY, t0 + 1);
+    up.push(102, 6000, true, DELTA, t0 + 34);
+    assert.equal(down.leadIn(), true);
+    // A newer keyframe replaces the held one: numbered right after the lead-in, its timestamp on by the wall time between.
+    up.push(103, 9000, false, KEY, t0 + 67);
+    up.push(104, 9000, true, DELTA, t0 + 67);
+    assert.equal(down.leadIn(), true, "the same lead-in again");
+    down.release();
+    assert.equal(down.leadIn(), false, "released");
+    up.push(105, 12000, true, DELTA, t0 + 100);
+    assert.deepEqual(out, [
+      { seq: 100, ts: 3000, padding: true },
+      { seq: 100, ts: 3000, padding: true },
+      { seq: 101, ts: 3000 + 66 * 90, padding: false },
+      { seq: 102, ts: 3000 + 66 * 90, padding: false },
+      { seq: 103, ts: 6000 + 66 * 90, padding: false },
+    ]);
+    assert.equal(down.stats.paddingOut, 2);
+
+    // Held again after media went out (never today, but the numbers below would be taken): no lead-in.
+    down.hold();
+    up.push(106, 15000, true, KEY);
+    assert.equal(down.leadIn(), false, "the viewer's stream has started");
+    up.close();
+  });
+
+  test("held: a lead-in whose keyframe was dropped for age is repeated, and the next keyframe is numbered right after it", () => {
+    const up = new UpTrack({ id: "v", codec: VP8, requestKeyframe: () => undefined });
+    const out: Array<{ seq: number; padding: boolean }> = [];
+    const down = new DownTrack(VP8, {
+      send: (_p, seq) => out.push({ seq, padding: false }),
+      sendPadding: (seq) => out.push({ seq, padding: true }) > 0,
+    });
+    down.hold();
+    down.setSource(up);
+    const t0 = performance.now() - 10_000;
+    up.push(500, 0, true, KEY, t0);
+    assert.equal(down.leadIn(), true);
+    up.push(501, 3000, true, DELTA, t0 + HOLD_MAX_MS + 1); // too old now: dropped, the next keyframe waited for
+    assert.equal(down.leadIn(), true, "nothing held, the lead-in still goes");
+    down.release();
+    up.push(502, 6000, true, DELTA, t0 + HOLD_MAX_MS + 34);
+    up.push(503, 9000, true, KEY, t0 + HOLD_MAX_MS + 67);
+    assert.deepEqual(out, [
+      { seq: 499, padding: true },
+      { seq: 499, padding: true },
+      { seq: 500, padding: false },
+    ]);
+    up.close();
+  });
+
+  test("held: no lead-in where padding could stall the picture (H.264) or the sink cannot pad", () => {
+    const H264: TrackCodec = { kind: "video", mimeType: "video/h264", clockRate: 90000 };
+    for (const [codec, pads] of [
+      [H264, true],
+      [VP8, false],
+    ] as const) {
+      const up = new UpTrack({ id: "v", codec, requestKeyframe: () => undefined });
+      let padded = 0;
+      const down = new DownTrack(codec, { send: () => undefined, ...(pads ? { sendPadding: () => ++padded > 0 } : {}) });
+      down.hold();
+      down.setSource(up);
+      up.push(1, 3000, true, codec === H264 ? Buffer.from([0x65, 0x88]) : KEY);
+      assert.equal(down.leadIn(), false, codec.mimeType);
+      assert.equal(padded, 0);
+      up.close();
+    }
+  });
+
   test("released before its keyframe came: the one on its way is waited for, not asked for twice", () => {
     const clock = fakeTimers();
     let requests = 0;

@@ -1,4 +1,5 @@
 import { RtpRewriter } from "./rewriter.js";
+import { seqAdd } from "./rtp.js";
 import type { RelayPacket, TrackCodec, UpTrack } from "./up-track.js";
 import { Vp8Munger } from "./vp8.js";
 
@@ -93,6 +94,8 @@ export class DownTrack {
   private droppingFrame = false;
   /** What was to go out while held (video from its newest keyframe; audio is dropped), or undefined when not held. */
   private held: Array<{ packet: RelayPacket; sequenceNumber: number; timestamp: number }> | undefined;
+  /** The lead-in sent (leadIn): its number, timestamp and the arrival of the keyframe it went before. */
+  private leadInAt: { sequenceNumber: number; timestamp: number; receivedAt: number } | undefined;
   /** This hold already dropped what it kept for age once (and asked for a fresh keyframe then). */
   private heldOverflowed = false;
   private _closed = false;
@@ -190,6 +193,29 @@ export class DownTrack {
   }
 
   /**
+   * While held and before anything went out: sends one padding-only packet
+   * numbered just below the held video's first (the same number each call:
+   * a keyframe that replaces the held one is numbered right after it),
+   * false when there is none yet or the track cannot pad. Called while the
+   * viewer finishes its handshake, the first of these it can decrypt marks
+   * where its stream starts, ahead of the held burst. On a link that
+   * reorders, the burst arrives in any order, and a browser never asks
+   * again for packets older than the first it received: without the
+   * lead-in, a keyframe packet lost from before that one is lost for good,
+   * and the viewer waits for its keyframe request to bring another.
+   */
+  leadIn(): boolean {
+    if (!this.held || this.stats.packetsOut > 0 || !this.canProbe) return false;
+    const first = this.held[0];
+    const lead =
+      this.leadInAt ?? (first && { sequenceNumber: seqAdd(first.sequenceNumber, -1), timestamp: first.timestamp, receivedAt: first.packet.receivedAt });
+    if (!lead || !this.sink.sendPadding?.(lead.sequenceNumber, lead.timestamp)) return false;
+    this.leadInAt = lead;
+    this.stats.paddingOut++;
+    return true;
+  }
+
+  /**
    * Sends what was held, in order and stamped as arriving now (the relay's
    * forward latency counts this hop, not the wait for the connection), and
    * forwards from here on. Video whose held keyframe was dropped for age asks for another.
@@ -198,6 +224,10 @@ export class DownTrack {
     const held = this.held;
     if (!held) return;
     this.held = undefined;
+    // What the lead-in went before was dropped for age: the keyframe still to come is numbered right after it.
+    const lead = this.leadInAt;
+    if (lead && held.length === 0) this.rewriter.restartAfter(lead.sequenceNumber, lead.timestamp, lead.receivedAt);
+    this.leadInAt = undefined;
     if (this._closed) return;
     const now = performance.now();
     for (const h of held) this.send({ ...h.packet, receivedAt: now }, h.sequenceNumber, h.timestamp);
@@ -240,6 +270,9 @@ export class DownTrack {
       this.waitingKeyframe = false;
     }
     if (packet.temporal >= 0 && this.dropsTemporal(packet)) return;
+    // A keyframe that replaces what a lead-in went before is numbered right after the lead-in: no gap the viewer would ask for.
+    const lead = this.leadInAt;
+    if (lead && packet.keyframe && this.held) this.rewriter.restartAfter(lead.sequenceNumber, lead.timestamp, lead.receivedAt);
     // The packet's arrival time is the wall clock the rewriter needs: no clock read per viewer.
     const out = this.rewriter.rewrite(packet.sequenceNumber, packet.timestamp, packet.receivedAt);
     if (!out) {

@@ -27,6 +27,16 @@ describe("RtpRewriter", () => {
     assert.deepEqual(r.rewrite(40001, 3007, 2066), { sequenceNumber: 503, timestamp: 93000 + 90000 + 3000 });
   });
 
+  test("restartAfter: the next packet continues right after the number given, whatever was numbered since", () => {
+    const r = new RtpRewriter(90000);
+    r.rewrite(100, 9000, 1000);
+    r.rewrite(101, 12000, 1033);
+    r.restartAfter(99, 9000, 1000);
+    assert.deepEqual(r.rewrite(250, 54000, 1500), { sequenceNumber: 100, timestamp: 9000 + 45000 });
+    assert.equal(r.rewrite(101, 12000, 1501), undefined, "a packet from before the restart is dropped");
+    assert.deepEqual(r.rewrite(251, 57000, 1533), { sequenceNumber: 101, timestamp: 9000 + 48000 });
+  });
+
   test("wraps sequence numbers and timestamps around", () => {
     const r = new RtpRewriter(48000);
     r.rewrite(65534, 0xffffff00, 0);

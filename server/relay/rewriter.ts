@@ -52,6 +52,18 @@ export class RtpRewriter {
   }
 
   /**
+   * Nothing numbered after `sequenceNumber` went out (what was, was kept
+   * and then dropped unsent): the next packet starts a new epoch right
+   * after it, its timestamp the wall time since `atMs` on from `timestamp`.
+   */
+  restartAfter(sequenceNumber: number, timestamp: number, atMs: number): void {
+    this.switchSource();
+    this.highestOutSeq = sequenceNumber;
+    this.lastOutTs = timestamp;
+    this.lastOutAtMs = atMs;
+  }
+
+  /**
    * Numbers for a padding-only packet sent now, after everything so far
    * (`pad` does not check that a frame ended: the caller does): the next
    * sequence number past the newest input's (and past any lost before it,

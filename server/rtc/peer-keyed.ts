@@ -24,6 +24,9 @@ interface TransportInternals {
   iceTransport?: { connection?: { onData?: { subscribe(fn: (data: Buffer) => void): { unSubscribe(): void } } } };
 }
 
+/** While the peer's keys are awaited, `meanwhile` is called this often, ms. */
+export const MEANWHILE_EVERY_MS = 20;
+
 /** A datagram only a peer holding the session's keys sends: SRTP or SRTCP (RFC 7983: 128–191) or a DTLS record of application data (content type 23: its SCTP). */
 export const sentKeyed = (d: Buffer): boolean => d.length > 0 && (d[0] === 23 || (d[0] >= 128 && d[0] <= 191));
 
@@ -34,8 +37,9 @@ export const sentKeyed = (d: Buffer): boolean => d.length > 0 && (d[0] === 23 ||
  * (sentKeyed), or after `fallbackMs` without one. Call when werift's sender
  * is ready. A browser viewer's SCTP starts as soon as its DTLS is up: on
  * loopback this waits about a millisecond, on a link about a round trip.
+ * While it waits, `meanwhile` is called at once and every MEANWHILE_EVERY_MS.
  */
-export function whenPeerKeyed(sender: RTCRtpSender, ready: () => void, fallbackMs = PEER_KEYED_FALLBACK_MS): void {
+export function whenPeerKeyed(sender: RTCRtpSender, ready: () => void, meanwhile?: () => void, fallbackMs = PEER_KEYED_FALLBACK_MS): void {
   const transport = (sender as unknown as { dtlsTransport?: TransportInternals }).dtlsTransport;
   const onData = transport?.iceTransport?.connection?.onData;
   if (transport?.role !== "server" || !onData) return ready();
@@ -44,6 +48,7 @@ export function whenPeerKeyed(sender: RTCRtpSender, ready: () => void, fallbackM
     if (done) return;
     done = true;
     clearTimeout(timer);
+    clearInterval(again);
     subscription.unSubscribe();
     listenersChanged(-1);
     ready();
@@ -54,4 +59,7 @@ export function whenPeerKeyed(sender: RTCRtpSender, ready: () => void, fallbackM
   listenersChanged(1);
   const timer = setTimeout(finish, fallbackMs);
   timer.unref();
+  const again = meanwhile ? setInterval(meanwhile, MEANWHILE_EVERY_MS) : undefined;
+  again?.unref();
+  meanwhile?.();
 }

@@ -91,7 +91,13 @@ export class Subscriber {
       const down = new DownTrack(codec, sink);
       // Attached when the offer is made (Subscription), it keeps what comes until the viewer holds the keys (peer-keyed.ts).
       down.hold();
-      this.listeners.on(sender.onReady, () => whenPeerKeyed(sender, () => down.release()));
+      this.listeners.on(sender.onReady, () =>
+        whenPeerKeyed(
+          sender,
+          () => down.release(),
+          () => down.leadIn(),
+        ),
+      );
       this.listeners.on(sender.onPictureLossIndication, () => {
         this.observer.keyframeRequestFromViewer("pli");
         down.requestKeyframe();

@@ -75,7 +75,13 @@ export class WhepPeer {
       const down = new DownTrack(up.codec, senderSink(t.sender, up.kind, this.observer, this.log));
       // Attached once answered, it keeps what comes until the player holds the keys (peer-keyed.ts; the keyframe is on its way meanwhile).
       down.hold();
-      this.listeners.on(t.sender.onReady, () => whenPeerKeyed(t.sender, () => down.release()));
+      this.listeners.on(t.sender.onReady, () =>
+        whenPeerKeyed(
+          t.sender,
+          () => down.release(),
+          () => down.leadIn(),
+        ),
+      );
       this.listeners.on(t.sender.onPictureLossIndication, () => {
         this.observer.keyframeRequestFromViewer("pli");
         down.requestKeyframe();
