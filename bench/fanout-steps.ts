@@ -6,7 +6,7 @@
  * viewers), loss from sequence gaps, datagrams dropped at full socket
  * buffers (the bench's, the server's), and server memory per viewer.
  */
-import type { ReceivedStream } from "../e2e/lib/werift-peers.js";
+import type { ReceivedStream } from "../e2e/lib/received-stream.js";
 import { waitFor } from "../e2e/lib/signaling-client.js";
 import { seqDiff } from "../server/relay/rtp.js";
 import { clockTicksPerSecond, machineBusy, machineInfo, machineTicks, processCpuSeconds, processRssBytes, udpDrops, type MachineTicks } from "./proc.js";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
-import { WeriftDevice, WeriftViewer, type ReceivedStream } from "../../e2e/lib/werift-peers.js";
+import type { ReceivedStream } from "../../e2e/lib/received-stream.js";
+import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { startServer, type Running } from "./fixture.js";
 
 /** Waits for the viewer's input channel to open. */
