@@ -146,3 +146,13 @@ export function outboundLayers(page: Page): Promise<OutboundLayer[]> {
     return layers;
   });
 }
+
+/** The jitter buffer target the page set on its video receiver (`window.tessera.pc`), ms, or undefined while it keeps the browser's own. */
+export function videoJitterTarget(page: Page): Promise<number | undefined> {
+  return page.evaluate(() => {
+    const pc = (globalThis as unknown as { tessera: { pc?: { getReceivers(): { track: { kind: string }; jitterBufferTarget?: number | null }[] } } }).tessera
+      .pc;
+    const video = pc?.getReceivers().find((r) => r.track.kind === "video");
+    return typeof video?.jitterBufferTarget === "number" ? video.jitterBufferTarget : undefined;
+  });
+}

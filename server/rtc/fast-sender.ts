@@ -3,7 +3,8 @@ import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
 import { PADDING_BYTES } from "../relay/down-track.js";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
-import { BROWSER_DELAY, PlayoutDelayPolicy, ZERO_DELAY } from "./playout-delay.js";
+import { CleanLink } from "../protocol/clean-link.js";
+import { BROWSER_DELAY, ZERO_DELAY } from "./playout-delay.js";
 import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
 import type { IceConnection, IcePair, LocalSrtcpContext, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
 import { SenderReports } from "./sender-report.js";
@@ -95,8 +96,8 @@ export class FastSender {
   private playoutOffset = -1;
   /** The playout delay the header template (and so the native route) carries: ZERO_PLAYOUT or 0. */
   private templatePlayout = 0;
-  /** Zero playout delay while the viewer's link is clean (playout-delay.ts). */
-  private readonly playout = new PlayoutDelayPolicy();
+  /** Zero playout delay while the viewer's link is clean (playout-delay.ts, clean-link.ts). */
+  private readonly playout = new CleanLink();
   /** With RTX (the viewer took it), the header resends go under: its payload type and SSRC. */
   private rtx: (HeaderLayout & { ssrc: number }) | undefined;
   /** The sender reports of the bound DTLS session. Made at bind. */
@@ -433,7 +434,7 @@ export class FastSender {
    */
   private playoutBit(now: number): number {
     if (this.playoutOffset < 0) return 0;
-    const bit = this.playout.zeroDelay(now) ? ZERO_PLAYOUT : 0;
+    const bit = this.playout.clean(now) ? ZERO_PLAYOUT : 0;
     if (bit !== this.templatePlayout) {
       this.templatePlayout = bit;
       (this.header as Buffer).writeUIntBE(bit ? ZERO_DELAY : BROWSER_DELAY, this.playoutOffset, 3);

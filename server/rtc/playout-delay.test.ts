@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BROWSER_DELAY, CLEAN_AFTER_MAX_MS, CLEAN_AFTER_MS, PLAYOUT_DELAY_URI, PlayoutDelayPolicy, playoutDelayValue, ZERO_DELAY } from "./playout-delay.js";
+import { BROWSER_DELAY, PLAYOUT_DELAY_URI, playoutDelayValue, ZERO_DELAY } from "./playout-delay.js";
 import { headerTemplate } from "./rtp-header.js";
 
 describe("playout delay", () => {
@@ -9,42 +9,6 @@ describe("playout delay", () => {
     assert.equal(BROWSER_DELAY, 1000, "0 to 10 s");
     assert.equal(playoutDelayValue(100, 500), (10 << 12) | 50);
     assert.equal(playoutDelayValue(-5, 1e9), 0xfff, "clamped to the field");
-  });
-
-  test("zero on a clean link; the first NACK hands the buffer back, zero again after a clean spell that doubles each time", () => {
-    const p = new PlayoutDelayPolicy();
-    assert.equal(p.zeroDelay(0), true, "a new viewer starts with none");
-    p.nack(1000);
-    assert.equal(p.zeroDelay(1000), false);
-    p.nack(5000); // still losing: the clean spell counts from the last NACK
-    assert.equal(p.zeroDelay(5000 + CLEAN_AFTER_MS - 1), false);
-    assert.equal(p.zeroDelay(5000 + CLEAN_AFTER_MS), true);
-    // Losing again: twice as long this time, then four times.
-    const t = 5000 + CLEAN_AFTER_MS + 1;
-    p.nack(t);
-    assert.equal(p.zeroDelay(t + CLEAN_AFTER_MS), false);
-    assert.equal(p.zeroDelay(t + 2 * CLEAN_AFTER_MS), true);
-    const u = t + 2 * CLEAN_AFTER_MS + 1;
-    p.nack(u);
-    assert.equal(p.zeroDelay(u + 2 * CLEAN_AFTER_MS), false);
-    assert.equal(p.zeroDelay(u + 4 * CLEAN_AFTER_MS), true);
-  });
-
-  test("the wait for a clean link stops growing at its cap", () => {
-    const p = new PlayoutDelayPolicy();
-    let now = 0;
-    for (let i = 0; i < 20; i++) {
-      p.nack(now);
-      now += CLEAN_AFTER_MAX_MS;
-      assert.equal(p.zeroDelay(now), true, `back to zero after the cap (round ${i})`);
-      now += 1;
-    }
-  });
-
-  test("NACKs while the buffer is already handed back do not lengthen the next wait", () => {
-    const p = new PlayoutDelayPolicy();
-    for (let t = 0; t <= 5000; t += 100) p.nack(t);
-    assert.equal(p.zeroDelay(5000 + CLEAN_AFTER_MS), true);
   });
 
   test("the header template carries the extension's 3 bytes where it was negotiated, and says where", () => {

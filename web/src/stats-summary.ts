@@ -21,6 +21,8 @@ export interface StatsSample {
   /** How long video frames waited in the browser's jitter buffer over the last interval, ms on average (the playout delay). */
   delayMs: number | null;
   packetsLost: number | null;
+  /** NACKs the browser sent for the video so far. */
+  nackCount: number | null;
   framesDecoded: number | null;
   width: number | null;
   height: number | null;
@@ -35,6 +37,8 @@ export interface StatsSample {
   jitterEmitted: number | null;
   /** Everything received on the connection so far (media, RTCP, data), bytes: silence means the link is gone. */
   transportBytes: number | null;
+  /** The jitter buffer target the page set for resends to arrive in time (repair-buffer.ts), ms; absent while the browser keeps its own. */
+  repairTargetMs?: number;
   /** On the WebSocket stream: the server's pace for this viewer (`pace`), once it sent one. */
   pace?: FallbackPace;
 }
@@ -119,6 +123,7 @@ export function summarize(stats: Iterable<StatsReport>, prev: StatsSample | unde
     rttMs: rtt === null ? null : rtt * 1000,
     delayMs,
     packetsLost: num(video?.packetsLost),
+    nackCount: num(video?.nackCount),
     framesDecoded,
     width: num(video?.frameWidth),
     height: num(video?.frameHeight),
@@ -166,7 +171,7 @@ export function statsRows(s: StatsSample, extras: OverlayExtras = {}): [string, 
     ...(layer?.estimate !== undefined ? [row("estimate", `${(layer.estimate / 1e6).toFixed(layer.estimate < 1e6 ? 2 : 1)} Mb/s`)] : []),
     ["codec", [s.videoCodec, s.audioCodec].flatMap((c) => (c ? [codecLabel(c)] : [])).join(" + ") || "–"],
     ["rtt", f(s.rttMs, 0, " ms")],
-    ["delay", f(s.delayMs, 0, " ms")],
+    ["delay", `${f(s.delayMs, 0, " ms")}${s.repairTargetMs !== undefined && s.transport === "webrtc" ? ` · ${s.repairTargetMs} ms for resends` : ""}`],
     ...(s.pace && s.transport !== "webrtc" ? [row("pace", `${s.pace.fps} fps · quality ${s.pace.tiers - s.pace.tier} of ${s.pace.tiers}`)] : []),
     ...(inputMs === undefined ? [] : [row("input", f(inputMs, 0, " ms"))]),
     ["lost", f(s.packetsLost, 0)],

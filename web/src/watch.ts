@@ -2,6 +2,7 @@ import type { ClientMessage, ErrorMessage, ServerMessage } from "../../server/pr
 import type { RtcConfigSource } from "./rtc-config.js";
 import { candidateJson, supervise, trickle } from "./peer-connection.js";
 import { offeredVideoCodecs, talkMid, videoRefused } from "./sdp.js";
+import { RepairBuffer } from "./repair-buffer.js";
 import { StatsSampler, type StatsSample } from "./stats.js";
 
 /** Where the watched device is, as far as this viewer knows. */
@@ -218,8 +219,13 @@ export class Watch {
     this.timeline.answerSentAt = performance.now();
     this.events.progress?.("answer");
     releaseCandidates();
+    // On a lossy link the jitter buffer waits for resends (repair-buffer.ts).
+    const repair = new RepairBuffer();
     this.sampler = new StatsSampler(pc, (s) => {
       if (pc !== this._pc) return;
+      const target = repair.update(s);
+      if (target !== undefined) setVideoJitterTarget(pc, target);
+      if (repair.targetMs !== null) s.repairTargetMs = repair.targetMs;
       this._stats = s;
       this.events.stats(s);
     });
@@ -256,5 +262,17 @@ export class Watch {
       this.events.talkSender(undefined);
     }
     this.events.connectionState("none");
+  }
+}
+
+/** Sets the jitter buffer target (ms, or null for the browser's own) on the connection's video receivers, where the browser has it. */
+function setVideoJitterTarget(pc: RTCPeerConnection, targetMs: number | null): void {
+  for (const receiver of pc.getReceivers()) {
+    if (receiver.track.kind !== "video" || !("jitterBufferTarget" in receiver)) continue;
+    try {
+      receiver.jitterBufferTarget = targetMs;
+    } catch (err) {
+      console.debug("tessera: jitterBufferTarget refused", err);
+    }
   }
 }

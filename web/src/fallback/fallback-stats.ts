@@ -28,6 +28,7 @@ export function fallbackSample(codec: FallbackCodec, c: FallbackCounters, prev: 
     rttMs: null,
     delayMs: null,
     packetsLost: null,
+    nackCount: null,
     framesDecoded: c.frames,
     width: c.width,
     height: c.height,
