@@ -21,30 +21,36 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { waitFor } from "../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../e2e/lib/werift-peers.js";
+import { benchOptions } from "./args.js";
 import { census, churn, settle, type Census, type ChurnKind } from "./churn-cycles.js";
 import { machineInfo, processRssBytes } from "./proc.js";
 import { intArg, runBench } from "./run.js";
 import { ServerProcess } from "./server-process.js";
 
-const { values } = parseArgs({
-  options: {
-    idle: { type: "string", default: "200" },
-    viewers: { type: "string", default: "1000" },
-    fallback: { type: "string", default: "1000" },
-    devices: { type: "string", default: "200" },
-    whip: { type: "string", default: "200" },
-    settle: { type: "string", default: "45" },
-    json: { type: "boolean", default: false },
+const { values, plan, settleS, idleViewers } = benchOptions(
+  "bench:churn",
+  "[--idle 200] [--viewers 1000] [--fallback 1000] [--devices 200] [--whip 200] [--settle 45] [--json]",
+  () => {
+    const { values } = parseArgs({
+      options: {
+        idle: { type: "string", default: "200" },
+        viewers: { type: "string", default: "1000" },
+        fallback: { type: "string", default: "1000" },
+        devices: { type: "string", default: "200" },
+        whip: { type: "string", default: "200" },
+        settle: { type: "string", default: "45" },
+        json: { type: "boolean", default: false },
+      },
+    });
+    const plan: Array<[ChurnKind, number]> = [
+      ["webrtc-viewer", intArg("viewers", values.viewers, 0, 100_000)],
+      ["fallback-viewer", intArg("fallback", values.fallback, 0, 100_000)],
+      ["device", intArg("devices", values.devices, 0, 10_000)],
+      ["whip", intArg("whip", values.whip, 0, 10_000)],
+    ];
+    return { values, plan, settleS: intArg("settle", values.settle, 1, 600), idleViewers: intArg("idle", values.idle, 0, 2000) };
   },
-});
-const plan: Array<[ChurnKind, number]> = [
-  ["webrtc-viewer", intArg("viewers", values.viewers, 0, 100_000)],
-  ["fallback-viewer", intArg("fallback", values.fallback, 0, 100_000)],
-  ["device", intArg("devices", values.devices, 0, 10_000)],
-  ["whip", intArg("whip", values.whip, 0, 10_000)],
-];
-const settleS = intArg("settle", values.settle, 1, 600);
-const idleViewers = intArg("idle", values.idle, 0, 2000);
+);
 /** Cycles of each kind before the baseline: first-use allocations (codecs, pools) are not leaks. */
 const WARMUP = 5;
 

@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { RedisServer } from "../e2e/lib/redis.js";
 import { waitFor, waitForAsync } from "../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../e2e/lib/werift-peers.js";
+import { benchOptions } from "./args.js";
 import { bounded, intArg as int, runBench } from "./run.js";
 import { clockTicksPerSecond, machineBusy, machineInfo, machineTicks, processCpuSeconds } from "./proc.js";
 import { parseMetrics, sumOf } from "./prom.js";
@@ -41,13 +42,8 @@ function parseOptions(argv: string[]): Options {
       seconds: { type: "string", default: "15" },
       warmup: { type: "string", default: "5" },
       json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write("usage: npm run bench:cluster -- [--viewers 6] [--seconds 15] [--warmup 5] [--json]\n");
-    process.exit(0);
-  }
   const viewers = int("viewers", values.viewers, 3, 48);
   if (viewers % 3 !== 0) throw new TypeError(`--viewers: expected a multiple of 3 (spread evenly over three nodes), got ${viewers}`);
   return Object.freeze({ viewers, seconds: int("seconds", values.seconds, 3, 120), warmup: int("warmup", values.warmup, 0, 60), json: values.json });
@@ -211,13 +207,7 @@ function print(r: Report): void {
 }
 
 async function main(): Promise<void> {
-  let opts: Options;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`bench:cluster: ${(err as Error).message}\n`);
-    process.exit(2);
-  }
+  const opts = benchOptions("bench:cluster", "[--viewers 6] [--seconds 15] [--warmup 5] [--json]", () => parseOptions(process.argv.slice(2)));
   // Bound the whole run: set-up, warm-ups, windows, connecting viewers, closing.
   await runBench("bench:cluster", new Bench(opts), 120 + 4 * (2 * opts.warmup + opts.seconds) + 3 * opts.viewers, print, opts.json);
 }

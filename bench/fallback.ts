@@ -14,14 +14,18 @@ import { waitFor, waitForAsync } from "../e2e/lib/signaling-client.js";
 import { GstPipeline } from "../pipelines/pipeline.js";
 import { testPictureDescription } from "../pipelines/descriptions.js";
 import { STILL_PICTURE } from "../server/sources/local-sources.js";
+import { benchOptions } from "./args.js";
 import { exitBounded } from "./exit.js";
 import { clockTicksPerSecond, machineInfo, processCpuSeconds } from "./proc.js";
 import { bucketDelta, bucketQuantile, bucketsOf, parseMetrics } from "./prom.js";
 import { ServerProcess } from "./server-process.js";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, json: { type: "boolean", default: false } } });
-const seconds = Number(values.seconds);
-if (!(seconds >= 3 && seconds <= 120)) throw new Error("--seconds: expected 3-120");
+const { values, seconds } = benchOptions("bench:fallback", "[--seconds 10] [--json]", () => {
+  const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, json: { type: "boolean", default: false } } });
+  const seconds = Number(values.seconds);
+  if (!(seconds >= 3 && seconds <= 120)) throw new Error("--seconds: expected 3-120");
+  return { values, seconds };
+});
 const TICKS = clockTicksPerSecond();
 /** The test device's frame rate. */
 const DEVICE_FPS = 30;

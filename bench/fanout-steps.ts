@@ -68,7 +68,6 @@ export const STEP_ARGS = {
   baseline: { type: "string" },
   pin: { type: "boolean", default: false },
   json: { type: "boolean", default: false },
-  help: { type: "boolean", short: "h", default: false },
 } as const;
 
 /** The stepping options from what parseArgs read; a TypeError names the option that is wrong. */

@@ -36,6 +36,7 @@ import {
   type Steps,
   type Window,
 } from "./fanout-steps.js";
+import { benchOptions } from "./args.js";
 import { machineInfo, pin } from "./proc.js";
 import { bucketDelta, bucketQuantile, bucketShareAtMost, bucketsOf, sumOf } from "./prom.js";
 import { bounded, intArg as int, runBench } from "./run.js";
@@ -67,7 +68,7 @@ interface Options extends StepOptions {
 }
 
 const USAGE =
-  "usage: npm run bench:fanout -- [--viewers 1,16,100] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--codec vp8|h264] [--bitrate KBPS] [--pattern 'smpte75 horizontal-speed=10'] [--replay SECONDS] [--pin] [--json]\n";
+  "[--viewers 1,16,100] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--codec vp8|h264] [--bitrate KBPS] [--pattern 'smpte75 horizontal-speed=10'] [--replay SECONDS] [--pin] [--json]";
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -82,10 +83,6 @@ function parseOptions(argv: string[]): Options {
       ...STEP_ARGS,
     },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
   if (values.codec !== "vp8" && values.codec !== "h264") throw new TypeError(`--codec: expected vp8 or h264, got ${values.codec}`);
   if (!PATTERN_SYNTAX.test(values.pattern))
     throw new TypeError(`--pattern: expected a videotestsrc pattern like "smpte horizontal-speed=10", got ${JSON.stringify(values.pattern)}`);
@@ -213,13 +210,7 @@ function log(msg: string): void {
 }
 
 async function main(): Promise<void> {
-  let opts: Options;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`bench:fanout: ${(err as Error).message}\n`);
-    process.exit(2);
-  }
+  const opts = benchOptions("bench:fanout", USAGE, () => parseOptions(process.argv.slice(2)));
   if (Number(process.env.UV_THREADPOOL_SIZE ?? 4) < 8) {
     // The device's pipeline holds three threadpool threads (two appsink pulls, the bus).
     log("warning: UV_THREADPOOL_SIZE is below 8; the publisher's pipeline may stall (npm run bench:fanout sets 16)");

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { nativeFastPath, nativeFastPathStatus, RTP_SEND, udpDescriptor } from "../server/rtc/native.js";
 import { PROFILE_AEAD_AES_128_GCM } from "../server/rtc/srtp-protect.js";
+import { benchOptions } from "./args.js";
 import { intArg, runBench } from "./run.js";
 import { machineInfo, pin } from "./proc.js";
 
@@ -151,26 +152,19 @@ function print(r: Report): void {
   );
 }
 
-const { values } = parseArgs({
-  options: {
-    routes: { type: "string", default: "16,100,300" },
-    packets: { type: "string", default: "2000" },
-    pin: { type: "boolean", default: false },
-    json: { type: "boolean", default: false },
-    sink: { type: "string" },
-  },
+const { values, steps, packets } = benchOptions("bench:floor", "[--routes 16,100,300] [--packets 2000] [--pin] [--json]", () => {
+  const { values } = parseArgs({
+    options: {
+      routes: { type: "string", default: "16,100,300" },
+      packets: { type: "string", default: "2000" },
+      pin: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      sink: { type: "string" },
+    },
+  });
+  const steps = values.routes.split(",").map((s) => intArg("routes", s.trim(), 1, 2000));
+  return { values, steps, packets: intArg("packets", values.packets, 100, 100_000) };
 });
 
-if (values.sink !== undefined) {
-  await sink(intArg("sink", values.sink, 1, 2000));
-} else {
-  let floor: Floor;
-  try {
-    const steps = values.routes.split(",").map((s) => intArg("routes", s.trim(), 1, 2000));
-    floor = new Floor(steps, intArg("packets", values.packets, 100, 100_000), values.pin);
-  } catch (err) {
-    process.stderr.write(`bench:floor: ${(err as Error).message}\nusage: npm run bench:floor -- [--routes 16,100,300] [--packets 2000] [--pin] [--json]\n`);
-    process.exit(2);
-  }
-  await runBench("bench:floor", floor, 600, print, values.json);
-}
+if (values.sink !== undefined) await sink(intArg("sink", values.sink, 1, 2000));
+else await runBench("bench:floor", new Floor(steps, packets, values.pin), 600, print, values.json);

@@ -21,24 +21,27 @@ import { parseArgs } from "node:util";
 import type { Browser } from "playwright-core";
 import { launchBrowser, waitFor } from "../e2e/harness.js";
 import { startXvfb, type TestDisplay } from "../e2e/lib/xvfb.js";
+import { benchOptions } from "./args.js";
 import { exitBounded } from "./exit.js";
 import { ColourWindow, glassArgs, glassToGlass, percentile, watchColours } from "./glass.js";
 import { clockTicksPerSecond, machineInfo, processCpuSeconds } from "./proc.js";
 import { parseMetrics, sumOf } from "./prom.js";
 import { ServerProcess } from "./server-process.js";
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "15" },
-    flips: { type: "string", default: "30" },
-    size: { type: "string", default: "1920x1080" },
-    codecs: { type: "string", default: "vp8,h264" },
-  },
-});
-const { seconds, flips, width, height } = glassArgs(values);
-const codecs = values.codecs.split(",").map((c) => {
-  if (c !== "vp8" && c !== "h264") throw new Error("--codecs: expected a comma list of vp8 and h264");
-  return c;
+const { seconds, flips, width, height, codecs } = benchOptions("bench:host", "[--seconds 15] [--flips 30] [--size 1920x1080] [--codecs vp8,h264]", () => {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: "string", default: "15" },
+      flips: { type: "string", default: "30" },
+      size: { type: "string", default: "1920x1080" },
+      codecs: { type: "string", default: "vp8,h264" },
+    },
+  });
+  const codecs = values.codecs.split(",").map((c) => {
+    if (c !== "vp8" && c !== "h264") throw new Error("--codecs: expected a comma list of vp8 and h264");
+    return c;
+  });
+  return { ...glassArgs(values), codecs };
 });
 const TICKS = clockTicksPerSecond();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

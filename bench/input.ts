@@ -9,21 +9,25 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { WeriftDevice, WeriftViewer } from "../e2e/lib/werift-peers.js";
 import { waitFor } from "../e2e/lib/signaling-client.js";
+import { benchOptions } from "./args.js";
 import { exitBounded } from "./exit.js";
 import { machineInfo } from "./proc.js";
 import { ServerProcess } from "./server-process.js";
 
-const { values } = parseArgs({
-  options: {
-    count: { type: "string", default: "2000" },
-    rate: { type: "string", default: "200" },
-    json: { type: "boolean", default: false },
-  },
+const { values, count, rate } = benchOptions("bench:input", "[--count 2000] [--rate 200] [--json]", () => {
+  const { values } = parseArgs({
+    options: {
+      count: { type: "string", default: "2000" },
+      rate: { type: "string", default: "200" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const count = Number(values.count);
+  const rate = Number(values.rate);
+  if (!Number.isInteger(count) || count < 10 || count > 100_000) throw new Error("--count: expected 10-100000");
+  if (!(rate > 0 && rate <= 450)) throw new Error("--rate: expected 1-450 lines/s (the server's default ceiling is 500)");
+  return { values, count, rate };
 });
-const count = Number(values.count);
-const rate = Number(values.rate);
-if (!Number.isInteger(count) || count < 10 || count > 100_000) throw new Error("--count: expected 10-100000");
-if (!(rate > 0 && rate <= 450)) throw new Error("--rate: expected 1-450 lines/s (the server's default ceiling is 500)");
 
 function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

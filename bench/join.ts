@@ -23,22 +23,26 @@ import { parseArgs } from "node:util";
 import { devicePublishing, framesAdvance, launchBrowser, Pages, probe, startServer, viewerState, waitFor, type Env } from "../e2e/harness.js";
 import { createDelayLinePair, type DelayLinePair } from "../e2e/lib/delay-line.js";
 import { inboundVideo } from "../e2e/lib/inbound-video.js";
+import { benchOptions } from "./args.js";
 import { exitBounded } from "./exit.js";
 import { percentile } from "./glass.js";
 import { machineInfo } from "./proc.js";
 
-const { values } = parseArgs({
-  options: {
-    joins: { type: "string", default: "15" },
-    pin: { type: "boolean", default: false },
-    rtt: { type: "string", default: "0" },
-    json: { type: "boolean", default: false },
-  },
+const { values, joins, rtt } = benchOptions("bench:join", "[--joins 15] [--pin] [--rtt MS] [--json]", () => {
+  const { values } = parseArgs({
+    options: {
+      joins: { type: "string", default: "15" },
+      pin: { type: "boolean", default: false },
+      rtt: { type: "string", default: "0" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const joins = Number(values.joins);
+  if (!Number.isInteger(joins) || joins < 3 || joins > 200) throw new Error("--joins: expected 3-200");
+  const rtt = Number(values.rtt);
+  if (!Number.isInteger(rtt) || rtt < 0 || rtt > 1000) throw new Error("--rtt: expected 0-1000 (ms)");
+  return { values, joins, rtt };
 });
-const joins = Number(values.joins);
-if (!Number.isInteger(joins) || joins < 3 || joins > 200) throw new Error("--joins: expected 3-200");
-const rtt = Number(values.rtt);
-if (!Number.isInteger(rtt) || rtt < 0 || rtt > 1000) throw new Error("--rtt: expected 0-1000 (ms)");
 
 /** One join's milestones, ms. */
 interface Join {

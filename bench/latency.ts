@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { DESKTOP, launchBrowser, Pages, startServer, waitFor, type Env } from "../e2e/harness.js";
 import type { StampReadings } from "../e2e/stamp-api.js";
+import { benchOptions } from "./args.js";
 import { exitBounded } from "./exit.js";
 import { percentile } from "./glass.js";
 import { machineInfo } from "./proc.js";
@@ -35,7 +36,6 @@ const PATHS: Record<Path, string> = {
   jpeg: "Chromium → Tessera → viewer page, jpeg-striped",
   x264: "Chromium → Tessera → viewer page, x264-striped",
 };
-const USAGE = "usage: npm run bench:latency -- [--seconds 15] [--rounds 2] [--joins 3] [--size 1280x720] [--paths webrtc,jpeg,x264,direct] [--json]\n";
 
 /** The command line, checked; throws naming the option that is wrong. */
 function options() {
@@ -63,13 +63,7 @@ function options() {
   return { seconds, rounds, joins, width, height, paths, json: values.json };
 }
 
-let parsed: ReturnType<typeof options>;
-try {
-  parsed = options();
-} catch (err) {
-  process.stderr.write(`bench:latency: ${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
+const parsed = benchOptions("bench:latency", "[--seconds 15] [--rounds 2] [--joins 3] [--size 1280x720] [--paths webrtc,jpeg,x264,direct] [--json]", options);
 const { seconds, rounds, joins, width, height, paths } = parsed;
 const viaServer = (["webrtc", "jpeg", "x264"] as const).filter((p) => paths.includes(p));
 

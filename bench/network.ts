@@ -22,24 +22,16 @@ import { createDelayLinePair, DELAY_LINE_DEV, type DelayLinePair } from "../e2e/
 import { inboundVideo, NO_INBOUND_VIDEO } from "../e2e/lib/inbound-video.js";
 import { limitLink } from "../e2e/lib/netns.js";
 import { startXvfb } from "../e2e/lib/xvfb.js";
+import { benchOptions } from "./args.js";
 import { exitBounded } from "./exit.js";
 import { ColourWindow, glassArgs, glassToGlass, percentile, watchColours } from "./glass.js";
 import { machineInfo } from "./proc.js";
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "15" },
-    flips: { type: "string", default: "20" },
-    size: { type: "string", default: "1280x720" },
-    profiles: { type: "string", default: "clean,loss5,loss20,loss5+jitter30,rate2000,rate400" },
-  },
-});
-const { seconds, flips, width, height } = glassArgs(values);
-
 /** The mean one-way delay a jitterN profile spreads around, ms. */
 const JITTER_MEAN_MS = 40;
 type Profile = { name: string; lossPct: number; rateKbit: number; delayMs: number; jitterMs: number };
-const profiles: Profile[] = values.profiles.split(",").map((name) => {
+/** A profile from its name (bench header): clean, lossN, jitterN, rateN, joined by "+". */
+function profile(name: string): Profile {
   const p: Profile = { name, lossPct: 0, rateKbit: 0, delayMs: 0, jitterMs: 0 };
   for (const part of name.split("+")) {
     const m = /^(clean|loss|jitter|rate)(\d{0,6})$/.exec(part);
@@ -51,7 +43,22 @@ const profiles: Profile[] = values.profiles.split(",").map((name) => {
     else throw new Error(`--profiles: ${part} (in ${name}) is not clean, lossN (percent), jitterN (ms, at most ${JITTER_MEAN_MS}) or rateN (kbit/s)`);
   }
   return p;
-});
+}
+const { seconds, flips, width, height, profiles } = benchOptions(
+  "bench:network",
+  "[--seconds 15] [--flips 20] [--size 1280x720] [--profiles clean,loss5,loss20,loss5+jitter30,rate2000,rate400]",
+  () => {
+    const { values } = parseArgs({
+      options: {
+        seconds: { type: "string", default: "15" },
+        flips: { type: "string", default: "20" },
+        size: { type: "string", default: "1280x720" },
+        profiles: { type: "string", default: "clean,loss5,loss20,loss5+jitter30,rate2000,rate400" },
+      },
+    });
+    return { ...glassArgs(values), profiles: values.profiles.split(",").map(profile) };
+  },
+);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Opens the viewer page and waits for its video; returns the ms from opening to the first frame (page load included). */

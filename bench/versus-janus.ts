@@ -35,6 +35,7 @@ import {
   type StepOptions,
   type Steps,
 } from "./fanout-steps.js";
+import { benchOptions } from "./args.js";
 import { janusMissing, startJanus } from "./janus-target.js";
 import { machineInfo, pin } from "./proc.js";
 import { bounded, runBench } from "./run.js";
@@ -50,14 +51,10 @@ interface Options extends StepOptions {
   json: boolean;
 }
 
-const USAGE = "usage: npm run bench:versus-janus -- [--viewers 16,100] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--pin] [--json]\n";
+const USAGE = "[--viewers 16,100] [--seconds 20] [--warmup 5] [--baseline SECONDS] [--pin] [--json]";
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({ args: argv, strict: true, options: { viewers: { type: "string", default: "16,100" }, ...STEP_ARGS } });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
   return Object.freeze({ ...stepOptions(values), json: values.json });
 }
 
@@ -179,13 +176,7 @@ async function outside(argv: string[]): Promise<never> {
 }
 
 async function main(): Promise<void> {
-  let opts: Options;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`bench:versus-janus: ${(err as Error).message}\n`);
-    process.exit(2);
-  }
+  const opts = benchOptions("bench:versus-janus", USAGE, () => parseOptions(process.argv.slice(2)));
   if (!process.env[INSIDE]) return void (await outside(process.argv.slice(2)));
   const perServer = 30 + stepsBudgetSeconds(opts);
   await runBench("bench:versus-janus", new Versus(opts), 2 * perServer, print, opts.json);
