@@ -67,4 +67,17 @@ describe("summarize", () => {
     const none = summarize(report(2000, 30, "host", { delay: 3.5, emitted: 130 }), s, 3000);
     assert.equal(Math.round(none.delayMs ?? 0), 27, "no frame emitted in the interval: the average since the start (3.5 s / 130)");
   });
+
+  test("NACKs are read from the video, and the page's target for resends shows beside the delay", () => {
+    const s = summarize(report(1000, 30, "host", { delay: 4.5, emitted: 30 }), undefined, 1000);
+    assert.equal(s.nackCount, null, "the report has none");
+    const withNacks = summarize(
+      report(1000, 30, "host", { delay: 4.5, emitted: 30 }).map((r) => (r.type === "inbound-rtp" ? { ...r, nackCount: 12 } : r)),
+      undefined,
+      1000,
+    );
+    assert.equal(withNacks.nackCount, 12);
+    assert.equal(Object.fromEntries(statsRows({ ...withNacks, repairTargetMs: 150 })).delay, "150 ms · 150 ms for resends");
+    assert.equal(Object.fromEntries(statsRows({ ...withNacks, repairTargetMs: 150, transport: "ws_jpeg" })).delay, "150 ms", "not on the WebSocket stream");
+  });
 });
