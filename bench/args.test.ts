@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-/** Every bench npm runs (package.json's bench:* scripts), by its file. */
-const BENCHES = ["churn", "cluster", "fallback", "fanout", "floor", "host", "input", "join", "latency", "network", "versus-janus"];
+/** Every bench npm runs alone: package.json's bench:* scripts (this file runs from dist/bench/). */
+const BENCHES = Object.keys((JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }).scripts)
+  .map((name) => /^bench:(.+)$/.exec(name)?.[1])
+  .filter((name): name is string => name !== undefined);
 
 function run(bench: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL(`./${bench}.js`, import.meta.url)), ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -16,6 +19,7 @@ function run(bench: string, args: string[]): Promise<{ code: number | null; out:
 }
 
 describe("bench command lines", () => {
+  test("package.json names the benches", () => assert.ok(BENCHES.length >= 10, BENCHES.join(", ")));
   for (const bench of BENCHES) {
     test(`bench:${bench} --help prints its usage; an unknown option is named with the usage, not a stack trace`, async () => {
       const help = await run(bench, ["--help"]);

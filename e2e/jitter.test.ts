@@ -69,7 +69,7 @@ test("with 5% loss and 40 ± 30 ms of delay each way, video keeps playing: NACK 
         intervalMs: 250,
       });
       const { start, end, seconds } = await watchVideo(viewer, WINDOW_S);
-      const lastRepairMs = (await videoJitterTarget(viewer)) ?? 0;
+      const lastRepairMs = await videoJitterTarget(viewer);
       const after = await link.counts();
       const serverAfter = await server();
       const dropped = after.toClient.dropped - before.toClient.dropped;
@@ -95,8 +95,9 @@ test("with 5% loss and 40 ± 30 ms of delay each way, video keeps playing: NACK 
       // Zero playout delay on the clean link (unless the viewer already had to ask for a packet there), the browser's own buffer on this one.
       if (clean.end.nackCount === 0) assert.ok(cleanBufferMs < 4, `a frame waited ${cleanBufferMs.toFixed(1)} ms in the jitter buffer on the clean link`);
       else t.diagnostic(`the viewer sent ${clean.end.nackCount} NACKs on the clean link: its jitter buffer was already its own`);
+      assert.ok(lastRepairMs !== undefined, "the target stayed set while the link kept losing");
       assert.ok(
-        lossyBufferMs >= 0.6 * Math.min(repairMs, lastRepairMs),
+        lossyBufferMs >= Math.max(15, 0.6 * Math.min(repairMs, lastRepairMs)),
         `a frame waited ${lossyBufferMs.toFixed(1)} ms in the jitter buffer on the lossy link: the server handed it back and the page asked for ${repairMs}, then ${lastRepairMs} ms`,
       );
     } finally {

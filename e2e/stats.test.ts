@@ -77,7 +77,7 @@ describe("summarize", () => {
       1000,
     );
     assert.equal(withNacks.nackCount, 12);
-    assert.equal(Object.fromEntries(statsRows({ ...withNacks, repairTargetMs: 150 })).delay, "150 ms · 150 ms for resends");
-    assert.equal(Object.fromEntries(statsRows({ ...withNacks, repairTargetMs: 150, transport: "ws_jpeg" })).delay, "150 ms", "not on the WebSocket stream");
+    assert.equal(Object.fromEntries(statsRows({ ...withNacks, repairTargetMs: 120 })).delay, "150 ms · 120 ms for resends");
+    assert.equal(Object.fromEntries(statsRows({ ...withNacks, repairTargetMs: 120, transport: "ws_jpeg" })).delay, "150 ms", "not on the WebSocket stream");
   });
 });

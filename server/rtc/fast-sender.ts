@@ -97,7 +97,7 @@ export class FastSender {
   /** The playout delay the header template (and so the native route) carries: ZERO_PLAYOUT or 0. */
   private templatePlayout = 0;
   /** Zero playout delay while the viewer's link is clean (playout-delay.ts, clean-link.ts). */
-  private readonly playout = new CleanLink();
+  private readonly link = new CleanLink();
   /** With RTX (the viewer took it), the header resends go under: its payload type and SSRC. */
   private rtx: (HeaderLayout & { ssrc: number }) | undefined;
   /** The sender reports of the bound DTLS session. Made at bind. */
@@ -325,7 +325,7 @@ export class FastSender {
     const kept = this.sent;
     if (kept === undefined || this.header === undefined || this.protector === undefined) return 0;
     // The viewer misses packets: its jitter buffer is handed back before the resends go.
-    if (lost.length > 0) this.playout.nack(now);
+    if (lost.length > 0) this.link.nack(now);
     const gap = Math.max(MIN_RESEND_GAP_MS, (s.rtt ?? 0) * 500);
     let sent = 0;
     for (const number of lost) {
@@ -434,7 +434,7 @@ export class FastSender {
    */
   private playoutBit(now: number): number {
     if (this.playoutOffset < 0) return 0;
-    const bit = this.playout.clean(now) ? ZERO_PLAYOUT : 0;
+    const bit = this.link.clean(now) ? ZERO_PLAYOUT : 0;
     if (bit !== this.templatePlayout) {
       this.templatePlayout = bit;
       (this.header as Buffer).writeUIntBE(bit ? ZERO_DELAY : BROWSER_DELAY, this.playoutOffset, 3);

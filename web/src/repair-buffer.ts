@@ -7,27 +7,28 @@ import type { StatsSample } from "./stats-summary.js";
  * resend arrives before its frame is due. A packet's loss shows when the
  * next one arrives (up to a frame later on a thin layer), the NACK and the
  * resend take a round trip, and the link's jitter spreads both; a frame
- * whose resend comes later than its turn shows as a freeze. Chromium's own
- * buffer leaves resent frames out of its estimate: over 5 % loss and
- * 40 ± 30 ms each way it held frames about 55 ms, and 4–5 % of the time
- * went in pauses over 150 ms, against none to 2 % with a 150 ms target.
+ * whose resend comes later than its turn shows as a freeze. Over 5 % loss
+ * and 40 ± 30 ms each way Chromium's own buffer held frames about 55 ms,
+ * and 4–5 % of the time went in pauses over 150 ms, against none to 2 %
+ * with a 150 ms target.
  *
- * While the link is clean (server/protocol/clean-link.ts, the same rule by
- * which the server sends zero playout delay) the buffer is the browser's;
+ * While the link is clean (server/protocol/clean-link.ts, the rule by which
+ * the server sends zero playout delay, applied to the NACKs the page counts
+ * itself) the buffer is the browser's;
  * from the first NACK the viewer sends it is REPAIR_RTT_SHARE of the round
  * trip plus REPAIR_MARGIN_MS, at most REPAIR_MAX_MS, and
  * follows the round trip when it moves by RETARGET_SHARE. Pure (no DOM;
  * watch.ts sets the target): samples carry their clock.
  */
 
-export const REPAIR_RTT_SHARE = 1.25;
+const REPAIR_RTT_SHARE = 1.25;
 export const REPAIR_MARGIN_MS = 50;
 export const REPAIR_MAX_MS = 500;
 /** The target is set again when the round trip moves it by this share. */
-export const RETARGET_SHARE = 0.2;
+const RETARGET_SHARE = 0.2;
 
 /** The jitter buffer target for a link whose round trip is `rttMs` (REPAIR_MARGIN_MS while none is known). */
-export function repairTargetMs(rttMs: number | null): number {
+export function repairTargetFor(rttMs: number | null): number {
   const rtt = rttMs !== null && Number.isFinite(rttMs) && rttMs > 0 ? rttMs : 0;
   return Math.round(Math.min(REPAIR_MAX_MS, REPAIR_RTT_SHARE * rtt + REPAIR_MARGIN_MS));
 }
@@ -57,7 +58,9 @@ export class RepairBuffer {
       this._targetMs = null;
       return null;
     }
-    const want = repairTargetMs(sample.rttMs);
+    // A sample without a round trip (a new candidate pair) keeps the target it has.
+    if (sample.rttMs === null && this._targetMs !== null) return undefined;
+    const want = repairTargetFor(sample.rttMs);
     if (this._targetMs !== null && Math.abs(want - this._targetMs) < RETARGET_SHARE * this._targetMs) return undefined;
     this._targetMs = want;
     return want;

@@ -221,11 +221,12 @@ export class Watch {
     releaseCandidates();
     // On a lossy link the jitter buffer waits for resends (repair-buffer.ts).
     const repair = new RepairBuffer();
+    let applied = false;
     this.sampler = new StatsSampler(pc, (s) => {
       if (pc !== this._pc) return;
       const target = repair.update(s);
-      if (target !== undefined) setVideoJitterTarget(pc, target);
-      if (repair.targetMs !== null) s.repairTargetMs = repair.targetMs;
+      if (target !== undefined) applied = setVideoJitterTarget(pc, target) && target !== null;
+      if (applied && repair.targetMs !== null) s.repairTargetMs = repair.targetMs;
       this._stats = s;
       this.events.stats(s);
     });
@@ -265,14 +266,17 @@ export class Watch {
   }
 }
 
-/** Sets the jitter buffer target (ms, or null for the browser's own) on the connection's video receivers, where the browser has it. */
-function setVideoJitterTarget(pc: RTCPeerConnection, targetMs: number | null): void {
+/** Sets the jitter buffer target (ms, or null for the browser's own) on the connection's video receivers, where the browser has it; true when one took it. */
+function setVideoJitterTarget(pc: RTCPeerConnection, targetMs: number | null): boolean {
+  let set = false;
   for (const receiver of pc.getReceivers()) {
     if (receiver.track.kind !== "video" || !("jitterBufferTarget" in receiver)) continue;
     try {
       receiver.jitterBufferTarget = targetMs;
+      set = true;
     } catch (err) {
       console.debug("tessera: jitterBufferTarget refused", err);
     }
   }
+  return set;
 }
