@@ -96,11 +96,16 @@ interface Row {
   width: number;
   /** The server's probes of the viewer's link before a climb, from its join to the window's end: had room, congested. */
   probes: [number, number];
+  /** The server's resends to the viewer from its first frame to the window's end. */
+  resends: number;
 }
 
-/** The server's count of probes by outcome (room, congested), read by a page of its own. */
-const probeCounts = (page: Page): Promise<number[]> =>
-  Promise.all(["room", "congested"].map((outcome) => readMetricFromPage(page, "tessera_bandwidth_probes_total", { outcome })));
+/** The server's counts (read by a page of its own): probes by outcome (room, congested), resends to viewers. */
+const serverCounts = (page: Page): Promise<number[]> =>
+  Promise.all([
+    ...["room", "congested"].map((outcome) => readMetricFromPage(page, "tessera_bandwidth_probes_total", { outcome })),
+    readMetricFromPage(page, "tessera_retransmissions_sent_total"),
+  ]);
 
 /** The getStats counters a window adds up. */
 const COUNTERS = [
@@ -146,10 +151,10 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
   try {
     const page = await context.newPage();
     const joinMs = [await playing(page, `${server.url}?device=test&transport=webrtc`)];
-    const probesBefore = await probeCounts(page);
+    const before = await serverCounts(page);
     await sleep(3000); // the sender's estimate settles on the link
     const { sum, reconnects, width, dt } = await countOver(page, seconds * 1000);
-    const probesAfter = await probeCounts(page);
+    const after = await serverCounts(page);
     await page.close();
 
     const g2g = await context.newPage();
@@ -173,7 +178,8 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
       g2gMissed: missed,
       joinMs,
       width,
-      probes: [probesAfter[0] - probesBefore[0], probesAfter[1] - probesBefore[1]],
+      probes: [after[0] - before[0], after[1] - before[1]],
+      resends: after[2] - before[2],
     };
   } finally {
     await context.close().catch(() => undefined);
@@ -218,11 +224,11 @@ async function main(): Promise<void> {
     `network profiles, server and Chromium in two namespaces joined by the delay line; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
   );
   console.log(
-    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received (padding included) | NACKs | PLIs | reconnects | probes with room / congested | glass-to-glass p50/p95 ms (missed flips) | page to first frame ms (two viewers)",
+    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received (padding included) | NACKs | resends | PLIs | reconnects | probes with room / congested | glass-to-glass p50/p95 ms (missed flips) | page to first frame ms (two viewers)",
   );
   for (const r of rows)
     console.log(
-      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.plis} | ${r.reconnects} | ${r.probes[0]} / ${r.probes[1]} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed}) | ${r.joinMs.map((ms) => f(ms)).join(", ")}`,
+      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.resends} | ${r.plis} | ${r.reconnects} | ${r.probes[0]} / ${r.probes[1]} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed}) | ${r.joinMs.map((ms) => f(ms)).join(", ")}`,
     );
 }
 

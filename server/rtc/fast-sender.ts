@@ -1,9 +1,9 @@
 import type { Socket } from "node:dgram";
 import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
+import { CleanLink } from "../protocol/clean-link.js";
 import { PADDING_BYTES } from "../relay/down-track.js";
 import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
-import { CleanLink } from "../protocol/clean-link.js";
 import { BROWSER_DELAY, ZERO_DELAY } from "./playout-delay.js";
 import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
 import type { IceConnection, IcePair, LocalSrtcpContext, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
