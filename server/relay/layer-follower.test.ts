@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { FS, QS, VP8, feed, following, threeLayers } from "./layer-fixtures.js";
-import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS, type LayerFollower } from "./layer-follower.js";
+import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS, QUEUE_DRAIN_MS, type LayerFollower } from "./layer-follower.js";
+import { LOSS_WINDOW_MS } from "./loss-meter.js";
 import { UpTrack } from "./up-track.js";
 
 type Move = { at: number; to: UpTrack };
@@ -171,6 +172,38 @@ describe("LayerFollower and the loss a viewer reports", () => {
       const holds = downs.slice(0, -1).map((d, i) => ups[i + 1] - d);
       assert.ok(holds[0] >= 20_000, `the first climb back ${holds[0]} ms after the move down`);
       if (holds.length > 1) assert.ok(holds[1] >= 40_000, `the second ${holds[1]} ms after`);
+    } finally {
+      follower.close();
+      close();
+    }
+  });
+
+  test("a report with loss above LOSS_CONGESTED is acted on when it arrives, not at the next interval, once the loss counts again after a move down", () => {
+    const { q, h, f, until, close } = threeLayers();
+    let loss = 0;
+    const { down, follower } = following(f, () => ({ renderWidth: 1280, bandwidth: 3_000_000, loss }));
+    const on = () => down.pendingTrack ?? down.upTrack;
+    try {
+      until(2000);
+      follower.check(2000);
+      assert.equal(on(), f, "no loss: the top layer");
+      loss = 0.3;
+      until(2000 + EARLY_CHECK_GAP_MS);
+      follower.feedback("report", 2000 + EARLY_CHECK_GAP_MS / 2);
+      assert.equal(on(), f, "too soon after the last choice");
+      follower.feedback("report", 2000 + EARLY_CHECK_GAP_MS);
+      assert.equal(on(), h, "much loss: one layer down at once");
+      const counts = 2000 + EARLY_CHECK_GAP_MS + LOSS_WINDOW_MS + QUEUE_DRAIN_MS;
+      until(counts - 100);
+      follower.feedback("report", counts - 100);
+      assert.equal(on(), h, "the loss still covers the layer before: not acted on");
+      loss = 0.05;
+      until(counts);
+      follower.feedback("report", counts);
+      assert.equal(on(), h, "calm enough: no choice made now");
+      loss = 0.3;
+      follower.feedback("report", counts + 50);
+      assert.equal(on(), q, "lossy still: down again at once");
     } finally {
       follower.close();
       close();

@@ -236,7 +236,11 @@ export class LayerFollower {
    * Feedback came from the viewer (`estimate`: a REMB; `report`: a receiver
    * report and its loss, with the round trip it measured, ms, if any):
    * during a probe, chooses now; otherwise when the estimate is falling
-   * (EARLY_CHECK_GAP_MS), else waits for the interval.
+   * or a report has loss above LOSS_CONGESTED while loss counts
+   * (EARLY_CHECK_GAP_MS after the last choice), else waits for the
+   * interval. (Behind 5 % loss and 40 ± 30 ms, a viewer waited up to a
+   * second for each step down, on layers its link could not carry: 200–400
+   * ms frozen per second there.)
    */
   feedback(kind: "estimate" | "report", now = performance.now(), rttMs?: number): void {
     if (rttMs !== undefined) {
@@ -248,8 +252,10 @@ export class LayerFollower {
       this.check(now);
       return;
     }
-    const bw = this.wants().bandwidth;
-    if (bw === undefined || now - this.checkedAt < EARLY_CHECK_GAP_MS) return;
+    if (now - this.checkedAt < EARLY_CHECK_GAP_MS) return;
+    const { bandwidth: bw, loss } = this.wants();
+    if (kind === "report" && now >= this.lossIgnoredUntil && (loss ?? 0) > LOSS_CONGESTED) return this.check(now);
+    if (bw === undefined) return;
     const peak = this.estimates.reduce((m, e) => (now - e.at <= PEAK_WINDOW_MS ? Math.max(m, e.bps) : m), 0);
     if (bw < peak * FALLING) this.check(now);
   }
