@@ -100,12 +100,15 @@ interface Row {
   resends: number;
 }
 
-/** The server's counts (read by a page of its own): probes by outcome (room, congested), resends to viewers. */
-const serverCounts = (page: Page): Promise<number[]> =>
-  Promise.all([
-    ...["room", "congested"].map((outcome) => readMetricFromPage(page, "tessera_bandwidth_probes_total", { outcome })),
+/** The server's counts, read by a page of its own: probes of viewers' links by outcome, resends to viewers. */
+async function serverCounts(page: Page): Promise<{ room: number; congested: number; resends: number }> {
+  const [room, congested, resends] = await Promise.all([
+    readMetricFromPage(page, "tessera_bandwidth_probes_total", { outcome: "room" }),
+    readMetricFromPage(page, "tessera_bandwidth_probes_total", { outcome: "congested" }),
     readMetricFromPage(page, "tessera_retransmissions_sent_total"),
   ]);
+  return { room, congested, resends };
+}
 
 /** The getStats counters a window adds up. */
 const COUNTERS = [
@@ -178,8 +181,8 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
       g2gMissed: missed,
       joinMs,
       width,
-      probes: [after[0] - before[0], after[1] - before[1]],
-      resends: after[2] - before[2],
+      probes: [after.room - before.room, after.congested - before.congested],
+      resends: after.resends - before.resends,
     };
   } finally {
     await context.close().catch(() => undefined);

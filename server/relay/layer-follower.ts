@@ -254,7 +254,10 @@ export class LayerFollower {
     }
     if (now - this.checkedAt < EARLY_CHECK_GAP_MS) return;
     const { bandwidth: bw, loss } = this.wants();
-    if (kind === "report" && now >= this.lossIgnoredUntil && (loss ?? 0) > LOSS_CONGESTED) return this.check(now);
+    if (kind === "report" && now >= this.lossIgnoredUntil && (loss ?? 0) > LOSS_CONGESTED) {
+      this.check(now);
+      return;
+    }
     if (bw === undefined) return;
     const peak = this.estimates.reduce((m, e) => (now - e.at <= PEAK_WINDOW_MS ? Math.max(m, e.bps) : m), 0);
     if (bw < peak * FALLING) this.check(now);
