@@ -1,6 +1,6 @@
 /**
  * The web app in Firefox ESR: the viewer plays the built-in VP8 test device,
- * and the device page publishes Firefox's fake camera (VP8) to a Firefox viewer.
+ * and the device page publishes Firefox's fake camera (VP8, and VP9 when asked) to a Firefox viewer.
  *
  * Firefox never gathers loopback ICE candidates, so the server and Firefox run
  * inside a network namespace this file creates (e2e/lib/netns.ts); the test
@@ -275,56 +275,60 @@ test("Firefox waits for a device that is not there yet, past the fallback deadli
   }),
 );
 
-test("the device page in Firefox publishes its fake camera as VP8 and a Firefox viewer plays it", { timeout: 40_000 }, (t) =>
-  withFirefox(t, async (open) => {
-    const t0 = Date.now();
-    const device = await open("device.html?id=ff1&name=Firefox&source=camera&autostart=1", "device", DEVICE_PROBE);
-    await waitFor(
-      "the device page to publish",
-      async () => {
-        const d: DeviceView = await device.evaluate(readDevice);
-        return d.state === "publishing" && d.connectionState === "connected" ? d : undefined;
-      },
-      { timeoutMs: 15_000 },
-    );
-    const publishedMs = Date.now() - t0;
-    await framesAdvance(device, 10); // the local preview runs
-    // Firefox encodes and sends VP8 (it has no H.264 in WebRTC here; the page puts VP8 first anyway).
-    const sent = await waitFor("the device page to send video", async () => {
-      const s = await device.evaluate(videoRtp, "outbound-rtp");
-      return s && s.mimeType && s.bytes > 0 ? s : undefined;
-    });
-    assert.equal(sent.mimeType, "video/VP8");
-    // The server lists it (asked from inside the namespace, by the page).
-    const listed = await waitFor(
-      "ff1 listed online",
-      async () => {
-        const d = await device.evaluate(apiDevice, "ff1");
-        return d?.online ? d : undefined;
-      },
-      { timeoutMs: 5000 },
-    );
-    assert.equal(listed.name, "Firefox");
-    assert.equal(listed.kind, "camera");
-    const videoTrack = listed.tracks.find((tr) => tr.kind === "video");
-    assert.match(videoTrack?.codec ?? "", /vp8/i, `the server received VP8 (listed ${JSON.stringify(listed.tracks)})`);
+for (const codec of ["vp8", "vp9"] as const) {
+  const mime = codec === "vp8" ? "video/VP8" : "video/VP9";
+  const id = codec === "vp8" ? "ff1" : "ff-vp9";
+  test(`the device page in Firefox publishes its fake camera as ${mime.slice(6)} and a Firefox viewer plays it`, { timeout: 40_000 }, (t) =>
+    withFirefox(t, async (open) => {
+      const t0 = Date.now();
+      const device = await open(`device.html?id=${id}&name=Firefox&source=camera&autostart=1${codec === "vp9" ? "&codec=vp9" : ""}`, "device", DEVICE_PROBE);
+      await waitFor(
+        "the device page to publish",
+        async () => {
+          const d: DeviceView = await device.evaluate(readDevice);
+          return d.state === "publishing" && d.connectionState === "connected" ? d : undefined;
+        },
+        { timeoutMs: 15_000 },
+      );
+      const publishedMs = Date.now() - t0;
+      await framesAdvance(device, 10); // the local preview runs
+      // Firefox encodes and sends what the page asked for (it has no H.264 in WebRTC here; the page puts VP8 first unless told).
+      const sent = await waitFor("the device page to send video", async () => {
+        const s = await device.evaluate(videoRtp, "outbound-rtp");
+        return s && s.mimeType && s.bytes > 0 ? s : undefined;
+      });
+      assert.equal(sent.mimeType, mime);
+      // The server lists it (asked from inside the namespace, by the page).
+      const listed = await waitFor(
+        `${id} listed online`,
+        async () => {
+          const d = await device.evaluate(apiDevice, id);
+          return d?.online ? d : undefined;
+        },
+        { timeoutMs: 5000 },
+      );
+      assert.equal(listed.name, "Firefox");
+      assert.equal(listed.kind, "camera");
+      const videoTrack = listed.tracks.find((tr) => tr.kind === "video");
+      assert.equal(videoTrack?.codec.toLowerCase(), mime.toLowerCase(), `the server received ${mime} (listed ${JSON.stringify(listed.tracks)})`);
 
-    const t1 = Date.now();
-    const viewer = await open("?device=ff1", "viewer", VIEWER_PROBE);
-    const { ms, width, height } = await framesAdvance(viewer, 30, 15_000);
-    const stats = await waitFor("viewer stats with a codec", async () => (await viewer.evaluate(readViewer)).stats?.videoCodec ?? undefined);
-    t.diagnostic(
-      `device published ${publishedMs} ms after opening (${sent.mimeType}); viewer: 30 frames ${ms} ms after load, ` +
-        `${Date.now() - t1} ms after opening; ${width}x${height}; ${stats}`,
-    );
-    assert.ok(width > 0 && height > 0);
-    assert.equal(stats, "video/VP8");
-    assert.equal((await viewer.evaluate(readViewer)).connectionState, "connected");
-    assert.match((await viewer.evaluate(readElement, { selector: "#player-title", attrs: ["#text"] }))?.["#text"] ?? "", /Firefox/);
-    // The device keeps publishing while watched.
-    await framesAdvance(device, 10);
-  }),
-);
+      const t1 = Date.now();
+      const viewer = await open(`?device=${id}`, "viewer", VIEWER_PROBE);
+      const { ms, width, height } = await framesAdvance(viewer, 30, 15_000);
+      const stats = await waitFor("viewer stats with a codec", async () => (await viewer.evaluate(readViewer)).stats?.videoCodec ?? undefined);
+      t.diagnostic(
+        `device published ${publishedMs} ms after opening (${sent.mimeType}); viewer: 30 frames ${ms} ms after load, ` +
+          `${Date.now() - t1} ms after opening; ${width}x${height}; ${stats}`,
+      );
+      assert.ok(width > 0 && height > 0);
+      assert.equal(stats, mime);
+      assert.equal((await viewer.evaluate(readViewer)).connectionState, "connected");
+      assert.match((await viewer.evaluate(readElement, { selector: "#player-title", attrs: ["#text"] }))?.["#text"] ?? "", /Firefox/);
+      // The device keeps publishing while watched.
+      await framesAdvance(device, 10);
+    }),
+  );
+}
 
 for (const transcode of ["on", "off"] as const) {
   test(

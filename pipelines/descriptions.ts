@@ -6,6 +6,8 @@
 
 /** Video codecs a pipeline can produce as RTP. */
 export type RtpVideoCodec = "vp8" | "h264";
+/** The video codecs Tessera decodes from a device's RTP: what local pipelines make, and VP9 from browsers and WHIP clients. */
+export type DecodableVideoCodec = RtpVideoCodec | "vp9";
 
 /** Settings of the synthetic test device. */
 export interface TestSourceOptions {
@@ -205,14 +207,14 @@ export const RTP_DECODE_ELEMENTS = { src: "rtpin", sink: "frames" } as const;
  * RTP in (appsrc) → depayload → decode → raw I420 frames out (appsink).
  * The basis of every consumer that needs pictures from a device's RTP.
  */
-export function rtpDecodeDescription(codec: RtpVideoCodec, payloadType = 96): string {
+export function rtpDecodeDescription(codec: DecodableVideoCodec, payloadType = 96): string {
   return `${rtpToI420(RTP_DECODE_ELEMENTS.src, codec, payloadType)} ! ${decodedSink(RTP_DECODE_ELEMENTS.sink)}`;
 }
 
 /** An appsrc taking the codec's RTP, depayloaded and decoded to I420. */
-function rtpToI420(srcName: string, codec: RtpVideoCodec, payloadType: number): string {
-  const name = codec === "vp8" ? "VP8" : "H264";
-  const depayDecode = codec === "vp8" ? "rtpvp8depay ! vp8dec" : "rtph264depay ! h264parse ! avdec_h264";
+function rtpToI420(srcName: string, codec: DecodableVideoCodec, payloadType: number): string {
+  const name = codec === "vp8" ? "VP8" : codec === "vp9" ? "VP9" : "H264";
+  const depayDecode = codec === "vp8" ? "rtpvp8depay ! vp8dec" : codec === "vp9" ? "rtpvp9depay ! vp9dec" : "rtph264depay ! h264parse ! avdec_h264";
   return (
     `appsrc name=${srcName} is-live=true do-timestamp=true format=time ` +
     `caps="application/x-rtp,media=video,encoding-name=${name},clock-rate=90000,payload=${payloadType}" ! ` +

@@ -1,4 +1,4 @@
-import { JPEG_DECODE_ELEMENTS, jpegDecodeDescription, RTP_DECODE_ELEMENTS, rtpDecodeDescription, type RtpVideoCodec } from "./descriptions.js";
+import { JPEG_DECODE_ELEMENTS, jpegDecodeDescription, RTP_DECODE_ELEMENTS, rtpDecodeDescription, type DecodableVideoCodec } from "./descriptions.js";
 import { fromGstI420, type I420Picture } from "./i420.js";
 import { GstPipeline } from "./pipeline.js";
 
@@ -64,10 +64,10 @@ class PictureDecoder {
   }
 }
 
-/** Decodes a device's video RTP (VP8, or H.264 through avdec_h264), one packet per push. */
+/** Decodes a device's video RTP (VP8, VP9, or H.264 through avdec_h264), one packet per push. */
 export class RtpDecoder extends PictureDecoder {
   constructor(
-    readonly codec: RtpVideoCodec,
+    readonly codec: DecodableVideoCodec,
     onPicture: (picture: I420Picture) => void,
     options: RtpDecoderOptions = {},
   ) {

@@ -36,7 +36,7 @@ export const MEDIA_FEATURES: Readonly<Record<MediaFeature, string>> = {
 };
 
 /** Pictures from any device: RTP in either codec, or pushed JPEGs. */
-const deviceDecoders = (): string[] => [rtpDecodeDescription("vp8"), rtpDecodeDescription("h264"), jpegDecodeDescription()];
+const deviceDecoders = (): string[] => [rtpDecodeDescription("vp8"), rtpDecodeDescription("vp9"), rtpDecodeDescription("h264"), jpegDecodeDescription()];
 
 /** Every pipeline a feature may run; the test device only in the codec it is told. */
 function featurePipelines(feature: MediaFeature, sourceCodec?: RtpVideoCodec): string[] {
@@ -109,7 +109,9 @@ export const ELEMENT_PACKAGES: Readonly<Record<string, string>> = {
   rtpopuspay: "gstreamer1.0-plugins-good",
   rtpvp8depay: "gstreamer1.0-plugins-good",
   rtpvp8pay: "gstreamer1.0-plugins-good",
+  rtpvp9depay: "gstreamer1.0-plugins-good",
   vp8dec: "gstreamer1.0-plugins-good",
+  vp9dec: "gstreamer1.0-plugins-good",
   vp8enc: "gstreamer1.0-plugins-good",
   h264parse: "gstreamer1.0-plugins-bad",
   x264enc: "gstreamer1.0-plugins-ugly",

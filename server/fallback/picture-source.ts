@@ -1,4 +1,5 @@
 import { Backoff, PIPELINE_RESTART } from "../backoff.js";
+import type { DecodableVideoCodec } from "../../pipelines/descriptions.js";
 import { JpegDecoder, RtpDecoder } from "../../pipelines/picture-decoders.js";
 import type { Device } from "../devices/device.js";
 import type { PushedFrames } from "../frames/frame-device.js";
@@ -23,9 +24,13 @@ export interface PictureListener {
 }
 
 const RTP_PAYLOAD_TYPE = 96;
+/** The decoder for a device's video, by its lower-case MIME type. */
+const DECODABLE: Readonly<Record<string, DecodableVideoCodec>> = { "video/vp8": "vp8", "video/vp9": "vp9", "video/h264": "h264" };
 /** Frame-end times remembered for latency; more means the decoder dropped some. */
 const MAX_FRAMES_IN_DECODER = 16;
 const SSRC = 0x7e55e4a;
+/** How often the decoder looks for a larger simulcast layer that flows, or away from one gone quiet, ms. */
+const LAYER_CHECK_MS = 1000;
 
 /**
  * The decoded pictures of one device, shared by everything that needs them
@@ -37,12 +42,13 @@ const SSRC = 0x7e55e4a;
  */
 export class PictureSource {
   private readonly listeners = new Set<PictureListener>();
-  private readonly down: DownTrack;
+  /** The device's video into the decoder, in the device's codec (made again when that changes). */
+  private down: DownTrack;
   /** Holds back pictures whose bitstream announces more than maxPicture, before the decoder allocates for them. */
   private readonly guard: PictureGuard;
   private decoder: RtpDecoder | JpegDecoder | undefined;
   /** What the decoder takes: the RTP codec, or "jpeg" for pushed frames. */
-  private decoderInput: "vp8" | "h264" | "jpeg" | undefined;
+  private decoderInput: DecodableVideoCodec | "jpeg" | undefined;
   private unsubscribeFeed: (() => void) | undefined;
   /** Relay arrival times of frame-ending packets not yet decoded, oldest first. */
   private readonly frameEnds: number[] = [];
@@ -54,6 +60,7 @@ export class PictureSource {
   /** The waits before restarts of a failed decoder: doubling while it fails before a picture. */
   private readonly restarts = new Backoff(PIPELINE_RESTART.minMs, PIPELINE_RESTART.maxMs);
   private restartTimer: NodeJS.Timeout | undefined;
+  private readonly layerTimer: NodeJS.Timeout;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
   private readonly onOffline = () => this.emitState(false);
 
@@ -70,16 +77,9 @@ export class PictureSource {
     this.guard = new PictureGuard(maxPicture, (size) =>
       this.log.warn("fallback: the device announces a picture larger than --max-frame-size; not decoded", { device: device.id, ...size }),
     );
-    this.down = new DownTrack(
-      { kind: "video", mimeType: "video/vp8", clockRate: 90000 },
-      {
-        send: (p, seq, ts) => {
-          if (!this.guard.admit(`video/${this.decoderInput}`, p)) return;
-          if (p.marker && this.frameEnds.push(p.receivedAt) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
-          this.decoder?.push(writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload));
-        },
-      },
-    );
+    this.down = this.newDown({ kind: "video", mimeType: "video/vp8", clockRate: 90000 });
+    this.layerTimer = setInterval(() => this.followLayers(), LAYER_CHECK_MS);
+    this.layerTimer.unref();
     device.on("online", this.onOnline);
     device.on("offline", this.onOffline);
     if (device.tracks.some((t) => t.kind === "video")) this.attach(device.tracks);
@@ -107,6 +107,7 @@ export class PictureSource {
     if (this._closed) return;
     this._closed = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.layerTimer);
     this.device.off("online", this.onOnline);
     this.device.off("offline", this.onOffline);
     this.down.close();
@@ -146,17 +147,53 @@ export class PictureSource {
       this.emitState(true);
       return;
     }
-    const codec = video.codec.mimeType === "video/h264" ? "h264" : video.codec.mimeType === "video/vp8" ? "vp8" : undefined;
+    const codec = DECODABLE[video.codec.mimeType];
     if (!codec) {
       this.log.warn("fallback: the device's video codec cannot be decoded", { codec: video.codec.mimeType });
       return;
     }
     this.useDecoder(codec);
-    this.down.setSource(video);
+    if (this.down.codec.mimeType !== video.codec.mimeType) {
+      // The descriptor rewriting that keeps the decoder's input continuous is the codec's own.
+      this.down.close();
+      this.down = this.newDown(video.codec);
+    }
+    this.down.setSource(this.flowingLayer(video) ?? video);
     this.emitState(true);
   }
 
-  private useDecoder(input: "vp8" | "h264" | "jpeg"): void {
+  private newDown(codec: UpTrack["codec"]): DownTrack {
+    return new DownTrack(codec, {
+      send: (p, seq, ts) => {
+        if (!this.guard.admit(codec.mimeType, p)) return;
+        if (p.marker && this.frameEnds.push(p.receivedAt) > MAX_FRAMES_IN_DECODER) this.frameEnds.shift();
+        this.decoder?.push(writeRtp(RTP_PAYLOAD_TYPE, seq, ts, SSRC, p.marker, p.payload));
+      },
+    });
+  }
+
+  /** The largest simulcast layer of `track`'s picture that sends now, or undefined when none does (or it has no layers). */
+  private flowingLayer(track: UpTrack): UpTrack | undefined {
+    const now = performance.now();
+    const layers = track.layers ?? [];
+    for (let i = layers.length - 1; i >= 0; i--) if (!layers[i].closed && layers[i].bitrate(now) > 0) return layers[i];
+    return undefined;
+  }
+
+  /**
+   * A device drops its top simulcast layers when its encoder or its link
+   * cannot keep up, and takes them up again later: the decoder moves to the
+   * largest layer that flows (at that layer's keyframe, asked for), so the
+   * WebSocket stream never waits on a layer that sends nothing.
+   */
+  private followLayers(): void {
+    const current = this.down.pendingTrack ?? this.down.upTrack;
+    if (!current?.layers || this.decoderInput === undefined || this.decoderInput === "jpeg") return;
+    const best = this.flowingLayer(current);
+    if (best && best !== current) this.down.switchLayer(best);
+  }
+
+  private useDecoder(input: DecodableVideoCodec | "jpeg"): void {
     if (input === this.decoderInput && this.decoder && !this.decoder.closed) return;
     this.decoder?.close();
     this.decoderInput = input;
@@ -174,7 +211,7 @@ export class PictureSource {
    * keyframe, which is asked for; a JPEG one with the next pushed frame (the
    * latest may be the one that failed).
    */
-  private scheduleRestart(input: "vp8" | "h264" | "jpeg"): void {
+  private scheduleRestart(input: DecodableVideoCodec | "jpeg"): void {
     if (this._closed || this.restartTimer) return;
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;

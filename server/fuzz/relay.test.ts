@@ -1,6 +1,6 @@
 /**
  * The relay's packet path, fuzzed: RTP headers (extensions, padding, CSRCs,
- * lengths that lie), VP8 payload descriptors and H.264 NAL units of every
+ * lengths that lie), VP8 and VP9 payload descriptors and H.264 NAL units of every
  * shape, in sequences with jumps, reordering, wraps and layer switches. The
  * relay must never throw, and what a viewer gets must stay well-formed.
  */
@@ -11,10 +11,13 @@ import { DownTrack } from "../relay/down-track.js";
 import { isKeyframeStart } from "../relay/keyframe.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack, type TrackCodec } from "../relay/up-track.js";
+import { PictureGuard } from "../relay/picture-guard.js";
 import { parseVp8Descriptor, vp8KeyframeSize, vp8Temporal } from "../relay/vp8.js";
+import { parseVp9Descriptor, vp9FrameSize, vp9KeyframeSize, vp9Temporal } from "../relay/vp9.js";
 import { fuzz, RUNS } from "./fuzz.js";
 
 const VP8: TrackCodec = { kind: "video", mimeType: "video/vp8", clockRate: 90000 };
+const VP9: TrackCodec = { kind: "video", mimeType: "video/vp9", clockRate: 90000 };
 const H264: TrackCodec = { kind: "video", mimeType: "video/h264", clockRate: 90000 };
 const OPUS: TrackCodec = { kind: "audio", mimeType: "audio/opus", clockRate: 48000, channels: 2 };
 
@@ -46,6 +49,33 @@ const vp8Payload = fc
     if (r.key) bytes.push(0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, r.size[0] & 0xff, r.size[0] >> 8, r.size[1] & 0xff, r.size[1] >> 8);
     else bytes.push(0x31);
     const b = Buffer.concat([Buffer.from(bytes), Buffer.from(r.tail)]);
+    return r.cut > 0 && r.cut < b.length ? b.subarray(0, b.length - r.cut) : b;
+  });
+
+/** A VP9 payload: a descriptor with any of its flags (P_DIFFs and a scalability structure included, or lying about them), then a frame header or noise. */
+const vp9Payload = fc
+  .record({
+    // Frame starts with layer indices often enough that sequences get past a viewer's wait for a keyframe.
+    flags: fc.oneof(fc.constantFrom(0xa8, 0xaa, 0xe8, 0xe0), fc.integer({ min: 0, max: 255 })),
+    pictureId: fc.integer({ min: 0, max: 0xffff }),
+    layers: fc.integer({ min: 0, max: 255 }),
+    tl0: fc.integer({ min: 0, max: 255 }),
+    refs: fc.uint8Array({ maxLength: 4 }),
+    ss: fc.integer({ min: 0, max: 255 }),
+    ssBody: fc.uint8Array({ maxLength: 24 }),
+    header: fc.oneof(
+      fc.constant(Buffer.from("824983422027f016761038241c18aa10", "hex")),
+      fc.uint8Array({ maxLength: 16 }).map((a) => Buffer.from(a)),
+    ),
+    cut: fc.nat({ max: 20 }),
+  })
+  .map((r) => {
+    const bytes = [r.flags];
+    if (r.flags & 0x80) bytes.push(...(r.pictureId > 0x7f ? [0x80 | (r.pictureId >> 8), r.pictureId & 0xff] : [r.pictureId]));
+    if (r.flags & 0x20) bytes.push(r.layers, ...(r.flags & 0x10 ? [] : [r.tl0]));
+    if (r.flags & 0x10 && r.flags & 0x40) bytes.push(...r.refs);
+    if (r.flags & 0x02) bytes.push(r.ss, ...r.ssBody);
+    const b = Buffer.concat([Buffer.from(bytes), r.header]);
     return r.cut > 0 && r.cut < b.length ? b.subarray(0, b.length - r.cut) : b;
   });
 
@@ -124,8 +154,31 @@ describe(`fuzz: relay (${RUNS} cases each)`, () => {
     });
   });
 
+  test("VP9 descriptors and frame headers: read within bounds, never a throw; a guard never admits a size it was told is too large", () => {
+    fuzz(vp9Payload, (p) => {
+      const d = parseVp9Descriptor(p);
+      if (d) assert.ok(d.length <= p.length && d.tid <= 7 && d.sid <= 7);
+      for (const size of [vp9KeyframeSize(p), vp9FrameSize(p)]) if (size) assert.ok(size.width >= 1 && size.width <= 0x10000 && size.height <= 0x10000);
+      assert.ok(vp9Temporal(p) >= -1 && vp9Temporal(p) <= 15);
+      assert.equal(typeof isKeyframeStart("video/vp9", p), "boolean");
+      const guard = new PictureGuard({ width: 64, height: 64 });
+      const admitted = guard.admit("video/vp9", {
+        sequenceNumber: 0,
+        timestamp: 0,
+        marker: true,
+        payload: p,
+        keyframe: isKeyframeStart("video/vp9", p),
+        temporal: -1,
+        receivedAt: 0,
+      });
+      const claimed = [vp9KeyframeSize(p), vp9FrameSize(p)].filter((s) => s !== undefined);
+      if (claimed.some((s) => s.width > 64 || s.height > 64)) assert.equal(admitted, false);
+    });
+  });
+
   for (const [codec, payload] of [
     [VP8, vp8Payload],
+    [VP9, vp9Payload],
     [H264, h264Payload],
     [OPUS, fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a))],
   ] as const) {

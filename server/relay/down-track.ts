@@ -1,7 +1,9 @@
 import { RtpRewriter } from "./rewriter.js";
 import { seqAdd } from "./rtp.js";
 import type { RelayPacket, TrackCodec, UpTrack } from "./up-track.js";
+import type { PictureIdMunger } from "./picture-id-munger.js";
 import { Vp8Munger } from "./vp8.js";
+import { Vp9Munger } from "./vp9.js";
 
 /** Where a DownTrack delivers rewritten packets (a werift sender, in practice). */
 export interface DownSink {
@@ -39,7 +41,7 @@ export interface DownTrackStats {
   droppedWaitingKeyframe: number;
   /** Packets dropped because they belonged before a source switch. */
   droppedStale: number;
-  /** VP8 packets of temporal layers this viewer does not get. */
+  /** VP8 or VP9 packets of temporal layers this viewer does not get. */
   droppedTemporal: number;
   /** Padding-only packets sent to probe the viewer's link. */
   paddingOut: number;
@@ -66,16 +68,17 @@ export const ALL_TEMPORAL: number = 3;
 /**
  * One viewer's copy of one device track. Survives its source: when the
  * device reconnects, `setSource` attaches the new UpTrack and the rewriter
- * keeps the viewer's sequence and timestamps continuous (and, for VP8, the
- * picture ID and TL0PICIDX). Video starts only at a keyframe. `switchLayer`
- * moves to another simulcast layer without a gap: the current one is
- * forwarded until the new one's keyframe arrives. `setTemporal` limits a
- * VP8 source with temporal layers to the lower ones (fewer frames per
- * second, no keyframe needed): down at the next frame, up at a layer sync
- * frame or keyframe; dropped frames leave no gap in the viewer's sequence
- * numbers or picture IDs. `hold` keeps what would go out until `release`:
- * attached while the viewer still connects, the keyframe asked for is on its
- * way during ICE and DTLS rather than after them.
+ * keeps the viewer's sequence and timestamps continuous (and, for VP8 and
+ * VP9, the picture ID and TL0PICIDX). Video starts only at a keyframe.
+ * `switchLayer` moves to another simulcast layer without a gap: the current
+ * one is forwarded until the new one's keyframe arrives. `setTemporal`
+ * limits a VP8 or VP9 source with temporal layers to the lower ones (fewer
+ * frames per second, no keyframe needed): down at the next frame, up at a
+ * layer sync (VP8) or switching-up (VP9) frame or a keyframe; dropped frames
+ * leave no gap in the viewer's sequence numbers, nor in its VP8 picture IDs.
+ * `hold` keeps what would go out until `release`: attached while the viewer
+ * still connects, the keyframe asked for is on its way during ICE and DTLS
+ * rather than after them.
  */
 export class DownTrack {
   readonly stats: DownTrackStats = { packetsOut: 0, bytesOut: 0, droppedWaitingKeyframe: 0, droppedStale: 0, droppedTemporal: 0, paddingOut: 0 };
@@ -83,11 +86,12 @@ export class DownTrack {
   private source: UpTrack | undefined;
   /** The layer being switched to, attached until its keyframe comes. */
   private pending: UpTrack | undefined;
-  private readonly vp8: Vp8Munger | undefined;
+  /** Picture IDs and TL0PICIDX kept continuous (VP8, VP9). */
+  private readonly pictureIds: PictureIdMunger | undefined;
   private waitingKeyframe: boolean;
   /** When the keyframe waited for (of the source or the pending layer) was last asked for, performance.now() ms. */
   private keyframeAskedAt = -Infinity;
-  /** The highest VP8 temporal layer wanted, and the one forwarded now (they differ until a frame lets it change). */
+  /** The highest temporal layer wanted, and the one forwarded now (they differ until a frame lets it change). */
   private temporalTarget = ALL_TEMPORAL;
   private temporalNow = ALL_TEMPORAL;
   /** The frame under way is a temporal layer not forwarded: its packets are dropped. */
@@ -113,7 +117,7 @@ export class DownTrack {
     private readonly sink: DownSink,
   ) {
     this.rewriter = new RtpRewriter(codec.clockRate);
-    this.vp8 = codec.mimeType === "video/vp8" ? new Vp8Munger() : undefined;
+    this.pictureIds = codec.mimeType === "video/vp8" ? new Vp8Munger() : codec.mimeType === "video/vp9" ? new Vp9Munger() : undefined;
     this.waitingKeyframe = codec.kind === "video";
   }
 
@@ -143,7 +147,7 @@ export class DownTrack {
     this.source = up;
     up.attachDown(this);
     this.rewriter.switchSource();
-    this.vp8?.switchSource();
+    this.pictureIds?.switchSource();
     if (this.codec.kind === "video") {
       this.waitingKeyframe = true;
       this.askKeyframe(up);
@@ -258,7 +262,7 @@ export class DownTrack {
       this.source = from;
       this.pending = undefined;
       this.rewriter.switchSource();
-      this.vp8?.switchSource();
+      this.pictureIds?.switchSource();
       this.waitingKeyframe = false;
     }
     if (this.waitingKeyframe) {
@@ -279,7 +283,7 @@ export class DownTrack {
       this.stats.droppedStale++;
       return;
     }
-    const payload = this.vp8 ? this.vp8.munge(packet.payload) : packet.payload;
+    const payload = this.pictureIds ? this.pictureIds.munge(packet.payload) : packet.payload;
     const sent = payload === packet.payload ? packet : { ...packet, payload };
     if (this.held) {
       this.keep(sent, out.sequenceNumber, out.timestamp);
@@ -385,8 +389,8 @@ export class DownTrack {
   }
 
   /**
-   * Whether this VP8 packet belongs to a temporal layer the viewer does not
-   * get (and is dropped, its numbers closed over). The layer forwarded
+   * Whether this VP8 or VP9 packet belongs to a temporal layer the viewer
+   * does not get (and is dropped, its numbers closed over). The layer forwarded
    * changes only at a frame's first packet: down at once, up at a keyframe or
    * at a layer sync frame of a layer within the target.
    */
@@ -398,7 +402,7 @@ export class DownTrack {
         this.temporalNow = this.temporalTarget;
       }
       this.droppingFrame = tid > this.temporalNow;
-      if (this.droppingFrame) this.vp8?.dropPicture(packet.payload);
+      if (this.droppingFrame) this.pictureIds?.dropPicture(packet.payload);
     }
     if (!this.droppingFrame) return false;
     this.rewriter.drop(packet.sequenceNumber);

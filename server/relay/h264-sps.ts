@@ -5,44 +5,13 @@
  * decodes them: a decoder allocates for what the SPS claims.
  */
 
+import { Bits } from "./bits.js";
+
 const SPS = 7;
 const STAP_A = 24;
 const FU_A = 28;
 /** Profiles whose SPS carries chroma format, bit depths and scaling matrices. */
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
-
-/** Reads bits MSB first from an RBSP (emulation prevention bytes already removed); throws past its end. */
-class Bits {
-  private at = 0;
-  constructor(private readonly data: Uint8Array) {}
-
-  bit(): number {
-    const byte = this.at >> 3;
-    if (byte >= this.data.length) throw new RangeError("SPS ends early");
-    const b = (this.data[byte] >> (7 - (this.at & 7))) & 1;
-    this.at++;
-    return b;
-  }
-
-  bits(n: number): number {
-    let v = 0;
-    for (let i = 0; i < n; i++) v = v * 2 + this.bit();
-    return v;
-  }
-
-  /** ue(v): unsigned Exp-Golomb, at most 31 leading zeros. */
-  ue(): number {
-    let zeros = 0;
-    while (this.bit() === 0) if (++zeros > 31) throw new RangeError("Exp-Golomb code too long");
-    return 2 ** zeros - 1 + this.bits(zeros);
-  }
-
-  /** se(v): signed Exp-Golomb. */
-  se(): number {
-    const k = this.ue();
-    return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
-  }
-}
 
 /** An SPS NAL unit's RBSP: the bytes after its header, without emulation prevention bytes (00 00 03). */
 function rbsp(nal: Buffer): Uint8Array {

@@ -1,7 +1,8 @@
 /** Keyframe detection on RTP payloads, so a new viewer starts on a decodable picture. */
+import { isVp9KeyframeStart } from "./vp9.js";
 
 /** Codecs the relay understands, by lower-case MIME type. */
-export type VideoCodec = "video/vp8" | "video/h264";
+export type VideoCodec = "video/vp8" | "video/vp9" | "video/h264";
 
 /** True when this RTP payload starts a VP8 keyframe (RFC 7741). */
 export function isVp8KeyframeStart(payload: Buffer): boolean {
@@ -62,6 +63,8 @@ export function isKeyframeStart(codec: string, payload: Buffer): boolean {
   switch (codec) {
     case "video/vp8":
       return isVp8KeyframeStart(payload);
+    case "video/vp9":
+      return isVp9KeyframeStart(payload);
     case "video/h264":
       return isH264KeyframeStart(payload);
     default:

@@ -4,6 +4,7 @@ import { NACK_RETRY_MS, NackGenerator } from "./nack-generator.js";
 import type { DownTrack } from "./down-track.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
 import { vp8KeyframeSize, vp8Temporal } from "./vp8.js";
+import { vp9KeyframeSize, vp9Temporal } from "./vp9.js";
 
 /** How long a track may stay silent and still count as sending, ms (a paused simulcast layer stops). */
 const ACTIVE_MS = 1000;
@@ -18,7 +19,7 @@ export interface RelayPacket {
   payload: Buffer;
   /** True when the packet starts a video keyframe. */
   keyframe: boolean;
-  /** VP8 temporal layer as vp8Temporal reads it (TID, +4 layer sync, +8 frame start), or -1 without one. */
+  /** Temporal layer as vp8Temporal or vp9Temporal reads it (TID, +4 layer sync or switching-up point, +8 frame start), or -1 without one. */
   temporal: number;
   /** performance.now() when the packet entered the relay. */
   receivedAt: number;
@@ -77,12 +78,12 @@ export class UpTrack {
   private _closed = false;
   /** The simulcast layers this track is one of (itself included), when it is one. */
   private _layers: readonly UpTrack[] | undefined;
-  /** The picture size its last VP8 keyframe announced. */
+  /** The picture size its last VP8 or VP9 keyframe announced. */
   private _frameSize: { width: number; height: number } | undefined;
   private windowStart = 0;
   private windowBytes = 0;
   private rateBps = 0;
-  /** Per VP8 temporal layer: bytes in the window, and the smoothed share of the rate. */
+  /** Per temporal layer: bytes in the window, and the smoothed share of the rate. */
   private readonly tidBytes = [0, 0, 0, 0];
   private readonly tidShare = [0, 0, 0, 0];
   private _temporalLayers = 0;
@@ -136,12 +137,12 @@ export class UpTrack {
     this._layers = layers;
   }
 
-  /** The size of its pictures, once a VP8 keyframe said. */
+  /** The size of its pictures, once a VP8 or VP9 keyframe said. */
   get frameSize(): { width: number; height: number } | undefined {
     return this._frameSize;
   }
 
-  /** How many VP8 temporal layers its packets carry (0 when they carry no TID). */
+  /** How many temporal layers (VP8, VP9) its packets carry (0 when they carry no TID). */
   get temporalLayers(): number {
     return this._temporalLayers;
   }
@@ -169,14 +170,14 @@ export class UpTrack {
   push(sequenceNumber: number, timestamp: number, marker: boolean, payload: Buffer, receivedAt = performance.now()): void {
     if (this._closed) return;
     this.observer.packetIn(this.codec.kind, payload.length);
-    const vp8 = this.codec.mimeType === "video/vp8";
+    const mime = this.codec.mimeType;
     const packet: RelayPacket = {
       sequenceNumber,
       timestamp,
       marker,
       payload,
-      keyframe: this.codec.kind === "video" && isKeyframeStart(this.codec.mimeType, payload),
-      temporal: vp8 ? vp8Temporal(payload) : -1,
+      keyframe: this.codec.kind === "video" && isKeyframeStart(mime, payload),
+      temporal: mime === "video/vp8" ? vp8Temporal(payload) : mime === "video/vp9" ? vp9Temporal(payload) : -1,
       receivedAt,
     };
     this.measure(packet);
@@ -239,7 +240,10 @@ export class UpTrack {
       this.windowStart = p.receivedAt;
       this.windowBytes = 0;
     }
-    if (p.keyframe && this.codec.mimeType === "video/vp8") this._frameSize = vp8KeyframeSize(p.payload) ?? this._frameSize;
+    if (!p.keyframe) return;
+    const mime = this.codec.mimeType;
+    const size = mime === "video/vp8" ? vp8KeyframeSize(p.payload) : mime === "video/vp9" ? vp9KeyframeSize(p.payload) : undefined;
+    this._frameSize = size ?? this._frameSize;
   }
 
   /** A DownTrack starts taking this track's packets. */

@@ -4,6 +4,7 @@
  * changes (a simulcast layer switch, a device reconnecting) is the picture
  * ID and TL0PICIDX, besides the RTP numbers the rewriter keeps. Pure.
  */
+import { PictureIdMunger, type IdSpots } from "./picture-id-munger.js";
 
 /** Where a descriptor's fields are, and their values. */
 export interface Vp8Descriptor {
@@ -104,23 +105,8 @@ export function vp8KeyframeSize(p: Buffer): { width: number; height: number } | 
   return { width: p.readUInt16LE(h + 6) & 0x3fff, height: p.readUInt16LE(h + 8) & 0x3fff };
 }
 
-/** a − b in a wrapping space of mask + 1 values (a power of two), from −half to half − 1. */
-function wrapDiff(a: number, b: number, mask: number): number {
-  const half = (mask + 1) / 2;
-  return ((((a - b) & mask) + half) & mask) - half;
-}
-
-/** Where a payload's picture ID and TL0PICIDX are; one reused per munger, so the per-packet path allocates nothing. */
-interface IdSpots {
-  pidBits: 0 | 7 | 15;
-  pidAt: number;
-  pid: number;
-  tl0At: number;
-  tl0: number;
-}
-
-/** Fills `s` with the payload's picture ID and TL0PICIDX places; false when it has no picture ID (or is too short). */
-function locateIds(p: Buffer, s: IdSpots): boolean {
+/** Fills `s` with a VP8 payload's picture ID and TL0PICIDX places; false when it has no picture ID (or is too short). */
+function locateVp8Ids(p: Buffer, s: IdSpots): boolean {
   if (p.length < 3 || (p[0] & 0x80) === 0 || (p[1] & 0x80) === 0) return false;
   const x = p[1];
   let i = 2;
@@ -146,78 +132,12 @@ function locateIds(p: Buffer, s: IdSpots): boolean {
 }
 
 /**
- * One viewer's picture IDs and TL0PICIDX across source switches. Within a
- * source, output = input + offset (mod the field's width); at the first
- * packet after `switchSource` (a keyframe) the offsets are chosen so the
- * viewer's picture ID continues at last + 1 and TL0PICIDX at last + 1. The
- * shared payload is never written: a changed packet is a copy. Runs per
- * packet per viewer: no allocation unless a packet changes.
+ * One viewer's VP8 picture IDs and TL0PICIDX across source switches and
+ * dropped temporal layers: the pictures not forwarded are closed over, so
+ * the viewer's receiver sees no picture missing.
  */
-export class Vp8Munger {
-  private pidOffset = 0;
-  private tl0Offset = 0;
-  private lastPid: number | undefined;
-  private lastTl0: number | undefined;
-  private switching = false;
-  /** Input picture IDs dropped (temporal layers not forwarded) since the last switch, oldest first. */
-  private readonly dropped: number[] = [];
-  private readonly spots: IdSpots = { pidBits: 0, pidAt: 0, pid: 0, tl0At: -1, tl0: 0 };
-
-  /** The next packet comes from a new source (and starts a keyframe). */
-  switchSource(): void {
-    this.switching = true;
-    this.dropped.length = 0;
-  }
-
-  /**
-   * The picture starting with `payload` is not forwarded (a temporal layer
-   * the viewer does not get): later picture IDs close the gap.
-   */
-  dropPicture(payload: Buffer): void {
-    const d = this.spots;
-    if (this.switching || !locateIds(payload, d)) return;
-    this.pidOffset = (this.pidOffset - 1) & 0x7fff;
-    this.forgetDrops(d.pid, d.pidBits === 15 ? 0x7fff : 0x7f);
-    this.dropped.push(d.pid);
-    if (this.dropped.length > 64) this.dropped.shift();
-  }
-
-  /**
-   * Forgets drops more than a quarter of the picture ID's circle behind
-   * `pid`: past half of it they would seem to lie ahead of every picture and
-   * shift its number (a 7-bit ID goes round in about four seconds).
-   */
-  private forgetDrops(pid: number, pidMask: number): void {
-    const window = (pidMask + 1) >> 2;
-    while (this.dropped.length > 0 && wrapDiff(pid, this.dropped[0], pidMask) > window) this.dropped.shift();
-  }
-
-  /** The payload to send for `payload`: the same buffer when nothing changes, else a rewritten copy. */
-  munge(payload: Buffer): Buffer {
-    const d = this.spots;
-    if (!locateIds(payload, d)) return payload;
-    const pidMask = d.pidBits === 15 ? 0x7fff : 0x7f;
-    if (this.switching) {
-      this.switching = false;
-      this.pidOffset = this.lastPid === undefined ? 0 : (this.lastPid + 1 - d.pid) & 0x7fff;
-      this.tl0Offset = this.lastTl0 === undefined || d.tl0At < 0 ? 0 : (this.lastTl0 + 1 - d.tl0) & 0xff;
-    }
-    this.forgetDrops(d.pid, pidMask);
-    // A late packet of a picture from before a drop keeps the number it had.
-    let offset = this.pidOffset;
-    for (let i = this.dropped.length - 1; i >= 0 && wrapDiff(this.dropped[i], d.pid, pidMask) > 0; i--) offset = (offset + 1) & 0x7fff;
-    const pid = (d.pid + offset) & pidMask;
-    if (this.lastPid === undefined || wrapDiff(pid, this.lastPid & pidMask, pidMask) > 0) this.lastPid = pid;
-    let tl0 = d.tl0;
-    if (d.tl0At >= 0) {
-      tl0 = (d.tl0 + this.tl0Offset) & 0xff;
-      if (this.lastTl0 === undefined || wrapDiff(tl0, this.lastTl0, 0xff) > 0) this.lastTl0 = tl0;
-    }
-    if (pid === d.pid && tl0 === d.tl0) return payload;
-    const out = Buffer.from(payload);
-    if (d.pidBits === 15) out.writeUInt16BE(0x8000 | pid, d.pidAt);
-    else out[d.pidAt] = pid;
-    if (d.tl0At >= 0) out[d.tl0At] = tl0;
-    return out;
+export class Vp8Munger extends PictureIdMunger {
+  constructor() {
+    super(locateVp8Ids, true);
   }
 }

@@ -47,6 +47,8 @@ export function publishCodecs(videoOrder: readonly string[] = []): { video: RTCR
         parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
       }),
       new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: VIDEO_FEEDBACK }),
+      // Profile 0 (8-bit 4:2:0), the one every browser sends and decodes.
+      new RTCRtpCodecParameters({ mimeType: "video/VP9", clockRate: 90000, rtcpFeedback: VIDEO_FEEDBACK, parameters: "profile-id=0" }),
     ].sort((a, b) => rank(a) - rank(b)),
     audio: [
       new RTCRtpCodecParameters({
@@ -59,9 +61,12 @@ export function publishCodecs(videoOrder: readonly string[] = []): { video: RTCR
   };
 }
 
+/** werift's spelling of the video codecs' MIME types. */
+const VIDEO_MIME: Readonly<Record<string, string>> = { "video/h264": "video/H264", "video/vp8": "video/VP8", "video/vp9": "video/VP9" };
+
 /** The werift codec a viewer is offered for a device track. */
 export function subscribeCodec(codec: TrackCodec): RTCRtpCodecParameters {
-  const mime = codec.mimeType === "video/h264" ? "video/H264" : codec.mimeType === "video/vp8" ? "video/VP8" : codec.mimeType;
+  const mime = VIDEO_MIME[codec.mimeType] ?? codec.mimeType;
   return new RTCRtpCodecParameters({
     mimeType: mime,
     clockRate: codec.clockRate,

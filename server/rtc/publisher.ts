@@ -136,7 +136,7 @@ export class Publisher {
     // offerDirection is ours as the device proposed it: "recvonly" where the
     // device sends, "sendonly" where it wants to receive (talk-back audio).
     const media = pc.getTransceivers().filter((t) => t.codecs.length > 0 && (t.offerDirection === "recvonly" || t.offerDirection === "sendrecv"));
-    if (media.length === 0) throw unsupported("the offer has no video or audio codec Tessera supports (H.264, VP8, Opus)");
+    if (media.length === 0) throw unsupported("the offer has no video or audio codec Tessera supports (H.264, VP8, VP9, Opus)");
     for (const t of media) t.setDirection("recvonly");
     const talk = pc.getTransceivers().find((t) => t.kind === "audio" && t.codecs.length > 0 && t.offerDirection === "sendonly");
     if (talk) {

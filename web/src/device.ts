@@ -2,7 +2,8 @@
  * The device page (`/device.html`): turns this browser into a device that
  * publishes its camera or screen. URL parameters drive it for tests and
  * kiosks: `?id=X&name=Y&source=camera|screen&autostart=1`, and
- * `&size=WxH` (the camera's size, default 1280x720), `&simulcast=0` (one layer).
+ * `&size=WxH` (the camera's size, default 1280x720), `&simulcast=0` (one layer),
+ * `&codec=vp8|vp9|h264` (the video codec to send, default VP8).
  *
  * Test hooks (e2e/ relies on these; keep them stable):
  * - `document.body.dataset.state`: "idle" | "capturing" | "connecting" |
@@ -23,7 +24,7 @@ import { DemoStateControls } from "./demo-state.js";
 import { DeviceInputPanel } from "./device-input.js";
 import { byId } from "./dom.js";
 import { SentFrameSize } from "./frame-size.js";
-import { Publisher } from "./publisher.js";
+import { Publisher, type PublishCodec } from "./publisher.js";
 import { PROTOCOL, SignalingClient, signalingUrl } from "./signaling.js";
 
 /** What `window.tessera` exposes on the device page. */
@@ -138,6 +139,11 @@ function showError(err: Pick<ErrorMessage, "code" | "message">): void {
 }
 
 /** `?size=WxH`: the camera size asked for (default 1280x720). */
+/** The `codec` URL parameter, or VP8 when it names none Tessera takes. */
+function publishCodec(value: string | null): PublishCodec {
+  return value === "vp9" || value === "h264" ? value : "vp8";
+}
+
 function cameraSize(): { width: number; height: number } {
   const m = /^(\d{2,4})x(\d{2,4})$/.exec(new URLSearchParams(location.search).get("size") ?? "");
   return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: 1280, height: 720 };
@@ -197,6 +203,7 @@ async function publish(source: Source): Promise<void> {
     },
     ice,
     new URLSearchParams(location.search).get("simulcast") !== "0",
+    publishCodec(new URLSearchParams(location.search).get("codec")),
   );
   publisher = pub;
   frameSize = new SentFrameSize(

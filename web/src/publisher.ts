@@ -16,18 +16,21 @@ export interface PublisherEvents {
 /** Messages the server sends a device. */
 export type PublisherMessage = Extract<ServerMessage, { type: "answer" | "candidate" | "error" }>;
 
-/** Video codecs first in our offer: VP8 (every browser has it), then H.264 (the server's other codec). */
-const PREFERRED_VIDEO = ["video/vp8", "video/h264"];
+/** The video codecs a device page can be asked to send first; the server takes each. */
+export type PublishCodec = "vp8" | "vp9" | "h264";
+/** Video codecs first in our offer, by default: VP8 (every browser has it), then H.264, then VP9. */
+const PREFERRED_VIDEO: readonly PublishCodec[] = ["vp8", "h264", "vp9"];
 /** How long a connection may stay "disconnected" before we offer afresh, ms. */
 const DISCONNECTED_GRACE_MS = 4000;
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 8000;
 
-/** Capabilities reordered so VP8 then H.264 lead; everything else (rtx, red, fec…) keeps its place after. */
-export function orderCodecs<T extends { mimeType: string }>(codecs: readonly T[]): T[] {
+/** Capabilities reordered so `first`, then the rest of PREFERRED_VIDEO, lead; everything else (rtx, red, fec…) keeps its place after. */
+export function orderCodecs<T extends { mimeType: string }>(codecs: readonly T[], first: PublishCodec = "vp8"): T[] {
+  const order = [first, ...PREFERRED_VIDEO.filter((c) => c !== first)].map((c) => `video/${c}`);
   const rank = (c: T) => {
-    const i = PREFERRED_VIDEO.indexOf(c.mimeType.toLowerCase());
-    return i === -1 ? PREFERRED_VIDEO.length : i;
+    const i = order.indexOf(c.mimeType.toLowerCase());
+    return i === -1 ? order.length : i;
   };
   return [...codecs].sort((a, b) => rank(a) - rank(b));
 }
@@ -44,17 +47,20 @@ export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_LAYERS.
 }));
 
 /**
- * Each layer also in three temporal layers (VP8 L1T3: a quarter, half and
- * all of the frames), so the server can halve or quarter a viewer's frame
- * rate without a keyframe. Browsers that do not list L1T3 for VP8 among
- * their sender capabilities (Firefox), or refuse it, send SIMULCAST_ENCODINGS.
+ * Each layer also in three temporal layers (L1T3: a quarter, half and all
+ * of the frames), so the server can halve or quarter a viewer's frame rate
+ * without a keyframe. Browsers that do not list L1T3 for the codec sent
+ * among their sender capabilities (Firefox), or refuse it, send
+ * SIMULCAST_ENCODINGS.
  */
 export const TEMPORAL_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: "L1T3" }));
 
-/** Whether this browser says it can send VP8 in L1T3 (RTCRtpSender.getCapabilities' scalabilityModes). */
-function sendsTemporalLayers(): boolean {
+/** Whether this browser says it can send `codec` in L1T3 (RTCRtpSender.getCapabilities' scalabilityModes). */
+function sendsTemporalLayers(codec: PublishCodec): boolean {
   const codecs = RTCRtpSender.getCapabilities?.("video")?.codecs ?? [];
-  return codecs.some((c) => c.mimeType.toLowerCase() === "video/vp8" && (c as { scalabilityModes?: string[] }).scalabilityModes?.includes("L1T3") === true);
+  return codecs.some(
+    (c) => c.mimeType.toLowerCase() === `video/${codec}` && (c as { scalabilityModes?: string[] }).scalabilityModes?.includes("L1T3") === true,
+  );
 }
 
 /**
@@ -79,6 +85,8 @@ export class Publisher {
     private readonly ice: RtcConfigSource,
     /** Send video as simulcast layers (SIMULCAST_ENCODINGS) when the browser can. */
     private readonly simulcast = true,
+    /** The video codec to send, when the browser has it (else its first of the rest). */
+    private readonly codec: PublishCodec = "vp8",
   ) {}
 
   get pc(): RTCPeerConnection | undefined {
@@ -133,7 +141,7 @@ export class Publisher {
   private addTransceiver(pc: RTCPeerConnection, track: MediaStreamTrack): RTCRtpTransceiver {
     const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [this.stream] };
     if (track.kind === "video" && this.simulcast) {
-      for (const sendEncodings of sendsTemporalLayers() ? [TEMPORAL_ENCODINGS, SIMULCAST_ENCODINGS] : [SIMULCAST_ENCODINGS]) {
+      for (const sendEncodings of sendsTemporalLayers(this.codec) ? [TEMPORAL_ENCODINGS, SIMULCAST_ENCODINGS] : [SIMULCAST_ENCODINGS]) {
         try {
           return pc.addTransceiver(track, { ...init, sendEncodings });
         } catch (err) {
@@ -152,7 +160,7 @@ export class Publisher {
     this._pc = pc;
     for (const track of this.stream.getTracks()) {
       const t = this.addTransceiver(pc, track);
-      if (track.kind === "video") preferCodecs(t);
+      if (track.kind === "video") preferCodecs(t, this.codec);
     }
     // Both go into the first offer, so the server can route talk-back and input without renegotiating.
     const talk = pc.addTransceiver("audio", { direction: "recvonly" });
@@ -200,16 +208,16 @@ export class Publisher {
   }
 }
 
-/** Puts VP8 then H.264 first; a browser that refuses the list keeps its default order. */
-function preferCodecs(t: RTCRtpTransceiver): void {
+/** Puts `first`, then VP8, H.264, VP9 first; a browser that refuses the list keeps its default order. */
+function preferCodecs(t: RTCRtpTransceiver, first: PublishCodec): void {
   const caps = RTCRtpSender.getCapabilities("video") ?? RTCRtpReceiver.getCapabilities("video");
   if (!caps || typeof t.setCodecPreferences !== "function") return;
   try {
-    t.setCodecPreferences(orderCodecs(caps.codecs));
+    t.setCodecPreferences(orderCodecs(caps.codecs, first));
   } catch {
     const recv = RTCRtpReceiver.getCapabilities("video");
     try {
-      if (recv) t.setCodecPreferences(orderCodecs(recv.codecs));
+      if (recv) t.setCodecPreferences(orderCodecs(recv.codecs, first));
     } catch (err) {
       console.debug("tessera: keeping the default codec order", err);
     }
