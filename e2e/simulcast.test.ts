@@ -3,7 +3,8 @@
  * layers (a quarter, half and full size), and each viewer gets the layer
  * its picture size calls for. A viewer whose player shrinks moves down to a
  * small layer and back up when it grows, at keyframes, while its decoder
- * never stops: frames keep coming through every switch.
+ * never stops: frames keep coming through every switch. A shared screen
+ * goes out in the same three layers.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -125,5 +126,25 @@ test("a simulcast device: a small player gets a small layer, a large one the top
     const end = await inboundVideo(viewer);
     t.diagnostic(`back to ${back} px; ${(end.totalFreezesDuration - before.totalFreezesDuration).toFixed(2)} s frozen over both switches`);
     assert.ok(end.framesDecoded > mid.framesDecoded, "the decoder kept going");
+  }),
+);
+
+test("a device page publishing its screen sends the same three layers, and a viewer plays it", { timeout: 60_000 }, (t) =>
+  withPages(t, env(), async (pages) => {
+    const e = env();
+    const device = await pages.device("layers-screen", "Layers screen", "device", "", { simulcast: "1", source: "screen" });
+    await devicePublishing(device);
+    await waitFor(
+      "the server to see three layers of the screen",
+      async () => (e.server.logs.some((l) => l.includes("device:layers-screen") && l.includes("device simulcast") && l.includes("q,h,f")) ? true : undefined),
+      { timeoutMs: 15_000 },
+    );
+    // The server lists it as a screen, not a camera.
+    const listed = (await (await fetch(new URL("api/devices", e.server.url))).json()) as { devices: Array<{ id: string; kind: string }> };
+    assert.equal(listed.devices.find((d) => d.id === "layers-screen")?.kind, "screen");
+    const viewer = await pages.viewer("layers-screen");
+    const { width, height } = await advancing(e.server, viewer, device, 10, 20_000);
+    t.diagnostic(`screen: the viewer plays ${width}x${height}; device: ${await deviceLayers(device)}`);
+    assert.ok(width > 0 && height > 0);
   }),
 );
