@@ -30,6 +30,7 @@ const BENCHES: Readonly<Record<string, { json: boolean }>> = {
   "versus-janus": { json: true },
   host: { json: false },
   network: { json: false },
+  bottleneck: { json: true },
 };
 
 interface Outcome {
