@@ -31,6 +31,8 @@ const MAX_FRAMES_IN_DECODER = 16;
 const SSRC = 0x7e55e4a;
 /** How often the decoder looks for a larger simulcast layer that flows, or away from one gone quiet, ms. */
 const LAYER_CHECK_MS = 1000;
+/** Checks in a row a larger layer must be seen flowing before the decoder moves up to it. */
+const UP_AFTER_CHECKS = 3;
 
 /**
  * The decoded pictures of one device, shared by everything that needs them
@@ -61,6 +63,8 @@ export class PictureSource {
   private readonly restarts = new Backoff(PIPELINE_RESTART.minMs, PIPELINE_RESTART.maxMs);
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly layerTimer: NodeJS.Timeout;
+  /** A larger layer seen flowing at the last checks, and at how many in a row. */
+  private climb: { layer: UpTrack; checks: number } | undefined;
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.attach(tracks);
   private readonly onOffline = () => this.emitState(false);
 
@@ -172,11 +176,20 @@ export class PictureSource {
     });
   }
 
-  /** The largest simulcast layer of `track`'s picture that sends now, or undefined when none does (or it has no layers). */
+  /**
+   * The largest simulcast layer of `track`'s picture that sends now and
+   * whose pictures (as its keyframes announce them) are within
+   * --max-frame-size, or undefined when none does (or it has no layers).
+   */
   private flowingLayer(track: UpTrack): UpTrack | undefined {
     const now = performance.now();
     const layers = track.layers ?? [];
-    for (let i = layers.length - 1; i >= 0; i--) if (!layers[i].closed && layers[i].bitrate(now) > 0) return layers[i];
+    for (let i = layers.length - 1; i >= 0; i--) {
+      const l = layers[i];
+      const size = l.frameSize;
+      const tooLarge = size !== undefined && (size.width > this.maxPicture.width || size.height > this.maxPicture.height);
+      if (!l.closed && !tooLarge && l.bitrate(now) > 0) return l;
+    }
     return undefined;
   }
 
@@ -184,13 +197,26 @@ export class PictureSource {
    * A device drops its top simulcast layers when its encoder or its link
    * cannot keep up, and takes them up again later: the decoder moves to the
    * largest layer that flows (at that layer's keyframe, asked for), so the
-   * WebSocket stream never waits on a layer that sends nothing.
+   * WebSocket stream never waits on a layer that sends nothing. Away from a
+   * layer gone quiet at once; up to a larger one only once it has flowed
+   * at UP_AFTER_CHECKS checks in a row, so a layer that comes and goes
+   * does not cost the device a keyframe each time.
    */
   private followLayers(): void {
     const current = this.down.pendingTrack ?? this.down.upTrack;
-    if (!current?.layers || this.decoderInput === undefined || this.decoderInput === "jpeg") return;
+    const layers = current?.layers;
+    if (!current || !layers || this.decoderInput === undefined || this.decoderInput === "jpeg") return;
     const best = this.flowingLayer(current);
-    if (best && best !== current) this.down.switchLayer(best);
+    if (!best || best === current) {
+      this.climb = undefined;
+      return;
+    }
+    if (!current.closed && current.bitrate() > 0 && layers.indexOf(best) > layers.indexOf(current)) {
+      this.climb = { layer: best, checks: this.climb?.layer === best ? this.climb.checks + 1 : 1 };
+      if (this.climb.checks < UP_AFTER_CHECKS) return;
+    }
+    this.climb = undefined;
+    this.down.switchLayer(best);
   }
 
   private useDecoder(input: DecodableVideoCodec | "jpeg"): void {

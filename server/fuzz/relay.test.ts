@@ -13,7 +13,7 @@ import { parseRtp } from "../relay/rtp.js";
 import { UpTrack, type TrackCodec } from "../relay/up-track.js";
 import { PictureGuard } from "../relay/picture-guard.js";
 import { parseVp8Descriptor, vp8KeyframeSize, vp8Temporal } from "../relay/vp8.js";
-import { parseVp9Descriptor, vp9FrameSize, vp9KeyframeSize, vp9Temporal } from "../relay/vp9.js";
+import { parseVp9Descriptor, vp9HeaderSize, vp9KeyframeSize, vp9Temporal } from "../relay/vp9.js";
 import { fuzz, RUNS } from "./fuzz.js";
 
 const VP8: TrackCodec = { kind: "video", mimeType: "video/vp8", clockRate: 90000 };
@@ -154,11 +154,13 @@ describe(`fuzz: relay (${RUNS} cases each)`, () => {
     });
   });
 
-  test("VP9 descriptors and frame headers: read within bounds, never a throw; a guard never admits a size it was told is too large", () => {
+  test("VP9 descriptors and frame headers: read within bounds, never a throw; a guard never admits a first packet announcing more than allowed", () => {
     fuzz(vp9Payload, (p) => {
       const d = parseVp9Descriptor(p);
       if (d) assert.ok(d.length <= p.length && d.tid <= 7 && d.sid <= 7);
-      for (const size of [vp9KeyframeSize(p), vp9FrameSize(p)]) if (size) assert.ok(size.width >= 1 && size.width <= 0x10000 && size.height <= 0x10000);
+      const header = d ? vp9HeaderSize(p, d.length) : undefined;
+      const claimed = [vp9KeyframeSize(p), typeof header === "object" ? header : undefined].filter((s) => s !== undefined);
+      for (const size of claimed) assert.ok(size.width >= 1 && size.width <= 0x10000 && size.height <= 0x10000);
       assert.ok(vp9Temporal(p) >= -1 && vp9Temporal(p) <= 15);
       assert.equal(typeof isKeyframeStart("video/vp9", p), "boolean");
       const guard = new PictureGuard({ width: 64, height: 64 });
@@ -171,8 +173,7 @@ describe(`fuzz: relay (${RUNS} cases each)`, () => {
         temporal: -1,
         receivedAt: 0,
       });
-      const claimed = [vp9KeyframeSize(p), vp9FrameSize(p)].filter((s) => s !== undefined);
-      if (claimed.some((s) => s.width > 64 || s.height > 64)) assert.equal(admitted, false);
+      if (d?.frameStart && claimed.some((s) => s.width > 64 || s.height > 64)) assert.equal(admitted, false);
     });
   });
 

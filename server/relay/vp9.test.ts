@@ -4,7 +4,7 @@ import { DownTrack } from "./down-track.js";
 import { isKeyframeStart } from "./keyframe.js";
 import { UpTrack } from "./up-track.js";
 import { PictureGuard } from "./picture-guard.js";
-import { isVp9KeyframeStart, parseVp9Descriptor, vp9FrameSize, vp9KeyframeSize, Vp9Munger, vp9Temporal } from "./vp9.js";
+import { isVp9KeyframeStart, parseVp9Descriptor, vp9HeaderSize, vp9KeyframeSize, Vp9Munger, vp9SuperframeFrames, vp9Temporal } from "./vp9.js";
 
 interface Vp9Fields {
   /** Picture ID (15 bits unless `bits` says 7), or undefined for none. */
@@ -93,8 +93,9 @@ describe("VP9 payload descriptor", () => {
     const whole = vp9({ pid: 0x1234, inter: false, start: true, tid: 0, tl0: 7, sizes: [[640, 360]], gof: L1T3_GOF, body: Buffer.alloc(0) });
     for (let n = 0; n < whole.length; n++) assert.equal(parseVp9Descriptor(whole.subarray(0, n)), undefined, `${n} of ${whole.length} bytes`);
     assert.ok(parseVp9Descriptor(whole));
+    // A third reference difference that says another follows ends them all the same, as GStreamer's depayloader reads it.
     const endless = Buffer.from([0x90 | 0x40, 0x05, 0x03, 0x03, 0x03, 0x03]);
-    assert.equal(parseVp9Descriptor(endless), undefined, "more than three reference differences");
+    assert.equal(parseVp9Descriptor(endless)?.length, 5, "three reference differences at most");
   });
 
   test("a keyframe starts with B set, P clear, on the lowest spatial layer; its size is the top layer's", () => {
@@ -288,20 +289,42 @@ describe("the size a VP9 frame header sets", () => {
     return Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
   }
 
-  test("a keyframe's size, in profile 0 and 1; an inter frame that takes a reference's size sets none", () => {
-    assert.deepEqual(vp9FrameSize(first(key640)), { width: 640, height: 360 });
-    assert.deepEqual(vp9FrameSize(first(key1280)), { width: 1280, height: 720 });
-    assert.equal(vp9FrameSize(first(inter640, true)), undefined);
-    assert.deepEqual(vp9FrameSize(first(interWithSize(16000, 9000), true)), { width: 16000, height: 9000 }, "an inter frame with a size of its own");
+  /** What the header after `payload`'s descriptor says of the size. */
+  const headerSize = (payload: Buffer) => vp9HeaderSize(payload, parseVp9Descriptor(payload)!.length);
+
+  test("a keyframe's size, in profile 0 and 1; an inter frame that takes a reference's size keeps it", () => {
+    assert.deepEqual(headerSize(first(key640)), { width: 640, height: 360 });
+    assert.deepEqual(headerSize(first(key1280)), { width: 1280, height: 720 });
+    assert.equal(headerSize(first(inter640, true)), "kept");
+    assert.deepEqual(headerSize(first(interWithSize(16000, 9000), true)), { width: 16000, height: 9000 }, "an inter frame with a size of its own");
   });
 
-  test("no size from a packet that does not start a frame, nor from a header cut short", () => {
-    assert.equal(vp9FrameSize(vp9({ pid: 1, inter: false, tid: 0, tl0: 0, body: key640 })), undefined, "B not set");
+  test("a header cut short, or without its frame marker or sync code, cannot be read", () => {
     // The keyframe's size ends in its ninth byte (2 + 2 + 4 + 24 + 4 + 32 bits).
-    for (let n = 0; n < 9; n++) assert.equal(vp9FrameSize(first(key640.subarray(0, n))), undefined, `${n} header bytes`);
-    assert.deepEqual(vp9FrameSize(first(key640.subarray(0, 9))), { width: 640, height: 360 });
-    assert.equal(vp9FrameSize(first(Buffer.from("c24983422027f016", "hex"))), undefined, "not a frame marker");
-    assert.equal(vp9FrameSize(first(Buffer.from("82498300", "hex"))), undefined, "no sync code");
+    for (let n = 0; n < 9; n++) assert.equal(headerSize(first(key640.subarray(0, n))), undefined, `${n} header bytes`);
+    assert.deepEqual(headerSize(first(key640.subarray(0, 9))), { width: 640, height: 360 });
+    assert.equal(headerSize(first(Buffer.from("c24983422027f016", "hex"))), undefined, "not a frame marker");
+    assert.equal(headerSize(first(Buffer.from("82498300", "hex"))), undefined, "no sync code");
+  });
+
+  /** Frames joined into a superframe, with its index (two bytes per size). */
+  function superframe(frames: Buffer[]): Buffer {
+    const marker = 0xc0 | (1 << 3) | (frames.length - 1);
+    const sizes = frames.flatMap((f) => [f.length & 0xff, f.length >> 8]);
+    return Buffer.concat([...frames, Buffer.from([marker, ...sizes, marker])]);
+  }
+
+  test("a superframe index lists its frames; one claiming more bytes than there are does not add up; none, no index", () => {
+    const sf = superframe([key640, interWithSize(4000, 4000)]);
+    assert.deepEqual(vp9SuperframeFrames(sf), [
+      [0, key640.length],
+      [key640.length, interWithSize(4000, 4000).length],
+    ]);
+    const lying = Buffer.from(sf);
+    lying[sf.length - 4] = 0xff; // the first frame's size, low byte
+    assert.equal(vp9SuperframeFrames(lying), null);
+    assert.equal(vp9SuperframeFrames(key640), undefined);
+    assert.equal(vp9SuperframeFrames(Buffer.from([1, 2, 0xc8])), undefined, "a last byte like a marker without its twin");
   });
 
   test("a server-side decoder is never handed a VP9 picture larger than allowed, by its keyframe or by an inter frame", () => {
@@ -323,5 +346,34 @@ describe("the size a VP9 frame header sets", () => {
     const claimed = vp9({ pid: 3, inter: false, start: true, tid: 0, tl0: 1, sizes: [[16000, 16000]], body: key640 });
     assert.equal(guard.admit("video/vp9", packet(claimed)), false, "a scalability structure claiming more than the header");
     assert.deepEqual(refused, ["4000x4000", "16000x16000"]);
+    assert.equal(guard.admit("video/vp9", packet(first(key640))), true);
+    assert.equal(guard.admit("video/vp9", packet(first(Buffer.from("c24983", "hex")))), false, "a first packet whose header cannot be read");
+    assert.equal(guard.admit("video/vp9", packet(Buffer.from([0xa0]))), false, "a descriptor cut short");
+    assert.equal(guard.admit("video/vp9", packet(first(inter640, true))), true, "and the stream goes on");
+  });
+
+  test("a superframe hiding a large frame behind a small one is refused in its last packet, wherever its frames start", () => {
+    const refused: string[] = [];
+    const guard = new PictureGuard({ width: 1920, height: 1080 }, (s) => refused.push(`${s.width}x${s.height}`));
+    let seq = 100;
+    const send = (payload: Buffer, marker: boolean) =>
+      guard.admit("video/vp9", { sequenceNumber: seq++, timestamp: 1, marker, payload, keyframe: isVp9KeyframeStart(payload), temporal: -1, receivedAt: 0 });
+    // Split in three packets: the small keyframe's header first, the large frame's header in the middle one, the index last.
+    const sf = superframe([key640, interWithSize(16000, 9000)]);
+    const parts = [sf.subarray(0, 12), sf.subarray(12, 20), sf.subarray(20)];
+    assert.equal(send(first(parts[0]), false), true, "its first packet shows only the small keyframe");
+    assert.equal(send(vp9({ pid: 1, inter: false, tid: 0, tl0: 0, body: parts[1] }), false), true);
+    assert.equal(send(vp9({ pid: 1, inter: false, tid: 0, tl0: 0, end: true, body: parts[2] }), true), false, "refused where the frame is handed on");
+    assert.deepEqual(refused, ["16000x9000"]);
+
+    // A superframe of two small frames goes through; one with a packet missing does not.
+    const ok = superframe([key640, inter640]);
+    assert.equal(send(first(ok.subarray(0, 20)), false), true);
+    assert.equal(send(vp9({ pid: 2, tid: 0, tl0: 0, end: true, body: ok.subarray(20) }), true), true, "two frames within bounds");
+    assert.equal(send(first(ok.subarray(0, 20)), false), true);
+    seq++;
+    assert.equal(send(vp9({ pid: 3, tid: 0, tl0: 0, end: true, body: ok.subarray(20) }), true), false, "a packet of it missing: it cannot be read whole");
+    // A frame whose last byte only looks like a superframe marker is an ordinary frame.
+    assert.equal(send(first(Buffer.concat([key640, Buffer.from([0xc8])])), true), true);
   });
 });

@@ -93,9 +93,9 @@ export function parseVp9Descriptor(p: Buffer): Vp9Descriptor | undefined {
     }
   }
   if (d.flexible && d.interPicture) {
-    // Up to three reference differences, each with N set while another follows.
-    for (let n = 0; ; n++) {
-      if (p.length < i + 1 || n === 3) return undefined;
+    // Up to three reference differences, each with N set while another follows; a third with N set ends them all the same (as GStreamer's depayloader reads it).
+    for (let n = 0; n < 3; n++) {
+      if (p.length < i + 1) return undefined;
       const more = (p[i] & 0x01) !== 0;
       i += 1;
       if (!more) break;
@@ -204,30 +204,35 @@ export class Vp9Munger extends PictureIdMunger {
   }
 }
 
+/** A picture size. */
+export interface Size {
+  width: number;
+  height: number;
+}
+
 /**
- * The picture size a VP9 frame's uncompressed header sets (VP9 bitstream
- * specification §6.2), read from the first packet of a frame: a keyframe's
- * or an intra-only frame's size, or an inter frame's when it gives one
- * instead of taking a reference's. Undefined for any other packet, or when
- * the header is cut short. What a decoder would allocate for, so a guard
- * in front of one reads it here.
+ * What a VP9 frame's uncompressed header (VP9 bitstream specification
+ * §6.2) at `offset` of `data` says of the picture size: the size it sets (a
+ * keyframe's, an intra-only frame's, or an inter frame's that gives one
+ * instead of taking a reference's), "kept" when it sets none (it shows an
+ * earlier frame, or takes a reference's size), or undefined when it cannot
+ * be read (cut short, no frame marker or sync code). What a decoder would
+ * allocate for, so a guard in front of one reads it here.
  */
-export function vp9FrameSize(p: Buffer): { width: number; height: number } | undefined {
-  const d = p.length > 0 && p[0] & B ? parseVp9Descriptor(p) : undefined;
-  if (!d) return undefined;
+export function vp9HeaderSize(data: Buffer, offset: number): Size | "kept" | undefined {
   try {
-    return uncompressedHeaderSize(new Bits(p, d.length));
+    return uncompressedHeaderSize(new Bits(data, offset));
   } catch (err) {
     if (err instanceof RangeError) return undefined;
     throw err;
   }
 }
 
-function uncompressedHeaderSize(r: Bits): { width: number; height: number } | undefined {
+function uncompressedHeaderSize(r: Bits): Size | "kept" | undefined {
   if (r.bits(2) !== 2) return undefined; // frame_marker
   const profile = r.bit() | (r.bit() << 1);
   if (profile === 3) r.bit();
-  if (r.bit()) return undefined; // show_existing_frame: no header of its own
+  if (r.bit()) return "kept"; // show_existing_frame: no header of its own
   const keyframe = r.bit() === 0;
   const showFrame = r.bit();
   const errorResilient = r.bit();
@@ -254,6 +259,32 @@ function uncompressedHeaderSize(r: Bits): { width: number; height: number } | un
   }
   r.bits(8); // refresh_frame_flags
   r.bits(12); // three ref_frame_idx and their sign_bias
-  for (let i = 0; i < 3; i++) if (r.bit()) return undefined; // found_ref: the size of a reference, already allowed
+  for (let i = 0; i < 3; i++) if (r.bit()) return "kept"; // found_ref: the size of a reference, already allowed
   return frameSize();
+}
+
+/**
+ * The frames a superframe index at the end of `frame` lists (VP9 bitstream
+ * specification, Annex B), as [offset, length] pairs: undefined when it ends
+ * in none, null when its index claims more bytes than the frame holds. A
+ * decoder decodes each listed frame, each with a header of its own.
+ */
+export function vp9SuperframeFrames(frame: Buffer): Array<[number, number]> | undefined | null {
+  const last = frame.length > 0 ? frame[frame.length - 1] : 0;
+  if ((last & 0xe0) !== 0xc0) return undefined;
+  const bytesPerSize = ((last >> 3) & 0x03) + 1;
+  const count = (last & 0x07) + 1;
+  const indexSize = 2 + bytesPerSize * count;
+  const indexAt = frame.length - indexSize;
+  if (indexAt < 0 || frame[indexAt] !== last) return undefined;
+  const frames: Array<[number, number]> = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    let size = 0;
+    for (let b = 0; b < bytesPerSize; b++) size += frame[indexAt + 1 + i * bytesPerSize + b] * 2 ** (8 * b);
+    if (at + size > indexAt) return null;
+    frames.push([at, size]);
+    at += size;
+  }
+  return frames;
 }

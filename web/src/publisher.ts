@@ -55,12 +55,16 @@ export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_LAYERS.
  */
 export const TEMPORAL_ENCODINGS: RTCRtpEncodingParameters[] = SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: "L1T3" }));
 
-/** Whether this browser says it can send `codec` in L1T3 (RTCRtpSender.getCapabilities' scalabilityModes). */
-function sendsTemporalLayers(codec: PublishCodec): boolean {
+/**
+ * Whether this browser says it can send `wanted` (else VP8, which it puts
+ * first instead) in L1T3 (RTCRtpSender.getCapabilities' scalabilityModes).
+ * Never for H.264: the server reads temporal layers of VP8 and VP9 only.
+ */
+function sendsTemporalLayers(wanted: PublishCodec): boolean {
   const codecs = RTCRtpSender.getCapabilities?.("video")?.codecs ?? [];
-  return codecs.some(
-    (c) => c.mimeType.toLowerCase() === `video/${codec}` && (c as { scalabilityModes?: string[] }).scalabilityModes?.includes("L1T3") === true,
-  );
+  const named = (codec: PublishCodec) => codecs.filter((c) => c.mimeType.toLowerCase() === `video/${codec}`);
+  const sent = named(wanted).length > 0 ? wanted : "vp8";
+  return sent !== "h264" && named(sent).some((c) => (c as { scalabilityModes?: string[] }).scalabilityModes?.includes("L1T3") === true);
 }
 
 /**
