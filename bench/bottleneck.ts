@@ -17,10 +17,11 @@
  *   npm run bench:bottleneck -- [--rounds 5] [--kbit 400] [--hold 10] [--settle 20] [--json]
  */
 import { parseArgs } from "node:util";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser, readMetricFromPage, startServer, waitFor, type TestServer } from "../e2e/harness.js";
+import type { Page } from "playwright-core";
+import { readMetricFromPage, waitFor } from "../e2e/harness.js";
 import { inboundVideo } from "../e2e/lib/inbound-video.js";
-import { createNetnsPair, limitLink, type Netns } from "../e2e/lib/netns.js";
+import { limitLink, type Netns } from "../e2e/lib/netns.js";
+import { FAR_LINK, startPairEnv, topWidth, type PairEnv } from "../e2e/lib/pair-env.js";
 import { benchOptions } from "./args.js";
 import { exitBounded } from "./exit.js";
 import { percentile } from "./glass.js";
@@ -50,8 +51,6 @@ const { rounds, kbit, holdS, settleS, json } = benchOptions("bench:bottleneck", 
   };
 });
 
-/** The veth end on the server's side of the pair, towards the far viewer. */
-const FAR_LINK = "va";
 const DEVICE = "bottleneck-cam";
 /** Bounds on each wait of a round, ms. */
 const TOP_TIMEOUT_MS = 60_000;
@@ -72,16 +71,6 @@ interface Round {
 }
 
 const frameWidth = async (page: Page): Promise<number> => (await inboundVideo(page)).frameWidth;
-
-/** The width the device's top layer goes out at now (its encoder may shrink it when the machine is busy). */
-const topWidth = (device: Page): Promise<number> =>
-  device.evaluate<number>(`(async () => {
-    let w = 0;
-    (await globalThis.tessera.pc.getStats()).forEach((s) => {
-      if (s.type === "outbound-rtp" && s.kind === "video" && s.frameWidth > w) w = s.frameWidth;
-    });
-    return w;
-  })()`);
 
 const onTop = async (device: Page, viewer: Page): Promise<boolean> => {
   const top = await topWidth(device);
@@ -136,20 +125,11 @@ async function round(ns: Netns, device: Page, near: Page, far: Page): Promise<Ro
 }
 
 async function main(): Promise<void> {
-  let pair: { server: Netns; client: Netns; destroy(): Promise<void> } | undefined;
-  let server: TestServer | undefined;
-  let nearBrowser: Browser | undefined;
-  let farBrowser: Browser | undefined;
+  let env: PairEnv | undefined;
   try {
-    pair = await createNetnsPair("bb");
-    const ns = pair.server;
-    server = await startServer({ wrap: [...ns.exec], iceHost: ns.address, args: ["--host", ns.address, "--insecure-no-auth", "--source", "none"] });
-    const origin = new URL(server.url).origin;
-    [nearBrowser, farBrowser] = await Promise.all([
-      launchBrowser(ns.exec, [`--unsafely-treat-insecure-origin-as-secure=${origin}`]),
-      launchBrowser(pair.client.exec),
-    ]);
-    const device = await nearBrowser.newPage();
+    env = await startPairEnv("bb");
+    const { server } = env;
+    const device = await env.near.newPage();
     await device.goto(`${server.url}device.html?id=${DEVICE}&name=Bottleneck&source=camera&autostart=1&simulcast=1`);
     await waitFor(
       "the device publishing",
@@ -157,25 +137,19 @@ async function main(): Promise<void> {
         device.evaluate(
           () => (globalThis as unknown as { document: { body: { dataset: { state?: string } } } }).document.body.dataset.state === "publishing" || undefined,
         ),
-      {
-        timeoutMs: 30_000,
-      },
+      { timeoutMs: 30_000 },
     );
-    const near = await nearBrowser.newPage();
-    const far = await farBrowser.newPage();
+    const near = await env.near.newPage();
+    const far = await env.far.newPage();
     await Promise.all([near.goto(`${server.url}?device=${DEVICE}&transport=webrtc`), far.goto(`${server.url}?device=${DEVICE}&transport=webrtc`)]);
     const rows: Round[] = [];
     for (let i = 0; i < rounds; i++) {
-      const r = await round(ns, device, near, far);
-      rows.push(r);
+      rows.push(await round(env.pair.server, device, near, far));
       process.stderr.write(`bench:bottleneck: round ${i + 1} of ${rounds} done\n`);
     }
     print(rows, machineInfo());
   } finally {
-    await nearBrowser?.close().catch(() => undefined);
-    await farBrowser?.close().catch(() => undefined);
-    await server?.close();
-    await pair?.destroy();
+    await env?.close();
   }
 }
 

@@ -11,62 +11,27 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import {
-  devicePublishing,
-  framesAdvance,
-  launchBrowser,
-  readMetricFromPage,
-  startServer,
-  viewerState,
-  waitFor,
-  withPages,
-  type TestServer,
-} from "./harness.js";
+import type { Page } from "playwright-core";
+import { devicePublishing, framesAdvance, readMetricFromPage, viewerState, waitFor, withPages } from "./harness.js";
 import { inboundVideo } from "./lib/inbound-video.js";
-import { createNetnsPair, limitLink, type Netns } from "./lib/netns.js";
+import { limitLink } from "./lib/netns.js";
+import { FAR_LINK, startPairEnv, topWidth, type PairEnv } from "./lib/pair-env.js";
 
-let pair: { server: Netns; client: Netns; destroy(): Promise<void> } | undefined;
-let server: TestServer | undefined;
-let near: Browser | undefined;
-let far: Browser | undefined;
-
+let env: PairEnv | undefined;
 before(async () => {
-  pair = await createNetnsPair("bw");
-  const ns = pair.server;
-  // A namespace only this test reaches: no sign-in off loopback is fine here.
-  server = await startServer({ wrap: [...ns.exec], iceHost: ns.address, args: ["--host", ns.address, "--insecure-no-auth", "--source", "none"] });
-  // The device page's camera needs a secure context: the namespace's address is not loopback.
-  const origin = new URL(server.url).origin;
-  [near, far] = await Promise.all([launchBrowser(ns.exec, [`--unsafely-treat-insecure-origin-as-secure=${origin}`]), launchBrowser(pair.client.exec)]);
+  env = await startPairEnv("bw");
 });
-
-after(async () => {
-  await near?.close().catch(() => undefined);
-  await far?.close().catch(() => undefined);
-  await server?.close();
-  await pair?.destroy();
-});
+after(() => env?.close());
 
 const frameWidth = async (page: Page): Promise<number> => (await inboundVideo(page)).frameWidth;
-
-/** The width the device's top layer goes out at now (its encoder may shrink it when the machine is busy). */
-const topWidth = (device: Page): Promise<number> =>
-  device.evaluate<number>(`(async () => {
-    let w = 0;
-    (await globalThis.tessera.pc.getStats()).forEach((s) => {
-      if (s.type === "outbound-rtp" && s.kind === "video" && s.frameWidth > w) w = s.frameWidth;
-    });
-    return w;
-  })()`);
 
 test(
   "a 400 kbit/s link to one of two viewers: it drops to a lower layer, the other keeps the top one, and it climbs back once the link is free",
   { timeout: 240_000 },
   (t) =>
-    withPages(t, { server: server!, browser: near! }, (nearPages) =>
-      withPages(t, { server: server!, browser: far! }, async (farPages) => {
-        const { server: ns } = pair!;
+    withPages(t, { server: env!.server, browser: env!.near }, (nearPages) =>
+      withPages(t, { server: env!.server, browser: env!.far }, async (farPages) => {
+        const ns = env!.pair.server;
         const device = await nearPages.device("bw-cam", "Bottleneck cam", "device", "", { simulcast: "1" });
         await devicePublishing(device);
         const b = await nearPages.viewer("bw-cam", "viewer-near");
@@ -79,7 +44,7 @@ test(
         };
         await waitFor("both viewers on the top layer", async () => ((await onTop(a)) && (await onTop(b)) ? true : undefined), { timeoutMs: 30_000 });
 
-        limitLink(ns, "va", 400);
+        limitLink(ns, FAR_LINK, 400);
         try {
           const t0 = Date.now();
           const low = await waitFor(
@@ -96,7 +61,7 @@ test(
           // The near viewer's link is free: it is on the top layer (given a moment, if the busy machine shrank the top layer meanwhile).
           assert.ok(await waitFor("the near viewer on the top layer", () => onTop(b), { timeoutMs: 10_000 }), "the near viewer keeps the top layer");
         } finally {
-          limitLink(ns, "va", 0);
+          limitLink(ns, FAR_LINK, 0);
         }
         const t1 = Date.now();
         const probed = await readMetricFromPage(b, "tessera_bandwidth_probes_total", { outcome: "room" });
@@ -112,9 +77,9 @@ test(
 );
 
 test("a 100 kbit/s link: the viewer leaves WebRTC for the WebSocket stream, and comes back once the link is free", { timeout: 180_000 }, (t) =>
-  withPages(t, { server: server!, browser: near! }, (nearPages) =>
-    withPages(t, { server: server!, browser: far! }, async (farPages) => {
-      const { server: ns } = pair!;
+  withPages(t, { server: env!.server, browser: env!.near }, (nearPages) =>
+    withPages(t, { server: env!.server, browser: env!.far }, async (farPages) => {
+      const ns = env!.pair.server;
       const device = await nearPages.device("thin-cam", "Thin cam", "device", "", { simulcast: "1" });
       await devicePublishing(device);
       const a = await farPages.viewer("thin-cam", "viewer-thin", { transport: "auto" });
@@ -127,7 +92,7 @@ test("a 100 kbit/s link: the viewer leaves WebRTC for the WebSocket stream, and 
         },
         { timeoutMs: 60_000, intervalMs: 1000 },
       );
-      limitLink(ns, "va", 100);
+      limitLink(ns, FAR_LINK, 100);
       try {
         const t0 = Date.now();
         // What the viewer went through on the way: its layer, temporal layers and decoded frames, each second.
@@ -160,7 +125,7 @@ test("a 100 kbit/s link: the viewer leaves WebRTC for the WebSocket stream, and 
         assert.ok(["too_slow", "stalled", "lost", "not_connected", "failed"].includes(v.fallback?.reason ?? ""), `reason ${v.fallback?.reason}`);
         await waitFor("a picture on the canvas", async () => ((await viewerState(a)).fallback?.framesPainted ? true : undefined), { timeoutMs: 30_000 });
       } finally {
-        limitLink(ns, "va", 0);
+        limitLink(ns, FAR_LINK, 0);
       }
       const t1 = Date.now();
       await a.waitForSelector('#player[data-transport="webrtc"]', { state: "attached", timeout: 90_000 });

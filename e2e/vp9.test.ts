@@ -8,38 +8,23 @@
  * fewer temporal layers, and its decoder goes on across the picture IDs
  * left out (VP9's are not renumbered: vp9.ts says why).
  *
- * As in bottleneck.test.ts: the server, the device page and the near pages
- * run in one network namespace, the far viewer in another, joined by a veth
- * pair whose server side a token bucket can hold.
+ * As in bottleneck.test.ts (e2e/lib/pair-env.ts): the server, the device
+ * page and the near pages run in one network namespace, the far viewer in
+ * another, joined by a veth pair whose server side a token bucket can hold.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { canvasMoves, devicePublishing, framesAdvance, launchBrowser, startServer, waitFor, withPages, type TestServer } from "./harness.js";
+import type { Page } from "playwright-core";
+import { canvasMoves, devicePublishing, framesAdvance, waitFor, withPages } from "./harness.js";
 import { inboundVideo } from "./lib/inbound-video.js";
-import { createNetnsPair, limitLink, type Netns } from "./lib/netns.js";
+import { limitLink } from "./lib/netns.js";
+import { FAR_LINK, startPairEnv, type PairEnv } from "./lib/pair-env.js";
 
-let pair: { server: Netns; client: Netns; destroy(): Promise<void> } | undefined;
-let server: TestServer | undefined;
-let near: Browser | undefined;
-let far: Browser | undefined;
-
+let env: PairEnv | undefined;
 before(async () => {
-  pair = await createNetnsPair("vp9");
-  const ns = pair.server;
-  // A namespace only this test reaches: no sign-in off loopback is fine here. No built-in test device: its encoder would take a core.
-  server = await startServer({ wrap: [...ns.exec], iceHost: ns.address, args: ["--host", ns.address, "--insecure-no-auth", "--source", "none"] });
-  // The device page's camera needs a secure context: the namespace's address is not loopback.
-  const origin = new URL(server.url).origin;
-  [near, far] = await Promise.all([launchBrowser(ns.exec, [`--unsafely-treat-insecure-origin-as-secure=${origin}`]), launchBrowser(pair.client.exec)]);
+  env = await startPairEnv("vp9");
 });
-
-after(async () => {
-  await near?.close().catch(() => undefined);
-  await far?.close().catch(() => undefined);
-  await server?.close();
-  await pair?.destroy();
-});
+after(() => env?.close());
 
 /** The codec of the page's inbound (or, with `outbound`, outbound) video, as getStats names it. */
 const videoCodec = (page: Page, outbound = false): Promise<string | undefined> =>
@@ -59,8 +44,8 @@ test(
   "a VP9 device in simulcast with temporal layers: viewers decode VP9 over WebRTC and the WebSocket stream; a thin link gets fewer temporal layers and keeps decoding",
   { timeout: 180_000 },
   (t) =>
-    withPages(t, { server: server!, browser: near! }, (nearPages) =>
-      withPages(t, { server: server!, browser: far! }, async (farPages) => {
+    withPages(t, { server: env!.server, browser: env!.near }, (nearPages) =>
+      withPages(t, { server: env!.server, browser: env!.far }, async (farPages) => {
         const device = await nearPages.device("vp9-cam", "VP9 cam", "device", "", { simulcast: "1", codec: "vp9" });
         await devicePublishing(device);
         assert.equal(await waitFor("the device sending", () => videoCodec(device, true), { timeoutMs: 15_000 }), "video/VP9", "the device page sends VP9");
@@ -80,7 +65,7 @@ test(
 
         const thin = await farPages.viewer("vp9-cam", "viewer-thin", { transport: "webrtc" });
         await framesAdvance(thin, 10, 45_000);
-        limitLink(pair!.server, "va", 100);
+        limitLink(env!.pair.server, FAR_LINK, 100);
         try {
           const t0 = Date.now();
           const fewer = await waitFor(
@@ -106,7 +91,7 @@ test(
             `100 kbit/s: temporal layers ${fewer} after ${Date.now() - t0} ms; then ${decoded.frames} frames decoded, ${decoded.keyframes} of them keyframes; now ${await temporalOf(thin)}`,
           );
         } finally {
-          limitLink(pair!.server, "va", 0);
+          limitLink(env!.pair.server, FAR_LINK, 0);
         }
         await framesAdvance(viewer, 10, 15_000);
       }),

@@ -22,6 +22,27 @@ export interface IdSpots {
   tl0: number;
 }
 
+/**
+ * Reads the picture ID at `at` of `p` (VP8 and VP9 write it alike: M bit,
+ * then 7 bits or 15) into `s`, TL0PICIDX cleared; the offset after it, or
+ * -1 when `p` is too short. Allocates nothing: it runs per packet and viewer.
+ */
+export function readPictureId(p: Buffer, at: number, s: IdSpots): number {
+  if (p.length < at + 1) return -1;
+  s.pidAt = at;
+  s.tl0At = -1;
+  s.tl0 = 0;
+  if (p[at] & 0x80) {
+    if (p.length < at + 2) return -1;
+    s.pidBits = 15;
+    s.pid = ((p[at] & 0x7f) << 8) | p[at + 1];
+    return at + 2;
+  }
+  s.pidBits = 7;
+  s.pid = p[at] & 0x7f;
+  return at + 1;
+}
+
 /** Fills `s` with the payload's picture ID and TL0PICIDX places; false when it has no picture ID (or is too short). */
 export type LocateIds = (payload: Buffer, s: IdSpots) => boolean;
 

@@ -4,7 +4,7 @@
  * changes (a simulcast layer switch, a device reconnecting) is the picture
  * ID and TL0PICIDX, besides the RTP numbers the rewriter keeps. Pure.
  */
-import { PictureIdMunger, type IdSpots } from "./picture-id-munger.js";
+import { PictureIdMunger, readPictureId, type IdSpots } from "./picture-id-munger.js";
 
 /** Where a descriptor's fields are, and their values. */
 export interface Vp8Descriptor {
@@ -108,22 +108,9 @@ export function vp8KeyframeSize(p: Buffer): { width: number; height: number } | 
 /** Fills `s` with a VP8 payload's picture ID and TL0PICIDX places; false when it has no picture ID (or is too short). */
 function locateVp8Ids(p: Buffer, s: IdSpots): boolean {
   if (p.length < 3 || (p[0] & 0x80) === 0 || (p[1] & 0x80) === 0) return false;
-  const x = p[1];
-  let i = 2;
-  s.pidAt = i;
-  if (p[i] & 0x80) {
-    if (p.length < i + 2) return false;
-    s.pidBits = 15;
-    s.pid = ((p[i] & 0x7f) << 8) | p[i + 1];
-    i += 2;
-  } else {
-    s.pidBits = 7;
-    s.pid = p[i] & 0x7f;
-    i += 1;
-  }
-  s.tl0At = -1;
-  s.tl0 = 0;
-  if (x & 0x40) {
+  const i = readPictureId(p, 2, s);
+  if (i < 0) return false;
+  if (p[1] & 0x40) {
     if (p.length < i + 1) return false;
     s.tl0At = i;
     s.tl0 = p[i];

@@ -12,7 +12,7 @@
  *      P_DIFF octets (F = 1 and P = 1), then the scalability structure (V)
  */
 import { Bits } from "./bits.js";
-import { PictureIdMunger, type IdSpots } from "./picture-id-munger.js";
+import { PictureIdMunger, readPictureId, type IdSpots } from "./picture-id-munger.js";
 
 const I = 0x80;
 const P = 0x40;
@@ -47,6 +47,9 @@ export interface Vp9Descriptor {
   length: number;
 }
 
+/** Where parseVp9Descriptor reads the picture ID into; one for the module, so reading allocates no more than the descriptor. */
+const scratch: IdSpots = { pidBits: 0, pidAt: 0, pid: 0, tl0At: -1, tl0: 0 };
+
 /** Reads the descriptor, or undefined when the payload is too short for what its bits announce. */
 export function parseVp9Descriptor(p: Buffer): Vp9Descriptor | undefined {
   if (p.length < 1) return undefined;
@@ -68,17 +71,10 @@ export function parseVp9Descriptor(p: Buffer): Vp9Descriptor | undefined {
   };
   let i = 1;
   if (b0 & I) {
-    if (p.length < i + 1) return undefined;
-    if (p[i] & 0x80) {
-      if (p.length < i + 2) return undefined;
-      d.pictureIdBits = 15;
-      d.pictureId = ((p[i] & 0x7f) << 8) | p[i + 1];
-      i += 2;
-    } else {
-      d.pictureIdBits = 7;
-      d.pictureId = p[i] & 0x7f;
-      i += 1;
-    }
+    i = readPictureId(p, 1, scratch);
+    if (i < 0) return undefined;
+    d.pictureIdBits = scratch.pidBits;
+    d.pictureId = scratch.pid;
   }
   if (b0 & L) {
     if (p.length < i + 1) return undefined;
@@ -166,22 +162,10 @@ export function vp9KeyframeSize(p: Buffer): { width: number; height: number } | 
 /** Fills `s` with a VP9 payload's picture ID and TL0PICIDX places; false when it has no picture ID (or is too short). */
 function locateVp9Ids(p: Buffer, s: IdSpots): boolean {
   if (p.length < 2 || (p[0] & I) === 0) return false;
-  const b0 = p[0];
-  let i = 1;
-  s.pidAt = i;
-  if (p[i] & 0x80) {
-    if (p.length < i + 2) return false;
-    s.pidBits = 15;
-    s.pid = ((p[i] & 0x7f) << 8) | p[i + 1];
-    i += 2;
-  } else {
-    s.pidBits = 7;
-    s.pid = p[i] & 0x7f;
-    i += 1;
-  }
-  s.tl0At = -1;
-  s.tl0 = 0;
-  if (b0 & L && !(b0 & F)) {
+  const i = readPictureId(p, 1, s);
+  if (i < 0) return false;
+  // TL0PICIDX follows the layer indices, in non-flexible mode only.
+  if (p[0] & L && !(p[0] & F)) {
     if (p.length < i + 2) return false;
     s.tl0At = i + 1;
     s.tl0 = p[i + 1];
