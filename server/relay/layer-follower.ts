@@ -22,10 +22,13 @@ const MAX_CLIMB_HOLD_MS = 80_000;
  * viewer a short queue, not a frozen picture, so the hold after a move
  * down is this, ms, and after a probe that congested it doubles up to
  * PROBE_HOLD_MAX_MS: a link freed at any time is found within about
- * PROBE_HOLD_MAX_MS plus a probe.
+ * PROBE_HOLD_MAX_MS plus a probe. (At 10 s, bench:bottleneck's viewer was
+ * back on the top layer 12 s after the limit lifted, p50, over 15 s in 2
+ * rounds of 10; at 6 s, 9.6 s and 1 of 10. A viewer held at 400 kbit/s
+ * probed 5 times in 30 s instead of 3 or 4 and froze no more for it.)
  */
 export const PROBE_HOLD_MS = 5000;
-export const PROBE_HOLD_MAX_MS = 10_000;
+export const PROBE_HOLD_MAX_MS = 6000;
 /**
  * A probe's padding ramps from nothing to what the climb adds over
  * PROBE_RAMP_MS, then stays there PROBE_FULL_MS, ms: ramped, a link
