@@ -211,6 +211,8 @@ export class LayerFollower {
   private lossIgnoredUntil = -Infinity;
   /** Round trips whose sender report went out before this may have queued behind a congestion (QUEUE_DRAIN_MS). */
   private drainedAt = -Infinity;
+  /** When a probe last found no room. */
+  private probeCongestedAt = -Infinity;
   /** The layer the last probe found room for, and when, until the climb to it. */
   private probed: { layer: UpTrack; at: number } | undefined;
   /** The last probe found no room: the next probes for one layer up, not for the layer the viewer's size asks for. */
@@ -405,9 +407,16 @@ export class LayerFollower {
   /**
    * A move down for congestion, or a probe that found no room (`probe`):
    * hold before climbing (or probing) again, longer when a climb or probe
-   * just failed.
+   * just failed. A move down within QUEUE_DRAIN_MS of a probe that found
+   * no room keeps that probe's hold: a trace of bench:bottleneck showed a
+   * temporal layer regained in the check that started a probe, dropped
+   * when the probe's padding cut the estimate, and counted as a climb that
+   * failed, so the hold doubled to 12 s where the probe's was 6 s.
    */
   private congested(now: number, probe = false): void {
+    if (probe) this.probeCongestedAt = now;
+    // A move down just after a probe congested is its padding draining from the link, not a climb that failed: the probe's hold stands.
+    else if (now - this.probeCongestedAt <= QUEUE_DRAIN_MS) return;
     const base = this.down.canProbe ? PROBE_HOLD_MS : CLIMB_HOLD_MS;
     const climbFailed = !probe && now - this.climbedAt < CLIMB_FAILED_WITHIN_MS;
     this.probeClimbs = true;

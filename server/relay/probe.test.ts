@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DownTrack, PADDING_BYTES, PROBE_REPORT_EVERY_MS, type DownSink } from "./down-track.js";
+import { ALL_TEMPORAL, DownTrack, PADDING_BYTES, PROBE_REPORT_EVERY_MS, type DownSink } from "./down-track.js";
 import { FS, VP8, following, frame, threeLayers } from "./layer-fixtures.js";
-import { PROBE_FULL_MS, PROBE_HOLD_MAX_MS, PROBE_HOLD_MS, PROBE_QUEUE_MS, PROBE_RAMP_MS, PROBE_REPORT_MS } from "./layer-follower.js";
+import { CLIMB_SETTLE_MS, PROBE_FULL_MS, PROBE_HOLD_MAX_MS, PROBE_HOLD_MS, PROBE_QUEUE_MS, PROBE_RAMP_MS, PROBE_REPORT_MS } from "./layer-follower.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
 import { seqDiff } from "./rtp.js";
 import { UpTrack } from "./up-track.js";
@@ -317,6 +317,53 @@ describe("LayerFollower probes before it climbs", () => {
       assert.ok(probedAt !== undefined, "probed again");
       const gap = probedAt - 4000;
       assert.ok(gap >= 2 * PROBE_HOLD_MS && gap <= 2 * PROBE_HOLD_MS + 1000, `the first probe ${gap} ms after the climb congested (the hold doubled once)`);
+    } finally {
+      follower.close();
+      layers.close();
+    }
+  });
+
+  test("a temporal layer dropped as a probe ends without room keeps the probe's hold, though a temporal climb came with the probe", () => {
+    const layers = threeLayers();
+    const outcomes: string[] = [];
+    let bandwidth = 300_000;
+    const { down, follower } = following(layers.f, () => ({ renderWidth: 1280, bandwidth }), recording({ now: 0 }).sink, probes(outcomes));
+    try {
+      // A thin link at the join (as in joinThin), then an estimate below even the lowest layer's rate: fewer temporal layers, and a hold.
+      layers.until(2000);
+      follower.check(2000);
+      layers.until(3500);
+      follower.check(3500);
+      layers.until(4000);
+      bandwidth = 100_000;
+      follower.check(4000);
+      assert.equal(down.upTrack, layers.q);
+      assert.ok(down.temporal < ALL_TEMPORAL, "fewer temporal layers");
+      bandwidth = 300_000;
+      // Each probe's start (the check before its padding shows), and the temporal layers before that check.
+      const starts: { at: number; temporal: number }[] = [];
+      let last = { at: 4000, temporal: down.temporal };
+      let padded = 0;
+      for (let t = 4500; t <= 45_000 && starts.length < 2; t += 500) {
+        layers.until(t);
+        if (down.stats.paddingOut > padded && starts.length === outcomes.length) starts.push(last);
+        padded = down.stats.paddingOut;
+        if (starts.length === 1 && outcomes.length === 0 && t >= starts[0].at + 1000) {
+          // The padding filled the link: the estimate falls below the lowest layer's rate again, and the probe ends.
+          bandwidth = 100_000;
+          follower.feedback("estimate", t);
+          assert.deepEqual(outcomes, ["congested"]);
+          assert.ok(down.temporal < ALL_TEMPORAL, "a temporal layer dropped with the probe's end");
+          bandwidth = 300_000;
+        }
+        last = { at: t, temporal: down.temporal };
+        follower.check(t);
+      }
+      assert.equal(starts.length, 2, `probed twice (${outcomes.join(", ")})`);
+      assert.ok(starts[0].temporal < ALL_TEMPORAL, "the first probe started in the check that regained the last temporal layer");
+      // The probe's hold (PROBE_HOLD_MAX_MS at most), then the temporal layers back one at a time (CLIMB_SETTLE_MS each) with the probe: not a failed climb's doubled hold.
+      const gap = starts[1].at - (starts[0].at + 1000);
+      assert.ok(gap <= PROBE_HOLD_MAX_MS + 2 * CLIMB_SETTLE_MS + 1000, `the next probe ${gap} ms after the one that found no room`);
     } finally {
       follower.close();
       layers.close();
