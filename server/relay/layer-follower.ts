@@ -22,10 +22,7 @@ const MAX_CLIMB_HOLD_MS = 80_000;
  * viewer a short queue, not a frozen picture, so the hold after a move
  * down is this, ms, and after a probe that congested it doubles up to
  * PROBE_HOLD_MAX_MS: a link freed at any time is found within about
- * PROBE_HOLD_MAX_MS plus a probe. (At 10 s, bench:bottleneck's viewer was
- * back on the top layer 12 s after the limit lifted, p50, over 15 s in 2
- * rounds of 10; at 6 s, 9.6 s and 1 of 10. A viewer held at 400 kbit/s
- * probed 5 times in 30 s instead of 3 or 4 and froze no more for it.)
+ * PROBE_HOLD_MAX_MS plus a probe (README, bench:bottleneck: 6 s against 10 s).
  */
 export const PROBE_HOLD_MS = 5000;
 export const PROBE_HOLD_MAX_MS = 6000;
@@ -408,14 +405,11 @@ export class LayerFollower {
    * A move down for congestion, or a probe that found no room (`probe`):
    * hold before climbing (or probing) again, longer when a climb or probe
    * just failed. A move down within QUEUE_DRAIN_MS of a probe that found
-   * no room keeps that probe's hold: a trace of bench:bottleneck showed a
-   * temporal layer regained in the check that started a probe, dropped
-   * when the probe's padding cut the estimate, and counted as a climb that
-   * failed, so the hold doubled to 12 s where the probe's was 6 s.
+   * no room is its padding draining, not a climb that failed (a temporal
+   * layer regained as the probe started): the probe's hold stands.
    */
   private congested(now: number, probe = false): void {
     if (probe) this.probeCongestedAt = now;
-    // A move down just after a probe congested is its padding draining from the link, not a climb that failed: the probe's hold stands.
     else if (now - this.probeCongestedAt <= QUEUE_DRAIN_MS) return;
     const base = this.down.canProbe ? PROBE_HOLD_MS : CLIMB_HOLD_MS;
     const climbFailed = !probe && now - this.climbedAt < CLIMB_FAILED_WITHIN_MS;
