@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import type { Page } from "playwright-core";
 import { useEnv, viewerState, waitFor, withPages } from "./harness.js";
+import { inboundVideo } from "./lib/inbound-video.js";
 import { rootSize } from "./lib/x-display.js";
 import { startXvfb, type TestDisplay } from "./lib/xvfb.js";
 
@@ -44,6 +45,11 @@ const canvasSize = (page: Page) =>
     return `${c.width}x${c.height}`;
   });
 
+const videoStats = async (page: Page) => {
+  const v = await inboundVideo(page);
+  return `${v.frameWidth} px, ${v.packetsReceived} packets, ${v.framesDecoded} frames, ${v.keyFramesDecoded} keyframes, ${v.pliCount} PLIs, ${v.nackCount} NACKs`;
+};
+
 test("the controller's player size becomes the display's; WebRTC and fallback viewers follow without reconnecting", { timeout: 90_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const controller = await pages.viewer(deviceId(), "controller");
@@ -65,7 +71,13 @@ test("the controller's player size becomes the display's; WebRTC and fallback vi
         return a === (await stageSize(controller)) ? a : undefined;
       });
       await waitFor(`the display at ${want}`, () => rootSize(x()) === want, { timeoutMs: 15_000 });
-      await waitFor(`the controller's video at ${want}`, async () => (await videoSize(controller)) === want, { timeoutMs: 15_000 });
+      const before = await videoStats(controller);
+      await waitFor(`the controller's video at ${want}`, async () => (await videoSize(controller)) === want, { timeoutMs: 15_000 }).catch(
+        async (err: Error) => {
+          // Where the stream stopped: no packets, packets but no keyframe (asked for or not), or a keyframe decoded at another size.
+          throw new Error(`${err.message}; video ${await videoSize(controller)}, inbound before ${before}, now ${await videoStats(controller)}`);
+        },
+      );
       await waitFor(`the watcher's canvas at ${want}`, async () => (await canvasSize(watcher)) === want, { timeoutMs: 15_000 });
       t.diagnostic(`viewport ${viewport.width}x${viewport.height}: display, video and canvas at ${want}`);
     }
