@@ -1,6 +1,7 @@
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RTCDataChannel } from "werift";
 import type { RtpVideoCodec } from "../../pipelines/descriptions.js";
 import type { IceCandidate, IceServer } from "../protocol/messages.js";
+import { routeFeedbackByMedia } from "./feedback-routing.js";
 import { peerConfig } from "./peer-config.js";
 import { keepEarlyDtls } from "./early-dtls.js";
 
@@ -43,6 +44,7 @@ export class DevicePeer {
           });
     const opus = o.audio ? [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2 })] : [];
     this.pc = new RTCPeerConnection(peerConfig({ iceHosts: [], iceServers }, { video: [video], audio: opus }));
+    routeFeedbackByMedia(this.pc);
     const transceiver = this.pc.addTransceiver(this.video, { direction: "sendonly" });
     transceiver.sender.onPictureLossIndication.subscribe(() => events.onKeyframeRequest());
     if (o.audio) {

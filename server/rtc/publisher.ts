@@ -1,3 +1,4 @@
+import { routeFeedbackByMedia } from "./feedback-routing.js";
 import { AnswererIceRestarts, type LocalIceParameters, type RemoteIceRestart } from "./ice-restart.js";
 import {
   GenericNack,
@@ -117,6 +118,7 @@ export class Publisher {
     if (this.pc) throw new Error("the publisher has answered already");
     checkRemoteSdp(offerSdp, "offer");
     const pc = new RTCPeerConnection(peerConfig(this.rtc, publishCodecs(offeredCodecOrder(offerSdp, "video")), true));
+    routeFeedbackByMedia(pc);
     this.pc = pc;
     this.uncount = peerOpened("publisher");
     this.iceRestarts = new AnswererIceRestarts(pc, (sdp) => localSdpForClients(sdp, this.rtc));

@@ -6,6 +6,7 @@ import { DownTrack } from "../relay/down-track.js";
 import { LossMeter } from "../relay/loss-meter.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { UpTrack, type TrackCodec } from "../relay/up-track.js";
+import { routeFeedbackByMedia } from "./feedback-routing.js";
 import { Listeners } from "./listeners.js";
 import { peerConfig, publishCodecs, retransmissionCodec, subscribeCodec, toTrackCodec, type RtcSettings } from "./peer-config.js";
 import { errorText } from "./errors.js";
@@ -83,6 +84,7 @@ export class Subscriber {
     // Talk-back needs Opus even when the device publishes no audio.
     if (audio.length === 0) audio.push(...publishCodecs().audio);
     this.pc = new RTCPeerConnection(peerConfig(rtc, { video, audio }));
+    routeFeedbackByMedia(this.pc);
     this.listeners = new Listeners(log);
     for (const codec of codecs) {
       const transceiver = this.pc.addTransceiver(codec.kind, { direction: "sendonly" });

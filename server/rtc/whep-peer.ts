@@ -1,3 +1,4 @@
+import { routeFeedbackByMedia } from "./feedback-routing.js";
 import { AnswererIceRestarts, type LocalIceParameters, type RemoteIceRestart } from "./ice-restart.js";
 import { RTCPeerConnection } from "werift";
 import { badRequest, unsupported } from "../errors.js";
@@ -43,6 +44,7 @@ export class WhepPeer {
     const video = tracks.filter((t) => t.kind === "video").map((t) => subscribeCodec(t.codec));
     const audio = tracks.filter((t) => t.kind === "audio").map((t) => subscribeCodec(t.codec));
     this.pc = new RTCPeerConnection(peerConfig(rtc, { video, audio }));
+    routeFeedbackByMedia(this.pc);
     this.iceRestarts = new AnswererIceRestarts(this.pc, (sdp) => localSdpForClients(sdp, this.rtc));
     this.listeners = new Listeners(log);
     this.listeners.on(this.pc.connectionStateChange, (state: string) => {
