@@ -219,16 +219,17 @@ const NFT = "/usr/sbin/nft";
  * Drops `percent` of the UDP packets sent from inside the namespace (each
  * packet once, on its way out; WebRTC only, signaling and pages stay on
  * TCP): none with 0, every one with 100. The kernel here has no netem, so nftables' random numbers do
- * the losing.
+ * the losing. With `mediaOnly`, only SRTP and SRTCP (a first byte of 128–191,
+ * RFC 7983): ICE and DTLS go on, so a connection comes up without media.
  */
-export function dropUdp(netns: Netns, percent: number): void {
+export function dropUdp(netns: Netns, percent: number, { mediaOnly = false } = {}): void {
   const nft = (...args: string[]) => ip("netns", "exec", netns.name, NFT, ...args);
   nft("add", "table", "inet", "tessera");
   nft("add", "chain", "inet", "tessera", "lossy", "{ type filter hook output priority 0; }");
   nft("flush", "chain", "inet", "tessera", "lossy");
-  if (percent >= 100) nft("add", "rule", "inet", "tessera", "lossy", "meta", "l4proto", "udp", "counter", "drop");
-  else if (percent > 0)
-    nft("add", "rule", "inet", "tessera", "lossy", "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "<", String(percent), "counter", "drop");
+  const match = ["meta", "l4proto", "udp", ...(mediaOnly ? ["@th,64,8", "128-191"] : [])];
+  if (percent >= 100) nft("add", "rule", "inet", "tessera", "lossy", ...match, "counter", "drop");
+  else if (percent > 0) nft("add", "rule", "inet", "tessera", "lossy", ...match, "numgen", "random", "mod", "100", "<", String(percent), "counter", "drop");
 }
 
 /** How many packets dropUdp has dropped so far. */
