@@ -17,8 +17,9 @@ import { RTCRtpSender, type RTCPeerConnection } from "werift";
  * connection has one, and leaves the rest to werift: REMB, which names its
  * SSRCs in its own body; a FIR, whose header names no media source (RFC
  * 5104: its entries do); every other RTCP packet. Per connection, since
- * werift's router keeps its routing in an instance field; on a werift
- * without that shape it does nothing.
+ * werift's router keeps its routing (and its SSRC table, one object for
+ * the connection's life) in instance fields; on a werift without that
+ * shape it does nothing.
  */
 
 /** RTCP packet type of payload-specific feedback (RFC 4585). */
@@ -50,7 +51,7 @@ export function routeFeedbackByMedia(pc: RTCPeerConnection): boolean {
   const table = router?.ssrcTable;
   if (!router || typeof route !== "function" || !table) return false;
   router.routeRtcp = (packet: unknown) => {
-    const sender = feedbackTarget(packet, router.ssrcTable ?? table);
+    const sender = feedbackTarget(packet, table);
     if (sender) sender.handleRtcpPacket(packet as Parameters<RTCRtpSender["handleRtcpPacket"]>[0]);
     else route(packet);
   };
