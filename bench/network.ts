@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, readMetricFromPage, startServer, waitFor, type TestServer } from "../e2e/harness.js";
-import { createDelayLinePair, DELAY_LINE_DEV, type DelayLinePair } from "../e2e/lib/delay-line.js";
+import { createDelayLinePair, DELAY_LINE_DEV, type DelayLinePair, type LinkCounts } from "../e2e/lib/delay-line.js";
 import { inboundVideo, NO_INBOUND_VIDEO } from "../e2e/lib/inbound-video.js";
 import { limitLink } from "../e2e/lib/netns.js";
 import { startXvfb } from "../e2e/lib/xvfb.js";
@@ -98,6 +98,8 @@ interface Row {
   probes: [number, number];
   /** The server's resends to the viewer from its first frame to the window's end. */
   resends: number;
+  /** What the delay line did on the way to the viewer in the window: packets delivered and dropped (media, RTCP and all). */
+  toViewer: LinkCounts;
 }
 
 /** The server's counts, read by a page of its own: probes of viewers' links by outcome, resends to viewers. */
@@ -156,7 +158,9 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
     const joinMs = [await playing(page, `${server.url}?device=test&transport=webrtc`)];
     const before = await serverCounts(page);
     await sleep(3000); // the sender's estimate settles on the link
+    const linkBefore = (await link.counts()).toClient;
     const { sum, reconnects, width, dt } = await countOver(page, seconds * 1000);
+    const linkAfter = (await link.counts()).toClient;
     const after = await serverCounts(page);
     await page.close();
 
@@ -183,6 +187,7 @@ async function measure(profile: Profile, server: TestServer, browser: Browser, l
       width,
       probes: [after.room - before.room, after.congested - before.congested],
       resends: after.resends - before.resends,
+      toViewer: { forwarded: linkAfter.forwarded - linkBefore.forwarded, dropped: linkAfter.dropped - linkBefore.dropped },
     };
   } finally {
     await context.close().catch(() => undefined);
@@ -223,15 +228,16 @@ async function main(): Promise<void> {
   }
   const m = machineInfo();
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
+  const linkShare = (c: LinkCounts) => `${c.dropped} / ${c.forwarded + c.dropped} (${f((100 * c.dropped) / (c.forwarded + c.dropped), 2)})`;
   console.log(
     `network profiles, server and Chromium in two namespaces joined by the delay line; test device (VP8, moving) for ${seconds} s per profile; ${flips} colour flips of a ${width}x${height} Xvfb display (VP8) for glass-to-glass; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
   );
   console.log(
-    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received (padding included) | NACKs | resends | PLIs | reconnects | probes with room / congested | glass-to-glass p50/p95 ms (missed flips) | page to first frame ms (two viewers)",
+    "profile | viewer fps | video kb/s | frame width at the end | frozen % | packets lost for good / received (padding included) | link to the viewer in the window: dropped / all (%) | NACKs | resends | PLIs | reconnects | probes with room / congested | glass-to-glass p50/p95 ms (missed flips) | page to first frame ms (two viewers)",
   );
   for (const r of rows)
     console.log(
-      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${r.nacks} | ${r.resends} | ${r.plis} | ${r.reconnects} | ${r.probes[0]} / ${r.probes[1]} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed}) | ${r.joinMs.map((ms) => f(ms)).join(", ")}`,
+      `${r.profile} | ${f(r.fps, 1)} | ${f(r.kbps)} | ${r.width} | ${f(r.frozenPct, 2)} | ${r.lost} / ${r.received} | ${linkShare(r.toViewer)} | ${r.nacks} | ${r.resends} | ${r.plis} | ${r.reconnects} | ${r.probes[0]} / ${r.probes[1]} | ${f(r.g2gP50)}/${f(r.g2gP95)} (${r.g2gMissed}) | ${r.joinMs.map((ms) => f(ms)).join(", ")}`,
     );
 }
 
