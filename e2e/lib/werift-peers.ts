@@ -244,6 +244,12 @@ interface ViewerOptions {
   iceHost?: string;
   /** Once connected, count RTP by its headers only (see receiveMedia): a load generator for benches. */
   headersOnly?: boolean;
+  /**
+   * The viewer's SCTP ignores every packet, so its data channels never open
+   * and neither side's connection is ever called connected, while media
+   * flows (as on a link that keeps losing the SCTP handshake).
+   */
+  silentSctp?: boolean;
 }
 
 /** The answering side's codecs (VP8 and H.264 video, Opus), ICE pinned to `host`: a viewer's peer of its own, e.g. for another server's offer. */
@@ -293,6 +299,12 @@ export class WeriftViewer {
       channel.onMessage.subscribe((data) => stream.inputMessages.push(data.toString()));
     });
     await pc.setRemoteDescription({ type: "offer", sdp });
+    if (this.ice.silentSctp) {
+      // werift's SCTP reads each packet through its own handleData (sctp.js): made once the offer is applied.
+      const sctp = (pc as unknown as { sctpTransport?: { sctp?: { handleData(data: Buffer): Promise<void> } } }).sctpTransport?.sctp;
+      if (!sctp) throw new Error("silentSctp: the offer made no SCTP transport");
+      sctp.handleData = async () => {};
+    }
     await pc.setLocalDescription(await pc.createAnswer());
     this.signaling.send({ type: "answer", deviceId, sdp: pc.localDescription!.sdp, offerId });
   }

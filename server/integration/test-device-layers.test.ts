@@ -95,6 +95,22 @@ describe("a test device's layers, encoded on demand", () => {
       await full.close();
     }
   });
+
+  test("a viewer's layer is chosen once its media flows, though its data channels never come up (werift then never calls the connection connected)", async () => {
+    const viewer = await WeriftViewer.connect(server.wsUrl, { silentSctp: true });
+    try {
+      viewer.watch("layered");
+      const s = await waitFor(() => viewer.streams.get("layered"), 5000, "an offer");
+      await waitFor(() => s.keyframeSize, 10_000, "a keyframe");
+      assert.deepEqual(s.keyframeSize, { width: 640, height: 360 }, "on the top layer first");
+      viewer.signaling.send({ type: "view", deviceId: "layered", width: 150, height: 84 });
+      await waitFor(() => s.keyframeSize?.width === 160, 10_000, "the 160×90 layer");
+      assert.equal(s.input, undefined, "the input channel never opened");
+      assert.notEqual(s.pc.connectionState, "connected", "nor did the connection count as connected");
+    } finally {
+      await viewer.close();
+    }
+  });
 });
 
 describe("a host display's layers, encoded on demand", () => {
