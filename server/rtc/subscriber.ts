@@ -16,6 +16,7 @@ import { senderSink } from "./sender-sink.js";
 import { CandidateBudget, checkRemoteSdp } from "./limits.js";
 import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { fixSctpReassembly } from "./sctp-reassembly.js";
+import { quickSctpHandshake } from "./sctp-handshake.js";
 import { localSdpForClients } from "./sdp.js";
 import { peerOpened } from "./census.js";
 import { keepEarlyDtls } from "./early-dtls.js";
@@ -149,6 +150,7 @@ export class Subscriber {
     this.listeners.on(talk.onTrack, (track: MediaStreamTrack) => this.talkStarted(track, talk));
     this.input = this.pc.createDataChannel("input", { ordered: true });
     fixSctpReassembly(this.pc);
+    quickSctpHandshake(this.pc);
     this.listeners.on(this.input.stateChanged, (state: string) => {
       if (state === "open") this.events.onInputOpen();
     });

@@ -43,7 +43,8 @@ export class Subscription {
    * The viewer has sent feedback (a receiver report or an estimate) on what
    * it receives: its media flows, which can be seconds before werift calls
    * the connection connected (that waits for the data channels' SCTP
-   * association too, whose first lost packet is sent again only after 3 s).
+   * association too, whose lost handshake packets are sent again after 1 s
+   * or more: sctp-handshake.ts).
    */
   private reported = false;
   private offerId = -1;
