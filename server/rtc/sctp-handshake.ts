@@ -7,8 +7,8 @@ import type { RTCPeerConnection } from "werift";
  * one again after 3 s every time (its T1 timer does not back off), and
  * werift calls a connection connected only once the association is up.
  * Over a link that reorders, the first INIT is lost half the time with no
- * loss at all (it leaves the moment the server's DTLS is up and can arrive
- * before the browser's is): over 40 ± 30 ms each way, 7 of 12 Chromium
+ * loss at all (it leaves the moment the server's DTLS is up, most likely
+ * arriving before the browser's is): over 40 ± 30 ms each way, 7 of 12 Chromium
  * joins had their input channel 3.1–3.2 s after their connection (README).
  * A browser's SCTP (dcsctp) sends its INIT again after 1 s, then backs off.
  */
