@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import type { Page } from "playwright-core";
+import { KEYFRAME_RETRY_MS } from "../server/relay/down-track.js";
 import { readMetricFromPage, useEnv, waitFor, withPages, type Env } from "./harness.js";
 import { inboundVideo } from "./lib/inbound-video.js";
 import { createNetns, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
@@ -39,6 +40,16 @@ const videoWidth = (page: Page) =>
   page.evaluate(
     () => (globalThis as unknown as { document: { querySelector(q: string): { videoWidth: number } } }).document.querySelector("#video").videoWidth,
   );
+/** Asks to the encoder (the relay's own, and the viewer's PLIs passed on) unchanged for longer than the relay's retry: none outstanding. */
+function relayStoppedAsking(page: Page): () => Promise<boolean> {
+  let last = -1;
+  let since = Date.now();
+  return async () => {
+    const asked = await readMetricFromPage(page, "tessera_keyframe_requests_total", { direction: "sent" });
+    if (asked !== last) [last, since] = [asked, Date.now()];
+    return Date.now() - since > KEYFRAME_RETRY_MS * 2;
+  };
+}
 const plisTaken = (page: Page) => readMetricFromPage(page, "tessera_keyframe_requests_total", { direction: "received", type: "pli" });
 
 test("a viewer whose keyframe was lost gets a picture once its PLI asks for another", { timeout: 60_000 }, (t) =>
@@ -54,6 +65,9 @@ test("a viewer whose keyframe was lost gets a picture once its PLI asks for anot
       const atConnection = droppedUdp(netns);
       // The held keyframe goes out as the connection comes up, and a fresh one when the hold ran out before it; then inter frames.
       await waitFor("media dropped after the connection", () => droppedUdp(netns) >= atConnection + 12, { timeoutMs: 10_000 });
+      // The relay asks its encoder again every KEYFRAME_RETRY_MS while a keyframe it waits for has not come: a fresh one let
+      // through by the lift would bring a picture with no PLI. Lift only once it has stopped asking (its keyframe went into the drop).
+      await waitFor("the relay no longer waiting for a keyframe of its own", relayStoppedAsking(viewer), { timeoutMs: 15_000, intervalMs: 200 });
       // Read while media is still dropped: once the rule is lifted, a PLI sent that moment can bring a picture before the read.
       assert.equal(await videoWidth(viewer), 0, "no picture yet: the keyframe went into the drop");
     } finally {
