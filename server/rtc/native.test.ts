@@ -153,6 +153,8 @@ describe("a native route: header, protection, history slot and sendto in one cal
     assert.throws(() => native.newRoute(handle, Buffer.alloc(SLOT), SLOT, header, 10, 1), /outside the header/);
     const route = native.newRoute(handle, Buffer.alloc(SLOT), SLOT, header, -1, 1);
     assert.throws(() => native.sendRtp(handle, Buffer.alloc(10), 1, 1, 0, 0, 0), /not a route/);
+    assert.throws(() => native.protect(route, Buffer.alloc(SLOT), 12, Buffer.alloc(10), 1, 1, 0), /not a protector/, "a route is no protector");
+    assert.throws(() => native.sendRtp(Buffer.alloc(64), Buffer.alloc(10), 1, 1, 0, 0, 0), /not a route/);
     assert.throws(() => native.sendRtp(route, "payload" as unknown as Buffer, 1, 1, 0, 0, 0), /payload must be a Buffer/);
     assert.throws(() => native.routeTo(route, 3, 0, 0x7f000001), /bad port/);
   });
