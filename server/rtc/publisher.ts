@@ -21,6 +21,7 @@ import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { fixSctpReassembly } from "./sctp-reassembly.js";
 import { localSdpForClients, offeredCodecOrder } from "./sdp.js";
 import { openSrtpNatively } from "./srtp-receive.js";
+import { FastIngest, nacksTaken } from "./fast-ingest.js";
 import { enlargeReceiveBuffers } from "./receive-buffer.js";
 import { senderSink } from "./sender-sink.js";
 import { errorText } from "./errors.js";
@@ -70,6 +71,8 @@ export class Publisher {
   private uncount: () => void = () => {};
   private iceRestarts: AnswererIceRestarts | undefined;
   private readonly listeners: Listeners;
+  /** The device's RTP past werift's receive chain, SSRC by SSRC once werift has routed their first packets (fast-ingest.ts). */
+  private readonly ingest: FastIngest;
   private readonly upTracks = new Map<string, UpTrack>();
   private _closed = false;
   /** Trickled candidates this device may still add. */
@@ -91,6 +94,7 @@ export class Publisher {
     private readonly log: Logger,
   ) {
     this.listeners = new Listeners(log);
+    this.ingest = new FastIngest(log);
   }
 
   get closed(): boolean {
@@ -153,6 +157,7 @@ export class Publisher {
       throw badRequest(`offer rejected: ${errorText(err)}`);
     }
     openSrtpNatively(pc);
+    this.ingest.attach(pc);
     const local = pc.localDescription;
     if (!local) throw new Error("no local description");
     return localSdpForClients(local.sdp, this.rtc);
@@ -191,6 +196,7 @@ export class Publisher {
     clearInterval(this.lossTimer);
     clearInterval(this.rembTimer);
     this.listeners.clear();
+    this.ingest.clear();
     this._talkback?.close();
     for (const t of this.upTracks.values()) t.close();
     this.upTracks.clear();
@@ -232,6 +238,7 @@ export class Publisher {
         if (!up) return;
       }
       up.push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
+      this.ingest.learn(rtp.header.ssrc, rtp.header.payloadType, transceiver.receiver, track, up);
     });
   }
 
@@ -257,6 +264,7 @@ export class Publisher {
           this.events.onTrack(ups[ups.length - 1]);
         }
         ups[i].push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
+        this.ingest.learn(rtp.header.ssrc, rtp.header.payloadType, t.receiver, track, ups[i]);
       });
     });
   }
@@ -364,5 +372,6 @@ function takeNacks(receiver: RTCRtpReceiver): boolean {
   const nack = (receiver as unknown as Partial<WeriftReceiverNack>).nack;
   if (typeof nack?.addPacket !== "function" || typeof nack.onPacketLost?.execute !== "function") return false;
   nack.addPacket = () => undefined;
+  nacksTaken.add(receiver);
   return true;
 }
