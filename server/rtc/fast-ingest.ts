@@ -129,7 +129,16 @@ export class FastIngest {
     const stats = r.remoteStreams?.[ssrc];
     const codec = r.codecs?.[payloadType]?.name?.toLowerCase();
     const listeners = delivery?.event;
-    if (!delivery || !listeners || listeners.stack.length > WERIFT_AND_RELAY || listeners.promiseStack.length > 0 || !stats || typeof stats.add !== "function" || r.trackBySSRC?.[ssrc] !== track) return;
+    if (
+      !delivery ||
+      !listeners ||
+      listeners.stack.length > WERIFT_AND_RELAY ||
+      listeners.promiseStack.length > 0 ||
+      !stats ||
+      typeof stats.add !== "function" ||
+      r.trackBySSRC?.[ssrc] !== track
+    )
+      return;
     if (codec === undefined || codec === "rtx" || codec === "red") return;
     const twcc = r.twccEnabled !== undefined || r.receiverTWCC !== undefined;
     // werift sets its feedback up at the first packet. Devices offer the feedback (Chromium does) but the server takes no
