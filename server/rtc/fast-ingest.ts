@@ -178,7 +178,7 @@ export class FastIngest {
       return true; // not genuine: werift drops it the same way
     }
     const payloadAt = rtpPayloadOffset(packet);
-    if (payloadAt < 0) return true; // malformed: werift drops it too
+    if (payloadAt < 0) return true; // a header running past the packet: dropped (werift's parse throws on most such)
     const end = packet[0] & 0x20 ? packet.length - packet[packet.length - 1] : packet.length;
     const payload = packet.subarray(payloadAt, Math.max(payloadAt, end));
     const sequenceNumber = packet.readUInt16BE(2);
