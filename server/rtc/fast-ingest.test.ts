@@ -5,9 +5,10 @@ import { waitFor } from "../../e2e/lib/signaling-client.js";
 import { createLogger } from "../log.js";
 import { nullObserver, type RelayObserver } from "../relay/observer.js";
 import type { UpTrack } from "../relay/up-track.js";
-import { ingestCounts, rtpPayloadOffset } from "./fast-ingest.js";
+import { ingestCounts } from "./fast-ingest.js";
 import { peerConfig, publishCodecs } from "./peer-config.js";
 import { Publisher } from "./publisher.js";
+import { rtpHeaderBytes } from "./srtp-receive.js";
 
 const rtc = { iceHosts: ["127.0.0.1"], iceServers: [] };
 
@@ -111,7 +112,7 @@ test("a second listener on the device's track takes the packets back to werift's
   assert.equal(ingestCounts.direct - before, 49, "past werift's chain again once the relay listens alone, all but the first (the SSRC learnt again)");
 });
 
-test("rtpPayloadOffset: after the CSRCs and the header extension; -1 when the header runs past the packet", () => {
+test("the payload of an opened packet starts after its CSRCs and header extension (rtpHeaderBytes, no trailer); -1 when the header runs past the packet", () => {
   const header = (b0: number, extWords = 0) => {
     const b = Buffer.alloc(40);
     b[0] = b0;
@@ -119,11 +120,11 @@ test("rtpPayloadOffset: after the CSRCs and the header extension; -1 when the he
     b.writeUInt16BE(extWords, 14 + (b0 & 0x0f) * 4);
     return b;
   };
-  assert.equal(rtpPayloadOffset(header(0x80)), 12);
-  assert.equal(rtpPayloadOffset(header(0x82)), 20, "two CSRCs");
-  assert.equal(rtpPayloadOffset(header(0x90, 2)), 24, "an extension of two words");
-  assert.equal(rtpPayloadOffset(header(0x91, 1)), 24, "a CSRC and a one-word extension");
-  assert.equal(rtpPayloadOffset(header(0x90, 7)), -1, "an extension longer than the packet");
-  assert.equal(rtpPayloadOffset(Buffer.from([0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe])), -1, "no room for the extension's header");
-  assert.equal(rtpPayloadOffset(Buffer.alloc(8, 0x80)), -1, "shorter than a header");
+  assert.equal(rtpHeaderBytes(header(0x80), 0), 12);
+  assert.equal(rtpHeaderBytes(header(0x82), 0), 20, "two CSRCs");
+  assert.equal(rtpHeaderBytes(header(0x90, 2), 0), 24, "an extension of two words");
+  assert.equal(rtpHeaderBytes(header(0x91, 1), 0), 24, "a CSRC and a one-word extension");
+  assert.equal(rtpHeaderBytes(header(0x90, 7), 0), -1, "an extension longer than the packet");
+  assert.equal(rtpHeaderBytes(Buffer.from([0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe]), 0), -1, "no room for the extension's header");
+  assert.equal(rtpHeaderBytes(Buffer.alloc(8, 0x80), 0), -1, "shorter than a header");
 });

@@ -1,6 +1,7 @@
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver } from "werift";
 import type { Logger } from "../log.js";
 import { errorText } from "./errors.js";
+import { rtpHeaderBytes } from "./srtp-receive.js";
 
 /** The werift 0.25 internals read here; none is in its typings, and each is checked before use. */
 interface WeriftEvent {
@@ -177,7 +178,7 @@ export class FastIngest {
     } catch {
       return true; // not genuine: werift drops it the same way
     }
-    const payloadAt = rtpPayloadOffset(packet);
+    const payloadAt = rtpHeaderBytes(packet, 0);
     if (payloadAt < 0) return true; // a header running past the packet: dropped (werift's parse throws on most such)
     const end = packet[0] & 0x20 ? packet.length - packet[packet.length - 1] : packet.length;
     const payload = packet.subarray(payloadAt, Math.max(payloadAt, end));
@@ -217,14 +218,4 @@ const WERIFT_AND_RELAY = 2;
 function unchanged(route: Route): boolean {
   const listeners = route.delivery.event;
   return route.delivery.ended !== true && listeners === route.listeners && listeners.eventId === route.subscriptions && listeners.stack === route.stack;
-}
-
-/** Where an RTP packet's payload starts (after its CSRCs and header extension), or -1 when the header runs past the packet. */
-export function rtpPayloadOffset(packet: Buffer): number {
-  let at = 12 + (packet[0] & 0x0f) * 4;
-  if (packet[0] & 0x10) {
-    if (at + 4 > packet.length) return -1;
-    at += 4 + packet.readUInt16BE(at + 2) * 4;
-  }
-  return at <= packet.length ? at : -1;
 }
