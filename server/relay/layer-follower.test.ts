@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { FS, QS, VP8, feed, following, threeLayers } from "./layer-fixtures.js";
-import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS, QUEUE_DRAIN_MS, type LayerFollower } from "./layer-follower.js";
+import type { LayerFollower } from "./layer-follower.js";
+import { CLIMB_SETTLE_MS, EARLY_CHECK_GAP_MS, JOIN_MS, QUEUE_DRAIN_MS } from "./layer-tuning.js";
 import { LOSS_WINDOW_MS } from "./loss-meter.js";
 import { UpTrack } from "./up-track.js";
 

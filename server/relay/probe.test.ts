@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ALL_TEMPORAL, DownTrack, PADDING_BYTES, PROBE_REPORT_EVERY_MS, type DownSink } from "./down-track.js";
 import { FS, VP8, following, frame, threeLayers } from "./layer-fixtures.js";
-import { CLIMB_SETTLE_MS, PROBE_FULL_MS, PROBE_HOLD_MAX_MS, PROBE_HOLD_MS, PROBE_QUEUE_MS, PROBE_RAMP_MS, PROBE_REPORT_MS } from "./layer-follower.js";
+import { CLIMB_SETTLE_MS, PROBE_FULL_MS, PROBE_HOLD_MAX_MS, PROBE_HOLD_MS, PROBE_QUEUE_MS, PROBE_RAMP_MS, PROBE_REPORT_MS } from "./layer-tuning.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
 import { seqDiff } from "./rtp.js";
 import { UpTrack } from "./up-track.js";
