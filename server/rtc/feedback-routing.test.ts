@@ -9,8 +9,9 @@ import {
   type RTCRtpSender,
 } from "werift";
 import { waitFor } from "../../e2e/lib/signaling-client.js";
-import { feedbackTarget, routeFeedbackByMedia } from "./feedback-routing.js";
+import { feedbackTargets, routeFeedbackByMedia } from "./feedback-routing.js";
 import { peerConfig, publishCodecs, subscribeCodec } from "./peer-config.js";
+import { rembPacket } from "./remb.js";
 
 const VP8 = { kind: "video" as const, mimeType: "video/vp8", clockRate: 90000 };
 const rtc = { iceHosts: ["127.0.0.1"], iceServers: [] };
@@ -63,15 +64,34 @@ test("without the fix, werift hands such a PLI to the talk-back receiver and the
   assert.equal(plis, 1, "only the PLI under an unknown SSRC arrived");
 });
 
-test("feedbackTarget: a PLI about a sender goes to it; REMB, a FIR (no media source in its header), feedback about a receiver or an unknown SSRC, and other RTCP are left to werift", async (t) => {
+test("feedbackTargets: a PLI about a sender goes to it, a REMB to every sender it names; a FIR (no media source in its header), feedback about a receiver or an unknown SSRC, and other RTCP are left to werift", async (t) => {
   const { video, talk } = await viewerConnection(t, false);
   const table: Record<number, unknown> = { [video.ssrc]: video, [talk.ssrc]: { receiver: true } };
   const psfb = (feedback: unknown) => new RtcpPayloadSpecificFeedback({ feedback: feedback as PictureLossIndication });
-  assert.equal(feedbackTarget(psfb(new PictureLossIndication({ senderSsrc: talk.ssrc, mediaSsrc: video.ssrc })), table), video);
-  assert.equal(feedbackTarget({ type: 206, feedback: { count: 4, mediaSsrc: 0 } }, table), undefined);
-  assert.equal(feedbackTarget(psfb(new PictureLossIndication({ senderSsrc: video.ssrc, mediaSsrc: talk.ssrc })), table), undefined);
-  assert.equal(feedbackTarget(psfb(new PictureLossIndication({ senderSsrc: 1, mediaSsrc: 42 })), table), undefined);
-  const remb = new ReceiverEstimatedMaxBitrate({ senderSsrc: talk.ssrc, mediaSsrc: video.ssrc, ssrcNum: 1, ssrcFeedbacks: [video.ssrc], bitrate: 500_000n });
-  assert.equal(feedbackTarget(psfb(remb), table), undefined);
-  assert.equal(feedbackTarget({ type: 201, reports: [] }, table), undefined);
+  assert.deepEqual(feedbackTargets(psfb(new PictureLossIndication({ senderSsrc: talk.ssrc, mediaSsrc: video.ssrc })), table), [video]);
+  assert.deepEqual(feedbackTargets({ type: 206, feedback: { count: 4, mediaSsrc: 0 } }, table), []);
+  assert.deepEqual(feedbackTargets(psfb(new PictureLossIndication({ senderSsrc: video.ssrc, mediaSsrc: talk.ssrc })), table), []);
+  assert.deepEqual(feedbackTargets(psfb(new PictureLossIndication({ senderSsrc: 1, mediaSsrc: 42 })), table), []);
+  const remb = (ssrcFeedbacks: number[]) =>
+    psfb(new ReceiverEstimatedMaxBitrate({ senderSsrc: talk.ssrc, mediaSsrc: 0, ssrcNum: ssrcFeedbacks.length, ssrcFeedbacks, bitrate: 500_000n }));
+  assert.deepEqual(feedbackTargets(remb([video.ssrc]), table), [video]);
+  assert.deepEqual(feedbackTargets(remb([0x5eed, video.ssrc, video.ssrc]), table), [video], "past an SSRC it does not know, and once");
+  assert.deepEqual(feedbackTargets(remb([0x5eed, talk.ssrc]), table), [], "naming no sender");
+  assert.deepEqual(feedbackTargets({ type: 201, reports: [] }, table), []);
 });
+
+for (const fixed of [true, false]) {
+  test(`a REMB naming another SSRC before the video's (as Chromium's may, its RTX stream's first) ${fixed ? "reaches the video sender" : "never reaches the video sender without the fix"}`, async (t) => {
+    const { video, talk } = await viewerConnection(t, fixed);
+    const rembs: bigint[] = [];
+    video.onRtcp.subscribe((rtcp) => {
+      if (rtcp.type === 206 && rtcp.feedback.count === ReceiverEstimatedMaxBitrate.count) rembs.push(video.receiverEstimatedMaxBitrate);
+    });
+    const remb = (ssrcs: number[], bitrate: number) => talk.dtlsTransport.sendRtcp([rembPacket(talk.ssrc, ssrcs, bitrate)]);
+    await remb([0x5eed, video.ssrc], 200_000);
+    // One naming the video first reaches it either way: once it has, the first had its chance to.
+    await remb([video.ssrc], 300_000);
+    await waitFor(() => rembs.includes(300_000n), 5000, "the second REMB at the video sender");
+    assert.deepEqual(rembs, fixed ? [200_000n, 300_000n] : [300_000n]);
+  });
+}
