@@ -136,7 +136,7 @@ export class Metrics {
     });
     this.retransmissions = new Counter({
       name: "tessera_retransmissions_sent_total",
-      help: "Packets resent to viewers from the send cache in answer to NACKs",
+      help: "Packets resent to viewers from the send cache in answer to NACKs (a resend that goes twice on a link losing packets at random counts twice)",
       registers: [r],
     });
     this.packetsLostTotal = new Counter({

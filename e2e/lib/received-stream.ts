@@ -16,6 +16,7 @@ import {
 import { GstPipeline } from "../../pipelines/pipeline.js";
 import { RTP_DECODE_ELEMENTS, rtpDecodeDescription } from "../../pipelines/descriptions.js";
 import { isKeyframeStart } from "../../server/relay/keyframe.js";
+import { rembPacket } from "../../server/rtc/remb.js";
 import { vp8KeyframeSize } from "../../server/relay/vp8.js";
 
 /** What a viewer received for one watched device. */
@@ -64,6 +65,14 @@ export class ReceivedStream {
     if (!receiver || ssrc === undefined) throw new Error("no video yet");
     const feedback = new GenericNack({ senderSsrc: receiver.rtcpSsrc, mediaSourceSsrc: ssrc, lost });
     await receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback })]);
+  }
+
+  /** Sends the relay a bandwidth estimate (REMB) for the video, bits/s, as a browser does. */
+  async remb(bps: number): Promise<void> {
+    const receiver = this.videoReceiver;
+    const ssrc = [...this.videoSsrcs][0];
+    if (!receiver || ssrc === undefined) throw new Error("no video yet");
+    await receiver.dtlsTransport.sendRtcp([rembPacket(receiver.rtcpSsrc, [ssrc], bps)]);
   }
 
   onVideo(rtp: RtpPacket, mimeType: string): void {

@@ -7,7 +7,7 @@
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RTCDataChannel } from "werift";
 import { GstPipeline } from "../../pipelines/pipeline.js";
 import { TEST_SOURCE_ELEMENTS, testSourceDescription, type TestSourceOptions } from "../../pipelines/descriptions.js";
-import { peerConfig, publishCodecs } from "../../server/rtc/peer-config.js";
+import { peerConfig, publishCodecs, retransmissionCodec } from "../../server/rtc/peer-config.js";
 import { ReceivedStream, receiveMedia } from "./received-stream.js";
 import { recordThenLoop, RtpRecorder, type RtpReplay } from "./rtp-replay.js";
 import { SignalingClient } from "./signaling-client.js";
@@ -250,6 +250,8 @@ interface ViewerOptions {
    * flows (as on a link that keeps losing the SCTP handshake).
    */
   silentSctp?: boolean;
+  /** The viewer takes RTX for its video (resends on an SSRC of their own, as browsers do). */
+  rtx?: boolean;
 }
 
 /** The answering side's codecs (VP8 and H.264 video, Opus), ICE pinned to `host`: a viewer's peer of its own, e.g. for another server's offer. */
@@ -286,7 +288,10 @@ export class WeriftViewer {
   private async answer(deviceId: string, sdp: string, offerId: number): Promise<void> {
     void this.streams.get(deviceId)?.pc.close();
     this.streams.get(deviceId)?.close();
-    const config = pinned(codecsFor("both"), this.ice.iceHost);
+    const codecs = codecsFor("both");
+    // werift ties an RTX codec to the codec before it.
+    if (this.ice.rtx) codecs.video = codecs.video.flatMap((c) => [c, retransmissionCodec()]);
+    const config = pinned(codecs, this.ice.iceHost);
     if (this.ice.iceServers?.length) config.iceServers = this.ice.iceServers;
     if (this.ice.relay) config.iceTransportPolicy = "relay";
     const pc = new RTCPeerConnection(config);

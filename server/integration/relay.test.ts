@@ -109,6 +109,48 @@ describe("relay with real werift peers", () => {
     assert.match(text, /tessera_nacks_received_total [1-9]/);
   });
 
+  test("on a link losing packets at random (a few at a time, the viewer's estimate holding) a NACKed packet goes twice on RTX; in a burst, or while the estimate falls, once", async (t) => {
+    // A viewer of its own that takes RTX, as browsers do.
+    const viewer = await WeriftViewer.connect(server.wsUrl, { rtx: true });
+    t.after(() => viewer.close());
+    viewer.watch("cam");
+    const stream = await waitFor(() => viewer.streams.get("cam"), 5000, "offer");
+    await waitFor(() => stream.videoSeqs.length >= 30, 10_000, "30 video packets");
+    const count = (seq: number) => stream.videoSeqs.filter((s) => s === seq).length;
+    const resends = async () => {
+      const m = /^tessera_retransmissions_sent_total (\d+)/m.exec(await server.app.metrics.text());
+      return Number(m?.[1] ?? 0);
+    };
+    const before = await resends();
+
+    await stream.remb(3_000_000);
+    const twice = stream.videoSeqs.slice(-3, -1);
+    await stream.nack(twice);
+    await waitFor(() => twice.every((s) => count(s) === 3), 3000, "each packet resent, and its copy");
+
+    /** `n` packets sent after everything so far was resent (videoSeqs has the resends too). */
+    const fresh = async (n: number) => {
+      const from = stream.videoSeqs.length;
+      await waitFor(() => stream.videoSeqs.length >= from + n + 1, 5000, `${n + 1} more packets`);
+      return stream.videoSeqs.slice(from, from + n);
+    };
+    const burst = await fresh(5);
+    await stream.nack(burst);
+    await waitFor(() => burst.every((s) => count(s) === 2), 3000, "each packet of the burst resent");
+
+    await stream.remb(1_000_000); // below 0.9 of the last 4 s' peak: falling
+    const falling = await fresh(2);
+    await stream.nack(falling);
+    await waitFor(() => falling.every((s) => count(s) === 2), 3000, "each packet resent");
+    // A copy would have come 10 ms after its resend: 20 packets later, none has.
+    const mark = stream.videoPackets;
+    await waitFor(() => stream.videoPackets > mark + 20, 5000, "20 more packets");
+    assert.deepEqual(burst.map(count), [2, 2, 2, 2, 2], "no copies for a burst");
+    assert.deepEqual(falling.map(count), [2, 2], "no copies while the estimate falls");
+    assert.deepEqual(twice.map(count), [3, 3], "one copy each, no more");
+    assert.ok((await resends()) - before >= 2 * 2 + 5 + 2, "the copies count as resends");
+  });
+
   test("a NACK for a packet sent before the last 256 is answered too, written again byte for byte: the viewer's SRTP takes it", async () => {
     const stream = viewers[1].streams.get("cam")!;
     await waitFor(() => stream.videoSeqs.length >= 400, 30_000, "400 video packets");

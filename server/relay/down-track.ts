@@ -111,6 +111,8 @@ export class DownTrack {
   private paddingOwed = 0;
   /** When the probe last had a sender report sent (PROBE_REPORT_EVERY_MS). */
   private probeReportAt = -Infinity;
+  /** When the last probe stopped. */
+  private probeStoppedAt = -Infinity;
 
   constructor(
     readonly codec: TrackCodec,
@@ -321,8 +323,14 @@ export class DownTrack {
     this.paddingOwed = 0;
   }
 
-  stopProbe(): void {
+  stopProbe(now = performance.now()): void {
+    if (this.probeBps > 0) this.probeStoppedAt = now;
     this.probeBps = 0;
+  }
+
+  /** When this track last probed its viewer's link: `now` while a probe pads, else when the last stopped (-Infinity before any). */
+  probedAt(now = performance.now()): number {
+    return this.probeBps > 0 ? now : this.probeStoppedAt;
   }
 
   /** The padding owed since the last frame's, sent after a frame whose last packet is the newest out. */

@@ -2,13 +2,13 @@ import type { LayerState } from "../protocol/messages.js";
 import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { chooseLayer, layerOrder, STAY_HEADROOM, type LayerInfo, type ViewerWants } from "./layer-select.js";
 import type { RelayObserver } from "./observer.js";
+import { EstimatePeak } from "./estimate-peak.js";
 import { LOSS_WINDOW_MS } from "./loss-meter.js";
 import {
   CLIMB_FAILED_WITHIN_MS,
   CLIMB_HOLD_MS,
   CLIMB_SETTLE_MS,
   EARLY_CHECK_GAP_MS,
-  FALLING,
   JOIN_FAR_BELOW,
   JOIN_MS,
   LAYER_CHECK_MS,
@@ -16,7 +16,6 @@ import {
   LOSS_CALM,
   LOSS_CONGESTED,
   MAX_CLIMB_HOLD_MS,
-  PEAK_WINDOW_MS,
   PROBED_VALID_MS,
   PROBE_FELL,
   PROBE_FULL_MS,
@@ -83,8 +82,8 @@ export class LayerFollower {
   private climbedAt = -Infinity;
   /** When the viewer's first estimate came. */
   private firstEstimateAt: number | undefined;
-  /** Recent estimates, oldest first. */
-  private readonly estimates: { at: number; bps: number }[] = [];
+  /** Recent estimates (the samples `falling` took). */
+  private readonly estimates = new EstimatePeak();
   private told: LayerReport | undefined;
   private checkedAt = -Infinity;
   /**
@@ -153,8 +152,7 @@ export class LayerFollower {
       return;
     }
     if (bw === undefined) return;
-    const peak = this.estimates.reduce((m, e) => (now - e.at <= PEAK_WINDOW_MS ? Math.max(m, e.bps) : m), 0);
-    if (bw < peak * FALLING) this.check(now);
+    if (this.estimates.falling(bw, now)) this.check(now);
   }
 
   /** Chooses now (also done every interval). */
@@ -184,7 +182,7 @@ export class LayerFollower {
         return;
       } else if (!this.probing.reported && now < this.probing.padUntil + PROBE_REPORT_MS) {
         // The padding stops; the verdict waits for the loss the next report gives.
-        this.down.stopProbe();
+        this.down.stopProbe(now);
         return;
       } else {
         this.probed = { layer: this.probing.layer, at: now };
@@ -384,12 +382,11 @@ export class LayerFollower {
     if (bw === undefined) return wants;
     this.firstEstimateAt ??= now;
     if (now - this.firstEstimateAt <= JOIN_MS && bw < JOIN_FAR_BELOW * current.bitrate(now)) {
-      this.estimates.push({ at: now, bps: bw });
+      this.estimates.add(bw, now);
       return wants;
     }
-    while (this.estimates.length > 0 && now - this.estimates[0].at > PEAK_WINDOW_MS) this.estimates.shift();
-    const peak = this.estimates.reduce((m, e) => Math.max(m, e.bps), bw);
-    this.estimates.push({ at: now, bps: bw });
-    return bw < peak * FALLING ? wants : { ...wants, bandwidth: undefined };
+    const fell = this.estimates.falling(bw, now);
+    this.estimates.add(bw, now);
+    return fell ? wants : { ...wants, bandwidth: undefined };
   }
 }

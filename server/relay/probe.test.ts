@@ -48,9 +48,14 @@ describe("padding probes", () => {
     };
     frames(0, 1000);
     assert.equal(down.stats.paddingOut, 0, "no probe, no padding");
+    assert.equal(down.probedAt(1000), -Infinity, "never probed");
     down.probe(800_000, 1000, 1000);
     frames(1000, 3000);
-    down.stopProbe();
+    assert.equal(down.probedAt(2999), 2999, "probing now");
+    down.stopProbe(3000);
+    assert.equal(down.probedAt(3500), 3000, "when it stopped");
+    down.stopProbe(3400);
+    assert.equal(down.probedAt(3500), 3000, "stopping again without a probe moves nothing");
     const stoppedAt = out.length;
     frames(3000, 4000);
 

@@ -60,5 +60,26 @@ for (const viewerTakesRtx of [true, false]) {
     }
     if (viewerTakesRtx) assert.equal(internals.rtxSequenceNumber, 1, "two RTX numbers taken, wrapping");
     assert.equal(internals.retransmittedPacketsSent, 2);
+
+    // Resends with copies, asked for later than the last (MIN_RESEND_GAP_MS): on RTX each goes twice, the same datagram.
+    assert.equal(fast.copiesResends, viewerTakesRtx);
+    const twice = [65_531, 1];
+    assert.equal(fast.resend(twice, performance.now() + 1000, true), 2, "the copies are not counted");
+    // A packet sent after the copies' time (their timer fires first) arrives behind whatever they sent.
+    const next = (first + 12) & 0xffff;
+    setTimeout(() => fast.send({ payload: payloadOf(next), marker: true }, next, (first + 12) * 3000), 3 * 10).unref();
+    await until("the packet sent after the copies", () => got.some((p) => p.header.sequenceNumber === next), 5000);
+    const copies = got.slice(
+      14,
+      got.findIndex((p) => p.header.sequenceNumber === next),
+    );
+    assert.deepEqual(
+      copies.map((p) => p.header.sequenceNumber),
+      viewerTakesRtx ? [65_531, 1, 65_531, 1] : [65_531, 1],
+      viewerTakesRtx ? "each twice, the copies after the first of both" : "once each: no copies on the video's own SSRC",
+    );
+    for (const p of copies) assert.deepEqual(p.payload, payloadOf(p.header.sequenceNumber));
+    assert.equal(internals.retransmittedPacketsSent, 4, "werift's count has the first sends only");
+    if (viewerTakesRtx) assert.equal(internals.rtxSequenceNumber, 3, "a copy takes no RTX number of its own");
   });
 }

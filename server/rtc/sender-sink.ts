@@ -11,8 +11,8 @@ const WERIFT_SETTLE_MS = 500;
 
 /** A DownSink that also answers NACKs from what it sent. */
 export interface SenderSink extends DownSink {
-  /** Resends the packets of `lost` it still keeps; returns how many. */
-  resend(lost: readonly number[]): number;
+  /** Resends the packets of `lost` it still keeps, with `copy` each twice where it can (FastSender.resend); returns how many (copies not counted). */
+  resend(lost: readonly number[], copy?: boolean): number;
 }
 
 /**
@@ -57,7 +57,12 @@ export function senderSink(sender: RTCRtpSender, kind: "video" | "audio", observ
         },
       );
     },
-    resend: (lost) => fast.resend(lost),
+    resend(lost, copy): number {
+      const sent = fast.resend(lost, performance.now(), copy);
+      // The copies are resends on the wire: the metric counts them (werift's count, which the rest is read from, does not).
+      if (copy === true && sent > 0 && fast.copiesResends) observer.retransmitted(sent);
+      return sent;
+    },
     sendPadding: (sequenceNumber, timestamp) => fast.sendPadding(sequenceNumber, timestamp),
     senderReport: () => fast.senderReport(),
   };
