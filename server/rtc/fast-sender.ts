@@ -1,14 +1,13 @@
-import type { Socket } from "node:dgram";
-import { isIP } from "node:net";
 import type { RTCRtpSender } from "werift";
 import { CleanLink } from "../protocol/clean-link.js";
 import { PADDING_BYTES } from "../relay/down-track.js";
-import { ipv4Number, nativeFastPath, pendingSends, RTP_MARKER, RTP_PADDING, RTP_SEND, udpDescriptor, type NativeFastPath } from "./native.js";
+import { Egress } from "./egress.js";
+import { RTP_MARKER, RTP_PADDING } from "./native.js";
 import { BROWSER_DELAY, ZERO_DELAY } from "./playout-delay.js";
 import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
-import type { IceConnection, IcePair, LocalSrtcpContext, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
+import type { IceConnection, LocalSrtcpContext, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
 import { SenderReports } from "./sender-report.js";
-import { HISTORY, SentDatagrams, SLOT_LARGE } from "./sent-datagrams.js";
+import { HISTORY, SentDatagrams } from "./sent-datagrams.js";
 import { SendCounts } from "./send-counts.js";
 import { SentPackets } from "./sent-packets.js";
 import { SrtpProtector } from "./srtp-protect.js";
@@ -76,23 +75,21 @@ const PADDING: FastPacket = { payload: PADDING_PAYLOAD, marker: false, padding: 
  * The relay's way out to one viewer track, after DTLS: the RTP header is
  * written once into the buffer that goes to the socket, the payload
  * encrypted after it (srtp-protect.ts), with no RtpPacket objects, clones or
- * promise chains per packet, and the datagram written straight to the nominated pair's UDP
- * socket. werift still owns everything else on the connection: ICE, DTLS,
- * RTCP in both directions (its sender reports read the counters kept here,
- * its SRTP context keeps the rollover counter both paths share). NACKs are
- * answered with the packets as they were sent, byte for byte: the newest
- * kept as sent, older ones written again from a reference with the header
- * fields they had (anything different encrypted under the same sequence
- * number would reuse its GCM nonce).
+ * promise chains per packet, and the datagram written straight to the
+ * nominated pair's UDP socket (egress.ts). werift still owns everything
+ * else on the connection: ICE, DTLS, RTCP in both directions (its sender
+ * reports read the counters kept here, its SRTP context keeps the rollover
+ * counter both paths share). NACKs are answered with the packets as they
+ * were sent, byte for byte: the newest kept as sent, older ones written
+ * again from a reference with the header fields they had (anything
+ * different encrypted under the same sequence number would reuse its GCM
+ * nonce).
  */
 export class FastSender {
   /** The last HISTORY datagrams as sent (the slab the native route writes into is theirs). */
   private readonly history = new SentDatagrams();
   /** The last packets sent (REFERENCES of video, HISTORY of audio), to be written again for NACKs past the history; when each was resent. Made at bind. */
   private sent: SentPackets | undefined;
-  /** The native route (native.ts: header, protection, slot and sendto in one call), and the descriptor it sends on (-1: none). */
-  private route: object | undefined;
-  private routeFd = -1;
   private protector: SrtpProtector | undefined;
   private context: LocalSrtpContext | undefined;
   /** The DTLS transport the keys came from, and the context's rollover state for the sender's SSRC (werift keeps one object per SSRC for good). */
@@ -113,18 +110,12 @@ export class FastSender {
   private rtx: (HeaderLayout & { ssrc: number }) | undefined;
   /** The sender reports of the bound DTLS session. Made at bind. */
   private reports: SenderReports | undefined;
-  /** The pair whose UDP socket this path writes to directly, as last checked. */
-  private pair: IcePair | undefined;
-  private direct: Socket | undefined;
-  /** With the native fast path, the direct socket's descriptor and the pair's IPv4 address as a number. */
-  private directFd: number | undefined;
-  private directIp = 0;
-  /** With the native fast path, the direct socket's sends still on their way (by anyone); a sendto waits for them. */
-  private sends: { readonly count: number } | undefined;
   /** When the last tick (TICK_MS) ran. */
   private tickAt = -Infinity;
   /** What was sent since the last tick, for werift's sender, DTLS transport and nominated pair. */
   private readonly counts = new SendCounts();
+  /** Where the datagrams go: the nominated pair, its socket, the native route. */
+  private readonly egress = new Egress(this.counts, this.history, () => this.flush());
 
   constructor(private readonly sender: RTCRtpSender) {}
 
@@ -155,15 +146,16 @@ export class FastSender {
     const tick = now - this.tickAt >= TICK_MS;
     if ((tick || this.dtls === undefined) && !this.ready) return 0;
     const connection = this.connection as IceConnection;
-    if (connection.nominated !== this.pair) this.follow(connection.nominated);
+    const egress = this.egress;
+    egress.check(connection);
     const payload = packet.payload;
     const state = this.ssrcState as SsrcState;
     (this.context as LocalSrtpContext).updateRolloverCount(sequenceNumber, state);
     const roc = state.rolloverCounter;
     const abs = this.absOffset >= 0 ? absSendTime(now) : 0;
-    const idle = this.idle();
+    const idle = egress.idle();
     const bits = headerBits(packet) | this.playoutBit(now);
-    const sent = idle && this.routeFd >= 0 && this.direct ? this.sendNative(payload, bits, sequenceNumber, timestamp, abs, roc, connection) : 0;
+    const sent = idle && egress.native ? egress.sendNative(connection, payload, bits, sequenceNumber, timestamp, abs, roc) : 0;
     const size = sent !== 0 ? sent : this.sendWritten(payload, bits, sequenceNumber, timestamp, abs, roc, idle);
     // Padding is not resent: on a link a probe found congested, resends would only add to it.
     if ((bits & RTP_PADDING) === 0) (this.sent as SentPackets).remember(sequenceNumber, payload, bits, timestamp, abs, roc);
@@ -177,14 +169,14 @@ export class FastSender {
       this.flush();
       const reports = this.reports as SenderReports;
       // Unless werift's own loop of them runs (something went through its sendRtp): one sender's reports, not two.
-      if (reports.due(now) && s.rtcpRunning !== true) this.transmit(reports.datagram(s, s.ntpTimestamp, s.rtpTimestamp), this.idle());
+      if (reports.due(now) && s.rtcpRunning !== true) this.transmit(reports.datagram(s, s.ntpTimestamp, s.rtpTimestamp));
     }
     return size;
   }
 
   /** Adds what was sent since the last tick into werift's sender, DTLS transport and pair. */
   private flush(): void {
-    this.counts.flushInto(this.sender as unknown as SenderInternals, this.dtls, this.pair);
+    this.counts.flushInto(this.sender as unknown as SenderInternals, this.dtls, this.egress.nominated);
   }
 
   /**
@@ -212,38 +204,8 @@ export class FastSender {
     this.flush();
     const ntp = ntpTime(now);
     const rtp = s.rtpTimestamp + Math.round((Number(ntp - s.ntpTimestamp) / 2 ** 32) * clockRate);
-    this.transmit(this.reports.datagram(s, ntp, rtp), this.idle());
+    this.transmit(this.reports.datagram(s, ntp, rtp));
     return true;
-  }
-
-  /**
-   * The native route: header, protection, history slot and sendto in one
-   * call. Returns the datagram's size, or 0 when the packet does not fit a
-   * slot (the caller writes it the other way).
-   */
-  private sendNative(payload: Buffer, bits: number, seq: number, timestamp: number, abs: number, roc: number, connection: IceConnection): number {
-    const pair = this.pair as IcePair;
-    const send = !pair.protocol.transport?.closed && connection.canSendApplicationData?.() === true;
-    // The route's template carries the playout delay (playoutBit keeps it current).
-    const flags = (bits & (RTP_MARKER | RTP_PADDING)) | (send ? RTP_SEND : 0);
-    const result = (nativeFastPath as NativeFastPath).sendRtp(this.route as object, payload, seq, timestamp >>> 0, abs, roc, flags);
-    if (result === 0) return 0;
-    const size = result > 0 ? result : -result;
-    this.history.writtenInSlot(seq, size);
-    if (result > 0) {
-      this.counts.datagram(size, true);
-      return size;
-    }
-    // Written, not sent: the connection cannot take it now, or the socket is full (dgram queues it),
-    // or its descriptor failed (the route forgot it; dgram reports the error its own way).
-    if (!send) {
-      this.counts.datagram(size, false);
-      connection.send(this.history.get(seq) as Buffer).catch(() => undefined);
-      return size;
-    }
-    (this.direct as Socket).send(this.history.get(seq) as Buffer, pair.remoteAddr[1], pair.remoteAddr[0]);
-    this.counts.datagram(size, true);
-    return size;
   }
 
   /** The TypeScript way (and the native one for what a route cannot take): the packet laid out in a buffer, protected, then sent. */
@@ -351,7 +313,7 @@ export class FastSender {
       const entry = kept.takeForResend(seq, now, gap);
       if (entry < 0) continue;
       const packet = this.rtx ? this.retransmission(entry, now) : (this.history.get(seq) ?? this.rewritten(entry));
-      this.transmit(packet, this.idle());
+      this.transmit(packet);
       s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
       s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
       copies?.push(packet);
@@ -362,7 +324,7 @@ export class FastSender {
     setTimeout(() => {
       // Under the keys they were written with only (each an RTX packet of its own, never a history slot reused since).
       if (this.dtls !== dtls || dtls?.state !== "connected") return;
-      for (const packet of copies) this.transmit(packet, this.idle());
+      for (const packet of copies) this.transmit(packet);
     }, COPY_GAP_MS).unref();
     return sent;
   }
@@ -372,88 +334,9 @@ export class FastSender {
     return this.rtx !== undefined;
   }
 
-  /**
-   * Hands a datagram to the pair ICE nominated: straight to its UDP socket
-   * for a host or server-reflexive pair (what werift's three async layers
-   * end in), through werift for TURN and TCP. With the native fast path, an
-   * IPv4 pair's datagram is one sendto on the socket's descriptor while
-   * nothing waits in libuv's queue for it (so the order holds); when the
-   * socket is full, it goes the dgram way and is queued there.
-   */
-  private transmit(datagram: Buffer, idle: boolean): void {
-    // Only called bound (send after `ready`, resend with its keys): the connection is the bound transport's.
-    const connection = this.connection as IceConnection;
-    const pair = connection.nominated;
-    if (pair !== this.pair) {
-      this.follow(pair);
-      idle = this.idle();
-    }
-    const socket = this.direct;
-    if (!socket || !pair || pair.protocol.transport?.closed || connection.canSendApplicationData?.() !== true) {
-      this.counts.datagram(datagram.length, false);
-      connection.send(datagram).catch(() => undefined);
-      return;
-    }
-    if (!idle || !this.sentDirectly(datagram, pair.remoteAddr[1])) socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
-    this.counts.datagram(datagram.length, true);
-  }
-
-  /**
-   * True when no datagram waits in dgram (its address lookup takes a tick)
-   * or in libuv's queue: the kernel took every earlier one. With the native
-   * part, every send on the socket is counted until its callback, which
-   * comes after libuv's queue lets it go: the count alone answers.
-   */
-  private idle(): boolean {
-    const socket = this.direct;
-    if (socket === undefined) return false;
-    return this.sends !== undefined ? this.sends.count === 0 : socket.getSendQueueCount() === 0;
-  }
-
-  /** Takes the nominated pair: which socket (and, natively, which descriptor and address) this path writes to. */
-  private follow(pair: IcePair | undefined): void {
-    // The counts so far are the old pair's.
-    this.flush();
-    this.pair = pair;
-    const transport = pair?.protocol.transport;
-    this.direct = pair?.protocol.type === "stun" && transport?.type === "udp" && isIP(pair.remoteAddr[0]) ? transport.socket : undefined;
-    const ip = pair ? ipv4Number(pair.remoteAddr[0]) : undefined;
-    // dgram sockets carry their family as `type` (not in Node's typings).
-    const udp4 = (this.direct as unknown as { type?: string } | undefined)?.type === "udp4";
-    this.directFd = nativeFastPath && this.direct && udp4 && ip !== undefined ? udpDescriptor(this.direct) : undefined;
-    this.directIp = ip ?? 0;
-    this.sends = this.directFd !== undefined && this.direct ? pendingSends(this.direct) : undefined;
-    this.routeTo();
-  }
-
-  /** Points the native route (made here once the slab exists) at the current descriptor and pair, or nowhere. */
-  private routeTo(): void {
-    const native = nativeFastPath;
-    const handle = this.protector?.nativeHandle;
-    const fd = this.directFd ?? -1;
-    this.routeFd = -1;
-    if (native === undefined || handle === undefined || (fd < 0 && this.route === undefined)) return;
-    if (this.route === undefined) {
-      const s = this.sender as unknown as SenderInternals;
-      const audio = s.codec?.mimeType?.toLowerCase().startsWith("audio/") === true;
-      const slab = this.history.slabFor(audio ? 0 : SLOT_LARGE);
-      this.route = native.newRoute(handle, slab, this.history.slotBytes, this.header as Buffer, this.absOffset, s.ssrc);
-    }
-    native.routeTo(this.route, fd, fd >= 0 ? (this.pair as IcePair).remoteAddr[1] : 0, this.directIp);
-    this.routeFd = fd;
-  }
-
-  /** The native sendto, when it applies (an IPv4 pair, the socket idle) and the kernel takes the datagram now. */
-  private sentDirectly(datagram: Buffer, port: number): boolean {
-    const fd = this.directFd;
-    if (fd === undefined) return false;
-    try {
-      return (nativeFastPath as NonNullable<typeof nativeFastPath>).sendTo(fd, datagram, port, this.directIp);
-    } catch {
-      // e.g. the descriptor was closed under us: dgram reports it its own way.
-      this.directFd = undefined;
-      return false;
-    }
+  /** Hands a datagram to the nominated pair. Only called bound (send after `ready`, resend with its keys): the connection is the bound transport's. */
+  private transmit(datagram: Buffer, idle = this.egress.idle()): void {
+    this.egress.transmit(this.connection as IceConnection, datagram, idle);
   }
 
   /**
@@ -468,10 +351,7 @@ export class FastSender {
     if (bit !== this.templatePlayout) {
       this.templatePlayout = bit;
       (this.header as Buffer).writeUIntBE(bit ? ZERO_DELAY : BROWSER_DELAY, this.playoutOffset, 3);
-      if (this.route !== undefined) {
-        this.route = undefined;
-        this.routeTo();
-      }
+      this.egress.rebuild();
     }
     return bit;
   }
@@ -514,11 +394,12 @@ export class FastSender {
     } else {
       this.rtx = undefined;
     }
+    const audio = s.codec.mimeType?.toLowerCase().startsWith("audio/") === true;
     // What was sent under other keys or another header is not written again.
-    this.sent = new SentPackets(s.codec.mimeType?.toLowerCase().startsWith("audio/") === true ? HISTORY : REFERENCES);
+    this.sent = new SentPackets(audio ? HISTORY : REFERENCES);
     // A new session or codec: a new route, pointed where the old one was.
-    this.route = undefined;
-    this.routeTo();
+    const handle = this.protector.nativeHandle;
+    this.egress.rebuild(handle === undefined ? undefined : { handle, header: this.header, absOffset: this.absOffset, ssrc: s.ssrc, audio });
     return true;
   }
 }
