@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { LOSS_WINDOW_MS, LossMeter } from "./loss-meter.js";
+import { LOSS_MIN_PACKETS, LOSS_WINDOW_MS, LossMeter } from "./loss-meter.js";
 
 describe("LossMeter", () => {
   test("nothing before a report; one report gives its own fraction", () => {
@@ -19,6 +19,17 @@ describe("LossMeter", () => {
       m.add({ packetsLost: 0, highestSequence: highest, fractionLost: (t / 25) % 10 < 3 ? 255 : 0 }, t);
       if (t >= LOSS_WINDOW_MS) assert.ok(Math.abs((m.loss ?? -1) - 0.3) <= 0.05, `at ${t} ms: ${m.loss}`);
     }
+  });
+
+  test("settled once its reports span LOSS_MIN_PACKETS packets, not on one report's fraction", () => {
+    const m = new LossMeter();
+    assert.equal(m.settled, false);
+    m.add({ packetsLost: 0, highestSequence: 100, fractionLost: 250 }, 0);
+    assert.equal(m.settled, false, "one report");
+    m.add({ packetsLost: 0, highestSequence: 100 + LOSS_MIN_PACKETS - 1, fractionLost: 0 }, 50);
+    assert.equal(m.settled, false, "two, a packet short");
+    m.add({ packetsLost: 0, highestSequence: 100 + LOSS_MIN_PACKETS, fractionLost: 0 }, 60);
+    assert.equal(m.settled, true);
   });
 
   test("each report weighs by the packets it covers", () => {

@@ -83,6 +83,13 @@ export class LossMeter {
     return Math.min(1, Math.max(0, (end.lost - start.lost) / expected));
   }
 
+  /** True once the reports kept span LOSS_MIN_PACKETS of the viewer's packets: `loss` is more than one report's fraction. */
+  get settled(): boolean {
+    const start = this.reports[0];
+    const end = this.reports.at(-1);
+    return start !== undefined && end !== undefined && end.highest - start.highest >= LOSS_MIN_PACKETS;
+  }
+
   /**
    * Packets the relay resent over the window, as a share of those the viewer
    * expected (0 before two reports): what the link cost in repair, whether

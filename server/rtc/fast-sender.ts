@@ -9,6 +9,7 @@ import type { IceConnection, LocalSrtcpContext, LocalSrtpContext, SenderInternal
 import { SenderReports } from "./sender-report.js";
 import { HISTORY, SentDatagrams } from "./sent-datagrams.js";
 import { SendCounts } from "./send-counts.js";
+import { ResendBudget } from "./resend-budget.js";
 import { SentPackets } from "./sent-packets.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
@@ -57,6 +58,14 @@ const COPY_GAP_MS = 10;
 const TICK_MS = 20;
 /** A header bit of this path only (not the native route's): the packet carries zero playout delay. */
 const ZERO_PLAYOUT = 8;
+
+/** How `resend` answers a NACK. */
+export interface ResendOptions {
+  /** Each resend goes twice (COPY_GAP_MS apart), where the viewer takes RTX. */
+  copy?: boolean;
+  /** What the resends may take of the viewer's link, bit/s (resend-budget.ts); Infinity: no limit. */
+  rateBps?: number;
+}
 
 /** What one packet needs on this path. */
 export interface FastPacket {
@@ -114,6 +123,8 @@ export class FastSender {
   private tickAt = -Infinity;
   /** What was sent since the last tick, for werift's sender, DTLS transport and nominated pair. */
   private readonly counts = new SendCounts();
+  /** What the resends may take of the link (resend-budget.ts). */
+  private readonly budget = new ResendBudget();
   /** Where the datagrams go: the nominated pair, its socket, the native route. */
   private readonly egress = new Egress(this.counts, this.history, () => this.flush());
 
@@ -296,24 +307,31 @@ export class FastSender {
    * later, the same datagram (a copy on the video's own SSRC would count
    * twice in the viewer's receiver reports and hide its loss); the copies
    * are not counted in the return value or in werift's resend counts (the
-   * loss meter reads those as what the link cost in repair).
+   * loss meter reads those as what the link cost in repair). With
+   * `rateBps`, the resends (copies included) take at most that rate of the
+   * link (resend-budget.ts): the rest of `lost` waits for the viewer's
+   * next ask.
    */
-  resend(lost: readonly number[], now = performance.now(), copy = false): number {
+  resend(lost: readonly number[], now = performance.now(), { copy = false, rateBps = Infinity }: ResendOptions = {}): number {
     const s = this.sender as unknown as SenderInternals;
     const kept = this.sent;
     if (kept === undefined || this.header === undefined || this.protector === undefined) return 0;
     // The viewer misses packets: its jitter buffer is handed back before the resends go.
     if (lost.length > 0) this.link.nack(now);
     const gap = Math.max(MIN_RESEND_GAP_MS, (s.rtt ?? 0) * 500);
+    const budget = this.budget;
+    budget.refill(now, rateBps);
     let sent = 0;
     const copies: Buffer[] | undefined = copy && this.copiesResends ? [] : undefined;
     for (const number of lost) {
+      if (!budget.open) break;
       // werift reads a NACK's bitmask without wrapping: 65535 + 2 means 1.
       const seq = number & 0xffff;
       const entry = kept.takeForResend(seq, now, gap);
       if (entry < 0) continue;
       const packet = this.rtx ? this.retransmission(entry, now) : (this.history.get(seq) ?? this.rewritten(entry));
       this.transmit(packet);
+      budget.spend(copies ? 2 * packet.length : packet.length);
       s.retransmittedPacketsSent = (s.retransmittedPacketsSent ?? 0) + 1;
       s.retransmittedBytesSent = (s.retransmittedBytesSent ?? 0) + packet.length;
       copies?.push(packet);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RTCPeerConnection, type RTCRtpCodecParameters, type RtpPacket } from "werift";
 import { FastSender } from "./fast-sender.js";
+import { RESEND_WINDOW_MS } from "./resend-budget.js";
 import { peerConfig, retransmissionCodec, subscribeCodec } from "./peer-config.js";
 import type { SenderInternals } from "./sender-internals.js";
 
@@ -64,7 +65,7 @@ for (const viewerTakesRtx of [true, false]) {
     // Resends with copies, asked for later than the last (MIN_RESEND_GAP_MS): on RTX each goes twice, the same datagram.
     assert.equal(fast.copiesResends, viewerTakesRtx);
     const twice = [65_531, 1];
-    assert.equal(fast.resend(twice, performance.now() + 1000, true), 2, "the copies are not counted");
+    assert.equal(fast.resend(twice, performance.now() + 1000, { copy: true }), 2, "the copies are not counted");
     // A packet sent after the copies' time (their timer fires first) arrives behind whatever they sent.
     const next = (first + 12) & 0xffff;
     setTimeout(() => fast.send({ payload: payloadOf(next), marker: true }, next, (first + 12) * 3000), 3 * 10).unref();
@@ -81,5 +82,18 @@ for (const viewerTakesRtx of [true, false]) {
     for (const p of copies) assert.deepEqual(p.payload, payloadOf(p.header.sequenceNumber));
     assert.equal(internals.retransmittedPacketsSent, 4, "werift's count has the first sends only");
     if (viewerTakesRtx) assert.equal(internals.rtxSequenceNumber, 3, "a copy takes no RTX number of its own");
+
+    // A rate for the resends: a window of it (resend-budget.ts) lets two of these packets go, the second overdrawing it.
+    const size = got[0].serialize().length + (viewerTakesRtx ? 2 : 0) + 16;
+    const rateBps = (size * 1.5 * 8) / (RESEND_WINDOW_MS / 1000);
+    const later = performance.now() + 2000;
+    assert.equal(fast.resend([65_530, 65_531, 65_532, 0, 1], later, { rateBps }), 2, "two of five within the budget");
+    assert.equal(fast.resend([65_533, 65_534], later, { rateBps }), 0, "none while it is spent");
+    assert.equal(
+      fast.resend([65_533, 65_534, 65_535], later + 2 * RESEND_WINDOW_MS, { rateBps }),
+      2,
+      "two windows later, two again (no more than one window's worth)",
+    );
+    assert.equal(fast.resend([0, 1, 2, 3], later + 4 * RESEND_WINDOW_MS), 4, "without a rate, all");
   });
 }

@@ -4,15 +4,15 @@ import type { DownSink } from "../relay/down-track.js";
 import type { RelayObserver } from "../relay/observer.js";
 import type { RelayPacket } from "../relay/up-track.js";
 import { errorText } from "./errors.js";
-import { FastSender } from "./fast-sender.js";
+import { FastSender, type ResendOptions } from "./fast-sender.js";
 
 /** How long a werift send may stay unsettled before the fast path stops waiting for it, ms. */
 const WERIFT_SETTLE_MS = 500;
 
 /** A DownSink that also answers NACKs from what it sent. */
 export interface SenderSink extends DownSink {
-  /** Resends the packets of `lost` it still keeps, with `copy` each twice where it can (FastSender.resend); returns how many (copies not counted). */
-  resend(lost: readonly number[], copy?: boolean): number;
+  /** Resends the packets of `lost` it still keeps, as `options` say (FastSender.resend); returns how many (copies not counted). */
+  resend(lost: readonly number[], options?: ResendOptions): number;
 }
 
 /**
@@ -57,10 +57,10 @@ export function senderSink(sender: RTCRtpSender, kind: "video" | "audio", observ
         },
       );
     },
-    resend(lost, copy): number {
-      const sent = fast.resend(lost, performance.now(), copy);
+    resend(lost, options = {}): number {
+      const sent = fast.resend(lost, performance.now(), options);
       // The copies are resends on the wire: the metric counts them (werift's count, which the rest is read from, does not).
-      if (copy === true && sent > 0 && fast.copiesResends) observer.retransmitted(sent);
+      if (options.copy === true && sent > 0 && fast.copiesResends) observer.retransmitted(sent);
       return sent;
     },
     sendPadding: (sequenceNumber, timestamp) => fast.sendPadding(sequenceNumber, timestamp),

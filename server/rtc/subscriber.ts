@@ -82,6 +82,31 @@ function copyResends(sender: RTCRtpSender, estimates: EstimatePeak, down: DownTr
 }
 
 /**
+ * The least a viewer's resends may take of its link, bit/s: a link that
+ * delivered next to nothing still gets a keyframe's missing packets in time.
+ */
+const RESEND_FLOOR_BPS = 64_000;
+
+/**
+ * What a viewer's video resends may take of its link, bit/s
+ * (FastSender.resend, resend-budget.ts), libwebrtc's way: no more than the
+ * link is known to carry, here the larger of the viewer's estimate (REMB)
+ * and what got through of its layer over the last second (sent × (1 −
+ * loss), once the loss spans a window of packets; a viewer's first REMB
+ * can take seconds). Without either, no limit.
+ */
+function resendRate(sender: RTCRtpSender, loss: LossMeter, down: DownTrack): number {
+  if (down.kind !== "video") return Infinity;
+  const remb = Number(sender.receiverEstimatedMaxBitrate);
+  // One report's fraction is no measure: at join over a link that reorders, the first read 0.9 and more.
+  const lost = loss.settled ? loss.loss : undefined;
+  if (!(remb > 0) && lost === undefined) return Infinity;
+  const sent = down.upTrack?.temporalBitrate(down.temporal, performance.now()) ?? 0;
+  const through = lost === undefined ? 0 : sent * (1 - lost);
+  return Math.max(RESEND_FLOOR_BPS, remb > 0 ? remb : 0, through);
+}
+
+/**
  * The server side of one viewer's connection to one device: sendonly tracks
  * carrying the device's media. Each track is a DownTrack whose packets go out
  * through a werift sender's connection (fast-sender.ts once DTLS is up); each
@@ -172,7 +197,7 @@ export class Subscriber {
         this.observer.nackReceived(nack.lost.length);
         // werift resends what its own cache holds (the packets sent before the fast path took over)
         // before it emits the event, the fast path the rest; the count is not in werift's typings.
-        sink.resend(nack.lost, copyResends(sender, estimates, down, nack.lost));
+        sink.resend(nack.lost, { copy: copyResends(sender, estimates, down, nack.lost), rateBps: resendRate(sender, loss, down) });
         const total = (sender as unknown as { retransmittedPacketsSent: number }).retransmittedPacketsSent ?? 0;
         if (total > resent) this.observer.retransmitted(total - resent);
         resent = total;

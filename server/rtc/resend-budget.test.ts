@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { RESEND_WINDOW_MS, ResendBudget } from "./resend-budget.js";
+
+test("a resend budget starts full with a window of its rate, lets the last resend overdraw it, and refills at the rate", () => {
+  const budget = new ResendBudget();
+  const rate = 160_000; // 20,000 bytes a second: 10,000 in a window
+  assert.equal(RESEND_WINDOW_MS, 500);
+  budget.refill(0, rate);
+  let sent = 0;
+  while (budget.open && sent < 100) {
+    budget.spend(1200);
+    sent++;
+  }
+  assert.equal(sent, 9, "10,000 bytes: eight whole resends of 1,200 and a ninth overdrawing it");
+  budget.refill(30, rate);
+  assert.equal(budget.open, false, "30 ms later 600 bytes came back: the overdraw was 800");
+  budget.refill(50, rate);
+  assert.equal(budget.open, true, "50 ms after the start, 1,000");
+  budget.spend(1200);
+  assert.equal(budget.open, false);
+  budget.refill(10_000, rate);
+  sent = 0;
+  while (budget.open && sent < 100) {
+    budget.spend(1200);
+    sent++;
+  }
+  assert.equal(sent, 9, "after a long pause, no more than a window's worth");
+});
+
+test("a resend budget without a rate lets everything go, and starts full when a rate comes", () => {
+  const budget = new ResendBudget();
+  budget.refill(0, Infinity);
+  for (let i = 0; i < 1000; i++) budget.spend(1200);
+  assert.equal(budget.open, true);
+  budget.refill(5, 0);
+  assert.equal(budget.open, true, "a rate of 0 (unknown) is no limit");
+  budget.refill(10, 16_000);
+  budget.spend(999);
+  assert.equal(budget.open, true, "1,000 bytes in a window at 16 kbit/s");
+  budget.spend(1);
+  assert.equal(budget.open, false);
+});
