@@ -211,6 +211,29 @@ describe("LayerFollower and the loss a viewer reports", () => {
     }
   });
 
+  test("a link that drops most of what it is sent carries what got through: the viewer goes straight to the layer that fits that, not half the loss down", () => {
+    for (const [loss, dropped, to] of [
+      [0.3, 0.3, "h"],
+      [0.85, 0.85, "q"],
+      // Mostly resent because late, not lost (a link that reorders): half the loss less.
+      [0.85, 0.05, "h"],
+    ] as const) {
+      const layers = threeLayers();
+      const { until, close } = layers;
+      // No estimate yet (a viewer's first REMB can take seconds): loss is all there is.
+      const { down, follower } = following(layers.f, () => ({ renderWidth: 1280, loss, dropped }));
+      try {
+        until(2000);
+        follower.check(2000);
+        // 2 Mb/s sent: 30 % lost leaves 1.7 Mb/s by half the loss (the 500 kb/s layer fits), 85 % 1.15 Mb/s, but 85 % lost 300 kb/s got through (only the 150 kb/s one fits).
+        assert.equal((down.pendingTrack ?? down.upTrack)?.id, to, `${loss * 100} % lost or resent, ${dropped * 100} % lost`);
+      } finally {
+        follower.close();
+        close();
+      }
+    }
+  });
+
   test("an estimate that falls is acted on when it arrives, not at the next interval; one that does not fall waits", () => {
     const { h, f, until, close } = threeLayers();
     let bandwidth = 3_000_000;

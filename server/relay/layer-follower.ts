@@ -15,6 +15,7 @@ import {
   LOSS_AFTER_PROBE_MS,
   LOSS_CALM,
   LOSS_CONGESTED,
+  LOSS_HEAVY,
   MAX_CLIMB_HOLD_MS,
   PROBED_VALID_MS,
   PROBE_FELL,
@@ -360,7 +361,8 @@ export class LayerFollower {
   /**
    * `wants` with the bandwidth a lossy link leaves (LOSS_CONGESTED): what
    * flows now (the temporal layers forwarded, else the layer) less half
-   * the loss, when that is below the estimate.
+   * the loss, or less all of it when the link dropped most of it
+   * (LOSS_HEAVY: lost, not only late), when that is below the estimate.
    */
   private lossy(wants: ViewerWants, current: UpTrack, now: number): ViewerWants {
     const loss = wants.loss ?? 0;
@@ -368,7 +370,7 @@ export class LayerFollower {
     const flowing = this.down.upTrack;
     const top = (flowing?.temporalLayers ?? 1) - 1;
     const rate = flowing && top > 0 && this.down.temporal < top ? flowing.temporalBitrate(this.down.temporal, now) : current.bitrate(now);
-    const left = rate * (1 - 0.5 * Math.min(1, loss));
+    const left = rate * (1 - ((wants.dropped ?? 0) > LOSS_HEAVY ? 1 : 0.5) * Math.min(1, loss));
     return left > 0 && left < (wants.bandwidth ?? Infinity) ? { ...wants, bandwidth: left } : wants;
   }
 

@@ -26,8 +26,10 @@ export interface ViewerWants {
   renderWidth?: number;
   /** Its estimated bandwidth for this video, bits/s. */
   bandwidth?: number;
-  /** The share of this video's packets it lost lately, from its receiver reports (0–1, LossMeter). */
+  /** The share of this video's packets it lost lately, from its receiver reports (0–1, LossMeter), or that were resent to it, whichever is more. */
   loss?: number;
+  /** The share its receiver reports say it lost lately, resends left out (0–1): what its link dropped, not what came late. */
+  dropped?: number;
   /** May it move above its current layer now (false during a hold after congestion)? Default true. */
   mayClimb?: boolean;
 }

@@ -133,6 +133,18 @@ export const JOIN_FAR_BELOW = 0.5;
  * reads as room to climb.
  */
 export const LOSS_CONGESTED = 0.1;
+/**
+ * Loss the viewer reports (packets lost, not the ones resent because they
+ * came late) above which the link is taken to carry no more than what got
+ * through of what it was sent (what flows × (1 − loss)), not half the
+ * loss less (LOSS_CONGESTED). A link that drops most of what it is sent is
+ * full, not losing packets at random, and what arrives is what it carries:
+ * a viewer joining behind 400 kbit/s on the 1280 px layer (2.3 Mbit/s)
+ * reported 84–98 % lost, and halving that loss took it to the 640 px layer,
+ * which did not fit either, and to the 320 px one only 2 s later, its first
+ * frame only after that.
+ */
+export const LOSS_HEAVY = 0.5;
 /** Loss above which the viewer does not climb (libwebrtc lets the rate grow only below 2 %). */
 export const LOSS_CALM = 0.02;
 /** After a climb the next one waits this long, so that a climb which does not fit shows in the estimate or the loss first, ms. */

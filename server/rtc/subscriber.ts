@@ -252,6 +252,11 @@ export class Subscriber {
     return loss === undefined ? undefined : Math.max(loss, meter.resendShare);
   }
 
+  /** The share of down track `i`'s packets the viewer reports lost lately, resends left out (0–1, LossMeter), once it reported. */
+  droppedFraction(i: number): number | undefined {
+    return this.losses[i]?.loss;
+  }
+
   /** The viewer's estimate of the bandwidth it has for down track `i` (its REMB), bits/s, once it sent one. */
   estimatedBitrate(i: number): number | undefined {
     const remb = this.senders[i]?.receiverEstimatedMaxBitrate;

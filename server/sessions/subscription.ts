@@ -323,7 +323,12 @@ export class Subscription {
       // a still source's own layer has sent nothing yet and would look idle. (Waiting for the connection alone, a
       // viewer behind 5 % loss stayed on the top layer for 3–6 s while its media flowed: bench:network.)
       if ((this.connected || this.reported) && up.layers && down.kind === "video" && !this.followers.some((f) => f.down === down)) {
-        const wants = () => ({ renderWidth: this.view?.width, bandwidth: subscriber.estimatedBitrate(i), loss: subscriber.lossFraction(i) });
+        const wants = () => ({
+          renderWidth: this.view?.width,
+          bandwidth: subscriber.estimatedBitrate(i),
+          loss: subscriber.lossFraction(i),
+          dropped: subscriber.droppedFraction(i),
+        });
         const report = (r: LayerReport) => this.viewer.send({ type: "layer", deviceId: this.device.id, ...r });
         this.followers.push(new LayerFollower(down, wants, this.ctx.metrics, report));
       }
