@@ -98,7 +98,7 @@ const RESEND_FLOOR_BPS = 64_000;
 function resendRate(sender: RTCRtpSender, loss: LossMeter, down: DownTrack): number {
   if (down.kind !== "video") return Infinity;
   const remb = Number(sender.receiverEstimatedMaxBitrate);
-  // One report's fraction is no measure: at join over a link that reorders, the first read 0.9 and more.
+  // One report's fraction is no measure (droppedFraction).
   const lost = loss.settled ? loss.loss : undefined;
   if (!(remb > 0) && lost === undefined) return Infinity;
   const sent = down.upTrack?.temporalBitrate(down.temporal, performance.now()) ?? 0;
@@ -252,9 +252,15 @@ export class Subscriber {
     return loss === undefined ? undefined : Math.max(loss, meter.resendShare);
   }
 
-  /** The share of down track `i`'s packets the viewer reports lost lately, resends left out (0–1, LossMeter), once it reported. */
+  /**
+   * The share of down track `i`'s packets the viewer reports lost lately,
+   * resends left out (0–1, LossMeter), once its reports span a window of
+   * packets (one report is no measure: at join over 5 % loss and 40 ± 30 ms
+   * each way, the first said 89 %, packets still on their way counted lost).
+   */
   droppedFraction(i: number): number | undefined {
-    return this.losses[i]?.loss;
+    const meter = this.losses[i];
+    return meter?.settled === true ? meter.loss : undefined;
   }
 
   /** The viewer's estimate of the bandwidth it has for down track `i` (its REMB), bits/s, once it sent one. */
