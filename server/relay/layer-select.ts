@@ -28,7 +28,7 @@ export interface ViewerWants {
   bandwidth?: number;
   /** The share of this video's packets it lost lately, from its receiver reports (0–1, LossMeter), or that were resent to it, whichever is more. */
   loss?: number;
-  /** The share its receiver reports say it lost lately, resends left out (0–1): what its link dropped, not what came late. */
+  /** The share its receiver reports say it lost lately, resends left out (0–1), once they span a window: what its link dropped, not what came late. */
   dropped?: number;
   /** May it move above its current layer now (false during a hold after congestion)? Default true. */
   mayClimb?: boolean;

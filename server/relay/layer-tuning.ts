@@ -141,8 +141,8 @@ export const LOSS_CONGESTED = 0.1;
  * full, not losing packets at random, and what arrives is what it carries:
  * a viewer joining behind 400 kbit/s on the 1280 px layer (2.3 Mbit/s)
  * reported 84–98 % lost, and halving that loss took it to the 640 px layer,
- * which did not fit either, and to the 320 px one only 2 s later, its first
- * frame only after that.
+ * which did not fit either, and to the 320 px one 0.7–2.2 s later, its
+ * first frame only after that (bench:network rate400, README).
  */
 export const LOSS_HEAVY = 0.5;
 /** Loss above which the viewer does not climb (libwebrtc lets the rate grow only below 2 %). */
