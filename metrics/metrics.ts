@@ -41,6 +41,7 @@ export class Metrics {
   private readonly forwardLatency: PacketHistogram;
   private readonly keyframeRequests: Counter<"direction" | "type">;
   private readonly retransmissions: Counter;
+  private readonly heldBack: Counter;
   private readonly packetsLostTotal: Counter<"reporter">;
   private readonly fallbackFrames: Counter<"codec">;
   private readonly fallbackStripes: Counter<"codec">;
@@ -137,6 +138,11 @@ export class Metrics {
     this.retransmissions = new Counter({
       name: "tessera_retransmissions_sent_total",
       help: "Packets resent to viewers from the send cache in answer to NACKs (a resend that goes twice on a link losing packets at random counts twice)",
+      registers: [r],
+    });
+    this.heldBack = new Counter({
+      name: "tessera_retransmissions_held_back_total",
+      help: "Packets viewers NACKed that were not resent: their resends had taken what their link is known to carry",
       registers: [r],
     });
     this.packetsLostTotal = new Counter({
@@ -309,6 +315,9 @@ export class Metrics {
   }
   retransmitted(count: number): void {
     this.retransmissions.inc(count);
+  }
+  resendsHeldBack(count: number): void {
+    this.heldBack.inc(count);
   }
   packetsLost(reporter: "viewer" | "device", count: number): void {
     this.packetsLostTotal.inc({ reporter }, count);

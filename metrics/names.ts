@@ -26,6 +26,7 @@ export const METRIC_TYPES = {
   tessera_layer_switches_total: "counter",
   tessera_bandwidth_probes_total: "counter",
   tessera_retransmissions_sent_total: "counter",
+  tessera_retransmissions_held_back_total: "counter",
   tessera_rtp_packets_lost_total: "counter",
   tessera_fallback_frames_total: "counter",
   tessera_fallback_stripes_total: "counter",

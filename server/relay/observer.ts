@@ -18,6 +18,8 @@ export interface RelayObserver {
   nackToDevice(count: number): void;
   /** `count` packets were resent from the sender's cache in answer to NACKs. */
   retransmitted(count: number): void;
+  /** `count` packets a viewer NACKed were not resent: its resends had taken what its link carries (resend-budget.ts). */
+  resendsHeldBack(count: number): void;
   /** Packets lost on the way to a viewer (from its receiver reports) or from a device (seen by the server). */
   packetsLost(reporter: "viewer" | "device", count: number): void;
   /** A viewer's video moved to a higher or lower simulcast layer. */
@@ -36,6 +38,7 @@ export const nullObserver: RelayObserver = {
   nackReceived() {},
   nackToDevice() {},
   retransmitted() {},
+  resendsHeldBack() {},
   packetsLost() {},
   layerSwitch() {},
   bandwidthProbe() {},

@@ -123,8 +123,9 @@ export class FastSender {
   private tickAt = -Infinity;
   /** What was sent since the last tick, for werift's sender, DTLS transport and nominated pair. */
   private readonly counts = new SendCounts();
-  /** What the resends may take of the link (resend-budget.ts). */
+  /** What the resends may take of the link (resend-budget.ts), and the packets asked for that it held back so far. */
   private readonly budget = new ResendBudget();
+  private _heldBack = 0;
   /** Where the datagrams go: the nominated pair, its socket, the native route. */
   private readonly egress = new Egress(this.counts, this.history, () => this.flush());
 
@@ -323,8 +324,12 @@ export class FastSender {
     budget.refill(now, rateBps);
     let sent = 0;
     const copies: Buffer[] | undefined = copy && this.copiesResends ? [] : undefined;
-    for (const number of lost) {
-      if (!budget.open) break;
+    for (let i = 0; i < lost.length; i++) {
+      if (!budget.open) {
+        this._heldBack += lost.length - i;
+        break;
+      }
+      const number = lost[i];
       // werift reads a NACK's bitmask without wrapping: 65535 + 2 means 1.
       const seq = number & 0xffff;
       const entry = kept.takeForResend(seq, now, gap);
@@ -345,6 +350,11 @@ export class FastSender {
       for (const packet of copies) this.transmit(packet);
     }, COPY_GAP_MS).unref();
     return sent;
+  }
+
+  /** Packets asked for that `resend` did not send for its rate (`rateBps`), so far. */
+  get heldBack(): number {
+    return this._heldBack;
   }
 
   /** True when `resend` with `copy` sends each resend twice: its resends go on RTX. */

@@ -89,6 +89,7 @@ for (const viewerTakesRtx of [true, false]) {
     const later = performance.now() + 2000;
     assert.equal(fast.resend([65_530, 65_531, 65_532, 0, 1], later, { rateBps }), 2, "two of five within the budget");
     assert.equal(fast.resend([65_533, 65_534], later, { rateBps }), 0, "none while it is spent");
+    assert.equal(fast.heldBack, 5, "the three and the two held back are counted");
     assert.equal(
       fast.resend([65_533, 65_534, 65_535], later + 2 * RESEND_WINDOW_MS, { rateBps }),
       2,

@@ -58,7 +58,9 @@ export function senderSink(sender: RTCRtpSender, kind: "video" | "audio", observ
       );
     },
     resend(lost, options = {}): number {
+      const heldBack = fast.heldBack;
       const sent = fast.resend(lost, performance.now(), options);
+      if (fast.heldBack > heldBack) observer.resendsHeldBack(fast.heldBack - heldBack);
       // The copies are resends on the wire: the metric counts them (werift's count, which the rest is read from, does not).
       if (options.copy === true && sent > 0 && fast.copiesResends) observer.retransmitted(sent);
       return sent;
