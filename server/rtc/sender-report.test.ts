@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { compactNtp, RTCPeerConnection, RtcpPacketConverter, RtcpSenderInfo, RtcpSrPacket } from "werift";
 import { FastSender } from "./fast-sender.js";
 import { peerConfig, publishCodecs } from "./peer-config.js";
@@ -64,11 +64,11 @@ test("a report's noted time is the middle 32 bits of its NTP time, what a receiv
   assert.ok(Math.abs((s.lastSentSRTimestamp as number) - Date.now() / 1000) < 1);
 });
 
-test("the fast path's sender reports reach the viewer every second or so, and its extra ones give round trips also when answered after a newer one", async (t) => {
+/** A server sending video to a werift viewer over loopback, and the fast path on the server's sender, bound. */
+async function connected(t: TestContext, viewerDebug: { receiverReportDelay?: number } = {}) {
   const config = peerConfig({ iceHosts: ["127.0.0.1"], iceServers: [] }, publishCodecs());
   const server = new RTCPeerConnection(config);
-  // The viewer's reports leave LATE_MS after they are made: by then the server has sent newer sender reports.
-  const viewer = new RTCPeerConnection({ ...config, debug: { receiverReportDelay: LATE_MS } });
+  const viewer = new RTCPeerConnection({ ...config, debug: viewerDebug });
   t.after(() => Promise.all([server.close(), viewer.close()]));
   const sender = server.addTransceiver("video", { direction: "sendonly" }).sender;
   const receiving = viewer.addTransceiver("video", { direction: "recvonly" });
@@ -78,6 +78,26 @@ test("the fast path's sender reports reach the viewer every second or so, and it
   await server.setRemoteDescription(viewer.localDescription!);
   const fast = new FastSender(sender);
   await until("the fast path ready", () => fast.ready, 10_000);
+  return { sender, receiving, fast };
+}
+
+const vp8 = (seq: number) => ({ payload: Buffer.from([0x90, 0x80, seq & 0x7f, 0, 0, 0, 0]), marker: true });
+
+test("a tick runs after the packet that brought it, with the counts and timestamp of the last packet sent by then", async (t) => {
+  const { sender, fast } = await connected(t);
+  const internals = sender as unknown as SenderInternals;
+  const before = internals.packetCount;
+  // The first packet brings a tick; two more go in the same turn.
+  for (let seq = 1; seq <= 3; seq++) assert.ok(fast.send(vp8(seq), seq, seq * 3000) > 0);
+  assert.equal(internals.packetCount, before, "werift's sender is not touched while the packet goes out");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(internals.packetCount, before + 3, "the tick counted every packet sent before it ran");
+  assert.equal(internals.rtpTimestamp, 9000, "its timestamp is the last packet's");
+});
+
+test("the fast path's sender reports reach the viewer every second or so, and its extra ones give round trips also when answered after a newer one", async (t) => {
+  // The viewer's reports leave LATE_MS after they are made: by then the server has sent newer sender reports.
+  const { sender, receiving, fast } = await connected(t, { receiverReportDelay: LATE_MS });
 
   const internals = sender as unknown as SenderInternals;
   assert.equal(fast.senderReport(), false, "nothing sent yet: nothing to report");
@@ -101,8 +121,7 @@ test("the fast path's sender reports reach the viewer every second or so, and it
   let seq = 1;
   let extra = false;
   const timer = setInterval(() => {
-    for (let i = 0; i < 5; i++, seq++)
-      assert.ok(fast.send({ payload: Buffer.from([0x90, 0x80, seq & 0x7f, 0, 0, 0, 0]), marker: true }, seq & 0xffff, seq * 900) > 0);
+    for (let i = 0; i < 5; i++, seq++) assert.ok(fast.send(vp8(seq), seq & 0xffff, seq * 900) > 0);
     if (extra && fast.senderReport()) ours.add(internals.lastSRtimestamp as number);
   }, 100);
   t.after(() => clearInterval(timer));
