@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RESEND_WINDOW_MS, ResendBudget } from "./resend-budget.js";
+import { RESEND_FLOOR_BPS, RESEND_WINDOW_MS, ResendBudget, resendRateBps } from "./resend-budget.js";
 
 test("a resend budget starts full with a window of its rate, lets the last resend overdraw it, and refills at the rate", () => {
   const budget = new ResendBudget();
@@ -40,4 +40,14 @@ test("a resend budget without a rate lets everything go, and starts full when a 
   assert.equal(budget.open, true, "1,000 bytes in a window at 16 kbit/s");
   budget.spend(1);
   assert.equal(budget.open, false);
+});
+
+test("resends are limited by what the link is known to carry: its estimate, or what got through of a heavily lossy layer", () => {
+  assert.equal(resendRateBps(0, undefined, 1_500_000), Infinity, "nothing known yet");
+  assert.equal(resendRateBps(0, 0.22, 1_500_000), Infinity, "before an estimate, a moderate loss (or a jittery link's late packets) limits nothing");
+  assert.equal(resendRateBps(0, 0.75, 1_600_000), 400_000, "most of it lost: what got through");
+  assert.equal(resendRateBps(0, 0.99, 1_500_000), RESEND_FLOOR_BPS, "never below the floor");
+  assert.equal(resendRateBps(500_000, undefined, 1_500_000), 500_000, "the estimate");
+  assert.equal(resendRateBps(500_000, 0.25, 1_000_000), 750_000, "the larger of the estimate and what got through");
+  assert.equal(resendRateBps(20_000, 0.75, 100_000), RESEND_FLOOR_BPS, "an estimate below the floor");
 });

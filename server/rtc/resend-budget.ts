@@ -1,8 +1,37 @@
+import { LOSS_HEAVY } from "../relay/layer-tuning.js";
+
 /**
  * The span over which a viewer's resends may use up their rate, ms
  * (libwebrtc's retransmission rate limiter counts over the same).
  */
 export const RESEND_WINDOW_MS = 500;
+
+/**
+ * The least a viewer's resends may take of its link, bit/s: a link that
+ * delivered next to nothing still gets a keyframe's missing packets in time.
+ */
+export const RESEND_FLOOR_BPS = 64_000;
+
+/**
+ * What a viewer's video resends may take of its link, bit/s (the rate of
+ * its ResendBudget), libwebrtc's way: no more than the link is known to
+ * carry, here the larger of the viewer's estimate `remb` (0: none yet) and
+ * what got through of its layer (`layerBps` × (1 − `lost`), `lost` the
+ * share it lost lately, undefined until measured). Before the viewer's
+ * first REMB (which can take seconds), only a link that loses most of what
+ * it is sent (LOSS_HEAVY) is known to be full, and nothing limits the
+ * resends: behind 5 % loss and 40 ± 30 ms each way, a joining viewer read
+ * 7–22 % lost (packets overtaken on the way count lost until they come)
+ * and asked for what was only late, and a budget of its layer's rate held
+ * back 1–29 packets of a NACK in its first 2.4 s in each of three traced
+ * runs. Infinity: no limit.
+ */
+export function resendRateBps(remb: number, lost: number | undefined, layerBps: number): number {
+  const estimate = remb > 0 ? remb : 0;
+  if (estimate === 0 && (lost === undefined || lost < LOSS_HEAVY)) return Infinity;
+  const through = lost === undefined ? 0 : layerBps * (1 - lost);
+  return Math.max(RESEND_FLOOR_BPS, estimate, through);
+}
 
 /**
  * What one viewer track's resends may take of its link: bytes at a rate

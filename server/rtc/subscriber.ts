@@ -20,6 +20,7 @@ import { isMdnsCandidate, withoutMdnsCandidates } from "./mdns.js";
 import { fixSctpReassembly } from "./sctp-reassembly.js";
 import { quickSctpHandshake } from "./sctp-handshake.js";
 import { localSdpForClients } from "./sdp.js";
+import { resendRateBps } from "./resend-budget.js";
 import { peerOpened } from "./census.js";
 import { keepEarlyDtls } from "./early-dtls.js";
 import { openSrtpNatively } from "./srtp-receive.js";
@@ -81,29 +82,13 @@ function copyResends(sender: RTCRtpSender, estimates: EstimatePeak, down: DownTr
   return remb > 0 && remb >= sent && !estimates.falling(remb, now) && now - down.probedAt(now) > QUEUE_DRAIN_MS;
 }
 
-/**
- * The least a viewer's resends may take of its link, bit/s: a link that
- * delivered next to nothing still gets a keyframe's missing packets in time.
- */
-const RESEND_FLOOR_BPS = 64_000;
-
-/**
- * What a viewer's video resends may take of its link, bit/s
- * (FastSender.resend, resend-budget.ts), libwebrtc's way: no more than the
- * link is known to carry, here the larger of the viewer's estimate (REMB)
- * and what got through of its layer over the last second (sent × (1 −
- * loss), once the loss spans a window of packets; a viewer's first REMB
- * can take seconds). Without either, no limit.
- */
+/** What a viewer's video resends may take of its link, bit/s, from what the relay knows of it (resendRateBps). */
 function resendRate(sender: RTCRtpSender, loss: LossMeter, down: DownTrack): number {
   if (down.kind !== "video") return Infinity;
-  const remb = Number(sender.receiverEstimatedMaxBitrate);
   // One report's fraction is no measure (droppedFraction).
   const lost = loss.settled ? loss.loss : undefined;
-  if (!(remb > 0) && lost === undefined) return Infinity;
   const sent = down.upTrack?.temporalBitrate(down.temporal, performance.now()) ?? 0;
-  const through = lost === undefined ? 0 : sent * (1 - lost);
-  return Math.max(RESEND_FLOOR_BPS, remb > 0 ? remb : 0, through);
+  return resendRateBps(Number(sender.receiverEstimatedMaxBitrate), lost, sent);
 }
 
 /**
