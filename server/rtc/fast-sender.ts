@@ -45,15 +45,16 @@ const MIN_RESEND_GAP_MS = 30;
 const COPY_GAP_MS = 10;
 /**
  * How often (ms, while packets flow) the fast path looks past its own
- * fields, after a packet (`dueTicks`): it checks its binding (DTLS session, keys, codec), refreshes the
- * sender report's NTP/RTP timestamp pair and adds its counts into werift's
- * sender, DTLS transport and ICE pair, so a sender report's counts are those
- * of its timestamps' moment. Between ticks a packet touches only this
- * object, the native route and the connection's consent state (werift's
- * objects are a set of cache lines per viewer; at 200 viewers, perf put
- * touching them for every packet at one to three points of the relay's main
- * thread). A new DTLS session or codec is taken up within a tick. The
- * tick also sends the sender reports when due (sender-report.ts).
+ * fields, after a packet (`dueTicks`): it checks its binding (DTLS session,
+ * keys, codec), refreshes the sender report's NTP/RTP timestamp pair and
+ * adds its counts into werift's sender, DTLS transport and ICE pair, so a
+ * sender report's counts are those of its timestamps' moment. Between
+ * ticks a packet touches only this object, the native route and the
+ * connection's consent state (werift's objects are a set of cache lines per
+ * viewer; at 200 viewers, perf put touching them for every packet at one to
+ * three points of the relay's main thread). A new DTLS session or codec is
+ * taken up within a tick. The tick also sends the sender reports when due
+ * (sender-report.ts).
  */
 const TICK_MS = 20;
 /**
@@ -62,8 +63,9 @@ const TICK_MS = 20;
  * libuv's poll phase). Every viewer sees the same packets, so every sender's
  * tick falls on the same one, a frame's first: at 100 viewers their
  * binding checks, counts, timestamps and reports (2.4 µs each) kept the
- * last viewers of that packet waiting about 0.2 ms longer. The binding check goes with them: a
- * new DTLS session or codec is still taken up within a tick.
+ * last viewers of that packet waiting about 0.2 ms longer. The binding
+ * check goes with them: a new DTLS session or codec is still taken up
+ * within a tick.
  */
 const dueTicks: FastSender[] = [];
 /** Runs the due ticks; one that throws is reported and the rest still run. A tick queues nothing. */
