@@ -17,11 +17,18 @@ interface Subscribable<A extends unknown[]> {
  */
 export class Listeners {
   private readonly unsubscribes: Array<() => void> = [];
+  private cleared = false;
 
   constructor(private readonly log: Logger) {}
 
-  /** Subscribes `fn` to `event`, catching sync throws and async rejections. */
+  /**
+   * Subscribes `fn` to `event`, catching sync throws and async rejections.
+   * Once `clear` has run (its owner closed), nothing: a subscription made
+   * then, from a werift event or an answer still on its way, would never be
+   * dropped.
+   */
   on<A extends unknown[]>(event: Subscribable<A>, fn: (...args: A) => unknown): void {
+    if (this.cleared) return;
     const { unSubscribe } = event.subscribe((...args: A) => {
       try {
         const result = fn(...args);
@@ -34,8 +41,9 @@ export class Listeners {
     listenersChanged(1);
   }
 
-  /** Drops every subscription. */
+  /** Drops every subscription, and takes no more. */
   clear(): void {
+    this.cleared = true;
     const dropped = this.unsubscribes.splice(0);
     listenersChanged(-dropped.length);
     for (const u of dropped) {

@@ -75,6 +75,8 @@ export class Publisher {
   private readonly ingest: FastIngest;
   private readonly upTracks = new Map<string, UpTrack>();
   private _closed = false;
+  /** Lets go of the native SRTP's hold on the transports (openSrtpNatively). */
+  private releaseSrtp: () => void = () => undefined;
   /** Trickled candidates this device may still add. */
   private readonly candidates = new CandidateBudget();
   private _expectedTracks = 0;
@@ -156,8 +158,11 @@ export class Publisher {
       // What werift could not answer is the offer's doing (found by the fuzzer: sections it cannot match).
       throw badRequest(`offer rejected: ${errorText(err)}`);
     }
-    openSrtpNatively(pc);
-    this.ingest.attach(pc);
+    // The device may have left while werift answered: a closed publisher takes nothing over (its caller sees `closed`).
+    if (!this._closed) {
+      this.releaseSrtp = openSrtpNatively(pc);
+      this.ingest.attach(pc);
+    }
     const local = pc.localDescription;
     if (!local) throw new Error("no local description");
     return localSdpForClients(local.sdp, this.rtc);
@@ -196,6 +201,7 @@ export class Publisher {
     clearInterval(this.lossTimer);
     clearInterval(this.rembTimer);
     this.listeners.clear();
+    this.releaseSrtp();
     this.ingest.clear();
     this._talkback?.close();
     for (const t of this.upTracks.values()) t.close();

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { createCipheriv, createHmac, randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
-import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtcpSession, SrtpSession } from "werift";
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RTCPeerConnection, RtpHeader, SrtcpSession, SrtpSession } from "werift";
 import { nativeFastPath, type NativeFastPath } from "./native.js";
-import { isOpenedNatively, rtpHeaderBytes, takeOver, takeOverRtcp } from "./srtp-receive.js";
+import { rtcCensus } from "./census.js";
+import { peerConfig, publishCodecs } from "./peer-config.js";
+import { isOpenedNatively, openSrtpNatively, rtpHeaderBytes, takeOver, takeOverRtcp } from "./srtp-receive.js";
 
 /** Two werift SRTP sessions keyed for each other: what `from` encrypts, `to` decrypts. */
 function pair(profile: number) {
@@ -189,4 +191,20 @@ describe("rtpHeaderBytes", () => {
     assert.equal(rtpHeaderBytes(Buffer.from([0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 10), -1, "version 1");
     assert.equal(rtpHeaderBytes(Buffer.alloc(21, 0x80), 10), -1, "shorter than a header and a tag");
   });
+});
+
+test("the native SRTP's hold on a connection's transports is let go by its owner's close, once, even where no transport says it closed", async (t) => {
+  const pc = new RTCPeerConnection(peerConfig({ iceHosts: ["127.0.0.1"], iceServers: [] }, publishCodecs()));
+  t.after(() => pc.close());
+  pc.addTransceiver("video", { direction: "sendonly" });
+  await pc.setLocalDescription(await pc.createOffer());
+  const before = rtcCensus().listeners;
+  // The transports have no SRTP session before DTLS: nothing of the native part is called.
+  const release = openSrtpNatively(pc, {} as NativeFastPath);
+  assert.equal(rtcCensus().listeners, before + 1, "one transport (bundled), one hold");
+  release();
+  assert.equal(rtcCensus().listeners, before);
+  release();
+  await pc.close();
+  assert.equal(rtcCensus().listeners, before, "not let go twice");
 });

@@ -46,10 +46,16 @@ const opened = new WeakSet<object>();
  * thread for its viewers' RTCP. Each DTLS transport's sessions are taken
  * over when it connects (and again after a new handshake); werift still
  * does the rest (RTP and RTCP parsing, stats). Without the native part this
- * does nothing. Call after setLocalDescription.
+ * does nothing. Call after setLocalDescription. Returns what lets go of the
+ * transports' state (for its owner's close: a transport that never started
+ * may never say it closed); they also let go when they close or fail.
  */
-export function openSrtpNatively(pc: RTCPeerConnection, native: NativeFastPath | undefined = nativeFastPath): void {
-  if (native === undefined) return;
+export function openSrtpNatively(pc: RTCPeerConnection, native: NativeFastPath | undefined = nativeFastPath): () => void {
+  const releases: (() => void)[] = [];
+  const releaseAll = () => {
+    for (const release of releases.splice(0)) release();
+  };
+  if (native === undefined) return releaseAll;
   for (const transport of (pc as unknown as { dtlsTransports?: TransportInternals[] }).dtlsTransports ?? []) {
     const onStateChange = transport.onStateChange;
     if (!onStateChange) continue;
@@ -58,15 +64,21 @@ export function openSrtpNatively(pc: RTCPeerConnection, native: NativeFastPath |
       if (transport.srtcp) takeOverRtcp(transport.srtcp, native);
     };
     open();
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      subscription.unSubscribe();
+      listenersChanged(-1);
+    };
     const subscription = onStateChange.subscribe((state) => {
       if (state === "connected") open();
-      if (state === "closed" || state === "failed") {
-        subscription.unSubscribe();
-        listenersChanged(-1);
-      }
+      if (state === "closed" || state === "failed") release();
     });
     listenersChanged(1);
+    releases.push(release);
   }
+  return releaseAll;
 }
 
 /** True when `session`'s packets are opened natively. */

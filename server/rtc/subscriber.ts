@@ -113,6 +113,8 @@ export class Subscriber {
   private readonly input: RTCDataChannel;
   private talk: UpTrack | undefined;
   private _closed = false;
+  /** Lets go of the native SRTP's hold on the transports (openSrtpNatively). */
+  private releaseSrtp: () => void = () => undefined;
 
   constructor(
     private readonly rtc: RtcSettings,
@@ -259,7 +261,8 @@ export class Subscriber {
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
     keepEarlyDtls(this.pc);
-    openSrtpNatively(this.pc);
+    // A viewer that left while werift made the offer: a closed subscriber takes nothing over.
+    if (!this._closed) this.releaseSrtp = openSrtpNatively(this.pc);
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description");
     return localSdpForClients(local.sdp, this.rtc);
@@ -300,6 +303,7 @@ export class Subscriber {
     if (this._closed) return;
     this._closed = true;
     this.listeners.clear();
+    this.releaseSrtp();
     for (const d of this.downTracks) d.close();
     this.talk?.close();
     this.pc.close().catch((err: unknown) => this.log.debug("subscriber close", { err: errorText(err) }));
