@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { errorStack } from "./rtc/errors.js";
 
 /** The listener signature of an event map's entry. */
 type Listener<Args extends unknown[]> = (...args: Args) => void;
@@ -38,7 +39,7 @@ export class SafeEmitter<Events extends Record<keyof Events, unknown[]>> extends
       try {
         listener.apply(this, args);
       } catch (err) {
-        process.emitWarning(`a '${event}' listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, {
+        process.emitWarning(`a '${event}' listener threw: ${errorStack(err)}`, {
           code: "TESSERA_LISTENER_ERROR",
         });
       }

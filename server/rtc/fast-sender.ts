@@ -2,6 +2,7 @@ import type { RTCRtpSender } from "werift";
 import { CleanLink } from "../protocol/clean-link.js";
 import { PADDING_BYTES } from "../relay/down-track.js";
 import { Egress } from "./egress.js";
+import { errorStack } from "./errors.js";
 import { RTP_MARKER, RTP_PADDING } from "./native.js";
 import { BROWSER_DELAY, ZERO_DELAY } from "./playout-delay.js";
 import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
@@ -74,7 +75,7 @@ function runTicks(): void {
     try {
       dueTicks[i].tick();
     } catch (err) {
-      process.emitWarning(`a fast sender's tick threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { code: "TESSERA_TICK_ERROR" });
+      process.emitWarning(`a fast sender's tick threw: ${errorStack(err)}`, { code: "TESSERA_TICK_ERROR" });
     }
   }
   dueTicks.length = 0;
