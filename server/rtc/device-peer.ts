@@ -4,6 +4,7 @@ import type { IceCandidate, IceServer } from "../protocol/messages.js";
 import { routeFeedbackByMedia } from "./feedback-routing.js";
 import { peerConfig } from "./peer-config.js";
 import { keepEarlyDtls } from "./early-dtls.js";
+import { whileOpen } from "./while-open.js";
 
 const FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
 
@@ -66,13 +67,13 @@ export class DevicePeer {
 
   /** The offer, with every candidate gathered. */
   async offer(): Promise<string> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
+    await whileOpen(this.pc, async () => this.pc.setLocalDescription(await this.pc.createOffer()));
     keepEarlyDtls(this.pc);
     return this.pc.localDescription!.sdp;
   }
 
   answer(sdp: string): Promise<void> {
-    return this.pc.setRemoteDescription({ type: "answer", sdp }).then(() => undefined);
+    return whileOpen(this.pc, () => this.pc.setRemoteDescription({ type: "answer", sdp })).then(() => undefined);
   }
 
   addCandidate(candidate: IceCandidate): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import type { RTCPeerConnection } from "werift";
 import { isMdnsCandidate } from "./mdns.js";
+import { whileOpen } from "./while-open.js";
 
 /** New remote ICE credentials, and the candidates that came with them. */
 export interface RemoteIceRestart {
@@ -92,8 +93,11 @@ export class AnswererIceRestarts {
   async restart(restart: RemoteIceRestart): Promise<LocalIceParameters> {
     const remote = this.pc.remoteDescription?.sdp;
     if (!remote) throw new Error("no remote description to restart");
-    await this.pc.setRemoteDescription({ type: "offer", sdp: withNewIceCredentials(remote, restart) });
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const pc = this.pc;
+    await whileOpen(pc, async () => {
+      await pc.setRemoteDescription({ type: "offer", sdp: withNewIceCredentials(remote, restart) });
+      await pc.setLocalDescription(await pc.createAnswer());
+    });
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description after the restart");
     for (const c of restart.candidates) if (!isMdnsCandidate(c.candidate)) await this.pc.addIceCandidate(c);

@@ -28,6 +28,7 @@ import { errorText } from "./errors.js";
 import { rembPacket } from "./remb.js";
 import { peerConfig, publishCodecs, toTrackCodec, type RtcSettings } from "./peer-config.js";
 import { peerOpened } from "./census.js";
+import { rejected, whileOpen } from "./while-open.js";
 
 /** What a Publisher tells its owner. */
 export interface PublisherEvents {
@@ -136,9 +137,9 @@ export class Publisher {
       if (state === "failed" || state === "closed") this.close(`connection ${state}`);
     });
     try {
-      await pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) });
+      await whileOpen(pc, () => pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) }));
     } catch (err) {
-      throw badRequest(`offer rejected: ${errorText(err)}`);
+      throw rejected("offer", err);
     }
     fixSctpReassembly(pc);
     // offerDirection is ours as the device proposed it: "recvonly" where the
@@ -153,10 +154,10 @@ export class Publisher {
     }
     this._expectedTracks = media.length;
     try {
-      await pc.setLocalDescription(await pc.createAnswer());
+      await whileOpen(pc, async () => pc.setLocalDescription(await pc.createAnswer()));
     } catch (err) {
       // What werift could not answer is the offer's doing (found by the fuzzer: sections it cannot match).
-      throw badRequest(`offer rejected: ${errorText(err)}`);
+      throw rejected("offer", err);
     }
     // The device may have left while werift answered: a closed publisher takes nothing over (its caller sees `closed`).
     if (!this._closed) {
@@ -189,7 +190,7 @@ export class Publisher {
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {
-      throw badRequest(`candidate rejected: ${errorText(err)}`);
+      throw rejected("candidate", err);
     }
     this.iceRestarts?.candidateAdded();
   }

@@ -1,5 +1,4 @@
 import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RTCRtpSender, type RTCRtpTransceiver } from "werift";
-import { badRequest } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { IceCandidate } from "../protocol/messages.js";
 import { DownTrack } from "../relay/down-track.js";
@@ -25,6 +24,7 @@ import { peerOpened } from "./census.js";
 import { keepEarlyDtls } from "./early-dtls.js";
 import { openSrtpNatively } from "./srtp-receive.js";
 import { whenPeerKeyed } from "./peer-keyed.js";
+import { rejected, whileOpen } from "./while-open.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -258,8 +258,8 @@ export class Subscriber {
 
   /** Creates the server's offer, with every candidate in it. */
   async offer(): Promise<string> {
-    const offer = await this.pc.createOffer();
-    await this.pc.setLocalDescription(offer);
+    const pc = this.pc;
+    await whileOpen(pc, async () => pc.setLocalDescription(await pc.createOffer()));
     keepEarlyDtls(this.pc);
     // A viewer that left while werift made the offer: a closed subscriber takes nothing over.
     if (!this._closed) this.releaseSrtp = openSrtpNatively(this.pc);
@@ -273,9 +273,9 @@ export class Subscriber {
     if (this._closed) throw new Error("subscriber is closed");
     checkRemoteSdp(answerSdp, "answer");
     try {
-      await this.pc.setRemoteDescription({ type: "answer", sdp: withoutMdnsCandidates(answerSdp) });
+      await whileOpen(this.pc, () => this.pc.setRemoteDescription({ type: "answer", sdp: withoutMdnsCandidates(answerSdp) }));
     } catch (err) {
-      throw badRequest(`answer rejected: ${errorText(err)}`);
+      throw rejected("answer", err);
     }
   }
 
@@ -287,7 +287,7 @@ export class Subscriber {
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {
-      throw badRequest(`candidate rejected: ${errorText(err)}`);
+      throw rejected("candidate", err);
     }
   }
 

@@ -16,6 +16,7 @@ import { localSdpForClients } from "./sdp.js";
 import { senderSink } from "./sender-sink.js";
 import { peerOpened } from "./census.js";
 import { whenPeerKeyed } from "./peer-keyed.js";
+import { rejected, whileOpen } from "./while-open.js";
 
 /**
  * A WHEP player's connection (RFC 9725 conventions): the player offers,
@@ -60,9 +61,9 @@ export class WhepPeer {
   async answer(offerSdp: string): Promise<string> {
     checkRemoteSdp(offerSdp, "offer");
     try {
-      await this.pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) });
+      await whileOpen(this.pc, () => this.pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) }));
     } catch (err) {
-      throw badRequest(`offer rejected: ${errorText(err)}`);
+      throw rejected("offer", err);
     }
     const free = [...this.tracks];
     for (const t of this.pc.getTransceivers()) {
@@ -92,9 +93,9 @@ export class WhepPeer {
     }
     if (this.downs.length === 0) throw unsupported("the offer receives none of the device's codecs");
     try {
-      await this.pc.setLocalDescription(await this.pc.createAnswer());
+      await whileOpen(this.pc, async () => this.pc.setLocalDescription(await this.pc.createAnswer()));
     } catch (err) {
-      throw badRequest(`offer rejected: ${errorText(err)}`);
+      throw rejected("offer", err);
     }
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description");
@@ -130,7 +131,7 @@ export class WhepPeer {
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (err) {
-      throw badRequest(`candidate rejected: ${errorText(err)}`);
+      throw rejected("candidate", err);
     }
     this.iceRestarts.candidateAdded();
   }

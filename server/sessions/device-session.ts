@@ -5,6 +5,7 @@ import type { ClientMessage, DeviceKind, IceCandidate } from "../protocol/messag
 import type { UpTrack } from "../relay/up-track.js";
 import type { IceEnd } from "../rtc/ice-restart.js";
 import { Publisher } from "../rtc/publisher.js";
+import { PeerClosedError } from "../rtc/while-open.js";
 import type { Peer, SessionContext } from "./context.js";
 
 /** What a DeviceSession is made of. */
@@ -148,6 +149,7 @@ export class DeviceSession {
     } catch (err) {
       publisher.close("offer rejected");
       if (this.publisher === publisher) this.publisher = undefined;
+      if (err instanceof PeerClosedError) return undefined;
       throw err;
     }
   }

@@ -5,6 +5,7 @@ import { TesseraError, toClientError } from "../errors.js";
 import type { ControlState, IceCandidate, ServerMessage } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
+import { PeerClosedError } from "../rtc/while-open.js";
 import { TRANSCODABLE, type Transcoder } from "../sources/transcoder.js";
 import { LayerFollower, type LayerReport } from "../relay/layer-follower.js";
 import type { Peer, SessionContext } from "./context.js";
@@ -306,6 +307,8 @@ export class Subscription {
         if (subscriber === this.subscriber) this.viewer.send({ type: "offer", deviceId: this.device.id, sdp, offerId });
       })
       .catch((err: unknown) => {
+        // Closed while werift made the offer: the subscription's close is on its way, or done.
+        if (err instanceof PeerClosedError) return;
         this.ctx.log.warn("offer to viewer failed", { err });
         this.close("offer failed");
       });

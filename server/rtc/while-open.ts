@@ -1,0 +1,38 @@
+import type { RTCPeerConnection } from "werift";
+import { badRequest, TesseraError } from "../errors.js";
+import { errorText } from "./errors.js";
+
+/** The peer closed while a description was made or applied (its owner left, or the connection failed). */
+export class PeerClosedError extends TesseraError {
+  constructor() {
+    super("bad_request", "the connection closed while it was being negotiated", 400);
+    this.name = "PeerClosedError";
+  }
+}
+
+/**
+ * Runs `work`, werift's description calls on `pc`, and settles with a
+ * PeerClosedError if `pc` closes first. A werift description call that
+ * finds its peer closed when it resumes never settles (as in the W3C API),
+ * and its caller, a device's offer or a viewer's subscription, would wait
+ * for ever.
+ */
+export function whileOpen<T>(pc: RTCPeerConnection, work: () => Promise<T>): Promise<T> {
+  if (pc.signalingState === "closed") return Promise.reject(new PeerClosedError());
+  return new Promise<T>((resolve, reject) => {
+    const { unSubscribe } = pc.signalingStateChange.subscribe((state) => {
+      if (state !== "closed") return;
+      unSubscribe();
+      reject(new PeerClosedError());
+    });
+    work().then(
+      (value) => (unSubscribe(), resolve(value)),
+      (err: unknown) => (unSubscribe(), reject(err as Error)),
+    );
+  });
+}
+
+/** What a description call threw, as the client's error: its `what` rejected, unless the peer closed meanwhile. */
+export function rejected(what: string, err: unknown): Error {
+  return err instanceof PeerClosedError ? err : badRequest(`${what} rejected: ${errorText(err)}`);
+}
