@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { UsersFile } from "../server/auth/users-file.js";
+import { REDIS_COMMAND_TIMEOUT_MS } from "../server/cluster/cluster.js";
 import { RedisServer } from "./lib/redis.js";
 import { SignalingClient, waitForAsync } from "./lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "./lib/werift-peers.js";
@@ -39,7 +40,7 @@ before(async () => {
     const dataDir = join(root, "data");
     const users = new UsersFile(dataDir);
     for (const [name, pw] of Object.entries(PASSWORDS)) await users.set(name, pw);
-    nodes.push(await startServer({ args: ["--auth", "basic", "--data-dir", dataDir, "--redis", redis.url, "--source", "none"] }));
+    nodes.push(await startServer({ args: ["--auth", "basic", "--data-dir", dataDir, "--redis", redis.url, "--source", "none", "--admin-account", "alice"] }));
   }
 });
 after(async () => {
@@ -76,6 +77,32 @@ test("alice's device on node A plays for alice on node B, and is not found for b
   const bobsList = (await (await fetch(`${b.url}api/devices`, { headers: basic("bob", PASSWORDS.bob) })).json()) as { devices: unknown[] };
   assert.deepEqual(bobsList.devices, []);
 });
+
+test(
+  "Redis paused with its connections open: requests are answered from what the node has, and the node rejoins once Redis answers",
+  { timeout: 60_000 },
+  async () => {
+    const a = nodes[0];
+    const cluster = async () =>
+      (
+        (await (await fetch(`${a.url}api/cluster`, { headers: basic("alice", PASSWORDS.alice), signal: AbortSignal.timeout(10_000) })).json()) as {
+          redis: string;
+        }
+      ).redis;
+    assert.equal(await cluster(), "up");
+    redis.pause();
+    try {
+      const started = Date.now();
+      const res = await fetch(`${a.url}api/devices`, { headers: basic("alice", PASSWORDS.alice), signal: AbortSignal.timeout(10_000) });
+      assert.equal(res.status, 200, "signed in with the local limiter standing in");
+      assert.ok(Date.now() - started < 5 * REDIS_COMMAND_TIMEOUT_MS, `answered in ${Date.now() - started} ms`);
+      await waitForAsync(async () => (await cluster()) === "down", 15_000, "Redis reported unreachable");
+    } finally {
+      redis.resume();
+    }
+    await waitForAsync(async () => (await cluster()) === "up", 15_000, "Redis reported reachable again, with no new connection");
+  },
+);
 
 test("failed sign-ins count across the nodes: five on A and five on B, then both refuse with 429", { timeout: 30_000 }, async () => {
   const [a, b] = nodes;

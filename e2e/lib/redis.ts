@@ -55,6 +55,16 @@ export class RedisServer {
     this.child = undefined;
   }
 
+  /** Pauses the server (SIGSTOP): its connections stay open and nothing is answered, as from a Redis stalled or cut off without a reset. */
+  pause(): void {
+    assert.ok(this.child?.kill("SIGSTOP"), "redis-server is running");
+  }
+
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void {
+    assert.ok(this.child?.kill("SIGCONT"), "redis-server is running");
+  }
+
   /** Stops it for good. */
   async close(): Promise<void> {
     await this.stop();

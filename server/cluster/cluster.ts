@@ -25,6 +25,8 @@ const KEYS_CHANNEL = SharedKeys.channel(PREFIX);
 export const NODE_TTL_MS = 6000;
 /** How long the first connection to Redis may take before start-up fails, ms. */
 const CONNECT_TIMEOUT_MS = 5000;
+/** A Redis command not answered within this long fails, ms (see Cluster.connect). */
+export const REDIS_COMMAND_TIMEOUT_MS = 1000;
 /** How long a relay leg's token is valid, ms (it is only used to say hello). */
 const LEG_TOKEN_TTL_MS = 60_000;
 
@@ -103,6 +105,10 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => Math.min(times * 200, 2000),
+      // A Redis that stops answering on an open connection (paused, overloaded, a partition without a
+      // reset) fails commands after this long, so sign-ins, key claims and beats fall back to what the
+      // node has instead of waiting until the kernel drops the connection.
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
       lazyConnect: true,
     };
     const redis = new Redis(url, options);
@@ -229,6 +235,8 @@ export class Cluster extends SafeEmitter<ClusterEvents> {
       this.redisFailed(err as Error);
       return;
     }
+    // After a stall (commands timed out on a connection that stayed open) no 'ready' comes: a beat that goes through is the sign.
+    if (!this.up) return this.redisBack();
     await this.keys?.refresh();
     await this.refresh();
   }

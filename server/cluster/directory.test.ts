@@ -20,6 +20,13 @@ test("malformed entries are skipped, not thrown", () => {
   assert.deepEqual(parseNode(JSON.stringify(node("n"))), node("n"));
 });
 
+test("what another node wrote is checked: a url no node can be reached at, a time no Date holds", () => {
+  for (const url of ["10.0.0.2:8080", "ftp://n:21", "", 5]) assert.equal(parseNode(JSON.stringify({ ...node("n"), url })), undefined, String(url));
+  assert.equal(parseNode(JSON.stringify({ ...node("n"), startedAt: 1e300 }))?.startedAt, 0, "a start time no Date holds reads as unknown");
+  assert.equal(parseDevice(deviceField("a", "b"), deviceValue(cam(1e300))), undefined);
+  assert.equal(parseDevice(deviceField("a", "b"), deviceValue(cam(-1))), undefined);
+});
+
 test("a device two nodes claim belongs to the one where it came online last; ties go to the smaller node id", () => {
   const held = mergeHolders([
     { node: node("b"), devices: [cam(10)] },

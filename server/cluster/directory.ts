@@ -33,6 +33,20 @@ export interface HeldDevice extends DeviceEntry {
   node: NodeEntry;
 }
 
+/** Unix ms that a Date can hold (ECMAScript's 8.64e15 at most): what another node wrote may be anything. */
+export const isTime = (v: unknown): v is number => typeof v === "number" && v >= 0 && v <= 8.64e15;
+
+/** An http(s) URL, as a node's `url` must be for other nodes to reach it. */
+function isOrigin(v: unknown): v is string {
+  if (typeof v !== "string") return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 /** The hash field of a device: account and id as a JSON pair (both may hold any character). */
 export function deviceField(account: string, id: string): string {
   return JSON.stringify([account, id]);
@@ -50,7 +64,7 @@ export function parseDevice(field: string, value: string): DeviceEntry | undefin
     const v = JSON.parse(value) as Partial<DeviceEntry>;
     if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== "string" || typeof key[1] !== "string") return undefined;
     const kind = DEVICE_KINDS.find((k) => k === v.kind);
-    if (typeof v.name !== "string" || typeof v.since !== "number" || kind === undefined) return undefined;
+    if (typeof v.name !== "string" || !isTime(v.since) || kind === undefined) return undefined;
     return { account: key[0], id: key[1], name: v.name, kind, since: v.since };
   } catch {
     return undefined;
@@ -62,8 +76,9 @@ export function parseNode(value: string | null): NodeEntry | undefined {
   if (!value) return undefined;
   try {
     const v = JSON.parse(value) as Partial<NodeEntry>;
-    if (typeof v.id !== "string" || typeof v.url !== "string") return undefined;
-    return { id: v.id, url: v.url, devices: Number(v.devices) || 0, viewers: Number(v.viewers) || 0, startedAt: Number(v.startedAt) || 0 };
+    if (typeof v.id !== "string" || !isOrigin(v.url)) return undefined;
+    const startedAt = Number(v.startedAt);
+    return { id: v.id, url: v.url, devices: Number(v.devices) || 0, viewers: Number(v.viewers) || 0, startedAt: isTime(startedAt) ? startedAt : 0 };
   } catch {
     return undefined;
   }

@@ -19,6 +19,7 @@ import type { Logger } from "../log.js";
 import { PROTOCOL_VERSION, type IceCandidate, type ServerMessage } from "../protocol/messages.js";
 import type { Peer, SessionContext } from "../sessions/context.js";
 import { DeviceSession } from "../sessions/device-session.js";
+import { errorText } from "../rtc/errors.js";
 
 /** What a leg needs to know. */
 export interface RelayLegOptions {
@@ -33,7 +34,12 @@ export interface RelayLegOptions {
   log: Logger;
   /** The leg ended (any reason; called once). */
   onClosed: (reason: string) => void;
+  /** How often the leg pings the home node, ms; a ping not answered by the next one ends the leg. */
+  pingMs?: number;
 }
+
+/** How often a leg pings its home node, ms (see RelayLegOptions.pingMs). */
+export const LEG_PING_MS = 5000;
 
 /** How long the home node may take to send its first offer, ms. */
 const OFFER_TIMEOUT_MS = 10_000;
@@ -49,6 +55,7 @@ export class RelayLeg implements RemoteControl {
   private session: DeviceSession | undefined;
   private closed = false;
   private offerTimer: NodeJS.Timeout;
+  private pingTimer: NodeJS.Timeout | undefined;
   /** Offers are applied one at a time, in order. */
   private queue: Promise<void> = Promise.resolve();
   /** Messages for the home node before it welcomed the leg (and the watch went out). */
@@ -59,10 +66,18 @@ export class RelayLeg implements RemoteControl {
     wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
     this.ws = new WebSocket(wsUrl, { handshakeTimeout: 5000 });
     this.offerTimer = setTimeout(() => this.close("the home node sent no offer"), OFFER_TIMEOUT_MS);
-    this.ws.on("open", () =>
-      this.ws.send(JSON.stringify({ type: "hello", role: "viewer", protocol: PROTOCOL_VERSION, token: o.token, name: `relay ${o.nodeId}`.slice(0, 40) })),
-    );
-    this.ws.on("message", (data: Buffer) => this.receive(data.toString("utf8")));
+    this.ws.on("open", () => {
+      this.ws.send(JSON.stringify({ type: "hello", role: "viewer", protocol: PROTOCOL_VERSION, token: o.token, name: `relay ${o.nodeId}`.slice(0, 40) }));
+      this.keepPinging(o.pingMs ?? LEG_PING_MS);
+    });
+    this.ws.on("message", (data: Buffer) => {
+      // A home node of another version may send what this one does not expect: the leg ends, the node goes on.
+      try {
+        this.receive(data.toString("utf8"));
+      } catch (err) {
+        this.close(`home node's message could not be taken: ${errorText(err)}`);
+      }
+    });
     this.ws.on("close", (code, reason) => this.close(`home node closed the leg (${code} ${String(reason)})`));
     this.ws.on("error", (err) => this.close(`home node unreachable: ${err.message}`));
     o.device.input.setRemote(this);
@@ -73,11 +88,27 @@ export class RelayLeg implements RemoteControl {
     this.send({ type: "control", action, deviceId: this.o.device.id, onBehalf: peerId, ...(name ? { name } : {}), ...(to ? { to } : {}) });
   }
 
+  /**
+   * Pings the home node every `ms`: a path to it that drops everything
+   * without a reset would leave the leg open, and this node's viewers on an
+   * offline device, until the kernel gave up on the connection.
+   */
+  private keepPinging(ms: number): void {
+    let answered = true;
+    this.ws.on("pong", () => (answered = true));
+    this.pingTimer = setInterval(() => {
+      if (!answered) return this.close("home node stopped answering");
+      answered = false;
+      this.ws.ping();
+    }, ms);
+  }
+
   /** Ends the leg and takes the relayed tracks off the device; idempotent. */
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.offerTimer);
+    clearInterval(this.pingTimer);
     this.o.device.input.setRemote(undefined);
     this.session?.close(reason);
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
@@ -101,6 +132,7 @@ export class RelayLeg implements RemoteControl {
     } catch {
       return this.close("home node sent malformed JSON");
     }
+    if (typeof msg !== "object" || msg === null) return this.close("home node sent no JSON object");
     const deviceId = this.o.device.id;
     switch (msg.type) {
       case "welcome": {

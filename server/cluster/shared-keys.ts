@@ -20,6 +20,7 @@
  */
 import type { Redis } from "ioredis";
 import type { EvictReason, KeyHold, KeyRecord, KeyShare } from "../keys/device-keys.js";
+import { isTime } from "./directory.js";
 
 /** What SharedKeys needs of the local store (DeviceKeys). */
 export interface KeyHost {
@@ -143,19 +144,21 @@ export class SharedKeys implements KeyShare {
     }, new Map<string, KeyHold>());
   }
 
-  /** A message on the keys channel. */
+  /**
+   * A message on the keys channel. Any client of the shared Redis can publish
+   * there, so what is no such message is dropped, and what applying one
+   * throws (a storage failure while merging) is reported, not thrown into
+   * the Redis client, which would end the process.
+   */
   heard(message: string): void {
-    let m: Message;
+    const m = parseMessage(message);
     try {
-      m = JSON.parse(message) as Message;
-    } catch {
-      return;
-    }
-    if (m.type === "record") {
-      const record = parseRecord(JSON.stringify(m.record));
-      if (record) this.host.merge(record);
-    } else if (m.type === "evict" && m.from !== this.nodeId && (m.node === undefined || m.node === this.nodeId)) {
-      this.host.evictHere(m.id, m.reason, m.deviceId);
+      if (m?.type === "record") this.host.merge(m.record);
+      else if (m?.type === "evict" && m.from !== this.nodeId && (m.node === undefined || m.node === this.nodeId)) {
+        this.host.evictHere(m.id, m.reason, m.deviceId);
+      }
+    } catch (err) {
+      this.failed(err as Error);
     }
   }
 
@@ -234,9 +237,37 @@ export class SharedKeys implements KeyShare {
 
 const ID = /^tk_[0-9a-f]{12}$/;
 const HASH = /^[0-9a-f]{64}$/;
-const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
 const isTimeOrNull = (v: unknown) => v === null || isTime(v);
 const isTextOrNull = (v: unknown) => v === null || typeof v === "string";
+
+const EVICT_REASONS: readonly string[] = ["released", "revoked", "replaced"] satisfies EvictReason[];
+const isTextOrAbsent = (v: unknown): v is string | undefined => v === undefined || typeof v === "string";
+
+/** A message on the keys channel, or undefined when it is none. */
+function parseMessage(text: string): Message | undefined {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof m !== "object" || m === null) return undefined;
+  const o = m as Record<string, unknown>;
+  if (o.type === "record") {
+    const record = parseRecord(JSON.stringify(o.record ?? null));
+    return record && { type: "record", record };
+  }
+  if (o.type !== "evict" || typeof o.id !== "string" || typeof o.from !== "string" || !EVICT_REASONS.includes(o.reason as string)) return undefined;
+  if (!isTextOrAbsent(o.node) || !isTextOrAbsent(o.deviceId)) return undefined;
+  return {
+    type: "evict",
+    id: o.id,
+    reason: o.reason as EvictReason,
+    from: o.from,
+    node: o.node,
+    deviceId: o.deviceId,
+  };
+}
 
 /** A key's copy as Redis holds it, or undefined when it is none (Redis is shared: check what comes back). */
 function parseRecord(value: string | null): KeyRecord | undefined {
