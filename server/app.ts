@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import Koa from "koa";
 import serve from "koa-static";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type ServerOptions } from "ws";
 import { Metrics } from "../metrics/metrics.js";
 import { IceProvider } from "../turn/ice-provider.js";
 import type { Config } from "./config.js";
@@ -77,6 +77,18 @@ export interface AppDeps {
 }
 
 /** Makes sure the data directory exists and can be written; throws ConfigError naming --data-dir with the reason. */
+/** How long a closing WebSocket waits for the client's close frame, ms (ws's own default is 30 s, past main's 5 s exit deadline). */
+export const SOCKET_CLOSE_TIMEOUT_MS = 1500;
+
+/**
+ * The largest WebSocket message any socket reads, bytes: four times a
+ * signaling message's cap, or twice the largest frame an ingest socket takes,
+ * so that what is somewhat too big gets its `too_large` answer.
+ */
+export function socketMaxPayload(maxFrameBytes: number): number {
+  return Math.max(4 * MAX_MESSAGE_BYTES, 2 * maxFrameBytes);
+}
+
 function checkDataDir(dir: string): void {
   try {
     ensureDataDir(dir);
@@ -321,7 +333,15 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   // The build writes each page file's `.br` and `.gz` next to it; koa-send picks one by Accept-Encoding, so caches must vary on it.
   koa.use(serve(WEB_ROOT, { index: "index.html", maxage: 0, setHeaders: (res) => res.setHeader("Vary", "Accept-Encoding") }));
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES });
+  // Messages up to this size are read and answered (too big for /ws: `too_large` and 4413; a frame over
+  // --max-frame-bytes on /ws/ingest: `too_large`, the socket stays open); larger ones close the socket with 1009.
+  // A client that vanished without a FIN never answers the close at shutdown: its socket is destroyed after closeTimeout.
+  // (ws 8.23 takes closeTimeout; @types/ws does not list it.)
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: socketMaxPayload(config.maxFrameBytes),
+    closeTimeout: SOCKET_CLOSE_TIMEOUT_MS,
+  } as ServerOptions);
   const stopKeepAlive = keepAlive(wss, config.socketTimeoutSeconds * 1000, () => metrics.socketTimedOut());
   const connections = new Set<SignalingConnection>();
   const fallback = new FallbackHub(

@@ -72,10 +72,48 @@ export function storing<T>(what: string, write: () => T): T {
 /** A body or message beyond the configured size. */
 export const tooLarge = (message: string) => new TesseraError("too_large", message, 413);
 
-/** Maps any thrown value to what a client may see. Unknown errors become `internal`. */
+/** The longest error message a client is shown, characters: one naming what the client sent (an id of 3,000 characters) is cut. */
+export const MAX_CLIENT_MESSAGE_CHARS = 400;
+
+function clipped(message: string): string {
+  return message.length <= MAX_CLIENT_MESSAGE_CHARS ? message : `${message.slice(0, MAX_CLIENT_MESSAGE_CHARS - 1)}…`;
+}
+
+/** The code of a 4xx status another library answered with (http-errors, as koa-send throws for a malicious path). */
+function codeOfStatus(status: number): ErrorCode {
+  switch (status) {
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 409:
+      return "busy";
+    case 413:
+      return "too_large";
+    case 415:
+    case 422:
+      return "unsupported";
+    case 429:
+      return "rate_limited";
+    default:
+      return "bad_request";
+  }
+}
+
+/**
+ * Maps any thrown value to what a client may see. A library's client error
+ * (http-errors: a 4xx `status` with `expose`) keeps its status and message;
+ * anything else unknown becomes `internal`.
+ */
 export function toClientError(err: unknown): { code: ErrorCode; message: string; status: number; headers: Readonly<Record<string, string>> } {
   if (err instanceof TesseraError) {
-    return { code: err.code, message: err.expose ? err.message : "request failed", status: err.status, headers: err.headers };
+    return { code: err.code, message: err.expose ? clipped(err.message) : "request failed", status: err.status, headers: err.headers };
+  }
+  const { status, expose, message } = (err ?? {}) as { status?: unknown; expose?: unknown; message?: unknown };
+  if (typeof status === "number" && status >= 400 && status < 500 && expose === true) {
+    return { code: codeOfStatus(status), message: typeof message === "string" ? clipped(message) : "request refused", status, headers: {} };
   }
   return { code: "internal", message: "internal error", status: 500, headers: {} };
 }

@@ -2,6 +2,13 @@ import type { WebSocket } from "ws";
 import { z } from "zod";
 import { CLOSE_CODES, HELLO_TIMEOUT_MS } from "../protocol/messages.js";
 
+/**
+ * Requests of one pull socket waiting for their answers at most (a pull of a
+ * device whose picture is not decoded yet takes up to 5 s, and holds a
+ * decoder meanwhile); more are refused with `rate_limited`.
+ */
+export const MAX_WAITING_PULLS = 16;
+
 const message = z.union([z.strictObject({ type: z.literal("hello"), token: z.string().max(8192).optional() }), z.object({ action: z.string().max(64) })]);
 
 /** What a pull stream needs. */
@@ -20,9 +27,29 @@ export interface PullDeps {
 export function pullSocket(ws: WebSocket, deviceId: string, deps: PullDeps): void {
   let account: string | undefined;
   let chain = Promise.resolve();
+  /** Requests chained and not yet answered. */
+  let waiting = 0;
+  let closed = false;
   const send = (m: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(m));
   const helloTimer = setTimeout(() => ws.close(CLOSE_CODES.helloTimeout, "no hello"), HELLO_TIMEOUT_MS);
-  ws.on("close", () => clearTimeout(helloTimer));
+  ws.on("close", () => {
+    closed = true;
+    clearTimeout(helloTimer);
+  });
+  /** Answers `step` after every request before it; nothing once the socket closed, and a refusal past MAX_WAITING_PULLS. */
+  const inOrder = (step: () => Promise<void>) => {
+    if (waiting >= MAX_WAITING_PULLS) {
+      return void send({ type: "error", code: "rate_limited", message: `at most ${MAX_WAITING_PULLS} requests wait for their answers: wait for one` });
+    }
+    waiting++;
+    chain = chain.then(async () => {
+      try {
+        if (!closed) await step();
+      } finally {
+        waiting--;
+      }
+    });
+  };
   ws.on("message", (data, isBinary) => {
     if (isBinary) return send({ type: "error", code: "bad_request", message: "pull streams take JSON text messages" });
     let parsed;
@@ -36,7 +63,7 @@ export function pullSocket(ws: WebSocket, deviceId: string, deps: PullDeps): voi
     if ("type" in msg) {
       if (account !== undefined) return send({ type: "error", code: "bad_request", message: "hello was already said" });
       clearTimeout(helloTimer);
-      chain = chain.then(() =>
+      inOrder(() =>
         deps.authenticate(msg.token).then(
           (r) => {
             account = r.account;
@@ -50,7 +77,7 @@ export function pullSocket(ws: WebSocket, deviceId: string, deps: PullDeps): voi
       );
       return;
     }
-    chain = chain.then(async () => {
+    inOrder(async () => {
       if (account === undefined) return void send({ type: "error", code: "bad_request", message: "say hello first" });
       switch (msg.action) {
         case "ping":

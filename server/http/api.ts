@@ -4,6 +4,7 @@ import type { Context, Next } from "koa";
 import type { Metrics } from "../../metrics/metrics.js";
 import type { DeviceRegistry } from "../devices/registry.js";
 import { badRequest, forbidden, toClientError } from "../errors.js";
+import { queryValue } from "./query.js";
 import type { Logger } from "../log.js";
 import type { SessionGrant } from "../auth/authenticator.js";
 import type { AuthConfig } from "../auth/firebase-web-config.js";
@@ -103,7 +104,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.get("/api/rtc-config", async (ctx) => {
     ctx.set("Cache-Control", "no-store");
     const config = await deps.rtcConfiguration(deps.accountOf(ctx));
-    if (ctx.query.relay === "1") config.iceTransportPolicy = "relay";
+    if (queryValue(ctx.query, "relay") === "1") config.iceTransportPolicy = "relay";
     ctx.body = config;
   });
   router.get("/readyz", (ctx) => {

@@ -67,11 +67,20 @@ function compile(path: string): RegExp {
 export function upgradeRouter(wss: WebSocketServer, guards: readonly UpgradeGuard[], routes: readonly UpgradeRoute[]) {
   const table = routes.map((r) => ({ route: r, pattern: compile(r.path) }));
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node takes its own error listener off a socket it hands to 'upgrade': without one, a client
+    // resetting the connection after its refusal (or during the handshake) would end the process.
+    socket.on("error", () => socket.destroy());
     for (const guard of guards) {
       const refusal = guard(req);
       if (refusal) return refuse(socket, refusal.status, refusal.text);
     }
-    const url = new URL(req.url ?? "/", "http://x");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://x");
+    } catch {
+      // A request target such as `//a:b/ws` reads as an authority that is no URL.
+      return refuse(socket, 400, "the request target is not a valid path");
+    }
     for (const { route, pattern } of table) {
       const m = pattern.exec(url.pathname);
       if (!m) continue;
@@ -81,7 +90,13 @@ export function upgradeRouter(wss: WebSocketServer, guards: readonly UpgradeGuar
       } catch {
         return refuse(socket, 400, "a path segment is not valid percent-encoding");
       }
-      wss.handleUpgrade(req, socket, head, (ws) => route.open(ws, params, url, req));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // A protocol error (invalid UTF-8, a frame over maxPayload, reserved bits) is emitted as 'error', which
+        // with no listener ends the process; ws closes the socket itself (1007, 1009, 1002) and each route's
+        // close listener cleans up.
+        ws.on("error", () => undefined);
+        route.open(ws, params, url, req);
+      });
       return;
     }
     refuse(socket, 404);

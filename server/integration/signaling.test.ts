@@ -151,6 +151,18 @@ describe("signaling refuses bad input without harm", () => {
     await c.next("devices", (m) => !m.devices.some((d) => d.id === "gone-cam"), 5000, listed);
   });
 
+  test("an answer while the device is offline (nothing was offered) is bad_request", async () => {
+    server.app.registry.ensure(LOCAL_ACCOUNT, "asleep-cam", "Asleep cam", "camera");
+    const c = await viewer(server);
+    clients.push(c);
+    c.send({ type: "watch", deviceId: "asleep-cam" });
+    await c.next("watching", (m) => m.deviceId === "asleep-cam");
+    c.send({ type: "answer", deviceId: "asleep-cam", sdp: "v=0\r\n" });
+    const refusal = await c.next("error", (m) => m.ref === "answer");
+    assert.equal(refusal.code, "bad_request");
+    assert.match(refusal.message, /no offer is outstanding/);
+  });
+
   test("upgrades to other paths are refused", async () => {
     await assert.rejects(SignalingClient.connect(server.wsUrl.replace("/ws", "/nope")));
   });

@@ -76,8 +76,20 @@ describe("WHIP ingest", () => {
       fetch(device.whipResource!, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag", ...headers }, body });
     assert.equal((await patch(frag)).status, 204);
     assert.equal((await patch(frag, { "If-Match": '"stale"' })).status, 412);
+    assert.equal((await patch(frag, { "If-Match": `"stale", ${device.whipEtag!}` })).status, 204, "a list naming the ETag");
+    assert.equal((await patch(frag, { "If-Match": `W/${device.whipEtag!}` })).status, 412, "a weak tag never matches (strong comparison)");
     assert.equal((await patch("a=ice-ufrag:new1\r\n")).status, 400, "new credentials without a password");
     assert.equal((await patch(frag, { "Content-Type": "text/plain" })).status, 415);
+    // A restart with a candidate the server cannot take is 400 before anything is applied: a trickle under the old credentials still fits.
+    const restartWith = (candidate: string, mid = "0") =>
+      patch(`a=ice-ufrag:new1\r\na=ice-pwd:0123456789abcdefghijklmn\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:${mid}\r\na=${candidate}\r\n`);
+    const garbage = await restartWith("candidate:garbage");
+    assert.equal(garbage.status, 400);
+    assert.match(await garbage.text(), /candidate rejected: 'candidate:garbage' is no ICE candidate/);
+    const elsewhere = await restartWith("candidate:1 1 udp 2122260223 127.0.0.1 61764 typ host", "zz");
+    assert.equal(elsewhere.status, 400);
+    assert.match(await elsewhere.text(), /no media section with mid 'zz'/);
+    assert.equal((await patch(frag)).status, 204, "the refused restarts left the session's credentials as they were");
     // An ICE restart: the publisher's media reaches the viewer over the new ICE session.
     const restarted = await restartOverPatch(device.pc, device.whipResource!, device.whipEtag!);
     assert.notEqual(restarted.after, restarted.before);

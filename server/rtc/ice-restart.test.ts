@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseSdpFragment } from "../whip/sdpfrag.js";
-import { iceFragment, iceUfragOf, localIceParameters, withNewIceCredentials } from "./ice-restart.js";
+import { iceFragment, iceUfragOf, localIceParameters, unusableCandidate, withNewIceCredentials } from "./ice-restart.js";
 
 const OFFER = [
   "v=0",
@@ -47,4 +47,14 @@ describe("ICE restart pieces", () => {
     assert.equal(frag.end, true);
     assert.throws(() => localIceParameters("v=0\r\n"), /no ICE credentials/);
   });
+});
+
+test("unusableCandidate: no ICE candidate, or a media section the session does not have; a good one passes", () => {
+  const sdp = "v=0\r\ns=-\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\n";
+  const good = "candidate:1 1 udp 2122260223 127.0.0.1 61764 typ host";
+  assert.equal(unusableCandidate(sdp, { candidate: good, sdpMid: "1", sdpMLineIndex: 1 }), undefined);
+  assert.equal(unusableCandidate(sdp, { candidate: good, sdpMid: null, sdpMLineIndex: 1 }), undefined);
+  assert.equal(unusableCandidate(sdp, { candidate: "candidate:garbage", sdpMid: "0", sdpMLineIndex: 0 }), "'candidate:garbage' is no ICE candidate");
+  assert.equal(unusableCandidate(sdp, { candidate: good, sdpMid: "zz", sdpMLineIndex: 0 }), "the session has no media section with mid 'zz'");
+  assert.equal(unusableCandidate(sdp, { candidate: good, sdpMid: null, sdpMLineIndex: 2 }), "the session has no media section 2");
 });

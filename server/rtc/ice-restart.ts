@@ -4,9 +4,10 @@
  * renegotiates with them and hands back its own new credentials and
  * candidates. DTLS and SRTP carry on over the new ICE pair; tracks stay.
  */
-import type { RTCPeerConnection } from "werift";
+import { IceCandidate, type RTCPeerConnection } from "werift";
+import { badRequest } from "../errors.js";
 import { isMdnsCandidate } from "./mdns.js";
-import { whileOpen } from "./while-open.js";
+import { rejected, whileOpen } from "./while-open.js";
 
 /** New remote ICE credentials, and the candidates that came with them. */
 export interface RemoteIceRestart {
@@ -44,6 +45,24 @@ export function withNewIceCredentials(sdp: string, restart: { ufrag: string; pwd
       .map((l) => (l.startsWith("a=ice-ufrag:") ? `a=ice-ufrag:${restart.ufrag}` : l.startsWith("a=ice-pwd:") ? `a=ice-pwd:${restart.pwd}` : l))
       .join("\r\n") + "\r\n"
   );
+}
+
+/**
+ * Why werift would refuse `c` as a candidate of the session `sdp` describes
+ * (it is no ICE candidate, or names a media section the session does not
+ * have), or undefined when it would take it. Pure.
+ */
+export function unusableCandidate(sdp: string, c: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null }): string | undefined {
+  if (!IceCandidate.fromJSON(c)) return `'${c.candidate.slice(0, 80)}' is no ICE candidate`;
+  const sections = sdp.split(/\r?\n(?=m=)/).slice(1);
+  if (c.sdpMid !== null) {
+    const mids = sections.map((m) => /^a=mid:(\S+)/m.exec(m)?.[1]);
+    return mids.includes(c.sdpMid) ? undefined : `the session has no media section with mid '${c.sdpMid.slice(0, 32)}'`;
+  }
+  if (c.sdpMLineIndex !== null && (c.sdpMLineIndex < 0 || c.sdpMLineIndex >= sections.length)) {
+    return `the session has no media section ${c.sdpMLineIndex}`;
+  }
+  return undefined;
 }
 
 /** The ICE parameters of a local description: credentials, the first media section, its candidates. Pure. */
@@ -93,14 +112,30 @@ export class AnswererIceRestarts {
   async restart(restart: RemoteIceRestart): Promise<LocalIceParameters> {
     const remote = this.pc.remoteDescription?.sdp;
     if (!remote) throw new Error("no remote description to restart");
+    const candidates = restart.candidates.filter((c) => !isMdnsCandidate(c.candidate));
+    // Checked before anything is applied: a refused restart leaves the session as it was.
+    for (const c of candidates) {
+      const why = unusableCandidate(remote, c);
+      if (why) throw badRequest(`candidate rejected: ${why}`);
+    }
     const pc = this.pc;
-    await whileOpen(pc, async () => {
-      await pc.setRemoteDescription({ type: "offer", sdp: withNewIceCredentials(remote, restart) });
-      await pc.setLocalDescription(await pc.createAnswer());
-    });
+    try {
+      await whileOpen(pc, async () => {
+        await pc.setRemoteDescription({ type: "offer", sdp: withNewIceCredentials(remote, restart) });
+        await pc.setLocalDescription(await pc.createAnswer());
+      });
+    } catch (err) {
+      throw rejected("restart", err);
+    }
     const local = this.pc.localDescription;
     if (!local) throw new Error("no local description after the restart");
-    for (const c of restart.candidates) if (!isMdnsCandidate(c.candidate)) await this.pc.addIceCandidate(c);
+    for (const c of candidates) {
+      try {
+        await this.pc.addIceCandidate(c);
+      } catch (err) {
+        throw rejected("candidate", err);
+      }
+    }
     this.waitingForCandidates = restart.candidates.length === 0;
     if (!this.waitingForCandidates) startRenewedTransports(this.pc);
     return localIceParameters(this.forClients(local.sdp));

@@ -1,7 +1,7 @@
 import type { Device } from "../devices/device.js";
 import type { InputLane } from "../input/forward.js";
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
-import { TesseraError, toClientError } from "../errors.js";
+import { badRequest, TesseraError, toClientError } from "../errors.js";
 import type { ControlState, IceCandidate, ServerMessage } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
@@ -190,7 +190,8 @@ export class Subscription {
    * applied to the new connection it would pair it with a closed one.
    */
   async accept(sdp: string, offerId?: number): Promise<void> {
-    if (!this.subscriber) throw new Error("no offer is outstanding");
+    // Waiting for an offline device, nothing has been offered yet.
+    if (!this.subscriber) throw badRequest("no offer is outstanding for this device: answer the server's offer once it comes");
     if (offerId !== undefined && offerId !== this.offerId) {
       this.ctx.log.debug("dropped an answer to a replaced offer", { device: this.device.id, offerId, current: this.offerId });
       return;

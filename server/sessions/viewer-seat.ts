@@ -107,7 +107,7 @@ export class ViewerSeat {
    * hand over), gives it up, or, holding it, answers another viewer's ask.
    */
   control(action: ControlAction, to?: string): void {
-    if (this._closed) throw new Error("the viewer seat is closed");
+    if (this._closed) throw badRequest("this viewer no longer watches the device");
     const input = this.device.input;
     switch (action) {
       case "release":

@@ -1,6 +1,7 @@
 import Router from "@koa/router";
 import type { Context } from "koa";
 import { badRequest, notFound, TesseraError } from "../errors.js";
+import { queryValue } from "../http/query.js";
 import type { SnapshotStore } from "./store.js";
 
 /** What the snapshot routes need. */
@@ -32,7 +33,7 @@ export const SNAPSHOT_ASKED_BY_NODE = "X-Tessera-Node";
 export function snapshotRouter(deps: SnapshotRouteDeps): Router {
   const router = new Router();
   router.post("/api/devices/:id/snapshots", async (ctx) => {
-    const raw = typeof ctx.query.ttl === "string" ? ctx.query.ttl : undefined;
+    const raw = queryValue(ctx.query, "ttl");
     const ttl = raw === undefined ? deps.defaultTtl : Number(raw);
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.maxTtl) throw badRequest(`ttl must be whole seconds from 1 to ${deps.maxTtl}`);
     const frame = await deps.latestJpegOf(deps.accountOf(ctx), ctx.params.id);

@@ -17,14 +17,16 @@ export async function readText(ctx: Context, type: string): Promise<string> {
 
 /**
  * A `PATCH` on a session resource (RFC 9725 §4.3): `If-Match` must name its
- * ETag or be `*` (412). New ICE credentials (a username fragment other than
+ * ETag (alone or in a list) or be `*` (412). New ICE credentials (a username fragment other than
  * the current one) restart ICE: the answer is `200` with the server's new
  * credentials and candidates as a fragment, and a new ETag. Otherwise the
  * candidates are added (trickle) and the answer is `204`.
  */
 export async function patchIce(ctx: Context, session: { etag: string }, ice: () => IceEnd): Promise<void> {
+  // RFC 9110 §13.1.1: `*` or a list of entity tags, compared strongly (a weak tag never matches).
   const ifMatch = ctx.get("If-Match");
-  if (ifMatch && ifMatch !== "*" && ifMatch !== session.etag) throw new TesseraError("bad_request", "If-Match does not match the session's ETag", 412);
+  const tags = ifMatch.split(",").map((t) => t.trim());
+  if (ifMatch && !tags.includes("*") && !tags.includes(session.etag)) throw new TesseraError("bad_request", "If-Match does not match the session's ETag", 412);
   const frag = parseSdpFragment(await readText(ctx, "application/trickle-ice-sdpfrag"));
   const end = ice();
   if (frag.ufrag !== undefined && frag.ufrag !== end.remoteIceUfrag) {
