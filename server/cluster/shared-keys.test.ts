@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
+import { RedisServer } from "../../e2e/lib/redis.js";
 import type { KeyRecord } from "../keys/device-keys.js";
 import { SharedKeys, type KeyHost } from "./shared-keys.js";
 
@@ -61,4 +62,24 @@ test("a merge that throws (the data directory failing) is reported as a failure,
   });
   assert.doesNotThrow(() => keys.heard(JSON.stringify({ type: "record", record })));
   assert.deepEqual(failures, ["disk full"]);
+});
+
+test("a late drop of an older hold (the device connected again meanwhile) leaves the newer hold in Redis", async (t) => {
+  const server = await RedisServer.start();
+  const redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  t.after(async () => {
+    redis.disconnect();
+    await server.close();
+  });
+  await redis.connect();
+  const failures: string[] = [];
+  const host: KeyHost = { merge: () => undefined, records: () => [], heldHere: () => new Map(), evictHere: () => undefined };
+  const keys = new SharedKeys(redis, "t:", "here", 60_000, host, (err) => void failures.push(err.message));
+  assert.equal(await keys.hold(record.id, { deviceId: "cam", since: 1_733_580_000_001 }), undefined);
+  assert.equal(await keys.hold(record.id, { deviceId: "cam", since: 1_733_580_000_002 }), undefined, "the same device again on the same node");
+  await keys.drop(record.id, { deviceId: "cam", since: 1_733_580_000_001 });
+  assert.deepEqual(await keys.holds([record.id]), new Map([[record.id, { deviceId: "cam", since: 1_733_580_000_002 }]]));
+  await keys.drop(record.id, { deviceId: "cam", since: 1_733_580_000_002 });
+  assert.deepEqual(await keys.holds([record.id]), new Map());
+  assert.deepEqual(failures, []);
 });

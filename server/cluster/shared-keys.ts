@@ -64,12 +64,12 @@ redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
 return cur or ""
 `;
 
-/** KEYS[1] the hold; ARGV node and device: deleted when it is theirs. */
+/** KEYS[1] the hold; ARGV node, device and since: deleted when it is that hold (not one taken again since). */
 const DROP = `
 local cur = redis.call("GET", KEYS[1])
 if not cur then return 0 end
 local old = cjson.decode(cur)
-if old.node ~= ARGV[1] or old.deviceId ~= ARGV[2] then return 0 end
+if old.node ~= ARGV[1] or old.deviceId ~= ARGV[2] or old.since ~= tonumber(ARGV[3]) then return 0 end
 return redis.call("DEL", KEYS[1])
 `;
 
@@ -120,8 +120,8 @@ export class SharedKeys implements KeyShare {
     }, undefined);
   }
 
-  async drop(id: string, deviceId: string): Promise<void> {
-    await this.attempt(() => this.redis.eval(DROP, 1, this.holdKey(id), this.nodeId, deviceId), undefined);
+  async drop(id: string, hold: KeyHold): Promise<void> {
+    await this.attempt(() => this.redis.eval(DROP, 1, this.holdKey(id), this.nodeId, hold.deviceId, String(hold.since)), undefined);
   }
 
   async evict(id: string, reason: EvictReason): Promise<void> {

@@ -110,8 +110,12 @@ export interface KeyShare {
   get(id: string): Promise<KeyRecord | undefined>;
   /** Holds key `id` for `deviceId` on this node cluster-wide; the other device holding it, when it is busy. */
   hold(id: string, hold: KeyHold): Promise<KeyHold | undefined>;
-  /** Gives up this node's hold of `id` for `deviceId`. */
-  drop(id: string, deviceId: string): Promise<void>;
+  /**
+   * Gives up this node's hold of `id`, as `hold` took it: a newer hold of
+   * the same device (it connected again, and the old connection ends late)
+   * stays.
+   */
+  drop(id: string, hold: KeyHold): Promise<void>;
   /** Ends the hold of `id` wherever it is, evicting its holder there. */
   evict(id: string, reason: EvictReason): Promise<void>;
   /** The cluster-wide holds of these keys. */
@@ -311,7 +315,7 @@ export class DeviceKeys {
       end: () => {
         if (this.reservations.get(row.id) !== entry) return;
         this.reservations.delete(row.id);
-        void this.share?.drop(row.id, deviceId);
+        void this.share?.drop(row.id, { deviceId, since });
         this.seen(row.id, deviceId, this.now());
       },
     };
@@ -382,7 +386,7 @@ export class DeviceKeys {
     const held = this.reservations.get(id);
     if (!held) return;
     this.reservations.delete(id);
-    if (drop) void this.share?.drop(id, held.deviceId);
+    if (drop) void this.share?.drop(id, { deviceId: held.deviceId, since: held.since });
     this.seen(id, held.deviceId, this.now());
     held.holder.evict(reason);
   }
