@@ -64,7 +64,10 @@ describe("ViewerSeat", () => {
     b.s.close();
     assert.equal(device.viewers, 0);
     assert.equal(await viewersGauge(metrics, "webrtc"), 0);
-    assert.throws(() => b.s.control("request"), /closed/);
+    assert.throws(
+      () => b.s.control("request"),
+      (err: unknown) => err instanceof TesseraError && err.code === "bad_request" && /no longer watches/.test(err.message),
+    );
     metrics.close();
   });
 
