@@ -126,11 +126,18 @@ test("the device page signs in the same way and publishes to that account; signi
   }),
 );
 
-test("a #token= fragment still publishes without the form when the server serves a web config", { timeout: 60_000 }, (t) =>
+test("a #token= fragment still publishes without the form when the server serves a web config, once the user starts it", { timeout: 60_000 }, (t) =>
   withPages(t, env(), async (pages) => {
     const page = await pages.device("cam-token", "Scripted camera", "device-token", `token=${alice.idToken}`);
     refusePrompts(page);
+    // A link's own token means another's account may be the one published to: autostart waits for a click.
+    await waitFor("the page asking before it publishes", async () =>
+      (await page.textContent("#device-message"))?.includes("whoever made it") ? true : undefined,
+    );
+    assert.equal(await page.getAttribute("body", "data-state"), "idle", "nothing published before the click");
+    await page.click("#publish-camera");
     await devicePublishing(page);
+    assert.equal(await page.textContent("#acting-account"), alice.uid, "the page shows the account it publishes to");
     assert.equal(await page.locator("#account").count(), 0, "no sign-in form");
     await waitFor("cam-token listed online for alice", async () => (await listedFor(alice.idToken))["cam-token"] === true);
   }),

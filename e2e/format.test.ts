@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { codecLabel, stateEntries, stateValue } from "../web/src/format.js";
+import { ID_PATTERN as PAGE_ID_PATTERN } from "../web/src/signaling.js";
+import { ID_PATTERN } from "../server/protocol/messages.js";
 
 test("device state reads as people read it: on/off, shares in percent, short numbers and text", () => {
   const cases: Array<[unknown, string]> = [
@@ -25,4 +27,18 @@ test("device state reads as people read it: on/off, shares in percent, short num
   ]);
   assert.equal(codecLabel("audio/opus"), "Opus");
   assert.equal(codecLabel("video/vp8"), "VP8");
+});
+
+test("device state nested thousands deep (any device of the account may send it) reads as an ellipsis, never a stack overflow", () => {
+  const deepArray: unknown = JSON.parse("[".repeat(32_000) + "]".repeat(32_000));
+  assert.equal(stateValue(deepArray), "[…]");
+  const deepObject: unknown = JSON.parse('{"a":'.repeat(32_000) + "1" + "}".repeat(32_000));
+  assert.equal(stateValue(deepObject), "{…}");
+  assert.equal(stateValue([[1, [2, [3]]]]), "1, […]");
+  assert.equal(stateValue(Array.from({ length: 100 }, (_, i) => i)), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9");
+});
+
+test("the pages' device id pattern is the server's", () => {
+  assert.equal(PAGE_ID_PATTERN.source, ID_PATTERN.source);
+  assert.equal(PAGE_ID_PATTERN.flags, ID_PATTERN.flags);
 });

@@ -147,11 +147,20 @@ describe("the web app's session token", () => {
   test("a #token= or #key= fragment moves into storage and out of the address bar", () => {
     const storage = memoryStorage();
     let replaced = "";
-    adoptFragmentToken({ hash: "#token=abc.def-_g", pathname: "/", search: "?device=x" }, storage, (u) => (replaced = u));
+    assert.deepEqual(
+      adoptFragmentToken({ hash: "#token=abc.def-_g", pathname: "/", search: "?device=x" }, storage, (u) => (replaced = u)),
+      { kind: "token" },
+    );
     assert.equal(storage.map.get("tessera.idToken"), "abc.def-_g");
     assert.equal(replaced, "/?device=x");
-    adoptFragmentToken({ hash: "#other", pathname: "/", search: "" }, storage, () => assert.fail("no token, no replace"));
-    adoptFragmentToken({ hash: "#key=tk_0123456789ab.s3cr-t_", pathname: "/device.html", search: "?id=a" }, storage, (u) => (replaced = u));
+    assert.equal(
+      adoptFragmentToken({ hash: "#other", pathname: "/", search: "" }, storage, () => assert.fail("no token, no replace")),
+      undefined,
+    );
+    assert.deepEqual(
+      adoptFragmentToken({ hash: "#key=tk_0123456789ab.s3cr-t_", pathname: "/device.html", search: "?id=a" }, storage, (u) => (replaced = u)),
+      { kind: "key", keyId: "tk_0123456789ab" },
+    );
     assert.equal(storedDeviceKey(storage), "tk_0123456789ab.s3cr-t_");
     assert.equal(storage.map.get("tessera.idToken"), "abc.def-_g", "a key does not replace the ID token");
     assert.equal(replaced, "/device.html?id=a");

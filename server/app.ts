@@ -33,7 +33,7 @@ import { authConfigFor, firebaseConnectSources, loadFirebaseWebConfig } from "./
 import { hostServedWithoutAuth, originAllowed } from "./auth/origin.js";
 import { createLogger, type Logger } from "./log.js";
 import { isFallbackCodec, type FallbackCodec } from "./protocol/fallback.js";
-import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
+import { CLOSE_CODES, ID_PATTERN, ID_RULE, MAX_MESSAGE_BYTES } from "./protocol/messages.js";
 import { resolveIceHosts, type RtcSettings } from "./rtc/peer-config.js";
 import type { SessionContext } from "./sessions/context.js";
 import { SignalingConnection, type Authenticate } from "./signaling/connection.js";
@@ -417,6 +417,12 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
         {
           path: "/ws/stream/:id",
           open: (ws, [deviceId], url) => {
+            // What no device can be called is refused as on /ws/ingest, not looked up (nor echoed back).
+            if (!ID_PATTERN.test(deviceId)) {
+              ws.send(JSON.stringify({ type: "error", code: "bad_request", message: `device ${ID_RULE}` }));
+              ws.close(CLOSE_CODES.protocolError, "bad device id");
+              return;
+            }
             if (url.searchParams.get("mode") === "pull") return pullSocket(ws, deviceId, { authenticate: fallbackDeps.authenticate, latest: latestJpegOf });
             const codec = url.searchParams.get("codec") ?? "jpeg";
             if (!isFallbackCodec(codec)) {

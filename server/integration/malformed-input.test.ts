@@ -141,6 +141,17 @@ describe("input that once ended the process", () => {
     assert.match(error.message, /^no device 'aaa.*…$/);
   });
 
+  test("a stream socket for what no device can be called is refused (4400) without echoing it, pull mode too", async () => {
+    for (const path of ["/ws/stream/Your%20session%20expired", "/ws/stream/Your%20session%20expired?mode=pull"]) {
+      const s = await socketTo(server, path);
+      sockets.push(s.ws);
+      await waitFor(() => s.closed.code, 5000, `${path} closed`);
+      assert.equal(s.closed.code, 4400, path);
+      assert.equal(s.got[0]?.code, "bad_request");
+      assert.doesNotMatch(String(s.got[0]?.message), /session expired/);
+    }
+  });
+
   test("static paths with a NUL or an encoded `../` are refused as the client's mistake, not a 500", async () => {
     for (const path of ["/%00", "/index.html%00", "/..%2f..%2fetc%2fpasswd", "/%2e%2e%2f"]) {
       const res = await rawRequest(server.httpUrl, { path });

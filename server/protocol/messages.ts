@@ -68,13 +68,16 @@ export const DEVICE_KINDS = ["camera", "screen", "phone", "board", "test", "othe
 
 // ---- client → server -------------------------------------------------------
 
-/** A name people read (a viewer's, shown to the other viewers of a device): trimmed, 1..40 characters, no control characters. */
-export const viewerName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(40)
-  .regex(/^[^\p{Cc}]+$/u, "no control characters");
+/**
+ * Text people read as a name: no control characters, and none of Unicode's
+ * direction overrides and isolates, which make a name read as something
+ * else ("You control this device", another device's name reversed).
+ */
+const READABLE = /^[^\p{Cc}\u202A-\u202E\u2066-\u2069]+$/u;
+const READABLE_RULE = "no control characters or text-direction overrides";
+
+/** A name people read (a viewer's, shown to the other viewers of a device): trimmed, 1..40 characters, READABLE. */
+export const viewerName = z.string().trim().min(1).max(40).regex(READABLE, READABLE_RULE);
 export const HelloSchema = z.object({
   type: z.literal("hello"),
   role: z.enum(["device", "viewer"]),
@@ -87,7 +90,7 @@ export const HelloSchema = z.object({
   device: z
     .object({
       id,
-      name: z.string().min(1).max(128).optional(),
+      name: z.string().min(1).max(128).regex(READABLE, READABLE_RULE).optional(),
       kind: z.enum(DEVICE_KINDS).optional(),
     })
     .optional(),

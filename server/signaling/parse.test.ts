@@ -56,6 +56,12 @@ describe("parseClientMessage", () => {
     ["a blank name", '{"type":"name","name":"   "}', /name: name/],
     ["a name over 40 characters", JSON.stringify({ type: "name", name: "x".repeat(41) }), /name: name/],
     ["a name with a control character", JSON.stringify({ type: "name", name: "Ada\u0007" }), /name: name/],
+    ["a name with a right-to-left override", JSON.stringify({ type: "name", name: "Ada\u202Eecived" }), /name: name/],
+    [
+      "a device name with a direction isolate",
+      JSON.stringify({ type: "hello", role: "device", protocol: 1, device: { id: "cam", name: "Porch\u2067cam" } }),
+      /hello: device\.name/,
+    ],
     ["an unknown control action", '{"type":"control","action":"steal","deviceId":"cam-1"}', /control: action/],
   ];
   for (const [name, text, why] of bad) {

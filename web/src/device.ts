@@ -18,14 +18,14 @@
  */
 import type { DeviceKind, DeviceMessage, ErrorMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
 import { RtcConfigSource } from "./rtc-config.js";
-import { pageSession } from "./page-session.js";
+import { credentialFromLink, pageSession, showAccount } from "./page-session.js";
 import { storedDeviceKey } from "./session.js";
 import { DemoStateControls } from "./demo-state.js";
 import { DeviceInputPanel } from "./device-input.js";
 import { byId } from "./dom.js";
 import { SentFrameSize } from "./frame-size.js";
 import { Publisher, type PublishCodec } from "./publisher.js";
-import { PROTOCOL, SignalingClient, signalingUrl } from "./signaling.js";
+import { ID_PATTERN, PROTOCOL, SignalingClient, signalingUrl } from "./signaling.js";
 
 /** What `window.tessera` exposes on the device page. */
 export interface DeviceHooks {
@@ -48,7 +48,6 @@ declare global {
   }
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const STORE = { id: "tessera.device.id", name: "tessera.device.name" };
 
 const idInput = byId<HTMLInputElement>("device-id");
@@ -64,6 +63,7 @@ const message = byId("device-message");
 const watchLink = byId<HTMLAnchorElement>("watch-link");
 const talkbackAudio = byId<HTMLAudioElement>("talkback");
 const talkbackEnable = byId<HTMLButtonElement>("talkback-enable");
+const accountText = byId("acting-account");
 
 let state: PageState = "idle";
 let stream: MediaStream | undefined;
@@ -85,6 +85,33 @@ const panel = new DeviceInputPanel(preview, () => {
   if (panel.streamSize) now.unshift({ type: "resolution", ...panel.streamSize });
   return now;
 });
+
+/** Device keys (their ids) whose links the user of this browser started by hand: such a link may start by itself again (a kiosk). */
+const CONFIRMED_KEYS = "tessera.confirmedKeys";
+const LINK_CONFIRM =
+  "This link signs the page in with a device key or token from whoever made it, and what you publish goes to their account. " +
+  "Press Publish camera or Publish screen if you trust it.";
+
+function confirmedKeys(): string[] {
+  try {
+    const ids: unknown = JSON.parse(stored(CONFIRMED_KEYS) ?? "[]");
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** This load took a credential from its link that the user has not started by hand before. */
+function linkUnconfirmed(): boolean {
+  const link = credentialFromLink();
+  return link !== undefined && !(link.kind === "key" && confirmedKeys().includes(link.keyId));
+}
+
+/** The user starts publishing by hand: a key the link carried is theirs to start by itself from now on. */
+function confirmLink(): void {
+  const link = credentialFromLink();
+  if (link?.kind === "key" && !confirmedKeys().includes(link.keyId)) store(CONFIRMED_KEYS, JSON.stringify([...confirmedKeys(), link.keyId].slice(-32)));
+}
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));
@@ -223,6 +250,7 @@ async function publish(source: Source): Promise<void> {
     }),
     {
       welcome: (msg: Welcome) => {
+        showAccount(accountText, msg.account);
         setState("connecting");
         ice.seed(msg.iceServers, msg.iceTtl);
         pub.start();
@@ -293,8 +321,8 @@ nameInput.value = params.get("name") ?? stored(STORE.name) ?? "Browser device";
 if (!params.has("id")) store(STORE.id, idInput.value);
 idInput.addEventListener("change", () => store(STORE.id, idInput.value.trim()));
 nameInput.addEventListener("change", () => store(STORE.name, nameInput.value.trim()));
-cameraButton.addEventListener("click", () => void publish("camera"));
-screenButton.addEventListener("click", () => void publish("screen"));
+cameraButton.addEventListener("click", () => (confirmLink(), void publish("camera")));
+screenButton.addEventListener("click", () => (confirmLink(), void publish("screen")));
 stopButton.addEventListener("click", stop);
 talkbackEnable.addEventListener("click", () => {
   talkbackEnable.hidden = true;
@@ -305,4 +333,9 @@ setState("idle");
 document.body.dataset.connectionState = "none";
 
 const source = params.get("source") === "screen" ? "screen" : "camera";
-if (params.get("autostart") === "1") void publish(source);
+if (params.get("autostart") === "1") {
+  // A link that carries its own credential publishes to whoever made it: any website could send this browser
+  // there with the camera it allowed this origin. It starts by itself only with a key confirmed here before.
+  if (linkUnconfirmed()) message.textContent = LINK_CONFIRM;
+  else void publish(source);
+}

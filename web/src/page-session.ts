@@ -1,4 +1,4 @@
-import { adoptFragmentToken, SessionSource, type AuthMode, type IdTokenSource } from "./session.js";
+import { adoptFragmentToken, SessionSource, type AuthMode, type IdTokenSource, type LinkCredential } from "./session.js";
 import type { FirebaseSignInConfig } from "./firebase-sign-in.js";
 
 /** The Firebase SDK sign-in bundle, next to the page's own; a URL esbuild leaves alone, so the SDK stays out of the page's bundle. */
@@ -31,13 +31,24 @@ async function firebaseSignIn(config: AuthConfig | undefined): Promise<IdTokenSo
   return startFirebaseSignIn(config.firebase, document.querySelector<HTMLElement>("header.bar") ?? document.body);
 }
 
+let fromLink: LinkCredential | undefined;
+
+/**
+ * The credential this page load took from its link (`#token=`, `#key=`),
+ * once pageSession has run: whoever made the link chose the account the
+ * page then acts for.
+ */
+export function credentialFromLink(): LinkCredential | undefined {
+  return fromLink;
+}
+
 /**
  * The page's session source: a `#token=` fragment adopted first, then
  * sessionStorage; the Firebase SDK's sign-in form when the server serves a
  * web config, else a prompt to paste an ID token.
  */
 export function pageSession(): SessionSource {
-  adoptFragmentToken(location, sessionStorage, (url) => history.replaceState(null, "", url));
+  fromLink = adoptFragmentToken(location, sessionStorage, (url) => history.replaceState(null, "", url));
   let config: Promise<AuthConfig | undefined> | undefined;
   const authConfig = () => (config ??= fetchAuthConfig());
   let signIn: Promise<IdTokenSource | undefined> | undefined;
@@ -49,4 +60,14 @@ export function pageSession(): SessionSource {
     () => (signIn ??= authConfig().then(firebaseSignIn)),
     async () => (await authConfig())?.mode,
   );
+}
+
+/**
+ * Shows the account the page acts for, from the server's `welcome`: a link
+ * may have signed the page in as someone else (`#token=`, `#key=`).
+ */
+export function showAccount(el: HTMLElement, account: string): void {
+  el.textContent = account;
+  el.title = `This page acts for account ${account}`;
+  el.hidden = false;
 }

@@ -35,15 +35,24 @@ export interface TokenStorage {
 /** Where a device key (`#key=tk_…` on the device page) is kept for this tab. */
 const KEY_STORAGE_KEY = "tessera.deviceKey";
 
+/** A credential a link carried: a Firebase ID token, or a device key with its id (`tk_…`, the part before the dot). */
+export type LinkCredential = { kind: "token" } | { kind: "key"; keyId: string };
+
 /**
  * Moves a `#token=` fragment (a Firebase ID token) or a `#key=` fragment (a
- * device key) into storage and out of the address bar.
+ * device key) into storage and out of the address bar; returns what it
+ * took, if anything.
  */
-export function adoptFragmentToken(loc: { hash: string; pathname: string; search: string }, storage: TokenStorage, replace: (url: string) => void): void {
+export function adoptFragmentToken(
+  loc: { hash: string; pathname: string; search: string },
+  storage: TokenStorage,
+  replace: (url: string) => void,
+): LinkCredential | undefined {
   const m = /^#(token|key)=([\w.-]+)$/.exec(loc.hash);
-  if (!m) return;
+  if (!m) return undefined;
   storage.setItem(m[1] === "key" ? KEY_STORAGE_KEY : STORAGE_KEY, m[2]);
   replace(loc.pathname + loc.search);
+  return m[1] === "key" ? { kind: "key", keyId: m[2].split(".")[0] } : { kind: "token" };
 }
 
 /** The device key this tab was given, if any: a device page then publishes with it instead of a session token. */

@@ -33,6 +33,9 @@ const FATAL_CLOSE_CODES = new Set([4401, 4403]);
 /** The signaling version this app speaks (messages.ts PROTOCOL_VERSION; a value import would bundle zod). */
 export const PROTOCOL: Hello["protocol"] = 1;
 
+/** What a device id may be (the server's ID_PATTERN, kept here so the pages do not bundle its schemas). */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /** `ws(s)://<this host>/ws`. */
 export function signalingUrl(loc: { protocol: string; host: string }): string {
   return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws`;

@@ -47,13 +47,13 @@
 import type { DeviceInfo, DeviceMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
 import type { StreamMessage } from "../../server/protocol/fallback.js";
 import { RtcConfigSource } from "./rtc-config.js";
-import { pageSession } from "./page-session.js";
+import { pageSession, showAccount } from "./page-session.js";
 import { Controller, type InputChannel } from "./control.js";
 import { byId } from "./dom.js";
 import { DeviceList } from "./device-list.js";
 import { transportFromQuery, type TransportChoice } from "./fallback/auto-fallback.js";
 import { PlayerView, type Transport } from "./player.js";
-import { PROTOCOL, SignalingClient, signalingUrl, type SignalingState } from "./signaling.js";
+import { ID_PATTERN, PROTOCOL, SignalingClient, signalingUrl, type SignalingState } from "./signaling.js";
 import type { StatsSample } from "./stats.js";
 import type { TalkState } from "./talk.js";
 import { touchScreen } from "./soft-keyboard.js";
@@ -144,6 +144,7 @@ const signaling = new SignalingClient(
       watchedEarly = watch;
     },
     welcome(msg: Welcome) {
+      showAccount(byId("acting-account"), msg.account);
       ice.seed(msg.iceServers, msg.iceTtl);
       peerId = msg.peerId;
       control.setPeerId(msg.peerId);
@@ -343,6 +344,10 @@ const hooks: ViewerHooks = {
 };
 window.tessera = hooks;
 
-const deviceFromUrl = () => new URLSearchParams(location.search).get("device") || undefined;
+/** `?device=`, when it is an id a device can have: anything else would only put a link's text in the page. */
+const deviceFromUrl = () => {
+  const id = new URLSearchParams(location.search).get("device");
+  return id && ID_PATTERN.test(id) ? id : undefined;
+};
 window.addEventListener("popstate", () => select(deviceFromUrl(), false));
 select(deviceFromUrl(), false);
