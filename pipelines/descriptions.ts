@@ -223,30 +223,21 @@ function rtpToI420(srcName: string, codec: DecodableVideoCodec, payloadType: num
 }
 
 /** Element names of the transcoder. */
-export const TRANSCODE_ELEMENTS = { src: "rtpin", sink: "rtpout" } as const;
+export const TRANSCODE_ELEMENTS = { src: "rtpin", pay: "pay", sink: "rtpout" } as const;
 
 /**
  * A device's video RTP in (appsrc) → decoded → VP8 → RTP out (appsink), for
  * WebRTC viewers that cannot decode the device's codec (every browser
  * decodes VP8). One per device, shared by all such viewers.
  */
-export function transcodeToVp8Description(o: {
-  from: RtpVideoCodec;
-  bitrateKbps: number;
-  payloadType?: number;
-  mtu?: number;
-  seqnumOffset?: number;
-  timestampOffset?: number;
-}): string {
+export function transcodeToVp8Description(o: { from: RtpVideoCodec; bitrateKbps: number; payloadType?: number; mtu?: number }): string {
   const E = TRANSCODE_ELEMENTS;
   return (
     `${rtpToI420(E.src, o.from, 96)} ! queue max-size-buffers=2 leaky=downstream ! ` +
     `vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${o.bitrateKbps * 1000} keyframe-max-dist=3000 ` +
     `lag-in-frames=0 error-resilient=partitions threads=2 ! ` +
-    `rtpvp8pay pt=${o.payloadType ?? 96} mtu=${o.mtu ?? 1200} picture-id-mode=15-bit` +
-    (o.seqnumOffset !== undefined ? ` seqnum-offset=${o.seqnumOffset}` : "") +
-    (o.timestampOffset !== undefined ? ` timestamp-offset=${o.timestampOffset}` : "") +
-    ` ! appsink name=${E.sink} sync=false emit-signals=false max-buffers=500 drop=true`
+    `rtpvp8pay name=${E.pay} pt=${o.payloadType ?? 96} mtu=${o.mtu ?? 1200} picture-id-mode=15-bit ! ` +
+    `appsink name=${E.sink} sync=false emit-signals=false max-buffers=500 drop=true`
   );
 }
 
@@ -318,23 +309,21 @@ export function x264StripeDescription(o: X264StripeOptions): string {
 }
 
 /** Element names of the JPEG → RTP pipeline. */
-export const JPEG_TO_RTP_ELEMENTS = { src: "jpegin", sink: "rtpout" } as const;
+export const JPEG_TO_RTP_ELEMENTS = { src: "jpegin", pay: "pay", sink: "rtpout" } as const;
 
 /**
  * Pushed JPEG frames (any rate, 0.2-30 Hz) → decoded → VP8 → RTP, for WebRTC
  * viewers of a frame device. Frames are timestamped as they arrive; each
  * one is encoded at once (no frame-rate conversion, no lookahead).
  */
-export function jpegToRtpDescription(o: { bitrateKbps: number; payloadType?: number; mtu?: number; seqnumOffset?: number; timestampOffset?: number }): string {
+export function jpegToRtpDescription(o: { bitrateKbps: number; payloadType?: number; mtu?: number }): string {
   const E = JPEG_TO_RTP_ELEMENTS;
   return (
     `appsrc name=${E.src} is-live=true do-timestamp=true format=time caps="image/jpeg,framerate=0/1" ! ` +
     `jpegdec ! videoconvert ! video/x-raw,format=I420 ! ` +
     `vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=${o.bitrateKbps * 1000} keyframe-max-dist=3000 ` +
     `lag-in-frames=0 error-resilient=partitions threads=1 ! ` +
-    `rtpvp8pay pt=${o.payloadType ?? 96} mtu=${o.mtu ?? 1200} picture-id-mode=15-bit` +
-    (o.seqnumOffset !== undefined ? ` seqnum-offset=${o.seqnumOffset}` : "") +
-    (o.timestampOffset !== undefined ? ` timestamp-offset=${o.timestampOffset}` : "") +
-    ` ! appsink name=${E.sink} sync=false emit-signals=false max-buffers=500 drop=true`
+    `rtpvp8pay name=${E.pay} pt=${o.payloadType ?? 96} mtu=${o.mtu ?? 1200} picture-id-mode=15-bit ! ` +
+    `appsink name=${E.sink} sync=false emit-signals=false max-buffers=500 drop=true`
   );
 }

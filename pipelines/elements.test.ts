@@ -33,13 +33,6 @@ describe("elementsOf", () => {
     for (const e of ["videotestsrc", "timeoverlay", "clockoverlay", "textoverlay", "x264enc", "rtph264pay", "audiotestsrc", "opusenc", "appsink"]) {
       assert.ok(elements.includes(e), `${e} in ${elements.join(" ")}`);
     }
-    assert.deepEqual(elementsOf(jpegToRtpDescription({ bitrateKbps: 100, seqnumOffset: 3 })), [
-      "appsrc",
-      "jpegdec",
-      "videoconvert",
-      "vp8enc",
-      "rtpvp8pay",
-      "appsink",
-    ]);
+    assert.deepEqual(elementsOf(jpegToRtpDescription({ bitrateKbps: 100 })), ["appsrc", "jpegdec", "videoconvert", "vp8enc", "rtpvp8pay", "appsink"]);
   });
 });

@@ -42,6 +42,13 @@ export function idlePipelines(): number {
 }
 
 const running = new Map<string, number>();
+/** Native pipelines made in this process (reused ones not counted again): each stays in memory for good. */
+let made = 0;
+
+/** How many native pipelines this process has made (for tests: reuse keeps it flat). */
+export function pipelinesMade(): number {
+  return made;
+}
 
 /** Pipelines started and not yet closed in this process, by kind. */
 export function runningPipelines(): ReadonlyMap<string, number> {
@@ -79,6 +86,7 @@ export class GstPipeline {
       return;
     }
     this.pipeline = new gstreamer.Pipeline(description);
+    made++;
     this.elements = new Map();
     // pollBus waits in a threadpool thread for the next message, 250 ms at
     // most (scripts/addon-fixes.mjs), and polls again while the pipeline is
@@ -199,6 +207,19 @@ export class GstPipeline {
   setProperty(elementName: string, property: string, value: string | number | boolean): void {
     if (this._closed) throw new Error("pipeline is closed");
     this.element(elementName)[property] = value;
+  }
+
+  /**
+   * Where the named RTP payloader's sequence numbers and timestamps start,
+   * before start(): at `offsets` (a pipeline made again for the same track
+   * carries its numbering on), else at random. Set as properties, not in the
+   * description, so that a pipeline of the same description can be reused.
+   * (GStreamer's "random" timestamp offset, 2^32 - 1, reaches the element as
+   * 0 through the add-on, so the random one is drawn here.)
+   */
+  numberFrom(payloaderName: string, offsets: { seqnumOffset: number; timestampOffset: number } | undefined): void {
+    this.setProperty(payloaderName, "seqnum-offset", offsets ? offsets.seqnumOffset & 0xffff : -1);
+    this.setProperty(payloaderName, "timestamp-offset", offsets ? offsets.timestampOffset >>> 0 : Math.floor(Math.random() * 0xffffffff));
   }
 
   /** Stops the pipeline; idempotent. `reusable` false: it failed or stalled, so it is not kept for reuse. */

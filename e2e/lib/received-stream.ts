@@ -129,7 +129,8 @@ export class ReceivedStream {
   }
 
   private startDecoder(codec: "vp8" | "h264", pt: number): void {
-    this.decoder = new GstPipeline(rtpDecodeDescription(codec, pt));
+    // Reused: a pipeline made anew is never freed (pipeline.ts), and a test may watch many times.
+    this.decoder = new GstPipeline(rtpDecodeDescription(codec, pt), { reuse: true });
     this.decoder.start();
     this.decoder.pullFrom(RTP_DECODE_ELEMENTS.sink, () => {
       this.decodedFrames++;

@@ -152,15 +152,17 @@ export class FrameDevice implements DevicePublisher, PushedFrames {
 
   private startEncoder(): GstPipeline {
     const video = this.video!;
-    // A new encoder (new size, or viewers back) continues the track's numbering, as a device reconnect does not need to.
-    const continueFrom = this.last ? { seqnumOffset: (this.last.seq + 1) & 0xffff, timestampOffset: (this.last.ts + 3000) >>> 0 } : {};
-    const p = new GstPipeline(jpegToRtpDescription({ bitrateKbps: this.options.bitrateKbps, ...continueFrom }), {
+    // Reused: each new picture size restarts the encoder, and a pipeline made anew is never freed (pipeline.ts).
+    const p = new GstPipeline(jpegToRtpDescription({ bitrateKbps: this.options.bitrateKbps }), {
       kind: "frame_encode",
+      reuse: true,
       onError: (message) => {
         this.log.warn("frame encoder stopped", { device: this.device.id, message });
         if (this.encoder === p) this.encoder = undefined;
       },
     });
+    // A new encoder (new size, or viewers back) continues the track's numbering, as a device reconnect does not need to.
+    p.numberFrom(E.pay, this.last && { seqnumOffset: this.last.seq + 1, timestampOffset: this.last.ts + 3000 });
     p.start();
     p.pullFrom(E.sink, (buf) => {
       const rtp = parseRtp(buf);

@@ -3,6 +3,15 @@ import { describe, test } from "node:test";
 import { DeviceInput } from "./device-input.js";
 
 describe("DeviceInput: device messages", () => {
+  test("the replayed cursor keeps only the cursor's own fields: new field names in every message do not pile up", () => {
+    const input = new DeviceInput(60_000);
+    const filler = "x".repeat(60_000);
+    for (let i = 0; i < 50; i++) assert.equal(input.fromDevice(JSON.stringify({ type: "cursor", x: i, y: 1, [`junk${i}`]: filler })), undefined);
+    const cursor = input.replay().find((t) => t.includes('"cursor"'));
+    assert.deepEqual(JSON.parse(cursor ?? "null"), { type: "cursor", x: 49, y: 1 });
+    input.close();
+  });
+
   test("a late viewer gets the latest state and resolution, and the cursor's shape and position merged", () => {
     const input = new DeviceInput(60_000);
     const forwarded: string[] = [];

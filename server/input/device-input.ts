@@ -22,17 +22,32 @@ export interface DeviceInputEvents {
 /** Why a device message was refused. */
 export type DeviceMessageRejection = "too_long" | "not_json" | "bad_type";
 
-/** The cursor state a late viewer needs: the fields of the last cursor message over those of the ones before it. */
+/** The fields of a cursor message kept for late viewers: the position and the shape (protocol.md's `cursor`). */
+const CURSOR_FIELDS = ["type", "x", "y", "visible", "png", "hotspotX", "hotspotY", "width", "height"] as const;
+
+/**
+ * The cursor state a late viewer needs: the known fields of the last cursor
+ * message over those of the ones before it. Only CURSOR_FIELDS are kept, so
+ * the merge stays within one message's size: a device sending new field
+ * names each time would otherwise grow it (and the time each merge takes)
+ * without bound.
+ */
 export function mergeCursor(previous: string | undefined, message: object): string {
-  let base: object = {};
+  let base: Record<string, unknown> = {};
   if (previous) {
     try {
-      base = JSON.parse(previous) as object;
+      base = JSON.parse(previous) as Record<string, unknown>;
     } catch {
       base = {};
     }
   }
-  return JSON.stringify({ ...base, ...message });
+  const latest = message as Record<string, unknown>;
+  const merged: Record<string, unknown> = {};
+  for (const field of CURSOR_FIELDS) {
+    const value = field in latest ? latest[field] : base[field];
+    if (value !== undefined) merged[field] = value;
+  }
+  return JSON.stringify(merged);
 }
 
 /** Messages replayed to a viewer that joins later: the latest of each type (cursor fields merged). */

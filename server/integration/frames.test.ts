@@ -9,7 +9,7 @@ import { FallbackClient, jpegSize } from "../../e2e/lib/fallback-client.js";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import { WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { JpegDecoder } from "../../pipelines/picture-decoders.js";
-import { runningPipelines } from "../../pipelines/pipeline.js";
+import { pipelinesMade, runningPipelines } from "../../pipelines/pipeline.js";
 import { testJpeg } from "../../e2e/lib/jpeg-fixture.js";
 import { startServer, type Running } from "./fixture.js";
 
@@ -228,6 +228,16 @@ describe("JPEG frame devices and pull access", () => {
     await waitFor(() => encoders() > encodersBefore, 10_000, "a VP8 encoder for the WebRTC viewer");
     const stream = await waitFor(() => viewer.streams.get("slowcam"), 5000, "offer");
     await waitFor(() => stream.decodedFrames >= 1, 10_000, "the WebRTC viewer's first picture");
+
+    // Each new size restarts the encoder; the stopped one is taken up again rather than a pipeline made anew
+    // (never freed), and the viewer decodes on: six changes make two pipelines at most.
+    const made = pipelinesMade();
+    for (let i = 0; i < 6; i++) {
+      const shown = stream.decodedFrames;
+      assert.equal((await post("slowcam", i % 2 === 0 ? red : blue)).status, 201);
+      await waitFor(() => stream.decodedFrames > shown, 10_000, `the picture after size change ${i + 1}`);
+    }
+    assert.ok(pipelinesMade() - made <= 2, `${pipelinesMade() - made} pipelines made for six size changes`);
   });
 
   test("a frame that passes the header checks but breaks the decoder (cut at its scan): the fallback decoder is made again, counted, and the next frame shows", async () => {

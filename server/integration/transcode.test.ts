@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { waitFor } from "../../e2e/lib/signaling-client.js";
 import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
-import { runningPipelines } from "../../pipelines/pipeline.js";
+import { pipelinesMade, runningPipelines } from "../../pipelines/pipeline.js";
 import { startServer, type Running } from "./fixture.js";
 
 const transcoders = () => runningPipelines().get("transcode") ?? 0;
@@ -66,6 +66,21 @@ describe("transcoding to VP8", () => {
       await waitFor(() => transcoders() === 0, 5000, "the transcoder to stop after its last viewer");
       const before = b.decodedFrames;
       await waitFor(() => b.decodedFrames > before + 5, 5000, "the H.264 viewer to play on");
+
+      // Watched again, the stopped transcoder's pipeline is taken up again: none is made (one made is never freed).
+      const made = pipelinesMade();
+      for (let round = 0; round < 2; round++) {
+        const again = await WeriftViewer.connect(server.wsUrl, { decode: true });
+        try {
+          again.watch("h264-cam", ["vp8"]);
+          const d = await waitFor(() => again.streams.get("h264-cam"), 5000, "an offer to the returning VP8 viewer");
+          await waitFor(() => d.decodedFrames >= 5, 20_000, "5 decoded frames from the reused transcoder");
+        } finally {
+          await again.close();
+        }
+        await waitFor(() => transcoders() === 0, 5000, "the transcoder to stop again");
+      }
+      assert.equal(pipelinesMade(), made, "no new pipeline for a transcoder watched again");
     } finally {
       await vp8Only.close();
       await both.close();

@@ -36,9 +36,10 @@ export function snapshotRouter(deps: SnapshotRouteDeps): Router {
     const raw = queryValue(ctx.query, "ttl");
     const ttl = raw === undefined ? deps.defaultTtl : Number(raw);
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.maxTtl) throw badRequest(`ttl must be whole seconds from 1 to ${deps.maxTtl}`);
-    const frame = await deps.latestJpegOf(deps.accountOf(ctx), ctx.params.id);
+    const account = deps.accountOf(ctx);
+    const frame = await deps.latestJpegOf(account, ctx.params.id);
     if (!frame) throw notFound(`no frame of device '${ctx.params.id}'`);
-    const snap = deps.store.save(frame.jpeg, ttl);
+    const snap = deps.store.save(frame.jpeg, ttl, account);
     deps.created();
     ctx.status = 201;
     ctx.set("Cache-Control", "no-store");

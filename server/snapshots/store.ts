@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDataDir, writeFileAtomic } from "../auth/data-dir.js";
-import { storing } from "../errors.js";
+import { storing, TesseraError } from "../errors.js";
 import { checkSnapshot, signSnapshot } from "./signing.js";
 
 /** A stored snapshot and the signed path that serves it. */
@@ -16,30 +16,67 @@ export interface Snapshot {
 const NAME = /^(\d{1,12})-([A-Za-z0-9_-]{16,64})\.jpg$/;
 
 /**
+ * What live snapshots may take on disk: one account, and the node. A
+ * 150-byte request stores up to a whole 4 MiB frame for a day; without a
+ * bound a loop of them fills the disk the key store and users file share.
+ */
+export const SNAPSHOT_BYTES = { account: 256 * 1024 * 1024, node: 1024 * 1024 * 1024 } as const;
+
+/**
  * Snapshots on disk under `<data-dir>/snapshots`, each named with its expiry,
  * so expired ones are found (and deleted) without an index, across restarts.
  */
 export class SnapshotStore {
   private readonly dir: string;
   private readonly sweeper: NodeJS.Timeout;
+  /** Live snapshots by file name: whose (unknown for those found on disk at start) and their size. */
+  private readonly live = new Map<string, { account: string | undefined; bytes: number }>();
 
   constructor(
     dataDir: string,
     private readonly secret: Buffer,
     private readonly now: () => number = Date.now,
     sweepMs = 30_000,
+    private readonly budget: { readonly account: number; readonly node: number } = SNAPSHOT_BYTES,
   ) {
     this.dir = ensureDataDir(join(ensureDataDir(dataDir), "snapshots"));
     this.sweep();
+    for (const f of this.names()) {
+      if (NAME.test(f)) this.live.set(f, { account: undefined, bytes: sizeOf(join(this.dir, f)) });
+    }
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
   }
 
-  /** Stores `jpeg` for `lifetimeSeconds` and signs its path. */
-  save(jpeg: Buffer, lifetimeSeconds: number): Snapshot {
+  /** Stores `jpeg` of `account` for `lifetimeSeconds` and signs its path; a `limit` error when it would go over SNAPSHOT_BYTES. */
+  save(jpeg: Buffer, lifetimeSeconds: number, account: string): Snapshot {
+    let mine = 0;
+    let all = 0;
+    for (const s of this.live.values()) {
+      all += s.bytes;
+      if (s.account === account) mine += s.bytes;
+    }
+    const mb = (n: number) => `${Math.round(n / (1024 * 1024))} MB`;
+    if (mine + jpeg.length > this.budget.account) {
+      throw new TesseraError(
+        "limit",
+        `this account's live snapshots take ${mb(mine)}, at most ${mb(this.budget.account)}: wait for some to expire`,
+        429,
+        true,
+        {
+          "Retry-After": "60",
+        },
+      );
+    }
+    if (all + jpeg.length > this.budget.node) {
+      throw new TesseraError("limit", `this server's live snapshots take ${mb(all)}, at most ${mb(this.budget.node)}; try again later`, 503, true, {
+        "Retry-After": "60",
+      });
+    }
     const expires = Math.floor(this.now() / 1000) + lifetimeSeconds;
     const name = `${expires}-${randomBytes(16).toString("base64url")}.jpg`;
     storing("the snapshot", () => writeFileAtomic(join(this.dir, name), jpeg));
+    this.live.set(name, { account, bytes: jpeg.length });
     const path = `/snapshots/${name}`;
     return { pathAndQuery: `${path}?expires=${expires}&sig=${signSnapshot(this.secret, path, expires)}`, expires };
   }
@@ -57,18 +94,22 @@ export class SnapshotStore {
     }
   }
 
+  /** The files in the snapshot directory; none when it went away (or cannot be read). */
+  private names(): string[] {
+    try {
+      return readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+  }
+
   /** Deletes every expired snapshot. */
   sweep(): void {
     const nowS = this.now() / 1000;
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return; // the directory went away (or cannot be read): nothing to sweep now
-    }
-    for (const f of names) {
+    for (const f of this.names()) {
       const m = NAME.exec(f);
       if (m && Number(m[1]) <= nowS) {
+        this.live.delete(f);
         try {
           unlinkSync(join(this.dir, f));
         } catch {
@@ -80,5 +121,14 @@ export class SnapshotStore {
 
   close(): void {
     clearInterval(this.sweeper);
+  }
+}
+
+/** A file's size, 0 when it cannot be read (it went away meanwhile). */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }

@@ -95,9 +95,10 @@ export class Transcoder {
   }
 
   private startPipeline(): GstPipeline {
-    const continueFrom = this.last ? { seqnumOffset: (this.last.seq + 1) & 0xffff, timestampOffset: (this.last.ts + 3000) >>> 0 } : {};
-    const p = new GstPipeline(transcodeToVp8Description({ from: "h264", bitrateKbps: this.bitrateKbps, payloadType: RTP_PAYLOAD_TYPE, ...continueFrom }), {
+    // Reused: a watch and unwatch each would otherwise make a pipeline that is never freed (pipeline.ts).
+    const p = new GstPipeline(transcodeToVp8Description({ from: "h264", bitrateKbps: this.bitrateKbps, payloadType: RTP_PAYLOAD_TYPE }), {
       kind: "transcode",
+      reuse: true,
       onError: (message) => {
         if (this.pipeline !== p) return;
         const inMs = this.restarts.take();
@@ -113,6 +114,7 @@ export class Transcoder {
         }, inMs).unref();
       },
     });
+    p.numberFrom(E.pay, this.last && { seqnumOffset: this.last.seq + 1, timestampOffset: this.last.ts + 3000 });
     p.start();
     p.pullFrom(E.sink, (buf) => {
       const rtp = parseRtp(buf);
