@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { codecLabel, stateEntries, stateValue } from "../web/src/format.js";
 import { ID_PATTERN as PAGE_ID_PATTERN } from "../web/src/signaling.js";
+import { isDeviceInfo } from "../web/src/device-info.js";
 import { ID_PATTERN } from "../server/protocol/messages.js";
 
 test("device state reads as people read it: on/off, shares in percent, short numbers and text", () => {
@@ -41,4 +42,12 @@ test("device state nested thousands deep (any device of the account may send it)
 test("the pages' device id pattern is the server's", () => {
   assert.equal(PAGE_ID_PATTERN.source, ID_PATTERN.source);
   assert.equal(PAGE_ID_PATTERN.flags, ID_PATTERN.flags);
+});
+
+test("isDeviceInfo: the device list keeps only entries a row can draw (a server of another version may send others)", () => {
+  const good = { id: "cam", name: "Cam", online: true, kind: "camera", viewers: 1, tracks: [{ kind: "video", codec: "video/vp8" }] };
+  assert.equal(isDeviceInfo(good), true);
+  for (const bad of [null, 5, "cam", {}, { ...good, tracks: undefined }, { ...good, tracks: [null] }, { ...good, name: 7 }, { ...good, online: "yes" }]) {
+    assert.equal(isDeviceInfo(bad), false, JSON.stringify(bad));
+  }
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { checkInputLine } from "../input/lines.js";
-import { clipboardImageLines, clipboardImageMessages, ImageAssembler, isPng, MAX_CLIPBOARD_IMAGE_BYTES, PART_CHARS } from "./clipboard-image.js";
+import { base64Bytes, clipboardImageLines, clipboardImageMessages, ImageAssembler, isPng, MAX_CLIPBOARD_IMAGE_BYTES, PART_CHARS } from "./clipboard-image.js";
 
 /** `n` bytes that start like a PNG, as base64. */
 function picture(n: number): string {
@@ -64,4 +64,12 @@ describe("clipboard images in parts", () => {
     assert.ok(!isPng(Buffer.from("GIF89a-not-a-png")));
     assert.ok(!isPng(new Uint8Array(0)));
   });
+});
+
+test("base64Bytes: a picture's bytes from its base64 (the viewer copies them to the clipboard as a Blob); undefined for what is no base64", () => {
+  const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+  const bytes = base64Bytes(Buffer.from(png).toString("base64"));
+  assert.deepEqual(bytes && [...bytes], [...png]);
+  assert.ok(bytes && isPng(bytes));
+  assert.equal(base64Bytes("not base64!"), undefined);
 });

@@ -30,6 +30,15 @@ export function isPng(bytes: Uint8Array): boolean {
   return bytes.length > PNG_SIGNATURE.length && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
+/** The bytes base64 stands for; undefined when it is not base64. */
+export function base64Bytes(base64: string): Uint8Array<ArrayBuffer> | undefined {
+  try {
+    return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A picture's base64 cut into parts; undefined when it is larger than MAX_CLIPBOARD_IMAGE_BYTES. */
 export function splitImage(base64: string): string[] | undefined {
   if (base64.length === 0 || base64.length > MAX_PARTS * PART_CHARS) return undefined;

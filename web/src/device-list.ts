@@ -1,5 +1,6 @@
 import type { DeviceInfo } from "../../server/protocol/messages.js";
 import { el } from "./dom.js";
+import { isDeviceInfo } from "./device-info.js";
 import { codecLabel } from "./format.js";
 
 /**
@@ -31,9 +32,13 @@ export class DeviceList {
     return this.devices;
   }
 
-  /** Replaces the list (from `welcome` or `devices`). */
-  update(devices: DeviceInfo[]): void {
-    this.devices = devices;
+  /**
+   * Replaces the list (from `welcome` or `devices`). Entries that are no
+   * device (a server of another version) are left out rather than stored:
+   * one would break every later drawing of the list.
+   */
+  update(devices: unknown): void {
+    this.devices = Array.isArray(devices) ? devices.filter(isDeviceInfo) : [];
     this.render();
   }
 

@@ -1,4 +1,4 @@
-import { CLIPBOARD_IMAGE_TYPE, ImageAssembler } from "../../server/protocol/clipboard-image.js";
+import { base64Bytes, CLIPBOARD_IMAGE_TYPE, ImageAssembler } from "../../server/protocol/clipboard-image.js";
 import type { DeviceMessage } from "../../server/protocol/messages.js";
 import { byId, el } from "./dom.js";
 import { stateEntries } from "./format.js";
@@ -27,9 +27,10 @@ export class DevicePanels {
       const copied =
         "text" in content
           ? navigator.clipboard.writeText(content.text)
-          : fetch(this.clipboardImage.src)
-              .then((r) => r.blob())
-              .then((blob) => navigator.clipboard.write([new ClipboardItem({ [CLIPBOARD_IMAGE_TYPE]: blob })]));
+          : // Made here from the base64: fetching the picture's data: URL is what the page's CSP (connect-src 'self') refuses.
+            navigator.clipboard.write([
+              new ClipboardItem({ [CLIPBOARD_IMAGE_TYPE]: new Blob([base64Bytes(content.png) ?? new Uint8Array(0)], { type: CLIPBOARD_IMAGE_TYPE }) }),
+            ]);
       copied.then(
         () => this.flash("Copied"),
         () => this.flash("Copy refused"),

@@ -5,6 +5,7 @@
  * e2e/input-lines.test.ts runs it under node.
  */
 import type { DeviceMessage, DeviceMessageType } from "../../server/protocol/messages.js";
+import { base64Bytes } from "../../server/protocol/clipboard-image.js";
 
 /** Protocol button bits: left, middle, right. */
 export const BUTTON_LEFT = 1;
@@ -208,9 +209,9 @@ export function parseInputLine(line: string): InputLine | undefined {
 
 /** The text of a `cw` payload (base64 of UTF-8); undefined when it is not valid. */
 export function decodeClipboard(base64: string): string | undefined {
+  const bytes = base64Bytes(base64);
+  if (!bytes) return undefined;
   try {
-    const binary = atob(base64);
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     return undefined;
