@@ -20,16 +20,38 @@ export class PeerClosedError extends TesseraError {
 export function whileOpen<T>(pc: RTCPeerConnection, work: () => Promise<T>): Promise<T> {
   if (pc.signalingState === "closed") return Promise.reject(new PeerClosedError());
   return new Promise<T>((resolve, reject) => {
+    let subscribed = true;
     const { unSubscribe } = pc.signalingStateChange.subscribe((state) => {
       if (state !== "closed") return;
-      unSubscribe();
+      done();
       reject(new PeerClosedError());
     });
-    work().then(
-      (value) => (unSubscribe(), resolve(value)),
-      (err: unknown) => (unSubscribe(), reject(err as Error)),
+    // Once only: werift's unsubscribe of an event its close has completed may throw.
+    const done = () => {
+      if (!subscribed) return;
+      subscribed = false;
+      try {
+        unSubscribe();
+      } catch {
+        // the peer's close ended the event already
+      }
+    };
+    let running: Promise<T>;
+    try {
+      running = work();
+    } catch (err) {
+      running = Promise.reject(asError(err));
+    }
+    running.then(
+      (value) => (done(), resolve(value)),
+      (err: unknown) => (done(), reject(asError(err))),
     );
   });
+}
+
+/** A thrown value as an Error (werift sometimes rejects with strings). */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** What a description call threw, as the client's error: its `what` rejected, unless the peer closed meanwhile. */
