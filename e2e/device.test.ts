@@ -115,6 +115,10 @@ test("the device page publishes with a device key from a #key= fragment; the key
     );
     assert.equal(await device.getAttribute("body", "data-state"), "idle", "nothing published before the click");
     assert.equal(new URL(device.url()).hash, "", "the key left the address bar");
+    // Loaded again without the fragment (as the tab's opener could), the key still in the tab's storage: it still waits.
+    await device.goto(device.url());
+    await waitFor("the page asking again", async () => ((await device.textContent("#device-message"))?.includes("whoever made it") ? true : undefined));
+    assert.equal(await device.getAttribute("body", "data-state"), "idle", "nothing published after the reload either");
     await device.click("#publish-camera");
     await devicePublishing(device);
     assert.equal(await device.textContent("#acting-account"), "local", "the page shows the account it publishes to");

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { adoptFragmentToken, REFRESH_MARGIN_MS, SessionSource, storedDeviceKey, type TokenStorage } from "../web/src/session.js";
+import {
+  adoptFragmentToken,
+  linkCredential,
+  linkCredentialConfirmed,
+  REFRESH_MARGIN_MS,
+  SessionSource,
+  storedDeviceKey,
+  type TokenStorage,
+} from "../web/src/session.js";
 
 function memoryStorage(): TokenStorage & { map: Map<string, string> } {
   const map = new Map<string, string>();
@@ -162,6 +170,9 @@ describe("the web app's session token", () => {
       { kind: "key", keyId: "tk_0123456789ab" },
     );
     assert.equal(storedDeviceKey(storage), "tk_0123456789ab.s3cr-t_");
+    assert.deepEqual(linkCredential(storage), { kind: "key", keyId: "tk_0123456789ab" }, "noted for the tab's later loads");
+    linkCredentialConfirmed(storage);
+    assert.equal(linkCredential(storage), undefined);
     assert.equal(storage.map.get("tessera.idToken"), "abc.def-_g", "a key does not replace the ID token");
     assert.equal(replaced, "/device.html?id=a");
   });

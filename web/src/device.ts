@@ -18,7 +18,7 @@
  */
 import type { DeviceKind, DeviceMessage, ErrorMessage, ServerMessage, Welcome } from "../../server/protocol/messages.js";
 import { RtcConfigSource } from "./rtc-config.js";
-import { credentialFromLink, pageSession, showAccount } from "./page-session.js";
+import { confirmCredentialFromLink, credentialFromLink, pageSession, showAccount } from "./page-session.js";
 import { storedDeviceKey } from "./session.js";
 import { DemoStateControls } from "./demo-state.js";
 import { DeviceInputPanel } from "./device-input.js";
@@ -101,7 +101,7 @@ function confirmedKeys(): string[] {
   }
 }
 
-/** This load took a credential from its link that the user has not started by hand before. */
+/** A link put a credential in this tab (on this load or an earlier one) that the user has not started by hand. */
 function linkUnconfirmed(): boolean {
   const link = credentialFromLink();
   return link !== undefined && !(link.kind === "key" && confirmedKeys().includes(link.keyId));
@@ -111,6 +111,7 @@ function linkUnconfirmed(): boolean {
 function confirmLink(): void {
   const link = credentialFromLink();
   if (link?.kind === "key" && !confirmedKeys().includes(link.keyId)) store(CONFIRMED_KEYS, JSON.stringify([...confirmedKeys(), link.keyId].slice(-32)));
+  confirmCredentialFromLink();
 }
 
 function randomId(): string {
@@ -335,7 +336,8 @@ document.body.dataset.connectionState = "none";
 const source = params.get("source") === "screen" ? "screen" : "camera";
 if (params.get("autostart") === "1") {
   // A link that carries its own credential publishes to whoever made it: any website could send this browser
-  // there with the camera it allowed this origin. It starts by itself only with a key confirmed here before.
+  // there with the camera it allowed this origin (and load the tab again without the fragment, the credential
+  // still in its storage). It starts by itself only with a key confirmed here before.
   if (linkUnconfirmed()) message.textContent = LINK_CONFIRM;
   else void publish(source);
 }

@@ -1,4 +1,12 @@
-import { adoptFragmentToken, SessionSource, type AuthMode, type IdTokenSource, type LinkCredential } from "./session.js";
+import {
+  adoptFragmentToken,
+  linkCredential,
+  linkCredentialConfirmed,
+  SessionSource,
+  type AuthMode,
+  type IdTokenSource,
+  type LinkCredential,
+} from "./session.js";
 import type { FirebaseSignInConfig } from "./firebase-sign-in.js";
 
 /** The Firebase SDK sign-in bundle, next to the page's own; a URL esbuild leaves alone, so the SDK stays out of the page's bundle. */
@@ -31,15 +39,18 @@ async function firebaseSignIn(config: AuthConfig | undefined): Promise<IdTokenSo
   return startFirebaseSignIn(config.firebase, document.querySelector<HTMLElement>("header.bar") ?? document.body);
 }
 
-let fromLink: LinkCredential | undefined;
-
 /**
- * The credential this page load took from its link (`#token=`, `#key=`),
- * once pageSession has run: whoever made the link chose the account the
- * page then acts for.
+ * The credential a link (`#token=`, `#key=`) put in this tab that the user
+ * has not yet acted on, once pageSession has run: whoever made the link
+ * chose the account the page then acts for.
  */
 export function credentialFromLink(): LinkCredential | undefined {
-  return fromLink;
+  return linkCredential(sessionStorage);
+}
+
+/** The user started publishing by hand with the link's credential. */
+export function confirmCredentialFromLink(): void {
+  linkCredentialConfirmed(sessionStorage);
 }
 
 /**
@@ -48,7 +59,7 @@ export function credentialFromLink(): LinkCredential | undefined {
  * web config, else a prompt to paste an ID token.
  */
 export function pageSession(): SessionSource {
-  fromLink = adoptFragmentToken(location, sessionStorage, (url) => history.replaceState(null, "", url));
+  adoptFragmentToken(location, sessionStorage, (url) => history.replaceState(null, "", url));
   let config: Promise<AuthConfig | undefined> | undefined;
   const authConfig = () => (config ??= fetchAuthConfig());
   let signIn: Promise<IdTokenSource | undefined> | undefined;

@@ -51,8 +51,29 @@ export function adoptFragmentToken(
   const m = /^#(token|key)=([\w.-]+)$/.exec(loc.hash);
   if (!m) return undefined;
   storage.setItem(m[1] === "key" ? KEY_STORAGE_KEY : STORAGE_KEY, m[2]);
+  const taken: LinkCredential = m[1] === "key" ? { kind: "key", keyId: m[2].split(".")[0] } : { kind: "token" };
+  // Kept with it for the tab's later loads too: whoever opened the tab can load it again without the fragment.
+  storage.setItem(LINK_STORAGE_KEY, JSON.stringify(taken));
   replace(loc.pathname + loc.search);
-  return m[1] === "key" ? { kind: "key", keyId: m[2].split(".")[0] } : { kind: "token" };
+  return taken;
+}
+
+/** Where the credential a link put in storage is noted until the user acts on it (see linkCredential). */
+const LINK_STORAGE_KEY = "tessera.linkCredential";
+
+/** The credential a link put in this tab's storage and the user has not yet acted on, if any. */
+export function linkCredential(storage: TokenStorage): LinkCredential | undefined {
+  try {
+    const v = JSON.parse(storage.getItem(LINK_STORAGE_KEY) ?? "null") as LinkCredential | null;
+    return v?.kind === "token" || (v?.kind === "key" && typeof v.keyId === "string") ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The user acted on the link's credential (started publishing with it by hand). */
+export function linkCredentialConfirmed(storage: TokenStorage): void {
+  storage.removeItem(LINK_STORAGE_KEY);
 }
 
 /** The device key this tab was given, if any: a device page then publishes with it instead of a session token. */
