@@ -3,6 +3,9 @@ import type { DeviceInfo, DeviceKind } from "../protocol/messages.js";
 import { busy, notFound } from "../errors.js";
 import { Device } from "./device.js";
 
+/** Devices one account may have known at once (see DeviceRegistry). */
+export const MAX_KNOWN_DEVICES = 1000;
+
 /** Events of the registry. */
 export interface RegistryEvents {
   /** An account's device list changed. */
@@ -17,37 +20,59 @@ export interface RegistryEvents {
  * never learns of the other's devices.
  */
 export class DeviceRegistry extends SafeEmitter<RegistryEvents> {
-  private readonly devices = new Map<string, Device>();
+  /** By account, then id; within an account, least recently published first (ensure moves a device to the end). */
+  private readonly accounts = new Map<string, Map<string, Device>>();
 
-  /** @param controlIdleMs how long a controlling viewer may stay idle before control is freed */
-  constructor(private readonly controlIdleMs: number) {
+  /**
+   * @param controlIdleMs how long a controlling viewer may stay idle before control is freed
+   * @param maxKnown devices one account may have known at once: past it, the one offline and unwatched the longest is forgotten
+   */
+  constructor(
+    private readonly controlIdleMs: number,
+    private readonly maxKnown = MAX_KNOWN_DEVICES,
+  ) {
     super();
-  }
-
-  private static key(account: string, id: string): string {
-    return `${account}\u0000${id}`;
   }
 
   /** The device, if this account has one with this id. */
   get(account: string, id: string): Device | undefined {
-    return this.devices.get(DeviceRegistry.key(account, id));
+    return this.accounts.get(account)?.get(id);
   }
 
   /** Returns the account's device with this id, creating it on first publish. */
   ensure(account: string, id: string, name: string, kind: DeviceKind): Device {
-    const key = DeviceRegistry.key(account, id);
-    let device = this.devices.get(key);
+    let devices = this.accounts.get(account);
+    if (!devices) this.accounts.set(account, (devices = new Map<string, Device>()));
+    let device = devices.get(id);
     if (!device) {
       device = new Device(account, id, name, kind, this.controlIdleMs);
       device.on("changed", () => this.emit("changed", account));
-      this.devices.set(key, device);
+      devices.set(id, device);
       this.emit("created", device);
+      if (devices.size > this.maxKnown) this.forgetOldest(devices, device);
     } else {
       device.name = name;
       device.kind = kind;
+      devices.delete(id);
+      devices.set(id, device);
     }
     this.emit("changed", account);
     return device;
+  }
+
+  /**
+   * Forgets the account's device offline and unwatched the longest, if any:
+   * a client saying hello under a new id each time would otherwise grow the
+   * list every viewer of the account is sent, for good. Online and watched
+   * ones are bounded by the limits on devices and viewers.
+   */
+  private forgetOldest(devices: Map<string, Device>, keep: Device): void {
+    for (const [id, d] of devices) {
+      if (d === keep || d.listedOnline || d.viewers > 0) continue;
+      devices.delete(id);
+      d.input.close();
+      return;
+    }
   }
 
   /**
@@ -56,32 +81,32 @@ export class DeviceRegistry extends SafeEmitter<RegistryEvents> {
    * while it is online or watched (a viewer waiting for it).
    */
   forget(account: string, id: string): void {
-    const key = DeviceRegistry.key(account, id);
-    const device = this.devices.get(key);
-    if (!device) throw notFound(`no device '${id}'`);
+    const devices = this.accounts.get(account);
+    const device = devices?.get(id);
+    if (!devices || !device) throw notFound(`no device '${id}'`);
     if (device.listedOnline) throw busy(`device '${id}' is online; only an offline device can be removed`);
     if (device.viewers > 0) throw busy(`device '${id}' is being watched (a viewer waits for it)`);
-    this.devices.delete(key);
+    devices.delete(id);
+    if (devices.size === 0) this.accounts.delete(account);
     device.input.close();
     this.emit("changed", account);
   }
 
   /** The account's devices, online first, then by name. */
   list(account: string): DeviceInfo[] {
-    const out: DeviceInfo[] = [];
-    for (const d of this.devices.values()) if (d.account === account) out.push(d.info());
+    const out = [...(this.accounts.get(account)?.values() ?? [])].map((d) => d.info());
     return out.sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 
   /** Number of devices online on this node, over all accounts (for metrics; no ids). */
   onlineCount(): number {
     let n = 0;
-    for (const d of this.devices.values()) if (d.online) n++;
+    for (const d of this.all()) if (d.online) n++;
     return n;
   }
 
   /** Every device; used at shutdown. */
   all(): Device[] {
-    return [...this.devices.values()];
+    return [...this.accounts.values()].flatMap((devices) => [...devices.values()]);
   }
 }

@@ -4,6 +4,7 @@ import { SignalingClient } from "../../e2e/lib/signaling-client.js";
 import { LOCAL_ACCOUNT } from "../app.js";
 import { NoAuthenticator } from "../auth/authenticator.js";
 import { MAX_EARLY_MESSAGES } from "../signaling/connection.js";
+import { WATCH_BURST, WATCH_RATE } from "../sessions/viewer-session.js";
 import { CLOSE_CODES, MAX_MESSAGE_BYTES } from "../protocol/messages.js";
 import { startServer, type Running } from "./fixture.js";
 
@@ -161,6 +162,17 @@ describe("signaling refuses bad input without harm", () => {
     const refusal = await c.next("error", (m) => m.ref === "answer");
     assert.equal(refusal.code, "bad_request");
     assert.match(refusal.message, /no offer is outstanding/);
+  });
+
+  test(`a connection starts ${WATCH_BURST} watches at once, then ${WATCH_RATE} a second: the rest are rate_limited`, async () => {
+    const c = await viewer(server);
+    clients.push(c);
+    for (let i = 0; i < WATCH_BURST + 4; i++) c.send({ type: "watch", deviceId: "test" });
+    const limited = () => c.received.filter((m) => m.type === "error" && m.code === "rate_limited" && m.ref === "watch").length;
+    // Four past the burst; one may have found a token refilled meanwhile (2 a second).
+    await waitUntil(() => limited() >= 3);
+    assert.ok(limited() <= 4, `${limited()} refused`);
+    c.send({ type: "unwatch", deviceId: "test" });
   });
 
   test("upgrades to other paths are refused", async () => {

@@ -1,5 +1,5 @@
-import { badRequest, notFound } from "../errors.js";
-import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
+import { badRequest, notFound, rateLimited } from "../errors.js";
+import { inputBucket, TokenBucket } from "../input/rate-limiter.js";
 import { NO_LEASE } from "../limits.js";
 import type { ClientMessage } from "../protocol/messages.js";
 import type { Peer, SessionContext } from "./context.js";
@@ -7,6 +7,14 @@ import { ENDS_BY_VIEWER, Subscription } from "./subscription.js";
 
 /** Most devices one viewer connection may watch at once (a dashboard grid). */
 export const MAX_SUBSCRIPTIONS = 16;
+
+/**
+ * Watches one connection may start: WATCH_BURST at once (a grid opening),
+ * then WATCH_RATE a second. Each builds a WebRTC connection and an offer;
+ * a loop of watch and unwatch kept a core busy.
+ */
+export const WATCH_RATE = 2;
+export const WATCH_BURST = 16;
 
 /**
  * A viewer's signaling session: one Subscription per watched device, keyed
@@ -17,6 +25,7 @@ export class ViewerSession {
   private readonly subscriptions = new Map<string, Subscription>();
   /** The viewer's input rate limit, shared by all its subscriptions. */
   private readonly inputBucket: TokenBucket;
+  private readonly watches = new TokenBucket(WATCH_RATE, WATCH_BURST);
   private _closed = false;
   private offers = 0;
 
@@ -75,6 +84,10 @@ export class ViewerSession {
   private watch(deviceId: string, codecs: readonly string[] | undefined): void {
     const device = this.ctx.registry.get(this.peer.account, deviceId);
     if (!device) throw notFound(`no device '${deviceId}'`);
+    // A relay leg watches once for all its node's viewers.
+    if (!this.peer.relayLeg && !this.watches.take(performance.now())) {
+      throw rateLimited(`at most ${WATCH_BURST} watches at once, then ${WATCH_RATE} a second: watch again shortly`, 1);
+    }
     this.subscriptions.get(deviceId)?.close("re-watched");
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) throw badRequest(`at most ${MAX_SUBSCRIPTIONS} devices per connection`);
     // A relay leg carries viewers another node counts.
