@@ -248,7 +248,7 @@ export class Metrics {
     });
     this.socketsTimedOut = new Counter({
       name: "tessera_sockets_timed_out_total",
-      help: "WebSockets closed because they answered no ping within --socket-timeout",
+      help: "WebSockets closed because they answered no ping within --socket-timeout, or left over 4 MiB of signaling unread",
       registers: [r],
     });
     this.limitRefusals = new Counter({

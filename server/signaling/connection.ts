@@ -18,6 +18,8 @@ export type Authenticate = (hello: Hello, holder: KeyHolder) => Promise<{ accoun
 export const MAX_BAD_MESSAGES = 50;
 /** Messages a client may send behind its hello, before the welcome, to be handled once the hello is (a viewer's `watch`). */
 export const MAX_EARLY_MESSAGES = 16;
+/** Signaling a client may leave unread, bytes; past it the socket is dropped (the page reconnects once it reads again). */
+export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 
 /**
  * One `/ws` connection: waits for `hello`, authenticates it, then routes
@@ -62,6 +64,15 @@ export class SignalingConnection implements Peer {
 
   send(message: ServerMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_UNREAD_BYTES) {
+      // A client that stopped reading: what it is sent (device lists above all) would pile up here until its
+      // ping timeout. It is dropped, as that timeout would (a close frame would queue behind the rest).
+      this.ctx.log.info("signaling socket not read; dropped", { peer: this.peerId, unread: this.ws.bufferedAmount });
+      this.ctx.metrics.socketTimedOut();
+      this.ws.terminate();
+      this.cleanup();
+      return;
+    }
     this.ws.send(JSON.stringify(message));
   }
 
