@@ -20,6 +20,7 @@
  */
 import type { Redis } from "ioredis";
 import type { EvictReason, KeyHold, KeyRecord, KeyShare } from "../keys/device-keys.js";
+import { jsonObject } from "../protocol/json-object.js";
 import { isTime } from "./directory.js";
 
 /** What SharedKeys needs of the local store (DeviceKeys). */
@@ -245,14 +246,8 @@ const isTextOrAbsent = (v: unknown): v is string | undefined => v === undefined 
 
 /** A message on the keys channel, or undefined when it is none. */
 function parseMessage(text: string): Message | undefined {
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof m !== "object" || m === null) return undefined;
-  const o = m as Record<string, unknown>;
+  const o = jsonObject(text);
+  if (!o) return undefined;
   if (o.type === "record") {
     const record = parseRecord(JSON.stringify(o.record ?? null));
     return record && { type: "record", record };

@@ -15,6 +15,7 @@ import {
   type JpegStripeHeader,
   type StreamMessage,
 } from "../../../server/protocol/fallback.js";
+import { jsonObject } from "../../../server/protocol/json-object.js";
 
 /** A JPEG stripe: rows from `y` down, as one JPEG picture. */
 export interface JpegStripe extends JpegStripeHeader {
@@ -54,14 +55,8 @@ const DEVICE_TYPES: ReadonlySet<string> = new Set(["cursor", "clipboard", "state
 
 /** Classifies a text message from the server; undefined for malformed or unknown ones (ignored, never fatal). */
 export function parseFallbackText(text: string): FallbackMessage | undefined {
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof m !== "object" || m === null) return undefined;
-  const o = m as Record<string, unknown>;
+  const o = jsonObject(text);
+  if (!o) return undefined;
   switch (o.type) {
     case "ready":
       return typeof o.peerId === "string" && typeof o.deviceId === "string" ? { type: "ready", peerId: o.peerId, deviceId: o.deviceId } : undefined;
