@@ -76,7 +76,6 @@ export interface AppDeps {
   cluster?: Cluster;
 }
 
-/** Makes sure the data directory exists and can be written; throws ConfigError naming --data-dir with the reason. */
 /** How long a closing WebSocket waits for the client's close frame, ms (ws's own default is 30 s, past main's 5 s exit deadline). */
 export const SOCKET_CLOSE_TIMEOUT_MS = 1500;
 
@@ -89,6 +88,7 @@ export function socketMaxPayload(maxFrameBytes: number): number {
   return Math.max(4 * MAX_MESSAGE_BYTES, 2 * maxFrameBytes);
 }
 
+/** Makes sure the data directory exists and can be written; throws ConfigError naming --data-dir with the reason. */
 function checkDataDir(dir: string): void {
   try {
     ensureDataDir(dir);

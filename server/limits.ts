@@ -44,11 +44,16 @@ export const ACCOUNT_LIMIT_DEFAULTS: LimitValues = { devices: 0, viewers: 0, "fa
 
 export type LimitScope = "account" | "node";
 
-/** A `limit` error: 429 when the account is at its limit, 503 when the whole node is. */
+/** A `limit` error saying `message`: 429 when the account is at its limit, 503 when the whole node is. */
+export function limitError(scope: LimitScope, message: string, retryAfterS: number): TesseraError {
+  return new TesseraError("limit", message, scope === "account" ? 429 : 503, true, { "Retry-After": String(retryAfterS) });
+}
+
+/** The `limit` error of a limit reached. */
 export function limitReached(name: LimitName, scope: LimitScope, max: number): TesseraError {
   const what = name === "frames" ? `${max} pushed frames per second` : `${max} ${name}`;
   const message = scope === "account" ? `this account may have at most ${what} on this server` : `this server is at its limit of ${what}; try again later`;
-  return new TesseraError("limit", message, scope === "account" ? 429 : 503, true, { "Retry-After": scope === "account" ? "10" : "5" });
+  return limitError(scope, message, scope === "account" ? 10 : 5);
 }
 
 /** A counted resource in use; release gives it back (once, however often it is called). */

@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDataDir, writeFileAtomic } from "../auth/data-dir.js";
-import { storing, TesseraError } from "../errors.js";
+import { storing } from "../errors.js";
+import { limitError } from "../limits.js";
 import { checkSnapshot, signSnapshot } from "./signing.js";
 
 /** A stored snapshot and the signed path that serves it. */
@@ -58,20 +59,10 @@ export class SnapshotStore {
     }
     const mb = (n: number) => `${Math.round(n / (1024 * 1024))} MB`;
     if (mine + jpeg.length > this.budget.account) {
-      throw new TesseraError(
-        "limit",
-        `this account's live snapshots take ${mb(mine)}, at most ${mb(this.budget.account)}: wait for some to expire`,
-        429,
-        true,
-        {
-          "Retry-After": "60",
-        },
-      );
+      throw limitError("account", `this account's live snapshots take ${mb(mine)}, at most ${mb(this.budget.account)}: wait for some to expire`, 60);
     }
     if (all + jpeg.length > this.budget.node) {
-      throw new TesseraError("limit", `this server's live snapshots take ${mb(all)}, at most ${mb(this.budget.node)}; try again later`, 503, true, {
-        "Retry-After": "60",
-      });
+      throw limitError("node", `this server's live snapshots take ${mb(all)}, at most ${mb(this.budget.node)}; try again later`, 60);
     }
     const expires = Math.floor(this.now() / 1000) + lifetimeSeconds;
     const name = `${expires}-${randomBytes(16).toString("base64url")}.jpg`;
