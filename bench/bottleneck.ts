@@ -14,8 +14,13 @@
  * Viewers), limits, holds the limit `--hold` seconds after the drop, and
  * lifts it.
  *
- *   npm run bench:bottleneck -- [--rounds 5] [--kbit 400] [--hold 10] [--settle 20] [--json]
+ * `--trace FILE` runs the server at debug level and writes its layer
+ * decisions (docs/protocol.md: each move, probe and hold with what decided
+ * it) to FILE, with a line where each limit starts and ends.
+ *
+ *   npm run bench:bottleneck -- [--rounds 5] [--kbit 400] [--hold 10] [--settle 20] [--trace FILE] [--json]
  */
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
 import { readMetricFromPage, waitFor } from "../e2e/harness.js";
@@ -27,13 +32,15 @@ import { exitBounded } from "./exit.js";
 import { percentile } from "./glass.js";
 import { machineInfo, type MachineInfo } from "./proc.js";
 
-const { rounds, kbit, holdS, settleS, json } = benchOptions("bench:bottleneck", "[--rounds 5] [--kbit 400] [--hold 10] [--settle 20] [--json]", () => {
+const USAGE = "[--rounds 5] [--kbit 400] [--hold 10] [--settle 20] [--trace FILE] [--json]";
+const { rounds, kbit, holdS, settleS, trace, json } = benchOptions("bench:bottleneck", USAGE, () => {
   const { values } = parseArgs({
     options: {
       rounds: { type: "string", default: "5" },
       kbit: { type: "string", default: "400" },
       hold: { type: "string", default: "10" },
       settle: { type: "string", default: "20" },
+      trace: { type: "string" },
       json: { type: "boolean", default: false },
     },
   });
@@ -47,6 +54,7 @@ const { rounds, kbit, holdS, settleS, json } = benchOptions("bench:bottleneck", 
     kbit: int("kbit", values.kbit, 50, 100_000),
     holdS: int("hold", values.hold, 0, 120),
     settleS: int("settle", values.settle, 0, 300),
+    trace: values.trace,
     json: values.json,
   };
 });
@@ -102,6 +110,10 @@ async function counters(page: Page): Promise<number[]> {
   ];
 }
 
+/** Where each limit started and ended, for --trace. */
+const marks: string[] = [];
+const mark = (what: string) => marks.push(`${new Date().toISOString()} ${what}`);
+
 async function round(ns: Netns, device: Page, near: Page, far: Page): Promise<Round> {
   await waitFor("both viewers on the top layer", async () => ((await onTop(device, far)) && (await onTop(device, near)) ? true : undefined), {
     timeoutMs: TOP_TIMEOUT_MS,
@@ -111,6 +123,7 @@ async function round(ns: Netns, device: Page, near: Page, far: Page): Promise<Ro
   const before = await counters(near);
   let nearKeptTop = true;
   limitLink(ns, FAR_LINK, kbit);
+  mark(`limit ${kbit} kbit/s on`);
   let dropMs: number | null;
   let lowWidth = 0;
   try {
@@ -126,6 +139,7 @@ async function round(ns: Netns, device: Page, near: Page, far: Page): Promise<Ro
     }
   } finally {
     limitLink(ns, FAR_LINK, 0);
+    mark("limit off");
   }
   const climbMs = await timeUntil(() => onTop(device, far), CLIMB_TIMEOUT_MS);
   const d = (await counters(near)).map((v, i) => v - before[i]);
@@ -134,6 +148,8 @@ async function round(ns: Netns, device: Page, near: Page, far: Page): Promise<Ro
 
 async function main(): Promise<void> {
   let env: PairEnv | undefined;
+  // The server takes the environment's settings; debug level logs its layer decisions.
+  if (trace !== undefined) process.env.TESSERA_LOG_LEVEL = "debug";
   try {
     env = await startPairEnv("bb");
     const { server } = env;
@@ -157,6 +173,10 @@ async function main(): Promise<void> {
     }
     print(rows, machineInfo());
   } finally {
+    if (trace !== undefined && env) {
+      const decisions = env.server.logs.filter((l) => l.includes("[tessera:layers]"));
+      writeFileSync(trace, [...marks, ...decisions].sort().join("\n") + "\n");
+    }
     await env?.close();
   }
 }

@@ -4,7 +4,7 @@
  * DownTrack with a follower that chooses only when the test asks.
  */
 import { DownTrack, type DownSink } from "./down-track.js";
-import { LayerFollower, type LayerReport } from "./layer-follower.js";
+import { LayerFollower, type FollowerOptions, type LayerReport } from "./layer-follower.js";
 import type { ViewerWants } from "./layer-select.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
 import { UpTrack } from "./up-track.js";
@@ -14,17 +14,18 @@ export const QS = { width: 320, height: 180 };
 export const HS = { width: 640, height: 360 };
 export const FS = { width: 1280, height: 720 };
 
-/** A viewer's DownTrack on `source` (writing to `sink`), and a LayerFollower (telling `report`) for it that chooses only when the test calls check() or estimated(). */
+/** A viewer's DownTrack on `source` (writing to `sink`), and a LayerFollower (telling `report`, tracing to `options.log`) for it that chooses only when the test calls check() or estimated(). */
 export function following(
   source: UpTrack,
   wants: () => ViewerWants,
   sink: DownSink = { send: () => {} },
   observer: RelayObserver = nullObserver,
   report: (r: LayerReport) => void = () => {},
+  options: Omit<FollowerOptions, "intervalMs"> = {},
 ): { down: DownTrack; follower: LayerFollower } {
   const down = new DownTrack(VP8, sink);
   down.setSource(source);
-  return { down, follower: new LayerFollower(down, wants, observer, report, 1e9) };
+  return { down, follower: new LayerFollower(down, wants, observer, report, { ...options, intervalMs: 1e9 }) };
 }
 
 /** A VP8 frame's first packet: 15-bit picture ID, TL0PICIDX, TID; a keyframe of `size` when given. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { createLogger } from "../log.js";
 import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { FS, QS, VP8, feed, following, threeLayers } from "./layer-fixtures.js";
 import type { LayerFollower } from "./layer-follower.js";
@@ -96,6 +97,38 @@ describe("LayerFollower and the loss a viewer reports", () => {
       follower.check(4000);
       assert.equal(down.pendingTrack ?? down.upTrack, h, "much loss: down to the layer that fits what is left");
       assert.ok(q, "the smallest layer stays available");
+    } finally {
+      follower.close();
+      close();
+    }
+  });
+
+  test("each move and hold is traced at debug level with what decided it", () => {
+    const { f, until, close } = threeLayers();
+    let loss = 0;
+    let bandwidth = 3_000_000;
+    const lines: string[] = [];
+    const log = createLogger("debug", "t", (line) => lines.push(line) > 0);
+    const { follower } = following(f, () => ({ renderWidth: 1280, bandwidth, loss }), undefined, undefined, undefined, { log, viewer: "v1" });
+    try {
+      until(2000);
+      follower.check(2000);
+      assert.deepEqual(lines, [], "no move, no line");
+      loss = 0.3;
+      until(4000);
+      follower.check(4000);
+      assert.equal(lines.length, 2, lines.join("\n"));
+      assert.match(lines[0], /hold viewer=v1 .*ms=10000 after=congestion/);
+      assert.match(lines[1], /layer down viewer=v1 .*from=1280 to=640 why=loss .*lossPct=30/);
+      // Calm again, after the hold, it climbs; then an estimate that falls far moves it down on the estimate.
+      loss = 0;
+      until(29_000);
+      follower.check(29_000);
+      assert.match(lines.at(-1) ?? "", /layer up .*from=640 to=1280 why=estimate sending=\d+ estimate=3000000/);
+      bandwidth = 100_000;
+      until(29_500);
+      follower.check(29_500);
+      assert.match(lines.at(-1) ?? "", /layer down .*from=1280 to=320 why=estimate sending=\d+ estimate=100000/);
     } finally {
       follower.close();
       close();

@@ -1,3 +1,4 @@
+import type { Logger } from "../log.js";
 import type { LayerState } from "../protocol/messages.js";
 import { ALL_TEMPORAL, type DownTrack } from "./down-track.js";
 import { chooseLayer, layerOrder, STAY_HEADROOM, type LayerInfo, type ViewerWants } from "./layer-select.js";
@@ -36,6 +37,19 @@ export type LayerReport = Omit<LayerState, "type" | "deviceId">;
 
 /** An estimate is told again when it moved by this share of the last one told. */
 const ESTIMATE_STEP = 0.1;
+
+/** What a LayerFollower is given besides its track and viewer. */
+export interface FollowerOptions {
+  /** How often the layer is chosen again, ms (LAYER_CHECK_MS). */
+  intervalMs?: number;
+  /** Hears each move and probe, with what decided it, at debug level: why a viewer got the layer it got. */
+  log?: Logger;
+  /** The viewer, as its trace lines name it. */
+  viewer?: string;
+}
+
+/** A layer's width, for a trace line. */
+const widthOf = (t: UpTrack): number | undefined => t.frameSize?.width ?? t.onDemand?.width;
 
 /** A layer as the chooser sees it; one encoded on demand counts at its target while it is off. */
 const info = (t: UpTrack, now: number): LayerInfo => ({
@@ -114,14 +128,19 @@ export class LayerFollower {
    */
   private probeClimbs = false;
 
+  private readonly log: Logger | undefined;
+  private readonly viewer: string | undefined;
+
   /** @param report hears the layer the viewer gets and its estimate, when either changes */
   constructor(
     readonly down: DownTrack,
     private readonly wants: () => ViewerWants,
     private readonly observer: RelayObserver,
     private readonly report: (r: LayerReport) => void = () => {},
-    intervalMs = LAYER_CHECK_MS,
+    { intervalMs = LAYER_CHECK_MS, log, viewer }: FollowerOptions = {},
   ) {
+    this.log = log;
+    this.viewer = viewer;
     this.timer = setInterval(() => this.check(), intervalMs);
     this.timer.unref();
   }
@@ -176,8 +195,14 @@ export class LayerFollower {
       const queued = rttCeiling !== undefined && this.roundTrips.some((r) => r.sentAt >= startedAt && r.ms > rttCeiling + PROBE_QUEUE_MS);
       if (fell || queued || falling.bandwidth !== undefined || loss > LOSS_CALM) {
         // The link had no room for the climb: stay (or move down, below), and probe again after a hold.
+        const why = fell ? "estimate fell" : queued ? "round trip grew" : falling.bandwidth !== undefined ? "estimate falling" : "loss";
+        this.trace("probe found no room", { why, peak, ...this.readings(asked) });
         this.endProbe("congested");
         this.congested(now, true);
+        // The probe was the try of any climb that came with it (a temporal layer regained as it started), and its hold
+        // stands for that: a congestion after it, as the estimate goes on falling while the padding's queue drains, is
+        // not a failed climb whose hold doubles (bench:bottleneck: the next probe 14.5 s after, not 6).
+        this.climbedAt = -Infinity;
         this.lossIgnoredUntil = now + LOSS_AFTER_PROBE_MS;
       } else if (now < this.probing.padUntil) {
         return;
@@ -186,6 +211,7 @@ export class LayerFollower {
         this.down.stopProbe(now);
         return;
       } else {
+        this.trace("probe found room", { for: widthOf(this.probing.layer), ...this.readings(asked) });
         this.probed = { layer: this.probing.layer, at: now };
         this.endProbe("room");
       }
@@ -206,9 +232,30 @@ export class LayerFollower {
       if (to < 0) return;
       this.climbedAt = now;
     }
+    if (this.log) {
+      const up = this.probed?.layer === ordered[to] ? "probed" : (asked.bandwidth ?? 0) >= infos[to].bitrate ? "estimate" : "calm";
+      const why = to > at ? up : wants.bandwidth !== falling.bandwidth ? "loss" : falling.bandwidth !== undefined ? "estimate" : "size";
+      this.trace(to > at ? "layer up" : "layer down", {
+        from: widthOf(current),
+        to: widthOf(ordered[to]),
+        why,
+        sending: Math.round((this.down.upTrack ?? current).bitrate(now)),
+        ...this.readings(asked),
+      });
+    }
     this.probed = undefined;
     this.observer.layerSwitch(to > at ? "up" : "down");
     this.down.switchLayer(ordered[to]);
+  }
+
+  /** What the viewer's feedback says now, for a trace line. */
+  private readings(asked: ViewerWants): Record<string, number | undefined> {
+    const pct = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 1000) / 10);
+    return { estimate: asked.bandwidth, lossPct: pct(asked.loss), droppedPct: pct(asked.dropped), rttMs: this.roundTrips.at(-1)?.ms };
+  }
+
+  private trace(msg: string, fields: Record<string, unknown>): void {
+    this.log?.debug(msg, { viewer: this.viewer, track: this.down.upTrack?.id, ...fields });
   }
 
   /**
@@ -237,6 +284,7 @@ export class LayerFollower {
       next = tid + 1;
     }
     if (next !== tid) {
+      this.trace(next < tid ? "temporal down" : "temporal up", { layer: widthOf(layer), from: tid, to: next, estimate: bandwidth });
       if (next < tid) this.congested(now);
       else {
         this.climbedAt = now;
@@ -281,6 +329,7 @@ export class LayerFollower {
     const rttCeiling = this.roundTrips.reduce<number | undefined>((m, r) => (r.sentAt >= since ? Math.max(m ?? 0, r.ms) : m), undefined);
     this.probing = { layer: ordered[to], startedAt: now, padUntil: now + PROBE_RAMP_MS + PROBE_FULL_MS, reported: false, peak: estimate, rttCeiling };
     this.down.probe(adds * PROBE_MARGIN, PROBE_RAMP_MS, now);
+    this.trace("probe", { for: widthOf(ordered[to]), padBps: Math.round(adds * PROBE_MARGIN), estimate });
     this.tell(ordered, estimate, now);
     return -1;
   }
@@ -310,6 +359,7 @@ export class LayerFollower {
     // A climb that did not fit, probed or not: the next probe asks for one layer up.
     if (climbFailed) this.probeStep = true;
     this.holdUntil = now + this.holdMs;
+    this.trace("hold", { ms: this.holdMs, after: probe ? "probe" : climbFailed ? "failed climb" : "congestion" });
     this.drainedAt = now + QUEUE_DRAIN_MS;
     this.lossIgnoredUntil = Math.max(this.lossIgnoredUntil, now + LOSS_WINDOW_MS + QUEUE_DRAIN_MS);
   }

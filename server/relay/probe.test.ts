@@ -375,6 +375,56 @@ describe("LayerFollower probes before it climbs", () => {
     }
   });
 
+  test("a temporal layer dropped seconds after a probe found no room (the estimate still falling from its padding) keeps the probe's hold too", () => {
+    const layers = threeLayers();
+    const outcomes: string[] = [];
+    let bandwidth = 300_000;
+    const { down, follower } = following(layers.f, () => ({ renderWidth: 1280, bandwidth }), recording({ now: 0 }).sink, probes(outcomes));
+    try {
+      // As above: the lowest layer with fewer temporal layers, and a hold.
+      layers.until(2000);
+      follower.check(2000);
+      layers.until(3500);
+      follower.check(3500);
+      layers.until(4000);
+      bandwidth = 100_000;
+      follower.check(4000);
+      assert.ok(down.temporal < ALL_TEMPORAL, "fewer temporal layers");
+      bandwidth = 300_000;
+      const starts: number[] = [];
+      let padded = 0;
+      let endedAt: number | undefined;
+      for (let t = 4500; t <= 60_000 && starts.length < 2; t += 500) {
+        layers.until(t);
+        if (down.stats.paddingOut > padded && starts.length === outcomes.length) starts.push(t - 500);
+        padded = down.stats.paddingOut;
+        if (starts.length === 1 && outcomes.length === 0 && t >= starts[0] + 1000) {
+          // The padding filled the link: the estimate falls, a little at first (the probe ends, the layers stay)...
+          bandwidth = 260_000;
+          follower.feedback("estimate", t);
+          assert.deepEqual(outcomes, ["congested"]);
+          assert.equal(down.temporal, ALL_TEMPORAL, "the layers stay at the probe's end");
+          endedAt = t;
+        }
+        if (endedAt !== undefined && t === endedAt + 2500) {
+          // ...and below the lowest layer's rate 2.5 s later, as a browser's estimate goes on falling while the queue drains.
+          bandwidth = 100_000;
+          follower.feedback("estimate", t);
+          assert.ok(down.temporal < ALL_TEMPORAL, "a temporal layer dropped");
+          bandwidth = 300_000;
+        }
+        follower.check(t);
+      }
+      assert.equal(starts.length, 2, `probed twice (${outcomes.join(", ")})`);
+      // That drop's own hold (PROBE_HOLD_MS), then the temporal layers back with the probe: not a failed climb's doubled hold.
+      const gap = starts[1] - (endedAt ?? 0);
+      assert.ok(gap <= 2500 + PROBE_HOLD_MS + 2 * CLIMB_SETTLE_MS + 1000, `the next probe ${gap} ms after the one that found no room`);
+    } finally {
+      follower.close();
+      layers.close();
+    }
+  });
+
   test("a climb with no congestion before it (a layer back after a restart, a larger player) is not probed", () => {
     const layers = threeLayers();
     const outcomes: string[] = [];

@@ -334,7 +334,7 @@ export class Subscription {
           dropped: subscriber.droppedFraction(i),
         });
         const report = (r: LayerReport) => this.viewer.send({ type: "layer", deviceId: this.device.id, ...r });
-        this.followers.push(new LayerFollower(down, wants, this.ctx.metrics, report));
+        this.followers.push(new LayerFollower(down, wants, this.ctx.metrics, report, { log: this.ctx.log.child("layers"), viewer: this.viewer.peerId }));
       }
     });
     for (const f of this.followers) f.check();
