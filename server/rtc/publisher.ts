@@ -1,3 +1,4 @@
+import { sendText } from "./channel-send.js";
 import { routeFeedbackByMedia } from "./feedback-routing.js";
 import { AnswererIceRestarts, type LocalIceParameters, type RemoteIceRestart } from "./ice-restart.js";
 import {
@@ -218,9 +219,13 @@ export class Publisher {
       return;
     }
     const send = (text: string) => {
-      if (channel.readyState !== "open") return false;
-      channel.send(text);
-      return true;
+      const sent = sendText(channel, text);
+      if (sent === "stuck") {
+        // A device that does not read what its viewers send it (channel-send.ts): the server keeps no more for it.
+        this.log.info("device's input channel not read; dropped", { unsent: channel.bufferedAmount });
+        this.close("input channel not read");
+      }
+      return sent === "sent";
     };
     if (channel.readyState === "open") this.events.onInputChannel(send);
     this.listeners.on(channel.stateChanged, (state: string) => {

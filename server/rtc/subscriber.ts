@@ -25,6 +25,7 @@ import { keepEarlyDtls } from "./early-dtls.js";
 import { openSrtpNatively } from "./srtp-receive.js";
 import { whenPeerKeyed } from "./peer-keyed.js";
 import { rejected, whileOpen } from "./while-open.js";
+import { sendText } from "./channel-send.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -291,11 +292,20 @@ export class Subscriber {
     }
   }
 
-  /** Sends a text message to the viewer on `input`; false when the channel is not open. */
+  /**
+   * Sends a text message to the viewer on `input`; false when the channel is
+   * not open. A viewer that leaves too much unsent there (channel-send.ts:
+   * it does not read, or its link cannot carry the device's messages) is
+   * dropped: the server keeps no more for it.
+   */
   sendInput(text: string): boolean {
-    if (this._closed || this.input.readyState !== "open") return false;
-    this.input.send(text);
-    return true;
+    if (this._closed) return false;
+    const sent = sendText(this.input, text);
+    if (sent === "stuck") {
+      this.log.info("viewer's input channel not read; dropped", { unsent: this.input.bufferedAmount });
+      this.close("input channel not read");
+    }
+    return sent === "sent";
   }
 
   /** Closes the peer and its DownTracks; idempotent. */
