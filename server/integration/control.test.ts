@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import type { ReceivedStream } from "../../e2e/lib/received-stream.js";
 import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
+import { MAX_CHANNEL_UNSENT_BYTES } from "../rtc/channel-send.js";
 import { startServer, type Running } from "./fixture.js";
 
 /** Waits for the viewer's input channel to open. */
@@ -192,5 +193,31 @@ describe("control and input over data channels", () => {
     await waitForAsync(async () => /reason="rate_limited"\} [1-9]/.test(await server.app.metrics.text()), 5000, "rate limited");
     const forwarded = device.inputLines.length - before;
     assert.ok(forwarded < 300, `forwarded ${forwarded} of 400`);
+  });
+
+  test("a viewer that stops reading its input channel is dropped once MAX_CHANNEL_UNSENT_BYTES wait for it; the others keep watching", async () => {
+    const carol = await WeriftViewer.connect(server.wsUrl);
+    try {
+      carol.watch("board");
+      const stream = await waitFor(() => carol.streams.get("board"), 5000, "offer");
+      await channel(stream);
+      // From now on carol's SCTP takes nothing in: nothing the server sends her is acknowledged.
+      const sctp = (stream.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
+      sctp.handleData = async () => {};
+      const [markCarol, markAlice] = [carol.signaling.received.length, alice.signaling.received.length];
+      const blob = "x".repeat(60_000);
+      // Just past the limit: werift's own SCTP between two werift peers stalls after some 5 MB of such messages, so
+      // alice (who reads) is not sent so much that what she has not yet taken in could reach the limit too.
+      const count = Math.ceil(MAX_CHANNEL_UNSENT_BYTES / blob.length) + 8;
+      for (let i = 0; i < count; i++) await device.sendMessage({ type: "state", n: i, blob });
+      const ended = await carol.signaling.next("unwatched", (m) => m.deviceId === "board", 30_000, markCarol);
+      assert.equal(ended.reason, "connection closed");
+      await waitFor(() => alice.streams.get("board")!.inputMessages.some((m) => m.includes('"n":0,')), 10_000, "alice reads on");
+      assert.ok(!alice.signaling.received.slice(markAlice).some((m) => m.type === "unwatched"), "alice keeps watching");
+    } finally {
+      await carol.close();
+      // A small state again, for what is replayed to later viewers.
+      await device.sendMessage({ type: "state", battery: 0.8 });
+    }
   });
 });
