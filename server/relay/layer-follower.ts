@@ -48,12 +48,12 @@ export interface FollowerOptions {
   viewer?: string;
 }
 
-/** A layer's width, for a trace line. */
+/** A layer's width: its frames', or, while one encoded on demand is off, its target's. */
 const widthOf = (t: UpTrack): number | undefined => t.frameSize?.width ?? t.onDemand?.width;
 
 /** A layer as the chooser sees it; one encoded on demand counts at its target while it is off. */
 const info = (t: UpTrack, now: number): LayerInfo => ({
-  width: t.frameSize?.width ?? t.onDemand?.width,
+  width: widthOf(t),
   bitrate: t.bitrate(now) || (t.onDemand?.bitrate ?? 0),
 });
 
@@ -201,7 +201,7 @@ export class LayerFollower {
         this.congested(now, true);
         // The probe was the try of any climb that came with it (a temporal layer regained as it started), and its hold
         // stands for that: a congestion after it, as the estimate goes on falling while the padding's queue drains, is
-        // not a failed climb whose hold doubles (bench:bottleneck: the next probe 14.5 s after, not 6).
+        // not a failed climb whose hold doubles (bench:bottleneck: the next probe 13.5–16.6 s after, not 6).
         this.climbedAt = -Infinity;
         this.lossIgnoredUntil = now + LOSS_AFTER_PROBE_MS;
       } else if (now < this.probing.padUntil) {
