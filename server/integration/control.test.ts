@@ -12,6 +12,8 @@ async function channel(stream: ReceivedStream) {
 }
 
 describe("control and input over data channels", () => {
+  /** The device messages the server has forwarded so far. */
+  const forwarded = async () => Number(/tessera_device_messages_total\{result="forwarded"\} (\d+)/.exec(await server.app.metrics.text())?.[1] ?? 0);
   let server: Running;
   let device: WeriftDevice;
   let alice: WeriftViewer;
@@ -205,6 +207,7 @@ describe("control and input over data channels", () => {
       const sctp = (stream.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
       sctp.handleData = async () => {};
       const [markCarol, markAlice] = [carol.signaling.received.length, alice.signaling.received.length];
+      const forwardedBefore = await forwarded();
       const blob = "x".repeat(60_000);
       // Just past the limit: werift's own SCTP between two werift peers stalls after some 5 MB of such messages, so
       // alice (who reads) is not sent so much that what she has not yet taken in could reach the limit too.
@@ -213,11 +216,36 @@ describe("control and input over data channels", () => {
       const ended = await carol.signaling.next("unwatched", (m) => m.deviceId === "board", 30_000, markCarol);
       assert.equal(ended.reason, "connection closed");
       await waitFor(() => alice.streams.get("board")!.inputMessages.some((m) => m.includes('"n":0,')), 10_000, "alice reads on");
+      // Once the server has handled every message, alice is still watching.
+      await waitForAsync(async () => (await forwarded()) >= forwardedBefore + count, 30_000, "every message through the server");
       assert.ok(!alice.signaling.received.slice(markAlice).some((m) => m.type === "unwatched"), "alice keeps watching");
     } finally {
       await carol.close();
       // A small state again, for what is replayed to later viewers.
       await device.sendMessage({ type: "state", battery: 0.8 });
     }
+  });
+
+  test("a device that stops reading its input channel goes offline once MAX_CHANNEL_UNSENT_BYTES of its viewers' input wait for it", async () => {
+    const mark = alice.signaling.received.length;
+    alice.signaling.send({ type: "control", action: "request", deviceId: "board" });
+    const aliceId = (await alice.signaling.next("welcome")).peerId;
+    await alice.signaling.next("control", (m) => m.holder === aliceId, 5000, mark);
+    // From now on the device's SCTP takes nothing in.
+    const sctp = (device.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
+    sctp.handleData = async () => {};
+    const line = `cw,${Buffer.alloc(47 * 1024, "x").toString("base64")}`;
+    const input = alice.streams.get("board")!.input!;
+    const offline = () => alice.signaling.received.slice(mark).some((m) => m.type === "device_offline" && m.deviceId === "board");
+    // Clipboard writes at about 33 a second, within the input rate (40): some 4 MiB in 2 s. Bounded in count and time.
+    const deadline = performance.now() + 30_000;
+    let sent = 0;
+    while (!offline() && sent < 400 && performance.now() < deadline) {
+      input.send(line);
+      sent++;
+      await new Promise((r) => setTimeout(r, 30)); // the sender's pace, not a wait for a condition
+    }
+    assert.ok(offline(), `the device went offline (${sent} lines sent)`);
+    assert.ok(sent * line.length > MAX_CHANNEL_UNSENT_BYTES, `not before the limit (${sent} lines of ${line.length} characters)`);
   });
 });

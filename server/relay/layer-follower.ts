@@ -199,10 +199,10 @@ export class LayerFollower {
         this.trace("probe found no room", { why, peak, ...this.readings(asked) });
         this.endProbe("congested");
         this.congested(now, true);
-        // The probe was the try of any climb that came with it (a temporal layer regained as it started), and its hold
-        // stands for that: a congestion after it, as the estimate goes on falling while the padding's queue drains, is
-        // not a failed climb whose hold doubles (bench:bottleneck: the next probe 13.5–16.6 s after, not 6).
-        this.climbedAt = -Infinity;
+        // The probe was the try of a climb that came with it (a temporal layer regained in the check that started it),
+        // and its hold stands for that: a congestion after it, as the estimate goes on falling while the padding's queue
+        // drains, is not a failed climb whose hold doubles (bench:bottleneck: the next probe 13.5–16.6 s after, not 6).
+        if (this.climbedAt >= startedAt) this.climbedAt = -Infinity;
         this.lossIgnoredUntil = now + LOSS_AFTER_PROBE_MS;
       } else if (now < this.probing.padUntil) {
         return;
@@ -234,6 +234,7 @@ export class LayerFollower {
     }
     if (this.log) {
       const up = this.probed?.layer === ordered[to] ? "probed" : (asked.bandwidth ?? 0) >= infos[to].bitrate ? "estimate" : "calm";
+      // Down for neither estimate nor loss: the viewer's size asks for less, or the layer went away.
       const why = to > at ? up : wants.bandwidth !== falling.bandwidth ? "loss" : falling.bandwidth !== undefined ? "estimate" : "size";
       this.trace(to > at ? "layer up" : "layer down", {
         from: widthOf(current),

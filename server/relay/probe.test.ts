@@ -328,23 +328,39 @@ describe("LayerFollower probes before it climbs", () => {
     }
   });
 
-  test("a temporal layer dropped as a probe ends without room keeps the probe's hold, though a temporal climb came with the probe", () => {
+  /**
+   * A viewer of three layers behind a thin link at the join (as in
+   * joinThin), then an estimate below even the lowest layer's rate: on the
+   * lowest layer with fewer temporal layers, and a hold. It reports
+   * `viewer.bandwidth` from then on (300 kb/s to begin with).
+   */
+  function belowLowest(outcomes: string[]) {
     const layers = threeLayers();
-    const outcomes: string[] = [];
-    let bandwidth = 300_000;
-    const { down, follower } = following(layers.f, () => ({ renderWidth: 1280, bandwidth }), recording({ now: 0 }).sink, probes(outcomes));
+    const viewer = { bandwidth: 300_000 };
+    const { down, follower } = following(layers.f, () => ({ renderWidth: 1280, bandwidth: viewer.bandwidth }), recording({ now: 0 }).sink, probes(outcomes));
     try {
-      // A thin link at the join (as in joinThin), then an estimate below even the lowest layer's rate: fewer temporal layers, and a hold.
       layers.until(2000);
       follower.check(2000);
       layers.until(3500);
       follower.check(3500);
       layers.until(4000);
-      bandwidth = 100_000;
+      viewer.bandwidth = 100_000;
       follower.check(4000);
       assert.equal(down.upTrack, layers.q);
       assert.ok(down.temporal < ALL_TEMPORAL, "fewer temporal layers");
-      bandwidth = 300_000;
+      viewer.bandwidth = 300_000;
+      return { layers, down, follower, viewer };
+    } catch (err) {
+      follower.close();
+      layers.close();
+      throw err;
+    }
+  }
+
+  test("a temporal layer dropped as a probe ends without room keeps the probe's hold, though a temporal climb came with the probe", () => {
+    const outcomes: string[] = [];
+    const { layers, down, follower, viewer } = belowLowest(outcomes);
+    try {
       // Each probe's start (the check before its padding shows), and the temporal layers before that check.
       const starts: { at: number; temporal: number }[] = [];
       let last = { at: 4000, temporal: down.temporal };
@@ -355,11 +371,11 @@ describe("LayerFollower probes before it climbs", () => {
         padded = down.stats.paddingOut;
         if (starts.length === 1 && outcomes.length === 0 && t >= starts[0].at + 1000) {
           // The padding filled the link: the estimate falls below the lowest layer's rate again, and the probe ends.
-          bandwidth = 100_000;
+          viewer.bandwidth = 100_000;
           follower.feedback("estimate", t);
           assert.deepEqual(outcomes, ["congested"]);
           assert.ok(down.temporal < ALL_TEMPORAL, "a temporal layer dropped with the probe's end");
-          bandwidth = 300_000;
+          viewer.bandwidth = 300_000;
         }
         last = { at: t, temporal: down.temporal };
         follower.check(t);
@@ -376,21 +392,9 @@ describe("LayerFollower probes before it climbs", () => {
   });
 
   test("a temporal layer dropped seconds after a probe found no room (the estimate still falling from its padding) keeps the probe's hold too", () => {
-    const layers = threeLayers();
     const outcomes: string[] = [];
-    let bandwidth = 300_000;
-    const { down, follower } = following(layers.f, () => ({ renderWidth: 1280, bandwidth }), recording({ now: 0 }).sink, probes(outcomes));
+    const { layers, down, follower, viewer } = belowLowest(outcomes);
     try {
-      // As above: the lowest layer with fewer temporal layers, and a hold.
-      layers.until(2000);
-      follower.check(2000);
-      layers.until(3500);
-      follower.check(3500);
-      layers.until(4000);
-      bandwidth = 100_000;
-      follower.check(4000);
-      assert.ok(down.temporal < ALL_TEMPORAL, "fewer temporal layers");
-      bandwidth = 300_000;
       const starts: number[] = [];
       let padded = 0;
       let endedAt: number | undefined;
@@ -400,7 +404,7 @@ describe("LayerFollower probes before it climbs", () => {
         padded = down.stats.paddingOut;
         if (starts.length === 1 && outcomes.length === 0 && t >= starts[0] + 1000) {
           // The padding filled the link: the estimate falls, a little at first (the probe ends, the layers stay)...
-          bandwidth = 260_000;
+          viewer.bandwidth = 260_000;
           follower.feedback("estimate", t);
           assert.deepEqual(outcomes, ["congested"]);
           assert.equal(down.temporal, ALL_TEMPORAL, "the layers stay at the probe's end");
@@ -408,10 +412,10 @@ describe("LayerFollower probes before it climbs", () => {
         }
         if (endedAt !== undefined && t === endedAt + 2500) {
           // ...and below the lowest layer's rate 2.5 s later, as a browser's estimate goes on falling while the queue drains.
-          bandwidth = 100_000;
+          viewer.bandwidth = 100_000;
           follower.feedback("estimate", t);
           assert.ok(down.temporal < ALL_TEMPORAL, "a temporal layer dropped");
-          bandwidth = 300_000;
+          viewer.bandwidth = 300_000;
         }
         follower.check(t);
       }

@@ -293,10 +293,11 @@ export class Subscriber {
   }
 
   /**
-   * Sends a text message to the viewer on `input`; false when the channel is
-   * not open. A viewer that leaves too much unsent there (channel-send.ts:
-   * it does not read, or its link cannot carry the device's messages) is
-   * dropped: the server keeps no more for it.
+   * Sends a text message to the viewer on `input`; false when it was not
+   * sent (the channel is not open, or stuck). A viewer that leaves too much
+   * unsent there (channel-send.ts: it does not read, or its link cannot
+   * carry the device's messages) is dropped at the next message: the server
+   * queues no more for it.
    */
   sendInput(text: string): boolean {
     if (this._closed) return false;
