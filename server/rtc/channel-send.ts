@@ -11,15 +11,6 @@ import type { RTCDataChannel } from "werift";
  */
 export const MAX_CHANNEL_UNSENT_BYTES = 4 * 1024 * 1024;
 
-/**
- * Above this many bytes unsent on a viewer's `input` channel, its
- * latest-wins messages (state, resolution, cursor) wait and only the latest
- * of each goes once the backlog drains (Subscription): a device that sends
- * them faster than the viewer's link carries them does not build a queue
- * (which would end in MAX_CHANNEL_UNSENT_BYTES and a dropped viewer).
- */
-export const CHANNEL_BACKLOG_BYTES = 256 * 1024;
-
 /** What sendText did: sent (queued), not open, or nothing because the channel is stuck (MAX_CHANNEL_UNSENT_BYTES unsent). */
 export type ChannelSend = "sent" | "closed" | "stuck";
 

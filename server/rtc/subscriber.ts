@@ -25,7 +25,7 @@ import { keepEarlyDtls } from "./early-dtls.js";
 import { openSrtpNatively } from "./srtp-receive.js";
 import { whenPeerKeyed } from "./peer-keyed.js";
 import { rejected, whileOpen } from "./while-open.js";
-import { CHANNEL_BACKLOG_BYTES, sendText } from "./channel-send.js";
+import { sendText } from "./channel-send.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -114,8 +114,6 @@ export class Subscriber {
   private readonly input: RTCDataChannel;
   private talk: UpTrack | undefined;
   private _closed = false;
-  /** Called once `input` drains (whenInputDrained). */
-  private drained: (() => void) | undefined;
   /** Lets go of the native SRTP's hold on the transports (openSrtpNatively). */
   private releaseSrtp: () => void = () => undefined;
 
@@ -200,12 +198,6 @@ export class Subscriber {
     const talk = this.pc.addTransceiver("audio", { direction: "recvonly" });
     this.listeners.on(talk.onTrack, (track: MediaStreamTrack) => this.talkStarted(track, talk));
     this.input = this.pc.createDataChannel("input", { ordered: true });
-    this.input.bufferedAmountLowThreshold = CHANNEL_BACKLOG_BYTES;
-    this.listeners.on(this.input.bufferedAmountLow, () => {
-      const drained = this.drained;
-      this.drained = undefined;
-      drained?.();
-    });
     fixSctpReassembly(this.pc);
     quickSctpHandshake(this.pc);
     this.listeners.on(this.input.stateChanged, (state: string) => {
@@ -315,16 +307,6 @@ export class Subscriber {
       this.close("input channel not read");
     }
     return sent === "sent";
-  }
-
-  /** Over CHANNEL_BACKLOG_BYTES wait unsent on `input`: the viewer's link is behind the device's messages. */
-  get inputBacklogged(): boolean {
-    return this.input.bufferedAmount > CHANNEL_BACKLOG_BYTES;
-  }
-
-  /** Calls `fn` once, when what waits unsent on `input` falls to CHANNEL_BACKLOG_BYTES (replacing any `fn` before). */
-  whenInputDrained(fn: () => void): void {
-    this.drained = fn;
   }
 
   /** Closes the peer and its DownTracks; idempotent. */
