@@ -209,10 +209,10 @@ describe("control and input over data channels", () => {
       const [markCarol, markAlice] = [carol.signaling.received.length, alice.signaling.received.length];
       const forwardedBefore = await forwarded();
       const blob = "x".repeat(60_000);
-      // Just past the limit: werift's own SCTP between two werift peers stalls after some 5 MB of such messages, so
-      // alice (who reads) is not sent so much that what she has not yet taken in could reach the limit too.
+      // Just past the limit, in clipboard messages: each one is queued (latest-wins ones would wait for the channel to
+      // drain instead). Alice, who reads, takes them about as fast as they come, so her own backlog stays far below it.
       const count = Math.ceil(MAX_CHANNEL_UNSENT_BYTES / blob.length) + 8;
-      for (let i = 0; i < count; i++) await device.sendMessage({ type: "state", n: i, blob });
+      for (let i = 0; i < count; i++) await device.sendMessage({ type: "clipboard", n: i, text: blob });
       const ended = await carol.signaling.next("unwatched", (m) => m.deviceId === "board", 30_000, markCarol);
       assert.equal(ended.reason, "connection closed");
       await waitFor(() => alice.streams.get("board")!.inputMessages.some((m) => m.includes('"n":0,')), 10_000, "alice reads on");
@@ -222,6 +222,36 @@ describe("control and input over data channels", () => {
     } finally {
       await carol.close();
       // A small state again, for what is replayed to later viewers.
+      await device.sendMessage({ type: "state", battery: 0.8 });
+    }
+  });
+
+  test("a viewer whose link falls behind the device's state messages gets the latest once it catches up, not a queue of every one", async (t) => {
+    const dave = await WeriftViewer.connect(server.wsUrl);
+    try {
+      dave.watch("board");
+      const stream = await waitFor(() => dave.streams.get("board"), 5000, "offer");
+      await channel(stream);
+      // Dave's SCTP takes nothing in for a while: what the server sends him waits.
+      const sctp = (stream.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
+      const handle = sctp.handleData.bind(sctp);
+      sctp.handleData = async () => {};
+      const mark = dave.signaling.received.length;
+      const before = await forwarded();
+      // 1.2 MB: past CHANNEL_BACKLOG_BYTES, well short of MAX_CHANNEL_UNSENT_BYTES.
+      const blob = "x".repeat(60_000);
+      const count = 20;
+      for (let i = 0; i < count; i++) await device.sendMessage({ type: "state", n: i, blob });
+      await waitForAsync(async () => (await forwarded()) >= before + count, 30_000, "every state through the server");
+      // He reads again: werift sends again what he never acknowledged, and the channel drains.
+      sctp.handleData = handle;
+      await waitFor(() => stream.inputMessages.some((m) => m.includes(`"n":${count - 1},`)), 30_000, "the latest state");
+      const states = stream.inputMessages.filter((m) => m.includes('"blob"')).length;
+      t.diagnostic(`${states} of ${count} states went to him`);
+      assert.ok(states < count, `${states} of ${count} states went to him: those held back while he was behind were not queued`);
+      assert.ok(!dave.signaling.received.slice(mark).some((m) => m.type === "unwatched"), "he keeps watching");
+    } finally {
+      await dave.close();
       await device.sendMessage({ type: "state", battery: 0.8 });
     }
   });

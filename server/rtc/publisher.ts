@@ -1,4 +1,4 @@
-import { sendText } from "./channel-send.js";
+import { ChannelSender } from "./channel-send.js";
 import { routeFeedbackByMedia } from "./feedback-routing.js";
 import { AnswererIceRestarts, type LocalIceParameters, type RemoteIceRestart } from "./ice-restart.js";
 import {
@@ -218,11 +218,12 @@ export class Publisher {
       this.log.debug("ignoring data channel", { label: channel.label });
       return;
     }
+    const sender = new ChannelSender(channel);
     const send = (text: string) => {
-      const sent = sendText(channel, text);
+      const sent = sender.send(text);
       if (sent === "stuck") {
         // A device that does not read what its viewers send it (channel-send.ts): the server keeps no more for it.
-        this.log.info("device's input channel not read; dropped", { unsent: channel.bufferedAmount });
+        this.log.info("device's input channel not read; dropped", { unacked: sender.unacked });
         this.close("input channel not read");
       }
       return sent === "sent";

@@ -25,7 +25,7 @@ import { keepEarlyDtls } from "./early-dtls.js";
 import { openSrtpNatively } from "./srtp-receive.js";
 import { whenPeerKeyed } from "./peer-keyed.js";
 import { rejected, whileOpen } from "./while-open.js";
-import { sendText } from "./channel-send.js";
+import { CHANNEL_BACKLOG_BYTES, ChannelSender } from "./channel-send.js";
 
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
@@ -112,6 +112,8 @@ export class Subscriber {
   /** Trickled candidates this viewer may still add. */
   private readonly candidates = new CandidateBudget();
   private readonly input: RTCDataChannel;
+  /** Sends on `input`, counting what the viewer has not acknowledged. */
+  private readonly inputSender: ChannelSender;
   private talk: UpTrack | undefined;
   private _closed = false;
   /** Lets go of the native SRTP's hold on the transports (openSrtpNatively). */
@@ -198,6 +200,7 @@ export class Subscriber {
     const talk = this.pc.addTransceiver("audio", { direction: "recvonly" });
     this.listeners.on(talk.onTrack, (track: MediaStreamTrack) => this.talkStarted(track, talk));
     this.input = this.pc.createDataChannel("input", { ordered: true });
+    this.inputSender = new ChannelSender(this.input);
     fixSctpReassembly(this.pc);
     quickSctpHandshake(this.pc);
     this.listeners.on(this.input.stateChanged, (state: string) => {
@@ -301,12 +304,22 @@ export class Subscriber {
    */
   sendInput(text: string): boolean {
     if (this._closed) return false;
-    const sent = sendText(this.input, text);
+    const sent = this.inputSender.send(text);
     if (sent === "stuck") {
-      this.log.info("viewer's input channel not read; dropped", { unsent: this.input.bufferedAmount });
+      this.log.info("viewer's input channel not read; dropped", { unacked: this.inputSender.unacked });
       this.close("input channel not read");
     }
     return sent === "sent";
+  }
+
+  /** Over CHANNEL_BACKLOG_BYTES wait unacknowledged on `input`: the viewer's link is behind the device's messages. */
+  get inputBacklogged(): boolean {
+    return this.inputSender.unacked > CHANNEL_BACKLOG_BYTES;
+  }
+
+  /** Calls `fn` once, when what waits unacknowledged on `input` falls to CHANNEL_BACKLOG_BYTES (replacing any `fn` before); never once closed. */
+  whenInputDrained(fn: () => void): void {
+    if (!this._closed) this.inputSender.whenBelow(CHANNEL_BACKLOG_BYTES, fn);
   }
 
   /** Closes the peer and its DownTracks; idempotent. */
@@ -314,6 +327,7 @@ export class Subscriber {
     if (this._closed) return;
     this._closed = true;
     this.listeners.clear();
+    this.inputSender.close();
     this.releaseSrtp();
     for (const d of this.downTracks) d.close();
     this.talk?.close();

@@ -1,6 +1,7 @@
 import type { Device } from "../devices/device.js";
 import type { InputLane } from "../input/forward.js";
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
+import { STICKY_MESSAGES } from "../input/device-input.js";
 import { badRequest, TesseraError, toClientError } from "../errors.js";
 import type { ControlState, IceCandidate, ServerMessage } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
@@ -59,6 +60,8 @@ export class Subscription {
   private view: { width: number; height: number } | undefined;
   /** Keep each video track on the simulcast layer this viewer should get. */
   private followers: LayerFollower[] = [];
+  /** Latest-wins device messages held back while the viewer's input channel is behind (deviceMessage), by type. */
+  private readonly behind = new Set<string>();
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.deviceOnline(tracks);
   private readonly onOffline = () => this.deviceOffline();
 
@@ -84,7 +87,7 @@ export class Subscription {
       inputBucket,
       listener: {
         onControl: (holder) => viewer.send(this.controlState(holder)),
-        onDeviceMessage: (text) => this.subscriber?.sendInput(text),
+        onDeviceMessage: (text, type) => this.deviceMessage(text, type),
         onAsk: (from) => {
           const fromName = this.seat.nameOf(from);
           viewer.send({ type: "control_request", deviceId: device.id, from, ...(fromName ? { fromName } : {}) });
@@ -298,6 +301,8 @@ export class Subscription {
       this.ctx.log,
     );
     this.subscriber = subscriber;
+    // A new connection gets the latest of each when its channel opens (the seat's replay).
+    this.behind.clear();
     // Its DownTracks take the sources now, held until DTLS is up: the keyframe each video track asks
     // for is on its way while the offer, the answer, ICE and DTLS go back and forth.
     this.attachSources();
@@ -338,6 +343,32 @@ export class Subscription {
       }
     });
     for (const f of this.followers) f.check();
+  }
+
+  /**
+   * Passes a device message on to the viewer. While its input channel is
+   * behind (CHANNEL_BACKLOG_BYTES), latest-wins messages (state, resolution,
+   * cursor) are not queued: once it drains, the latest of each type goes, as
+   * the device's sticky store holds it (a cursor's shape and position merged).
+   * Other messages (clipboard, pong) always go.
+   */
+  private deviceMessage(text: string, type: string): void {
+    const subscriber = this.subscriber;
+    if (!subscriber) return;
+    if (!STICKY_MESSAGES.has(type) || (this.behind.size === 0 && !subscriber.inputBacklogged)) {
+      subscriber.sendInput(text);
+      return;
+    }
+    this.behind.add(type);
+    subscriber.whenInputDrained(() => {
+      if (subscriber !== this.subscriber) return;
+      const types = [...this.behind];
+      this.behind.clear();
+      for (const t of types) {
+        const latest = this.device.input.latest(t);
+        if (latest !== undefined) subscriber.sendInput(latest);
+      }
+    });
   }
 
   private deviceOnline(deviceTracks: readonly UpTrack[]): void {
