@@ -154,7 +154,10 @@ async function main(): Promise<void> {
       .close()
       .then(() => new Promise<void>((resolve) => server.close(() => resolve())))
       .then(() => process.exit(0))
-      .catch(() => process.exit(1));
+      .catch((err: unknown) => {
+        app.log.error("shutdown failed", { err });
+        process.exit(1);
+      });
     server.closeAllConnections();
   };
   process.on("SIGINT", () => stop("SIGINT"));
