@@ -260,27 +260,33 @@ export function jpegDecodeDescription(): string {
 /** Element names of the stripe encoder pipelines. */
 export const STRIPE_ENCODER_ELEMENTS = { src: "raw", encoder: "enc", sink: "coded" } as const;
 
-function rawI420Src(width: number, height: number, fps: number): string {
-  return (
-    `appsrc name=${STRIPE_ENCODER_ELEMENTS.src} format=time do-timestamp=true ` +
-    `caps="video/x-raw,format=I420,width=${width},height=${height},framerate=${fps}/1"`
-  );
+/**
+ * The stripe encoders' appsrc. Its caps, which carry the size, are set
+ * before start (i420Caps), and the JPEG quality likewise: one description
+ * serves every size and quality, so a stopped pipeline is reused for any
+ * (GstPipeline's pool is keyed by description, and gstreamer-superficial
+ * never frees a pipeline: a description per size kept every size's
+ * pipelines for good).
+ */
+const RAW_I420_SRC = `appsrc name=${STRIPE_ENCODER_ELEMENTS.src} format=time do-timestamp=true`;
+
+/** The caps of I420 pictures of one size, for a stripe encoder's appsrc (set before start). */
+export function i420Caps(width: number, height: number, fps: number): string {
+  return `video/x-raw,format=I420,width=${width},height=${height},framerate=${fps}/1`;
 }
 
 /**
- * I420 pictures of one size in (appsrc) → JPEG out (appsink), one JPEG per
- * picture. jpegenc reads its `quality` per picture, so one pipeline serves
- * normal and paint-over quality.
+ * I420 pictures in (appsrc, caps set before start) → JPEG out (appsink), one
+ * JPEG per picture. jpegenc reads its `quality` per picture, so one pipeline
+ * serves normal and paint-over quality.
  */
-export function jpegStripeDescription(width: number, height: number, quality = 40): string {
+export function jpegStripeDescription(): string {
   const e = STRIPE_ENCODER_ELEMENTS;
-  return `${rawI420Src(width, height, 0)} ! jpegenc name=${e.encoder} quality=${quality} ! appsink name=${e.sink} sync=false`;
+  return `${RAW_I420_SRC} ! jpegenc name=${e.encoder} ! appsink name=${e.sink} sync=false`;
 }
 
-/** Settings of one H.264 stripe encoder. */
+/** Settings of one H.264 stripe encoder (its size is its appsrc's caps, set before start). */
 export interface X264StripeOptions {
-  width: number;
-  height: number;
   /** Frame rate the rate control assumes. */
   fps: number;
   /** Constant quality 10..51 (x264's CRF); wins over bitrateKbps when both are given. */
@@ -292,7 +298,7 @@ export interface X264StripeOptions {
 }
 
 /**
- * I420 pictures in (appsrc) → x264, constrained baseline, Annex-B out
+ * I420 pictures in (appsrc, caps set before start) → x264, constrained baseline, Annex-B out
  * (appsink), one access unit per picture: zerolatency has no lookahead and
  * no B-frames, and one thread per encoder keeps it so (many run at once).
  */
@@ -300,7 +306,7 @@ export function x264StripeDescription(o: X264StripeOptions): string {
   const e = STRIPE_ENCODER_ELEMENTS;
   const rate = o.crf !== undefined ? `pass=qual quantizer=${o.crf}` : `bitrate=${o.bitrateKbps ?? 500}`;
   return (
-    `${rawI420Src(o.width, o.height, o.fps)} ! ` +
+    `${RAW_I420_SRC} ! ` +
     `x264enc name=${e.encoder} tune=zerolatency speed-preset=ultrafast ${rate} ` +
     `key-int-max=${o.keyframeInterval} bframes=0 threads=1 ! ` +
     `video/x-h264,stream-format=byte-stream,alignment=au,profile=constrained-baseline ! ` +

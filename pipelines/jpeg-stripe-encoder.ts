@@ -1,11 +1,12 @@
-import { jpegStripeDescription, STRIPE_ENCODER_ELEMENTS as E } from "./descriptions.js";
+import { i420Caps, jpegStripeDescription, STRIPE_ENCODER_ELEMENTS as E } from "./descriptions.js";
 import { type I420Picture, toGstI420 } from "./i420.js";
 import { SerialEncoder } from "./serial-encoder.js";
 
 /**
  * Encodes I420 stripes to JPEG. Stripes of one size share a pipeline (a frame
  * needs two: full stripes and the shorter last one); pipelines of another
- * width are closed when the width changes. Quality is set per stripe on the
+ * width are closed when the width changes, and taken up again for the new
+ * one (the size is set on a pipeline before it starts). Quality is set per stripe on the
  * running jpegenc, which reads it per picture: one pipeline serves normal and
  * paint-over quality.
  */
@@ -35,7 +36,11 @@ export class JpegStripeEncoder {
     const key = `${width}x${height}`;
     let entry = this.bySize.get(key);
     if (!entry || entry.encoder.closed) {
-      entry = { encoder: new SerialEncoder(jpegStripeDescription(width, height, quality), E.src, E.sink, "jpeg_encode"), quality };
+      const encoder = new SerialEncoder(jpegStripeDescription(), E.src, E.sink, "jpeg_encode", (p) => {
+        p.setProperty(E.src, "caps", i420Caps(width, height, 0));
+        p.setProperty(E.encoder, "quality", quality);
+      });
+      entry = { encoder, quality };
       this.bySize.set(key, entry);
     }
     const e = entry;

@@ -54,13 +54,13 @@ function featurePipelines(feature: MediaFeature, sourceCodec?: RtpVideoCodec): s
     case "host-audio":
       return [desktopAudioDescription(), desktopTalkbackDescription()];
     case "fallback-jpeg":
-      return [...deviceDecoders(), jpegStripeDescription(64, 16)];
+      return [...deviceDecoders(), jpegStripeDescription()];
     case "fallback-h264":
-      return [...deviceDecoders(), x264StripeDescription({ width: 64, height: 16, fps: 30, keyframeInterval: 60 })];
+      return [...deviceDecoders(), x264StripeDescription({ fps: 30, keyframeInterval: 60 })];
     case "frame-devices":
       return [jpegDecodeDescription(), jpegToRtpDescription({ bitrateKbps: 500 })];
     case "snapshots":
-      return [...deviceDecoders(), jpegStripeDescription(64, 16)];
+      return [...deviceDecoders(), jpegStripeDescription()];
     case "transcode":
       return [transcodeToVp8Description({ from: "h264", bitrateKbps: 1500 })];
   }

@@ -33,13 +33,16 @@ export class SerialEncoder {
   /** Closed with a picture in the pipeline: it is stopped once that picture is out, so it can be reused. */
   private draining = false;
 
+  /** `setup` sets what the description leaves out (caps, quality) on the pipeline, new or reused, before it starts. */
   constructor(
     description: string,
     private readonly srcName: string,
     sinkName: string,
     kind: "jpeg_encode" | "h264_encode",
+    setup: (pipeline: GstPipeline) => void = () => undefined,
   ) {
     this.pipeline = new GstPipeline(description, { kind, reuse: true, onError: (message) => this.fail(new Error(message)) });
+    setup(this.pipeline);
     this.pipeline.start();
     this.pipeline.pullFrom(sinkName, (buf) => this.onOutput(buf));
   }

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { waitFor } from "../e2e/lib/signaling-client.js";
 import { JpegStripeEncoder } from "./jpeg-stripe-encoder.js";
-import { GstPipeline, idlePipelines } from "./pipeline.js";
+import { GstPipeline, idlePipelines, pipelinesMade } from "./pipeline.js";
 import { annexBNalTypes, X264StripeEncoder } from "./x264-stripe-encoder.js";
+
+/** Native pipelines made since `since` (pipelinesMade, helperPipelines), the helpers' own left out. */
+function encodersMade(since: { made: number; helpers: number }): number {
+  return pipelinesMade() - since.made - (helperPipelines - since.helpers);
+}
 
 /** A packed I420 stripe with a diagonal luma pattern shifted by `phase`. */
 function stripe(width: number, height: number, phase = 0): Buffer {
@@ -11,8 +17,12 @@ function stripe(width: number, height: number, phase = 0): Buffer {
   return data;
 }
 
+/** Pipelines the helpers below made (each makes one), for tests that count the encoders' own. */
+let helperPipelines = 0;
+
 /** Decodes a JPEG with jpegdec and returns the picture's size from its caps. */
 function jpegCaps(jpeg: Buffer): Promise<{ width: number; height: number }> {
+  helperPipelines++;
   const dec = new GstPipeline(`appsrc name=in caps=image/jpeg ! jpegdec ! appsink name=out sync=false`);
   return new Promise<{ width: number; height: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("jpegdec produced nothing")), 5000);
@@ -23,6 +33,23 @@ function jpegCaps(jpeg: Buffer): Promise<{ width: number; height: number }> {
     });
     dec.pushTo("in", jpeg);
   }).finally(() => dec.close());
+}
+
+/** The size h264parse reads from an access unit's SPS. */
+function h264Caps(annexB: Buffer): Promise<{ width: number; height: number }> {
+  helperPipelines++;
+  const parse = new GstPipeline(
+    `appsrc name=in caps=video/x-h264,stream-format=byte-stream,alignment=au ! h264parse ! video/x-h264,stream-format=byte-stream ! appsink name=out sync=false`,
+  );
+  return new Promise<{ width: number; height: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("h264parse produced nothing")), 5000);
+    parse.start();
+    parse.pullFrom("out", (_buf, caps) => {
+      clearTimeout(timer);
+      resolve({ width: caps.width as number, height: caps.height as number });
+    });
+    parse.pushTo("in", annexB);
+  }).finally(() => parse.close());
 }
 
 function median(xs: number[]): number {
@@ -49,6 +76,29 @@ describe("JpegStripeEncoder", () => {
     assert.deepEqual(await jpegCaps(last), { width: 1280, height: 16 });
     // A width whose chroma rows GStreamer pads (50 → 52 bytes).
     assert.deepEqual(await jpegCaps(await jpeg.encode({ data: stripe(100, 64), width: 100, height: 64 }, 60)), { width: 100, height: 64 });
+  });
+
+  test("a new width takes up the pipelines of the old one: sizes come and go without new ones", async (t) => {
+    const encoder = new JpegStripeEncoder();
+    try {
+      const before = { made: pipelinesMade(), helpers: helperPipelines };
+      for (let i = 0; i < 10; i++) {
+        const width = 320 + 16 * i;
+        // A frame's two stripe heights, at the qualities the fallback uses (each pipeline is told its own).
+        const [full, last] = await Promise.all([
+          encoder.encode({ data: stripe(width, 64, i), width, height: 64 }, 40 + i),
+          encoder.encode({ data: stripe(width, 16, i), width, height: 16 }, 90),
+        ]);
+        assert.deepEqual(await jpegCaps(full), { width, height: 64 });
+        assert.deepEqual(await jpegCaps(last), { width, height: 16 });
+      }
+      const made = encodersMade(before);
+      t.diagnostic(`ten widths, two stripe heights each: ${made} pipelines made (20 when each size had a description of its own)`);
+      // A closed pipeline goes back to the pool once its bus poll ends, so the next width may come before it does.
+      assert.ok(made <= 6, `${made} pipelines made`);
+    } finally {
+      encoder.close();
+    }
   });
 
   test("a 1280×64 stripe encodes in a few milliseconds", async (t) => {
@@ -120,6 +170,31 @@ describe("X264StripeEncoder", () => {
     } finally {
       enc.close();
     }
+  });
+
+  test("an encoder of a new size takes up a stopped one of another, and encodes at its own size", async () => {
+    const before = { made: pipelinesMade(), helpers: helperPipelines };
+    for (const [width, height] of [
+      [320, 64],
+      [640, 64],
+      [640, 32],
+      [1280, 64],
+      [320, 64],
+    ]) {
+      const enc = new X264StripeEncoder({ width, height });
+      let idleBefore = idlePipelines();
+      try {
+        const first = await enc.encode(stripe(width, height));
+        assert.equal(first.idr, true);
+        assert.deepEqual(await h264Caps(first.annexB), { width, height });
+        idleBefore = idlePipelines();
+      } finally {
+        enc.close();
+      }
+      // Closed with nothing in flight, the pipeline is back in the pool once its bus poll has ended.
+      await waitFor(() => idlePipelines() > idleBefore, 5000, "the pipeline back in the pool");
+    }
+    assert.ok(encodersMade(before) <= 1, `${encodersMade(before)} pipelines made for five sizes`);
   });
 
   test("bitrate mode, a padded width, and closing rejects pending pictures", async () => {

@@ -1,4 +1,4 @@
-import { STRIPE_ENCODER_ELEMENTS as E, x264StripeDescription, type X264StripeOptions } from "./descriptions.js";
+import { i420Caps, STRIPE_ENCODER_ELEMENTS as E, x264StripeDescription, type X264StripeOptions } from "./descriptions.js";
 import { toGstI420 } from "./i420.js";
 import { SerialEncoder } from "./serial-encoder.js";
 
@@ -43,15 +43,19 @@ export class X264StripeEncoder {
 
   constructor(readonly options: Partial<X264StripeOptions> & { width: number; height: number }) {
     const d = X264_STRIPE_DEFAULTS;
+    const { width, height, ...settings } = options;
     const o: X264StripeOptions = {
-      ...options,
+      ...settings,
       fps: options.fps ?? d.fps,
       keyframeInterval: options.keyframeInterval ?? d.keyframeInterval,
       // A bitrate alone means bitrate mode; otherwise constant quality.
       crf: options.crf ?? (options.bitrateKbps === undefined ? d.crf : undefined),
     };
-    this.pictureBytes = (o.width * o.height * 3) / 2;
-    this.encoder = new SerialEncoder(x264StripeDescription(o), E.src, E.sink, "h264_encode");
+    this.pictureBytes = (width * height * 3) / 2;
+    // The size is the appsrc's caps, set before start: a stopped encoder of another size is taken up again.
+    this.encoder = new SerialEncoder(x264StripeDescription(o), E.src, E.sink, "h264_encode", (p) =>
+      p.setProperty(E.src, "caps", i420Caps(width, height, o.fps)),
+    );
   }
 
   get closed(): boolean {
