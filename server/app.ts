@@ -290,7 +290,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   let grabber: PictureGrabber | undefined;
   /** The latest frame of any device of the account: pushed frames as they are, RTP devices decoded and encoded. */
   const latestJpegOf = async (account: string, id: string, here = false) => {
-    const pushed = frames.get(account, id)?.ring.latest;
+    const pushed = frames.get(account, id)?.latest;
     if (pushed) return { jpeg: pushed.jpeg, etag: `"f${pushed.seq}"`, width: pushed.width, height: pushed.height };
     const device = registry.get(account, id);
     if (device?.home !== undefined && remote && !here) return remote.latestJpegOf(device);

@@ -3,7 +3,7 @@ import type { DecodableVideoCodec } from "../../pipelines/descriptions.js";
 import { JpegDecoder, RtpDecoder } from "../../pipelines/picture-decoders.js";
 import type { Device } from "../devices/device.js";
 import type { PushedFrames } from "../frames/frame-device.js";
-import type { StoredFrame } from "../frames/ring.js";
+import type { StoredFrame } from "../frames/stored-frame.js";
 import type { Logger } from "../log.js";
 import { DownTrack } from "../relay/down-track.js";
 import { PictureGuard } from "../relay/picture-guard.js";

@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 import type { RelayObserver } from "../relay/observer.js";
 import { parseRtp } from "../relay/rtp.js";
 import { UpTrack } from "../relay/up-track.js";
-import { FrameRing, type StoredFrame } from "./ring.js";
+import type { StoredFrame } from "./stored-frame.js";
 
 /** Options of a frame device. */
 export interface FrameDeviceOptions {
@@ -28,7 +28,7 @@ export interface PushedFrames {
 
 /**
  * A device that publishes by pushing JPEG frames (HTTP or WebSocket), at any
- * rate from one every few seconds to 30 a second. It keeps its last frames;
+ * rate from one every few seconds to 30 a second. It keeps its latest frame;
  * while WebRTC viewers (or WHEP players) take its video track, a GStreamer
  * pipeline turns the frames into VP8 RTP for the relay, so it is watched like
  * any other device. Fallback viewers decode the pushed JPEGs themselves
@@ -37,7 +37,10 @@ export interface PushedFrames {
  * the next push.
  */
 export class FrameDevice implements DevicePublisher, PushedFrames {
-  readonly ring = new FrameRing(10);
+  /** The latest frame; nothing reads an older one, so none is kept (a frame may be 4 MiB, `--max-frame-bytes`). */
+  private _latest: StoredFrame | undefined;
+  /** Counts frames from 1 (StoredFrame.seq). */
+  private seq = 0;
   private video: UpTrack | undefined;
   private encoder: GstPipeline | undefined;
   private encoderSize = "";
@@ -61,7 +64,7 @@ export class FrameDevice implements DevicePublisher, PushedFrames {
   }
 
   get latest(): StoredFrame | undefined {
-    return this.ring.latest;
+    return this._latest;
   }
 
   subscribe(onFrame: (frame: StoredFrame) => void): () => void {
@@ -72,7 +75,8 @@ export class FrameDevice implements DevicePublisher, PushedFrames {
   /** Stores a checked JPEG and passes it on to the encoder when one runs. */
   push(frame: Omit<StoredFrame, "seq">): StoredFrame {
     if (this._closed) throw new Error("frame device is closed");
-    const stored = this.ring.push(frame);
+    const stored: StoredFrame = { ...frame, seq: ++this.seq };
+    this._latest = stored;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => this.close("no frames"), this.options.idleMs);
     this.idleTimer.unref();
@@ -122,7 +126,7 @@ export class FrameDevice implements DevicePublisher, PushedFrames {
     if (this.rtpViewers > 0) {
       clearTimeout(this.graceTimer);
       this.graceTimer = undefined;
-      if (!this.encoder && this.ring.latest) this.encode(this.ring.latest, true);
+      if (!this.encoder && this._latest) this.encode(this._latest, true);
     } else if (this.encoder && !this.graceTimer) {
       this.graceTimer = setTimeout(() => {
         this.graceTimer = undefined;
@@ -133,7 +137,7 @@ export class FrameDevice implements DevicePublisher, PushedFrames {
   }
 
   private keyframe(): void {
-    const latest = this.ring.latest;
+    const latest = this._latest;
     if (latest && this.encoder) this.encode(latest, true);
   }
 

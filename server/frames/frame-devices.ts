@@ -5,7 +5,7 @@ import type { RelayObserver } from "../relay/observer.js";
 import { FRAME_DEVICE_DEFAULTS, FrameDevice, type FrameDeviceOptions } from "./frame-device.js";
 import { inspectJpeg } from "./jpeg.js";
 import { Limits, type Lease } from "../limits.js";
-import type { StoredFrame } from "./ring.js";
+import type { StoredFrame } from "./stored-frame.js";
 
 /** What FrameDevices works with. */
 export interface FrameDevicesDeps {

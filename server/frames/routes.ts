@@ -8,7 +8,7 @@ import { checkDeviceId, readBody, requireContentType } from "../http/body.js";
 import { CLOSE_CODES, HELLO_TIMEOUT_MS, ID_PATTERN, ID_RULE } from "../protocol/messages.js";
 import type { DeviceCredentials, DeviceGrant, KeyHolder } from "../keys/device-keys.js";
 import type { FrameDevices } from "./frame-devices.js";
-import type { StoredFrame } from "./ring.js";
+import type { StoredFrame } from "./stored-frame.js";
 
 /** What the frame routes need. */
 export interface FrameRouteDeps {
@@ -58,7 +58,7 @@ export function framesRouter(deps: FrameRouteDeps): Router {
   router.get("/api/devices/:id/frame.jpg", async (ctx) => {
     const account = deps.accountOf(ctx);
     const id = ctx.params.id;
-    const pushed = deps.frames.get(account, id)?.ring.latest;
+    const pushed = deps.frames.get(account, id)?.latest;
     const latest = pushed
       ? { jpeg: pushed.jpeg, etag: `"f${pushed.seq}"` }
       : deps.registry.get(account, id)?.listedOnline
