@@ -297,6 +297,11 @@ export interface X264StripeOptions {
   keyframeInterval: number;
 }
 
+/** The x264enc property and value of a stripe encoder's rate, set before start: CRF as `quantizer`, else `bitrate` (kbps). */
+export function x264RateProperty(o: Pick<X264StripeOptions, "crf" | "bitrateKbps">): [property: string, value: number] {
+  return o.crf !== undefined ? ["quantizer", o.crf] : ["bitrate", o.bitrateKbps ?? 500];
+}
+
 /**
  * I420 pictures in (appsrc, caps set before start) → x264, constrained baseline, Annex-B out
  * (appsink), one access unit per picture: zerolatency has no lookahead and
@@ -304,7 +309,8 @@ export interface X264StripeOptions {
  */
 export function x264StripeDescription(o: X264StripeOptions): string {
   const e = STRIPE_ENCODER_ELEMENTS;
-  const rate = o.crf !== undefined ? `pass=qual quantizer=${o.crf}` : `bitrate=${o.bitrateKbps ?? 500}`;
+  // The rate's number (quantizer or bitrate) is set before start (x264RateProperty), as the size is: only the mode is here.
+  const rate = o.crf !== undefined ? "pass=qual" : "pass=cbr";
   return (
     `${RAW_I420_SRC} ! ` +
     `x264enc name=${e.encoder} tune=zerolatency speed-preset=ultrafast ${rate} ` +

@@ -99,6 +99,21 @@ describe("JpegStripeEncoder", () => {
     } finally {
       encoder.close();
     }
+    // Each pipeline is told its quality when it starts: one taken up again does not keep its last owner's.
+    const s = { data: stripe(640, 64, 3), width: 640, height: 64 };
+    const sizes: number[] = [];
+    for (const quality of [10, 95, 10]) {
+      const once = new JpegStripeEncoder();
+      const idleBefore = idlePipelines();
+      try {
+        sizes.push((await once.encode(s, quality)).length);
+      } finally {
+        once.close();
+      }
+      await waitFor(() => idlePipelines() >= idleBefore, 5000, "the pipeline back in the pool");
+    }
+    assert.ok(sizes[1] > 1.5 * sizes[0], `quality 95: ${sizes[1]} B, quality 10: ${sizes[0]} B`);
+    assert.equal(sizes[2], sizes[0], "quality 10 again on a reused pipeline");
   });
 
   test("a 1280×64 stripe encodes in a few milliseconds", async (t) => {

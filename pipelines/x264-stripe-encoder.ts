@@ -1,4 +1,4 @@
-import { i420Caps, STRIPE_ENCODER_ELEMENTS as E, x264StripeDescription, type X264StripeOptions } from "./descriptions.js";
+import { i420Caps, STRIPE_ENCODER_ELEMENTS as E, x264RateProperty, x264StripeDescription, type X264StripeOptions } from "./descriptions.js";
 import { toGstI420 } from "./i420.js";
 import { SerialEncoder } from "./serial-encoder.js";
 
@@ -52,10 +52,12 @@ export class X264StripeEncoder {
       crf: options.crf ?? (options.bitrateKbps === undefined ? d.crf : undefined),
     };
     this.pictureBytes = (width * height * 3) / 2;
-    // The size is the appsrc's caps, set before start: a stopped encoder of another size is taken up again.
-    this.encoder = new SerialEncoder(x264StripeDescription(o), E.src, E.sink, "h264_encode", (p) =>
-      p.setProperty(E.src, "caps", i420Caps(width, height, o.fps)),
-    );
+    // The size (the appsrc's caps) and the rate are set before start: a stopped encoder of another size or rate is taken up again.
+    const [rateProperty, rate] = x264RateProperty(o);
+    this.encoder = new SerialEncoder(x264StripeDescription(o), E.src, E.sink, "h264_encode", (p) => {
+      p.setProperty(E.src, "caps", i420Caps(width, height, o.fps));
+      p.setProperty(E.encoder, rateProperty, rate);
+    });
   }
 
   get closed(): boolean {
