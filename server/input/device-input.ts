@@ -250,11 +250,6 @@ export class DeviceInput extends SafeEmitter<DeviceInputEvents> {
     return [...this.sticky.values()];
   }
 
-  /** The latest message of one of those types (a cursor's shape and position merged), if any. */
-  latest(type: string): string | undefined {
-    return this.sticky.get(type);
-  }
-
   /** Stops the idle timer. */
   close(): void {
     clearTimeout(this.expiryTimer);

@@ -4,6 +4,7 @@ import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import type { ReceivedStream } from "../../e2e/lib/received-stream.js";
 import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { MAX_CHANNEL_UNSENT_BYTES } from "../rtc/channel-send.js";
+import { INPUT_DRAIN_MS } from "../rtc/subscriber.js";
 import { startServer, type Running } from "./fixture.js";
 
 /** Waits for the viewer's input channel to open. */
@@ -232,6 +233,9 @@ describe("control and input over data channels", () => {
       dave.watch("board");
       const stream = await waitFor(() => dave.streams.get("board"), 5000, "offer");
       await channel(stream);
+      // The cursor's picture, before he falls behind.
+      await device.sendMessage({ type: "cursor", x: 1, y: 1, png: "iVBORw0KGgo", hotspotX: 0, hotspotY: 0 });
+      await waitFor(() => stream.inputMessages.some((m) => m.includes('"png"')), 5000, "the cursor's picture");
       // Dave's SCTP takes nothing in for a while: what the server sends him waits.
       const sctp = (stream.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
       const handle = sctp.handleData.bind(sctp);
@@ -241,17 +245,49 @@ describe("control and input over data channels", () => {
       // 1.2 MB: past CHANNEL_BACKLOG_BYTES, well short of MAX_CHANNEL_UNSENT_BYTES.
       const blob = "x".repeat(60_000);
       const count = 20;
-      for (let i = 0; i < count; i++) await device.sendMessage({ type: "state", n: i, blob });
-      await waitForAsync(async () => (await forwarded()) >= before + count, 30_000, "every state through the server");
+      for (let i = 0; i < count - 1; i++) await device.sendMessage({ type: "state", n: i, blob });
+      // Pointer moves while he is behind, then the last state.
+      for (let x = 10; x < 13; x++) await device.sendMessage({ type: "cursor", x, y: 20 });
+      await device.sendMessage({ type: "state", n: count - 1, blob });
+      await waitForAsync(async () => (await forwarded()) >= before + count + 3, 30_000, "every message through the server");
       // He reads again: werift sends again what he never acknowledged, and the channel drains.
       sctp.handleData = handle;
       await waitFor(() => stream.inputMessages.some((m) => m.includes(`"n":${count - 1},`)), 30_000, "the latest state");
       const states = stream.inputMessages.filter((m) => m.includes('"blob"')).length;
       t.diagnostic(`${states} of ${count} states went to him`);
       assert.ok(states < count, `${states} of ${count} states went to him: those held back while he was behind were not queued`);
+      // The held moves went as one cursor message, the latest position, without the picture he already had; before the
+      // last state, as they came.
+      const at = stream.inputMessages.findIndex((m) => m.includes(`"n":${count - 1},`));
+      const cursor = stream.inputMessages.findLastIndex((m) => m.startsWith('{"type":"cursor"'));
+      assert.ok(cursor >= 0 && cursor < at, "the held cursor before the last state");
+      assert.deepEqual(JSON.parse(stream.inputMessages[cursor]), { type: "cursor", x: 12, y: 20 });
       assert.ok(!dave.signaling.received.slice(mark).some((m) => m.type === "unwatched"), "he keeps watching");
     } finally {
       await dave.close();
+      await device.sendMessage({ type: "state", battery: 0.8 });
+    }
+  });
+
+  test("a viewer that acknowledges nothing while only latest-wins messages come is dropped INPUT_DRAIN_MS after they were first held back", async () => {
+    const erin = await WeriftViewer.connect(server.wsUrl);
+    try {
+      erin.watch("board");
+      const stream = await waitFor(() => erin.streams.get("board"), 5000, "offer");
+      await channel(stream);
+      const sctp = (stream.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
+      sctp.handleData = async () => {};
+      const mark = erin.signaling.received.length;
+      const blob = "x".repeat(60_000);
+      // Past CHANNEL_BACKLOG_BYTES: the rest are held back, and nothing more is queued for her, ever.
+      for (let i = 0; i < 8; i++) await device.sendMessage({ type: "state", n: i, blob });
+      const heldAt = performance.now();
+      const ended = await erin.signaling.next("unwatched", (m) => m.deviceId === "board", INPUT_DRAIN_MS + 10_000, mark);
+      assert.equal(ended.reason, "connection closed");
+      const waited = performance.now() - heldAt;
+      assert.ok(waited >= INPUT_DRAIN_MS - 1000, `dropped after ${waited.toFixed(0)} ms`);
+    } finally {
+      await erin.close();
       await device.sendMessage({ type: "state", battery: 0.8 });
     }
   });

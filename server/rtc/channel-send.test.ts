@@ -90,3 +90,74 @@ test("a peer that stops acknowledging fills to MAX_CHANNEL_UNSENT_BYTES, then ta
     out.close();
   }
 });
+
+/** A data channel as ChannelSender reads it, over an association whose TSNs and acks the test moves by hand. */
+function fakeChannel(localTsn: number) {
+  const association = { localTsn, lastSackedTsn: (localTsn - 1) >>> 0 };
+  const channel = {
+    readyState: "open",
+    bufferedAmount: 0,
+    sctp: { sctp: association },
+    /** TSNs each message takes (0: werift queued it, the association not being up). */
+    chunks: 1,
+    send(text: string) {
+      this.bufferedAmount += Buffer.byteLength(text);
+      association.localTsn = (association.localTsn + this.chunks) >>> 0;
+    },
+  };
+  return { channel, association, sender: new ChannelSender(channel as unknown as RTCDataChannel) };
+}
+
+test("the count follows SCTP's cumulative ack across the TSN wrap, and starts again on a new association", () => {
+  const { channel, association, sender } = fakeChannel(0xfffffffe);
+  assert.equal(sender.send("a".repeat(100)), "sent"); // TSN 0xfffffffe
+  channel.chunks = 3;
+  assert.equal(sender.send("b".repeat(200)), "sent"); // 0xffffffff, 0, 1
+  channel.chunks = 1;
+  assert.equal(sender.send("c".repeat(300)), "sent"); // 2
+  assert.equal(sender.unacked, 600);
+  association.lastSackedTsn = 0xfffffffe;
+  assert.equal(sender.unacked, 500);
+  association.lastSackedTsn = 0;
+  assert.equal(sender.unacked, 500, "a message counts until its last chunk is acknowledged");
+  association.lastSackedTsn = 1;
+  assert.equal(sender.unacked, 300);
+  association.lastSackedTsn = 2;
+  assert.equal(sender.unacked, 0);
+  // werift made a new association (a new DTLS transport): what was noted on the old one is forgotten.
+  sender.send("d".repeat(50));
+  channel.sctp.sctp = { localTsn: 1000, lastSackedTsn: 999 };
+  assert.equal(sender.unacked, 0);
+});
+
+test("a message werift queues without a TSN (its association not up) counts by bufferedAmount until that is back to 0", () => {
+  const { channel, association, sender } = fakeChannel(10);
+  channel.chunks = 0;
+  sender.send("x".repeat(1000));
+  assert.equal(sender.unacked, 1000);
+  channel.chunks = 1;
+  sender.send("y".repeat(10));
+  association.lastSackedTsn = 10;
+  assert.equal(sender.unacked, 1010, "the larger of the two while one went untracked");
+  channel.bufferedAmount = 0;
+  assert.equal(sender.unacked, 0);
+});
+
+test("whenBelow gives up after its deadline, however often the wait was renewed", async () => {
+  const { channel, sender } = fakeChannel(10);
+  sender.send("x".repeat(1000));
+  let drained = 0;
+  let missed = 0;
+  const deadline = { ms: 200, onMissed: () => missed++ };
+  const start = performance.now();
+  sender.whenBelow(0, () => drained++, deadline);
+  sender.whenBelow(0, () => drained++, deadline);
+  await waitFor(() => missed === 1, 5000, "the deadline missed");
+  assert.ok(performance.now() - start >= 200);
+  assert.equal(drained, 0);
+  // A wait that drains in time calls fn, not onMissed.
+  sender.whenBelow(0, () => drained++, deadline);
+  channel.sctp.sctp.lastSackedTsn = channel.sctp.sctp.localTsn - 1;
+  await waitFor(() => drained === 1, 5000, "drained");
+  assert.equal(missed, 1);
+});

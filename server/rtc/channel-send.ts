@@ -22,6 +22,12 @@ export const CHANNEL_BACKLOG_BYTES = 256 * 1024;
 /** How often a sender waiting for its backlog to drain looks again, ms. */
 const DRAIN_CHECK_MS = 50;
 
+/** What whenBelow does when the backlog has not come down in time. */
+export interface DrainDeadline {
+  ms: number;
+  onMissed: () => void;
+}
+
 /** What send did: sent (queued), not open, or nothing because the channel is stuck (MAX_CHANNEL_UNSENT_BYTES unacknowledged). */
 export type ChannelSend = "sent" | "closed" | "stuck";
 
@@ -56,7 +62,16 @@ export class ChannelSender {
   private sizes: number[] = [];
   private head = 0;
   private bytes = 0;
+  /**
+   * A message went out without a TSN of its own (werift queues messages
+   * while its association is not established, and later sends them one
+   * queue-drain at a time): until werift's bufferedAmount is back to 0, it
+   * counts too (the larger of the two).
+   */
+  private untracked = false;
   private drainTimer: NodeJS.Timeout | undefined;
+  /** When the wait for a drain began (a later whenBelow keeps it). */
+  private waitingSince: number | undefined;
 
   constructor(readonly channel: RTCDataChannel) {}
 
@@ -78,6 +93,7 @@ export class ChannelSender {
   get unacked(): number {
     const a = this.association();
     if (!a) return this.channel.bufferedAmount;
+    if (this.untracked && this.channel.bufferedAmount === 0) this.untracked = false;
     while (this.head < this.tsns.length && tsnNotAfter(this.tsns[this.head], a.lastSackedTsn)) {
       this.bytes -= this.sizes[this.head];
       this.head++;
@@ -91,16 +107,18 @@ export class ChannelSender {
       this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
-    return this.bytes;
+    return this.untracked ? Math.max(this.bytes, this.channel.bufferedAmount) : this.bytes;
   }
 
   /** Sends `text` when the channel is open and less than `maxUnacked` bytes wait for the peer. */
   send(text: string, maxUnacked = MAX_CHANNEL_UNSENT_BYTES): ChannelSend {
     if (this.channel.readyState !== "open") return "closed";
     if (this.unacked > maxUnacked) return "stuck";
+    const before = this.association()?.localTsn;
     this.channel.send(text);
     const a = this.association();
-    if (a) {
+    if (a && a.localTsn === before) this.untracked = true;
+    else if (a) {
       this.tsns.push((a.localTsn - 1) >>> 0);
       const size = Buffer.byteLength(text);
       this.sizes.push(size);
@@ -112,14 +130,22 @@ export class ChannelSender {
   /**
    * Calls `fn` once, when no more than `bytes` wait unacknowledged
    * (replacing any `fn` still waiting). Looks every DRAIN_CHECK_MS until
-   * then, or until `close`.
+   * then, or until `close`. With a `deadline`, a wait (however often `fn`
+   * was replaced meanwhile) that lasts longer calls `deadline.onMissed`
+   * instead, once.
    */
-  whenBelow(bytes: number, fn: () => void): void {
+  whenBelow(bytes: number, fn: () => void, deadline?: DrainDeadline): void {
     clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
+    const since = (this.waitingSince ??= performance.now());
     const check = () => {
-      if (this.unacked > bytes) return false;
-      clearInterval(this.drainTimer);
-      this.drainTimer = undefined;
+      if (this.unacked > bytes) {
+        if (deadline === undefined || performance.now() - since <= deadline.ms) return false;
+        this.close();
+        deadline.onMissed();
+        return true;
+      }
+      this.close();
       fn();
       return true;
     };
@@ -130,5 +156,6 @@ export class ChannelSender {
   close(): void {
     clearInterval(this.drainTimer);
     this.drainTimer = undefined;
+    this.waitingSince = undefined;
   }
 }

@@ -27,6 +27,14 @@ import { whenPeerKeyed } from "./peer-keyed.js";
 import { rejected, whileOpen } from "./while-open.js";
 import { CHANNEL_BACKLOG_BYTES, ChannelSender } from "./channel-send.js";
 
+/**
+ * How long a viewer's `input` channel may stay over CHANNEL_BACKLOG_BYTES
+ * while messages are held back for it, ms. Coming down takes one message's
+ * acknowledgement, so a viewer that is only slow does it within a round trip
+ * or two; one that does not in this long acknowledges nothing.
+ */
+export const INPUT_DRAIN_MS = 10_000;
+
 /** RTCP packet types and the FIR feedback format (RFC 3550, RFC 5104). */
 const RTCP_SR = 200;
 const RTCP_RR = 201;
@@ -317,9 +325,21 @@ export class Subscriber {
     return this.inputSender.unacked > CHANNEL_BACKLOG_BYTES;
   }
 
-  /** Calls `fn` once, when what waits unacknowledged on `input` falls to CHANNEL_BACKLOG_BYTES (replacing any `fn` before); never once closed. */
+  /**
+   * Calls `fn` once, when what waits unacknowledged on `input` falls to
+   * CHANNEL_BACKLOG_BYTES (replacing any `fn` before); never once closed. A
+   * viewer whose channel has not come down to it INPUT_DRAIN_MS after the
+   * first call acknowledges nothing: it is dropped, as at MAX_CHANNEL_UNSENT_BYTES.
+   */
   whenInputDrained(fn: () => void): void {
-    if (!this._closed) this.inputSender.whenBelow(CHANNEL_BACKLOG_BYTES, fn);
+    if (this._closed) return;
+    this.inputSender.whenBelow(CHANNEL_BACKLOG_BYTES, fn, {
+      ms: INPUT_DRAIN_MS,
+      onMissed: () => {
+        this.log.info("viewer's input channel not read; dropped", { unacked: this.inputSender.unacked, waitedMs: INPUT_DRAIN_MS });
+        this.close("input channel not read");
+      },
+    });
   }
 
   /** Closes the peer and its DownTracks; idempotent. */

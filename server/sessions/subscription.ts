@@ -1,9 +1,9 @@
 import type { Device } from "../devices/device.js";
 import type { InputLane } from "../input/forward.js";
 import { inputBucket, type TokenBucket } from "../input/rate-limiter.js";
-import { STICKY_MESSAGES } from "../input/device-input.js";
+import { mergeCursor, STICKY_MESSAGES } from "../input/device-input.js";
 import { badRequest, TesseraError, toClientError } from "../errors.js";
-import type { ControlState, IceCandidate, ServerMessage } from "../protocol/messages.js";
+import type { ControlState, DeviceMessage, IceCandidate, ServerMessage } from "../protocol/messages.js";
 import type { UpTrack, TrackCodec } from "../relay/up-track.js";
 import { Subscriber } from "../rtc/subscriber.js";
 import { PeerClosedError } from "../rtc/while-open.js";
@@ -60,8 +60,8 @@ export class Subscription {
   private view: { width: number; height: number } | undefined;
   /** Keep each video track on the simulcast layer this viewer should get. */
   private followers: LayerFollower[] = [];
-  /** Latest-wins device messages held back while the viewer's input channel is behind (deviceMessage), by type. */
-  private readonly behind = new Set<string>();
+  /** Latest-wins device messages held back while the viewer's input channel is behind (deviceMessage): the latest of each type, the latest to come last. */
+  private readonly behind = new Map<string, string>();
   private readonly onOnline = (tracks: readonly UpTrack[]) => this.deviceOnline(tracks);
   private readonly onOffline = () => this.deviceOffline();
 
@@ -87,7 +87,7 @@ export class Subscription {
       inputBucket,
       listener: {
         onControl: (holder) => viewer.send(this.controlState(holder)),
-        onDeviceMessage: (text, type) => this.deviceMessage(text, type),
+        onDeviceMessage: (text, message) => this.deviceMessage(text, message),
         onAsk: (from) => {
           const fromName = this.seat.nameOf(from);
           viewer.send({ type: "control_request", deviceId: device.id, from, ...(fromName ? { fromName } : {}) });
@@ -348,26 +348,29 @@ export class Subscription {
   /**
    * Passes a device message on to the viewer. While its input channel is
    * behind (CHANNEL_BACKLOG_BYTES), latest-wins messages (state, resolution,
-   * cursor) are not queued: once it drains, the latest of each type goes, as
-   * the device's sticky store holds it (a cursor's shape and position merged).
-   * Other messages (clipboard, pong) always go.
+   * cursor) are not queued: once it drains, the latest of each type held
+   * goes, in the order they came (a cursor's held moves and shape merged:
+   * its picture goes again only if one came meanwhile). Other messages
+   * (clipboard, pong) always go. A viewer whose channel does not drain
+   * within INPUT_DRAIN_MS is dropped (Subscriber.whenInputDrained).
    */
-  private deviceMessage(text: string, type: string): void {
+  private deviceMessage(text: string, message: DeviceMessage): void {
     const subscriber = this.subscriber;
     if (!subscriber) return;
+    const type = message.type;
     if (!STICKY_MESSAGES.has(type) || (this.behind.size === 0 && !subscriber.inputBacklogged)) {
       subscriber.sendInput(text);
       return;
     }
-    this.behind.add(type);
+    const before = this.behind.get(type);
+    const held = type === "cursor" && before !== undefined ? mergeCursor(before, message) : text;
+    this.behind.delete(type);
+    this.behind.set(type, held);
     subscriber.whenInputDrained(() => {
       if (subscriber !== this.subscriber) return;
-      const types = [...this.behind];
+      const latest = [...this.behind.values()];
       this.behind.clear();
-      for (const t of types) {
-        const latest = this.device.input.latest(t);
-        if (latest !== undefined) subscriber.sendInput(latest);
-      }
+      for (const t of latest) subscriber.sendInput(t);
     });
   }
 

@@ -10,8 +10,8 @@ import type { DeviceMessage } from "../protocol/messages.js";
 export interface SeatListener {
   /** Control of the device changed hands; holder is a peer id or null. */
   onControl(holder: string | null): void;
-  /** A device → viewers message (state, cursor, clipboard…), as text, and its type (checked). */
-  onDeviceMessage(text: string, type: string): void;
+  /** A device → viewers message (state, cursor, clipboard…), as text and as checked. */
+  onDeviceMessage(text: string, message: DeviceMessage): void;
   /** Another viewer (`from`) asks this one, the holder, to hand control over. */
   onAsk(from: string): void;
   /** The holder kept control when this viewer asked for it. */
@@ -55,7 +55,7 @@ export class ViewerSeat {
   private readonly order = new PointerOrder();
   private _closed = false;
   private readonly onControl = (holder: string | null) => this.listener.onControl(holder);
-  private readonly onDeviceMessage = (text: string, message: DeviceMessage) => this.listener.onDeviceMessage(text, message.type);
+  private readonly onDeviceMessage = (text: string, message: DeviceMessage) => this.listener.onDeviceMessage(text, message);
   private readonly onAsk = (from: string, holder: string) => holder === this.peerId && this.listener.onAsk(from);
   private readonly onRefused = (to: string, holder: string) => to === this.peerId && this.listener.onRefused(holder);
   private readonly onBusy = (to: string, message: string) => to === this.peerId && this.listener.onBusy(message);
