@@ -20,36 +20,33 @@ function stripe(width: number, height: number, phase = 0): Buffer {
 /** Pipelines the helpers below made (each makes one), for tests that count the encoders' own. */
 let helperPipelines = 0;
 
-/** Decodes a JPEG with jpegdec and returns the picture's size from its caps. */
-function jpegCaps(jpeg: Buffer): Promise<{ width: number; height: number }> {
+/** Pushes one buffer into `appsrc name=in` of a pipeline of its own and returns the size in the caps of what `appsink name=out` gives. */
+function sizeThrough(description: string, input: Buffer, what: string): Promise<{ width: number; height: number }> {
   helperPipelines++;
-  const dec = new GstPipeline(`appsrc name=in caps=image/jpeg ! jpegdec ! appsink name=out sync=false`);
+  const p = new GstPipeline(description);
   return new Promise<{ width: number; height: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("jpegdec produced nothing")), 5000);
-    dec.start();
-    dec.pullFrom("out", (_buf, caps) => {
+    const timer = setTimeout(() => reject(new Error(`${what} produced nothing`)), 5000);
+    p.start();
+    p.pullFrom("out", (_buf, caps) => {
       clearTimeout(timer);
       resolve({ width: caps.width as number, height: caps.height as number });
     });
-    dec.pushTo("in", jpeg);
-  }).finally(() => dec.close());
+    p.pushTo("in", input);
+  }).finally(() => p.close());
+}
+
+/** Decodes a JPEG with jpegdec and returns the picture's size from its caps. */
+function jpegCaps(jpeg: Buffer): Promise<{ width: number; height: number }> {
+  return sizeThrough(`appsrc name=in caps=image/jpeg ! jpegdec ! appsink name=out sync=false`, jpeg, "jpegdec");
 }
 
 /** The size h264parse reads from an access unit's SPS. */
 function h264Caps(annexB: Buffer): Promise<{ width: number; height: number }> {
-  helperPipelines++;
-  const parse = new GstPipeline(
+  return sizeThrough(
     `appsrc name=in caps=video/x-h264,stream-format=byte-stream,alignment=au ! h264parse ! video/x-h264,stream-format=byte-stream ! appsink name=out sync=false`,
+    annexB,
+    "h264parse",
   );
-  return new Promise<{ width: number; height: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("h264parse produced nothing")), 5000);
-    parse.start();
-    parse.pullFrom("out", (_buf, caps) => {
-      clearTimeout(timer);
-      resolve({ width: caps.width as number, height: caps.height as number });
-    });
-    parse.pushTo("in", annexB);
-  }).finally(() => parse.close());
 }
 
 function median(xs: number[]): number {
