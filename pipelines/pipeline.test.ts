@@ -116,3 +116,19 @@ test("process.exit() with a quiet pipeline whose appsink pull waits in a threadp
   const took = await exitTime(QUIET, 'p.start(); p.pullFrom("sink", () => setImmediate(exit)); p.pushTo("src", Buffer.from("x"));');
   assert.ok(took < 3000, `exit took ${took} ms`);
 });
+
+test("setting a caps property keeps no copy behind: 200,000 sets leave memory about flat", () => {
+  const p = new GstPipeline(QUIET, { kind: "test" });
+  try {
+    const set = (i: number) => p.setProperty("src", "caps", `video/x-raw,format=I420,width=${640 + (i % 1000)},height=64,framerate=30/1`);
+    // Warm up the allocator and the caps' interned strings first.
+    for (let i = 0; i < 2000; i++) set(i);
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 200_000; i++) set(i);
+    const grown = (process.memoryUsage().rss - before) / 1e6;
+    // Without the addon fix each set kept about 540 bytes (+108 MB here).
+    assert.ok(grown < 40, `RSS grew ${grown.toFixed(1)} MB`);
+  } finally {
+    p.close();
+  }
+});

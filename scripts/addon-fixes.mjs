@@ -17,6 +17,18 @@ export const ADDON_FIXES = {
       to: "\t\tg_value_transform(gv, &b);\n\t\tLocal<Value> v = gchararray_to_v8(&b);\n\t\tg_value_unset(&b);\n\t\treturn v;\n",
     },
     {
+      file: "GLibHelpers.cpp",
+      why: "a caps property set from a string kept a second reference to its caps (gst_caps_from_string, then g_value_set_boxed): about 540 bytes per set, never freed",
+      from: "\t        g_value_set_boxed(gv, caps);\n",
+      to: "\t        g_value_take_boxed(gv, caps);\n",
+    },
+    {
+      file: "GObjectWrap.cpp",
+      why: "the value of every property set (a string's copy, a caps) was never unset",
+      from: "\t\tv8_to_gvalue( value, &gv, spec);\n\t\tg_object_set_property( o, *name, &gv );\n",
+      to: "\t\tv8_to_gvalue( value, &gv, spec);\n\t\tg_object_set_property( o, *name, &gv );\n\t\tif (G_IS_VALUE(&gv)) g_value_unset(&gv);\n",
+    },
+    {
       file: "Pipeline.cpp",
       why: "an error message's element path and GError leaked",
       from: '\t\t\tNan::Set(m,Nan::New("message").ToLocalChecked(), Nan::New(err->message).ToLocalChecked());\n\t\t}\n',
