@@ -20,10 +20,9 @@ function stripe(width: number, height: number, phase = 0): Buffer {
 /** Pipelines the helpers below made (each makes one), for tests that count the encoders' own. */
 let helperPipelines = 0;
 
-/** Pushes one buffer into `appsrc name=in` of a pipeline of its own and returns the size in the caps of what `appsink name=out` gives. */
-function sizeThrough(description: string, input: Buffer, what: string): Promise<{ width: number; height: number }> {
+/** Pushes one buffer into `appsrc name=in` of `p` (a pipeline of its own, closed after) and returns the size in the caps of what `appsink name=out` gives. */
+function sizeThrough(p: GstPipeline, input: Buffer, what: string): Promise<{ width: number; height: number }> {
   helperPipelines++;
-  const p = new GstPipeline(description);
   return new Promise<{ width: number; height: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} produced nothing`)), 5000);
     p.start();
@@ -37,13 +36,15 @@ function sizeThrough(description: string, input: Buffer, what: string): Promise<
 
 /** Decodes a JPEG with jpegdec and returns the picture's size from its caps. */
 function jpegCaps(jpeg: Buffer): Promise<{ width: number; height: number }> {
-  return sizeThrough(`appsrc name=in caps=image/jpeg ! jpegdec ! appsink name=out sync=false`, jpeg, "jpegdec");
+  return sizeThrough(new GstPipeline(`appsrc name=in caps=image/jpeg ! jpegdec ! appsink name=out sync=false`), jpeg, "jpegdec");
 }
 
 /** The size h264parse reads from an access unit's SPS. */
 function h264Caps(annexB: Buffer): Promise<{ width: number; height: number }> {
   return sizeThrough(
-    `appsrc name=in caps=video/x-h264,stream-format=byte-stream,alignment=au ! h264parse ! video/x-h264,stream-format=byte-stream ! appsink name=out sync=false`,
+    new GstPipeline(
+      `appsrc name=in caps=video/x-h264,stream-format=byte-stream,alignment=au ! h264parse ! video/x-h264,stream-format=byte-stream ! appsink name=out sync=false`,
+    ),
     annexB,
     "h264parse",
   );
