@@ -13,7 +13,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { devicePublishing, framesAdvance, readMetricFromPage, useEnv, waitFor, withPages, type Env } from "./harness.js";
 import { createNetns, droppedUdp, dropUdp, type Netns } from "./lib/netns.js";
-import { inboundVideo, lostForGood, outboundLayers, watchVideo } from "./lib/inbound-video.js";
+import { forwardedFrameShare, inboundVideo, lostForGood, outboundLayers, watchVideo } from "./lib/inbound-video.js";
 import { pictureToClient, viewerGeometry } from "./lib/picture-geometry.js";
 
 let netns: Netns | undefined;
@@ -218,6 +218,7 @@ test("a simulcast device on a 5% lossy link: the layer a small player gets is re
     const nacksBefore = await readMetricFromPage(viewer, "tessera_nacks_sent_total", {});
     dropUdp(netns, 5);
     try {
+      const share = await forwardedFrameShare(viewer);
       const sentBefore = await outboundLayers(device);
       const { start, end, seconds } = await watchVideo(viewer, WINDOW_S / 2);
       // The layer the viewer plays is the one the device encodes at its width now (Chromium's encoder gives a lower
@@ -225,24 +226,31 @@ test("a simulcast device on a 5% lossy link: the layer a small player gets is re
       const sentAfter = await outboundLayers(device);
       const layer = sentAfter.reduce((a, b) => (Math.abs(b.frameWidth - end.frameWidth) < Math.abs(a.frameWidth - end.frameWidth) ? b : a));
       const sentFrames = layer.framesSent - (sentBefore.find((l) => l.rid === layer.rid)?.framesSent ?? 0);
+      // The frames of it the server forwarded: on the lowest layer, a falling estimate costs temporal layers.
+      const forwarded = Math.round(sentFrames * (await share()));
+      const whole = end.framesReceived - start.framesReceived;
       const decoded = end.framesDecoded - start.framesDecoded;
+      const skipped = end.framesDropped - start.framesDropped;
       const frozen = end.totalFreezesDuration - start.totalFreezesDuration;
       const received = end.packetsReceived - start.packetsReceived;
       const lost = lostForGood(start, end);
       const nacksToDevice = (await readMetricFromPage(viewer, "tessera_nacks_sent_total", {})) - nacksBefore;
       const dropped = droppedUdp(netns);
-      t.diagnostic(
+      const seen =
         `a ${width} px layer, 5% UDP loss for ${seconds.toFixed(1)} s: ${dropped} packets dropped; the viewer received ${received} and lost ${lost} for good, ` +
-          `sent ${end.nackCount - start.nackCount} NACKs and ${end.pliCount - start.pliCount} PLIs; the server NACKed ${nacksToDevice} packets to the device; ` +
-          `${(decoded / seconds).toFixed(1)} frames/s decoded of ${(sentFrames / seconds).toFixed(1)} sent on layer ${layer.rid}, ${frozen.toFixed(2)} s frozen`,
-      );
-      assert.ok(nacksToDevice > 0, "the server asked the device to resend what it lost");
+        `sent ${end.nackCount - start.nackCount} NACKs and ${end.pliCount - start.pliCount} PLIs; the server NACKed ${nacksToDevice} packets to the device; ` +
+        `of ${sentFrames} frames sent on layer ${layer.rid} (${(sentFrames / seconds).toFixed(1)}/s) the server forwarded ${forwarded}; ${whole} came whole, ${decoded} were decoded and ${skipped} skipped; ${frozen.toFixed(2)} s frozen`;
+      t.diagnostic(seen);
+      assert.ok(nacksToDevice > 0, `the server asked the device to resend what it lost: ${seen}`);
       // Unrepaired, the device's hop alone would lose 5% of this layer's packets for good (about a third of what nftables
       // drops on both hops, for the lowest layer; more for the others); as in the first test, a retransmission lost again may stay lost.
-      assert.ok(lost <= 0.1 * dropped, `${lost} packets lost for good of ${dropped} dropped (${received} received)`);
-      // Beside the rest of the suite the viewer has decoded as few as 77% of the layer's frames with nothing frozen.
-      assert.ok(sentFrames > 0 && decoded >= 0.5 * sentFrames, `the picture kept going: ${decoded} frames decoded of ${sentFrames} sent on the layer`);
-      assert.ok(frozen <= MAX_FROZEN * seconds, `frozen ${frozen.toFixed(2)} s of ${seconds.toFixed(1)} s`);
+      assert.ok(lost <= 0.1 * dropped, `${lost} packets lost for good: ${seen}`);
+      // Repaired, the frames forwarded come whole (93–99% in runs here, quiet or beside eight busy loops; a layer switch
+      // costs a few). How many are decoded is also the receiving machine's: a receiver that is behind may skip frames of
+      // the top temporal layer, which no other frame needs (one CI run decoded 148 of 301 sent).
+      assert.ok(forwarded > 0 && whole >= 0.75 * forwarded, `the frames came whole: ${seen}`);
+      assert.ok(decoded >= 0.4 * forwarded, `the picture kept going: ${seen}`);
+      assert.ok(frozen <= MAX_FROZEN * seconds, `frozen ${frozen.toFixed(2)} s of ${seconds.toFixed(1)} s: ${seen}`);
     } finally {
       dropUdp(netns, 0);
     }

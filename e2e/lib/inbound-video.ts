@@ -4,6 +4,10 @@ import { waitFor } from "../harness.js";
 
 export interface InboundVideo {
   framesDecoded: number;
+  /** Frames that arrived whole (Chromium: assembled from their packets), decoded or not. */
+  framesReceived: number;
+  /** Frames the receiver let go undecoded or unshown (a decoder behind skips frames no other frame needs). */
+  framesDropped: number;
   bytesReceived: number;
   totalFreezesDuration: number;
   freezeCount: number;
@@ -29,6 +33,8 @@ export interface InboundVideo {
 /** Every count zero: what a page with no connection to read has. */
 export const NO_INBOUND_VIDEO: Readonly<InboundVideo> = Object.freeze({
   framesDecoded: 0,
+  framesReceived: 0,
+  framesDropped: 0,
   bytesReceived: 0,
   totalFreezesDuration: 0,
   freezeCount: 0,
@@ -58,6 +64,8 @@ export function inboundVideo(page: Page): Promise<InboundVideo> {
     const n = (k: string) => Number(v?.[k] ?? 0);
     return {
       framesDecoded: n("framesDecoded"),
+      framesReceived: n("framesReceived"),
+      framesDropped: n("framesDropped"),
       bytesReceived: n("bytesReceived"),
       totalFreezesDuration: n("totalFreezesDuration"),
       freezeCount: n("freezeCount"),
@@ -155,4 +163,40 @@ export function videoJitterTarget(page: Page): Promise<number | undefined> {
     const video = pc?.getReceivers().find((r) => r.track.kind === "video");
     return typeof video?.jitterBufferTarget === "number" ? video.jitterBufferTarget : undefined;
   });
+}
+
+/**
+ * Starts noting the temporal layers the server forwards to a viewer page
+ * (`#player[data-temporal]`, "forwarded/all"); the returned function gives
+ * the share of a layer's frames forwarded since, averaged over time (1 while
+ * every temporal layer goes; in L1T3, a half with two, a quarter with one).
+ */
+export async function forwardedFrameShare(page: Page): Promise<() => Promise<number>> {
+  await page.evaluate(() => {
+    // The page's DOM, typed here as far as this uses it (the e2e code is built without the DOM library).
+    const g = globalThis as unknown as {
+      document: { querySelector(selector: string): { dataset: Record<string, string | undefined> } | null };
+      MutationObserver: new (callback: () => void) => { observe(target: unknown, options: { attributes: boolean; attributeFilter: string[] }): void };
+      tesseraTemporalLog: [number, number][];
+    };
+    const player = g.document.querySelector("#player");
+    if (!player) throw new Error("no #player on the page");
+    const share = () => {
+      const [forwarded, all] = (player.dataset.temporal ?? "1/1").split("/").map(Number);
+      return 2 ** (forwarded - all);
+    };
+    g.tesseraTemporalLog = [[performance.now(), share()]];
+    new g.MutationObserver(() => g.tesseraTemporalLog.push([performance.now(), share()])).observe(player, {
+      attributes: true,
+      attributeFilter: ["data-temporal"],
+    });
+  });
+  return () =>
+    page.evaluate(() => {
+      const log = (globalThis as unknown as { tesseraTemporalLog: [number, number][] }).tesseraTemporalLog;
+      const now = performance.now();
+      let weighted = 0;
+      log.forEach(([at, share], i) => (weighted += share * ((log[i + 1]?.[0] ?? now) - at)));
+      return weighted / (now - log[0][0]);
+    });
 }
