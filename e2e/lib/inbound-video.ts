@@ -6,7 +6,7 @@ export interface InboundVideo {
   framesDecoded: number;
   /** Frames that arrived whole (Chromium: assembled from their packets), decoded or not. */
   framesReceived: number;
-  /** Frames the receiver let go undecoded or unshown (a decoder behind skips frames no other frame needs). */
+  /** Frames the receiver dropped before decoding them or without showing them (getStats' framesDropped). */
   framesDropped: number;
   bytesReceived: number;
   totalFreezesDuration: number;
