@@ -70,8 +70,8 @@ export class ChannelSender {
    */
   private untracked = false;
   private drainTimer: NodeJS.Timeout | undefined;
-  /** When the wait for a drain began (a later whenBelow keeps it). */
-  private waitingSince: number | undefined;
+  /** The wait for a drain (whenBelow): a later call replaces it but keeps `since`, and the timer that looks. */
+  private wait: { bytes: number; fn: () => void; deadline: DrainDeadline | undefined; since: number } | undefined;
 
   constructor(readonly channel: RTCDataChannel) {}
 
@@ -135,27 +135,29 @@ export class ChannelSender {
    * instead, once.
    */
   whenBelow(bytes: number, fn: () => void, deadline?: DrainDeadline): void {
-    clearInterval(this.drainTimer);
-    this.drainTimer = undefined;
-    const since = (this.waitingSince ??= performance.now());
-    const check = () => {
-      if (this.unacked > bytes) {
-        if (deadline === undefined || performance.now() - since <= deadline.ms) return false;
-        this.close();
-        deadline.onMissed();
-        return true;
-      }
+    this.wait = { bytes, fn, deadline, since: this.wait?.since ?? performance.now() };
+    if (!this.checkDrain() && this.drainTimer === undefined) this.drainTimer = setInterval(() => this.checkDrain(), DRAIN_CHECK_MS);
+  }
+
+  /** Ends the wait when the backlog is down (calling its `fn`) or its deadline has passed; false while it goes on. */
+  private checkDrain(): boolean {
+    const wait = this.wait;
+    if (wait === undefined) return true;
+    if (this.unacked > wait.bytes) {
+      if (wait.deadline === undefined || performance.now() - wait.since <= wait.deadline.ms) return false;
       this.close();
-      fn();
+      wait.deadline.onMissed();
       return true;
-    };
-    if (!check()) this.drainTimer = setInterval(check, DRAIN_CHECK_MS);
+    }
+    this.close();
+    wait.fn();
+    return true;
   }
 
   /** Stops waiting for a drain. */
   close(): void {
     clearInterval(this.drainTimer);
     this.drainTimer = undefined;
-    this.waitingSince = undefined;
+    this.wait = undefined;
   }
 }
