@@ -304,12 +304,7 @@ export class WeriftViewer {
       channel.onMessage.subscribe((data) => stream.inputMessages.push(data.toString()));
     });
     await pc.setRemoteDescription({ type: "offer", sdp });
-    if (this.ice.silentSctp) {
-      // werift's SCTP reads each packet through its own handleData (sctp.js): made once the offer is applied.
-      const sctp = (pc as unknown as { sctpTransport?: { sctp?: { handleData(data: Buffer): Promise<void> } } }).sctpTransport?.sctp;
-      if (!sctp) throw new Error("silentSctp: the offer made no SCTP transport");
-      sctp.handleData = async () => {};
-    }
+    if (this.ice.silentSctp) stopSctpReading(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     this.signaling.send({ type: "answer", deviceId, sdp: pc.localDescription!.sdp, offerId });
   }
@@ -336,4 +331,20 @@ export async function weriftOffer(): Promise<string> {
   } finally {
     await pc.close();
   }
+}
+
+/**
+ * From now on `pc`'s SCTP takes nothing in, so nothing its peer sends on a
+ * data channel is acknowledged; the returned function makes it read again.
+ * werift's SCTP reads each packet through its own handleData (sctp.js),
+ * made once an offer or answer with a data channel is applied.
+ */
+export function stopSctpReading(pc: RTCPeerConnection): () => void {
+  const sctp = (pc as unknown as { sctpTransport?: { sctp?: { handleData(data: Buffer): Promise<void> } } }).sctpTransport?.sctp;
+  if (!sctp) throw new Error("stopSctpReading: the connection has no SCTP transport");
+  const handle = sctp.handleData.bind(sctp);
+  sctp.handleData = async () => {};
+  return () => {
+    sctp.handleData = handle;
+  };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { waitFor, waitForAsync } from "../../e2e/lib/signaling-client.js";
 import type { ReceivedStream } from "../../e2e/lib/received-stream.js";
-import { WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
+import { stopSctpReading, WeriftDevice, WeriftViewer } from "../../e2e/lib/werift-peers.js";
 import { MAX_CHANNEL_UNSENT_BYTES } from "../rtc/channel-send.js";
 import { INPUT_DRAIN_MS } from "../rtc/subscriber.js";
 import { startServer, type Running } from "./fixture.js";
@@ -205,8 +205,7 @@ describe("control and input over data channels", () => {
       const stream = await waitFor(() => carol.streams.get("board"), 5000, "offer");
       await channel(stream);
       // From now on carol's SCTP takes nothing in: nothing the server sends her is acknowledged.
-      const sctp = (stream.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
-      sctp.handleData = async () => {};
+      stopSctpReading(stream.pc);
       const [markCarol, markAlice] = [carol.signaling.received.length, alice.signaling.received.length];
       const forwardedBefore = await forwarded();
       const blob = "x".repeat(60_000);
@@ -237,9 +236,7 @@ describe("control and input over data channels", () => {
       await device.sendMessage({ type: "cursor", x: 1, y: 1, png: "iVBORw0KGgo", hotspotX: 0, hotspotY: 0 });
       await waitFor(() => stream.inputMessages.some((m) => m.includes('"png"')), 5000, "the cursor's picture");
       // Dave's SCTP takes nothing in for a while: what the server sends him waits.
-      const sctp = (stream.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
-      const handle = sctp.handleData.bind(sctp);
-      sctp.handleData = async () => {};
+      const readAgain = stopSctpReading(stream.pc);
       const mark = dave.signaling.received.length;
       const before = await forwarded();
       // 1.2 MB: past CHANNEL_BACKLOG_BYTES, well short of MAX_CHANNEL_UNSENT_BYTES.
@@ -251,7 +248,7 @@ describe("control and input over data channels", () => {
       await device.sendMessage({ type: "state", n: count - 1, blob });
       await waitForAsync(async () => (await forwarded()) >= before + count + 3, 30_000, "every message through the server");
       // He reads again: werift sends again what he never acknowledged, and the channel drains.
-      sctp.handleData = handle;
+      readAgain();
       await waitFor(() => stream.inputMessages.some((m) => m.includes(`"n":${count - 1},`)), 30_000, "the latest state");
       const states = stream.inputMessages.filter((m) => m.includes('"blob"')).length;
       t.diagnostic(`${states} of ${count} states went to him`);
@@ -275,8 +272,7 @@ describe("control and input over data channels", () => {
       erin.watch("board");
       const stream = await waitFor(() => erin.streams.get("board"), 5000, "offer");
       await channel(stream);
-      const sctp = (stream.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
-      sctp.handleData = async () => {};
+      stopSctpReading(stream.pc);
       const mark = erin.signaling.received.length;
       const blob = "x".repeat(60_000);
       // Past CHANNEL_BACKLOG_BYTES: the rest are held back, and nothing more is queued for her, ever.
@@ -298,8 +294,7 @@ describe("control and input over data channels", () => {
     const aliceId = (await alice.signaling.next("welcome")).peerId;
     await alice.signaling.next("control", (m) => m.holder === aliceId, 5000, mark);
     // From now on the device's SCTP takes nothing in.
-    const sctp = (device.pc as unknown as { sctpTransport: { sctp: { handleData(data: Buffer): Promise<void> } } }).sctpTransport.sctp;
-    sctp.handleData = async () => {};
+    stopSctpReading(device.pc);
     const line = `cw,${Buffer.alloc(47 * 1024, "x").toString("base64")}`;
     const input = alice.streams.get("board")!.input!;
     const offline = () => alice.signaling.received.slice(mark).some((m) => m.type === "device_offline" && m.deviceId === "board");
