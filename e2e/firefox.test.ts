@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test, type TestContext } from "node:test";
-import { startServer, waitFor, type TestServer } from "./harness.js";
+import { startServer, sumMetric, waitFor, type TestServer } from "./harness.js";
 import { Firefox, type FirefoxPage } from "./lib/firefox.js";
 import { createNetns, describeNetns, type Netns } from "./lib/netns.js";
 import { readDevice, readProbe, readViewer, type DeviceView, type ProbeOptions, type ProbeState } from "./probes.js";
@@ -171,6 +171,13 @@ test("Firefox plays the built-in test device (VP8) at /?device=test", { timeout:
     const page = await open("?device=test", "viewer", VIEWER_PROBE);
     // 30 new frames is one second of the 30 fps test pattern: the picture moves.
     const { ms, width, height } = await framesAdvance(page, 30, 15_000);
+    // Firefox's track is steady after its first keyframe: what it plays from here on comes through the native fan-out.
+    const fannedOut = async () =>
+      sumMetric(await page.evaluate(async () => (await fetch("/metrics")).text()), "tessera_rtp_fanout_packets_total", { kind: "video" });
+    const fanoutBefore = await fannedOut();
+    await framesAdvance(page, 30, 15_000);
+    const fanned = (await fannedOut()) - fanoutBefore;
+    assert.ok(fanned >= 30, `${fanned} video packets went through the fan-out over 30 frames`);
     const { timeline } = await page.evaluate(readViewer);
     t.diagnostic(
       `Firefox ${env().firefox.version} (launched in ${env().firefox.launchMs} ms): 30 frames ${ms} ms after load, ` +

@@ -352,7 +352,7 @@ export function devicePublishing(page: Page, timeoutMs = 15_000): Promise<Device
 }
 
 /** The sum of the samples of `name` in a /metrics text whose labels include all of `labels` (0 when none). */
-function sumMetric(text: string, name: string, labels: Record<string, string>): number {
+export function sumMetric(text: string, name: string, labels: Record<string, string>): number {
   let total = 0;
   for (const line of text.split("\n")) {
     const m = /^([a-z_:][a-z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/i.exec(line);

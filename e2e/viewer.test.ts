@@ -88,40 +88,49 @@ test("a second viewer joining late gets a keyframe forced for it and shows a pic
   }),
 );
 
-test("watching moves the relay's metrics: viewers, packets and bytes out, forward latency; Chromium is served by the fast path", { timeout: 30_000 }, (t) =>
-  withPages(t, env(), async (pages) => {
-    const server = env().server;
-    const before = {
-      packets: await readMetric(server, "tessera_rtp_packets_total", { direction: "out", kind: "video" }),
-      bytes: await readMetric(server, "tessera_rtp_payload_bytes_total", { direction: "out" }),
-      latency: await readMetric(server, "tessera_forward_latency_seconds_count"),
-      werift: await readMetric(server, "tessera_rtp_werift_path_packets_total", { kind: "video" }),
-    };
-    const page = await pages.viewer("test");
-    await framesAdvance(page, 60, 10_000);
-    assert.ok((await readMetric(server, "tessera_viewers", { transport: "webrtc" })) >= 1, "the viewer is counted as webrtc");
-    const after = {
-      packets: await readMetric(server, "tessera_rtp_packets_total", { direction: "out", kind: "video" }),
-      bytes: await readMetric(server, "tessera_rtp_payload_bytes_total", { direction: "out" }),
-      latency: await readMetric(server, "tessera_forward_latency_seconds_count"),
-      werift: await readMetric(server, "tessera_rtp_werift_path_packets_total", { kind: "video" }),
-    };
-    t.diagnostic(`over two seconds of video: ${after.packets - before.packets} packets, ${after.bytes - before.bytes} bytes out`);
-    assert.ok(after.packets - before.packets >= 60, "at least a packet per frame went out");
-    assert.ok(after.bytes - before.bytes > 10_000, "bytes out moved");
-    assert.ok(after.latency - before.latency >= after.packets - before.packets, "every forwarded packet's latency was observed");
-    // Chromium negotiates what the fast path writes (its SRTP profile, mid and abs-send-time): werift's own send carries at most the first few.
-    const viaWerift = after.werift - before.werift;
-    t.diagnostic(`${viaWerift} video packets went through werift's sendRtp`);
-    assert.ok(viaWerift <= 0.1 * (after.packets - before.packets), `${viaWerift} of ${after.packets - before.packets} packets took werift's path`);
-    // Its sender reports (written and protected by the relay's own path, one every second or so) reach Chromium and count the packets.
-    const reported = await waitFor("a sender report counting the video's packets", async () => {
-      const n = await reportedVideoPackets(page);
-      return n > 0 ? n : undefined;
-    });
-    const received = (await inboundVideo(page)).packetsReceived;
-    assert.ok(reported <= received + 50, `a report counts ${reported} packets; ${received} received`);
-  }),
+test(
+  "watching moves the relay's metrics: viewers, packets and bytes out, forward latency; Chromium is served by the fast path and its fan-out",
+  { timeout: 30_000 },
+  (t) =>
+    withPages(t, env(), async (pages) => {
+      const server = env().server;
+      const before = {
+        packets: await readMetric(server, "tessera_rtp_packets_total", { direction: "out", kind: "video" }),
+        bytes: await readMetric(server, "tessera_rtp_payload_bytes_total", { direction: "out" }),
+        latency: await readMetric(server, "tessera_forward_latency_seconds_count"),
+        werift: await readMetric(server, "tessera_rtp_werift_path_packets_total", { kind: "video" }),
+        fanout: await readMetric(server, "tessera_rtp_fanout_packets_total", { kind: "video" }),
+      };
+      const page = await pages.viewer("test");
+      await framesAdvance(page, 60, 10_000);
+      assert.ok((await readMetric(server, "tessera_viewers", { transport: "webrtc" })) >= 1, "the viewer is counted as webrtc");
+      const after = {
+        packets: await readMetric(server, "tessera_rtp_packets_total", { direction: "out", kind: "video" }),
+        bytes: await readMetric(server, "tessera_rtp_payload_bytes_total", { direction: "out" }),
+        latency: await readMetric(server, "tessera_forward_latency_seconds_count"),
+        werift: await readMetric(server, "tessera_rtp_werift_path_packets_total", { kind: "video" }),
+        fanout: await readMetric(server, "tessera_rtp_fanout_packets_total", { kind: "video" }),
+      };
+      t.diagnostic(`over two seconds of video: ${after.packets - before.packets} packets, ${after.bytes - before.bytes} bytes out`);
+      assert.ok(after.packets - before.packets >= 60, "at least a packet per frame went out");
+      assert.ok(after.bytes - before.bytes > 10_000, "bytes out moved");
+      assert.ok(after.latency - before.latency >= after.packets - before.packets, "every forwarded packet's latency was observed");
+      // Chromium negotiates what the fast path writes (its SRTP profile, mid and abs-send-time): werift's own send carries at most the first few.
+      const viaWerift = after.werift - before.werift;
+      t.diagnostic(`${viaWerift} video packets went through werift's sendRtp`);
+      assert.ok(viaWerift <= 0.1 * (after.packets - before.packets), `${viaWerift} of ${after.packets - before.packets} packets took werift's path`);
+      // Once its first keyframe is out, the viewer's track is steady: the native fan-out sends its packets, and Chromium plays them.
+      const fannedOut = after.fanout - before.fanout;
+      t.diagnostic(`${fannedOut} video packets went through the native fan-out`);
+      assert.ok(fannedOut >= 0.5 * (after.packets - before.packets), `${fannedOut} of ${after.packets - before.packets} packets went through the fan-out`);
+      // Its sender reports (written and protected by the relay's own path, one every second or so) reach Chromium and count the packets.
+      const reported = await waitFor("a sender report counting the video's packets", async () => {
+        const n = await reportedVideoPackets(page);
+        return n > 0 ? n : undefined;
+      });
+      const received = (await inboundVideo(page)).packetsReceived;
+      assert.ok(reported <= received + 50, `a report counts ${reported} packets; ${received} received`);
+    }),
 );
 
 test(

@@ -56,6 +56,9 @@ export class Metrics {
   private readonly nacks: Counter;
   private readonly nacksSent: Counter;
   private readonly weriftPath: Counter<"kind">;
+  private readonly fanoutPath: Counter<"kind">;
+  /** Packets sent through a lane since the counter was last read, by kind (per packet: plain numbers, as `unread`). */
+  private readonly unreadFanout = { video: 0, audio: 0 };
   private readonly layerSwitches: Counter<"direction">;
   private readonly probes: Counter<"outcome">;
   private readonly signalingErrors: Counter<"code">;
@@ -110,6 +113,18 @@ export class Metrics {
       help: "RTP packets to viewers sent through werift's sendRtp instead of the fast path (only while a viewer's DTLS is not up yet)",
       labelNames: ["kind"],
       registers: [r],
+    });
+    this.fanoutPath = new Counter({
+      name: "tessera_rtp_fanout_packets_total",
+      help: "RTP packets to viewers sent by the native fan-out (one call per packet for a track's steady viewers); the rest of the fast path's take one call per viewer",
+      labelNames: ["kind"],
+      registers: [r],
+      collect: () => {
+        for (const kind of ["video", "audio"] as const) {
+          if (this.unreadFanout[kind] > 0) this.fanoutPath.inc({ kind }, this.unreadFanout[kind]);
+          this.unreadFanout[kind] = 0;
+        }
+      },
     });
     this.layerSwitches = new Counter({
       name: "tessera_layer_switches_total",
@@ -300,6 +315,9 @@ export class Metrics {
   }
   sentThroughWerift(kind: "video" | "audio"): void {
     this.weriftPath.inc({ kind });
+  }
+  sentThroughFanout(kind: "video" | "audio", viewers: number): void {
+    this.unreadFanout[kind] += viewers;
   }
   layerSwitch(direction: "up" | "down"): void {
     this.layerSwitches.inc({ direction });

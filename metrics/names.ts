@@ -23,6 +23,7 @@ export const METRIC_TYPES = {
   tessera_nacks_received_total: "counter",
   tessera_nacks_sent_total: "counter",
   tessera_rtp_werift_path_packets_total: "counter",
+  tessera_rtp_fanout_packets_total: "counter",
   tessera_layer_switches_total: "counter",
   tessera_bandwidth_probes_total: "counter",
   tessera_retransmissions_sent_total: "counter",

@@ -33,19 +33,22 @@ if (Math.max(...serverDirs.map(newest), mtime(join(root, "tsconfig.json"))) > mt
   writeFileSync(serverStamp, "");
 }
 
-// The relay fast path's native part (server/rtc/native/fastpath.c): one C file against Node's own headers and
-// the OpenSSL Node exports, so gcc is all it needs. Optional at run time: if it cannot be built, the relay
+// The relay fast path's native part (server/rtc/native/*.c): C files against Node's own headers and the
+// OpenSSL Node exports, so gcc is all it needs. Optional at run time: if it cannot be built, the relay
 // uses its TypeScript path (and the test that expects it here fails).
-const nativeSrc = join(root, "server/rtc/native/fastpath.c");
+const nativeDir = join(root, "server/rtc/native");
+const nativeFiles = existsSync(nativeDir) ? readdirSync(nativeDir).filter((f) => f.endsWith(".c") || f.endsWith(".h")) : [];
+const nativeSrc = nativeFiles.filter((f) => f.endsWith(".c")).map((f) => join(nativeDir, f));
 const nativeOut = join(root, "dist/server/rtc/native/fastpath.node");
-if (existsSync(nativeSrc) && Math.max(mtime(nativeSrc), mtime(fileURLToPath(import.meta.url))) > mtime(nativeOut)) {
+const nativeNewest = Math.max(0, ...nativeFiles.map((f) => mtime(join(nativeDir, f))));
+if (nativeSrc.length > 0 && Math.max(nativeNewest, mtime(fileURLToPath(import.meta.url))) > mtime(nativeOut)) {
   process.stdout.write("[build] native fast path\n");
   const headers = join(dirname(process.execPath), "../include/node");
   mkdirSync(dirname(nativeOut), { recursive: true });
   try {
     if (!existsSync(join(headers, "node_api.h"))) throw new Error(`Node's headers are not in ${headers}`);
     const flags = ["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-DNODE_GYP_MODULE_NAME=fastpath", `-I${headers}`];
-    execFileSync("gcc", [...flags, nativeSrc, "-o", nativeOut], { stdio: ["ignore", "inherit", "inherit"] });
+    execFileSync("gcc", [...flags, ...nativeSrc, "-o", nativeOut], { stdio: ["ignore", "inherit", "inherit"] });
   } catch (err) {
     process.stdout.write(`[build] native fast path not built (${err.message.split("\n")[0]}); the relay uses its TypeScript path\n`);
   }

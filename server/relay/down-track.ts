@@ -1,3 +1,4 @@
+import type { FanoutLane, LaneMember, LaneSink } from "./lane.js";
 import { RtpRewriter } from "./rewriter.js";
 import { seqAdd } from "./rtp.js";
 import type { RelayPacket, TrackCodec, UpTrack } from "./up-track.js";
@@ -6,7 +7,7 @@ import { Vp8Munger } from "./vp8.js";
 import { Vp9Munger } from "./vp9.js";
 
 /** Where a DownTrack delivers rewritten packets (a werift sender, in practice). */
-export interface DownSink {
+export interface DownSink extends Partial<LaneSink> {
   send(packet: RelayPacket, sequenceNumber: number, timestamp: number): void;
   /**
    * Sends one padding-only packet (PADDING_BYTES of padding) under these
@@ -62,6 +63,9 @@ export const KEYFRAME_RETRY_MS = 1000;
 export const HOLD_MAX_MS = 300;
 export const HOLD_MAX_PACKETS = 400;
 
+/** The picture ID offsets of a codec without picture IDs. */
+const NO_IDS = { pictureId: 0, tl0: 0 };
+
 /** Forward every temporal layer. */
 export const ALL_TEMPORAL: number = 3;
 
@@ -113,6 +117,16 @@ export class DownTrack {
   private probeReportAt = -Infinity;
   /** When the last probe stopped. */
   private probeStoppedAt = -Infinity;
+  /** The lane (lane.ts) this track's packets go through while it is steady, and the last packet it sent there when it left. */
+  private lane: FanoutLane | undefined;
+  private laneLast: RelayPacket | undefined;
+  private readonly laneMember: LaneMember = {
+    sent: (packets, bytes) => {
+      this.stats.packetsOut += packets;
+      this.stats.bytesOut += bytes;
+    },
+    left: (last) => this.leftLane(last),
+  };
 
   constructor(
     readonly codec: TrackCodec,
@@ -163,6 +177,7 @@ export class DownTrack {
    */
   switchLayer(up: UpTrack): void {
     if (this._closed || up === this.pending) return;
+    this.leaveLane();
     if (up === this.source) {
       this.dropPending();
       return;
@@ -187,6 +202,7 @@ export class DownTrack {
   setTemporal(tid: number): void {
     const target = Math.max(0, Math.min(ALL_TEMPORAL, tid));
     if (target === this.temporalTarget) return;
+    this.leaveLane();
     this.temporalTarget = target;
     if (target > this.temporalNow) this.source?.requestKeyframe();
   }
@@ -194,6 +210,7 @@ export class DownTrack {
   /** Keeps packets instead of sending them, until release(). */
   hold(): void {
     if (this._closed || this.held) return;
+    this.leaveLane();
     this.held = [];
     this.heldOverflowed = false;
   }
@@ -253,6 +270,8 @@ export class DownTrack {
 
   /** Called by the UpTrack (`from`) for every packet. */
   forward(packet: RelayPacket, from?: UpTrack): void {
+    // Sent by the lane just before this track left it.
+    if (packet === this.laneLast) return;
     if (from !== undefined && from !== this.source) {
       if (from !== this.pending) return;
       if (!packet.keyframe) {
@@ -292,8 +311,55 @@ export class DownTrack {
       return;
     }
     this.send(sent, out.sequenceNumber, out.timestamp);
+    const newest = this.rewriter.isNewest(out.sequenceNumber);
     // Padding follows a frame's last packet when that is the newest out, not a late one.
-    if (this.probeBps > 0 && packet.marker && this.rewriter.isNewest(out.sequenceNumber)) this.padAfterFrame(packet.receivedAt);
+    if (this.probeBps > 0) {
+      if (packet.marker && newest) this.padAfterFrame(packet.receivedAt);
+    } else if (newest && from !== undefined && this.sink.joinLane !== undefined) {
+      this.joinLane(from);
+    }
+  }
+
+  /**
+   * Joins the source's lane (lane.ts) when this track is steady: what it
+   * forwards from the next packet on would only have its numbers offset.
+   */
+  private joinLane(from: UpTrack): void {
+    if (
+      this.lane !== undefined ||
+      from !== this.source ||
+      this.pending !== undefined ||
+      this.held !== undefined ||
+      this.waitingKeyframe ||
+      this.temporalTarget !== ALL_TEMPORAL ||
+      this.temporalNow !== ALL_TEMPORAL
+    )
+      return;
+    const ids = this.pictureIds ? this.pictureIds.offsets : NO_IDS;
+    if (ids === undefined) return;
+    const offsets = { seq: this.rewriter.seqOffsetNow, ts: this.rewriter.tsOffsetNow, pictureId: ids.pictureId, tl0: ids.tl0 };
+    const lane = this.sink.joinLane?.(from.lane, this.codec, offsets, this.laneMember);
+    if (lane === undefined) return;
+    this.lane = lane;
+    this.laneLast = undefined;
+    from.joinedLane(this, lane);
+  }
+
+  /** Leaves the lane, if in one: what it sent is taken up (leftLane) before anything else changes. */
+  private leaveLane(): void {
+    if (this.lane !== undefined) this.sink.leaveLane?.();
+  }
+
+  /** Out of the lane (LaneMember.left): the rewriter and picture IDs take up the last packet it sent. */
+  private leftLane(last: RelayPacket | undefined): void {
+    if (this.lane === undefined) return;
+    this.lane = undefined;
+    this.laneLast = last;
+    if (last !== undefined) {
+      this.rewriter.caughtUp(last.sequenceNumber, last.timestamp, last.receivedAt);
+      this.pictureIds?.munge(last.payload);
+    }
+    this.source?.leftLane(this);
   }
 
   /**
@@ -316,6 +382,7 @@ export class DownTrack {
    */
   probe(bps: number, rampMs: number, now = performance.now()): void {
     if (!this.canProbe || this._closed) return;
+    this.leaveLane();
     this.probeBps = Math.max(0, bps);
     this.probeStartedAt = this.paddedAt = now;
     this.probeReportAt = -Infinity;
@@ -420,7 +487,10 @@ export class DownTrack {
 
   /** Called by the UpTrack when it closes. */
   sourceClosed(up: UpTrack): void {
-    if (this.source === up) this.source = undefined;
+    if (this.source === up) {
+      this.leaveLane();
+      this.source = undefined;
+    }
     if (this.pending === up) this.pending = undefined;
   }
 
@@ -434,6 +504,7 @@ export class DownTrack {
   }
 
   private detach(): void {
+    this.leaveLane();
     this.dropPending();
     this.source?.detachDown(this);
     this.source = undefined;

@@ -9,6 +9,8 @@ export interface RelayObserver {
   packetOut(kind: "video" | "audio", bytes: number, latencyMs: number): void;
   /** A packet towards a viewer took werift's own send path (before DTLS is up), not the fast path. */
   sentThroughWerift(kind: "video" | "audio"): void;
+  /** A packet went to `viewers` viewers in one native call (a lane, lane.ts); packetOut is told of each too. */
+  sentThroughFanout(kind: "video" | "audio", viewers: number): void;
   /** The server asked a device for a keyframe: an RTCP PLI, or an event to a local encoder (test device, frame devices). */
   keyframeRequestToDevice(by: "pli" | "encoder"): void;
   keyframeRequestFromViewer(type: "pli" | "fir"): void;
@@ -33,6 +35,7 @@ export const nullObserver: RelayObserver = {
   packetIn() {},
   packetOut() {},
   sentThroughWerift() {},
+  sentThroughFanout() {},
   keyframeRequestToDevice() {},
   keyframeRequestFromViewer() {},
   nackReceived() {},

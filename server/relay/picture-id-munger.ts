@@ -47,6 +47,29 @@ export function readPictureId(p: Buffer, at: number, s: IdSpots): number {
 export type LocateIds = (payload: Buffer, s: IdSpots) => boolean;
 
 /**
+ * `payload` with `pidOffset` added to its picture ID (mod its width) and
+ * `tl0Offset` to its TL0PICIDX (mod 256): a copy when that changes it, else
+ * the same buffer. What munge does to a packet newer than any before it.
+ */
+export function shiftIds(payload: Buffer, locate: LocateIds, pidOffset: number, tl0Offset: number): Buffer {
+  const d: IdSpots = { pidBits: 0, pidAt: 0, pid: 0, tl0At: -1, tl0: 0 };
+  if (!locate(payload, d)) return payload;
+  const pid = (d.pid + pidOffset) & (d.pidBits === 15 ? 0x7fff : 0x7f);
+  const tl0 = d.tl0At >= 0 ? (d.tl0 + tl0Offset) & 0xff : d.tl0;
+  if (pid === d.pid && tl0 === d.tl0) return payload;
+  return rewriteIds(payload, d, pid, tl0);
+}
+
+/** A copy of `payload` with the picture ID and TL0PICIDX at `d`'s places set to these. */
+function rewriteIds(payload: Buffer, d: IdSpots, pid: number, tl0: number): Buffer {
+  const out = Buffer.from(payload);
+  if (d.pidBits === 15) out.writeUInt16BE(0x8000 | pid, d.pidAt);
+  else out[d.pidAt] = pid;
+  if (d.tl0At >= 0) out[d.tl0At] = tl0;
+  return out;
+}
+
+/**
  * Within a source, output = input + offset (mod the field's width); at the
  * first packet after `switchSource` (a keyframe) the offsets are chosen so
  * the viewer's picture ID continues at last + 1 and TL0PICIDX at last + 1.
@@ -69,6 +92,15 @@ export class PictureIdMunger {
     private readonly locate: LocateIds,
     private readonly closeGaps: boolean,
   ) {}
+
+  /**
+   * What a payload newer than any so far gets added to its picture ID and
+   * TL0PICIDX (shiftIds), or undefined while a switch is under way (the
+   * next packet sets them).
+   */
+  get offsets(): { pictureId: number; tl0: number } | undefined {
+    return this.switching ? undefined : { pictureId: this.pidOffset, tl0: this.tl0Offset };
+  }
 
   /** The next packet comes from a new source (and starts a keyframe). */
   switchSource(): void {
@@ -121,10 +153,6 @@ export class PictureIdMunger {
       if (this.lastTl0 === undefined || wrapDiff(tl0, this.lastTl0, 0xff) > 0) this.lastTl0 = tl0;
     }
     if (pid === d.pid && tl0 === d.tl0) return payload;
-    const out = Buffer.from(payload);
-    if (d.pidBits === 15) out.writeUInt16BE(0x8000 | pid, d.pidAt);
-    else out[d.pidAt] = pid;
-    if (d.tl0At >= 0) out[d.tl0At] = tl0;
-    return out;
+    return rewriteIds(payload, d, pid, tl0);
   }
 }

@@ -94,6 +94,30 @@ export class RtpRewriter {
     if (this.dropped.length > 512) this.dropped.shift();
   }
 
+  /** The offsets of the epoch under way (output = input + offset, mod 2^16 and 2^32), once it started. */
+  get seqOffsetNow(): number {
+    return this.seqOffset;
+  }
+  get tsOffsetNow(): number {
+    return this.tsOffset;
+  }
+
+  /**
+   * The packet `sequenceNumber`, newer than any so far, went out another way
+   * (the native fan-out) under this epoch's offsets: the state is as if
+   * rewrite() had given it its numbers at `nowMs`.
+   */
+  caughtUp(sequenceNumber: number, timestamp: number, nowMs: number): void {
+    if (!this.epochStarted || seqDiff(sequenceNumber, this.highestInSeq) <= 0) return;
+    this.advance(sequenceNumber);
+    const outSeq = seqAdd(sequenceNumber, this.seqOffset);
+    if (this.highestOutSeq === undefined || seqDiff(outSeq, this.highestOutSeq) > 0) {
+      this.highestOutSeq = outSeq;
+      this.lastOutTs = tsAdd(timestamp, this.tsOffset);
+      this.lastOutAtMs = nowMs;
+    }
+  }
+
   /** Whether output number `sequenceNumber` is the newest given out (by rewrite or pad) so far. */
   isNewest(sequenceNumber: number): boolean {
     return sequenceNumber === this.highestOutSeq;

@@ -2,7 +2,9 @@ import { KeyframeRequester, realTimers, type Timers } from "./keyframe-requester
 import { isKeyframeStart } from "./keyframe.js";
 import { NACK_RETRY_MS, NackGenerator } from "./nack-generator.js";
 import type { DownTrack } from "./down-track.js";
+import type { FanoutLane } from "./lane.js";
 import { nullObserver, type RelayObserver } from "./observer.js";
+import { seqDiff } from "./rtp.js";
 import { vp8KeyframeSize, vp8Temporal } from "./vp8.js";
 import { vp9KeyframeSize, vp9Temporal } from "./vp9.js";
 
@@ -74,6 +76,12 @@ export interface OnDemandLayer {
  */
 export class UpTrack {
   readonly downTracks = new Set<DownTrack>();
+  /** The DownTracks not in the lane: forwarded to one by one. */
+  private readonly outside = new Set<DownTrack>();
+  /** The lane (lane.ts) the steady DownTracks are in, made when the first joins. */
+  private _lane: FanoutLane | undefined;
+  /** The newest sequence number pushed (-1 before any): the lane takes only packets newer than it. */
+  private newestSeq = -1;
   private readonly keyframes: KeyframeRequester;
   private _closed = false;
   /** The simulcast layers this track is one of (itself included), when it is one. */
@@ -186,7 +194,32 @@ export class UpTrack {
       if (this.repair.gaps.received(sequenceNumber, packet.keyframe, receivedAt)) this.askAgain(receivedAt);
       else if (this.repair.gaps.pending > 0) this.askAgainLater();
     }
-    for (const down of this.downTracks) down.forward(packet, this);
+    const lane = this._lane;
+    const newest = this.newestSeq < 0 || seqDiff(sequenceNumber, this.newestSeq) > 0;
+    if (newest) this.newestSeq = sequenceNumber;
+    if (lane !== undefined && lane.size > 0) {
+      // A late packet goes the long way to every viewer: each rewriter knows what it dropped or padded before it.
+      if (newest) lane.send(packet);
+      else lane.clear();
+    }
+    for (const down of this.outside) down.forward(packet, this);
+  }
+
+  /** The lane its steady DownTracks are in, once one joined. */
+  get lane(): FanoutLane | undefined {
+    return this._lane;
+  }
+
+  /** `down` (attached) joined `lane`: its packets go through it from the next on. */
+  joinedLane(down: DownTrack, lane: FanoutLane): void {
+    if (!this.downTracks.has(down)) return;
+    this._lane = lane;
+    this.outside.delete(down);
+  }
+
+  /** `down` left the lane: forwarded to one by one again. */
+  leftLane(down: DownTrack): void {
+    if (this.downTracks.has(down)) this.outside.add(down);
   }
 
   /** Asks the source for the missing packets that are due. */
@@ -250,11 +283,13 @@ export class UpTrack {
   attachDown(down: DownTrack): void {
     if (this.downTracks.has(down)) return;
     this.downTracks.add(down);
+    this.outside.add(down);
     this.onConsumers(this.downTracks.size);
   }
 
   /** A DownTrack stops taking them. */
   detachDown(down: DownTrack): void {
+    this.outside.delete(down);
     if (this.downTracks.delete(down)) this.onConsumers(this.downTracks.size);
   }
 
@@ -267,9 +302,11 @@ export class UpTrack {
   close(): void {
     if (this._closed) return;
     this._closed = true;
+    this._lane?.clear();
     this.keyframes.close();
     if (this.repair?.timer !== undefined) this.timers.clearTimeout(this.repair.timer);
     for (const down of [...this.downTracks]) down.sourceClosed(this);
     this.downTracks.clear();
+    this.outside.clear();
   }
 }

@@ -106,7 +106,7 @@ export function vp8KeyframeSize(p: Buffer): { width: number; height: number } | 
 }
 
 /** Fills `s` with a VP8 payload's picture ID and TL0PICIDX places; false when it has no picture ID (or is too short). */
-function locateVp8Ids(p: Buffer, s: IdSpots): boolean {
+export function locateVp8Ids(p: Buffer, s: IdSpots): boolean {
   if (p.length < 3 || (p[0] & 0x80) === 0 || (p[1] & 0x80) === 0) return false;
   const i = readPictureId(p, 2, s);
   if (i < 0) return false;

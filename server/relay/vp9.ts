@@ -160,7 +160,7 @@ export function vp9KeyframeSize(p: Buffer): { width: number; height: number } | 
 }
 
 /** Fills `s` with a VP9 payload's picture ID and TL0PICIDX places; false when it has no picture ID (or is too short). */
-function locateVp9Ids(p: Buffer, s: IdSpots): boolean {
+export function locateVp9Ids(p: Buffer, s: IdSpots): boolean {
   if (p.length < 2 || (p[0] & I) === 0) return false;
   const i = readPictureId(p, 1, s);
   if (i < 0) return false;

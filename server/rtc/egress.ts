@@ -35,15 +35,18 @@ export class Egress {
   private directFd: number | undefined;
   private directIp = 0;
   /** With the native fast path, the direct socket's sends still on their way (by anyone); a sendto waits for them. */
-  private sends: { readonly count: number } | undefined;
+  private sends: { readonly count: number; readonly busy: Set<() => void> } | undefined;
+  /** Told when the direct socket gets a send through dgram with none before it (the fan-out's member leaves), while set. */
+  private busyListener: (() => void) | undefined;
+  private busySocket: Socket | undefined;
   /** The native route (native.ts: header, protection, slot and sendto in one call), and the descriptor it sends on (-1: none). */
   private route: object | undefined;
   private routeFd = -1;
   private template: RouteTemplate | undefined;
 
   /**
-   * `moving` is called before the pair changes (the counts so far are the
-   * old pair's).
+   * `moving` is called before the pair or the route changes (the counts so
+   * far are the old pair's; a fan-out sending through the route lets go of it).
    */
   constructor(
     private readonly counts: SendCounts,
@@ -74,8 +77,49 @@ export class Egress {
     const udp4 = (this.direct as unknown as { type?: string } | undefined)?.type === "udp4";
     this.directFd = nativeFastPath && this.direct && udp4 && ip !== undefined ? udpDescriptor(this.direct) : undefined;
     this.directIp = ip ?? 0;
+    this.onBusy(undefined);
     this.sends = this.directFd !== undefined && this.direct ? pendingSends(this.direct) : undefined;
     this.routeTo();
+  }
+
+  /**
+   * The native route, when a packet may go through it from a fan-out
+   * (fanout-lane.ts) from now on: the route points at the nominated pair's
+   * socket, nothing waits in it, and the connection may send. Undefined
+   * otherwise.
+   */
+  laneRoute(connection: IceConnection): object | undefined {
+    this.check(connection);
+    const pair = this.pair;
+    if (!this.native || !this.idle() || pair === undefined || pair.protocol.transport?.closed || connection.canSendApplicationData?.() !== true)
+      return undefined;
+    return this.route;
+  }
+
+  /** True while what laneRoute found still holds but for the socket's queue (which `onBusy` watches): the same pair, open, and the connection may send. */
+  laneStillRoutes(connection: IceConnection): boolean {
+    const pair = this.pair;
+    return connection.nominated === pair && pair !== undefined && !pair.protocol.transport?.closed && connection.canSendApplicationData?.() === true;
+  }
+
+  /**
+   * `f` hears when the direct socket gets a send through dgram with none
+   * before it, or closes (undefined: no one). Closing is heard before the
+   * event loop turns, so no sendto goes to its descriptor once another
+   * socket may have it.
+   */
+  onBusy(f: (() => void) | undefined): void {
+    const listening = this.busyListener;
+    if (listening !== undefined) {
+      this.sends?.busy.delete(listening);
+      this.busySocket?.off("close", listening);
+    }
+    this.busyListener = f;
+    this.busySocket = f !== undefined && this.sends !== undefined ? this.direct : undefined;
+    if (f !== undefined) {
+      this.sends?.busy.add(f);
+      this.busySocket?.on("close", f);
+    }
   }
 
   /**
@@ -85,6 +129,7 @@ export class Egress {
    * header template's bytes.
    */
   rebuild(template: RouteTemplate | undefined = this.template): void {
+    this.moving();
     this.template = template;
     this.route = undefined;
     this.routeTo();
@@ -130,6 +175,18 @@ export class Egress {
     (this.direct as Socket).send(this.history.get(seq) as Buffer, pair.remoteAddr[1], pair.remoteAddr[0]);
     this.counts.datagram(size, true);
     return size;
+  }
+
+  /** Sends again the datagram a fan-out left in `seq`'s slot without sending it (the socket was full or had gone), through dgram or werift. */
+  sendFromSlot(connection: IceConnection, seq: number): void {
+    const datagram = this.history.get(seq);
+    if (datagram === undefined) return;
+    const pair = this.pair;
+    if (this.direct === undefined || pair === undefined || pair.protocol.transport?.closed || connection.canSendApplicationData?.() !== true) {
+      connection.send(datagram).catch(() => undefined);
+      return;
+    }
+    this.direct.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
   }
 
   /** Hands a datagram to the nominated pair (`idle`: as this path last found the socket). */

@@ -1,9 +1,24 @@
 import type { RTCRtpSender } from "werift";
 import { CleanLink } from "../protocol/clean-link.js";
 import { PADDING_BYTES } from "../relay/down-track.js";
+import { idLocator } from "../relay/id-locators.js";
+import type { LaneMember, LaneOffsets } from "../relay/lane.js";
+import { shiftIds } from "../relay/picture-id-munger.js";
+import type { RelayObserver } from "../relay/observer.js";
+import type { RelayPacket, TrackCodec } from "../relay/up-track.js";
 import { Egress } from "./egress.js";
-import { errorStack } from "./errors.js";
-import { RTP_MARKER, RTP_PADDING } from "./native.js";
+import {
+  LANE_DATAGRAM_BYTES,
+  LANE_LAST_SEQ,
+  LANE_PACKETS,
+  LANE_PAYLOAD_BYTES,
+  LANE_ROC,
+  LANE_ROC_STARTED,
+  nativeFanout,
+  RTP_MARKER,
+  RTP_PADDING,
+} from "./native.js";
+import { NativeLane, type LaneEntry, type LaneSender } from "./fanout-lane.js";
 import { BROWSER_DELAY, ZERO_DELAY } from "./playout-delay.js";
 import { absSendTime, headerTemplate, ntpTime, type HeaderLayout } from "./rtp-header.js";
 import type { IceConnection, LocalSrtcpContext, LocalSrtpContext, SenderInternals, SsrcState } from "./sender-internals.js";
@@ -11,7 +26,8 @@ import { SenderReports } from "./sender-report.js";
 import { HISTORY, SentDatagrams } from "./sent-datagrams.js";
 import { SendCounts } from "./send-counts.js";
 import { ResendBudget } from "./resend-budget.js";
-import { SentPackets } from "./sent-packets.js";
+import { IDS_SHIFTED, SentPackets } from "./sent-packets.js";
+import { queueTick, TICK_MS } from "./ticks.js";
 import { SrtpProtector } from "./srtp-protect.js";
 
 /**
@@ -44,42 +60,6 @@ const MIN_RESEND_GAP_MS = 30;
  * where subscriber.ts allows them (median 0.00 %; README).
  */
 const COPY_GAP_MS = 10;
-/**
- * How often (ms, while packets flow) the fast path looks past its own
- * fields, after a packet (`dueTicks`): it checks its binding (DTLS session,
- * keys, codec), refreshes the sender report's NTP/RTP timestamp pair and
- * adds its counts into werift's sender, DTLS transport and ICE pair, so a
- * sender report's counts are those of its timestamps' moment. Between
- * ticks a packet touches only this object, the native route and the
- * connection's consent state (werift's objects are a set of cache lines per
- * viewer; at 200 viewers, perf put touching them for every packet at one to
- * three points of the relay's main thread). A new DTLS session or codec is
- * taken up within a tick. The tick also sends the sender reports when due
- * (sender-report.ts).
- */
-const TICK_MS = 20;
-/**
- * Fast senders whose tick fell due, run once the packet in hand has gone to
- * every viewer (and any more the same read brought: setImmediate runs after
- * libuv's poll phase). Every viewer sees the same packets, so every sender's
- * tick falls on the same one, a frame's first: at 100 viewers their
- * binding checks, counts, timestamps and reports (2.4 µs each) kept the
- * last viewers of that packet waiting about 0.2 ms longer. The binding
- * check goes with them: a new DTLS session or codec is still taken up
- * within a tick.
- */
-const dueTicks: FastSender[] = [];
-/** Runs the due ticks; one that throws is reported and the rest still run. A tick queues nothing. */
-function runTicks(): void {
-  for (let i = 0; i < dueTicks.length; i++) {
-    try {
-      dueTicks[i].tick();
-    } catch (err) {
-      process.emitWarning(`a fast sender's tick threw: ${errorStack(err)}`, { code: "TESSERA_TICK_ERROR" });
-    }
-  }
-  dueTicks.length = 0;
-}
 /** A header bit of this path only (not the native route's): the packet carries zero playout delay. */
 const ZERO_PLAYOUT = 8;
 
@@ -118,7 +98,7 @@ const PADDING: FastPacket = { payload: PADDING_PAYLOAD, marker: false, padding: 
  * different encrypted under the same sequence number would reuse its GCM
  * nonce).
  */
-export class FastSender {
+export class FastSender implements LaneSender {
   /** The last HISTORY datagrams as sent (the slab the native route writes into is theirs). */
   private readonly history = new SentDatagrams();
   /** The last packets sent (REFERENCES of video, HISTORY of audio), to be written again for NACKs past the history; when each was resent. Made at bind. */
@@ -152,8 +132,14 @@ export class FastSender {
   /** What the resends may take of the link (resend-budget.ts), and the packets asked for that it held back so far. */
   private readonly budget = new ResendBudget();
   private _heldBack = 0;
-  /** Where the datagrams go: the nominated pair, its socket, the native route. */
-  private readonly egress = new Egress(this.counts, this.history, () => this.flush());
+  /** Where the datagrams go: the nominated pair, its socket, the native route (left by a lane before it changes). */
+  private readonly egress = new Egress(this.counts, this.history, () => {
+    this.leaveLane();
+    this.flush();
+  });
+  /** The native fan-out (fanout-lane.ts) this sender's packets go through while its DownTrack is steady, and its place there. */
+  private lane: NativeLane | undefined;
+  private entry: LaneEntry | undefined;
 
   constructor(private readonly sender: RTCRtpSender) {}
 
@@ -170,6 +156,7 @@ export class FastSender {
     const dtls = this.dtls;
     if (dtls !== undefined && s.dtlsTransport === dtls && dtls.state === "connected" && dtls.srtp?.localContext === this.context && s.codec === this.codec)
       return true;
+    this.leaveLane();
     this.flush();
     this.protector = this.context = this.dtls = this.ssrcState = this.connection = undefined;
     return this.bind();
@@ -202,13 +189,13 @@ export class FastSender {
     this.lastTimestamp = timestamp;
     if (tick) {
       this.tickAt = now;
-      if (dueTicks.push(this) === 1) setImmediate(runTicks);
+      queueTick(this);
     }
     return size;
   }
 
   /**
-   * The tick (TICK_MS), run from `dueTicks` after the packet that brought it:
+   * The tick (TICK_MS), run from the tick queue (ticks.ts) after the packet that brought it:
    * the binding checked (taken again, or let go, when it changed), what the
    * sender reports and werift's stats read, as of the last packet sent, and
    * a sender report when due.
@@ -224,8 +211,9 @@ export class FastSender {
     if (reports.due(performance.now()) && s.rtcpRunning !== true) this.transmit(reports.datagram(s, s.ntpTimestamp, s.rtpTimestamp));
   }
 
-  /** Adds what was sent since the last tick into werift's sender, DTLS transport and pair. */
+  /** Adds what was sent since the last tick (through a lane too) into werift's sender, DTLS transport and pair. */
   private flush(): void {
+    if (this.entry !== undefined) this.lane?.handOver(this.entry);
     this.counts.flushInto(this.sender as unknown as SenderInternals, this.dtls, this.egress.nominated);
   }
 
@@ -305,9 +293,21 @@ export class FastSender {
    */
   private rewritten(entry: number): Buffer {
     const sent = this.sent as SentPackets;
-    const out = Buffer.allocUnsafe(this.datagramBytes(sent.payload(entry)));
-    this.write(out, sent.payload(entry), sent.bits(entry), sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
+    const payload = this.keptPayload(entry);
+    const out = Buffer.allocUnsafe(this.datagramBytes(payload));
+    this.write(out, payload, sent.bits(entry), sent.seq(entry), sent.timestamp(entry), sent.abs(entry), sent.roc(entry));
     return out;
+  }
+
+  /** Entry `entry`'s payload as it was sent: with the picture ID offsets the fan-out added, when it did. */
+  private keptPayload(entry: number): Buffer {
+    const sent = this.sent as SentPackets;
+    const payload = sent.payload(entry);
+    const ids = sent.ids(entry);
+    if ((ids & IDS_SHIFTED) === 0) return payload;
+    const mime = (this.sender as unknown as Partial<SenderInternals>).codec?.mimeType?.toLowerCase();
+    const locate = mime === undefined ? undefined : idLocator(mime);
+    return locate === undefined ? payload : shiftIds(payload, locate, ids & 0x7fff, (ids >>> 16) & 0xff);
   }
 
   /**
@@ -323,7 +323,7 @@ export class FastSender {
     const s = this.sender as unknown as SenderInternals;
     const sent = this.sent as SentPackets;
     const rtx = this.rtx as NonNullable<typeof this.rtx>;
-    const original = sent.payload(entry);
+    const original = this.keptPayload(entry);
     const payload = Buffer.allocUnsafe(2 + original.length);
     payload.writeUInt16BE(sent.seq(entry), 0);
     original.copy(payload, 2);
@@ -357,6 +357,8 @@ export class FastSender {
     if (kept === undefined || this.header === undefined || this.protector === undefined) return 0;
     // The viewer misses packets: its jitter buffer is handed back before the resends go.
     if (lost.length > 0) this.link.nack(now);
+    // In a lane, the header it sends with changes now (the route is made anew: it leaves).
+    if (this.entry !== undefined) this.playoutBit(now);
     const gap = Math.max(MIN_RESEND_GAP_MS, (s.rtt ?? 0) * 500);
     const budget = this.budget;
     budget.refill(now, rateBps);
@@ -412,14 +414,77 @@ export class FastSender {
    * anew (rare: the policy holds each state for seconds).
    */
   private playoutBit(now: number): number {
-    if (this.playoutOffset < 0) return 0;
-    const bit = this.link.clean(now) ? ZERO_PLAYOUT : 0;
+    const bit = this.playoutWanted(now);
     if (bit !== this.templatePlayout) {
       this.templatePlayout = bit;
       (this.header as Buffer).writeUIntBE(bit ? ZERO_DELAY : BROWSER_DELAY, this.playoutOffset, 3);
       this.egress.rebuild();
     }
     return bit;
+  }
+
+  /** ZERO_PLAYOUT when a packet sent now should carry zero playout delay, else 0 (also without the extension). */
+  private playoutWanted(now: number): number {
+    return this.playoutOffset >= 0 && this.link.clean(now) ? ZERO_PLAYOUT : 0;
+  }
+
+  /**
+   * Joins `lane` (a new one for `codec` when undefined) with its DownTrack's
+   * offsets: from the next packet on, the lane sends for it. Only while its
+   * own path would take the native route at once (bound, the pair's socket
+   * idle, the connection allowed to send). Returns the lane, or undefined.
+   */
+  joinLane(lane: NativeLane | undefined, codec: TrackCodec, observer: RelayObserver, offsets: LaneOffsets, member: LaneMember): NativeLane | undefined {
+    if (!nativeFanout || this.entry !== undefined || this.dtls === undefined || this.sent === undefined || this.header === undefined) return undefined;
+    this.playoutBit(performance.now());
+    const route = this.egress.laneRoute(this.connection as IceConnection);
+    if (route === undefined || this.dtls === undefined) return undefined;
+    const joined = lane ?? new NativeLane(codec, observer);
+    this.entry = joined.add(this, member, route, this.sent, this.history.entries, offsets, this.templatePlayout, this.ssrcState as SsrcState);
+    this.lane = joined;
+    this.egress.onBusy(() => this.leaveLane());
+    return joined;
+  }
+
+  /** Leaves its lane, if in one. */
+  leaveLane(): void {
+    if (this.entry !== undefined) this.lane?.remove(this.entry);
+  }
+
+  laneSynced(state: Float64Array, at: number, timestamp: number): void {
+    const packets = state[LANE_PACKETS];
+    if (packets > 0) {
+      this.counts.lane(packets, state[LANE_PAYLOAD_BYTES], packets * (this.header as Buffer).length, state[LANE_DATAGRAM_BYTES]);
+      this.lastAt = at;
+      this.lastTimestamp = timestamp;
+    }
+    const ssrc = this.ssrcState;
+    if (ssrc !== undefined) {
+      ssrc.rolloverCounter = state[LANE_ROC];
+      ssrc.lastSequenceNumber = state[LANE_LAST_SEQ];
+      ssrc.rolloverHasProcessed = state[LANE_ROC_STARTED] === 1;
+    }
+  }
+
+  laneTick(now: number): void {
+    const connection = this.connection;
+    if (connection === undefined || !this.egress.laneStillRoutes(connection) || this.playoutWanted(now) !== this.templatePlayout) {
+      this.leaveLane();
+      return;
+    }
+    this.tickAt = now;
+    queueTick(this);
+  }
+
+  laneLeft(): void {
+    this.entry = undefined;
+    this.lane = undefined;
+    this.egress.onBusy(undefined);
+  }
+
+  laneUnsent(packet: RelayPacket, seq: number, timestamp: number, size: number): void {
+    if (size === 0) this.send(packet, seq, timestamp);
+    else if (this.connection !== undefined) this.egress.sendFromSlot(this.connection, seq);
   }
 
   /** Takes the keys and header layout from werift once DTLS is up; false while it is not. */

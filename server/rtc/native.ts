@@ -59,7 +59,62 @@ export interface NativeFastPath {
    * slot (nothing written).
    */
   sendRtp(route: object, payload: Buffer, seq: number, timestamp: number, absSendTime: number, roc: number, flags: number): number;
+  /** A fan-out (native/fanout.c): routes that take each packet in one call, with no members yet. */
+  newFanout(): object;
+  /**
+   * Adds a member: its route, its state (LANE_STATE numbers, the rollover
+   * fields set), its SentPackets' records and SentDatagrams' entries, which
+   * each packet is written into, the offsets to its numbers and the header
+   * bits its records carry besides the marker. Returns its index.
+   */
+  fanoutAdd(
+    fanout: object,
+    route: object,
+    state: Float64Array,
+    records: Uint32Array,
+    history: Int32Array,
+    seqOffset: number,
+    tsOffset: number,
+    bits: number,
+    pidOffset: number,
+    tl0Offset: number,
+  ): number;
+  /** Removes member `index`; the last one moves into its place: returns its old index, or -1 when none moved. */
+  fanoutRemove(fanout: object, index: number): number;
+  /**
+   * Writes, protects and sends one packet for every member; elapsed[i] gets
+   * the ms from the call's start to member i's send. Returns how many did
+   * not go (their state's LANE_UNSENT_SEQ and LANE_UNSENT_SIZE say which and
+   * how). The payload's picture ID (pidBits 7 or 15 wide at byte pidAt, -1
+   * for none) and TL0PICIDX (at tl0At, -1 for none) get each member's offsets.
+   */
+  fanoutSend(
+    fanout: object,
+    payload: Buffer,
+    seq: number,
+    timestamp: number,
+    absSendTime: number,
+    marker: boolean,
+    elapsed: Float64Array,
+    pidAt: number,
+    pidBits: number,
+    pid: number,
+    tl0At: number,
+    tl0: number,
+  ): number;
 }
+
+/** A fan-out member's state (fanoutAdd), as native/fanout.c lays it out. */
+export const LANE_PACKETS = 0;
+export const LANE_PAYLOAD_BYTES = 1;
+export const LANE_DATAGRAM_BYTES = 2;
+export const LANE_ROC = 3;
+export const LANE_LAST_SEQ = 4;
+export const LANE_ROC_STARTED = 5;
+/** The number of a packet written and not sent (-1: none), and its size in its slot (0: it did not fit one and was not written). */
+export const LANE_UNSENT_SEQ = 6;
+export const LANE_UNSENT_SIZE = 7;
+export const LANE_STATE = 8;
 
 /** sendRtp's flags. */
 export const RTP_MARKER = 1;
@@ -85,6 +140,13 @@ const loaded = load();
 /** The native fast path, or undefined (see nativeFastPathStatus for why). */
 export const nativeFastPath: NativeFastPath | undefined = loaded.addon;
 
+/**
+ * Whether a track's steady viewers are sent to through the native fan-out
+ * (fanout-lane.ts): with the native part, unless TESSERA_FANOUT=0 (each
+ * viewer then takes its own native call, as before the fan-out).
+ */
+export const nativeFanout: boolean = loaded.addon !== undefined && process.env.TESSERA_FANOUT !== "0";
+
 /** "native", or why the TypeScript path runs instead. */
 export const nativeFastPathStatus: string = loaded.reason;
 
@@ -109,8 +171,14 @@ export function ipv4Number(address: string): number | undefined {
   return n;
 }
 
+/** A socket's sends not yet finished, and who hears when one starts with none before it. */
+interface SendCounter {
+  count: number;
+  readonly busy: Set<() => void>;
+}
+
 /** Sends a socket has been given and not yet finished, by socket (see pendingSends). */
-const inFlight = new WeakMap<Socket, { count: number }>();
+const inFlight = new WeakMap<Socket, SendCounter>();
 
 /**
  * Counts the sends made on `socket` from now on (by anyone: werift's DTLS,
@@ -119,12 +187,15 @@ const inFlight = new WeakMap<Socket, { count: number }>();
  * viewer's first SRTP packets must not pass the DTLS flight that lets it
  * read them. Sends made before the first call cannot be seen: the count
  * starts at one until the event loop has gone round once (they have been
- * handed to libuv by then). Wraps the socket's `send` once.
+ * handed to libuv by then). `busy` is told when a send starts with none
+ * before it on its way, before it is made: a datagram sent with sendto from
+ * then on would overtake it (the native fan-out's members leave it then).
+ * Wraps the socket's `send` once.
  */
-export function pendingSends(socket: Socket): { readonly count: number } {
+export function pendingSends(socket: Socket): { readonly count: number; readonly busy: Set<() => void> } {
   const known = inFlight.get(socket);
   if (known) return known;
-  const counter = { count: 1 };
+  const counter: SendCounter = { count: 1, busy: new Set() };
   setImmediate(() => counter.count--);
   const send = socket.send.bind(socket) as (...a: unknown[]) => void;
   const done = (callback: unknown) => (err: Error | null, bytes: number) => {
@@ -135,7 +206,7 @@ export function pendingSends(socket: Socket): { readonly count: number } {
     const last = args[args.length - 1];
     if (typeof last === "function") args[args.length - 1] = done(last);
     else args.push(done(undefined));
-    counter.count++;
+    if (counter.count++ === 0) for (const f of [...counter.busy]) f();
     try {
       return send(...args);
     } catch (err) {

@@ -35,6 +35,17 @@ export class SendCounts {
     }
   }
 
+  /** What the native fan-out sent: `packets` packets (none padding), each one datagram on the pair. */
+  lane(packets: number, payloadBytes: number, headerBytes: number, datagramBytes: number): void {
+    this.packets += packets;
+    this.octets += payloadBytes;
+    this.headerBytes += headerBytes;
+    this.datagrams += packets;
+    this.datagramBytes += datagramBytes;
+    this.pairDatagrams += packets;
+    this.pairBytes += datagramBytes;
+  }
+
   /** Adds the counts into werift's objects (the transport's and pair's where there are ones) and starts again from zero. */
   flushInto(sender: SenderInternals, dtls: SenderInternals["dtlsTransport"] | undefined, pair: IcePair | undefined): void {
     if (this.packets === 0 && this.datagrams === 0) return;

@@ -7,6 +7,9 @@ import type { Socket } from "node:dgram";
  */
 export interface SsrcState {
   rolloverCounter: number;
+  /** What werift's updateRolloverCount keeps besides the counter (the native fan-out keeps them the same way while it sends). */
+  lastSequenceNumber?: number;
+  rolloverHasProcessed?: boolean;
 }
 export interface LocalSrtpContext {
   profile: number;

@@ -5,6 +5,7 @@ import type { RelayObserver } from "../relay/observer.js";
 import type { RelayPacket } from "../relay/up-track.js";
 import { errorText } from "./errors.js";
 import { FastSender, type ResendOptions } from "./fast-sender.js";
+import { NativeLane } from "./fanout-lane.js";
 
 /** How long a werift send may stay unsettled before the fast path stops waiting for it, ms. */
 const WERIFT_SETTLE_MS = 500;
@@ -65,6 +66,13 @@ export function senderSink(sender: RTCRtpSender, kind: "video" | "audio", observ
       if (options.copy === true && sent > 0 && fast.copiesResends) observer.retransmitted(sent);
       return sent;
     },
+    joinLane(lane, codec, offsets, member) {
+      // Not while werift still sends some of its packets, nor into another kind of lane.
+      if (viaWerift > 0 && performance.now() - lastViaWerift <= WERIFT_SETTLE_MS) return undefined;
+      if (lane !== undefined && !(lane instanceof NativeLane)) return undefined;
+      return fast.joinLane(lane, codec, observer, offsets, member);
+    },
+    leaveLane: () => fast.leaveLane(),
     sendPadding: (sequenceNumber, timestamp) => fast.sendPadding(sequenceNumber, timestamp),
     senderReport: () => fast.senderReport(),
   };

@@ -15,9 +15,12 @@ const SLOT_SMALL = 320;
  */
 export class SentDatagrams {
   private readonly own: Array<Buffer | undefined> = new Array<Buffer | undefined>(HISTORY);
-  private readonly seqs = new Int32Array(HISTORY).fill(-1);
-  /** Sizes of the datagrams the native route left in their slots (`own` is then undefined). */
-  private readonly sizes = new Int32Array(HISTORY);
+  /**
+   * Per entry, its sequence number (-1: none) and the size of the datagram
+   * the native route left in its slot (0: the datagram is `own`'s). Two
+   * words an entry, one array: the native fan-out writes them too.
+   */
+  readonly entries = new Int32Array(2 * HISTORY).fill(-1);
   private slab: Buffer | undefined;
   private slot = 0;
 
@@ -52,25 +55,26 @@ export class SentDatagrams {
   /** `seq` went out as `datagram` (from buffer()). */
   written(seq: number, datagram: Buffer): void {
     const i = seq % HISTORY;
-    this.seqs[i] = seq;
+    this.entries[2 * i] = seq;
+    this.entries[2 * i + 1] = 0;
     this.own[i] = datagram;
   }
 
   /** `seq` went out from its slot, where the native route wrote its `size` bytes. */
   writtenInSlot(seq: number, size: number): void {
     const i = seq % HISTORY;
-    this.seqs[i] = seq;
+    this.entries[2 * i] = seq;
+    this.entries[2 * i + 1] = size;
     this.own[i] = undefined;
-    this.sizes[i] = size;
   }
 
   /** `seq`'s datagram as sent, while it is kept. */
   get(seq: number): Buffer | undefined {
     const i = seq % HISTORY;
-    if (this.seqs[i] !== seq) return undefined;
-    const own = this.own[i];
-    if (own !== undefined || this.slab === undefined || this.sizes[i] <= 0) return own;
+    if (this.entries[2 * i] !== seq) return undefined;
+    const size = this.entries[2 * i + 1];
+    if (size <= 0 || this.slab === undefined) return this.own[i];
     const at = i * this.slot;
-    return this.slab.subarray(at, at + this.sizes[i]);
+    return this.slab.subarray(at, at + size);
   }
 }

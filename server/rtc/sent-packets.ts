@@ -1,43 +1,72 @@
 /**
+ * Words of one record (records): sequence number, timestamp, abs-send-time,
+ * rollover counter, header bits, the picture ID offsets the payload went
+ * with (IDS_SHIFTED | TL0PICIDX offset << 16 | picture ID offset, or 0),
+ * then when it was last resent (a double).
+ */
+export const RECORD_WORDS = 8;
+const R_SEQ = 0;
+const R_TIMESTAMP = 1;
+const R_ABS = 2;
+const R_ROC = 3;
+const R_BITS = 4;
+const R_IDS = 5;
+/** Set in a record's R_IDS word when the payload went with its picture IDs shifted (the native fan-out writes it). */
+export const IDS_SHIFTED = 0x80000000;
+/** The resend time's index in the Float64Array over the same records. */
+const RESENT_AT_DOUBLE = 3;
+
+/**
  * The last packets a sender sent, by reference: what is needed to write each
  * one again byte for byte (payload, header bits such as the marker,
  * timestamp, abs-send-time and SRTP rollover counter under its sequence
- * number), and when each was last
- * resent. Indexed by sequence number modulo the size; typed arrays, so a
- * packet remembered costs no allocation. The payloads are the relay's own,
- * never reused, so keeping a reference keeps the bytes.
+ * number), and when each was last resent. Indexed by sequence number modulo
+ * the size (a power of two). The fields of a packet lie together in one
+ * 32-byte record of `records`, so remembering one touches one cache line,
+ * allocates nothing, and the native fan-out (native/fanout.c) writes the
+ * same records; the payloads are the relay's own, never reused, so keeping
+ * a reference keeps the bytes.
  */
 export class SentPackets {
+  /** A packet's payload, by index: set by remember, or by whoever wrote its record (setPayload). */
   private readonly payloads: Array<Buffer | undefined>;
+  /** RECORD_WORDS per packet; the native fan-out writes them too. */
+  readonly records: Uint32Array;
   private readonly seqs: Int32Array;
-  private readonly timestamps: Uint32Array;
-  private readonly absTimes: Uint32Array;
-  private readonly rocs: Uint32Array;
-  /** The header bits fast-sender.ts writes from (marker, playout delay). */
-  private readonly headerBits: Uint8Array;
-  /** performance.now() of each entry's last resend, -Infinity for never. */
   private readonly resentAt: Float64Array;
+  private readonly mask: number;
 
   constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size <= 0 || (size & (size - 1)) !== 0) throw new RangeError("SentPackets: the size must be a power of two");
+    this.mask = size - 1;
     this.payloads = new Array<Buffer | undefined>(size);
-    this.seqs = new Int32Array(size).fill(-1);
-    this.timestamps = new Uint32Array(size);
-    this.absTimes = new Uint32Array(size);
-    this.rocs = new Uint32Array(size);
-    this.headerBits = new Uint8Array(size);
-    this.resentAt = new Float64Array(size).fill(-Infinity);
+    this.records = new Uint32Array(size * RECORD_WORDS);
+    this.seqs = new Int32Array(this.records.buffer);
+    this.resentAt = new Float64Array(this.records.buffer);
+    for (let i = 0; i < size; i++) {
+      this.seqs[i * RECORD_WORDS + R_SEQ] = -1;
+      this.resentAt[i * (RECORD_WORDS / 2) + RESENT_AT_DOUBLE] = -Infinity;
+    }
   }
 
   /** Remembers a packet just sent (in place of the one `size` sequence numbers before it). */
   remember(seq: number, payload: Buffer, bits: number, timestamp: number, abs: number, roc: number): void {
-    const i = seq % this.size;
+    const i = seq & this.mask;
+    const r = i * RECORD_WORDS;
     this.payloads[i] = payload;
-    this.seqs[i] = seq;
-    this.timestamps[i] = timestamp >>> 0;
-    this.absTimes[i] = abs;
-    this.rocs[i] = roc;
-    this.headerBits[i] = bits;
-    this.resentAt[i] = -Infinity;
+    this.seqs[r + R_SEQ] = seq;
+    const records = this.records;
+    records[r + R_TIMESTAMP] = timestamp >>> 0;
+    records[r + R_ABS] = abs;
+    records[r + R_ROC] = roc;
+    records[r + R_BITS] = bits;
+    records[r + R_IDS] = 0;
+    this.resentAt[i * (RECORD_WORDS / 2) + RESENT_AT_DOUBLE] = -Infinity;
+  }
+
+  /** The payload of `seq`, whose record someone else wrote (the native fan-out). */
+  setPayload(seq: number, payload: Buffer): void {
+    this.payloads[seq & this.mask] = payload;
   }
 
   /**
@@ -45,9 +74,10 @@ export class SentPackets {
    * `gapMs` of `now`, marked as resent now; -1 otherwise.
    */
   takeForResend(seq: number, now: number, gapMs: number): number {
-    const i = seq % this.size;
-    if (this.seqs[i] !== seq || this.payloads[i] === undefined || now - this.resentAt[i] < gapMs) return -1;
-    this.resentAt[i] = now;
+    const i = seq & this.mask;
+    const at = i * (RECORD_WORDS / 2) + RESENT_AT_DOUBLE;
+    if (this.seqs[i * RECORD_WORDS + R_SEQ] !== seq || this.payloads[i] === undefined || now - this.resentAt[at] < gapMs) return -1;
+    this.resentAt[at] = now;
     return i;
   }
 
@@ -56,18 +86,22 @@ export class SentPackets {
     return this.payloads[i] as Buffer;
   }
   seq(i: number): number {
-    return this.seqs[i];
+    return this.seqs[i * RECORD_WORDS + R_SEQ];
   }
   bits(i: number): number {
-    return this.headerBits[i];
+    return this.records[i * RECORD_WORDS + R_BITS];
   }
   timestamp(i: number): number {
-    return this.timestamps[i];
+    return this.records[i * RECORD_WORDS + R_TIMESTAMP];
   }
   abs(i: number): number {
-    return this.absTimes[i];
+    return this.records[i * RECORD_WORDS + R_ABS];
   }
   roc(i: number): number {
-    return this.rocs[i];
+    return this.records[i * RECORD_WORDS + R_ROC];
+  }
+  /** The picture ID offsets entry `i`'s payload went with: IDS_SHIFTED | TL0PICIDX offset << 16 | picture ID offset, or 0 when it went as kept. */
+  ids(i: number): number {
+    return this.records[i * RECORD_WORDS + R_IDS];
   }
 }

@@ -10,40 +10,7 @@
  * Uses the OpenSSL that Node itself links and exports, through Node's own
  * headers: no library of its own.
  */
-#include <errno.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <netinet/in.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <arpa/inet.h>
-
-#include <node_api.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-
-#define PROFILE_AES128_CM_HMAC_SHA1_80 0x0001
-#define PROFILE_AEAD_AES_128_GCM 0x0007
-
-/*
- * The first field of everything this file wraps in an external: checked
- * before use, so that a call never takes another kind of external for its
- * own (a type tag would do the same through a property lookup per call,
- * about 1.7 % of the relay's samples at 100 viewers).
- */
-#define PROTECTOR_MAGIC 0x74737270u /* "tsrp" */
-#define ROUTE_MAGIC 0x74727465u     /* "trte" */
-
-typedef struct {
-  uint32_t magic; /* PROTECTOR_MAGIC */
-  int profile;
-  int decrypts; /* made by newUnprotector: opens packets instead of sealing them */
-  EVP_CIPHER_CTX *cipher;
-  EVP_MAC_CTX *mac; /* AES-CM only */
-  unsigned char salt[14];
-} Protector;
+#include "fastpath.h"
 
 static void protector_free(napi_env env, void *data, void *hint) {
   (void)env;
@@ -55,16 +22,6 @@ static void protector_free(napi_env env, void *data, void *hint) {
   free(p);
 }
 
-#define THROW(msg)                            \
-  do {                                        \
-    napi_throw_error(env, NULL, msg);         \
-    return NULL;                              \
-  } while (0)
-#define CHECK(call)                                   \
-  do {                                                \
-    if ((call) != napi_ok) THROW("fastpath: bad argument"); \
-  } while (0)
-
 /* The protector argument `v`, one that seals (decrypts 0) or opens (1); NULL once it has thrown. */
 static Protector *protector_arg(napi_env env, napi_value v, int decrypts) {
   Protector *p = NULL;
@@ -74,7 +31,7 @@ static Protector *protector_arg(napi_env env, napi_value v, int decrypts) {
   return p;
 }
 
-static int buffer_arg(napi_env env, napi_value v, unsigned char **data, size_t *len) {
+int buffer_arg(napi_env env, napi_value v, unsigned char **data, size_t *len) {
   bool is;
   if (napi_is_buffer(env, v, &is) != napi_ok || !is) return 0;
   return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
@@ -427,30 +384,6 @@ static napi_value send_to(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/*
- * A route: everything one viewer's sender needs to write, protect and send
- * a packet in one call, with numbers for arguments (no Buffer but the
- * payload is looked up per packet). The header template, SSRC and slab are
- * the sender's; the slab is the history the packets are kept in for NACKs,
- * `slots` slots of slotBytes, a packet's slot its sequence number modulo
- * slots. Holds references to the protector and the slab while it lives.
- */
-#define HEADER_MAX 64
-typedef struct {
-  uint32_t magic; /* ROUTE_MAGIC */
-  Protector *protector;
-  napi_ref protectorRef;
-  unsigned char *slab;
-  napi_ref slabRef;
-  uint32_t slotBytes, slots;
-  unsigned char header[HEADER_MAX];
-  uint32_t headerBytes;
-  int32_t absOffset;
-  uint32_t ssrc;
-  int fd;
-  struct sockaddr_in to;
-} Route;
-
 static void route_free(napi_env env, void *data, void *hint) {
   (void)hint;
   Route *r = data;
@@ -460,7 +393,7 @@ static void route_free(napi_env env, void *data, void *hint) {
   free(r);
 }
 
-static Route *route_arg(napi_env env, napi_value v) {
+Route *route_arg(napi_env env, napi_value v) {
   Route *r = NULL;
   if (napi_get_value_external(env, v, (void **)&r) != napi_ok || r == NULL || r->magic != ROUTE_MAGIC) return NULL;
   return r;
@@ -550,29 +483,44 @@ static napi_value send_rtp(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[4], &abs));
   CHECK(napi_get_value_uint32(env, argv[5], &roc));
   CHECK(napi_get_value_uint32(env, argv[6], &flags));
+  size_t size;
+  int done = route_write(r, payload, payloadLen, seq, ts, abs, roc, flags, &size);
+  if (done == ROUTE_SEAL_FAILED) THROW("fastpath: SRTP protection failed");
   napi_value result;
+  napi_create_int32(env, done == ROUTE_TOO_BIG ? 0 : done == ROUTE_SENT ? (int32_t)size : -(int32_t)size, &result);
+  return result;
+}
+
+int route_write(Route *r, const unsigned char *payload, size_t payloadLen, uint32_t seq, uint32_t ts, uint32_t abs, uint32_t roc, uint32_t flags,
+                size_t *size) {
+  return route_write_patched(r, payload, payloadLen, NULL, 0, seq, ts, abs, roc, flags, size);
+}
+
+int route_write_patched(Route *r, const unsigned char *payload, size_t payloadLen, const unsigned char *patch, size_t patchLen, uint32_t seq,
+                        uint32_t ts, uint32_t abs, uint32_t roc, uint32_t flags, size_t *size) {
   size_t tag = r->protector->profile == PROFILE_AEAD_AES_128_GCM ? 16 : 10;
-  size_t size = r->headerBytes + payloadLen + tag;
-  if (size > r->slotBytes) {
-    napi_create_int32(env, 0, &result);
-    return result;
-  }
+  *size = r->headerBytes + payloadLen + tag;
+  if (*size > r->slotBytes) return ROUTE_TOO_BIG;
   seq &= 0xffff;
   unsigned char *out = r->slab + (size_t)(seq % r->slots) * r->slotBytes;
   memcpy(out, r->header, r->headerBytes);
-  out[0] = (unsigned char)((flags & 4 ? 0x20 : 0) | (out[0] & 0xdf));
-  out[1] = (unsigned char)((flags & 1 ? 0x80 : 0) | (out[1] & 0x7f));
+  out[0] = (unsigned char)((flags & RTP_PADDING ? 0x20 : 0) | (out[0] & 0xdf));
+  out[1] = (unsigned char)((flags & RTP_MARKER ? 0x80 : 0) | (out[1] & 0x7f));
   out[2] = seq >> 8, out[3] = seq;
   out[4] = ts >> 24, out[5] = ts >> 16, out[6] = ts >> 8, out[7] = ts;
   if (r->absOffset >= 0) out[r->absOffset] = abs >> 16, out[r->absOffset + 1] = abs >> 8, out[r->absOffset + 2] = abs;
-  if (!seal(r->protector, out, r->headerBytes, payload, payloadLen, r->ssrc, seq, roc)) THROW("fastpath: SRTP protection failed");
-  int sent = 0;
-  if ((flags & 2) && r->fd >= 0) {
-    sent = send_datagram(r->fd, &r->to, out, size);
-    if (sent < 0) r->fd = -1;
+  if (patchLen > 0 && patchLen <= payloadLen) {
+    /* The payload laid out in the slot with its patch, then sealed where it lies (OpenSSL encrypts in place). */
+    unsigned char *body = out + r->headerBytes;
+    memcpy(body, patch, patchLen);
+    memcpy(body + patchLen, payload + patchLen, payloadLen - patchLen);
+    payload = body;
   }
-  napi_create_int32(env, sent == 1 ? (int32_t)size : -(int32_t)size, &result);
-  return result;
+  if (!seal(r->protector, out, r->headerBytes, payload, payloadLen, r->ssrc, seq, roc)) return ROUTE_SEAL_FAILED;
+  if (!(flags & RTP_SEND) || r->fd < 0) return ROUTE_UNSENT;
+  int sent = send_datagram(r->fd, &r->to, out, *size);
+  if (sent < 0) r->fd = -1;
+  return sent == 1 ? ROUTE_SENT : ROUTE_UNSENT;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -589,6 +537,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sendRtp", NULL, send_rtp, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  fanout_define(env, exports);
   return exports;
 }
 
