@@ -316,8 +316,12 @@ export class Metrics {
   sentThroughWerift(kind: "video" | "audio"): void {
     this.weriftPath.inc({ kind });
   }
-  sentThroughFanout(kind: "video" | "audio", viewers: number): void {
-    this.unreadFanout[kind] += viewers;
+  fannedOut(kind: "video" | "audio", bytes: number, count: number, baseMs: number, elapsedMs: Float64Array): void {
+    const n = this.unread[kind];
+    n[2] += count;
+    n[3] += bytes * count;
+    this.unreadFanout[kind] += count;
+    this.forwardLatency.observeRising(baseMs / 1000, elapsedMs, count, 1 / 1000);
   }
   layerSwitch(direction: "up" | "down"): void {
     this.layerSwitches.inc({ direction });

@@ -29,3 +29,14 @@ test("a value that is not a number is left out; reset empties it", async () => {
   assert.match(await r.metrics(), /y_seconds_count 0\n/);
   assert.throws(() => new PacketHistogram("z", "z", [], []), /buckets must be finite/);
 });
+
+test("observeRising counts base + offset × scale for each, as observe would one by one", async () => {
+  const [rising, single] = [new Registry(), new Registry()];
+  const many = new PacketHistogram("x_seconds", "help text", BUCKETS, [rising]);
+  const one = new PacketHistogram("x_seconds", "help text", BUCKETS, [single]);
+  const offsets = Float64Array.from([0, 0.02, 0.05, 0.05, 0.4, 0.95, 12, 99, 5000, 1]);
+  many.observeRising(0.00003, offsets, 9, 1 / 1000);
+  for (let i = 0; i < 9; i++) one.observe(0.00003 + offsets[i] / 1000);
+  assert.equal(await rising.metrics(), await single.metrics(), "the tenth offset (past count) is left out");
+  assert.match(await rising.metrics(), /x_seconds_count 9\n/);
+});

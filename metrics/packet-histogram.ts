@@ -51,6 +51,27 @@ export class PacketHistogram {
     this.count++;
   }
 
+  /**
+   * Observes `count` values, base + offsets[i] × scale, the offsets not
+   * decreasing: the bucket search goes on from the last value's bucket.
+   */
+  observeRising(base: number, offsets: Float64Array, count: number, scale: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    let sum = 0;
+    let observed = 0;
+    for (let k = 0; k < count; k++) {
+      const value = base + offsets[k] * scale;
+      if (!Number.isFinite(value)) continue;
+      while (i < bounds.length && value > bounds[i]) i++;
+      this.counts[i]++;
+      sum += value;
+      observed++;
+    }
+    this.sum += sum;
+    this.count += observed;
+  }
+
   reset(): void {
     this.counts.fill(0);
     this.sum = 0;

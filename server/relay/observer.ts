@@ -9,8 +9,12 @@ export interface RelayObserver {
   packetOut(kind: "video" | "audio", bytes: number, latencyMs: number): void;
   /** A packet towards a viewer took werift's own send path (before DTLS is up), not the fast path. */
   sentThroughWerift(kind: "video" | "audio"): void;
-  /** A packet went to `viewers` viewers in one native call (a lane, lane.ts); packetOut is told of each too. */
-  sentThroughFanout(kind: "video" | "audio", viewers: number): void;
+  /**
+   * A packet of `bytes` went to `count` viewers in one native call (a lane,
+   * lane.ts): the i-th `baseMs` + elapsedMs[i] after relay ingress (as
+   * packetOut's latencyMs, elapsedMs not decreasing). Instead of packetOut for each.
+   */
+  fannedOut(kind: "video" | "audio", bytes: number, count: number, baseMs: number, elapsedMs: Float64Array): void;
   /** The server asked a device for a keyframe: an RTCP PLI, or an event to a local encoder (test device, frame devices). */
   keyframeRequestToDevice(by: "pli" | "encoder"): void;
   keyframeRequestFromViewer(type: "pli" | "fir"): void;
@@ -35,7 +39,7 @@ export const nullObserver: RelayObserver = {
   packetIn() {},
   packetOut() {},
   sentThroughWerift() {},
-  sentThroughFanout() {},
+  fannedOut() {},
   keyframeRequestToDevice() {},
   keyframeRequestFromViewer() {},
   nackReceived() {},

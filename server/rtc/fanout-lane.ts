@@ -18,7 +18,7 @@ import {
 } from "./native.js";
 import { absSendTime } from "./rtp-header.js";
 import type { SsrcState } from "./sender-internals.js";
-import type { SentPackets } from "./sent-packets.js";
+import { PayloadRing, type SentPackets } from "./sent-packets.js";
 import { TICK_MS } from "./ticks.js";
 
 /** What a member's sender (fast-sender.ts) does for the lane. */
@@ -71,8 +71,8 @@ export class LaneEntry {
  * (VP8, VP9: after a layer switch) are added natively too, the payload's
  * ID places found once per packet here. What a packet leaves behind for
  * each member is written natively into its sender's own arrays (the
- * records NACKs are answered from, its history slot, its rollover counter)
- * but for the payload reference, set here; the rest (werift's counts, the
+ * records NACKs are answered from, its history slot, its rollover counter);
+ * the payload is kept once, in the lane's ring, for all of them. The rest (werift's counts, the
  * DownTrack's stats, the sender reports' timestamps) is handed over every
  * TICK_MS, when each member's tick runs as it would on its own path,
  * and when a member leaves.
@@ -91,6 +91,10 @@ export class NativeLane implements FanoutLane {
   /** Where the codec's payloads carry their picture IDs, and where the packet in hand has them. */
   private readonly locate: LocateIds | undefined;
   private readonly spots: IdSpots = { pidBits: 0, pidAt: 0, pid: 0, tl0At: -1, tl0: 0 };
+  /** The payloads its members' records point to (sent-packets.ts). */
+  private readonly ring: PayloadRing;
+  /** The id the next lane's ring gets (records name rings by 7 bits). */
+  private static nextRing = 0;
 
   constructor(
     codec: TrackCodec,
@@ -98,7 +102,9 @@ export class NativeLane implements FanoutLane {
   ) {
     if (nativeFastPath === undefined) throw new Error("the native fan-out is not built");
     this.native = nativeFastPath;
-    this.fanout = this.native.newFanout();
+    this.ring = new PayloadRing(NativeLane.nextRing);
+    NativeLane.nextRing = (NativeLane.nextRing + 1) & 0x7f;
+    this.fanout = this.native.newFanout(this.ring.id);
     this.kind = codec.kind;
     this.locate = idLocator(codec.mimeType);
   }
@@ -129,6 +135,7 @@ export class NativeLane implements FanoutLane {
     s[LANE_LAST_SEQ] = roc.lastSequenceNumber ?? 0;
     s[LANE_ROC_STARTED] = roc.rolloverHasProcessed === true ? 1 : 0;
     s[LANE_UNSENT_SEQ] = -1;
+    sent.useRing(this.ring);
     e.index = this.native.fanoutAdd(
       this.fanout,
       route,
@@ -188,16 +195,8 @@ export class NativeLane implements FanoutLane {
     this.sends++;
     this.last = packet;
     this.lastAt = now;
-    const seq = packet.sequenceNumber;
-    const bytes = payload.length;
-    const waited = now - packet.receivedAt;
-    const observer = this.observer;
-    const kind = this.kind;
-    for (let i = 0; i < n; i++) {
-      entries[i].sent.setPayload((seq + entries[i].seqOffset) & 0xffff, payload);
-      observer.packetOut(kind, bytes, waited + elapsed[i]);
-    }
-    observer.sentThroughFanout(kind, n);
+    this.ring.put(packet.sequenceNumber, payload);
+    this.observer.fannedOut(this.kind, payload.length, n, now - packet.receivedAt, elapsed);
     if (unsent > 0) this.sendUnsent(packet);
     if (now - this.syncedAt >= TICK_MS) {
       this.syncedAt = now;

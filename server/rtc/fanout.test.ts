@@ -26,7 +26,7 @@ import {
 } from "./native.js";
 import { absSendTime, headerTemplate } from "./rtp-header.js";
 import { HISTORY, SLOT_LARGE } from "./sent-datagrams.js";
-import { IDS_SHIFTED, SentPackets } from "./sent-packets.js";
+import { IDS_SHIFTED, PayloadRing, SentPackets } from "./sent-packets.js";
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, SrtpProtector, type SrtpSessionKeys } from "./srtp-protect.js";
 import type { SsrcState } from "./sender-internals.js";
 
@@ -93,7 +93,9 @@ describe("the native fan-out: one call sends a packet to every member", () => {
       try {
         native.routeTo(a.route, from, a.socket.address().port, 0x7f000001);
         native.routeTo(b.route, from, b.socket.address().port, 0x7f000001);
-        const fanout = native.newFanout();
+        const ring = new PayloadRing(5);
+        const fanout = native.newFanout(ring.id);
+        for (const v of [a, b]) v.sent.useRing(ring);
         // a: numbers 3 ahead, starting fresh; b: 65000 ahead with werift's state already counting.
         const rocA = weriftRollover();
         const rocB = weriftRollover();
@@ -114,6 +116,7 @@ describe("the native fan-out: one call sends a packet to every member", () => {
           const payload = randomBytes(900 + (n % 7));
           const marker = n % 3 === 0;
           assert.equal(native.fanoutSend(fanout, payload, n, n * 3000, abs, marker, elapsed, -1, 0, 0, -1, 0), 0, "everything went");
+          ring.put(n, payload);
           assert.ok(elapsed[0] >= 0 && elapsed[1] >= elapsed[0], "elapsed counts up member by member");
           const [outA, outB] = [(n + 3) & 0xffff, (n + 65000) & 0xffff];
           const [tsA, tsB] = [(n * 3000 + 1000) >>> 0, (n * 3000 + 0xfffffff0) >>> 0];
@@ -125,9 +128,9 @@ describe("the native fan-out: one call sends a packet to every member", () => {
           ] as const) {
             const i = out % HISTORY;
             assert.deepEqual([v.history[2 * i], v.history[2 * i + 1]], [out, (v === a ? want.a : want.b).at(-1)?.length], "its history entry");
-            v.sent.setPayload(out, payload);
             const r = v.sent.takeForResend(out, 0, 10);
             assert.ok(r >= 0, "its record, resendable");
+            assert.equal(v.sent.payload(r), payload, "its payload found in the fan-out's ring");
             assert.deepEqual(
               [v.sent.seq(r), v.sent.timestamp(r), v.sent.abs(r), v.sent.roc(r), v.sent.bits(r)],
               [out, ts, abs, roc.state.rolloverCounter, (marker ? 1 : 0) | bits],
@@ -169,7 +172,9 @@ describe("the native fan-out: one call sends a packet to every member", () => {
     const sink = await bound();
     const [plain, shifted] = [await viewer(native, PROFILE_AEAD_AES_128_GCM, 1), await viewer(native, PROFILE_AES128_CM_HMAC_SHA1_80, 2)];
     try {
-      const fanout = native.newFanout();
+      const ring = new PayloadRing(9);
+      const fanout = native.newFanout(ring.id);
+      for (const v of [plain, shifted]) v.sent.useRing(ring);
       for (const v of [plain, shifted]) native.routeTo(v.route, udpDescriptor(sink) as number, v.socket.address().port, 0x7f000001);
       native.fanoutAdd(fanout, plain.route, plain.state, plain.sent.records, plain.history, 0, 0, 0, 0, 0);
       native.fanoutAdd(fanout, shifted.route, shifted.state, shifted.sent.records, shifted.history, 0, 0, 0, 0x7ffe, 250);
@@ -184,6 +189,7 @@ describe("the native fan-out: one call sends a packet to every member", () => {
       payloads.forEach((payload, seq) => {
         assert.ok(locateVp8Ids(payload, spots));
         native.fanoutSend(fanout, payload, seq, 0, 0, false, new Float64Array(2), spots.pidAt, spots.pidBits, spots.pid, spots.tl0At, spots.tl0);
+        ring.put(seq, payload);
         want.plain.push(plain.expected(payload, seq, 0, 0, 0, false));
         const sent = shiftIds(payload, locateVp8Ids, 0x7ffe, 250);
         assert.notDeepEqual(sent, payload);
@@ -192,7 +198,6 @@ describe("the native fan-out: one call sends a packet to every member", () => {
           [plain, 0],
           [shifted, (IDS_SHIFTED | (250 << 16) | 0x7ffe) >>> 0],
         ] as const) {
-          v.sent.setPayload(seq, payload);
           assert.equal(v.sent.ids(v.sent.takeForResend(seq, 0, 10)) >>> 0, ids, "the record holds the offsets it went with");
         }
       });
@@ -208,7 +213,7 @@ describe("the native fan-out: one call sends a packet to every member", () => {
     const native = nativeFastPath as NativeFastPath;
     const v = await viewer(native, PROFILE_AEAD_AES_128_GCM, 7);
     v.socket.close();
-    const fanout = native.newFanout();
+    const fanout = native.newFanout(0);
     native.fanoutAdd(fanout, v.route, v.state, v.sent.records, v.history, 0, 0, 0, 0, 0);
     const elapsed = new Float64Array(1);
     assert.equal(native.fanoutSend(fanout, Buffer.alloc(100), 5, 1, 0, false, elapsed, -1, 0, 0, -1, 0), 1, "no descriptor: not sent");
@@ -225,7 +230,7 @@ describe("the native fan-out: one call sends a packet to every member", () => {
     const native = nativeFastPath as NativeFastPath;
     const v = await viewer(native, PROFILE_AEAD_AES_128_GCM, 7);
     v.socket.close();
-    const fanout = native.newFanout();
+    const fanout = native.newFanout(0);
     const add = (over: Partial<{ f: object; r: object; s: unknown; rec: unknown; h: unknown }>) =>
       native.fanoutAdd(
         over.f ?? fanout,
@@ -239,6 +244,7 @@ describe("the native fan-out: one call sends a packet to every member", () => {
         0,
         0,
       );
+    assert.throws(() => native.newFanout(128), /ring 0 to 127/);
     assert.throws(() => add({ f: v.route }), /not a fan-out/);
     assert.throws(() => add({ r: fanout }), /not a route/);
     assert.throws(() => add({ s: new Float64Array(7) }), /Float64Array of 8/);
@@ -290,7 +296,7 @@ describe("NativeLane", () => {
       assert.deepEqual([synced, member.packets], [[1], 1]);
       assert.equal(entry.state[LANE_ROC], 3, "its rollover counter went on from the sender's");
       lane.send(packet(65531));
-      assert.ok(v.sent.takeForResend(5, 0, 10) >= 0, "the payload reference is set for NACKs");
+      assert.ok(v.sent.takeForResend(5, 0, 10) >= 0, "its payload is kept for NACKs");
       lane.send(packet(65532, SLOT_LARGE));
       assert.equal(lane.size, 0, "a packet too large for a slot: it left");
       assert.deepEqual(calls.slice(-2), ["left", "unsent 6 not written"]);

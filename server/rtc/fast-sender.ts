@@ -302,7 +302,8 @@ export class FastSender implements LaneSender {
   /** Entry `entry`'s payload as it was sent: with the picture ID offsets the fan-out added, when it did. */
   private keptPayload(entry: number): Buffer {
     const sent = this.sent as SentPackets;
-    const payload = sent.payload(entry);
+    // takeForResend gave the entry: its payload is kept.
+    const payload = sent.payload(entry) as Buffer;
     const ids = sent.ids(entry);
     if ((ids & IDS_SHIFTED) === 0) return payload;
     const mime = (this.sender as unknown as Partial<SenderInternals>).codec?.mimeType?.toLowerCase();

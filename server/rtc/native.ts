@@ -59,8 +59,8 @@ export interface NativeFastPath {
    * slot (nothing written).
    */
   sendRtp(route: object, payload: Buffer, seq: number, timestamp: number, absSendTime: number, roc: number, flags: number): number;
-  /** A fan-out (native/fanout.c): routes that take each packet in one call, with no members yet. */
-  newFanout(): object;
+  /** A fan-out (native/fanout.c): routes that take each packet in one call, with no members yet; its records name `ring` (0-127: sent-packets.ts's PayloadRing). */
+  newFanout(ring: number): object;
   /**
    * Adds a member: its route, its state (LANE_STATE numbers, the rollover
    * fields set), its SentPackets' records and SentDatagrams' entries, which

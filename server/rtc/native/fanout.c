@@ -19,9 +19,13 @@ enum { S_PACKETS, S_PAYLOAD_BYTES, S_DATAGRAM_BYTES, S_ROC, S_LAST_SEQ, S_ROC_ST
  * A record of SentPackets (sent-packets.ts): eight 32-bit words, the last
  * two a double. R_IDS: the picture ID and TL0PICIDX offsets the payload was
  * sent with (R_IDS_SHIFTED set), so a resend writes the same bytes.
+ * R_BITS: the header bits in its low byte, then R_FROM_LANE, the fan-out's
+ * ring (its payloads by incoming sequence number, kept on the TypeScript
+ * side) in bits 9-15, the incoming sequence number in the high 16 bits.
  */
 enum { R_SEQ, R_TIMESTAMP, R_ABS, R_ROC, R_BITS, R_IDS, R_RESENT_AT = 6, R_WORDS = 8 };
 #define R_IDS_SHIFTED 0x80000000u
+#define R_FROM_LANE 0x100u
 /* The most payload bytes a picture ID rewrite touches (VP8's and VP9's descriptors put both fields well within it). */
 #define PATCH_MAX 16
 /* werift's rollover bounds (srtp context.js), kept the same so both sides agree on the counter. */
@@ -48,6 +52,8 @@ typedef struct {
   uint32_t magic; /* FANOUT_MAGIC */
   Member *members;
   uint32_t count, capacity;
+  /* The ring its records name (7 bits). */
+  uint32_t ring;
 } Fanout;
 
 static void member_release(napi_env env, Member *m) {
@@ -86,12 +92,17 @@ static int power_of_two(size_t n) {
   return n > 0 && (n & (n - 1)) == 0;
 }
 
-/* newFanout() → an external holding no members. */
+/* newFanout(ring) → an external holding no members, whose records name `ring` (0-127). */
 static napi_value new_fanout(napi_env env, napi_callback_info info) {
-  (void)info;
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t ring;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &ring) != napi_ok || ring > 127) THROW("fastpath: newFanout(ring), ring 0 to 127");
   Fanout *f = calloc(1, sizeof(Fanout));
   if (!f) THROW("fastpath: out of memory");
   f->magic = FANOUT_MAGIC;
+  f->ring = ring;
   napi_value external;
   if (napi_create_external(env, f, fanout_free, NULL, &external) != napi_ok) {
     free(f);
@@ -302,7 +313,7 @@ static napi_value fanout_send(napi_env env, napi_callback_info info) {
       rec[R_TIMESTAMP] = outTs;
       rec[R_ABS] = abs;
       rec[R_ROC] = roc;
-      rec[R_BITS] = (flags & RTP_MARKER) | m->bits;
+      rec[R_BITS] = (flags & RTP_MARKER) | (m->bits & 0xff) | R_FROM_LANE | f->ring << 9 | (seq & 0xffff) << 16;
       rec[R_IDS] = patchLen > 0 ? R_IDS_SHIFTED | m->tl0Offset << 16 | m->pidOffset : 0;
       memcpy(rec + R_RESENT_AT, &infinity, sizeof infinity);
       s[S_PACKETS] += 1;
