@@ -71,11 +71,11 @@ export class LaneEntry {
  * (VP8, VP9: after a layer switch) are added natively too, the payload's
  * ID places found once per packet here. What a packet leaves behind for
  * each member is written natively into its sender's own arrays (the
- * records NACKs are answered from, its history slot, its rollover counter);
- * the payload is kept once, in the lane's ring, for all of them. The rest (werift's counts, the
- * DownTrack's stats, the sender reports' timestamps) is handed over every
- * TICK_MS, when each member's tick runs as it would on its own path,
- * and when a member leaves.
+ * records NACKs are answered from, its history slot, its rollover
+ * counter); the payload is kept once, in the lane's ring, for all of them.
+ * The rest (werift's counts, the DownTrack's stats, the sender reports'
+ * timestamps) is handed over every TICK_MS, when each member's tick runs
+ * as it would on its own path, and when a member leaves.
  */
 export class NativeLane implements FanoutLane {
   private readonly native: NativeFastPath;
@@ -136,18 +136,7 @@ export class NativeLane implements FanoutLane {
     s[LANE_ROC_STARTED] = roc.rolloverHasProcessed === true ? 1 : 0;
     s[LANE_UNSENT_SEQ] = -1;
     sent.useRing(this.ring);
-    e.index = this.native.fanoutAdd(
-      this.fanout,
-      route,
-      s,
-      sent.records,
-      history,
-      e.seqOffset,
-      e.tsOffset,
-      bits,
-      offsets.pictureId & 0x7fff,
-      offsets.tl0 & 0xff,
-    );
+    e.index = this.native.fanoutAdd(this.fanout, route, s, sent.records, history, e.seqOffset, e.tsOffset, bits, e.pictureId, e.tl0);
     e.joinedAt = this.sends;
     this.entries.push(e);
     if (this.elapsed.length < this.entries.length) this.elapsed = new Float64Array(2 * this.entries.length);

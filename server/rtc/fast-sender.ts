@@ -437,6 +437,8 @@ export class FastSender implements LaneSender {
    */
   joinLane(lane: NativeLane | undefined, codec: TrackCodec, observer: RelayObserver, offsets: LaneOffsets, member: LaneMember): NativeLane | undefined {
     if (!nativeFanout || this.entry !== undefined || this.dtls === undefined || this.sent === undefined || this.header === undefined) return undefined;
+    // A pair with no native route (TURN, TCP, IPv6) never joins: asked per packet, it answers before any more work.
+    if (!this.egress.native) return undefined;
     this.playoutBit(performance.now());
     const route = this.egress.laneRoute(this.connection as IceConnection);
     if (route === undefined || this.dtls === undefined) return undefined;
